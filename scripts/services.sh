@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Start the local services the tests use when they are not running, and install the ones that
+# come from package registries (Azurite from npm, Chromium from Debian). Idempotent.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if ! port_open 5432 && command -v pg_ctlcluster >/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
+if ! port_open 3306 && [ -x /usr/sbin/mariadbd ]; then
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+  for _ in $(seq 30); do port_open 3306 && break; sleep 1; done
+fi
+exit 0

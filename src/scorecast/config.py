@@ -1,0 +1,79 @@
+"""Configuration, read from the environment once per process.
+
+Precedence: explicit arguments > environment variables > defaults. Variables:
+
+- ``SCORECAST_HOME``: state folder (default ``~/.scorecast``): SQLite database, uploads,
+  results, model artifacts, the generated secret key file.
+- ``SCORECAST_DATABASE_URL``: SQLAlchemy URL of the store (default SQLite under the home).
+- ``SCORECAST_SECRET_KEY``: Fernet key encrypting credentials at rest (default: the key file
+  ``$SCORECAST_HOME/secret.key``, generated on first start with mode 0600).
+- ``SCORECAST_FILE_ROOTS``: folders the ``filesystem`` connector may read and write,
+  separated by ``os.pathsep``; none by default.
+- ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1``: allow connector hosts that resolve to loopback,
+  private or link-local addresses (self-hosted MinIO, a database on the same network).
+- ``SCORECAST_ALLOW_LOCAL_DATABASES=1``: allow SQLite files as jdbc data stores.
+- ``SCORECAST_ENDPOINT`` / ``SCORECAST_TOKEN``: where CLI commands that use the API connect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in _TRUE
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    secret_key: str | None = None
+    file_roots: tuple[Path, ...] = ()
+    allow_private_endpoints: bool = False
+    allow_local_databases: bool = False
+    endpoint: str = "http://127.0.0.1:8080/api/v2"
+    token: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("SCORECAST_HOME") or Path.home() / ".scorecast").expanduser()
+        database_url = env.get("SCORECAST_DATABASE_URL") or f"sqlite:///{home / 'scorecast.db'}"
+        roots = tuple(
+            Path(p).expanduser().resolve()
+            for p in env.get("SCORECAST_FILE_ROOTS", "").split(os.pathsep)
+            if p.strip()
+        )
+        return cls(
+            home=home,
+            database_url=database_url,
+            secret_key=env.get("SCORECAST_SECRET_KEY") or None,
+            file_roots=roots,
+            allow_private_endpoints=_flag(env, "SCORECAST_ALLOW_PRIVATE_ENDPOINTS"),
+            allow_local_databases=_flag(env, "SCORECAST_ALLOW_LOCAL_DATABASES"),
+            endpoint=env.get("SCORECAST_ENDPOINT") or "http://127.0.0.1:8080/api/v2",
+            token=env.get("SCORECAST_TOKEN") or None,
+        )
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.home / "results"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"

@@ -1,0 +1,135 @@
+"""The intake and output protocols every connector implements.
+
+An **intake** produces the job's input as an ordered sequence of chunks; an **output** receives
+the scored batches in input order and makes them visible only on ``commit()``.
+
+Chunks come in two kinds, so that the expensive CSV parse can run in the scoring workers
+(several processes) rather than in the reader:
+
+- ``CsvBlock``: raw bytes of whole CSV lines (never a partial line) plus the header line and
+  the CSV settings; ``scorecast.formats.decode_csv_block`` turns it into a record batch.
+- ``pyarrow.RecordBatch``: already decoded rows (Parquet files, SQL result sets).
+
+Contracts:
+
+- Memory: an intake holds at most one chunk of about ``target_bytes`` (plus a bounded read
+  buffer) at a time; it never reads the whole input into memory or onto disk.
+- Order: chunks are yielded in input order; outputs receive batches in that same order.
+- Atomicity: nothing an output writes is visible at its destination before ``commit()``;
+  ``abort()`` removes whatever was staged and is safe to call after a failed ``commit()``,
+  twice, or without any write. A retried attempt creates a new output whose commit replaces
+  the destination as a whole.
+- Errors: every failure is raised as ``scorecast.errors.ConnectorError`` whose message names
+  the location (bucket/key, table, path) and the cause, and never contains a secret.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+FileFormat = Literal["csv", "parquet"]
+
+
+@dataclass(frozen=True)
+class CsvSettings:
+    """``csvSettings`` of a job: delimiter (``"tab"`` already mapped to ``\\t``), quote, codec."""
+
+    delimiter: str = ","
+    quotechar: str = '"'
+    encoding: str = "utf-8"
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any] | None) -> CsvSettings:
+        raw = raw or {}
+        delimiter = raw.get("delimiter") or ","
+        if delimiter == "tab":
+            delimiter = "\t"
+        return cls(
+            delimiter=delimiter,
+            quotechar=raw.get("quotechar") or '"',
+            encoding=raw.get("encoding") or "utf-8",
+        )
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    """Whole CSV lines (``data``) to be parsed with ``header`` as their first line."""
+
+    header: bytes
+    data: bytes
+    settings: CsvSettings
+    column_types: Mapping[str, pa.DataType] | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+
+Chunk = CsvBlock | pa.RecordBatch
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector may need from the service, resolved within the job's organization.
+
+    ``credential(id)`` returns the decrypted secret fields of a credential (raises
+    ``ConnectorError`` when it is gone); ``data_store(id)`` returns a data store's params;
+    ``dataset_path(id, version)`` the stored file of a dataset version. ``template`` holds
+    values for ``{scheduled_time}``-style placeholders in URLs and table names.
+    """
+
+    credential: Callable[[str], Mapping[str, Any]]
+    data_store: Callable[[str], Mapping[str, Any]]
+    dataset_path: Callable[[str, str | None], Any]
+    settings: Any  # scorecast.config.Settings
+    template: Mapping[str, str] = field(default_factory=dict)
+
+
+class Intake(ABC):
+    """A source of input rows. Instances are single-use: ``chunks()`` is called once."""
+
+    #: where the rows come from, for messages and logs (never containing a secret)
+    location: str = ""
+
+    def header(self) -> list[str] | None:
+        """Column names if known without reading rows (used for the 422 at submit), else None."""
+        return None
+
+    @abstractmethod
+    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+        """Yield the input in order, each chunk about ``target_bytes`` of input."""
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of input consumed so far (``jobIntakeSize`` once the intake is exhausted)."""
+        return 0
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and files; called once, also after errors."""
+
+
+class Output(ABC):
+    """A destination for scored rows, atomic on ``commit()``."""
+
+    location: str = ""
+
+    @abstractmethod
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Stage ``batch``; batches arrive in input order and share one schema."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make everything staged visible at the destination at once."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard everything staged; leave the destination as it was. Idempotent."""
+
+    @property
+    def bytes_written(self) -> int:
+        return 0
