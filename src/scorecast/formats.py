@@ -98,27 +98,26 @@ def _utf8_reader(stream: BinaryIO, encoding: str) -> BinaryIO:
     return io.BufferedReader(_Reader(), buffer_size=_READ_SIZE)
 
 
-def _record_end(data: bytes | bytearray, quote: bytes, start: int) -> int:
-    """Offset just past the last ``\\n`` in ``data[start:]`` that ends a record, or -1.
+def _record_end(data: bytes | bytearray, quote: bytes, stop: int) -> int:
+    """Offset just past the last ``\\n`` in ``data[:stop]`` that ends a record, or -1.
 
     A newline inside a quoted field does not end a record: the number of quote bytes before a
     record-ending newline is even (doubled quotes inside a field count two).
     """
-    pos = data.rfind(b"\n", start)
+    pos = data.rfind(b"\n", 0, stop)
     if pos < 0:
         return -1
     if not quote:
         return pos + 1
     quotes_before = data.count(quote, 0, pos)
-    while pos >= start:
+    while True:
         if quotes_before % 2 == 0:
             return pos + 1
-        previous = data.rfind(b"\n", start, pos)
+        previous = data.rfind(b"\n", 0, pos)
         if previous < 0:
             return -1
         quotes_before -= data.count(quote, previous, pos)
         pos = previous
-    return -1
 
 
 def _first_record_end(data: bytes | bytearray, quote: bytes, start: int) -> int:
@@ -194,29 +193,30 @@ def iter_csv_blocks(
     quote = settings.quotechar.encode(settings.encoding) if settings.quotechar else b""
     buffer = bytearray(carry)
     eof = False
-    searched = 0  # bytes of ``buffer`` known to hold no record end (long-record case)
-    while not eof or buffer:
+    while True:
         while not eof and len(buffer) < target_bytes:
             piece = stream.read(target_bytes - len(buffer))
-            if not piece:
-                eof = True
+            eof = not piece
             buffer += piece
-        if eof:
-            data = bytes(buffer)
-            buffer.clear()
+        if not buffer:
+            return
+        if eof and len(buffer) <= target_bytes:
+            cut = len(buffer)
         else:
-            cut = _record_end(buffer, quote, searched)
-            if cut < 0:
-                # One record longer than the block: read on until it ends.
-                searched = max(len(buffer) - 1, 0)
-                piece = stream.read(_READ_SIZE)
-                if not piece:
-                    eof = True
-                buffer += piece
-                continue
-            data = bytes(buffer[:cut])
-            del buffer[:cut]
-        searched = 0
+            cut = _record_end(buffer, quote, target_bytes)
+            searched = target_bytes
+            while cut < 0:
+                # One record longer than a block: it becomes a block of its own.
+                cut = _first_record_end(buffer, quote, searched)
+                if cut < 0 and eof:
+                    cut = len(buffer)
+                elif cut < 0:
+                    searched = len(buffer)
+                    piece = stream.read(_READ_SIZE)
+                    eof = not piece
+                    buffer += piece
+        data = bytes(buffer[:cut])
+        del buffer[:cut]
         if data.strip(b"\r\n"):
             yield CsvBlock(header=header, data=data, settings=settings)
 
