@@ -144,7 +144,9 @@ def _calendar_warnings(schedule: Schedule) -> list[str]:
     warnings: list[str] = []
     empty = tuple(m for m in listed_months if min(days) > MAX_DAYS_IN_MONTH[m])
     if empty:
-        still = " (it still runs there on the listed weekdays)" if schedule.weekday_bits else ""
+        still = (
+            " (it still runs there on the listed weekdays)" if schedule.plan.weekday_bits else ""
+        )
         warnings.append(
             f"{_list(empty, _MONTHS, ' to ')} never {'matches' if len(empty) == 1 else 'match'}"
             " the listed days of the month"

@@ -7,7 +7,7 @@ next listed value at or after ``v``" one shift and one lowest-bit extraction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
@@ -21,11 +21,12 @@ class FieldSpec:
     low: int
     high: int
     names: dict[str, int]
+    #: The mask with every value of the range set.
+    all_bits: int = field(init=False)
 
-    @property
-    def all_bits(self) -> int:
-        """The mask with every value of the range set."""
-        return ((1 << (self.high + 1)) - 1) & ~((1 << self.low) - 1)
+    def __post_init__(self) -> None:
+        all_bits = ((1 << (self.high + 1)) - 1) & ~((1 << self.low) - 1)
+        object.__setattr__(self, "all_bits", all_bits)
 
 
 MONTH_NAMES: Final = (

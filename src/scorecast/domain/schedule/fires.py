@@ -44,9 +44,10 @@ def next_fire_after(schedule: Schedule, moment: datetime) -> datetime | None:
     A naive ``moment`` is taken as UTC. None means the schedule never fires (or, in a zone,
     that no fire is representable before the year 10000).
     """
-    if schedule.never:
+    plan = schedule.plan
+    if plan.never:
         return None
-    if schedule.zone is None:
+    if plan.zone is None:
         if moment.tzinfo is not None and moment.tzinfo is not UTC:
             moment = moment.astimezone(UTC)
         found = _next_wall(
@@ -103,11 +104,17 @@ def _next_wall(  # noqa: PLR0917 (the hot path: positional ints, no tuple packin
 
     Only ``schedule.never`` being False guarantees termination before the year limit.
     """
-    month_bits = schedule.month_bits
-    hour_bits = schedule.hour_bits
-    minute_bits = schedule.minute_bits
-    static_days = schedule.static_day_bits
-    weekday_days = WEEKDAY_DAYS[schedule.weekday_bits]
+    (
+        minute_bits,
+        hour_bits,
+        month_bits,
+        static_days,
+        weekday_bits,
+        first_minute,
+        first_hour,
+        *_,
+    ) = schedule.plan
+    weekday_days = WEEKDAY_DAYS[weekday_bits]
     while year <= _MAX_YEAR:
         if not month_bits >> month & 1:
             later_months = month_bits >> (month + 1)
@@ -123,17 +130,17 @@ def _next_wall(  # noqa: PLR0917 (the hot path: positional ints, no tuple packin
         if days:
             found = lowest_bit(days)
             if found != day:
-                return (year, month, found, schedule.first_hour, schedule.first_minute)
+                return (year, month, found, first_hour, first_minute)
             if hour_bits >> hour & 1:
                 later_minutes = minute_bits >> minute
                 if later_minutes:
                     return (year, month, day, hour, minute + lowest_bit(later_minutes))
             later_hours = hour_bits >> (hour + 1)
             if later_hours:
-                return (year, month, day, hour + 1 + lowest_bit(later_hours), schedule.first_minute)
+                return (year, month, day, hour + 1 + lowest_bit(later_hours), first_minute)
             days ^= days & -days
             if days:
-                return (year, month, lowest_bit(days), schedule.first_hour, schedule.first_minute)
+                return (year, month, lowest_bit(days), first_hour, first_minute)
         if month == 12:
             year, month = year + 1, 1
         else:

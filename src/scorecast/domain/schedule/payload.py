@@ -19,11 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from scorecast.domain.schedule.fields import (
-    DAY_OF_MONTH,
     FIELDS,
     MAX_DAYS_IN_MONTH,
     FieldSpec,
@@ -54,6 +53,7 @@ _SPELLINGS: Final = {
     **{wire: wire for wire in _OPTIONAL_KEYS},
     **{python: wire for wire, python in _OPTIONAL_KEYS.items()},
 }
+_MISSING: Final = object()
 _KNOWN_KEYS: Final = ", ".join([spec.wire_key for spec in FIELDS] + list(_OPTIONAL_KEYS))
 
 
@@ -75,28 +75,35 @@ class Schedule:
     dst_gap_policy: DstGapPolicy | None = None
     dst_overlap_policy: DstOverlapPolicy | None = None
 
-    # Derived data for the engine (not part of equality or hashing).
-    minute_bits: int = field(init=False, repr=False, compare=False)
-    hour_bits: int = field(init=False, repr=False, compare=False)
-    month_bits: int = field(init=False, repr=False, compare=False)
-    #: Days of the month that match whatever the weekday (bit d = day d).
-    static_day_bits: int = field(init=False, repr=False, compare=False)
-    #: Weekdays (bit w, Sunday = 0) whose days match in addition to ``static_day_bits``.
-    weekday_bits: int = field(init=False, repr=False, compare=False)
-    first_minute: int = field(init=False, repr=False, compare=False)
-    first_hour: int = field(init=False, repr=False, compare=False)
-    never: bool = field(init=False, repr=False, compare=False)
-    #: The zone, or None for UTC (the fast path).
-    zone: ZoneInfo | None = field(init=False, repr=False, compare=False)
-    gap_policy: DstGapPolicy = field(init=False, repr=False, compare=False)
-    overlap_policy: DstOverlapPolicy = field(init=False, repr=False, compare=False)
+    #: What the engine computes with, derived once (not part of equality or hashing).
+    plan: Plan = field(init=False, repr=False, compare=False)
+
+    @property
+    def never(self) -> bool:
+        """True when no date can ever match (e.g. only days 30 and 31 of February)."""
+        return self.plan.never
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        """The schedule's zone, or None for UTC."""
+        return self.plan.zone
+
+    @property
+    def gap_policy(self) -> DstGapPolicy:
+        """The effective gap policy (``shift`` unless set)."""
+        return self.plan.gap_policy
+
+    @property
+    def overlap_policy(self) -> DstOverlapPolicy:
+        """The effective overlap policy (``first`` unless set)."""
+        return self.plan.overlap_policy
 
     def __post_init__(self) -> None:
-        masks = {}
+        masks: list[int] = []
         for spec in FIELDS:
             value = getattr(self, spec.python_key)
             if value == EVERY:
-                masks[spec.wire_key] = spec.all_bits
+                masks.append(spec.all_bits)
                 continue
             mask = 0
             if not isinstance(value, tuple) or not value:
@@ -108,41 +115,14 @@ class Schedule:
                         f"{number!r} is out of range {spec.low}-{spec.high}",
                     )
                 mask |= 1 << number
-            masks[spec.wire_key] = mask
-        setter = object.__setattr__
-        setter(self, "minute_bits", masks["minute"])
-        setter(self, "hour_bits", masks["hour"])
-        setter(self, "month_bits", masks["month"])
-        setter(self, "first_minute", lowest_bit(masks["minute"]))
-        setter(self, "first_hour", lowest_bit(masks["hour"]))
-        dom_every = self.day_of_month == EVERY
-        dow_every = self.day_of_week == EVERY
-        if dom_every and dow_every:
-            static, weekdays = DAY_OF_MONTH.all_bits, 0
-        elif dow_every:
-            static, weekdays = masks["dayOfMonth"], 0
-        elif dom_every:
-            static, weekdays = 0, masks["dayOfWeek"]
-        else:
-            static, weekdays = masks["dayOfMonth"], masks["dayOfWeek"]
-        setter(self, "static_day_bits", static)
-        setter(self, "weekday_bits", weekdays)
-        never = False
-        if weekdays == 0:
-            longest = max(MAX_DAYS_IN_MONTH[month] for month in bits_to_values(masks["month"]))
-            never = lowest_bit(static) > longest
-        setter(self, "never", never)
+            masks.append(mask)
         zone = None
         if self.timezone is not None:
             try:
                 zone = load_zone(self.timezone)
             except LookupError:
                 raise _unknown_zone(self.timezone) from None
-            if is_utc(zone):
-                zone = None
-        setter(self, "zone", zone)
-        setter(self, "gap_policy", self.dst_gap_policy or DstGapPolicy.SHIFT)
-        setter(self, "overlap_policy", self.dst_overlap_policy or DstOverlapPolicy.FIRST)
+        _derive(self, masks, zone)
 
     def to_wire(self) -> dict[str, Any]:
         """The DataRobot wire form: the five camelCase keys as lists, plus the optional keys set."""
@@ -157,6 +137,54 @@ class Schedule:
         if self.dst_overlap_policy is not None:
             wire["dstOverlapPolicy"] = self.dst_overlap_policy.value
         return wire
+
+
+class Plan(NamedTuple):
+    """A schedule as the engine uses it: bitmasks (bit v = value v) and effective settings."""
+
+    minute_bits: int
+    hour_bits: int
+    month_bits: int
+    #: Days of the month that match whatever the weekday (bit d = day d).
+    static_day_bits: int
+    #: Weekdays (bit w, Sunday = 0) whose days match in addition to ``static_day_bits``.
+    weekday_bits: int
+    first_minute: int
+    first_hour: int
+    never: bool
+    #: The zone, or None for UTC (the fast path).
+    zone: ZoneInfo | None
+    gap_policy: DstGapPolicy
+    overlap_policy: DstOverlapPolicy
+
+
+def _derive(schedule: Schedule, masks: list[int], zone: ZoneInfo | None) -> None:
+    """Set the schedule's plan from the five masks (wire order) and the loaded zone."""
+    minute_bits, hour_bits, dom_bits, month_bits, dow_bits = masks
+    if schedule.day_of_week == EVERY:
+        static, weekdays = dom_bits, 0  # dom_bits is every day when day_of_month is "*" too
+    elif schedule.day_of_month == EVERY:
+        static, weekdays = 0, dow_bits
+    else:
+        static, weekdays = dom_bits, dow_bits
+    never = False
+    if weekdays == 0 and lowest_bit(static) > 28:
+        longest = max(MAX_DAYS_IN_MONTH[month] for month in bits_to_values(month_bits))
+        never = lowest_bit(static) > longest
+    plan = Plan(
+        minute_bits,
+        hour_bits,
+        month_bits,
+        static,
+        weekdays,
+        lowest_bit(minute_bits),
+        lowest_bit(hour_bits),
+        never,
+        None if zone is None or is_utc(zone) else zone,
+        schedule.dst_gap_policy or DstGapPolicy.SHIFT,
+        schedule.dst_overlap_policy or DstOverlapPolicy.FIRST,
+    )
+    object.__setattr__(schedule, "plan", plan)
 
 
 def _show(value: object) -> str:
@@ -193,20 +221,33 @@ def _parse_item(spec: FieldSpec, item: object) -> int:
     raise ValueError(f"{_show(item)} is not an integer {spec.low}-{spec.high}")
 
 
-def _parse_values(spec: FieldSpec, raw: object) -> FieldValue:
-    if isinstance(raw, str | bytes) or not isinstance(raw, list | tuple):
+def _parse_values(spec: FieldSpec, raw: object) -> tuple[FieldValue, int]:
+    """The field's value and mask, or raise ValueError with the problem."""
+    if type(raw) is not list and type(raw) is not tuple:
         raise ValueError(f'must be a list such as ["*"] or [0, 30], not {_show(raw)}')
     if not raw:
         raise ValueError('must not be an empty list; use ["*"] for every value')
-    stars = sum(1 for item in raw if isinstance(item, str) and item == EVERY)
+    low, high = spec.low, spec.high
+    mask = 0
+    stars = 0
+    increasing = True
+    previous = -1
+    for item in raw:
+        if type(item) is int and low <= item <= high:
+            mask |= 1 << item
+            if item <= previous:
+                increasing = False
+            previous = item
+        elif item == EVERY:
+            stars += 1
+        else:
+            mask |= 1 << _parse_item(spec, item)
+            increasing = False
     if stars:
         if stars != len(raw):
             raise ValueError(f'"*" cannot be combined with other values in {_show(list(raw))}')
-        return EVERY
-    mask = 0
-    for item in raw:
-        mask |= 1 << _parse_item(spec, item)
-    return bits_to_values(mask)
+        return EVERY, spec.all_bits
+    return (tuple(raw) if increasing else bits_to_values(mask)), mask
 
 
 def _parse_policy(
@@ -220,19 +261,14 @@ def _parse_policy(
     raise ValueError(f"{_show(raw)} is not one of {', '.join(choices)}")
 
 
-def parse_schedule(payload: Mapping[str, Any]) -> Schedule:
-    """Validate a schedule payload (wire or Python spelling) into a :class:`Schedule`.
-
-    Raises :class:`~scorecast.errors.InvalidInput` whose ``errors`` is
-    ``{"schedule": {wireKey: problem, ...}}`` with every problem found, each naming the value.
-    """
-    if not isinstance(payload, Mapping):
-        raise InvalidInput.at("schedule", f"must be an object, not {_show(payload)}")
+def _spellings(
+    payload: Mapping[str, Any], problems: dict[str, str]
+) -> tuple[dict[str, object], dict[str, str]]:
+    """The payload's values by wire key, and the spelling the user gave each key."""
     given: dict[str, object] = {}
     spelled: dict[str, str] = {}
-    problems: dict[str, str] = {}
     for key, raw in payload.items():
-        wire = _SPELLINGS.get(key) if isinstance(key, str) else None
+        wire = _SPELLINGS.get(key) if type(key) is str else None
         if wire is None:
             problems[str(key)] = f"unknown key {_show(key)}; the keys are {_KNOWN_KEYS}"
         elif wire in given:
@@ -240,22 +276,22 @@ def parse_schedule(payload: Mapping[str, Any]) -> Schedule:
         else:
             given[wire] = raw
             spelled[wire] = key
-    values: dict[str, FieldValue] = {}
-    for spec in FIELDS:
-        if spec.wire_key not in given:
-            problems.setdefault(spec.wire_key, f'is required (e.g. ["*"] or [{spec.low}])')
-            continue
-        try:
-            values[spec.python_key] = _parse_values(spec, given[spec.wire_key])
-        except ValueError as exc:
-            problems.setdefault(spec.wire_key, str(exc))
+    return given, spelled
+
+
+def _optional_keys(
+    given: dict[str, object], problems: dict[str, str]
+) -> tuple[str | None, ZoneInfo | None, dict[str, Any]]:
+    """The time zone name and zone, and the policies by Python name."""
     timezone = given.get("timezone")
+    zone: ZoneInfo | None = None
     if timezone is not None:
         if not isinstance(timezone, str):
             problems["timezone"] = f"must be an IANA time zone name, not {_show(timezone)}"
+            timezone = None
         else:
             try:
-                load_zone(timezone)
+                zone = load_zone(timezone)
             except LookupError:
                 problems["timezone"] = f"unknown time zone {_show(timezone)}"
     policies: dict[str, Any] = {}
@@ -266,20 +302,54 @@ def parse_schedule(payload: Mapping[str, Any]) -> Schedule:
                 policies[_OPTIONAL_KEYS[wire]] = _parse_policy(raw, policy)
             except ValueError as exc:
                 problems[wire] = str(exc)
+    return timezone, zone, policies
+
+
+def parse_schedule(payload: Mapping[str, Any]) -> Schedule:
+    """Validate a schedule payload (wire or Python spelling) into a :class:`Schedule`.
+
+    Raises :class:`~scorecast.errors.InvalidInput` whose ``errors`` is
+    ``{"schedule": {wireKey: problem, ...}}`` with every problem found, each naming the value.
+    """
+    if type(payload) is not dict and not isinstance(payload, Mapping):
+        raise InvalidInput.at("schedule", f"must be an object, not {_show(payload)}")
+    problems: dict[str, str] = {}
+    given, spelled = _spellings(payload, problems)
+    values: list[FieldValue] = []
+    masks: list[int] = []
+    for spec in FIELDS:
+        raw_value = given.get(spec.wire_key, _MISSING)
+        if raw_value is _MISSING:
+            problems.setdefault(spec.wire_key, f'is required (e.g. ["*"] or [{spec.low}])')
+            continue
+        try:
+            value, mask = _parse_values(spec, raw_value)
+        except ValueError as exc:
+            problems.setdefault(spec.wire_key, str(exc))
+            continue
+        values.append(value)
+        masks.append(mask)
+    timezone, zone, policies = (
+        (None, None, {}) if len(given) == 5 else _optional_keys(given, problems)
+    )
     if problems:
         message = "; ".join(
             f"schedule.{spelled.get(key, key)}: {problem}" for key, problem in problems.items()
         )
         raise InvalidInput(message, {"schedule": problems})
-    return Schedule(
-        minute=values["minute"],
-        hour=values["hour"],
-        day_of_month=values["day_of_month"],
-        month=values["month"],
-        day_of_week=values["day_of_week"],
-        timezone=timezone if isinstance(timezone, str) else None,
-        **policies,
-    )
+    # Built without __init__: the values are validated already and the masks computed.
+    schedule = object.__new__(Schedule)
+    setter = object.__setattr__
+    setter(schedule, "minute", values[0])
+    setter(schedule, "hour", values[1])
+    setter(schedule, "day_of_month", values[2])
+    setter(schedule, "month", values[3])
+    setter(schedule, "day_of_week", values[4])
+    setter(schedule, "timezone", timezone)
+    setter(schedule, "dst_gap_policy", policies.get("dst_gap_policy"))
+    setter(schedule, "dst_overlap_policy", policies.get("dst_overlap_policy"))
+    _derive(schedule, masks, zone)
+    return schedule
 
 
-__all__ = ["EVERY", "FieldValue", "Schedule", "parse_schedule"]
+__all__ = ["EVERY", "FieldValue", "Plan", "Schedule", "parse_schedule"]
