@@ -291,3 +291,11 @@ def test_sampled_transitions_equal_the_tzif_data(key: str) -> None:
     expected = [t for t in _tzif_transitions(key) if low < t[0] <= high]
     found = [tuple(t) for year in range(1970, 2037) for t in transitions_in_year(zone, year)]
     assert found == expected
+
+
+def test_the_edges_of_time_in_a_zone() -> None:
+    schedule = london(hour=[0], minute=[0])
+    assert next_fire_after(schedule, datetime(9999, 12, 31, tzinfo=UTC)) is None
+    assert next_fire_after(schedule, datetime(1, 1, 1, tzinfo=UTC)) == datetime(
+        2, 1, 2, 0, 1, 15, tzinfo=UTC
+    )

@@ -29,6 +29,8 @@ _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _MAX_YEAR: Final = 9999
 # Beyond this instant a zone's neighbouring wall-clock times are not representable.
 _LAST_INSTANT: Final = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())
+# Before this instant neither (searches in a zone start here at the earliest).
+_FIRST_INSTANT: Final = int(datetime(2, 1, 2, tzinfo=UTC).timestamp())
 
 Wall = tuple[int, int, int, int, int]
 
@@ -41,8 +43,9 @@ def never_fires(schedule: Schedule) -> bool:
 def next_fire_after(schedule: Schedule, moment: datetime) -> datetime | None:
     """The first fire strictly after ``moment``, as an aware UTC datetime; None if there is none.
 
-    A naive ``moment`` is taken as UTC. None means the schedule never fires (or, in a zone,
-    that no fire is representable before the year 10000).
+    A naive ``moment`` is taken as UTC. None means the schedule never fires, or that no fire
+    is representable before the year 10000 (in a zone: before 30 December 9999; zone
+    searches also start no earlier than 2 January of the year 2).
     """
     plan = schedule.plan
     if plan.never:
@@ -172,7 +175,7 @@ def _next_instant_in_zone(schedule: Schedule, earliest: int) -> int | None:
     first = schedule.overlap_policy is DstOverlapPolicy.FIRST
     last = schedule.overlap_policy is DstOverlapPolicy.LAST
     shift = schedule.gap_policy is DstGapPolicy.SHIFT
-    instant = earliest
+    instant = max(earliest, _FIRST_INSTANT)
     while instant < _LAST_INSTANT:
         offset, start, end = segment_at(zone, instant)
         wall_from = instant + offset
