@@ -1,0 +1,149 @@
+"""The table of model formats, format detection, and the two entry points the service uses.
+
+A new format is one module with ``FORMAT``, ``describe(path, declared, sha256)`` and
+``load(path, description)``, plus one line in ``FORMATS``.
+"""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scorecast.errors import ModelLoadError
+from scorecast.predictors import lightgbm, mlflow, onnx, pickle, sklearn_skops, xgboost
+from scorecast.predictors.base import (
+    TARGET_TYPES,
+    Declared,
+    ModelDescription,
+    Predictor,
+    TargetType,
+    sha256_of,
+)
+
+
+@dataclass(frozen=True)
+class ModelFormat:
+    name: str
+    describe: Callable[[Path, Declared, str], ModelDescription]
+    load: Callable[[Path, ModelDescription], Predictor]
+
+
+FORMATS: dict[str, ModelFormat] = {
+    module.FORMAT: ModelFormat(module.FORMAT, module.describe, module.load)
+    for module in (onnx, sklearn_skops, pickle, lightgbm, xgboost, mlflow)
+}
+
+_EXTENSIONS = {
+    ".onnx": "onnx",
+    ".skops": "skops",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "pickle",
+    ".lgb": "lightgbm",
+    ".lightgbm": "lightgbm",
+    ".ubj": "xgboost",
+    ".xgb": "xgboost",
+}
+
+
+def detect_format(artifact: Path) -> str:
+    """The format of an artifact, from its content first and its extension second."""
+    if artifact.is_dir():
+        if (artifact / "MLmodel").is_file():
+            return "mlflow"
+        raise ModelLoadError("a model directory must be an MLflow model (with an MLmodel file)")
+    if not artifact.is_file():
+        raise ModelLoadError(f"model artifact {artifact.name!r} does not exist")
+    with artifact.open("rb") as handle:
+        head = handle.read(4096)
+    if zipfile.is_zipfile(artifact):
+        with zipfile.ZipFile(artifact) as archive:
+            names = archive.namelist()
+        if any(Path(name).name == "MLmodel" for name in names):
+            return "mlflow"
+        if "schema.json" in names:
+            return "skops"
+    if head.startswith(lightgbm.MAGIC):
+        return "lightgbm"
+    if head.startswith(b"\x80") and artifact.suffix.lower() not in (".onnx",):
+        return "pickle"
+    if head.lstrip().startswith(b"{") and b'"learner"' in head:
+        return "xgboost"
+    by_extension = _EXTENSIONS.get(artifact.suffix.lower())
+    if by_extension:
+        return by_extension
+    if artifact.suffix.lower() == ".json":
+        return "xgboost"
+    raise ModelLoadError(
+        f"cannot tell the model format of {artifact.name!r}: use .onnx, .skops, .joblib/.pkl "
+        "(with trust_pickle), a LightGBM text file, an XGBoost .json/.ubj file or an MLflow "
+        "model directory/zip"
+    )
+
+
+def describe_model(
+    artifact: Path,
+    *,
+    target: str,
+    target_type: str,
+    positive_class: str | None,
+    trust_pickle: bool = False,
+    prediction_range: tuple[float, float] | None = None,
+) -> ModelDescription:
+    """Load a model artifact, check it against the declared target, and describe it.
+
+    Raises ``InvalidInput``-free ``ModelLoadError`` (422) for an artifact that cannot be loaded,
+    a format that cannot be told, a pickle without ``trust_pickle``, or a model contradicting
+    ``target_type``; ``MissingExtra`` when the format's package is not installed.
+    """
+    if not target:
+        raise ModelLoadError("the target name must not be empty", {"targetName": "required"})
+    if target_type not in TARGET_TYPES:
+        raise ModelLoadError(
+            f"target type {target_type!r} is not one of {', '.join(TARGET_TYPES)}",
+            {"targetType": f"must be one of {', '.join(TARGET_TYPES)}"},
+        )
+    if prediction_range is not None and not prediction_range[0] <= prediction_range[1]:
+        raise ModelLoadError(
+            "the prediction range must be (low, high) with low <= high",
+            {"predictionRange": "low must not exceed high"},
+        )
+    if prediction_range is not None and target_type != "regression":
+        raise ModelLoadError(
+            "a prediction range is only meaningful for regression",
+            {"predictionRange": "only for regression targets"},
+        )
+    declared = Declared(
+        target=target,
+        target_type=target_type,  # type: ignore[arg-type]
+        positive_class=positive_class,
+        trust_pickle=trust_pickle,
+        prediction_range=prediction_range,
+    )
+    fmt = FORMATS[detect_format(artifact)]
+    description = fmt.describe(artifact, declared, sha256_of(artifact))
+    description.trust_pickle = trust_pickle
+    if not description.features:
+        raise ModelLoadError("the model declares no input features")
+    return description
+
+
+_cache: dict[tuple[str, str], Predictor] = {}
+_cache_lock = threading.Lock()
+
+
+def load_predictor(artifact: Path, description: ModelDescription) -> Predictor:
+    """The loaded model, cached per process by artifact path and SHA-256."""
+    key = (str(artifact), description.sha256)
+    with _cache_lock:
+        predictor = _cache.get(key)
+        if predictor is None:
+            predictor = FORMATS[description.format].load(artifact, description)
+            _cache[key] = predictor
+    return predictor
+
+
+__all__ = ["FORMATS", "TargetType", "describe_model", "detect_format", "load_predictor"]

@@ -1,0 +1,173 @@
+"""scikit-learn estimators and pipelines, whichever way they were saved (skops or pickle).
+
+The estimator must have been fitted on a pandas DataFrame, so that it knows its input column
+names (``feature_names_in_``). Feature types come from the encoders inside the pipeline: a
+column that goes into a OneHot/Ordinal/Target encoder (possibly after an imputer) whose
+categories are text is categorical, every other column numeric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from scorecast.errors import ModelLoadError
+from scorecast.predictors.base import (
+    Declared,
+    Feature,
+    FeatureType,
+    FloatArray,
+    ModelDescription,
+    Predictor,
+    label_text,
+    settle_labels,
+)
+from scorecast.predictors.sklearn_explain import LinearExplainer
+
+_ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
+#: final estimators that already use every core (OpenMP): chunks run in threads
+_MULTICORE = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
+
+
+def describe_estimator(
+    estimator: Any, declared: Declared, *, fmt: str, sha256: str
+) -> ModelDescription:
+    """Check a loaded estimator against the declaration and describe it."""
+    from sklearn.base import is_classifier, is_regressor
+
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        raise ModelLoadError(
+            "the scikit-learn model does not know its input column names: fit it on a pandas "
+            "DataFrame so that it has feature_names_in_"
+        )
+    if not hasattr(estimator, "predict"):
+        raise ModelLoadError(f"{type(estimator).__name__} is not a fitted model (no predict)")
+    if is_classifier(estimator) and hasattr(estimator, "predict_proba"):
+        kind, labels = "classifier", [label_text(c) for c in estimator.classes_]
+    elif is_regressor(estimator) or not is_classifier(estimator):
+        kind, labels = "regressor", []
+    else:
+        raise ModelLoadError(
+            f"{type(estimator).__name__} is a classifier without predict_proba; "
+            "scorecast needs class probabilities"
+        )
+    class_labels, positive = settle_labels(declared, kind, labels)  # type: ignore[arg-type]
+    types = _feature_types(estimator, [str(n) for n in names])
+    features = [Feature(str(name), types.get(str(name), "numeric")) for name in names]
+    explainer = LinearExplainer.build(estimator, [f.name for f in features])
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    return ModelDescription(
+        format=fmt,
+        target=declared.target,
+        target_type=declared.target_type,
+        features=features,
+        sha256=sha256,
+        class_labels=class_labels,
+        positive_class=positive,
+        trust_pickle=declared.trust_pickle,
+        prediction_range=declared.prediction_range,
+        can_explain=isinstance(explainer, LinearExplainer),
+        explain_unavailable_reason=None if isinstance(explainer, LinearExplainer) else explainer,
+        parallelism="threads" if type(final).__name__ in _MULTICORE else "processes",
+        details={"estimator": type(final).__name__},
+    )
+
+
+class SklearnPredictor(Predictor):
+    """Scores with ``predict`` / ``predict_proba`` on a DataFrame of the declared features."""
+
+    def __init__(self, estimator: Any, description: ModelDescription) -> None:
+        super().__init__(description)
+        self.estimator = estimator
+        built = LinearExplainer.build(estimator, description.feature_names)
+        self._explainer = built if isinstance(built, LinearExplainer) else None
+        self._positive_index = (
+            description.class_labels.index(description.positive_class)
+            if description.positive_class is not None
+            else 1
+        )
+
+    def frame(self, batch: pa.RecordBatch) -> pd.DataFrame:
+        data: dict[str, Any] = {}
+        for feature in self.features:
+            column = batch.column(feature.name)
+            if feature.type == "numeric":
+                data[feature.name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            else:
+                data[feature.name] = np.array(column.cast(pa.string()).to_pylist(), dtype=object)
+        return pd.DataFrame(data, columns=self.description.feature_names)
+
+    def predict(self, batch: pa.RecordBatch) -> FloatArray:
+        frame = self.frame(batch)
+        if self.description.target_type == "regression":
+            return np.asarray(self.estimator.predict(frame), dtype=np.float64).reshape(-1)
+        return np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)
+
+    def explain(self, batch: pa.RecordBatch, class_index: np.ndarray[Any, Any]) -> FloatArray:
+        if self._explainer is None:
+            return super().explain(batch, class_index)
+        frame = self.frame(batch)
+        if self.description.target_type == "binary":
+            contributions = self._explainer.contributions(frame, 0)
+            # coef_ of a binary model speaks for classes_[1]
+            return contributions if self._positive_index == 1 else -contributions
+        if self.description.target_type == "regression":
+            return self._explainer.contributions(frame, 0)
+        per_class = np.stack(
+            [
+                self._explainer.contributions(frame, k)
+                for k in range(len(self.description.class_labels))
+            ],
+            axis=1,
+        )
+        picked: FloatArray = per_class[np.arange(len(class_index)), class_index]
+        return picked
+
+
+def _feature_types(estimator: Any, names: list[str]) -> dict[str, FeatureType]:
+    types: dict[str, FeatureType] = {}
+    _visit(estimator, names, types)
+    return types
+
+
+def _visit(estimator: Any, columns: list[str], types: dict[str, FeatureType]) -> None:
+    kind = type(estimator).__name__
+    if kind == "Pipeline":
+        for _, step in estimator.steps:
+            if type(step).__name__ in (*_ENCODERS, "ColumnTransformer", "Pipeline"):
+                _visit(step, columns, types)
+                return
+            if (
+                type(step).__name__ == "SimpleImputer"
+                and getattr(step, "statistics_", None) is not None
+            ):
+                if np.asarray(step.statistics_).dtype.kind in "OUS":
+                    types.update(dict.fromkeys(columns, "categorical"))
+                    return
+                continue
+            return
+    elif kind == "ColumnTransformer":
+        for _, transformer, selection in estimator.transformers_:
+            if isinstance(transformer, str):
+                continue
+            _visit(transformer, _select(selection, columns), types)
+    elif kind in _ENCODERS:
+        for column, categories in zip(columns, estimator.categories_, strict=False):
+            types[column] = "categorical" if categories.dtype.kind in "OUS" else "numeric"
+
+
+def _select(selection: Any, columns: list[str]) -> list[str]:
+    if isinstance(selection, str):
+        return [selection]
+    if callable(selection):
+        return []
+    items = list(np.asarray(selection).reshape(-1))
+    if items and isinstance(items[0], (bool, np.bool_)):
+        return [c for c, keep in zip(columns, items, strict=False) if keep]
+    if items and isinstance(items[0], (int, np.integer)):
+        return [columns[int(i)] for i in items]
+    return [str(i) for i in items]
