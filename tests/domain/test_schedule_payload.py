@@ -184,3 +184,8 @@ def test_payload_that_is_not_an_object(data: Any) -> None:
 def test_never_firing_schedule_is_accepted() -> None:
     schedule = parse_schedule(payload(dayOfMonth=[30, 31], month=["feb"], dayOfWeek=["*"]))
     assert schedule.never
+
+
+def test_optional_keys_are_checked_even_when_a_field_is_missing() -> None:
+    error = problem({**payload(minute=None), "timezone": "Nowhere/Land", "hour": [99]})
+    assert set(error.errors["schedule"]) == {"minute", "hour", "timezone"}

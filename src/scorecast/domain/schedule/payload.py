@@ -1,17 +1,16 @@
 """The schedule payload: DataRobot's five keys, plus our optional time zone and DST policies.
 
-Accepted keys (wire spelling first, Python spelling second):
+Accepted keys, wire spelling / Python spelling: value
 
-==================  ==================  =================================================
-``minute``          ``minute``          ``["*"]`` or integers 0-59
-``hour``            ``hour``            ``["*"]`` or integers 0-23
-``dayOfMonth``      ``day_of_month``    ``["*"]`` or integers 1-31
-``month``           ``month``           ``["*"]`` or 1-12, or names (``"jan"``, ``"October"``)
-``dayOfWeek``       ``day_of_week``     ``["*"]`` or 0-6 with Sunday = 0, or names
-``timezone``        ``timezone``        optional IANA zone name; UTC when absent
-``dstGapPolicy``    ``dst_gap_policy``  optional ``"shift"`` (default) or ``"skip"``
-``dstOverlapPolicy`` ``dst_overlap_policy`` optional ``"first"`` (default), ``"last"``, ``"both"``
-==================  ==================  =================================================
+- ``minute``: ``["*"]`` or integers 0-59
+- ``hour``: ``["*"]`` or integers 0-23
+- ``dayOfMonth`` / ``day_of_month``: ``["*"]`` or integers 1-31
+- ``month``: ``["*"]`` or 1-12, or names (``"jan"``, ``"October"``), any case
+- ``dayOfWeek`` / ``day_of_week``: ``["*"]`` or 0-6 with Sunday = 0, or names (``"sun"``)
+- ``timezone``: optional IANA zone name; UTC when absent
+- ``dstGapPolicy`` / ``dst_gap_policy``: optional ``"shift"`` (default) or ``"skip"``
+- ``dstOverlapPolicy`` / ``dst_overlap_policy``: optional ``"first"`` (default), ``"last"``,
+  ``"both"``
 """
 
 from __future__ import annotations
@@ -317,10 +316,12 @@ def parse_schedule(payload: Mapping[str, Any]) -> Schedule:
     given, spelled = _spellings(payload, problems)
     values: list[FieldValue] = []
     masks: list[int] = []
+    missing = 0
     for spec in FIELDS:
         raw_value = given.get(spec.wire_key, _MISSING)
         if raw_value is _MISSING:
             problems.setdefault(spec.wire_key, f'is required (e.g. ["*"] or [{spec.low}])')
+            missing += 1
             continue
         try:
             value, mask = _parse_values(spec, raw_value)
@@ -329,9 +330,8 @@ def parse_schedule(payload: Mapping[str, Any]) -> Schedule:
             continue
         values.append(value)
         masks.append(mask)
-    timezone, zone, policies = (
-        (None, None, {}) if len(given) == 5 else _optional_keys(given, problems)
-    )
+    only_fields = len(given) == len(FIELDS) and not missing
+    timezone, zone, policies = (None, None, {}) if only_fields else _optional_keys(given, problems)
     if problems:
         message = "; ".join(
             f"schedule.{spelled.get(key, key)}: {problem}" for key, problem in problems.items()
