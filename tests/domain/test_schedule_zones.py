@@ -299,3 +299,41 @@ def test_the_edges_of_time_in_a_zone() -> None:
     assert next_fire_after(schedule, datetime(1, 1, 1, tzinfo=UTC)) == datetime(
         2, 1, 2, 0, 1, 15, tzinfo=UTC
     )
+
+
+@st.composite
+def any_payloads(draw: st.DrawFn) -> dict[str, Any]:
+    ranges = {"minute": (0, 59), "hour": (0, 23), "dayOfMonth": (1, 31), "month": (1, 12)}
+    ranges["dayOfWeek"] = (0, 6)
+    data: dict[str, Any] = {}
+    for key, (low, high) in ranges.items():
+        star = draw(st.booleans())
+        data[key] = ["*"] if star else draw(st.lists(st.integers(low, high), min_size=1))
+    return data
+
+
+far_moments = st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2090, 1, 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_payloads(), far_moments, st.integers(1, 4))
+def test_zone_path_with_offset_zero_equals_the_utc_fast_path(
+    data: dict[str, Any], moment: datetime, count: int
+) -> None:
+    # Etc/GMT goes through the zone machinery (segments, lookahead cuts) with offset 0.
+    utc = parse_schedule(data)
+    gmt = parse_schedule({**data, "timezone": "Etc/GMT"})
+    assert gmt.zone is not None
+    assert next_fires(gmt, moment, count) == next_fires(utc, moment, count)
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_payloads(), far_moments)
+def test_zone_without_dst_is_utc_shifted(data: dict[str, Any], moment: datetime) -> None:
+    # Asia/Tokyo has been UTC+9 without DST since 1951.
+    nine = timedelta(hours=9)
+    utc = parse_schedule(data)
+    tokyo = parse_schedule({**data, "timezone": "Asia/Tokyo"})
+    expected = next_fire_after(utc, moment + nine)
+    got = next_fire_after(tokyo, moment.replace(tzinfo=UTC))
+    assert got == (None if expected is None else expected - nine)
