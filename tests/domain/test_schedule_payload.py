@@ -189,3 +189,16 @@ def test_never_firing_schedule_is_accepted() -> None:
 def test_optional_keys_are_checked_even_when_a_field_is_missing() -> None:
     error = problem({**payload(minute=None), "timezone": "Nowhere/Land", "hour": [99]})
     assert set(error.errors["schedule"]) == {"minute", "hour", "timezone"}
+
+
+def test_wire_form_passes_the_official_datarobot_client_converter() -> None:
+    from datarobot.models.batch_prediction_job import BatchPredictionJobDefinition
+    from datarobot.utils import from_api
+
+    schedule = parse_schedule(
+        payload(month=["jan", "Jul"], timezone="Europe/London", dstOverlapPolicy="both")
+    )
+    checked = BatchPredictionJobDefinition._schedule.check(from_api(schedule.to_wire()))
+    assert checked["month"] == [1, 7]
+    assert checked["day_of_week"] == [1]
+    assert parse_schedule(checked) == schedule
