@@ -63,7 +63,7 @@ def cron(payload: dict[str, Any]) -> str:
 
 def make_cases(count: int, seed: int) -> list[tuple[dict[str, Any], str, datetime]]:
     rng = random.Random(seed)
-    cases = []
+    cases: list[tuple[dict[str, Any], str, datetime]] = []
     start = datetime(2000, 1, 1, tzinfo=UTC)
     while len(cases) < count:
         payload = {key: random_field(rng, key) for key in RANGES}
