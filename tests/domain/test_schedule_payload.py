@@ -202,3 +202,13 @@ def test_wire_form_passes_the_official_datarobot_client_converter() -> None:
     assert checked["month"] == [1, 7]
     assert checked["day_of_week"] == [1]
     assert parse_schedule(checked) == schedule
+
+
+def test_schedule_survives_pickling_with_its_zone() -> None:
+    import pickle
+
+    schedule = parse_schedule(payload(timezone="Australia/Lord_Howe", dstGapPolicy="skip"))
+    copy = pickle.loads(pickle.dumps(schedule))
+    assert copy == schedule
+    assert copy.zone == schedule.zone
+    assert copy.gap_policy is DstGapPolicy.SKIP
