@@ -1,0 +1,386 @@
+"""Running one job: intake → chunks scored in parallel → output in input order.
+
+Contract of ``run_job``:
+
+- It streams the intake's chunks, scores up to ``num_concurrent`` of them at once and writes
+  the output batches in input order. It never calls ``output.commit()`` or ``output.abort()``
+  nor ``intake.close()``: the caller (the service's worker) commits when ``run_job`` returns a
+  ``JobOutcome`` and aborts when it raises. That keeps "visible only when complete" in one place.
+- Memory: at most ``num_concurrent`` chunks are in flight (read, being scored, or scored and
+  waiting for their turn to be written), plus the one being read, whatever the input size.
+- Parallelism is chosen per model (``ModelDescription.parallelism``): models that use one core
+  per call (linear pipelines) run in ``num_concurrent`` worker processes started with
+  ``forkserver`` (the service is multi-threaded, so no ``fork``), each loading the model once;
+  models that already use every core (tree ensembles, ONNX) run in threads of this process.
+  A job whose input is a single chunk is scored in this process without any pool.
+- Progress is reported at least once a second and once at the end; ``should_abort`` is checked
+  at the same times, and an abort takes effect before the next chunk is written
+  (``JobFailure(abort=True)``).
+- ``abortOnError`` (default true): the job is ABORTED once more than ``ABORT_MIN_FAILED_ROWS``
+  rows have failed and they are more than ``ABORT_FAILED_FRACTION`` of the rows processed so
+  far, or at the end when no row at all could be scored. With ``abortOnError`` false every row
+  is processed and failures are only counted.
+- Missing feature columns fail the job at the first chunk, with a message naming them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from scorecast.connectors.base import Chunk, CsvBlock, Intake, Output
+from scorecast.domain.scoring_options import ScoringOptions, target_bytes
+from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
+from scorecast.errors import JobFailure, ScorecastError
+from scorecast.formats import decode_csv_block, parse_header
+from scorecast.predictors.base import ModelDescription
+from scorecast.predictors.registry import load_predictor
+
+#: abortOnError: the job aborts when failed rows exceed this count ...
+ABORT_MIN_FAILED_ROWS = 100
+#: ... and this fraction of the rows processed so far
+ABORT_FAILED_FRACTION = 0.01
+PROGRESS_INTERVAL_S = 1.0
+#: modules the fork server imports once, so that each job's workers start without importing
+_PRELOAD = ("scorecast.engine.runner", "pandas", "sklearn.pipeline", "sklearn.compose", "skops.io")
+_context: Any = None
+
+
+def _worker_context() -> Any:
+    """The ``forkserver`` context, started once per process with the heavy imports preloaded."""
+    global _context  # noqa: PLW0603 - one fork server per process
+    if _context is None:
+        import importlib.util
+
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(
+            [m for m in _PRELOAD if importlib.util.find_spec(m.split(".")[0]) is not None]
+        )
+    return _context
+
+
+_TICK_S = 0.2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A job's progress; ``eta_seconds`` needs ``total_bytes`` (None when unknown)."""
+
+    rows_scored: int
+    rows_failed: int
+    bytes_read: int
+    bytes_written: int
+    elapsed_seconds: float
+    rows_per_second: float
+    eta_seconds: float | None
+    percentage: float | None
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a job did, once every row is written (the output is not committed yet)."""
+
+    rows_scored: int
+    rows_failed: int
+    bytes_read: int
+    bytes_written: int
+    elapsed_seconds: float
+    rows_per_second: float
+    chunks: int
+    parallelism: str
+
+
+# --- worker side ------------------------------------------------------------------------------
+
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(artifact: str, description: dict[str, Any], options: ScoringOptions) -> None:
+    parsed = ModelDescription.from_dict(description)
+    _worker_state.update(
+        predictor=load_predictor(Path(artifact), parsed), description=parsed, options=options
+    )
+
+
+def _score_in_worker(chunk: Chunk, column_types: dict[str, pa.DataType] | None) -> ScoredChunk:
+    return _score_one(
+        _worker_state["predictor"],
+        _worker_state["description"],
+        _worker_state["options"],
+        chunk,
+        column_types,
+    )
+
+
+def _score_one(
+    predictor: Any,
+    description: ModelDescription,
+    options: ScoringOptions,
+    chunk: Chunk,
+    column_types: dict[str, pa.DataType] | None,
+) -> ScoredChunk:
+    if isinstance(chunk, CsvBlock):
+        chunk = decode_csv_block(replace(chunk, column_types=column_types))
+    return score_chunk(predictor, description, options, chunk)
+
+
+# --- job side ---------------------------------------------------------------------------------
+
+
+def csv_column_types(names: list[str], description: ModelDescription) -> dict[str, pa.DataType]:
+    """Types every CSV chunk of a job is decoded with, so that all chunks agree.
+
+    Numeric features are float64, categorical features and every other column strings (a
+    passthrough column keeps its text exactly as in the input).
+    """
+    declared = {
+        f.name: pa.float64() if f.type == "numeric" else pa.string() for f in description.features
+    }
+    return {name: declared.get(name, pa.string()) for name in names}
+
+
+class _Tally:
+    def __init__(self, intake: Intake, output: Output, total_bytes: int | None) -> None:
+        self.intake, self.output, self.total_bytes = intake, output, total_bytes
+        self.started = time.monotonic()
+        self.scored = self.failed = self.chunks = 0
+
+    def progress(self) -> Progress:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rows = self.scored + self.failed
+        read = self.intake.bytes_read
+        eta = percentage = None
+        if self.total_bytes:
+            fraction = min(read / self.total_bytes, 1.0)
+            percentage = 100.0 * fraction
+            if fraction > 0:
+                eta = elapsed * (1 - fraction) / fraction
+        return Progress(
+            rows_scored=self.scored,
+            rows_failed=self.failed,
+            bytes_read=read,
+            bytes_written=self.output.bytes_written,
+            elapsed_seconds=elapsed,
+            rows_per_second=rows / elapsed,
+            eta_seconds=eta,
+            percentage=percentage,
+        )
+
+
+def _column_names(chunk: Chunk) -> list[str]:
+    if isinstance(chunk, CsvBlock):
+        return parse_header(chunk.header, chunk.settings)
+    return list(chunk.schema.names)
+
+
+def run_job(
+    intake: Intake,
+    output: Output,
+    *,
+    artifact: Path,
+    description: ModelDescription,
+    options: ScoringOptions,
+    num_concurrent: int,
+    chunk_size: str | int,
+    report: Callable[[Progress], None],
+    should_abort: Callable[[], bool],
+    log: Callable[[str], None],
+    total_bytes: int | None = None,
+) -> JobOutcome:
+    """Score the whole intake into ``output`` (see the module docstring for the contract).
+
+    Raises ``JobFailure`` (``abort=True`` for a user abort or abortOnError), ``ConnectorError``
+    from the intake or output, ``MissingExtra``/``ModelLoadError`` when the model cannot load.
+    """
+    tally = _Tally(intake, output, total_bytes)
+    last_report = [time.monotonic()]
+
+    def tick(force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - last_report[0] >= PROGRESS_INTERVAL_S - _TICK_S:
+            last_report[0] = now
+            report(tally.progress())
+        if should_abort():
+            raise JobFailure("the job was aborted", abort=True)
+
+    if (
+        options.prediction_warning_enabled
+        and description.target_type == "regression"
+        and description.prediction_range is None
+    ):
+        log(
+            "predictionWarningEnabled: no IS_OUTLIER_PREDICTION column, because the "
+            "deployment has no prediction range (give one, or training data, at registration)"
+        )
+    chunks = iter(intake.chunks(target_bytes(chunk_size)))
+    first = _next(chunks)
+    if first is None:
+        header = intake.header()
+        if header is None:
+            raise JobFailure("the input is empty: it has no header line and no rows")
+        check_columns(description, options, header)
+        log("the input has a header but no rows; the output has no rows")
+        tick(force=True)
+        return _outcome(tally, "none")
+    names = _column_names(first)
+    check_columns(description, options, names)
+    second = _next(chunks)
+    job = _Job(
+        description=description,
+        options=options,
+        column_types=(
+            csv_column_types(names, description) if isinstance(first, CsvBlock) else None
+        ),
+        tally=tally,
+        tick=tick,
+    )
+    workers = num_concurrent if second is not None else 1
+    executor, mode = _executor(job, artifact, workers)
+    log(f"scoring with {mode}, chunks of about {target_bytes(chunk_size)} bytes")
+    try:
+        _pump(_chain(first, second, chunks), executor, job, workers)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    tick(force=True)
+    if options.abort_on_error and tally.failed and not tally.scored:
+        raise JobFailure(
+            f"no row could be scored ({tally.failed} failed rows); see prediction_status",
+            abort=True,
+        )
+    if tally.failed:
+        log(f"{tally.failed} rows could not be scored")
+    return _outcome(tally, mode)
+
+
+@dataclass
+class _Job:
+    description: ModelDescription
+    options: ScoringOptions
+    column_types: dict[str, pa.DataType] | None
+    tally: _Tally
+    tick: Callable[..., None]
+    predictor: Any = None
+
+
+def _executor(job: _Job, artifact: Path, workers: int) -> tuple[cf.Executor | None, str]:
+    """The pool chunks run in, per the model's parallelism (None: score in this thread)."""
+    if workers <= 1:
+        job.predictor = load_predictor(artifact, job.description)
+        return None, "one process"
+    if job.description.parallelism == "threads":
+        job.predictor = load_predictor(artifact, job.description)
+        pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="scorecast-score")
+        return pool, f"{workers} threads"
+    processes = cf.ProcessPoolExecutor(
+        workers,
+        mp_context=_worker_context(),
+        initializer=_init_worker,
+        initargs=(str(artifact), job.description.to_dict(), job.options),
+    )
+    return processes, f"{workers} worker processes"
+
+
+def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, workers: int) -> None:
+    """Score every chunk of ``queue`` and write the results in order."""
+    pending: deque[cf.Future[ScoredChunk]] = deque()
+    exhausted = False
+    while True:
+        while executor is not None and not exhausted and len(pending) < workers:
+            chunk = _next(queue)
+            if chunk is None:
+                exhausted = True
+            elif isinstance(executor, cf.ProcessPoolExecutor):
+                pending.append(executor.submit(_score_in_worker, chunk, job.column_types))
+            else:
+                pending.append(
+                    executor.submit(
+                        _score_one,
+                        job.predictor,
+                        job.description,
+                        job.options,
+                        chunk,
+                        job.column_types,
+                    )
+                )
+        if executor is None:
+            chunk = _next(queue)
+            if chunk is None:
+                return
+            result = _score_one(
+                job.predictor, job.description, job.options, chunk, job.column_types
+            )
+        else:
+            if not pending:
+                return
+            future = pending[0]
+            while not future.done():
+                cf.wait([future], timeout=_TICK_S)
+                job.tick()
+            result = _result(future, job.tally.chunks)
+            pending.popleft()
+        job.tally.output.write(result.batch)
+        job.tally.chunks += 1
+        job.tally.scored += result.scored_rows
+        job.tally.failed += result.failed_rows
+        _check_failures(job.options, job.tally)
+        job.tick()
+
+
+def _result(future: cf.Future[ScoredChunk], index: int) -> ScoredChunk:
+    try:
+        return future.result()
+    except ScorecastError:
+        raise
+    except cf.process.BrokenProcessPool as exc:
+        raise JobFailure(
+            "a scoring worker process died (out of memory, or killed); the job cannot go on"
+        ) from exc
+    except Exception as exc:
+        raise JobFailure(f"scoring chunk {index + 1} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_failures(options: ScoringOptions, tally: _Tally) -> None:
+    if not options.abort_on_error:
+        return
+    processed = tally.scored + tally.failed
+    if tally.failed > ABORT_MIN_FAILED_ROWS and tally.failed > ABORT_FAILED_FRACTION * processed:
+        raise JobFailure(
+            f"aborted on errors: {tally.failed} of {processed} rows could not be scored "
+            f"(abortOnError stops a job past {ABORT_MIN_FAILED_ROWS} failed rows and "
+            f"{ABORT_FAILED_FRACTION:.0%} of the rows; set abortOnError false to score all)",
+            abort=True,
+        )
+
+
+def _next(chunks: Iterator[Chunk]) -> Chunk | None:
+    return next(chunks, None)
+
+
+def _chain(first: Chunk, second: Chunk | None, rest: Iterator[Chunk]) -> Iterator[Chunk]:
+    yield first
+    if second is not None:
+        yield second
+        yield from rest
+
+
+def _outcome(tally: _Tally, mode: str) -> JobOutcome:
+    progress = tally.progress()
+    return JobOutcome(
+        rows_scored=tally.scored,
+        rows_failed=tally.failed,
+        bytes_read=progress.bytes_read,
+        bytes_written=tally.output.bytes_written,
+        elapsed_seconds=progress.elapsed_seconds,
+        rows_per_second=progress.rows_per_second,
+        chunks=tally.chunks,
+        parallelism=mode,
+    )
