@@ -170,3 +170,13 @@ def test_the_end_of_time_gives_none() -> None:
 @pytest.mark.parametrize("count", [0, -1])
 def test_no_fires_requested(count: int) -> None:
     assert next_fires(daily(), datetime(2026, 1, 1), count) == []
+
+
+def test_moments_whose_utc_is_outside_datetime_range() -> None:
+    schedule = daily()
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    early = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=5)))
+    assert next_fire_after(schedule, late) is None
+    assert next_fires(schedule, late, 3) == []
+    assert next_fire_after(schedule, early) == datetime(1, 1, 1, tzinfo=UTC)
+    assert next_fires(schedule, early, 2)[1] == datetime(1, 1, 2, tzinfo=UTC)

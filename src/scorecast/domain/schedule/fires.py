@@ -51,11 +51,8 @@ def next_fire_after(schedule: Schedule, moment: datetime) -> datetime | None:
     if plan.never:
         return None
     if plan.zone is None:
-        if moment.tzinfo is not None and moment.tzinfo is not UTC:
-            moment = moment.astimezone(UTC)
-        found = _next_wall(
-            schedule, moment.year, moment.month, moment.day, moment.hour, moment.minute + 1
-        )
+        start = _first_utc_minute(moment)
+        found = None if start is None else _next_wall(schedule, *start)
         if found is None:
             return None
         return datetime(found[0], found[1], found[2], found[3], found[4], tzinfo=UTC)
@@ -69,13 +66,13 @@ def next_fires(schedule: Schedule, after: datetime, count: int) -> list[datetime
     if schedule.never or count <= 0:
         return fires
     if schedule.zone is None:
-        if after.tzinfo is not None and after.tzinfo is not UTC:
-            after = after.astimezone(UTC)
-        found: Wall | None = (after.year, after.month, after.day, after.hour, after.minute)
-        while found is not None and len(fires) < count:
+        start = _first_utc_minute(after)
+        found = None if start is None else _next_wall(schedule, *start)
+        while found is not None:
+            fires.append(datetime(found[0], found[1], found[2], found[3], found[4], tzinfo=UTC))
+            if len(fires) == count:
+                break
             found = _next_wall(schedule, found[0], found[1], found[2], found[3], found[4] + 1)
-            if found is not None:
-                fires.append(datetime(found[0], found[1], found[2], found[3], found[4], tzinfo=UTC))
         return fires
     earliest: int | None = _second_after(after)
     while earliest is not None and len(fires) < count:
@@ -90,6 +87,20 @@ def next_fires(schedule: Schedule, after: datetime, count: int) -> list[datetime
 def matches_wall(schedule: Schedule, wall: Wall) -> bool:
     """True when the local wall-clock minute is listed by the schedule (no DST policy applied)."""
     return _next_wall(schedule, *wall) == wall
+
+
+def _first_utc_minute(moment: datetime) -> Wall | None:
+    """The first UTC minute strictly after ``moment`` (naive = UTC), as fields whose minute may
+    be 60; None when that is beyond datetime's range."""
+    if moment.tzinfo is not None and moment.tzinfo is not UTC:
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            offset = moment.utcoffset()
+            if offset is not None and offset > timedelta(0):
+                return (1, 1, 1, 0, 0)  # UTC falls before year 1: every minute is after it
+            return None
+    return (moment.year, moment.month, moment.day, moment.hour, moment.minute + 1)
 
 
 def _second_after(moment: datetime) -> int:
