@@ -215,9 +215,10 @@ def iter_csv_blocks(
                     piece = stream.read(_READ_SIZE)
                     eof = not piece
                     buffer += piece
-        data = bytes(buffer[:cut])
+        with memoryview(buffer) as view:
+            data = bytes(view[:cut])  # one copy, also for a record of hundreds of MB
         del buffer[:cut]
-        if data.strip(b"\r\n"):
+        if len(data) > 2 or data.strip(b"\r\n"):
             yield CsvBlock(header=header, data=data, settings=settings)
 
 
@@ -235,17 +236,18 @@ def _csv_dialect(settings: CsvSettings) -> dict[str, Any]:
 
 
 def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes]:
-    """Header and data as UTF-8 bytes; ``errors="strict"`` raises on bytes invalid in the codec."""
+    """Header and data as UTF-8 bytes; ``errors="strict"`` raises on bytes invalid in the codec.
+
+    The header is always decoded leniently (an undecodable name then simply matches nothing).
+    """
     encoding = codecs.lookup(block.settings.encoding).name
+    header = block.header.decode(encoding, errors="replace").encode("utf-8")
     if encoding == "utf-8":
         if errors == "strict":
             block.data.decode("utf-8")  # pyarrow would replace invalid bytes silently
-            return block.header, block.data
-        return block.header, block.data.decode("utf-8", errors).encode("utf-8")
-    return (
-        block.header.decode(encoding, errors="replace").encode("utf-8"),
-        block.data.decode(encoding, errors).encode("utf-8"),
-    )
+            return header, block.data
+        return header, block.data.decode("utf-8", errors).encode("utf-8")
+    return header, block.data.decode(encoding, errors).encode("utf-8")
 
 
 def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
@@ -419,6 +421,8 @@ class _CsvEncoder:
         self._header_done = False
         self._native = settings.quotechar == '"' and len(settings.delimiter) == 1
         self._utf8 = codecs.lookup(settings.encoding).name == "utf-8"
+        # incremental: a byte-order mark (utf-16) is written once, not once per batch
+        self._codec = codecs.getincrementalencoder(settings.encoding)(errors="replace")
 
     @property
     def bytes_written(self) -> int:
@@ -436,7 +440,7 @@ class _CsvEncoder:
             )
             payload = buffer.getvalue()
             if not self._utf8:
-                payload = payload.decode("utf-8").encode(self._settings.encoding, "replace")
+                payload = self._codec.encode(payload.decode("utf-8"))
         else:
             payload = self._python_csv(batch)
         self._header_done = True
@@ -448,7 +452,7 @@ class _CsvEncoder:
         if not self._header_done:
             writer.writerow(batch.schema.names)
         writer.writerows(zip(*(column.to_pylist() for column in batch.columns), strict=True))
-        return text.getvalue().encode(self._settings.encoding, "replace")
+        return self._codec.encode(text.getvalue())
 
     def close(self) -> None:
         self._sink.sink.flush()

@@ -1,0 +1,248 @@
+"""The file layer: CSV blocks cut at record boundaries, decoding, encodings, encoders."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scorecast.connectors.base import CsvBlock, CsvSettings
+from scorecast.errors import InvalidInput
+from scorecast.formats import (
+    ROW_ERROR_COLUMN,
+    decode_csv_block,
+    iter_csv_blocks,
+    iter_parquet_batches,
+    open_encoder,
+    parse_header,
+    read_csv_header,
+)
+
+UTF8 = CsvSettings()
+
+cells = st.one_of(
+    st.text(alphabet='ab,"\n é;\t', max_size=8),
+    st.integers(-1000, 1000).map(str),
+)
+
+
+def _csv_bytes(rows: list[list[str]], settings: CsvSettings = UTF8, crlf: bool = False) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.writer(
+        text,
+        delimiter=settings.delimiter,
+        quotechar=settings.quotechar,
+        lineterminator="\r\n" if crlf else "\n",
+        quoting=csv.QUOTE_MINIMAL,
+    )
+    writer.writerows(rows)
+    return text.getvalue().encode(settings.encoding)
+
+
+def _blocks(data: bytes, target: int, settings: CsvSettings = UTF8) -> list[CsvBlock]:
+    return list(iter_csv_blocks(io.BytesIO(data), settings, target))
+
+
+def _rows(blocks: list[CsvBlock], types: dict[str, pa.DataType] | None = None) -> list[dict]:
+    rows: list[dict] = []
+    for block in blocks:
+        rows.extend(decode_csv_block(replace(block, column_types=types)).to_pylist())
+    return rows
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=30),
+    target=st.integers(1, 200),
+    crlf=st.booleans(),
+    trailing_newline=st.booleans(),
+)
+def test_blocks_hold_whole_records_and_decode_like_the_whole_file(
+    rows: list[list[str]], target: int, crlf: bool, trailing_newline: bool
+) -> None:
+    data = _csv_bytes([["a", "b", "c"], *rows], crlf=crlf)
+    if not trailing_newline:
+        data = data.rstrip(b"\r\n")
+    blocks = _blocks(data, target)
+    header_end = data.index(b"\n") + 1
+    assert b"".join(b.data for b in blocks) == data[header_end:]
+    string_types = dict.fromkeys("abc", pa.string())
+    whole = pacsv.read_csv(
+        io.BytesIO(data),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=string_types, strings_can_be_null=True, quoted_strings_can_be_null=True
+        ),
+    )
+    expected = [r for r in whole.to_pylist() if any(v is not None for v in r.values())]
+    got = [
+        {k: v for k, v in r.items() if k != ROW_ERROR_COLUMN}
+        for r in _rows(blocks, string_types)
+        if any(v is not None for k, v in r.items() if k != ROW_ERROR_COLUMN)
+    ]
+    assert got == expected
+
+
+def test_block_size_is_about_the_target() -> None:
+    data = _csv_bytes([["a", "b"]] + [[str(i), "x" * 50] for i in range(2000)])
+    blocks = _blocks(data, 10_000)
+    assert len(blocks) > 5
+    assert all(len(b.data) <= 10_000 for b in blocks)
+    assert [r["a"] for r in _rows(blocks)] == list(range(2000))
+
+
+def test_crlf_and_missing_trailing_newline() -> None:
+    blocks = _blocks(b"a,b\r\n1,x\r\n2,y", 4)
+    assert _rows(blocks) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+
+
+def test_empty_file_and_header_only_yield_no_block_but_the_header_is_readable() -> None:
+    assert _blocks(b"", 100) == []
+    assert _blocks(b"a,b\n", 100) == []
+    assert _blocks(b"a,b", 100) == []
+    assert read_csv_header(io.BytesIO(b""), UTF8) is None
+    header = read_csv_header(io.BytesIO(b"\xef\xbb\xbfa,b\r\n"), UTF8)
+    assert header is not None and header.names == ["a", "b"]
+
+
+def test_quoted_header_and_tab_delimiter() -> None:
+    settings = CsvSettings(delimiter="\t")
+    data = b'"first name"\t"x\ty"\n1\t2\n'
+    assert parse_header(data.split(b"\n")[0], settings) == ["first name", "x\ty"]
+    assert _rows(_blocks(data, 100, settings)) == [{"first name": 1, "x\ty": 2}]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "shift_jis"])
+def test_non_utf8_encodings_decode_to_the_same_text(encoding: str) -> None:
+    settings = CsvSettings(delimiter=";", encoding=encoding)
+    rows = [["name", "n"], ["Zoë", "1"], ["façade", "2"]]
+    if encoding == "shift_jis":
+        rows = [["name", "n"], ["日本", "1"], ["東京", "2"]]
+    data = _csv_bytes(rows, settings)
+    blocks = _blocks(data, 3, settings)
+    assert [r["name"] for r in _rows(blocks)] == [rows[1][0], rows[2][0]]
+
+
+def test_quotechar_setting() -> None:
+    settings = CsvSettings(quotechar="'")
+    blocks = _blocks(b"a,b\n'x,\ny',1\n", 2, settings)
+    assert _rows(blocks) == [{"a": "x,\ny", "b": 1}]
+
+
+def test_ragged_rows_and_wrong_types_become_row_errors_in_place() -> None:
+    data = b"a,b\n1,x\n2\n3,y,extra\nnot-a-number,z\n5,w\n"
+    rows = _rows(_blocks(data, 1000), {"a": pa.float64(), "b": pa.string()})
+    assert [r["a"] for r in rows] == [1.0, 2.0, 3.0, None, 5.0]
+    errors = [r[ROW_ERROR_COLUMN] for r in rows]
+    assert errors[0] is None and errors[4] is None
+    assert "1 fields" in errors[1] and "3 fields" in errors[2]
+    assert "not-a-number" in errors[3]
+
+
+def test_invalid_utf8_bytes_fail_only_their_row() -> None:
+    rows = _rows(_blocks(b"a,b\n1,ok\n2,\xff\xfe\n", 100))
+    assert rows[0][ROW_ERROR_COLUMN] is None
+    assert "not valid utf-8" in rows[1][ROW_ERROR_COLUMN]
+
+
+def test_consistent_types_across_blocks_when_given() -> None:
+    data = b"a,b\n1,x\n\n2.5,\n,z\n"
+    types = {"a": pa.float64(), "b": pa.string()}
+    batches = [decode_csv_block(replace(b, column_types=types)) for b in _blocks(data, 4)]
+    assert {b.schema for b in batches} == {pa.schema({"a": pa.float64(), "b": pa.string()})}
+
+
+def test_a_record_longer_than_the_block_is_held_alone_without_extra_memory(
+    tmp_path: Path,
+) -> None:
+    size = 200 * 1024 * 1024
+    path = tmp_path / "long.csv"
+    with path.open("wb") as handle:
+        handle.write(b"a,b\n1,short\n2,")
+        piece = b"x" * (1 << 20)
+        for _ in range(size // len(piece)):
+            handle.write(piece)
+        handle.write(b"\n3,after\n")
+    tracemalloc.start()
+    try:
+        lengths = []
+        with path.open("rb") as handle:
+            for block in iter_csv_blocks(handle, UTF8, 1 << 20):
+                lengths.append(len(block.data))
+                del block
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(lengths) == 3
+    assert lengths[1] > size
+    # the line itself, once as the read buffer and once as the block's bytes, and no more
+    assert peak < 2 * size + (40 << 20), peak
+
+
+def test_binary_garbage_does_not_crash_the_reader() -> None:
+    data = random.Random(0).randbytes(300_000)
+    for block in _blocks(data, 50_000):
+        batch = decode_csv_block(block)
+        assert batch.num_rows >= 0
+
+
+def test_unknown_encoding_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="encoding"):
+        _blocks(b"a\n1\n", 10, CsvSettings(encoding="no-such-codec"))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        CsvSettings(),
+        CsvSettings(delimiter="\t"),
+        CsvSettings(delimiter=";", encoding="latin-1"),
+        CsvSettings(quotechar="'"),
+        CsvSettings(encoding="utf-16"),
+    ],
+)
+def test_csv_encoder_round_trips(settings: CsvSettings) -> None:
+    batch = pa.record_batch(
+        {"name": ["Zoë", 'say "hi"', "a;b\tc", None], "value": [1.5, None, -2.0, 3.25]}
+    )
+    sink = io.BytesIO()
+    encoder = open_encoder("csv", settings, sink)
+    encoder.write(batch.slice(0, 2))
+    encoder.write(batch.slice(2))
+    encoder.close()
+    assert encoder.bytes_written == len(sink.getvalue())
+    rows = _rows(_blocks(sink.getvalue(), 1000, settings))
+    assert [r["name"] for r in rows] == batch.column("name").to_pylist()
+    assert [r["value"] for r in rows] == batch.column("value").to_pylist()
+
+
+def test_parquet_encoder_and_batches(tmp_path: Path) -> None:
+    batch = pa.record_batch({"x": list(range(10_000)), "s": ["v"] * 10_000})
+    path = tmp_path / "out.parquet"
+    with path.open("wb") as sink:
+        encoder = open_encoder("parquet", UTF8, sink)
+        for start in range(0, 10_000, 3000):
+            encoder.write(batch.slice(start, 3000))
+        encoder.close()
+    assert pq.read_table(path).num_rows == 10_000
+    with path.open("rb") as source:
+        batches = list(iter_parquet_batches(source, 10_000))
+    assert len(batches) > 3
+    assert [v for b in batches for v in b.column("x").to_pylist()] == list(range(10_000))
+
+
+def test_a_non_parquet_file_is_invalid_input(tmp_path: Path) -> None:
+    path = tmp_path / "x.parquet"
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(InvalidInput, match="Parquet"):
+        list(iter_parquet_batches(path, 100))
