@@ -1,0 +1,147 @@
+"""Engines, sessions and migrations for the store (SQLite or PostgreSQL).
+
+- :func:`create_engine_for` builds an engine with the settings each backend needs: SQLite gets
+  WAL, a busy timeout and foreign keys, and transactions that really start with ``BEGIN`` (so DDL
+  is transactional and ``BEGIN IMMEDIATE`` is available); PostgreSQL goes through psycopg 3.
+- :func:`session_scope` is one transaction: commit on success, rollback on error.
+- :func:`migrate` upgrades a database to the newest Alembic revision; it is safe to run from
+  several processes at once (PostgreSQL: an advisory lock; SQLite: ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from scorecast.errors import InvalidInput
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+#: Connection execution option: ``"IMMEDIATE"`` makes SQLite start the transaction with
+#: ``BEGIN IMMEDIATE`` (take the write lock at once); ignored on PostgreSQL.
+SQLITE_BEGIN = "scorecast_sqlite_begin"
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The SQLAlchemy URL to use: plain ``postgresql://`` URLs get the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise InvalidInput.at("SCORECAST_DATABASE_URL", f"is not a database URL: {exc}") from exc
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise InvalidInput.at(
+            "SCORECAST_DATABASE_URL", "the store supports sqlite:/// and postgresql+psycopg:// URLs"
+        )
+    return parsed
+
+
+def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the store's per-backend settings (see the module docstring).
+
+    A SQLite file's parent folder is created when missing.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite: we emit BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+    """One transaction: commits when the block ends, rolls back if it raises.
+
+    ``immediate=True`` takes SQLite's write lock when the transaction begins (use it for
+    read-then-write sequences such as claiming a job); it changes nothing on PostgreSQL.
+    """
+    session = Session(bind=engine, expire_on_commit=False)
+    try:
+        if immediate and engine.dialect.name == "sqlite":
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str | URL) -> Any:
+    """The Alembic ``Config`` for the store's migrations, pointed at ``url``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    rendered = normalize_url(url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str | URL, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` to ``revision`` (default: the newest). Idempotent."""
+    from alembic import command
+
+    engine = create_engine_for(url, poolclass=_null_pool())
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (``None`` for an empty database)."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool

@@ -1,0 +1,177 @@
+"""Shared fixtures: stores on every backend, settings with a temporary home, a live server.
+
+- ``store_url``: a migrated, empty store, once per backend (``sqlite`` and ``postgresql``).
+  SQLite: a copy of a template file migrated once per session. PostgreSQL: a fresh database per
+  test, cloned (``CREATE DATABASE … TEMPLATE``) from a template database migrated once per
+  session, dropped after the test. Restrict a test to one backend with
+  ``@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)``.
+- ``engine``: an engine on ``store_url``.
+- ``settings``: :class:`scorecast.config.Settings` with a temporary ``SCORECAST_HOME`` and
+  ``store_url`` as the database; the ``SCORECAST_*`` environment variables point at the same
+  place (so in-process CLI calls and child processes see it).
+- ``live_server``: a real uvicorn serving ``create_app(settings, engine)`` on a free port; see
+  :class:`LiveServer`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from scorecast.config import Settings
+from scorecast.store.db import create_engine_for, migrate
+from services import (
+    BACKENDS,
+    POSTGRES,
+    drop_postgres_database,
+    fresh_postgres_database,
+    pg_execute,
+    pg_url,
+    require,
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated empty SQLite store file; tests get copies of it."""
+    path = tmp_path_factory.mktemp("store-template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The name of a migrated empty PostgreSQL database used as a template."""
+    require(POSTGRES)
+    name = f"scorecast_tpl_{os.getpid()}"
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_execute(f'CREATE DATABASE "{name}"')
+    migrate(pg_url(name))
+    yield name
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a migrated empty store on the parametrized backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "store.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    pg_template: str = request.getfixturevalue("postgres_template")
+    name = fresh_postgres_database(pg_template)
+    try:
+        yield pg_url(name)
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    engine = create_engine_for(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings with a fresh home under ``tmp_path`` and the parametrized store."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("SCORECAST_HOME", str(home))
+    monkeypatch.setenv("SCORECAST_DATABASE_URL", store_url)
+    for name in ("SCORECAST_SECRET_KEY", "SCORECAST_ENDPOINT", "SCORECAST_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings.from_env()
+
+
+# --- live server -----------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    """A running API. ``url`` is the API root as the datarobot client wants it
+    (``http://127.0.0.1:PORT/api/v2``); ``token`` belongs to user ``alice`` of org ``org-a``.
+    """
+
+    url: str
+    base_url: str
+    token: str
+    settings: Settings
+    engine: Engine
+
+    def token_for(self, org: str, username: str) -> str:
+        """A new token for ``username`` in ``org`` (both created when missing)."""
+        from scorecast.service.accounts import create_token
+
+        from scorecast.store.db import session_scope
+
+        with session_scope(self.engine) as session:
+            return create_token(session, org, username)
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Token {token or self.token}"}
+
+
+@contextmanager
+def serve_app(settings: Settings, engine: Engine) -> Iterator[str]:
+    import uvicorn
+    from scorecast.api.app import create_app
+
+    app = create_app(settings, engine)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True
+    )
+    thread.start()
+    ready = threading.Event()
+    while not server.started and thread.is_alive():
+        ready.wait(0.01)
+    if not server.started:
+        sock.close()
+        raise RuntimeError("the live server did not start (see the log above)")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """A real uvicorn on a free port serving the API on the test's store (both backends)."""
+    from scorecast.service.accounts import create_token
+
+    from scorecast.store.db import session_scope
+
+    engine = create_engine_for(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            token = create_token(session, "org-a", "alice")
+        with serve_app(settings, engine) as base_url:
+            yield LiveServer(
+                url=f"{base_url}/api/v2",
+                base_url=base_url,
+                token=token,
+                settings=settings,
+                engine=engine,
+            )
+    finally:
+        engine.dispose()
