@@ -1,0 +1,141 @@
+"""Models built in the test session: one training set, every format and target type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NUMERIC = ["num_a", "num_b", "num_c"]
+CATEGORICAL = ["cat_a"]
+FEATURES = NUMERIC + CATEGORICAL
+
+
+def training_frame(rows: int = 400, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "num_a": rng.normal(size=rows),
+            "num_b": rng.normal(2.0, 3.0, size=rows),
+            "num_c": rng.uniform(-1, 1, size=rows),
+            "cat_a": rng.choice(["red", "green", "blue"], size=rows),
+        }
+    )
+    signal = frame.num_a - 0.3 * frame.num_b + (frame.cat_a == "red") * 1.5
+    frame["y_reg"] = signal + rng.normal(scale=0.1, size=rows)
+    frame["y_bin"] = np.where(signal + rng.normal(size=rows) > 0, "yes", "no")
+    frame["y_multi"] = pd.cut(
+        signal, [-np.inf, -1, 0.5, np.inf], labels=["lo", "mid", "hi"]
+    ).astype(str)
+    frame["y_int"] = (signal > 0).astype(int)
+    return frame
+
+
+@dataclass
+class BuiltModel:
+    name: str
+    path: Path
+    target_type: str
+    model: Any  # the object whose predict/predict_proba is the golden reference
+    features: list[str]
+    positive_class: str | None = None
+    trust_pickle: bool = False
+
+
+def linear_pipeline(kind: str) -> Any:
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    pre = make_column_transformer(
+        (StandardScaler(), NUMERIC), (OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)
+    )
+    return make_pipeline(pre, Ridge() if kind == "regression" else LogisticRegression())
+
+
+def hgb_pipeline(kind: str) -> Any:
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    pre = make_column_transformer(
+        (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), CATEGORICAL),
+        remainder="passthrough",
+    )
+    model = (
+        HistGradientBoostingRegressor(max_iter=20)
+        if kind == "regression"
+        else HistGradientBoostingClassifier(max_iter=20)
+    )
+    return make_pipeline(pre, model)
+
+
+TARGETS = {"regression": "y_reg", "binary": "y_bin", "multiclass": "y_multi"}
+
+
+def build_all(directory: Path) -> dict[str, BuiltModel]:
+    import joblib
+    import lightgbm as lgb
+    import skops.io
+    import xgboost as xgb
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    frame = training_frame()
+    built: dict[str, BuiltModel] = {}
+    for kind, target in TARGETS.items():
+        linear = linear_pipeline(kind).fit(frame[FEATURES], frame[target])
+        path = directory / f"linear_{kind}.skops"
+        skops.io.dump(linear, path)
+        built[f"skops_linear_{kind}"] = BuiltModel("skops", path, kind, linear, FEATURES)
+
+        hgb = hgb_pipeline(kind).fit(frame[FEATURES], frame[target])
+        path = directory / f"hgb_{kind}.skops"
+        skops.io.dump(hgb, path)
+        built[f"skops_hgb_{kind}"] = BuiltModel("skops", path, kind, hgb, FEATURES)
+
+        path = directory / f"linear_{kind}.joblib"
+        joblib.dump(linear, path)
+        built[f"pickle_linear_{kind}"] = BuiltModel(
+            "pickle", path, kind, linear, FEATURES, trust_pickle=True
+        )
+
+        types = [(n, FloatTensorType([None, 1])) for n in NUMERIC] + [
+            (n, StringTensorType([None, 1])) for n in CATEGORICAL
+        ]
+        options = {"zipmap": kind != "multiclass"} if kind != "regression" else None
+        onnx_model = to_onnx(linear, initial_types=types, options=options, target_opset=17)
+        path = directory / f"linear_{kind}.onnx"
+        path.write_bytes(onnx_model.SerializeToString())
+        built[f"onnx_linear_{kind}"] = BuiltModel("onnx", path, kind, path, FEATURES)
+
+        numeric = frame[NUMERIC]
+        labels = {"regression": frame.y_reg, "binary": frame.y_int, "multiclass": None}[kind]
+        if kind == "multiclass":
+            labels = frame.y_multi.map({"lo": 0, "mid": 1, "hi": 2})
+        params = {
+            "regression": {"objective": "regression"},
+            "binary": {"objective": "binary"},
+            "multiclass": {"objective": "multiclass", "num_class": 3},
+        }[kind]
+        booster = lgb.train(
+            {**params, "verbose": -1, "num_leaves": 7}, lgb.Dataset(numeric, labels), 15
+        )
+        path = directory / f"lgb_{kind}.txt"
+        booster.save_model(str(path))
+        built[f"lightgbm_{kind}"] = BuiltModel("lightgbm", path, kind, booster, NUMERIC)
+
+        xgb_model = (
+            xgb.XGBRegressor(n_estimators=15, max_depth=3)
+            if kind == "regression"
+            else xgb.XGBClassifier(n_estimators=15, max_depth=3)
+        ).fit(numeric, labels)
+        path = directory / f"xgb_{kind}.json"
+        xgb_model.get_booster().save_model(str(path))
+        built[f"xgboost_{kind}"] = BuiltModel("xgboost", path, kind, xgb_model, NUMERIC)
+    return built
