@@ -139,7 +139,7 @@ def test_skops_refuses_untrusted_types_and_lists_them(tmp_path: Path) -> None:
     model.fit(frame[NUMERIC], frame.y_reg)
     path = tmp_path / "untrusted.skops"
     skops.io.dump(model, path)
-    with pytest.raises(ModelLoadError, match="_operator.neg") as caught:
+    with pytest.raises(ModelLoadError, match=r"_operator\.neg") as caught:
         describe_model(path, target="y", target_type="regression", positive_class=None)
     assert "_operator.neg" in caught.value.errors["untrustedTypes"]
 

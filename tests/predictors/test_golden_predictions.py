@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -67,9 +68,9 @@ def _score_via_csv(description: ModelDescription, model: BuiltModel, frame) -> p
     predictor = load_predictor(model.path, description)
     batches = []
     for block in blocks:
-        block = type(block)(block.header, block.data, block.settings, types)
+        typed = replace(block, column_types=types)
         batches.append(
-            score_chunk(predictor, description, ScoringOptions(), decode_csv_block(block)).batch
+            score_chunk(predictor, description, ScoringOptions(), decode_csv_block(typed)).batch
         )
     return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
