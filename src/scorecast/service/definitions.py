@@ -1,0 +1,265 @@
+"""Batch prediction job definitions: a stored job spec, a name and an optional schedule.
+
+Rules (reference §12): names are unique within an organization (a duplicate is ``Conflict``
+naming the name) and generated (``adjective_animal``) when absent; ``enabled`` needs a
+schedule; the schedule is validated by ``scorecast.domain.schedule``; the spec is validated
+exactly like a job's; PATCH is a top-level partial merge. ``nextScheduledRunTime`` is recomputed
+on every change and is null while disabled. Deleting a definition stops its future runs; a job
+it already started keeps running (jobs keep the definition id, not a foreign key).
+
+Every function works in the caller's transaction (flushes, never commits) and within the
+caller's organization.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scorecast.domain.definition_names import generate_name
+from scorecast.domain.job_spec import merge_job_spec
+from scorecast.domain.schedule import next_fire_after, parse_schedule
+from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.service.caller import Caller
+from scorecast.service.jobs import UserRef, user_refs, validate_job_spec
+from scorecast.store.models import JobDefinition
+from scorecast.store.types import utcnow
+
+#: Top-level keys of a definition body that are not job spec keys.
+DEFINITION_KEYS: Final = ("name", "enabled", "schedule")
+MAX_NAME_LENGTH: Final = 200
+
+_rng = random.SystemRandom()
+
+
+@dataclass(frozen=True)
+class DefinitionView:
+    """A definition with its creator and last updater (see ``api/serializers``)."""
+
+    definition: JobDefinition
+    created_by: UserRef
+    updated_by: UserRef
+
+
+def create_definition(
+    session: Session, caller: Caller, body: Mapping[str, Any], *, now: datetime | None = None
+) -> JobDefinition:
+    """Store a new definition from a POST body: ``name``?, ``enabled``, ``schedule``?, spec."""
+    now = now or utcnow()
+    _require_object(body)
+    spec_part = {key: value for key, value in body.items() if key not in DEFINITION_KEYS}
+    errors: dict[str, Any] = {}
+    name = _checked_name(body.get("name"), errors) if body.get("name") is not None else None
+    enabled = _checked_enabled(body.get("enabled", False), errors)
+    schedule_wire = _checked_schedule(body.get("schedule"))
+    if enabled and schedule_wire is None:
+        errors["schedule"] = "is required when enabled is true"
+    if errors:
+        raise InvalidInput(_summary(errors), errors)
+    spec = validate_job_spec(session, caller, spec_part)
+    if name is None:
+        name = generate_name(_rng, lambda candidate: _name_taken(session, caller.org_id, candidate))
+    elif _name_taken(session, caller.org_id, name):
+        raise _duplicate(name)
+    definition = JobDefinition(
+        org_id=caller.org_id,
+        name=name,
+        enabled=bool(enabled),
+        schedule=schedule_wire,
+        job_spec=spec,
+        deployment_id=spec["deploymentId"],
+        created_by=caller.user_id,
+        updated_by=caller.user_id,
+        created=now,
+        updated=now,
+        next_scheduled_run_time=_next_run(bool(enabled), schedule_wire, now),
+    )
+    session.add(definition)
+    _flush_unique(session, name)
+    return definition
+
+
+def get_definition(session: Session, caller: Caller, definition_id: str) -> JobDefinition:
+    """The caller's definition, or ``NotFound`` (also for another organization's id)."""
+    definition = session.scalars(
+        select(JobDefinition).where(
+            JobDefinition.id == definition_id, JobDefinition.org_id == caller.org_id
+        )
+    ).one_or_none()
+    if definition is None:
+        raise NotFound(
+            f"batch prediction job definition {definition_id!r} not found", {"id": "not found"}
+        )
+    return definition
+
+
+def list_definitions(
+    session: Session,
+    caller: Caller,
+    *,
+    search_name: str | None = None,
+    deployment_id: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[JobDefinition], int]:
+    """One page of the caller's definitions (newest first) and the total count of matches.
+
+    ``search_name`` matches a case-insensitive substring of the name.
+    """
+    query = select(JobDefinition).where(JobDefinition.org_id == caller.org_id)
+    if search_name:
+        query = query.where(
+            func.lower(JobDefinition.name).contains(search_name.lower(), autoescape=True)
+        )
+    if deployment_id:
+        query = query.where(JobDefinition.deployment_id == deployment_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(JobDefinition.created.desc(), JobDefinition.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(page), total
+
+
+def update_definition(
+    session: Session,
+    caller: Caller,
+    definition_id: str,
+    body: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> JobDefinition:
+    """Apply a PATCH body: keys present replace the stored ones (adapter settings whole).
+
+    A ``schedule`` of null removes the schedule; ``name``/``enabled`` of null leave them as
+    they are. The merged spec is revalidated whenever a spec key is present.
+    """
+    now = now or utcnow()
+    _require_object(body)
+    definition = get_definition(session, caller, definition_id)
+    errors: dict[str, Any] = {}
+    name = definition.name
+    if body.get("name") is not None:
+        name = _checked_name(body["name"], errors)
+    enabled = definition.enabled
+    if body.get("enabled") is not None:
+        enabled = bool(_checked_enabled(body["enabled"], errors))
+    schedule_wire = definition.schedule
+    if "schedule" in body:
+        schedule_wire = _checked_schedule(body["schedule"])
+    if enabled and schedule_wire is None:
+        errors["schedule"] = "is required when enabled is true"
+    if errors:
+        raise InvalidInput(_summary(errors), errors)
+    spec_changes = {key: value for key, value in body.items() if key not in DEFINITION_KEYS}
+    if spec_changes:
+        spec = validate_job_spec(session, caller, merge_job_spec(definition.job_spec, spec_changes))
+        definition.job_spec = spec
+        definition.deployment_id = spec["deploymentId"]
+    if name != definition.name and _name_taken(session, caller.org_id, name):
+        raise _duplicate(name)
+    definition.name = name
+    definition.enabled = enabled
+    definition.schedule = schedule_wire
+    definition.updated = now
+    definition.updated_by = caller.user_id
+    definition.next_scheduled_run_time = _next_run(enabled, schedule_wire, now)
+    _flush_unique(session, name)
+    return definition
+
+
+def delete_definition(session: Session, caller: Caller, definition_id: str) -> None:
+    """Delete the caller's definition; its future runs stop, a running job finishes."""
+    definition = get_definition(session, caller, definition_id)
+    session.delete(definition)
+    session.flush()
+
+
+def definition_views(
+    session: Session, definitions: Sequence[JobDefinition]
+) -> list[DefinitionView]:
+    ids = {d.created_by for d in definitions} | {d.updated_by for d in definitions}
+    users = user_refs(session, ids)
+
+    def ref(user_id: str) -> UserRef:
+        return users.get(user_id, UserRef(user_id, "unknown", None))
+
+    return [DefinitionView(d, ref(d.created_by), ref(d.updated_by)) for d in definitions]
+
+
+def next_run_time(definition: JobDefinition, now: datetime) -> datetime | None:
+    """When an enabled definition fires next after ``now``; None when disabled or never."""
+    return _next_run(definition.enabled, definition.schedule, now)
+
+
+def _next_run(
+    enabled: bool, schedule_wire: Mapping[str, Any] | None, now: datetime
+) -> datetime | None:
+    if not enabled or schedule_wire is None:
+        return None
+    return next_fire_after(parse_schedule(schedule_wire), now)
+
+
+def _require_object(body: object) -> None:
+    if not isinstance(body, Mapping):
+        raise InvalidInput("the request body must be a JSON object", {"body": "must be an object"})
+
+
+def _checked_name(value: object, errors: dict[str, Any]) -> str:
+    if not isinstance(value, str) or not value.strip():
+        errors["name"] = "must be a non-empty string"
+        return ""
+    if len(value) > MAX_NAME_LENGTH:
+        errors["name"] = f"must be at most {MAX_NAME_LENGTH} characters"
+    return value
+
+
+def _checked_enabled(value: object, errors: dict[str, Any]) -> bool:
+    if not isinstance(value, bool):
+        errors["enabled"] = "must be true or false"
+        return False
+    return value
+
+
+def _checked_schedule(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidInput.at(
+            "schedule", "must be an object with minute, hour, dayOfMonth, month, dayOfWeek"
+        )
+    return parse_schedule(value).to_wire()
+
+
+def _name_taken(session: Session, org_id: str, name: str) -> bool:
+    found = session.scalar(
+        select(JobDefinition.id).where(JobDefinition.org_id == org_id, JobDefinition.name == name)
+    )
+    return found is not None
+
+
+def _duplicate(name: str) -> Conflict:
+    return Conflict(
+        f"A job definition named {name!r} already exists",
+        {"name": f"{name!r} is already used by another job definition in this organization"},
+    )
+
+
+def _flush_unique(session: Session, name: str) -> None:
+    """Flush; a concurrent insert of the same name surfaces as ``Conflict``, not a 500."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise _duplicate(name) from exc
+
+
+def _summary(errors: Mapping[str, Any]) -> str:
+    return "; ".join(f"{key}: {problem}" for key, problem in errors.items())

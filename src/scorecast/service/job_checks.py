@@ -1,0 +1,101 @@
+"""The checks a job spec passes before a job or definition is stored, beyond its own shape.
+
+- the deployment exists in the caller's organization (``NotFound`` naming ``deploymentId``);
+- the intake and output settings pass their connector's validator (unsupported types → 422);
+- every id the settings reference (credentials, data stores, datasets) exists in the
+  organization (422 naming e.g. ``intakeSettings.credentialId``);
+- the scoring options suit the deployment's model (``scorecast.domain.scoring_options``).
+
+Each outside check goes through one function here, so the rest of the service never imports
+the connectors or the scoring options directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scorecast.connectors.registry import validate_intake_settings, validate_output_settings
+from scorecast.domain.scoring_options import ScoringOptions, check_against_model
+from scorecast.errors import InvalidInput, NotFound
+from scorecast.predictors.base import ModelDescription
+from scorecast.store.models import Credential, Dataset, DatasetVersion, DataStore, Deployment
+
+#: Keys of adapter settings that name a stored credential.
+CREDENTIAL_KEYS: Final = ("credentialId", "cloudStorageCredentialId")
+
+
+def deployment_of(session: Session, org_id: str, deployment_id: str) -> Deployment:
+    deployment = session.scalars(
+        select(Deployment).where(Deployment.id == deployment_id, Deployment.org_id == org_id)
+    ).one_or_none()
+    if deployment is None:
+        raise NotFound(
+            f"deployment {deployment_id!r} not found",
+            {"deploymentId": f"no deployment with id {deployment_id!r} in this organization"},
+        )
+    return deployment
+
+
+def validate_intake(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``intakeSettings`` checked by its connector (errors nested under ``intakeSettings``)."""
+    return validate_intake_settings(settings)
+
+
+def validate_output(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``outputSettings`` checked by its connector (errors nested under ``outputSettings``)."""
+    return validate_output_settings(settings)
+
+
+def check_references(session: Session, org_id: str, spec: Mapping[str, Any]) -> None:
+    """Every credential, data store and dataset id in the adapter settings exists in the org."""
+    errors: dict[str, Any] = {}
+    for side in ("intakeSettings", "outputSettings"):
+        settings = spec.get(side) or {}
+        problems = {}
+        for key in CREDENTIAL_KEYS:
+            if settings.get(key) is not None and not _owned(
+                session, Credential, org_id, settings[key]
+            ):
+                problems[key] = f"no credential with id {settings[key]!r} in this organization"
+        store_id = settings.get("dataStoreId")
+        if store_id is not None and not _owned(session, DataStore, org_id, store_id):
+            problems["dataStoreId"] = f"no data store with id {store_id!r} in this organization"
+        dataset_id = settings.get("datasetId")
+        if dataset_id is not None:
+            if not _owned(session, Dataset, org_id, dataset_id):
+                problems["datasetId"] = f"no dataset with id {dataset_id!r} in this organization"
+            elif settings.get("datasetVersionId") is not None:
+                version = session.get(DatasetVersion, settings["datasetVersionId"])
+                if version is None or version.dataset_id != dataset_id:
+                    problems["datasetVersionId"] = (
+                        f"dataset {dataset_id!r} has no version {settings['datasetVersionId']!r}"
+                    )
+        if problems:
+            errors[side] = problems
+    if errors:
+        raise InvalidInput(_summary(errors), errors)
+
+
+def check_scoring_options(spec: Mapping[str, Any], deployment: Deployment) -> None:
+    """The spec's scoring options are valid and the deployment's model can honour them."""
+    options = ScoringOptions.from_job_spec(spec)
+    check_against_model(options, ModelDescription.from_dict(deployment.model), None)
+
+
+def _owned(session: Session, table: Any, org_id: str, object_id: object) -> bool:
+    if not isinstance(object_id, str):
+        return False
+    found = session.scalar(select(table.id).where(table.id == object_id, table.org_id == org_id))
+    return found is not None
+
+
+def _summary(errors: Mapping[str, Mapping[str, str]]) -> str:
+    return "; ".join(
+        f"{side}.{key}: {problem}"
+        for side, problems in errors.items()
+        for key, problem in problems.items()
+    )

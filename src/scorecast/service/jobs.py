@@ -1,0 +1,396 @@
+"""Batch prediction jobs: submit, list, read, abort, copy, and run a definition once.
+
+Every function works inside the caller's transaction (it flushes, never commits) and sees only
+the caller's organization: another organization's job id is answered like an unknown one.
+
+Lifecycle owned here: a new job is ``INITIALIZING`` and ``queued``; its ``intake_ready`` is false
+for a ``localFile`` intake (the upload route sets it) and true otherwise. Workers (see
+``service/claims.py``) move it to ``RUNNING`` and to a terminal status.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from scorecast.domain.job_spec import normalize_job_spec
+from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.service import job_checks
+from scorecast.service.caller import Caller
+from scorecast.store.models import Job, JobDefinition, JobLog, User
+from scorecast.store.types import utcnow
+
+STATUSES: Final = ("INITIALIZING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
+TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
+#: ``source`` values: submitted through the API, run once from a definition, fired by the scheduler.
+SOURCES: Final = ("api", "manual", "scheduled")
+#: At most this many of a job's most recent log lines are shown.
+MAX_LOG_LINES: Final = 1000
+ORDERINGS: Final = {"created": True, "-created": False}
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """The ``createdBy``/``updatedBy`` object: who did it."""
+
+    user_id: str
+    username: str
+    full_name: str | None
+
+
+@dataclass(frozen=True)
+class DefinitionRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job with what its JSON needs besides its row (see ``api/serializers.job_to_wire``)."""
+
+    job: Job
+    created_by: UserRef
+    logs: list[str]
+    queue_position: int | None
+    definition: DefinitionRef | None
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    """The list filters of ``GET batchPredictions/`` (reference §6.6), all optional."""
+
+    statuses: Sequence[str] = ()
+    deployment_id: str | None = None
+    job_id: str | None = None
+    definition_id: str | None = None
+    sources: Sequence[str] = ()
+    intake_types: Sequence[str] = ()
+    output_types: Sequence[str] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    order_by: str = "-created"
+
+
+def default_num_concurrent() -> int:
+    """``numConcurrent`` when a spec omits it: the cores of this machine (DataRobot's rule)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def validate_job_spec(session: Session, caller: Caller, raw: object) -> dict[str, Any]:
+    """The normalized spec, checked against the caller's organization and the deployment's model.
+
+    Raises ``InvalidInput`` (bad fields, unsupported adapters, options the model cannot honour)
+    or ``NotFound`` (``deploymentId`` unknown in the organization), each naming the field.
+    """
+    spec = normalize_job_spec(raw, default_num_concurrent=default_num_concurrent())
+    deployment = job_checks.deployment_of(session, caller.org_id, spec["deploymentId"])
+    job_checks.check_references(session, caller.org_id, spec)
+    spec["intakeSettings"] = job_checks.validate_intake(spec["intakeSettings"])
+    spec["outputSettings"] = job_checks.validate_output(spec["outputSettings"])
+    job_checks.check_scoring_options(spec, deployment)
+    return spec
+
+
+def create_job(
+    session: Session,
+    caller: Caller,
+    spec: Mapping[str, Any],
+    source: str = "api",
+    *,
+    definition_id: str | None = None,
+    scheduled_time: datetime | None = None,
+) -> Job:
+    """Validate ``spec`` (camelCase, as sent) and insert a new queued job; flushes, no commit.
+
+    ``source`` is one of ``SOURCES``; ``definition_id``/``scheduled_time`` tie a job to the
+    definition (and the schedule fire) it came from.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown job source {source!r}")
+    effective = validate_job_spec(session, caller, spec)
+    now = utcnow()
+    local_intake = effective["intakeSettings"]["type"] == "localFile"
+    job = Job(
+        org_id=caller.org_id,
+        deployment_id=effective["deploymentId"],
+        definition_id=definition_id,
+        spec=effective,
+        source=source,
+        status="INITIALIZING",
+        status_details=(
+            f"Job submitted at {_log_time(now)}; waiting for the upload of the input file"
+            if local_intake
+            else f"Job submitted at {_log_time(now)}"
+        ),
+        queued=True,
+        abort_requested=False,
+        intake_ready=not local_intake,
+        scheduled_time=scheduled_time,
+        created_by=caller.user_id,
+        created=now,
+        percentage_completed=0.0,
+    )
+    session.add(job)
+    session.flush()
+    origin = {"api": "", "manual": " from a job definition", "scheduled": " by the scheduler"}
+    add_log(
+        session, job.id, f"Job created by {caller.username}{origin[source]} at {_log_time(now)}"
+    )
+    return job
+
+
+def get_job(session: Session, caller: Caller, job_id: str) -> Job:
+    """The caller's job, or ``NotFound`` (also for another organization's id)."""
+    job = session.scalars(
+        select(Job).where(Job.id == job_id, Job.org_id == caller.org_id)
+    ).one_or_none()
+    if job is None:
+        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
+    return job
+
+
+def list_jobs(
+    session: Session, caller: Caller, filters: JobFilters, *, offset: int, limit: int
+) -> tuple[list[Job], int]:
+    """One page of the caller's jobs matching ``filters`` and the total count of matches."""
+    for status in filters.statuses:
+        if status not in STATUSES:
+            raise InvalidInput.at("status", f"unknown status {status!r}; one of {STATUSES}")
+    if filters.order_by not in ORDERINGS:
+        raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
+    query = _filtered(select(Job).where(Job.org_id == caller.org_id), filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ascending = ORDERINGS[filters.order_by]
+    order = (Job.created.asc(), Job.id.asc()) if ascending else (Job.created.desc(), Job.id.desc())
+    page = session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
+    return list(page), total
+
+
+def abort_job(session: Session, caller: Caller, job_id: str) -> Job:
+    """Abort the caller's job.
+
+    A job not yet claimed by a worker becomes ``ABORTED`` at once. A ``RUNNING`` job gets
+    ``abort_requested``; its worker stops it and marks it ``ABORTED`` within seconds. A job
+    already ``COMPLETED``/``ABORTED``/``FAILED`` cannot be aborted: ``Conflict`` (409).
+    Aborting twice while the worker is stopping is harmless.
+    """
+    job = get_job(session, caller, job_id)
+    if job.status in TERMINAL_STATUSES:
+        raise Conflict(
+            f"batch prediction job {job_id} is already {job.status} and cannot be aborted",
+            {"status": job.status},
+        )
+    now = utcnow()
+    message = f"Job aborted by {caller.username} at {_log_time(now)}"
+    aborted_now = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == "INITIALIZING")
+        .values(
+            status="ABORTED",
+            status_details=message,
+            abort_requested=True,
+            queued=False,
+            finished=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if aborted_now.rowcount == 1:  # type: ignore[attr-defined]
+        add_log(session, job.id, message)
+        _note_definition_status(session, job, "ABORTED")
+    elif not job.abort_requested:
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == "RUNNING")
+            .values(
+                abort_requested=True,
+                status_details=f"Abort requested by {caller.username} at {_log_time(now)}",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        add_log(session, job.id, f"Abort requested by {caller.username} at {_log_time(now)}")
+    session.flush()
+    session.refresh(job)
+    return job
+
+
+def job_from_existing(session: Session, caller: Caller, job_id: str) -> Job:
+    """A new job with the spec of the caller's job ``job_id`` (revalidated; credentials by id)."""
+    source_job = get_job(session, caller, job_id)
+    return create_job(session, caller, source_job.spec, "api")
+
+
+def job_from_definition(
+    session: Session,
+    caller: Caller,
+    definition_id: str,
+    *,
+    source: str = "manual",
+    scheduled_time: datetime | None = None,
+) -> Job:
+    """A new job from the caller's definition; records it as the definition's last started job.
+
+    ``source`` is ``"manual"`` for ``fromJobDefinition`` and ``"scheduled"`` for the scheduler
+    (which also passes the fire's ``scheduled_time``). Flushes, no commit.
+    """
+    definition = session.scalars(
+        select(JobDefinition).where(
+            JobDefinition.id == definition_id, JobDefinition.org_id == caller.org_id
+        )
+    ).one_or_none()
+    if definition is None:
+        raise NotFound(
+            f"batch prediction job definition {definition_id!r} not found",
+            {"jobDefinitionId": "not found"},
+        )
+    job = create_job(
+        session,
+        caller,
+        definition.job_spec,
+        source,
+        definition_id=definition.id,
+        scheduled_time=scheduled_time,
+    )
+    definition.last_started_job_status = job.status
+    definition.last_started_job_time = job.created
+    session.flush()
+    return job
+
+
+def caller_for_definition(session: Session, definition: JobDefinition) -> Caller:
+    """The caller a scheduled run acts as: the user who last changed the definition."""
+    user = session.get(User, definition.updated_by) or session.get(User, definition.created_by)
+    if user is None:
+        raise NotFound(f"the owner of job definition {definition.id} no longer exists")
+    return Caller(
+        org_id=definition.org_id,
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        is_admin=user.is_admin,
+    )
+
+
+def add_log(session: Session, job_id: str, message: str) -> None:
+    """Append one line to a job's ``logs``."""
+    session.add(JobLog(job_id=job_id, message=message, created=utcnow()))
+    session.flush()
+
+
+def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
+    """What the JSON of each job needs: creator, logs, queue position, definition name."""
+    users = user_refs(session, {job.created_by for job in jobs})
+    definition_ids = {job.definition_id for job in jobs if job.definition_id}
+    names = dict(
+        session.execute(
+            select(JobDefinition.id, JobDefinition.name).where(JobDefinition.id.in_(definition_ids))
+        ).tuples()
+        if definition_ids
+        else []
+    )
+    views = []
+    for job in jobs:
+        definition = None
+        if job.definition_id and job.definition_id in names:
+            definition = DefinitionRef(job.definition_id, names[job.definition_id])
+        views.append(
+            JobView(
+                job=job,
+                created_by=users.get(job.created_by, UserRef(job.created_by, "unknown", None)),
+                logs=_logs(session, job.id),
+                queue_position=queue_position(session, job),
+                definition=definition,
+            )
+        )
+    return views
+
+
+def queue_position(session: Session, job: Job) -> int | None:
+    """How many claimable jobs (of every organization) are ahead of ``job``; None if not waiting.
+
+    A job waits when it is ``INITIALIZING``, queued, its intake is ready and no abort was asked.
+    """
+    if not _is_waiting(job):
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.status == "INITIALIZING",
+            Job.queued.is_(True),
+            Job.intake_ready.is_(True),
+            Job.abort_requested.is_(False),
+            or_(Job.created < job.created, and_(Job.created == job.created, Job.id < job.id)),
+        )
+    )
+    return int(ahead or 0)
+
+
+def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:
+    if not user_ids:
+        return {}
+    rows = session.scalars(select(User).where(User.id.in_(set(user_ids)))).all()
+    return {user.id: UserRef(user.id, user.username, user.full_name) for user in rows}
+
+
+def _is_waiting(job: Job) -> bool:
+    return (
+        job.status == "INITIALIZING" and job.queued and job.intake_ready and not job.abort_requested
+    )
+
+
+def _logs(session: Session, job_id: str) -> list[str]:
+    rows = session.scalars(
+        select(JobLog.message)
+        .where(JobLog.job_id == job_id)
+        .order_by(JobLog.id.desc())
+        .limit(MAX_LOG_LINES)
+    ).all()
+    return list(reversed(rows))
+
+
+def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
+    if filters.statuses:
+        query = query.where(Job.status.in_(list(filters.statuses)))
+    if filters.deployment_id is not None:
+        query = query.where(Job.deployment_id == filters.deployment_id)
+    if filters.job_id is not None:
+        query = query.where(Job.id == filters.job_id)
+    if filters.definition_id is not None:
+        query = query.where(Job.definition_id == filters.definition_id)
+    if filters.sources:
+        query = query.where(Job.source.in_(list(filters.sources)))
+    if filters.intake_types:
+        intake_type = Job.spec["intakeSettings"]["type"].as_string()
+        query = query.where(intake_type.in_(list(filters.intake_types)))
+    if filters.output_types:
+        output_type = Job.spec["outputSettings"]["type"].as_string()
+        query = query.where(output_type.in_(list(filters.output_types)))
+    if filters.created_after is not None:
+        query = query.where(Job.created >= filters.created_after)
+    if filters.created_before is not None:
+        query = query.where(Job.created < filters.created_before)
+    return query
+
+
+def _note_definition_status(session: Session, job: Job, status: str) -> None:
+    if job.definition_id is None:
+        return
+    session.execute(
+        update(JobDefinition)
+        .where(
+            JobDefinition.id == job.definition_id,
+            JobDefinition.last_started_job_time == job.created,
+        )
+        .values(last_started_job_status=status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _log_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
