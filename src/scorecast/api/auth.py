@@ -1,0 +1,40 @@
+"""Authentication: ``Authorization: Token <token>`` (the datarobot client's default) or
+``Authorization: Bearer <token>``. Anything else is a 401 with a JSON body."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from scorecast.api.deps import SessionDep
+from scorecast.errors import AuthenticationFailed
+from scorecast.service import accounts
+from scorecast.service.caller import Caller
+
+_SCHEMES = {"token", "bearer"}
+
+
+def token_from_header(value: str | None) -> str:
+    """The token in an ``Authorization`` header value; AuthenticationFailed when absent/odd."""
+    if not value or not value.strip():
+        raise AuthenticationFailed(
+            "authentication required: send the header 'Authorization: Token <your API token>'"
+        )
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() not in _SCHEMES or not token.strip():
+        raise AuthenticationFailed(
+            "the Authorization header must be 'Token <token>' or 'Bearer <token>'"
+        )
+    return token.strip()
+
+
+def caller(request: Request, session: SessionDep) -> Caller:
+    """The authenticated caller of this request (a FastAPI dependency)."""
+    token = token_from_header(request.headers.get("authorization"))
+    found = accounts.authenticate(session, token)
+    request.state.caller = found
+    return found
+
+
+CallerDep = Annotated[Caller, Depends(caller)]

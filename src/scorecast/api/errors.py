@@ -1,0 +1,174 @@
+"""Every error answer: ``{"message": ..., "errors": {field: problem}}`` with the content type
+exactly ``application/json`` (the datarobot client parses JSON only then) and ASCII-only text.
+
+- ScorecastError → its ``status_code`` (422, 404, 409, 401 ...).
+- Request validation (wrong types, malformed JSON, missing fields) → 422 naming the field.
+- Unknown route / method → 404 / 405, JSON too.
+- Anything unexpected → 500 with ``x-request-id``; the traceback goes to the server log only.
+
+Caller mistakes never get 413, 429 or 5xx: the client retries those, POST included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scorecast.errors import ScorecastError
+
+log = logging.getLogger("scorecast.api")
+
+REQUEST_ID_HEADER = "x-request-id"
+
+#: Statuses the datarobot client retries; a caller's mistake must never be answered with them.
+_RETRIED = {413, 429, 502, 503, 504}
+
+
+class AsciiJSONResponse(Response):
+    """JSON with ``Content-Type: application/json`` exactly and ``\\uXXXX`` escapes."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> AsciiJSONResponse:
+    return AsciiJSONResponse(
+        {"message": message, "errors": errors or {}}, status_code=status_code, headers=headers
+    )
+
+
+def request_id(request: Request) -> str:
+    """This request's id (also sent as the ``x-request-id`` response header)."""
+    value = getattr(request.state, "request_id", None)
+    if not isinstance(value, str):
+        value = secrets.token_hex(8)
+        request.state.request_id = value
+    return value
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, echoed in the ``x-request-id`` response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ident = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = ident
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", ident.encode("ascii")))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _scorecast_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScorecastError)
+    status = exc.status_code if 400 <= exc.status_code < 500 else 500
+    if status == 500:
+        return _unexpected(request, exc)
+    headers = {"WWW-Authenticate": "Token"} if status == 401 else None
+    return error_response(status, exc.message, exc.errors, headers)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in exc.errors():
+        if item.get("type") == "json_invalid":
+            location = ["body"]
+        else:
+            location = _field_path(item.get("loc", ()))
+        problem = _problem(item)
+        _put(errors, location, problem)
+        problems.append(f"{'.'.join(location)}: {problem}")
+    message = "Invalid request: " + "; ".join(problems) if problems else "Invalid request"
+    return error_response(422, message, errors)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status in _RETRIED:
+        status = 400
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if status == 404 and detail == "Not Found":
+        detail = f"no such API route: {request.method} {request.url.path}"
+    elif status == 405:
+        detail = f"method {request.method} is not allowed on {request.url.path}"
+    return error_response(status, detail, headers=dict(exc.headers or {}))
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    ident = request_id(request)
+    log.error(
+        "unexpected error handling %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        ident,
+        exc_info=exc,
+    )
+    return error_response(
+        500,
+        f"internal server error (request id {ident}); the server log has the details",
+        headers={REQUEST_ID_HEADER: ident},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ScorecastError, _scorecast_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def _field_path(loc: Sequence[Any]) -> list[str]:
+    """``("body", "intakeSettings", "url")`` → ``["intakeSettings", "url"]``."""
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return parts or ["body"]
+
+
+def _problem(item: dict[str, Any]) -> str:
+    if item.get("type") == "json_invalid":
+        context = item.get("ctx") or {}
+        return f"is not valid JSON ({context.get('error', 'syntax error')})"
+    message = str(item.get("msg", "is invalid"))
+    return message[:1].lower() + message[1:]
+
+
+def _put(errors: dict[str, Any], path: list[str], problem: str) -> None:
+    node = errors
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = problem
