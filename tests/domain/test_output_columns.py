@@ -1,0 +1,249 @@
+"""DataRobot §11 output columns: naming and every option, alone and combined (pure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scorecast.domain.output_columns import (
+    Explanations,
+    assemble,
+    explained_rows,
+    qualitative_strength,
+    remapped,
+)
+from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.formats import ROW_ERROR_COLUMN
+from scorecast.predictors.base import Feature, ModelDescription
+
+
+def _description(target_type: str, labels: list[str] | None = None, **extra) -> ModelDescription:
+    labels = (
+        labels
+        if labels is not None
+        else {"regression": [], "binary": ["0.0", "1.0"], "multiclass": ["a", "b", "c"]}[
+            target_type
+        ]
+    )
+    return ModelDescription(
+        format="onnx",
+        target="readmitted",
+        target_type=target_type,  # type: ignore[arg-type]
+        features=[Feature("age"), Feature("color", "categorical")],
+        sha256="0" * 64,
+        class_labels=labels,
+        positive_class="1.0" if target_type == "binary" else None,
+        **extra,
+    )
+
+
+INPUTS = pa.record_batch({"id": [1, 2, 3], "age": [30.0, 50.5, None], "color": ["r", "g", "b"]})
+BINARY = np.array([[0.780818685889, 0.219181314111], [0.3, 0.7], [0.5, 0.5]])
+OK3: list[str | None] = [None, None, None]
+
+
+def _run(description, options, predictions, status=OK3, explanations=None) -> pa.RecordBatch:
+    return assemble(
+        description, options, INPUTS, predictions, status=status, explanations=explanations
+    )
+
+
+def test_binary_columns_match_datarobot_fixture() -> None:
+    out = _run(_description("binary"), ScoringOptions(include_prediction_status=True), BINARY)
+    assert out.schema.names == [
+        "readmitted_0.0_PREDICTION",
+        "readmitted_1.0_PREDICTION",
+        "readmitted_PREDICTION",
+        "THRESHOLD",
+        "POSITIVE_CLASS",
+        "prediction_status",
+    ]
+    first = out.slice(0, 1).to_pylist()[0]
+    assert first["readmitted_1.0_PREDICTION"] == pytest.approx(0.219181314111)
+    assert first["readmitted_PREDICTION"] == "0.0"
+    assert first["THRESHOLD"] == 0.5 and first["POSITIVE_CLASS"] == "1.0"
+    assert first["prediction_status"] == "OK"
+    # a tie at the threshold goes to the negative class, like scikit-learn's predict
+    assert out.column("readmitted_PREDICTION").to_pylist() == ["0.0", "1.0", "0.0"]
+
+
+def test_regression_and_multiclass_columns() -> None:
+    reg = _run(_description("regression"), ScoringOptions(), np.array([1.5, 2.0, -3.0]))
+    assert reg.schema.names == ["readmitted_PREDICTION"]
+    assert reg.column(0).type == pa.float64()
+    multi = np.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    out = _run(_description("multiclass"), ScoringOptions(), multi)
+    assert out.schema.names == [
+        "readmitted_a_PREDICTION",
+        "readmitted_b_PREDICTION",
+        "readmitted_c_PREDICTION",
+        "readmitted_PREDICTION",
+    ]
+    assert out.column("readmitted_PREDICTION").to_pylist() == ["b", "a", "c"]
+
+
+def test_include_probabilities_false_and_class_subset() -> None:
+    out = _run(_description("binary"), ScoringOptions(include_probabilities=False), BINARY)
+    assert out.schema.names == ["readmitted_PREDICTION", "THRESHOLD", "POSITIVE_CLASS"]
+    multi = np.full((3, 3), 1 / 3)
+    subset = ScoringOptions(include_probabilities_classes=("c", "a"))
+    out = _run(_description("multiclass"), subset, multi)
+    assert out.schema.names == [
+        "readmitted_a_PREDICTION",
+        "readmitted_c_PREDICTION",
+        "readmitted_PREDICTION",
+    ]
+
+
+def test_prediction_threshold_changes_the_label_and_is_shown() -> None:
+    options = ScoringOptions(prediction_threshold=0.2, include_probabilities_classes=("1.0",))
+    out = _run(_description("binary"), options, BINARY)
+    assert out.column("readmitted_PREDICTION").to_pylist() == ["1.0", "1.0", "1.0"]
+    assert out.column("THRESHOLD").to_pylist() == [0.2] * 3
+    assert "readmitted_0.0_PREDICTION" not in out.schema.names
+
+
+def test_deployment_threshold_is_the_default() -> None:
+    description = _description("binary", prediction_threshold=0.75)
+    out = _run(description, ScoringOptions(), BINARY)
+    assert out.column("readmitted_PREDICTION").to_pylist() == ["0.0", "0.0", "0.0"]
+
+
+def test_failed_rows_have_empty_predictions_and_their_error() -> None:
+    status = [None, "column 'age': 'x' is not a number", None]
+    out = _run(
+        _description("binary"), ScoringOptions(include_prediction_status=True), BINARY, status
+    )
+    rows = out.to_pylist()
+    assert rows[1]["readmitted_PREDICTION"] is None and rows[1]["THRESHOLD"] is None
+    assert rows[1]["prediction_status"] == status[1]
+    assert [r["prediction_status"] for r in rows] == ["OK", status[1], "OK"]
+
+
+def test_passthrough_listed_all_and_remapping_with_drop() -> None:
+    listed = _run(
+        _description("regression"), ScoringOptions(passthrough_columns=("color", "id")), np.zeros(3)
+    )
+    assert listed.schema.names == ["color", "id", "readmitted_PREDICTION"]
+    with_errors = INPUTS.append_column(ROW_ERROR_COLUMN, pa.array([None, None, None], pa.string()))
+    everything = assemble(
+        _description("regression"),
+        ScoringOptions(
+            passthrough_all=True,
+            column_names_remapping={"id": "ID", "readmitted_PREDICTION": "score", "age": None},
+        ),
+        with_errors,
+        np.zeros(3),
+        status=OK3,
+        explanations=None,
+    )
+    assert everything.schema.names == ["ID", "color", "score"]
+    assert everything.column("ID").to_pylist() == [1, 2, 3]
+
+
+def test_outlier_column_needs_the_option_and_a_range() -> None:
+    values = np.array([-5.0, 0.5, 9.0])
+    with_range = _description("regression", prediction_range=(0.0, 1.0))
+    on = ScoringOptions(prediction_warning_enabled=True)
+    out = _run(with_range, on, values)
+    assert out.column("IS_OUTLIER_PREDICTION").to_pylist() == [True, False, True]
+    assert "IS_OUTLIER_PREDICTION" not in _run(with_range, ScoringOptions(), values).schema.names
+    assert "IS_OUTLIER_PREDICTION" not in _run(_description("regression"), on, values).schema.names
+
+
+def test_explanation_columns_strongest_first() -> None:
+    contributions = np.array([[0.5, -2.0], [0.1, 0.05], [np.nan, np.nan]])
+    options = ScoringOptions(max_explanations=2)
+    out = _run(_description("binary"), options, BINARY, explanations=Explanations(contributions))
+    names = [n for n in out.schema.names if n.startswith("EXPLANATION")]
+    assert names == [
+        f"EXPLANATION_{i}_{part}"
+        for i in (1, 2)
+        for part in ("FEATURE_NAME", "STRENGTH", "ACTUAL_VALUE", "QUALITATIVE_STRENGTH")
+    ]
+    rows = out.to_pylist()
+    assert rows[0]["EXPLANATION_1_FEATURE_NAME"] == "color"
+    assert rows[0]["EXPLANATION_1_STRENGTH"] == -2.0
+    assert rows[0]["EXPLANATION_1_ACTUAL_VALUE"] == "r"
+    assert rows[0]["EXPLANATION_1_QUALITATIVE_STRENGTH"] == "---"
+    assert rows[0]["EXPLANATION_2_FEATURE_NAME"] == "age"
+    assert rows[0]["EXPLANATION_2_ACTUAL_VALUE"] == "30"
+    assert rows[0]["EXPLANATION_2_QUALITATIVE_STRENGTH"] == "++"  # 0.5 / 2.0 > 20 %
+    assert rows[1]["EXPLANATION_1_FEATURE_NAME"] == "age"
+    assert rows[1]["EXPLANATION_2_QUALITATIVE_STRENGTH"] == "++"  # exactly 50 %
+    assert rows[2]["EXPLANATION_1_FEATURE_NAME"] is None
+
+
+def test_everything_together_keeps_one_row_per_input_row() -> None:
+    options = ScoringOptions(
+        passthrough_all=True,
+        include_probabilities_classes=("1.0",),
+        prediction_threshold=0.6,
+        include_prediction_status=True,
+        column_names_remapping={"THRESHOLD": None, "id": "row_id"},
+        max_explanations=1,
+    )
+    out = _run(
+        _description("binary"),
+        options,
+        BINARY,
+        [None, None, "bad row"],
+        Explanations(np.array([[1.0, 0.0], [0.0, -1.0], [np.nan, np.nan]])),
+    )
+    assert out.num_rows == 3
+    assert "THRESHOLD" not in out.schema.names and "row_id" in out.schema.names
+    assert out.column("readmitted_PREDICTION").to_pylist() == ["0.0", "1.0", None]
+    assert out.column("EXPLANATION_1_FEATURE_NAME").to_pylist() == ["age", "color", None]
+
+
+@given(
+    strength=st.floats(-1e6, 1e6, allow_nan=False),
+    extra=st.floats(0, 1e6, allow_nan=False),
+)
+def test_qualitative_strength_sign_and_scale(strength: float, extra: float) -> None:
+    row_max = abs(strength) + extra
+    marks = qualitative_strength(strength, row_max)
+    assert set(marks) <= {"+", "-"} and len(set(marks)) == 1 and 1 <= len(marks) <= 3
+    assert marks[0] == ("-" if strength < 0 else "+")
+    if row_max > 0 and abs(strength) / row_max > 0.5:
+        assert len(marks) == 3
+    if row_max > 0 and abs(strength) / row_max <= 0.2:
+        assert len(marks) == 1
+
+
+@given(
+    names=st.lists(st.text(min_size=1, max_size=4), unique=True, max_size=8),
+    data=st.data(),
+)
+def test_remapping_renames_drops_and_keeps_order(names: list[str], data: st.DataObject) -> None:
+    remap = data.draw(
+        st.dictionaries(
+            st.sampled_from(names) if names else st.nothing(),
+            st.one_of(st.none(), st.text(min_size=1, max_size=4)),
+        )
+    )
+    pairs = remapped(names, remap)
+    assert [old for old, _ in pairs] == [n for n in names if remap.get(n, n) is not None]
+    assert all(new == remap.get(old, old) for old, new in pairs)
+
+
+@pytest.mark.parametrize(
+    ("high", "low", "expected"),
+    [
+        (None, None, [True, True, False]),
+        (0.6, None, [False, True, False]),
+        (None, 0.25, [True, False, False]),
+        (0.6, 0.25, [True, True, False]),
+        (0.9, 0.1, [False, False, False]),
+    ],
+)
+def test_explanation_thresholds_compare_the_positive_probability(
+    high: float | None, low: float | None, expected: list[bool]
+) -> None:
+    options = ScoringOptions(max_explanations=1, threshold_high=high, threshold_low=low)
+    failed = np.array([False, False, True])
+    rows = explained_rows(_description("binary"), options, BINARY, failed)
+    assert rows.tolist() == expected
