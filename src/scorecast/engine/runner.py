@@ -39,7 +39,7 @@ import pyarrow as pa
 from scorecast.connectors.base import Chunk, CsvBlock, Intake, Output
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
-from scorecast.errors import JobFailure, ScorecastError
+from scorecast.errors import InvalidInput, JobFailure, ScorecastError
 from scorecast.formats import decode_csv_block, parse_header
 from scorecast.predictors.base import ModelDescription
 from scorecast.predictors.registry import load_predictor
@@ -228,9 +228,15 @@ def run_job(
             raise JobFailure("the input is empty: it has no header line and no rows")
         check_columns(description, options, header)
         log("the input has a header but no rows; the output has no rows")
+        empty = pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in header]))
+        predictor = load_predictor(artifact, description)
+        output.write(score_chunk(predictor, description, options, empty).batch)
         tick(force=True)
         return _outcome(tally, "none")
-    names = _column_names(first)
+    try:
+        names = _column_names(first)
+    except InvalidInput as exc:
+        raise JobFailure(f"the input cannot be read as CSV: {exc.message}") from exc
     check_columns(description, options, names)
     second = _next(chunks)
     job = _Job(
