@@ -1,0 +1,296 @@
+"""Workers' side of the job table: claim with a lease, heartbeat, progress, logs, finish.
+
+Contracts:
+
+- **Claim** (``claim_next_job``): a job is claimable when it is ``INITIALIZING``, queued, its
+  intake is ready and no abort was asked; or when it is ``RUNNING`` and its lease has expired
+  (its worker died). Claiming sets ``RUNNING``, ``lease_owner``, ``lease_expires`` and bumps
+  ``attempt``, in one transaction. PostgreSQL picks the row with ``FOR UPDATE SKIP LOCKED``, so
+  concurrent claimers never get the same job; on SQLite the caller's transaction must hold the
+  write lock (``session_scope(engine, immediate=True)``), which serializes claimers.
+- A job whose worker died ``MAX_ATTEMPTS`` times is not retried again: it is ``FAILED``. A
+  ``RUNNING`` job with an expired lease and an abort request is ``ABORTED`` instead of retried.
+- **Lease**: every write a worker makes (heartbeat, progress, finish) is conditional on it still
+  owning the job's current attempt (``lease_owner`` and ``attempt``). A worker that lost its
+  lease (it stalled past ``lease_expires`` and another worker took over) gets ``False`` /
+  ``LeaseLost`` and must stop without touching the job.
+- **Finish** (``finish_job``): sets the terminal status, times and counters, and keeps the
+  definition's ``lastStartedJobStatus`` / ``lastSuccessfulRunTime`` / ``lastFailedRunTime`` true.
+
+All functions work inside the caller's transaction (they flush, never commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from scorecast.store.models import Job, JobDefinition, JobLog
+
+#: A job whose worker died this many times is failed rather than retried again.
+MAX_ATTEMPTS: Final = 3
+TERMINAL: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The job a worker now owns: ``attempt`` identifies this try (1 for the first)."""
+
+    job_id: str
+    attempt: int
+    worker_id: str
+    retried: bool
+
+    @property
+    def id(self) -> str:
+        """The job's id (an alias of ``job_id``)."""
+        return self.job_id
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """Counters a running job reports; ``None`` leaves a value as it is."""
+
+    percentage: float | None = None
+    scored_rows: int | None = None
+    failed_rows: int | None = None
+    skipped_rows: int | None = None
+    intake_size: int | None = None
+    output_size: int | None = None
+    rows_per_second: float | None = None
+    eta_seconds: float | None = None
+    status_details: str | None = None
+
+
+def claim_next_job(
+    session: Session, worker_id: str, now: datetime, lease_seconds: float
+) -> Claim | None:
+    """Claim the oldest claimable job for ``worker_id``, or None when there is none.
+
+    See the module docstring for what is claimable and how concurrent claimers are kept apart.
+    """
+    _settle_dead_jobs(session, now)
+    fresh = and_(
+        Job.status == "INITIALIZING",
+        Job.queued.is_(True),
+        Job.intake_ready.is_(True),
+        Job.abort_requested.is_(False),
+    )
+    orphaned = and_(
+        Job.status == "RUNNING",
+        Job.lease_expires < now,
+        Job.abort_requested.is_(False),
+        Job.attempt < MAX_ATTEMPTS,
+    )
+    query = select(Job).where(or_(fresh, orphaned)).order_by(Job.created, Job.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    job = session.scalars(query).one_or_none()
+    if job is None:
+        return None
+    retried = job.status == "RUNNING"
+    previous_owner = job.lease_owner
+    job.status = "RUNNING"
+    job.queued = False
+    job.attempt += 1
+    job.lease_owner = worker_id
+    job.lease_expires = now + timedelta(seconds=lease_seconds)
+    if job.started is None:
+        job.started = now
+    if retried:
+        job.status_details = f"Job restarted at {_stamp(now)} (attempt {job.attempt})"
+        job.percentage_completed = 0.0
+        job.scored_rows = job.failed_rows = job.skipped_rows = 0
+        job.output_size = None
+        append_log(
+            session,
+            job.id,
+            f"The worker {previous_owner} stopped answering; attempt {job.attempt} starts over "
+            f"at {_stamp(now)} and its output replaces the unfinished one",
+            now=now,
+        )
+    else:
+        job.status_details = f"Job started processing at {_stamp(now)}"
+        append_log(session, job.id, f"Job started processing at {_stamp(now)}", now=now)
+    _note_definition(session, job, "RUNNING", now=None)
+    session.flush()
+    return Claim(job_id=job.id, attempt=job.attempt, worker_id=worker_id, retried=retried)
+
+
+def _settle_dead_jobs(session: Session, now: datetime) -> None:
+    """End orphaned jobs that must not be retried: abort requested, or out of attempts."""
+    query = select(Job).where(
+        Job.status == "RUNNING",
+        Job.lease_expires < now,
+        or_(Job.abort_requested.is_(True), Job.attempt >= MAX_ATTEMPTS),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    for job in session.scalars(query).all():
+        if job.abort_requested:
+            status, details = "ABORTED", f"Job aborted at {_stamp(now)}"
+        else:
+            status = "FAILED"
+            details = (
+                f"Job failed at {_stamp(now)}: its worker stopped answering in each of "
+                f"{job.attempt} attempts (out of memory, or killed?)"
+            )
+        _finish(session, job, status, details, now)
+
+
+def heartbeat(
+    session: Session, worker_id: str, claims: Iterable[Claim], now: datetime, lease_seconds: float
+) -> dict[str, bool]:
+    """Renew the leases of ``claims``; for each job still owned, whether an abort was asked.
+
+    A job missing from the answer was lost (its lease expired and another worker took it, or
+    it ended): its worker must stop without writing to it.
+    """
+    owned: dict[str, bool] = {}
+    expires = now + timedelta(seconds=lease_seconds)
+    for claim in claims:
+        result = session.execute(
+            update(Job)
+            .where(*_owned_by(claim, worker_id))
+            .values(lease_expires=expires)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            abort = session.scalar(select(Job.abort_requested).where(Job.id == claim.job_id))
+            owned[claim.job_id] = bool(abort)
+    return owned
+
+
+def report_progress(session: Session, claim: Claim, progress: ProgressUpdate) -> bool:
+    """Store a running job's counters; False when the lease was lost (nothing written)."""
+    values: dict[str, object] = {}
+    fields = {
+        "percentage_completed": progress.percentage,
+        "scored_rows": progress.scored_rows,
+        "failed_rows": progress.failed_rows,
+        "skipped_rows": progress.skipped_rows,
+        "intake_size": progress.intake_size,
+        "output_size": progress.output_size,
+        "rows_per_second": progress.rows_per_second,
+        "eta_seconds": progress.eta_seconds,
+        "status_details": progress.status_details,
+    }
+    values = {key: value for key, value in fields.items() if value is not None}
+    if not values:
+        return is_owner(session, claim)
+    result = session.execute(
+        update(Job)
+        .where(*_owned_by(claim, claim.worker_id))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def is_owner(session: Session, claim: Claim) -> bool:
+    """Whether ``claim`` still holds its job (same worker, same attempt, still RUNNING)."""
+    found = session.scalar(select(Job.id).where(*_owned_by(claim, claim.worker_id)))
+    return found is not None
+
+
+def append_log(session: Session, job_id: str, message: str, *, now: datetime | None = None) -> None:
+    """Append one line to a job's ``logs``."""
+    line = JobLog(job_id=job_id, message=message)
+    if now is not None:
+        line.created = now
+    session.add(line)
+    session.flush()
+
+
+def finish_job(
+    session: Session,
+    claim: Claim,
+    status: str,
+    details: str,
+    now: datetime,
+    *,
+    progress: ProgressUpdate | None = None,
+) -> bool:
+    """End the claimed job with ``status`` (COMPLETED, ABORTED or FAILED).
+
+    ``details`` becomes ``statusDetails`` and a log line. Returns False (and changes nothing)
+    when the claim was lost. Updates the definition's last-run fields.
+    """
+    if status not in TERMINAL:
+        raise ValueError(f"{status!r} is not a terminal status")
+    query = select(Job).where(*_owned_by(claim, claim.worker_id))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    job = session.scalars(query).one_or_none()
+    if job is None:
+        return False
+    if progress is not None:
+        _apply(job, progress)
+    _finish(session, job, status, details, now)
+    return True
+
+
+def _finish(session: Session, job: Job, status: str, details: str, now: datetime) -> None:
+    job.status = status
+    job.status_details = details
+    job.finished = now
+    job.queued = False
+    job.lease_owner = None
+    job.lease_expires = None
+    job.eta_seconds = None
+    if status == "COMPLETED":
+        job.percentage_completed = 100.0
+    append_log(session, job.id, details, now=now)
+    _note_definition(session, job, status, now=now)
+    session.flush()
+
+
+def _apply(job: Job, progress: ProgressUpdate) -> None:
+    if progress.percentage is not None:
+        job.percentage_completed = progress.percentage
+    if progress.scored_rows is not None:
+        job.scored_rows = progress.scored_rows
+    if progress.failed_rows is not None:
+        job.failed_rows = progress.failed_rows
+    if progress.skipped_rows is not None:
+        job.skipped_rows = progress.skipped_rows
+    if progress.intake_size is not None:
+        job.intake_size = progress.intake_size
+    if progress.output_size is not None:
+        job.output_size = progress.output_size
+    if progress.rows_per_second is not None:
+        job.rows_per_second = progress.rows_per_second
+
+
+def _note_definition(session: Session, job: Job, status: str, now: datetime | None) -> None:
+    """Keep the definition's last-run fields true for the job it started most recently."""
+    if job.definition_id is None:
+        return
+    definition = session.get(JobDefinition, job.definition_id)
+    if definition is None:
+        return
+    if definition.last_started_job_time is None or definition.last_started_job_time <= job.created:
+        definition.last_started_job_status = status
+        definition.last_started_job_time = job.created
+    if now is not None and status == "COMPLETED":
+        definition.last_successful_run_time = now
+    elif now is not None:
+        definition.last_failed_run_time = now
+
+
+def _owned_by(claim: Claim, worker_id: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Job.id == claim.job_id,
+        Job.status == "RUNNING",
+        Job.lease_owner == worker_id,
+        Job.attempt == claim.attempt,
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
