@@ -286,13 +286,12 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
     """What the JSON of each job needs: creator, logs, queue position, definition name."""
     users = user_refs(session, {job.created_by for job in jobs})
     definition_ids = {job.definition_id for job in jobs if job.definition_id}
-    names = dict(
-        session.execute(
+    names: dict[str, str] = {}
+    if definition_ids:
+        rows = session.execute(
             select(JobDefinition.id, JobDefinition.name).where(JobDefinition.id.in_(definition_ids))
-        ).tuples()
-        if definition_ids
-        else []
-    )
+        )
+        names = {row[0]: row[1] for row in rows}
     views = []
     for job in jobs:
         definition = None

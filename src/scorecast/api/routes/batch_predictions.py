@@ -1,0 +1,167 @@
+"""``batchPredictions/``: submit, list, read and abort jobs; run a definition; copy a job.
+
+Status codes: POST routes answer 202 with the job and a ``Location`` header ending ``/{id}/``;
+GET answers 200 (never a redirect, which the client would take as a failure); DELETE aborts
+and answers 202 with the job, or 409 when the job already ended.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from scorecast.api.auth import CallerDep
+from scorecast.api.deps import SessionDep
+from scorecast.api.pagination import page_envelope
+from scorecast.api.serializers import job_to_wire, job_url
+from scorecast.errors import InvalidInput
+from scorecast.service import jobs
+from scorecast.store.models import Job
+
+router = APIRouter(tags=["Batch predictions"])
+
+JsonObject = Annotated[dict[str, Any], Body()]
+
+MAX_LIMIT = 1000
+
+
+def api_root(request: Request) -> str:
+    """The absolute API root (``https://host/api/v2/``) as the client reached it."""
+    return str(request.url_for("list_batch_predictions")).removesuffix("batchPredictions/")
+
+
+def _answer(
+    session: Session, job: Job, request: Request, response: Response | None = None
+) -> dict[str, Any]:
+    root = api_root(request)
+    if response is not None:
+        response.headers["Location"] = job_url(root, job.id)
+    return job_to_wire(jobs.job_views(session, [job])[0], root)
+
+
+@router.post("/batchPredictions/", status_code=202, name="create_batch_prediction")
+def create_batch_prediction(
+    body: JsonObject,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+) -> dict[str, Any]:
+    """Submit a job (the body is a job spec). A ``localFile`` intake then waits for its upload."""
+    job = jobs.create_job(session, caller, body, "api")
+    return _answer(session, job, request, response)
+
+
+@router.get("/batchPredictions/", name="list_batch_predictions")
+def list_batch_predictions(
+    *,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 100,
+    status: Annotated[list[str] | None, Query()] = None,
+    deployment_id: Annotated[str | None, Query(alias="deploymentId")] = None,
+    job_id: Annotated[str | None, Query(alias="jobId")] = None,
+    definition_id: Annotated[str | None, Query(alias="batchPredictionJobDefinitionId")] = None,
+    source: Annotated[list[str] | None, Query()] = None,
+    intake_type: Annotated[list[str] | None, Query(alias="intakeType")] = None,
+    output_type: Annotated[list[str] | None, Query(alias="outputType")] = None,
+    order_by: Annotated[str, Query(alias="orderBy")] = "-created",
+    cutoff_hours: Annotated[int | None, Query(alias="cutoffHours", ge=0)] = None,
+    start: Annotated[datetime | None, Query(alias="startDateTime")] = None,
+    end: Annotated[datetime | None, Query(alias="endDateTime")] = None,
+    all_jobs: Annotated[bool, Query(alias="allJobs")] = False,
+) -> dict[str, Any]:
+    """The organization's jobs, newest first; filters combine (``status`` may repeat).
+
+    ``limit=0`` means the default page size. ``allJobs`` is accepted for compatibility: every
+    member of an organization sees all of its jobs.
+    """
+    del all_jobs
+    limit = limit or 100
+    created_after = _utc(start)
+    if cutoff_hours is not None:
+        cutoff = datetime.now(UTC) - timedelta(hours=cutoff_hours)
+        created_after = max(created_after, cutoff) if created_after else cutoff
+    created_before = _utc(end)
+    if created_after and created_before and created_after > created_before:
+        raise InvalidInput.at("endDateTime", "must not be before startDateTime")
+    filters = jobs.JobFilters(
+        statuses=status or (),
+        deployment_id=deployment_id,
+        job_id=job_id,
+        definition_id=definition_id,
+        sources=source or (),
+        intake_types=intake_type or (),
+        output_types=output_type or (),
+        created_after=created_after,
+        created_before=created_before,
+        order_by=order_by,
+    )
+    page, total = jobs.list_jobs(session, caller, filters, offset=offset, limit=limit)
+    root = api_root(request)
+    data = [job_to_wire(view, root) for view in jobs.job_views(session, page)]
+    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+
+
+@router.post(
+    "/batchPredictions/fromJobDefinition/", status_code=202, name="run_batch_prediction_definition"
+)
+def run_definition(
+    body: JsonObject,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+) -> dict[str, Any]:
+    """Run a job definition once: ``{"jobDefinitionId": "..."}``; the client reads ``id``."""
+    definition_id = _required_id(body, "jobDefinitionId")
+    job = jobs.job_from_definition(session, caller, definition_id, source="manual")
+    return _answer(session, job, request, response)
+
+
+@router.post("/batchPredictions/fromExisting/", status_code=202, name="copy_batch_prediction")
+def copy_job(
+    body: JsonObject,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+) -> dict[str, Any]:
+    """Submit a new job with an existing job's spec: ``{"predictionJobId": "..."}``."""
+    job_id = _required_id(body, "predictionJobId")
+    job = jobs.job_from_existing(session, caller, job_id)
+    return _answer(session, job, request, response)
+
+
+@router.get("/batchPredictions/{job_id}/", name="get_batch_prediction")
+def get_batch_prediction(
+    job_id: str, request: Request, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    """One job, with live progress."""
+    return _answer(session, jobs.get_job(session, caller, job_id), request)
+
+
+@router.delete("/batchPredictions/{job_id}/", status_code=202, name="abort_batch_prediction")
+def abort_batch_prediction(
+    job_id: str, request: Request, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Abort a job: a waiting one at once, a running one within seconds; 409 once ended."""
+    return _answer(session, jobs.abort_job(session, caller, job_id), request)
+
+
+def _required_id(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput.at(key, "is required (a job id string)")
+    return value
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
