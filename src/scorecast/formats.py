@@ -295,6 +295,8 @@ def _empty(schema: pa.Schema) -> pa.RecordBatch:
 def _careful_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBatch:
     """Row-by-row parse of a block pyarrow refused; bad rows are marked, never dropped."""
     text = data.decode("utf-8", errors="replace")
+    # a field may be as long as the block (the csv module's default limit is 128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     width = len(names)
     columns: list[list[str | None]] = [[] for _ in names]
     row_errors: list[str | None] = []

@@ -1,0 +1,172 @@
+"""The bad-input corpus: each input gives its documented outcome, and the next job still runs.
+
+| input                         | outcome                                                      |
+|-------------------------------|--------------------------------------------------------------|
+| truncated file (cut mid-row)  | COMPLETED; the cut row fails (too few fields), others scored |
+| ragged rows                   | COMPLETED; each ragged row fails with its field count         |
+| wrong types                   | COMPLETED; each row with a non-number in a numeric feature    |
+|                               | fails, naming the column and value                            |
+| more than 100 bad rows and 1% | ABORTED (abortOnError); with abortOnError false COMPLETED     |
+| every row bad                 | ABORTED (abortOnError); nothing could be scored               |
+| empty file                    | FAILED: "the input is empty"                                  |
+| header only                   | COMPLETED with 0 rows; the output has the header              |
+| missing feature columns       | FAILED at the first chunk, naming the columns                 |
+| one 20 MB line                | COMPLETED; that row fails, the rows around it are scored      |
+| a binary file named .csv      | FAILED: its "header" lacks the feature columns                |
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from model_zoo import FEATURES, BuiltModel, training_frame
+from test_run_job import score_file
+
+from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.errors import JobFailure
+
+STATUS = ScoringOptions(include_prediction_status=True, passthrough_columns=("num_a",))
+
+
+@pytest.fixture
+def model(zoo: dict[str, BuiltModel]) -> BuiltModel:
+    return zoo["skops_linear_binary"]
+
+
+@pytest.fixture
+def good_text() -> str:
+    return training_frame(300, seed=4)[FEATURES].to_csv(index=False)
+
+
+def _still_serving(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = tmp_path / "good.csv"
+    source.write_text(good_text)
+    outcome = score_file(model, source, tmp_path / "good_out.csv")
+    assert outcome.rows_scored == 300 and outcome.rows_failed == 0
+
+
+def _status(path: Path) -> list[str]:
+    return pd.read_csv(path).prediction_status.tolist()
+
+
+def test_truncated_file(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = tmp_path / "truncated.csv"
+    source.write_text(good_text[: len(good_text) - 30])
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS, chunk_size=2_000)
+    assert outcome.rows_failed == 1 and outcome.rows_scored == 299
+    statuses = _status(tmp_path / "out.csv")
+    assert "fields" in statuses[-1] and set(statuses[:-1]) == {"OK"}
+
+
+def test_ragged_rows(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    lines = good_text.splitlines()
+    lines[5] += ",extra"
+    lines[9] = lines[9].rsplit(",", 1)[0]
+    source = tmp_path / "ragged.csv"
+    source.write_text("\n".join(lines) + "\n")
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS, chunk_size=2_000)
+    assert (outcome.rows_scored, outcome.rows_failed) == (298, 2)
+    statuses = _status(tmp_path / "out.csv")
+    assert statuses[4] == "row has 5 fields, the header has 4"
+    assert statuses[8] == "row has 3 fields, the header has 4"
+
+
+def test_wrong_types(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    lines = good_text.splitlines()
+    fields = lines[3].split(",")
+    fields[1] = "twelve"
+    lines[3] = ",".join(fields)
+    source = tmp_path / "types.csv"
+    source.write_text("\n".join(lines) + "\n")
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS)
+    assert (outcome.rows_scored, outcome.rows_failed) == (299, 1)
+    assert _status(tmp_path / "out.csv")[2] == "column 'num_b': 'twelve' is not a valid double"
+
+
+def _many_bad(good_text: str, tmp_path: Path, bad: int) -> Path:
+    lines = good_text.splitlines()
+    header, rows = lines[0], lines[1:]
+    rows = rows + ["oops,1,2,red"] * bad
+    random.Random(1).shuffle(rows)
+    source = tmp_path / "many_bad.csv"
+    source.write_text("\n".join([header, *rows]) + "\n")
+    return source
+
+
+def test_abort_on_error_threshold(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = _many_bad(good_text, tmp_path, bad=150)
+    with pytest.raises(JobFailure, match="aborted on errors") as caught:
+        score_file(model, source, tmp_path / "out.csv", chunk_size=2_000)
+    assert caught.value.abort
+    assert not (tmp_path / "out.csv").exists()
+    options = ScoringOptions(abort_on_error=False, include_prediction_status=True)
+    outcome = score_file(model, source, tmp_path / "out.csv", options=options, chunk_size=2_000)
+    assert (outcome.rows_scored, outcome.rows_failed) == (300, 150)
+    _still_serving(model, good_text, tmp_path)
+
+
+def test_few_bad_rows_do_not_abort(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = _many_bad(good_text, tmp_path, bad=50)
+    outcome = score_file(model, source, tmp_path / "out.csv", chunk_size=2_000)
+    assert (outcome.rows_scored, outcome.rows_failed) == (300, 50)
+
+
+def test_every_row_bad_aborts(model: BuiltModel, tmp_path: Path) -> None:
+    source = tmp_path / "all_bad.csv"
+    source.write_text("num_a,num_b,num_c,cat_a\n" + "x,y,z,red\n" * 5)
+    with pytest.raises(JobFailure, match="no row could be scored") as caught:
+        score_file(model, source, tmp_path / "out.csv")
+    assert caught.value.abort
+
+
+def test_empty_file(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_bytes(b"")
+    with pytest.raises(JobFailure, match="the input is empty") as caught:
+        score_file(model, source, tmp_path / "out.csv")
+    assert not caught.value.abort
+    _still_serving(model, good_text, tmp_path)
+
+
+def test_header_only(model: BuiltModel, tmp_path: Path) -> None:
+    source = tmp_path / "header.csv"
+    source.write_text("num_a,num_b,num_c,cat_a\n")
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS)
+    assert (outcome.rows_scored, outcome.rows_failed) == (0, 0)
+    assert (tmp_path / "out.csv").read_text().splitlines() == [
+        '"num_a","y_no_PREDICTION","y_yes_PREDICTION","y_PREDICTION","THRESHOLD",'
+        '"POSITIVE_CLASS","prediction_status"'
+    ]
+
+
+def test_missing_columns(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = tmp_path / "missing.csv"
+    source.write_text("num_a,cat_a,other\n1,red,3\n")
+    with pytest.raises(JobFailure, match="feature columns: num_b, num_c"):
+        score_file(model, source, tmp_path / "out.csv")
+    _still_serving(model, good_text, tmp_path)
+
+
+def test_one_very_long_line(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    lines = good_text.splitlines()
+    source = tmp_path / "long.csv"
+    with source.open("w") as handle:
+        handle.write("\n".join(lines[:3]) + "\n")
+        handle.write("9" * (20 << 20) + "\n")
+        handle.write("\n".join(lines[3:]) + "\n")
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS, chunk_size=1 << 20)
+    assert (outcome.rows_scored, outcome.rows_failed) == (300, 1)
+    statuses = _status(tmp_path / "out.csv")
+    assert statuses[2] == "row has 1 fields, the header has 4"
+
+
+def test_binary_file_named_csv(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
+    source = tmp_path / "image.csv"
+    source.write_bytes(random.Random(7).randbytes(2_000_000))
+    with pytest.raises(JobFailure, match=r"feature columns|cannot be read") as caught:
+        score_file(model, source, tmp_path / "out.csv")
+    assert "Traceback" not in caught.value.message
+    _still_serving(model, good_text, tmp_path)
