@@ -74,3 +74,47 @@ def add_definition(engine: Engine, org_id: str, user_id: str, **values: Any) -> 
         session.add(definition)
         session.flush()
         return definition.id
+
+
+EVERY_MINUTE = {
+    "minute": ["*"],
+    "hour": ["*"],
+    "dayOfMonth": ["*"],
+    "month": ["*"],
+    "dayOfWeek": ["*"],
+}
+
+
+def add_deployment(engine: Engine, org_id: str, user_id: str) -> str:
+    """A deployment row of a binary model (jobs can be created against it; none is loaded)."""
+    from scorecast.predictors.base import Feature, ModelDescription
+    from scorecast.store.models import Deployment
+
+    description = ModelDescription(
+        format="onnx",
+        target="readmitted",
+        target_type="binary",
+        features=[Feature("age"), Feature("visits")],
+        sha256="0" * 64,
+        class_labels=["no", "yes"],
+        positive_class="yes",
+    )
+    with session_scope(engine) as session:
+        deployment = Deployment(
+            org_id=org_id,
+            label="readmission",
+            artifact_path="none.onnx",
+            model=description.to_dict(),
+            created_by=user_id,
+        )
+        session.add(deployment)
+        session.flush()
+        return deployment.id
+
+
+def local_spec(deployment_id: str) -> dict[str, Any]:
+    return {
+        "deploymentId": deployment_id,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+    }
