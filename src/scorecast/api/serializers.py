@@ -35,7 +35,10 @@ def format_datetime(moment: datetime | None) -> str | None:
 
 
 def user_to_wire(user: UserRef) -> dict[str, Any]:
-    return {"userId": user.user_id, "username": user.username, "fullName": user.full_name}
+    """The client rejects blank strings here: a blank full name is sent as null."""
+    full_name = user.full_name if user.full_name and user.full_name.strip() else None
+    username = user.username if user.username.strip() else user.user_id
+    return {"userId": user.user_id, "username": username, "fullName": full_name}
 
 
 def job_url(api_root: str, job_id: str) -> str:
