@@ -297,6 +297,28 @@ def test_abort_a_running_job_asks_its_worker_to_stop(
     assert api_a.delete(job["links"]["self"]).status_code == 202  # harmless twice
 
 
+def test_queue_position_counts_the_ready_jobs_ahead_of_every_organization(
+    api_a: Api, api_b: Api, deployment_a: str, live_server: Any
+) -> None:
+    deployment_b = seed_deployment(live_server, "org-b")
+    first = submit(api_a, local_spec(deployment_a))
+    second = submit(api_b, local_spec(deployment_b))
+    third = submit(api_a, local_spec(deployment_a))
+    assert api_a.get(third["links"]["self"]).json()["queuePosition"] is None
+    with session_scope(live_server.engine) as session:  # their uploads have arrived
+        for job in (first, second, third):
+            row = session.get(Job, job["id"])
+            assert row is not None
+            row.intake_ready = True
+    positions = [api_a.get(job["links"]["self"]).json()["queuePosition"] for job in (first, third)]
+    assert positions == [0, 2]
+    assert api_b.get(second["links"]["self"]).json()["queuePosition"] == 1
+    api_a.delete(first["links"]["self"])
+    assert api_a.get(third["links"]["self"]).json()["queuePosition"] == 1
+    listed = api_a.get(JOBS, params={"status": "INITIALIZING"}).json()["data"]
+    assert [job["queuePosition"] for job in listed] == [1]
+
+
 def test_another_organization_cannot_see_run_or_abort_jobs(
     api_a: Api, api_b: Api, deployment_a: str
 ) -> None:
