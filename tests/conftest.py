@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -114,7 +115,6 @@ class LiveServer:
     def token_for(self, org: str, username: str) -> str:
         """A new token for ``username`` in ``org`` (both created when missing)."""
         from scorecast.service.accounts import create_token
-
         from scorecast.store.db import session_scope
 
         with session_scope(self.engine) as session:
@@ -125,11 +125,15 @@ class LiveServer:
 
 
 @contextmanager
-def serve_app(settings: Settings, engine: Engine) -> Iterator[str]:
+def serve_app(settings: Settings, engine: Engine, app: Any = None) -> Iterator[str]:
+    """Serve ``app`` (default: ``create_app(settings, engine)``) with uvicorn in a thread on a
+    free port; yields the base URL (``http://127.0.0.1:PORT``) and stops the server after."""
     import uvicorn
+
     from scorecast.api.app import create_app
 
-    app = create_app(settings, engine)
+    if app is None:
+        app = create_app(settings, engine)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -158,7 +162,6 @@ def serve_app(settings: Settings, engine: Engine) -> Iterator[str]:
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     """A real uvicorn on a free port serving the API on the test's store (both backends)."""
     from scorecast.service.accounts import create_token
-
     from scorecast.store.db import session_scope
 
     engine = create_engine_for(settings.database_url)

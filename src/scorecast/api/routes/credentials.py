@@ -1,0 +1,78 @@
+"""``credentials/``: create, list, get, PATCH, DELETE. Secrets are accepted, never returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from scorecast.api.auth import CallerDep
+from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
+from scorecast.service import credentials
+from scorecast.service.secrets import SecretBox
+from scorecast.store.models import Credential
+
+router = APIRouter(tags=["Credentials"])
+
+
+def credential_to_wire(credential: Credential) -> dict[str, Any]:
+    """The DataRobot credential object: no secret field, ever."""
+    return {
+        "credentialId": credential.id,
+        "name": credential.name,
+        "credentialType": credential.credential_type,
+        "description": credential.description or "",
+        "creationDate": format_datetime(credential.created),
+        "updateDate": format_datetime(credential.updated),
+    }
+
+
+@router.post("/credentials/", status_code=201, name="create_credential")
+def create_credential(
+    body: JsonObject, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Store a basic, s3, azure or gcp credential; the answer never contains the secret."""
+    box = SecretBox.from_settings(settings)
+    return credential_to_wire(credentials.create_credential(session, caller, box, body))
+
+
+@router.get("/credentials/", name="list_credentials")
+def list_credentials(
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """The organization's credentials, newest first."""
+    limit = limit or DEFAULT_LIMIT
+    page, total = credentials.list_credentials(session, caller, offset=offset, limit=limit)
+    data = [credential_to_wire(credential) for credential in page]
+    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+
+
+@router.get("/credentials/{credential_id}/", name="get_credential")
+def get_credential(credential_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    return credential_to_wire(credentials.get_credential(session, caller, credential_id))
+
+
+@router.patch("/credentials/{credential_id}/", name="update_credential")
+def update_credential(
+    credential_id: str,
+    body: JsonObject,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Change ``name``, ``description`` or secret fields (merged into the stored ones)."""
+    box = SecretBox.from_settings(settings)
+    credential = credentials.update_credential(session, caller, box, credential_id, body)
+    return credential_to_wire(credential)
+
+
+@router.delete("/credentials/{credential_id}/", status_code=204, name="delete_credential")
+def delete_credential(credential_id: str, session: SessionDep, caller: CallerDep) -> Response:
+    credentials.delete_credential(session, caller, credential_id)
+    return Response(status_code=204)

@@ -1,0 +1,247 @@
+"""Stored credentials (``credentials/``): basic, s3, azure and gcp.
+
+The secret fields are kept as a Fernet-encrypted JSON object (see ``service.secrets``) under
+their wire names (``user``/``password``, ``awsAccessKeyId``/``awsSecretAccessKey``/
+``awsSessionToken``, ``azureConnectionString``, ``gcpKey``). No function here returns them,
+except :func:`reveal`, which workers call to open a connector. Functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.errors import InvalidInput, NotFound, UnsupportedFeature
+from scorecast.service.caller import Caller
+from scorecast.service.secrets import SecretBox
+from scorecast.store.models import Credential
+from scorecast.store.types import utcnow
+
+_MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class CredentialType:
+    """The secret fields of one credential type: ``required`` must be present and non-empty."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+CREDENTIAL_TYPES: dict[str, CredentialType] = {
+    "basic": CredentialType(required=("user", "password")),
+    "s3": CredentialType(
+        required=("awsAccessKeyId", "awsSecretAccessKey"), optional=("awsSessionToken",)
+    ),
+    "azure": CredentialType(required=("azureConnectionString",)),
+    "gcp": CredentialType(required=("gcpKey",)),
+}
+
+#: DataRobot credential types this build does not store (a clear 422 rather than a silent drop).
+_KNOWN_UNSUPPORTED = {
+    "oauth",
+    "snowflake_key_pair_user_account",
+    "databricks_access_token_account",
+    "databricks_service_principal_account",
+    "azure_service_principal",
+    "adls_gen2_oauth",
+    "external_oauth_provider",
+    "box_jwt",
+}
+_COMMON = ("name", "credentialType", "description")
+
+
+def create_credential(
+    session: Session, caller: Caller, box: SecretBox, body: Mapping[str, Any]
+) -> Credential:
+    """Store a credential from a DataRobot create body (``name``, ``credentialType``, fields)."""
+    body = _object(body)
+    credential_type = _type_of(body.get("credentialType"))
+    secret = _secret_fields(credential_type, body, partial=False)
+    now = utcnow()
+    credential = Credential(
+        org_id=caller.org_id,
+        name=_name(body.get("name")),
+        credential_type=credential_type,
+        description=_description(body.get("description")),
+        secret=box.encrypt(secret),
+        created_by=caller.user_id,
+        created=now,
+        updated=now,
+    )
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def get_credential(session: Session, caller: Caller, credential_id: str) -> Credential:
+    """One credential of the caller's organization; NotFound otherwise."""
+    return _owned(session, caller.org_id, credential_id)
+
+
+def list_credentials(
+    session: Session, caller: Caller, *, offset: int, limit: int
+) -> tuple[Sequence[Credential], int]:
+    """A page of the organization's credentials, newest first, and the total count."""
+    where = Credential.org_id == caller.org_id
+    total = session.scalar(select(func.count()).select_from(Credential).where(where)) or 0
+    page = session.scalars(
+        select(Credential)
+        .where(where)
+        .order_by(Credential.created.desc(), Credential.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return page, total
+
+
+def update_credential(
+    session: Session,
+    caller: Caller,
+    box: SecretBox,
+    credential_id: str,
+    body: Mapping[str, Any],
+) -> Credential:
+    """PATCH: ``name``, ``description`` and secret fields change what is given.
+
+    A different ``credentialType`` replaces the secret entirely (its required fields must be
+    given); otherwise the given secret fields are merged into the stored ones.
+    """
+    credential = _owned(session, caller.org_id, credential_id)
+    body = _object(body)
+    if "name" in body:
+        credential.name = _name(body["name"])
+    if "description" in body:
+        credential.description = _description(body["description"])
+    new_type = body.get("credentialType", credential.credential_type)
+    if new_type != credential.credential_type:
+        credential_type = _type_of(new_type)
+        credential.secret = box.encrypt(_secret_fields(credential_type, body, partial=False))
+        credential.credential_type = credential_type
+    else:
+        changes = _secret_fields(credential.credential_type, body, partial=True)
+        if changes:
+            merged = {**box.decrypt(credential.secret), **changes}
+            credential.secret = box.encrypt(merged)
+    credential.updated = utcnow()
+    session.flush()
+    return credential
+
+
+def delete_credential(session: Session, caller: Caller, credential_id: str) -> None:
+    """Delete a credential; jobs that still reference it fail when they start, naming it."""
+    session.delete(_owned(session, caller.org_id, credential_id))
+    session.flush()
+
+
+def reveal(session: Session, org_id: str, credential_id: str, settings: Settings) -> dict[str, Any]:
+    """The decrypted secret fields plus ``credentialType`` (for workers opening connectors).
+
+    Only organization ``org_id``'s credentials are visible; NotFound otherwise. Never send
+    the result to a client or a log.
+    """
+    credential = _owned(session, org_id, credential_id)
+    fields = SecretBox.from_settings(settings).decrypt(credential.secret)
+    return {"credentialType": credential.credential_type, **fields}
+
+
+def _owned(session: Session, org_id: str, credential_id: str) -> Credential:
+    credential = session.scalar(
+        select(Credential).where(Credential.id == credential_id, Credential.org_id == org_id)
+    )
+    if credential is None:
+        raise NotFound(f"credential {credential_id} not found", {"credentialId": "not found"})
+    return credential
+
+
+def _object(body: object) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise InvalidInput.at("body", "must be a JSON object")
+    return body
+
+
+def _type_of(value: object) -> str:
+    if value is None:
+        raise InvalidInput.at("credentialType", "is required")
+    if not isinstance(value, str) or value not in CREDENTIAL_TYPES:
+        supported = ", ".join(sorted(CREDENTIAL_TYPES))
+        if isinstance(value, str) and value in _KNOWN_UNSUPPORTED:
+            raise UnsupportedFeature(
+                f"credentialType {value!r} is not supported by this server (supported: "
+                f"{supported})",
+                {"credentialType": f"{value!r} is not supported; use one of {supported}"},
+            )
+        raise InvalidInput.at("credentialType", f"must be one of {supported}")
+    return value
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput.at("name", "is required (a non-empty string)")
+    if len(value) > _MAX_NAME:
+        raise InvalidInput.at("name", f"must be at most {_MAX_NAME} characters")
+    return value.strip()
+
+
+def _description(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput.at("description", "must be a string")
+    return value
+
+
+def _secret_fields(
+    credential_type: str, body: Mapping[str, Any], *, partial: bool
+) -> dict[str, Any]:
+    spec = CREDENTIAL_TYPES[credential_type]
+    if credential_type == "s3" and body.get("configId") is not None:
+        raise UnsupportedFeature(
+            "s3 credentials from a secure configuration (configId) are not supported; "
+            "send awsAccessKeyId and awsSecretAccessKey",
+            {"configId": "is not supported"},
+        )
+    unknown = sorted(set(body) - set(spec.fields) - set(_COMMON) - {"configId"})
+    if unknown:
+        raise InvalidInput(
+            f"unknown fields for a {credential_type} credential: {', '.join(unknown)}",
+            {key: f"is not a field of {credential_type} credentials" for key in unknown},
+        )
+    fields: dict[str, Any] = {}
+    for key in spec.fields:
+        if key not in body or body[key] is None:
+            if key in spec.required and not partial:
+                raise InvalidInput.at(key, f"is required for {credential_type} credentials")
+            continue
+        fields[key] = _gcp_key(body[key]) if key == "gcpKey" else _secret_string(key, body[key])
+    return fields
+
+
+def _secret_string(key: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput.at(key, "must be a non-empty string")
+    return value
+
+
+def _gcp_key(value: object) -> dict[str, Any]:
+    """A service-account key: a JSON object, or a string holding one."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidInput.at(
+                "gcpKey", "must be a JSON object (a service account key)"
+            ) from None
+    if not isinstance(value, dict) or not value:
+        raise InvalidInput.at("gcpKey", "must be a JSON object (a service account key)")
+    return value
