@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scorecast.config import Settings
 from scorecast.domain.definition_names import generate_name
 from scorecast.domain.job_spec import merge_job_spec
 from scorecast.domain.schedule import next_fire_after, parse_schedule
@@ -49,7 +50,12 @@ class DefinitionView:
 
 
 def create_definition(
-    session: Session, caller: Caller, body: Mapping[str, Any], *, now: datetime | None = None
+    session: Session,
+    caller: Caller,
+    body: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    app_settings: Settings | None = None,
 ) -> JobDefinition:
     """Store a new definition from a POST body: ``name``?, ``enabled``, ``schedule``?, spec."""
     now = now or utcnow()
@@ -63,7 +69,7 @@ def create_definition(
         errors["schedule"] = "is required when enabled is true"
     if errors:
         raise InvalidInput(_summary(errors), errors)
-    spec = validate_job_spec(session, caller, spec_part)
+    spec = validate_job_spec(session, caller, spec_part, app_settings=app_settings)
     if name is None:
         name = generate_name(_rng, lambda candidate: _name_taken(session, caller.org_id, candidate))
     elif _name_taken(session, caller.org_id, name):
@@ -136,6 +142,7 @@ def update_definition(
     body: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    app_settings: Settings | None = None,
 ) -> JobDefinition:
     """Apply a PATCH body: keys present replace the stored ones (adapter settings whole).
 
@@ -161,7 +168,8 @@ def update_definition(
         raise InvalidInput(_summary(errors), errors)
     spec_changes = {key: value for key, value in body.items() if key not in DEFINITION_KEYS}
     if spec_changes:
-        spec = validate_job_spec(session, caller, merge_job_spec(definition.job_spec, spec_changes))
+        merged = merge_job_spec(definition.job_spec, spec_changes)
+        spec = validate_job_spec(session, caller, merged, app_settings=app_settings)
         definition.job_spec = spec
         definition.deployment_id = spec["deploymentId"]
     if name != definition.name and _name_taken(session, caller.org_id, name):

@@ -18,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scorecast.config import Settings
 from scorecast.connectors.registry import validate_intake_settings, validate_output_settings
 from scorecast.domain.scoring_options import ScoringOptions, check_against_model
 from scorecast.errors import InvalidInput, NotFound
@@ -40,14 +41,14 @@ def deployment_of(session: Session, org_id: str, deployment_id: str) -> Deployme
     return deployment
 
 
-def validate_intake(settings: Mapping[str, Any]) -> dict[str, Any]:
+def validate_intake(settings: Mapping[str, Any], app: Settings | None = None) -> dict[str, Any]:
     """``intakeSettings`` checked by its connector (errors nested under ``intakeSettings``)."""
-    return validate_intake_settings(settings)
+    return validate_intake_settings(settings, app_settings=app)
 
 
-def validate_output(settings: Mapping[str, Any]) -> dict[str, Any]:
+def validate_output(settings: Mapping[str, Any], app: Settings | None = None) -> dict[str, Any]:
     """``outputSettings`` checked by its connector (errors nested under ``outputSettings``)."""
-    return validate_output_settings(settings)
+    return validate_output_settings(settings, app_settings=app)
 
 
 def check_references(session: Session, org_id: str, spec: Mapping[str, Any]) -> None:

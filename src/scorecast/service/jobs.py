@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from scorecast.config import Settings
 from scorecast.domain.job_spec import normalize_job_spec
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import job_checks
@@ -82,8 +83,13 @@ def default_num_concurrent() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def validate_job_spec(session: Session, caller: Caller, raw: object) -> dict[str, Any]:
+def validate_job_spec(
+    session: Session, caller: Caller, raw: object, *, app_settings: Settings | None = None
+) -> dict[str, Any]:
     """The normalized spec, checked against the caller's organization and the deployment's model.
+
+    ``app_settings`` (allowed file roots, private endpoints ...) reach the connector validators;
+    None means ``Settings.from_env()``.
 
     Raises ``InvalidInput`` (bad fields, unsupported adapters, options the model cannot honour)
     or ``NotFound`` (``deploymentId`` unknown in the organization), each naming the field.
@@ -91,8 +97,8 @@ def validate_job_spec(session: Session, caller: Caller, raw: object) -> dict[str
     spec = normalize_job_spec(raw, default_num_concurrent=default_num_concurrent())
     deployment = job_checks.deployment_of(session, caller.org_id, spec["deploymentId"])
     job_checks.check_references(session, caller.org_id, spec)
-    spec["intakeSettings"] = job_checks.validate_intake(spec["intakeSettings"])
-    spec["outputSettings"] = job_checks.validate_output(spec["outputSettings"])
+    spec["intakeSettings"] = job_checks.validate_intake(spec["intakeSettings"], app_settings)
+    spec["outputSettings"] = job_checks.validate_output(spec["outputSettings"], app_settings)
     job_checks.check_scoring_options(spec, deployment)
     return spec
 
@@ -105,6 +111,7 @@ def create_job(
     *,
     definition_id: str | None = None,
     scheduled_time: datetime | None = None,
+    app_settings: Settings | None = None,
 ) -> Job:
     """Validate ``spec`` (camelCase, as sent) and insert a new queued job; flushes, no commit.
 
@@ -113,7 +120,7 @@ def create_job(
     """
     if source not in SOURCES:
         raise ValueError(f"unknown job source {source!r}")
-    effective = validate_job_spec(session, caller, spec)
+    effective = validate_job_spec(session, caller, spec, app_settings=app_settings)
     now = utcnow()
     local_intake = effective["intakeSettings"]["type"] == "localFile"
     job = Job(
@@ -219,10 +226,12 @@ def abort_job(session: Session, caller: Caller, job_id: str) -> Job:
     return job
 
 
-def job_from_existing(session: Session, caller: Caller, job_id: str) -> Job:
+def job_from_existing(
+    session: Session, caller: Caller, job_id: str, *, app_settings: Settings | None = None
+) -> Job:
     """A new job with the spec of the caller's job ``job_id`` (revalidated; credentials by id)."""
     source_job = get_job(session, caller, job_id)
-    return create_job(session, caller, source_job.spec, "api")
+    return create_job(session, caller, source_job.spec, "api", app_settings=app_settings)
 
 
 def job_from_definition(
@@ -232,6 +241,7 @@ def job_from_definition(
     *,
     source: str = "manual",
     scheduled_time: datetime | None = None,
+    app_settings: Settings | None = None,
 ) -> Job:
     """A new job from the caller's definition; records it as the definition's last started job.
 
@@ -255,6 +265,7 @@ def job_from_definition(
         source,
         definition_id=definition.id,
         scheduled_time=scheduled_time,
+        app_settings=app_settings,
     )
     definition.last_started_job_status = job.status
     definition.last_started_job_time = job.created

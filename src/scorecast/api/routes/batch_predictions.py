@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
-from scorecast.api.deps import SessionDep
+from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
 from scorecast.errors import InvalidInput
@@ -44,14 +44,16 @@ def _answer(
 
 @router.post("/batchPredictions/", status_code=202, name="create_batch_prediction")
 def create_batch_prediction(
+    *,
     body: JsonObject,
     request: Request,
     response: Response,
     session: SessionDep,
     caller: CallerDep,
+    app_settings: SettingsDep,
 ) -> dict[str, Any]:
     """Submit a job (the body is a job spec). A ``localFile`` intake then waits for its upload."""
-    job = jobs.create_job(session, caller, body, "api")
+    job = jobs.create_job(session, caller, body, "api", app_settings=app_settings)
     return _answer(session, job, request, response)
 
 
@@ -112,29 +114,35 @@ def list_batch_predictions(
     "/batchPredictions/fromJobDefinition/", status_code=202, name="run_batch_prediction_definition"
 )
 def run_definition(
+    *,
     body: JsonObject,
     request: Request,
     response: Response,
     session: SessionDep,
     caller: CallerDep,
+    app_settings: SettingsDep,
 ) -> dict[str, Any]:
     """Run a job definition once: ``{"jobDefinitionId": "..."}``; the client reads ``id``."""
     definition_id = _required_id(body, "jobDefinitionId")
-    job = jobs.job_from_definition(session, caller, definition_id, source="manual")
+    job = jobs.job_from_definition(
+        session, caller, definition_id, source="manual", app_settings=app_settings
+    )
     return _answer(session, job, request, response)
 
 
 @router.post("/batchPredictions/fromExisting/", status_code=202, name="copy_batch_prediction")
 def copy_job(
+    *,
     body: JsonObject,
     request: Request,
     response: Response,
     session: SessionDep,
     caller: CallerDep,
+    app_settings: SettingsDep,
 ) -> dict[str, Any]:
     """Submit a new job with an existing job's spec: ``{"predictionJobId": "..."}``."""
     job_id = _required_id(body, "predictionJobId")
-    job = jobs.job_from_existing(session, caller, job_id)
+    job = jobs.job_from_existing(session, caller, job_id, app_settings=app_settings)
     return _answer(session, job, request, response)
 
 

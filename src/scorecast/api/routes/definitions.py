@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
-from scorecast.api.deps import SessionDep
+from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import page_envelope
 from scorecast.api.serializers import definition_to_wire
 from scorecast.service import definitions
@@ -33,10 +33,16 @@ def _wire(session: Session, definition: JobDefinition) -> dict[str, Any]:
 
 @router.post(_PATH, status_code=202, name="create_job_definition")
 def create_job_definition(
-    body: JsonObject, request: Request, response: Response, session: SessionDep, caller: CallerDep
+    *,
+    body: JsonObject,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+    app_settings: SettingsDep,
 ) -> dict[str, Any]:
     """Store a definition: ``name``? (generated when absent), ``enabled``, ``schedule``?, spec."""
-    definition = definitions.create_definition(session, caller, body)
+    definition = definitions.create_definition(session, caller, body, app_settings=app_settings)
     url = request.url_for("get_job_definition", definition_id=definition.id)
     response.headers["Location"] = str(url)
     return _wire(session, definition)
@@ -77,10 +83,17 @@ def get_job_definition(
 @router.patch(_PATH + "{definition_id}/", name="update_job_definition")
 @router.patch(_PATH + "{definition_id}", include_in_schema=False)
 def update_job_definition(
-    definition_id: str, body: JsonObject, session: SessionDep, caller: CallerDep
+    *,
+    definition_id: str,
+    body: JsonObject,
+    session: SessionDep,
+    caller: CallerDep,
+    app_settings: SettingsDep,
 ) -> dict[str, Any]:
     """A top-level partial merge: keys sent replace the stored ones (adapter settings whole)."""
-    definition = definitions.update_definition(session, caller, definition_id, body)
+    definition = definitions.update_definition(
+        session, caller, definition_id, body, app_settings=app_settings
+    )
     return _wire(session, definition)
 
 
