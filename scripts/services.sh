@@ -13,4 +13,9 @@ if ! port_open 3306 && [ -x /usr/sbin/mariadbd ]; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   for _ in $(seq 30); do port_open 3306 && break; sleep 1; done
 fi
+# Azurite (Azure Blob emulator) for the connector tests; they start it themselves on a free port.
+if [ ! -x .cache/node/node_modules/.bin/azurite-blob ] && ! command -v azurite-blob >/dev/null \
+   && command -v npm >/dev/null; then
+  npm install --silent --no-fund --no-audit --prefix .cache/node azurite || true
+fi
 exit 0

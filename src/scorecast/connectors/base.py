@@ -28,7 +28,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import pyarrow as pa
 
@@ -70,7 +70,7 @@ class CsvBlock:
         return len(self.data)
 
 
-Chunk = CsvBlock | pa.RecordBatch
+Chunk: TypeAlias = CsvBlock | pa.RecordBatch
 
 
 @dataclass

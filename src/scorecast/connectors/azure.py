@@ -1,0 +1,202 @@
+"""``azure``: blobs in Azure Blob Storage (or an Azure-compatible store such as Azurite).
+
+``url`` is ``https://<account>.blob.core.windows.net/<container>/<blob>``; a URL whose host is
+not ``<account>.blob.<suffix>`` is read path-style, ``http(s)://host[:port]/<account>/<container>/<blob>``
+(Azurite, Azure Stack). ``credentialId`` names an ``azure`` credential holding
+``azureConnectionString``; its account must be the URL's. Without a credential the container
+must allow anonymous reads.
+
+Output stages blocks of ``BLOCK_SIZE`` bytes and commits the block list on ``commit()``;
+uncommitted blocks are invisible and discarded by the service after a week.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO, cast
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from scorecast.config import Settings
+from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.checks import Checks, Side
+from scorecast.connectors.cloud import credential_of, field
+from scorecast.connectors.fileio import (
+    EncodedOutput,
+    FileIntake,
+    PartWriter,
+    RangedReader,
+    buffered,
+    describe,
+)
+from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
+from scorecast.errors import ConnectorError, require_extra
+
+BLOCK_SIZE = 8 << 20
+
+
+@dataclass(frozen=True)
+class BlobAddress:
+    account_url: str
+    account: str
+    container: str
+    blob: str
+
+
+def parse_blob_url(parts: SplitResult) -> BlobAddress | None:
+    """Account, container and blob of a virtual-host or path-style URL; None when incomplete."""
+    host = parts.hostname or ""
+    segments = [unquote(piece) for piece in parts.path.lstrip("/").split("/")]
+    base = f"{parts.scheme}://{parts.netloc}"
+    if ".blob." in host:
+        account = host.split(".", 1)[0]
+    else:
+        if not segments:
+            return None
+        account, segments = segments[0], segments[1:]
+        base = f"{base}/{account}"
+    if len(segments) < 2 or not account or not segments[0] or not all(segments[1:]):
+        return None
+    return BlobAddress(base, account, segments[0], "/".join(segments[1:]))
+
+
+def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+    checks = Checks(settings, ("url", "credentialId", "format"))
+    url = checks.string("url", required=True)
+    checks.string("credentialId")
+    checks.file_format()
+    if url is not None:
+        parts = checks.location(
+            "url", check_url, url, ("https", "http"), allow_private=app.allow_private_endpoints
+        )
+        if parts is not None and parse_blob_url(parts) is None:
+            checks.problem(
+                "url",
+                "must name a blob: https://<account>.blob.core.windows.net/<container>/<blob>",
+            )
+    return checks.done()
+
+
+class _Blob:
+    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        blob_module = require_extra("azure.storage.blob", "azure")
+        self.url = str(settings["url"])
+        parts = urlsplit(self.url)
+        address = parse_blob_url(parts)
+        assert address is not None  # validated
+        credential = credential_of(settings, ctx, self.url)
+        try:
+            if credential is not None:
+                connection = field(credential, "azureConnectionString", "azure_connection_string")
+                if not connection:
+                    raise ConnectorError(f"{self.url}: the credential has no azureConnectionString")
+                service = blob_module.BlobServiceClient.from_connection_string(connection)
+            else:
+                service = blob_module.BlobServiceClient(account_url=address.account_url)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            # the connection string itself is never part of the message
+            raise ConnectorError(
+                f"{self.url}: the azure credential is not a valid connection string "
+                f"({type(exc).__name__})"
+            ) from exc
+        if credential is not None and service.account_name != address.account:
+            raise ConnectorError(
+                f"{self.url}: the credential is for storage account {service.account_name!r}, "
+                f"not {address.account!r}"
+            )
+        endpoint = urlsplit(service.url)
+        try:
+            resolve_host(
+                endpoint.hostname,
+                endpoint.port,
+                allow_private=ctx.settings.allow_private_endpoints,
+            )
+        except UnsafeLocationError as exc:
+            raise ConnectorError(f"{self.url}: blob endpoint {exc}") from exc
+        self.client = service.get_blob_client(address.container, address.blob)
+
+    def failure(self, action: str, exc: BaseException) -> ConnectorError:
+        code = getattr(exc, "error_code", None)
+        name = type(exc).__name__
+        if name == "ResourceNotFoundError" or code in ("BlobNotFound", "ContainerNotFound"):
+            what = (
+                "the container does not exist"
+                if code == "ContainerNotFound"
+                else ("the blob does not exist")
+            )
+            return ConnectorError(f"{self.url}: {action}: {what}")
+        if name == "ClientAuthenticationError" or code in ("AuthenticationFailed",):
+            return ConnectorError(f"{self.url}: {action}: authentication failed")
+        if name == "ServiceRequestError":
+            return ConnectorError(f"{self.url}: {action}: cannot connect to the blob endpoint")
+        cause = f"{code}" if code else describe(exc)
+        return ConnectorError(f"{self.url}: {action}: {cause}")
+
+    def call(self, action: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            raise self.failure(action, exc) from exc
+
+
+def open_intake(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Intake:
+    store = _Blob(settings, ctx)
+
+    def fetch(start: int, length: int) -> bytes:
+        downloader = store.call("reading", "download_blob", offset=start, length=length)
+        try:
+            return cast(bytes, downloader.readall())
+        except Exception as exc:
+            raise store.failure("reading", exc) from exc
+
+    def open_stream() -> BinaryIO:
+        size = int(store.call("reading", "get_blob_properties").size)
+        return buffered(RangedReader(size, fetch))
+
+    fmt = cast(FileFormat, settings.get("format") or "csv")
+    return FileIntake(store.url, open_stream, fmt, csv_settings)
+
+
+class AzureOutput(EncodedOutput):
+    def __init__(self, store: _Blob, fmt: FileFormat, csv: CsvSettings) -> None:
+        super().__init__(store.url, fmt, csv)
+        self._store = store
+        self._blocks: list[str] = []
+        self._writer: PartWriter | None = None
+        # distinct per output, so two attempts never commit each other's blocks
+        self._prefix = base64.b32encode(__import__("os").urandom(10)).decode()
+
+    def _stage(self, data: bytes) -> None:
+        raw = f"{self._prefix}-{len(self._blocks):08d}".encode()
+        block_id = base64.b64encode(raw).decode()
+        self._store.call("staging a block", "stage_block", block_id, data, length=len(data))
+        self._blocks.append(block_id)
+
+    def _open_sink(self) -> BinaryIO:
+        self._writer = PartWriter(BLOCK_SIZE, self._stage)
+        return cast(BinaryIO, self._writer)
+
+    def _finish(self) -> None:
+        assert self._writer is not None
+        rest = self._writer.remainder()
+        if rest or not self._blocks:
+            self._stage(rest)
+        blob_module = require_extra("azure.storage.blob", "azure")
+        blocks = [blob_module.BlobBlock(block_id=block_id) for block_id in self._blocks]
+        self._store.call("committing the blocks", "commit_block_list", blocks)
+
+    def _discard(self) -> None:
+        # staged blocks are never visible; nothing to delete
+        self._blocks.clear()
+
+
+def open_output(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Output:
+    fmt = cast(FileFormat, settings.get("format") or "csv")
+    return AzureOutput(_Blob(settings, ctx), fmt, csv_settings)

@@ -1,0 +1,37 @@
+"""Helpers shared by the object-store connectors (s3, azure, gcp): URL parts, credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from scorecast.connectors.base import ConnectorContext
+from scorecast.errors import ConnectorError, ScorecastError
+
+
+def credential_of(settings: Mapping[str, Any], ctx: ConnectorContext, location: str) -> Any:
+    """The decrypted fields of ``settings['credentialId']``, or None when there is none."""
+    credential_id = settings.get("credentialId")
+    if not credential_id:
+        return None
+    try:
+        return ctx.credential(str(credential_id))
+    except ConnectorError:
+        raise
+    except ScorecastError as exc:
+        raise ConnectorError(f"{location}: credential {credential_id!r}: {exc.message}") from exc
+
+
+def field(credential: Mapping[str, Any], *names: str) -> Any:
+    """The first present of ``names`` (camelCase as sent, or snake_case as stored)."""
+    for name in names:
+        value = credential.get(name)
+        if value:
+            return value
+    return None
+
+
+def split_bucket_key(path: str) -> tuple[str, str]:
+    """``bucket/key…`` → (bucket, key); either may be empty when missing."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    return bucket, key

@@ -1,0 +1,286 @@
+"""What every file-based connector shares: ranged reads, CSV/Parquet through ``formats``.
+
+- ``RangedReader``: a seekable, read-only binary stream over an object of known size that
+  fetches byte ranges on demand (wrap it in ``io.BufferedReader``); Parquet seeks to its footer
+  and row groups, CSV reads front to back. Nothing is downloaded beyond what is read.
+- ``FileIntake``: an intake over any ``open()`` returning a binary stream.
+- ``PartWriter``: a writable sink that cuts the encoded output into parts of ``part_size``
+  bytes and hands each to ``upload_part``; the last (possibly short) part is flushed by
+  ``finish()``.
+- ``EncodedOutput``: an output that encodes batches into a sink and delegates staging,
+  ``commit`` and ``abort`` to the store (S3 multipart, Azure blocks, GCS resumable, files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, cast
+
+import pyarrow as pa
+
+from scorecast.connectors.base import Chunk, CsvSettings, FileFormat, Intake, Output
+from scorecast.errors import ConnectorError, InvalidInput, ScorecastError
+
+#: Bytes fetched per ranged request at least (reads of whole blocks fetch the block at once).
+READ_BUFFER = 8 << 20
+
+
+class RangedReader(io.RawIOBase):
+    """Read-only seekable stream; ``fetch(start, length)`` returns bytes ``[start, start+len)``."""
+
+    def __init__(self, size: int, fetch: Callable[[int, int], bytes]) -> None:
+        self.size = size
+        self._fetch = fetch
+        self._position = 0
+        self.fetched = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._position + offset
+        elif whence == io.SEEK_END:
+            position = self.size + offset
+        else:
+            raise ValueError(f"bad whence {whence}")
+        if position < 0:
+            raise ValueError("negative seek position")
+        self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        length = min(len(view), self.size - self._position)
+        if length <= 0:
+            return 0
+        data = self._fetch(self._position, length)
+        if not data:
+            return 0
+        view[: len(data)] = data
+        self._position += len(data)
+        self.fetched += len(data)
+        return len(data)
+
+
+def buffered(reader: RangedReader) -> BinaryIO:
+    stream: Any = io.BufferedReader(reader, buffer_size=READ_BUFFER)
+    return stream  # type: ignore[no-any-return]
+
+
+class FileIntake(Intake):
+    """CSV or Parquet rows from ``open()``'s stream, in chunks of about ``target_bytes``.
+
+    ``ConnectorError`` from ``open()`` passes through; a file that is not valid in its format
+    becomes a ``ConnectorError`` naming the location.
+    """
+
+    def __init__(
+        self,
+        location: str,
+        open_stream: Callable[[], BinaryIO],
+        fmt: FileFormat,
+        csv_settings: CsvSettings | None = None,
+    ) -> None:
+        self.location = location
+        self.format = fmt
+        self.csv_settings = csv_settings or CsvSettings()
+        self._open = open_stream
+        self._stream: BinaryIO | None = None
+        self._consumed = 0
+
+    def header(self) -> list[str] | None:
+        from scorecast.formats import read_csv_header
+
+        try:
+            with self._open() as stream:
+                if self.format == "parquet":
+                    import pyarrow.parquet as pq
+
+                    return list(pq.ParquetFile(stream).schema_arrow.names)
+                header = read_csv_header(stream, self.csv_settings)
+                return header.names if header else None
+        except (InvalidInput, pa.ArrowException, OSError):
+            return None
+
+    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+        from scorecast.formats import iter_csv_blocks, iter_parquet_batches
+
+        self._stream = self._open()
+        try:
+            if self.format == "parquet":
+                yield from iter_parquet_batches(self._stream, target_bytes)
+            else:
+                yield from iter_csv_blocks(self._stream, self.csv_settings, target_bytes)
+        except ConnectorError:
+            raise
+        except ScorecastError as exc:
+            raise ConnectorError(f"{self.location}: {exc.message}", exc.errors) from exc
+        except (OSError, pa.ArrowException) as exc:
+            raise ConnectorError(f"{self.location}: cannot read: {exc}") from exc
+        self._consumed = self._position()
+
+    def _position(self) -> int:
+        if self._stream is None or self._stream.closed:
+            return self._consumed
+        try:
+            return self._stream.tell()
+        except (OSError, ValueError):
+            return self._consumed
+
+    @property
+    def bytes_read(self) -> int:
+        return self._position()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._consumed = self._position()
+            self._stream.close()
+
+
+class PartWriter(io.RawIOBase):
+    """A sink cutting what is written into parts of exactly ``part_size`` bytes (last: fewer)."""
+
+    def __init__(self, part_size: int, upload_part: Callable[[bytes], None]) -> None:
+        self.part_size = part_size
+        self._upload = upload_part
+        self._buffer = bytearray()
+        self.parts = 0
+        self.total = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self.total += len(view)
+        while len(self._buffer) >= self.part_size:
+            part = bytes(self._buffer[: self.part_size])
+            del self._buffer[: self.part_size]
+            self._upload(part)
+            self.parts += 1
+        return len(view)
+
+    def remainder(self) -> bytes:
+        """What is buffered and not yet uploaded (the last part); clears the buffer."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
+
+
+class _GuardedSink(io.RawIOBase):
+    """Forwards writes to ``sink`` until ``discarding`` is set (after an abort)."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink = sink
+        self.discarding = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data).cast("B"))
+        if not self.discarding:
+            self.sink.write(data)
+        return size
+
+    def flush(self) -> None:
+        if not self.discarding:
+            self.sink.flush()
+
+
+class EncodedOutput(Output):
+    """Encodes batches with ``formats.open_encoder`` into ``self.sink()``; the store commits.
+
+    Subclasses implement ``_open_sink`` (called once, at the first write or at commit),
+    ``_finish`` (make the staged bytes visible) and ``_discard`` (remove what was staged).
+    Every store error is raised as ``ConnectorError`` naming ``location``.
+    """
+
+    def __init__(self, location: str, fmt: FileFormat, csv_settings: CsvSettings | None) -> None:
+        self.location = location
+        self.format = fmt
+        self.csv_settings = csv_settings or CsvSettings()
+        self._guard: _GuardedSink | None = None
+        self._encoder: Any = None
+        self._state = "open"
+
+    @abstractmethod
+    def _open_sink(self) -> BinaryIO: ...
+
+    @abstractmethod
+    def _finish(self) -> None: ...
+
+    @abstractmethod
+    def _discard(self) -> None: ...
+
+    def _failure(self, action: str, exc: BaseException) -> ConnectorError:
+        return ConnectorError(f"{self.location}: {action} failed: {describe(exc)}")
+
+    def _ensure_encoder(self) -> Any:
+        if self._encoder is None:
+            from scorecast.formats import open_encoder
+
+            self._guard = _GuardedSink(self._open_sink())
+            self._encoder = open_encoder(self.format, self.csv_settings, cast(Any, self._guard))
+        return self._encoder
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._state != "open":
+            raise ConnectorError(f"{self.location}: write after {self._state}")
+        try:
+            self._ensure_encoder().write(batch)
+        except ScorecastError:
+            raise
+        except Exception as exc:
+            raise self._failure("writing", exc) from exc
+
+    def commit(self) -> None:
+        if self._state == "committed":
+            return
+        if self._state != "open":
+            raise ConnectorError(f"{self.location}: commit after abort")
+        try:
+            self._ensure_encoder().close()
+            self._finish()
+        except ScorecastError:
+            raise
+        except Exception as exc:
+            raise self._failure("committing", exc) from exc
+        self._state = "committed"
+
+    def abort(self) -> None:
+        if self._state in ("aborted", "committed"):
+            return
+        self._state = "aborted"
+        if self._guard is not None:
+            # close the encoder into the void, so that nothing it holds flushes later
+            self._guard.discarding = True
+            with contextlib.suppress(Exception):
+                self._encoder.close()
+        try:
+            self._discard()
+        except Exception as exc:
+            raise self._failure("discarding the staged output", exc) from exc
+
+    @property
+    def bytes_written(self) -> int:
+        return int(self._encoder.bytes_written) if self._encoder is not None else 0
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line cause for a message: the exception's own text, never its arguments' secrets."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

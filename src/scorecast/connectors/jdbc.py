@@ -1,0 +1,348 @@
+"""``jdbc``: tables and queries in PostgreSQL and MySQL/MariaDB (SQLite when allowed).
+
+Intake: ``dataStoreId`` with ``table`` (+ ``schema``) or a read-only ``query`` (one
+SELECT/WITH, run in a read-only transaction), streamed through a server-side cursor
+``fetchSize`` rows at a time (default ``DEFAULT_FETCH_SIZE``).
+
+Output: ``dataStoreId``, ``table`` (+ ``schema``), ``statementType`` — ``insert``, ``update``
+(``updateColumns`` set on rows matched by ``whereColumns``), ``insertUpdate`` (update matches,
+insert the rest) or ``createTable`` (fails when the table exists) — and
+``createTableIfNotExists``. The snake_case spellings ``insert_update``/``create_table`` are
+accepted. Batches are staged in a temporary table of the job's own session; ``commit()``
+applies them to the target in one transaction. A job that fails or whose worker dies leaves the
+target unchanged (the session and its temporary table vanish). ``commitInterval`` is accepted
+and ignored: a job's rows always land together.
+
+Identifiers are always quoted by SQLAlchemy; no SQL is assembled from user text except the
+checked read-only ``query``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from scorecast.config import Settings
+from scorecast.connectors.base import Chunk, ConnectorContext, CsvSettings, Intake, Output
+from scorecast.connectors.checks import Checks, Side
+from scorecast.connectors.cloud import credential_of
+from scorecast.connectors.fileio import describe
+from scorecast.connectors.jdbc_url import database_url, describe_url
+from scorecast.connectors.safety import UnsafeLocationError, resolve_host
+from scorecast.connectors.sql_arrow import result_schema, rows_to_batch, sql_type
+from scorecast.connectors.sql_query import check_read_only_query
+from scorecast.errors import ConnectorError, ScorecastError
+
+DEFAULT_FETCH_SIZE = 10_000
+#: statementType spellings → the canonical (camelCase) one.
+STATEMENT_TYPES = {
+    "insert": "insert",
+    "update": "update",
+    "insertUpdate": "insertUpdate",
+    "insert_update": "insertUpdate",
+    "createTable": "createTable",
+    "create_table": "createTable",
+}
+
+
+def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+    common = ("dataStoreId", "credentialId", "table", "schema", "catalog")
+    if side == "intake":
+        checks = Checks(settings, (*common, "query", "fetchSize"))
+        checks.string("query")
+        checks.integer("fetchSize", 1, 1_000_000)
+        has_query, has_table = settings.get("query") is not None, settings.get("table") is not None
+        if has_query == has_table:
+            checks.problem("table", "give either table or query (exactly one)")
+        if isinstance(settings.get("query"), str):
+            try:
+                check_read_only_query(settings["query"])
+            except ValueError as exc:
+                checks.problem("query", str(exc))
+    else:
+        checks = Checks(
+            settings,
+            (
+                *common,
+                "statementType",
+                "updateColumns",
+                "whereColumns",
+                "createTableIfNotExists",
+                "commitInterval",
+            ),
+        )
+        checks.string("table", required=True)
+        statement = checks.string("statementType", required=True)
+        if statement is not None and statement not in STATEMENT_TYPES:
+            checks.problem("statementType", "must be one of " + ", ".join(STATEMENT_TYPES))
+        where = checks.string_list("whereColumns")
+        update = checks.string_list("updateColumns")
+        kind = STATEMENT_TYPES.get(statement or "")
+        if kind in ("update", "insertUpdate") and not where:
+            checks.problem("whereColumns", f"is required for statementType {statement}")
+        if kind == "update" and not update:
+            checks.problem("updateColumns", "is required for statementType update")
+        checks.boolean("createTableIfNotExists")
+        checks.integer("commitInterval", 0, 10**9)
+    checks.string("dataStoreId", required=True)
+    checks.string("credentialId")
+    for key in ("table", "schema", "catalog"):
+        checks.string(key)
+    return checks.done()
+
+
+def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engine, str]:
+    store_id = str(settings["dataStoreId"])
+    try:
+        params = ctx.data_store(store_id)
+    except ScorecastError as exc:
+        raise ConnectorError(f"data store {store_id!r}: {exc.message}") from exc
+    credential = credential_of(settings, ctx, f"data store {store_id!r}")
+    try:
+        url = database_url(params, credential, ctx.settings)
+        if url.drivername != "sqlite":
+            resolve_host(url.host, url.port, allow_private=ctx.settings.allow_private_endpoints)
+    except UnsafeLocationError as exc:
+        raise ConnectorError(f"data store {store_id!r}: the address {exc}") from exc
+    module = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
+    if url.get_backend_name() in module:
+        from scorecast.errors import require_extra
+
+        require_extra(*module[url.get_backend_name()])
+    return sa.create_engine(url, poolclass=NullPool), describe_url(url)
+
+
+def _name(settings: Mapping[str, Any]) -> str:
+    schema = settings.get("schema")
+    return f"{schema}.{settings['table']}" if schema else str(settings["table"])
+
+
+def _database_failure(where: str, action: str, exc: BaseException) -> ConnectorError:
+    cause = getattr(exc, "orig", None) or exc
+    return ConnectorError(f"{where}: {action}: {describe(cause)}")
+
+
+class SqlIntake(Intake):
+    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        self._engine, where = _engine(settings, ctx)
+        self._query = settings.get("query")
+        self.location = f"{where} " + ("query" if self._query else f"table {_name(settings)}")
+        self._table = sa.table(str(settings.get("table") or ""), schema=settings.get("schema"))
+        self._fetch = int(settings.get("fetchSize") or DEFAULT_FETCH_SIZE)
+        self._bytes = 0
+        self._connection: sa.Connection | None = None
+
+    def _statement(self, connection: sa.Connection) -> Any:
+        if self._query is None:
+            return sa.select(sa.text("*")).select_from(self._table)
+        dialect = connection.dialect.name
+        if dialect in ("postgresql", "mysql"):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif dialect == "sqlite":
+            connection.exec_driver_sql("PRAGMA query_only = ON")
+        return sa.text(str(self._query))
+
+    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+        try:
+            self._connection = self._engine.connect()
+            self._connection.begin()
+            statement = self._statement(self._connection)
+            result = self._connection.execution_options(
+                stream_results=True, yield_per=self._fetch
+            ).execute(statement)
+            columns = result_schema(self._connection.dialect.name, result.cursor.description or ())
+        except Exception as exc:
+            raise _database_failure(self.location, "reading", exc) from exc
+        while True:
+            try:
+                rows = result.fetchmany(self._fetch)
+            except Exception as exc:
+                raise _database_failure(self.location, "reading", exc) from exc
+            if not rows:
+                return
+            try:
+                batch = rows_to_batch(columns, rows)
+            except (pa.ArrowException, ValueError, TypeError) as exc:
+                raise ConnectorError(
+                    f"{self.location}: a value has an unexpected type: {exc}"
+                ) from exc
+            self._bytes += batch.nbytes
+            yield batch
+
+    @property
+    def bytes_read(self) -> int:
+        return self._bytes
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._engine.dispose()
+
+
+def open_intake(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Intake:
+    return SqlIntake(settings, ctx)
+
+
+class SqlOutput(Output):
+    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        self._engine, where = _engine(settings, ctx)
+        self.location = f"{where} table {_name(settings)}"
+        self._table_name = str(settings["table"])
+        self._schema = settings.get("schema")
+        self._kind = STATEMENT_TYPES[str(settings["statementType"])]
+        self._where = list(settings.get("whereColumns") or [])
+        self._update = list(settings.get("updateColumns") or [])
+        self._create = self._kind == "createTable" or bool(settings.get("createTableIfNotExists"))
+        self._connection: sa.Connection | None = None
+        self._staging: sa.Table | None = None
+        self._target: sa.Table | None = None
+        self._bytes = 0
+        self._state = "open"
+
+    # -- staging --------------------------------------------------------------------------
+
+    def _start(self, schema: pa.Schema) -> None:
+        self._connection = connection = self._engine.connect()
+        exists = sa.inspect(connection).has_table(self._table_name, schema=self._schema)
+        if exists:
+            if self._kind == "createTable":
+                raise ConnectorError(f"{self.location}: the table already exists (createTable)")
+            self._target = sa.Table(
+                self._table_name, sa.MetaData(), schema=self._schema, autoload_with=connection
+            )
+            self._check_columns(schema)
+        elif not self._create:
+            raise ConnectorError(
+                f"{self.location}: the table does not exist (set createTableIfNotExists)"
+            )
+        else:
+            self._check_names(schema, set(schema.names))
+        columns = [sa.Column(field.name, sql_type(field.type)) for field in schema]
+        name = f"scorecast_stage_{uuid.uuid4().hex[:16]}"
+        self._staging = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+        self._staging.create(connection)  # in the autobegun transaction
+
+    def _check_names(self, schema: pa.Schema, available: set[str]) -> None:
+        needed = set(self._where) | set(self._update)
+        missing = sorted(needed - available)
+        if missing:
+            raise ConnectorError(f"{self.location}: columns not found: {', '.join(missing)}")
+        missing = sorted(needed - set(schema.names))
+        if missing:
+            raise ConnectorError(f"{self.location}: the output has no columns {', '.join(missing)}")
+
+    def _check_columns(self, schema: pa.Schema) -> None:
+        assert self._target is not None
+        available = set(self._target.columns.keys())
+        self._check_names(schema, available)
+        if self._kind != "update":
+            extra = [name for name in schema.names if name not in available]
+            if extra:
+                raise ConnectorError(
+                    f"{self.location}: the table has no columns {', '.join(extra)} "
+                    "(schema mismatch)"
+                )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._state != "open":
+            raise ConnectorError(f"{self.location}: write after {self._state}")
+        try:
+            if self._staging is None:
+                self._start(batch.schema)
+            assert self._connection is not None and self._staging is not None
+            if batch.num_rows:
+                self._connection.execute(self._staging.insert(), batch.to_pylist())
+        except ScorecastError:
+            raise
+        except Exception as exc:
+            raise _database_failure(self.location, "writing", exc) from exc
+        self._bytes += batch.nbytes
+
+    # -- commit ---------------------------------------------------------------------------
+
+    def _apply(self, connection: sa.Connection) -> None:
+        staging = self._staging
+        assert staging is not None
+        created = False
+        if self._target is None:
+            columns = [sa.Column(column.name, column.type) for column in staging.columns]
+            self._target = sa.Table(self._table_name, sa.MetaData(), *columns, schema=self._schema)
+            self._target.create(connection, checkfirst=self._kind != "createTable")
+            created = True
+        target = self._target
+        try:
+            names = [column.name for column in staging.columns]
+            matches = sa.and_(sa.true(), *(target.c[k] == staging.c[k] for k in self._where))
+            if self._kind in ("update", "insertUpdate"):
+                setting = self._update or [name for name in names if name not in self._where]
+                connection.execute(
+                    sa.update(target).values({n: staging.c[n] for n in setting}).where(matches)
+                )
+            if self._kind != "update":
+                rows = sa.select(*(staging.c[name] for name in names))
+                if self._kind == "insertUpdate":
+                    rows = rows.where(~sa.exists().where(matches))
+                connection.execute(
+                    sa.insert(target).from_select([target.c[name] for name in names], rows)
+                )
+            connection.commit()
+        except Exception:
+            connection.rollback()
+            if created and connection.dialect.name == "mysql":
+                # MySQL commits DDL implicitly: remove the table this job created
+                target.drop(connection, checkfirst=True)
+                connection.commit()
+            raise
+
+    def commit(self) -> None:
+        if self._state == "committed":
+            return
+        if self._state != "open":
+            raise ConnectorError(f"{self.location}: commit after abort")
+        try:
+            if self._staging is None:
+                if self._create or self._kind == "createTable":
+                    raise ConnectorError(f"{self.location}: no rows to create the table from")
+                self._state = "committed"
+                return
+            assert self._connection is not None
+            self._apply(self._connection)
+        except ScorecastError:
+            raise
+        except Exception as exc:
+            raise _database_failure(self.location, "committing", exc) from exc
+        self._state = "committed"
+        self._close()
+
+    def abort(self) -> None:
+        if self._state in ("aborted", "committed"):
+            return
+        self._state = "aborted"
+        if self._connection is not None:
+            with contextlib.suppress(Exception):  # the session is closed below either way
+                self._connection.rollback()
+        self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # the temporary staging table ends with the session
+            self._connection = None
+        self._engine.dispose()
+
+    @property
+    def bytes_written(self) -> int:
+        return self._bytes
+
+
+def open_output(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Output:
+    return SqlOutput(settings, ctx)

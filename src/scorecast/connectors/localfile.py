@@ -1,0 +1,301 @@
+"""The ``localFile`` adapter: input uploaded through the API, output downloaded through it.
+
+Layout under the state folder (``job_id`` is a 24-hex id, checked before any path is built):
+
+- ``uploads/<job_id>/input.csv``: the uploaded input, renamed into place once the whole body
+  (single PUT) or every part (``finalizeMultipart``) has arrived; never visible half-written.
+- ``uploads/<job_id>/parts/<n>.csv``: multipart parts; assembling drops the header line of
+  every part after the first (the client repeats it in each part), after checking it is the
+  same header.
+- ``results/<job_id>/attempt-<n>.csv``: the output of attempt ``n`` while it is written (the
+  download streams it as it grows); ``commit()`` renames it to ``results/<job_id>/result.csv``
+  and a new attempt first removes the files of earlier attempts, so a retried job never exposes
+  a failed attempt's partial output.
+
+The worker passes the job id and attempt number in ``ConnectorContext.template`` (``job_id``,
+``attempt``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+
+from scorecast.config import Settings
+from scorecast.connectors import registry
+from scorecast.connectors.base import Chunk, ConnectorContext, CsvSettings, Intake, Output
+from scorecast.connectors.checks import Checks, Side
+from scorecast.errors import ConnectorError, InvalidInput, NotFound
+from scorecast.formats import Encoder, iter_csv_blocks, open_encoder, read_csv_header
+
+_JOB_ID = re.compile(r"[0-9a-f]{24}")
+_COPY_BYTES = 1 << 20
+MAX_PARTS = 10_000
+
+
+def _checked(job_id: str) -> str:
+    if not _JOB_ID.fullmatch(job_id):
+        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
+    return job_id
+
+
+def upload_dir(settings: Settings, job_id: str) -> Path:
+    return settings.uploads_dir / _checked(job_id)
+
+
+def input_path(settings: Settings, job_id: str) -> Path:
+    """The complete uploaded input of a job (exists once the upload finished)."""
+    return upload_dir(settings, job_id) / "input.csv"
+
+
+def part_path(settings: Settings, job_id: str, number: int) -> Path:
+    if not 0 <= number < MAX_PARTS:
+        raise InvalidInput.at("partNumber", f"must be between 0 and {MAX_PARTS - 1}")
+    return upload_dir(settings, job_id) / "parts" / f"{number:05d}.csv"
+
+
+def result_dir(settings: Settings, job_id: str) -> Path:
+    return settings.results_dir / _checked(job_id)
+
+
+def staging_path(settings: Settings, job_id: str, attempt: int) -> Path:
+    """Where attempt ``attempt`` writes its output while it runs."""
+    return result_dir(settings, job_id) / f"attempt-{int(attempt)}.csv"
+
+
+def result_path(settings: Settings, job_id: str) -> Path:
+    """The committed output of a job (exists once an attempt committed)."""
+    return result_dir(settings, job_id) / "result.csv"
+
+
+def staging_file(settings: Settings, job_id: str, suffix: str) -> Path:
+    """A fresh temporary file name in the job's upload folder (the folder is created)."""
+    folder = upload_dir(settings, job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f".incoming-{os.urandom(6).hex()}{suffix}"
+
+
+def publish_upload(settings: Settings, job_id: str, received: Path) -> None:
+    """Make a completely received body the job's input (atomic rename)."""
+    os.replace(received, input_path(settings, job_id))
+
+
+def publish_part(settings: Settings, job_id: str, number: int, received: Path) -> None:
+    """Store a received part; sending a part number again replaces that part."""
+    target = part_path(settings, job_id, number)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(received, target)
+
+
+def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -> int:
+    """Concatenate the parts into the job's input; returns its size in bytes.
+
+    Parts must be numbered 0..N-1 without gaps; each part after the first must start with the
+    same header line as part 0, which is dropped. ``InvalidInput`` names the offending part.
+    """
+    folder = upload_dir(settings, job_id) / "parts"
+    numbers = sorted(int(p.stem) for p in folder.glob("*.csv")) if folder.is_dir() else []
+    if not numbers:
+        raise InvalidInput(
+            "no part was uploaded: PUT csvUpload/part/0/ (and the next parts) first",
+            {"parts": "none uploaded"},
+        )
+    missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
+    if missing:
+        raise InvalidInput(
+            f"part {missing[0]} is missing: parts are numbered from 0 without gaps",
+            {"parts": f"part {missing[0]} is missing"},
+        )
+    quote = csv_settings.quotechar.encode() if csv_settings.quotechar else b""
+    received = staging_file(settings, job_id, ".csv")
+    header: bytes | None = None
+    try:
+        with received.open("wb") as out:
+            last = b"\n"
+            for number in numbers:
+                with part_path(settings, job_id, number).open("rb") as part:
+                    line = _header_line(part, quote)
+                    if header is None:
+                        header = line
+                        part.seek(0)
+                    elif line.strip(b"\r\n") == b"":
+                        continue  # an empty part
+                    elif _plain(line) != _plain(header):
+                        raise InvalidInput(
+                            f"part {number} starts with a different header than part 0",
+                            {"parts": f"part {number}: header differs from part 0"},
+                        )
+                    if not last.endswith(b"\n"):
+                        out.write(b"\n")
+                    while piece := part.read(_COPY_BYTES):
+                        out.write(piece)
+                        last = piece
+            size = out.tell()
+        publish_upload(settings, job_id, received)
+    finally:
+        received.unlink(missing_ok=True)
+    return size
+
+
+def _plain(line: bytes) -> bytes:
+    return line.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
+
+
+def _header_line(handle: BinaryIO, quote: bytes) -> bytes:
+    """Read the first CSV record (a newline inside quotes does not end it); leave the handle
+    just after it. Returns the record with its line end."""
+    buffer = bytearray()
+    while True:
+        piece = handle.read(64 * 1024)
+        start = len(buffer)
+        buffer += piece
+        pos = buffer.find(b"\n", max(start - 1, 0))
+        while pos >= 0:
+            if not quote or buffer.count(quote, 0, pos) % 2 == 0:
+                handle.seek(pos + 1)
+                return bytes(buffer[: pos + 1])
+            pos = buffer.find(b"\n", pos + 1)
+        if not piece:
+            return bytes(buffer)
+
+
+def remove_job_files(settings: Settings, job_id: str) -> None:
+    """Delete a job's uploaded input, parts and results."""
+    import shutil
+
+    for folder in (upload_dir(settings, job_id), result_dir(settings, job_id)):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the adapter --------------------------------------------------------------------------------
+
+
+class LocalFileIntake(Intake):
+    """Reads the job's uploaded CSV in blocks."""
+
+    def __init__(self, path: Path, csv_settings: CsvSettings) -> None:
+        self.path = path
+        self.settings = csv_settings
+        self.location = "the uploaded file"
+        self._handle: BinaryIO | None = None
+
+    @property
+    def size(self) -> int | None:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return None
+
+    def _open(self) -> BinaryIO:
+        try:
+            return self.path.open("rb")
+        except FileNotFoundError as exc:
+            raise ConnectorError(
+                "the uploaded file is missing: upload the input with PUT csvUpload/"
+            ) from exc
+
+    def header(self) -> list[str] | None:
+        with self._open() as handle:
+            try:
+                found = read_csv_header(handle, self.settings)
+            except InvalidInput:
+                return None
+            return found.names if found else None
+
+    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+        self._handle = self._open()
+        yield from iter_csv_blocks(self._handle, self.settings, target_bytes)
+
+    @property
+    def bytes_read(self) -> int:
+        if self._handle is None:
+            return 0
+        if self._handle.closed:
+            return self.size or 0
+        return self._handle.tell()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+class LocalFileOutput(Output):
+    """Writes CSV to the attempt's staging file, flushed after every batch so that the download
+    can stream it while the job runs; ``commit()`` renames it to the job's result."""
+
+    def __init__(self, settings: Settings, job_id: str, attempt: int, csv: CsvSettings) -> None:
+        self.location = "the job's download"
+        self._final = result_path(settings, job_id)
+        self._staging = staging_path(settings, job_id, attempt)
+        folder = self._staging.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("attempt-*.csv"):  # earlier attempts' partial output
+            if old != self._staging:
+                old.unlink(missing_ok=True)
+        self._final.unlink(missing_ok=True)
+        self._handle: BinaryIO | None = self._staging.open("wb")
+        self._encoder: Encoder = open_encoder("csv", csv, self._handle)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._handle is None:
+            raise ConnectorError("the job's download output is already closed")
+        self._encoder.write(batch)
+        self._handle.flush()
+
+    def commit(self) -> None:
+        if self._handle is None:
+            raise ConnectorError("the job's download output is already closed")
+        self._encoder.close()
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        self._handle = None
+        os.replace(self._staging, self._final)
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._staging.unlink(missing_ok=True)
+
+    @property
+    def bytes_written(self) -> int:
+        return self._encoder.bytes_written
+
+
+def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+    """``localFile`` takes ``multipart``/``async`` on the intake side and nothing else
+    (``path`` of the output is the client's own and is accepted and ignored)."""
+    checks = Checks(settings, ("multipart", "async") if side == "intake" else ("path",))
+    checks.boolean("multipart")
+    checks.boolean("async")
+    return checks.done()
+
+
+def _job_of(ctx: ConnectorContext) -> tuple[str, int]:
+    try:
+        return ctx.template["job_id"], int(ctx.template["attempt"])
+    except (KeyError, ValueError) as exc:
+        raise ConnectorError("localFile needs the job id and attempt from the worker") from exc
+
+
+def open_intake(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Intake:
+    job_id, _ = _job_of(ctx)
+    return LocalFileIntake(input_path(ctx.settings, job_id), csv_settings)
+
+
+def open_output(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Output:
+    job_id, attempt = _job_of(ctx)
+    return LocalFileOutput(ctx.settings, job_id, attempt, csv_settings)
+
+
+registry.register("localFile", open_intake, open_output, validate)

@@ -1,0 +1,200 @@
+"""The table of adapter types: type name → intake factory, output factory, settings validator.
+
+A new store is one module plus one ``register`` call. Types DataRobot has and this server does
+not implement are refused at submit time with ``UnsupportedFeature`` (422), never later.
+
+Factories:
+
+- intake: ``(settings, ctx, csv_settings) -> Intake``
+- output: ``(settings, ctx, csv_settings) -> Output``
+- validator: ``(settings, side, app_settings) -> dict`` where ``side`` is ``"intake"`` or
+  ``"output"``; pure (no network, no files) and raising ``InvalidInput`` whose ``errors`` map
+  keys of the settings to problems. The registry nests them under ``intakeSettings`` /
+  ``outputSettings``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scorecast.config import Settings
+from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.checks import Checks, Side
+from scorecast.errors import InvalidInput, UnsupportedFeature
+
+__all__ = [
+    "UNSUPPORTED_TYPES",
+    "IntakeFactory",
+    "OutputFactory",
+    "Validator",
+    "open_intake",
+    "open_output",
+    "register",
+    "registered_types",
+    "validate_intake_settings",
+    "validate_output_settings",
+]
+
+IntakeFactory = Callable[[Mapping[str, Any], ConnectorContext, CsvSettings], Intake]
+OutputFactory = Callable[[Mapping[str, Any], ConnectorContext, CsvSettings], Output]
+Validator = Callable[[Mapping[str, Any], Side, Settings], dict[str, Any]]
+
+#: DataRobot adapter types this server knows but does not implement.
+UNSUPPORTED_TYPES = ("snowflake", "synapse", "bigquery", "datasphere", "dss")
+
+
+@dataclass(frozen=True)
+class _Adapter:
+    intake: IntakeFactory | None
+    output: OutputFactory | None
+    validator: Validator
+
+
+_table: dict[str, _Adapter] = {}
+
+#: Built-in adapters, imported on first use so optional extras load only when needed.
+_BUILTIN = {
+    "filesystem": "scorecast.connectors.filesystem",
+    "s3": "scorecast.connectors.s3",
+    "azure": "scorecast.connectors.azure",
+    "gcp": "scorecast.connectors.gcp",
+    "jdbc": "scorecast.connectors.jdbc",
+    "dataset": "scorecast.connectors.dataset",
+}
+
+
+def register(
+    type_name: str,
+    intake_cls: IntakeFactory | None,
+    output_cls: OutputFactory | None,
+    validator: Validator,
+) -> None:
+    """Add or replace an adapter type. ``None`` factories mark a side the type does not offer."""
+    _table[type_name] = _Adapter(intake_cls, output_cls, validator)
+
+
+def registered_types() -> list[str]:
+    for name in _BUILTIN:
+        _lookup(name)
+    return sorted(_table)
+
+
+def _validate_local_file(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+    checks = Checks(settings, ("multipart", "async") if side == "intake" else ("path",))
+    checks.boolean("multipart")
+    checks.boolean("async")
+    return checks.done()
+
+
+# localFile's intake and output (upload/download through the API) are registered by the service.
+register("localFile", None, None, _validate_local_file)
+
+
+def _lookup(type_name: str) -> _Adapter | None:
+    if type_name not in _table and type_name in _BUILTIN:
+        module = importlib.import_module(_BUILTIN[type_name])
+        register(type_name, module.open_intake, module.open_output, module.validate)
+    return _table.get(type_name)
+
+
+def _side_key(side: Side) -> str:
+    return "intakeSettings" if side == "intake" else "outputSettings"
+
+
+def _adapter_for(settings: Mapping[str, Any], side: Side) -> tuple[str, _Adapter]:
+    key = _side_key(side)
+    if not isinstance(settings, Mapping):
+        raise InvalidInput(f"{key} must be an object", {key: "must be an object"})
+    type_name = settings.get("type")
+    if not isinstance(type_name, str) or not type_name:
+        raise InvalidInput(f"{key}.type is required", {key: {"type": "is required"}})
+    if type_name in UNSUPPORTED_TYPES:
+        message = f"{side} type {type_name!r} is not supported by this server"
+        raise UnsupportedFeature(message, {key: {"type": message}})
+    adapter = _lookup(type_name)
+    offered = adapter is not None and (
+        adapter.validator is not None
+        and (type_name == "localFile" or (adapter.intake if side == "intake" else adapter.output))
+    )
+    if adapter is None or not offered:
+        known = [
+            name
+            for name in registered_types()
+            if name == "localFile"
+            or (_table[name].intake if side == "intake" else _table[name].output)
+        ]
+        message = (
+            f"{side} type {type_name!r} is not supported by this server; "
+            f"supported: {', '.join(known)}"
+        )
+        raise UnsupportedFeature(message, {key: {"type": message}})
+    assert adapter is not None
+    return type_name, adapter
+
+
+def _validate(settings: Mapping[str, Any], side: Side, app: Settings | None) -> dict[str, Any]:
+    _, adapter = _adapter_for(settings, side)
+    key = _side_key(side)
+    try:
+        return adapter.validator(settings, side, app or Settings.from_env())
+    except InvalidInput as exc:
+        if set(exc.errors) != {key}:
+            exc.errors = {key: exc.errors or exc.message}
+            exc.message = f"{key}: {exc.message}"
+            exc.args = (exc.message,)
+        raise
+
+
+def validate_intake_settings(
+    settings: Mapping[str, Any], *, app_settings: Settings | None = None
+) -> dict[str, Any]:
+    """Submit-time check of ``intakeSettings``; returns them as sent (a copy).
+
+    Raises ``UnsupportedFeature`` for types this server does not implement and
+    ``InvalidInput`` (errors under ``intakeSettings``) for missing keys, wrong types and
+    unsafe URLs or paths. ``app_settings`` defaults to ``Settings.from_env()``.
+    """
+    return _validate(settings, "intake", app_settings)
+
+
+def validate_output_settings(
+    settings: Mapping[str, Any], *, app_settings: Settings | None = None
+) -> dict[str, Any]:
+    """Submit-time check of ``outputSettings``; see ``validate_intake_settings``."""
+    return _validate(settings, "output", app_settings)
+
+
+def open_intake(
+    settings: Mapping[str, Any],
+    ctx: ConnectorContext,
+    csv_settings: CsvSettings | None = None,
+) -> Intake:
+    """The intake for validated ``settings``; credentials and stores resolve through ``ctx``.
+
+    Settings are checked again against ``ctx.settings`` (a definition stored before an admin
+    narrowed the roots must not slip through).
+    """
+    validate_intake_settings(settings, app_settings=ctx.settings)
+    _, adapter = _adapter_for(settings, "intake")
+    if adapter.intake is None:
+        raise UnsupportedFeature(f"intake type {settings['type']!r} has no reader registered")
+    return adapter.intake(settings, ctx, csv_settings or CsvSettings())
+
+
+def open_output(
+    settings: Mapping[str, Any],
+    ctx: ConnectorContext,
+    csv_settings: CsvSettings | None = None,
+    fmt: FileFormat | None = None,
+) -> Output:
+    """The output for validated ``settings``; ``fmt`` overrides ``settings['format']``."""
+    validate_output_settings(settings, app_settings=ctx.settings)
+    _, adapter = _adapter_for(settings, "output")
+    if adapter.output is None:
+        raise UnsupportedFeature(f"output type {settings['type']!r} has no writer registered")
+    if fmt is not None:
+        settings = {**settings, "format": fmt}
+    return adapter.output(settings, ctx, csv_settings or CsvSettings())

@@ -1,0 +1,189 @@
+"""``s3``: ``s3://bucket/key`` on AWS or any S3-compatible store (``endpointUrl``).
+
+Settings: ``url`` (required), ``credentialId`` (an ``s3`` credential: ``awsAccessKeyId``,
+``awsSecretAccessKey``, optional ``awsSessionToken``), ``endpointUrl``, ``format``. Without a
+credential the standard AWS chain applies (environment, ``AWS_ENDPOINT_URL``, profiles, instance
+roles).
+
+Intake reads with ranged GETs (``RangedReader``), never downloading the object as a whole.
+Output is a multipart upload of ``PART_SIZE`` parts completed on ``commit()`` (a single PUT when
+the whole output fits one part) and aborted by ``abort()``: until then nothing is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, BinaryIO, cast
+from urllib.parse import urlsplit
+
+from scorecast.config import Settings
+from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.checks import Checks, Side
+from scorecast.connectors.cloud import credential_of, field, split_bucket_key
+from scorecast.connectors.fileio import (
+    EncodedOutput,
+    FileIntake,
+    PartWriter,
+    RangedReader,
+    buffered,
+    describe,
+)
+from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
+from scorecast.errors import ConnectorError, require_extra
+
+#: Bytes per multipart part (S3's minimum is 5 MiB for all parts but the last).
+PART_SIZE = 8 << 20
+
+
+def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+    checks = Checks(settings, ("url", "credentialId", "endpointUrl", "format"))
+    url = checks.string("url", required=True)
+    checks.string("credentialId")
+    checks.file_format()
+    if url is not None:
+        parts = checks.location("url", check_url, url, ("s3",), allow_private=False)
+        if parts is not None:
+            bucket, key = parts.netloc, parts.path.lstrip("/")
+            if not bucket or not key or key.endswith("/"):
+                checks.problem("url", "must name an object: s3://bucket/key")
+    endpoint = checks.string("endpointUrl")
+    if endpoint is not None:
+        checks.location(
+            "endpointUrl",
+            check_url,
+            endpoint,
+            ("http", "https"),
+            allow_private=app.allow_private_endpoints,
+        )
+    return checks.done()
+
+
+class _S3:
+    """A boto3 client for one location, with errors turned into ``ConnectorError``."""
+
+    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        boto3 = require_extra("boto3", "s3")
+        self.url = str(settings["url"])
+        parts = urlsplit(self.url)
+        self.bucket, self.key = parts.netloc, parts.path.lstrip("/")
+        endpoint = settings.get("endpointUrl")
+        if endpoint:
+            host = urlsplit(str(endpoint))
+            try:
+                resolve_host(
+                    host.hostname, host.port, allow_private=ctx.settings.allow_private_endpoints
+                )
+            except UnsafeLocationError as exc:
+                raise ConnectorError(f"{self.url}: endpointUrl {exc}") from exc
+        credential = credential_of(settings, ctx, self.url)
+        options: dict[str, Any] = {}
+        if credential is not None:
+            options = {
+                "aws_access_key_id": field(credential, "awsAccessKeyId", "aws_access_key_id"),
+                "aws_secret_access_key": field(
+                    credential, "awsSecretAccessKey", "aws_secret_access_key"
+                ),
+                "aws_session_token": field(credential, "awsSessionToken", "aws_session_token"),
+            }
+        session = boto3.session.Session(**options)
+        self.client = session.client(
+            "s3",
+            endpoint_url=endpoint or None,
+            region_name=session.region_name or "us-east-1",
+        )
+
+    def failure(self, action: str, exc: BaseException) -> ConnectorError:
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict) and "Error" in response:
+            error = response["Error"]
+            code = error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            reason = {
+                "NoSuchKey": "the object does not exist",
+                "404": "the object does not exist",
+                "NoSuchBucket": "the bucket does not exist",
+                "AccessDenied": "access denied",
+                "403": "access denied",
+                "InvalidAccessKeyId": "the access key is not valid",
+                "SignatureDoesNotMatch": "the secret key does not match the access key",
+            }.get(str(code), str(error.get("Message") or code))
+            return ConnectorError(f"{self.url}: {action}: {reason} ({code})")
+        return ConnectorError(f"{self.url}: {action}: {describe(exc)}")
+
+    def call(self, action: str, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, Key=self.key, **kwargs)
+        except Exception as exc:
+            raise self.failure(action, exc) from exc
+
+
+def open_intake(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Intake:
+    store = _S3(settings, ctx)
+
+    def fetch(start: int, length: int) -> bytes:
+        response = store.call("reading", "get_object", Range=f"bytes={start}-{start + length - 1}")
+        try:
+            return cast(bytes, response["Body"].read())
+        except Exception as exc:
+            raise store.failure("reading", exc) from exc
+
+    def open_stream() -> BinaryIO:
+        size = int(store.call("reading", "head_object")["ContentLength"])
+        return buffered(RangedReader(size, fetch))
+
+    fmt = cast(FileFormat, settings.get("format") or "csv")
+    return FileIntake(store.url, open_stream, fmt, csv_settings)
+
+
+class S3Output(EncodedOutput):
+    def __init__(self, store: _S3, fmt: FileFormat, csv: CsvSettings) -> None:
+        super().__init__(store.url, fmt, csv)
+        self._store = store
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._writer: PartWriter | None = None
+
+    def _upload_part(self, data: bytes) -> None:
+        if self._upload_id is None:
+            created = self._store.call("starting the upload", "create_multipart_upload")
+            self._upload_id = str(created["UploadId"])
+        number = len(self._parts) + 1
+        response = self._store.call(
+            "uploading", "upload_part", UploadId=self._upload_id, PartNumber=number, Body=data
+        )
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+
+    def _open_sink(self) -> BinaryIO:
+        self._writer = PartWriter(PART_SIZE, self._upload_part)
+        return cast(BinaryIO, self._writer)
+
+    def _finish(self) -> None:
+        assert self._writer is not None
+        rest = self._writer.remainder()
+        if self._upload_id is None:
+            self._store.call("writing", "put_object", Body=rest)
+            return
+        if rest:
+            self._upload_part(rest)
+        self._store.call(
+            "completing the upload",
+            "complete_multipart_upload",
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": self._parts},
+        )
+
+    def _discard(self) -> None:
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            self._store.call("aborting the upload", "abort_multipart_upload", UploadId=upload_id)
+
+
+def open_output(
+    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
+) -> Output:
+    fmt = cast(FileFormat, settings.get("format") or "csv")
+    return S3Output(_S3(settings, ctx), fmt, csv_settings)
+
+
+__all__ = ["PART_SIZE", "S3Output", "open_intake", "open_output", "split_bucket_key", "validate"]

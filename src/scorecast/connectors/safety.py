@@ -1,0 +1,182 @@
+"""The one place where user-given paths and URLs are judged before any connector touches them.
+
+- Paths (``file://`` URLs, dataset files): no ``..`` segment, no percent-encoded traversal or
+  separator, no NUL; after ``realpath`` (which follows symlinks) the path must lie under one of
+  the allowed roots, checked with ``os.path.commonpath`` as starlette's ``lookup_path`` does.
+- Schemes: each adapter names the schemes it owns; anything else is refused.
+- Hosts (``endpointUrl``, storage URLs, data stores): a host that is, or resolves to, a
+  loopback, private, link-local, reserved or unspecified address is refused unless the admin set
+  ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS``. IPv4 literals are parsed as the C resolver does, so
+  ``2130706433``, ``0x7f000001`` and ``0177.0.0.1`` are all 127.0.0.1.
+
+``check_host`` is pure (literals and well-known local names); ``resolve_host`` adds DNS and is
+called when a connector connects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import SplitResult, unquote, urlsplit
+
+__all__ = [
+    "UnsafeLocationError",
+    "check_host",
+    "check_url",
+    "contained_path",
+    "file_url_path",
+    "resolve_host",
+]
+
+_ENCODED_TRAVERSAL = re.compile(r"%(2e|2f|5c|25|00)", re.IGNORECASE)
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+_METADATA_NAMES = {"metadata", "metadata.google.internal", "instance-data"}
+
+
+class UnsafeLocationError(ValueError):
+    """A path or URL outside what an adapter may touch; ``str()`` is the user-facing reason."""
+
+
+def _reject_traversal(text: str) -> None:
+    if "\x00" in text:
+        raise UnsafeLocationError("contains a NUL character")
+    if _ENCODED_TRAVERSAL.search(text):
+        raise UnsafeLocationError(
+            "contains a percent-encoded dot, slash, backslash or percent sign"
+        )
+    parts = re.split(r"[/\\]", text)
+    if any(part == ".." for part in parts):
+        raise UnsafeLocationError("contains a '..' segment")
+
+
+def contained_path(path: str | os.PathLike[str], roots: Iterable[Path]) -> Path:
+    """``path`` resolved (symlinks followed) if it lies under one of ``roots``, else refused.
+
+    ``path`` must be absolute. The path need not exist yet (an output file), but its resolved
+    form must still be inside a root, so a symlinked folder pointing outside is refused.
+    """
+    text = os.fspath(path)
+    _reject_traversal(text)
+    if not os.path.isabs(text):
+        raise UnsafeLocationError("must be an absolute path")
+    real = os.path.realpath(text)
+    for root in roots:
+        real_root = os.path.realpath(root)
+        if os.path.commonpath([real_root, real]) == real_root and real != real_root:
+            return Path(real)
+    raise UnsafeLocationError(
+        "is outside the folders this server may access (SCORECAST_FILE_ROOTS)"
+    )
+
+
+def file_url_path(url: str, roots: Iterable[Path]) -> Path:
+    """The contained local path of a ``file:///…`` URL (host empty or ``localhost``)."""
+    _reject_traversal(url)
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file":
+        raise UnsafeLocationError("must be a file:/// URL")
+    if parts.netloc not in ("", "localhost"):
+        raise UnsafeLocationError("must not name a host (use file:///absolute/path)")
+    if parts.query or parts.fragment:
+        raise UnsafeLocationError("must not have a query or fragment")
+    return contained_path(unquote(parts.path), roots)
+
+
+def _ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
+    """Parse IPv4 the way inet_aton does (decimal, octal, hex and short forms)."""
+    if not re.fullmatch(r"[0-9a-fA-FxX.]+", host) or not host[0].isdigit():
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    bare = host.strip("[]").split("%", 1)[0]
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        return _ipv4_literal(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not address.is_multicast
+
+
+def check_host(host: str | None, *, allow_private: bool) -> None:
+    """Refuse a missing host, and (unless ``allow_private``) local names and non-public IPs."""
+    if not host:
+        raise UnsafeLocationError("has no host")
+    name = host.lower().rstrip(".")
+    if allow_private:
+        return
+    if name in _LOCAL_NAMES or name.endswith(".localhost") or name in _METADATA_NAMES:
+        raise UnsafeLocationError(
+            f"host {host!r} is a local address "
+            "(allowed only when SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1)"
+        )
+    address = _ip_literal(name)
+    if address is not None and not _is_public(address):
+        raise UnsafeLocationError(
+            f"host {host!r} is a loopback, private or link-local address "
+            "(allowed only when SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1)"
+        )
+
+
+def resolve_host(host: str | None, port: int | None, *, allow_private: bool) -> None:
+    """``check_host`` plus DNS: every address ``host`` resolves to must be public.
+
+    A name that does not resolve is left to the client library, which reports it as a
+    connection failure naming the host.
+    """
+    check_host(host, allow_private=allow_private)
+    if allow_private or host is None:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return
+    for info in infos:
+        address = _ip_literal(str(info[4][0]))
+        if address is not None and not _is_public(address):
+            raise UnsafeLocationError(
+                f"host {host!r} resolves to a loopback, private or link-local address "
+                "(allowed only when SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1)"
+            )
+
+
+def check_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> SplitResult:
+    """Split ``url`` after checking its type, scheme and host (for schemes with a network host).
+
+    Percent-encoded traversal and ``..`` segments are refused in every URL, so an object key
+    cannot be used to climb out of a prefix in stores that normalise paths.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise UnsafeLocationError("must be a non-empty string")
+    if url != url.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise UnsafeLocationError("must not contain control characters or surrounding spaces")
+    _reject_traversal(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise UnsafeLocationError(f"is not a valid URL ({exc})") from exc
+    allowed = {scheme.lower() for scheme in schemes}
+    if parts.scheme.lower() not in allowed:
+        raise UnsafeLocationError(
+            f"scheme {parts.scheme or '(none)'!r} is not supported here; use "
+            + " or ".join(f"{scheme}://" for scheme in sorted(allowed))
+        )
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeLocationError("must not contain user or password (use a credential)")
+    if parts.scheme.lower() in ("http", "https"):
+        check_host(parts.hostname, allow_private=allow_private)
+    return parts

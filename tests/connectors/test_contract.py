@@ -1,0 +1,148 @@
+"""The contract every intake and output passes, on every backend (see ``conftest.BACKENDS``)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from backends import Backend, SqlBackend
+
+from scorecast.connectors.base import Chunk, CsvBlock
+from scorecast.connectors.registry import open_intake, open_output
+from scorecast.errors import ConnectorError
+from scorecast.formats import decode_csv_block
+
+
+def sample(rows: int = 50, offset: int = 0) -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array(range(offset, offset + rows), pa.int64()),
+            "score": pa.array([None if i % 7 == 0 else i / 3 for i in range(rows)], pa.float64()),
+            "label": pa.array([f'row {i}, "quoted" ü' for i in range(rows)], pa.string()),
+        }
+    )
+
+
+def as_table(chunks: list[Chunk]) -> pa.Table:
+    batches = [decode_csv_block(c) if isinstance(c, CsvBlock) else c for c in chunks]
+    return pa.Table.from_batches(batches) if batches else pa.table({})
+
+
+def read_back(backend: Backend, name: str, fmt: str | None, target_bytes: int = 300) -> pa.Table:
+    intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+    try:
+        return as_table(list(intake.chunks(target_bytes)))
+    finally:
+        intake.close()
+
+
+def write(backend: Backend, name: str, fmt: str | None, table: pa.Table) -> None:
+    output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+    try:
+        for batch in table.to_batches(max_chunksize=13):
+            output.write(batch)
+        output.commit()
+    except BaseException:
+        output.abort()
+        raise
+
+
+def formats_of(backend: Backend) -> tuple[str | None, ...]:
+    return backend.formats
+
+
+def test_written_data_reads_back_equal(backend: Backend) -> None:
+    for fmt in formats_of(backend):
+        name = backend.new_name(fmt)
+        table = sample()
+        if backend.writes:
+            write(backend, name, fmt, table)
+        else:
+            backend.put(name, table, fmt)
+        got = read_back(backend, name, fmt)
+        assert got.column_names == table.column_names
+        assert got.to_pylist() == table.to_pylist()
+
+
+def test_intake_yields_several_chunks_in_order(backend: Backend) -> None:
+    fmt = formats_of(backend)[0]
+    name = backend.new_name(fmt)
+    table = sample(500)
+    backend.put(name, table, fmt)
+    intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+    chunks = list(intake.chunks(1000))
+    intake.close()
+    assert len(chunks) > 3
+    assert as_table(chunks).column("id").to_pylist() == list(range(500))
+
+
+def test_abort_leaves_nothing(backend: Backend) -> None:
+    if not backend.writes:
+        pytest.skip(f"{backend.name} is intake-only")
+    for fmt in formats_of(backend):
+        name = backend.new_name(fmt)
+        output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+        output.write(sample().to_batches()[0])
+        output.abort()
+        output.abort()  # idempotent
+        assert not backend.exists(name)
+        assert backend.leftovers() == []
+
+
+def test_failure_mid_write_leaves_target_unchanged(backend: Backend) -> None:
+    if not backend.writes:
+        pytest.skip(f"{backend.name} is intake-only")
+    fmt = formats_of(backend)[0]
+    name = backend.new_name(fmt)
+    write(backend, name, fmt, sample(10))
+    before = read_back(backend, name, fmt)
+    output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+    with pytest.raises(RuntimeError):
+        try:
+            output.write(sample(20, offset=100).to_batches()[0])
+            raise RuntimeError("scoring failed")
+        except RuntimeError:
+            output.abort()
+            raise
+    assert read_back(backend, name, fmt).to_pylist() == before.to_pylist()
+
+
+def test_a_retry_replaces_the_destination(backend: Backend) -> None:
+    if not backend.writes or isinstance(backend, SqlBackend):
+        pytest.skip("files only: a table receives rows by statementType")
+    fmt = formats_of(backend)[0]
+    name = backend.new_name(fmt)
+    write(backend, name, fmt, sample(30))
+    write(backend, name, fmt, sample(5, offset=7))
+    assert read_back(backend, name, fmt).column("id").to_pylist() == list(range(7, 12))
+
+
+def test_missing_source_names_the_location(backend: Backend) -> None:
+    fmt = formats_of(backend)[0]
+    name = backend.new_name(fmt)
+    settings = backend.settings_for(name, fmt, "intake")
+    with pytest.raises(ConnectorError) as caught:
+        intake = open_intake(settings, backend.ctx)
+        list(intake.chunks(1000))
+    assert name in caught.value.message
+
+
+def test_deleted_credential_fails_with_its_reason(backend: Backend) -> None:
+    fmt = formats_of(backend)[0]
+    name = backend.new_name(fmt)
+    settings = backend.settings_for(name, fmt, "intake")
+    if "credentialId" not in settings:
+        pytest.skip("no credential")
+    settings["credentialId"] = "gone"
+    with pytest.raises(ConnectorError, match="'gone'"):
+        intake = open_intake(settings, backend.ctx)
+        list(intake.chunks(1000))
+
+
+def test_empty_output_commits_an_empty_destination(backend: Backend) -> None:
+    if not backend.writes or isinstance(backend, SqlBackend):
+        pytest.skip("files only")
+    fmt = formats_of(backend)[0]
+    name = backend.new_name(fmt)
+    output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+    output.commit()
+    assert backend.exists(name)
