@@ -104,6 +104,9 @@ def test_submit_answers_202_with_location_and_a_client_valid_job(
         ({"predictionThreshold": 7}, "predictionThreshold"),
         ({"intakeSettings": {"type": "carrierPigeon"}}, "intakeSettings"),
         ({"includeProbabilitiesClasses": ["maybe"]}, "includeProbabilitiesClasses"),
+        ({"intakeSettings": {"type": "s3"}}, "intakeSettings"),
+        ({"outputSettings": {"type": "snowflake", "table": "t"}}, "outputSettings"),
+        ({"outputSettings": {"type": "localFile", "table": "t"}}, "outputSettings"),
     ],
 )
 def test_validation_errors_are_422_json_naming_the_field(
@@ -335,3 +338,36 @@ def test_another_organization_cannot_see_run_or_abort_jobs(
 def test_requests_without_a_token_are_401_json(live_server: Any) -> None:
     response = httpx.get(f"{live_server.url}/{JOBS}")
     assert_json_error(response, 401)
+
+
+def test_the_official_client_reads_lists_copies_and_aborts_jobs(
+    api_a: Api, deployment_a: str, live_server: Any
+) -> None:
+    import datarobot as dr
+
+    dr.Client(endpoint=live_server.url, token=live_server.token)
+    submitted = submit(api_a, local_spec(deployment_a, numConcurrent=2))
+    job = dr.BatchPredictionJob.get(submitted["id"])
+    status = job.get_status()
+    assert status["status"] == "INITIALIZING"
+    assert status["job_spec"]["num_concurrent"] == 2
+
+    copy = dr.BatchPredictionJob.score_from_existing(submitted["id"])
+    assert copy.id != submitted["id"]
+    assert copy.get_status()["job_spec"]["deployment_id"] == deployment_a
+
+    job.delete()
+    assert job.get_status()["status"] == "ABORTED"
+    aborted = dr.BatchPredictionJob.list_by_status(["ABORTED"])
+    assert [item["id"] for item in aborted] == [submitted["id"]]
+    both = dr.BatchPredictionJob.list_by_status(["ABORTED", "INITIALIZING"])
+    assert {item["id"] for item in both} == {submitted["id"], copy.id}
+
+
+def test_the_openapi_description_lists_the_routes(live_server: Any) -> None:
+    schema = httpx.get(f"{live_server.url}/openapi.json").json()
+    paths = schema["paths"]
+    assert {"get", "post"} <= set(paths["/api/v2/batchPredictions/"])
+    assert "delete" in paths["/api/v2/batchPredictions/{job_id}/"]
+    assert "post" in paths["/api/v2/batchPredictions/fromJobDefinition/"]
+    assert "patch" in paths["/api/v2/batchPredictionJobDefinitions/{definition_id}/"]
