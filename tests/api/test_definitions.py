@@ -277,6 +277,33 @@ def test_delete_stops_the_definition(api_a: Api, deployment_a: str) -> None:
     assert api_a.get(PATH).json()["totalCount"] == 0
 
 
+def test_a_fired_definition_can_be_deleted_and_its_job_lives_on(
+    api_a: Api, deployment_a: str, live_server: Any
+) -> None:
+    from datetime import timedelta
+
+    from scorecast.service.firing import fire_due_definitions
+
+    created = create(api_a, deployment_a, enabled=True, schedule=EVERY_MINUTE)
+    due = datetime.strptime(created["nextScheduledRunTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    with session_scope(live_server.engine, immediate=True) as session:
+        fire_due_definitions(session, due.replace(tzinfo=UTC) + timedelta(seconds=1))
+    listed = api_a.get(
+        "batchPredictions/", params={"batchPredictionJobDefinitionId": created["id"]}
+    ).json()
+    assert listed["totalCount"] == 1
+    job = listed["data"][0]
+    assert job["source"] == "scheduled"
+    refreshed = api_a.get(f"{PATH}{created['id']}/").json()
+    assert refreshed["lastScheduledRunTime"] == created["nextScheduledRunTime"]
+    assert refreshed["lastStartedJobStatus"] == "INITIALIZING"
+
+    assert api_a.delete(f"{PATH}{created['id']}/").status_code == 204
+    still = api_a.get(job["links"]["self"])
+    assert still.status_code == 200
+    assert still.json()["status"] == "INITIALIZING"
+
+
 def test_another_organization_sees_nothing(api_a: Api, api_b: Api, deployment_a: str) -> None:
     created = create(api_a, deployment_a, name="private")
     url = f"{PATH}{created['id']}/"
