@@ -1,0 +1,176 @@
+"""Submit-time validation of adapter settings: types, required keys, spellings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from context import settings_for
+
+from scorecast.config import Settings
+from scorecast.connectors.base import Intake
+from scorecast.connectors.registry import (
+    UNSUPPORTED_TYPES,
+    register,
+    registered_types,
+    validate_intake_settings,
+    validate_output_settings,
+)
+from scorecast.errors import InvalidInput, UnsupportedFeature
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Settings:
+    (tmp_path / "root").mkdir()
+    return settings_for(tmp_path, tmp_path / "root", allow_private=False)
+
+
+@pytest.mark.parametrize("type_name", UNSUPPORTED_TYPES)
+def test_types_we_do_not_implement_are_422_not_supported(type_name: str, app: Settings) -> None:
+    for validate in (validate_intake_settings, validate_output_settings):
+        with pytest.raises(UnsupportedFeature, match="not supported by this server") as caught:
+            validate({"type": type_name, "dataStoreId": "x"}, app_settings=app)
+        assert caught.value.status_code == 422
+
+
+def test_unknown_type_and_intake_only_types(app: Settings) -> None:
+    with pytest.raises(UnsupportedFeature, match="'ftp' is not supported"):
+        validate_intake_settings({"type": "ftp"}, app_settings=app)
+    with pytest.raises(UnsupportedFeature, match="output type 'dataset'"):
+        validate_output_settings({"type": "dataset", "datasetId": "d"}, app_settings=app)
+    with pytest.raises(InvalidInput) as caught:
+        validate_intake_settings({}, app_settings=app)
+    assert caught.value.errors == {"intakeSettings": {"type": "is required"}}
+    assert {"s3", "azure", "gcp", "jdbc", "dataset", "filesystem", "localFile"} <= set(
+        registered_types()
+    )
+
+
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("intake", {"type": "s3"}, "url"),
+    ("intake", {"type": "s3", "url": 5}, "url"),
+    ("intake", {"type": "s3", "url": "s3://bucket"}, "url"),
+    ("intake", {"type": "s3", "url": "s3://b/k", "format": "xlsx"}, "format"),
+    ("intake", {"type": "s3", "url": "s3://b/k", "credentialId": 3}, "credentialId"),
+    ("intake", {"type": "s3", "url": "s3://b/k", "bogus": 1}, "bogus"),
+    ("intake", {"type": "azure", "url": "https://acct.blob.core.windows.net/c"}, "url"),
+    ("intake", {"type": "gcp", "url": "gs://bucket/"}, "url"),
+    ("intake", {"type": "jdbc", "table": "t"}, "dataStoreId"),
+    ("intake", {"type": "jdbc", "dataStoreId": "d"}, "table"),
+    ("intake", {"type": "jdbc", "dataStoreId": "d", "table": "t", "query": "select 1"}, "table"),
+    ("intake", {"type": "jdbc", "dataStoreId": "d", "table": "t", "fetchSize": 0}, "fetchSize"),
+    ("intake", {"type": "dataset"}, "datasetId"),
+    ("intake", {"type": "localFile", "multipart": "yes"}, "multipart"),
+    ("output", {"type": "jdbc", "dataStoreId": "d", "statementType": "insert"}, "table"),
+    ("output", {"type": "jdbc", "dataStoreId": "d", "table": "t"}, "statementType"),
+    (
+        "output",
+        {"type": "jdbc", "dataStoreId": "d", "table": "t", "statementType": "merge"},
+        "statementType",
+    ),
+    (
+        "output",
+        {
+            "type": "jdbc",
+            "dataStoreId": "d",
+            "table": "t",
+            "statementType": "update",
+            "whereColumns": ["id"],
+        },
+        "updateColumns",
+    ),
+    (
+        "output",
+        {"type": "jdbc", "dataStoreId": "d", "table": "t", "statementType": "insert_update"},
+        "whereColumns",
+    ),
+    (
+        "output",
+        {
+            "type": "jdbc",
+            "dataStoreId": "d",
+            "table": "t",
+            "statementType": "insert",
+            "createTableIfNotExists": "yes",
+        },
+        "createTableIfNotExists",
+    ),
+]
+
+
+@pytest.mark.parametrize(("side", "adapter", "key"), CASES)
+def test_bad_settings_name_the_field(
+    side: str, adapter: dict[str, Any], key: str, app: Settings
+) -> None:
+    validate = validate_intake_settings if side == "intake" else validate_output_settings
+    with pytest.raises(InvalidInput) as caught:
+        validate(adapter, app_settings=app)
+    assert key in caught.value.errors[f"{side}Settings"]
+    assert not isinstance(caught.value, UnsupportedFeature)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["insert", "update", "insertUpdate", "insert_update", "createTable", "create_table"],
+)
+def test_all_six_statement_spellings_are_echoed_as_sent(statement: str, app: Settings) -> None:
+    adapter = {
+        "type": "jdbc",
+        "dataStoreId": "d",
+        "table": "t",
+        "statementType": statement,
+        "whereColumns": ["id"],
+        "updateColumns": ["score"],
+        "commitInterval": 600,
+    }
+    assert validate_output_settings(adapter, app_settings=app) == adapter
+
+
+def test_client_shapes_pass(app: Settings) -> None:
+    """What the official client sends for score_s3 / score_azure / score_gcp / datasets."""
+    good = [
+        {
+            "type": "s3",
+            "url": "s3://b/in.csv",
+            "credentialId": "6aca",
+            "endpointUrl": "https://minio.example.com",
+        },
+        {"type": "s3", "url": "s3://b/in.parquet", "format": "parquet"},
+        {
+            "type": "azure",
+            "url": "https://acct.blob.core.windows.net/c/dir/in.csv",
+            "credentialId": "x",
+        },
+        {"type": "gcp", "url": "https://storage.googleapis.com/b/in.csv", "credentialId": "x"},
+        {"type": "gcp", "url": "gs://b/o/in.csv"},
+        {
+            "type": "jdbc",
+            "dataStoreId": "d",
+            "credentialId": "c",
+            "query": "SELECT * FROM t WHERE a = ';'",
+            "fetchSize": 1000,
+        },
+        {"type": "jdbc", "dataStoreId": "d", "table": "t", "schema": "public", "catalog": "db"},
+        {"type": "dataset", "datasetId": "d", "datasetVersionId": "v"},
+        {"type": "localFile"},
+    ]
+    for adapter in good:
+        assert validate_intake_settings(adapter, app_settings=app) == adapter
+
+
+def test_register_adds_a_type(app: Settings) -> None:
+    class Nothing(Intake):
+        def chunks(self, target_bytes: int):  # type: ignore[no-untyped-def]
+            return iter(())
+
+    def validator(settings: Any, side: str, settings_: Settings) -> dict[str, Any]:
+        return dict(settings)
+
+    register("nothing-test", lambda s, c, csv: Nothing(), None, validator)
+    assert validate_intake_settings({"type": "nothing-test", "x": 1}, app_settings=app) == {
+        "type": "nothing-test",
+        "x": 1,
+    }
+    with pytest.raises(UnsupportedFeature):
+        validate_output_settings({"type": "nothing-test"}, app_settings=app)
