@@ -1,0 +1,82 @@
+"""``externalDataStores/``: database addresses for the ``jdbc`` connector (no secrets)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from scorecast.api.auth import CallerDep
+from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
+from scorecast.service import data_stores
+from scorecast.store.models import DataStore
+
+router = APIRouter(tags=["Data stores"])
+_PATH = "/externalDataStores/"
+
+
+def data_store_to_wire(store: DataStore) -> dict[str, Any]:
+    """DataRobot's data store object (``creator`` is the creating user's id)."""
+    return {
+        "id": store.id,
+        "type": store.type,
+        "canonicalName": store.canonical_name,
+        "creator": store.created_by,
+        "role": "OWNER",
+        "params": dict(store.params),
+        "created": format_datetime(store.created),
+        "updated": format_datetime(store.updated),
+    }
+
+
+@router.post(_PATH, status_code=201, name="create_data_store")
+def create_data_store(
+    body: JsonObject, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """``{"type": "jdbc", "canonicalName": ..., "params": {"jdbcUrl": ...}}``."""
+    return data_store_to_wire(data_stores.create_data_store(session, caller, settings, body))
+
+
+@router.get(_PATH, name="list_data_stores")
+def list_data_stores(
+    *,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    type_filter: Annotated[str | None, Query(alias="type")] = None,
+) -> dict[str, Any]:
+    """The organization's data stores, newest first."""
+    limit = limit or DEFAULT_LIMIT
+    page, total = data_stores.list_data_stores(
+        session, caller, offset=offset, limit=limit, type_filter=type_filter
+    )
+    data = [data_store_to_wire(store) for store in page]
+    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+
+
+@router.get(_PATH + "{data_store_id}/", name="get_data_store")
+def get_data_store(data_store_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    return data_store_to_wire(data_stores.get_data_store(session, caller, data_store_id))
+
+
+@router.patch(_PATH + "{data_store_id}/", name="update_data_store")
+def update_data_store(
+    data_store_id: str,
+    body: JsonObject,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Change ``canonicalName`` and/or ``params`` (merged)."""
+    store = data_stores.update_data_store(session, caller, settings, data_store_id, body)
+    return data_store_to_wire(store)
+
+
+@router.delete(_PATH + "{data_store_id}/", status_code=204, name="delete_data_store")
+def delete_data_store(data_store_id: str, session: SessionDep, caller: CallerDep) -> Response:
+    data_stores.delete_data_store(session, caller, data_store_id)
+    return Response(status_code=204)

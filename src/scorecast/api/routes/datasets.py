@@ -1,0 +1,154 @@
+"""``datasets/``: upload CSV/Parquet files (``fromFile/``), versions, get, list, delete.
+
+DataRobot's upload is asynchronous; here it is done when the POST returns. The POST answers 202
+with ``Location: …/status/{datasetId}/`` as DataRobot does, and ``GET status/{id}/`` answers 303
+to the dataset, so ``dr.Dataset.create_from_file`` works unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+
+from scorecast.api.auth import CallerDep
+from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.wire import Limit, Offset, format_datetime
+from scorecast.service import datasets
+from scorecast.service.datasets import DatasetView
+
+router = APIRouter(tags=["Datasets"])
+
+Upload = Annotated[UploadFile, File(description="a CSV or Parquet file")]
+
+
+def dataset_to_wire(view: DatasetView) -> dict[str, Any]:
+    """DataRobot's dataset object for one version."""
+    columns = view.version.columns or {}
+    return {
+        "datasetId": view.dataset.id,
+        "versionId": view.version.id,
+        "name": view.dataset.name,
+        "categories": ["PREDICTION"],
+        "creationDate": format_datetime(view.dataset.created),
+        "versionCreationDate": format_datetime(view.version.created),
+        "createdBy": view.created_by,
+        "dataPersisted": True,
+        "isDataEngineEligible": False,
+        "isLatestVersion": view.is_latest,
+        "isSnapshot": True,
+        "datasetSize": view.version.size,
+        "rowCount": columns.get("rowCount"),
+        "columnCount": len(columns.get("names", [])),
+        "columns": list(columns.get("names", [])),
+        "format": view.version.format,
+        "processingState": "COMPLETED",
+    }
+
+
+def _accepted(request: Request, view: DatasetView) -> Response:
+    from scorecast.api.errors import AsciiJSONResponse
+
+    status_url = request.url_for("get_dataset_status", status_id=view.dataset.id)
+    body = {
+        "catalogId": view.dataset.id,
+        "catalogVersionId": view.version.id,
+        "statusId": view.dataset.id,
+    }
+    return AsciiJSONResponse(body, status_code=202, headers={"Location": str(status_url)})
+
+
+@router.post("/datasets/fromFile/", status_code=202, name="create_dataset_from_file")
+def create_dataset_from_file(
+    *,
+    request: Request,
+    file: Upload,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    name: Annotated[str | None, Form(alias="datasetName")] = None,
+) -> Response:
+    """Store an uploaded file as a new dataset (multipart field ``file``)."""
+    view = datasets.create_dataset(
+        session, caller, settings, stream=file.file, filename=file.filename, name=name
+    )
+    return _accepted(request, view)
+
+
+@router.post(
+    "/datasets/{dataset_id}/versions/fromFile/", status_code=202, name="create_dataset_version"
+)
+def create_dataset_version(
+    dataset_id: str,
+    *,
+    request: Request,
+    file: Upload,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+) -> Response:
+    """Store an uploaded file as the new latest version of a dataset."""
+    view = datasets.add_version(
+        session, caller, settings, dataset_id, stream=file.file, filename=file.filename
+    )
+    return _accepted(request, view)
+
+
+@router.get("/status/{status_id}/", status_code=303, name="get_dataset_status")
+def get_dataset_status(
+    status_id: str, request: Request, session: SessionDep, caller: CallerDep
+) -> Response:
+    """Uploads finish before their POST returns: the status is always a 303 to the dataset."""
+    from scorecast.api.errors import AsciiJSONResponse
+
+    view = datasets.get_dataset(session, caller, status_id)
+    location = str(request.url_for("get_dataset", dataset_id=view.dataset.id))
+    body = {"status": "COMPLETED", "statusId": status_id, "message": ""}
+    return AsciiJSONResponse(body, status_code=303, headers={"Location": location})
+
+
+@router.get("/datasets/", name="list_datasets")
+def list_datasets(
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """The organization's datasets (latest versions), newest first."""
+    limit = limit or DEFAULT_LIMIT
+    views, total = datasets.list_datasets(session, caller, offset=offset, limit=limit)
+    data = [dataset_to_wire(view) for view in views]
+    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+
+
+@router.get("/datasets/{dataset_id}/", name="get_dataset")
+def get_dataset(dataset_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    """A dataset with its latest version."""
+    return dataset_to_wire(datasets.get_dataset(session, caller, dataset_id))
+
+
+@router.get("/datasets/{dataset_id}/versions/", name="list_dataset_versions")
+def list_dataset_versions(
+    dataset_id: str, request: Request, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Every version of a dataset, newest first."""
+    data = [dataset_to_wire(view) for view in datasets.list_versions(session, caller, dataset_id)]
+    return page_envelope(request, data, total=len(data), offset=0, limit=max(len(data), 1))
+
+
+@router.get("/datasets/{dataset_id}/versions/{version_id}/", name="get_dataset_version")
+def get_dataset_version(
+    dataset_id: str, version_id: str, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    return dataset_to_wire(datasets.get_dataset(session, caller, dataset_id, version_id))
+
+
+@router.delete("/datasets/{dataset_id}/", status_code=204, name="delete_dataset")
+def delete_dataset(
+    dataset_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> Response:
+    """Delete a dataset with all its versions and files."""
+    datasets.delete_dataset(session, caller, settings, dataset_id)
+    return Response(status_code=204)

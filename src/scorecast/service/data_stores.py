@@ -1,0 +1,144 @@
+"""External data stores (``externalDataStores/``): where a ``jdbc`` intake or output connects.
+
+A data store holds an address only (``params.jdbcUrl`` such as ``jdbc:postgresql://host/db``, or
+``params.sqlalchemyUrl``); the user and password come from a ``basic`` credential named in the
+job, so no secret is ever stored in ``params``. Functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.errors import InvalidInput, NotFound, UnsupportedFeature
+from scorecast.service.caller import Caller
+from scorecast.store.models import DataStore
+from scorecast.store.types import utcnow
+
+SUPPORTED_TYPES = ("jdbc",)
+_ADDRESS_KEYS = ("jdbcUrl", "sqlalchemyUrl", "url")
+_MAX_NAME = 200
+
+
+def create_data_store(
+    session: Session, caller: Caller, settings: Settings, body: Mapping[str, Any]
+) -> DataStore:
+    """Store ``{"type": "jdbc", "canonicalName": ..., "params": {"jdbcUrl": ...}}``."""
+    body = _object(body, "body")
+    store_type = _type(body.get("type"))
+    now = utcnow()
+    store = DataStore(
+        org_id=caller.org_id,
+        type=store_type,
+        canonical_name=_name(body.get("canonicalName")),
+        params=_params(body.get("params"), settings),
+        created_by=caller.user_id,
+        created=now,
+        updated=now,
+    )
+    session.add(store)
+    session.flush()
+    return store
+
+
+def get_data_store(session: Session, caller: Caller, data_store_id: str) -> DataStore:
+    store = session.scalar(
+        select(DataStore).where(DataStore.id == data_store_id, DataStore.org_id == caller.org_id)
+    )
+    if store is None:
+        raise NotFound(f"data store {data_store_id} not found", {"dataStoreId": "not found"})
+    return store
+
+
+def list_data_stores(
+    session: Session, caller: Caller, *, offset: int, limit: int, type_filter: str | None = None
+) -> tuple[Sequence[DataStore], int]:
+    """A page of the organization's data stores (newest first) and the total count."""
+    query = select(DataStore).where(DataStore.org_id == caller.org_id)
+    if type_filter and type_filter != "all":
+        query = query.where(DataStore.type == type_filter)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(DataStore.created.desc(), DataStore.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return page, total
+
+
+def update_data_store(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    data_store_id: str,
+    body: Mapping[str, Any],
+) -> DataStore:
+    """PATCH: ``canonicalName``; ``params`` keys are merged into the stored ones."""
+    store = get_data_store(session, caller, data_store_id)
+    body = _object(body, "body")
+    if "canonicalName" in body:
+        store.canonical_name = _name(body["canonicalName"])
+    if "params" in body:
+        changes = _object(body["params"], "params")
+        store.params = _params({**store.params, **changes}, settings)
+    store.updated = utcnow()
+    session.flush()
+    return store
+
+
+def delete_data_store(session: Session, caller: Caller, data_store_id: str) -> None:
+    """Delete a data store; jobs still naming it fail when they start, saying so."""
+    session.delete(get_data_store(session, caller, data_store_id))
+    session.flush()
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput.at(where, "must be a JSON object")
+    return value
+
+
+def _type(value: object) -> str:
+    if value is None:
+        raise InvalidInput.at("type", "is required")
+    if value in SUPPORTED_TYPES:
+        return str(value)
+    if isinstance(value, str):
+        raise UnsupportedFeature(
+            f"data store type {value!r} is not supported by this server (supported: jdbc)",
+            {"type": f"{value!r} is not supported; use jdbc"},
+        )
+    raise InvalidInput.at("type", "must be a string")
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput.at("canonicalName", "is required (a non-empty string)")
+    if len(value) > _MAX_NAME:
+        raise InvalidInput.at("canonicalName", f"must be at most {_MAX_NAME} characters")
+    return value.strip()
+
+
+def _params(value: object, settings: Settings) -> dict[str, Any]:
+    """Check the address the way the jdbc connector will read it; return the params."""
+    from scorecast.connectors.jdbc_url import database_url
+    from scorecast.connectors.safety import UnsafeLocationError
+
+    params = dict(_object(value, "params"))
+    key = next((k for k in _ADDRESS_KEYS if params.get(k)), None)
+    if key is None:
+        raise InvalidInput.at("params.jdbcUrl", "is required (e.g. jdbc:postgresql://host:5432/db)")
+    if not isinstance(params[key], str):
+        raise InvalidInput.at(f"params.{key}", "must be a string")
+    for secret_key in ("password", "user"):
+        if secret_key in params:
+            raise InvalidInput.at(
+                f"params.{secret_key}", "is not stored in a data store (use a basic credential)"
+            )
+    try:
+        database_url(params, None, settings)
+    except UnsafeLocationError as exc:
+        raise InvalidInput.at(f"params.{key}", str(exc)) from exc
+    return params

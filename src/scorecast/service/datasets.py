@@ -1,0 +1,251 @@
+"""Datasets stored in scorecast (``datasets/``): uploaded CSV or Parquet files, with versions.
+
+A version's file lives at ``settings.datasets_dir / <dataset id> / <version id>.<csv|parquet>``
+(``DatasetVersion.path`` is relative to the datasets folder). An upload is checked before it is
+kept: a file that is neither readable CSV nor Parquet is refused with 422 and nothing is left
+behind. The ``dataset`` intake connector reads these files. Functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.errors import InvalidInput, NotFound
+from scorecast.service.caller import Caller
+from scorecast.store.models import Dataset, DatasetVersion
+from scorecast.store.types import new_id, utcnow
+
+_MAX_NAME = 200
+_COPY_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class DatasetView:
+    """A dataset with the version being shown (the latest unless asked otherwise)."""
+
+    dataset: Dataset
+    version: DatasetVersion
+    is_latest: bool
+    created_by: str | None  # username
+
+
+def create_dataset(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    *,
+    stream: BinaryIO,
+    filename: str | None,
+    name: str | None = None,
+) -> DatasetView:
+    """A new dataset whose first version is the uploaded file (``filename`` gives the format)."""
+    dataset = Dataset(
+        org_id=caller.org_id,
+        name=_name(name or filename or "dataset"),
+        created_by=caller.user_id,
+        created=utcnow(),
+    )
+    session.add(dataset)
+    session.flush()
+    version = _store_version(session, settings, dataset, stream, filename)
+    return DatasetView(dataset, version, True, caller.username)
+
+
+def add_version(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    dataset_id: str,
+    *,
+    stream: BinaryIO,
+    filename: str | None,
+) -> DatasetView:
+    """A new (latest) version of an existing dataset from the uploaded file."""
+    dataset = _owned(session, caller.org_id, dataset_id)
+    version = _store_version(session, settings, dataset, stream, filename)
+    return DatasetView(dataset, version, True, _username(session, dataset.created_by))
+
+
+def get_dataset(
+    session: Session, caller: Caller, dataset_id: str, version_id: str | None = None
+) -> DatasetView:
+    """A dataset with its latest version, or with ``version_id``; NotFound otherwise."""
+    dataset = _owned(session, caller.org_id, dataset_id)
+    latest = _latest_version(session, dataset.id)
+    version: DatasetVersion | None = latest
+    if version_id is not None:
+        version = session.scalar(
+            select(DatasetVersion).where(
+                DatasetVersion.id == version_id, DatasetVersion.dataset_id == dataset.id
+            )
+        )
+        if version is None:
+            raise NotFound(
+                f"dataset {dataset_id} has no version {version_id}",
+                {"datasetVersionId": "not found"},
+            )
+    assert version is not None
+    return DatasetView(
+        dataset, version, version.id == latest.id, _username(session, dataset.created_by)
+    )
+
+
+def list_datasets(
+    session: Session, caller: Caller, *, offset: int, limit: int
+) -> tuple[list[DatasetView], int]:
+    """A page of the organization's datasets (newest first, latest versions) and the total."""
+    where = Dataset.org_id == caller.org_id
+    total = session.scalar(select(func.count()).select_from(Dataset).where(where)) or 0
+    datasets = session.scalars(
+        select(Dataset)
+        .where(where)
+        .order_by(Dataset.created.desc(), Dataset.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    views = [
+        DatasetView(d, _latest_version(session, d.id), True, _username(session, d.created_by))
+        for d in datasets
+    ]
+    return views, total
+
+
+def list_versions(session: Session, caller: Caller, dataset_id: str) -> list[DatasetView]:
+    """Every version of a dataset, newest first."""
+    dataset = _owned(session, caller.org_id, dataset_id)
+    versions = _versions(session, dataset.id)
+    username = _username(session, dataset.created_by)
+    return [DatasetView(dataset, v, i == 0, username) for i, v in enumerate(versions)]
+
+
+def delete_dataset(session: Session, caller: Caller, settings: Settings, dataset_id: str) -> None:
+    """Delete a dataset, its versions and their files."""
+    dataset = _owned(session, caller.org_id, dataset_id)
+    session.delete(dataset)
+    session.flush()
+    shutil.rmtree(settings.datasets_dir / dataset.id, ignore_errors=True)
+
+
+def version_file(settings: Settings, version: DatasetVersion) -> Path:
+    return settings.datasets_dir / version.path
+
+
+def _store_version(
+    session: Session,
+    settings: Settings,
+    dataset: Dataset,
+    stream: BinaryIO,
+    filename: str | None,
+) -> DatasetVersion:
+    version_id = new_id()
+    folder = settings.datasets_dir / dataset.id
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{version_id}.upload"
+    try:
+        size = _copy(stream, partial)
+        if size == 0:
+            raise InvalidInput.at("file", "is empty")
+        file_format = _format_of(partial, filename)
+        columns = _inspect(partial, file_format)
+        final = folder / f"{version_id}.{file_format}"
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+    version = DatasetVersion(
+        id=version_id,
+        dataset_id=dataset.id,
+        format=file_format,
+        path=f"{dataset.id}/{final.name}",
+        size=size,
+        columns=columns,
+        created=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _copy(stream: BinaryIO, target: Path) -> int:
+    size = 0
+    with target.open("wb") as out:
+        while block := stream.read(_COPY_BLOCK):
+            out.write(block)
+            size += len(block)
+    return size
+
+
+def _format_of(path: Path, filename: str | None) -> str:
+    with path.open("rb") as handle:
+        if handle.read(4) == b"PAR1":
+            return "parquet"
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        raise InvalidInput.at("file", "has a Parquet name but is not a Parquet file")
+    return "csv"
+
+
+def _inspect(path: Path, file_format: str) -> dict[str, Any]:
+    """Column names and row count; InvalidInput when the file cannot be read."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    try:
+        if file_format == "parquet":
+            metadata = pq.ParquetFile(path).metadata
+            return {"names": list(metadata.schema.names), "rowCount": metadata.num_rows}
+        reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=1 << 22))
+        rows = sum(batch.num_rows for batch in reader)
+        return {"names": list(reader.schema.names), "rowCount": rows}
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        kind = "Parquet" if file_format == "parquet" else "CSV"
+        raise InvalidInput.at("file", f"is not a readable {kind} file: {exc}") from exc
+
+
+def _owned(session: Session, org_id: str, dataset_id: str) -> Dataset:
+    dataset = session.scalar(
+        select(Dataset).where(Dataset.id == dataset_id, Dataset.org_id == org_id)
+    )
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found", {"datasetId": "not found"})
+    return dataset
+
+
+def _versions(session: Session, dataset_id: str) -> Sequence[DatasetVersion]:
+    return session.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset_id)
+        .order_by(DatasetVersion.created.desc(), DatasetVersion.id.desc())
+    ).all()
+
+
+def _latest_version(session: Session, dataset_id: str) -> DatasetVersion:
+    versions = _versions(session, dataset_id)
+    if not versions:
+        raise NotFound(f"dataset {dataset_id} has no version", {"datasetId": "has no version"})
+    return versions[0]
+
+
+def _username(session: Session, user_id: str) -> str | None:
+    from scorecast.store.models import User
+
+    user = session.get(User, user_id)
+    return user.username if user else None
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput.at("name", "must not be empty")
+    return value[:_MAX_NAME]

@@ -1,0 +1,215 @@
+"""Deployments: registered model files that jobs score with.
+
+Registering copies the uploaded artifact to ``settings.artifacts_dir / <deployment id> /
+model<suffix>`` (``Deployment.artifact_path`` is relative to the artifacts folder), loads it once
+through ``scorecast.predictors.describe_model`` (which checks it against the declared target)
+and stores the resulting ``ModelDescription`` as ``Deployment.model``. A file that cannot be
+loaded is refused with 422 and nothing is left behind. Functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
+from scorecast.predictors import describe_model
+from scorecast.predictors.base import TARGET_TYPES, ModelDescription
+from scorecast.service.caller import Caller
+from scorecast.store.models import Deployment, Job, JobDefinition
+from scorecast.store.types import new_id, utcnow
+
+_MAX_LABEL = 200
+_COPY_BLOCK = 1 << 20
+_SUFFIX = re.compile(r"^\.[a-z0-9]{1,12}$")
+_ACTIVE_STATUSES = ("INITIALIZING", "RUNNING")
+
+
+@dataclass(frozen=True)
+class ModelUpload:
+    """What a user declares about an uploaded model file."""
+
+    target: str
+    target_type: str
+    positive_class: str | None = None
+    label: str | None = None
+    trust_pickle: bool = False
+    prediction_range: tuple[float, float] | None = None
+
+
+def register_model(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    *,
+    stream: BinaryIO,
+    filename: str | None,
+    declared: ModelUpload,
+) -> Deployment:
+    """A new deployment from an uploaded model file (the file's suffix helps tell the format).
+
+    ModelLoadError (422) when the file cannot be loaded or contradicts the declared target;
+    MissingExtra when its format needs an optional package.
+    """
+    target_type = _target_type(declared.target_type)
+    if not declared.target.strip():
+        raise InvalidInput.at("targetName", "is required")
+    deployment_id = new_id()
+    folder = settings.artifacts_dir / deployment_id
+    artifact = folder / f"model{_suffix(filename)}"
+    folder.mkdir(parents=True, exist_ok=False)
+    try:
+        if _copy(stream, artifact) == 0:
+            raise InvalidInput.at("file", "is empty")
+        description = _describe(artifact, filename, declared, target_type)
+        deployment = Deployment(
+            id=deployment_id,
+            org_id=caller.org_id,
+            label=_label(declared.label or Path(filename or "model").stem or "model"),
+            status="active",
+            artifact_path=f"{deployment_id}/{artifact.name}",
+            model=description.to_dict(),
+            created_by=caller.user_id,
+            created=utcnow(),
+        )
+        session.add(deployment)
+        session.flush()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return deployment
+
+
+def _describe(
+    artifact: Path, filename: str | None, declared: ModelUpload, target_type: str
+) -> ModelDescription:
+    """``describe_model``; its errors name the uploaded file, never the server's paths."""
+    try:
+        return describe_model(
+            artifact,
+            target=declared.target.strip(),
+            target_type=target_type,
+            positive_class=declared.positive_class or None,
+            trust_pickle=declared.trust_pickle,
+            prediction_range=declared.prediction_range,
+        )
+    except ModelLoadError as exc:
+        shown = filename or "the uploaded file"
+        message = exc.message.replace(str(artifact), shown).replace(str(artifact.parent), "")
+        raise ModelLoadError(message, exc.errors or {"file": message}) from None
+
+
+def get_deployment(session: Session, caller: Caller, deployment_id: str) -> Deployment:
+    """One deployment of the caller's organization; NotFound otherwise."""
+    deployment = session.scalar(
+        select(Deployment).where(Deployment.id == deployment_id, Deployment.org_id == caller.org_id)
+    )
+    if deployment is None:
+        raise NotFound(f"deployment {deployment_id} not found", {"deploymentId": "not found"})
+    return deployment
+
+
+def list_deployments(
+    session: Session, caller: Caller, *, offset: int, limit: int, search: str | None = None
+) -> tuple[Sequence[Deployment], int]:
+    """A page of the organization's deployments (newest first) and the total count;
+    ``search`` matches a part of the label, ignoring case."""
+    query = select(Deployment).where(Deployment.org_id == caller.org_id)
+    if search:
+        query = query.where(func.lower(Deployment.label).contains(search.lower(), autoescape=True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(Deployment.created.desc(), Deployment.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return page, total
+
+
+def update_deployment(
+    session: Session, caller: Caller, deployment_id: str, *, label: str | None
+) -> Deployment:
+    """Rename a deployment (``label``)."""
+    deployment = get_deployment(session, caller, deployment_id)
+    if label is not None:
+        deployment.label = _label(label)
+    session.flush()
+    return deployment
+
+
+def delete_deployment(
+    session: Session, caller: Caller, settings: Settings, deployment_id: str
+) -> None:
+    """Delete a deployment and its artifact.
+
+    Conflict (409) while a job that uses it is waiting or running, or while a job definition
+    refers to it (delete or change those definitions first).
+    """
+    deployment = get_deployment(session, caller, deployment_id)
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.deployment_id == deployment.id, Job.status.in_(_ACTIVE_STATUSES))
+    )
+    if active:
+        raise Conflict(
+            f"deployment {deployment_id} is used by {active} waiting or running job(s); "
+            "abort them or wait for them to finish",
+            {"deploymentId": "in use by active jobs"},
+        )
+    names = session.scalars(
+        select(JobDefinition.name).where(
+            JobDefinition.deployment_id == deployment.id,
+            JobDefinition.org_id == caller.org_id,
+        )
+    ).all()
+    if names:
+        raise Conflict(
+            f"deployment {deployment_id} is used by job definition(s) "
+            + ", ".join(repr(name) for name in names),
+            {"deploymentId": "in use by job definitions"},
+        )
+    session.delete(deployment)
+    session.flush()
+    shutil.rmtree(settings.artifacts_dir / deployment.id, ignore_errors=True)
+
+
+def description_of(deployment: Deployment) -> ModelDescription:
+    return ModelDescription.from_dict(deployment.model)
+
+
+def _target_type(value: str) -> str:
+    normalized = value.strip().lower()
+    if normalized not in TARGET_TYPES:
+        raise InvalidInput.at("targetType", f"must be one of {', '.join(TARGET_TYPES)}")
+    return normalized
+
+
+def _label(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput.at("label", "must not be empty")
+    if len(value) > _MAX_LABEL:
+        raise InvalidInput.at("label", f"must be at most {_MAX_LABEL} characters")
+    return value
+
+
+def _suffix(filename: str | None) -> str:
+    """The upload's suffix when it is a plain one (``.onnx``, ``.skops``); else none."""
+    suffix = Path(filename or "").suffix.lower()
+    return suffix if _SUFFIX.match(suffix) else ""
+
+
+def _copy(stream: BinaryIO, target: Path) -> int:
+    size = 0
+    with target.open("wb") as out:
+        while block := stream.read(_COPY_BLOCK):
+            out.write(block)
+            size += len(block)
+    return size
