@@ -29,6 +29,10 @@ def _register_subcommands() -> None:
     from scorecast.cli import schedule
 
     app.add_typer(schedule.app, name="schedule")
+    from scorecast.cli import deployment, token
+
+    app.add_typer(token.app, name="token")
+    app.add_typer(deployment.app, name="deployment")
 
 
 def run() -> None:

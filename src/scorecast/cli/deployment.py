@@ -1,0 +1,97 @@
+"""``scorecast deployment create``: register a model file through the API.
+
+Talks to ``SCORECAST_ENDPOINT`` (default ``http://127.0.0.1:8080/api/v2``) with
+``SCORECAST_TOKEN``; prints the new deployment's id alone on the last line of standard output.
+A model directory (MLflow) is sent as a zip archive.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from scorecast.config import Settings
+from scorecast.errors import InvalidInput, ScorecastError
+
+app = typer.Typer(help="Register models as deployments.", no_args_is_help=True)
+
+UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=600.0, pool=10.0)
+
+
+@app.command("create")
+def create(
+    model_path: Annotated[Path, typer.Argument(help="the model file (e.g. model.onnx)")],
+    *,
+    target: Annotated[str, typer.Option("--target", help="name of the target column")],
+    target_type: Annotated[
+        str, typer.Option("--target-type", help="regression, binary or multiclass")
+    ],
+    positive_class: Annotated[
+        str | None, typer.Option("--positive-class", help="binary: the positive label")
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", help="the deployment's name")] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),
+    ] = False,
+) -> None:
+    """Upload MODEL_PATH and print the new deployment's id."""
+    settings = Settings.from_env()
+    if not settings.token:
+        raise InvalidInput(
+            "set SCORECAST_TOKEN to an API token (scorecast token create prints one)",
+            {"SCORECAST_TOKEN": "is not set"},
+        )
+    if not model_path.exists():
+        raise InvalidInput.at("MODEL_PATH", f"{model_path} does not exist")
+    form = {"targetName": target, "targetType": target_type, "trustPickle": str(trust_pickle)}
+    if positive_class is not None:
+        form["positiveClass"] = positive_class
+    form["label"] = label or model_path.stem
+    with tempfile.TemporaryDirectory() as scratch:
+        upload = _as_file(model_path, Path(scratch))
+        body = _post(settings, upload, form)
+    typer.echo(f"Registered {model_path.name} as deployment {body['label']!r}:", err=True)
+    typer.echo(body["id"])
+
+
+def _as_file(model_path: Path, scratch: Path) -> Path:
+    if model_path.is_dir():
+        archive = shutil.make_archive(str(scratch / model_path.name), "zip", model_path)
+        return Path(archive)
+    return model_path
+
+
+def _post(settings: Settings, upload: Path, form: dict[str, str]) -> dict[str, Any]:
+    url = settings.endpoint.rstrip("/") + "/deployments/fromModelFile/"
+    headers = {"Authorization": f"Token {settings.token}"}
+    try:
+        with upload.open("rb") as handle:
+            response = httpx.post(
+                url,
+                headers=headers,
+                data=form,
+                files={"file": (upload.name, handle, "application/octet-stream")},
+                timeout=UPLOAD_TIMEOUT,
+            )
+    except httpx.HTTPError as exc:
+        raise ScorecastError(
+            f"cannot reach the scorecast API at {settings.endpoint} ({type(exc).__name__}); "
+            "is `scorecast serve` running and SCORECAST_ENDPOINT right?"
+        ) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code >= 400 or not isinstance(body, dict) or "id" not in body:
+        message = body.get("message") if isinstance(body, dict) else None
+        raise ScorecastError(
+            f"the API refused the model ({response.status_code}): {message or response.text[:300]}",
+            body.get("errors", {}) if isinstance(body, dict) else {},
+        )
+    return body

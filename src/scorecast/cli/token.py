@@ -1,0 +1,47 @@
+"""``scorecast token create``: a new API token, straight on the configured store.
+
+Works before the first ``serve`` (the store is migrated first). The token is printed alone on
+the last line of standard output; it is not stored anywhere in clear and cannot be shown again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scorecast.config import Settings
+from scorecast.service.accounts import DEFAULT_ADMIN, DEFAULT_ORG, create_token
+from scorecast.store.db import create_engine_for, migrate, session_scope
+
+app = typer.Typer(help="Create API tokens.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    org: Annotated[
+        str, typer.Option("--org", help="organization (created when missing)")
+    ] = DEFAULT_ORG,
+    user: Annotated[
+        str, typer.Option("--user", help="user (created when missing)")
+    ] = DEFAULT_ADMIN,
+    full_name: Annotated[
+        str | None, typer.Option("--full-name", help="the user's full name, for a new user")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="a new user is an administrator")] = False,
+) -> None:
+    """Print a new API token for USER of ORG (both created when missing)."""
+    settings = Settings.from_env()
+    migrate(settings.database_url)
+    engine = create_engine_for(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            token = create_token(session, org, user, full_name=full_name, is_admin=admin)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"New API token for user {user!r} of organization {org!r} "
+        "(shown once; use it as SCORECAST_TOKEN or the datarobot client's token):",
+        err=True,
+    )
+    typer.echo(token)
