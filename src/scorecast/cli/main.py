@@ -33,6 +33,9 @@ def _register_subcommands() -> None:
 
     app.add_typer(token.app, name="token")
     app.add_typer(deployment.app, name="deployment")
+    from scorecast.cli import serve
+
+    serve.register(app)
 
 
 def run() -> None:

@@ -67,6 +67,22 @@ class ProgressUpdate:
     status_details: str | None = None
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    fresh = and_(
+        Job.status == "INITIALIZING",
+        Job.queued.is_(True),
+        Job.intake_ready.is_(True),
+        Job.abort_requested.is_(False),
+    )
+    orphaned = and_(Job.status == "RUNNING", Job.lease_expires < now)
+    return or_(fresh, orphaned)
+
+
+def has_claimable_job(session: Session, now: datetime) -> bool:
+    """A cheap read-only check: is there anything for ``claim_next_job`` to do?"""
+    return session.scalar(select(Job.id).where(_claimable(now)).limit(1)) is not None
+
+
 def claim_next_job(
     session: Session, worker_id: str, now: datetime, lease_seconds: float
 ) -> Claim | None:
@@ -232,6 +248,33 @@ def finish_job(
     if progress is not None:
         _apply(job, progress)
     _finish(session, job, status, details, now)
+    return True
+
+
+def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> bool:
+    """Put a claimed job back in the queue (its worker is shutting down); False if lost.
+
+    The job becomes ``INITIALIZING`` and queued again with its progress reset; the next claim
+    starts a new attempt whose output replaces this one's.
+    """
+    query = select(Job).where(*_owned_by(claim, claim.worker_id))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    job = session.scalars(query).one_or_none()
+    if job is None:
+        return False
+    job.status = "INITIALIZING"
+    job.queued = True
+    job.lease_owner = None
+    job.lease_expires = None
+    job.percentage_completed = 0.0
+    job.scored_rows = job.failed_rows = job.skipped_rows = 0
+    job.output_size = None
+    job.eta_seconds = job.rows_per_second = None
+    job.status_details = f"Job re-queued at {_stamp(now)}: {reason}"
+    append_log(session, job.id, job.status_details, now=now)
+    _note_definition(session, job, "INITIALIZING", now=None)
+    session.flush()
     return True
 
 

@@ -23,8 +23,9 @@ from scorecast.errors import InvalidInput
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
-#: Connection execution option: ``"IMMEDIATE"`` makes SQLite start the transaction with
-#: ``BEGIN IMMEDIATE`` (take the write lock at once); ignored on PostgreSQL.
+#: Connection execution option: SQLite transactions start with ``BEGIN IMMEDIATE`` (take the
+#: write lock at once) unless this is ``"DEFERRED"`` (a read-only transaction that must not
+#: wait for writers); ignored on PostgreSQL.
 SQLITE_BEGIN = "scorecast_sqlite_begin"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -79,8 +80,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+        # Every transaction takes the write lock when it begins unless it asks for DEFERRED:
+        # a deferred transaction that reads and then writes fails at once with "database is
+        # locked" (SQLite does not wait for a reader to upgrade) whenever another connection
+        # holds the write lock, which the service's worker and scheduler do all the time.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -89,16 +94,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+def session_scope(
+    engine: Engine, *, immediate: bool = False, deferred: bool = False
+) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back if it raises.
 
-    ``immediate=True`` takes SQLite's write lock when the transaction begins (use it for
-    read-then-write sequences such as claiming a job); it changes nothing on PostgreSQL.
+    On SQLite every transaction takes the write lock when it begins (``immediate`` is kept for
+    callers that want to say so); ``deferred=True`` is for read-only blocks that must not wait
+    for writers. Both change nothing on PostgreSQL.
     """
     session = Session(bind=engine, expire_on_commit=False)
     try:
-        if immediate and engine.dialect.name == "sqlite":
-            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        if engine.dialect.name == "sqlite" and (immediate or deferred):
+            mode = "DEFERRED" if deferred and not immediate else "IMMEDIATE"
+            session.connection(execution_options={SQLITE_BEGIN: mode})
         yield session
         session.commit()
     except BaseException:
