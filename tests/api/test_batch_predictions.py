@@ -267,6 +267,8 @@ def test_abort_a_waiting_job_at_once_and_refuse_a_finished_one(
     assert aborted["status"] == "ABORTED"
     assert aborted["queued"] is False
     assert "alice" in aborted["statusDetails"]
+    assert aborted["logs"][0].startswith("Job created by alice")
+    assert aborted["logs"][-1].startswith("Job aborted by alice")
     again = assert_json_error(api_a.delete(job["links"]["self"]), 409)
     assert "ABORTED" in again["message"]
     assert_json_error(api_a.delete(f"{JOBS}{'0' * 24}/"), 404)

@@ -303,6 +303,7 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
             select(JobDefinition.id, JobDefinition.name).where(JobDefinition.id.in_(definition_ids))
         )
         names = {row[0]: row[1] for row in rows}
+    logs = _logs(session, [job.id for job in jobs])
     views = []
     for job in jobs:
         definition = None
@@ -312,7 +313,7 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
             JobView(
                 job=job,
                 created_by=users.get(job.created_by, UserRef(job.created_by, "unknown", None)),
-                logs=_logs(session, job.id),
+                logs=logs.get(job.id, []),
                 queue_position=queue_position(session, job),
                 definition=definition,
             )
@@ -354,14 +355,27 @@ def _is_waiting(job: Job) -> bool:
     )
 
 
-def _logs(session: Session, job_id: str) -> list[str]:
-    rows = session.scalars(
-        select(JobLog.message)
-        .where(JobLog.job_id == job_id)
-        .order_by(JobLog.id.desc())
-        .limit(MAX_LOG_LINES)
-    ).all()
-    return list(reversed(rows))
+def _logs(session: Session, job_ids: Collection[str]) -> dict[str, list[str]]:
+    """The last ``MAX_LOG_LINES`` lines of each job, oldest first, in one query."""
+    if not job_ids:
+        return {}
+    rank = (
+        func.row_number().over(partition_by=JobLog.job_id, order_by=JobLog.id.desc()).label("rank")
+    )
+    recent = (
+        select(JobLog.job_id, JobLog.id, JobLog.message, rank)
+        .where(JobLog.job_id.in_(set(job_ids)))
+        .subquery()
+    )
+    rows = session.execute(
+        select(recent.c.job_id, recent.c.message)
+        .where(recent.c.rank <= MAX_LOG_LINES)
+        .order_by(recent.c.job_id, recent.c.id)
+    )
+    logs: dict[str, list[str]] = {}
+    for job_id, message in rows:
+        logs.setdefault(job_id, []).append(message)
+    return logs
 
 
 def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
