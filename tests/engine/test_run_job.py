@@ -88,7 +88,7 @@ def input_csv(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.parametrize(
     ("name", "mode"),
     [
-        ("skops_linear_binary", "2 worker processes"),
+        ("skops_linear_binary", "this process and 1 worker process(es)"),
         ("skops_hgb_multiclass", "2 threads"),
         ("lightgbm_binary", "2 threads"),
         ("onnx_linear_regression", "2 threads"),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -50,7 +51,13 @@ ABORT_MIN_FAILED_ROWS = 100
 ABORT_FAILED_FRACTION = 0.01
 PROGRESS_INTERVAL_S = 1.0
 #: modules the fork server imports once, so that each job's workers start without importing
-_PRELOAD = ("scorecast.engine.runner", "pandas", "sklearn.pipeline", "sklearn.compose", "skops.io")
+_PRELOAD = (
+    "scorecast.engine.runner",
+    "sklearn.pipeline",
+    "sklearn.compose",
+    "sklearn.preprocessing",
+    "sklearn.linear_model",
+)
 _context: Any = None
 
 
@@ -103,11 +110,19 @@ class JobOutcome:
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(artifact: str, description: dict[str, Any], options: ScoringOptions) -> None:
+def _init_worker(
+    predictor: bytes | None, artifact: str, description: dict[str, Any], options: ScoringOptions
+) -> None:
+    """Load the model once per worker: unpickle the job process's loaded model, or load it.
+
+    The pickle was made by the job's own process from a model it loaded itself (through the
+    format's safe loader), so unpickling it runs no code from the user's artifact.
+    """
     parsed = ModelDescription.from_dict(description)
-    _worker_state.update(
-        predictor=load_predictor(Path(artifact), parsed), description=parsed, options=options
+    loaded = (
+        pickle.loads(predictor) if predictor is not None else load_predictor(Path(artifact), parsed)
     )
+    _worker_state.update(predictor=loaded, description=parsed, options=options)
 
 
 def _score_in_worker(chunk: Chunk, column_types: dict[str, pa.DataType] | None) -> ScoredChunk:
@@ -275,70 +290,125 @@ class _Job:
     tally: _Tally
     tick: Callable[..., None]
     predictor: Any = None
+    #: done once the worker processes have started and loaded the model
+    pool_ready: cf.Future[bool] | None = None
 
 
 def _executor(job: _Job, artifact: Path, workers: int) -> tuple[cf.Executor | None, str]:
-    """The pool chunks run in, per the model's parallelism (None: score in this thread)."""
+    """The pool chunks run in, per the model's parallelism (None: score in this thread).
+
+    With processes, this process scores too (it would otherwise only wait), so
+    ``workers - 1`` worker processes are started; while they start up, this process scores
+    the first chunks itself, which hides their start-up time.
+    """
+    job.predictor = load_predictor(artifact, job.description)
     if workers <= 1:
-        job.predictor = load_predictor(artifact, job.description)
         return None, "one process"
     if job.description.parallelism == "threads":
-        job.predictor = load_predictor(artifact, job.description)
         pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="scorecast-score")
         return pool, f"{workers} threads"
+    try:
+        shipped: bytes | None = pickle.dumps(job.predictor)
+    except Exception:  # a model that cannot be pickled is loaded again by each worker
+        shipped = None
     processes = cf.ProcessPoolExecutor(
-        workers,
+        workers - 1,
         mp_context=_worker_context(),
         initializer=_init_worker,
-        initargs=(str(artifact), job.description.to_dict(), job.options),
+        initargs=(shipped, str(artifact), job.description.to_dict(), job.options),
     )
-    return processes, f"{workers} worker processes"
+    job.pool_ready = processes.submit(_ready)
+    return processes, f"this process and {workers - 1} worker process(es)"
+
+
+def _ready() -> bool:
+    return True
+
+
+def _pool_started(ready: cf.Future[bool]) -> None:
+    """Raise ``JobFailure`` when the worker processes could not start or load the model."""
+    try:
+        ready.result()
+    except ScorecastError:
+        raise
+    except Exception as exc:
+        raise JobFailure(
+            f"the scoring worker processes could not start: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, workers: int) -> None:
-    """Score every chunk of ``queue`` and write the results in order."""
+    """Score every chunk of ``queue`` and write the results in input order.
+
+    ``pending`` holds one future per chunk, oldest first; at most ``2 * workers`` chunks are
+    held at once. With a process pool this process scores a chunk itself whenever the pool
+    is busy, and every chunk until the pool has started (so a slow start costs nothing).
+    """
     pending: deque[cf.Future[ScoredChunk]] = deque()
+    in_pool: set[cf.Future[ScoredChunk]] = set()
+    processes = isinstance(executor, cf.ProcessPoolExecutor)
+    pool_slots = workers - 1 if processes else workers
     exhausted = False
+
+    def take() -> Chunk | None:
+        nonlocal exhausted
+        chunk = None if exhausted else _next(queue)
+        exhausted = chunk is None
+        return chunk
+
     while True:
-        while executor is not None and not exhausted and len(pending) < workers:
-            chunk = _next(queue)
+        in_pool = {f for f in in_pool if not f.done()}
+        pool_open = job.pool_ready is None or job.pool_ready.done()
+        while executor and pool_open and len(in_pool) < pool_slots and len(pending) < 2 * workers:
+            chunk = take()
             if chunk is None:
-                exhausted = True
-            elif isinstance(executor, cf.ProcessPoolExecutor):
-                pending.append(executor.submit(_score_in_worker, chunk, job.column_types))
-            else:
-                pending.append(
-                    executor.submit(
-                        _score_one,
-                        job.predictor,
-                        job.description,
-                        job.options,
-                        chunk,
-                        job.column_types,
-                    )
-                )
-        if executor is None:
-            chunk = _next(queue)
-            if chunk is None:
-                return
-            result = _score_one(
-                job.predictor, job.description, job.options, chunk, job.column_types
-            )
-        else:
-            if not pending:
-                return
-            future = pending[0]
-            while not future.done():
-                cf.wait([future], timeout=_TICK_S)
-                job.tick()
-            result = _result(future, job.tally.chunks)
-            pending.popleft()
-        job.tally.output.write(result.batch)
-        job.tally.chunks += 1
-        job.tally.scored += result.scored_rows
-        job.tally.failed += result.failed_rows
-        _check_failures(job.options, job.tally)
+                break
+            future = _submit(executor, job, chunk)
+            pending.append(future)
+            in_pool.add(future)
+        if pending and pending[0].done():
+            _write(job, _result(pending.popleft(), job.tally.chunks))
+            continue
+        if job.pool_ready is not None and job.pool_ready.done():
+            _pool_started(job.pool_ready)
+        if (executor is None or processes) and len(pending) < 2 * workers:
+            chunk = take()
+            if chunk is not None:
+                pending.append(_score_here(job, chunk))
+                continue
+        if not pending:
+            return
+        cf.wait([pending[0]], timeout=_TICK_S)
         job.tick()
+
+
+def _submit(executor: cf.Executor, job: _Job, chunk: Chunk) -> cf.Future[ScoredChunk]:
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        return executor.submit(_score_in_worker, chunk, job.column_types)
+    return executor.submit(
+        _score_one, job.predictor, job.description, job.options, chunk, job.column_types
+    )
+
+
+def _score_here(job: _Job, chunk: Chunk) -> cf.Future[ScoredChunk]:
+    """Score a chunk in this thread; the result (or its error) as a finished future."""
+    future: cf.Future[ScoredChunk] = cf.Future()
+    try:
+        future.set_result(
+            _score_one(job.predictor, job.description, job.options, chunk, job.column_types)
+        )
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
+
+
+def _write(job: _Job, result: ScoredChunk) -> None:
+    job.tally.output.write(result.batch)
+    job.tally.chunks += 1
+    job.tally.scored += result.scored_rows
+    job.tally.failed += result.failed_rows
+    _check_failures(job.options, job.tally)
+    job.tick()
 
 
 def _result(future: cf.Future[ScoredChunk], index: int) -> ScoredChunk:

@@ -1,0 +1,324 @@
+"""Scoring benchmark: scorecast against what a user would write, and against the bare pipeline.
+
+Creates in a temp dir a CSV of ``--rows`` rows (id + 20 numeric + 5 string categoricals of
+cardinality 5 to 500) and two models (one-hot + logistic regression; ordinal-encoded 100-tree
+gradient boosting), then measures for each model, each scenario in a fresh process:
+
+(a) ``pandas``: ``read_csv`` of the whole file → ``predict_proba`` → ``to_csv``;
+(b) ``arrow-1p`` / ``arrow-2p``: pyarrow's CSV reader in 16 MB blocks → model → pyarrow's CSV
+    writer, in one process and split over two processes (byte ranges at line boundaries);
+(c) ``scorecast``: a scorecast job (``run_job``, local file in and out, ``numConcurrent`` 2,
+    passthrough ``id``), once on the full input and once on a fifth of it (memory growth).
+
+It prints wall-clock rows/s, MB/s of input, and the peak RSS of the process tree (the sum over
+the scenario's process and all its children, sampled every 50 ms), then the ratios the issue
+sets targets for. Run: ``python bench/scoring_bench.py [--rows 200000] [--models lr,hgb]``.
+
+``--service URL`` is reserved for running (c) through a running scorecast service; until the
+HTTP API exists only the in-process job runner is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+NUMERIC = [f"x{i}" for i in range(20)]
+CATEGORICAL = [f"c{i}" for i in range(5)]
+CARDINALITY = [5, 20, 50, 200, 500]
+BLOCK_BYTES = 16 << 20
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+
+def make_data(path: Path, rows: int, seed: int = 0) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    step = 200_000
+    with pacsv.CSVWriter(path, _schema()) as writer:
+        for start in range(0, rows, step):
+            n = min(step, rows - start)
+            columns: dict[str, Any] = {"id": np.arange(start, start + n)}
+            for name in NUMERIC:
+                columns[name] = rng.normal(size=n).round(6)
+            for name, size in zip(CATEGORICAL, CARDINALITY, strict=True):
+                columns[name] = np.char.add(f"{name}_", rng.integers(0, size, n).astype(str))
+            writer.write_table(pa.table(columns, schema=_schema()))
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    fields = [("id", pa.int64())] + [(n, pa.float64()) for n in NUMERIC]
+    return pa.schema(fields + [(n, pa.string()) for n in CATEGORICAL])
+
+
+def make_models(data: Path, directory: Path) -> dict[str, Path]:
+    import numpy as np
+    import pandas as pd
+    import skops.io
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    frame = pd.read_csv(data, nrows=50_000)
+    signal = frame[NUMERIC[:5]].sum(axis=1) + (frame.c0 == "c0_1") * 2
+    target = np.where(signal + np.random.default_rng(1).normal(size=len(frame)) > 0, "yes", "no")
+    lr = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), NUMERIC), (OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)
+        ),
+        LogisticRegression(max_iter=300),
+    )
+    hgb = make_pipeline(
+        make_column_transformer(
+            (
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                CATEGORICAL,
+            ),
+            remainder="passthrough",
+        ),
+        HistGradientBoostingClassifier(max_iter=100, early_stopping=False),
+    )
+    paths = {}
+    for name, model in (("lr", lr), ("hgb", hgb)):
+        model.fit(frame[NUMERIC + CATEGORICAL], target)
+        paths[name] = directory / f"{name}.skops"
+        skops.io.dump(model, paths[name])
+    return paths
+
+
+# --- scenarios (each runs in its own process) ---------------------------------------------------
+
+
+def _load(model_path: str) -> Any:
+    import skops.io
+
+    return skops.io.load(model_path, trusted=skops.io.get_untrusted_types(file=model_path))
+
+
+def scenario_pandas(model_path: str, source: str, target: str) -> None:
+    import pandas as pd
+
+    model = _load(model_path)
+    frame = pd.read_csv(source)
+    probabilities = model.predict_proba(frame[NUMERIC + CATEGORICAL])
+    out = pd.DataFrame({"id": frame.id})
+    for index, label in enumerate(model.classes_):
+        out[f"y_{label}_PREDICTION"] = probabilities[:, index]
+    out.to_csv(target, index=False)
+
+
+def _arrow_stream(model: Any, source: Any, target: str, names: list[str] | None) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read_options = pacsv.ReadOptions(block_size=BLOCK_BYTES, column_names=names)
+    reader = pacsv.open_csv(source, read_options=read_options)
+    writer = None
+    for batch in reader:
+        frame = batch.to_pandas()
+        probabilities = model.predict_proba(frame[NUMERIC + CATEGORICAL])
+        columns = {"id": batch.column("id")}
+        for index, label in enumerate(model.classes_):
+            columns[f"y_{label}_PREDICTION"] = pa.array(probabilities[:, index])
+        out = pa.record_batch(columns)
+        if writer is None:
+            writer = pacsv.CSVWriter(target, out.schema)
+        writer.write_batch(out)
+    if writer is not None:
+        writer.close()
+
+
+def scenario_arrow_1p(model_path: str, source: str, target: str) -> None:
+    _arrow_stream(_load(model_path), source, target, None)
+
+
+class _ByteRange:
+    """A read-only file object over bytes [start, end) of a file."""
+
+    def __init__(self, path: str, start: int, end: int) -> None:
+        self._handle = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._handle.seek(start)
+        self._left = end - start
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+        self.closed = True
+
+
+def _arrow_part(args: tuple[str, str, str, int, int, list[str]]) -> None:
+    model_path, source, target, start, end, names = args
+    _arrow_stream(_load(model_path), _ByteRange(source, start, end), target, names)
+
+
+def scenario_arrow_2p(model_path: str, source: str, target: str) -> None:
+    import concurrent.futures as cf
+    import multiprocessing
+
+    size = os.path.getsize(source)
+    with open(source, "rb") as handle:
+        header = handle.readline()
+        body_start = handle.tell()
+        handle.seek(body_start + (size - body_start) // 2)
+        handle.readline()
+        middle = handle.tell()
+    names = next(csv.reader([header.decode()]))
+    parts = [
+        (model_path, source, f"{target}.part{i}", start, end, names)
+        for i, (start, end) in enumerate(((body_start, middle), (middle, size)))
+    ]
+    context = multiprocessing.get_context("forkserver")
+    with cf.ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(_arrow_part, parts))
+
+
+def scenario_scorecast(model_path: str, source: str, target: str) -> None:
+    from scorecast.domain.scoring_options import ScoringOptions
+    from scorecast.engine import run_job
+    from scorecast.engine.path_io import PathIntake, PathOutput
+    from scorecast.predictors import describe_model
+
+    description = describe_model(
+        Path(model_path), target="y", target_type="binary", positive_class="yes"
+    )
+    intake, output = PathIntake(Path(source)), PathOutput(Path(target))
+    outcome = run_job(
+        intake,
+        output,
+        artifact=Path(model_path),
+        description=description,
+        options=ScoringOptions(passthrough_columns=("id",)),
+        num_concurrent=2,
+        chunk_size="auto",
+        report=lambda progress: None,
+        should_abort=lambda: False,
+        log=lambda line: print(f"    job log: {line}", file=sys.stderr),
+    )
+    intake.close()
+    output.commit()
+    print(json.dumps({"rows": outcome.rows_scored, "failed": outcome.rows_failed}))
+
+
+SCENARIOS = {
+    "pandas": scenario_pandas,
+    "arrow-1p": scenario_arrow_1p,
+    "arrow-2p": scenario_arrow_2p,
+    "scorecast": scenario_scorecast,
+}
+
+
+# --- measurement ------------------------------------------------------------------------------
+
+
+def measure(scenario: str, model: Path, source: Path, target: Path) -> tuple[float, float]:
+    """(seconds, peak RSS of the process tree in MB) of one scenario in a fresh process."""
+    import psutil
+
+    command = [sys.executable, __file__, "--run", scenario, str(model), str(source), str(target)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command)
+    root = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        total = 0
+        try:
+            for process in [root, *root.children(recursive=True)]:
+                total += process.memory_info().rss
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"scenario {scenario} failed with exit code {child.returncode}")
+    return seconds, peak / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--models", default="lr,hgb")
+    parser.add_argument("--scenarios", default="pandas,arrow-1p,arrow-2p,scorecast")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--service", default=None, help="reserved: run (c) through a service")
+    parser.add_argument("--run", nargs=4, metavar=("SCENARIO", "MODEL", "SOURCE", "TARGET"))
+    args = parser.parse_args()
+    if args.run:
+        scenario, model, source, target = args.run
+        SCENARIOS[scenario](model, source, target)
+        return
+    if args.service:
+        raise SystemExit("--service: running (c) through the HTTP service is not wired yet")
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="scorecast-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    data, small = workdir / "input.csv", workdir / "input_fifth.csv"
+    print(f"workdir {workdir}; generating {args.rows:,} rows ...", flush=True)
+    make_data(data, args.rows)
+    make_data(small, max(args.rows // 5, 1))
+    size_mb = data.stat().st_size / 1e6
+    print(f"input {size_mb:.0f} MB; training models ...", flush=True)
+    models = make_models(data, workdir)
+    results: dict[tuple[str, str], tuple[float, float]] = {}
+    for name in args.models.split(","):
+        for scenario in args.scenarios.split(","):
+            seconds, rss = measure(scenario, models[name], data, workdir / f"out-{name}.csv")
+            results[(name, scenario)] = (seconds, rss)
+            print(
+                f"{name:4} {scenario:10} {args.rows / seconds:>10,.0f} rows/s "
+                f"{size_mb / seconds:7.1f} MB/s  peak RSS {rss:7,.0f} MB  ({seconds:.1f} s)",
+                flush=True,
+            )
+        if "scorecast" in args.scenarios:
+            seconds, rss = measure("scorecast", models[name], small, workdir / "out-small.csv")
+            results[(name, "scorecast-fifth")] = (seconds, rss)
+            print(f"{name:4} scorecast on a fifth of the input: peak RSS {rss:,.0f} MB")
+    print("\nratios (throughput; RSS)")
+    for name in args.models.split(","):
+        _ratios(name, results, args.rows)
+
+
+def _ratios(name: str, results: dict[tuple[str, str], tuple[float, float]], rows: int) -> None:
+    def speed(scenario: str) -> float | None:
+        entry = results.get((name, scenario))
+        return rows / entry[0] if entry else None
+
+    ours, pandas_speed = speed("scorecast"), speed("pandas")
+    bare = [s for s in (speed("arrow-1p"), speed("arrow-2p")) if s is not None]
+    if ours and pandas_speed:
+        rss_ratio = results[(name, "scorecast")][1] / results[(name, "pandas")][1]
+        print(
+            f"{name}: scorecast / pandas = {ours / pandas_speed:.2f}x (target >= 1.2, aim 1.5); "
+            f"RSS scorecast / pandas = {rss_ratio:.2f} (target < 0.33)"
+        )
+    if ours and bare:
+        print(f"{name}: scorecast / best bare pipeline = {ours / max(bare):.2f}x (target >= 0.9)")
+    if (name, "scorecast-fifth") in results and (name, "scorecast") in results:
+        growth = results[(name, "scorecast")][1] / results[(name, "scorecast-fifth")][1] - 1
+        print(f"{name}: peak RSS growth for 5x the input = {growth:+.0%} (target < +10%)")
+
+
+if __name__ == "__main__":
+    main()
