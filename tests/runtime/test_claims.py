@@ -177,10 +177,11 @@ def test_finish_sets_the_outcome_and_the_definitions_last_run_fields(engine: Eng
     failing = add_job(engine, org, user, definition_id=definition_id, created=utcnow())
     got = claim(engine, "w1")
     assert got is not None and got.job_id == failing
+    failing_created = job_row(engine, failing).created
     with session_scope(engine) as session:
         definition = session.get(JobDefinition, definition_id)
         assert definition is not None
-        definition.last_started_job_time = job_row(engine, failing).created
+        definition.last_started_job_time = failing_created
     with session_scope(engine) as session:
         assert finish_job(session, got, "FAILED", "Job failed: boom", done)
     with session_scope(engine) as session:
