@@ -209,6 +209,9 @@ def test_list_filters_repeated_status_and_absolute_next_links(
 
     bad = api_a.get(JOBS, params={"status": "QUEUED"})
     assert "status" in assert_json_error(bad, 422)["errors"]
+    for unsupported in ("modelId", "hostname"):
+        refused = api_a.get(JOBS, params={unsupported: "x"})
+        assert unsupported in assert_json_error(refused, 422)["errors"]
 
 
 def test_from_job_definition_reads_the_body_id_and_lists_by_definition(

@@ -17,7 +17,7 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
-from scorecast.errors import InvalidInput
+from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
 from scorecast.store.models import Job
 
@@ -77,13 +77,24 @@ def list_batch_predictions(
     start: Annotated[datetime | None, Query(alias="startDateTime")] = None,
     end: Annotated[datetime | None, Query(alias="endDateTime")] = None,
     all_jobs: Annotated[bool, Query(alias="allJobs")] = False,
+    model_id: Annotated[str | None, Query(alias="modelId")] = None,
+    hostname: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
     """The organization's jobs, newest first; filters combine (``status`` may repeat).
 
     ``limit=0`` means the default page size. ``allJobs`` is accepted for compatibility: every
-    member of an organization sees all of its jobs.
+    member of an organization sees all of its jobs. ``modelId`` and ``hostname`` (leaderboard
+    models, prediction servers) do not apply here and are refused rather than ignored.
     """
     del all_jobs
+    if model_id is not None:
+        raise UnsupportedFeature.at(
+            "modelId", "jobs here score deployments, not leaderboard models; use deploymentId"
+        )
+    if hostname:
+        raise UnsupportedFeature.at(
+            "hostname", "jobs here do not use prediction servers; filter with deploymentId"
+        )
     limit = limit or 100
     created_after = _utc(start)
     if cutoff_hours is not None:
