@@ -237,6 +237,12 @@ def test_from_job_definition_reads_the_body_id_and_lists_by_definition(
     refreshed = api_a.get(f"batchPredictionJobDefinitions/{definition['id']}/").json()
     assert refreshed["lastStartedJobStatus"] == "INITIALIZING"
     assert refreshed["lastStartedJobTime"] == job["created"]
+    assert refreshed["lastFailedRunTime"] is None
+    assert api_a.delete(job["links"]["self"]).status_code == 202
+    after_abort = api_a.get(f"batchPredictionJobDefinitions/{definition['id']}/").json()
+    assert after_abort["lastStartedJobStatus"] == "ABORTED"
+    assert after_abort["lastFailedRunTime"] is not None
+    assert after_abort["lastSuccessfulRunTime"] is None
 
     missing = api_a.post(f"{JOBS}fromJobDefinition/", json={"jobDefinitionId": "0" * 24})
     assert "jobDefinitionId" in assert_json_error(missing, 404)["errors"]

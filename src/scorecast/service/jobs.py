@@ -209,7 +209,7 @@ def abort_job(session: Session, caller: Caller, job_id: str) -> Job:
     )
     if aborted_now.rowcount == 1:  # type: ignore[attr-defined]
         add_log(session, job.id, message)
-        _note_definition_status(session, job, "ABORTED")
+        _note_definition_status(session, job, "ABORTED", now)
     elif not job.abort_requested:
         session.execute(
             update(Job)
@@ -402,18 +402,18 @@ def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
     return query
 
 
-def _note_definition_status(session: Session, job: Job, status: str) -> None:
+def _note_definition_status(session: Session, job: Job, status: str, now: datetime) -> None:
+    """An ended run counts on its definition like the workers count it: not COMPLETED = failed."""
     if job.definition_id is None:
         return
-    session.execute(
-        update(JobDefinition)
-        .where(
-            JobDefinition.id == job.definition_id,
-            JobDefinition.last_started_job_time == job.created,
-        )
-        .values(last_started_job_status=status)
-        .execution_options(synchronize_session=False)
-    )
+    definition = session.get(JobDefinition, job.definition_id)
+    if definition is None:
+        return
+    last_started = definition.last_started_job_time
+    if last_started is None or last_started <= job.created:
+        definition.last_started_job_status = status
+        definition.last_started_job_time = job.created
+    definition.last_failed_run_time = now
 
 
 def _log_time(moment: datetime) -> str:
