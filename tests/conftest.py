@@ -178,3 +178,36 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
             )
     finally:
         engine.dispose()
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def onnx_binary_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small ONNX logistic regression: numeric features ``num_a``, ``num_b``; binary target
+    ``label`` with classes ``no``/``yes`` (``yes`` when ``num_a + num_b > 0``)."""
+    import numpy as np
+    import pandas as pd
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(200, 2)), columns=["num_a", "num_b"])
+    labels = np.where(frame.num_a + frame.num_b > 0, "yes", "no")
+    model = make_pipeline(
+        make_column_transformer((StandardScaler(), ["num_a", "num_b"])), LogisticRegression()
+    ).fit(frame, labels)
+    onnx_model = to_onnx(
+        model,
+        initial_types=[(name, FloatTensorType([None, 1])) for name in ("num_a", "num_b")],
+        options={"zipmap": False},
+        target_opset=17,
+    )
+    path = tmp_path_factory.mktemp("models") / "binary.onnx"
+    path.write_bytes(onnx_model.SerializeToString())
+    return path

@@ -1,0 +1,161 @@
+"""Deployments: register an ONNX model (API and CLI), read it with the official client,
+refuse bad models, delete."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import datarobot as dr
+import httpx
+from sqlalchemy import select
+
+from conftest import LiveServer
+from scorecast.store.db import session_scope
+from scorecast.store.models import Deployment, JobDefinition, User
+
+FORM = {"targetName": "label", "targetType": "binary", "positiveClass": "yes", "label": "churn"}
+
+
+def _register(live_server: LiveServer, model: Path, **form: str) -> httpx.Response:
+    with model.open("rb") as handle:
+        return httpx.post(
+            f"{live_server.url}/deployments/fromModelFile/",
+            files={"file": (model.name, handle)},
+            data={**FORM, **form},
+            headers=live_server.headers(),
+            timeout=60,
+        )
+
+
+def test_register_onnx_and_read_with_the_official_client(
+    live_server: LiveServer, onnx_binary_model: Path
+) -> None:
+    response = _register(live_server, onnx_binary_model, targetType="Binary")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["location"] == f"{live_server.url}/deployments/{body['id']}/"
+    assert body["model"]["targetName"] == "label"
+    assert body["model"]["targetType"] == "Binary"
+    assert [f["name"] for f in body["scorecastModel"]["features"]] == ["num_a", "num_b"]
+    assert body["scorecastModel"]["classLabels"] == ["no", "yes"]
+
+    dr.Client(endpoint=live_server.url, token=live_server.token)
+    deployment = dr.Deployment.get(body["id"])
+    assert (deployment.id, deployment.label, deployment.status) == (body["id"], "churn", "active")
+    assert deployment.model["target_name"] == "label"
+    assert [d.id for d in dr.Deployment.list()] == [body["id"]]
+
+    with session_scope(live_server.engine) as session:
+        stored = session.scalars(select(Deployment)).one()
+        artifact = live_server.settings.artifacts_dir / stored.artifact_path
+        assert artifact.read_bytes() == onnx_binary_model.read_bytes()
+        assert stored.model["format"] == "onnx"
+
+
+def test_bad_models_are_422_and_leave_nothing(
+    live_server: LiveServer, onnx_binary_model: Path, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    unknown = tmp_path / "model.bin"
+    unknown.write_bytes(b"\x00\x01\x02")
+    cases = [
+        (garbage, {}, "file"),
+        (empty, {}, "file"),
+        (unknown, {}, "file"),
+        (onnx_binary_model, {"targetType": "ranking"}, "targetType"),
+        (onnx_binary_model, {"targetType": "regression"}, None),
+        (onnx_binary_model, {"positiveClass": "maybe"}, None),
+    ]
+    for model, form, field in cases:
+        response = _register(live_server, model, **form)
+        assert response.status_code == 422, (model.name, form, response.text)
+        assert response.headers["content-type"] == "application/json"
+        assert str(live_server.settings.home) not in response.text
+        if field:
+            assert field in response.json()["errors"], response.text
+    missing = httpx.post(
+        f"{live_server.url}/deployments/fromModelFile/",
+        data={"targetType": "binary"},
+        headers=live_server.headers(),
+    )
+    assert missing.status_code == 422
+    assert {"file", "targetName"} <= set(missing.json()["errors"])
+    listing = httpx.get(f"{live_server.url}/deployments/", headers=live_server.headers())
+    assert listing.json()["totalCount"] == 0
+    assert not any(live_server.settings.artifacts_dir.iterdir())
+
+
+def test_rename_and_delete(live_server: LiveServer, onnx_binary_model: Path) -> None:
+    headers = live_server.headers()
+    deployment_id = _register(live_server, onnx_binary_model).json()["id"]
+    url = f"{live_server.url}/deployments/{deployment_id}/"
+    renamed = httpx.patch(url, json={"label": "renamed"}, headers=headers)
+    assert renamed.json()["label"] == "renamed"
+    assert httpx.patch(url, json={"status": "inactive"}, headers=headers).status_code == 422
+
+    with session_scope(live_server.engine) as session:
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        user = session.scalars(select(User).where(User.username == "alice")).one()
+        session.add(
+            JobDefinition(
+                org_id=deployment.org_id,
+                name="nightly",
+                job_spec={"deploymentId": deployment_id},
+                deployment_id=deployment_id,
+                created_by=user.id,
+                updated_by=user.id,
+            )
+        )
+    conflict = httpx.delete(url, headers=headers)
+    assert conflict.status_code == 409
+    assert "nightly" in conflict.json()["message"]
+    with session_scope(live_server.engine) as session:
+        session.delete(session.scalars(select(JobDefinition)).one())
+    assert httpx.delete(url, headers=headers).status_code == 204
+    assert httpx.get(url, headers=headers).status_code == 404
+    assert not (live_server.settings.artifacts_dir / deployment_id).exists()
+
+
+def test_cli_deployment_create_prints_the_id_last(
+    live_server: LiveServer, onnx_binary_model: Path
+) -> None:
+    env = {
+        **os.environ,
+        "SCORECAST_ENDPOINT": live_server.url,
+        "SCORECAST_TOKEN": live_server.token,
+    }
+    scorecast = shutil.which("scorecast")
+    assert scorecast, "the scorecast console script is not installed"
+    command = [scorecast]
+    args = [
+        "deployment", "create", str(onnx_binary_model), "--target", "label",
+        "--target-type", "binary", "--positive-class", "yes", "--label", "from cli",
+    ]  # fmt: skip
+    result = subprocess.run(
+        [*command, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    deployment_id = result.stdout.strip().splitlines()[-1]
+    got = httpx.get(
+        f"{live_server.url}/deployments/{deployment_id}/", headers=live_server.headers()
+    )
+    assert got.json()["label"] == "from cli"
+
+    bad = subprocess.run(
+        [*command, *args[:2], str(onnx_binary_model), "--target", "label", "--target-type", "nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "targetType" in bad.stderr or "target type" in bad.stderr
+    assert "Traceback" not in bad.stderr
