@@ -146,3 +146,29 @@ def test_empty_output_commits_an_empty_destination(backend: Backend) -> None:
     output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
     output.commit()
     assert backend.exists(name)
+
+
+def test_output_of_several_parts_reads_back_equal(backend: Backend) -> None:
+    """About 20 MB: several multipart parts, staged blocks or resumable chunks."""
+    if not backend.writes or isinstance(backend, SqlBackend):
+        pytest.skip("files only")
+    for fmt in formats_of(backend):
+        name = backend.new_name(fmt)
+        rows = 300_000
+        table = pa.table(
+            {
+                "id": pa.array(range(rows), pa.int64()),
+                "label": pa.array([f"r{i:059d}" for i in range(rows)], pa.string()),
+            }
+        )
+        output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+        for batch in table.to_batches(max_chunksize=50_000):
+            output.write(batch)
+        output.commit()
+        assert output.bytes_written > 16 << 20 if fmt == "csv" else output.bytes_written > 0
+        intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+        got = as_table(list(intake.chunks(4 << 20)))
+        assert intake.bytes_read == output.bytes_written
+        intake.close()
+        assert got.column("id").to_pylist() == list(range(rows))
+        assert got.column("label")[rows - 1].as_py() == f"r{rows - 1:059d}"

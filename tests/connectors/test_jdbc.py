@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from backends import SqlBackend
-from conftest import make_backend
 from context import make_context
 
+from conftest import make_backend
 from scorecast.config import Settings
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.errors import ConnectorError, InvalidInput
@@ -169,7 +169,8 @@ def test_query_intake_reads_with_typed_columns(db: SqlBackend) -> None:
         "type": "jdbc",
         "dataStoreId": "db",
         "credentialId": "dbcred",
-        "query": f"WITH s AS (SELECT id, score FROM {quoted} WHERE id > 1) SELECT * FROM s ORDER BY id",
+        "query": f"WITH s AS (SELECT id, score FROM {quoted} WHERE id > 1) "
+        "SELECT * FROM s ORDER BY id",
     }
     intake = open_intake(adapter, db.ctx)
     table = pa.Table.from_batches(list(intake.chunks(1 << 20)))

@@ -99,6 +99,7 @@ class FileIntake(Intake):
         self._open = open_stream
         self._stream: BinaryIO | None = None
         self._consumed = 0
+        self._done = False
 
     def header(self) -> list[str] | None:
         from scorecast.formats import read_csv_header
@@ -129,10 +130,14 @@ class FileIntake(Intake):
             raise ConnectorError(f"{self.location}: {exc.message}", exc.errors) from exc
         except (OSError, pa.ArrowException) as exc:
             raise ConnectorError(f"{self.location}: cannot read: {exc}") from exc
-        self._consumed = self._position()
+        if self.format == "parquet":
+            self._consumed = self._stream.seek(0, io.SEEK_END)  # the whole file was the input
+        else:
+            self._consumed = self._position()
+        self._done = True
 
     def _position(self) -> int:
-        if self._stream is None or self._stream.closed:
+        if self._done or self._stream is None or self._stream.closed:
             return self._consumed
         try:
             return self._stream.tell()
@@ -146,6 +151,7 @@ class FileIntake(Intake):
     def close(self) -> None:
         if self._stream is not None:
             self._consumed = self._position()
+            self._done = True
             self._stream.close()
 
 
