@@ -33,8 +33,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise TypeError(f"expected datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        utc_value: datetime = value.astimezone(UTC)
+        return utc_value.replace(tzinfo=None) if dialect.name == "sqlite" else utc_value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
