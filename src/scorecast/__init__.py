@@ -1,4 +1,4 @@
-"""scorecast: a self-hosted batch prediction service that speaks DataRobot's Batch Prediction API."""
+"""scorecast: self-hosted batch prediction that speaks DataRobot's Batch Prediction API."""
 
 from __future__ import annotations
 
