@@ -9,7 +9,7 @@
     ├── Conflict                        unique name taken, job not abortable → 409
     ├── AuthenticationFailed            missing or unknown token → 401
     ├── PermissionDenied                token valid, action forbidden → 403
-    ├── ModelLoadError                  an artifact that cannot load, or contradicts its target → 422
+    ├── ModelLoadError                  an artifact that cannot load or contradicts its target → 422
     ├── MissingExtra                    an optional dependency is not installed → 422 / CLI message
     └── JobFailure                      a running job cannot go on → job FAILED (or ABORTED)
         └── ConnectorError              intake/output failure; names the location, never a secret
