@@ -24,6 +24,7 @@ from scorecast.api.serializers import job_to_wire
 from scorecast.predictors.base import Feature, ModelDescription
 from scorecast.service import jobs
 from scorecast.service.accounts import authenticate, create_token
+from scorecast.service.job_views import job_views
 from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import Deployment, Job
 
@@ -87,7 +88,7 @@ def main() -> None:
         def page() -> None:
             with session_scope(engine) as session:
                 rows, _ = jobs.list_jobs(session, caller, jobs.JobFilters(), offset=0, limit=100)
-                [job_to_wire(view, ROOT) for view in jobs.job_views(session, rows)]
+                [job_to_wire(view, ROOT) for view in job_views(session, rows)]
 
         def baseline() -> None:
             with session_scope(engine) as session:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scorecast.api.serializers import definition_to_wire, format_datetime, job_to_wire
 from scorecast.domain.job_spec import normalize_job_spec
 from scorecast.service.definitions import DefinitionView
-from scorecast.service.jobs import STATUSES, DefinitionRef, JobView, UserRef
+from scorecast.service.job_views import DefinitionRef, JobView, UserRef
+from scorecast.service.jobs import STATUSES
 from scorecast.store.models import Job, JobDefinition
 
 ROOT = "https://scorecast.example.com/api/v2/"

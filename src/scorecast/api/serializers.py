@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scorecast.service.definitions import DefinitionView
-from scorecast.service.jobs import JobView, UserRef
+from scorecast.service.job_views import JobView, UserRef
 from scorecast.store.models import Job
 from scorecast.store.types import utcnow
 

@@ -29,7 +29,8 @@ from scorecast.domain.job_spec import merge_job_spec
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service.caller import Caller
-from scorecast.service.jobs import UserRef, user_refs, validate_job_spec
+from scorecast.service.job_views import UserRef, user_refs
+from scorecast.service.jobs import validate_job_spec
 from scorecast.store.models import JobDefinition
 from scorecast.store.types import utcnow
 

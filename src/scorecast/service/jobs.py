@@ -11,12 +11,12 @@ for a ``localFile`` intake (the upload route sets it) and true otherwise. Worker
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -31,35 +31,7 @@ STATUSES: Final = ("INITIALIZING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
 TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
 #: ``source`` values: submitted through the API, run once from a definition, fired by the scheduler.
 SOURCES: Final = ("api", "manual", "scheduled")
-#: At most this many of a job's most recent log lines are shown.
-MAX_LOG_LINES: Final = 1000
 ORDERINGS: Final = {"created": True, "-created": False}
-
-
-@dataclass(frozen=True)
-class UserRef:
-    """The ``createdBy``/``updatedBy`` object: who did it."""
-
-    user_id: str
-    username: str
-    full_name: str | None
-
-
-@dataclass(frozen=True)
-class DefinitionRef:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class JobView:
-    """A job with what its JSON needs besides its row (see ``api/serializers.job_to_wire``)."""
-
-    job: Job
-    created_by: UserRef
-    logs: list[str]
-    queue_position: int | None
-    definition: DefinitionRef | None
 
 
 @dataclass(frozen=True)
@@ -291,91 +263,6 @@ def add_log(session: Session, job_id: str, message: str) -> None:
     """Append one line to a job's ``logs``."""
     session.add(JobLog(job_id=job_id, message=message, created=utcnow()))
     session.flush()
-
-
-def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
-    """What the JSON of each job needs: creator, logs, queue position, definition name."""
-    users = user_refs(session, {job.created_by for job in jobs})
-    definition_ids = {job.definition_id for job in jobs if job.definition_id}
-    names: dict[str, str] = {}
-    if definition_ids:
-        rows = session.execute(
-            select(JobDefinition.id, JobDefinition.name).where(JobDefinition.id.in_(definition_ids))
-        )
-        names = {row[0]: row[1] for row in rows}
-    logs = _logs(session, [job.id for job in jobs])
-    views = []
-    for job in jobs:
-        definition = None
-        if job.definition_id and job.definition_id in names:
-            definition = DefinitionRef(job.definition_id, names[job.definition_id])
-        views.append(
-            JobView(
-                job=job,
-                created_by=users.get(job.created_by, UserRef(job.created_by, "unknown", None)),
-                logs=logs.get(job.id, []),
-                queue_position=queue_position(session, job),
-                definition=definition,
-            )
-        )
-    return views
-
-
-def queue_position(session: Session, job: Job) -> int | None:
-    """How many claimable jobs (of every organization) are ahead of ``job``; None if not waiting.
-
-    A job waits when it is ``INITIALIZING``, queued, its intake is ready and no abort was asked.
-    """
-    if not _is_waiting(job):
-        return None
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            Job.status == "INITIALIZING",
-            Job.queued.is_(True),
-            Job.intake_ready.is_(True),
-            Job.abort_requested.is_(False),
-            or_(Job.created < job.created, and_(Job.created == job.created, Job.id < job.id)),
-        )
-    )
-    return int(ahead or 0)
-
-
-def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:
-    if not user_ids:
-        return {}
-    rows = session.scalars(select(User).where(User.id.in_(set(user_ids)))).all()
-    return {user.id: UserRef(user.id, user.username, user.full_name) for user in rows}
-
-
-def _is_waiting(job: Job) -> bool:
-    return (
-        job.status == "INITIALIZING" and job.queued and job.intake_ready and not job.abort_requested
-    )
-
-
-def _logs(session: Session, job_ids: Collection[str]) -> dict[str, list[str]]:
-    """The last ``MAX_LOG_LINES`` lines of each job, oldest first, in one query."""
-    if not job_ids:
-        return {}
-    rank = (
-        func.row_number().over(partition_by=JobLog.job_id, order_by=JobLog.id.desc()).label("rank")
-    )
-    recent = (
-        select(JobLog.job_id, JobLog.id, JobLog.message, rank)
-        .where(JobLog.job_id.in_(set(job_ids)))
-        .subquery()
-    )
-    rows = session.execute(
-        select(recent.c.job_id, recent.c.message)
-        .where(recent.c.rank <= MAX_LOG_LINES)
-        .order_by(recent.c.job_id, recent.c.id)
-    )
-    logs: dict[str, list[str]] = {}
-    for job_id, message in rows:
-        logs.setdefault(job_id, []).append(message)
-    return logs
 
 
 def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:

@@ -19,6 +19,7 @@ from scorecast.api.pagination import page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
+from scorecast.service.job_views import job_views
 from scorecast.store.models import Job
 
 router = APIRouter(tags=["Batch predictions"])
@@ -39,7 +40,7 @@ def _answer(
     root = api_root(request)
     if response is not None:
         response.headers["Location"] = job_url(root, job.id)
-    return job_to_wire(jobs.job_views(session, [job])[0], root)
+    return job_to_wire(job_views(session, [job])[0], root)
 
 
 @router.post("/batchPredictions/", status_code=202, name="create_batch_prediction")
@@ -117,7 +118,7 @@ def list_batch_predictions(
     )
     page, total = jobs.list_jobs(session, caller, filters, offset=offset, limit=limit)
     root = api_root(request)
-    data = [job_to_wire(view, root) for view in jobs.job_views(session, page)]
+    data = [job_to_wire(view, root) for view in job_views(session, page)]
     return page_envelope(request, data, total=total, offset=offset, limit=limit)
 
 

@@ -1,0 +1,130 @@
+"""What a job's JSON needs besides its row: creator, logs, queue position, definition name.
+
+Loaded for a page of jobs at once (one query each for users, definitions and logs; one count
+per waiting job for its queue position). ``api/serializers.py`` turns a ``JobView`` into JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from scorecast.store.models import Job, JobDefinition, JobLog, User
+
+#: At most this many of a job's most recent log lines are shown.
+MAX_LOG_LINES: Final = 1000
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """The ``createdBy``/``updatedBy`` object: who did it."""
+
+    user_id: str
+    username: str
+    full_name: str | None
+
+
+@dataclass(frozen=True)
+class DefinitionRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job with what its JSON needs besides its row (see ``api/serializers.job_to_wire``)."""
+
+    job: Job
+    created_by: UserRef
+    logs: list[str]
+    queue_position: int | None
+    definition: DefinitionRef | None
+
+
+def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
+    """What the JSON of each job needs: creator, logs, queue position, definition name."""
+    users = user_refs(session, {job.created_by for job in jobs})
+    definition_ids = {job.definition_id for job in jobs if job.definition_id}
+    names: dict[str, str] = {}
+    if definition_ids:
+        rows = session.execute(
+            select(JobDefinition.id, JobDefinition.name).where(JobDefinition.id.in_(definition_ids))
+        )
+        names = {row[0]: row[1] for row in rows}
+    logs = _logs(session, [job.id for job in jobs])
+    views = []
+    for job in jobs:
+        definition = None
+        if job.definition_id and job.definition_id in names:
+            definition = DefinitionRef(job.definition_id, names[job.definition_id])
+        views.append(
+            JobView(
+                job=job,
+                created_by=users.get(job.created_by, UserRef(job.created_by, "unknown", None)),
+                logs=logs.get(job.id, []),
+                queue_position=queue_position(session, job),
+                definition=definition,
+            )
+        )
+    return views
+
+
+def queue_position(session: Session, job: Job) -> int | None:
+    """How many claimable jobs (of every organization) are ahead of ``job``; None if not waiting.
+
+    A job waits when it is ``INITIALIZING``, queued, its intake is ready and no abort was asked.
+    """
+    if not _is_waiting(job):
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.status == "INITIALIZING",
+            Job.queued.is_(True),
+            Job.intake_ready.is_(True),
+            Job.abort_requested.is_(False),
+            or_(Job.created < job.created, and_(Job.created == job.created, Job.id < job.id)),
+        )
+    )
+    return int(ahead or 0)
+
+
+def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:
+    if not user_ids:
+        return {}
+    rows = session.scalars(select(User).where(User.id.in_(set(user_ids)))).all()
+    return {user.id: UserRef(user.id, user.username, user.full_name) for user in rows}
+
+
+def _is_waiting(job: Job) -> bool:
+    return (
+        job.status == "INITIALIZING" and job.queued and job.intake_ready and not job.abort_requested
+    )
+
+
+def _logs(session: Session, job_ids: Collection[str]) -> dict[str, list[str]]:
+    """The last ``MAX_LOG_LINES`` lines of each job, oldest first, in one query."""
+    if not job_ids:
+        return {}
+    rank = (
+        func.row_number().over(partition_by=JobLog.job_id, order_by=JobLog.id.desc()).label("rank")
+    )
+    recent = (
+        select(JobLog.job_id, JobLog.id, JobLog.message, rank)
+        .where(JobLog.job_id.in_(set(job_ids)))
+        .subquery()
+    )
+    rows = session.execute(
+        select(recent.c.job_id, recent.c.message)
+        .where(recent.c.rank <= MAX_LOG_LINES)
+        .order_by(recent.c.job_id, recent.c.id)
+    )
+    logs: dict[str, list[str]] = {}
+    for job_id, message in rows:
+        logs.setdefault(job_id, []).append(message)
+    return logs
