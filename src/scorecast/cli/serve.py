@@ -79,11 +79,11 @@ def serve(
         if not server.started:
             return
         _echo(f"scorecast is serving at {endpoint}  (API docs: {endpoint[:-7]}/docs)")
-        _echo(f"state folder: {settings.home}")
         if token is not None:
             _echo("first start: created organization 'default' and user 'admin'; API token:")
             _echo(f"    {token}")
             _echo("(shown once; make more with: scorecast token create --org default --user NAME)")
+        _echo(f"state folder: {settings.home}")
         if demo:
             _run_demo(settings, engine, endpoint, token)
 

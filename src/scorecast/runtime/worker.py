@@ -146,7 +146,7 @@ class Worker:
         thread.start()
 
     def _heartbeat_loop(self) -> None:
-        interval = max(self.lease_seconds / 3, 0.2)
+        interval = min(max(self.lease_seconds / 3, 0.2), 2.0)
         while not self._stop.wait(interval):
             with self._lock:
                 current = list(self._running.values())
@@ -295,6 +295,8 @@ class Worker:
             with session_scope(self.engine) as session:
                 if not claims.report_progress(session, running.claim, update):
                     running.lost = True
+                elif claims.abort_requested(session, running.claim.job_id):
+                    running.abort_requested = True
         except Exception:
             log.exception("job %s: storing progress failed", running.claim.job_id)
 

@@ -208,6 +208,11 @@ def report_progress(session: Session, claim: Claim, progress: ProgressUpdate) ->
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def abort_requested(session: Session, job_id: str) -> bool:
+    """Whether someone asked to abort the job."""
+    return bool(session.scalar(select(Job.abort_requested).where(Job.id == job_id)))
+
+
 def is_owner(session: Session, claim: Claim) -> bool:
     """Whether ``claim`` still holds its job (same worker, same attempt, still RUNNING)."""
     found = session.scalar(select(Job.id).where(*_owned_by(claim, claim.worker_id)))
