@@ -56,7 +56,11 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        connect_args = {
+            "check_same_thread": False,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            **kwargs.pop("connect_args", {}),
+        }
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
