@@ -353,6 +353,10 @@ def test_the_official_client_drives_definitions(live_server: Any, deployment_a: 
     assert duplicate.value.status_code == 409
     assert "client-made" in str(duplicate.value)
 
+    # sending back the spec the client read is accepted unchanged
+    resent = fetched.update(enabled=False, batch_prediction_job=fetched.batch_prediction_job)
+    assert resent.batch_prediction_job == fetched.batch_prediction_job
+
     renamed = fetched.update(enabled=False, name="client-renamed")
     assert renamed.name == "client-renamed"
     schedule = {
