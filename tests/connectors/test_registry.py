@@ -9,6 +9,7 @@ import pytest
 from context import settings_for
 
 from scorecast.config import Settings
+from scorecast.connectors import registry
 from scorecast.connectors.base import Intake
 from scorecast.connectors.registry import (
     UNSUPPORTED_TYPES,
@@ -159,7 +160,7 @@ def test_client_shapes_pass(app: Settings) -> None:
         assert validate_intake_settings(adapter, app_settings=app) == adapter
 
 
-def test_register_adds_a_type(app: Settings) -> None:
+def test_register_adds_a_type(app: Settings, request: pytest.FixtureRequest) -> None:
     class Nothing(Intake):
         def chunks(self, target_bytes: int):  # type: ignore[no-untyped-def]
             return iter(())
@@ -168,9 +169,29 @@ def test_register_adds_a_type(app: Settings) -> None:
         return dict(settings)
 
     register("nothing-test", lambda s, c, csv: Nothing(), None, validator)
+    request.addfinalizer(lambda: registry._table.pop("nothing-test", None))
     assert validate_intake_settings({"type": "nothing-test", "x": 1}, app_settings=app) == {
         "type": "nothing-test",
         "x": 1,
     }
     with pytest.raises(UnsupportedFeature):
         validate_output_settings({"type": "nothing-test"}, app_settings=app)
+
+
+def test_placeholders_are_filled_then_checked_again(tmp_path: Path) -> None:
+    from context import make_context
+
+    from scorecast.connectors.registry import apply_template, open_output
+
+    adapter = {"type": "s3", "url": "s3://b/out/{scheduled_date}/{unknown}.csv", "table": "{x"}
+    filled = apply_template(adapter, {"scheduled_date": "2024-05-04"})
+    assert filled["url"] == "s3://b/out/2024-05-04/{unknown}.csv"
+    assert filled["table"] == "{x"
+    (tmp_path / "root").mkdir(exist_ok=True)
+    settings = settings_for(tmp_path, tmp_path / "root")
+    ctx = make_context(settings)
+    ctx.template = {"day": "../../etc"}
+    with pytest.raises(InvalidInput, match=r"'\.\.'"):
+        open_output(
+            {"type": "filesystem", "url": f"{(tmp_path / 'root').as_uri()}/{{day}}/x.csv"}, ctx
+        )

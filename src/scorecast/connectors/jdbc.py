@@ -148,6 +148,19 @@ class SqlIntake(Intake):
             connection.exec_driver_sql("PRAGMA query_only = ON")
         return sa.text(str(self._query))
 
+    def header(self) -> list[str] | None:
+        """The table's column names (None for a query, or when the table cannot be read)."""
+        if self._query is not None:
+            return None
+        try:
+            with self._engine.connect() as connection:
+                columns = sa.inspect(connection).get_columns(
+                    self._table.name, schema=self._table.schema
+                )
+        except Exception:
+            return None
+        return [str(column["name"]) for column in columns]
+
     def chunks(self, target_bytes: int) -> Iterator[Chunk]:
         try:
             self._connection = self._engine.connect()

@@ -26,10 +26,12 @@ from scorecast.connectors.checks import Checks, Side
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 __all__ = [
+    "TEMPLATED_KEYS",
     "UNSUPPORTED_TYPES",
     "IntakeFactory",
     "OutputFactory",
     "Validator",
+    "apply_template",
     "open_intake",
     "open_output",
     "register",
@@ -167,6 +169,35 @@ def validate_output_settings(
     return _validate(settings, "output", app_settings)
 
 
+#: Settings whose text may hold ``{placeholder}``s filled from ``ConnectorContext.template``.
+TEMPLATED_KEYS = ("url", "table", "schema")
+
+
+class _KeepUnknown(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def apply_template(settings: Mapping[str, Any], template: Mapping[str, str]) -> dict[str, Any]:
+    """``settings`` with ``{name}`` in ``TEMPLATED_KEYS`` replaced by ``template[name]``.
+
+    Unknown placeholders and text that is not a valid format string stay as written. The
+    result is validated again, so a value cannot smuggle a path or host past the checks.
+    """
+    filled = dict(settings)
+    if not template:
+        return filled
+    values = _KeepUnknown(template)
+    for key in TEMPLATED_KEYS:
+        value = filled.get(key)
+        if isinstance(value, str) and "{" in value:
+            try:
+                filled[key] = value.format_map(values)
+            except (ValueError, IndexError, AttributeError, KeyError):
+                continue
+    return filled
+
+
 def open_intake(
     settings: Mapping[str, Any],
     ctx: ConnectorContext,
@@ -174,9 +205,11 @@ def open_intake(
 ) -> Intake:
     """The intake for validated ``settings``; credentials and stores resolve through ``ctx``.
 
+    ``{placeholders}`` in ``url``/``table``/``schema`` are filled from ``ctx.template`` first.
     Settings are checked again against ``ctx.settings`` (a definition stored before an admin
     narrowed the roots must not slip through).
     """
+    settings = apply_template(settings, ctx.template)
     validate_intake_settings(settings, app_settings=ctx.settings)
     _, adapter = _adapter_for(settings, "intake")
     if adapter.intake is None:
@@ -190,7 +223,11 @@ def open_output(
     csv_settings: CsvSettings | None = None,
     fmt: FileFormat | None = None,
 ) -> Output:
-    """The output for validated ``settings``; ``fmt`` overrides ``settings['format']``."""
+    """The output for validated ``settings``; ``fmt`` overrides ``settings['format']``.
+
+    Placeholders are filled and settings re-checked as in ``open_intake``.
+    """
+    settings = apply_template(settings, ctx.template)
     validate_output_settings(settings, app_settings=ctx.settings)
     _, adapter = _adapter_for(settings, "output")
     if adapter.output is None:

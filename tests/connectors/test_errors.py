@@ -1,0 +1,119 @@
+"""Failures name the location and the cause and never carry a secret."""
+
+from __future__ import annotations
+
+import pytest
+from backends import Backend
+
+from conftest import make_backend
+from scorecast.config import Settings
+from scorecast.connectors.registry import open_intake, open_output
+from scorecast.errors import ConnectorError
+
+
+def _fail(backend: Backend, adapter: dict[str, object], output: bool = False) -> ConnectorError:
+    with pytest.raises(ConnectorError) as caught:
+        if output:
+            sink = open_output(adapter, backend.ctx)
+            try:
+                import pyarrow as pa
+
+                sink.write(pa.record_batch({"a": [1]}))
+                sink.commit()
+            finally:
+                sink.abort()
+        else:
+            intake = open_intake(adapter, backend.ctx)
+            try:
+                list(intake.chunks(1000))
+            finally:
+                intake.close()
+    return caught.value
+
+
+def test_azure_wrong_key_fails_without_showing_it(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend("azure", request, app_settings)
+    name = backend.new_name("csv")
+    good = backend.credentials["azcred"]["azureConnectionString"]
+    wrong_key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="
+    backend.credentials["bad"] = {
+        "azureConnectionString": good.replace(good.split("AccountKey=")[1].split(";")[0], wrong_key)
+    }
+    adapter = {**backend.settings_for(name, "csv", "intake"), "credentialId": "bad"}
+    for output in (False, True):
+        error = _fail(backend, adapter, output)
+        assert name in error.message
+        assert wrong_key not in error.message and wrong_key[:20] not in error.message
+        assert not backend.exists(name)
+
+
+def test_azure_credential_for_another_account(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend("azure", request, app_settings)
+    adapter = backend.settings_for("x.csv", "csv", "intake")
+    adapter["url"] = str(adapter["url"]).replace("devstoreaccount1", "otheraccount")
+    assert "otheraccount" in _fail(backend, adapter).message
+
+
+def test_azure_malformed_connection_string(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend("azure", request, app_settings)
+    backend.credentials["bad"] = {"azureConnectionString": "AccountKey=topsecret;nonsense"}
+    adapter = {**backend.settings_for("x.csv", "csv", "intake"), "credentialId": "bad"}
+    error = _fail(backend, adapter)
+    assert "topsecret" not in error.message and "connection string" in error.message
+
+
+@pytest.mark.parametrize("kind", ["s3", "gcp", "azure"])
+def test_missing_bucket_or_container(
+    kind: str, request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend(kind, request, app_settings)
+    adapter = backend.settings_for("x.csv", "csv", "output")
+    adapter["url"] = str(adapter["url"]).replace("contract", "no-such-bucket")
+    for output in (False, True):
+        error = _fail(backend, adapter, output)
+        assert "no-such-bucket" in error.message
+        assert "does not exist" in error.message or "404" in error.message
+
+
+def test_s3_endpoint_that_does_not_answer(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend("s3", request, app_settings)
+    adapter = {
+        **backend.settings_for("x.csv", "csv", "intake"),
+        "endpointUrl": "http://127.0.0.1:9",
+    }
+    error = _fail(backend, adapter)
+    assert "s3://contract/data/x.csv" in error.message
+    assert "testing" not in error.message.replace("data/", "")
+
+
+def test_invalid_parquet_names_the_location(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend("s3", request, app_settings)
+    name = backend.new_name("parquet")
+    backend.client.put_object(Bucket="contract", Key=f"data/{name}", Body=b"not parquet")  # type: ignore[attr-defined]
+    error = _fail(backend, backend.settings_for(name, "parquet", "intake"))
+    assert name in error.message and "Parquet" in error.message
+
+
+@pytest.mark.parametrize("kind", ["jdbc-postgres", "jdbc-mariadb", "s3", "filesystem"])
+def test_header_is_known_before_reading(
+    kind: str, request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    import pyarrow as pa
+
+    backend = make_backend(kind, request, app_settings)
+    fmt = backend.formats[0]
+    name = backend.new_name(fmt)
+    backend.put(name, pa.table({"id": [1], "score": [0.5]}), fmt)
+    intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+    assert intake.header() == ["id", "score"]
+    intake.close()
