@@ -6,29 +6,25 @@ bootstrap, workers and the scheduler are started by ``scorecast serve``.
 
 from __future__ import annotations
 
-import importlib
-
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scorecast import __version__
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
+from scorecast.api.routes import (
+    batch_predictions,
+    credentials,
+    data_stores,
+    datasets,
+    definitions,
+    deployments,
+    localfile,
+    version,
+)
 from scorecast.config import Settings
 from scorecast.store.db import make_sessionmaker
 
 API_PREFIX = "/api/v2"
-
-#: Route modules under ``scorecast.api.routes``, each with a ``router``.
-ROUTE_MODULES = (
-    "version",
-    "credentials",
-    "data_stores",
-    "datasets",
-    "deployments",
-    "batch_predictions",
-    "definitions",
-    "localfile",
-)
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
@@ -55,22 +51,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in _routers():
-        app.include_router(router, prefix=API_PREFIX)
+    for module in (
+        version,
+        credentials,
+        data_stores,
+        datasets,
+        deployments,
+        batch_predictions,
+        definitions,
+        localfile,
+    ):
+        app.include_router(module.router, prefix=API_PREFIX)
     return app
-
-
-def _routers() -> list[APIRouter]:
-    routers = []
-    for name in ROUTE_MODULES:
-        qualified = f"scorecast.api.routes.{name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name != qualified:
-                raise
-            continue  # that part of the API is not in this build
-        router = module.router
-        assert isinstance(router, APIRouter), f"{qualified}.router is not an APIRouter"
-        routers.append(router)
-    return routers
