@@ -322,7 +322,7 @@ class SqlOutput(Output):
             raise ConnectorError(f"{self.location}: commit after abort")
         try:
             if self._staging is None:
-                if self._create or self._kind == "createTable":
+                if self._kind == "createTable":
                     raise ConnectorError(f"{self.location}: no rows to create the table from")
                 self._state = "committed"
                 return
