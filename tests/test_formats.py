@@ -246,3 +246,32 @@ def test_a_non_parquet_file_is_invalid_input(tmp_path: Path) -> None:
     path.write_bytes(b"not parquet at all")
     with pytest.raises(InvalidInput, match="Parquet"):
         list(iter_parquet_batches(path, 100))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b\nc", '"q"\n', "x,y", "\n\n", ""]),
+            st.integers(-(2**63), 2**63 - 1),
+        ),
+        min_size=1,
+        max_size=200,
+    ),
+    parse_block=st.integers(64, 4096),
+)
+def test_quoted_newlines_never_corrupt_rows_whatever_pyarrow_block_size(
+    rows: list[tuple[str, int]], parse_block: int
+) -> None:
+    from scorecast import formats
+
+    data = _csv_bytes([["t", "n"], *[[t, str(n)] for t, n in rows]])
+    (block,) = _blocks(data, len(data) + 1)
+    saved = formats.PARSE_BLOCK_BYTES
+    formats.PARSE_BLOCK_BYTES = parse_block
+    try:
+        got = decode_csv_block(replace(block, column_types={"t": pa.string(), "n": pa.int64()}))
+    finally:
+        formats.PARSE_BLOCK_BYTES = saved
+    assert got.column("t").to_pylist() == [t or None for t, _ in rows]
+    assert got.column("n").to_pylist() == [n for _, n in rows]
