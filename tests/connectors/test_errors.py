@@ -117,3 +117,18 @@ def test_header_is_known_before_reading(
     intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
     assert intake.header() == ["id", "score"]
     intake.close()
+
+
+@pytest.mark.parametrize("kind", ["s3", "azure", "gcp", "jdbc-postgres"])
+def test_a_credential_of_the_wrong_type_fails(
+    kind: str, request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    backend = make_backend(kind, request, app_settings)
+    backend.credentials["other"] = {"credentialType": "oauth", "token": "tok-secret"}
+    fmt = backend.formats[0]
+    adapter = {
+        **backend.settings_for(backend.new_name(fmt), fmt, "intake"),
+        "credentialId": "other",
+    }
+    error = _fail(backend, adapter)
+    assert "'oauth'" in error.message and "tok-secret" not in error.message

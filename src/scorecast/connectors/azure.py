@@ -85,7 +85,7 @@ class _Blob:
         parts = urlsplit(self.url)
         address = parse_blob_url(parts)
         assert address is not None  # validated
-        credential = credential_of(settings, ctx, self.url)
+        credential = credential_of(settings, ctx, self.url, "azure")
         try:
             if credential is not None:
                 connection = field(credential, "azureConnectionString", "azure_connection_string")

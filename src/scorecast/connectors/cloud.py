@@ -9,17 +9,33 @@ from scorecast.connectors.base import ConnectorContext
 from scorecast.errors import ConnectorError, ScorecastError
 
 
-def credential_of(settings: Mapping[str, Any], ctx: ConnectorContext, location: str) -> Any:
-    """The decrypted fields of ``settings['credentialId']``, or None when there is none."""
+def credential_of(
+    settings: Mapping[str, Any],
+    ctx: ConnectorContext,
+    location: str,
+    expected_type: str | None = None,
+) -> Any:
+    """The decrypted fields of ``settings['credentialId']``, or None when there is none.
+
+    When the fields carry ``credentialType`` and it is not ``expected_type``, the job fails:
+    a credential of the wrong kind must not silently fall back to ambient credentials.
+    """
     credential_id = settings.get("credentialId")
     if not credential_id:
         return None
     try:
-        return ctx.credential(str(credential_id))
+        credential = ctx.credential(str(credential_id))
     except ConnectorError:
         raise
     except ScorecastError as exc:
         raise ConnectorError(f"{location}: credential {credential_id!r}: {exc.message}") from exc
+    kind = credential.get("credentialType")
+    if expected_type is not None and kind is not None and kind != expected_type:
+        raise ConnectorError(
+            f"{location}: credential {credential_id!r} is of type {kind!r}, "
+            f"this connector needs a {expected_type!r} credential"
+        )
+    return credential
 
 
 def field(credential: Mapping[str, Any], *names: str) -> Any:

@@ -72,7 +72,7 @@ class _Gcs:
         storage = require_extra("google.cloud.storage", "gcp")
         self.url = str(settings["url"])
         self.bucket_name, self.name = parse_gcs_url(self.url)
-        credential = credential_of(settings, ctx, self.url)
+        credential = credential_of(settings, ctx, self.url, "gcp")
         emulator = os.environ.get("STORAGE_EMULATOR_HOST")
         try:
             if emulator:

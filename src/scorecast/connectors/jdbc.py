@@ -103,7 +103,7 @@ def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engi
         params = ctx.data_store(store_id)
     except ScorecastError as exc:
         raise ConnectorError(f"data store {store_id!r}: {exc.message}") from exc
-    credential = credential_of(settings, ctx, f"data store {store_id!r}")
+    credential = credential_of(settings, ctx, f"data store {store_id!r}", "basic")
     try:
         url = database_url(params, credential, ctx.settings)
         if url.drivername != "sqlite":

@@ -75,9 +75,11 @@ class _S3:
                 )
             except UnsafeLocationError as exc:
                 raise ConnectorError(f"{self.url}: endpointUrl {exc}") from exc
-        credential = credential_of(settings, ctx, self.url)
+        credential = credential_of(settings, ctx, self.url, "s3")
         options: dict[str, Any] = {}
         if credential is not None:
+            if not field(credential, "awsAccessKeyId", "aws_access_key_id"):
+                raise ConnectorError(f"{self.url}: the credential has no awsAccessKeyId")
             options = {
                 "aws_access_key_id": field(credential, "awsAccessKeyId", "aws_access_key_id"),
                 "aws_secret_access_key": field(
