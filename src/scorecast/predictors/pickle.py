@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scorecast.errors import ModelLoadError
+from scorecast.errors import ModelLoadError, require_extra
 from scorecast.predictors.base import Declared, ModelDescription, Predictor
 from scorecast.predictors.sklearn_model import SklearnPredictor, describe_estimator
 
@@ -23,8 +23,7 @@ def _load(path: Path, trusted: bool) -> Any:
             "(trustPickle: true) if you trust its origin, or save the model with skops or ONNX",
             {"trustPickle": "required for pickle/joblib files"},
         )
-    import joblib
-
+    joblib = require_extra("joblib", "sklearn")
     try:
         return joblib.load(path)
     except Exception as exc:

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from scorecast.predictors.base import FloatArray
 
@@ -60,6 +59,8 @@ class LinearExplainer:
     """Contributions of each input feature to a linear model's decision value."""
 
     def __init__(self, preprocess: Any | None, model: Any, origins: list[int], n_features: int):
+        import scipy.sparse as sp
+
         self._preprocess = preprocess
         self._coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
         rows = np.arange(len(origins))
@@ -93,6 +94,8 @@ class LinearExplainer:
 
     def contributions(self, frame: pd.DataFrame, class_row: int) -> FloatArray:
         """``(n, n_features)`` contributions to the decision value of coefficient row ``k``."""
+        import scipy.sparse as sp
+
         z = self._preprocess.transform(frame) if self._preprocess is not None else frame
         coef = self._coef[class_row]
         if sp.issparse(z):
