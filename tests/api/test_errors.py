@@ -83,3 +83,15 @@ def test_openapi_and_docs_are_served(live_server: LiveServer) -> None:
     schema = httpx.get(f"{live_server.url}/openapi.json").json()
     assert f"{API_PREFIX}/version/" in schema["paths"]
     assert httpx.get(f"{live_server.base_url}/docs").status_code == 200
+
+
+def test_values_the_store_cannot_hold_are_422_not_500(live_server: LiveServer) -> None:
+    headers = live_server.headers()
+    url = f"{live_server.url}/credentials/"
+    body = {"name": "nul\u0000name", "credentialType": "basic", "user": "u", "password": "p"}
+    created = httpx.post(url, json=body, headers=headers)
+    assert created.status_code in (201, 422), created.text  # SQLite stores NUL, PostgreSQL cannot
+    for path in (f"{url}%00/", f"{live_server.url}/deployments/a%00b/"):
+        response = httpx.get(path, headers=headers)
+        assert response.status_code in (404, 422), response.text  # PostgreSQL refuses NUL
+        _check_error(response, response.status_code)

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,6 +125,18 @@ def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(status, detail, headers=dict(exc.headers or {}))
 
 
+def _data_error(request: Request, exc: Exception) -> Response:
+    # The database refused a value the caller sent (a NUL character, a number out of range):
+    # the caller's mistake, so 422, without the SQL or the driver's wording.
+    log.info("database refused a value in %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        422,
+        "a value in the request cannot be stored (e.g. it contains a NUL character or a number"
+        " out of range)",
+        {"body": "contains a value the store cannot hold"},
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
     ident = request_id(request)
     log.error(
@@ -144,6 +157,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScorecastError, _scorecast_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
