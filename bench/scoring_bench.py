@@ -232,28 +232,35 @@ SCENARIOS = {
 # --- measurement ------------------------------------------------------------------------------
 
 
-def measure(scenario: str, model: Path, source: Path, target: Path) -> tuple[float, float]:
-    """(seconds, peak RSS of the process tree in MB) of one scenario in a fresh process."""
+def measure(scenario: str, model: Path, source: Path, target: Path) -> tuple[float, float, float]:
+    """(seconds, peak RSS, peak PSS) of one scenario in a fresh process; memory in MB.
+
+    Both memory figures are summed over the scenario's process and all its children. RSS counts
+    pages shared between processes (a fork server and its workers) once per process; PSS
+    splits them between the sharers, so it is the fairer measure of a multi-process tree.
+    """
     import psutil
 
     command = [sys.executable, __file__, "--run", scenario, str(model), str(source), str(target)]
     started = time.perf_counter()
     child = subprocess.Popen(command)
     root = psutil.Process(child.pid)
-    peak = 0
+    peak_rss = peak_pss = 0
     while child.poll() is None:
-        total = 0
+        rss = pss = 0
         try:
             for process in [root, *root.children(recursive=True)]:
-                total += process.memory_info().rss
+                info = process.memory_full_info()
+                rss += info.rss
+                pss += getattr(info, "pss", info.rss)
         except psutil.Error:
             pass
-        peak = max(peak, total)
-        time.sleep(0.05)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.1)
     seconds = time.perf_counter() - started
     if child.returncode != 0:
         raise SystemExit(f"scenario {scenario} failed with exit code {child.returncode}")
-    return seconds, peak / 1e6
+    return seconds, peak_rss / 1e6, peak_pss / 1e6
 
 
 def main() -> None:
@@ -281,26 +288,32 @@ def main() -> None:
     size_mb = data.stat().st_size / 1e6
     print(f"input {size_mb:.0f} MB; training models ...", flush=True)
     models = make_models(data, workdir)
-    results: dict[tuple[str, str], tuple[float, float]] = {}
+    results: dict[tuple[str, str], tuple[float, float, float]] = {}
     for name in args.models.split(","):
         for scenario in args.scenarios.split(","):
-            seconds, rss = measure(scenario, models[name], data, workdir / f"out-{name}.csv")
-            results[(name, scenario)] = (seconds, rss)
+            seconds, rss, pss = measure(scenario, models[name], data, workdir / f"out-{name}.csv")
+            results[(name, scenario)] = (seconds, rss, pss)
             print(
                 f"{name:4} {scenario:10} {args.rows / seconds:>10,.0f} rows/s "
-                f"{size_mb / seconds:7.1f} MB/s  peak RSS {rss:7,.0f} MB  ({seconds:.1f} s)",
+                f"{size_mb / seconds:7.1f} MB/s  peak RSS {rss:7,.0f} MB  PSS {pss:7,.0f} MB"
+                f"  ({seconds:.1f} s)",
                 flush=True,
             )
         if "scorecast" in args.scenarios:
-            seconds, rss = measure("scorecast", models[name], small, workdir / "out-small.csv")
-            results[(name, "scorecast-fifth")] = (seconds, rss)
-            print(f"{name:4} scorecast on a fifth of the input: peak RSS {rss:,.0f} MB")
+            seconds, rss, pss = measure("scorecast", models[name], small, workdir / "out-small.csv")
+            results[(name, "scorecast-fifth")] = (seconds, rss, pss)
+            print(
+                f"{name:4} scorecast on a fifth of the input: peak RSS {rss:,.0f} MB, "
+                f"PSS {pss:,.0f} MB"
+            )
     print("\nratios (throughput; RSS)")
     for name in args.models.split(","):
         _ratios(name, results, args.rows)
 
 
-def _ratios(name: str, results: dict[tuple[str, str], tuple[float, float]], rows: int) -> None:
+def _ratios(
+    name: str, results: dict[tuple[str, str], tuple[float, float, float]], rows: int
+) -> None:
     def speed(scenario: str) -> float | None:
         entry = results.get((name, scenario))
         return rows / entry[0] if entry else None
@@ -308,16 +321,20 @@ def _ratios(name: str, results: dict[tuple[str, str], tuple[float, float]], rows
     ours, pandas_speed = speed("scorecast"), speed("pandas")
     bare = [s for s in (speed("arrow-1p"), speed("arrow-2p")) if s is not None]
     if ours and pandas_speed:
-        rss_ratio = results[(name, "scorecast")][1] / results[(name, "pandas")][1]
+        mine, theirs = results[(name, "scorecast")], results[(name, "pandas")]
         print(
             f"{name}: scorecast / pandas = {ours / pandas_speed:.2f}x (target >= 1.2, aim 1.5); "
-            f"RSS scorecast / pandas = {rss_ratio:.2f} (target < 0.33)"
+            f"memory scorecast / pandas = {mine[1] / theirs[1]:.2f} RSS, "
+            f"{mine[2] / theirs[2]:.2f} PSS (target < 0.33)"
         )
     if ours and bare:
         print(f"{name}: scorecast / best bare pipeline = {ours / max(bare):.2f}x (target >= 0.9)")
     if (name, "scorecast-fifth") in results and (name, "scorecast") in results:
-        growth = results[(name, "scorecast")][1] / results[(name, "scorecast-fifth")][1] - 1
-        print(f"{name}: peak RSS growth for 5x the input = {growth:+.0%} (target < +10%)")
+        full, fifth = results[(name, "scorecast")], results[(name, "scorecast-fifth")]
+        print(
+            f"{name}: memory growth for 5x the input = {full[1] / fifth[1] - 1:+.0%} RSS, "
+            f"{full[2] / fifth[2] - 1:+.0%} PSS (target < +10%)"
+        )
 
 
 if __name__ == "__main__":
