@@ -49,6 +49,7 @@ class ServeProcess:
         }
         env.pop("SCORECAST_ENDPOINT", None)
         env.pop("SCORECAST_TOKEN", None)
+        self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "serve.log").open("a")
         command = ["scorecast", "serve", "--port", "0", *self.args]
         self.process = subprocess.Popen(

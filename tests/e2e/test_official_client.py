@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,60 @@ def test_credentials_never_show_their_secrets(dr: Any, server: ServeProcess) -> 
             assert secret not in body
     basic.delete()
     s3.delete()
+
+
+def _submit_long_job(server: ServeProcess, deployment: str, source: Path) -> dict[str, Any]:
+    with server.http() as http:
+        created: dict[str, Any] = http.post(
+            "batchPredictions/",
+            json={
+                "deploymentId": deployment,
+                "intakeSettings": {"type": "localFile"},
+                "outputSettings": {"type": "localFile"},
+                "passthroughColumns": ["patient_id"],
+                "chunkSize": 8192,
+                "numConcurrent": 1,
+            },
+        ).json()
+        upload = http.put(created["links"]["csvUpload"], content=source.read_bytes())
+        assert upload.status_code == 202
+    return created
+
+
+def test_the_download_streams_while_the_job_runs(
+    dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
+) -> None:
+    rows = 200_000
+    created = _submit_long_job(server, deployment, patients_csv(tmp_path / "in.csv", rows // 500))
+    job = dr.BatchPredictionJob.get(created["id"])
+    running = _wait(job, lambda s: s["status"] != "INITIALIZING")
+    assert running["status"] == "RUNNING" and "download" in running["links"]
+    received = bytearray()
+    seen_running_while_streaming = False
+    with httpx.stream(
+        "GET", running["links"]["download"], headers={"Authorization": f"Token {server.token}"}
+    ) as stream:
+        for piece in stream.iter_bytes():
+            received += piece
+            if not seen_running_while_streaming and received:
+                seen_running_while_streaming = job.get_status()["status"] == "RUNNING"
+    assert seen_running_while_streaming  # bytes arrived before the job ended
+    assert job.get_status()["status"] == "COMPLETED"
+    frame = pd.read_csv(io.BytesIO(bytes(received)))
+    check_scored(frame, rows=rows)
+    with server.http() as http:
+        assert http.get(running["links"]["download"]).content == bytes(received)
+
+
+def test_a_stream_cut_short_by_an_abort_is_reported_by_the_client(
+    dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
+) -> None:
+    created = _submit_long_job(server, deployment, patients_csv(tmp_path / "in.csv", 2000))
+    job = dr.BatchPredictionJob.get(created["id"])
+    _wait(job, lambda s: s["status"] != "INITIALIZING" and s["scored_rows"] > 0)
+    threading.Timer(1.0, job.delete).start()
+    target = io.BytesIO()
+    with pytest.raises(RuntimeError, match="was aborted"):
+        job.download(target)  # the stream ends early; the final status check says ABORTED
+    assert job.get_status()["status"] == "ABORTED"
+    assert 0 < target.getvalue().count(b"\n") < 1_000_001  # a part of the rows, not all

@@ -323,6 +323,8 @@ class _Follower:
             switched = self._switch(path, state.attempt)
             if switched is False:
                 raise _CutStreamError("a retried attempt wrote different bytes")
+            if switched:
+                return self.read(), False
         return b"", False
 
     def _drain(self) -> tuple[bytes, bool]:

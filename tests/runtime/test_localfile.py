@@ -1,0 +1,139 @@
+"""The localFile adapter's files: multipart assembly, and the download following attempts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rows import add_job, org_and_user
+from sqlalchemy import Engine
+
+from scorecast.api.routes.localfile import _CutStreamError, _Follower
+from scorecast.config import Settings
+from scorecast.connectors import localfile
+from scorecast.connectors.base import CsvSettings
+from scorecast.errors import InvalidInput
+from scorecast.store.db import session_scope
+from scorecast.store.models import Job
+
+JOB = "a" * 24
+HEADER = b'id,"note\r\nwith newline",x\r\n'
+
+
+def put_parts(settings: Settings, parts: list[bytes], job_id: str = JOB) -> None:
+    for number, body in enumerate(parts):
+        received = localfile.staging_file(settings, job_id, ".part")
+        received.write_bytes(body)
+        localfile.publish_part(settings, job_id, number, received)
+
+
+def test_parts_are_joined_without_their_repeated_headers(settings: Settings) -> None:
+    put_parts(
+        settings,
+        [HEADER + b'1,"a\r\nb",2\r\n', HEADER + b"3,c,4\r\n5,d,6\r\n", HEADER, HEADER + b"7,e,8"],
+    )
+    size = localfile.assemble_parts(settings, JOB, CsvSettings())
+    joined = localfile.input_path(settings, JOB).read_bytes()
+    assert joined == HEADER + b'1,"a\r\nb",2\r\n3,c,4\r\n5,d,6\r\n7,e,8'
+    assert size == len(joined)
+
+
+def test_a_part_with_another_header_is_refused_naming_it(settings: Settings) -> None:
+    put_parts(settings, [b"a,b\n1,2\n", b"a,b\n3,4\n", b"a,c\n5,6\n"])
+    with pytest.raises(InvalidInput, match="part 2") as error:
+        localfile.assemble_parts(settings, JOB, CsvSettings())
+    assert error.value.errors == {"parts": "part 2: header differs from part 0"}
+    assert not localfile.input_path(settings, JOB).exists()
+
+
+def test_missing_parts_are_refused(settings: Settings) -> None:
+    with pytest.raises(InvalidInput, match="no part"):
+        localfile.assemble_parts(settings, JOB, CsvSettings())
+    put_parts(settings, [b"a\n1\n"])
+    received = localfile.staging_file(settings, JOB, ".part")
+    received.write_bytes(b"a\n3\n")
+    localfile.publish_part(settings, JOB, 2, received)
+    with pytest.raises(InvalidInput, match="part 1 is missing"):
+        localfile.assemble_parts(settings, JOB, CsvSettings())
+
+
+def test_job_ids_cannot_escape_the_state_folder(settings: Settings) -> None:
+    from scorecast.errors import NotFound
+
+    for bad in ("../../etc", "a" * 23, "A" * 24, "a" * 23 + "/"):
+        with pytest.raises(NotFound):
+            localfile.input_path(settings, bad)
+
+
+def _set(engine: Engine, job_id: str, **values: object) -> None:
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        for key, value in values.items():
+            setattr(job, key, value)
+
+
+def _drain(follower: _Follower) -> tuple[bytes, bool]:
+    out = bytearray()
+    while True:
+        data, done = follower.step()
+        out += data
+        if done or not data:
+            return bytes(out), done
+
+
+def _staged(settings: Settings, job_id: str, attempt: int, data: bytes) -> Path:
+    path = localfile.staging_path(settings, job_id, attempt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_the_download_follows_a_retried_attempt_with_the_same_bytes(
+    settings: Settings, engine: Engine
+) -> None:
+    org, user = org_and_user(engine)
+    job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
+    follower = _Follower(settings, engine, job_id)
+    assert _drain(follower) == (b"", False)  # nothing staged yet: wait
+    _staged(settings, job_id, 1, b"h\n1\n")
+    assert _drain(follower) == (b"h\n1\n", False)
+    _set(engine, job_id, attempt=2)  # the worker died; attempt 2 rewrites the same bytes
+    _staged(settings, job_id, 2, b"h\n")
+    assert _drain(follower) == (b"", False)  # not caught up yet: wait
+    path = _staged(settings, job_id, 2, b"h\n1\n2\n")
+    assert _drain(follower) == (b"2\n", False)
+    path.rename(localfile.result_path(settings, job_id))  # commit
+    _set(engine, job_id, status="COMPLETED")
+    assert _drain(follower) == (b"", True)
+    assert follower.sent == 6
+    follower.close()
+
+
+def test_the_download_is_cut_when_a_retry_wrote_other_bytes(
+    settings: Settings, engine: Engine
+) -> None:
+    org, user = org_and_user(engine)
+    job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
+    follower = _Follower(settings, engine, job_id)
+    _staged(settings, job_id, 1, b"h\n1\n")
+    assert _drain(follower) == (b"h\n1\n", False)
+    _set(engine, job_id, attempt=2)
+    _staged(settings, job_id, 2, b"h\n9\n")
+    with pytest.raises(_CutStreamError):
+        follower.step()
+    follower.close()
+
+
+@pytest.mark.parametrize("status", ["ABORTED", "FAILED"])
+def test_the_download_ends_when_the_job_fails(
+    settings: Settings, engine: Engine, status: str
+) -> None:
+    org, user = org_and_user(engine)
+    job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
+    follower = _Follower(settings, engine, job_id)
+    _staged(settings, job_id, 1, b"h\n1\n")
+    assert _drain(follower) == (b"h\n1\n", False)
+    _set(engine, job_id, status=status)
+    assert _drain(follower) == (b"", True)
+    follower.close()
