@@ -23,13 +23,14 @@ def test_session_scope_commits_and_rolls_back(engine: Engine) -> None:
     assert names == ["kept"]
 
 
-def test_foreign_keys_are_enforced(engine: Engine) -> None:
+def test_foreign_keys_are_enforced_and_errors_hide_parameters(engine: Engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from scorecast.store.models import User
 
-    with pytest.raises(IntegrityError), session_scope(engine) as session:
-        session.add(User(org_id="0" * 24, username="orphan"))
+    with pytest.raises(IntegrityError) as caught, session_scope(engine) as session:
+        session.add(User(org_id="0" * 24, username="orphan-secret"))
+    assert "orphan-secret" not in str(caught.value)  # parameters never reach messages or logs
 
 
 def test_datetimes_come_back_aware_utc(engine: Engine) -> None:

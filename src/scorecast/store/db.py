@@ -52,6 +52,8 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
     A SQLite file's parent folder is created when missing.
     """
     parsed = normalize_url(url)
+    # Statement parameters never appear in error messages or logs (they may hold user data).
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
