@@ -29,13 +29,59 @@ READ_BUFFER = 8 << 20
 
 
 class RangedReader(io.RawIOBase):
-    """Read-only seekable stream; ``fetch(start, length)`` returns bytes ``[start, start+len)``."""
+    """Read-only seekable stream; ``fetch(start, length)`` returns bytes ``[start, start+len)``.
 
-    def __init__(self, size: int, fetch: Callable[[int, int], bytes]) -> None:
+    With ``open_from(start)`` (a streaming response of the object from ``start`` to its end,
+    read incrementally), sequential reads share one request and only a seek elsewhere opens a
+    new one; ``fetch`` is then unused. Either way nothing is read ahead beyond what is asked.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        fetch: Callable[[int, int], bytes] | None = None,
+        open_from: Callable[[int], Any] | None = None,
+    ) -> None:
         self.size = size
         self._fetch = fetch
+        self._open_from = open_from
+        self._stream: Any = None
+        self._stream_position = -1
         self._position = 0
         self.fetched = 0
+        self.requests = 0
+
+    def _read_range(self, start: int, length: int) -> bytes:
+        if self._open_from is None:
+            assert self._fetch is not None
+            self.requests += 1
+            return self._fetch(start, length)
+        if self._stream is None or self._stream_position != start:
+            self._close_stream()
+            self._stream = self._open_from(start)
+            self._stream_position = start
+            self.requests += 1
+        data: bytes = self._stream.read(length)
+        if 0 < len(data) < length:  # a short read: gather the rest (rare)
+            parts = [data]
+            while (got := sum(map(len, parts))) < length:
+                piece = self._stream.read(length - got)
+                if not piece:
+                    break
+                parts.append(piece)
+            data = b"".join(parts)
+        self._stream_position += len(data)
+        return data
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.close()
+            self._stream = None
+
+    def close(self) -> None:
+        self._close_stream()
+        super().close()
 
     def readable(self) -> bool:
         return True
@@ -65,7 +111,7 @@ class RangedReader(io.RawIOBase):
         length = min(len(view), self.size - self._position)
         if length <= 0:
             return 0
-        data = self._fetch(self._position, length)
+        data = self._read_range(self._position, length)
         if not data:
             return 0
         view[: len(data)] = data

@@ -12,6 +12,7 @@ the whole output fits one part) and aborted by ``abort()``: until then nothing i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
@@ -58,6 +59,22 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
     return checks.done()
 
 
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: list[Any] = []
+
+
+def _shared_session(boto3: Any) -> Any:
+    """One boto3 session per process: it loads the service models once (about 0.3 s each).
+
+    Keys of a credential are given to each client, never stored on the session; without them
+    the session's standard chain applies.
+    """
+    with _SESSION_LOCK:
+        if not _SESSIONS:
+            _SESSIONS.append(boto3.session.Session())
+        return _SESSIONS[0]
+
+
 class _S3:
     """A boto3 client for one location, with errors turned into ``ConnectorError``."""
 
@@ -87,12 +104,14 @@ class _S3:
                 ),
                 "aws_session_token": field(credential, "awsSessionToken", "aws_session_token"),
             }
-        session = boto3.session.Session(**options)
-        self.client = session.client(
-            "s3",
-            endpoint_url=endpoint or None,
-            region_name=session.region_name or "us-east-1",
-        )
+        session = _shared_session(boto3)
+        with _SESSION_LOCK:  # creating clients from one session is not thread-safe
+            self.client = session.client(
+                "s3",
+                endpoint_url=endpoint or None,
+                region_name=session.region_name or "us-east-1",
+                **options,
+            )
 
     def failure(self, action: str, exc: BaseException) -> ConnectorError:
         response = getattr(exc, "response", None)
@@ -123,19 +142,33 @@ def open_intake(
 ) -> Intake:
     store = _S3(settings, ctx)
 
-    def fetch(start: int, length: int) -> bytes:
-        response = store.call("reading", "get_object", Range=f"bytes={start}-{start + length - 1}")
-        try:
-            return cast(bytes, response["Body"].read())
-        except Exception as exc:
-            raise store.failure("reading", exc) from exc
+    def open_from(start: int) -> Any:
+        body = store.call("reading", "get_object", Range=f"bytes={start}-")["Body"]
+        return _FailingAs(body, store)
 
     def open_stream() -> BinaryIO:
         size = int(store.call("reading", "head_object")["ContentLength"])
-        return buffered(RangedReader(size, fetch))
+        return buffered(RangedReader(size, open_from=open_from))
 
     fmt = cast(FileFormat, settings.get("format") or "csv")
     return FileIntake(store.url, open_stream, fmt, csv_settings)
+
+
+class _FailingAs:
+    """A streaming body whose errors become ``ConnectorError`` naming the object."""
+
+    def __init__(self, body: Any, store: _S3) -> None:
+        self._body = body
+        self._store = store
+
+    def read(self, size: int) -> bytes:
+        try:
+            return cast(bytes, self._body.read(size))
+        except Exception as exc:
+            raise self._store.failure("reading", exc) from exc
+
+    def close(self) -> None:
+        self._body.close()
 
 
 class S3Output(EncodedOutput):
