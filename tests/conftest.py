@@ -138,7 +138,9 @@ def serve_app(settings: Settings, engine: Engine, app: Any = None) -> Iterator[s
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
+    config = uvicorn.Config(
+        app, log_level="warning", ws="none", lifespan="on", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True
