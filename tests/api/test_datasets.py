@@ -85,3 +85,25 @@ def test_bad_uploads_are_422_and_leave_nothing(live_server: LiveServer) -> None:
     assert "file" in missing.json()["errors"]
     assert httpx.get(f"{live_server.url}/datasets/", headers=headers).json()["totalCount"] == 0
     assert not any(p.is_file() for p in live_server.settings.datasets_dir.rglob("*"))
+
+
+def test_csv_values_are_not_typed_at_upload(live_server: LiveServer) -> None:
+    """A column that turns from numbers to text after the first blocks, and a Latin-1 file,
+    are stored (the job's csvSettings decide how they are read)."""
+    headers = live_server.headers()
+    url = f"{live_server.url}/datasets/fromFile/"
+    mixed = b"a,b\n" + b"".join(b"%d,1\n" % i for i in range(400_000)) + b"x,text\n"
+    latin1 = "a,b\u00e9\n1,caf\u00e9\n".encode("latin-1")
+    for name, content, rows, columns in [
+        ("mixed.csv", mixed, 400_001, ["a", "b"]),
+        ("latin1.csv", latin1, 1, ["a", "b\u00e9"]),
+    ]:
+        response = httpx.post(url, files={"file": (name, content)}, headers=headers, timeout=60)
+        assert response.status_code == 202, response.text
+        dataset_id = response.json()["catalogId"]
+        body = httpx.get(f"{live_server.url}/datasets/{dataset_id}/", headers=headers).json()
+        assert (body["rowCount"], body["columns"], body["datasetSize"]) == (
+            rows,
+            columns,
+            len(content),
+        )

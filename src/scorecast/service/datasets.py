@@ -196,21 +196,39 @@ def _format_of(path: Path, filename: str | None) -> str:
 
 
 def _inspect(path: Path, file_format: str) -> dict[str, Any]:
-    """Column names and row count; InvalidInput when the file cannot be read."""
+    """Column names and row count; InvalidInput when the file cannot be read.
+
+    CSV values are not typed here (columns are read as bytes), so a column that mixes numbers
+    and text, or text in another encoding than UTF-8, is accepted: the job's ``csvSettings``
+    decide how it is read.
+    """
     import pyarrow as pa
-    import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
+    kind = "Parquet" if file_format == "parquet" else "CSV"
     try:
         if file_format == "parquet":
             metadata = pq.ParquetFile(path).metadata
             return {"names": list(metadata.schema.names), "rowCount": metadata.num_rows}
-        reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=1 << 22))
-        rows = sum(batch.num_rows for batch in reader)
-        return {"names": list(reader.schema.names), "rowCount": rows}
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        kind = "Parquet" if file_format == "parquet" else "CSV"
+        try:
+            return _inspect_csv(path, "utf8")
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            return _inspect_csv(path, "latin-1")
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise InvalidInput.at("file", f"is not a readable {kind} file: {exc}") from exc
+
+
+def _inspect_csv(path: Path, encoding: str) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    read_options = pa_csv.ReadOptions(block_size=1 << 22, encoding=encoding)
+    with pa_csv.open_csv(path, read_options=read_options) as first:
+        names = list(first.schema.names)
+    as_bytes = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary()))
+    with pa_csv.open_csv(path, read_options=read_options, convert_options=as_bytes) as reader:
+        rows = sum(batch.num_rows for batch in reader)
+    return {"names": names, "rowCount": rows}
 
 
 def _owned(session: Session, org_id: str, dataset_id: str) -> Dataset:
