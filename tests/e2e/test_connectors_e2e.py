@@ -1,0 +1,766 @@
+"""Connectors end to end: real ``scorecast serve`` processes driven by the official ``datarobot``
+client (3.20.0) against moto (S3, server mode), Azurite, gcp-storage-emulator and PostgreSQL.
+
+Two servers, both with ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1`` (the emulators listen on
+127.0.0.1) and ``STORAGE_EMULATOR_HOST`` (how an admin points the gcp connector at an emulator;
+the client's ``score_gcp`` has no endpoint parameter):
+
+- SQLite store, token from serve's first start, deployment from ``scorecast deployment create``:
+  the seed's example (a definition from S3 to S3, ``run_once()``, ``wait_for_completion()``),
+  ``score_s3``, ``score_azure``, ``score_gcp``.
+- PostgreSQL store, token from ``scorecast token create`` before serve, deployment through the
+  API: a jdbc → jdbc definition with ``insert_update`` run twice, and an every-minute definition
+  from S3 to S3. The scheduled definition is created by the first test so that its minutes pass
+  while the other tests run; the schedule test near the end checks its fires.
+
+The last test searches both servers' output, every file under their homes and every API answer
+the tests received for the credentials' secrets. Each scored output is compared row for row
+with the model's own predictions (onnxruntime on the same input).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from clouds import (
+    AnswerLog,
+    Secrets,
+    check_predictions,
+    emulators,
+    features,
+    read_csv,
+    to_csv,
+)
+from serving import ServeProcess
+
+from scorecast.store.db import create_engine_for, session_scope
+from scorecast.store.models import Job, ScheduleFire
+from services import POSTGRES, drop_postgres_database, pg_execute, pg_url, require
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+#: the seed's schedule payload, every minute (snake_case keys, as the seed writes them)
+EVERY_MINUTE = {
+    "minute": ["*"],
+    "hour": ["*"],
+    "day_of_month": ["*"],
+    "month": ["*"],
+    "day_of_week": ["*"],
+}
+FIRES = 2
+TERMINAL = ("COMPLETED", "FAILED", "ABORTED")
+
+
+# --- emulators and stores ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def answers() -> AnswerLog:
+    return AnswerLog()
+
+
+@pytest.fixture(scope="module")
+def keys() -> Secrets:
+    return Secrets()
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[emulators.Running]:
+    with emulators.moto() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulators.Running]:
+    with emulators.azurite(tmp_path_factory.mktemp("azurite")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def gcs() -> Iterator[emulators.Running]:
+    with emulators.gcs() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def s3(moto: emulators.Running) -> Any:
+    """A boto3 client of the moto server, with the buckets ``foobar`` (the seed's) and ``e2e``."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for bucket in ("foobar", "e2e"):
+        client.create_bucket(Bucket=bucket)
+    return client
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> Iterator[str]:
+    """A PostgreSQL database for the jdbc test (the name)."""
+    require(POSTGRES)
+    name = f"scorecast_e2e_warehouse_{os.getpid()}"
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        drop_postgres_database(name)
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+def _server_env(gcs: emulators.Running) -> dict[str, str]:
+    return {"SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "1", "STORAGE_EMULATOR_HOST": gcs.endpoint}
+
+
+def _cli(home: Path, database_url: str, *args: str, **env: str) -> str:
+    """Run the ``scorecast`` CLI against ``home``; its last stdout line."""
+    done = subprocess.run(
+        ["scorecast", *args],
+        env={
+            **os.environ,
+            "SCORECAST_HOME": str(home),
+            "SCORECAST_DATABASE_URL": database_url,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1].strip()
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(
+    tmp_path_factory: pytest.TempPathFactory, gcs: emulators.Running
+) -> Iterator[ServeProcess]:
+    """``scorecast serve`` on a SQLite store; the token is the one serve prints on first start."""
+    home = tmp_path_factory.mktemp("home-sqlite")
+    process = ServeProcess(
+        home, f"sqlite:///{home / 'scorecast.db'}", "--workers", "2", env=_server_env(gcs)
+    ).start()
+    try:
+        assert process.token, process.output()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_server(
+    tmp_path_factory: pytest.TempPathFactory, gcs: emulators.Running
+) -> Iterator[ServeProcess]:
+    """``scorecast serve`` on a PostgreSQL store; the token from ``scorecast token create``."""
+    require(POSTGRES)
+    home = tmp_path_factory.mktemp("home-postgres")
+    name = f"scorecast_e2e_connectors_{os.getpid()}"
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_execute(f'CREATE DATABASE "{name}"')
+    url = pg_url(name)
+    try:
+        token = _cli(home, url, "token", "create", "--org", "e2e", "--user", "tester")
+        process = ServeProcess(home, url, "--workers", "2", env=_server_env(gcs)).start()
+        process.token = token
+        try:
+            yield process
+        finally:
+            process.stop()
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture(scope="module")
+def sqlite_deployment(sqlite_server: ServeProcess, onnx_binary_model: Path) -> str:
+    """The test model registered with ``scorecast deployment create``."""
+    assert sqlite_server.token
+    return _cli(
+        sqlite_server.home,
+        sqlite_server.database_url,
+        "deployment",
+        "create",
+        str(onnx_binary_model),
+        "--target",
+        "label",
+        "--target-type",
+        "binary",
+        "--positive-class",
+        "yes",
+        "--label",
+        "connectors e2e",
+        SCORECAST_ENDPOINT=sqlite_server.endpoint,
+        SCORECAST_TOKEN=sqlite_server.token,
+    )
+
+
+@pytest.fixture(scope="module")
+def pg_deployment(pg_server: ServeProcess, onnx_binary_model: Path, answers: AnswerLog) -> str:
+    """The test model registered through ``POST deployments/fromModelFile/``."""
+    with http(pg_server, answers) as client:
+        response = client.post(
+            "deployments/fromModelFile/",
+            files={"file": ("binary.onnx", onnx_binary_model.read_bytes())},
+            data={"targetName": "label", "targetType": "binary", "positiveClass": "yes"},
+        )
+    assert response.status_code == 201, response.text
+    deployment_id: str = response.json()["id"]
+    return deployment_id
+
+
+def connect(server: ServeProcess, answers: AnswerLog) -> Any:
+    """The official client pointed at ``server``, its answers recorded."""
+    import datarobot
+
+    client = datarobot.Client(endpoint=server.endpoint, token=server.token)
+    answers.attach_requests(client)
+    return datarobot
+
+
+def http(server: ServeProcess, answers: AnswerLog) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.endpoint + "/",
+        headers={"Authorization": f"Token {server.token}"},
+        timeout=60,
+        event_hooks=answers.httpx_hooks(),
+    )
+
+
+def s3_credential(dr: Any, keys: Secrets, name: str) -> Any:
+    return dr.Credential.create_s3(
+        name,
+        aws_access_key_id=keys.aws_access_key_id,
+        aws_secret_access_key=keys.aws_secret_access_key,
+    )
+
+
+def finished(job: Any) -> dict[str, Any]:
+    job.wait_for_completion(max_wait=300)
+    status: dict[str, Any] = job.get_status()
+    return status
+
+
+# --- the every-minute definition (created first, checked last) ---------------------------------
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    definition_id: str
+    first_run: datetime
+    inputs: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def every_minute(
+    *,
+    pg_server: ServeProcess,
+    pg_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> Scheduled:
+    """An enabled every-minute definition reading from and writing to S3 (``{job_id}`` in the
+    output URL, so each run leaves its own object)."""
+    inputs = features(200, seed=11)
+    s3.put_object(Bucket="e2e", Key="scheduled/input.csv", Body=to_csv(inputs))
+    dr = connect(pg_server, answers)
+    credential = s3_credential(dr, keys, "scheduled s3")
+    common = {
+        "type": "s3",
+        "format": "csv",
+        "credential_id": credential.credential_id,
+        "endpoint_url": moto.endpoint,
+    }
+    definition = dr.BatchPredictionJobDefinition.create(
+        enabled=True,
+        batch_prediction_job={
+            "num_concurrent": 1,
+            "deployment_id": pg_deployment,
+            "intake_settings": {**common, "url": "s3://e2e/scheduled/input.csv"},
+            "output_settings": {**common, "url": "s3://e2e/scheduled/out-{job_id}.csv"},
+            "passthrough_columns": ["id"],
+        },
+        name="every minute on s3",
+        schedule=EVERY_MINUTE,
+    )
+    # the client's definition object has no nextScheduledRunTime; the API answers it
+    with http(pg_server, answers) as client:
+        wire = client.get(f"batchPredictionJobDefinitions/{definition.id}/").json()
+    assert wire["enabled"] is True and wire["nextScheduledRunTime"], wire
+    first_run = datetime.fromisoformat(wire["nextScheduledRunTime"].replace("Z", "+00:00"))
+    return Scheduled(definition.id, first_run, inputs)
+
+
+# --- the seed's example ------------------------------------------------------------------------
+
+
+def test_seed_example_definition_run_once_on_s3(
+    *,
+    every_minute: Scheduled,  # created first: its minutes pass during the other tests
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    keys: Secrets,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    inputs = features(300, seed=1)[["num_a", "num_b"]]
+    s3.put_object(Bucket="foobar", Key="123", Body=to_csv(inputs))
+    dr = connect(sqlite_server, answers)
+    credential = s3_credential(dr, keys, "seed s3")
+
+    # the seed's job_spec, with our deployment, credential and the moto endpoint
+    job_spec = {
+        "num_concurrent": 4,
+        "deployment_id": sqlite_deployment,
+        "intake_settings": {
+            "url": "s3://foobar/123",
+            "type": "s3",
+            "format": "csv",
+            "credential_id": credential.credential_id,
+            "endpoint_url": moto.endpoint,
+        },
+        "output_settings": {
+            "url": "s3://foobar/123",
+            "type": "s3",
+            "format": "csv",
+            "credential_id": credential.credential_id,
+            "endpoint_url": moto.endpoint,
+        },
+    }
+    definition = dr.BatchPredictionJobDefinition.create(
+        enabled=False,
+        batch_prediction_job=job_spec,
+        name="some_definition_name",
+        schedule=None,
+    )
+    definition = dr.BatchPredictionJobDefinition.get(definition.id)
+    job = definition.run_once()
+    job.wait_for_completion()
+
+    status = job.get_status()
+    assert status["status"] == "COMPLETED", status
+    assert status["scored_rows"] == 300
+    # the seed reads and writes the same object: the scored file replaced the input
+    scored = read_csv(s3.get_object(Bucket="foobar", Key="123")["Body"].read())
+    check_predictions(onnx_binary_model, inputs, scored)
+    assert s3.list_multipart_uploads(Bucket="foobar").get("Uploads", []) == []
+
+
+# --- jdbc → jdbc, insert_update ------------------------------------------------------------------
+
+
+def test_jdbc_to_jdbc_definition_with_insert_update_on_postgresql(
+    *,
+    pg_server: ServeProcess,
+    pg_deployment: str,
+    warehouse: str,
+    keys: Secrets,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    engine = sa.create_engine(
+        f"postgresql+psycopg://postgres@127.0.0.1:5432/{warehouse}", poolclass=sa.pool.NullPool
+    )
+    source = features(120, seed=2)
+    try:
+        source.to_sql("patients", engine, index=False)
+        dr = connect(pg_server, answers)
+        store = dr.DataStore.create(
+            data_store_type="jdbc",
+            canonical_name="warehouse",
+            driver_id="postgresql",
+            jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
+        )
+        credential = dr.Credential.create_basic(
+            "warehouse login", user="postgres", password=keys.db_password
+        )
+        database = {"data_store_id": store.id, "credential_id": credential.credential_id}
+        definition = dr.BatchPredictionJobDefinition.create(
+            enabled=False,
+            batch_prediction_job={
+                "num_concurrent": 2,
+                "deployment_id": pg_deployment,
+                "passthrough_columns": ["id"],
+                "intake_settings": {
+                    "type": "jdbc",
+                    **database,
+                    "schema": "public",
+                    "table": "patients",
+                },
+                "output_settings": {
+                    "type": "jdbc",
+                    **database,
+                    "schema": "public",
+                    "table": "scored",
+                    "statement_type": "insert_update",
+                    "where_columns": ["id"],
+                    "create_table_if_not_exists": True,
+                },
+            },
+            name="warehouse upsert",
+            schedule=None,
+        )
+
+        first = finished(definition.run_once())
+        assert first["status"] == "COMPLETED", first
+        scored = pd.read_sql('SELECT * FROM scored ORDER BY "id"', engine)
+        check_predictions(onnx_binary_model, source, scored)
+        assert scored["id"].tolist() == source["id"].tolist()
+        before = scored.set_index("id")
+
+        # change ten rows (both features negated) and add five new ones
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE patients SET num_a = -num_a, num_b = -num_b WHERE id <= 10")
+            )
+        features(5, seed=3, first_id=121).to_sql(
+            "patients", engine, index=False, if_exists="append"
+        )
+        source = pd.read_sql('SELECT * FROM patients ORDER BY "id"', engine)
+
+        second = finished(definition.run_once())
+        assert second["status"] == "COMPLETED", second
+        scored = pd.read_sql('SELECT * FROM scored ORDER BY "id"', engine)
+        assert scored["id"].tolist() == list(range(1, 126))  # updated in place, no duplicates
+        check_predictions(onnx_binary_model, source, scored)
+        after = scored.set_index("id")
+        moved = (
+            before["label_yes_PREDICTION"] - after.loc[before.index, "label_yes_PREDICTION"]
+        ).abs()
+        assert moved[moved > 1e-6].index.tolist() == list(range(1, 11))  # only the changed rows
+        # no staging table left behind
+        assert sorted(sa.inspect(engine).get_table_names()) == ["patients", "scored"]
+    finally:
+        engine.dispose()
+
+
+# --- score_s3 / score_azure / score_gcp ----------------------------------------------------------
+
+
+def test_score_s3(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    keys: Secrets,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    inputs = features(250, seed=4)
+    s3.put_object(Bucket="e2e", Key="client/in.csv", Body=to_csv(inputs))
+    dr = connect(sqlite_server, answers)
+    job = dr.BatchPredictionJob.score_s3(
+        sqlite_deployment,
+        source_url="s3://e2e/client/in.csv",
+        destination_url="s3://e2e/client/out.csv",
+        credential=s3_credential(dr, keys, "score_s3"),
+        endpoint_url=moto.endpoint,
+        passthrough_columns=["id"],
+    )
+    status = finished(job)
+    assert status["status"] == "COMPLETED", status
+    scored = read_csv(s3.get_object(Bucket="e2e", Key="client/out.csv")["Body"].read())
+    assert scored["id"].tolist() == inputs["id"].tolist()
+    check_predictions(onnx_binary_model, inputs, scored)
+
+
+def azure_container(azurite: emulators.Running, name: str) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(
+        emulators.azurite_connection_string(azurite.port)
+    )
+    container = service.get_container_client(name)
+    if not container.exists():
+        container.create_container()
+    return container
+
+
+def test_score_azure(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    azurite: emulators.Running,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    inputs = features(250, seed=5)
+    container = azure_container(azurite, "e2e")
+    container.upload_blob("client/in.csv", to_csv(inputs), overwrite=True)
+    dr = connect(sqlite_server, answers)
+    # DataRobot's URL form; the connection string's BlobEndpoint sends requests to Azurite
+    credential = dr.Credential.create_azure(
+        "score_azure", azure_connection_string=emulators.azurite_connection_string(azurite.port)
+    )
+    base = f"https://{emulators.AZURITE_ACCOUNT}.blob.core.windows.net/e2e/client"
+    job = dr.BatchPredictionJob.score_azure(
+        sqlite_deployment,
+        source_url=f"{base}/in.csv",
+        destination_url=f"{base}/out.csv",
+        credential=credential,
+        passthrough_columns=["id"],
+    )
+    status = finished(job)
+    assert status["status"] == "COMPLETED", status
+    scored = read_csv(container.download_blob("client/out.csv").readall())
+    assert scored["id"].tolist() == inputs["id"].tolist()
+    check_predictions(onnx_binary_model, inputs, scored)
+
+
+def test_score_gcp(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    gcs: emulators.Running,
+    keys: Secrets,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    client = storage.Client(
+        project="e2e-project",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": gcs.endpoint},
+    )
+    bucket = client.bucket("e2e")
+    if not bucket.exists():
+        bucket = client.create_bucket("e2e")
+    inputs = features(250, seed=6)
+    bucket.blob("client/in.csv").upload_from_string(to_csv(inputs))
+    dr = connect(sqlite_server, answers)
+    credential = dr.Credential.create_gcp("score_gcp", gcp_key=keys.gcp_key())
+    job = dr.BatchPredictionJob.score_gcp(
+        sqlite_deployment,
+        source_url="gs://e2e/client/in.csv",
+        destination_url="https://storage.googleapis.com/e2e/client/out.csv",
+        credential=credential,
+        passthrough_columns=["id"],
+    )
+    status = finished(job)
+    assert status["status"] == "COMPLETED", status
+    scored = read_csv(bucket.blob("client/out.csv").download_as_bytes())
+    assert scored["id"].tolist() == inputs["id"].tolist()
+    check_predictions(onnx_binary_model, inputs, scored)
+
+
+# --- the every-minute definition -----------------------------------------------------------------
+
+
+def _fires(engine: sa.Engine, definition_id: str) -> list[ScheduleFire]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                sa.select(ScheduleFire)
+                .where(ScheduleFire.definition_id == definition_id)
+                .order_by(ScheduleFire.scheduled_time)
+            )
+        )
+
+
+def _jobs(engine: sa.Engine, definition_id: str) -> list[Job]:
+    with session_scope(engine) as session:
+        return list(session.scalars(sa.select(Job).where(Job.definition_id == definition_id)))
+
+
+def _poll(what: str, probe: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout:.0f} s")
+        time.sleep(1)
+
+
+def test_every_minute_definition_on_s3_runs_once_per_minute(
+    *,
+    every_minute: Scheduled,
+    pg_server: ServeProcess,
+    s3: Any,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    engine = create_engine_for(pg_server.database_url)
+    try:
+        # FIRES minute boundaries from the first run, plus slack for the scheduler's tick
+        wait = (every_minute.first_run + timedelta(minutes=FIRES - 1, seconds=30)).timestamp()
+        _poll(
+            f"{FIRES} fires",
+            lambda: len(_fires(engine, every_minute.definition_id)) >= FIRES,
+            max(wait - time.time(), 0) + 5,
+        )
+        dr = connect(pg_server, answers)
+        definition = dr.BatchPredictionJobDefinition.get(every_minute.definition_id)
+        definition.update(enabled=False)
+        jobs = _poll(
+            "the scheduled jobs end",
+            lambda: (
+                (found := _jobs(engine, every_minute.definition_id))
+                and all(job.status in TERMINAL for job in found)
+                and found
+            ),
+            120,
+        )
+        fires = _fires(engine, every_minute.definition_id)
+    finally:
+        engine.dispose()
+
+    times = [fire.scheduled_time for fire in fires]
+    assert len(fires) >= FIRES
+    assert times[0] == every_minute.first_run
+    for earlier, later in itertools.pairwise(times):
+        assert (later - earlier).total_seconds() == 60  # every minute, none twice, none skipped
+    assert [fire.outcome for fire in fires] == ["started"] * len(fires), [
+        (fire.outcome, fire.reason) for fire in fires
+    ]
+    assert sorted(job.scheduled_time for job in jobs) == times  # one job per fire
+    assert {fire.job_id for fire in fires} == {job.id for job in jobs}
+    assert [job.status for job in jobs] == ["COMPLETED"] * len(jobs)
+    assert {job.source for job in jobs} == {"scheduled"}
+
+    with http(pg_server, answers) as client:
+        listed = client.get(
+            "batchPredictions/",
+            params={"batchPredictionJobDefinitionId": every_minute.definition_id},
+        ).json()
+    assert sorted(job["id"] for job in listed["data"]) == sorted(job.id for job in jobs)
+
+    # each run wrote its own object, with the predictions for the input
+    objects = s3.list_objects_v2(Bucket="e2e", Prefix="scheduled/out-").get("Contents", [])
+    assert sorted(item["Key"] for item in objects) == sorted(
+        f"scheduled/out-{job.id}.csv" for job in jobs
+    )
+    for item in objects:
+        scored = read_csv(s3.get_object(Bucket="e2e", Key=item["Key"])["Body"].read())
+        assert scored["id"].tolist() == every_minute.inputs["id"].tolist()
+        check_predictions(onnx_binary_model, every_minute.inputs, scored)
+
+
+# --- no secret anywhere --------------------------------------------------------------------------
+
+
+def test_no_secret_in_server_output_files_or_answers(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    pg_server: ServeProcess,
+    pg_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    azurite: emulators.Running,
+    warehouse: str,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> None:
+    """Jobs with every kind of credential, succeeding and failing, then a search for the secrets
+    (with the tests above, which ran before this one, also in the search)."""
+    dr = connect(sqlite_server, answers)
+    s3.put_object(Bucket="e2e", Key="leak/in.csv", Body=to_csv(features(20, seed=8)))
+    s3_cred = s3_credential(dr, keys, "leak s3")
+    ok = dr.BatchPredictionJob.score_s3(
+        sqlite_deployment,
+        source_url="s3://e2e/leak/in.csv",
+        destination_url="s3://e2e/leak/out.csv",
+        credential=s3_cred,
+        endpoint_url=moto.endpoint,
+    )
+    missing = dr.BatchPredictionJob.score_s3(
+        sqlite_deployment,
+        source_url="s3://e2e/leak/absent.csv",
+        destination_url="s3://e2e/leak/never.csv",
+        credential=s3_cred,
+        endpoint_url=moto.endpoint,
+    )
+    azure_container(azurite, "e2e").upload_blob(
+        "leak/in.csv", to_csv(features(20, seed=9)), overwrite=True
+    )
+    wrong_key = emulators.azurite_connection_string(azurite.port).replace(
+        emulators.AZURITE_KEY, keys.azure_bad_account_key
+    )
+    refused = dr.BatchPredictionJob.score_azure(
+        sqlite_deployment,
+        source_url=f"{azurite.endpoint}/{emulators.AZURITE_ACCOUNT}/e2e/leak/in.csv",
+        destination_url=f"{azurite.endpoint}/{emulators.AZURITE_ACCOUNT}/e2e/leak/out.csv",
+        credential=dr.Credential.create_azure("leak azure", azure_connection_string=wrong_key),
+    )
+    statuses = {name: finished(job) for name, job in [("ok", ok), ("missing", missing)]}
+    statuses["refused"] = finished(refused)
+    assert statuses["ok"]["status"] == "COMPLETED", statuses["ok"]
+    assert statuses["missing"]["status"] == "FAILED", statuses["missing"]
+    assert "absent.csv" in statuses["missing"]["status_details"]
+    assert statuses["refused"]["status"] == "FAILED", statuses["refused"]
+
+    # a jdbc job that fails (no such table) with the basic credential's password
+    dr = connect(pg_server, answers)
+    store = dr.DataStore.create(
+        data_store_type="jdbc",
+        canonical_name="leak warehouse",
+        driver_id="postgresql",
+        jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
+    )
+    basic = dr.Credential.create_basic("leak login", user="postgres", password=keys.db_password)
+    failed = dr.BatchPredictionJob.score(
+        pg_deployment,
+        intake_settings={
+            "type": "jdbc",
+            "data_store_id": store.id,
+            "credential_id": basic.credential_id,
+            "table": "no_such_table",
+        },
+        output_settings={
+            "type": "s3",
+            "url": "s3://e2e/leak/jdbc.csv",
+            "credential_id": s3_credential(dr, keys, "leak s3 pg").credential_id,
+            "endpoint_url": moto.endpoint,
+        },
+    )
+    assert finished(failed)["status"] == "FAILED"
+
+    # every job's record as the API answers it (logs included)
+    for server in (sqlite_server, pg_server):
+        with http(server, answers) as client:
+            listed = client.get("batchPredictions/", params={"limit": 1000}).json()
+            for job in listed["data"]:
+                client.get(f"batchPredictions/{job['id']}/")
+            client.get("credentials/")
+
+    leaks: dict[str, list[str]] = {}
+    for name, secret in keys.all().items():
+        found = answers.find(secret)
+        for server in (sqlite_server, pg_server):
+            if secret in "\n".join(server.lines):  # stdout; stderr is serve.log in the home
+                found.append(f"stdout of serve in {server.home.name}")
+            found += [
+                str(path.relative_to(server.home))
+                for path in sorted(server.home.rglob("*"))
+                if path.is_file() and secret.encode() in path.read_bytes()
+            ]
+        if found:
+            leaks[name] = found
+    assert answers.answers, "the answers were recorded"
+    assert leaks == {}
