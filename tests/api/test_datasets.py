@@ -92,10 +92,10 @@ def test_csv_values_are_not_typed_at_upload(live_server: LiveServer) -> None:
     are stored (the job's csvSettings decide how they are read)."""
     headers = live_server.headers()
     url = f"{live_server.url}/datasets/fromFile/"
-    mixed = b"a,b\n" + b"".join(b"%d,1\n" % i for i in range(400_000)) + b"x,text\n"
+    mixed = b"a,b\n" + b"".join(b"%d,1\n" % i for i in range(800_000)) + b"x,text\n"
     latin1 = "a,b\u00e9\n1,caf\u00e9\n".encode("latin-1")
     for name, content, rows, columns in [
-        ("mixed.csv", mixed, 400_001, ["a", "b"]),
+        ("mixed.csv", mixed, 800_001, ["a", "b"]),
         ("latin1.csv", latin1, 1, ["a", "b\u00e9"]),
     ]:
         response = httpx.post(url, files={"file": (name, content)}, headers=headers, timeout=60)
