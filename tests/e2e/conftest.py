@@ -58,3 +58,21 @@ def dr(server: ServeProcess) -> Any:
 
     datarobot.Client(endpoint=server.endpoint, token=server.token)
     return datarobot
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """Like ``store_for_server``, but new for each test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    if request.param == "sqlite":
+        yield home, f"sqlite:///{home / 'scorecast.db'}"
+        return
+    require(POSTGRES)
+    name = f"scorecast_e2e_{os.getpid()}_{tmp_path.name}".replace("-", "_")[:60]
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield home, pg_url(name)
+    finally:
+        drop_postgres_database(name)

@@ -1,5 +1,6 @@
-"""A server killed with SIGKILL in the middle of a job: after a restart the job runs again as a
-new attempt and completes exactly once; the dead attempt's partial output is never exposed."""
+"""A server killed with SIGKILL (or stopped with SIGTERM) in the middle of a job: after a restart
+the job runs again as a new attempt and completes exactly once; the first attempt's partial
+output is never exposed."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def wait_for(http: Any, job_id: str, done: Any, timeout: float = 180.0) -> dict[
     raise AssertionError(f"job {job_id} never got there: {job}")
 
 
-def test_kill_9_mid_job_then_restart_completes_the_job_once(
-    store_for_server: tuple[Path, str], tmp_path: Path
+@pytest.mark.parametrize("stop", ["kill", "term"])
+def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
+    fresh_store: tuple[Path, str], tmp_path: Path, stop: str
 ) -> None:
-    home, url = store_for_server
+    home, url = fresh_store
     source = patients_csv(tmp_path / "input.csv", copies=ROWS // 500)
     first = ServeProcess(home, url, "--workers", "1", "--lease-seconds", "3").start()
     try:
@@ -56,10 +58,14 @@ def test_kill_9_mid_job_then_restart_completes_the_job_once(
             )
             assert running["status"] == "RUNNING", running
     finally:
-        first.kill()  # SIGKILL: no clean-up of any kind
+        if stop == "kill":
+            first.kill()  # SIGKILL: no clean-up of any kind
+        else:
+            assert first.stop() == 0  # SIGTERM: the job goes back to the queue
 
     results = home / "results" / job["id"]
-    assert [p.name for p in results.iterdir()] == ["attempt-1.csv"]  # partial, never published
+    staged = sorted(p.name for p in results.iterdir())
+    assert staged == (["attempt-1.csv"] if stop == "kill" else [])  # never published
 
     second = ServeProcess(home, url, "--workers", "1", "--lease-seconds", "3")
     second.token = first.token
@@ -71,7 +77,8 @@ def test_kill_9_mid_job_then_restart_completes_the_job_once(
             )
             assert done["status"] == "COMPLETED", done
             assert done["scoredRows"] == ROWS and done["failedRows"] == 0
-            assert any("attempt 2" in line for line in done["logs"]), done["logs"]
+            expected = "attempt 2" if stop == "kill" else "the worker shut down"
+            assert any(expected in line for line in done["logs"]), done["logs"]
             body = http.get(done["links"]["download"]).content
     finally:
         second.stop()

@@ -12,12 +12,15 @@ queue and run again on the next start.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 import typer
 
@@ -71,7 +74,7 @@ def serve(
     config = uvicorn.Config(
         app, log_level=log_level.lower(), ws="none", lifespan="on", timeout_graceful_shutdown=5
     )
-    server = uvicorn.Server(config)
+    server = _server_class(uvicorn)(config)
 
     def announce() -> None:
         while not server.started and not server.should_exit:
@@ -102,6 +105,27 @@ def serve(
         sock.close()
     if not server.started:
         raise typer.Exit(1)
+
+
+def _server_class(uvicorn: Any) -> Any:
+    """uvicorn's Server, except that a SIGINT/SIGTERM it shut down for is not raised again on
+    the way out (which would kill the process before the worker puts its jobs back)."""
+
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def _bootstrap(engine: object) -> str | None:
