@@ -154,12 +154,14 @@ def open_intake(
         except Exception as exc:
             raise store.failure("reading", exc) from exc
 
+    def size_of() -> int:
+        return int(store.call("reading", "get_blob_properties").size)
+
     def open_stream() -> BinaryIO:
-        size = int(store.call("reading", "get_blob_properties").size)
-        return buffered(RangedReader(size, fetch))
+        return buffered(RangedReader(size_of(), fetch))
 
     fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(store.url, open_stream, fmt, csv_settings)
+    return FileIntake(store.url, open_stream, fmt, csv_settings, size_of)
 
 
 class AzureOutput(EncodedOutput):

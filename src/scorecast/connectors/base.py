@@ -109,6 +109,11 @@ class Intake(ABC):
         """Bytes of input consumed so far (``jobIntakeSize`` once the intake is exhausted)."""
         return 0
 
+    @property
+    def size(self) -> int | None:
+        """Total bytes ``bytes_read`` will reach, if known without reading (progress, ETA)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files; called once, also after errors."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, Intake
+from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.fileio import FileIntake
 from scorecast.connectors.safety import UnsafeLocationError, contained_path
@@ -61,6 +61,5 @@ def open_intake(
         except OSError as exc:
             raise ConnectorError(f"{location}: cannot open: {exc.strerror}") from exc
 
-    return FileIntake(
-        location, open_stream, "parquet" if _is_parquet(path) else "csv", csv_settings
-    )
+    fmt: FileFormat = "parquet" if _is_parquet(path) else "csv"
+    return FileIntake(location, open_stream, fmt, csv_settings, lambda: path.stat().st_size)

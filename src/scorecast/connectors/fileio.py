@@ -138,14 +138,27 @@ class FileIntake(Intake):
         open_stream: Callable[[], BinaryIO],
         fmt: FileFormat,
         csv_settings: CsvSettings | None = None,
+        size_of: Callable[[], int] | None = None,
     ) -> None:
         self.location = location
+        self._size_of = size_of
+        self._size: int | None = None
         self.format = fmt
         self.csv_settings = csv_settings or CsvSettings()
         self._open = open_stream
         self._stream: BinaryIO | None = None
         self._consumed = 0
         self._done = False
+
+    @property
+    def size(self) -> int | None:
+        """The file's size (one metadata request for object stores), None if unavailable."""
+        if self._size is None and self._size_of is not None:
+            try:
+                self._size = self._size_of()
+            except ScorecastError:
+                return None
+        return self._size
 
     def header(self) -> list[str] | None:
         from scorecast.formats import read_csv_header

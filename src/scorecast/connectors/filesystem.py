@@ -51,8 +51,14 @@ def open_intake(
         except OSError as exc:
             raise ConnectorError(f"{settings['url']}: cannot open: {exc.strerror}") from exc
 
+    def size_of() -> int:
+        try:
+            return path.stat().st_size
+        except OSError as exc:
+            raise ConnectorError(f"{settings['url']}: {exc.strerror}") from exc
+
     fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(str(settings["url"]), open_stream, fmt, csv_settings)
+    return FileIntake(str(settings["url"]), open_stream, fmt, csv_settings, size_of)
 
 
 class FileOutput(EncodedOutput):

@@ -153,12 +153,15 @@ def open_intake(
             ),
         )
 
-    def open_stream() -> BinaryIO:
+    def size_of() -> int:
         store.call("reading", store.blob.reload)
-        return buffered(RangedReader(int(store.blob.size or 0), fetch))
+        return int(store.blob.size or 0)
+
+    def open_stream() -> BinaryIO:
+        return buffered(RangedReader(size_of(), fetch))
 
     fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(store.url, open_stream, fmt, csv_settings)
+    return FileIntake(store.url, open_stream, fmt, csv_settings, size_of)
 
 
 class GcsOutput(EncodedOutput):

@@ -146,12 +146,14 @@ def open_intake(
         body = store.call("reading", "get_object", Range=f"bytes={start}-")["Body"]
         return _FailingAs(body, store)
 
+    def size_of() -> int:
+        return int(store.call("reading", "head_object")["ContentLength"])
+
     def open_stream() -> BinaryIO:
-        size = int(store.call("reading", "head_object")["ContentLength"])
-        return buffered(RangedReader(size, open_from=open_from))
+        return buffered(RangedReader(size_of(), open_from=open_from))
 
     fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(store.url, open_stream, fmt, csv_settings)
+    return FileIntake(store.url, open_stream, fmt, csv_settings, size_of)
 
 
 class _FailingAs:
