@@ -45,6 +45,7 @@ def score_file(
     should_abort: Any = lambda: False,
     progress: list[Progress] | None = None,
     logs: list[str] | None = None,
+    total_bytes: int | None = None,
 ) -> JobOutcome:
     options = options or ScoringOptions()
     intake = PathIntake(source, fmt, options.csv_settings)
@@ -61,6 +62,7 @@ def score_file(
             report=(progress if progress is not None else []).append,
             should_abort=should_abort,
             log=(logs if logs is not None else []).append,
+            total_bytes=total_bytes,
         )
     except BaseException:
         output.abort()
@@ -139,6 +141,23 @@ def test_one_chunk_is_scored_in_process(
         zoo["skops_linear_binary"], input_csv, tmp_path / "out.csv", chunk_size="auto"
     )
     assert outcome.parallelism == "one process" and outcome.chunks == 1
+
+
+def test_a_small_input_of_known_size_is_scored_in_process(
+    zoo: dict[str, BuiltModel], input_csv: Path, tmp_path: Path
+) -> None:
+    size = input_csv.stat().st_size
+    progress: list[Progress] = []
+    outcome = score_file(
+        zoo["skops_linear_binary"],
+        input_csv,
+        tmp_path / "out.csv",
+        chunk_size=size // 2 + 1,
+        total_bytes=size,
+        progress=progress,
+    )
+    assert outcome.parallelism == "one process" and outcome.chunks == 2
+    assert progress[-1].percentage == 100.0 and progress[-1].eta_seconds == 0.0
 
 
 def test_parquet_in_and_out(

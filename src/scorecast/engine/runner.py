@@ -12,7 +12,8 @@ Contract of ``run_job``:
   per call (linear pipelines) run in ``num_concurrent`` worker processes started with
   ``forkserver`` (the service is multi-threaded, so no ``fork``), each loading the model once;
   models that already use every core (tree ensembles, ONNX) run in threads of this process.
-  A job whose input is a single chunk is scored in this process without any pool.
+  A job whose input is a single chunk (or, when its size is known, at most
+  ``SMALL_INPUT_CHUNKS`` chunks) is scored in this process without any pool.
 - Progress is reported at least once a second and once at the end; ``should_abort`` is checked
   at the same times, and an abort takes effect before the next chunk is written
   (``JobFailure(abort=True)``).
@@ -50,6 +51,8 @@ ABORT_MIN_FAILED_ROWS = 100
 #: ... and this fraction of the rows processed so far
 ABORT_FAILED_FRACTION = 0.01
 PROGRESS_INTERVAL_S = 1.0
+#: an input of at most this many chunks (when its size is known) is scored in one process
+SMALL_INPUT_CHUNKS = 2
 #: modules the fork server imports once, so that each job's workers start without importing
 _PRELOAD = (
     "scorecast.engine.runner",
@@ -263,14 +266,17 @@ def run_job(
         tally=tally,
         tick=tick,
     )
-    workers = num_concurrent if second is not None else 1
+    small = total_bytes is not None and total_bytes <= SMALL_INPUT_CHUNKS * target_bytes(chunk_size)
+    workers = 1 if second is None or small else num_concurrent
     executor, mode = _executor(job, artifact, workers)
     log(f"scoring with {mode}, chunks of about {target_bytes(chunk_size)} bytes")
     try:
         _pump(_chain(first, second, chunks), executor, job, workers)
     finally:
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            # workers still starting up have nothing left to do: do not wait for them
+            started = job.pool_ready is None or job.pool_ready.done()
+            executor.shutdown(wait=started, cancel_futures=True)
     tick(force=True)
     if options.abort_on_error and tally.failed and not tally.scored:
         raise JobFailure(
