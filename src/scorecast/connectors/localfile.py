@@ -18,11 +18,13 @@ The worker passes the job id and attempt number in ``ConnectorContext.template``
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
 
@@ -83,6 +85,85 @@ def staging_file(settings: Settings, job_id: str, suffix: str) -> Path:
 def publish_upload(settings: Settings, job_id: str, received: Path) -> None:
     """Make a completely received body the job's input (atomic rename)."""
     os.replace(received, input_path(settings, job_id))
+    _write_marker(settings, job_id, COMPLETE, "")
+
+
+#: Markers next to ``input.csv``: the upload ended (``COMPLETE``) or broke off (``FAILED``, with
+#: the reason); ``EXPECTED`` holds the announced size while a body streams in.
+COMPLETE, FAILED, EXPECTED = "input.complete", "input.failed", "input.expected"
+#: An intake waiting for upload bytes gives up after this long without any.
+STALL_SECONDS = 600.0
+
+
+def _marker(settings: Settings, job_id: str, name: str) -> Path:
+    return upload_dir(settings, job_id) / name
+
+
+def _write_marker(settings: Settings, job_id: str, name: str, text: str) -> None:
+    target = _marker(settings, job_id, name)
+    temporary = target.with_name(f".{name}.{os.urandom(4).hex()}")
+    temporary.write_text(text)
+    os.replace(temporary, target)
+
+
+def begin_streamed_upload(settings: Settings, job_id: str, expected: int | None) -> BinaryIO:
+    """Open the job's input for a body that streams in while the job may already run.
+
+    Readers (``LocalFileIntake``) follow the file as it grows until ``end_streamed_upload``.
+    """
+    folder = upload_dir(settings, job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (COMPLETE, FAILED, EXPECTED):
+        _marker(settings, job_id, name).unlink(missing_ok=True)
+    if expected is not None:
+        _write_marker(settings, job_id, EXPECTED, str(expected))
+    return input_path(settings, job_id).open("wb")
+
+
+def end_streamed_upload(settings: Settings, job_id: str, failure: str | None = None) -> None:
+    """Mark the streamed body complete (``failure`` None) or broken off with ``failure``."""
+    if failure is None:
+        _write_marker(settings, job_id, COMPLETE, "")
+    else:
+        _write_marker(settings, job_id, FAILED, failure)
+
+
+class _GrowingFile(io.RawIOBase):
+    """Reads a file that an upload is still writing: at its current end it waits for more
+    bytes until the upload is marked complete (then: end of file) or failed (ConnectorError)."""
+
+    def __init__(self, path: Path, complete: Path, failed: Path, stall_seconds: float) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._complete, self._failed = complete, failed
+        self._stall_seconds = stall_seconds
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        idle_since = time.monotonic()
+        while True:
+            count = self._file.readinto(buffer) or 0
+            if count:
+                self.position += count
+                return count
+            if self._complete.exists():
+                count = self._file.readinto(buffer) or 0  # bytes written before the marker
+                self.position += count
+                return count
+            if self._failed.exists():
+                reason = self._failed.read_text() or "the client went away"
+                raise ConnectorError(f"the upload of the input broke off: {reason}")
+            if time.monotonic() - idle_since > self._stall_seconds:
+                raise ConnectorError(
+                    f"the upload of the input sent nothing for {self._stall_seconds:.0f} s"
+                )
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def publish_part(settings: Settings, job_id: str, number: int, received: Path) -> None:
@@ -176,48 +257,51 @@ def remove_job_files(settings: Settings, job_id: str) -> None:
 
 
 class LocalFileIntake(Intake):
-    """Reads the job's uploaded CSV in blocks."""
+    """Reads the job's uploaded CSV in blocks, following it while the upload still streams in."""
 
-    def __init__(self, path: Path, csv_settings: CsvSettings) -> None:
-        self.path = path
+    def __init__(self, settings: Settings, job_id: str, csv_settings: CsvSettings) -> None:
+        self.path = input_path(settings, job_id)
+        self._complete = _marker(settings, job_id, COMPLETE)
+        self._failed = _marker(settings, job_id, FAILED)
+        self._expected = _marker(settings, job_id, EXPECTED)
         self.settings = csv_settings
         self.location = "the uploaded file"
+        self._raw: _GrowingFile | None = None
         self._handle: BinaryIO | None = None
 
     @property
     def size(self) -> int | None:
+        """The input's size: final once the upload is complete, else as announced (or None)."""
         try:
-            return self.path.stat().st_size
-        except OSError:
+            if self._complete.exists():
+                return self.path.stat().st_size
+            return int(self._expected.read_text())
+        except (OSError, ValueError):
             return None
 
-    def _open(self) -> BinaryIO:
+    def header(self) -> list[str] | None:
         try:
-            return self.path.open("rb")
+            with self.path.open("rb") as handle:
+                found = read_csv_header(handle, self.settings)
+        except FileNotFoundError:
+            return None
+        except InvalidInput:
+            return None
+        return found.names if found else None
+
+    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+        try:
+            self._raw = _GrowingFile(self.path, self._complete, self._failed, STALL_SECONDS)
         except FileNotFoundError as exc:
             raise ConnectorError(
                 "the uploaded file is missing: upload the input with PUT csvUpload/"
             ) from exc
-
-    def header(self) -> list[str] | None:
-        with self._open() as handle:
-            try:
-                found = read_csv_header(handle, self.settings)
-            except InvalidInput:
-                return None
-            return found.names if found else None
-
-    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
-        self._handle = self._open()
+        self._handle = cast(BinaryIO, io.BufferedReader(self._raw, buffer_size=1 << 20))
         yield from iter_csv_blocks(self._handle, self.settings, target_bytes)
 
     @property
     def bytes_read(self) -> int:
-        if self._handle is None:
-            return 0
-        if self._handle.closed:
-            return self.size or 0
-        return self._handle.tell()
+        return self._raw.position if self._raw is not None else 0
 
     def close(self) -> None:
         if self._handle is not None:
@@ -288,7 +372,7 @@ def open_intake(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Intake:
     job_id, _ = _job_of(ctx)
-    return LocalFileIntake(input_path(ctx.settings, job_id), csv_settings)
+    return LocalFileIntake(ctx.settings, job_id, csv_settings)
 
 
 def open_output(

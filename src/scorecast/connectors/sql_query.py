@@ -16,82 +16,79 @@ import re
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
 
 
-def _words(sql: str) -> tuple[list[str], int]:  # noqa: PLR0915 - one lexer loop
-    """Upper-cased bare words outside strings/comments, and the count of ``;`` separators seen
-    before the last non-blank token."""
-    words: list[str] = []
-    semicolons = 0
-    trailing_only = True
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _skip_quoted(sql: str, start: int) -> int:
+    """Index after the string or quoted identifier opening at ``start`` (doubled quotes and
+    MySQL's backslash escapes stay inside)."""
+    quote = sql[start]
+    j = start + 1
+    while True:
+        j = sql.find(quote, j)
+        if j < 0:
+            raise ValueError(f"has an unterminated {quote} quote")
+        if j + 1 < len(sql) and sql[j + 1] == quote:
+            j += 2
+            continue
+        backslashes = len(sql[start + 1 : j]) - len(sql[start + 1 : j].rstrip("\\"))
+        if quote == "'" and backslashes % 2:
+            j += 1
+            continue
+        return j + 1
+
+
+def _tokens(sql: str) -> list[str]:
+    """Upper-cased bare words, ``;`` and other punctuation outside strings and comments."""
+    tokens: list[str] = []
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
-        if sql.startswith("--", i) or ch == "#":
+        if sql.startswith("--", i):  # not MySQL's "#": in PostgreSQL it is an operator
             end = sql.find("\n", i)
             i = n if end < 0 else end + 1
-            continue
-        if sql.startswith("/*", i):
+        elif sql.startswith("/*", i):
             end = sql.find("*/", i + 2)
             if end < 0:
                 raise ValueError("has an unterminated /* comment")
             i = end + 2
-            continue
-        if ch in "'\"`":
-            j = i + 1
-            while True:
-                j = sql.find(ch, j)
-                if j < 0:
-                    raise ValueError(f"has an unterminated {ch} quote")
-                if j + 1 < n and sql[j + 1] == ch:
-                    j += 2
-                    continue
-                if ch == "'" and sql[j - 1] == "\\" and sql[j - 2 : j] != "\\\\":
-                    j += 1
-                    continue
-                break
-            i = j + 1
-            trailing_only = trailing_only and semicolons == 0
-            if semicolons:
-                trailing_only = False
-            continue
-        if ch == "$":
-            match = _DOLLAR_TAG.match(sql, i)
-            if match:
-                end = sql.find(match.group(0), match.end())
-                if end < 0:
-                    raise ValueError("has an unterminated dollar-quoted string")
-                i = end + len(match.group(0))
-                if semicolons:
-                    trailing_only = False
-                continue
-        if ch == ";":
-            semicolons += 1
+        elif ch in "'\"`":
+            i = _skip_quoted(sql, i)
+            tokens.append("'")
+        elif ch == "$" and (tag := _DOLLAR_TAG.match(sql, i)):
+            end = sql.find(tag.group(0), tag.end())
+            if end < 0:
+                raise ValueError("has an unterminated dollar-quoted string")
+            i = end + len(tag.group(0))
+            tokens.append("'")
+        elif ch.isspace():
             i += 1
-            continue
-        if ch.isspace():
-            i += 1
-            continue
-        if semicolons:
-            trailing_only = False
-        match = re.compile(r"[A-Za-z_][A-Za-z_0-9]*").match(sql, i)
-        if match:
-            words.append(match.group(0).upper())
-            i = match.end()
+        elif word := _WORD.match(sql, i):
+            tokens.append(word.group(0).upper())
+            i = word.end()
         else:
-            if ch not in "()":
-                words.append(ch)
-            elif not words:
-                pass  # leading parentheses: "(SELECT …)"
+            tokens.append(ch)
             i += 1
-    return words, 0 if trailing_only and semicolons <= 1 else semicolons
+    return tokens
 
 
 def check_read_only_query(sql: str) -> None:
     """Raise ``ValueError`` (its text says why) unless ``sql`` is one SELECT/WITH query."""
-    words, separators = _words(sql)
+    tokens = _tokens(sql)
+    statements: list[list[str]] = [[]]
+    for token in tokens:
+        if token == ";":
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    statements = [statement for statement in statements if statement]
+    if not statements:
+        raise ValueError("is empty")
+    if len(statements) > 1 or tokens.count(";") > (tokens[-1] == ";"):
+        raise ValueError("must be a single statement")
+    words = [token for token in statements[0] if token not in ("(", ")")]
     if not words:
         raise ValueError("is empty")
-    if separators:
-        raise ValueError("must be a single statement")
     if words[0] not in ("SELECT", "WITH"):
         raise ValueError(f"must be a SELECT or WITH query, not {words[0]}")
     if "INTO" in words:
