@@ -137,3 +137,56 @@ def test_the_download_ends_when_the_job_fails(
     _set(engine, job_id, status=status)
     assert _drain(follower) == (b"", True)
     follower.close()
+
+
+def _read_all(intake: localfile.LocalFileIntake, out: list[bytes], errors: list[Exception]) -> None:
+    try:
+        out.extend(block.data for block in intake.chunks(4))  # type: ignore[union-attr]
+    except Exception as exc:  # reported by the test
+        errors.append(exc)
+
+
+def test_the_intake_follows_an_upload_that_is_still_streaming(settings: Settings) -> None:
+    import threading
+
+    handle = localfile.begin_streamed_upload(settings, JOB, expected=12)
+    handle.write(b"h\n1\n")
+    handle.flush()
+    intake = localfile.LocalFileIntake(settings, JOB, CsvSettings())
+    assert intake.size == 12  # as announced, until the upload completes
+    out: list[bytes] = []
+    errors: list[Exception] = []
+    reader = threading.Thread(target=_read_all, args=(intake, out, errors))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # waiting for more bytes, not at the end
+    handle.write(b"2\n3\n4\n5\n")
+    handle.close()
+    localfile.end_streamed_upload(settings, JOB)
+    reader.join(10)
+    assert not reader.is_alive() and not errors
+    assert b"".join(out) == b"1\n2\n3\n4\n5\n"
+    assert intake.size == 12 == intake.bytes_read
+    intake.close()
+
+
+def test_an_upload_that_breaks_off_fails_the_intake(settings: Settings) -> None:
+    import threading
+
+    from scorecast.errors import ConnectorError
+
+    handle = localfile.begin_streamed_upload(settings, JOB, expected=None)
+    handle.write(b"h\n1\n")
+    handle.flush()
+    intake = localfile.LocalFileIntake(settings, JOB, CsvSettings())
+    out: list[bytes] = []
+    errors: list[Exception] = []
+    reader = threading.Thread(target=_read_all, args=(intake, out, errors))
+    reader.start()
+    handle.close()
+    localfile.end_streamed_upload(settings, JOB, "the client went away")
+    reader.join(10)
+    assert not reader.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], ConnectorError)
+    assert "the client went away" in str(errors[0])
+    intake.close()

@@ -1,8 +1,9 @@
 """Uploads and downloads of ``localFile`` jobs (reference §6.2, §6.4).
 
 - ``PUT batchPredictions/{id}/csvUpload/``: the whole input as the body, with a
-  ``Content-Length`` or chunked. Answered 202 as soon as the body is stored (the client uploads
-  synchronously); the job becomes claimable then.
+  ``Content-Length`` or chunked. The job becomes claimable with the first bytes and reads the
+  body as it streams in (DataRobot's job is RUNNING while its intake streams); the answer, 202,
+  comes once the whole body is stored (the client uploads synchronously).
 - ``PUT …/csvUpload/part/{n}/`` (202) and ``POST …/csvUpload/finalizeMultipart/`` (202) for
   ``intakeSettings.multipart``: parts are numbered from 0, each repeats the header row, which is
   dropped from parts ≥ 1 on finalize.
@@ -130,39 +131,103 @@ async def _receive(request: Request, target: Path) -> int:
     return size
 
 
+def _begin_upload(
+    engine: Engine, settings: Settings, caller: Caller, job_id: str, expected: int | None
+) -> BinaryIO:
+    """Open the job's input for the body and make the job claimable at once (it streams)."""
+    with session_scope(engine, immediate=True) as session:
+        job = _locked_job(session, caller, job_id)
+        _check_uploadable(job, False)
+        handle = localfile.begin_streamed_upload(settings, job_id, expected)
+        job.intake_ready = True
+        job.intake_size = expected
+        job.status_details = "Upload of the input started; the job runs as the bytes arrive"
+        jobs.add_log(session, job.id, f"Upload of the input started by {caller.username}")
+        return handle
+
+
+def _end_upload(engine: Engine, job_id: str, size: int) -> None:
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
+        if job is not None:
+            job.intake_size = size
+            jobs.add_log(session, job_id, f"Input file of {size} bytes received")
+
+
+def _locked_job(session: Any, caller: Caller, job_id: str) -> Job:
+    query = select(Job).where(Job.id == job_id, Job.org_id == caller.org_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    job: Job | None = session.scalars(query).one_or_none()
+    if job is None:
+        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
+    return job
+
+
+def _expected_size(request: Request) -> int | None:
+    try:
+        value = int(request.headers.get("content-length", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 @router.put("/batchPredictions/{job_id}/csvUpload/", status_code=202, name="upload_csv")
 async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
-    """The job's whole input as the body (``Content-Length`` or chunked)."""
+    """The job's whole input as the body (``Content-Length`` or chunked).
+
+    The job is queued as soon as the first bytes arrive and reads the body while it streams
+    in (so a long upload does not hold the download link back); the answer comes once the
+    whole body is stored. A body that breaks off fails the job, naming the cause.
+    """
     caller = await _caller(request)
     engine, settings = _engine(request), _settings(request)
     await run_in_threadpool(_upload_target, engine, caller, job_id, False)
-    received = localfile.staging_file(settings, job_id, ".csv")
+    body = request.stream()
+    first = b""
+    async for piece in body:
+        if piece:
+            first = piece
+            break
+    if not first:
+        raise InvalidInput("the uploaded file is empty", {"body": "is empty"})
+    handle = await run_in_threadpool(
+        _begin_upload, engine, settings, caller, job_id, _expected_size(request)
+    )
+    size = 0
     try:
-        size = await _receive(request, received)
-        if size == 0:
-            raise InvalidInput("the uploaded file is empty", {"body": "is empty"})
+        buffer = bytearray(first)
+        async for piece in body:
+            buffer += piece
+            if len(buffer) >= _WRITE_BYTES:
+                await run_in_threadpool(_write, handle, bytes(buffer))
+                size += len(buffer)
+                buffer.clear()
+        if buffer:
+            await run_in_threadpool(_write, handle, bytes(buffer))
+            size += len(buffer)
+        handle.close()
+    except BaseException as exc:
+        handle.close()
+        reason = "the client went away" if isinstance(exc, ClientDisconnect) else str(exc)
+        localfile.end_streamed_upload(settings, job_id, reason or type(exc).__name__)
+        raise
+    localfile.end_streamed_upload(settings, job_id)
+    await run_in_threadpool(_end_upload, engine, job_id, size)
+    return {"message": f"{size} bytes received"}
 
-        def publish() -> int:
-            localfile.publish_upload(settings, job_id, received)
-            return size
 
-        await run_in_threadpool(_accept_input, engine, caller, job_id, publish)
-    finally:
-        received.unlink(missing_ok=True)
-    return {"message": f"{size} bytes received; the job is queued"}
+def _write(handle: BinaryIO, data: bytes) -> None:
+    handle.write(data)
+    handle.flush()
 
 
 def _accept_input(engine: Engine, caller: Caller, job_id: str, publish: Callable[[], int]) -> int:
     """Run ``publish`` (it puts the input in place and returns its size) and make the job
     claimable, in one transaction holding the job's row, unless the job changed meanwhile."""
     with session_scope(engine, immediate=True) as session:
-        query = select(Job).where(Job.id == job_id, Job.org_id == caller.org_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        job = session.scalars(query).one_or_none()
-        if job is None:
-            raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
-        _check_uploadable(job, bool((job.spec.get("intakeSettings") or {}).get("multipart")))
+        job = _locked_job(session, caller, job_id)
+        _check_uploadable(job, True)
         size = publish()
         job.intake_ready = True
         job.intake_size = size
