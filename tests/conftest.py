@@ -213,3 +213,21 @@ def onnx_binary_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "binary.onnx"
     path.write_bytes(onnx_model.SerializeToString())
     return path
+
+
+@pytest.fixture
+def live_runtime(live_server: LiveServer) -> Iterator[LiveServer]:
+    """``live_server`` plus a worker (2 job slots, 5 s leases) and a scheduler on its store, so
+    jobs submitted to it really run."""
+    from scorecast.runtime.scheduler import Scheduler
+    from scorecast.runtime.worker import Worker
+
+    worker = Worker(live_server.settings, live_server.engine, slots=2, lease_seconds=5.0)
+    scheduler = Scheduler(live_server.engine)
+    worker.start()
+    scheduler.start()
+    try:
+        yield live_server
+    finally:
+        scheduler.stop()
+        worker.stop()
