@@ -31,7 +31,7 @@ scalars = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
     | st.sampled_from(["basic", "s3", "azure", "gcp", "jdbc", "jdbc:postgresql://h.example/db"])
 )
@@ -77,3 +77,20 @@ def test_patch_credential_answers_4xx_for_any_json(live_server: LiveServer, body
         f"{live_server.url}/credentials/{created['credentialId']}/", json=body, headers=headers
     )
     assert response.status_code in (200, 422), response.text
+
+
+def test_non_finite_numbers_are_refused(live_server: LiveServer) -> None:
+    """Python's JSON parser accepts NaN/Infinity; the store must not keep them (PostgreSQL
+    refuses them, and answering them back would not be JSON)."""
+    headers = {**live_server.headers(), "Content-Type": "application/json"}
+    bodies = [
+        (
+            "externalDataStores/",
+            '{"type": "jdbc", "canonicalName": "x",'
+            ' "params": {"jdbcUrl": "jdbc:postgresql://h.example/db", "n": Infinity}}',
+        ),
+        ("credentials/", '{"name": "g", "credentialType": "gcp", "gcpKey": {"n": NaN}}'),
+    ]
+    for route, content in bodies:
+        response = httpx.post(f"{live_server.url}/{route}", content=content, headers=headers)
+        assert response.status_code == 422, response.text

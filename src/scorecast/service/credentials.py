@@ -244,4 +244,8 @@ def _gcp_key(value: object) -> dict[str, Any]:
             ) from None
     if not isinstance(value, dict) or not value:
         raise InvalidInput.at("gcpKey", "must be a JSON object (a service account key)")
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise InvalidInput.at("gcpKey", "numbers must be finite (no NaN or Infinity)") from None
     return value

@@ -7,6 +7,7 @@ job, so no secret is ever stored in ``params``. Functions flush, never commit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -137,8 +138,16 @@ def _params(value: object, settings: Settings) -> dict[str, Any]:
             raise InvalidInput.at(
                 f"params.{secret_key}", "is not stored in a data store (use a basic credential)"
             )
+    _check_finite(params, "params")
     try:
         database_url(params, None, settings)
     except UnsafeLocationError as exc:
         raise InvalidInput.at(f"params.{key}", str(exc)) from exc
     return params
+
+
+def _check_finite(value: object, where: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise InvalidInput.at(where, "numbers must be finite (no NaN or Infinity)") from None
