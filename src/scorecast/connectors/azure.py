@@ -186,7 +186,10 @@ class AzureOutput(EncodedOutput):
     def _finish(self) -> None:
         assert self._writer is not None
         rest = self._writer.remainder()
-        if rest or not self._blocks:
+        if not rest and not self._blocks:  # an empty output: one Put Blob, no empty block
+            self._store.call("writing", "upload_blob", b"", overwrite=True)
+            return
+        if rest:
             self._stage(rest)
         blob_module = require_extra("azure.storage.blob", "azure")
         blocks = [blob_module.BlobBlock(block_id=block_id) for block_id in self._blocks]
