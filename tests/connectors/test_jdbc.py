@@ -246,3 +246,15 @@ def test_write_queries_are_refused(db: SqlBackend) -> None:
     adapter = {"type": "jdbc", "dataStoreId": "db", "query": "UPDATE t SET a = 1"}
     with pytest.raises(InvalidInput, match="SELECT or WITH"):
         open_intake(adapter, db.ctx)
+
+
+def test_connections_go_to_the_checked_address() -> None:
+    from scorecast.connectors.jdbc import _pinned
+    from scorecast.connectors.safety import resolve_host
+
+    assert resolve_host("8.8.8.8", 5432, allow_private=False) == ["8.8.8.8"]
+    assert resolve_host("127.0.0.1", 5432, allow_private=True) == []
+    postgres = _pinned(sa.make_url("postgresql+psycopg://u@db.example.com:5432/x"), "8.8.8.8")
+    assert postgres.host == "db.example.com" and postgres.query["hostaddr"] == "8.8.8.8"
+    mysql = _pinned(sa.make_url("mysql+pymysql://u@db.example.com:3306/x"), "8.8.4.4")
+    assert mysql.host == "8.8.4.4"

@@ -106,8 +106,13 @@ def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engi
     credential = credential_of(settings, ctx, f"data store {store_id!r}", "basic")
     try:
         url = database_url(params, credential, ctx.settings)
+        where = describe_url(url)
         if url.drivername != "sqlite":
-            resolve_host(url.host, url.port, allow_private=ctx.settings.allow_private_endpoints)
+            checked = resolve_host(
+                url.host, url.port, allow_private=ctx.settings.allow_private_endpoints
+            )
+            if checked:
+                url = _pinned(url, checked[0])
     except UnsafeLocationError as exc:
         raise ConnectorError(f"data store {store_id!r}: the address {exc}") from exc
     module = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
@@ -115,7 +120,18 @@ def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engi
         from scorecast.errors import require_extra
 
         require_extra(*module[url.get_backend_name()])
-    return sa.create_engine(url, poolclass=NullPool), describe_url(url)
+    return sa.create_engine(url, poolclass=NullPool), where
+
+
+def _pinned(url: sa.URL, address: str) -> sa.URL:
+    """Connect to the address that was checked, not to a second DNS answer.
+
+    PostgreSQL keeps ``host`` (TLS verification, messages) and gets ``hostaddr``; pymysql
+    connects to the address itself.
+    """
+    if url.get_backend_name() == "postgresql":
+        return url.update_query_dict({"hostaddr": address})
+    return url.set(host=address)
 
 
 def _name(settings: Mapping[str, Any]) -> str:

@@ -131,26 +131,32 @@ def check_host(host: str | None, *, allow_private: bool) -> None:
         )
 
 
-def resolve_host(host: str | None, port: int | None, *, allow_private: bool) -> None:
+def resolve_host(host: str | None, port: int | None, *, allow_private: bool) -> list[str]:
     """``check_host`` plus DNS: every address ``host`` resolves to must be public.
 
-    A name that does not resolve is left to the client library, which reports it as a
-    connection failure naming the host.
+    Returns the checked addresses (empty when private hosts are allowed or the name does not
+    resolve; the client library then reports the connection failure naming the host). A
+    client that can connect to a given address (``pin_address``) should, so that a second DNS
+    answer cannot differ from the checked one.
     """
     check_host(host, allow_private=allow_private)
     if allow_private or host is None:
-        return
+        return []
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return
+        return []
+    addresses: list[str] = []
     for info in infos:
-        address = _ip_literal(str(info[4][0]))
+        text = str(info[4][0])
+        address = _ip_literal(text)
         if address is not None and not _is_public(address):
             raise UnsafeLocationError(
                 f"host {host!r} resolves to a loopback, private or link-local address "
                 "(allowed only when SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1)"
             )
+        addresses.append(text)
+    return addresses
 
 
 def check_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> SplitResult:
