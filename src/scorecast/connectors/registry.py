@@ -106,6 +106,12 @@ def _side_key(side: Side) -> str:
     return "intakeSettings" if side == "intake" else "outputSettings"
 
 
+def _offers(type_name: str, adapter: _Adapter, side: Side) -> bool:
+    """Whether a type works on ``side``; localFile validates before the service registers it."""
+    factory = adapter.intake if side == "intake" else adapter.output
+    return factory is not None or type_name == "localFile"
+
+
 def _adapter_for(settings: Mapping[str, Any], side: Side) -> tuple[str, _Adapter]:
     key = _side_key(side)
     if not isinstance(settings, Mapping):
@@ -117,17 +123,8 @@ def _adapter_for(settings: Mapping[str, Any], side: Side) -> tuple[str, _Adapter
         message = f"{side} type {type_name!r} is not supported by this server"
         raise UnsupportedFeature(message, {key: {"type": message}})
     adapter = _lookup(type_name)
-    offered = adapter is not None and (
-        adapter.validator is not None
-        and (type_name == "localFile" or (adapter.intake if side == "intake" else adapter.output))
-    )
-    if adapter is None or not offered:
-        known = [
-            name
-            for name in registered_types()
-            if name == "localFile"
-            or (_table[name].intake if side == "intake" else _table[name].output)
-        ]
+    if adapter is None or not _offers(type_name, adapter, side):
+        known = [name for name in registered_types() if _offers(name, _table[name], side)]
         message = (
             f"{side} type {type_name!r} is not supported by this server; "
             f"supported: {', '.join(known)}"
