@@ -22,11 +22,9 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.errors import JobFailure
-from scorecast.predictors import describe_model
 from scorecast.service.caller import Caller
 from scorecast.store.db import session_scope
 from scorecast.store.models import Deployment, Job, JobDefinition, User
-from scorecast.store.types import new_id
 
 PACKAGE = Path(__file__).parent
 MODEL = PACKAGE / "readmission.onnx"
@@ -71,28 +69,16 @@ def _deployment(session: Session, settings: Settings, caller: Caller) -> str:
     )
     if found is not None:
         return found
-    deployment_id = new_id()
-    settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    stored = f"{deployment_id}.onnx"
-    shutil.copyfile(MODEL, settings.artifacts_dir / stored)
-    description = describe_model(
-        settings.artifacts_dir / stored,
-        target="readmitted",
-        target_type="binary",
-        positive_class="yes",
+    from scorecast.service.deployments import ModelUpload, register_model
+
+    declared = ModelUpload(
+        target="readmitted", target_type="binary", positive_class="yes", label=DEPLOYMENT_LABEL
     )
-    session.add(
-        Deployment(
-            id=deployment_id,
-            org_id=caller.org_id,
-            label=DEPLOYMENT_LABEL,
-            artifact_path=stored,
-            model=description.to_dict(),
-            created_by=caller.user_id,
+    with MODEL.open("rb") as stream:
+        deployment = register_model(
+            session, caller, settings, stream=stream, filename=MODEL.name, declared=declared
         )
-    )
-    session.flush()
-    return deployment_id
+    return deployment.id
 
 
 def _definition(
