@@ -9,10 +9,10 @@ import sys
 
 import pyarrow as pa
 import pytest
+from backend_factory import make_backend
 from backends import AzureBackend, GcsBackend, S3Backend
 from test_contract import as_table, sample
 
-from conftest import make_backend
 from scorecast.config import Settings
 from scorecast.connectors.registry import open_intake
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from backend_factory import make_backend
 from backends import Backend
 
-from conftest import make_backend
 from scorecast.config import Settings
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.errors import ConnectorError

@@ -10,10 +10,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from backend_factory import make_backend
 from backends import SqlBackend
 from context import make_context
 
-from conftest import make_backend
 from scorecast.config import Settings
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.errors import ConnectorError, InvalidInput

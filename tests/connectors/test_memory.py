@@ -102,7 +102,7 @@ def _copy(backend: Backend, source: str, target: str) -> Iterator[int]:
 
 @pytest.mark.parametrize("kind", ["s3", "filesystem"])
 def test_large_copy_runs_in_bounded_memory(kind: str, request: pytest.FixtureRequest) -> None:
-    from conftest import make_backend
+    from backend_factory import make_backend
 
     backend = make_backend(kind, request, request.getfixturevalue("app_settings"))
     source, target = backend.new_name("csv"), backend.new_name("csv")
