@@ -252,10 +252,19 @@ def s3_credential(dr: Any, keys: Secrets, name: str) -> Any:
     )
 
 
-def finished(job: Any) -> dict[str, Any]:
-    job.wait_for_completion(max_wait=300)
-    status: dict[str, Any] = job.get_status()
-    return status
+def finished(job: Any, timeout: float = 180) -> dict[str, Any]:
+    """The job's status (``job.get_status()``) once terminal.
+
+    Polls instead of ``wait_for_completion``, which does not recognise ``FAILED`` (the client
+    only knows ``COMPLETED`` and ``ABORTED``/``ERROR``) and would wait for its whole max_wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = job.get_status()
+        if status["status"] in TERMINAL:
+            return status
+        assert time.monotonic() < deadline, f"job {job.id} still {status['status']}"
+        time.sleep(0.5)
 
 
 # --- the every-minute definition (created first, checked last) ---------------------------------
@@ -356,6 +365,7 @@ def test_seed_example_definition_run_once_on_s3(
     )
     definition = dr.BatchPredictionJobDefinition.get(definition.id)
     job = definition.run_once()
+    finished(job)  # so that a FAILED job fails the test at once (see ``finished``)
     job.wait_for_completion()
 
     status = job.get_status()
@@ -597,6 +607,19 @@ def _poll(what: str, probe: Any, timeout: float) -> Any:
         time.sleep(1)
 
 
+def _settled(
+    engine: sa.Engine, scheduled: Scheduled
+) -> tuple[list[ScheduleFire], list[Job]] | None:
+    """The fires and jobs of the definition once every fire's job is terminal, else None."""
+    fires = _fires(engine, scheduled.definition_id)
+    jobs = _jobs(engine, scheduled.definition_id)
+    if {fire.job_id for fire in fires if fire.job_id} != {job.id for job in jobs}:
+        return None
+    if not all(job.status in TERMINAL for job in jobs):
+        return None
+    return fires, jobs
+
+
 def test_every_minute_definition_on_s3_runs_once_per_minute(
     *,
     every_minute: Scheduled,
@@ -608,7 +631,7 @@ def test_every_minute_definition_on_s3_runs_once_per_minute(
     engine = create_engine_for(pg_server.database_url)
     try:
         # FIRES minute boundaries from the first run, plus slack for the scheduler's tick
-        wait = (every_minute.first_run + timedelta(minutes=FIRES - 1, seconds=30)).timestamp()
+        wait = (every_minute.first_run + timedelta(minutes=FIRES - 1, seconds=45)).timestamp()
         _poll(
             f"{FIRES} fires",
             lambda: len(_fires(engine, every_minute.definition_id)) >= FIRES,
@@ -617,16 +640,7 @@ def test_every_minute_definition_on_s3_runs_once_per_minute(
         dr = connect(pg_server, answers)
         definition = dr.BatchPredictionJobDefinition.get(every_minute.definition_id)
         definition.update(enabled=False)
-        jobs = _poll(
-            "the scheduled jobs end",
-            lambda: (
-                (found := _jobs(engine, every_minute.definition_id))
-                and all(job.status in TERMINAL for job in found)
-                and found
-            ),
-            120,
-        )
-        fires = _fires(engine, every_minute.definition_id)
+        fires, jobs = _poll("every fire's job ended", lambda: _settled(engine, every_minute), 120)
     finally:
         engine.dispose()
 
@@ -741,6 +755,11 @@ def test_no_secret_in_server_output_files_or_answers(
     )
     assert finished(failed)["status"] == "FAILED"
 
+    # a string the API does echo (a credential's name), to show the search would find a leak
+    planted = dr.Credential.create_basic(
+        f"planted-{keys.db_password[::-1]}", user="someone", password="not-searched"
+    )
+
     # every job's record as the API answers it (logs included)
     for server in (sqlite_server, pg_server):
         with http(server, answers) as client:
@@ -762,5 +781,8 @@ def test_no_secret_in_server_output_files_or_answers(
             ]
         if found:
             leaks[name] = found
-    assert answers.answers, "the answers were recorded"
+    # the search finds what is there: names and ids the API does answer, the serve logs
+    assert answers.find(s3_cred.credential_id) and answers.find("no_such_table")
+    assert answers.find(planted.name)
+    assert all((server.home / "serve.log").stat().st_size for server in (sqlite_server, pg_server))
     assert leaks == {}
