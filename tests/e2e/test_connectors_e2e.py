@@ -768,9 +768,12 @@ def test_no_secret_in_server_output_files_or_answers(
                 client.get(f"batchPredictions/{job['id']}/")
             client.get("credentials/")
 
+    stored = _store_text(pg_server.database_url)  # the SQLite store is a file in its home
     leaks: dict[str, list[str]] = {}
     for name, secret in keys.all().items():
         found = answers.find(secret)
+        if secret in stored:
+            found.append("a row of the PostgreSQL store")
         for server in (sqlite_server, pg_server):
             if secret in "\n".join(server.lines):  # stdout; stderr is serve.log in the home
                 found.append(f"stdout of serve in {server.home.name}")
@@ -783,6 +786,22 @@ def test_no_secret_in_server_output_files_or_answers(
             leaks[name] = found
     # the search finds what is there: names and ids the API does answer, the serve logs
     assert answers.find(s3_cred.credential_id) and answers.find("no_such_table")
-    assert answers.find(planted.name)
+    assert answers.find(planted.name) and planted.name in stored
     assert all((server.home / "serve.log").stat().st_size for server in (sqlite_server, pg_server))
     assert leaks == {}
+
+
+def _store_text(database_url: str) -> str:
+    """Every row of every table of a store, as text."""
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        metadata = sa.MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            return "\n".join(
+                repr(tuple(row))
+                for table in metadata.sorted_tables
+                for row in connection.execute(sa.select(table))
+            )
+    finally:
+        engine.dispose()
