@@ -214,7 +214,7 @@ def scenario_scorecast(model_path: str, source: str, target: str) -> None:
         artifact=Path(model_path),
         description=description,
         options=ScoringOptions(passthrough_columns=("id",)),
-        num_concurrent=2,
+        num_concurrent=int(os.environ.get("SCORECAST_BENCH_NUM_CONCURRENT") or 2),
         chunk_size=int(os.environ.get("SCORECAST_BENCH_CHUNK_SIZE") or 0) or "auto",
         report=lambda progress: None,
         should_abort=lambda: False,
@@ -274,6 +274,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default="pandas,arrow-1p,arrow-2p,scorecast")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--chunk-size", type=int, default=None, help="bytes; default 'auto'")
+    parser.add_argument("--num-concurrent", type=int, default=2, help="for (c); default 2")
     parser.add_argument("--service", default=None, help="reserved: run (c) through a service")
     parser.add_argument("--run", nargs=4, metavar=("SCENARIO", "MODEL", "SOURCE", "TARGET"))
     args = parser.parse_args()
@@ -281,6 +282,7 @@ def main() -> None:
         scenario, model, source, target = args.run
         SCENARIOS[scenario](model, source, target)
         return
+    os.environ["SCORECAST_BENCH_NUM_CONCURRENT"] = str(args.num_concurrent)
     if args.chunk_size:
         os.environ["SCORECAST_BENCH_CHUNK_SIZE"] = str(args.chunk_size)
     if args.service:
