@@ -21,7 +21,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ class _Running:
     abort_requested: bool = False
     lost: bool = False
     last_progress: Progress | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Worker:
