@@ -1,0 +1,47 @@
+"""The scheduler loop's tick on both stores, with a clock the test controls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from rows import EVERY_MINUTE, add_definition, add_deployment, local_spec, org_and_user
+from sqlalchemy import Engine, select
+
+from scorecast.runtime.scheduler import Scheduler
+from scorecast.service.firing import Fire
+from scorecast.store.db import session_scope
+from scorecast.store.models import Job
+
+START = datetime(2026, 5, 4, 9, 59, 30, tzinfo=UTC)
+
+
+def test_ticks_fire_each_minute_once_and_report_it(engine: Engine) -> None:
+    org, user = org_and_user(engine)
+    deployment = add_deployment(engine, org, user)
+    definition = add_definition(
+        engine,
+        org,
+        user,
+        enabled=True,
+        schedule=EVERY_MINUTE,
+        job_spec=local_spec(deployment),
+        next_scheduled_run_time=START + timedelta(seconds=30),
+    )
+    now = [START]
+    heard: list[Fire] = []
+    scheduler = Scheduler(engine, clock=lambda: now[0], on_fire=heard.append)
+    assert scheduler.tick() == []  # 30 s early
+    assert scheduler._pause() == 1.0  # sleeps at most max_sleep
+    now[0] = START + timedelta(seconds=30, milliseconds=200)
+    [fired] = scheduler.tick()
+    assert fired.outcome == "started" and heard == [fired]
+    assert scheduler.tick() == []  # the same minute does not fire again
+    assert 0.05 <= scheduler._pause() <= 1.0
+    with session_scope(engine) as session:
+        jobs = session.scalars(select(Job).where(Job.definition_id == definition)).all()
+        assert len(jobs) == 1
+        jobs[0].status = "COMPLETED"
+    now[0] = START + timedelta(seconds=90)
+    [second] = scheduler.tick()
+    assert second.scheduled_time == START + timedelta(seconds=90)
+    assert [f.outcome for f in heard] == ["started", "started"]
