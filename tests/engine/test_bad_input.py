@@ -170,3 +170,35 @@ def test_binary_file_named_csv(model: BuiltModel, good_text: str, tmp_path: Path
         score_file(model, source, tmp_path / "out.csv")
     assert "Traceback" not in caught.value.message
     _still_serving(model, good_text, tmp_path)
+
+
+def test_rows_the_model_refuses_fail_alone(good_text: str, tmp_path: Path) -> None:
+    """A OneHotEncoder(handle_unknown='error') raises for the whole batch on an unseen
+    category; the engine bisects the chunk so that only those rows fail."""
+    import skops.io
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = training_frame()
+    strict = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="error"), ["cat_a"]), remainder="passthrough"
+        ),
+        LogisticRegression(),
+    ).fit(frame[FEATURES], frame.y_bin)
+    path = tmp_path / "strict.skops"
+    skops.io.dump(strict, path)
+    model = BuiltModel("skops", path, "binary", strict, FEATURES)
+    lines = good_text.splitlines()
+    for index in (7, 150, 151):
+        lines[index] = lines[index].rsplit(",", 1)[0] + ",purple"
+    source = tmp_path / "unseen.csv"
+    source.write_text("\n".join(lines) + "\n")
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS)
+    assert (outcome.rows_scored, outcome.rows_failed) == (297, 3)
+    statuses = _status(tmp_path / "out.csv")
+    failed = [i for i, s in enumerate(statuses) if s != "OK"]
+    assert failed == [6, 149, 150]
+    assert "could not score this row" in statuses[6] and "purple" in statuses[6]
