@@ -70,8 +70,8 @@ class PeakRss:
 
     def __init__(self) -> None:
         self.process = psutil.Process()
-        self.start = self.process.memory_info().rss
-        self.peak = self.start
+        self.start: int = self.process.memory_info().rss
+        self.peak: int = self.start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
