@@ -7,15 +7,25 @@ gradient boosting), then measures for each model, each scenario in a fresh proce
 (a) ``pandas``: ``read_csv`` of the whole file → ``predict_proba`` → ``to_csv``;
 (b) ``arrow-1p`` / ``arrow-2p``: pyarrow's CSV reader in 16 MB blocks → model → pyarrow's CSV
     writer, in one process and split over two processes (byte ranges at line boundaries);
-(c) ``scorecast``: a scorecast job (``run_job``, local file in and out, ``numConcurrent`` 2,
-    passthrough ``id``), once on the full input and once on a fifth of it (memory growth).
+(c) ``service``: a scorecast job through a real ``scorecast serve`` (fresh, SQLite, its own temp
+    ``SCORECAST_HOME``, started per measurement): both models registered with ``POST
+    deployments/fromModelFile/`` as the same ``.skops`` files, the job submitted with the
+    official ``datarobot`` client's ``BatchPredictionJob.score_to_file`` (localFile in and out,
+    ``num_concurrent=2``, passthrough ``id``); wall clock from submit to the downloaded file,
+    memory of the server's process tree during the job. Run once on the full input and once on
+    a fifth of it (memory growth for a fivefold input);
+(c') ``inproc``: the same job through ``scorecast.engine.run_job`` in a fresh process, without
+    the service (upload, queue, download) — an extra line, not the issue's (c).
 
-It prints wall-clock rows/s, MB/s of input, and the peak RSS of the process tree (the sum over
-the scenario's process and all its children, sampled every 50 ms), then the ratios the issue
-sets targets for. Run: ``python bench/scoring_bench.py [--rows 200000] [--models lr,hgb]``.
+The models are registered as skops rather than ONNX: ONNX tree ensembles compare float32
+features with float32 thresholds, so their predictions are not (a)'s to 1e-6 and it would not
+be the same model. The service's predictions are checked against (a)'s to 1e-6 on a random
+sample of rows (matched by ``id``).
 
-``--service URL`` is reserved for running (c) through a running scorecast service; until the
-HTTP API exists only the in-process job runner is measured.
+It prints wall-clock rows/s, MB/s of input, and the peak RSS and PSS of the process tree (the
+sum over the scenario's process — for (c) the server — and all its children, sampled every
+100 ms), then the ratios the issue sets targets for.
+Run: ``python bench/scoring_bench.py [--rows 200000] [--models lr,hgb] [--scenarios ...]``.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,10 +42,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _serve import PeakMemory, Serve
+
 NUMERIC = [f"x{i}" for i in range(20)]
 CATEGORICAL = [f"c{i}" for i in range(5)]
 CARDINALITY = [5, 20, 50, 200, 500]
 BLOCK_BYTES = 16 << 20
+
+
+def num_concurrent() -> int:
+    """``numConcurrent`` for (c) and (c'): ``--num-concurrent``, passed on in the environment."""
+    return int(os.environ.get("SCORECAST_BENCH_NUM_CONCURRENT") or 2)
 
 
 # --- setup ------------------------------------------------------------------------------------
@@ -198,7 +216,7 @@ def scenario_arrow_2p(model_path: str, source: str, target: str) -> None:
         list(pool.map(_arrow_part, parts))
 
 
-def scenario_scorecast(model_path: str, source: str, target: str) -> None:
+def scenario_inproc(model_path: str, source: str, target: str) -> None:
     from scorecast.domain.scoring_options import ScoringOptions
     from scorecast.engine import run_job
     from scorecast.engine.path_io import PathIntake, PathOutput
@@ -214,7 +232,7 @@ def scenario_scorecast(model_path: str, source: str, target: str) -> None:
         artifact=Path(model_path),
         description=description,
         options=ScoringOptions(passthrough_columns=("id",)),
-        num_concurrent=int(os.environ.get("SCORECAST_BENCH_NUM_CONCURRENT") or 2),
+        num_concurrent=num_concurrent(),
         chunk_size=int(os.environ.get("SCORECAST_BENCH_CHUNK_SIZE") or 0) or "auto",
         report=lambda progress: None,
         should_abort=lambda: False,
@@ -229,7 +247,14 @@ SCENARIOS = {
     "pandas": scenario_pandas,
     "arrow-1p": scenario_arrow_1p,
     "arrow-2p": scenario_arrow_2p,
-    "scorecast": scenario_scorecast,
+    "inproc": scenario_inproc,
+}
+LABELS = {
+    "pandas": "(a) pandas",
+    "arrow-1p": "(b) arrow 1 proc",
+    "arrow-2p": "(b) arrow 2 procs",
+    "service": "(c) service",
+    "inproc": "(c') in-process",
 }
 
 
@@ -239,43 +264,85 @@ SCENARIOS = {
 def measure(scenario: str, model: Path, source: Path, target: Path) -> tuple[float, float, float]:
     """(seconds, peak RSS, peak PSS) of one scenario in a fresh process; memory in MB.
 
-    Both memory figures are summed over the scenario's process and all its children. RSS counts
-    pages shared between processes (a fork server and its workers) once per process; PSS
-    splits them between the sharers, so it is the fairer measure of a multi-process tree.
+    Both memory figures are summed over the scenario's process and all its children (see
+    ``_serve.PeakMemory``).
     """
-    import psutil
-
+    if scenario == "service":
+        return measure_service(model, source, target)
     command = [sys.executable, __file__, "--run", scenario, str(model), str(source), str(target)]
     started = time.perf_counter()
     child = subprocess.Popen(command)
-    root = psutil.Process(child.pid)
-    peak_rss = peak_pss = 0
-    while child.poll() is None:
-        rss = pss = 0
-        try:
-            for process in [root, *root.children(recursive=True)]:
-                info = process.memory_full_info()
-                rss += info.rss
-                pss += getattr(info, "pss", info.rss)
-        except psutil.Error:
-            pass
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        time.sleep(0.1)
+    with PeakMemory(child.pid) as peak:
+        child.wait()
     seconds = time.perf_counter() - started
     if child.returncode != 0:
         raise SystemExit(f"scenario {scenario} failed with exit code {child.returncode}")
-    return seconds, peak_rss / 1e6, peak_pss / 1e6
+    return seconds, peak.peak_rss / 1e6, peak.peak_pss / 1e6
+
+
+def measure_service(model: Path, source: Path, target: Path) -> tuple[float, float, float]:
+    """(seconds, peak RSS, peak PSS) of one job through a fresh ``scorecast serve``; MB.
+
+    Seconds run from submit to the downloaded file (upload, queue, scoring, download); memory is
+    the server's process tree (the API, scheduler and worker process and its scoring workers),
+    not the client's. The server is started before and stopped after, outside the timing.
+    """
+    import datarobot as dr
+
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=target.parent))
+    try:
+        with Serve(home, "--workers", "1") as server:
+            deployment = server.register(
+                model, targetName="y", targetType="binary", positiveClass="yes"
+            )
+            dr.Client(endpoint=server.endpoint, token=server.token)
+            with PeakMemory(server.pid) as peak:
+                started = time.perf_counter()
+                dr.BatchPredictionJob.score_to_file(
+                    deployment,
+                    str(source),
+                    str(target),
+                    passthrough_columns=["id"],
+                    num_concurrent=num_concurrent(),
+                )
+                seconds = time.perf_counter() - started
+            print(
+                f"    idle server before the job: RSS {peak.baseline_rss / 1e6:,.0f} MB, "
+                f"PSS {peak.baseline_pss / 1e6:,.0f} MB",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return seconds, peak.peak_rss / 1e6, peak.peak_pss / 1e6
+
+
+def check_predictions(reference: Path, scored: Path, sample: int = 10_000) -> str:
+    """Compare ``scored``'s class probabilities with (a)'s on ``sample`` random ids (1e-6)."""
+    import numpy as np
+    import pandas as pd
+
+    columns = ["id", "y_no_PREDICTION", "y_yes_PREDICTION"]
+    theirs = pd.read_csv(reference, usecols=columns).set_index("id")
+    ours = pd.read_csv(scored, usecols=columns).set_index("id")
+    if len(ours) != len(theirs) or not ours.index.equals(theirs.index):
+        return f"MISMATCH: {len(ours):,} rows / ids vs (a)'s {len(theirs):,}"
+    rng = np.random.default_rng(2)
+    ids = rng.choice(theirs.index.to_numpy(), size=min(sample, len(theirs)), replace=False)
+    difference = float(
+        (ours.loc[ids, columns[1:]] - theirs.loc[ids, columns[1:]]).abs().max().max()
+    )
+    verdict = "OK" if difference <= 1e-6 else "MISMATCH"
+    return f"{verdict}: max |difference| {difference:.1e} over {len(ids):,} sampled rows"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--models", default="lr,hgb")
-    parser.add_argument("--scenarios", default="pandas,arrow-1p,arrow-2p,scorecast")
+    parser.add_argument("--scenarios", default="pandas,arrow-1p,arrow-2p,service,inproc")
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--chunk-size", type=int, default=None, help="bytes; default 'auto'")
+    parser.add_argument("--chunk-size", type=int, default=None, help="bytes, (c') only; 'auto'")
     parser.add_argument("--num-concurrent", type=int, default=2, help="for (c); default 2")
-    parser.add_argument("--service", default=None, help="reserved: run (c) through a service")
     parser.add_argument("--run", nargs=4, metavar=("SCENARIO", "MODEL", "SOURCE", "TARGET"))
     args = parser.parse_args()
     if args.run:
@@ -285,8 +352,10 @@ def main() -> None:
     os.environ["SCORECAST_BENCH_NUM_CONCURRENT"] = str(args.num_concurrent)
     if args.chunk_size:
         os.environ["SCORECAST_BENCH_CHUNK_SIZE"] = str(args.chunk_size)
-    if args.service:
-        raise SystemExit("--service: running (c) through the HTTP service is not wired yet")
+    scenarios = args.scenarios.split(",")
+    unknown = set(scenarios) - set(LABELS)
+    if unknown:
+        raise SystemExit(f"--scenarios: unknown {sorted(unknown)}; known: {', '.join(LABELS)}")
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="scorecast-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -297,27 +366,37 @@ def main() -> None:
     size_mb = data.stat().st_size / 1e6
     print(f"input {size_mb:.0f} MB; training models ...", flush=True)
     models = make_models(data, workdir)
+    print(f"{os.cpu_count()} cores; load average {_load_average()} before the runs", flush=True)
     results: dict[tuple[str, str], tuple[float, float, float]] = {}
     for name in args.models.split(","):
-        for scenario in args.scenarios.split(","):
-            seconds, rss, pss = measure(scenario, models[name], data, workdir / f"out-{name}.csv")
+        for scenario in scenarios:
+            target = workdir / f"out-{name}-{scenario}.csv"
+            seconds, rss, pss = measure(scenario, models[name], data, target)
             results[(name, scenario)] = (seconds, rss, pss)
             print(
-                f"{name:4} {scenario:10} {args.rows / seconds:>10,.0f} rows/s "
+                f"{name:4} {LABELS[scenario]:18} {args.rows / seconds:>10,.0f} rows/s "
                 f"{size_mb / seconds:7.1f} MB/s  peak RSS {rss:7,.0f} MB  PSS {pss:7,.0f} MB"
-                f"  ({seconds:.1f} s)",
+                f"  ({seconds:.1f} s; load average {_load_average()})",
                 flush=True,
             )
-        if "scorecast" in args.scenarios:
-            seconds, rss, pss = measure("scorecast", models[name], small, workdir / "out-small.csv")
-            results[(name, "scorecast-fifth")] = (seconds, rss, pss)
+        if "service" in scenarios and "pandas" in scenarios:
+            reference, scored = (workdir / f"out-{name}-{s}.csv" for s in ("pandas", "service"))
+            print(f"{name:4} (c) predictions vs (a): {check_predictions(reference, scored)}")
+        if "service" in scenarios:
+            seconds, rss, pss = measure("service", models[name], small, workdir / "out-small.csv")
+            results[(name, "service-fifth")] = (seconds, rss, pss)
             print(
-                f"{name:4} scorecast on a fifth of the input: peak RSS {rss:,.0f} MB, "
-                f"PSS {pss:,.0f} MB"
+                f"{name:4} (c) service on a fifth of the input ({max(args.rows // 5, 1):,} rows): "
+                f"peak RSS {rss:,.0f} MB, PSS {pss:,.0f} MB",
+                flush=True,
             )
-    print("\nratios (throughput; RSS)")
+    print("\nratios (throughput; memory)")
     for name in args.models.split(","):
         _ratios(name, results, args.rows)
+
+
+def _load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _ratios(
@@ -327,22 +406,25 @@ def _ratios(
         entry = results.get((name, scenario))
         return rows / entry[0] if entry else None
 
-    ours, pandas_speed = speed("scorecast"), speed("pandas")
+    pandas_speed = speed("pandas")
     bare = [s for s in (speed("arrow-1p"), speed("arrow-2p")) if s is not None]
-    if ours and pandas_speed:
-        mine, theirs = results[(name, "scorecast")], results[(name, "pandas")]
+    for scenario in ("service", "inproc"):
+        ours = speed(scenario)
+        label = LABELS[scenario]
+        if ours and pandas_speed:
+            mine, theirs = results[(name, scenario)], results[(name, "pandas")]
+            print(
+                f"{name}: {label} / pandas = {ours / pandas_speed:.2f}x (target >= 1.2, aim 1.5); "
+                f"memory / pandas = {mine[1] / theirs[1]:.2f} RSS, "
+                f"{mine[2] / theirs[2]:.2f} PSS (target < 0.33)"
+            )
+        if ours and bare:
+            print(f"{name}: {label} / best bare pipeline = {ours / max(bare):.2f}x (target >= 0.9)")
+    if (name, "service-fifth") in results and (name, "service") in results:
+        full, fifth = results[(name, "service")], results[(name, "service-fifth")]
         print(
-            f"{name}: scorecast / pandas = {ours / pandas_speed:.2f}x (target >= 1.2, aim 1.5); "
-            f"memory scorecast / pandas = {mine[1] / theirs[1]:.2f} RSS, "
-            f"{mine[2] / theirs[2]:.2f} PSS (target < 0.33)"
-        )
-    if ours and bare:
-        print(f"{name}: scorecast / best bare pipeline = {ours / max(bare):.2f}x (target >= 0.9)")
-    if (name, "scorecast-fifth") in results and (name, "scorecast") in results:
-        full, fifth = results[(name, "scorecast")], results[(name, "scorecast-fifth")]
-        print(
-            f"{name}: memory growth for 5x the input = {full[1] / fifth[1] - 1:+.0%} RSS, "
-            f"{full[2] / fifth[2] - 1:+.0%} PSS (target < +10%)"
+            f"{name}: (c) service memory growth for 5x the input = {full[1] / fifth[1] - 1:+.0%} "
+            f"RSS, {full[2] / fifth[2] - 1:+.0%} PSS (target < +10%)"
         )
 
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _serve import Serve
 
 from scorecast.demo import DATA, MODEL
 
@@ -73,39 +72,12 @@ def engine_run(source: Path, target: Path) -> float:
 
 def service_run(home: Path, source: Path, target: Path) -> float:
     import datarobot as dr
-    import httpx
 
-    env = {**os.environ, "SCORECAST_HOME": str(home)}
-    env.pop("SCORECAST_DATABASE_URL", None)
-    process = subprocess.Popen(
-        ["scorecast", "serve", "--port", "0", "--workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    endpoint = token = ""
-    expect_token = False
-    for line in process.stdout:
-        found = re.search(r"serving at (\S+/api/v2)", line)
-        if found:
-            endpoint = found.group(1)
-        if expect_token:
-            token = line.strip()
-        expect_token = "API token:" in line
-        if line.startswith("state folder:"):
-            break
-    try:
-        response = httpx.post(
-            f"{endpoint}/deployments/fromModelFile/",
-            headers={"Authorization": f"Token {token}"},
-            files={"file": ("readmission.onnx", MODEL.read_bytes())},
-            data={"targetName": "readmitted", "targetType": "binary", "positiveClass": "yes"},
+    with Serve(home, "--workers", "1") as server:
+        deployment = server.register(
+            MODEL, targetName="readmitted", targetType="binary", positiveClass="yes"
         )
-        response.raise_for_status()
-        deployment = response.json()["id"]
-        dr.Client(endpoint=endpoint, token=token)
+        dr.Client(endpoint=server.endpoint, token=server.token)
         started = time.perf_counter()
         dr.BatchPredictionJob.score_to_file(
             deployment,
@@ -115,9 +87,6 @@ def service_run(home: Path, source: Path, target: Path) -> float:
             num_concurrent=2,
         )
         return time.perf_counter() - started
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
 
 
 def main() -> None:

@@ -1,0 +1,169 @@
+"""Shared bench helpers: a real ``scorecast serve`` subprocess, and peak memory of a process tree.
+
+``Serve`` starts ``scorecast serve --port 0`` on SQLite in its own ``SCORECAST_HOME``, reads the
+endpoint and the first-start admin token from its stdout (its output goes on to
+``<home>/serve.log`` so the pipe never fills), registers model files as deployments, and stops
+with SIGTERM on leaving the ``with`` block. ``PeakMemory`` samples the RSS and PSS summed over a
+process and all its children in a background thread.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+SERVING = re.compile(r"scorecast is serving at (http://\S+/api/v2)")
+START_TIMEOUT = 120.0
+
+
+class Serve:
+    """One ``scorecast serve`` process (see the module docstring)."""
+
+    def __init__(self, home: Path, *args: str) -> None:
+        self.home = home
+        self.args = args
+        self.endpoint = ""
+        self.token = ""
+        self.process: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+
+    def __enter__(self) -> Serve:
+        env = {**os.environ, "SCORECAST_HOME": str(self.home)}
+        for name in ("SCORECAST_DATABASE_URL", "SCORECAST_ENDPOINT", "SCORECAST_TOKEN"):
+            env.pop(name, None)
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "serve.log").open("a")
+        self.process = subprocess.Popen(
+            ["scorecast", "serve", "--port", "0", *self.args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            bufsize=1,
+        )
+        assert self.process.stdout is not None
+        threading.Thread(target=self._read, args=(self.process.stdout, log), daemon=True).start()
+        if not self._ready.wait(START_TIMEOUT) or not self.endpoint or not self.token:
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"scorecast serve did not start; see {self.home / 'serve.log'}")
+        return self
+
+    def _read(self, stdout: IO[str], log: IO[str]) -> None:
+        expect_token = False
+        for line in stdout:
+            log.write(line)
+            log.flush()
+            found = SERVING.search(line)
+            if found:
+                self.endpoint = found.group(1)
+            if expect_token:
+                self.token = line.strip()
+            expect_token = "API token:" in line
+            if line.startswith("state folder:"):
+                self._ready.set()
+        self._ready.set()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(30)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def http(self) -> Any:
+        import httpx
+
+        return httpx.Client(
+            base_url=self.endpoint + "/",
+            headers={"Authorization": f"Token {self.token}"},
+            timeout=300,
+        )
+
+    def register(self, model: Path, **fields: str) -> str:
+        """Register ``model`` via ``POST deployments/fromModelFile/``; the deployment id.
+
+        ``fields`` are the form fields (``targetName``, ``targetType``, ``positiveClass`` ...).
+        """
+        with self.http() as http:
+            response = http.post(
+                "deployments/fromModelFile/",
+                files={"file": (model.name, model.read_bytes(), "application/octet-stream")},
+                data=fields,
+            )
+        if response.status_code != 201:
+            raise RuntimeError(f"registering {model.name}: {response.status_code} {response.text}")
+        deployment_id: str = response.json()["id"]
+        return deployment_id
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes summed over process ``pid`` and all its children (0, 0 if gone)."""
+    import psutil
+
+    rss = pss = 0
+    try:
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            info = process.memory_full_info()
+            rss += info.rss
+            pss += getattr(info, "pss", info.rss)
+    except psutil.Error:
+        pass
+    return rss, pss
+
+
+class PeakMemory:
+    """Peak (RSS, PSS) of a process tree, sampled every ``interval`` s while in the block.
+
+    RSS counts pages shared between processes (a fork server and its workers) once per process;
+    PSS splits them between the sharers, so it is the fairer measure of a multi-process tree.
+    ``baseline_rss``/``baseline_pss`` hold the figures at entry (an idle server's footprint).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_rss = self.peak_pss = 0
+        self.baseline_rss = self.baseline_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self.baseline_rss, self.baseline_pss = tree_memory(self.pid)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            rss, pss = tree_memory(self.pid)
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            time.sleep(self.interval)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
