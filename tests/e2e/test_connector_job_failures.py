@@ -1,0 +1,189 @@
+"""Connector failures at job level, through a running ``scorecast serve`` (issue 5, Safety).
+
+Connection failures, missing objects, permission errors and schema mismatches end the job
+FAILED with a ``statusDetails`` and logs that name the location and the cause, never a secret,
+with nothing written at the destination. A definition whose credential or data store was
+deleted fails its next run with that reason.
+
+Jobs go through the REST API (``POST batchPredictions/``), so that the test reads the job's
+record as the wire has it (``statusDetails``, ``logs``); definitions through the official
+client. The permission error uses a PostgreSQL role without privileges: moto's server accepts
+any S3 key unless its auth emulation is switched on, and the tests run as root on CI, for whom a
+filesystem root without read permission is still readable.
+"""
+
+# The fixtures imported from connector_servers are used as parameters, by name.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from clouds import AnswerLog, Secrets, emulators, features, to_csv
+from connector_servers import (  # noqa: F401
+    TERMINAL,
+    answers,
+    connect,
+    gcs,
+    http,
+    keys,
+    moto,
+    s3,
+    s3_credential,
+    sqlite_deployment,
+    sqlite_server,
+    warehouse,
+)
+from serving import ServeProcess
+
+from services import free_port, pg_execute, pg_url
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+BUCKET = "e2e"
+
+
+@pytest.fixture(scope="module")
+def inputs(s3: Any) -> str:
+    """A small valid input object on moto; its key."""
+    key = "failures/in.csv"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=to_csv(features(30, seed=21)))
+    return key
+
+
+@pytest.fixture(scope="module")
+def locked_role(warehouse: str, keys: Secrets) -> Iterator[str]:
+    """A PostgreSQL login role with no privilege on the warehouse's tables (its password is
+    the session's database secret; the server trusts local logins, so it only matters as a
+    string that must not leak)."""
+    role = f"scorecast_locked_{os.getpid()}"
+    pg_execute(f'DROP ROLE IF EXISTS "{role}"')
+    pg_execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{keys.db_password}'")
+    try:
+        yield role
+    finally:
+        engine = sa.create_engine(pg_url(warehouse), poolclass=sa.pool.NullPool)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        engine.dispose()
+        pg_execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def warehouse_sql(warehouse: str, *statements: str) -> list[Any]:
+    """Run ``statements`` on the warehouse as postgres; the rows of the last one (if any)."""
+    engine = sa.create_engine(pg_url(warehouse), poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            result = None
+            for statement in statements:
+                result = connection.exec_driver_sql(statement)
+            return list(result) if result is not None and result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def s3_settings(moto: emulators.Running, key: str, credential_id: str) -> dict[str, Any]:
+    return {
+        "type": "s3",
+        "url": f"s3://{BUCKET}/{key}",
+        "format": "csv",
+        "credentialId": credential_id,
+        "endpointUrl": moto.endpoint,
+    }
+
+
+def run_job(
+    server: ServeProcess, answers: AnswerLog, deployment: str, intake: Any, output: Any
+) -> dict[str, Any]:
+    """Submit a job through the API; its record once terminal."""
+    with http(server, answers) as client:
+        response = client.post(
+            "batchPredictions/",
+            json={"deploymentId": deployment, "intakeSettings": intake, "outputSettings": output},
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + 120
+        while True:
+            job: dict[str, Any] = client.get(f"batchPredictions/{job_id}/").json()
+            if job["status"] in TERMINAL:
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
+            time.sleep(0.5)
+
+
+def check_failed(job: dict[str, Any], keys: Secrets, *words: str) -> None:
+    """FAILED, and ``statusDetails`` and the logs each contain every one of ``words`` (case
+    insensitive), and neither carries a secret."""
+    record = json.dumps(job)
+    assert job["status"] == "FAILED", record
+    details, logs = job["statusDetails"], "\n".join(job["logs"])
+    for word in words:
+        assert word.lower() in details.lower(), (word, details)
+        assert word.lower() in logs.lower(), (word, logs)
+    leaked = [name for name, secret in keys.all().items() if secret in record]
+    assert leaked == [], leaked
+
+
+def object_absent(s3: Any, key: str) -> bool:
+    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=key)
+    uploads = s3.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", [])
+    return not listing.get("Contents") and not uploads
+
+
+# --- the four causes ---------------------------------------------------------------------------
+
+
+def test_unreachable_endpoint_fails_the_job(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    inputs: str,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> None:
+    dr = connect(sqlite_server, answers)
+    credential = s3_credential(dr, keys, "unreachable").credential_id
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    intake = {**s3_settings(moto, "failures/never-read.csv", credential), "endpointUrl": closed}
+    output = s3_settings(moto, "failures/unreachable-out.csv", credential)
+    job = run_job(sqlite_server, answers, sqlite_deployment, intake, output)
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "s3://e2e/failures/never-read.csv", "connect")
+    assert object_absent(s3, "failures/unreachable-out.csv")
+
+    # the same on the output side: the input is read, nothing is written anywhere
+    output = {**s3_settings(moto, "failures/never-written.csv", credential), "endpointUrl": closed}
+    job = run_job(
+        sqlite_server, answers, sqlite_deployment, s3_settings(moto, inputs, credential), output
+    )
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "s3://e2e/failures/never-written.csv", "connect")
+    assert object_absent(s3, "failures/never-written.csv")
+
+
+def test_missing_object_fails_the_job(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> None:
+    dr = connect(sqlite_server, answers)
+    credential = s3_credential(dr, keys, "missing").credential_id
+    intake = s3_settings(moto, "failures/absent.csv", credential)
+    output = s3_settings(moto, "failures/absent-out.csv", credential)
+    job = run_job(sqlite_server, answers, sqlite_deployment, intake, output)
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "s3://e2e/failures/absent.csv", "does not exist")
+    assert object_absent(s3, "failures/absent-out.csv")
