@@ -59,15 +59,9 @@ class LinearExplainer:
     """Contributions of each input feature to a linear model's decision value."""
 
     def __init__(self, preprocess: Any | None, model: Any, origins: list[int], n_features: int):
-        import scipy.sparse as sp
-
         self._preprocess = preprocess
         self._coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
-        rows = np.arange(len(origins))
-        self._to_features = sp.csr_matrix(
-            (np.ones(len(origins)), (rows, np.asarray(origins))),
-            shape=(len(origins), n_features),
-        )
+        self._to_features = origins_matrix(origins, n_features)
 
     @classmethod
     def build(cls, estimator: Any, feature_names: list[str]) -> LinearExplainer | str:
@@ -76,18 +70,14 @@ class LinearExplainer:
         model = steps[-1][1]
         if type(model).__name__ not in _LINEAR:
             return (
-                f"prediction explanations need a linear model, LightGBM or XGBoost; "
+                f"prediction explanations need a linear model, a scikit-learn tree model, "
+                f"LightGBM or XGBoost; "
                 f"{type(model).__name__} has no exact per-feature contributions in scorecast"
             )
         preprocess = estimator[:-1] if len(steps) > 1 else None
-        try:
-            origins = (
-                _origins(preprocess, feature_names)
-                if preprocess is not None
-                else list(range(len(feature_names)))
-            )
-        except _UnmappableError as exc:
-            return f"prediction explanations are unavailable: {exc}"
+        origins = input_origins(preprocess, feature_names)
+        if isinstance(origins, str):
+            return origins
         if len(origins) != np.atleast_2d(model.coef_).shape[1]:
             return "prediction explanations are unavailable: the preprocessing width is unknown"
         return cls(preprocess, model, origins, len(feature_names))
@@ -106,6 +96,31 @@ class LinearExplainer:
         return np.asarray(terms @ self._to_features.toarray(), dtype=np.float64)
 
 
+def input_origins(preprocess: Any | None, feature_names: list[str]) -> list[int] | str:
+    """For each model-input column, the index of the input feature it came from.
+
+    ``preprocess`` is the fitted part of a pipeline before the model (None: the model reads the
+    features as they are). Returns the reason instead when a column cannot be traced back.
+    """
+    if preprocess is None:
+        return list(range(len(feature_names)))
+    try:
+        return _origins(preprocess, feature_names)
+    except _UnmappableError as exc:
+        return f"prediction explanations are unavailable: {exc}"
+
+
+def origins_matrix(origins: list[int], n_features: int) -> Any:
+    """The sparse ``(model inputs, features)`` 0/1 matrix that sums columns into features."""
+    import scipy.sparse as sp
+
+    rows = np.arange(len(origins))
+    return sp.csr_matrix(
+        (np.ones(len(origins)), (rows, np.asarray(origins, dtype=np.intp))),
+        shape=(len(origins), n_features),
+    )
+
+
 def _origins(transformer: Any, names: list[str]) -> list[int]:
     """For each output column of a fitted transformer, the index of the input it came from."""
     kind = type(transformer).__name__
@@ -122,6 +137,8 @@ def _origins(transformer: Any, names: list[str]) -> list[int]:
     if kind == "OneHotEncoder":
         widths = transformer._n_features_outs
         return [i for i, width in enumerate(widths) for _ in range(width)]
+    if kind == "FunctionTransformer" and transformer.func is None:
+        return list(range(len(names)))  # the identity: how ColumnTransformer passes through
     if kind in _ONE_TO_ONE:
         if kind == "SimpleImputer" and transformer.add_indicator:
             raise _UnmappableError("SimpleImputer(add_indicator=True) adds columns")

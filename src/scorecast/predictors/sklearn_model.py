@@ -26,8 +26,10 @@ from scorecast.predictors.base import (
     settle_labels,
 )
 from scorecast.predictors.sklearn_explain import LinearExplainer
+from scorecast.predictors.sklearn_tree_explain import TREE_MODELS, TreeExplainer
 
 _ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
+Explainer = LinearExplainer | TreeExplainer
 #: final estimators that already use every core (OpenMP): chunks run in threads
 _MULTICORE = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
 
@@ -58,7 +60,7 @@ def describe_estimator(
     class_labels, positive = settle_labels(declared, kind, labels)  # type: ignore[arg-type]
     types = _feature_types(estimator, [str(n) for n in names])
     features = [Feature(str(name), types.get(str(name), "numeric")) for name in names]
-    explainer = LinearExplainer.build(estimator, [f.name for f in features])
+    explainer = build_explainer(estimator, [f.name for f in features])
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     return ModelDescription(
         format=fmt,
@@ -70,11 +72,19 @@ def describe_estimator(
         positive_class=positive,
         trust_pickle=declared.trust_pickle,
         prediction_range=declared.prediction_range,
-        can_explain=isinstance(explainer, LinearExplainer),
-        explain_unavailable_reason=None if isinstance(explainer, LinearExplainer) else explainer,
+        can_explain=not isinstance(explainer, str),
+        explain_unavailable_reason=explainer if isinstance(explainer, str) else None,
         parallelism="threads" if type(final).__name__ in _MULTICORE else "processes",
         details={"estimator": type(final).__name__},
     )
+
+
+def build_explainer(estimator: Any, feature_names: list[str]) -> Explainer | str:
+    """The exact explainer of a fitted estimator or pipeline, or why there is none."""
+    final = estimator.steps[-1][1] if type(estimator).__name__ == "Pipeline" else estimator
+    if type(final).__name__ in TREE_MODELS:
+        return TreeExplainer.build(estimator, feature_names)
+    return LinearExplainer.build(estimator, feature_names)
 
 
 class SklearnPredictor(Predictor):
@@ -83,8 +93,8 @@ class SklearnPredictor(Predictor):
     def __init__(self, estimator: Any, description: ModelDescription) -> None:
         super().__init__(description)
         self.estimator = estimator
-        built = LinearExplainer.build(estimator, description.feature_names)
-        self._explainer = built if isinstance(built, LinearExplainer) else None
+        built = build_explainer(estimator, description.feature_names)
+        self._explainer = None if isinstance(built, str) else built
         self._positive_index = (
             description.class_labels.index(description.positive_class)
             if description.positive_class is not None
