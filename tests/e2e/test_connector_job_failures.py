@@ -187,3 +187,123 @@ def test_missing_object_fails_the_job(
     print(job["statusDetails"], job["logs"])
     check_failed(job, keys, "s3://e2e/failures/absent.csv", "does not exist")
     assert object_absent(s3, "failures/absent-out.csv")
+
+
+def jdbc_settings(store_id: str, credential_id: str, table: str, **more: str) -> dict[str, Any]:
+    return {
+        "type": "jdbc",
+        "dataStoreId": store_id,
+        "credentialId": credential_id,
+        "schema": "public",
+        "table": table,
+        **more,
+    }
+
+
+def warehouse_store(dr: Any, warehouse: str, name: str) -> str:
+    store = dr.DataStore.create(
+        data_store_type="jdbc",
+        canonical_name=name,
+        driver_id="postgresql",
+        jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
+    )
+    store_id: str = store.id
+    return store_id
+
+
+def test_permission_denied_fails_the_job(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    inputs: str,
+    warehouse: str,
+    locked_role: str,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> None:
+    warehouse_sql(
+        warehouse,
+        "CREATE TABLE locked_in (id integer, num_a double precision, num_b double precision)",
+        "INSERT INTO locked_in VALUES (1, 0.5, 0.25), (2, -1.0, 2.0)",
+    )
+    dr = connect(sqlite_server, answers)
+    store_id = warehouse_store(dr, warehouse, "locked warehouse")
+    login = dr.Credential.create_basic("locked", user=locked_role, password=keys.db_password)
+    s3_id = s3_credential(dr, keys, "permission").credential_id
+
+    # reading a table the role may not select from
+    intake = jdbc_settings(store_id, login.credential_id, "locked_in")
+    output = s3_settings(moto, "failures/locked-out.csv", s3_id)
+    job = run_job(sqlite_server, answers, sqlite_deployment, intake, output)
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "locked_in", "permission denied")
+    assert object_absent(s3, "failures/locked-out.csv")
+
+    # creating a table in a schema the role may not create in (PostgreSQL 15: public is closed)
+    output = jdbc_settings(
+        store_id, login.credential_id, "locked_created", statementType="createTable"
+    )
+    job = run_job(
+        sqlite_server, answers, sqlite_deployment, s3_settings(moto, inputs, s3_id), output
+    )
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "locked_created", "permission denied")
+    assert warehouse_sql(warehouse, "SELECT to_regclass('public.locked_created')") == [(None,)]
+
+
+def test_schema_mismatch_fails_the_job_and_leaves_the_table_as_it_was(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    inputs: str,
+    warehouse: str,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> None:
+    warehouse_sql(
+        warehouse,
+        "CREATE TABLE mismatch_out (id integer NOT NULL, verdict date NOT NULL)",
+        "INSERT INTO mismatch_out VALUES (7, DATE '2020-01-01')",
+    )
+    dr = connect(sqlite_server, answers)
+    store_id = warehouse_store(dr, warehouse, "mismatch warehouse")
+    login = dr.Credential.create_basic("mismatch", user="postgres", password=keys.db_password)
+    s3_id = s3_credential(dr, keys, "mismatch").credential_id
+    output = jdbc_settings(store_id, login.credential_id, "mismatch_out", statementType="insert")
+    job = run_job(
+        sqlite_server, answers, sqlite_deployment, s3_settings(moto, inputs, s3_id), output
+    )
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "public.mismatch_out", "label_PREDICTION", "schema mismatch")
+    assert warehouse_sql(warehouse, "SELECT id, verdict::text FROM mismatch_out") == [
+        (7, "2020-01-01")
+    ]
+
+    # every column there, one of a type the predictions cannot take ('yes' into an integer)
+    columns = {
+        "id": "integer",
+        "num_a": "double precision",
+        "num_b": "double precision",
+        "label_no_PREDICTION": "double precision",
+        "label_yes_PREDICTION": "double precision",
+        "label_PREDICTION": "integer",
+        "THRESHOLD": "double precision",
+        "POSITIVE_CLASS": "text",
+    }
+    listed = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+    warehouse_sql(
+        warehouse,
+        f"CREATE TABLE mismatch_types ({listed})",
+        "INSERT INTO mismatch_types (id) VALUES (42)",
+    )
+    output = jdbc_settings(store_id, login.credential_id, "mismatch_types", statementType="insert")
+    job = run_job(
+        sqlite_server, answers, sqlite_deployment, s3_settings(moto, inputs, s3_id), output
+    )
+    print(job["statusDetails"], job["logs"])
+    check_failed(job, keys, "public.mismatch_types", "label_PREDICTION", "type integer")
+    assert warehouse_sql(warehouse, "SELECT id FROM mismatch_types") == [(42,)]
