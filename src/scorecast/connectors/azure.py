@@ -24,11 +24,10 @@ from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field
 from scorecast.connectors.fileio import (
     EncodedOutput,
-    FileIntake,
     PartWriter,
-    RangedReader,
-    buffered,
     describe,
+    file_format,
+    ranged_intake,
 )
 from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
 from scorecast.errors import ConnectorError, require_extra
@@ -157,11 +156,7 @@ def open_intake(
     def size_of() -> int:
         return int(store.call("reading", "get_blob_properties").size)
 
-    def open_stream() -> BinaryIO:
-        return buffered(RangedReader(size_of(), fetch))
-
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(store.url, open_stream, fmt, csv_settings, size_of)
+    return ranged_intake(store.url, settings, csv_settings, size_of, fetch=fetch)
 
 
 class AzureOutput(EncodedOutput):
@@ -203,5 +198,4 @@ class AzureOutput(EncodedOutput):
 def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return AzureOutput(_Blob(settings, ctx), fmt, csv_settings)
+    return AzureOutput(_Blob(settings, ctx), file_format(settings), csv_settings)

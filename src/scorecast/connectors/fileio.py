@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
@@ -123,6 +123,31 @@ class RangedReader(io.RawIOBase):
 def buffered(reader: RangedReader) -> BinaryIO:
     stream: Any = io.BufferedReader(reader, buffer_size=READ_BUFFER)
     return stream  # type: ignore[no-any-return]
+
+
+def file_format(settings: Mapping[str, Any]) -> FileFormat:
+    """The adapter's ``format`` setting (validated before), ``csv`` when absent."""
+    return cast(FileFormat, settings.get("format") or "csv")
+
+
+def ranged_intake(
+    location: str,
+    settings: Mapping[str, Any],
+    csv_settings: CsvSettings,
+    size_of: Callable[[], int],
+    *,
+    fetch: Callable[[int, int], bytes] | None = None,
+    open_from: Callable[[int], Any] | None = None,
+) -> FileIntake:
+    """An intake over a stored object read by ranges (see ``RangedReader``) in its format.
+
+    ``size_of()`` is asked each time the stream is opened, so a retry sees the current size.
+    """
+
+    def open_stream() -> BinaryIO:
+        return buffered(RangedReader(size_of(), fetch, open_from))
+
+    return FileIntake(location, open_stream, file_format(settings), csv_settings, size_of)
 
 
 class FileIntake(Intake):

@@ -11,12 +11,12 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
 from scorecast.connectors.checks import Checks, Side
-from scorecast.connectors.fileio import EncodedOutput, FileIntake
+from scorecast.connectors.fileio import EncodedOutput, FileIntake, file_format
 from scorecast.connectors.safety import UnsafeLocationError, file_url_path
 from scorecast.errors import ConnectorError
 
@@ -57,8 +57,9 @@ def open_intake(
         except OSError as exc:
             raise ConnectorError(f"{settings['url']}: {exc.strerror}") from exc
 
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(str(settings["url"]), open_stream, fmt, csv_settings, size_of)
+    return FileIntake(
+        str(settings["url"]), open_stream, file_format(settings), csv_settings, size_of
+    )
 
 
 class FileOutput(EncodedOutput):
@@ -103,5 +104,4 @@ def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
     path = _path(settings, ctx)
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileOutput(str(settings["url"]), path, fmt, csv_settings)
+    return FileOutput(str(settings["url"]), path, file_format(settings), csv_settings)

@@ -30,11 +30,10 @@ from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, split_bucket_key
 from scorecast.connectors.fileio import (
     EncodedOutput,
-    FileIntake,
     PartWriter,
-    RangedReader,
-    buffered,
     describe,
+    file_format,
+    ranged_intake,
 )
 from scorecast.connectors.safety import check_url
 from scorecast.errors import ConnectorError, require_extra
@@ -157,11 +156,7 @@ def open_intake(
         store.call("reading", store.blob.reload)
         return int(store.blob.size or 0)
 
-    def open_stream() -> BinaryIO:
-        return buffered(RangedReader(size_of(), fetch))
-
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(store.url, open_stream, fmt, csv_settings, size_of)
+    return ranged_intake(store.url, settings, csv_settings, size_of, fetch=fetch)
 
 
 class GcsOutput(EncodedOutput):
@@ -219,5 +214,4 @@ class GcsOutput(EncodedOutput):
 def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return GcsOutput(_Gcs(settings, ctx), fmt, csv_settings)
+    return GcsOutput(_Gcs(settings, ctx), file_format(settings), csv_settings)

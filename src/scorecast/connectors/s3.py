@@ -23,11 +23,10 @@ from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, split_bucket_key
 from scorecast.connectors.fileio import (
     EncodedOutput,
-    FileIntake,
     PartWriter,
-    RangedReader,
-    buffered,
     describe,
+    file_format,
+    ranged_intake,
 )
 from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
 from scorecast.errors import ConnectorError, require_extra
@@ -149,11 +148,7 @@ def open_intake(
     def size_of() -> int:
         return int(store.call("reading", "head_object")["ContentLength"])
 
-    def open_stream() -> BinaryIO:
-        return buffered(RangedReader(size_of(), open_from=open_from))
-
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return FileIntake(store.url, open_stream, fmt, csv_settings, size_of)
+    return ranged_intake(store.url, settings, csv_settings, size_of, open_from=open_from)
 
 
 class _FailingAs:
@@ -219,8 +214,7 @@ class S3Output(EncodedOutput):
 def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
-    fmt = cast(FileFormat, settings.get("format") or "csv")
-    return S3Output(_S3(settings, ctx), fmt, csv_settings)
+    return S3Output(_S3(settings, ctx), file_format(settings), csv_settings)
 
 
 __all__ = ["PART_SIZE", "S3Output", "open_intake", "open_output", "split_bucket_key", "validate"]
