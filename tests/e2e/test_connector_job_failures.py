@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -307,3 +308,107 @@ def test_schema_mismatch_fails_the_job_and_leaves_the_table_as_it_was(
     print(job["statusDetails"], job["logs"])
     check_failed(job, keys, "public.mismatch_types", "label_PREDICTION", "type integer")
     assert warehouse_sql(warehouse, "SELECT id FROM mismatch_types") == [(42,)]
+
+
+# --- a definition whose credential or data store was deleted ----------------------------------
+
+
+def snake(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as the official client takes them (``credential_id``...)."""
+    return {re.sub("([A-Z])", r"_\1", key).lower(): value for key, value in settings.items()}
+
+
+def run_definition(server: ServeProcess, answers: AnswerLog, definition_id: str) -> Any:
+    """``POST batchPredictions/fromJobDefinition/`` (what ``run_once`` sends); the answer."""
+    with http(server, answers) as client:
+        return client.post(
+            "batchPredictions/fromJobDefinition/", json={"jobDefinitionId": definition_id}
+        )
+
+
+def job_count(server: ServeProcess, answers: AnswerLog) -> int:
+    with http(server, answers) as client:
+        count: int = client.get("batchPredictions/", params={"limit": 1}).json()["totalCount"]
+        return count
+
+
+def finished_job(server: ServeProcess, answers: AnswerLog, job_id: str) -> dict[str, Any]:
+    with http(server, answers) as client:
+        deadline = time.monotonic() + 120
+        while True:
+            job: dict[str, Any] = client.get(f"batchPredictions/{job_id}/").json()
+            if job["status"] in TERMINAL:
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
+            time.sleep(0.5)
+
+
+def test_definition_whose_credential_or_data_store_was_deleted(
+    *,
+    sqlite_server: ServeProcess,
+    sqlite_deployment: str,
+    s3: Any,
+    moto: emulators.Running,
+    inputs: str,
+    warehouse: str,
+    keys: Secrets,
+    answers: AnswerLog,
+) -> None:
+    dr = connect(sqlite_server, answers)
+    warehouse_sql(
+        warehouse,
+        "CREATE TABLE definition_in (id integer, num_a double precision, num_b double precision)",
+        "INSERT INTO definition_in VALUES (1, 0.5, 0.25), (2, -1.0, 2.0)",
+    )
+    store_id = warehouse_store(dr, warehouse, "definition warehouse")
+    login = dr.Credential.create_basic("definition", user="postgres", password=keys.db_password)
+    s3_cred = s3_credential(dr, keys, "definition s3")
+    definitions = {}
+    for name, intake, out in [
+        ("s3", s3_settings(moto, inputs, s3_cred.credential_id), "failures/def-s3.csv"),
+        (
+            "jdbc",
+            jdbc_settings(store_id, login.credential_id, "definition_in"),
+            "failures/def-jdbc.csv",
+        ),
+    ]:
+        definitions[name] = dr.BatchPredictionJobDefinition.create(
+            enabled=False,
+            batch_prediction_job={
+                "num_concurrent": 1,
+                "deployment_id": sqlite_deployment,
+                "intake_settings": snake(intake),
+                "output_settings": snake(s3_settings(moto, out, s3_cred.credential_id)),
+            },
+            name=f"deleted {name}",
+            schedule=None,
+        )
+    # both run before anything is deleted
+    for name, definition in definitions.items():
+        job = definition.run_once()
+        assert finished_job(sqlite_server, answers, job.id)["status"] == "COMPLETED", name
+
+    jobs_before = job_count(sqlite_server, answers)
+
+    # the data store goes: the next run is refused (422) naming the field and the id
+    dr.DataStore.get(store_id).delete()
+    answer = run_definition(sqlite_server, answers, definitions["jdbc"].id)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == {
+        "intakeSettings": {
+            "dataStoreId": f"no data store with id {store_id!r} in this organization"
+        }
+    }
+
+    # the credential goes: the official client's run_once raises the 422, naming both uses
+    s3_cred.delete()
+    with pytest.raises(dr.errors.ClientError) as refused:
+        definitions["s3"].run_once()
+    assert refused.value.status_code == 422
+    gone = f"no credential with id {s3_cred.credential_id!r} in this organization"
+    assert refused.value.json["errors"] == {
+        "intakeSettings": {"credentialId": gone},
+        "outputSettings": {"credentialId": gone},
+    }
+    assert job_count(sqlite_server, answers) == jobs_before  # no job was created
+    assert keys.aws_secret_access_key not in str(refused.value.json)
