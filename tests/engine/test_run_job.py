@@ -232,6 +232,27 @@ def test_explanations_and_status_through_a_job(
     assert (out.prediction_status == "OK").all()
 
 
+def test_explanations_of_a_hist_gradient_boosting_pipeline_through_a_job(
+    zoo: dict[str, BuiltModel], frame: pd.DataFrame, input_csv: Path, tmp_path: Path
+) -> None:
+    from scorecast.predictors.sklearn_tree_explain import TreeExplainer
+
+    model = zoo["skops_hgb_binary"]
+    options = ScoringOptions(max_explanations=2, passthrough_columns=("row_id",))
+    score_file(model, input_csv, tmp_path / "out.csv", options=options)
+    out = pd.read_csv(tmp_path / "out.csv").sort_values("row_id")
+    for i in (1, 2):
+        assert f"EXPLANATION_{i}_STRENGTH" in out.columns
+    assert out.EXPLANATION_1_FEATURE_NAME.isin(FEATURES).all()
+    explainer = TreeExplainer.build(model.model, FEATURES)
+    assert isinstance(explainer, TreeExplainer)
+    contributions = explainer.contributions(frame[FEATURES], 0)
+    named = [FEATURES.index(name) for name in out.EXPLANATION_1_FEATURE_NAME]
+    top = contributions[out.row_id.to_numpy(), named]
+    np.testing.assert_allclose(out.EXPLANATION_1_STRENGTH, top, rtol=1e-6, atol=1e-9)
+    assert np.all(np.abs(top) >= np.abs(contributions).max(axis=1) - 1e-9)
+
+
 def test_progress_and_abort(zoo: dict[str, BuiltModel], input_csv: Path, tmp_path: Path) -> None:
     calls = {"n": 0}
 

@@ -139,3 +139,38 @@ def build_all(directory: Path) -> dict[str, BuiltModel]:
         xgb_model.get_booster().save_model(str(path))
         built[f"xgboost_{kind}"] = BuiltModel("xgboost", path, kind, xgb_model, NUMERIC)
     return built
+
+
+#: every scikit-learn tree model family that scorecast explains exactly
+TREE_FAMILIES = (
+    "DecisionTree",
+    "ExtraTree",
+    "RandomForest",
+    "ExtraTrees",
+    "GradientBoosting",
+    "HistGradientBoosting",
+)
+
+
+def tree_pipeline(family: str, kind: str, *, sparse: bool = False) -> Any:
+    """A small ``one-hot → tree model`` pipeline of ``family`` for target ``kind``."""
+    from sklearn import ensemble, tree
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    suffix = "Regressor" if kind == "regression" else "Classifier"
+    module = tree if family in ("DecisionTree", "ExtraTree") else ensemble
+    options: dict[str, Any] = {"random_state": 0}
+    if family in ("RandomForest", "ExtraTrees", "GradientBoosting"):
+        options["n_estimators"] = 8
+    if family == "HistGradientBoosting":
+        options["max_iter"] = 8
+    elif family != "GradientBoosting":
+        options["max_depth"] = 5
+    pre = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=sparse), CATEGORICAL),
+        remainder="passthrough",
+        sparse_threshold=1.0 if sparse else 0.0,
+    )
+    return make_pipeline(pre, getattr(module, family + suffix)(**options))

@@ -249,7 +249,7 @@ def test_linear_contributions_are_coef_times_standardized_value(
     np.testing.assert_allclose(contributions[:, 0], expected_a, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["skops_hgb_binary", "onnx_linear_binary"])
+@pytest.mark.parametrize("name", ["onnx_linear_binary"])
 def test_models_that_cannot_explain_get_a_422_that_says_why(
     zoo: dict[str, BuiltModel], name: str
 ) -> None:
