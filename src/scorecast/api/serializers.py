@@ -13,9 +13,10 @@ Fields beyond DataRobot's: ``rowsPerSecond`` and ``etaSeconds`` (progress of a r
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from scorecast.api.wire import format_datetime
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import JobView, UserRef
 from scorecast.store.models import Job
@@ -23,15 +24,6 @@ from scorecast.store.types import utcnow
 
 #: Statuses in which the result of a ``localFile`` output can be streamed.
 DOWNLOADABLE_STATUSES = frozenset({"RUNNING", "COMPLETED"})
-
-
-def format_datetime(moment: datetime | None) -> str | None:
-    """``2024-05-19T09:22:19.779000Z`` (UTC, microseconds), or None."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def user_to_wire(user: UserRef) -> dict[str, Any]:

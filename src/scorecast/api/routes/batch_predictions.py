@@ -10,23 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
-from scorecast.api.pagination import page_envelope
+from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
+from scorecast.api.wire import JsonObject, Limit, Offset
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
 from scorecast.service.job_views import job_views
 from scorecast.store.models import Job
 
 router = APIRouter(tags=["Batch predictions"])
-
-JsonObject = Annotated[dict[str, Any], Body()]
-
-MAX_LIMIT = 1000
 
 
 def api_root(request: Request) -> str:
@@ -64,8 +61,8 @@ def list_batch_predictions(
     request: Request,
     session: SessionDep,
     caller: CallerDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 100,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_LIMIT,
     status: Annotated[list[str] | None, Query()] = None,
     deployment_id: Annotated[str | None, Query(alias="deploymentId")] = None,
     job_id: Annotated[str | None, Query(alias="jobId")] = None,
@@ -96,7 +93,7 @@ def list_batch_predictions(
         raise UnsupportedFeature.at(
             "hostname", "jobs here do not use prediction servers; filter with deploymentId"
         )
-    limit = limit or 100
+    limit = limit or DEFAULT_LIMIT
     created_after = _utc(start)
     if cutoff_hours is not None:
         cutoff = datetime.now(UTC) - timedelta(hours=cutoff_hours)

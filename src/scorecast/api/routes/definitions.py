@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
-from scorecast.api.pagination import page_envelope
+from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import definition_to_wire
+from scorecast.api.wire import JsonObject, Limit, Offset
 from scorecast.service import definitions
 from scorecast.store.models import JobDefinition
 
 router = APIRouter(tags=["Batch prediction job definitions"])
 
-JsonObject = Annotated[dict[str, Any], Body()]
-
-MAX_LIMIT = 1000
 _PATH = "/batchPredictionJobDefinitions/"
 
 
@@ -54,13 +52,13 @@ def list_job_definitions(
     request: Request,
     session: SessionDep,
     caller: CallerDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 100,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_LIMIT,
     search_name: Annotated[str | None, Query(alias="searchName")] = None,
     deployment_id: Annotated[str | None, Query(alias="deploymentId")] = None,
 ) -> dict[str, Any]:
     """The organization's definitions, newest first; ``limit=0`` means the default page size."""
-    limit = limit or 100
+    limit = limit or DEFAULT_LIMIT
     page, total = definitions.list_definitions(
         session,
         caller,
