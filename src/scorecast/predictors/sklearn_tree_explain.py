@@ -86,7 +86,11 @@ class TreeExplainer:
         parent[nodes.left[internal]] = internal
         parent[nodes.right[internal]] = internal
         child = np.flatnonzero(parent >= 0)
+        self._to_features = to_features.toarray()
+        self._hist = _HistTable.of(model, nodes) if self._kind in _HISTOGRAM else None
         self._credit = []
+        if self._hist is not None:
+            return  # HistGradientBoosting rows are routed and credited by ``_HistTable``
         for column in range(nodes.value.shape[1]):
             delta = nodes.value[child, column] - nodes.value[parent[child], column]
             per_input = sp.csr_matrix(
@@ -130,21 +134,30 @@ class TreeExplainer:
         multiclass model, class ``k`` of ``classes_``.
         """
         z = self._preprocess.transform(frame) if self._preprocess is not None else frame
-        path = self.decision_paths(z)
-        result = path @ self._credit[self._column(class_row)]
+        column = self._column(class_row)
+        if self._hist is not None:
+            per_input = self._hist.contributions(self._model, self._nodes, z, column)
+            return np.asarray(per_input @ self._to_features, dtype=np.float64)
+        result = self._decision_paths(z, column) @ self._credit[column]
         return np.asarray(result.toarray(), dtype=np.float64)
 
-    def decision_paths(self, z: Any) -> Any:
-        """Sparse ``(rows, nodes)`` indicator of the nodes each row visits, in every tree."""
+    def _decision_paths(self, z: Any, column: int) -> Any:
+        """Sparse ``(rows, nodes)`` indicator of the nodes each row visits in the trees that
+        make output ``column``."""
         import scipy.sparse as sp
 
-        if self._kind in _HISTOGRAM:
-            return _hist_paths(self._model, self._nodes, z)
         if self._kind in _BOOSTED:
             # the inner trees were fitted on arrays: they take float32 arrays, not frames
             z = sp.csr_matrix(z, dtype=np.float32) if sp.issparse(z) else _dense(z, np.float32)
-            trees = self._model.estimators_.ravel()
-            return sp.hstack([tree.decision_path(z) for tree in trees], format="csr")
+            grid = self._model.estimators_
+            paths = [
+                tree.decision_path(z)
+                if k == column
+                else sp.csr_matrix((z.shape[0], tree.tree_.node_count), dtype=np.int64)
+                for row in grid
+                for k, tree in enumerate(row)
+            ]
+            return sp.hstack(paths, format="csr")
         if self._kind in _FORESTS:
             return self._model.decision_path(z)[0]
         return self._model.decision_path(z)
@@ -274,34 +287,6 @@ def _baseline(model: Any, width: int) -> FloatArray | str:
     return np.zeros(width)
 
 
-def _hist_paths(model: Any, nodes: _Nodes, z: Any) -> Any:
-    """Route every row through every tree the way HistGradientBoosting's predictor does."""
-    import scipy.sparse as sp
-
-    if sp.issparse(z):
-        z = z.toarray()
-    x = np.asarray(model._preprocess_X(z, reset=False), dtype=np.float64)
-    table = _HistTable.of(model)
-    n, trees = len(x), len(nodes.roots)
-    rows = np.repeat(np.arange(n, dtype=np.intp), trees)
-    at = np.tile(nodes.roots, n)
-    visited_rows, visited_nodes = [rows], [at]
-    while True:
-        internal = nodes.left[at] >= 0
-        if not internal.any():
-            break
-        rows, at = rows[internal], at[internal]
-        goes_left = table.goes_left(at, x[rows, nodes.feature[at]])
-        at = np.where(goes_left, nodes.left[at], nodes.right[at])
-        visited_rows.append(rows)
-        visited_nodes.append(at)
-    all_rows = np.concatenate(visited_rows)
-    return sp.csr_matrix(
-        (np.ones(len(all_rows)), (all_rows, np.concatenate(visited_nodes))),
-        shape=(n, len(nodes.left)),
-    )
-
-
 @dataclass
 class _HistTable:
     """The split rule of every HistGradientBoosting node, numbered like ``_Nodes``."""
@@ -313,14 +298,14 @@ class _HistTable:
     known: IntArray  # row of ``known_bitsets`` for categorical nodes
     left_bitsets: np.ndarray[Any, Any]
     known_bitsets: np.ndarray[Any, Any]
+    width: int  # trees per iteration: tree t makes output column t % width
 
     @classmethod
-    def of(cls, model: Any) -> _HistTable:
+    def of(cls, model: Any, nodes: _Nodes) -> _HistTable:
         known_bitsets, feature_map = model._bin_mapper.make_known_categories_bitsets()
         predictors = [p for iteration in model._predictors for p in iteration]
         offsets = np.cumsum([0] + [len(p.raw_left_cat_bitsets) for p in predictors])[:-1]
         all_nodes = [p.nodes for p in predictors]
-        feature = np.concatenate([n["feature_idx"] for n in all_nodes]).astype(np.intp)
         return cls(
             threshold=np.concatenate([n["num_threshold"] for n in all_nodes]),
             missing_left=np.concatenate([n["missing_go_to_left"] for n in all_nodes]) != 0,
@@ -331,12 +316,39 @@ class _HistTable:
                     for n, offset in zip(all_nodes, offsets, strict=True)
                 ]
             ),
-            known=np.asarray(feature_map, dtype=np.intp)[feature],
+            known=np.asarray(feature_map, dtype=np.intp)[nodes.feature],
             left_bitsets=np.concatenate(
                 [p.raw_left_cat_bitsets for p in predictors] or [np.zeros((0, 8), dtype=np.uint32)]
             ),
             known_bitsets=np.asarray(known_bitsets),
+            width=model.n_trees_per_iteration_,
         )
+
+    def contributions(self, model: Any, nodes: _Nodes, z: Any, column: int) -> FloatArray:
+        """``(rows, model inputs)``: route every row through the trees of output ``column``
+        as the model's predictor does, crediting each step to the node's split feature."""
+        import scipy.sparse as sp
+
+        if sp.issparse(z):
+            z = z.toarray()
+        x = np.asarray(model._preprocess_X(z, reset=False), dtype=np.float64)
+        n, inputs = x.shape
+        roots = nodes.roots[column :: self.width]
+        rows = np.repeat(np.arange(n, dtype=np.intp), len(roots))
+        at = np.tile(roots, n)
+        totals = np.zeros(n * inputs)
+        while True:
+            internal = nodes.left[at] >= 0
+            if not internal.any():
+                break
+            rows, at = rows[internal], at[internal]
+            feature = nodes.feature[at]
+            goes_left = self.goes_left(at, x[rows, feature])
+            child = np.where(goes_left, nodes.left[at], nodes.right[at])
+            step = nodes.value[child, column] - nodes.value[at, column]
+            totals += np.bincount(rows * inputs + feature, weights=step, minlength=n * inputs)
+            at = child
+        return totals.reshape(n, inputs)
 
     def goes_left(self, at: IntArray, value: FloatArray) -> np.ndarray[Any, Any]:
         missing = np.isnan(value)
