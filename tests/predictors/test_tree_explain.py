@@ -244,3 +244,20 @@ def test_preprocessing_that_cannot_be_traced_back_is_refused_with_the_reason() -
     )
     reason = TreeExplainer.build(pipeline, NUMERIC)
     assert isinstance(reason, str) and "PCA" in reason
+
+
+def test_many_rows_through_many_trees_are_explained_in_blocks_that_still_add_up() -> None:
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    data = training_frame(300)
+    model = ExtraTreesClassifier(n_estimators=400, max_depth=2, random_state=0)
+    model.fit(data[NUMERIC], data.y_multi)
+    explainer = TreeExplainer.build(model, NUMERIC)
+    assert isinstance(explainer, TreeExplainer)
+    rows = training_frame(1_200, seed=12)[NUMERIC]  # more rows than one block of 400 trees
+    probabilities = model.predict_proba(rows)
+    for class_row in range(3):
+        total = explainer.contributions(rows, class_row).sum(axis=1)
+        np.testing.assert_allclose(
+            total + explainer.expected_value(class_row), probabilities[:, class_row], atol=1e-6
+        )

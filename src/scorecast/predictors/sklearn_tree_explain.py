@@ -51,6 +51,8 @@ _HISTOGRAM = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
 TREE_MODELS = _SINGLE + _FORESTS + _BOOSTED + _HISTOGRAM
 
 IntArray = np.ndarray[Any, np.dtype[np.intp]]
+#: (row, tree) pairs routed at once; a full-depth forest path holds ~30 nodes per pair
+_PAIRS_PER_BLOCK = 200_000
 
 
 @dataclass
@@ -133,6 +135,15 @@ class TreeExplainer:
         ``class_row`` 0 of a binary classifier means the positive class ``classes_[1]``; of a
         multiclass model, class ``k`` of ``classes_``.
         """
+        # a path visits up to depth nodes per tree: bound the (row, tree) pairs held at once
+        block = max(1, _PAIRS_PER_BLOCK // len(self._nodes.roots))
+        if len(frame) > block:
+            return np.concatenate(
+                [
+                    self.contributions(frame.iloc[start : start + block], class_row)
+                    for start in range(0, len(frame), block)
+                ]
+            )
         z = self._preprocess.transform(frame) if self._preprocess is not None else frame
         column = self._column(class_row)
         if self._hist is not None:
