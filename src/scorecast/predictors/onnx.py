@@ -132,7 +132,7 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
         can_explain=False,
         explain_unavailable_reason=(
             "ONNX models cannot give prediction explanations in scorecast; deploy the model "
-            "as skops (linear models), LightGBM or XGBoost to get them"
+            "as skops (linear or tree models), LightGBM or XGBoost to get them"
         ),
         parallelism="threads",
         details={
