@@ -6,39 +6,26 @@ claims the job with the workers' own claim function.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from test_definitions import Api, assert_json_error, seed_deployment
+from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures)
+    Api,
+    api_a_fixture,
+    api_b_fixture,
+    assert_json_error,
+    deployment_a_fixture,
+    seed_deployment,
+)
 
 from scorecast.store.db import session_scope
 from scorecast.store.models import Credential, Job
 
 JOBS = "batchPredictions/"
 JOB_LINK = re.compile(r"^http://127\.0\.0\.1:\d+/api/v2/batchPredictions/([0-9a-f]{24})/$")
-
-
-@pytest.fixture
-def api_a(live_server: Any) -> Iterator[Api]:
-    api = Api(live_server, live_server.token)
-    yield api
-    api.http.close()
-
-
-@pytest.fixture
-def api_b(live_server: Any) -> Iterator[Api]:
-    api = Api(live_server, live_server.token_for("org-b", "bob"))
-    yield api
-    api.http.close()
-
-
-@pytest.fixture
-def deployment_a(live_server: Any) -> str:
-    return seed_deployment(live_server, "org-a")
 
 
 def local_spec(deployment_id: str, **extra: Any) -> dict[str, Any]:

@@ -8,18 +8,22 @@ job runs here); everything else goes through the API, and one test through the o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
+from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures)
+    Api,
+    api_a_fixture,
+    api_b_fixture,
+    assert_json_error,
+    deployment_a_fixture,
+    seed_deployment,
+)
 
 from scorecast.domain.definition_names import ADJECTIVES, ANIMALS
 from scorecast.domain.schedule import next_fire_after, parse_schedule
-from scorecast.predictors.base import Feature, ModelDescription
 from scorecast.store.db import session_scope
-from scorecast.store.models import Deployment, Organization, User
 
 PATH = "batchPredictionJobDefinitions/"
 EVERY_MINUTE = {
@@ -31,64 +35,6 @@ EVERY_MINUTE = {
 }
 MONDAY_1600 = {"minute": [0], "hour": [16], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": [1]}
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-def seed_deployment(live_server: Any, org_name: str) -> str:
-    """A deployment of a binary model in ``org_name`` (which must exist), as a store row."""
-    description = ModelDescription(
-        format="onnx",
-        target="readmitted",
-        target_type="binary",
-        features=[Feature("age"), Feature("visits")],
-        sha256="0" * 64,
-        class_labels=["no", "yes"],
-        positive_class="yes",
-    )
-    with session_scope(live_server.engine) as session:
-        org = session.query(Organization).filter_by(name=org_name).one()
-        user = session.query(User).filter_by(org_id=org.id).first()
-        assert user is not None
-        deployment = Deployment(
-            org_id=org.id,
-            label=f"readmission ({org_name})",
-            artifact_path="artifacts/none.onnx",
-            model=description.to_dict(),
-            created_by=user.id,
-        )
-        session.add(deployment)
-        session.flush()
-        return deployment.id
-
-
-class Api:
-    """An httpx client on the API root with one organization's token."""
-
-    def __init__(self, live_server: Any, token: str) -> None:
-        self.http = httpx.Client(
-            base_url=live_server.url + "/", headers={"Authorization": f"Token {token}"}
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.http, name)
-
-
-@pytest.fixture
-def api_a(live_server: Any) -> Iterator[Api]:
-    api = Api(live_server, live_server.token)
-    yield api
-    api.http.close()
-
-
-@pytest.fixture
-def api_b(live_server: Any) -> Iterator[Api]:
-    api = Api(live_server, live_server.token_for("org-b", "bob"))
-    yield api
-    api.http.close()
-
-
-@pytest.fixture
-def deployment_a(live_server: Any) -> str:
-    return seed_deployment(live_server, "org-a")
 
 
 def spec(deployment_id: str, **extra: Any) -> dict[str, Any]:
@@ -107,14 +53,6 @@ def create(api: Api, deployment_id: str, **body: Any) -> dict[str, Any]:
     created: dict[str, Any] = response.json()
     assert response.headers["Location"].endswith(f"/{PATH}{created['id']}/")
     return created
-
-
-def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body: dict[str, Any] = response.json()
-    assert isinstance(body["message"], str) and body["message"]
-    return body
 
 
 def test_create_answers_the_object_the_client_validates(api_a: Api, deployment_a: str) -> None:
