@@ -291,3 +291,16 @@ def test_mlflow_sklearn_model_directory_and_zip(tmp_path: Path, packed: bool) ->
     batch = pa.RecordBatch.from_pandas(sample[FEATURES], preserve_index=False)
     got = load_predictor(artifact, description).predict(batch)
     np.testing.assert_allclose(got, model.predict_proba(sample[FEATURES]), atol=1e-9)
+
+
+def test_the_same_file_declared_twice_loads_two_predictors(zoo: dict[str, BuiltModel]) -> None:
+    # One artifact registered twice with different positive classes: each deployment must get
+    # a predictor built from its own declaration (explanation signs follow the positive class).
+    model = zoo["skops_linear_binary"]
+    as_yes = _describe(model, positive_class="yes")
+    as_no = _describe(model, positive_class="no")
+    first = load_predictor(model.path, as_yes)
+    second = load_predictor(model.path, as_no)
+    assert first.description.positive_class == "yes"
+    assert second.description.positive_class == "no"
+    assert load_predictor(model.path, as_yes) is first

@@ -6,8 +6,10 @@ A new format is one module with ``FORMAT``, ``describe(path, declared, sha256)``
 
 from __future__ import annotations
 
+import json
 import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,18 +133,28 @@ def describe_model(
     return description
 
 
-_cache: dict[tuple[str, str], Predictor] = {}
+#: loaded models kept per process, least recently used first out
+CACHE_SIZE = 8
+_cache: OrderedDict[tuple[str, str], Predictor] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def load_predictor(artifact: Path, description: ModelDescription) -> Predictor:
-    """The loaded model, cached per process by artifact path and SHA-256."""
-    key = (str(artifact), description.sha256)
+    """The loaded model, cached per process by artifact path and the whole description.
+
+    The description is part of the key because the same file can be registered twice with
+    different declarations (another positive class flips probabilities and explanations).
+    """
+    key = (str(artifact), json.dumps(description.to_dict(), sort_keys=True))
     with _cache_lock:
         predictor = _cache.get(key)
         if predictor is None:
             predictor = FORMATS[description.format].load(artifact, description)
             _cache[key] = predictor
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        else:
+            _cache.move_to_end(key)
     return predictor
 
 
