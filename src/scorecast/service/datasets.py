@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service.caller import Caller
+from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Dataset, DatasetVersion
 from scorecast.store.types import new_id, utcnow
 
 _MAX_NAME = 200
-_COPY_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _store_version(
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{version_id}.upload"
     try:
-        size = _copy(stream, partial)
+        size = copy_upload(stream, partial)
         if size == 0:
             raise InvalidInput.at("file", "is empty")
         file_format = _format_of(partial, filename)
@@ -174,15 +174,6 @@ def _store_version(
     session.add(version)
     session.flush()
     return version
-
-
-def _copy(stream: BinaryIO, target: Path) -> int:
-    size = 0
-    with target.open("wb") as out:
-        while block := stream.read(_COPY_BLOCK):
-            out.write(block)
-            size += len(block)
-    return size
 
 
 def _format_of(path: Path, filename: str | None) -> str:

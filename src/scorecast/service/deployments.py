@@ -24,11 +24,11 @@ from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
 from scorecast.predictors import describe_model
 from scorecast.predictors.base import TARGET_TYPES, ModelDescription
 from scorecast.service.caller import Caller
+from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Deployment, Job, JobDefinition
 from scorecast.store.types import new_id, utcnow
 
 _MAX_LABEL = 200
-_COPY_BLOCK = 1 << 20
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,12}$")
 _ACTIVE_STATUSES = ("INITIALIZING", "RUNNING")
 
@@ -67,7 +67,7 @@ def register_model(
     artifact = folder / f"model{_suffix(filename)}"
     folder.mkdir(parents=True, exist_ok=False)
     try:
-        if _copy(stream, artifact) == 0:
+        if copy_upload(stream, artifact) == 0:
             raise InvalidInput.at("file", "is empty")
         description = _describe(artifact, filename, declared, target_type)
         deployment = Deployment(
@@ -204,12 +204,3 @@ def _suffix(filename: str | None) -> str:
     """The upload's suffix when it is a plain one (``.onnx``, ``.skops``); else none."""
     suffix = Path(filename or "").suffix.lower()
     return suffix if _SUFFIX.match(suffix) else ""
-
-
-def _copy(stream: BinaryIO, target: Path) -> int:
-    size = 0
-    with target.open("wb") as out:
-        while block := stream.read(_COPY_BLOCK):
-            out.write(block)
-            size += len(block)
-    return size
