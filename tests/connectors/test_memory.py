@@ -9,14 +9,12 @@ one chunk plus a read buffer, the output one part.
 from __future__ import annotations
 
 import io
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import psutil
 import pytest
 from backends import Backend
+from peak_rss import PeakRss
 
 from scorecast.connectors.base import CsvBlock
 from scorecast.connectors.registry import open_intake, open_output
@@ -59,32 +57,6 @@ class GeneratedCsv(io.RawIOBase):
         self.lines += piece[:cut].count(b"\n")
         self.remaining -= cut
         return cut
-
-
-class PeakRss:
-    def __init__(self) -> None:
-        self.process = psutil.Process()
-        self.start = self.process.memory_info().rss
-        self.peak = self.start
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.01)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start
 
 
 def _copy(backend: Backend, source: str, target: str) -> Iterator[int]:
