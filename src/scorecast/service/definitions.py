@@ -27,10 +27,10 @@ from scorecast.config import Settings
 from scorecast.domain.definition_names import generate_name
 from scorecast.domain.job_spec import merge_job_spec
 from scorecast.domain.schedule import next_fire_after, parse_schedule
-from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.errors import Conflict, InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
-from scorecast.service.jobs import validate_job_spec
+from scorecast.service.jobs import find_definition, validate_job_spec
 from scorecast.store.models import JobDefinition
 from scorecast.store.types import utcnow
 
@@ -95,16 +95,7 @@ def create_definition(
 
 def get_definition(session: Session, caller: Caller, definition_id: str) -> JobDefinition:
     """The caller's definition, or ``NotFound`` (also for another organization's id)."""
-    definition = session.scalars(
-        select(JobDefinition).where(
-            JobDefinition.id == definition_id, JobDefinition.org_id == caller.org_id
-        )
-    ).one_or_none()
-    if definition is None:
-        raise NotFound(
-            f"batch prediction job definition {definition_id!r} not found", {"id": "not found"}
-        )
-    return definition
+    return find_definition(session, caller, definition_id, field="id")
 
 
 def list_definitions(

@@ -206,6 +206,23 @@ def job_from_existing(
     return create_job(session, caller, source_job.spec, "api", app_settings=app_settings)
 
 
+def find_definition(
+    session: Session, caller: Caller, definition_id: str, *, field: str
+) -> JobDefinition:
+    """The caller's definition, or ``NotFound`` naming ``field`` (also for another
+    organization's id, whose existence is not revealed)."""
+    definition = session.scalars(
+        select(JobDefinition).where(
+            JobDefinition.id == definition_id, JobDefinition.org_id == caller.org_id
+        )
+    ).one_or_none()
+    if definition is None:
+        raise NotFound(
+            f"batch prediction job definition {definition_id!r} not found", {field: "not found"}
+        )
+    return definition
+
+
 def job_from_definition(
     session: Session,
     caller: Caller,
@@ -220,16 +237,7 @@ def job_from_definition(
     ``source`` is ``"manual"`` for ``fromJobDefinition`` and ``"scheduled"`` for the scheduler
     (which also passes the fire's ``scheduled_time``). Flushes, no commit.
     """
-    definition = session.scalars(
-        select(JobDefinition).where(
-            JobDefinition.id == definition_id, JobDefinition.org_id == caller.org_id
-        )
-    ).one_or_none()
-    if definition is None:
-        raise NotFound(
-            f"batch prediction job definition {definition_id!r} not found",
-            {"jobDefinitionId": "not found"},
-        )
+    definition = find_definition(session, caller, definition_id, field="jobDefinitionId")
     job = create_job(
         session,
         caller,
