@@ -219,3 +219,34 @@ def label_text(label: Any) -> str:
     if isinstance(label, bytes):
         return label.decode()
     return str(label)
+
+
+def booster_description(
+    declared: Declared,
+    sha256: str,
+    *,
+    format_name: str,
+    model_kind: Literal["regressor", "classifier"],
+    labels: list[str],
+    feature_names: list[str],
+    objective: str,
+) -> ModelDescription:
+    """The description of a native gradient-boosting file (LightGBM, XGBoost).
+
+    Such files store no class names (labels are ``"0"``, ``"1"``, ...), always explain with
+    their own exact contributions and use every core per call (``parallelism="threads"``).
+    """
+    class_labels, positive = settle_labels(declared, model_kind, labels)
+    return ModelDescription(
+        format=format_name,
+        target=declared.target,
+        target_type=declared.target_type,
+        features=[Feature(name) for name in feature_names],
+        sha256=sha256,
+        class_labels=class_labels,
+        positive_class=positive,
+        prediction_range=declared.prediction_range,
+        can_explain=True,
+        parallelism="threads",
+        details={"objective": objective},
+    )

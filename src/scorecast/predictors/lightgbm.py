@@ -11,7 +11,7 @@ features are integer codes). Explanations are LightGBM's exact TreeSHAP contribu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -19,13 +19,12 @@ import pyarrow as pa
 from scorecast.errors import ModelLoadError, require_extra
 from scorecast.predictors.base import (
     Declared,
-    Feature,
     FloatArray,
     ModelDescription,
     Predictor,
     binary_probabilities,
+    booster_description,
     numeric_matrix,
-    settle_labels,
 )
 
 FORMAT = "lightgbm"
@@ -58,6 +57,8 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
     header = _header(path)
     objective = header.get("objective", "").split(" ")[0]
     num_class = int(header.get("num_class", "1"))
+    kind: Literal["regressor", "classifier"]
+    labels: list[str]
     if objective == "binary":
         kind, labels = "classifier", ["0", "1"]
     elif objective in ("multiclass", "multiclassova", "softmax", "multiclass_ova"):
@@ -66,19 +67,14 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
         raise ModelLoadError(f"LightGBM objective {objective!r} is not a supported target type")
     else:
         kind, labels = "regressor", []
-    class_labels, positive = settle_labels(declared, kind, labels)  # type: ignore[arg-type]
-    return ModelDescription(
-        format=FORMAT,
-        target=declared.target,
-        target_type=declared.target_type,
-        features=[Feature(name) for name in booster.feature_name()],
-        sha256=sha256,
-        class_labels=class_labels,
-        positive_class=positive,
-        prediction_range=declared.prediction_range,
-        can_explain=True,
-        parallelism="threads",
-        details={"objective": objective},
+    return booster_description(
+        declared,
+        sha256,
+        format_name=FORMAT,
+        model_kind=kind,
+        labels=labels,
+        feature_names=list(booster.feature_name()),
+        objective=objective,
     )
 
 

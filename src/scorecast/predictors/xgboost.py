@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -19,13 +19,12 @@ import pyarrow as pa
 from scorecast.errors import ModelLoadError, require_extra
 from scorecast.predictors.base import (
     Declared,
-    Feature,
     FloatArray,
     ModelDescription,
     Predictor,
     binary_probabilities,
+    booster_description,
     numeric_matrix,
-    settle_labels,
 )
 
 FORMAT = "xgboost"
@@ -46,6 +45,8 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
     learner = json.loads(booster.save_config())["learner"]
     objective = learner["objective"]["name"]
     num_class = int(learner["learner_model_param"].get("num_class", "0") or 0)
+    kind: Literal["regressor", "classifier"]
+    labels: list[str]
     if objective == "binary:logistic":
         kind, labels = "classifier", ["0", "1"]
     elif objective == "multi:softprob":
@@ -61,19 +62,14 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
         raise ModelLoadError(
             "the XGBoost model has no feature names: train it on a pandas DataFrame"
         )
-    class_labels, positive = settle_labels(declared, kind, labels)  # type: ignore[arg-type]
-    return ModelDescription(
-        format=FORMAT,
-        target=declared.target,
-        target_type=declared.target_type,
-        features=[Feature(name) for name in booster.feature_names],
-        sha256=sha256,
-        class_labels=class_labels,
-        positive_class=positive,
-        prediction_range=declared.prediction_range,
-        can_explain=True,
-        parallelism="threads",
-        details={"objective": objective},
+    return booster_description(
+        declared,
+        sha256,
+        format_name=FORMAT,
+        model_kind=kind,
+        labels=labels,
+        feature_names=list(booster.feature_names),
+        objective=objective,
     )
 
 
