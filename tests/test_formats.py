@@ -263,7 +263,7 @@ def test_a_non_parquet_file_is_invalid_input(tmp_path: Path) -> None:
 def test_quoted_newlines_never_corrupt_rows_whatever_pyarrow_block_size(
     rows: list[tuple[str, int]], parse_block: int
 ) -> None:
-    from scorecast import formats
+    from scorecast.formats import csv_decode as formats
 
     data = _csv_bytes([["t", "n"], *[[t, str(n)] for t, n in rows]])
     (block,) = _blocks(data, len(data) + 1)

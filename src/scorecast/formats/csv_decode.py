@@ -1,0 +1,160 @@
+"""Parsing one CSV block into a record batch (pure; runs in the scoring workers)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import replace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from scorecast.connectors.base import CsvBlock
+from scorecast.formats.csv_blocks import parse_header
+from scorecast.formats.dialect import csv_dialect
+
+#: Name of the string column ``decode_csv_block`` adds when some rows could not be parsed:
+#: null for a good row, the problem for a bad one. Absent when every row parsed.
+ROW_ERROR_COLUMN = "__scorecast_row_error__"
+
+
+def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes]:
+    """Header and data as UTF-8 bytes; ``errors="strict"`` raises on bytes invalid in the codec.
+
+    The header is always decoded leniently (an undecodable name then simply matches nothing).
+    """
+    encoding = codecs.lookup(block.settings.encoding).name
+    header = block.header.decode(encoding, errors="replace").encode("utf-8")
+    if encoding == "utf-8":
+        if errors == "strict":
+            block.data.decode("utf-8")  # pyarrow would replace invalid bytes silently
+            return header, block.data
+        return header, block.data.decode("utf-8", errors).encode("utf-8")
+    return header, block.data.decode(encoding, errors).encode("utf-8")
+
+
+def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
+    """Parse one block into a record batch (pure; safe to run in a worker process).
+
+    Columns named in ``block.column_types`` get that type, the others are inferred. Empty
+    fields are null. Rows that cannot be parsed (wrong number of fields, a value that is not of
+    its column's type, bytes invalid in the encoding) are kept, with nulls in the bad fields and
+    a message in ``ROW_ERROR_COLUMN``; a block without bad rows has no such column.
+    """
+    utf8 = replace(block.settings, encoding="utf-8")
+    try:
+        header, data = _utf8_of(block, "strict")
+        names = parse_header(header, utf8)
+        return _fast_decode(names, data, block)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        header, data = _utf8_of(block, "replace")
+        names = parse_header(header, utf8)
+        return _careful_decode(names, data, block)
+
+
+#: pyarrow parses a buffer in blocks of this size on several threads
+PARSE_BLOCK_BYTES = 1 << 20
+
+
+def _fast_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBatch:
+    """Parse with pyarrow on several threads (blocks of ``PARSE_BLOCK_BYTES``).
+
+    Quote-aware block cutting (``newlines_in_values``) costs about 50 %, so it is switched off
+    only when the block holds no quote character at all: pyarrow's quote-unaware cutting can
+    silently split a quoted value that contains a newline (found by the property tests).
+    """
+    settings = block.settings
+    quoted = bool(settings.quotechar) and settings.quotechar.encode() in data
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=PARSE_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(
+            delimiter=settings.delimiter,
+            quote_char=settings.quotechar or False,
+            newlines_in_values=quoted,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict(block.column_types or {}),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    return table.combine_chunks().to_batches()[0] if table.num_rows else _empty(table.schema)
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def _careful_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBatch:
+    """Row-by-row parse of a block pyarrow refused; bad rows are marked, never dropped."""
+    text = data.decode("utf-8", errors="replace")
+    # a field may be as long as the block (the csv module's default limit is 128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    width = len(names)
+    columns: list[list[str | None]] = [[] for _ in names]
+    row_errors: list[str | None] = []
+    for number, fields in enumerate(
+        csv.reader(io.StringIO(text, newline=""), **csv_dialect(block.settings))
+    ):
+        if not fields or (fields == [""] and width > 1):
+            continue  # blank line
+        problem = None
+        if "\ufffd" in "".join(fields):
+            problem = f"row {number + 1} of the chunk is not valid {block.settings.encoding}"
+        if len(fields) != width:
+            problem = f"row has {len(fields)} fields, the header has {width}"
+        padded = (fields + [""] * width)[:width]
+        for column, value in zip(columns, padded, strict=True):
+            column.append(value if value != "" else None)
+        row_errors.append(problem)
+
+    arrays: list[pa.Array] = []
+    types = dict(block.column_types or {})
+    for name, values in zip(names, columns, strict=True):
+        strings = pa.array(values, type=pa.string())
+        target = types.get(name)
+        if target is None:
+            target = _infer_type(strings)
+        converted, bad = _convert(strings, target)
+        for index in bad:
+            if row_errors[index] is None:
+                row_errors[index] = f"column {name!r}: {values[index]!r} is not a valid {target}"
+        arrays.append(converted)
+    arrays.append(pa.array(row_errors, type=pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, names=[*names, ROW_ERROR_COLUMN])
+
+
+def _infer_type(strings: pa.Array) -> pa.DataType:
+    for candidate in (pa.int64(), pa.float64()):
+        try:
+            pc.cast(strings, candidate)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return candidate
+    return pa.string()
+
+
+def _convert(strings: pa.Array, target: pa.DataType) -> tuple[pa.Array, list[int]]:
+    """Cast strings to ``target``; values that do not convert become null and are reported."""
+    if pa.types.is_string(target) or pa.types.is_large_string(target):
+        return strings.cast(target), []
+    try:
+        return pc.cast(strings, target), []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    values: list[Any] = []
+    bad: list[int] = []
+    for index, value in enumerate(strings.to_pylist()):
+        if value is None:
+            values.append(None)
+            continue
+        try:
+            values.append(pc.cast(pa.array([value.strip()]), target)[0].as_py())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values.append(None)
+            bad.append(index)
+    return pa.array(values, type=target), bad
