@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from wire_examples import SCORE_TO_FILE_BODY
 
 from scorecast.domain.definition_names import ADJECTIVES, ANIMALS, generate_name
 from scorecast.domain.job_spec import merge_job_spec, normalize_job_spec
@@ -41,24 +43,7 @@ def test_minimal_spec_gets_datarobot_defaults() -> None:
 
 
 def test_the_python_clients_captured_body_is_accepted_as_sent() -> None:
-    raw = {
-        "deploymentId": "dep1",
-        "numConcurrent": 2,
-        "chunkSize": "auto",
-        "maxExplanations": 3,
-        "thresholdHigh": 0.8,
-        "thresholdLow": 0.2,
-        "predictionThreshold": 0.3,
-        "includePredictionStatus": True,
-        "skipDriftTracking": True,
-        "abortOnError": False,
-        "includeProbabilities": False,
-        "passthroughColumnsSet": "all",
-        "columnNamesRemapping": {"a": "A", "b": None},
-        "intakeSettings": {"type": "localFile"},
-        "outputSettings": {"type": "localFile"},
-        "csvSettings": {"delimiter": "tab"},
-    }
+    raw = copy.deepcopy(SCORE_TO_FILE_BODY)
     spec = normalize_job_spec(raw)
     for key in ("numConcurrent", "maxExplanations", "abortOnError", "passthroughColumnsSet"):
         assert spec[key] == raw[key]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from wire_examples import SCORE_TO_FILE_BODY
 
 from scorecast.connectors.base import CsvSettings
 from scorecast.domain.scoring_options import (
@@ -26,26 +29,7 @@ def test_defaults_follow_the_reference() -> None:
 
 
 def test_the_captured_wire_example() -> None:
-    options = ScoringOptions.from_job_spec(
-        {
-            "deploymentId": "dep1",
-            "numConcurrent": 2,
-            "chunkSize": "auto",
-            "maxExplanations": 3,
-            "thresholdHigh": 0.8,
-            "thresholdLow": 0.2,
-            "predictionThreshold": 0.3,
-            "includePredictionStatus": True,
-            "skipDriftTracking": True,
-            "abortOnError": False,
-            "includeProbabilities": False,
-            "passthroughColumnsSet": "all",
-            "columnNamesRemapping": {"a": "A", "b": None},
-            "intakeSettings": {"type": "localFile"},
-            "outputSettings": {"type": "localFile"},
-            "csvSettings": {"delimiter": "tab"},
-        }
-    )
+    options = ScoringOptions.from_job_spec(copy.deepcopy(SCORE_TO_FILE_BODY))
     assert options.passthrough_all and options.include_prediction_status
     assert not options.abort_on_error and not options.include_probabilities
     assert options.prediction_threshold == 0.3 and options.max_explanations == 3

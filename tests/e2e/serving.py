@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -126,6 +127,28 @@ def register_demo_model(server: ServeProcess, token: str | None = None) -> str:
     assert response.status_code == 201, response.text
     deployment_id: str = response.json()["id"]
     return deployment_id
+
+
+def submit_local_job(server: ServeProcess, deployment: str, source: Path) -> dict[str, Any]:
+    """Submit a localFile job in small chunks (so it runs for a while) and upload ``source``.
+
+    Returns the job as the POST answered it (status INITIALIZING, with its links).
+    """
+    with server.http() as http:
+        created: dict[str, Any] = http.post(
+            "batchPredictions/",
+            json={
+                "deploymentId": deployment,
+                "intakeSettings": {"type": "localFile"},
+                "outputSettings": {"type": "localFile"},
+                "passthroughColumns": ["patient_id"],
+                "chunkSize": 8192,
+                "numConcurrent": 1,
+            },
+        ).json()
+        upload = http.put(created["links"]["csvUpload"], content=source.read_bytes())
+        assert upload.status_code == 202, upload.text
+    return created
 
 
 def patients_csv(path: Path, copies: int = 1) -> Path:

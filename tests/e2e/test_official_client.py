@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from serving import ServeProcess, patients_csv
+from serving import ServeProcess, patients_csv, submit_local_job
 
 from scorecast.demo import DATA
 
@@ -278,29 +278,11 @@ def test_credentials_never_show_their_secrets(dr: Any, server: ServeProcess) -> 
     s3.delete()
 
 
-def _submit_long_job(server: ServeProcess, deployment: str, source: Path) -> dict[str, Any]:
-    with server.http() as http:
-        created: dict[str, Any] = http.post(
-            "batchPredictions/",
-            json={
-                "deploymentId": deployment,
-                "intakeSettings": {"type": "localFile"},
-                "outputSettings": {"type": "localFile"},
-                "passthroughColumns": ["patient_id"],
-                "chunkSize": 8192,
-                "numConcurrent": 1,
-            },
-        ).json()
-        upload = http.put(created["links"]["csvUpload"], content=source.read_bytes())
-        assert upload.status_code == 202
-    return created
-
-
 def test_the_download_streams_while_the_job_runs(
     dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
 ) -> None:
     rows = 200_000
-    created = _submit_long_job(server, deployment, patients_csv(tmp_path / "in.csv", rows // 500))
+    created = submit_local_job(server, deployment, patients_csv(tmp_path / "in.csv", rows // 500))
     job = dr.BatchPredictionJob.get(created["id"])
     running = _wait(job, lambda s: s["status"] != "INITIALIZING")
     assert running["status"] == "RUNNING" and "download" in running["links"]
@@ -324,7 +306,7 @@ def test_the_download_streams_while_the_job_runs(
 def test_a_stream_cut_short_by_an_abort_is_reported_by_the_client(
     dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
 ) -> None:
-    created = _submit_long_job(server, deployment, patients_csv(tmp_path / "in.csv", 2000))
+    created = submit_local_job(server, deployment, patients_csv(tmp_path / "in.csv", 2000))
     job = dr.BatchPredictionJob.get(created["id"])
     _wait(job, lambda s: s["status"] != "INITIALIZING" and s["scored_rows"] > 0)
     threading.Timer(1.0, job.delete).start()

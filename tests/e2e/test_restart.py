@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from serving import ServeProcess, patients_csv, register_demo_model
+from serving import ServeProcess, patients_csv, register_demo_model, submit_local_job
 
 pytestmark = pytest.mark.e2e
 
@@ -39,20 +39,8 @@ def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
     try:
         assert first.token
         deployment = register_demo_model(first)
+        job = submit_local_job(first, deployment, source)
         with first.http() as http:
-            job = http.post(
-                "batchPredictions/",
-                json={
-                    "deploymentId": deployment,
-                    "intakeSettings": {"type": "localFile"},
-                    "outputSettings": {"type": "localFile"},
-                    "passthroughColumns": ["patient_id"],
-                    "chunkSize": 8192,
-                    "numConcurrent": 1,
-                },
-            ).json()
-            upload = http.put(job["links"]["csvUpload"], content=source.read_bytes())
-            assert upload.status_code == 202
             running = wait_for(
                 http, job["id"], lambda j: j["status"] != "INITIALIZING" and j["scoredRows"] > 0
             )
