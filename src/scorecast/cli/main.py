@@ -51,10 +51,22 @@ def run() -> None:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the like
+    except Exception as exc:  # click usage errors, an unreachable store, and the like
         import click
+        from sqlalchemy import exc as sa_exc
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # typer >= 0.29 raises its own vendored click's exceptions (TyperException), older
+        # releases click's: both are usage errors that know how to show themselves.
+        show = getattr(exc, "show", None)
+        if isinstance(exc, click.ClickException | typer.TyperException) and callable(show):
+            show()
+            sys.exit(int(getattr(exc, "exit_code", 2)))
+        if isinstance(exc, sa_exc.ArgumentError | sa_exc.NoSuchModuleError):
+            # the URL text itself is not echoed: it may hold a password
+            typer.echo("error: SCORECAST_DATABASE_URL is not a usable SQLAlchemy URL", err=True)
+            sys.exit(2)
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            cause = str(exc.orig or exc).strip().splitlines()[0]
+            typer.echo(f"error: cannot use the store: {cause}", err=True)
+            sys.exit(1)
         raise

@@ -37,7 +37,9 @@ def register(app: typer.Typer) -> None:
 def serve(
     *,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8080,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port (0: any free port).")
+    ] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="Jobs run at the same time.")] = 2,
     demo: Annotated[
         bool, typer.Option("--demo", help="Set up and run the demo definition, then keep serving.")
