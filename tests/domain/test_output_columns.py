@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scorecast.domain.output_columns import (
+from scorecast.domain.explanation_columns import (
     Explanations,
-    assemble,
+    explained_classes,
     explained_rows,
     qualitative_strength,
-    remapped,
 )
+from scorecast.domain.output_columns import assemble, remapped
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.formats import ROW_ERROR_COLUMN
 from scorecast.predictors.base import Feature, ModelDescription
@@ -247,3 +247,164 @@ def test_explanation_thresholds_compare_the_positive_probability(
     failed = np.array([False, False, True])
     rows = explained_rows(_description("binary"), options, BINARY, failed)
     assert rows.tolist() == expected
+
+
+MULTI = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]])
+#: (row, class a/b/c, feature age/color) contributions
+PER_CLASS = np.array(
+    [
+        [[0.1, -0.4], [0.9, 0.2], [-0.3, 0.0]],
+        [[-1.0, 0.3], [0.2, 0.2], [0.05, -0.5]],
+        [[0.0, 0.1], [0.4, -0.8], [2.0, 1.0]],
+    ]
+)
+
+
+def _class_explanations(options: ScoringOptions, predictions=MULTI) -> Explanations:
+    """What the engine hands over: each row's explained classes and their contributions."""
+    classes = explained_classes(_description("multiclass"), options, predictions)
+    assert classes is not None
+    blocks = PER_CLASS[np.arange(3)[:, None], classes]
+    return Explanations(blocks, classes)
+
+
+def _class_names(count: int, slots: int) -> list[str]:
+    return [
+        name
+        for k in range(1, count + 1)
+        for name in [
+            f"CLASS_{k}",
+            *(
+                f"CLASS_{k}_EXPLANATION_{i}_{part}"
+                for i in range(1, slots + 1)
+                for part in ("FEATURE_NAME", "STRENGTH", "ACTUAL_VALUE", "QUALITATIVE_STRENGTH")
+            ),
+        ]
+    ]
+
+
+def test_top_classes_get_class_columns_in_probability_order() -> None:
+    options = ScoringOptions(max_explanations=2, explanation_num_top_classes=2)
+    out = _run(
+        _description("multiclass"), options, MULTI, explanations=_class_explanations(options)
+    )
+    assert out.schema.names == [
+        "readmitted_a_PREDICTION",
+        "readmitted_b_PREDICTION",
+        "readmitted_c_PREDICTION",
+        "readmitted_PREDICTION",
+        *_class_names(2, 2),
+    ]
+    assert out.column("CLASS_1").to_pylist() == ["b", "a", "c"]
+    assert out.column("CLASS_1").to_pylist() == out.column("readmitted_PREDICTION").to_pylist()
+    assert out.column("CLASS_2").to_pylist() == ["c", "c", "a"]  # row 3: a and b tie, a first
+    rows = out.to_pylist()
+    # row 1, class b: age 0.9 then color 0.2; class c: age -0.3 then color 0.0
+    assert rows[0]["CLASS_1_EXPLANATION_1_FEATURE_NAME"] == "age"
+    assert rows[0]["CLASS_1_EXPLANATION_1_STRENGTH"] == 0.9
+    assert rows[0]["CLASS_1_EXPLANATION_1_ACTUAL_VALUE"] == "30"
+    assert rows[0]["CLASS_1_EXPLANATION_1_QUALITATIVE_STRENGTH"] == "+++"
+    assert rows[0]["CLASS_1_EXPLANATION_2_QUALITATIVE_STRENGTH"] == "++"  # 0.2 / 0.9 > 20 %
+    assert rows[0]["CLASS_2_EXPLANATION_1_STRENGTH"] == -0.3
+    assert rows[0]["CLASS_2_EXPLANATION_1_QUALITATIVE_STRENGTH"] == "---"
+    assert rows[0]["CLASS_2_EXPLANATION_2_STRENGTH"] == 0.0
+    # row 3, class a: color 0.1 is the strongest, age 0.0 next
+    assert rows[2]["CLASS_2_EXPLANATION_1_FEATURE_NAME"] == "color"
+    assert rows[2]["CLASS_2_EXPLANATION_1_ACTUAL_VALUE"] == "b"
+    assert rows[2]["CLASS_2_EXPLANATION_2_ACTUAL_VALUE"] is None  # age is missing in row 3
+
+
+def test_class_names_are_explained_in_the_requested_order_for_every_row() -> None:
+    options = ScoringOptions(max_explanations=1, explanation_class_names=("c", "a"))
+    out = _run(
+        _description("multiclass"), options, MULTI, explanations=_class_explanations(options)
+    )
+    assert [n for n in out.schema.names if n.startswith("CLASS")] == _class_names(2, 1)
+    assert out.column("CLASS_1").to_pylist() == ["c", "c", "c"]
+    assert out.column("CLASS_2").to_pylist() == ["a", "a", "a"]
+    assert out.column("CLASS_1_EXPLANATION_1_STRENGTH").to_pylist() == [-0.3, -0.5, 2.0]
+    assert out.column("CLASS_2_EXPLANATION_1_STRENGTH").to_pylist() == [-0.4, -1.0, 0.1]
+
+
+def test_slots_stop_at_the_number_of_features_and_one_class_is_allowed() -> None:
+    options = ScoringOptions(max_explanations=5, explanation_num_top_classes=1)
+    out = _run(
+        _description("multiclass"), options, MULTI, explanations=_class_explanations(options)
+    )
+    assert [n for n in out.schema.names if n.startswith("CLASS")] == _class_names(1, 2)
+
+
+def test_multiclass_without_class_options_keeps_the_predicted_class_layout() -> None:
+    contributions = PER_CLASS[np.arange(3), MULTI.argmax(axis=1)]
+    out = _run(
+        _description("multiclass"),
+        ScoringOptions(max_explanations=1),
+        MULTI,
+        explanations=Explanations(contributions),
+    )
+    assert not [n for n in out.schema.names if n.startswith("CLASS")]
+    assert out.column("EXPLANATION_1_STRENGTH").to_pylist() == [0.9, -1.0, 2.0]
+
+
+def test_failed_and_thresholded_rows_have_empty_class_columns() -> None:
+    options = ScoringOptions(max_explanations=1, explanation_num_top_classes=2, threshold_high=0.55)
+    status: list[str | None] = [None, "bad row", None]
+    failed = np.array([s is not None for s in status])
+    wanted = explained_rows(_description("multiclass"), options, MULTI, failed)
+    assert wanted.tolist() == [False, False, True]  # row 1's top probability 0.5 <= 0.55
+    full = _class_explanations(options)
+    blocks = np.where(wanted[:, None, None], full.contributions, np.nan)
+    out = _run(
+        _description("multiclass"), options, MULTI, status, Explanations(blocks, full.classes)
+    )
+    for name in _class_names(2, 1):
+        values = out.column(name).to_pylist()
+        assert values[0] is None and values[1] is None, name
+        # row 3 is explained; its age is missing, so that ACTUAL_VALUE is null
+        assert values[2] is not None or name.endswith("ACTUAL_VALUE"), name
+    assert out.column("CLASS_1").to_pylist() == [None, None, "c"]
+
+
+def test_class_columns_with_passthrough_and_remapping() -> None:
+    options = ScoringOptions(
+        passthrough_all=True,
+        include_probabilities=False,
+        include_prediction_status=True,
+        max_explanations=1,
+        explanation_num_top_classes=2,
+        column_names_remapping={
+            "id": "row_id",
+            "CLASS_1": "top_class",
+            "CLASS_1_EXPLANATION_1_STRENGTH": "top_strength",
+            "CLASS_2_EXPLANATION_1_ACTUAL_VALUE": None,
+            "color": None,
+        },
+    )
+    out = _run(
+        _description("multiclass"), options, MULTI, explanations=_class_explanations(options)
+    )
+    assert out.schema.names == [
+        "row_id",
+        "age",
+        "readmitted_PREDICTION",
+        "top_class",
+        "CLASS_1_EXPLANATION_1_FEATURE_NAME",
+        "top_strength",
+        "CLASS_1_EXPLANATION_1_ACTUAL_VALUE",
+        "CLASS_1_EXPLANATION_1_QUALITATIVE_STRENGTH",
+        "CLASS_2",
+        "CLASS_2_EXPLANATION_1_FEATURE_NAME",
+        "CLASS_2_EXPLANATION_1_STRENGTH",
+        "CLASS_2_EXPLANATION_1_QUALITATIVE_STRENGTH",
+        "prediction_status",
+    ]
+    assert out.column("row_id").to_pylist() == [1, 2, 3]
+    assert out.column("top_class").to_pylist() == ["b", "a", "c"]
+    assert out.column("top_strength").to_pylist() == [0.9, -1.0, 2.0]
+
+
+def test_class_columns_without_explanations_are_empty() -> None:
+    options = ScoringOptions(max_explanations=1, explanation_class_names=("b",))
+    out = _run(_description("multiclass"), options, MULTI, explanations=None)
+    assert [n for n in out.schema.names if n.startswith("CLASS")] == _class_names(1, 1)
+    assert out.column("CLASS_1").null_count == 3

@@ -72,6 +72,53 @@ def test_unsupported_features_are_said_so() -> None:
         ScoringOptions.from_job_spec({"timeseriesSettings": {"type": "forecast"}})
 
 
+def test_explained_classes_are_parsed() -> None:
+    top = ScoringOptions.from_job_spec({"maxExplanations": 2, "explanationNumTopClasses": 3})
+    assert top.explanation_num_top_classes == 3 and top.explanation_class_names == ()
+    named = ScoringOptions.from_job_spec(
+        {"maxExplanations": 2, "explanationClassNames": ["hi", "lo"]}
+    )
+    assert named.explanation_class_names == ("hi", "lo")
+    assert named.explanation_num_top_classes is None
+    plain = ScoringOptions.from_job_spec({"maxExplanations": 2})
+    assert plain.explanation_num_top_classes is None and plain.explanation_class_names == ()
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "problem"),
+    [
+        ({"explanationNumTopClasses": 0}, "explanationNumTopClasses", "between 1 and 10"),
+        ({"explanationNumTopClasses": 11}, "explanationNumTopClasses", "between 1 and 10"),
+        ({"explanationNumTopClasses": True}, "explanationNumTopClasses", "between 1 and 10"),
+        ({"explanationClassNames": "hi"}, "explanationClassNames", "must be a list"),
+        ({"explanationClassNames": ["a"] * 11}, "explanationClassNames", "between 1 and 10"),
+        ({"explanationClassNames": ["hi", "lo", "hi"]}, "explanationClassNames", "['hi']"),
+        (
+            {"explanationClassNames": ["hi"], "explanationNumTopClasses": 2},
+            "explanationClassNames",
+            "cannot be combined",
+        ),
+        (
+            {"maxExplanations": 0, "explanationNumTopClasses": 2},
+            "explanationNumTopClasses",
+            "maxExplanations",
+        ),
+        (
+            {"maxExplanations": None, "explanationClassNames": ["hi"]},
+            "explanationClassNames",
+            "maxExplanations",
+        ),
+    ],
+)
+def test_bad_explained_classes_name_their_field(spec: dict, field: str, problem: str) -> None:
+    spec = {"maxExplanations": 3, **spec}
+    with pytest.raises(InvalidInput) as caught:
+        ScoringOptions.from_job_spec(spec)
+    assert not isinstance(caught.value, UnsupportedFeature)
+    assert list(caught.value.errors) == [field]
+    assert problem in caught.value.errors[field]
+
+
 def test_chunk_size_to_bytes() -> None:
     assert target_bytes("auto") == target_bytes("dynamic") == AUTO_CHUNK_BYTES
     assert target_bytes(1234) == 1234
@@ -108,3 +155,38 @@ def test_check_against_model() -> None:
     with pytest.raises(InvalidInput) as caught:
         check_against_model(ScoringOptions(prediction_threshold=0.3), regression, None)
     assert "predictionThreshold" in caught.value.errors
+
+
+MULTICLASS = ModelDescription(
+    format="skops",
+    target="y",
+    target_type="multiclass",
+    features=[Feature("a")],
+    sha256="0" * 64,
+    class_labels=["lo", "mid", "hi"],
+    can_explain=True,
+)
+
+
+def test_explained_classes_against_the_model() -> None:
+    check_against_model(
+        ScoringOptions(max_explanations=1, explanation_class_names=("hi", "lo")), MULTICLASS, None
+    )
+    check_against_model(
+        ScoringOptions(max_explanations=1, explanation_num_top_classes=3), MULTICLASS, None
+    )
+    unknown = ScoringOptions(max_explanations=1, explanation_class_names=("hi", "max", "min"))
+    with pytest.raises(InvalidInput) as caught:
+        check_against_model(unknown, MULTICLASS, None)
+    problem = caught.value.errors["explanationClassNames"]
+    assert "['max', 'min']" in problem and "['lo', 'mid', 'hi']" in problem
+    with pytest.raises(InvalidInput, match="asks for 4 classes") as caught:
+        check_against_model(
+            ScoringOptions(max_explanations=1, explanation_num_top_classes=4), MULTICLASS, None
+        )
+    assert "explanationNumTopClasses" in caught.value.errors
+    with pytest.raises(InvalidInput, match="only applies to multiclass") as caught:
+        check_against_model(
+            ScoringOptions(max_explanations=1, explanation_class_names=("yes",)), BINARY, None
+        )
+    assert "explanationClassNames" in caught.value.errors

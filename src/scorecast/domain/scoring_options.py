@@ -34,6 +34,10 @@ class ScoringOptions:
     column_names_remapping: Mapping[str, str | None] = field(default_factory=dict)
     prediction_warning_enabled: bool = False
     max_explanations: int = 0
+    #: multiclass: explain each row for its n most probable classes (``CLASS_k`` columns)
+    explanation_num_top_classes: int | None = None
+    #: multiclass: explain each row for exactly these classes, in this order
+    explanation_class_names: tuple[str, ...] = ()
     threshold_high: float | None = None
     threshold_low: float | None = None
     abort_on_error: bool = True
@@ -60,9 +64,9 @@ class ScoringOptions:
             or not (0 <= max_explanations <= 100)
         ):
             raise InvalidInput.at("maxExplanations", "must be an integer between 0 and 100")
-        for key in ("explanationNumTopClasses", "explanationClassNames", "timeseriesSettings"):
-            if spec.get(key) not in (None, [], {}):
-                raise UnsupportedFeature.at(key, "is not supported by this server")
+        if spec.get("timeseriesSettings") not in (None, {}):
+            raise UnsupportedFeature.at("timeseriesSettings", "is not supported by this server")
+        top_classes, class_names = _explained_classes(spec, max_explanations)
         return cls(
             passthrough_columns=tuple(passthrough),
             passthrough_all=passthrough_set == "all",
@@ -73,6 +77,8 @@ class ScoringOptions:
             column_names_remapping=_remapping(spec.get("columnNamesRemapping")),
             prediction_warning_enabled=_bool(spec, "predictionWarningEnabled", False),
             max_explanations=max_explanations,
+            explanation_num_top_classes=top_classes,
+            explanation_class_names=class_names,
             threshold_high=_number(spec, "thresholdHigh", None, None),
             threshold_low=_number(spec, "thresholdLow", None, None),
             abort_on_error=_bool(spec, "abortOnError", True),
@@ -109,6 +115,7 @@ def check_against_model(
             "maxExplanations",
             description.explain_unavailable_reason or "this deployment cannot explain",
         )
+    _check_explained_classes(options, description)
     if header is None:
         return
     present = set(header)
@@ -122,6 +129,32 @@ def check_against_model(
     if missing_passthrough:
         raise InvalidInput.at(
             "passthroughColumns", f"not columns of the input: {missing_passthrough}"
+        )
+
+
+def _check_explained_classes(options: ScoringOptions, description: ModelDescription) -> None:
+    """``explanationNumTopClasses`` / ``explanationClassNames`` suit a multiclass model."""
+    key = (
+        "explanationNumTopClasses"
+        if options.explanation_num_top_classes is not None
+        else "explanationClassNames"
+        if options.explanation_class_names
+        else None
+    )
+    if key is None:
+        return
+    labels = description.class_labels
+    if description.target_type != "multiclass":
+        raise InvalidInput.at(key, "only applies to multiclass classification")
+    top = options.explanation_num_top_classes
+    if top is not None and top > len(labels):
+        raise InvalidInput.at(
+            key, f"asks for {top} classes but the deployment has {len(labels)}: {labels}"
+        )
+    unknown = [c for c in options.explanation_class_names if c not in labels]
+    if unknown:
+        raise InvalidInput.at(
+            key, f"unknown classes {unknown}; the deployment's classes are {labels}"
         )
 
 
@@ -140,6 +173,31 @@ def target_bytes(chunk_size: ChunkSize) -> int:
 
 
 AUTO_CHUNK_BYTES = 4 << 20
+
+
+def _explained_classes(
+    spec: Mapping[str, Any], max_explanations: int
+) -> tuple[int | None, tuple[str, ...]]:
+    """(``explanationNumTopClasses``, ``explanationClassNames``), checked without the model."""
+    top = spec.get("explanationNumTopClasses")
+    names = _strings(spec, "explanationClassNames")
+    if top is not None and (
+        not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 10
+    ):
+        raise InvalidInput.at("explanationNumTopClasses", "must be an integer between 1 and 10")
+    if names and top is not None:
+        raise InvalidInput.at(
+            "explanationClassNames", "cannot be combined with explanationNumTopClasses"
+        )
+    if len(names) > 10:
+        raise InvalidInput.at("explanationClassNames", "must list between 1 and 10 class names")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidInput.at("explanationClassNames", f"lists {repeated} more than once")
+    key = "explanationNumTopClasses" if top is not None else "explanationClassNames"
+    if (top is not None or names) and max_explanations == 0:
+        raise InvalidInput.at(key, "needs maxExplanations of at least 1")
+    return top, tuple(names)
 
 
 def _bool(spec: Mapping[str, Any], key: str, default: bool) -> bool:

@@ -15,7 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scorecast.domain.output_columns import Explanations, assemble, explained_rows
+from scorecast.domain.explanation_columns import (
+    Explanations,
+    explained_classes,
+    explained_rows,
+)
+from scorecast.domain.output_columns import assemble
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import JobFailure
 from scorecast.formats import ROW_ERROR_COLUMN
@@ -167,8 +172,15 @@ def _explain(
 ) -> Explanations:
     failed = np.array([s is not None for s in status], dtype=bool)
     wanted = explained_rows(description, options, np.nan_to_num(predictions), failed)
-    contributions = np.full((features.num_rows, len(description.features)), np.nan)
     rows = np.flatnonzero(wanted)
+    classes = explained_classes(description, options, predictions)
+    if classes is not None:
+        shape = (features.num_rows, classes.shape[1], len(description.features))
+        blocks = np.full(shape, np.nan)
+        if len(rows):
+            blocks[rows] = predictor.explain(features.take(pa.array(rows)), classes[rows])
+        return Explanations(blocks, classes)
+    contributions = np.full((features.num_rows, len(description.features)), np.nan)
     if len(rows):
         class_index = (
             np.argmax(predictions[rows], axis=1)

@@ -12,7 +12,9 @@ batch it cannot score; the engine then isolates the rows at fault.
 Explanation contract (``Predictor.explain``): per-row additive contributions of each declared
 feature, shape ``(n, len(features))``, in the model's output space before the link function
 (log-odds for classification, the prediction itself for regression), for the positive class
-(binary) or the class ``class_index[i]`` of row ``i`` (multiclass).
+(binary) or the class ``class_index[i]`` of row ``i`` (multiclass). A multiclass model also
+takes an ``(n, K)`` ``class_index`` and then returns ``(n, K, len(features))``: row ``i``
+explained for each of its classes ``class_index[i, k]`` (``pick_classes`` does the indexing).
 """
 
 from __future__ import annotations
@@ -139,6 +141,16 @@ def numeric_matrix(batch: pa.RecordBatch, names: list[str]) -> FloatArray:
         batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False) for name in names
     ]
     return np.column_stack(columns).astype(np.float64, copy=False)
+
+
+def pick_classes(per_class: FloatArray, class_index: npt.NDArray[np.intp]) -> FloatArray:
+    """From ``(n, classes, features)`` contributions, row ``i``'s class ``class_index[i]``
+    (``(n,)`` → ``(n, features)``) or classes ``class_index[i, :]`` (``(n, K)`` →
+    ``(n, K, features)``)."""
+    index = np.asarray(class_index, dtype=np.intp)
+    rows = np.arange(len(index)).reshape((-1,) + (1,) * (index.ndim - 1))
+    picked: FloatArray = np.asarray(per_class[rows, index], dtype=np.float64)
+    return picked
 
 
 def binary_probabilities(positive: FloatArray) -> FloatArray:

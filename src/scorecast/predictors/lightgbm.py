@@ -25,6 +25,7 @@ from scorecast.predictors.base import (
     binary_probabilities,
     booster_description,
     numeric_matrix,
+    pick_classes,
 )
 
 FORMAT = "lightgbm"
@@ -97,9 +98,8 @@ class LightGBMPredictor(Predictor):
         )
         width = len(self.features) + 1  # the last column of each block is the bias
         if self.description.target_type == "multiclass":
-            per_class = contributions.reshape(len(matrix), -1, width)
-            picked = per_class[np.arange(len(matrix)), class_index]
-            return np.asarray(picked[:, :-1], dtype=np.float64)
+            per_class = contributions.reshape(len(matrix), -1, width)[:, :, :-1]
+            return pick_classes(per_class, class_index)
         result = contributions[:, :-1]
         if self.description.target_type == "binary" and self.description.positive_class == "0":
             result = -result

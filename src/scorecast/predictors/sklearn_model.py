@@ -23,6 +23,7 @@ from scorecast.predictors.base import (
     ModelDescription,
     Predictor,
     label_text,
+    pick_classes,
     settle_labels,
 )
 from scorecast.predictors.sklearn_explain import LinearExplainer
@@ -127,15 +128,11 @@ class SklearnPredictor(Predictor):
             return contributions if self._positive_index == 1 else -contributions
         if self.description.target_type == "regression":
             return self._explainer.contributions(frame, 0)
-        per_class = np.stack(
-            [
-                self._explainer.contributions(frame, k)
-                for k in range(len(self.description.class_labels))
-            ],
-            axis=1,
-        )
-        picked: FloatArray = per_class[np.arange(len(class_index)), class_index]
-        return picked
+        # only the classes some row asks for: a tree model routes every row once per class
+        per_class = np.zeros((len(frame), len(self.class_labels), len(self.features)))
+        for k in np.unique(class_index):
+            per_class[:, k] = self._explainer.contributions(frame, int(k))
+        return pick_classes(per_class, class_index)
 
 
 def _feature_types(estimator: Any, names: list[str]) -> dict[str, FeatureType]:

@@ -25,6 +25,7 @@ from scorecast.predictors.base import (
     binary_probabilities,
     booster_description,
     numeric_matrix,
+    pick_classes,
 )
 
 FORMAT = "xgboost"
@@ -94,8 +95,7 @@ class XGBoostPredictor(Predictor):
             self.booster.predict(self._matrix(batch), pred_contribs=True), dtype=np.float64
         )
         if self.description.target_type == "multiclass":
-            picked = contributions[np.arange(batch.num_rows), class_index]
-            return np.asarray(picked[:, :-1], dtype=np.float64)
+            return pick_classes(contributions[:, :, :-1], class_index)
         result = contributions[:, :-1]
         if self.description.target_type == "binary" and self.description.positive_class == "0":
             result = -result
