@@ -75,6 +75,27 @@ def test_intake_yields_several_chunks_in_order(backend: Backend) -> None:
     assert as_table(chunks).column("id").to_pylist() == list(range(500))
 
 
+def test_intake_follows_a_chunk_size_that_changes_between_chunks(backend: Backend) -> None:
+    """A dynamic chunk size is asked before each chunk; every format cuts to the answer."""
+    for fmt in formats_of(backend):
+        name = backend.new_name(fmt)
+        backend.put(name, sample(600), fmt)
+        asked: list[int] = []
+        intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+        chunks = list(intake.chunks(lambda asked=asked: _alternate(asked, 1000, 3000)))
+        intake.close()
+        assert as_table(chunks).column("id").to_pylist() == list(range(600))
+        sizes = [chunk.nbytes for chunk in chunks]
+        assert len(sizes) > 6 and sizes[1] > 2 * sizes[0]
+        for size, ask in zip(sizes[:-1], asked, strict=False):
+            assert 0.9 * ask - 80 <= size <= ask + 80, (fmt, sizes, asked)  # within a row
+
+
+def _alternate(asked: list[int], small: int, large: int) -> int:
+    asked.append(large if len(asked) % 2 else small)
+    return asked[-1]
+
+
 def test_abort_leaves_nothing(backend: Backend) -> None:
     if not backend.writes:
         pytest.skip(f"{backend.name} is intake-only")

@@ -190,3 +190,21 @@ def test_an_upload_that_breaks_off_fails_the_intake(settings: Settings) -> None:
     assert len(errors) == 1 and isinstance(errors[0], ConnectorError)
     assert "the client went away" in str(errors[0])
     intake.close()
+
+
+def test_the_intake_cuts_each_block_to_the_size_asked_before_it(settings: Settings) -> None:
+    handle = localfile.begin_streamed_upload(settings, JOB, expected=None)
+    handle.write(b"n\n" + b"".join(b"%04d\n" % i for i in range(400)))
+    handle.close()
+    localfile.end_streamed_upload(settings, JOB)
+    intake = localfile.LocalFileIntake(settings, JOB, CsvSettings())
+    asked: list[int] = []
+
+    def next_size() -> int:  # a dynamic chunk size: 100 bytes, then 300, 100, 300, ...
+        asked.append(300 if len(asked) % 2 else 100)
+        return asked[-1]
+
+    blocks = [block.data for block in intake.chunks(next_size)]  # type: ignore[union-attr]
+    intake.close()
+    assert b"".join(blocks) == b"".join(b"%04d\n" % i for i in range(400))
+    assert [len(block) for block in blocks[:4]] == [100, 300, 100, 300]

@@ -14,6 +14,8 @@ Contracts:
 
 - Memory: an intake holds at most one chunk of about ``target_bytes`` (plus a bounded read
   buffer) at a time; it never reads the whole input into memory or onto disk.
+- Size: ``target_bytes`` is a fixed number or, for a dynamic chunk size, a callable asked
+  once before each chunk is cut (the answer may differ from chunk to chunk).
 - Order: chunks are yielded in input order; outputs receive batches in that same order.
 - Atomicity: nothing an output writes is visible at its destination before ``commit()``;
   ``abort()`` removes whatever was staged and is safe to call after a failed ``commit()``,
@@ -72,6 +74,18 @@ class CsvBlock:
 
 Chunk: TypeAlias = CsvBlock | pa.RecordBatch
 
+#: Input bytes per chunk: fixed, or asked before each chunk (``ChunkSizer.next_bytes``).
+ChunkBytes: TypeAlias = int | Callable[[], int]
+
+
+def chunk_bytes_source(target_bytes: ChunkBytes) -> Callable[[], int]:
+    """Ask this before cutting each chunk: the size in bytes (at least 1)."""
+    if callable(target_bytes):
+        ask = target_bytes
+        return lambda: max(int(ask()), 1)
+    fixed = max(int(target_bytes), 1)
+    return lambda: fixed
+
 
 @dataclass
 class ConnectorContext:
@@ -101,8 +115,11 @@ class Intake(ABC):
         return None
 
     @abstractmethod
-    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
-        """Yield the input in order, each chunk about ``target_bytes`` of input."""
+    def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
+        """Yield the input in order, each chunk about ``target_bytes`` of input.
+
+        A callable ``target_bytes`` is asked once per chunk, when the chunk is about to be cut.
+        """
 
     @property
     def bytes_read(self) -> int:

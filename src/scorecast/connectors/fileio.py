@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
 
-from scorecast.connectors.base import Chunk, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import Chunk, ChunkBytes, CsvSettings, FileFormat, Intake, Output
 from scorecast.errors import ConnectorError, InvalidInput, ScorecastError
 
 #: Bytes fetched per ranged request at least (reads of whole blocks fetch the block at once).
@@ -199,7 +199,7 @@ class FileIntake(Intake):
         except (InvalidInput, pa.ArrowException, OSError):
             return None
 
-    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+    def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
         from scorecast.formats import iter_csv_blocks, iter_parquet_batches
 
         self._stream = self._open()

@@ -29,7 +29,15 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from scorecast.config import Settings
-from scorecast.connectors.base import Chunk, ConnectorContext, CsvSettings, Intake, Output
+from scorecast.connectors.base import (
+    Chunk,
+    ChunkBytes,
+    ConnectorContext,
+    CsvSettings,
+    Intake,
+    Output,
+    chunk_bytes_source,
+)
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of
 from scorecast.connectors.fileio import describe
@@ -38,6 +46,7 @@ from scorecast.connectors.safety import UnsafeLocationError, resolve_host
 from scorecast.connectors.sql_arrow import result_schema, rows_to_batch, sql_type
 from scorecast.connectors.sql_query import check_read_only_query
 from scorecast.errors import ConnectorError, ScorecastError
+from scorecast.formats.batch_cutting import batches_of_about
 
 DEFAULT_FETCH_SIZE = 10_000
 #: statementType spellings → the canonical (camelCase) one.
@@ -177,7 +186,16 @@ class SqlIntake(Intake):
             return None
         return [str(column["name"]) for column in columns]
 
-    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+    def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
+        """Chunks of ``fetchSize`` rows for a fixed size (as fetched); a dynamic size re-cuts
+        the fetched rows into batches of that many Arrow bytes (``batches_of_about``)."""
+        fetched = self._fetched()
+        if callable(target_bytes):
+            yield from batches_of_about(fetched, chunk_bytes_source(target_bytes))
+        else:
+            yield from fetched
+
+    def _fetched(self) -> Iterator[pa.RecordBatch]:
         try:
             self._connection = self._engine.connect()
             self._connection.begin()

@@ -30,7 +30,14 @@ import pyarrow as pa
 
 from scorecast.config import Settings
 from scorecast.connectors import registry
-from scorecast.connectors.base import Chunk, ConnectorContext, CsvSettings, Intake, Output
+from scorecast.connectors.base import (
+    Chunk,
+    ChunkBytes,
+    ConnectorContext,
+    CsvSettings,
+    Intake,
+    Output,
+)
 from scorecast.connectors.checks import Checks, Side
 from scorecast.errors import ConnectorError, InvalidInput, NotFound
 from scorecast.formats import Encoder, iter_csv_blocks, open_encoder, read_csv_header
@@ -289,7 +296,7 @@ class LocalFileIntake(Intake):
             return None
         return found.names if found else None
 
-    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+    def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
         try:
             self._raw = _GrowingFile(self.path, self._complete, self._failed, STALL_SECONDS)
         except FileNotFoundError as exc:

@@ -164,8 +164,9 @@ def target_bytes(chunk_size: ChunkSize) -> int:
     ``"auto"``, ``"fixed"`` and ``"dynamic"`` all use ``AUTO_CHUNK_BYTES``, measured on a
     2-core machine with a one-hot + logistic regression pipeline: a chunk's working memory is
     about 15x its size (decoded columns, DataFrame, encoded matrix), and 4 MiB chunks gave the
-    lowest memory (0.6x of 16 MiB) without losing throughput (64 MiB left a worker idle). The
-    chunk size cannot change while an intake streams, so ``"dynamic"`` is not adaptive here.
+    lowest memory (0.6x of 16 MiB) without losing throughput (64 MiB left a worker idle).
+    ``"dynamic"`` only starts at this size: the engine then sizes each chunk from the measured
+    scoring time of the ones before it (``scorecast.domain.chunk_sizing``).
     """
     if isinstance(chunk_size, int):
         return max(chunk_size, 1)

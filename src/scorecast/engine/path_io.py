@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from scorecast.connectors.base import Chunk, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import Chunk, ChunkBytes, CsvSettings, FileFormat, Intake, Output
 from scorecast.errors import ConnectorError, InvalidInput
 from scorecast.formats import (
     Encoder,
@@ -57,7 +57,7 @@ class PathIntake(Intake):
             except InvalidInput:
                 return None
 
-    def chunks(self, target_bytes: int) -> Iterator[Chunk]:
+    def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
         self._handle = self._open()
         if self.format == "parquet":
             try:

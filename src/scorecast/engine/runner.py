@@ -38,7 +38,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from scorecast.connectors.base import Chunk, CsvBlock, Intake, Output
+from scorecast.connectors.base import Chunk, ChunkBytes, CsvBlock, Intake, Output
+from scorecast.domain.chunk_sizing import ChunkSizer, ChunkSizing
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
 from scorecast.errors import InvalidInput, JobFailure, ScorecastError
@@ -106,6 +107,8 @@ class JobOutcome:
     rows_per_second: float
     chunks: int
     parallelism: str
+    #: (smallest, largest) chunk size asked of the intake, in bytes; they differ when dynamic
+    chunk_bytes: tuple[int, int] = (0, 0)
 
 
 # --- worker side ------------------------------------------------------------------------------
@@ -145,9 +148,11 @@ def _score_one(
     chunk: Chunk,
     column_types: dict[str, pa.DataType] | None,
 ) -> ScoredChunk:
+    started, nbytes = time.perf_counter(), chunk.nbytes
     if isinstance(chunk, CsvBlock):
         chunk = decode_csv_block(replace(chunk, column_types=column_types))
-    return score_chunk(predictor, description, options, chunk)
+    scored = score_chunk(predictor, description, options, chunk)
+    return replace(scored, input_bytes=nbytes, seconds=time.perf_counter() - started)
 
 
 # --- job side ---------------------------------------------------------------------------------
@@ -212,8 +217,12 @@ def run_job(
     should_abort: Callable[[], bool],
     log: Callable[[str], None],
     total_bytes: int | None = None,
+    chunk_sizing: ChunkSizing | None = None,
 ) -> JobOutcome:
     """Score the whole intake into ``output`` (see the module docstring for the contract).
+
+    ``chunk_size`` ``"dynamic"`` sizes each chunk by ``chunk_sizing`` (the service's
+    ``ChunkSizing()`` when None) from the measured scoring time of the chunks before it.
 
     Raises ``JobFailure`` (``abort=True`` for a user abort or abortOnError), ``ConnectorError``
     from the intake or output, ``MissingExtra``/``ModelLoadError`` when the model cannot load.
@@ -238,7 +247,8 @@ def run_job(
             "predictionWarningEnabled: no IS_OUTLIER_PREDICTION column, because the "
             "deployment has no prediction range (give one, or training data, at registration)"
         )
-    chunks = iter(intake.chunks(target_bytes(chunk_size)))
+    sizer, sizes, first_bytes = _chunk_sizes(chunk_size, chunk_sizing)
+    chunks = iter(intake.chunks(sizes))
     first = _next(chunks)
     if first is None:
         header = intake.header()
@@ -250,7 +260,7 @@ def run_job(
         predictor = load_predictor(artifact, description)
         output.write(score_chunk(predictor, description, options, empty).batch)
         tick(force=True)
-        return _outcome(tally, "none")
+        return _outcome(tally, "none", sizer, first_bytes)
     try:
         names = _column_names(first)
     except InvalidInput as exc:
@@ -265,11 +275,12 @@ def run_job(
         ),
         tally=tally,
         tick=tick,
+        sizer=sizer,
     )
-    small = total_bytes is not None and total_bytes <= SMALL_INPUT_CHUNKS * target_bytes(chunk_size)
+    small = total_bytes is not None and total_bytes <= SMALL_INPUT_CHUNKS * first_bytes
     workers = 1 if second is None or small else num_concurrent
     executor, mode = _executor(job, artifact, workers)
-    log(f"scoring with {mode}, chunks of about {target_bytes(chunk_size)} bytes")
+    log(f"scoring with {mode}, {_describe_sizes(sizer, first_bytes)}")
     try:
         _pump(_chain(first, second, chunks), executor, job, workers)
     finally:
@@ -285,7 +296,36 @@ def run_job(
         )
     if tally.failed:
         log(f"{tally.failed} rows could not be scored")
-    return _outcome(tally, mode)
+    if sizer is not None:
+        log(_sizes_seen(sizer))
+    return _outcome(tally, mode, sizer, first_bytes)
+
+
+def _chunk_sizes(
+    chunk_size: str | int, chunk_sizing: ChunkSizing | None
+) -> tuple[ChunkSizer | None, ChunkBytes, int]:
+    """(the dynamic sizer or None, what the intake is asked with, the first chunks' size)."""
+    if chunk_size == "dynamic":
+        sizer = ChunkSizer(chunk_sizing)
+        return sizer, sizer.next_bytes, sizer.policy.start_bytes
+    return None, target_bytes(chunk_size), target_bytes(chunk_size)
+
+
+def _sizes_seen(sizer: ChunkSizer) -> str:
+    return (
+        f"dynamic chunk size: {sizer.smallest} to {sizer.largest} bytes, the last "
+        f"{sizer.size} (scoring at about {(sizer.rate or 0) / 1e6:.1f} MB/s per chunk)"
+    )
+
+
+def _describe_sizes(sizer: ChunkSizer | None, fixed_bytes: int) -> str:
+    if sizer is None:
+        return f"chunks of about {fixed_bytes} bytes"
+    policy = sizer.policy
+    return (
+        f"chunks sized to score in about {policy.target_seconds:g} s each (dynamic: from "
+        f"{policy.start_bytes} bytes, between {policy.min_bytes} and {policy.max_bytes})"
+    )
 
 
 @dataclass
@@ -298,6 +338,8 @@ class _Job:
     predictor: Any = None
     #: done once the worker processes have started and loaded the model
     pool_ready: cf.Future[bool] | None = None
+    #: a dynamic chunk size, told how long each written chunk took to score
+    sizer: ChunkSizer | None = None
 
 
 def _executor(job: _Job, artifact: Path, workers: int) -> tuple[cf.Executor | None, str]:
@@ -409,6 +451,8 @@ def _score_here(job: _Job, chunk: Chunk) -> cf.Future[ScoredChunk]:
 
 
 def _write(job: _Job, result: ScoredChunk) -> None:
+    if job.sizer is not None:
+        job.sizer.observe(result.input_bytes, result.seconds)
     job.tally.output.write(result.batch)
     job.tally.chunks += 1
     job.tally.scored += result.scored_rows
@@ -454,7 +498,7 @@ def _chain(first: Chunk, second: Chunk | None, rest: Iterator[Chunk]) -> Iterato
         yield from rest
 
 
-def _outcome(tally: _Tally, mode: str) -> JobOutcome:
+def _outcome(tally: _Tally, mode: str, sizer: ChunkSizer | None, fixed_bytes: int) -> JobOutcome:
     progress = tally.progress()
     return JobOutcome(
         rows_scored=tally.scored,
@@ -465,4 +509,5 @@ def _outcome(tally: _Tally, mode: str) -> JobOutcome:
         rows_per_second=progress.rows_per_second,
         chunks=tally.chunks,
         parallelism=mode,
+        chunk_bytes=(sizer.smallest, sizer.largest) if sizer else (fixed_bytes, fixed_bytes),
     )

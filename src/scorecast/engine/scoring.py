@@ -36,6 +36,10 @@ class ScoredChunk:
     batch: pa.RecordBatch
     scored_rows: int
     failed_rows: int
+    #: the input chunk's size (raw CSV bytes or Arrow bytes) and the seconds it took to score,
+    #: measured where it was scored (worker process or thread): a dynamic chunk size uses them
+    input_bytes: int = 0
+    seconds: float = 0.0
 
 
 def missing_columns(

@@ -5,6 +5,8 @@ Reading CSV is split in two so that the expensive parse runs in the scoring work
 - ``iter_csv_blocks`` (in the reader) cuts the byte stream into blocks of whole records, each
   about ``target_bytes``, never holding more than one block plus one read buffer (a single
   record longer than a block is held whole, and nothing more).
+  A callable ``target_bytes`` (a dynamic chunk size) is asked before each block; Parquet and
+  SQL batches are re-cut to such sizes by ``batches_of_about``.
 - ``decode_csv_block`` (pure, in a worker) parses one block as a whole buffer with pyarrow,
   which is several times faster than pyarrow's streaming reader. A block that pyarrow refuses
   (a ragged row, a value of the wrong type) is parsed again row by row so that only the bad rows
@@ -18,6 +20,7 @@ A UTF-8 byte-order mark is dropped from the header.
 
 from __future__ import annotations
 
+from scorecast.formats.batch_cutting import batches_of_about
 from scorecast.formats.csv_blocks import CsvHeader, iter_csv_blocks, parse_header, read_csv_header
 from scorecast.formats.csv_decode import ROW_ERROR_COLUMN, decode_csv_block
 from scorecast.formats.encoders import Encoder, open_encoder
@@ -27,6 +30,7 @@ __all__ = [
     "ROW_ERROR_COLUMN",
     "CsvHeader",
     "Encoder",
+    "batches_of_about",
     "decode_csv_block",
     "iter_csv_blocks",
     "iter_parquet_batches",

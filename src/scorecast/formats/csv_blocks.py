@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
-from scorecast.connectors.base import CsvBlock, CsvSettings
+from scorecast.connectors.base import ChunkBytes, CsvBlock, CsvSettings, chunk_bytes_source
 from scorecast.errors import InvalidInput
 from scorecast.formats.dialect import csv_dialect, is_ascii_compatible
 
@@ -132,15 +132,17 @@ def parse_header(header: bytes, settings: CsvSettings) -> list[str]:
 
 
 def iter_csv_blocks(
-    stream: BinaryIO, settings: CsvSettings, target_bytes: int
+    stream: BinaryIO, settings: CsvSettings, target_bytes: ChunkBytes
 ) -> Iterator[CsvBlock]:
     """Yield the rows of a CSV stream as blocks of whole records of about ``target_bytes``.
+
+    A callable ``target_bytes`` is asked before each block is cut (a dynamic chunk size).
 
     The header line is read first and carried by every block. An empty stream or a header
     without rows yields nothing (use ``read_csv_header`` to get the header). A last record
     without a trailing newline is yielded as is; CRLF line ends are kept (pyarrow reads them).
     """
-    target_bytes = max(int(target_bytes), 1)
+    size_of_next = chunk_bytes_source(target_bytes)
     stream, settings = _prepare(stream, settings)
     header, carry = _read_header(stream, settings)
     if not header.strip():
@@ -148,18 +150,19 @@ def iter_csv_blocks(
     quote = settings.quotechar.encode(settings.encoding) if settings.quotechar else b""
     buffer = bytearray(carry)
     eof = False
-    while True:
-        while not eof and len(buffer) < target_bytes:
-            piece = stream.read(target_bytes - len(buffer))
+    while not (eof and not buffer):  # ask a size only while there may be rows left
+        target = size_of_next()
+        while not eof and len(buffer) < target:
+            piece = stream.read(target - len(buffer))
             eof = not piece
             buffer += piece
         if not buffer:
             return
-        if eof and len(buffer) <= target_bytes:
+        if eof and len(buffer) <= target:
             cut = len(buffer)
         else:
-            cut = _record_end(buffer, quote, target_bytes)
-            searched = target_bytes
+            cut = _record_end(buffer, quote, target)
+            searched = target
             while cut < 0:
                 # One record longer than a block: it becomes a block of its own.
                 cut = _first_record_end(buffer, quote, searched)

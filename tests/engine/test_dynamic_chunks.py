@@ -1,0 +1,160 @@
+"""chunkSize "dynamic": the chunk size follows the measured scoring time, the output does not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from model_zoo import FEATURES, BuiltModel, training_frame
+
+from scorecast.domain.chunk_sizing import START_CHUNK_BYTES, ChunkSizing
+from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.engine import JobOutcome, run_job
+from scorecast.engine.path_io import PathIntake, PathOutput
+from scorecast.predictors import describe_model
+
+#: a scaled-down policy, so that a few MB of input show the size moving both ways
+SMALL = ChunkSizing(target_seconds=0.05, start_bytes=1 << 20, min_bytes=32 << 10, max_bytes=8 << 20)
+ROWS = 40_000
+
+
+@pytest.fixture(scope="module")
+def narrow_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 2.7 MB: only the features, so that scoring costs much per byte."""
+    frame = training_frame(ROWS, seed=5)[FEATURES]
+    frame.insert(0, "row_id", np.arange(ROWS))
+    path = tmp_path_factory.mktemp("dynamic") / "narrow.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wide_csv(narrow_csv: Path) -> Path:
+    """About 19 MB: the same rows with a 400-byte column, so that scoring costs little per byte."""
+    frame = pd.read_csv(narrow_csv)
+    frame["note"] = [f"{i:0400d}" for i in range(ROWS)]
+    path = narrow_csv.with_name("wide.csv")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def score(
+    model: BuiltModel,
+    source: Path,
+    destination: Path,
+    *,
+    options: ScoringOptions,
+    chunk_size: str | int = "dynamic",
+    num_concurrent: int = 2,
+    logs: list[str] | None = None,
+    chunk_sizing: ChunkSizing | None = None,
+) -> JobOutcome:
+    intake = PathIntake(source, "csv", options.csv_settings)
+    output = PathOutput(destination, "csv", options.csv_settings)
+    description = describe_model(
+        model.path, target="y", target_type=model.target_type, positive_class=None
+    )
+    try:
+        outcome = run_job(
+            intake,
+            output,
+            artifact=model.path,
+            description=description,
+            options=options,
+            num_concurrent=num_concurrent,
+            chunk_size=chunk_size,
+            report=lambda _: None,
+            should_abort=lambda: False,
+            log=(logs if logs is not None else []).append,
+            chunk_sizing=chunk_sizing,
+        )
+    finally:
+        intake.close()
+    output.commit()
+    return outcome
+
+
+def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_size(
+    zoo: dict[str, BuiltModel], narrow_csv: Path, wide_csv: Path, tmp_path: Path
+) -> None:
+    # slow: tree ensemble + explanations on narrow rows (measured 4-7 MB/s on 2 shared cores,
+    # so 0.05 s of it is well below the 1 MiB start); scored in this process
+    slow_options = ScoringOptions(passthrough_columns=("row_id",), max_explanations=3)
+    logs: list[str] = []
+    slow = score(
+        zoo["skops_hgb_binary"],
+        narrow_csv,
+        tmp_path / "slow.csv",
+        options=slow_options,
+        num_concurrent=1,
+        logs=logs,
+        chunk_sizing=SMALL,
+    )
+    assert slow.chunk_bytes[0] < SMALL.start_bytes  # shrank
+    assert slow.chunk_bytes[1] == SMALL.start_bytes  # never grew
+    assert "dynamic chunk size" in logs[-1]
+    # quick: a linear model on wide rows (measured 190-390 MB/s), in a worker process and here
+    quick = score(
+        zoo["skops_linear_binary"],
+        wide_csv,
+        tmp_path / "quick.csv",
+        options=ScoringOptions(passthrough_columns=("row_id",)),
+        chunk_sizing=SMALL,
+    )
+    assert quick.parallelism == "this process and 1 worker process(es)"
+    assert quick.chunk_bytes[0] == SMALL.start_bytes  # never shrank
+    assert quick.chunk_bytes[1] >= 4 * SMALL.start_bytes  # grew, by x2 steps
+    for outcome in (slow, quick):
+        assert (outcome.rows_scored, outcome.rows_failed) == (ROWS, 0)
+
+    fixed_slow = score(
+        zoo["skops_hgb_binary"],
+        narrow_csv,
+        tmp_path / "fixed-slow.csv",
+        options=slow_options,
+        chunk_size=100_000,
+    )
+    fixed_quick = score(
+        zoo["skops_linear_binary"],
+        wide_csv,
+        tmp_path / "fixed-quick.csv",
+        options=ScoringOptions(passthrough_columns=("row_id",)),
+        chunk_size=1 << 20,
+    )
+    assert fixed_slow.chunk_bytes == (100_000, 100_000)
+    assert fixed_slow.chunks > slow.chunks and fixed_quick.chunks > quick.chunks
+    assert (tmp_path / "slow.csv").read_bytes() == (tmp_path / "fixed-slow.csv").read_bytes()
+    assert (tmp_path / "quick.csv").read_bytes() == (tmp_path / "fixed-quick.csv").read_bytes()
+
+
+def test_the_service_policy_grows_from_4_mib_with_times_measured_in_the_workers(
+    zoo: dict[str, BuiltModel], wide_csv: Path, tmp_path: Path
+) -> None:
+    logs: list[str] = []
+    options = ScoringOptions(passthrough_columns=("row_id",))
+    outcome = score(
+        zoo["skops_linear_binary"],
+        wide_csv,
+        tmp_path / "dynamic.csv",
+        options=options,
+        chunk_size="dynamic",
+        logs=logs,
+    )
+    assert outcome.parallelism == "this process and 1 worker process(es)"
+    assert outcome.chunk_bytes[0] == START_CHUNK_BYTES < outcome.chunk_bytes[1]
+    assert any("sized to score in about 1 s each" in line for line in logs)
+    rate = re.search(r"scoring at about ([\d.]+) MB/s", logs[-1])
+    # a chunk that reported no time (0 s) would count as a million times its size per second
+    assert rate is not None and 1 < float(rate.group(1)) < 10_000
+    auto = score(
+        zoo["skops_linear_binary"],
+        wide_csv,
+        tmp_path / "auto.csv",
+        options=options,
+        chunk_size="auto",
+    )
+    assert auto.chunk_bytes == (START_CHUNK_BYTES, START_CHUNK_BYTES)
+    assert (tmp_path / "dynamic.csv").read_bytes() == (tmp_path / "auto.csv").read_bytes()
