@@ -44,6 +44,20 @@ class ScorecastError(Exception):
         node[parts[-1]] = problem
         return cls(f"{field_path}: {problem}", errors)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # whole across processes (a job's worker processes, model inspection): the default
+        # would call ``cls(message)`` and lose ``errors`` and the subclasses' own fields
+        return (_rebuild, (type(self), self.message, self.errors, dict(self.__dict__)))
+
+
+def _rebuild(
+    cls: type[ScorecastError], message: str, errors: dict[str, Any], state: dict[str, Any]
+) -> ScorecastError:
+    error = cls.__new__(cls)
+    ScorecastError.__init__(error, message, errors)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidInput(ScorecastError):
     status_code = 422

@@ -15,7 +15,7 @@ from serving import ServeProcess, patients_csv, register_demo_model, submit_loca
 
 pytestmark = pytest.mark.e2e
 
-ROWS = 300_000
+ROWS = 600_000
 
 
 def wait_for(http: Any, job_id: str, done: Any, timeout: float = 180.0) -> dict[str, Any]:
@@ -41,8 +41,9 @@ def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
         deployment = register_demo_model(first)
         job = submit_local_job(first, deployment, source)
         with first.http() as http:
+            staging = home / "results" / job["id"] / "attempt-1.csv"
             running = wait_for(
-                http, job["id"], lambda j: j["status"] != "INITIALIZING" and j["scoredRows"] > 0
+                http, job["id"], lambda j: j["status"] != "INITIALIZING" and staging.exists()
             )
             assert running["status"] == "RUNNING", running
     finally:
@@ -53,7 +54,9 @@ def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
 
     results = home / "results" / job["id"]
     staged = sorted(p.name for p in results.iterdir())
-    assert staged == (["attempt-1.csv"] if stop == "kill" else [])  # never published
+    # never published; after SIGKILL the orphaned job process may or may not have removed its
+    # staged output yet (it stops on its own once it sees its worker gone)
+    assert staged in ([], ["attempt-1.csv"]) if stop == "kill" else staged == []
 
     second = ServeProcess(home, url, "--workers", "1", "--lease-seconds", "3")
     second.token = first.token

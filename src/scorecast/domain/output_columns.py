@@ -25,8 +25,8 @@ import pyarrow as pa
 from scorecast.domain.explanation_columns import Explanations, explanation_columns
 
 if TYPE_CHECKING:
+    from scorecast.domain.model_description import ModelDescription
     from scorecast.domain.scoring_options import ScoringOptions
-    from scorecast.predictors.base import ModelDescription
 
 PREDICTION_STATUS = "prediction_status"
 STATUS_OK = "OK"

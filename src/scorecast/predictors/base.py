@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,66 +29,30 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-TargetType = Literal["regression", "binary", "multiclass"]
-FeatureType = Literal["numeric", "categorical"]
-#: How the engine runs chunks in parallel for a model: in worker processes (models that use
-#: one core per call) or in threads of one process (models that already use every core).
-Parallelism = Literal["processes", "threads"]
+from scorecast.domain.model_description import (
+    DEFAULT_THRESHOLD,
+    TARGET_TYPES,
+    Feature,
+    FeatureType,
+    ModelDescription,
+    Parallelism,
+    TargetType,
+)
 
-TARGET_TYPES: tuple[TargetType, ...] = ("regression", "binary", "multiclass")
-DEFAULT_THRESHOLD = 0.5
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "TARGET_TYPES",
+    "Declared",
+    "Feature",
+    "FeatureType",
+    "FloatArray",
+    "ModelDescription",
+    "Parallelism",
+    "Predictor",
+    "TargetType",
+]
 
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Feature:
-    """An input column the model needs: its name and whether it is numeric or categorical."""
-
-    name: str
-    type: FeatureType = "numeric"
-
-
-@dataclass
-class ModelDescription:
-    """What a deployment knows about its model (stored as JSON, see ``to_dict``)."""
-
-    format: str
-    target: str
-    target_type: TargetType
-    features: list[Feature]
-    sha256: str
-    class_labels: list[str] = field(default_factory=list)
-    positive_class: str | None = None
-    prediction_threshold: float = DEFAULT_THRESHOLD
-    trust_pickle: bool = False
-    prediction_range: tuple[float, float] | None = None
-    can_explain: bool = False
-    #: why ``can_explain`` is False, for the 422 a job asking for explanations gets
-    explain_unavailable_reason: str | None = None
-    parallelism: Parallelism = "processes"
-    #: the format's own details (ONNX input layout, objective name ...), JSON-safe
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [feature.name for feature in self.features]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["features"] = [asdict(feature) for feature in self.features]
-        data["prediction_range"] = list(self.prediction_range) if self.prediction_range else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelDescription:
-        values = dict(data)
-        values["features"] = [Feature(**feature) for feature in values.get("features", [])]
-        raw_range = values.get("prediction_range")
-        values["prediction_range"] = (
-            (float(raw_range[0]), float(raw_range[1])) if raw_range else None
-        )
-        return cls(**values)
 
 
 class Predictor(ABC):

@@ -256,6 +256,21 @@ def finish_job(
     return True
 
 
+def end_with_failure(
+    session: Session,
+    claim: Claim,
+    status: str,
+    message: str,
+    now: datetime,
+    *,
+    progress: ProgressUpdate | None = None,
+) -> bool:
+    """End the claimed job ABORTED or FAILED, ``statusDetails`` saying when and ``message``."""
+    verb = "aborted" if status == "ABORTED" else "failed"
+    details = f"Job {verb} at {_stamp(now)}: {message}"
+    return finish_job(session, claim, status, details, now, progress=progress)
+
+
 def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> bool:
     """Put a claimed job back in the queue (its worker is shutting down); False if lost.
 

@@ -2,9 +2,10 @@
 
 Registering copies the uploaded artifact to ``settings.artifacts_dir / <deployment id> /
 model<suffix>`` (``Deployment.artifact_path`` is relative to the artifacts folder), loads it once
-through ``scorecast.predictors.describe_model`` (which checks it against the declared target)
-and stores the resulting ``ModelDescription`` as ``Deployment.model``. A file that cannot be
-loaded is refused with 422 and nothing is left behind. Functions flush, never commit.
+through ``scorecast.predictors.describe_model`` in a child process (``model_inspection``), which
+checks it against the declared target, and stores the resulting ``ModelDescription`` as
+``Deployment.model``. A file that cannot be loaded is refused with 422 and nothing is left
+behind. Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
+from scorecast.domain.model_description import TARGET_TYPES, ModelDescription
 from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
-from scorecast.predictors import describe_model
-from scorecast.predictors.base import TARGET_TYPES, ModelDescription
 from scorecast.service.caller import Caller
+from scorecast.service.model_inspection import describe_in_child
 from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Deployment, Job, JobDefinition
 from scorecast.store.types import new_id, utcnow
@@ -93,7 +94,7 @@ def _describe(
 ) -> ModelDescription:
     """``describe_model``; its errors name the uploaded file, never the server's paths."""
     try:
-        return describe_model(
+        return describe_in_child(
             artifact,
             target=declared.target.strip(),
             target_type=target_type,

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.connectors.registry import validate_intake_settings, validate_output_settings
+from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, check_against_model
 from scorecast.errors import InvalidInput, NotFound
-from scorecast.predictors.base import ModelDescription
 from scorecast.store.models import Credential, Dataset, DatasetVersion, DataStore, Deployment
 
 #: Keys of adapter settings that name a stored credential.

@@ -1,0 +1,187 @@
+"""Job processes: every job runs in a process of its own, a child of the service.
+
+Why a process per job: the service process (API, scheduler, worker) never imports a model
+library, so it stays small; the memory a job used is given back when it ends; and a model that
+crashes or exhausts memory takes down its job, not the service (the worker then ends the job
+FAILED saying so).
+
+A job process is started with ``spawn`` (a fresh interpreter: the service is multi-threaded, so
+no ``fork``), imports the engine and the common model libraries, says ``ready`` and waits for
+one job. The worker keeps one such process warm while no job runs (``JobProcesses``), so a job
+does not wait for those imports; while jobs run, no spare is kept (it would only add memory at
+the busiest moment), and a second concurrent job starts its own.
+
+The pipe between the worker and the job process carries: worker → job, the ``Claim`` and then
+any of ``job_run.SIGNALS``; job → worker, ``"ready"`` and ``"finished"``. A job process whose
+worker is gone (the pipe closed: the service was killed) treats it as a lost lease and stops
+without writing anything; it ignores SIGINT, which a terminal sends to the whole process group,
+so that Ctrl-C reaches only the service, which then stops its jobs properly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import logging
+import multiprocessing
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+from scorecast.config import Settings
+from scorecast.service.claims import Claim
+
+log = logging.getLogger("scorecast.worker")
+
+#: imported by a warm job process before it waits for a job
+PRELOAD = (
+    "scorecast.runtime.job_run",
+    "scorecast.predictors.registry",
+    "sklearn.pipeline",
+    "sklearn.compose",
+    "sklearn.preprocessing",
+    "sklearn.linear_model",
+)
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JobProcess:
+    """The worker's handle on one job process (see the module docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self.finished = False
+        self.process = context.Process(
+            target=_main,
+            args=(child, settings, _log_level()),
+            name="scorecast-job",
+            daemon=False,  # a daemonic process may not start the job's worker processes
+        )
+        self.process.start()
+        child.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def assign(self, claim: Claim) -> None:
+        """Give the process its job (it may still be importing; it starts once ready)."""
+        self._conn.send(claim)
+
+    def signal(self, name: str) -> None:
+        """Send one of ``job_run.SIGNALS``; ignored once the process is gone."""
+        with contextlib.suppress(OSError):
+            self._conn.send(name)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the process to end; True once it has."""
+        try:
+            while self._conn.poll(0):
+                if self._conn.recv() == "finished":
+                    self.finished = True
+        except (EOFError, OSError):
+            pass
+        self.process.join(timeout)
+        return not self.process.is_alive()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+
+    def describe_exit(self) -> str:
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            cause = " (killed: out of memory?)" if -code == signal.SIGKILL else ""
+            return f"the job's process was ended by {name}{cause}"
+        return f"the job's process exited unexpectedly with code {code}"
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class JobProcesses:
+    """Hands out job processes, keeping one started in advance while no job runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._spare: JobProcess | None = None
+        self._lock = threading.Lock()
+
+    def take(self) -> JobProcess:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.alive:
+            return spare
+        if spare is not None:
+            spare.close()
+        return JobProcess(self.settings)
+
+    def keep_warm(self) -> None:
+        """Start the spare if there is none (call while no job runs)."""
+        with self._lock:
+            if self._spare is None or not self._spare.alive:
+                self._spare = JobProcess(self.settings)
+
+    def close(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.close()  # the process sees the pipe close and exits
+            spare.wait(5)
+
+
+# --- inside the job process -------------------------------------------------------------------
+
+
+def _main(conn: Connection, settings: Settings, log_level: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if log_level is not None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        root = logging.getLogger("scorecast")
+        root.addHandler(handler)
+        root.setLevel(log_level)
+        root.propagate = False
+    for module in PRELOAD:
+        if importlib.util.find_spec(module.split(".")[0]) is not None:
+            importlib.import_module(module)
+    try:
+        conn.send("ready")
+        claim = conn.recv()
+    except (EOFError, OSError):
+        return  # the worker is gone or let this spare go
+    from scorecast.engine import runner
+    from scorecast.runtime.job_run import JobRun
+    from scorecast.store.db import create_engine_for
+
+    runner.use_fork_for_workers()
+    received: set[str] = set()
+
+    def signals() -> set[str]:
+        try:
+            while conn.poll():
+                received.add(conn.recv())
+        except (EOFError, OSError):
+            received.add("lost")  # the worker is gone: another one will run the job again
+        return received
+
+    engine = create_engine_for(settings.database_url)
+    try:
+        JobRun(settings, engine, claim, signals).execute()
+    finally:
+        engine.dispose()
+    with contextlib.suppress(OSError):
+        conn.send("finished")
+
+
+def _log_level() -> int | None:
+    """The service's log level for scorecast's loggers, when it logs to a handler of its own."""
+    logger = logging.getLogger("scorecast")
+    return logger.level if logger.handlers and not logger.propagate else None

@@ -1,0 +1,41 @@
+"""Reading a model file at registration, in a child process of its own.
+
+Loading a model imports its library (scikit-learn, LightGBM, onnxruntime ...) and runs the
+format's loader on a file a user sent. Doing it in a short-lived child process keeps the
+service process free of every model library (it stays small however many formats are used),
+and a file that crashes its loader ends that child, not the service.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+from scorecast.domain.model_description import ModelDescription
+from scorecast.errors import ModelLoadError
+
+
+def describe_in_child(artifact: Path, **declared: Any) -> ModelDescription:
+    """``scorecast.predictors.describe_model(artifact, **declared)``, run in a child process.
+
+    Its errors (``ModelLoadError``, ``MissingExtra`` ...) are raised here as they were there;
+    a child that dies is a ``ModelLoadError``.
+    """
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(1, mp_context=context) as pool:
+        try:
+            data = pool.submit(_describe, str(artifact), declared).result()
+        except cf.process.BrokenProcessPool:
+            raise ModelLoadError(
+                "loading the model crashed the process that read it",
+                {"file": "cannot be loaded"},
+            ) from None
+    return ModelDescription.from_dict(data)
+
+
+def _describe(artifact: str, declared: dict[str, Any]) -> dict[str, Any]:
+    from scorecast.predictors import describe_model
+
+    return describe_model(Path(artifact), **declared).to_dict()
