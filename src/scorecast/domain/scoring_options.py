@@ -16,7 +16,7 @@ from scorecast.connectors.base import CsvSettings
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 if TYPE_CHECKING:
-    from scorecast.predictors.base import ModelDescription
+    from scorecast.domain.model_description import ModelDescription
 
 ChunkSize = str | int
 

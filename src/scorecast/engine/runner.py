@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import pickle
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -40,11 +41,11 @@ import pyarrow as pa
 
 from scorecast.connectors.base import Chunk, ChunkBytes, CsvBlock, Intake, Output
 from scorecast.domain.chunk_sizing import ChunkSizer, ChunkSizing
+from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
 from scorecast.errors import InvalidInput, JobFailure, ScorecastError
 from scorecast.formats import decode_csv_block, parse_header
-from scorecast.predictors.base import ModelDescription
 from scorecast.predictors.registry import load_predictor
 
 #: abortOnError: the job aborts when failed rows exceed this count ...
@@ -63,11 +64,23 @@ _PRELOAD = (
     "sklearn.linear_model",
 )
 _context: Any = None
+_may_fork = False
+
+
+def use_fork_for_workers() -> None:
+    """Let worker processes start with ``fork`` (for a job process, which runs one job): they
+    then share its imports and loaded model, and start at once."""
+    global _may_fork  # noqa: PLW0603 - one start method per process
+    _may_fork = True
 
 
 def _worker_context() -> Any:
-    """The ``forkserver`` context, started once per process with the heavy imports preloaded."""
+    """``fork`` when allowed and this process has a single thread (forking a multi-threaded
+    process can copy a lock some other thread holds), else a ``forkserver`` with the heavy
+    imports preloaded, started once per process."""
     global _context  # noqa: PLW0603 - one fork server per process
+    if _may_fork and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
     if _context is None:
         import importlib.util
 
@@ -117,17 +130,19 @@ _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(
-    predictor: bytes | None, artifact: str, description: dict[str, Any], options: ScoringOptions
+    predictor: Any, artifact: str, description: dict[str, Any], options: ScoringOptions
 ) -> None:
-    """Load the model once per worker: unpickle the job process's loaded model, or load it.
+    """Set up a worker once: the job process's loaded model (inherited through ``fork``, or
+    pickled as bytes), or, when it could not be shipped (None), loaded from the artifact.
 
-    The pickle was made by the job's own process from a model it loaded itself (through the
+    A pickle was made by the job's own process from a model it loaded itself (through the
     format's safe loader), so unpickling it runs no code from the user's artifact.
     """
     parsed = ModelDescription.from_dict(description)
-    loaded = (
-        pickle.loads(predictor) if predictor is not None else load_predictor(Path(artifact), parsed)
-    )
+    if isinstance(predictor, bytes):
+        loaded = pickle.loads(predictor)
+    else:
+        loaded = predictor if predictor is not None else load_predictor(Path(artifact), parsed)
     _worker_state.update(predictor=loaded, description=parsed, options=options)
 
 
@@ -355,13 +370,16 @@ def _executor(job: _Job, artifact: Path, workers: int) -> tuple[cf.Executor | No
     if job.description.parallelism == "threads":
         pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="scorecast-score")
         return pool, f"{workers} threads"
-    try:
-        shipped: bytes | None = pickle.dumps(job.predictor)
-    except Exception:  # a model that cannot be pickled is loaded again by each worker
-        shipped = None
+    context = _worker_context()
+    shipped: Any = job.predictor  # a forked worker inherits it
+    if context.get_start_method() != "fork":
+        try:
+            shipped = pickle.dumps(job.predictor)
+        except Exception:  # a model that cannot be pickled is loaded again by each worker
+            shipped = None
     processes = cf.ProcessPoolExecutor(
         workers - 1,
-        mp_context=_worker_context(),
+        mp_context=context,
         initializer=_init_worker,
         initargs=(shipped, str(artifact), job.description.to_dict(), job.options),
     )
