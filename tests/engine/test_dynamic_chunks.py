@@ -81,7 +81,8 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     zoo: dict[str, BuiltModel], narrow_csv: Path, wide_csv: Path, tmp_path: Path
 ) -> None:
     # slow: tree ensemble + explanations on narrow rows (measured 4-7 MB/s on 2 shared cores,
-    # so 0.05 s of it is well below the 1 MiB start); scored in this process
+    # so 0.05 s of it is well below the 1 MiB start; the cut-over is at 20 MB/s either way);
+    # scored in this process
     slow_options = ScoringOptions(passthrough_columns=("row_id",), max_explanations=3)
     logs: list[str] = []
     slow = score(
@@ -96,7 +97,8 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     assert slow.chunk_bytes[0] < SMALL.start_bytes  # shrank
     assert slow.chunk_bytes[1] == SMALL.start_bytes  # never grew
     assert "dynamic chunk size" in logs[-1]
-    # quick: a linear model on wide rows (measured 190-390 MB/s), in a worker process and here
+    # quick: a linear model on wide rows (measured 68-390 MB/s, so 0.05 s of it is above the
+    # start), in a worker process and here
     quick = score(
         zoo["skops_linear_binary"],
         wide_csv,
@@ -106,7 +108,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     )
     assert quick.parallelism == "this process and 1 worker process(es)"
     assert quick.chunk_bytes[0] == SMALL.start_bytes  # never shrank
-    assert quick.chunk_bytes[1] >= 4 * SMALL.start_bytes  # grew, by x2 steps
+    assert quick.chunk_bytes[1] > SMALL.start_bytes  # grew (68 MB/s under load: 3.4 MB)
     for outcome in (slow, quick):
         assert (outcome.rows_scored, outcome.rows_failed) == (ROWS, 0)
 
