@@ -35,10 +35,12 @@ def test_key_file_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
     box = SecretBox.from_settings(_settings(tmp_path))
     key_file = tmp_path / KEY_FILE_NAME
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    ciphertext = box.encrypt({"password": "pw"})
-    assert b"pw" not in ciphertext
+    secret = {"password": "correct horse battery staple"}
+    ciphertext = box.encrypt(secret)
+    # long enough that random base64 cannot contain it by chance (a 2-letter one could)
+    assert b"battery" not in ciphertext and b"password" not in ciphertext
     # a new process (no cache) reads the same key back
-    assert SecretBox([key_file.read_bytes().strip()]).decrypt(ciphertext) == {"password": "pw"}
+    assert SecretBox([key_file.read_bytes().strip()]).decrypt(ciphertext) == secret
 
 
 def test_environment_key_wins_and_no_key_file_is_written(tmp_path: Path) -> None:
