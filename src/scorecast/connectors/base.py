@@ -30,9 +30,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FileFormat = Literal["csv", "parquet"]
 
@@ -72,7 +73,7 @@ class CsvBlock:
         return len(self.data)
 
 
-Chunk: TypeAlias = CsvBlock | pa.RecordBatch
+Chunk: TypeAlias = "CsvBlock | pa.RecordBatch"
 
 #: Input bytes per chunk: fixed, or asked before each chunk (``ChunkSizer.next_bytes``).
 ChunkBytes: TypeAlias = int | Callable[[], int]

@@ -35,7 +35,7 @@ from starlette.requests import ClientDisconnect
 
 from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
-from scorecast.connectors import localfile
+from scorecast.connectors import localfile_files as localfile
 from scorecast.connectors.base import CsvSettings
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import accounts, jobs
