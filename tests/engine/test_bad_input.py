@@ -1,4 +1,6 @@
 """The bad-input corpus: each input gives its documented outcome, and the next job still runs.
+The inputs come from ``tests/bad_inputs.py``, shared with the same corpus through a running
+service (``tests/e2e/test_bad_input_service.py``).
 
 | input                         | outcome                                                      |
 |-------------------------------|--------------------------------------------------------------|
@@ -17,7 +19,6 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ import pytest
 from model_zoo import FEATURES, BuiltModel, training_frame
 from test_run_job import score_file
 
+import bad_inputs
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import JobFailure
 
@@ -54,7 +56,7 @@ def _status(path: Path) -> list[str]:
 
 def test_truncated_file(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
     source = tmp_path / "truncated.csv"
-    source.write_text(good_text[: len(good_text) - 30])
+    source.write_text(bad_inputs.truncated(good_text))
     outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS, chunk_size=2_000)
     assert outcome.rows_failed == 1 and outcome.rows_scored == 299
     statuses = _status(tmp_path / "out.csv")
@@ -62,11 +64,8 @@ def test_truncated_file(model: BuiltModel, good_text: str, tmp_path: Path) -> No
 
 
 def test_ragged_rows(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
-    lines = good_text.splitlines()
-    lines[5] += ",extra"
-    lines[9] = lines[9].rsplit(",", 1)[0]
     source = tmp_path / "ragged.csv"
-    source.write_text("\n".join(lines) + "\n")
+    source.write_text(bad_inputs.ragged(good_text, extra_field_line=5, missing_field_line=9))
     outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS, chunk_size=2_000)
     assert (outcome.rows_scored, outcome.rows_failed) == (298, 2)
     statuses = _status(tmp_path / "out.csv")
@@ -75,24 +74,16 @@ def test_ragged_rows(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
 
 
 def test_wrong_types(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
-    lines = good_text.splitlines()
-    fields = lines[3].split(",")
-    fields[1] = "twelve"
-    lines[3] = ",".join(fields)
     source = tmp_path / "types.csv"
-    source.write_text("\n".join(lines) + "\n")
+    source.write_text(bad_inputs.wrong_type(good_text, line=3, column=1, value="twelve"))
     outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS)
     assert (outcome.rows_scored, outcome.rows_failed) == (299, 1)
     assert _status(tmp_path / "out.csv")[2] == "column 'num_b': 'twelve' is not a valid double"
 
 
 def _many_bad(good_text: str, tmp_path: Path, bad: int) -> Path:
-    lines = good_text.splitlines()
-    header, rows = lines[0], lines[1:]
-    rows = rows + ["oops,1,2,red"] * bad
-    random.Random(1).shuffle(rows)
     source = tmp_path / "many_bad.csv"
-    source.write_text("\n".join([header, *rows]) + "\n")
+    source.write_text(bad_inputs.with_bad_rows(good_text, "oops,1,2,red", bad))
     return source
 
 
@@ -131,9 +122,9 @@ def test_empty_file(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
     _still_serving(model, good_text, tmp_path)
 
 
-def test_header_only(model: BuiltModel, tmp_path: Path) -> None:
+def test_header_only(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
     source = tmp_path / "header.csv"
-    source.write_text("num_a,num_b,num_c,cat_a\n")
+    source.write_text(bad_inputs.header_only(good_text))
     outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS)
     assert (outcome.rows_scored, outcome.rows_failed) == (0, 0)
     assert (tmp_path / "out.csv").read_text().splitlines() == [
@@ -151,12 +142,9 @@ def test_missing_columns(model: BuiltModel, good_text: str, tmp_path: Path) -> N
 
 
 def test_one_very_long_line(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
-    lines = good_text.splitlines()
     source = tmp_path / "long.csv"
-    with source.open("w") as handle:
-        handle.write("\n".join(lines[:3]) + "\n")
-        handle.write("9" * (20 << 20) + "\n")
-        handle.write("\n".join(lines[3:]) + "\n")
+    with source.open("wb") as handle:
+        handle.writelines(bad_inputs.with_long_line(good_text, 20 << 20, at=3))
     outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS, chunk_size=1 << 20)
     assert (outcome.rows_scored, outcome.rows_failed) == (300, 1)
     statuses = _status(tmp_path / "out.csv")
@@ -165,7 +153,7 @@ def test_one_very_long_line(model: BuiltModel, good_text: str, tmp_path: Path) -
 
 def test_binary_file_named_csv(model: BuiltModel, good_text: str, tmp_path: Path) -> None:
     source = tmp_path / "image.csv"
-    source.write_bytes(random.Random(7).randbytes(2_000_000))
+    source.write_bytes(bad_inputs.binary(2_000_000))
     with pytest.raises(JobFailure, match=r"feature columns|cannot be read") as caught:
         score_file(model, source, tmp_path / "out.csv")
     assert "Traceback" not in caught.value.message
