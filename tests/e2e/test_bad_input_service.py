@@ -21,8 +21,7 @@ scored", "Uploads", "Downloads"), and the service keeps serving other jobs.
 "No result" means the download answers 404 JSON naming the status, never a part of a file; a
 COMPLETED job's download is whole (``jobOutputSize`` bytes, one line per input row). A good job
 whose upload is held open RUNS through the whole corpus in the other job slot and completes
-with every row; after the corpus the service still answers and scores another job. Three
-documented behaviours that do not hold yet are strict xfails, each naming the gap.
+with every row; after the corpus the service still answers and scores another job.
 """
 
 from __future__ import annotations
@@ -334,12 +333,6 @@ def test_every_bad_row_is_counted_when_all_fail(corpus: CorpusRun) -> None:
     assert corpus.outcomes["all_bad"].job["failedRows"] == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: a job ABORTED on errors mid-run keeps the failedRows/scoredRows of its last "
-    "periodic progress report (0 for a short job) instead of the counts its statusDetails names",
-)
 def test_an_aborted_job_counts_the_rows_that_failed(corpus: CorpusRun) -> None:
     job = corpus.outcomes["many_bad"].job
     found = re.search(r"(\d+) of (\d+) rows could not be scored", job["statusDetails"])
@@ -384,13 +377,6 @@ def test_a_good_job_runs_through_the_corpus_and_completes(corpus: CorpusRun) -> 
     assert good.streamed.read_bytes() == result.read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: while a localFile intake waits for upload bytes the engine reports no "
-    "progress, so scoredRows stays at its last report (0) although rows were scored and "
-    "streamed to the download (README: progress is reported every second)",
-)
 def test_progress_is_reported_while_the_upload_streams(corpus: CorpusRun) -> None:
     assert corpus.good.after["scoredRows"] > 0, corpus.good.after
 
@@ -425,13 +411,6 @@ def test_the_official_client_reports_a_binary_file_named_csv(
     assert scored.read_bytes() == b""  # nothing that could pass for a result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="gap: README promises a 422 at submit for missing feature columns when the header "
-    "is known, but service/job_checks.check_scoring_options always passes header=None, so a "
-    "dataset intake (whose columns are stored) is accepted and FAILS at its first chunk",
-)
 def test_missing_columns_are_422_at_submit_when_the_header_is_known(
     server: ServeProcess, deployment: str, corpus: CorpusRun
 ) -> None:
@@ -445,9 +424,6 @@ def test_missing_columns_are_422_at_submit_when_the_header_is_known(
         submitted = http.post(
             "batchPredictions/", json={**_spec(deployment), "intakeSettings": intake}
         )
-        if submitted.status_code == 202:  # not refused: see that it fails later, then say so
-            ended = wait_for_job(http, submitted.json()["id"], _ended)
-            assert "feature columns" in ended["statusDetails"], ended
     assert submitted.status_code == 422, submitted.text
     assert "visits_last_year, medications, admission_type" in submitted.json()["message"]
     assert "columns" in submitted.json()["errors"]["intakeSettings"]

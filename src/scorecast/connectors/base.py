@@ -110,6 +110,10 @@ class Intake(ABC):
 
     #: where the rows come from, for messages and logs (never containing a secret)
     location: str = ""
+    #: set by the engine: an intake that waits for rows still to arrive (an upload streaming
+    #: in) calls it at least every 0.1 s while it waits, so the job reports its progress and
+    #: sees an abort; it may raise, and the intake lets that through
+    waiting: Callable[[], None] | None = None
 
     def header(self) -> list[str] | None:
         """Column names if known without reading rows (used for the 422 at submit), else None."""

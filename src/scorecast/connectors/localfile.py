@@ -108,7 +108,9 @@ class LocalFileIntake(Intake):
 
     def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
         try:
-            self._raw = GrowingFile(self.path, self._complete, self._failed, STALL_SECONDS)
+            self._raw = GrowingFile(
+                self.path, self._complete, self._failed, STALL_SECONDS, self.waiting
+            )
         except FileNotFoundError as exc:
             raise ConnectorError(
                 "the uploaded file is missing: upload the input with PUT csvUpload/"

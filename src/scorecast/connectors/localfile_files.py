@@ -24,6 +24,7 @@ import io
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -128,10 +129,18 @@ class GrowingFile(io.RawIOBase):
     """Reads a file that an upload is still writing: at its current end it waits for more
     bytes until the upload is marked complete (then: end of file) or failed (ConnectorError)."""
 
-    def __init__(self, path: Path, complete: Path, failed: Path, stall_seconds: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        complete: Path,
+        failed: Path,
+        stall_seconds: float,
+        waiting: Callable[[], None] | None = None,
+    ) -> None:
         self._file = path.open("rb", buffering=0)
         self._complete, self._failed = complete, failed
         self._stall_seconds = stall_seconds
+        self._waiting = waiting
         self.position = 0
 
     def readable(self) -> bool:
@@ -155,6 +164,8 @@ class GrowingFile(io.RawIOBase):
                 raise ConnectorError(
                     f"the upload of the input sent nothing for {self._stall_seconds:.0f} s"
                 )
+            if self._waiting is not None:
+                self._waiting()
             time.sleep(0.05)
 
     def close(self) -> None:

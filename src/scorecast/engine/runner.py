@@ -263,17 +263,13 @@ def run_job(
             "deployment has no prediction range (give one, or training data, at registration)"
         )
     sizer, sizes, first_bytes = _chunk_sizes(chunk_size, chunk_sizing)
+    intake.waiting = tick  # an intake waiting for rows still reports progress and sees aborts
     chunks = iter(intake.chunks(sizes))
     first = _next(chunks)
     if first is None:
-        header = intake.header()
-        if header is None:
-            raise JobFailure("the input is empty: it has no header line and no rows")
-        check_columns(description, options, header)
-        log("the input has a header but no rows; the output has no rows")
-        empty = pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in header]))
-        predictor = load_predictor(artifact, description)
-        output.write(score_chunk(predictor, description, options, empty).batch)
+        _score_header_only(
+            intake, output, artifact=artifact, description=description, options=options, log=log
+        )
         tick(force=True)
         return _outcome(tally, "none", sizer, first_bytes)
     try:
@@ -298,6 +294,9 @@ def run_job(
     log(f"scoring with {mode}, {_describe_sizes(sizer, first_bytes)}")
     try:
         _pump(_chain(first, second, chunks), executor, job, workers)
+    except JobFailure:
+        report(tally.progress())  # an aborted job shows the rows it got to (and failed)
+        raise
     finally:
         if executor is not None:
             # workers still starting up have nothing left to do: do not wait for them
@@ -314,6 +313,26 @@ def run_job(
     if sizer is not None:
         log(_sizes_seen(sizer))
     return _outcome(tally, mode, sizer, first_bytes)
+
+
+def _score_header_only(
+    intake: Intake,
+    output: Output,
+    *,
+    artifact: Path,
+    description: ModelDescription,
+    options: ScoringOptions,
+    log: Callable[[str], None],
+) -> None:
+    """An input without rows: FAILED when it has no header either, else a header-only output."""
+    header = intake.header()
+    if header is None:
+        raise JobFailure("the input is empty: it has no header line and no rows")
+    check_columns(description, options, header)
+    log("the input has a header but no rows; the output has no rows")
+    empty = pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in header]))
+    predictor = load_predictor(artifact, description)
+    output.write(score_chunk(predictor, description, options, empty).batch)
 
 
 def _chunk_sizes(

@@ -81,10 +81,41 @@ def check_references(session: Session, org_id: str, spec: Mapping[str, Any]) -> 
         raise InvalidInput(_summary(errors), errors)
 
 
-def check_scoring_options(spec: Mapping[str, Any], deployment: Deployment) -> None:
-    """The spec's scoring options are valid and the deployment's model can honour them."""
+def check_scoring_options(
+    spec: Mapping[str, Any], deployment: Deployment, header: list[str] | None = None
+) -> None:
+    """The spec's scoring options are valid and the deployment's model can honour them; with
+    ``header`` (the input's columns, when known at submit) no feature column is missing."""
     options = ScoringOptions.from_job_spec(spec)
-    check_against_model(options, ModelDescription.from_dict(deployment.model), None)
+    check_against_model(options, ModelDescription.from_dict(deployment.model), header)
+
+
+def known_header(session: Session, org_id: str, spec: Mapping[str, Any]) -> list[str] | None:
+    """The input's column names when they are known at submit, else None.
+
+    Known for a ``dataset`` intake: the columns stored with the dataset version the job will
+    read (the newest when no version is given). A CSV dataset's names were read with the
+    default dialect, so they count only when the job reads it with ``,`` and ``"``.
+    """
+    intake = spec.get("intakeSettings") or {}
+    if intake.get("type") != "dataset" or not isinstance(intake.get("datasetId"), str):
+        return None
+    query = (
+        select(DatasetVersion)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(Dataset.id == intake["datasetId"], Dataset.org_id == org_id)
+    )
+    if intake.get("datasetVersionId"):
+        query = query.where(DatasetVersion.id == intake["datasetVersionId"])
+    version = session.scalars(query.order_by(DatasetVersion.created.desc()).limit(1)).first()
+    if version is None or not version.columns:
+        return None
+    if version.format == "csv":
+        csv = ScoringOptions.from_job_spec(spec).csv_settings
+        if (csv.delimiter, csv.quotechar) != (",", '"'):
+            return None
+    names = version.columns.get("names")
+    return [str(name) for name in names] if isinstance(names, list) and names else None
 
 
 def _owned(session: Session, table: Any, org_id: str, object_id: object) -> bool:

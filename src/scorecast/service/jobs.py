@@ -71,7 +71,8 @@ def validate_job_spec(
     job_checks.check_references(session, caller.org_id, spec)
     spec["intakeSettings"] = job_checks.validate_intake(spec["intakeSettings"], app_settings)
     spec["outputSettings"] = job_checks.validate_output(spec["outputSettings"], app_settings)
-    job_checks.check_scoring_options(spec, deployment)
+    header = job_checks.known_header(session, caller.org_id, spec)
+    job_checks.check_scoring_options(spec, deployment, header)
     return spec
 
 
