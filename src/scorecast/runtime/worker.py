@@ -59,7 +59,7 @@ class Worker:
         *,
         slots: int = 1,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        poll_seconds: float = 0.5,
+        poll_seconds: float = 0.1,
         worker_id: str | None = None,
     ) -> None:
         if slots < 1:
