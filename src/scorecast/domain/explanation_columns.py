@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
+    from scorecast.domain.model_description import ModelDescription
     from scorecast.domain.scoring_options import ScoringOptions
-    from scorecast.predictors.base import ModelDescription
 
 EXPLANATION_PARTS = ("FEATURE_NAME", "STRENGTH", "ACTUAL_VALUE", "QUALITATIVE_STRENGTH")
 #: cut-offs of the qualitative strength, as a fraction of the row's largest |contribution|

@@ -1,0 +1,81 @@
+"""Each job runs in a job process of its own: killing that process (as the kernel's
+out-of-memory killer would) ends its job FAILED naming the signal, publishes nothing, and the
+service goes on scoring; the service process itself never imports a model or data library."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from serving import ServeProcess, patients_csv, register_demo_model, submit_local_job
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 600_000
+HEAVY_LIBRARIES = ("pandas", "sklearn", "onnxruntime", "numpy", "pyarrow", "scipy")
+
+
+def _wait(http: Any, job_id: str, done: Any, timeout: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = http.get(f"batchPredictions/{job_id}/").json()
+        if done(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never got there: {job}")
+
+
+def _ended(job: dict[str, Any]) -> bool:
+    return job["status"] in ("COMPLETED", "ABORTED", "FAILED")
+
+
+def _job_processes(server: ServeProcess) -> list[psutil.Process]:
+    assert server.process is not None
+    children = psutil.Process(server.process.pid).children()
+    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+
+
+def _libraries_mapped(pid: int) -> set[str]:
+    """Which heavy libraries' files a process has mapped (their native modules)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in HEAVY_LIBRARIES if f"/{name}/" in maps}
+
+
+def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
+    fresh_store: tuple[Path, str], tmp_path: Path
+) -> None:
+    home, url = fresh_store
+    source = patients_csv(tmp_path / "input.csv", copies=ROWS // 500)
+    server = ServeProcess(home, url, "--workers", "1").start()
+    try:
+        assert server.process is not None and server.token
+        deployment = register_demo_model(server)
+        job = submit_local_job(server, deployment, source)
+        staging = home / "results" / job["id"] / "attempt-1.csv"
+        with server.http() as http:
+            _wait(http, job["id"], lambda j: j["status"] == "RUNNING" and staging.exists())
+            running = _job_processes(server)
+            assert len(running) == 1, running  # no spare is kept while a job runs
+            assert {"pandas", "onnxruntime"} <= _libraries_mapped(running[0].pid)
+            os.kill(running[0].pid, signal.SIGKILL)
+            failed = _wait(http, job["id"], _ended)
+            assert failed["status"] == "FAILED", failed
+            assert "ended by SIGKILL" in failed["statusDetails"], failed
+            assert http.get(f"batchPredictions/{job['id']}/download/").status_code == 404
+            assert not (home / "results" / job["id"] / "result.csv").exists()
+
+            again = submit_local_job(server, deployment, patients_csv(tmp_path / "small.csv"))
+            done = _wait(http, again["id"], _ended)
+            assert done["status"] == "COMPLETED", done
+            assert done["scoredRows"] == 500
+        # the service process scored two jobs and loaded a model, yet holds no model library
+        assert _libraries_mapped(server.process.pid) == set()
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output()
