@@ -8,12 +8,12 @@ Contract of ``run_job``:
   ``JobOutcome`` and aborts when it raises. That keeps "visible only when complete" in one place.
 - Memory: at most ``num_concurrent`` chunks are in flight (read, being scored, or scored and
   waiting for their turn to be written), plus the one being read, whatever the input size.
-- Parallelism is chosen per model (``ModelDescription.parallelism``): models that use one core
-  per call (linear pipelines) run in ``num_concurrent`` worker processes started with
-  ``forkserver`` (the service is multi-threaded, so no ``fork``), each loading the model once;
-  models that already use every core (tree ensembles, ONNX) run in threads of this process.
-  A job whose input is a single chunk (or, when its size is known, at most
-  ``SMALL_INPUT_CHUNKS`` chunks) is scored in this process without any pool.
+- Parallelism is chosen per model (``engine.pools``): models that use one core per call
+  (linear pipelines) run in this process and ``num_concurrent - 1`` worker processes, each
+  holding the model once; models that already use every core (tree ensembles, ONNX) run in
+  ``num_concurrent`` threads of this process. A job whose input is a single chunk (or, when
+  its size is known, at most ``SMALL_INPUT_CHUNKS`` chunks) is scored in this process without
+  any pool.
 - Progress is reported at least once a second and once at the end; ``should_abort`` is checked
   at the same times, and an abort takes effect before the next chunk is written
   (``JobFailure(abort=True)``).
@@ -27,13 +27,10 @@ Contract of ``run_job``:
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
-import pickle
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +40,10 @@ from scorecast.connectors.base import Chunk, ChunkBytes, CsvBlock, Intake, Outpu
 from scorecast.domain.chunk_sizing import ChunkSizer, ChunkSizing
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
+from scorecast.engine import pools
 from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
 from scorecast.errors import InvalidInput, JobFailure, ScorecastError
-from scorecast.formats import decode_csv_block, parse_header
+from scorecast.formats import parse_header
 from scorecast.predictors.registry import load_predictor
 
 #: abortOnError: the job aborts when failed rows exceed this count ...
@@ -55,42 +53,6 @@ ABORT_FAILED_FRACTION = 0.01
 PROGRESS_INTERVAL_S = 1.0
 #: an input of at most this many chunks (when its size is known) is scored in one process
 SMALL_INPUT_CHUNKS = 2
-#: modules the fork server imports once, so that each job's workers start without importing
-_PRELOAD = (
-    "scorecast.engine.runner",
-    "sklearn.pipeline",
-    "sklearn.compose",
-    "sklearn.preprocessing",
-    "sklearn.linear_model",
-)
-_context: Any = None
-_may_fork = False
-
-
-def use_fork_for_workers() -> None:
-    """Let worker processes start with ``fork`` (for a job process, which runs one job): they
-    then share its imports and loaded model, and start at once."""
-    global _may_fork  # noqa: PLW0603 - one start method per process
-    _may_fork = True
-
-
-def _worker_context() -> Any:
-    """``fork`` when allowed and this process has a single thread (forking a multi-threaded
-    process can copy a lock some other thread holds), else a ``forkserver`` with the heavy
-    imports preloaded, started once per process."""
-    global _context  # noqa: PLW0603 - one fork server per process
-    if _may_fork and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if _context is None:
-        import importlib.util
-
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(
-            [m for m in _PRELOAD if importlib.util.find_spec(m.split(".")[0]) is not None]
-        )
-    return _context
-
-
 _TICK_S = 0.2
 
 
@@ -122,52 +84,6 @@ class JobOutcome:
     parallelism: str
     #: (smallest, largest) chunk size asked of the intake, in bytes; they differ when dynamic
     chunk_bytes: tuple[int, int] = (0, 0)
-
-
-# --- worker side ------------------------------------------------------------------------------
-
-_worker_state: dict[str, Any] = {}
-
-
-def _init_worker(
-    predictor: Any, artifact: str, description: dict[str, Any], options: ScoringOptions
-) -> None:
-    """Set up a worker once: the job process's loaded model (inherited through ``fork``, or
-    pickled as bytes), or, when it could not be shipped (None), loaded from the artifact.
-
-    A pickle was made by the job's own process from a model it loaded itself (through the
-    format's safe loader), so unpickling it runs no code from the user's artifact.
-    """
-    parsed = ModelDescription.from_dict(description)
-    if isinstance(predictor, bytes):
-        loaded = pickle.loads(predictor)
-    else:
-        loaded = predictor if predictor is not None else load_predictor(Path(artifact), parsed)
-    _worker_state.update(predictor=loaded, description=parsed, options=options)
-
-
-def _score_in_worker(chunk: Chunk, column_types: dict[str, pa.DataType] | None) -> ScoredChunk:
-    return _score_one(
-        _worker_state["predictor"],
-        _worker_state["description"],
-        _worker_state["options"],
-        chunk,
-        column_types,
-    )
-
-
-def _score_one(
-    predictor: Any,
-    description: ModelDescription,
-    options: ScoringOptions,
-    chunk: Chunk,
-    column_types: dict[str, pa.DataType] | None,
-) -> ScoredChunk:
-    started, nbytes = time.perf_counter(), chunk.nbytes
-    if isinstance(chunk, CsvBlock):
-        chunk = decode_csv_block(replace(chunk, column_types=column_types))
-    scored = score_chunk(predictor, description, options, chunk)
-    return replace(scored, input_bytes=nbytes, seconds=time.perf_counter() - started)
 
 
 # --- job side ---------------------------------------------------------------------------------
@@ -377,49 +293,13 @@ class _Job:
 
 
 def _executor(job: _Job, artifact: Path, workers: int) -> tuple[cf.Executor | None, str]:
-    """The pool chunks run in, per the model's parallelism (None: score in this thread).
-
-    With processes, this process scores too (it would otherwise only wait), so
-    ``workers - 1`` worker processes are started; while they start up, this process scores
-    the first chunks itself, which hides their start-up time.
-    """
+    """Load the model in this process and start the pool chunks run in (``pools.start_pool``);
+    while worker processes start up, this process scores the first chunks itself."""
     job.predictor = load_predictor(artifact, job.description)
-    if workers <= 1:
-        return None, "one process"
-    if job.description.parallelism == "threads":
-        pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="scorecast-score")
-        return pool, f"{workers} threads"
-    context = _worker_context()
-    shipped: Any = job.predictor  # a forked worker inherits it
-    if context.get_start_method() != "fork":
-        try:
-            shipped = pickle.dumps(job.predictor)
-        except Exception:  # a model that cannot be pickled is loaded again by each worker
-            shipped = None
-    processes = cf.ProcessPoolExecutor(
-        workers - 1,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(shipped, str(artifact), job.description.to_dict(), job.options),
+    executor, job.pool_ready, mode = pools.start_pool(
+        job.predictor, job.description, job.options, artifact, workers
     )
-    job.pool_ready = processes.submit(_ready)
-    return processes, f"this process and {workers - 1} worker process(es)"
-
-
-def _ready() -> bool:
-    return True
-
-
-def _pool_started(ready: cf.Future[bool]) -> None:
-    """Raise ``JobFailure`` when the worker processes could not start or load the model."""
-    try:
-        ready.result()
-    except ScorecastError:
-        raise
-    except Exception as exc:
-        raise JobFailure(
-            f"the scoring worker processes could not start: {type(exc).__name__}: {exc}"
-        ) from exc
+    return executor, mode
 
 
 def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, workers: int) -> None:
@@ -448,14 +328,21 @@ def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, worke
             chunk = take()
             if chunk is None:
                 break
-            future = _submit(executor, job, chunk)
+            future = pools.submit(
+                executor,
+                chunk,
+                predictor=job.predictor,
+                description=job.description,
+                options=job.options,
+                column_types=job.column_types,
+            )
             pending.append(future)
             in_pool.add(future)
         if pending and pending[0].done():
             _write(job, _result(pending.popleft(), job.tally.chunks))
             continue
         if job.pool_ready is not None and job.pool_ready.done():
-            _pool_started(job.pool_ready)
+            pools.pool_started(job.pool_ready)
         if (executor is None or processes) and len(pending) < 2 * workers:
             chunk = take()
             if chunk is not None:
@@ -467,20 +354,12 @@ def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, worke
         job.tick()
 
 
-def _submit(executor: cf.Executor, job: _Job, chunk: Chunk) -> cf.Future[ScoredChunk]:
-    if isinstance(executor, cf.ProcessPoolExecutor):
-        return executor.submit(_score_in_worker, chunk, job.column_types)
-    return executor.submit(
-        _score_one, job.predictor, job.description, job.options, chunk, job.column_types
-    )
-
-
 def _score_here(job: _Job, chunk: Chunk) -> cf.Future[ScoredChunk]:
     """Score a chunk in this thread; the result (or its error) as a finished future."""
     future: cf.Future[ScoredChunk] = cf.Future()
     try:
         future.set_result(
-            _score_one(job.predictor, job.description, job.options, chunk, job.column_types)
+            pools.score_one(job.predictor, job.description, job.options, chunk, job.column_types)
         )
     except Exception as exc:
         future.set_exception(exc)

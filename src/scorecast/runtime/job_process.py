@@ -160,11 +160,11 @@ def _main(conn: Connection, settings: Settings, log_level: int | None) -> None:
         claim = conn.recv()
     except (EOFError, OSError):
         return  # the worker is gone or let this spare go
-    from scorecast.engine import runner
+    from scorecast.engine import pools
     from scorecast.runtime.job_run import JobRun
     from scorecast.store.db import create_engine_for
 
-    runner.use_fork_for_workers()
+    pools.use_fork_for_workers()
     received: set[str] = set()
 
     def signals() -> set[str]:
