@@ -44,3 +44,5 @@ def test_serve_demo_scores_the_demo_file_and_keeps_serving(tmp_path: Path) -> No
             assert [job["status"] for job in jobs] == ["COMPLETED", "COMPLETED"]
     finally:
         assert second.stop() == 0
+    log = (home / "serve.log").read_text()
+    assert " ERROR " not in log and "Traceback" not in log, log[-4000:]

@@ -80,14 +80,20 @@ class JobProcess:
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the process to end; True once it has."""
+        self._receive()
+        self.process.join(timeout)
+        if self.process.is_alive():
+            return False
+        self._receive()  # what it sent just before it exited
+        return True
+
+    def _receive(self) -> None:
         try:
             while self._conn.poll(0):
                 if self._conn.recv() == "finished":
                     self.finished = True
         except (EOFError, OSError):
             pass
-        self.process.join(timeout)
-        return not self.process.is_alive()
 
     def kill(self) -> None:
         self.process.kill()
