@@ -14,7 +14,14 @@ from scorecast.domain.chunk_sizing import START_CHUNK_BYTES, ChunkSizing
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, run_job
 from scorecast.engine.path_io import PathIntake, PathOutput
+from scorecast.engine.pools import native_threads_per_process
 from scorecast.predictors import describe_model
+
+#: how run_job describes 2 scoring processes sharing this machine's cores
+TWO_PROCESSES = (
+    f"this process and 1 worker process(es), {native_threads_per_process(2)} native thread(s) each"
+)
+
 
 #: a scaled-down policy, so that a few MB of input show the size moving both ways
 SMALL = ChunkSizing(target_seconds=0.05, start_bytes=1 << 20, min_bytes=32 << 10, max_bytes=8 << 20)
@@ -106,7 +113,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
         options=ScoringOptions(passthrough_columns=("row_id",)),
         chunk_sizing=SMALL,
     )
-    assert quick.parallelism == "this process and 1 worker process(es)"
+    assert quick.parallelism == TWO_PROCESSES
     assert quick.chunk_bytes[0] == SMALL.start_bytes  # never shrank
     assert quick.chunk_bytes[1] > SMALL.start_bytes  # grew (68 MB/s under load: 3.4 MB)
     for outcome in (slow, quick):
@@ -145,7 +152,7 @@ def test_the_service_policy_grows_from_4_mib_with_times_measured_in_the_workers(
         chunk_size="dynamic",
         logs=logs,
     )
-    assert outcome.parallelism == "this process and 1 worker process(es)"
+    assert outcome.parallelism == TWO_PROCESSES
     assert outcome.chunk_bytes[0] == START_CHUNK_BYTES < outcome.chunk_bytes[1]
     assert any("sized to score in about 1 s each" in line for line in logs)
     rate = re.search(r"scoring at about ([\d.]+) MB/s", logs[-1])

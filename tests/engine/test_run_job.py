@@ -16,8 +16,14 @@ from scorecast.connectors.base import CsvSettings, FileFormat
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, Progress, run_job
 from scorecast.engine.path_io import PathIntake, PathOutput
+from scorecast.engine.pools import native_threads_per_process
 from scorecast.errors import JobFailure
 from scorecast.predictors import ModelDescription, describe_model
+
+#: how run_job describes 2 scoring processes sharing this machine's cores
+TWO_PROCESSES = (
+    f"this process and 1 worker process(es), {native_threads_per_process(2)} native thread(s) each"
+)
 
 
 def describe(model: BuiltModel, **extra: Any) -> ModelDescription:
@@ -90,8 +96,8 @@ def input_csv(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.parametrize(
     ("name", "mode"),
     [
-        ("skops_linear_binary", "this process and 1 worker process(es)"),
-        ("skops_hgb_multiclass", "2 threads"),
+        ("skops_linear_binary", TWO_PROCESSES),
+        ("skops_hgb_multiclass", TWO_PROCESSES),
         ("lightgbm_binary", "2 threads"),
         ("onnx_linear_regression", "2 threads"),
     ],

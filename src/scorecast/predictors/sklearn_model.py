@@ -31,10 +31,9 @@ from scorecast.predictors.sklearn_tree_explain import TREE_MODELS, TreeExplainer
 
 _ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
 Explainer = LinearExplainer | TreeExplainer
+
+
 #: final estimators that already use every core (OpenMP): chunks run in threads
-_MULTICORE = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
-
-
 def describe_estimator(
     estimator: Any, declared: Declared, *, fmt: str, sha256: str
 ) -> ModelDescription:
@@ -75,7 +74,9 @@ def describe_estimator(
         prediction_range=declared.prediction_range,
         can_explain=not isinstance(explainer, str),
         explain_unavailable_reason=explainer if isinstance(explainer, str) else None,
-        parallelism="threads" if type(final).__name__ in _MULTICORE else "processes",
+        # chunks in processes even for OpenMP models (HistGradientBoosting), each process
+        # capped at its share of the cores: faster than one process using them all
+        parallelism="processes",
         details={"estimator": type(final).__name__},
     )
 
