@@ -4,7 +4,7 @@
 endpoint and the first-start admin token from its stdout (its output goes on to
 ``<home>/serve.log`` so the pipe never fills), registers model files as deployments, and stops
 with SIGTERM on leaving the ``with`` block. ``PeakMemory`` samples the RSS and PSS summed over a
-process and all its children in a background thread.
+process and all its children from a sampling process of its own.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -135,9 +135,12 @@ def tree_memory(pid: int) -> tuple[int, int]:
 class PeakMemory:
     """Peak (RSS, PSS) of a process tree, sampled every ``interval`` s while in the block.
 
-    RSS counts pages shared between processes (a fork server and its workers) once per process;
-    PSS splits them between the sharers, so it is the fairer measure of a multi-process tree.
-    ``baseline_rss``/``baseline_pss`` hold the figures at entry (an idle server's footprint).
+    RSS counts pages shared between processes (a forked worker and its parent) once per
+    process; PSS splits them between the sharers, so it is the fairer measure of a
+    multi-process tree. ``baseline_rss``/``baseline_pss`` hold the figures at entry (an idle
+    server's footprint). The sampling runs in a process of its own (this file run as a
+    script), so that it never competes for the GIL of the process that measures; in (c) that
+    process is also the client uploading and downloading the job's data.
     """
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
@@ -145,19 +148,17 @@ class PeakMemory:
         self.interval = interval
         self.peak_rss = self.peak_pss = 0
         self.baseline_rss = self.baseline_pss = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._sampler: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> PeakMemory:
         self.baseline_rss, self.baseline_pss = tree_memory(self.pid)
-        self._thread.start()
+        self._sampler = subprocess.Popen(
+            [sys.executable, __file__, str(self.pid), str(self.interval)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         return self
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            rss, pss = tree_memory(self.pid)
-            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
-            time.sleep(self.interval)
 
     def __exit__(
         self,
@@ -165,5 +166,21 @@ class PeakMemory:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._stop.set()
-        self._thread.join()
+        assert self._sampler is not None
+        output, _ = self._sampler.communicate("")  # closing stdin ends the sampling
+        self.peak_rss, self.peak_pss = (int(value) for value in output.split())
+
+
+def _sample_until_stdin_closes(pid: int, interval: float) -> None:
+    peak_rss = peak_pss = 0
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    while not done.is_set():
+        rss, pss = tree_memory(pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        done.wait(interval)
+    print(peak_rss, peak_pss)
+
+
+if __name__ == "__main__":
+    _sample_until_stdin_closes(int(sys.argv[1]), float(sys.argv[2]))

@@ -312,7 +312,7 @@ def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, worke
     pending: deque[cf.Future[ScoredChunk]] = deque()
     in_pool: set[cf.Future[ScoredChunk]] = set()
     processes = isinstance(executor, cf.ProcessPoolExecutor)
-    pool_slots = workers - 1 if processes else workers
+    pool_slots = 2 * (workers - 1) if processes else workers  # a queued chunk per worker
     exhausted = False
 
     def take() -> Chunk | None:
