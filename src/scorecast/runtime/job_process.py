@@ -9,7 +9,8 @@ A job process is started with ``spawn`` (a fresh interpreter: the service is mul
 no ``fork``), imports the engine and the common model libraries, says ``ready`` and waits for
 one job. The worker keeps one such process warm while no job runs (``JobProcesses``), so a job
 does not wait for those imports; while jobs run, no spare is kept (it would only add memory at
-the busiest moment), and a second concurrent job starts its own.
+the busiest moment), and a second concurrent job starts its own. After ``SPARE_IDLE_SECONDS``
+without a job the spare is let go too.
 
 The pipe between the worker and the job process carries: worker → job, the ``Claim`` and then
 any of ``job_run.SIGNALS``; job → worker, ``"ready"`` and ``"finished"``. A job process whose
@@ -28,6 +29,7 @@ import multiprocessing
 import signal
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 
 from scorecast.config import Settings
@@ -44,6 +46,8 @@ PRELOAD = (
     "sklearn.preprocessing",
     "sklearn.linear_model",
 )
+#: a warm job process is let go after the service was idle this long
+SPARE_IDLE_SECONDS = 600.0
 #: glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_ARENA_MAX = -1, -8
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -115,12 +119,19 @@ class JobProcess:
 
 
 class JobProcesses:
-    """Hands out job processes, keeping one started in advance while no job runs."""
+    """Hands out job processes, keeping one started in advance while no job runs.
 
-    def __init__(self, settings: Settings) -> None:
+    The spare is kept for ``idle_seconds`` after the service starts or a job ends; a service
+    idle longer gives its memory back (the next job then starts its own process, a second or
+    two). ``idle_seconds`` None keeps it for ever.
+    """
+
+    def __init__(self, settings: Settings, idle_seconds: float | None = SPARE_IDLE_SECONDS) -> None:
         self.settings = settings
+        self.idle_seconds = idle_seconds
         self._spare: JobProcess | None = None
         self._lock = threading.Lock()
+        self._warm_since = time.monotonic()
 
     def take(self) -> JobProcess:
         with self._lock:
@@ -131,11 +142,24 @@ class JobProcesses:
             spare.close()
         return JobProcess(self.settings)
 
+    def job_ended(self) -> None:
+        """A job ended: keep a spare for another ``idle_seconds``."""
+        self._warm_since = time.monotonic()
+
     def keep_warm(self) -> None:
-        """Start the spare if there is none (call while no job runs)."""
+        """Start the spare if there is none, or let it go once idle too long (call while no
+        job runs)."""
+        idle = time.monotonic() - self._warm_since
+        if self.idle_seconds is not None and idle > self.idle_seconds:
+            self.close()
+            return
         with self._lock:
             if self._spare is None or not self._spare.alive:
                 self._spare = JobProcess(self.settings)
+
+    @property
+    def spare(self) -> JobProcess | None:
+        return self._spare
 
     def close(self) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from scorecast.config import Settings
-from scorecast.runtime.job_process import JobProcesses
+from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
 from scorecast.service import claims
 from scorecast.service.claims import Claim
 from scorecast.store.db import session_scope
@@ -61,6 +61,7 @@ class Worker:
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_seconds: float = 0.1,
         worker_id: str | None = None,
+        spare_idle_seconds: float | None = SPARE_IDLE_SECONDS,
     ) -> None:
         if slots < 1:
             raise ValueError("a worker needs at least one slot")
@@ -75,7 +76,7 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._processes = JobProcesses(settings)
+        self._processes = JobProcesses(settings, spare_idle_seconds)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -101,6 +102,11 @@ class Worker:
         for thread in running:
             thread.join(timeout)
         self._processes.close()
+
+    @property
+    def spare_process(self) -> JobProcess | None:
+        """The job process kept warm for the next job, if any."""
+        return self._processes.spare
 
     @property
     def running_jobs(self) -> list[str]:
@@ -183,6 +189,7 @@ class Worker:
         finally:
             with self._lock:
                 self._running.pop(claim.job_id, None)
+            self._processes.job_ended()
             self._wake.set()
 
     def _supervise(self, running: _Running) -> None:
