@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+from job_streams import wait_for_job
 from serving import ServeProcess, patients_csv, register_demo_model, submit_local_job
 
 pytestmark = pytest.mark.e2e
@@ -19,17 +19,6 @@ pytestmark = pytest.mark.e2e
 ROWS = 600_000
 SMALL_JOBS = 3
 HEAVY_LIBRARIES = ("pandas", "sklearn", "onnxruntime", "numpy", "pyarrow", "scipy")
-
-
-def _wait(http: Any, job_id: str, done: Any, timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = http.get(f"batchPredictions/{job_id}/").json()
-        if done(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} never got there: {job}")
 
 
 def _ended(job: dict[str, Any]) -> bool:
@@ -60,12 +49,12 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
         job = submit_local_job(server, deployment, source)
         staging = home / "results" / job["id"] / "attempt-1.csv"
         with server.http() as http:
-            _wait(http, job["id"], lambda j: j["status"] == "RUNNING" and staging.exists())
+            wait_for_job(http, job["id"], lambda j: j["status"] == "RUNNING" and staging.exists())
             running = _job_processes(server)
             assert len(running) == 1, running  # no spare is kept while a job runs
             assert {"pandas", "onnxruntime"} <= _libraries_mapped(running[0].pid)
             os.kill(running[0].pid, signal.SIGKILL)
-            failed = _wait(http, job["id"], _ended)
+            failed = wait_for_job(http, job["id"], _ended)
             assert failed["status"] == "FAILED", failed
             assert "ended by SIGKILL" in failed["statusDetails"], failed
             assert http.get(f"batchPredictions/{job['id']}/download/").status_code == 404
@@ -74,7 +63,7 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
             small = patients_csv(tmp_path / "small.csv")
             for _ in range(SMALL_JOBS):  # each in a new job process, which ends right away
                 again = submit_local_job(server, deployment, small)
-                done = _wait(http, again["id"], _ended)
+                done = wait_for_job(http, again["id"], _ended)
                 assert done["status"] == "COMPLETED", done
                 assert done["scoredRows"] == 500
         # the service process scored two jobs and loaded a model, yet holds no model library

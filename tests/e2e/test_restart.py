@@ -5,28 +5,16 @@ output is never exposed."""
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
+from job_streams import wait_for_job
 from serving import ServeProcess, patients_csv, register_demo_model, submit_local_job
 
 pytestmark = pytest.mark.e2e
 
 ROWS = 600_000
-
-
-def wait_for(http: Any, job_id: str, done: Any, timeout: float = 180.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = http.get(f"batchPredictions/{job_id}/").json()
-        if done(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} never got there: {job}")
 
 
 @pytest.mark.parametrize("stop", ["kill", "term"])
@@ -42,7 +30,7 @@ def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
         job = submit_local_job(first, deployment, source)
         with first.http() as http:
             staging = home / "results" / job["id"] / "attempt-1.csv"
-            running = wait_for(
+            running = wait_for_job(
                 http, job["id"], lambda j: j["status"] != "INITIALIZING" and staging.exists()
             )
             assert running["status"] == "RUNNING", running
@@ -63,7 +51,7 @@ def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
     second.start()
     try:
         with second.http(first.token) as http:
-            done = wait_for(
+            done = wait_for_job(
                 http, job["id"], lambda j: j["status"] in ("COMPLETED", "ABORTED", "FAILED")
             )
             assert done["status"] == "COMPLETED", done
