@@ -17,9 +17,12 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import Deployment, Organization, User
 
 
-def seed_deployment(live_server: Any, org_name: str) -> str:
-    """A deployment of a binary model in ``org_name`` (which must exist), as a store row."""
-    description = ModelDescription(
+def seed_deployment(
+    live_server: Any, org_name: str, description: ModelDescription | None = None
+) -> str:
+    """A deployment in ``org_name`` (which must exist), as a store row: of ``description``, by
+    default a binary model."""
+    description = description or ModelDescription(
         format="onnx",
         target="readmitted",
         target_type="binary",
@@ -34,8 +37,8 @@ def seed_deployment(live_server: Any, org_name: str) -> str:
         assert user is not None
         deployment = Deployment(
             org_id=org.id,
-            label=f"readmission ({org_name})",
-            artifact_path="artifacts/none.onnx",
+            label=f"{description.target} ({org_name})",
+            artifact_path=f"artifacts/none.{description.format}",
             model=description.to_dict(),
             created_by=user.id,
         )

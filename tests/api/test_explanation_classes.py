@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_helpers import Api, api_a_fixture, assert_json_error  # noqa: F401 (pytest fixture)
+from api_helpers import (  # noqa: F401 (pytest fixture)
+    Api,
+    api_a_fixture,
+    assert_json_error,
+    seed_deployment,
+)
 
-from scorecast.predictors.base import Feature, ModelDescription
-from scorecast.store.db import session_scope
-from scorecast.store.models import Deployment, Organization, User
+from scorecast.domain.model_description import Feature, ModelDescription
 
 JOBS = "batchPredictions/"
 
@@ -26,20 +29,7 @@ def multiclass_deployment_fixture(live_server: Any) -> str:
         class_labels=["setosa", "versicolor", "virginica"],
         can_explain=True,
     )
-    with session_scope(live_server.engine) as session:
-        org = session.query(Organization).filter_by(name="org-a").one()
-        user = session.query(User).filter_by(org_id=org.id).first()
-        assert user is not None
-        deployment = Deployment(
-            org_id=org.id,
-            label="species",
-            artifact_path="artifacts/none.skops",
-            model=description.to_dict(),
-            created_by=user.id,
-        )
-        session.add(deployment)
-        session.flush()
-        return deployment.id
+    return seed_deployment(live_server, "org-a", description)
 
 
 def _spec(deployment_id: str, **extra: Any) -> dict[str, Any]:

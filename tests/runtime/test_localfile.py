@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from scorecast.api.routes.localfile import _CutStreamError, _Follower
 from scorecast.config import Settings
-from scorecast.connectors import localfile
+from scorecast.connectors import localfile, localfile_files
 from scorecast.connectors.base import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.store.db import session_scope
@@ -22,9 +22,9 @@ HEADER = b'id,"note\r\nwith newline",x\r\n'
 
 def put_parts(settings: Settings, parts: list[bytes], job_id: str = JOB) -> None:
     for number, body in enumerate(parts):
-        received = localfile.staging_file(settings, job_id, ".part")
+        received = localfile_files.staging_file(settings, job_id, ".part")
         received.write_bytes(body)
-        localfile.publish_part(settings, job_id, number, received)
+        localfile_files.publish_part(settings, job_id, number, received)
 
 
 def test_parts_are_joined_without_their_repeated_headers(settings: Settings) -> None:
@@ -32,8 +32,8 @@ def test_parts_are_joined_without_their_repeated_headers(settings: Settings) -> 
         settings,
         [HEADER + b'1,"a\r\nb",2\r\n', HEADER + b"3,c,4\r\n5,d,6\r\n", HEADER, HEADER + b"7,e,8"],
     )
-    size = localfile.assemble_parts(settings, JOB, CsvSettings())
-    joined = localfile.input_path(settings, JOB).read_bytes()
+    size = localfile_files.assemble_parts(settings, JOB, CsvSettings())
+    joined = localfile_files.input_path(settings, JOB).read_bytes()
     assert joined == HEADER + b'1,"a\r\nb",2\r\n3,c,4\r\n5,d,6\r\n7,e,8'
     assert size == len(joined)
 
@@ -41,20 +41,20 @@ def test_parts_are_joined_without_their_repeated_headers(settings: Settings) -> 
 def test_a_part_with_another_header_is_refused_naming_it(settings: Settings) -> None:
     put_parts(settings, [b"a,b\n1,2\n", b"a,b\n3,4\n", b"a,c\n5,6\n"])
     with pytest.raises(InvalidInput, match="part 2") as error:
-        localfile.assemble_parts(settings, JOB, CsvSettings())
+        localfile_files.assemble_parts(settings, JOB, CsvSettings())
     assert error.value.errors == {"parts": "part 2: header differs from part 0"}
-    assert not localfile.input_path(settings, JOB).exists()
+    assert not localfile_files.input_path(settings, JOB).exists()
 
 
 def test_missing_parts_are_refused(settings: Settings) -> None:
     with pytest.raises(InvalidInput, match="no part"):
-        localfile.assemble_parts(settings, JOB, CsvSettings())
+        localfile_files.assemble_parts(settings, JOB, CsvSettings())
     put_parts(settings, [b"a\n1\n"])
-    received = localfile.staging_file(settings, JOB, ".part")
+    received = localfile_files.staging_file(settings, JOB, ".part")
     received.write_bytes(b"a\n3\n")
-    localfile.publish_part(settings, JOB, 2, received)
+    localfile_files.publish_part(settings, JOB, 2, received)
     with pytest.raises(InvalidInput, match="part 1 is missing"):
-        localfile.assemble_parts(settings, JOB, CsvSettings())
+        localfile_files.assemble_parts(settings, JOB, CsvSettings())
 
 
 def test_job_ids_cannot_escape_the_state_folder(settings: Settings) -> None:
@@ -62,7 +62,7 @@ def test_job_ids_cannot_escape_the_state_folder(settings: Settings) -> None:
 
     for bad in ("../../etc", "a" * 23, "A" * 24, "a" * 23 + "/"):
         with pytest.raises(NotFound):
-            localfile.input_path(settings, bad)
+            localfile_files.input_path(settings, bad)
 
 
 def _set(engine: Engine, job_id: str, **values: object) -> None:
@@ -83,7 +83,7 @@ def _drain(follower: _Follower) -> tuple[bytes, bool]:
 
 
 def _staged(settings: Settings, job_id: str, attempt: int, data: bytes) -> Path:
-    path = localfile.staging_path(settings, job_id, attempt)
+    path = localfile_files.staging_path(settings, job_id, attempt)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
@@ -103,7 +103,7 @@ def test_the_download_follows_a_retried_attempt_with_the_same_bytes(
     assert _drain(follower) == (b"", False)  # not caught up yet: wait
     path = _staged(settings, job_id, 2, b"h\n1\n2\n")
     assert _drain(follower) == (b"2\n", False)
-    path.rename(localfile.result_path(settings, job_id))  # commit
+    path.rename(localfile_files.result_path(settings, job_id))  # commit
     _set(engine, job_id, status="COMPLETED")
     assert _drain(follower) == (b"", True)
     assert follower.sent == 6
@@ -149,7 +149,7 @@ def _read_all(intake: localfile.LocalFileIntake, out: list[bytes], errors: list[
 def test_the_intake_follows_an_upload_that_is_still_streaming(settings: Settings) -> None:
     import threading
 
-    handle = localfile.begin_streamed_upload(settings, JOB, expected=12)
+    handle = localfile_files.begin_streamed_upload(settings, JOB, expected=12)
     handle.write(b"h\n1\n")
     handle.flush()
     intake = localfile.LocalFileIntake(settings, JOB, CsvSettings())
@@ -162,7 +162,7 @@ def test_the_intake_follows_an_upload_that_is_still_streaming(settings: Settings
     assert reader.is_alive()  # waiting for more bytes, not at the end
     handle.write(b"2\n3\n4\n5\n")
     handle.close()
-    localfile.end_streamed_upload(settings, JOB)
+    localfile_files.end_streamed_upload(settings, JOB)
     reader.join(10)
     assert not reader.is_alive() and not errors
     assert b"".join(out) == b"1\n2\n3\n4\n5\n"
@@ -175,7 +175,7 @@ def test_an_upload_that_breaks_off_fails_the_intake(settings: Settings) -> None:
 
     from scorecast.errors import ConnectorError
 
-    handle = localfile.begin_streamed_upload(settings, JOB, expected=None)
+    handle = localfile_files.begin_streamed_upload(settings, JOB, expected=None)
     handle.write(b"h\n1\n")
     handle.flush()
     intake = localfile.LocalFileIntake(settings, JOB, CsvSettings())
@@ -184,7 +184,7 @@ def test_an_upload_that_breaks_off_fails_the_intake(settings: Settings) -> None:
     reader = threading.Thread(target=_read_all, args=(intake, out, errors))
     reader.start()
     handle.close()
-    localfile.end_streamed_upload(settings, JOB, "the client went away")
+    localfile_files.end_streamed_upload(settings, JOB, "the client went away")
     reader.join(10)
     assert not reader.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], ConnectorError)
@@ -193,10 +193,10 @@ def test_an_upload_that_breaks_off_fails_the_intake(settings: Settings) -> None:
 
 
 def test_the_intake_cuts_each_block_to_the_size_asked_before_it(settings: Settings) -> None:
-    handle = localfile.begin_streamed_upload(settings, JOB, expected=None)
+    handle = localfile_files.begin_streamed_upload(settings, JOB, expected=None)
     handle.write(b"n\n" + b"".join(b"%04d\n" % i for i in range(400)))
     handle.close()
-    localfile.end_streamed_upload(settings, JOB)
+    localfile_files.end_streamed_upload(settings, JOB)
     intake = localfile.LocalFileIntake(settings, JOB, CsvSettings())
     asked: list[int] = []
 

@@ -1,6 +1,6 @@
 """The ``localFile`` adapter: input uploaded through the API, output downloaded through it.
 
-The files' layout and the upload side are in ``connectors.localfile_files`` (re-exported here).
+The files' layout and the upload side are in ``connectors.localfile_files``.
 The worker passes the job id and attempt number in ``ConnectorContext.template`` (``job_id``,
 ``attempt``).
 """
@@ -29,46 +29,15 @@ from scorecast.connectors.localfile_files import (
     COMPLETE,
     EXPECTED,
     FAILED,
-    MAX_PARTS,
     STALL_SECONDS,
     GrowingFile,
-    assemble_parts,
-    begin_streamed_upload,
-    end_streamed_upload,
     input_path,
     marker,
-    part_path,
-    publish_part,
-    publish_upload,
-    remove_job_files,
-    result_dir,
     result_path,
-    staging_file,
     staging_path,
-    upload_dir,
 )
 from scorecast.errors import ConnectorError, InvalidInput
 from scorecast.formats import Encoder, iter_csv_blocks, open_encoder, read_csv_header
-
-__all__ = [
-    "MAX_PARTS",
-    "LocalFileIntake",
-    "LocalFileOutput",
-    "assemble_parts",
-    "begin_streamed_upload",
-    "end_streamed_upload",
-    "input_path",
-    "part_path",
-    "publish_part",
-    "publish_upload",
-    "remove_job_files",
-    "result_dir",
-    "result_path",
-    "staging_file",
-    "staging_path",
-    "upload_dir",
-]
-
 
 # --- the adapter --------------------------------------------------------------------------------
 

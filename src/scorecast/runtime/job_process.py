@@ -13,7 +13,8 @@ the busiest moment), and a second concurrent job starts its own. After ``SPARE_I
 without a job the spare is let go too.
 
 The pipe between the worker and the job process carries: worker → job, the ``Claim`` and then
-any of ``job_run.SIGNALS``; job → worker, ``"ready"`` and ``"finished"``. A job process whose
+any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``); job → worker, ``"ready"``
+and ``"finished"``. A job process whose
 worker is gone (the pipe closed: the service was killed) treats it as a lost lease and stops
 without writing anything; it ignores SIGINT, which a terminal sends to the whole process group,
 so that Ctrl-C reaches only the service, which then stops its jobs properly.
@@ -78,7 +79,7 @@ class JobProcess:
         self._conn.send(claim)
 
     def signal(self, name: str) -> None:
-        """Send one of ``job_run.SIGNALS``; ignored once the process is gone."""
+        """Send ``"abort"``, ``"lost"`` or ``"shutdown"``; ignored once the process is gone."""
         with contextlib.suppress(OSError):
             self._conn.send(name)
 

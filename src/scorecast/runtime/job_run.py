@@ -39,9 +39,6 @@ from scorecast.store.types import utcnow
 
 log = logging.getLogger("scorecast.worker")
 
-#: What the worker can tell a running job (see the module docstring).
-SIGNALS = ("abort", "lost", "shutdown")
-
 
 class JobRun:
     """Runs ``claim``'s job once; ``signals()`` returns the worker's signals received so far."""

@@ -35,7 +35,7 @@ from starlette.requests import ClientDisconnect
 
 from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
-from scorecast.connectors import localfile_files as localfile
+from scorecast.connectors import localfile_files
 from scorecast.connectors.base import CsvSettings
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import accounts, jobs
@@ -143,7 +143,7 @@ def _begin_upload(
     with session_scope(engine, immediate=True) as session:
         job = _locked_job(session, caller, job_id)
         _check_uploadable(job, False)
-        handle = localfile.begin_streamed_upload(settings, job_id, expected)
+        handle = localfile_files.begin_streamed_upload(settings, job_id, expected)
         job.intake_ready = True
         job.intake_size = expected
         job.status_details = "Upload of the input started; the job runs as the bytes arrive"
@@ -205,9 +205,9 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     except BaseException as exc:
         handle.close()
         reason = "the client went away" if isinstance(exc, ClientDisconnect) else str(exc)
-        localfile.end_streamed_upload(settings, job_id, reason or type(exc).__name__)
+        localfile_files.end_streamed_upload(settings, job_id, reason or type(exc).__name__)
         raise
-    localfile.end_streamed_upload(settings, job_id)
+    localfile_files.end_streamed_upload(settings, job_id)
     await run_in_threadpool(_end_upload, engine, job_id, size)
     return {"message": f"{size} bytes received"}
 
@@ -242,11 +242,13 @@ async def upload_csv_part(job_id: str, part_number: int, request: Request) -> di
     caller = await _caller(request)
     engine, settings = _engine(request), _settings(request)
     await run_in_threadpool(_upload_target, engine, caller, job_id, True)
-    localfile.part_path(settings, job_id, part_number)  # checks the number
-    received = localfile.staging_file(settings, job_id, ".part")
+    localfile_files.part_path(settings, job_id, part_number)  # checks the number
+    received = localfile_files.staging_file(settings, job_id, ".part")
     try:
         size = await _receive(request, received)
-        await run_in_threadpool(localfile.publish_part, settings, job_id, part_number, received)
+        await run_in_threadpool(
+            localfile_files.publish_part, settings, job_id, part_number, received
+        )
     finally:
         received.unlink(missing_ok=True)
     return {"message": f"part {part_number}: {size} bytes received"}
@@ -264,7 +266,7 @@ async def finalize_multipart(job_id: str, request: Request) -> dict[str, Any]:
     csv_settings = await run_in_threadpool(_upload_target, engine, caller, job_id, True)
 
     def assemble() -> int:
-        return localfile.assemble_parts(settings, job_id, csv_settings)
+        return localfile_files.assemble_parts(settings, job_id, csv_settings)
 
     size = await run_in_threadpool(_accept_input, engine, caller, job_id, assemble)
     return {"message": f"parts joined: {size} bytes; the job is queued"}
@@ -372,14 +374,14 @@ class _Follower:
         if state.status == "COMPLETED":
             if self.handle is not None and self.attempt == state.attempt:
                 return self._drain()  # the staged file was renamed: same file, go on
-            switched = self._switch(localfile.result_path(self.settings, self.job_id), -1)
+            switched = self._switch(localfile_files.result_path(self.settings, self.job_id), -1)
             if not switched:
                 raise _CutStreamError("the completed result does not continue the bytes sent")
             return self._drain()
         if state.status != "RUNNING":
             return b"", True  # ABORTED or FAILED: the client's status check reports it
         if self.attempt != state.attempt:
-            path = localfile.staging_path(self.settings, self.job_id, state.attempt)
+            path = localfile_files.staging_path(self.settings, self.job_id, state.attempt)
             switched = self._switch(path, state.attempt)
             if switched is False:
                 raise _CutStreamError("a retried attempt wrote different bytes")
