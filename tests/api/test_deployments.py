@@ -13,6 +13,8 @@ import httpx
 from sqlalchemy import select
 
 from conftest import LiveServer
+from scorecast.predictors import prepared
+from scorecast.service.secrets import signing_keys
 from scorecast.store.db import session_scope
 from scorecast.store.models import Deployment, JobDefinition, User
 
@@ -53,6 +55,39 @@ def test_register_onnx_and_read_with_the_official_client(
         artifact = live_server.settings.artifacts_dir / stored.artifact_path
         assert artifact.read_bytes() == onnx_binary_model.read_bytes()
         assert stored.model["format"] == "onnx"
+
+
+def test_a_skops_model_is_stored_with_its_signed_prepared_form(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    import numpy as np
+    import pandas as pd
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    features = pd.DataFrame(rng.normal(size=(100, 2)), columns=["num_a", "num_b"])
+    labels = np.where(features.sum(axis=1) > 0, "yes", "no")
+    model = LogisticRegression().fit(features, labels)
+    path = tmp_path / "churn.skops"
+    skops.io.dump(model, path)
+    response = _register(live_server, path)
+    assert response.status_code == 201, response.text
+    with session_scope(live_server.engine) as session:
+        stored = session.scalars(select(Deployment)).one()
+        artifact = live_server.settings.artifacts_dir / stored.artifact_path
+        sha256 = stored.model["sha256"]
+    assert sorted(p.name for p in artifact.parent.iterdir()) == [
+        "model.skops",
+        "model.skops.prepared",
+    ]
+    prepared.configure(signing_keys(live_server.settings))
+    try:
+        loaded = prepared.read(artifact, sha256)
+    finally:
+        prepared.configure([])
+    assert loaded is not None
+    np.testing.assert_array_equal(loaded.predict_proba(features), model.predict_proba(features))
 
 
 def test_bad_models_are_422_and_leave_nothing(

@@ -4,7 +4,8 @@ Only the types skops trusts by default (scikit-learn estimators, numpy, scipy bu
 plus scikit-learn's own internal classes (``sklearn.*``, e.g. the tree predictors of
 HistGradientBoosting, which skops does not list) are loaded; a file that needs any other type
 (a function, a class from another package) is refused with the list of those types, because
-loading them could run code.
+loading them could run code. What the check let through is kept in its prepared form
+(``predictors.prepared``), so that later processes skip the check's cost.
 """
 
 from __future__ import annotations
@@ -13,13 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from scorecast.errors import ModelLoadError, require_extra
+from scorecast.predictors import prepared
 from scorecast.predictors.base import Declared, ModelDescription, Predictor
 from scorecast.predictors.sklearn_model import SklearnPredictor, describe_estimator
 
 FORMAT = "skops"
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, sha256: str) -> Any:
+    estimator = prepared.read(path, sha256)
+    if estimator is None:
+        estimator = _load_checked(path)
+        prepared.write(path, sha256, estimator)
+    return estimator
+
+
+def _load_checked(path: Path) -> Any:
     skops_io = require_extra("skops.io", "sklearn")
     try:
         untrusted = skops_io.get_untrusted_types(file=path)
@@ -38,8 +48,8 @@ def _load(path: Path) -> Any:
 
 
 def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
-    return describe_estimator(_load(path), declared, fmt=FORMAT, sha256=sha256)
+    return describe_estimator(_load(path, sha256), declared, fmt=FORMAT, sha256=sha256)
 
 
 def load(path: Path, description: ModelDescription) -> Predictor:
-    return SklearnPredictor(_load(path), description)
+    return SklearnPredictor(_load(path, description.sha256), description)

@@ -192,10 +192,13 @@ def _main(conn: Connection, settings: Settings, log_level: int | None) -> None:
     except (EOFError, OSError):
         return  # the worker is gone or let this spare go
     from scorecast.engine import pools
+    from scorecast.predictors import prepared
     from scorecast.runtime.job_run import JobRun
+    from scorecast.service.secrets import signing_keys
     from scorecast.store.db import create_engine_for
 
     pools.use_fork_for_workers()
+    prepared.configure(signing_keys(settings))
     received: set[str] = set()
 
     def signals() -> set[str]:

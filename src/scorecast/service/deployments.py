@@ -25,6 +25,7 @@ from scorecast.domain.model_description import TARGET_TYPES, ModelDescription
 from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
 from scorecast.service.caller import Caller
 from scorecast.service.model_inspection import describe_in_child
+from scorecast.service.secrets import signing_keys
 from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Deployment, Job, JobDefinition
 from scorecast.store.types import new_id, utcnow
@@ -70,7 +71,7 @@ def register_model(
     try:
         if copy_upload(stream, artifact) == 0:
             raise InvalidInput.at("file", "is empty")
-        description = _describe(artifact, filename, declared, target_type)
+        description = _describe(artifact, filename, declared, target_type, signing_keys(settings))
         deployment = Deployment(
             id=deployment_id,
             org_id=caller.org_id,
@@ -90,12 +91,17 @@ def register_model(
 
 
 def _describe(
-    artifact: Path, filename: str | None, declared: ModelUpload, target_type: str
+    artifact: Path,
+    filename: str | None,
+    declared: ModelUpload,
+    target_type: str,
+    keys: list[bytes],
 ) -> ModelDescription:
     """``describe_model``; its errors name the uploaded file, never the server's paths."""
     try:
         return describe_in_child(
             artifact,
+            keys,
             target=declared.target.strip(),
             target_type=target_type,
             positive_class=declared.positive_class or None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,12 @@ from scorecast.domain.model_description import ModelDescription
 from scorecast.errors import ModelLoadError
 
 
-def describe_in_child(artifact: Path, **declared: Any) -> ModelDescription:
-    """``scorecast.predictors.describe_model(artifact, **declared)``, run in a child process.
+def describe_in_child(
+    artifact: Path, signing_keys: Sequence[bytes] = (), **declared: Any
+) -> ModelDescription:
+    """``scorecast.predictors.describe_model(artifact, **declared)``, run in a child process,
+    which also stores the model's prepared form when given ``signing_keys``
+    (``predictors.prepared``).
 
     Its errors (``ModelLoadError``, ``MissingExtra`` ...) are raised here as they were there;
     a child that dies is a ``ModelLoadError``.
@@ -26,7 +31,7 @@ def describe_in_child(artifact: Path, **declared: Any) -> ModelDescription:
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(1, mp_context=context) as pool:
         try:
-            data = pool.submit(_describe, str(artifact), declared).result()
+            data = pool.submit(_describe, str(artifact), list(signing_keys), declared).result()
         except cf.process.BrokenProcessPool:
             raise ModelLoadError(
                 "loading the model crashed the process that read it",
@@ -35,7 +40,8 @@ def describe_in_child(artifact: Path, **declared: Any) -> ModelDescription:
     return ModelDescription.from_dict(data)
 
 
-def _describe(artifact: str, declared: dict[str, Any]) -> dict[str, Any]:
-    from scorecast.predictors import describe_model
+def _describe(artifact: str, signing_keys: list[bytes], declared: dict[str, Any]) -> dict[str, Any]:
+    from scorecast.predictors import describe_model, prepared
 
+    prepared.configure(signing_keys)
     return describe_model(Path(artifact), **declared).to_dict()

@@ -8,6 +8,9 @@ decrypt (key rotation). A secret's clear text is never logged and never part of 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -59,6 +62,16 @@ class SecretBox:
         value = json.loads(clear)
         assert isinstance(value, dict)
         return value
+
+
+def signing_keys(settings: Settings) -> list[bytes]:
+    """HMAC keys for what the service signs (prepared models), one per configured secret key
+    (the first signs): derived from each key, so that no key serves two purposes."""
+    purpose = b"scorecast prepared models"
+    return [
+        hmac.new(base64.urlsafe_b64decode(key), purpose, hashlib.sha256).digest()
+        for key in _keys(settings)
+    ]
 
 
 def key_file(settings: Settings) -> Path:
