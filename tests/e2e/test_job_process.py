@@ -28,7 +28,7 @@ def _ended(job: dict[str, Any]) -> bool:
 def _job_processes(server: ServeProcess) -> list[psutil.Process]:
     assert server.process is not None
     children = psutil.Process(server.process.pid).children()
-    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+    return [c for c in children if "scorecast.runtime.job_process" in " ".join(c.cmdline())]
 
 
 def _libraries_mapped(pid: int) -> set[str]:
@@ -68,6 +68,9 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
                 assert done["scoredRows"] == 500
         # the service process scored two jobs and loaded a model, yet holds no model library
         assert _libraries_mapped(server.process.pid) == set()
+        # and its only children are job processes (no multiprocessing resource tracker)
+        children = psutil.Process(server.process.pid).children()
+        assert children == _job_processes(server), [c.cmdline() for c in children]
     finally:
         server.stop()
     log = (home / "serve.log").read_text()

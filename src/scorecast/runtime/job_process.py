@@ -5,14 +5,15 @@ library, so it stays small; the memory a job used is given back when it ends; an
 crashes or exhausts memory takes down its job, not the service (the worker then ends the job
 FAILED saying so).
 
-A job process is started with ``spawn`` (a fresh interpreter: the service is multi-threaded, so
-no ``fork``), imports the engine and the common model libraries, says ``ready`` and waits for
+A job process is a fresh interpreter (``child_process``: the service is multi-threaded, so no
+``fork``), imports the engine and the common model libraries, says ``ready`` and waits for
 one job. The worker keeps one such process warm while no job runs (``JobProcesses``), so a job
 does not wait for those imports; while jobs run, no spare is kept (it would only add memory at
 the busiest moment), and a second concurrent job starts its own. After ``SPARE_IDLE_SECONDS``
 without a job the spare is let go too.
 
-The pipe between the worker and the job process carries: worker → job, the ``Claim`` and then
+The connection between the worker and the job process carries: worker → job, the settings, the
+``Claim`` and then
 any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``); job → worker, ``"ready"``
 and ``"finished"``. A job process whose
 worker is gone (the pipe closed: the service was killed) treats it as a lost lease and stops
@@ -26,13 +27,14 @@ import contextlib
 import importlib
 import importlib.util
 import logging
-import multiprocessing
 import signal
+import subprocess
 import sys
 import threading
 import time
 from multiprocessing.connection import Connection
 
+from scorecast.child_process import child_connection, start_child
 from scorecast.config import Settings
 from scorecast.service.claims import Claim
 
@@ -58,21 +60,13 @@ class JobProcess:
     """The worker's handle on one job process (see the module docstring)."""
 
     def __init__(self, settings: Settings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
+        self.process, self._conn = start_child(__name__, "main")
         self.finished = False
-        self.process = context.Process(
-            target=_main,
-            args=(child, settings, _log_level()),
-            name="scorecast-job",
-            daemon=False,  # a daemonic process may not start the job's worker processes
-        )
-        self.process.start()
-        child.close()
+        self._conn.send((settings, _log_level()))
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def assign(self, claim: Claim) -> None:
         """Give the process its job (it may still be importing; it starts once ready)."""
@@ -86,8 +80,9 @@ class JobProcess:
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the process to end; True once it has."""
         self._receive()
-        self.process.join(timeout)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
             return False
         self._receive()  # what it sent just before it exited
         return True
@@ -102,10 +97,11 @@ class JobProcess:
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
 
     def describe_exit(self) -> str:
-        code = self.process.exitcode
+        code = self.process.returncode
         if code is not None and code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -173,8 +169,18 @@ class JobProcesses:
 # --- inside the job process -------------------------------------------------------------------
 
 
-def _main(conn: Connection, settings: Settings, log_level: int | None) -> None:
+def main(descriptor: int) -> None:
+    """The job process (started by ``JobProcess`` through ``child_process.start_child``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = child_connection(descriptor)
+    try:
+        settings, log_level = conn.recv()
+    except (EOFError, OSError):
+        return
+    _serve_one_job(conn, settings, log_level)
+
+
+def _serve_one_job(conn: Connection, settings: Settings, log_level: int | None) -> None:
     if log_level is not None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_LOG_FORMAT))

@@ -8,12 +8,11 @@ and a file that crashes its loader ends that child, not the service.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scorecast.child_process import child_connection, start_child
 from scorecast.domain.model_description import ModelDescription
 from scorecast.errors import ModelLoadError
 
@@ -28,20 +27,34 @@ def describe_in_child(
     Its errors (``ModelLoadError``, ``MissingExtra`` ...) are raised here as they were there;
     a child that dies is a ``ModelLoadError``.
     """
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(1, mp_context=context) as pool:
+    process, connection = start_child(__name__, "describe_here")
+    with connection:
         try:
-            data = pool.submit(_describe, str(artifact), list(signing_keys), declared).result()
-        except cf.process.BrokenProcessPool:
-            raise ModelLoadError(
-                "loading the model crashed the process that read it",
-                {"file": "cannot be loaded"},
-            ) from None
-    return ModelDescription.from_dict(data)
+            connection.send((str(artifact), list(signing_keys), declared))
+            outcome, value = connection.recv()
+        except (EOFError, OSError):
+            outcome, value = "crashed", None
+    process.wait()
+    if outcome == "crashed":
+        raise ModelLoadError(
+            "loading the model crashed the process that read it", {"file": "cannot be loaded"}
+        )
+    if outcome == "error":
+        raise value
+    return ModelDescription.from_dict(value)
 
 
-def _describe(artifact: str, signing_keys: list[bytes], declared: dict[str, Any]) -> dict[str, Any]:
+def describe_here(descriptor: int) -> None:
+    """The child's side of ``describe_in_child``."""
     from scorecast.predictors import describe_model, prepared
 
-    prepared.configure(signing_keys)
-    return describe_model(Path(artifact), **declared).to_dict()
+    with child_connection(descriptor) as connection:
+        artifact, signing_keys, declared = connection.recv()
+        prepared.configure(signing_keys)
+        try:
+            connection.send(("ok", describe_model(Path(artifact), **declared).to_dict()))
+        except Exception as exc:
+            try:
+                connection.send(("error", exc))
+            except Exception:  # an error that cannot be pickled: its text
+                connection.send(("error", ModelLoadError(f"{type(exc).__name__}: {exc}")))
