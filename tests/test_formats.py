@@ -275,3 +275,66 @@ def test_quoted_newlines_never_corrupt_rows_whatever_pyarrow_block_size(
         formats.PARSE_BLOCK_BYTES = saved
     assert got.column("t").to_pylist() == [t or None for t, _ in rows]
     assert got.column("n").to_pylist() == [n for _, n in rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.one_of(st.text(alphabet="aé€😀,\n").map(str.encode), st.binary(max_size=40)),
+    slice_bytes=st.integers(1, 9),
+)
+def test_utf8_is_checked_in_slices_exactly_as_a_whole_decode(data: bytes, slice_bytes: int) -> None:
+    from scorecast.formats import csv_decode
+
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    saved, csv_decode._CHECK_SLICE_BYTES = csv_decode._CHECK_SLICE_BYTES, slice_bytes
+    try:
+        csv_decode._check_utf8(data)
+        checked = True
+    except UnicodeDecodeError:
+        checked = False
+    finally:
+        csv_decode._CHECK_SLICE_BYTES = saved
+    assert checked == valid
+
+
+def test_a_long_unquoted_ragged_line_keeps_its_fields_in_bounded_memory() -> None:
+    size = 64 << 20
+    data = b"1,a\n" + b"7" * size + b"\n2,b\n"
+    (block,) = _blocks(b"n,t\n" + data, len(data) + 10)
+    tracemalloc.start()
+    try:
+        batch = decode_csv_block(replace(block, column_types={"n": pa.string()}))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rows = batch.to_pylist()
+    assert [r["t"] for r in rows] == ["a", None, "b"]
+    assert len(rows[1]["n"]) == size  # passed through whole
+    assert rows[1][ROW_ERROR_COLUMN] == "row has 1 fields, the header has 2"
+    # the line as text and its one field (the csv module would hold it at 4 bytes a character)
+    assert peak < 2.5 * size, peak
+
+
+def test_an_over_long_quoted_field_fails_its_row_only() -> None:
+    from scorecast.formats.csv_decode import CAREFUL_FIELD_LIMIT
+
+    long_field = b'"' + b"q" * (CAREFUL_FIELD_LIMIT + 1) + b'"'
+    data = b"n,t\n1,a\n2\n3," + long_field + b"\n4,d\n"
+    (block,) = _blocks(data, len(data) + 1)
+    rows = decode_csv_block(replace(block, column_types={"n": pa.float64()})).to_pylist()
+    assert [r["n"] for r in rows] == [1.0, 2.0, None, 4.0]
+    errors = [r[ROW_ERROR_COLUMN] for r in rows]
+    assert errors[0] is None and errors[3] is None
+    assert "1 fields" in errors[1]
+    assert "cannot be read as CSV" in errors[2] and "field larger than field limit" in errors[2]
+
+
+def test_a_long_bad_value_is_shown_cut_in_its_row_error() -> None:
+    data = b"n\n1\n" + b"x" * 5000 + b"\n"
+    rows = _rows(_blocks(data, len(data) + 1), {"n": pa.float64()})
+    error = rows[1][ROW_ERROR_COLUMN]
+    assert len(error) < 200 and "5,000 characters" in error and "is not a valid double" in error

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -30,10 +31,24 @@ def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes]:
     header = block.header.decode(encoding, errors="replace").encode("utf-8")
     if encoding == "utf-8":
         if errors == "strict":
-            block.data.decode("utf-8")  # pyarrow would replace invalid bytes silently
+            _check_utf8(block.data)  # pyarrow would replace invalid bytes silently
             return header, block.data
         return header, block.data.decode("utf-8", errors).encode("utf-8")
     return header, block.data.decode(encoding, errors).encode("utf-8")
+
+
+#: UTF-8 is checked in slices of this size, so that a block of one long line is never copied
+_CHECK_SLICE_BYTES = 1 << 20
+
+
+def _check_utf8(data: bytes) -> None:
+    """Raise ``UnicodeDecodeError`` when ``data`` is not valid UTF-8 (without decoding it
+    whole: a 200 MB record would otherwise become a 200 MB string for nothing)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with memoryview(data) as view:
+        for start in range(0, len(view), _CHECK_SLICE_BYTES):
+            decoder.decode(view[start : start + _CHECK_SLICE_BYTES])
+    decoder.decode(b"", final=True)
 
 
 def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
@@ -47,12 +62,14 @@ def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
     utf8 = replace(block.settings, encoding="utf-8")
     try:
         header, data = _utf8_of(block, "strict")
-        names = parse_header(header, utf8)
-        return _fast_decode(names, data, block)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+    except UnicodeDecodeError:
         header, data = _utf8_of(block, "replace")
-        names = parse_header(header, utf8)
-        return _careful_decode(names, data, block)
+    else:
+        try:
+            return _fast_decode(parse_header(header, utf8), data, block)
+        except pa.ArrowInvalid:
+            pass
+    return _careful_decode(parse_header(header, utf8), data, block)
 
 
 #: pyarrow parses a buffer in blocks of this size on several threads
@@ -89,21 +106,80 @@ def _empty(schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist([], schema=schema)
 
 
+#: a line with its line end (CRLF, LF or CR), or a last line without one
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+#: the longest field ``_careful_decode`` reads with the csv module, which holds a field being
+#: read at 4 bytes a character (a 200 MB field would take 1 GB); see ``_records``
+CAREFUL_FIELD_LIMIT = 16 << 20
+
+
+class _Lines:
+    """The lines of UTF-8 ``data`` as strings, each decoded on its own (never the whole block
+    at once), with a look at the next one before it is taken."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._view = memoryview(data)
+        self._found = _LINE.finditer(data)
+        self._next = next(self._found, None)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._next
+        if line is None:
+            self._view.release()
+            raise StopIteration
+        self._next = next(self._found, None)
+        return str(self._view[line.start() : line.end()], "utf-8", "replace")
+
+    def next_is_long_and_unquoted(self, quote: str) -> bool:
+        line = self._next
+        if line is None or line.end() - line.start() <= CAREFUL_FIELD_LIMIT:
+            return False
+        return not quote or self._data.find(quote.encode(), line.start(), line.end()) < 0
+
+
+def _records(data: bytes, block: CsvBlock) -> Iterator[tuple[list[str] | None, str | None]]:
+    """(fields, None) per CSV record of ``data``, or (None, why) for one the csv module refused.
+
+    A line longer than ``CAREFUL_FIELD_LIMIT`` without a quote character is split at its
+    delimiters directly (what the csv module would do, at a quarter of its memory); in a quoted
+    one, a field over the limit makes the csv module refuse the record, and the rest of that
+    line is skipped, not the block.
+    """
+    settings = block.settings
+    csv.field_size_limit(CAREFUL_FIELD_LIMIT)
+    lines = _Lines(data)
+    reader = csv.reader(lines, **csv_dialect(settings))
+    while True:
+        if lines.next_is_long_and_unquoted(settings.quotechar):
+            yield next(lines).rstrip("\r\n").split(settings.delimiter), None
+            continue
+        try:
+            yield next(reader), None
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield None, f"the row cannot be read as CSV: {exc}"
+
+
 def _careful_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBatch:
     """Row-by-row parse of a block pyarrow refused; bad rows are marked, never dropped."""
-    text = data.decode("utf-8", errors="replace")
-    # a field may be as long as the block (the csv module's default limit is 128 KiB)
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     width = len(names)
     columns: list[list[str | None]] = [[] for _ in names]
     row_errors: list[str | None] = []
-    for number, fields in enumerate(
-        csv.reader(io.StringIO(text, newline=""), **csv_dialect(block.settings))
-    ):
+    for number, (fields, unreadable) in enumerate(_records(data, block)):
+        if fields is None:
+            for column in columns:
+                column.append(None)
+            row_errors.append(unreadable)
+            continue
         if not fields or (fields == [""] and width > 1):
             continue  # blank line
         problem = None
-        if "\ufffd" in "".join(fields):
+        if any("\ufffd" in field for field in fields):
             problem = f"row {number + 1} of the chunk is not valid {block.settings.encoding}"
         if len(fields) != width:
             problem = f"row has {len(fields)} fields, the header has {width}"
@@ -122,10 +198,18 @@ def _careful_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.Record
         converted, bad = _convert(strings, target)
         for index in bad:
             if row_errors[index] is None:
-                row_errors[index] = f"column {name!r}: {values[index]!r} is not a valid {target}"
+                shown = _shown(values[index])
+                row_errors[index] = f"column {name!r}: {shown} is not a valid {target}"
         arrays.append(converted)
     arrays.append(pa.array(row_errors, type=pa.string()))
     return pa.RecordBatch.from_arrays(arrays, names=[*names, ROW_ERROR_COLUMN])
+
+
+def _shown(value: str | None, limit: int = 60) -> str:
+    """A value quoted for a row error, cut when long (a row error is not the place for 200 MB)."""
+    if value is None or len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
 
 
 def _infer_type(strings: pa.Array) -> pa.DataType:
