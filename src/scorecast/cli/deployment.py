@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from scorecast.config import Settings
@@ -20,7 +19,8 @@ from scorecast.errors import InvalidInput, ScorecastError
 
 app = typer.Typer(help="Register models as deployments.", no_args_is_help=True)
 
-UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=600.0, pool=10.0)
+#: seconds (an upload of a large model may take minutes); connect, read, write, pool
+UPLOAD_TIMEOUT = (10.0, 600.0, 600.0, 10.0)
 
 
 @app.command("create")
@@ -68,6 +68,9 @@ def _as_file(model_path: Path, scratch: Path) -> Path:
 
 
 def _post(settings: Settings, upload: Path, form: dict[str, str]) -> dict[str, Any]:
+    import httpx  # here: `scorecast serve` builds this CLI too, and httpx brings rich along
+
+    connect, read, write, pool = UPLOAD_TIMEOUT
     url = settings.endpoint.rstrip("/") + "/deployments/fromModelFile/"
     headers = {"Authorization": f"Token {settings.token}"}
     try:
@@ -77,7 +80,7 @@ def _post(settings: Settings, upload: Path, form: dict[str, str]) -> dict[str, A
                 headers=headers,
                 data=form,
                 files={"file": (upload.name, handle, "application/octet-stream")},
-                timeout=UPLOAD_TIMEOUT,
+                timeout=httpx.Timeout(connect=connect, read=read, write=write, pool=pool),
             )
     except httpx.HTTPError as exc:
         raise ScorecastError(
