@@ -12,13 +12,12 @@ does not wait for those imports; while jobs run, no spare is kept (it would only
 the busiest moment), and a second concurrent job starts its own. After ``SPARE_IDLE_SECONDS``
 without a job the spare is let go too.
 
-The connection between the worker and the job process carries: worker → job, the settings, the
-``Claim`` and then
-any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``); job → worker, ``"ready"``
-and ``"finished"``. A job process whose
-worker is gone (the pipe closed: the service was killed) treats it as a lost lease and stops
-without writing anything; it ignores SIGINT, which a terminal sends to the whole process group,
-so that Ctrl-C reaches only the service, which then stops its jobs properly.
+The connection between the worker and the job process carries: worker → job, the settings,
+the ``Claim`` and then any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``); job →
+worker, ``"ready"`` and ``"finished"``. A job process whose worker is gone (the connection
+closed: the service was killed) treats it as a lost lease and stops without writing anything;
+it ignores SIGINT, which a terminal sends to the whole process group, so that Ctrl-C reaches
+only the service, which then stops its jobs properly.
 """
 
 from __future__ import annotations
