@@ -1,19 +1,30 @@
-"""Python child processes of the service (job processes, model inspection), talked to over a
-``multiprocessing`` connection on a socket pair.
+"""Python child processes of the service (job processes, model inspection, migrations), talked
+to over a ``multiprocessing`` connection on a socket pair.
 
 A child is a fresh interpreter (``python -P -c "from <module> import <function>; ..."``), like
 ``multiprocessing``'s ``spawn``, but started with ``subprocess``: ``spawn`` also starts
 ``multiprocessing``'s resource tracker, one more process of 14 MB that the service would keep
 for ever for nothing (it creates no named semaphores or shared memory). ``-P`` keeps the
 current directory off the child's ``sys.path``.
+
+``call_in_child`` runs one function in such a child, so that what it imports (a model's
+library, Alembic) never enters the service process.
 """
 
 from __future__ import annotations
 
+import importlib
 import socket
 import subprocess
 import sys
 from multiprocessing.connection import Connection
+from typing import Any
+
+from scorecast.errors import ScorecastError
+
+
+class ChildDied(Exception):
+    """The child process ended before it answered (it crashed, or was killed)."""
 
 
 def start_child(module: str, function: str) -> tuple[subprocess.Popen[bytes], Connection]:
@@ -38,3 +49,36 @@ def start_child(module: str, function: str) -> tuple[subprocess.Popen[bytes], Co
 def child_connection(descriptor: int) -> Connection:
     """The child's end of the connection ``start_child`` passed it."""
     return Connection(descriptor)
+
+
+def call_in_child(module: str, function: str, *args: Any) -> Any:
+    """``function(*args)`` of ``module``, run in a new interpreter: what it returned, or the
+    exception it raised raised here (one that cannot be pickled comes back as a
+    ``ScorecastError`` with its text); ``ChildDied`` when the child ends without an answer."""
+    process, connection = start_child(__name__, "_answer_call")
+    with connection:
+        try:
+            connection.send((module, function, args))
+            outcome, value = connection.recv()
+        except (EOFError, OSError):
+            outcome, value = "died", None
+    process.wait()
+    if outcome == "died":
+        raise ChildDied(f"the child process ended with code {process.returncode}")
+    if outcome == "error":
+        raise value
+    return value
+
+
+def _answer_call(descriptor: int) -> None:
+    with child_connection(descriptor) as connection:
+        module, function, args = connection.recv()
+        try:
+            result = getattr(importlib.import_module(module), function)(*args)
+        except Exception as exc:
+            try:
+                connection.send(("error", exc))
+            except Exception:  # an error that cannot be pickled: its text
+                connection.send(("error", ScorecastError(f"{type(exc).__name__}: {exc}")))
+            return
+        connection.send(("ok", result))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scorecast.child_process import child_connection, start_child
+from scorecast.child_process import ChildDied, call_in_child
 from scorecast.domain.model_description import ModelDescription
 from scorecast.errors import ModelLoadError
 
@@ -27,34 +27,17 @@ def describe_in_child(
     Its errors (``ModelLoadError``, ``MissingExtra`` ...) are raised here as they were there;
     a child that dies is a ``ModelLoadError``.
     """
-    process, connection = start_child(__name__, "describe_here")
-    with connection:
-        try:
-            connection.send((str(artifact), list(signing_keys), declared))
-            outcome, value = connection.recv()
-        except (EOFError, OSError):
-            outcome, value = "crashed", None
-    process.wait()
-    if outcome == "crashed":
+    try:
+        data = call_in_child(__name__, "_describe", str(artifact), list(signing_keys), declared)
+    except ChildDied:
         raise ModelLoadError(
             "loading the model crashed the process that read it", {"file": "cannot be loaded"}
-        )
-    if outcome == "error":
-        raise value
-    return ModelDescription.from_dict(value)
+        ) from None
+    return ModelDescription.from_dict(data)
 
 
-def describe_here(descriptor: int) -> None:
-    """The child's side of ``describe_in_child``."""
+def _describe(artifact: str, signing_keys: list[bytes], declared: dict[str, Any]) -> dict[str, Any]:
     from scorecast.predictors import describe_model, prepared
 
-    with child_connection(descriptor) as connection:
-        artifact, signing_keys, declared = connection.recv()
-        prepared.configure(signing_keys)
-        try:
-            connection.send(("ok", describe_model(Path(artifact), **declared).to_dict()))
-        except Exception as exc:
-            try:
-                connection.send(("error", exc))
-            except Exception:  # an error that cannot be pickled: its text
-                connection.send(("error", ModelLoadError(f"{type(exc).__name__}: {exc}")))
+    prepared.configure(signing_keys)
+    return describe_model(Path(artifact), **declared).to_dict()
