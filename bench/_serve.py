@@ -9,12 +9,14 @@ process and all its children from a sampling process of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -114,6 +116,33 @@ class Serve:
             raise RuntimeError(f"registering {model.name}: {response.status_code} {response.text}")
         deployment_id: str = response.json()["id"]
         return deployment_id
+
+
+def wait_until_idle(pid: int, timeout: float = 60.0, quiet: float = 0.05) -> float:
+    """Wait until process ``pid`` and its children use under ``quiet`` of a core over half a
+    second (a service that has finished starting up, e.g. its warm job process has imported
+    its libraries); the seconds waited."""
+    import psutil
+
+    def cpu_seconds() -> float:
+        total = 0.0
+        try:
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+        except psutil.Error:
+            pass
+        return total
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = cpu_seconds()
+        time.sleep(0.5)
+        if cpu_seconds() - before < quiet * 0.5:
+            break
+    return time.monotonic() - started
 
 
 def tree_memory(pid: int) -> tuple[int, int]:

@@ -12,8 +12,10 @@ gradient boosting), then measures for each model, each scenario in a fresh proce
     ``SCORECAST_HOME``, started per measurement): both models registered with ``POST
     deployments/fromModelFile/`` as the same ``.skops`` files, the job submitted with the
     official ``datarobot`` client's ``BatchPredictionJob.score_to_file`` (localFile in and out,
-    ``num_concurrent=2``, passthrough ``id``); wall clock from submit to the downloaded file,
-    memory of the server's process tree during the job. Run once on the full input and once on
+    ``num_concurrent=2``, passthrough ``id``), once the server has settled (its tree idle: the
+    warm job process has imported its libraries, as in a service that is already running);
+    wall clock from submit to the downloaded file, memory of the server's process tree during
+    the job. Run once on the full input and once on
     a fifth of it (memory growth for a fivefold input);
 (c') ``inproc``: the same job through ``scorecast.engine.run_job`` in a fresh process, without
     the service (upload, queue, download) — an extra line, not the issue's (c).
@@ -43,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _serve import PeakMemory, Serve
+from _serve import PeakMemory, Serve, wait_until_idle
 
 NUMERIC = [f"x{i}" for i in range(20)]
 CATEGORICAL = [f"c{i}" for i in range(5)]
@@ -304,6 +306,7 @@ def measure_service(model: Path, source: Path, target: Path) -> tuple[float, flo
                 model, targetName="y", targetType="binary", positiveClass="yes"
             )
             dr.Client(endpoint=server.endpoint, token=server.token)
+            wait_until_idle(server.pid)  # a running service: its warm job process is ready
             with PeakMemory(server.pid) as peak:
                 started = time.perf_counter()
                 dr.BatchPredictionJob.score_to_file(
