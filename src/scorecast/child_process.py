@@ -23,7 +23,7 @@ from typing import Any
 from scorecast.errors import ScorecastError
 
 
-class ChildDied(Exception):
+class ChildDied(ScorecastError):
     """The child process ended before it answered (it crashed, or was killed)."""
 
 
@@ -64,7 +64,9 @@ def call_in_child(module: str, function: str, *args: Any) -> Any:
             outcome, value = "died", None
     process.wait()
     if outcome == "died":
-        raise ChildDied(f"the child process ended with code {process.returncode}")
+        raise ChildDied(
+            f"the child process running {module}.{function} ended with code {process.returncode}"
+        )
     if outcome == "error":
         raise value
     return value
@@ -73,12 +75,13 @@ def call_in_child(module: str, function: str, *args: Any) -> Any:
 def _answer_call(descriptor: int) -> None:
     with child_connection(descriptor) as connection:
         module, function, args = connection.recv()
+        reply: tuple[str, Any]
         try:
-            result = getattr(importlib.import_module(module), function)(*args)
+            reply = ("ok", getattr(importlib.import_module(module), function)(*args))
         except Exception as exc:
-            try:
-                connection.send(("error", exc))
-            except Exception:  # an error that cannot be pickled: its text
-                connection.send(("error", ScorecastError(f"{type(exc).__name__}: {exc}")))
-            return
-        connection.send(("ok", result))
+            reply = ("error", exc)
+        try:
+            connection.send(reply)
+        except Exception as exc:  # what cannot be pickled comes back as its text
+            text = f"{type(reply[1]).__name__}: {reply[1]}"[:2000]
+            connection.send(("error", ScorecastError(f"{text} (cannot be sent back: {exc})")))

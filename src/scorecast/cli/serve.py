@@ -132,7 +132,7 @@ def _server_class(uvicorn: Any) -> Any:
 
 def _open_store(settings: Settings) -> Engine:
     """The store's engine, its schema migrated first in a child process (Alembic would stay in
-    this long-lived process for nothing: 14 MB)."""
+    this long-lived process for nothing: about 13 MB)."""
     from scorecast.child_process import call_in_child
     from scorecast.store.db import create_engine_for
 
