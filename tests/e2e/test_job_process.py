@@ -66,7 +66,18 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
                 done = wait_for_job(http, again["id"], _ended)
                 assert done["status"] == "COMPLETED", done
                 assert done["scoredRows"] == 500
-        # the service process scored two jobs and loaded a model, yet holds no model library
+            # validating file and cloud connector settings loads their modules, not pyarrow
+            response = http.post(
+                "batchPredictions/",
+                json={
+                    "deploymentId": deployment,
+                    "intakeSettings": {"type": "s3", "url": "s3://bucket/in.csv"},
+                    "outputSettings": {"type": "filesystem", "url": "file:///nowhere/out.csv"},
+                },
+            )
+            assert response.status_code == 422, response.text
+        # the service process scored jobs, loaded a model and validated connector settings,
+        # yet holds no model or data library
         assert _libraries_mapped(server.process.pid) == set()
         # and its only children are job processes (no multiprocessing resource tracker)
         children = psutil.Process(server.process.pid).children()

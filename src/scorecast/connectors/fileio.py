@@ -17,12 +17,13 @@ import contextlib
 import io
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, BinaryIO, cast
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from scorecast.connectors.base import Chunk, ChunkBytes, CsvSettings, FileFormat, Intake, Output
 from scorecast.errors import ConnectorError, InvalidInput, ScorecastError
+
+if TYPE_CHECKING:  # pyarrow is imported where data is read: validating settings needs none of it
+    import pyarrow as pa
 
 #: Bytes fetched per ranged request at least (reads of whole blocks fetch the block at once).
 READ_BUFFER = 8 << 20
@@ -186,6 +187,8 @@ class FileIntake(Intake):
         return self._size
 
     def header(self) -> list[str] | None:
+        import pyarrow as pa
+
         from scorecast.formats import read_csv_header
 
         try:
@@ -200,6 +203,8 @@ class FileIntake(Intake):
             return None
 
     def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
+        import pyarrow as pa
+
         from scorecast.formats import iter_csv_blocks, iter_parquet_batches
 
         self._stream = self._open()
