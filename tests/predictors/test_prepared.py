@@ -84,6 +84,23 @@ def test_a_tampered_file_is_not_unpickled_and_the_artifact_is_loaded_again(
     assert predictor is not None
 
 
+def test_a_signed_file_that_cannot_be_unpickled_is_ignored(
+    model: BuiltModel, keys: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    description = _description(model)
+    header = prepared._header(description.sha256)
+    payload = b"not a pickle"
+    signature = prepared._sign(KEY, header, payload).hex().encode()
+    prepared.prepared_path(model.path).write_bytes(
+        b"scorecast-prepared 1\n" + header + b"\n" + signature + b"\n" + payload
+    )
+    with caplog.at_level(logging.WARNING, logger="scorecast.predictors"):
+        assert prepared.read(model.path, description.sha256) is None
+    assert "cannot be unpickled" in caplog.text
+    assert sklearn_skops.load(model.path, description) is not None  # the safe way, again
+    assert prepared.read(model.path, description.sha256) is not None
+
+
 def test_a_file_signed_with_another_key_is_ignored(model: BuiltModel, keys: None) -> None:
     description = _description(model)
     prepared.configure([OTHER_KEY])

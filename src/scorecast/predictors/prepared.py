@@ -70,7 +70,11 @@ def read(artifact: Path, sha256: str) -> Any | None:
     if header != _header(sha256):
         log.info("ignoring %s: written for another artifact or library versions", path.name)
         return None
-    return pickle.loads(payload)
+    try:
+        return pickle.loads(payload)
+    except Exception as exc:  # signed by us, yet unreadable: load the artifact the safe way
+        log.warning("ignoring %s: it cannot be unpickled (%s)", path.name, exc)
+        return None
 
 
 def write(artifact: Path, sha256: str, value: Any) -> None:
