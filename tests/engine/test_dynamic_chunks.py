@@ -23,8 +23,11 @@ TWO_PROCESSES = (
 )
 
 
-#: a scaled-down policy, so that a few MB of input show the size moving both ways
-SMALL = ChunkSizing(target_seconds=0.05, start_bytes=1 << 20, min_bytes=32 << 10, max_bytes=8 << 20)
+#: scaled-down policies, so that a few MB of input show the size moving both ways; the targets
+#: sit far from the measured rates, so that a loaded CI machine moves the size the same way:
+#: SLOW shrinks below 1 MiB unless scoring runs above 100 MB/s, QUICK grows unless below 1 MB/s
+SLOW = ChunkSizing(target_seconds=0.01, start_bytes=1 << 20, min_bytes=32 << 10, max_bytes=8 << 20)
+QUICK = ChunkSizing(target_seconds=1.0, start_bytes=1 << 20, min_bytes=32 << 10, max_bytes=8 << 20)
 ROWS = 40_000
 
 
@@ -88,8 +91,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     zoo: dict[str, BuiltModel], narrow_csv: Path, wide_csv: Path, tmp_path: Path
 ) -> None:
     # slow: tree ensemble + explanations on narrow rows (measured 4-7 MB/s on 2 shared cores,
-    # so 0.05 s of it is well below the 1 MiB start; the cut-over is at 20 MB/s either way);
-    # scored in this process
+    # so 0.01 s of it is well below the 1 MiB start); scored in this process
     slow_options = ScoringOptions(passthrough_columns=("row_id",), max_explanations=3)
     logs: list[str] = []
     slow = score(
@@ -99,23 +101,23 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
         options=slow_options,
         num_concurrent=1,
         logs=logs,
-        chunk_sizing=SMALL,
+        chunk_sizing=SLOW,
     )
-    assert slow.chunk_bytes[0] < SMALL.start_bytes  # shrank
-    assert slow.chunk_bytes[1] == SMALL.start_bytes  # never grew
+    assert slow.chunk_bytes[0] < SLOW.start_bytes  # shrank
+    assert slow.chunk_bytes[1] == SLOW.start_bytes  # never grew
     assert "dynamic chunk size" in logs[-1]
-    # quick: a linear model on wide rows (measured 68-390 MB/s, so 0.05 s of it is above the
-    # start), in a worker process and here
+    # quick: a linear model on wide rows (measured 68-390 MB/s, and 11 MB/s once on a loaded CI
+    # machine, so 1 s of it is above the start), in a worker process and here
     quick = score(
         zoo["skops_linear_binary"],
         wide_csv,
         tmp_path / "quick.csv",
         options=ScoringOptions(passthrough_columns=("row_id",)),
-        chunk_sizing=SMALL,
+        chunk_sizing=QUICK,
     )
     assert quick.parallelism == TWO_PROCESSES
-    assert quick.chunk_bytes[0] == SMALL.start_bytes  # never shrank
-    assert quick.chunk_bytes[1] > SMALL.start_bytes  # grew (68 MB/s under load: 3.4 MB)
+    assert quick.chunk_bytes[0] == QUICK.start_bytes  # never shrank
+    assert quick.chunk_bytes[1] > QUICK.start_bytes  # grew
     for outcome in (slow, quick):
         assert (outcome.rows_scored, outcome.rows_failed) == (ROWS, 0)
 
