@@ -94,7 +94,7 @@ def test_the_first_chunks_have_the_start_size_and_a_slow_then_fast_job_moves_ste
         sizer.observe(size, size / 100_000)
     assert sizes == [START_CHUNK_BYTES, 2 << 20, 1 << 20, 512 << 10]
     assert sizer.next_bytes() == MIN_CHUNK_BYTES
-    for _ in range(12):  # 1 GB/s
+    for _ in range(20):  # 1 GB/s
         sizer.observe(sizer.size, sizer.size / 1e9)
         sizer.next_bytes()
     assert (sizer.smallest, sizer.size) == (MIN_CHUNK_BYTES, MAX_CHUNK_BYTES)
