@@ -7,7 +7,7 @@ import datarobot as dr
 import httpx
 from sqlalchemy import select
 
-from conftest import LiveServer
+from live_api import LiveServer
 from scorecast.service.credentials import reveal
 from scorecast.store.db import session_scope
 from scorecast.store.models import Credential

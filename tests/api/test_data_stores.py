@@ -5,7 +5,7 @@ from __future__ import annotations
 import datarobot as dr
 import httpx
 
-from conftest import LiveServer
+from live_api import LiveServer
 
 JDBC_URL = "jdbc:postgresql://db.example.com:5432/sales"
 

@@ -10,7 +10,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from conftest import LiveServer
+from live_api import LiveServer
 
 CSV = b"num_a,num_b\n1,2\n3,4\n5,6\n"
 

@@ -13,7 +13,7 @@ import datarobot as dr
 import httpx
 from sqlalchemy import select
 
-from conftest import LiveServer
+from live_api import LiveServer
 from scorecast.predictors import prepared
 from scorecast.service.secrets import signing_keys
 from scorecast.store.db import session_scope

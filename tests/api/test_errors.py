@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 
-from conftest import LiveServer, serve_app
+from live_api import LiveServer, serve_app
 from scorecast.api.app import API_PREFIX
 
 

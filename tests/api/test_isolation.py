@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import LiveServer
+from live_api import LiveServer
 
 
 def _create_objects_of_a(live_server: LiveServer, model: Path) -> dict[str, str]:
