@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from scorecast.domain.explanation_columns import Explanations, explanation_columns
 
@@ -69,6 +70,13 @@ def remapped(names: list[str], remapping: dict[str, str | None]) -> list[tuple[s
     return pairs
 
 
+def _failed_mask(status: list[str | None]) -> npt.NDArray[np.bool_]:
+    """True for each row with an error; a chunk without one (the usual case) costs no loop."""
+    if status.count(None) == len(status):
+        return np.zeros(len(status), dtype=bool)
+    return np.array([s is not None for s in status], dtype=bool)
+
+
 def assemble(
     description: ModelDescription,
     options: ScoringOptions,
@@ -84,7 +92,7 @@ def assemble(
     ``Predictor.predict`` returns them; ``status`` is None for a scored row and the error text
     for a failed one.
     """
-    failed = np.array([s is not None for s in status], dtype=bool)
+    failed = _failed_mask(status)
     target = description.target
     columns: dict[str, pa.Array] = {}
     for name in passthrough_names(options, inputs.schema.names):
@@ -109,17 +117,18 @@ def assemble(
             negative = next(label for label in labels if label != positive)
             threshold = _threshold(description, options)
             positive_probability = predictions[:, labels.index(positive)]
-            chosen = np.where(positive_probability > threshold, positive, negative)
-            columns[prediction_column(target)] = pa.array(chosen, mask=failed, type=pa.string())
+            # string columns are built by Arrow from the labels, not from Python objects
+            chosen = pa.array(positive_probability > threshold, mask=failed)
+            columns[prediction_column(target)] = pc.if_else(chosen, positive, negative)
             columns[THRESHOLD] = pa.array(
                 np.full(len(failed), threshold), mask=failed, type=pa.float64()
             )
-            columns[POSITIVE_CLASS] = pa.array(
-                np.full(len(failed), positive, dtype=object), mask=failed, type=pa.string()
+            columns[POSITIVE_CLASS] = pc.if_else(
+                pa.array(failed), pa.scalar(None, pa.string()), positive
             )
         else:
-            chosen = np.asarray(labels, dtype=object)[np.argmax(predictions, axis=1)]
-            columns[prediction_column(target)] = pa.array(chosen, mask=failed, type=pa.string())
+            best = pa.array(np.argmax(predictions, axis=1), mask=failed)
+            columns[prediction_column(target)] = pa.array(labels, pa.string()).take(best)
 
     if options.max_explanations > 0:
         columns.update(explanation_columns(description, options, inputs, explanations, failed))

@@ -110,7 +110,9 @@ class SklearnPredictor(Predictor):
             if feature.type == "numeric":
                 data[feature.name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
             else:
-                data[feature.name] = np.array(column.cast(pa.string()).to_pylist(), dtype=object)
+                # pandas' own conversion: its string dtype wraps the Arrow array (pandas 3),
+                # or one pass in C builds the objects; ten times faster than a Python list
+                data[feature.name] = column.cast(pa.string()).to_pandas()
         return pd.DataFrame(data, columns=self.description.feature_names)
 
     def predict(self, batch: pa.RecordBatch) -> FloatArray:
