@@ -21,6 +21,8 @@ from scorecast.predictors import describe_model
 TWO_PROCESSES = (
     f"this process and 1 worker process(es), {native_threads_per_process(2)} native thread(s) each"
 )
+#: how run_job describes 2 scoring threads sharing them
+TWO_THREADS = f"2 threads, {native_threads_per_process(2)} native thread(s) each"
 
 
 #: scaled-down policies, so that a few MB of input show the size moving both ways; the targets
@@ -107,7 +109,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     assert slow.chunk_bytes[1] == SLOW.start_bytes  # never grew
     assert "dynamic chunk size" in logs[-1]
     # quick: a linear model on wide rows (measured 68-390 MB/s, and 11 MB/s once on a loaded CI
-    # machine, so 1 s of it is above the start), in a worker process and here
+    # machine, so 1 s of it is above the start), in two threads
     quick = score(
         zoo["skops_linear_binary"],
         wide_csv,
@@ -115,7 +117,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
         options=ScoringOptions(passthrough_columns=("row_id",)),
         chunk_sizing=QUICK,
     )
-    assert quick.parallelism == TWO_PROCESSES
+    assert quick.parallelism == TWO_THREADS
     assert quick.chunk_bytes[0] == QUICK.start_bytes  # never shrank
     assert quick.chunk_bytes[1] > QUICK.start_bytes  # grew
     for outcome in (slow, quick):
@@ -141,20 +143,24 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     assert (tmp_path / "quick.csv").read_bytes() == (tmp_path / "fixed-quick.csv").read_bytes()
 
 
-def test_the_service_policy_moves_from_4_mib_with_times_measured_in_the_workers(
-    zoo: dict[str, BuiltModel], wide_csv: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "parallelism"),
+    [("skops_linear_binary", TWO_THREADS), ("skops_forest_binary", TWO_PROCESSES)],
+)
+def test_the_service_policy_moves_from_4_mib_with_times_measured_where_chunks_score(
+    zoo: dict[str, BuiltModel], wide_csv: Path, tmp_path: Path, name: str, parallelism: str
 ) -> None:
     logs: list[str] = []
     options = ScoringOptions(passthrough_columns=("row_id",))
     outcome = score(
-        zoo["skops_linear_binary"],
+        zoo[name],
         wide_csv,
         tmp_path / "dynamic.csv",
         options=options,
         chunk_size="dynamic",
         logs=logs,
     )
-    assert outcome.parallelism == TWO_PROCESSES
+    assert outcome.parallelism == parallelism
     assert any("sized to score in about 0.25 s each" in line for line in logs)
     rate = re.search(r"scoring at about ([\d.]+) MB/s", logs[-1])
     # a chunk that reported no time (0 s) would count as a million times its size per second
@@ -164,7 +170,7 @@ def test_the_service_policy_moves_from_4_mib_with_times_measured_in_the_workers(
     smallest, largest = outcome.chunk_bytes
     assert smallest <= START_CHUNK_BYTES <= largest and smallest != largest
     auto = score(
-        zoo["skops_linear_binary"],
+        zoo[name],
         wide_csv,
         tmp_path / "auto.csv",
         options=options,

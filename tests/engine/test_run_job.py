@@ -24,6 +24,8 @@ from scorecast.predictors import ModelDescription, describe_model
 TWO_PROCESSES = (
     f"this process and 1 worker process(es), {native_threads_per_process(2)} native thread(s) each"
 )
+#: how run_job describes 2 scoring threads sharing them
+TWO_THREADS = f"2 threads, {native_threads_per_process(2)} native thread(s) each"
 
 
 def describe(model: BuiltModel, **extra: Any) -> ModelDescription:
@@ -96,10 +98,11 @@ def input_csv(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.parametrize(
     ("name", "mode"),
     [
-        ("skops_linear_binary", TWO_PROCESSES),
-        ("skops_hgb_multiclass", TWO_PROCESSES),
-        ("lightgbm_binary", "2 threads"),
-        ("onnx_linear_regression", "2 threads"),
+        ("skops_linear_binary", TWO_THREADS),
+        ("skops_hgb_multiclass", TWO_THREADS),
+        ("skops_forest_binary", TWO_PROCESSES),
+        ("lightgbm_binary", TWO_THREADS),
+        ("onnx_linear_regression", TWO_THREADS),
     ],
 )
 def test_many_chunks_in_parallel_give_the_models_predictions_in_input_order(  # noqa: PLR0917

@@ -27,13 +27,13 @@ from scorecast.predictors.base import (
     settle_labels,
 )
 from scorecast.predictors.sklearn_explain import LinearExplainer
+from scorecast.predictors.sklearn_parallelism import scoring_parallelism
 from scorecast.predictors.sklearn_tree_explain import TREE_MODELS, TreeExplainer
 
 _ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
 Explainer = LinearExplainer | TreeExplainer
 
 
-#: final estimators that already use every core (OpenMP): chunks run in threads
 def describe_estimator(
     estimator: Any, declared: Declared, *, fmt: str, sha256: str
 ) -> ModelDescription:
@@ -74,9 +74,7 @@ def describe_estimator(
         prediction_range=declared.prediction_range,
         can_explain=not isinstance(explainer, str),
         explain_unavailable_reason=explainer if isinstance(explainer, str) else None,
-        # chunks in processes even for OpenMP models (HistGradientBoosting), each process
-        # capped at its share of the cores: faster than one process using them all
-        parallelism="processes",
+        parallelism=scoring_parallelism(estimator),
         details={"estimator": type(final).__name__},
     )
 
