@@ -4,13 +4,14 @@ Threads of the job's process hold the libraries and the model once, so a job tak
 less than with a worker process beside it; but they run in parallel only while the model's code
 leaves Python's GIL free. A HistGradientBoosting model spends most of its time in compiled
 OpenMP code, which does; its preprocessing (vectorized steps only) is a small part. Measured on
-the bench's 1M rows through the service (2 cores, numConcurrent 2): 7.1-7.4 s and about 415 MB
-peak RSS in threads, 1.10-1.14x the best bare 2-process pipeline, against 7.1 s and 632 MB in
-processes. A linear model's own work is a matrix product, so its scoring time is mostly the
-encoders', and scikit-learn maps strings to codes in Python: the one-hot + logistic
-regression pipeline took 5.7-6.3 s in threads (0.74-0.87x the bare pipeline, under the
-issue's 0.9 target, though with 420 MB instead of 630) against 4.7 s in processes; so linear
-and every other model scores in worker processes, which parallelize whatever it does.
+the bench's 1M rows through the service (2 cores, numConcurrent 2): 410-417 MB peak RSS in
+threads against 632 MB in processes, and 1.01-1.14x the best bare 2-process pipeline over six
+runs (one pair run one after the other: 7.7 s in threads, 7.1 s in processes). A linear model's
+own work is a matrix product, so its scoring time is mostly the encoders', and scikit-learn maps
+strings to codes in Python: the one-hot + logistic regression pipeline took 5.7-6.3 s in threads
+(0.74-0.87x the bare pipeline, under the issue's 0.9 target, though with 420 MB instead of 630)
+against 4.7 s in processes; so linear and every other model scores in worker processes, which
+parallelize whatever it does.
 """
 
 from __future__ import annotations
