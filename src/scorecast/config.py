@@ -13,6 +13,9 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
   private or link-local addresses (self-hosted MinIO, a database on the same network).
 - ``SCORECAST_ALLOW_LOCAL_DATABASES=1``: allow SQLite files as jdbc data stores.
 - ``SCORECAST_ENDPOINT`` / ``SCORECAST_TOKEN``: where CLI commands that use the API connect.
+- ``SCORECAST_SCORING_PARALLELISM``: where a job's concurrent chunks score: ``auto`` (the
+  default: per model, see ``scorecast.engine.pools``), ``threads`` (every model in threads of
+  the job's process: the least memory) or ``processes`` (every model in worker processes).
 """
 
 from __future__ import annotations
@@ -21,12 +24,29 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, cast
+
+from scorecast.errors import InvalidInput
 
 _TRUE = {"1", "true", "yes", "on"}
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in _TRUE
+
+
+ScoringParallelism = Literal["auto", "threads", "processes"]
+_SCORING_PARALLELISM = ("auto", "threads", "processes")
+
+
+def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:
+    value = env.get("SCORECAST_SCORING_PARALLELISM", "").strip().lower() or "auto"
+    if value not in _SCORING_PARALLELISM:
+        raise InvalidInput(
+            f"SCORECAST_SCORING_PARALLELISM must be one of {', '.join(_SCORING_PARALLELISM)}, "
+            f"not {value!r}"
+        )
+    return cast(ScoringParallelism, value)
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,7 @@ class Settings:
     allow_local_databases: bool = False
     endpoint: str = "http://127.0.0.1:8080/api/v2"
     token: str | None = None
+    scoring_parallelism: ScoringParallelism = "auto"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -60,6 +81,7 @@ class Settings:
             allow_local_databases=_flag(env, "SCORECAST_ALLOW_LOCAL_DATABASES"),
             endpoint=env.get("SCORECAST_ENDPOINT") or "http://127.0.0.1:8080/api/v2",
             token=env.get("SCORECAST_TOKEN") or None,
+            scoring_parallelism=_scoring_parallelism(env),
         )
 
     @property

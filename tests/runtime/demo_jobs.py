@@ -19,7 +19,8 @@ def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def score_demo(http: httpx.Client) -> dict[str, Any]:
+def score_demo(http: httpx.Client, **job_fields: Any) -> dict[str, Any]:
+    """The demo job's final state; ``job_fields`` are added to the job (``numConcurrent=2``)."""
     registered = http.post(
         "deployments/fromModelFile/",
         files={"file": ("readmission.onnx", MODEL.read_bytes())},
@@ -32,6 +33,7 @@ def score_demo(http: httpx.Client) -> dict[str, Any]:
             "deploymentId": registered.json()["id"],
             "intakeSettings": {"type": "localFile"},
             "outputSettings": {"type": "localFile"},
+            **job_fields,
         },
     ).json()
     assert http.put(job["links"]["csvUpload"], content=DATA.read_bytes()).status_code == 202

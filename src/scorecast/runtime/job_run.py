@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,11 +207,14 @@ class JobRun:
             spec = dict(job.spec)
             options = ScoringOptions.from_job_spec(spec)
             num_concurrent = int(spec.get("numConcurrent") or options.num_concurrent or 1)
+            description = ModelDescription.from_dict(deployment.model)
+            if self.settings.scoring_parallelism != "auto":  # the operator's choice
+                description = replace(description, parallelism=self.settings.scoring_parallelism)
             return _Plan(
                 org_id=job.org_id,
                 spec=spec,
                 options=options,
-                description=ModelDescription.from_dict(deployment.model),
+                description=description,
                 artifact=artifact_path(self.settings, deployment.artifact_path),
                 num_concurrent=max(1, num_concurrent),
                 intake_size=job.intake_size,
