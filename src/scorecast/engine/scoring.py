@@ -86,9 +86,13 @@ def score_chunk(
 
     width = len(description.class_labels) or None
     predictions: FloatArray = np.full((rows, width) if width else (rows,), np.nan)
-    good = np.flatnonzero(np.array([s is None for s in status], dtype=bool))
+    if status.count(None) == rows:  # the usual chunk: no Python loop over rows, no copy
+        good, scorable = np.arange(rows), features
+    else:
+        good = np.flatnonzero(np.array([s is None for s in status], dtype=bool))
+        scorable = features.take(pa.array(good))
     if len(good):
-        values, errors = _predict_isolating(predictor, features.take(pa.array(good)))
+        values, errors = _predict_isolating(predictor, scorable)
         predictions[good] = values
         for position, error in errors.items():
             status[int(good[position])] = error
@@ -101,7 +105,7 @@ def score_chunk(
     output = assemble(
         description, options, batch, predictions, status=status, explanations=explanations
     )
-    failed = sum(1 for s in status if s is not None)
+    failed = rows - status.count(None)
     return ScoredChunk(output, rows - failed, failed)
 
 
