@@ -109,7 +109,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
     assert slow.chunk_bytes[1] == SLOW.start_bytes  # never grew
     assert "dynamic chunk size" in logs[-1]
     # quick: a linear model on wide rows (measured 68-390 MB/s, and 11 MB/s once on a loaded CI
-    # machine, so 1 s of it is above the start), in a worker process and here
+    # machine, so 1 s of it is above the start), in two threads
     quick = score(
         zoo["skops_linear_binary"],
         wide_csv,
@@ -117,7 +117,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
         options=ScoringOptions(passthrough_columns=("row_id",)),
         chunk_sizing=QUICK,
     )
-    assert quick.parallelism == TWO_PROCESSES
+    assert quick.parallelism == TWO_THREADS
     assert quick.chunk_bytes[0] == QUICK.start_bytes  # never shrank
     assert quick.chunk_bytes[1] > QUICK.start_bytes  # grew
     for outcome in (slow, quick):
@@ -145,7 +145,7 @@ def test_slow_chunks_shrink_quick_chunks_grow_and_the_output_is_that_of_a_fixed_
 
 @pytest.mark.parametrize(
     ("name", "parallelism"),
-    [("skops_linear_binary", TWO_PROCESSES), ("skops_hgb_binary", TWO_THREADS)],
+    [("skops_linear_binary", TWO_THREADS), ("skops_forest_binary", TWO_PROCESSES)],
 )
 def test_the_service_policy_moves_from_4_mib_with_times_measured_where_chunks_score(
     zoo: dict[str, BuiltModel], wide_csv: Path, tmp_path: Path, name: str, parallelism: str

@@ -98,8 +98,9 @@ def input_csv(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.parametrize(
     ("name", "mode"),
     [
-        ("skops_linear_binary", TWO_PROCESSES),
+        ("skops_linear_binary", TWO_THREADS),
         ("skops_hgb_multiclass", TWO_THREADS),
+        ("skops_forest_binary", TWO_PROCESSES),
         ("lightgbm_binary", TWO_THREADS),
         ("onnx_linear_regression", TWO_THREADS),
     ],

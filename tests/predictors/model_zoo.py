@@ -99,6 +99,12 @@ def build_all(directory: Path) -> dict[str, BuiltModel]:
         skops.io.dump(hgb, path)
         built[f"skops_hgb_{kind}"] = BuiltModel("skops", path, kind, hgb, FEATURES)
 
+        # a model scored in worker processes, not threads (predictors.sklearn_parallelism)
+        forest = tree_pipeline("RandomForest", kind).fit(frame[FEATURES], frame[target])
+        path = directory / f"forest_{kind}.skops"
+        skops.io.dump(forest, path)
+        built[f"skops_forest_{kind}"] = BuiltModel("skops", path, kind, forest, FEATURES)
+
         path = directory / f"linear_{kind}.joblib"
         joblib.dump(linear, path)
         built[f"pickle_linear_{kind}"] = BuiltModel(

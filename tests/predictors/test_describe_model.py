@@ -49,7 +49,7 @@ def test_description_records_what_the_issue_lists(zoo: dict[str, BuiltModel]) ->
     ]
     assert description.sha256 == sha256_of(model.path)
     assert description.can_explain
-    assert description.parallelism == "processes"  # a linear pipeline
+    assert description.parallelism == "threads"  # a linear pipeline
     restored = ModelDescription.from_dict(json.loads(json.dumps(description.to_dict())))
     assert restored == description
 

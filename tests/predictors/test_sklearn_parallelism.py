@@ -10,6 +10,7 @@ from model_zoo import CATEGORICAL, FEATURES, NUMERIC, BuiltModel, training_frame
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
 
@@ -30,9 +31,10 @@ class HistGradientBoostingRegressor(HistGradientBoostingClassifier):  # the same
         ("skops_hgb_binary", "threads"),
         ("skops_hgb_multiclass", "threads"),
         ("skops_hgb_regression", "threads"),
-        ("skops_linear_binary", "processes"),
-        ("skops_linear_regression", "processes"),
-        ("pickle_linear_binary", "processes"),
+        ("skops_linear_binary", "threads"),
+        ("skops_linear_regression", "threads"),
+        ("pickle_linear_binary", "threads"),
+        ("skops_forest_binary", "processes"),
     ],
 )
 def test_zoo_models_score_where_the_policy_says(
@@ -70,7 +72,7 @@ def test_a_threaded_model_scores_in_threads_only_behind_vectorized_steps(
 @pytest.mark.parametrize(
     "model",
     [
-        LogisticRegression(),  # its scoring is mostly the encoders', in Python
+        KNeighborsClassifier(),  # not known to leave the GIL free
         HistGradientBoostingRegressor(max_iter=5),  # not scikit-learn's
     ],
 )
@@ -97,3 +99,9 @@ def test_a_bare_estimator_is_its_own_final_step() -> None:
     bare = HistGradientBoostingClassifier(max_iter=5).fit(frame[NUMERIC], frame.y_bin)
     assert scoring_parallelism(bare) == "threads"
     assert scoring_parallelism(tree_pipeline("RandomForest", "binary")) == "processes"
+
+
+def test_a_linear_model_behind_vectorized_steps_scores_in_threads() -> None:
+    assert scoring_parallelism(_fitted(StandardScaler(), LogisticRegression())) == "threads"
+    with_python_step = _fitted(FunctionTransformer(np.tanh), LogisticRegression())
+    assert scoring_parallelism(with_python_step) == "processes"

@@ -42,8 +42,24 @@ VECTORIZED_STEPS = frozenset(
         "VarianceThreshold",
     }
 )
-#: final estimators whose scoring runs in compiled code without the GIL (OpenMP)
-THREADED_ESTIMATORS = frozenset({"HistGradientBoostingClassifier", "HistGradientBoostingRegressor"})
+#: final estimators whose scoring is vectorized: OpenMP code for HistGradientBoosting, one
+#: matrix product for linear models
+THREADED_ESTIMATORS = frozenset(
+    {
+        "HistGradientBoostingClassifier",
+        "HistGradientBoostingRegressor",
+        "LogisticRegression",
+        "LinearRegression",
+        "Ridge",
+        "RidgeClassifier",
+        "Lasso",
+        "ElasticNet",
+        "SGDClassifier",
+        "SGDRegressor",
+        "LinearSVC",
+        "LinearSVR",
+    }
+)
 
 
 def scoring_parallelism(estimator: Any) -> Parallelism:
