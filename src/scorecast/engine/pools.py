@@ -1,14 +1,15 @@
 """Where a job's chunks are scored: this thread, a pool of threads, or worker processes.
 
 Parallelism is chosen per model (``ModelDescription.parallelism``): models whose scoring leaves
-Python's GIL free (LightGBM, XGBoost, ONNX, scikit-learn's HistGradientBoosting: see
-``predictors.sklearn_parallelism``) run in threads of the job's process, which hold the
-libraries and the model once; other models run in worker processes, each holding the model once.
-Either way, each of the ``numConcurrent`` scorers gets its share of the cores for native threads
-(OpenMP, BLAS), so that they do not oversubscribe them. A worker process is forked from the
-job's process when that is safe (a job process with one thread: ``use_fork_for_workers``), so it
-shares the loaded model and starts at once; otherwise it comes from a ``forkserver`` with the
-heavy imports preloaded and gets the model pickled.
+Python's GIL free (LightGBM, XGBoost, ONNX, scikit-learn's linear and HistGradientBoosting
+models behind vectorized steps: see ``predictors.sklearn_parallelism``) run in threads of the
+job's process, which hold the libraries and the model once; other models run in worker
+processes, each holding the model once. Either way, each of the ``numConcurrent`` scorers gets
+its share of the cores for native threads (OpenMP, BLAS), so that they do not oversubscribe
+them. A worker process is forked from the job's process when that is safe (a job process with
+one thread: ``use_fork_for_workers``), so it shares the loaded model and starts at once;
+otherwise it comes from a ``forkserver`` with the heavy imports preloaded and gets the model
+pickled.
 """
 
 from __future__ import annotations

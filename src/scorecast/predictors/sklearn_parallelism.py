@@ -2,16 +2,19 @@
 
 Threads of the job's process hold the libraries and the model once, so a job takes about 200 MB
 less than with a worker process beside it; but they run in parallel only while the model's code
-leaves Python's GIL free. A HistGradientBoosting model spends most of its time in compiled
-OpenMP code, which does; its preprocessing (vectorized steps only) is a small part. Measured on
-the bench's 1M rows through the service (2 cores, numConcurrent 2): 410-417 MB peak RSS in
-threads against 632 MB in processes, and 1.01-1.14x the best bare 2-process pipeline over six
-runs (one pair run one after the other: 7.7 s in threads, 7.1 s in processes). A linear model's
-own work is a matrix product, so its scoring time is mostly the encoders', and scikit-learn maps
-strings to codes in Python: the one-hot + logistic regression pipeline took 5.7-6.3 s in threads
-(0.74-0.87x the bare pipeline, under the issue's 0.9 target, though with 420 MB instead of 630)
-against 4.7 s in processes; so linear and every other model scores in worker processes, which
-parallelize whatever it does.
+leaves Python's GIL free. Linear models (one matrix product) and HistGradientBoosting (compiled
+OpenMP code) behind vectorized steps (scalers, encoders, imputers) mostly do: the scoring code
+around them hands scikit-learn's encoders one Python string per distinct value, so that their
+Python loops find each hash cached. Measured on the bench's 1M rows through the service (2
+cores, numConcurrent 2), both score in about 400 MB of RSS in threads against 600-630 MB in
+processes; over three runs, lr at 1.12-1.42x and hgb at 1.05-1.27x the best bare 2-process
+pipeline. Before text columns were dictionary-encoded, lr in threads fell to 0.74-0.87x, under
+the issue's 0.9.
+
+Any other model (a random forest, nearest neighbours, a FunctionTransformer running Python code,
+a class scikit-learn does not ship) may hold the GIL for most of its work, so it scores in
+worker processes, which parallelize whatever it does. ``SCORECAST_SCORING_PARALLELISM``
+overrides this choice for every job.
 """
 
 from __future__ import annotations
