@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, cast, get_args
 
 from scorecast.errors import InvalidInput
 
@@ -36,7 +36,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 
 ScoringParallelism = Literal["auto", "threads", "processes"]
-_SCORING_PARALLELISM = ("auto", "threads", "processes")
+_SCORING_PARALLELISM: tuple[str, ...] = get_args(ScoringParallelism)
 
 
 def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:

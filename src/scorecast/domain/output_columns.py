@@ -70,7 +70,7 @@ def remapped(names: list[str], remapping: dict[str, str | None]) -> list[tuple[s
     return pairs
 
 
-def _failed_mask(status: list[str | None]) -> npt.NDArray[np.bool_]:
+def failed_mask(status: list[str | None]) -> npt.NDArray[np.bool_]:
     """True for each row with an error; a chunk without one (the usual case) costs no loop."""
     if status.count(None) == len(status):
         return np.zeros(len(status), dtype=bool)
@@ -92,7 +92,7 @@ def assemble(
     ``Predictor.predict`` returns them; ``status`` is None for a scored row and the error text
     for a failed one.
     """
-    failed = _failed_mask(status)
+    failed = failed_mask(status)
     target = description.target
     columns: dict[str, pa.Array] = {}
     for name in passthrough_names(options, inputs.schema.names):

@@ -20,7 +20,7 @@ from scorecast.domain.explanation_columns import (
     explained_classes,
     explained_rows,
 )
-from scorecast.domain.output_columns import assemble
+from scorecast.domain.output_columns import assemble, failed_mask
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import JobFailure
 from scorecast.formats import ROW_ERROR_COLUMN
@@ -86,10 +86,11 @@ def score_chunk(
 
     width = len(description.class_labels) or None
     predictions: FloatArray = np.full((rows, width) if width else (rows,), np.nan)
-    if status.count(None) == rows:  # the usual chunk: no Python loop over rows, no copy
+    failed = failed_mask(status)
+    if not failed.any():  # the usual chunk: scored as it is, without a copy
         good, scorable = np.arange(rows), features
     else:
-        good = np.flatnonzero(np.array([s is None for s in status], dtype=bool))
+        good = np.flatnonzero(~failed)
         scorable = features.take(pa.array(good))
     if len(good):
         values, errors = _predict_isolating(predictor, scorable)
@@ -105,8 +106,8 @@ def score_chunk(
     output = assemble(
         description, options, batch, predictions, status=status, explanations=explanations
     )
-    failed = rows - status.count(None)
-    return ScoredChunk(output, rows - failed, failed)
+    failures = rows - status.count(None)
+    return ScoredChunk(output, rows - failures, failures)
 
 
 def _feature_batch(
