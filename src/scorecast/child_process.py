@@ -17,6 +17,7 @@ import importlib
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -67,6 +68,27 @@ def call_in_child(module: str, function: str, *args: Any) -> Any:
         raise ChildDied(
             f"the child process running {module}.{function} ended with code {process.returncode}"
         )
+    return replied(outcome, value)
+
+
+def reply_to(connection: Connection, call: Callable[[], Any], *prefix: Any) -> None:
+    """Send ``(*prefix, "ok", call())``, or ``(*prefix, "error", exception)`` when it raised;
+    an exception that cannot be pickled goes as a ``ScorecastError`` with its text."""
+    reply: tuple[str, Any]
+    try:
+        reply = ("ok", call())
+    except Exception as exc:
+        reply = ("error", exc)
+    try:
+        connection.send((*prefix, *reply))
+    except Exception as exc:
+        text = f"{type(reply[1]).__name__}: {reply[1]}"[:2000]
+        error = ScorecastError(f"{text} (cannot be sent back: {exc})")
+        connection.send((*prefix, "error", error))
+
+
+def replied(outcome: str, value: Any) -> Any:
+    """What a reply sent by ``reply_to`` carries: its value, or its exception raised here."""
     if outcome == "error":
         raise value
     return value
@@ -75,13 +97,4 @@ def call_in_child(module: str, function: str, *args: Any) -> Any:
 def _answer_call(descriptor: int) -> None:
     with child_connection(descriptor) as connection:
         module, function, args = connection.recv()
-        reply: tuple[str, Any]
-        try:
-            reply = ("ok", getattr(importlib.import_module(module), function)(*args))
-        except Exception as exc:
-            reply = ("error", exc)
-        try:
-            connection.send(reply)
-        except Exception as exc:  # what cannot be pickled comes back as its text
-            text = f"{type(reply[1]).__name__}: {reply[1]}"[:2000]
-            connection.send(("error", ScorecastError(f"{text} (cannot be sent back: {exc})")))
+        reply_to(connection, lambda: getattr(importlib.import_module(module), function)(*args))

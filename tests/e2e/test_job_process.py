@@ -19,6 +19,8 @@ pytestmark = pytest.mark.e2e
 ROWS = 600_000
 SMALL_JOBS = 3
 HEAVY_LIBRARIES = ("pandas", "sklearn", "onnxruntime", "numpy", "pyarrow", "scipy")
+#: a job process reaches the store through its worker (``job_ledger``): it loads neither
+STORE_LIBRARIES = ("sqlalchemy", "cryptography")
 
 
 def _ended(job: dict[str, Any]) -> bool:
@@ -31,10 +33,10 @@ def _job_processes(server: ServeProcess) -> list[psutil.Process]:
     return [c for c in children if "scorecast.runtime.job_process" in " ".join(c.cmdline())]
 
 
-def _libraries_mapped(pid: int) -> set[str]:
-    """Which heavy libraries' files a process has mapped (their native modules)."""
+def _libraries_mapped(pid: int, names: tuple[str, ...] = HEAVY_LIBRARIES) -> set[str]:
+    """Which of these libraries' files a process has mapped (their native modules)."""
     maps = Path(f"/proc/{pid}/maps").read_text()
-    return {name for name in HEAVY_LIBRARIES if f"/{name}/" in maps}
+    return {name for name in names if f"/{name}/" in maps}
 
 
 def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
@@ -53,6 +55,7 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
             running = _job_processes(server)
             assert len(running) == 1, running  # no spare is kept while a job runs
             assert {"pandas", "onnxruntime"} <= _libraries_mapped(running[0].pid)
+            assert _libraries_mapped(running[0].pid, STORE_LIBRARIES) == set()
             os.kill(running[0].pid, signal.SIGKILL)
             failed = wait_for_job(http, job["id"], _ended)
             assert failed["status"] == "FAILED", failed
@@ -79,6 +82,7 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
         # the service process scored jobs, loaded a model and validated connector settings,
         # yet holds no model or data library
         assert _libraries_mapped(server.process.pid) == set()
+        assert _libraries_mapped(server.process.pid, STORE_LIBRARIES) == set(STORE_LIBRARIES)
         # and its only children are job processes (no multiprocessing resource tracker)
         children = psutil.Process(server.process.pid).children()
         assert children == _job_processes(server), [c.cmdline() for c in children]

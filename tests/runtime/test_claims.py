@@ -9,10 +9,9 @@ import pytest
 from rows import add_definition, add_job, add_jobs, org_and_user
 from sqlalchemy import Engine
 
+from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.service.claims import (
     MAX_ATTEMPTS,
-    Claim,
-    ProgressUpdate,
     claim_next_job,
     finish_job,
     heartbeat,

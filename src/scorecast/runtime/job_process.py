@@ -12,10 +12,13 @@ does not wait for those imports; while jobs run, no spare is kept (it would only
 the busiest moment), and a second concurrent job starts its own. After ``SPARE_IDLE_SECONDS``
 without a job the spare is let go too.
 
-The connection between the worker and the job process carries: worker → job, the settings,
-the ``Claim`` and then any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``); job →
-worker, ``"ready"`` and ``"finished"``. A job process whose worker is gone (the connection
-closed: the service was killed) treats it as a lost lease and stops without writing anything;
+The connection between the worker and the job process carries: worker → job, the settings
+and the prepared-model signing keys, the ``Claim``, then any of ``"abort"``, ``"lost"``,
+``"shutdown"`` (see ``job_run``) and the answers to the job's calls; job → worker, ``"ready"``,
+calls on the job's ``JobLedger`` (``("call", method, args)``, answered from the store by the
+worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``) and
+``"finished"``. A job process whose worker is gone (the connection closed: the service was
+killed) treats it as a lost lease and stops without writing anything;
 it ignores SIGINT, which a terminal sends to the whole process group, so that Ctrl-C reaches
 only the service, which then stops its jobs properly.
 """
@@ -32,10 +35,14 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, cast
 
-from scorecast.child_process import child_connection, start_child
+from scorecast.child_process import child_connection, replied, reply_to, start_child
 from scorecast.config import Settings
-from scorecast.service.claims import Claim
+from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.errors import JobFailure, ScorecastError
+from scorecast.runtime.job_ledger import LEDGER_CALLS, JobLedger, JobPlan
 
 log = logging.getLogger("scorecast.worker")
 
@@ -59,16 +66,22 @@ class JobProcess:
     """The worker's handle on one job process (see the module docstring)."""
 
     def __init__(self, settings: Settings) -> None:
+        from scorecast.service.secrets import signing_keys
+
         self.process, self._conn = start_child(__name__, "main")
         self.finished = False
-        self._conn.send((settings, _log_level()))
+        self._ledger: JobLedger | None = None
+        self._closed = False  # the process closed its end (it exited)
+        self._conn.send((settings, _log_level(), signing_keys(settings)))
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def assign(self, claim: Claim) -> None:
-        """Give the process its job (it may still be importing; it starts once ready)."""
+    def assign(self, claim: Claim, ledger: JobLedger) -> None:
+        """Give the process its job, whose calls ``ledger`` answers (the process may still be
+        importing; it starts once ready)."""
+        self._ledger = ledger
         self._conn.send(claim)
 
     def signal(self, name: str) -> None:
@@ -77,22 +90,57 @@ class JobProcess:
             self._conn.send(name)
 
     def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the process to end; True once it has."""
-        self._receive()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        self._receive()  # what it sent just before it exited
-        return True
+        """Answer the job's calls for up to ``timeout`` seconds or until the process ends;
+        True once it has."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = max(deadline - time.monotonic(), 0.0)
+            if self._closed:
+                try:
+                    self.process.wait(remaining)
+                except subprocess.TimeoutExpired:
+                    return False
+                return True
+            try:
+                if self._conn.poll(remaining):
+                    self._receive()
+            except (EOFError, OSError):
+                self._closed = True
+            if self.process.poll() is not None:
+                self._receive()  # what it sent just before it exited
+                return True
+            if remaining == 0.0:
+                return False
 
     def _receive(self) -> None:
         try:
             while self._conn.poll(0):
-                if self._conn.recv() == "finished":
+                message = self._conn.recv()
+                if message == "finished":
                     self.finished = True
+                elif isinstance(message, tuple) and message[0] == "call":
+                    self._answer(message[1], message[2])
         except (EOFError, OSError):
-            pass
+            self._closed = True
+
+    def _answer(self, method: str, args: tuple[Any, ...]) -> None:
+        ledger = self._ledger
+
+        def call() -> Any:
+            if ledger is None or method not in LEDGER_CALLS:
+                raise ScorecastError(f"a job process asked its worker for {method!r}")
+            try:
+                return getattr(ledger, method)(*args)
+            except ScorecastError:
+                raise
+            except Exception as exc:  # the store's own errors stay in the worker's log
+                log.exception("job process call %s failed", method)
+                raise ScorecastError(
+                    f"internal error in the worker ({type(exc).__name__}); "
+                    "details are in the server log"
+                ) from exc
+
+        reply_to(self._conn, call, "reply")
 
     def kill(self) -> None:
         self.process.kill()
@@ -168,18 +216,91 @@ class JobProcesses:
 # --- inside the job process -------------------------------------------------------------------
 
 
+class WorkerGone(JobFailure):
+    """The job process's connection to its worker closed: the service is gone."""
+
+
+class _WorkerLink:
+    """The job process's end of the connection: the worker's signals and the ledger's calls
+    (one at a time: a call waits for its answer, keeping the signals that come first)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self.received: set[str] = set()
+
+    def signals(self) -> set[str]:
+        """The worker's signals received so far (``"lost"`` once the worker is gone)."""
+        with self._lock:
+            try:
+                while self._conn.poll():
+                    self.received.add(self._conn.recv())
+            except (EOFError, OSError):
+                self.received.add("lost")  # another worker will run the job again
+            return self.received
+
+    def call(self, method: str, *args: Any) -> Any:
+        with self._lock:
+            try:
+                self._conn.send(("call", method, args))
+                while True:
+                    message = self._conn.recv()
+                    if isinstance(message, tuple):  # ("reply", outcome, value)
+                        return replied(message[1], message[2])
+                    self.received.add(message)
+            except (EOFError, OSError) as exc:
+                self.received.add("lost")
+                raise WorkerGone("the service that ran this job is gone", abort=True) from exc
+
+
+class _RemoteLedger:
+    """A ``JobLedger`` whose every call is answered by the worker (see the module docstring)."""
+
+    def __init__(self, link: _WorkerLink) -> None:
+        self._link = link
+
+    def plan(self) -> JobPlan:
+        return cast(JobPlan, self._link.call("plan"))
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._link.call("credential", credential_id))
+
+    def data_store(self, data_store_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._link.call("data_store", data_store_id))
+
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
+        return cast(Path, self._link.call("dataset_path", dataset_id, version_id))
+
+    def report(self, update: ProgressUpdate) -> frozenset[str]:
+        return cast(frozenset[str], self._link.call("report", update))
+
+    def log(self, message: str) -> None:
+        self._link.call("log", message)
+
+    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
+        return cast(bool, self._link.call("finish", summary, progress))
+
+    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
+        self._link.call("fail", status, message, progress)
+
+    def release(self, reason: str) -> None:
+        self._link.call("release", reason)
+
+
 def main(descriptor: int) -> None:
     """The job process (started by ``JobProcess`` through ``child_process.start_child``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = child_connection(descriptor)
     try:
-        settings, log_level = conn.recv()
+        settings, log_level, keys = conn.recv()
     except (EOFError, OSError):
         return
-    _serve_one_job(conn, settings, log_level)
+    _serve_one_job(conn, settings, log_level, keys)
 
 
-def _serve_one_job(conn: Connection, settings: Settings, log_level: int | None) -> None:
+def _serve_one_job(
+    conn: Connection, settings: Settings, log_level: int | None, keys: list[bytes]
+) -> None:
     if log_level is not None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_LOG_FORMAT))
@@ -199,26 +320,15 @@ def _serve_one_job(conn: Connection, settings: Settings, log_level: int | None) 
     from scorecast.engine import pools
     from scorecast.predictors import prepared
     from scorecast.runtime.job_run import JobRun
-    from scorecast.service.secrets import signing_keys
-    from scorecast.store.db import create_engine_for
 
     pools.use_fork_for_workers()
-    prepared.configure(signing_keys(settings))
-    received: set[str] = set()
-
-    def signals() -> set[str]:
-        try:
-            while conn.poll():
-                received.add(conn.recv())
-        except (EOFError, OSError):
-            received.add("lost")  # the worker is gone: another one will run the job again
-        return received
-
-    engine = create_engine_for(settings.database_url)
+    prepared.configure(keys)
+    link = _WorkerLink(conn)
     try:
-        JobRun(settings, engine, claim, signals).execute()
-    finally:
-        engine.dispose()
+        JobRun(settings, _RemoteLedger(link), claim, link.signals).execute()
+    except WorkerGone:
+        log.warning("job %s: the service is gone; stopped", claim.job_id)
+        return
     with contextlib.suppress(OSError):
         conn.send("finished")
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from scorecast.config import Settings
+from scorecast.domain.job_claim import Claim
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
+from scorecast.runtime.store_ledger import StoreLedger
 from scorecast.service import claims
-from scorecast.service.claims import Claim
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
@@ -199,7 +200,7 @@ class Worker:
         sent: set[str] = set()
         stopping_since: float | None = None
         try:
-            process.assign(claim)
+            process.assign(claim, StoreLedger(self.settings, self.engine, claim))
             while not process.wait(_SUPERVISE_SECONDS):
                 wanted = {
                     name

@@ -23,48 +23,18 @@ All functions work inside the caller's transaction (they flush, never commit).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.store.models import Job, JobDefinition, JobLog
 
 #: A job whose worker died this many times is failed rather than retried again.
 MAX_ATTEMPTS: Final = 3
 TERMINAL: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The job a worker now owns: ``attempt`` identifies this try (1 for the first)."""
-
-    job_id: str
-    attempt: int
-    worker_id: str
-    retried: bool
-
-    @property
-    def id(self) -> str:
-        """The job's id (an alias of ``job_id``)."""
-        return self.job_id
-
-
-@dataclass(frozen=True)
-class ProgressUpdate:
-    """Counters a running job reports; ``None`` leaves a value as it is."""
-
-    percentage: float | None = None
-    scored_rows: int | None = None
-    failed_rows: int | None = None
-    skipped_rows: int | None = None
-    intake_size: int | None = None
-    output_size: int | None = None
-    rows_per_second: float | None = None
-    eta_seconds: float | None = None
-    status_details: str | None = None
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

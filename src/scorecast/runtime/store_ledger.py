@@ -1,0 +1,164 @@
+"""``StoreLedger``: a claimed job's ``JobLedger`` on the store, in the worker that claimed it.
+
+Each call is one transaction. Every write goes through ``service.claims`` and so is
+conditional on the claim still owning the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from scorecast.config import Settings
+from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.model_description import ModelDescription
+from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.errors import ConnectorError, JobFailure, NotFound
+from scorecast.runtime.job_ledger import JobPlan
+from scorecast.service import claims
+from scorecast.store.db import session_scope
+from scorecast.store.models import Dataset, DatasetVersion, DataStore, Deployment, Job
+from scorecast.store.types import utcnow
+
+log = logging.getLogger("scorecast.worker")
+
+
+class StoreLedger:
+    """The store as ``claim``'s job sees it (see ``job_ledger.JobLedger``)."""
+
+    def __init__(self, settings: Settings, engine: Engine, claim: Claim) -> None:
+        self.settings, self.engine, self.claim = settings, engine, claim
+        self._org_id: str | None = None
+
+    def plan(self) -> JobPlan:
+        with session_scope(self.engine) as session:
+            job = session.get(Job, self.claim.job_id)
+            if job is None:
+                raise JobFailure("the job was deleted")
+            self._org_id = job.org_id
+            deployment = session.scalar(
+                select(Deployment).where(
+                    Deployment.id == job.deployment_id, Deployment.org_id == job.org_id
+                )
+            )
+            if deployment is None:
+                raise JobFailure(
+                    f"deployment {job.deployment_id} no longer exists",
+                    {"deploymentId": "not found"},
+                )
+            spec = dict(job.spec)
+            options = ScoringOptions.from_job_spec(spec)
+            num_concurrent = int(spec.get("numConcurrent") or options.num_concurrent or 1)
+            description = ModelDescription.from_dict(deployment.model)
+            if self.settings.scoring_parallelism != "auto":  # the operator's choice
+                description = replace(description, parallelism=self.settings.scoring_parallelism)
+            return JobPlan(
+                spec=spec,
+                options=options,
+                description=description,
+                artifact=artifact_path(self.settings, deployment.artifact_path),
+                num_concurrent=max(1, num_concurrent),
+                intake_size=job.intake_size,
+                scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
+            )
+
+    @property
+    def org_id(self) -> str:
+        if self._org_id is None:
+            self.plan()
+        assert self._org_id is not None
+        return self._org_id
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        from scorecast.service.credentials import reveal
+
+        with session_scope(self.engine) as session:
+            try:
+                return reveal(session, self.org_id, credential_id, self.settings)
+            except NotFound as exc:
+                raise ConnectorError(
+                    f"credential {credential_id} no longer exists",
+                    {"credentialId": "not found"},
+                ) from exc
+
+    def data_store(self, data_store_id: str) -> dict[str, Any]:
+        with session_scope(self.engine) as session:
+            store = session.scalar(
+                select(DataStore).where(
+                    DataStore.id == data_store_id, DataStore.org_id == self.org_id
+                )
+            )
+            if store is None:
+                raise ConnectorError(
+                    f"data store {data_store_id} no longer exists",
+                    {"dataStoreId": "not found"},
+                )
+            return {"type": store.type, "canonicalName": store.canonical_name, **store.params}
+
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
+        with session_scope(self.engine) as session:
+            query = (
+                select(DatasetVersion)
+                .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+                .where(Dataset.id == dataset_id, Dataset.org_id == self.org_id)
+            )
+            if version_id:
+                query = query.where(DatasetVersion.id == version_id)
+            version = session.scalars(
+                query.order_by(DatasetVersion.created.desc()).limit(1)
+            ).first()
+            if version is None:
+                raise ConnectorError(
+                    f"dataset {dataset_id}"
+                    + (f" version {version_id}" if version_id else "")
+                    + " no longer exists",
+                    {"datasetId": "not found"},
+                )
+            return self.settings.datasets_dir / version.path
+
+    def report(self, update: ProgressUpdate) -> frozenset[str]:
+        try:
+            with session_scope(self.engine) as session:
+                if not claims.report_progress(session, self.claim, update):
+                    return frozenset({"lost"})
+                if claims.abort_requested(session, self.claim.job_id):
+                    return frozenset({"abort"})
+        except Exception:
+            log.exception("job %s: storing progress failed", self.claim.job_id)
+        return frozenset()
+
+    def log(self, message: str) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                claims.append_log(session, self.claim.job_id, message)
+        except Exception:
+            log.exception("job %s: storing a log line failed", self.claim.job_id)
+
+    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
+        now = utcnow()
+        details = f"Job completed at {now:%Y-%m-%d %H:%M:%S}: {summary}"
+        with session_scope(self.engine) as session:
+            return claims.finish_job(
+                session, self.claim, "COMPLETED", details, now, progress=progress
+            )
+
+    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
+        with session_scope(self.engine) as session:
+            claims.end_with_failure(
+                session, self.claim, status, message, utcnow(), progress=progress
+            )
+
+    def release(self, reason: str) -> None:
+        with session_scope(self.engine) as session:
+            claims.release_job(session, self.claim, reason, utcnow())
+
+
+def artifact_path(settings: Settings, stored: str) -> Path:
+    """The file of a deployment's model: ``stored`` is relative to the artifacts folder
+    (absolute paths are used as they are)."""
+    path = Path(stored)
+    return path if path.is_absolute() else settings.artifacts_dir / path
