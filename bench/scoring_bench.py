@@ -426,8 +426,8 @@ def _ratios(
             mine, theirs = results[(name, scenario)], results[(name, "pandas")]
             print(
                 f"{name}: {label} / pandas = {ours / pandas_speed:.2f}x (target >= 1.2, aim 1.5); "
-                f"memory / pandas = {mine[1] / theirs[1]:.2f} RSS, "
-                f"{mine[2] / theirs[2]:.2f} PSS (target < 0.33)"
+                f"memory / pandas = {mine[1] / theirs[1]:.3f} RSS, "
+                f"{mine[2] / theirs[2]:.3f} PSS (target < 1/3 = 0.333)"
             )
         if ours and bare:
             print(f"{name}: {label} / best bare pipeline = {ours / max(bare):.2f}x (target >= 0.9)")

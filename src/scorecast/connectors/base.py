@@ -64,7 +64,7 @@ class CsvBlock:
     """Whole CSV lines (``data``) to be parsed with ``header`` as their first line."""
 
     header: bytes
-    data: bytes
+    data: bytes | bytearray
     settings: CsvSettings
     column_types: Mapping[str, pa.DataType] | None = None
 

@@ -186,7 +186,11 @@ def submit(
     """Score ``chunk`` in ``executor`` (a worker process uses the model it holds)."""
     if isinstance(executor, cf.ProcessPoolExecutor):
         return executor.submit(_score_in_worker, chunk, column_types)
-    return executor.submit(score_one, predictor, description, options, chunk, column_types)
+    # handed over in a box the thread empties: a CSV block's bytes are freed once decoded
+    box = [chunk]
+    return executor.submit(
+        lambda: score_one(predictor, description, options, box.pop(), column_types)
+    )
 
 
 def pool_started(ready: cf.Future[bool]) -> None:

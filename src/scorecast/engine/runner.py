@@ -206,10 +206,13 @@ def run_job(
     )
     small = total_bytes is not None and total_bytes <= SMALL_INPUT_CHUNKS * first_bytes
     workers = 1 if second is None or small else num_concurrent
+    # from here on only the queue holds the first chunks: each is freed once scored
+    queue = _chain([first] if second is None else [first, second], chunks)
+    del first, second
     executor, mode = _executor(job, artifact, workers)
     log(f"scoring with {mode}, {_describe_sizes(sizer, first_bytes)}")
     try:
-        _pump(_chain(first, second, chunks), executor, job, workers)
+        _pump(queue, executor, job, workers)
     except JobFailure:
         report(tally.progress())  # an aborted job shows the rows it got to (and failed)
         raise
@@ -336,6 +339,7 @@ def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, worke
                 options=job.options,
                 column_types=job.column_types,
             )
+            del chunk  # the pool holds it only until it is decoded
             pending.append(future)
             in_pool.add(future)
         if pending and pending[0].done():
@@ -347,6 +351,7 @@ def _pump(queue: Iterator[Chunk], executor: cf.Executor | None, job: _Job, worke
             chunk = take()
             if chunk is not None:
                 pending.append(_score_here(job, chunk))
+                del chunk
                 continue
         if not pending:
             return
@@ -407,10 +412,13 @@ def _next(chunks: Iterator[Chunk]) -> Chunk | None:
     return next(chunks, None)
 
 
-def _chain(first: Chunk, second: Chunk | None, rest: Iterator[Chunk]) -> Iterator[Chunk]:
-    yield first
-    if second is not None:
-        yield second
+def _chain(head: list[Chunk], rest: Iterator[Chunk]) -> Iterator[Chunk]:
+    """``head``'s chunks, then ``rest``'s (when ``head`` held two: one chunk means the input
+    ended), holding none of them once given out."""
+    more = len(head) > 1
+    while head:
+        yield head.pop(0)
+    if more:
         yield from rest
 
 

@@ -148,33 +148,54 @@ def iter_csv_blocks(
     if not header.strip():
         return
     quote = settings.quotechar.encode(settings.encoding) if settings.quotechar else b""
-    buffer = bytearray(carry)
     eof = False
-    while not (eof and not buffer):  # ask a size only while there may be rows left
+    while not (eof and not carry):  # ask a size only while there may be rows left
         target = size_of_next()
-        while not eof and len(buffer) < target:
-            piece = stream.read(target - len(buffer))
-            eof = not piece
-            buffer += piece
-        if not buffer:
+        block, eof = _read_block(stream, carry, target, eof)
+        if not block:
             return
-        if eof and len(buffer) <= target:
-            cut = len(buffer)
+        if eof and len(block) <= target:
+            cut = len(block)
         else:
-            cut = _record_end(buffer, quote, target)
+            cut = _record_end(block, quote, target)
             searched = target
             while cut < 0:
                 # One record longer than a block: it becomes a block of its own.
-                cut = _first_record_end(buffer, quote, searched)
+                cut = _first_record_end(block, quote, searched)
                 if cut < 0 and eof:
-                    cut = len(buffer)
+                    cut = len(block)
                 elif cut < 0:
-                    searched = len(buffer)
+                    searched = len(block)
                     piece = stream.read(_READ_SIZE)
                     eof = not piece
-                    buffer += piece
-        with memoryview(buffer) as view:
-            data = bytes(view[:cut])  # one copy, also for a record of hundreds of MB
-        del buffer[:cut]
-        if len(data) > 2 or data.strip(b"\r\n"):
-            yield CsvBlock(header=header, data=data, settings=settings)
+                    block += piece
+        carry = bytes(block[cut:])
+        del block[cut:]
+        if len(block) > 2 or block.strip(b"\r\n"):
+            yield CsvBlock(header=header, data=block, settings=settings)
+
+
+def _read_block(stream: BinaryIO, carry: bytes, target: int, eof: bool) -> tuple[bytearray, bool]:
+    """``carry`` then the stream's next bytes, up to ``target`` bytes (at least ``carry``);
+    and whether the stream has ended.
+
+    The bytes are read straight into the block, which becomes the chunk once cut: no other
+    copy of a chunk is made (reading pieces and joining them held the chunk two or three
+    times over while it was cut).
+    """
+    block = bytearray(max(target, len(carry)))
+    block[: len(carry)] = carry
+    filled = len(carry)
+    readinto = getattr(stream, "readinto", None)
+    with memoryview(block) as view:
+        while not eof and filled < len(block):
+            if readinto is not None:
+                count = readinto(view[filled:]) or 0
+            else:
+                piece = stream.read(len(block) - filled)
+                count = len(piece)
+                view[filled : filled + count] = piece
+            eof = count == 0
+            filled += count
+    del block[filled:]
+    return block, eof

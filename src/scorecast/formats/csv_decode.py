@@ -22,7 +22,7 @@ from scorecast.formats.dialect import csv_dialect
 ROW_ERROR_COLUMN = "__scorecast_row_error__"
 
 
-def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes]:
+def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes | bytearray]:
     """Header and data as UTF-8 bytes; ``errors="strict"`` raises on bytes invalid in the codec.
 
     The header is always decoded leniently (an undecodable name then simply matches nothing).
@@ -37,7 +37,7 @@ def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes]:
     return header, block.data.decode(encoding, errors).encode("utf-8")
 
 
-def _check_utf8(data: bytes) -> None:
+def _check_utf8(data: bytes | bytearray) -> None:
     """Raise ``UnicodeDecodeError`` when ``data`` is not valid UTF-8.
 
     Arrow validates the bytes in place, as one binary value cast to a string: no copy (a
@@ -73,12 +73,21 @@ def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
     return _careful_decode(parse_header(header, utf8), data, block)
 
 
-#: pyarrow parses a buffer in blocks of this size on several threads
-PARSE_BLOCK_BYTES = 1 << 20
+#: pyarrow parses a buffer in blocks of this size (on several threads); None: the whole chunk
+#: as one block (see ``_fast_decode``)
+PARSE_BLOCK_BYTES: int | None = None
+#: pyarrow's largest block (a larger record is read by ``_careful_decode``)
+_MAX_PARSE_BLOCK = (1 << 31) - 1
 
 
-def _fast_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBatch:
-    """Parse with pyarrow on several threads (blocks of ``PARSE_BLOCK_BYTES``).
+def _fast_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) -> pa.RecordBatch:
+    """Parse with pyarrow, the whole chunk as one block.
+
+    One block gives one Arrow chunk per column, which becomes the batch without a copy. In
+    1 MiB blocks pyarrow parsed on several threads, but then every column had to be combined
+    into one, a second copy of the chunk (4 MiB chunks of the benchmark's input: 17 ms either
+    way, and 3 MB more at the job's peak with two chunks in flight); the engine already
+    decodes ``numConcurrent`` chunks at once.
 
     Quote-aware block cutting (``newlines_in_values``) costs about 50 %, so it is switched off
     only when the block holds no quote character at all: pyarrow's quote-unaware cutting can
@@ -88,7 +97,10 @@ def _fast_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBat
     quoted = bool(settings.quotechar) and settings.quotechar.encode() in data
     table = pacsv.read_csv(
         pa.py_buffer(data),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=PARSE_BLOCK_BYTES),
+        read_options=pacsv.ReadOptions(
+            column_names=names,
+            block_size=PARSE_BLOCK_BYTES or min(max(len(data), 1), _MAX_PARSE_BLOCK),
+        ),
         parse_options=pacsv.ParseOptions(
             delimiter=settings.delimiter,
             quote_char=settings.quotechar or False,
@@ -118,7 +130,7 @@ class _Lines:
     """The lines of UTF-8 ``data`` as strings, each decoded on its own (never the whole block
     at once), with a look at the next one before it is taken."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | bytearray) -> None:
         self._data = data
         self._view = memoryview(data)
         self._found = _LINE.finditer(data)
@@ -142,7 +154,9 @@ class _Lines:
         return not quote or self._data.find(quote.encode(), line.start(), line.end()) < 0
 
 
-def _records(data: bytes, block: CsvBlock) -> Iterator[tuple[list[str] | None, str | None]]:
+def _records(
+    data: bytes | bytearray, block: CsvBlock
+) -> Iterator[tuple[list[str] | None, str | None]]:
     """(fields, None) per CSV record of ``data``, or (None, why) for one the csv module refused.
 
     A line longer than ``CAREFUL_FIELD_LIMIT`` without a quote character is split at its
@@ -166,7 +180,7 @@ def _records(data: bytes, block: CsvBlock) -> Iterator[tuple[list[str] | None, s
             yield None, f"the row cannot be read as CSV: {exc}"
 
 
-def _careful_decode(names: list[str], data: bytes, block: CsvBlock) -> pa.RecordBatch:
+def _careful_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) -> pa.RecordBatch:
     """Row-by-row parse of a block pyarrow refused; bad rows are marked, never dropped."""
     width = len(names)
     columns: list[list[str | None]] = [[] for _ in names]

@@ -115,7 +115,7 @@ class SklearnPredictor(Predictor):
                 data[feature.name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
             else:
                 data[feature.name] = _objects(column, self._missing.get(feature.name, np.nan))
-        return pd.DataFrame(data, columns=self.description.feature_names)
+        return pd.DataFrame(data, columns=self.description.feature_names, copy=False)
 
     def predict(self, batch: pa.RecordBatch) -> FloatArray:
         frame = self.frame(batch)
