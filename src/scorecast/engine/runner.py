@@ -7,7 +7,9 @@ Contract of ``run_job``:
   nor ``intake.close()``: the caller (the service's worker) commits when ``run_job`` returns a
   ``JobOutcome`` and aborts when it raises. That keeps "visible only when complete" in one place.
 - Memory: at most ``num_concurrent`` chunks are in flight (read, being scored, or scored and
-  waiting for their turn to be written), plus the one being read, whatever the input size.
+  waiting for their turn to be written), plus the one being read, whatever the input size;
+  nothing here holds a chunk once it is handed over (in threads, a CSV chunk's bytes are freed
+  as soon as it is decoded).
 - Parallelism is chosen per model (``engine.pools``): models that use one core per call
   (linear pipelines) run in this process and ``num_concurrent - 1`` worker processes, each
   holding the model once; models that already use every core (tree ensembles, ONNX) run in
