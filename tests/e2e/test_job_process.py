@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,11 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
             wait_for_job(http, job["id"], lambda j: j["status"] == "RUNNING" and staging.exists())
             running = _job_processes(server)
             assert len(running) == 1, running  # no spare is kept while a job runs
-            assert {"pandas", "onnxruntime"} <= _libraries_mapped(running[0].pid)
+            # the output is open before the model is loaded: give it a few seconds
+            deadline = time.monotonic() + 10
+            while not {"pandas", "onnxruntime"} <= _libraries_mapped(running[0].pid):
+                assert time.monotonic() < deadline, _libraries_mapped(running[0].pid)
+                time.sleep(0.05)
             assert _libraries_mapped(running[0].pid, STORE_LIBRARIES) == set()
             os.kill(running[0].pid, signal.SIGKILL)
             failed = wait_for_job(http, job["id"], _ended)
