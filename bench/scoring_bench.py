@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +300,10 @@ def measure_service(model: Path, source: Path, target: Path) -> tuple[float, flo
     """
     import datarobot as dr
 
+    # the official client builds urllib3's Retry with allowed_methods=[] (urllib3 >= 2.8 warns)
+    warnings.filterwarnings(
+        "ignore", "Using an empty collection for 'allowed_methods'", FutureWarning
+    )
     home = Path(tempfile.mkdtemp(prefix="home-", dir=target.parent))
     try:
         with Serve(home, "--workers", "1") as server:
