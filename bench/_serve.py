@@ -203,7 +203,12 @@ class PeakMemory:
 def _sample_until_stdin_closes(pid: int, interval: float) -> None:
     peak_rss = peak_pss = 0
     done = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+
+    def wait_for_eof() -> None:
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
     while not done.is_set():
         rss, pss = tree_memory(pid)
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)

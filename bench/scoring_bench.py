@@ -298,7 +298,8 @@ def measure_service(model: Path, source: Path, target: Path) -> tuple[float, flo
     the server's process tree (the API, scheduler and worker process and its scoring workers),
     not the client's. The server is started before and stopped after, outside the timing.
     """
-    import datarobot as dr
+    from datarobot.client import Client
+    from datarobot.models.batch_prediction_job import BatchPredictionJob
 
     # the official client builds urllib3's Retry with allowed_methods=[] (urllib3 >= 2.8 warns)
     warnings.filterwarnings(
@@ -310,17 +311,18 @@ def measure_service(model: Path, source: Path, target: Path) -> tuple[float, flo
             deployment = server.register(
                 model, targetName="y", targetType="binary", positiveClass="yes"
             )
-            dr.Client(endpoint=server.endpoint, token=server.token)
+            Client(endpoint=server.endpoint, token=server.token)
             wait_until_idle(server.pid)  # a running service: its warm job process is ready
             with PeakMemory(server.pid) as peak:
                 started = time.perf_counter()
-                dr.BatchPredictionJob.score_to_file(
-                    deployment,
-                    str(source),
-                    str(target),
-                    passthrough_columns=["id"],
-                    num_concurrent=num_concurrent(),
-                )
+                with source.open("rb") as intake:
+                    BatchPredictionJob.score_to_file(
+                        deployment,
+                        intake,
+                        str(target),
+                        passthrough_columns=["id"],
+                        num_concurrent=num_concurrent(),
+                    )
                 seconds = time.perf_counter() - started
             print(
                 f"    idle server before the job: RSS {peak.baseline_rss / 1e6:,.0f} MB, "

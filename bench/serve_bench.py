@@ -71,21 +71,23 @@ def engine_run(source: Path, target: Path) -> float:
 
 
 def service_run(home: Path, source: Path, target: Path) -> float:
-    import datarobot as dr
+    from datarobot.client import Client
+    from datarobot.models.batch_prediction_job import BatchPredictionJob
 
     with Serve(home, "--workers", "1") as server:
         deployment = server.register(
             MODEL, targetName="readmitted", targetType="binary", positiveClass="yes"
         )
-        dr.Client(endpoint=server.endpoint, token=server.token)
+        Client(endpoint=server.endpoint, token=server.token)
         started = time.perf_counter()
-        dr.BatchPredictionJob.score_to_file(
-            deployment,
-            str(source),
-            str(target),
-            passthrough_columns=["patient_id"],
-            num_concurrent=2,
-        )
+        with source.open("rb") as intake:
+            BatchPredictionJob.score_to_file(
+                deployment,
+                intake,
+                str(target),
+                passthrough_columns=["patient_id"],
+                num_concurrent=2,
+            )
         return time.perf_counter() - started
 
 
