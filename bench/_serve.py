@@ -2,9 +2,10 @@
 
 ``Serve`` starts ``scorecast serve --port 0`` on SQLite in its own ``SCORECAST_HOME``, reads the
 endpoint and the first-start admin token from its stdout (its output goes on to
-``<home>/serve.log`` so the pipe never fills), registers model files as deployments, and stops
-with SIGTERM on leaving the ``with`` block. ``PeakMemory`` samples the RSS and PSS summed over a
-process and all its children from a sampling process of its own.
+``<home>/serve.log`` so the pipe never fills), registers model files as deployments, scores files
+through the official client, and stops with SIGTERM on leaving the ``with`` block. ``PeakMemory``
+samples the RSS and PSS summed over a process and all its children from a sampling process of its
+own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -116,6 +118,25 @@ class Serve:
             raise RuntimeError(f"registering {model.name}: {response.status_code} {response.text}")
         deployment_id: str = response.json()["id"]
         return deployment_id
+
+    def connect_client(self) -> None:
+        """Point the official ``datarobot`` client at this service (its global client)."""
+        from datarobot.client import Client
+
+        # the client builds urllib3's Retry with allowed_methods=[] (urllib3 >= 2.8 warns)
+        warnings.filterwarnings(
+            "ignore", "Using an empty collection for 'allowed_methods'", FutureWarning
+        )
+        Client(endpoint=self.endpoint, token=self.token)
+
+    @staticmethod
+    def score_to_file(deployment: str, source: Path, target: Path, **options: Any) -> None:
+        """Score ``source`` into ``target`` with the official client's
+        ``BatchPredictionJob.score_to_file`` (localFile in and out; ``connect_client`` first)."""
+        from datarobot.models.batch_prediction_job import BatchPredictionJob
+
+        with source.open("rb") as intake:
+            BatchPredictionJob.score_to_file(deployment, intake, str(target), **options)
 
 
 def wait_until_idle(pid: int, timeout: float = 60.0, quiet: float = 0.05) -> float:

@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -298,31 +297,23 @@ def measure_service(model: Path, source: Path, target: Path) -> tuple[float, flo
     the server's process tree (the API, scheduler and worker process and its scoring workers),
     not the client's. The server is started before and stopped after, outside the timing.
     """
-    from datarobot.client import Client
-    from datarobot.models.batch_prediction_job import BatchPredictionJob
-
-    # the official client builds urllib3's Retry with allowed_methods=[] (urllib3 >= 2.8 warns)
-    warnings.filterwarnings(
-        "ignore", "Using an empty collection for 'allowed_methods'", FutureWarning
-    )
     home = Path(tempfile.mkdtemp(prefix="home-", dir=target.parent))
     try:
         with Serve(home, "--workers", "1") as server:
             deployment = server.register(
                 model, targetName="y", targetType="binary", positiveClass="yes"
             )
-            Client(endpoint=server.endpoint, token=server.token)
+            server.connect_client()
             wait_until_idle(server.pid)  # a running service: its warm job process is ready
             with PeakMemory(server.pid) as peak:
                 started = time.perf_counter()
-                with source.open("rb") as intake:
-                    BatchPredictionJob.score_to_file(
-                        deployment,
-                        intake,
-                        str(target),
-                        passthrough_columns=["id"],
-                        num_concurrent=num_concurrent(),
-                    )
+                server.score_to_file(
+                    deployment,
+                    source,
+                    target,
+                    passthrough_columns=["id"],
+                    num_concurrent=num_concurrent(),
+                )
                 seconds = time.perf_counter() - started
             print(
                 f"    idle server before the job: RSS {peak.baseline_rss / 1e6:,.0f} MB, "

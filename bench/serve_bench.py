@@ -71,23 +71,15 @@ def engine_run(source: Path, target: Path) -> float:
 
 
 def service_run(home: Path, source: Path, target: Path) -> float:
-    from datarobot.client import Client
-    from datarobot.models.batch_prediction_job import BatchPredictionJob
-
     with Serve(home, "--workers", "1") as server:
         deployment = server.register(
             MODEL, targetName="readmitted", targetType="binary", positiveClass="yes"
         )
-        Client(endpoint=server.endpoint, token=server.token)
+        server.connect_client()
         started = time.perf_counter()
-        with source.open("rb") as intake:
-            BatchPredictionJob.score_to_file(
-                deployment,
-                intake,
-                str(target),
-                passthrough_columns=["patient_id"],
-                num_concurrent=2,
-            )
+        server.score_to_file(
+            deployment, source, target, passthrough_columns=["patient_id"], num_concurrent=2
+        )
         return time.perf_counter() - started
 
 
