@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from scorecast.demo import DATA, MODEL
 
@@ -107,6 +108,12 @@ class ServeProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
+
+    def job_processes(self) -> list[psutil.Process]:
+        """The service's job processes (its children running ``scorecast.runtime.job_process``)."""
+        assert self.process is not None
+        children = psutil.Process(self.process.pid).children()
+        return [c for c in children if "scorecast.runtime.job_process" in " ".join(c.cmdline())]
 
     def http(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(

@@ -28,12 +28,6 @@ def _ended(job: dict[str, Any]) -> bool:
     return job["status"] in ("COMPLETED", "ABORTED", "FAILED")
 
 
-def _job_processes(server: ServeProcess) -> list[psutil.Process]:
-    assert server.process is not None
-    children = psutil.Process(server.process.pid).children()
-    return [c for c in children if "scorecast.runtime.job_process" in " ".join(c.cmdline())]
-
-
 def _libraries_mapped(pid: int, names: tuple[str, ...] = HEAVY_LIBRARIES) -> set[str]:
     """Which of these libraries' files a process has mapped (their native modules)."""
     maps = Path(f"/proc/{pid}/maps").read_text()
@@ -53,7 +47,7 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
         staging = home / "results" / job["id"] / "attempt-1.csv"
         with server.http() as http:
             wait_for_job(http, job["id"], lambda j: j["status"] == "RUNNING" and staging.exists())
-            running = _job_processes(server)
+            running = server.job_processes()
             assert len(running) == 1, running  # no spare is kept while a job runs
             # the output is open before the model is loaded: give it a few seconds
             deadline = time.monotonic() + 10
@@ -90,7 +84,7 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
         assert _libraries_mapped(server.process.pid, STORE_LIBRARIES) == set(STORE_LIBRARIES)
         # and its only children are job processes (no multiprocessing resource tracker)
         children = psutil.Process(server.process.pid).children()
-        assert children == _job_processes(server), [c.cmdline() for c in children]
+        assert children == server.job_processes(), [c.cmdline() for c in children]
     finally:
         server.stop()
     log = (home / "serve.log").read_text()

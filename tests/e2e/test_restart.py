@@ -35,12 +35,7 @@ def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
                 http, job["id"], lambda j: j["status"] != "INITIALIZING" and staging.exists()
             )
             assert running["status"] == "RUNNING", running
-        assert first.process is not None
-        job_processes = [
-            child
-            for child in psutil.Process(first.process.pid).children()
-            if "scorecast.runtime.job_process" in " ".join(child.cmdline())
-        ]
+        job_processes = first.job_processes()
         assert len(job_processes) == 1, job_processes
     finally:
         if stop == "kill":
