@@ -100,7 +100,7 @@ def held_upload(
 
 
 class StreamedDownload:
-    """The job's download, streamed into ``target`` while the job runs (docs/concepts/service.md "Downloads")."""
+    """The job's download, streamed into ``target`` while the job runs (docs: "Downloads")."""
 
     def __init__(self, server: ServeProcess, job_id: str, target: Path) -> None:
         self.received = 0

@@ -1,6 +1,6 @@
 """The bad-input corpus through one running ``scorecast serve`` (``--workers 2``, SQLite), with
-localFile uploads: each input gives its documented outcome (docs/concepts/scoring.md "Rows that cannot be
-scored", "Uploads", "Downloads"), and the service keeps serving other jobs.
+localFile uploads: each input gives its documented outcome (docs: "Rows that cannot be scored",
+"Uploads", "Downloads"), and the service keeps serving other jobs.
 
 | input                         | outcome through the service                                   |
 |-------------------------------|---------------------------------------------------------------|
