@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start the local services the tests use when they are not running, and install the ones that
-# come from package registries (Azurite from npm, Chromium from Debian). Idempotent.
+# come from package registries (Azurite and axe-core from npm, Chromium from Debian). Idempotent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,5 +17,13 @@ fi
 if [ ! -x .cache/node/node_modules/.bin/azurite-blob ] && ! command -v azurite-blob >/dev/null \
    && command -v npm >/dev/null; then
   npm install --silent --no-fund --no-audit --prefix .cache/node azurite || true
+fi
+# axe-core (accessibility checks of the console's pages), next to Azurite.
+if [ ! -f .cache/node/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null; then
+  npm install --silent --no-fund --no-audit --prefix .cache/node axe-core || true
+fi
+# Chromium (Debian's package) for the browser tests, driven by Playwright with executable_path.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || true
 fi
 exit 0

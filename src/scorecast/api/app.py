@@ -23,6 +23,7 @@ from scorecast.api.routes import (
 )
 from scorecast.config import Settings
 from scorecast.store.db import make_sessionmaker
+from scorecast.web import install_console
 
 API_PREFIX = "/api/v2"
 
@@ -62,4 +63,5 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         localfile,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_console(app)
     return app

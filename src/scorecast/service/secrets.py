@@ -67,7 +67,12 @@ class SecretBox:
 def signing_keys(settings: Settings) -> list[bytes]:
     """HMAC keys for what the service signs (prepared models), one per configured secret key
     (the first signs): derived from each key, so that no key serves two purposes."""
-    purpose = b"scorecast prepared models"
+    return derived_keys(settings, b"scorecast prepared models")
+
+
+def derived_keys(settings: Settings, purpose: bytes) -> list[bytes]:
+    """32-byte keys for one ``purpose``, one per configured secret key (the first is current),
+    each an HMAC-SHA256 of the purpose under that key: no key serves two purposes."""
     return [
         hmac.new(base64.urlsafe_b64decode(key), purpose, hashlib.sha256).digest()
         for key in _keys(settings)

@@ -1,0 +1,129 @@
+"""What the console's pages show, read in the caller's organization.
+
+Each function is one query (or a few) over the store, scoped to ``caller.org_id`` like every
+service function, and returns store objects for the edge to render; none of them writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scorecast.domain.schedule import next_fire_after, parse_schedule
+from scorecast.errors import InvalidInput
+from scorecast.service.caller import Caller
+from scorecast.store.models import Deployment, Job, JobDefinition, ScheduleFire
+
+#: Fire outcomes the overview lists as needing attention.
+ATTENTION_OUTCOMES = ("skipped", "missed", "failed")
+
+
+@dataclass(frozen=True)
+class UpcomingFire:
+    definition: JobDefinition
+    moment: datetime
+
+
+def jobs_in_status(
+    session: Session, caller: Caller, statuses: Sequence[str], *, limit: int = 50
+) -> list[Job]:
+    """The caller's jobs in ``statuses``, oldest first (the order they run in)."""
+    query = (
+        select(Job)
+        .where(Job.org_id == caller.org_id, Job.status.in_(statuses))
+        .order_by(Job.created.asc(), Job.id.asc())
+        .limit(limit)
+    )
+    return list(session.scalars(query).all())
+
+
+def failed_jobs_since(session: Session, caller: Caller, since: datetime) -> list[Job]:
+    """The caller's jobs that ended FAILED or ABORTED since ``since``, newest first."""
+    query = (
+        select(Job)
+        .where(
+            Job.org_id == caller.org_id,
+            Job.status.in_(("FAILED", "ABORTED")),
+            Job.finished >= since,
+        )
+        .order_by(Job.finished.desc())
+        .limit(100)
+    )
+    return list(session.scalars(query).all())
+
+
+def fires_needing_attention(
+    session: Session, caller: Caller, since: datetime
+) -> list[tuple[ScheduleFire, JobDefinition]]:
+    """Skipped, missed and failed fires of the caller's definitions since ``since``."""
+    query = (
+        select(ScheduleFire, JobDefinition)
+        .join(JobDefinition, JobDefinition.id == ScheduleFire.definition_id)
+        .where(
+            JobDefinition.org_id == caller.org_id,
+            ScheduleFire.outcome.in_(ATTENTION_OUTCOMES),
+            ScheduleFire.scheduled_time >= since,
+        )
+        .order_by(ScheduleFire.scheduled_time.desc())
+        .limit(100)
+    )
+    return [(fire, definition) for fire, definition in session.execute(query).all()]
+
+
+def upcoming_fires(
+    session: Session, caller: Caller, now: datetime, horizon: timedelta, *, limit: int = 200
+) -> list[UpcomingFire]:
+    """Fires of the caller's enabled definitions in ``(now, now + horizon]``, soonest first."""
+    end = now + horizon
+    query = (
+        select(JobDefinition)
+        .where(
+            JobDefinition.org_id == caller.org_id,
+            JobDefinition.enabled.is_(True),
+            JobDefinition.next_scheduled_run_time.is_not(None),
+            JobDefinition.next_scheduled_run_time <= end,
+        )
+        .order_by(JobDefinition.next_scheduled_run_time.asc())
+        .limit(limit)
+    )
+    fires: list[UpcomingFire] = []
+    for definition in session.scalars(query).all():
+        if definition.schedule is None:
+            continue
+        try:
+            schedule = parse_schedule(definition.schedule)
+        except InvalidInput:
+            continue  # stored before a rule changed: the definition's page says why
+        moment = next_fire_after(schedule, now)
+        while moment is not None and moment <= end and len(fires) < limit:
+            fires.append(UpcomingFire(definition, moment))
+            moment = next_fire_after(schedule, moment)
+    fires.sort(key=lambda fire: fire.moment)
+    return fires[:limit]
+
+
+def definition_jobs(
+    session: Session, caller: Caller, definition_id: str, *, limit: int = 50
+) -> list[Job]:
+    """The most recent jobs a definition of the caller's started, newest first."""
+    query = (
+        select(Job)
+        .where(Job.org_id == caller.org_id, Job.definition_id == definition_id)
+        .order_by(Job.created.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query).all())
+
+
+def deployment_labels(session: Session, caller: Caller, ids: Collection[str]) -> dict[str, str]:
+    """The labels of the caller's deployments among ``ids`` (a deleted one is absent)."""
+    if not ids:
+        return {}
+    query = select(Deployment.id, Deployment.label).where(
+        Deployment.org_id == caller.org_id, Deployment.id.in_(list(ids))
+    )
+    return {row[0]: row[1] for row in session.execute(query).all()}

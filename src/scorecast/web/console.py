@@ -1,0 +1,567 @@
+"""The web console's pages and actions, rendered on the server with Jinja2.
+
+Every page needs a signed-in session (``scorecast.web.session``) and shows only the signed-in
+user's organization, through the same service functions as the API; an unknown id and another
+organization's id are both "not found". Actions are POSTed forms carrying the session's CSRF
+token and answer with a redirect (post/redirect/get). The only script is ``static/console.js``
+(no inline script: the Content-Security-Policy forbids it); live progress comes from
+``/jobs/{id}/events``, a server-sent event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.connectors import localfile_files
+from scorecast.errors import AuthenticationFailed, NotFound, ScorecastError
+from scorecast.service import accounts, credentials, data_stores, definitions, deployments, jobs
+from scorecast.service import overview as overview_queries
+from scorecast.service.caller import Caller
+from scorecast.service.firing import fire_history
+from scorecast.service.job_views import job_views
+from scorecast.store.db import session_scope
+from scorecast.store.types import utcnow
+from scorecast.web import present
+from scorecast.web.session import COOKIE_NAME, SESSION_SECONDS, ConsoleKeys
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(
+    when=present.when, duration=present.duration, rows=present.rows, eta=present.eta
+)
+PAGE_SIZE = 50
+#: seconds between two progress events of a job's stream (at most one read a second)
+EVENT_SECONDS = 1.0
+
+#: The console's Content-Security-Policy: nothing from another host, no inline script or style.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequired(Exception):
+    """No valid session: the console answers with a redirect to ``/login``."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class SignedIn:
+    """The signed-in user of a console request: the caller, the cookie and its CSRF token."""
+
+    def __init__(self, caller: Caller, cookie: str, csrf: str) -> None:
+        self.caller, self.cookie, self.csrf = caller, cookie, csrf
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _keys(request: Request) -> ConsoleKeys:
+    keys: ConsoleKeys | None = getattr(request.app.state, "console_keys", None)
+    if keys is None:
+        keys = ConsoleKeys(_settings(request))
+        request.app.state.console_keys = keys
+    return keys
+
+
+def _signed_in(request: Request) -> SignedIn:
+    keys = _keys(request)
+    cookie = request.cookies.get(COOKIE_NAME)
+    token = keys.open(cookie)
+    if token is None or cookie is None:
+        raise LoginRequired(request.url.path)
+    try:
+        with session_scope(_engine(request), deferred=True) as session:
+            caller = accounts.authenticate(session, token)
+    except AuthenticationFailed:
+        raise LoginRequired(request.url.path) from None
+    return SignedIn(caller, cookie, keys.csrf_token(cookie))
+
+
+def _checked_form(request: Request, csrf: str | None) -> SignedIn:
+    """The signed-in user of a POSTed form whose CSRF token is right; 403 otherwise."""
+    user = _signed_in(request)
+    if not _keys(request).csrf_ok(user.cookie, csrf):
+        raise _Forbidden()
+    return user
+
+
+class _Forbidden(Exception):
+    pass
+
+
+UserDep = Annotated[SignedIn, Depends(_signed_in)]
+CsrfField = Annotated[str | None, Form(alias="csrf")]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    user: SignedIn | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page with the console's security headers; ``user`` gives the layout its name and
+    the forms their CSRF token."""
+    values = {"user": user, "csrf": user.csrf if user else "", "now": utcnow(), **context}
+    response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _read(request: Request, work: Callable[[Session], dict[str, Any]]) -> dict[str, Any]:
+    with session_scope(_engine(request), deferred=True) as session:
+        return work(session)
+
+
+def _write(request: Request, work: Callable[[Session], None]) -> None:
+    with session_scope(_engine(request)) as session:
+        work(session)
+
+
+def _back(path: str, message: str | None = None, error: str | None = None) -> RedirectResponse:
+    query = []
+    if message:
+        query.append(f"message={quote(message)}")
+    if error:
+        query.append(f"error={quote(error)}")
+    target = path + ("?" + "&".join(query) if query else "")
+    response = RedirectResponse(target, status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    return FileResponse(
+        Path(__file__).parent / "static" / "favicon.svg", media_type="image/svg+xml"
+    )
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", {"next": _local(next), "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    next_path = _local(next)
+    try:
+        with session_scope(_engine(request), deferred=True) as session:
+            accounts.authenticate(session, token.strip())
+    except AuthenticationFailed:
+        context = {"next": next_path, "error": "That token is not valid. Check it and try again."}
+        return render(request, "login.html", context, status_code=401)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        _keys(request).seal(token.strip()),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: CsrfField = None) -> Response:
+    _checked_form(request, csrf)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _local(path: str) -> str:
+    """Only a path of this site may follow a sign-in (no open redirect)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@router.get("/")
+def overview(request: Request, user: UserDep) -> HTMLResponse:
+    now = utcnow()
+    day = timedelta(hours=24)
+
+    def work(session: Session) -> dict[str, Any]:
+        caller = user.caller
+        running = overview_queries.jobs_in_status(session, caller, ["RUNNING"])
+        waiting = overview_queries.jobs_in_status(session, caller, ["INITIALIZING"])
+        return {
+            "running": job_views(session, running),
+            "waiting": job_views(session, waiting),
+            "failures": overview_queries.failed_jobs_since(session, caller, now - day),
+            "fires": overview_queries.fires_needing_attention(session, caller, now - day),
+            "upcoming": overview_queries.upcoming_fires(session, caller, now, day),
+            "timeline": present.timeline(
+                overview_queries.upcoming_fires(session, caller, now, day), now, day
+            ),
+        }
+
+    return render(request, "overview.html", _read(request, work), user=user)
+
+
+@router.get("/definitions")
+def definitions_page(
+    request: Request,
+    user: UserDep,
+    q: str = "",
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        page, total = definitions.list_definitions(
+            session,
+            user.caller,
+            search_name=q or None,
+            deployment_id=None,
+            offset=offset,
+            limit=PAGE_SIZE,
+        )
+        labels = overview_queries.deployment_labels(
+            session, user.caller, {d.deployment_id for d in page}
+        )
+        return {
+            "labels": labels,
+            "definitions": [present.definition_row(d) for d in page],
+            "q": q,
+            "paging": present.Pager(offset, PAGE_SIZE, total, {"q": q}),
+        }
+
+    return render(request, "definitions.html", _read(request, work), user=user)
+
+
+@router.get("/definitions/{definition_id}")
+def definition_page(request: Request, user: UserDep, definition_id: str) -> HTMLResponse:
+    now = utcnow()
+
+    def work(session: Session) -> dict[str, Any]:
+        definition = definitions.get_definition(session, user.caller, definition_id)
+        recent = overview_queries.definition_jobs(session, user.caller, definition.id)
+        labels = overview_queries.deployment_labels(
+            session, user.caller, {definition.deployment_id}
+        )
+        return {
+            "labels": labels,
+            "definition": present.definition_row(definition),
+            "spec": present.spec_rows(session, user.caller, definition.job_spec),
+            "fires": fire_history(session, definition.id, limit=100),
+            "next_fires": present.next_fires(definition.schedule, now, 10),
+            "jobs": recent,
+            "chart": present.job_chart(recent),
+        }
+
+    return _page_or_not_found(request, user, "definition.html", work)
+
+
+@router.get("/jobs")
+def jobs_page(
+    request: Request,
+    user: UserDep,
+    *,
+    status: str = "",
+    definition: str = "",
+    source: str = "",
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        filters = jobs.JobFilters(
+            statuses=[status] if status else [],
+            definition_id=definition or None,
+            sources=[source] if source else [],
+        )
+        page, total = jobs.list_jobs(session, user.caller, filters, offset=offset, limit=PAGE_SIZE)
+        return {
+            "jobs": job_views(session, page),
+            "filters": {"status": status, "definition": definition, "source": source},
+            "statuses": jobs.STATUSES,
+            "sources": jobs.SOURCES,
+            "paging": present.Pager(
+                offset,
+                PAGE_SIZE,
+                total,
+                {"status": status, "definition": definition, "source": source},
+            ),
+        }
+
+    try:
+        return render(request, "jobs.html", _read(request, work), user=user)
+    except ScorecastError as exc:
+        return _error_page(request, user, exc, 422)
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, user: UserDep, job_id: str) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        job = jobs.get_job(session, user.caller, job_id)
+        view = job_views(session, [job])[0]
+        return {
+            "view": view,
+            "job": job,
+            "spec": present.spec_rows(session, user.caller, job.spec),
+            "downloadable": present.downloadable(job),
+        }
+
+    return _page_or_not_found(request, user, "job.html", work)
+
+
+@router.get("/deployments")
+def deployments_page(
+    request: Request,
+    user: UserDep,
+    q: str = "",
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        page, total = deployments.list_deployments(
+            session, user.caller, offset=offset, limit=PAGE_SIZE, search=q or None
+        )
+        return {
+            "deployments": list(page),
+            "q": q,
+            "paging": present.Pager(offset, PAGE_SIZE, total, {"q": q}),
+        }
+
+    return render(request, "deployments.html", _read(request, work), user=user)
+
+
+@router.get("/deployments/{deployment_id}")
+def deployment_page(request: Request, user: UserDep, deployment_id: str) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        deployment = deployments.get_deployment(session, user.caller, deployment_id)
+        return {"deployment": deployment, "model": deployment.model}
+
+    return _page_or_not_found(request, user, "deployment.html", work)
+
+
+@router.get("/credentials")
+def credentials_page(
+    request: Request, user: UserDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
+) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        page, total = credentials.list_credentials(
+            session, user.caller, offset=offset, limit=PAGE_SIZE
+        )
+        return {"credentials": list(page), "paging": present.Pager(offset, PAGE_SIZE, total, {})}
+
+    return render(request, "credentials.html", _read(request, work), user=user)
+
+
+@router.get("/data-stores")
+def data_stores_page(
+    request: Request, user: UserDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
+) -> HTMLResponse:
+    def work(session: Session) -> dict[str, Any]:
+        page, total = data_stores.list_data_stores(
+            session, user.caller, offset=offset, limit=PAGE_SIZE
+        )
+        return {"stores": list(page), "paging": present.Pager(offset, PAGE_SIZE, total, {})}
+
+    return render(request, "data_stores.html", _read(request, work), user=user)
+
+
+def _page_or_not_found(
+    request: Request,
+    user: SignedIn,
+    template: str,
+    work: Callable[[Session], dict[str, Any]],
+) -> HTMLResponse:
+    try:
+        context = _read(request, work)
+    except NotFound as exc:
+        return _error_page(request, user, exc, 404)
+    return render(request, template, context, user=user)
+
+
+def _error_page(
+    request: Request, user: SignedIn | None, exc: ScorecastError, status_code: int
+) -> HTMLResponse:
+    return render(
+        request, "error.html", {"message": exc.message}, user=user, status_code=status_code
+    )
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+@router.post("/definitions/{definition_id}/run")
+def run_now(request: Request, definition_id: str, csrf: CsrfField = None) -> Response:
+    user = _checked_form(request, csrf)
+    created: list[str] = []
+
+    def work(session: Session) -> None:
+        job = jobs.job_from_definition(
+            session, user.caller, definition_id, app_settings=_settings(request)
+        )
+        created.append(job.id)
+
+    try:
+        _write(request, work)
+    except ScorecastError as exc:
+        return _back(f"/definitions/{quote(definition_id)}", error=exc.message)
+    return _back(f"/jobs/{created[0]}", message="Job started.")
+
+
+@router.post("/definitions/{definition_id}/enabled")
+def set_enabled(
+    request: Request,
+    definition_id: str,
+    enabled: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+    csrf: CsrfField = None,
+) -> Response:
+    user = _checked_form(request, csrf)
+    wanted = enabled == "true"
+
+    def work(session: Session) -> None:
+        definitions.update_definition(
+            session,
+            user.caller,
+            definition_id,
+            {"enabled": wanted},
+            app_settings=_settings(request),
+        )
+
+    target = _local(back) if back else f"/definitions/{quote(definition_id)}"
+    try:
+        _write(request, work)
+    except ScorecastError as exc:
+        return _back(target, error=exc.message)
+    return _back(target, message="Enabled." if wanted else "Disabled.")
+
+
+@router.post("/definitions/{definition_id}/delete")
+def delete_definition(
+    request: Request,
+    definition_id: str,
+    confirm: Annotated[str, Form()] = "",
+    csrf: CsrfField = None,
+) -> Response:
+    user = _checked_form(request, csrf)
+    if confirm != "yes":
+        return _back(f"/definitions/{quote(definition_id)}", error="Tick the box to confirm.")
+    try:
+        _write(request, lambda s: definitions.delete_definition(s, user.caller, definition_id))
+    except ScorecastError as exc:
+        return _back(f"/definitions/{quote(definition_id)}", error=exc.message)
+    return _back("/definitions", message="Definition deleted.")
+
+
+@router.post("/jobs/{job_id}/abort")
+def abort(request: Request, job_id: str, csrf: CsrfField = None) -> Response:
+    user = _checked_form(request, csrf)
+
+    def work(session: Session) -> None:
+        jobs.abort_job(session, user.caller, job_id)
+
+    try:
+        _write(request, work)
+    except ScorecastError as exc:
+        return _back(f"/jobs/{quote(job_id)}", error=exc.message)
+    return _back(f"/jobs/{quote(job_id)}", message="Abort requested.")
+
+
+@router.get("/jobs/{job_id}/result")
+def download_result(request: Request, user: UserDep, job_id: str) -> Response:
+    """The result file of a COMPLETED job with a localFile output."""
+
+    def work(session: Session) -> dict[str, Any]:
+        return {"job": jobs.get_job(session, user.caller, job_id)}
+
+    try:
+        job = _read(request, work)["job"]
+    except NotFound as exc:
+        return _error_page(request, user, exc, 404)
+    path = localfile_files.result_path(_settings(request), job.id)
+    if not present.downloadable(job) or not path.is_file():
+        message = f"Job {job.id} has no result to download ({job.status})."
+        return render(request, "error.html", {"message": message}, user=user, status_code=404)
+    response = FileResponse(path, media_type="text/csv", filename=f"result-{job.id}.csv")
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.get("/jobs/{job_id}/events")
+async def job_events(request: Request, user: UserDep, job_id: str) -> Response:
+    """Server-sent events: the job's progress as JSON about once a second until it ends."""
+    engine = _engine(request)
+
+    def snapshot() -> dict[str, Any]:
+        with session_scope(engine, deferred=True) as session:
+            job = jobs.get_job(session, user.caller, job_id)
+            return present.progress(job)
+
+    try:
+        first = await run_in_threadpool(snapshot)
+    except NotFound as exc:
+        return _error_page(request, user, exc, 404)
+
+    async def stream() -> AsyncIterator[str]:
+        state = first
+        last: str | None = None
+        while True:
+            data = json.dumps(state)
+            if data != last:
+                yield f"data: {data}\n\n"
+                last = data
+            if state["finished"] or await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENT_SECONDS)
+            try:
+                state = await run_in_threadpool(snapshot)
+            except NotFound:
+                return
+
+    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
