@@ -18,4 +18,9 @@ if [ ! -x .cache/node/node_modules/.bin/azurite-blob ] && ! command -v azurite-b
    && command -v npm >/dev/null; then
   npm install --silent --no-fund --no-audit --prefix .cache/node azurite || true
 fi
+# Chromium (Debian's package) for the browser tests; Playwright drives it, no browser download.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+    >/dev/null || echo "services.sh: could not install chromium" >&2
+fi
 exit 0
