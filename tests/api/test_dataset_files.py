@@ -55,6 +55,8 @@ def test_parquet_versions_download_as_uploaded(
     assert latest.content == parquet
     assert latest.headers["content-type"] == "application/vnd.apache.parquet"
     assert "attachment" in latest.headers["content-disposition"]
+    tail = api_a.get(f"datasets/{dataset_id}/file/", headers={"Range": "bytes=4-"})
+    assert (tail.status_code, tail.content) == (206, parquet[4:])
     older = api_a.get(f"datasets/{dataset_id}/versions/{first.json()['catalogVersionId']}/file/")
     assert (older.status_code, older.content) == (200, CSV)
     assert older.headers["content-type"].startswith("text/csv")
