@@ -43,3 +43,14 @@ def test_swagger_assets_are_served_and_redoc_is_not(live_server: LiveServer) -> 
     assert httpx.get(f"{live_server.base_url}/redoc").status_code == 404
     missing = httpx.get(f"{live_server.base_url}/docs/assets/..%2f..%2fetc%2fpasswd")
     assert missing.status_code == 404
+
+
+def test_openapi_declares_the_api_token(live_server: LiveServer) -> None:
+    schema = httpx.get(f"{live_server.url}/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["apiToken"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Your API token as 'Token <token>' (or 'Bearer <token>').",
+    }
+    assert schema["security"] == [{"apiToken": []}]

@@ -52,11 +52,13 @@ def test_docs_render_offline_from_this_server_only(live_server: LiveServer) -> N
             operations.first.wait_for(state="visible", timeout=DEADLINE_MS)
             title = page.locator(".info .title").inner_text(timeout=DEADLINE_MS)
             summaries = page.locator(".opblock-summary-path").all_inner_texts()
+            authorize = page.locator("button.authorize").is_visible()
         finally:
             browser.close()
 
     assert foreign == [], f"the page asked other hosts: {foreign}"
     assert "scorecast" in title
+    assert authorize, "no Authorize button: the API token scheme is missing"
     assert "/api/v2/batchPredictions/" in summaries, summaries
     assert any(url.endswith("/api/v2/openapi.json") for url in requested), requested
     assert any("/docs/assets/swagger-ui-bundle.js" in url for url in requested), requested

@@ -8,7 +8,8 @@ script, by hash, and ``data:`` images that Swagger UI's CSS embeds): a browser r
 request to another host, even if a later Swagger UI release tried one. ReDoc is not served.
 
 Like the OpenAPI document, the page and its assets need no token: they describe the API and
-hold no data.
+hold no data. The document declares the API token (``Authorization: Token <token>``) as its
+security scheme, so the page's **Authorize** button lets "Try it out" send it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -27,6 +30,13 @@ DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+#: How every route but ``version/`` authenticates (``scorecast.api.auth``).
+TOKEN_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "Your API token as 'Token <token>' (or 'Bearer <token>').",
+}
 
 
 def swagger_ui_folder() -> Path:
@@ -41,6 +51,7 @@ def install_docs(app: FastAPI, *, title: str) -> None:
 
     Call it on an app created with ``docs_url=None`` and ``redoc_url=None``.
     """
+    app.openapi = _with_token_scheme(app.openapi)  # type: ignore[method-assign]
     app.mount(ASSETS_PATH, StaticFiles(directory=swagger_ui_folder()), name="swagger-ui-assets")
     openapi_url = app.openapi_url
     assert openapi_url is not None, "the API docs need the OpenAPI document"
@@ -58,6 +69,19 @@ def install_docs(app: FastAPI, *, title: str) -> None:
         )
         page.headers["Content-Security-Policy"] = _content_security_policy(bytes(page.body))
         return page
+
+
+def _with_token_scheme(build: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` that also declares the API token as the document's security scheme."""
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI builds it once and caches it
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {}).setdefault("apiToken", TOKEN_SCHEME)
+        schema.setdefault("security", [{"apiToken": []}])
+        return schema
+
+    return openapi
 
 
 def _content_security_policy(html: bytes) -> str:
