@@ -15,7 +15,7 @@ from api_helpers import Api, api_a_fixture, api_b_fixture, assert_json_error
 
 from live_api import LiveServer, serve_app
 from scorecast.config import Settings
-from services import POSTGRES, free_port, pg_execute, require
+from services import MARIADB, POSTGRES, free_port, pg_execute, require
 
 __all__ = ["api_a_fixture", "api_b_fixture"]
 
@@ -183,3 +183,41 @@ def test_private_addresses_are_refused_unless_allowed(
             assert "SCORECAST_ALLOW_PRIVATE_ENDPOINTS" in body["message"]
             assert "jdbcUrl" in body["errors"]["params"]
         strict_api.http.close()
+
+
+@pytest.fixture
+def mariadb_database() -> Iterator[str]:
+    """A MariaDB database with one table and one view (root without a password, as set up)."""
+    require(MARIADB)
+    import pymysql
+
+    name = f"scorecast_ds_{os.getpid()}_{secrets.token_hex(3)}"
+    connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}`")
+            cursor.execute(f"CREATE TABLE `{name}`.orders (id int)")
+            cursor.execute(f"CREATE VIEW `{name}`.recent AS SELECT id FROM `{name}`.orders")
+        yield name
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()
+
+
+def test_a_mariadb_store_lists_its_database(live_server: LiveServer, mariadb_database: str) -> None:
+    dr.Client(endpoint=live_server.url, token=live_server.token)
+    store = dr.DataStore.create(
+        data_store_type="jdbc",
+        canonical_name="Shop",
+        driver_id="mariadb",
+        jdbc_url=f"jdbc:mariadb://127.0.0.1:3306/{mariadb_database}",
+    )
+    assert store.test(username="root", password="")["message"] == "Connection successful"
+    assert mariadb_database in store.schemas(username="root", password="")["schemas"]
+    tables = store.tables(username="root", password="")
+    assert tables["catalog"] == mariadb_database
+    assert [(t["schema"], t["name"], t["type"]) for t in tables["tables"]] == [
+        (mariadb_database, "orders", "TABLE"),
+        (mariadb_database, "recent", "VIEW"),
+    ]
