@@ -12,6 +12,9 @@ from typing import Any
 import datarobot as dr
 import pytest
 from api_helpers import Api, api_a_fixture, api_b_fixture, assert_json_error
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from live_api import LiveServer, serve_app
 from scorecast.config import Settings
@@ -221,3 +224,37 @@ def test_a_mariadb_store_lists_its_database(live_server: LiveServer, mariadb_dat
         (mariadb_database, "orders", "TABLE"),
         (mariadb_database, "recent", "VIEW"),
     ]
+
+
+_KEYS = ["user", "password", "credentialId", "credentialData", "credentialType", "schema"]
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["basic", "s3", "postgres", "public"])
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+_BODIES = st.dictionaries(st.sampled_from([*_KEYS, "useKerberos"]), _VALUES, max_size=4) | _VALUES
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_BODIES, call=st.sampled_from(["test", "schemas", "tables"]))
+def test_any_json_body_is_an_answer_or_a_4xx(api_a: Api, body: object, call: str) -> None:
+    """Nothing listens at the store's port: every body that passes the checks is refused fast."""
+    store_id = _store(api_a, _jdbc("x", port=free_port()))
+    answer = api_a.post(f"externalDataStores/{store_id}/{call}/", json=body)
+    assert answer.status_code in (404, 422), answer.text
+    assert answer.headers["content-type"] == "application/json"
