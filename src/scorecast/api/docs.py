@@ -30,7 +30,7 @@ DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-#: How every route but ``version/`` authenticates (``scorecast.api.auth``).
+#: How the API authenticates (``scorecast.api.auth``), for Swagger UI's Authorize button.
 TOKEN_SCHEME = {
     "type": "apiKey",
     "in": "header",
@@ -65,6 +65,7 @@ def install_docs(app: FastAPI, *, title: str) -> None:
             swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon-32x32.png",
+            # the token typed into Authorize is not kept in the browser's storage
             swagger_ui_parameters={"persistAuthorization": False},
         )
         page.headers["Content-Security-Policy"] = _content_security_policy(bytes(page.body))
