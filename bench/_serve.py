@@ -45,7 +45,7 @@ class Serve:
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "serve.log").open("a")
         self.process = subprocess.Popen(
-            ["scorecast", "serve", "--port", "0", *self.args],
+            [sys.executable, "-m", "scorecast", "serve", "--port", "0", *self.args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=log,

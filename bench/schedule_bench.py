@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -160,8 +159,7 @@ def bench_cli(fires: int) -> None:
     payload["dayOfWeek"] = ["mon", "tue", "wed", "thu", "fri"]
     after = datetime(2026, 1, 1, tzinfo=UTC)
     print(f"\n3. next {fires:,} fires of {cron(payload)!r}")
-    command = shutil.which("scorecast") or sys.exit("the scorecast console script is not installed")
-    args = [command, "schedule", "next", json.dumps(payload)]
+    args = [sys.executable, "-m", "scorecast", "schedule", "next", json.dumps(payload)]
     args += ["--after", "2026-01-01T00:00:00Z", "--count", str(fires)]
     began = time.perf_counter()
     output = subprocess.run(args, capture_output=True, text=True, check=True).stdout

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scorecast import __version__
+
 
 def _scorecast(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("scorecast")
-    command = [exe] if exe else [sys.executable, "-c", "from scorecast.cli.main import run; run()"]
+    """``python -m scorecast ARGS`` (no console script on PATH needed)."""
     return subprocess.run(
-        [*command, *args],
+        [sys.executable, "-m", "scorecast", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -70,3 +71,72 @@ def test_a_malformed_store_url_is_refused_without_echoing_it(
     assert "Traceback" not in result.stderr
     assert "SCORECAST_DATABASE_URL" in result.stderr
     assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_version_flag_prints_the_version() -> None:
+    result = _scorecast("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"scorecast {__version__}\n",
+        "",
+    )
+    assert _scorecast("version").stdout == f"{__version__}\n"
+
+
+def test_python_dash_m_names_itself_in_usage() -> None:
+    result = _scorecast("--help")
+    assert result.returncode == 0, result
+    assert "Usage: python -m scorecast" in result.stdout
+    assert "--version" in result.stdout
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, group)]
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a group (typer vendors its own click)
+            found += _commands(command, (*path, name))
+        else:
+            found.append(((*path, name), command))
+    return found
+
+
+def _every_command() -> list[tuple[tuple[str, ...], Any]]:
+    import typer.main
+
+    from scorecast.cli.main import _register_subcommands, app
+
+    _register_subcommands()
+    return _commands(typer.main.get_command(app))
+
+
+@pytest.mark.parametrize(
+    ("path", "command"),
+    _every_command(),
+    ids=[" ".join(p) or "scorecast" for p, _ in _every_command()],
+)
+def test_help_shows_flags_alone_and_values_with_a_metavar(
+    path: tuple[str, ...], command: Any
+) -> None:
+    result = _scorecast(*path, "--help")
+    assert result.returncode == 0, result
+    assert "<bool>" not in result.stdout
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  -")}
+    assert "--help" in lines
+    for param in command.params:
+        if param.param_type_name != "option" or param.hidden:
+            continue
+        line = lines[param.opts[0]]
+        if param.is_flag:  # e.g. "  --demo   Set up...", "  --scheduler / --no-scheduler  Run..."
+            names = " / ".join([", ".join(param.opts), *param.secondary_opts])
+            assert line.startswith(f"  {names}  "), line
+        else:
+            assert param.metavar and param.metavar.isupper(), (param.opts, param.metavar)
+            assert line.startswith(f"  {param.opts[0]} {param.metavar}  "), line
+
+
+def test_serve_options_have_named_metavars() -> None:
+    result = _scorecast("serve", "--help")
+    for shown in ("--host ADDRESS", "--port PORT", "--workers N", "--lease-seconds SECONDS"):
+        assert shown in result.stdout, result.stdout
+    assert "--log-level LEVEL" in result.stdout
+    assert "--scheduler / --no-scheduler  Run" in result.stdout

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import datarobot as dr
@@ -186,9 +186,7 @@ def test_cli_deployment_create_prints_the_id_last(
         "SCORECAST_ENDPOINT": live_server.url,
         "SCORECAST_TOKEN": live_server.token,
     }
-    scorecast = shutil.which("scorecast")
-    assert scorecast, "the scorecast console script is not installed"
-    command = [scorecast]
+    command = [sys.executable, "-m", "scorecast"]
     args = [
         "deployment", "create", str(onnx_binary_model), "--target", "label",
         "--target-type", "binary", "--positive-class", "yes", "--label", "from cli",

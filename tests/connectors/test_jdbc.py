@@ -249,8 +249,8 @@ def test_write_queries_are_refused(db: SqlBackend) -> None:
 
 
 def test_connections_go_to_the_checked_address() -> None:
-    from scorecast.connectors.jdbc import _pinned
     from scorecast.connectors.safety import resolve_host
+    from scorecast.connectors.sql_engine import _pinned
 
     assert resolve_host("8.8.8.8", 5432, allow_private=False) == ["8.8.8.8"]
     assert resolve_host("127.0.0.1", 5432, allow_private=True) == []

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,13 +15,7 @@ DATAROBOT_EXAMPLE = json.dumps(
 
 
 def scorecast_command() -> list[str]:
-    found = shutil.which("scorecast")
-    if found is None:
-        candidate = Path(sys.executable).with_name("scorecast")
-        if not candidate.exists():
-            pytest.fail("the scorecast console script is not installed (pip install -e .)")
-        found = str(candidate)
-    return [found]
+    return [sys.executable, "-m", "scorecast"]
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

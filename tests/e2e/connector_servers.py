@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,7 +96,7 @@ def _server_env(gcs: emulators.Running) -> dict[str, str]:
 def _cli(home: Path, database_url: str, *args: str, **env: str) -> str:
     """Run the ``scorecast`` CLI against ``home``; its last stdout line."""
     done = subprocess.run(
-        ["scorecast", *args],
+        [sys.executable, "-m", "scorecast", *args],
         env={
             **os.environ,
             "SCORECAST_HOME": str(home),

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -53,7 +54,7 @@ class ServeProcess:
         env.pop("SCORECAST_TOKEN", None)
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "serve.log").open("a")
-        command = ["scorecast", "serve", "--port", "0", *self.args]
+        command = [sys.executable, "-m", "scorecast", "serve", "--port", "0", *self.args]
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1
         )

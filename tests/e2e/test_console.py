@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from browser import axe_script, launch
 from serving import ServeProcess, patients_csv, register_demo_model
+
+from chromium import axe_script, launch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

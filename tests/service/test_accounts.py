@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
+import sys
 
 import pytest
 from sqlalchemy import Engine, select
@@ -69,10 +69,8 @@ def test_cli_token_create_works_before_the_first_serve(
 ) -> None:
     fresh = settings.home / "never-served.db"
     monkeypatch.setenv("SCORECAST_DATABASE_URL", f"sqlite:///{fresh}")
-    scorecast = shutil.which("scorecast")
-    assert scorecast, "the scorecast console script is not installed"
     result = subprocess.run(
-        [scorecast, "token", "create", "--org", "acme", "--user", "ann"],
+        [sys.executable, "-m", "scorecast", "token", "create", "--org", "acme", "--user", "ann"],
         capture_output=True,
         text=True,
         env=dict(os.environ),

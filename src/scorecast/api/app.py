@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scorecast import __version__
+from scorecast.api.docs import install_docs
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
 from scorecast.api.routes import (
     batch_predictions,
@@ -43,7 +44,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         version=__version__,
         summary="Self-hosted batch predictions speaking DataRobot's Batch Prediction API",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by ``install_docs``, from this server's own files
         redoc_url=None,
         default_response_class=AsciiJSONResponse,
     )
@@ -51,6 +52,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
+    install_docs(app, title="scorecast")
     app.add_middleware(RequestIdMiddleware)
     for module in (
         version,

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 import typer
 
+from scorecast.cli.groups import command_group
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput, ScorecastError
 
-app = typer.Typer(help="Register models as deployments.", no_args_is_help=True)
+app = command_group(help="Register models as deployments.")
 
 #: seconds (an upload of a large model may take minutes); connect, read, write, pool
 UPLOAD_TIMEOUT = (10.0, 600.0, 600.0, 10.0)
@@ -25,16 +26,23 @@ UPLOAD_TIMEOUT = (10.0, 600.0, 600.0, 10.0)
 
 @app.command("create")
 def create(
-    model_path: Annotated[Path, typer.Argument(help="the model file (e.g. model.onnx)")],
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL_PATH", help="the model file (e.g. model.onnx)")
+    ],
     *,
-    target: Annotated[str, typer.Option("--target", help="name of the target column")],
+    target: Annotated[
+        str, typer.Option("--target", metavar="COLUMN", help="name of the target column")
+    ],
     target_type: Annotated[
-        str, typer.Option("--target-type", help="regression, binary or multiclass")
+        str, typer.Option("--target-type", metavar="TYPE", help="regression, binary or multiclass")
     ],
     positive_class: Annotated[
-        str | None, typer.Option("--positive-class", help="binary: the positive label")
+        str | None,
+        typer.Option("--positive-class", metavar="LABEL", help="binary: the positive label"),
     ] = None,
-    label: Annotated[str | None, typer.Option("--label", help="the deployment's name")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", metavar="NAME", help="the deployment's name")
+    ] = None,
     trust_pickle: Annotated[
         bool,
         typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),

@@ -1,21 +1,45 @@
-"""The ``scorecast`` command. Each concept's commands live in their own module under cli/."""
+"""The ``scorecast`` command. Each concept's commands live in their own module under cli/.
+
+Also ``python -m scorecast`` (``scorecast/__main__.py``), for when the console script is not on
+``PATH``. Exit codes: 0 done, 1 a failure (store unreachable, aborted), 2 the caller's mistake
+(a usage error, bad input).
+
+Every command group is made by ``cli.groups.command_group`` (plain help: see there).
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from scorecast import __version__
+from scorecast.cli.groups import command_group
 from scorecast.errors import ScorecastError
 
-app = typer.Typer(
-    name="scorecast",
-    help="Self-hosted batch prediction service that speaks DataRobot's Batch Prediction API.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+app = command_group(name="scorecast")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"scorecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the scorecast version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Self-hosted batch prediction service that speaks DataRobot's Batch Prediction API."""
 
 
 @app.command()

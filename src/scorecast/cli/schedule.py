@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from scorecast.cli.groups import command_group
 from scorecast.domain.schedule import (
     Schedule,
     describe,
@@ -18,10 +19,7 @@ from scorecast.domain.schedule import (
 )
 from scorecast.errors import InvalidInput
 
-app = typer.Typer(
-    help="Preview a schedule: its next fire times and a plain-English description.",
-    no_args_is_help=True,
-)
+app = command_group(help="Preview a schedule: its next fire times and a plain-English description.")
 
 _PAYLOAD_HELP = (
     'The schedule as a JSON object, e.g. \'{"minute": [0], "hour": [16], "dayOfMonth": ["*"],'
@@ -61,15 +59,18 @@ def _never_reason(schedule: Schedule) -> str:
 
 @app.command("next")
 def next_command(
-    payload: Annotated[str, typer.Argument(help=_PAYLOAD_HELP, show_default=False)],
+    payload: Annotated[
+        str, typer.Argument(metavar="PAYLOAD", help=_PAYLOAD_HELP, show_default=False)
+    ],
     after: Annotated[
         str | None,
         typer.Option(
+            metavar="MOMENT",
             help="Print fires strictly after this ISO-8601 moment (naive = UTC). Default: now.",
             show_default=False,
         ),
     ] = None,
-    count: Annotated[int, typer.Option(help="How many fire times to print.")] = 10,
+    count: Annotated[int, typer.Option(metavar="N", help="How many fire times to print.")] = 10,
 ) -> None:
     """Print the next fire times, one per line, as ISO-8601 UTC (2026-12-01T16:00:00Z)."""
     schedule = _load(payload)
@@ -90,7 +91,9 @@ def next_command(
 
 @app.command("describe")
 def describe_command(
-    payload: Annotated[str, typer.Argument(help=_PAYLOAD_HELP, show_default=False)],
+    payload: Annotated[
+        str, typer.Argument(metavar="PAYLOAD", help=_PAYLOAD_HELP, show_default=False)
+    ],
 ) -> None:
     """Print the schedule in plain English, then one line per warning."""
     schedule = _load(payload)

@@ -39,20 +39,29 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     *,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Interface to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(min=0, max=65535, help="TCP port (0: any free port).")
+        int, typer.Option(min=0, max=65535, metavar="PORT", help="TCP port (0: any free port).")
     ] = 8080,
-    workers: Annotated[int, typer.Option(min=1, help="Jobs run at the same time.")] = 2,
+    workers: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Jobs run at the same time.")
+    ] = 2,
     demo: Annotated[
         bool, typer.Option("--demo", help="Set up and run the demo definition, then keep serving.")
     ] = False,
     scheduler: Annotated[bool, typer.Option(help="Run the scheduler in this process.")] = True,
     lease_seconds: Annotated[
         float,
-        typer.Option(help="Job lease: a job whose worker is silent this long runs again."),
+        typer.Option(
+            metavar="SECONDS",
+            help="Job lease: a job whose worker is silent this long runs again.",
+        ),
     ] = 30.0,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[
+        str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+    ] = "info",
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
     _configure_logging(log_level)

@@ -10,23 +10,25 @@ from typing import Annotated
 
 import typer
 
+from scorecast.cli.groups import command_group
 from scorecast.config import Settings
 from scorecast.service.accounts import DEFAULT_ADMIN, DEFAULT_ORG, create_token
 from scorecast.store.db import create_engine_for, migrate, session_scope
 
-app = typer.Typer(help="Create API tokens.", no_args_is_help=True)
+app = command_group(help="Create API tokens.")
 
 
 @app.command("create")
 def create(
     org: Annotated[
-        str, typer.Option("--org", help="organization (created when missing)")
+        str, typer.Option("--org", metavar="ORG", help="organization (created when missing)")
     ] = DEFAULT_ORG,
     user: Annotated[
-        str, typer.Option("--user", help="user (created when missing)")
+        str, typer.Option("--user", metavar="USER", help="user (created when missing)")
     ] = DEFAULT_ADMIN,
     full_name: Annotated[
-        str | None, typer.Option("--full-name", help="the user's full name, for a new user")
+        str | None,
+        typer.Option("--full-name", metavar="NAME", help="the user's full name, for a new user"),
     ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="a new user is an administrator")] = False,
 ) -> None:

@@ -26,7 +26,6 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
 from scorecast.config import Settings
 from scorecast.connectors.base import (
@@ -41,9 +40,9 @@ from scorecast.connectors.base import (
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of
 from scorecast.connectors.fileio import describe
-from scorecast.connectors.jdbc_url import database_url, describe_url
-from scorecast.connectors.safety import UnsafeLocationError, resolve_host
+from scorecast.connectors.safety import UnsafeLocationError
 from scorecast.connectors.sql_arrow import result_schema, rows_to_batch, sql_type
+from scorecast.connectors.sql_engine import data_store_engine
 from scorecast.connectors.sql_query import check_read_only_query
 from scorecast.errors import ConnectorError, ScorecastError
 from scorecast.formats.batch_cutting import batches_of_about
@@ -114,33 +113,9 @@ def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engi
         raise ConnectorError(f"data store {store_id!r}: {exc.message}") from exc
     credential = credential_of(settings, ctx, f"data store {store_id!r}", "basic")
     try:
-        url = database_url(params, credential, ctx.settings)
-        where = describe_url(url)
-        if url.drivername != "sqlite":
-            checked = resolve_host(
-                url.host, url.port, allow_private=ctx.settings.allow_private_endpoints
-            )
-            if checked:
-                url = _pinned(url, checked[0])
+        return data_store_engine(params, credential, ctx.settings)
     except UnsafeLocationError as exc:
         raise ConnectorError(f"data store {store_id!r}: the address {exc}") from exc
-    module = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
-    if url.get_backend_name() in module:
-        from scorecast.errors import require_extra
-
-        require_extra(*module[url.get_backend_name()])
-    return sa.create_engine(url, poolclass=NullPool), where
-
-
-def _pinned(url: sa.URL, address: str) -> sa.URL:
-    """Connect to the address that was checked, not to a second DNS answer.
-
-    PostgreSQL keeps ``host`` (TLS verification, messages) and gets ``hostaddr``; pymysql
-    connects to the address itself.
-    """
-    if url.get_backend_name() == "postgresql":
-        return url.update_query_dict({"hostaddr": address})
-    return url.set(host=address)
 
 
 def _name(settings: Mapping[str, Any]) -> str:

@@ -138,6 +138,47 @@ def version_file(settings: Settings, version: DatasetVersion) -> Path:
     return settings.datasets_dir / version.path
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A dataset version's file as uploaded, for download (``Dataset.get_file``)."""
+
+    path: Path
+    media_type: str
+    filename: str
+
+
+_MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+def stored_file(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    dataset_id: str,
+    version_id: str | None = None,
+) -> StoredFile:
+    """The file of a dataset's latest version (or ``version_id``) in the caller's organization.
+
+    The path is checked to lie inside the datasets folder, as the ``dataset`` intake checks it;
+    NotFound when the dataset, the version or the file is missing.
+    """
+    from scorecast.connectors.safety import UnsafeLocationError, contained_path
+
+    view = get_dataset(session, caller, dataset_id, version_id)
+    try:
+        path = contained_path(version_file(settings, view.version), [settings.datasets_dir])
+    except UnsafeLocationError:
+        path = None
+    if path is None or not path.is_file():
+        raise NotFound(
+            f"the file of dataset {dataset_id} version {view.version.id} is missing",
+            {"datasetId": "its file is missing"},
+        )
+    suffix = f".{view.version.format}"
+    name = view.dataset.name if view.dataset.name.endswith(suffix) else view.dataset.name + suffix
+    return StoredFile(path, _MEDIA_TYPES.get(view.version.format, "text/csv"), name)
+
+
 def _store_version(
     session: Session,
     settings: Settings,

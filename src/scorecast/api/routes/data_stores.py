@@ -1,20 +1,24 @@
-"""``externalDataStores/``: database addresses for the ``jdbc`` connector (no secrets)."""
+"""``externalDataStores/``: database addresses for the ``jdbc`` connector (no secrets), and the
+calls that connect to one while setting it up (``test/``, ``schemas/``, ``tables/``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
-from scorecast.service import data_stores
+from scorecast.service import data_store_connections, data_stores
 from scorecast.store.models import DataStore
 
 router = APIRouter(tags=["Data stores"])
 _PATH = "/externalDataStores/"
+
+#: Who connects: ``credentialId``, ``credentialData`` or ``user``/``password`` (never stored).
+ConnectBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def data_store_to_wire(store: DataStore) -> dict[str, Any]:
@@ -80,3 +84,54 @@ def update_data_store(
 def delete_data_store(data_store_id: str, session: SessionDep, caller: CallerDep) -> Response:
     data_stores.delete_data_store(session, caller, data_store_id)
     return Response(status_code=204)
+
+
+@router.post(_PATH + "{data_store_id}/test/", name="test_data_store")
+def check_data_store_connection(
+    data_store_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    body: ConnectBody = None,
+) -> dict[str, Any]:
+    """Connect to the database (``DataStore.test``): 200 ``{"message": ...}``, else 422."""
+    message = data_store_connections.check_connection(
+        session, caller, settings, data_store_id, body
+    )
+    return {"message": message}
+
+
+@router.post(_PATH + "{data_store_id}/schemas/", name="list_data_store_schemas")
+def list_data_store_schemas(
+    data_store_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    body: ConnectBody = None,
+) -> dict[str, Any]:
+    """The database's schemas (``DataStore.schemas``); ``catalog`` is the database's name."""
+    catalog, schemas = data_store_connections.list_schemas(
+        session, caller, settings, data_store_id, body
+    )
+    return {"catalog": catalog, "catalogs": [catalog] if catalog else [], "schemas": schemas}
+
+
+@router.post(_PATH + "{data_store_id}/tables/", name="list_data_store_tables")
+def list_data_store_tables(
+    data_store_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    body: ConnectBody = None,
+) -> dict[str, Any]:
+    """Tables and views of ``schema`` (default: the database's default schema)."""
+    catalog, tables = data_store_connections.list_tables(
+        session, caller, settings, data_store_id, body
+    )
+    return {
+        "catalog": catalog,
+        "tables": [
+            {"catalog": t.catalog, "schema": t.schema, "name": t.name, "type": t.kind}
+            for t in tables
+        ],
+    }

@@ -1,4 +1,5 @@
-"""``datasets/``: upload CSV/Parquet files (``fromFile/``), versions, get, list, delete.
+"""``datasets/``: upload CSV/Parquet files (``fromFile/``), versions, get, list, download
+(``file/``), delete.
 
 DataRobot's upload is asynchronous; here it is done when the POST returns. The POST answers 202
 with ``Location: …/status/{datasetId}/`` as DataRobot does, and ``GET status/{id}/`` answers 303
@@ -10,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import Limit, Offset, format_datetime
 from scorecast.service import datasets
-from scorecast.service.datasets import DatasetView
+from scorecast.service.datasets import DatasetView, StoredFile
 
 router = APIRouter(tags=["Datasets"])
 
@@ -143,6 +145,31 @@ def get_dataset_version(
     dataset_id: str, version_id: str, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     return dataset_to_wire(datasets.get_dataset(session, caller, dataset_id, version_id))
+
+
+@router.get("/datasets/{dataset_id}/file/", name="get_dataset_file")
+def get_dataset_file(
+    dataset_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> FileResponse:
+    """The latest version's file as uploaded (CSV or Parquet): ``Dataset.get_file``."""
+    return _download(datasets.stored_file(session, caller, settings, dataset_id))
+
+
+@router.get("/datasets/{dataset_id}/versions/{version_id}/file/", name="get_dataset_version_file")
+def get_dataset_version_file(
+    dataset_id: str, version_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> FileResponse:
+    """One version's file as uploaded (CSV or Parquet)."""
+    return _download(datasets.stored_file(session, caller, settings, dataset_id, version_id))
+
+
+def _download(stored: StoredFile) -> FileResponse:
+    return FileResponse(
+        stored.path,
+        media_type=stored.media_type,
+        filename=stored.filename,
+        content_disposition_type="attachment",
+    )
 
 
 @router.delete("/datasets/{dataset_id}/", status_code=204, name="delete_dataset")
