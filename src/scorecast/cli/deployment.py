@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from scorecast.config import Settings
+from scorecast.domain.model_description import parse_feature_names
 from scorecast.errors import InvalidInput, ScorecastError
 
 app = typer.Typer(help="Register models as deployments.", no_args_is_help=True)
@@ -39,6 +40,14 @@ def create(
         bool,
         typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),
     ] = False,
+    feature_names: Annotated[
+        str | None,
+        typer.Option(
+            "--feature-names",
+            help="input column names a,b,c in the model's order, for a model that does not "
+            "record them (an ONNX model with one matrix input)",
+        ),
+    ] = None,
 ) -> None:
     """Upload MODEL_PATH and print the new deployment's id."""
     settings = Settings.from_env()
@@ -52,6 +61,8 @@ def create(
     form = {"targetName": target, "targetType": target_type, "trustPickle": str(trust_pickle)}
     if positive_class is not None:
         form["positiveClass"] = positive_class
+    if feature_names is not None:
+        form["featureNames"] = ",".join(parse_feature_names(feature_names))
     form["label"] = label or model_path.stem
     with tempfile.TemporaryDirectory() as scratch:
         upload = _as_file(model_path, Path(scratch))

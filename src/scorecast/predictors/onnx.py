@@ -5,9 +5,9 @@ Input layouts:
 - one input per feature (what skl2onnx produces with one ``initial_types`` entry per column),
   each of shape ``[N, 1]``: the input names are the feature names, ``tensor(string)`` inputs are
   categorical, numeric tensors numeric;
-- one numeric input ``[N, k]``: the model's ``metadata_props`` must hold ``feature_names``
-  (comma separated, in column order), otherwise the columns cannot be matched and the model is
-  refused.
+- one numeric input ``[N, k]``: its ``k`` column names, in order, are the ones given at
+  registration (``Declared.feature_names``), else the model's ``metadata_props``
+  ``feature_names`` (comma separated); with neither the model is refused.
 
 A classifier has a probability output (a ``[N, k]`` tensor, or skl2onnx's ZipMap sequence of
 maps) and class labels recorded, as ints or strings, by the ONNX-ML node nearest upstream of it
@@ -127,6 +127,23 @@ def _class_labels(path: Path, output: Any) -> list[Any]:
     return labels
 
 
+def _matrix_names(session: Any, declared: Declared) -> list[str]:
+    """The columns of a one-matrix-input model: the names given at registration, else its
+    ``feature_names`` metadata."""
+    if declared.feature_names is not None:
+        return list(declared.feature_names)
+    meta = session.get_modelmeta().custom_metadata_map
+    names = [n.strip() for n in meta.get("feature_names", "").split(",") if n.strip()]
+    if not names:
+        raise ModelLoadError(
+            "the ONNX model takes one matrix input and does not record its column names: "
+            "give them at registration (featureNames, or scorecast deployment create "
+            "--feature-names a,b,c) or as the model's metadata_props 'feature_names'",
+            {"featureNames": "required for this model"},
+        )
+    return names
+
+
 def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
     session = _session(path)
     inputs = session.get_inputs()
@@ -141,14 +158,13 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
         ]
     elif len(inputs) == 1 and inputs[0].type != "tensor(string)":
         layout = "matrix"
-        meta = session.get_modelmeta().custom_metadata_map
-        names = [n.strip() for n in meta.get("feature_names", "").split(",") if n.strip()]
-        if not names or (
-            isinstance(inputs[0].shape[-1], int) and inputs[0].shape[-1] != len(names)
-        ):
+        names = _matrix_names(session, declared)
+        width = inputs[0].shape[-1]
+        if isinstance(width, int) and width != len(names):
             raise ModelLoadError(
-                "the ONNX model takes one matrix input; add its column names as metadata_props "
-                "'feature_names' (comma separated) so that input columns can be matched"
+                f"the ONNX model's input {inputs[0].name!r} has {width} columns but "
+                f"{len(names)} feature names were given: {', '.join(names)}",
+                {"featureNames": f"must name exactly {width} columns"},
             )
         features = [Feature(name) for name in names]
     else:

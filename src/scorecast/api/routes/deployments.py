@@ -3,9 +3,11 @@
 Registering is scorecast's own route (DataRobot builds deployments from its model registry):
 ``POST deployments/fromModelFile/`` with a multipart body — ``file`` (the model: ONNX, and the
 formats the predictors support), ``targetName``, ``targetType`` (regression, binary, multiclass;
-any case), optional ``positiveClass``, ``label`` and ``trustPickle``. It answers 201 with the
-deployment and its ``Location``. ``GET deployments/{id}/`` answers as DataRobot's (reference §15)
-plus a ``scorecastModel`` object describing the model's inputs and classes.
+any case), optional ``positiveClass``, ``label``, ``trustPickle`` and ``featureNames`` (the
+input column names ``a,b,c`` of a model that does not record them: an ONNX model with one
+matrix input). It answers 201 with the deployment and its ``Location``.
+``GET deployments/{id}/`` answers as DataRobot's (reference §15) plus a ``scorecastModel``
+object describing the model's inputs and classes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
+from scorecast.domain.model_description import parse_feature_names
 from scorecast.errors import InvalidInput
 from scorecast.service import deployments
 from scorecast.service.deployments import ModelUpload
@@ -76,6 +79,7 @@ def create_deployment_from_file(
     positive_class: Annotated[str | None, Form(alias="positiveClass")] = None,
     label: Annotated[str | None, Form()] = None,
     trust_pickle: Annotated[bool, Form(alias="trustPickle")] = False,
+    feature_names: Annotated[str | None, Form(alias="featureNames")] = None,
     session: SessionDep,
     caller: CallerDep,
     settings: SettingsDep,
@@ -87,6 +91,9 @@ def create_deployment_from_file(
         positive_class=positive_class,
         label=label,
         trust_pickle=trust_pickle,
+        feature_names=(
+            tuple(parse_feature_names(feature_names)) if feature_names is not None else None
+        ),
     )
     deployment = deployments.register_model(
         session, caller, settings, stream=file.file, filename=file.filename, declared=declared
