@@ -16,6 +16,7 @@ import typer
 
 from scorecast.config import Settings
 from scorecast.domain.model_description import parse_feature_names
+from scorecast.domain.prediction_warnings import parse_prediction_range
 from scorecast.errors import InvalidInput, ScorecastError
 
 app = typer.Typer(help="Register models as deployments.", no_args_is_help=True)
@@ -48,6 +49,14 @@ def create(
             "record them (an ONNX model with one matrix input)",
         ),
     ] = None,
+    prediction_range: Annotated[
+        str | None,
+        typer.Option(
+            "--prediction-range",
+            help="regression: LOW,HIGH, the range outside which predictions are flagged "
+            "IS_OUTLIER_PREDICTION (write --prediction-range=-5,5 for a negative LOW)",
+        ),
+    ] = None,
 ) -> None:
     """Upload MODEL_PATH and print the new deployment's id."""
     settings = Settings.from_env()
@@ -63,6 +72,9 @@ def create(
         form["positiveClass"] = positive_class
     if feature_names is not None:
         form["featureNames"] = ",".join(parse_feature_names(feature_names))
+    if prediction_range is not None:
+        low, high = parse_prediction_range(prediction_range)
+        form["predictionRange"] = f"{low!r},{high!r}"
     form["label"] = label or model_path.stem
     with tempfile.TemporaryDirectory() as scratch:
         upload = _as_file(model_path, Path(scratch))

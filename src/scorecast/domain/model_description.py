@@ -43,6 +43,9 @@ class ModelDescription:
     positive_class: str | None = None
     prediction_threshold: float = DEFAULT_THRESHOLD
     trust_pickle: bool = False
+    #: regression: the model's default prediction range (given at registration); in a job's
+    #: plan, the range its predictions are flagged against (None: warnings off), see
+    #: ``domain.prediction_warnings``
     prediction_range: tuple[float, float] | None = None
     can_explain: bool = False
     #: why ``can_explain`` is False, for the 422 a job asking for explanations gets
