@@ -3,6 +3,9 @@ official client, a range at registration, bad bodies, organizations."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +180,33 @@ def test_another_organizations_deployment_is_not_found(
     assert _patch(live_server, deployment_id, body, token=stranger).status_code == 404
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers=live_server.headers()).json()["predictionWarning"]["enabled"]
+
+
+def test_cli_prediction_range(live_server: LiveServer, regression_model: Path) -> None:
+    env = {
+        **os.environ,
+        "SCORECAST_ENDPOINT": live_server.url,
+        "SCORECAST_TOKEN": live_server.token,
+    }
+    scorecast = shutil.which("scorecast")
+    assert scorecast, "the scorecast console script is not installed"
+    command = [
+        scorecast, "deployment", "create", str(regression_model), "--target", "y",
+        "--target-type", "regression", "--feature-names", "a,b", "--prediction-range",
+    ]  # fmt: skip
+
+    def run(value: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, value], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    created = run("-1.5,4")
+    assert created.returncode == 0, created.stderr
+    deployment_id = created.stdout.strip().splitlines()[-1]
+    got = httpx.get(
+        f"{live_server.url}/deployments/{deployment_id}/", headers=live_server.headers()
+    )
+    assert got.json()["scorecastModel"]["predictionRange"] == {"lower": -1.5, "upper": 4.0}
+    bad = run("4,-1.5")
+    assert bad.returncode == 2, bad.stderr
+    assert "predictionRange" in bad.stderr and "Traceback" not in bad.stderr

@@ -54,7 +54,7 @@ def create(
         typer.Option(
             "--prediction-range",
             help="regression: LOW,HIGH, the range outside which predictions are flagged "
-            "IS_OUTLIER_PREDICTION (write --prediction-range=-5,5 for a negative LOW)",
+            "IS_OUTLIER_PREDICTION (the deployment's default prediction warning range)",
         ),
     ] = None,
 ) -> None:
