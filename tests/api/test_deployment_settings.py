@@ -13,6 +13,8 @@ import datarobot as dr
 import httpx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from live_api import LiveServer
 
@@ -210,3 +212,47 @@ def test_cli_prediction_range(live_server: LiveServer, regression_model: Path) -
     bad = run("4,-1.5")
     assert bad.returncode == 2, bad.stderr
     assert "predictionRange" in bad.stderr and "Traceback" not in bad.stderr
+
+
+_KEYS = ["predictionWarning", "enabled", "customBoundaries", "lower", "upper", "targetDrift"]
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats()
+    | st.text(max_size=10)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@pytest.fixture
+def settings_url(live_server: LiveServer, regression_model: Path) -> str:
+    deployment_id = _register(live_server, regression_model, predictionRange="0,1").json()["id"]
+    return _settings_url(live_server, deployment_id)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=st.dictionaries(st.sampled_from(_KEYS), _values, max_size=3) | _values)
+def test_any_json_gets_202_or_a_422(
+    live_server: LiveServer, settings_url: str, body: object
+) -> None:
+    import json
+
+    content = json.dumps(body)  # NaN and Infinity too, as Python's JSON writes them
+    headers = {**live_server.headers(), "Content-Type": "application/json"}
+    response = httpx.patch(settings_url, content=content, headers=headers, timeout=60)
+    assert response.status_code in (202, 422), response.text
+    assert response.headers["content-type"] == "application/json"
+    got = httpx.get(settings_url, headers=live_server.headers())
+    assert got.status_code == 200, got.text

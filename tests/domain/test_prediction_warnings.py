@@ -119,6 +119,7 @@ def test_null_boundaries_return_to_the_models_range(default: tuple[float, float]
         ({"enabled": True, "customBoundaries": {"lower": 1, "upper": True}}, "upper"),
         ({"enabled": True, "customBoundaries": {"lower": 1, "upper": math.inf}}, "upper"),
         ({"enabled": True, "customBoundaries": {"lower": math.nan, "upper": 1}}, "lower"),
+        ({"enabled": True, "customBoundaries": {"lower": -(10**400), "upper": 1}}, "lower"),
     ],
 )
 def test_malformed_patches_name_the_field(body: Any, field: str) -> None:

@@ -131,9 +131,12 @@ def _boundaries(value: Any) -> Boundaries | None:
         number = value[key]
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise InvalidInput.at(f"{field}.{key}", "must be a number")
-        if not math.isfinite(number):
+        try:
+            bounds[key] = float(number)  # an int beyond float's range overflows
+        except OverflowError:
+            bounds[key] = math.inf
+        if not math.isfinite(bounds[key]):
             raise InvalidInput.at(f"{field}.{key}", "must be finite")
-        bounds[key] = float(number)
     if bounds["lower"] > bounds["upper"]:
         raise InvalidInput.at(field, "lower must not exceed upper")
     return Boundaries(bounds["lower"], bounds["upper"])
