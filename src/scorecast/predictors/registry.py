@@ -100,8 +100,8 @@ def describe_model(
 
     Raises ``InvalidInput``-free ``ModelLoadError`` (422) for an artifact that cannot be loaded,
     a format that cannot be told, a pickle without ``trust_pickle``, or a model contradicting
-    ``target_type``, or ``feature_names`` that a model recording its own input names names
-    otherwise; ``MissingExtra`` when the format's package is not installed.
+    ``target_type``, or ``feature_names`` other than the names a model records for its own
+    inputs; ``MissingExtra`` when the format's package is not installed.
     """
     if not target:
         raise ModelLoadError("the target name must not be empty", {"targetName": "required"})
