@@ -16,6 +16,8 @@ import typer
 
 from scorecast.cli.groups import command_group
 from scorecast.config import Settings
+from scorecast.domain.model_description import parse_feature_names
+from scorecast.domain.prediction_warnings import parse_prediction_range
 from scorecast.errors import InvalidInput, ScorecastError
 
 app = command_group(help="Register models as deployments.")
@@ -47,6 +49,22 @@ def create(
         bool,
         typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),
     ] = False,
+    feature_names: Annotated[
+        str | None,
+        typer.Option(
+            "--feature-names",
+            help="input column names a,b,c in the model's order, for a model that does not "
+            "record them (an ONNX model with one matrix input)",
+        ),
+    ] = None,
+    prediction_range: Annotated[
+        str | None,
+        typer.Option(
+            "--prediction-range",
+            help="regression: LOW,HIGH, the range outside which predictions are flagged "
+            "IS_OUTLIER_PREDICTION (the deployment's default prediction warning range)",
+        ),
+    ] = None,
 ) -> None:
     """Upload MODEL_PATH and print the new deployment's id."""
     settings = Settings.from_env()
@@ -60,6 +78,11 @@ def create(
     form = {"targetName": target, "targetType": target_type, "trustPickle": str(trust_pickle)}
     if positive_class is not None:
         form["positiveClass"] = positive_class
+    if feature_names is not None:
+        form["featureNames"] = ",".join(parse_feature_names(feature_names))
+    if prediction_range is not None:
+        low, high = parse_prediction_range(prediction_range)
+        form["predictionRange"] = f"{low!r},{high!r}"
     form["label"] = label or model_path.stem
     with tempfile.TemporaryDirectory() as scratch:
         upload = _as_file(model_path, Path(scratch))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from scorecast.errors import InvalidInput
+
 TargetType = Literal["regression", "binary", "multiclass"]
 FeatureType = Literal["numeric", "categorical"]
 #: How the engine runs chunks in parallel for a model: in worker processes (models that use
@@ -41,6 +43,9 @@ class ModelDescription:
     positive_class: str | None = None
     prediction_threshold: float = DEFAULT_THRESHOLD
     trust_pickle: bool = False
+    #: regression: the model's default prediction range (given at registration); in a job's
+    #: plan, the range its predictions are flagged against (None: warnings off), see
+    #: ``domain.prediction_warnings``
     prediction_range: tuple[float, float] | None = None
     can_explain: bool = False
     #: why ``can_explain`` is False, for the 422 a job asking for explanations gets
@@ -68,3 +73,31 @@ class ModelDescription:
             (float(raw_range[0]), float(raw_range[1])) if raw_range else None
         )
         return cls(**values)
+
+
+#: the longest feature name accepted at registration
+MAX_FEATURE_NAME = 500
+
+
+def parse_feature_names(text: str) -> list[str]:
+    """Column names given at registration as ``"a,b,c"`` (spaces around names are dropped).
+
+    ``InvalidInput`` at ``featureNames`` for an empty list, an empty or overlong name, or a
+    name given twice.
+    """
+    names = [name.strip() for name in text.split(",")]
+    if not text.strip():
+        raise InvalidInput.at("featureNames", "must list at least one column name")
+    if any(not name for name in names):
+        raise InvalidInput.at("featureNames", "must not contain an empty name (check the commas)")
+    too_long = next((name for name in names if len(name) > MAX_FEATURE_NAME), None)
+    if too_long is not None:
+        raise InvalidInput.at(
+            "featureNames", f"names must be at most {MAX_FEATURE_NAME} characters"
+        )
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidInput.at("featureNames", f"{name!r} is given twice")
+        seen.add(name)
+    return names

@@ -178,7 +178,8 @@ def run_job(
     ):
         log(
             "predictionWarningEnabled: no IS_OUTLIER_PREDICTION column, because the "
-            "deployment has no prediction range (give one, or training data, at registration)"
+            "deployment's prediction warnings are off or it has no prediction range (give "
+            "one at registration, or enable them with boundaries in the deployment's settings)"
         )
     sizer, sizes, first_bytes = _chunk_sizes(chunk_size, chunk_sizing)
     intake.waiting = tick  # an intake waiting for rows still reports progress and sees aborts

@@ -132,6 +132,9 @@ class Declared:
     positive_class: str | None = None
     trust_pickle: bool = False
     prediction_range: tuple[float, float] | None = None
+    #: the input column names, in the model's order, for a model that does not record them
+    #: (an ONNX model with one matrix input); a model that does must record the same names
+    feature_names: tuple[str, ...] | None = None
 
 
 def settle_labels(

@@ -5,12 +5,14 @@ Input layouts:
 - one input per feature (what skl2onnx produces with one ``initial_types`` entry per column),
   each of shape ``[N, 1]``: the input names are the feature names, ``tensor(string)`` inputs are
   categorical, numeric tensors numeric;
-- one numeric input ``[N, k]``: the model's ``metadata_props`` must hold ``feature_names``
-  (comma separated, in column order), otherwise the columns cannot be matched and the model is
-  refused.
+- one numeric input ``[N, k]``: its ``k`` column names, in order, are the ones given at
+  registration (``Declared.feature_names``), else the model's ``metadata_props``
+  ``feature_names`` (comma separated); with neither the model is refused.
 
 A classifier has a probability output (a ``[N, k]`` tensor, or skl2onnx's ZipMap sequence of
-maps) and class labels recorded in the graph (``classlabels_strings``/``classlabels_int64s``).
+maps) and class labels recorded, as ints or strings, by the ONNX-ML node nearest upstream of it
+(``LABELLED_OPERATORS``: ``LinearClassifier``, ``SVMClassifier``, ``TreeEnsembleClassifier``,
+``ZipMap``); the probability columns are in that node's label order.
 A regressor has one numeric output. Rows are fed in batches of ``ROW_BATCH`` because skl2onnx's
 one-hot encoder produces dense tensors (one call on a million rows peaked at 18 GB).
 ONNX models cannot explain (no exact per-feature contributions).
@@ -18,6 +20,7 @@ ONNX models cannot explain (no exact per-feature contributions).
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +61,87 @@ def _session(path: Path) -> Any:
         raise ModelLoadError(f"not a loadable ONNX model: {exc}") from exc
 
 
-def _graph_labels(path: Path) -> list[Any] | None:
+#: the ONNX-ML operators that record class labels, with their int and string label attributes
+LABELLED_OPERATORS: dict[str, tuple[str, str]] = {
+    "LinearClassifier": ("classlabels_ints", "classlabels_strings"),
+    "SVMClassifier": ("classlabels_ints", "classlabels_strings"),
+    "TreeEnsembleClassifier": ("classlabels_int64s", "classlabels_strings"),
+    "ZipMap": ("classlabels_int64s", "classlabels_strings"),
+}
+
+
+def _node_labels(node: Any) -> list[Any] | None:
+    """The class labels a node records (ints or strings), or None for any other node."""
+    names = LABELLED_OPERATORS.get(node.op_type)
+    if names is None or node.domain not in ("ai.onnx.ml", ""):
+        return None
+    ints, strings = names
+    for attribute in node.attribute:
+        if attribute.name == strings and attribute.strings:
+            return [s.decode() for s in attribute.strings]
+        if attribute.name == ints and attribute.ints:
+            return [int(i) for i in attribute.ints]
+    return None
+
+
+def graph_labels(graph: Any, output: str) -> list[Any] | None:
+    """The class labels of the labelled node nearest upstream of ``output`` (breadth first).
+
+    The nearest one is the classifier (or ZipMap) whose columns ``output`` holds, also when
+    a pipeline has several classifiers or ZipMap repeats its classifier's labels. None when
+    no node on the way records labels.
+    """
+    producers = {name: node for node in graph.node for name in node.output}
+    queue, seen = deque([output]), {output}
+    while queue:
+        node = producers.get(queue.popleft())
+        if node is None:
+            continue
+        labels = _node_labels(node)
+        if labels is not None:
+            return labels
+        for name in node.input:
+            if name and name not in seen:
+                seen.add(name)
+                queue.append(name)
+    return None
+
+
+def _class_labels(path: Path, output: Any) -> list[Any]:
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
-    for node in model.graph.node:
-        for attribute in node.attribute:
-            if attribute.name == "classlabels_strings" and attribute.strings:
-                return [s.decode() for s in attribute.strings]
-            if attribute.name == "classlabels_int64s" and attribute.ints:
-                return list(attribute.ints)
-    return None
+    labels = graph_labels(model.graph, output.name)
+    if labels is None:
+        raise ModelLoadError(
+            f"the ONNX classifier does not record its class labels: no "
+            f"{', '.join(LABELLED_OPERATORS)} node leading to its output {output.name!r} "
+            "records classlabels_ints/int64s/strings"
+        )
+    width = output.shape[-1] if output.type.startswith("tensor") and output.shape else None
+    if isinstance(width, int) and width != len(labels):
+        raise ModelLoadError(
+            f"the ONNX classifier's output {output.name!r} has {width} columns but its "
+            f"class labels are {labels}"
+        )
+    return labels
+
+
+def _matrix_names(session: Any, declared: Declared) -> list[str]:
+    """The columns of a one-matrix-input model: the names given at registration, else its
+    ``feature_names`` metadata."""
+    if declared.feature_names is not None:
+        return list(declared.feature_names)
+    meta = session.get_modelmeta().custom_metadata_map
+    names = [n.strip() for n in meta.get("feature_names", "").split(",") if n.strip()]
+    if not names:
+        raise ModelLoadError(
+            "the ONNX model takes one matrix input and does not record its column names: "
+            "give them at registration (featureNames, or scorecast deployment create "
+            "--feature-names a,b,c) or as the model's metadata_props 'feature_names'",
+            {"featureNames": "required for this model"},
+        )
+    return names
 
 
 def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
@@ -85,14 +158,13 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
         ]
     elif len(inputs) == 1 and inputs[0].type != "tensor(string)":
         layout = "matrix"
-        meta = session.get_modelmeta().custom_metadata_map
-        names = [n.strip() for n in meta.get("feature_names", "").split(",") if n.strip()]
-        if not names or (
-            isinstance(inputs[0].shape[-1], int) and inputs[0].shape[-1] != len(names)
-        ):
+        names = _matrix_names(session, declared)
+        width = inputs[0].shape[-1]
+        if isinstance(width, int) and width != len(names):
             raise ModelLoadError(
-                "the ONNX model takes one matrix input; add its column names as metadata_props "
-                "'feature_names' (comma separated) so that input columns can be matched"
+                f"the ONNX model's input {inputs[0].name!r} has {width} columns but "
+                f"{len(names)} feature names were given: {', '.join(names)}",
+                {"featureNames": f"must name exactly {width} columns"},
             )
         features = [Feature(name) for name in names]
     else:
@@ -104,14 +176,12 @@ def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
             o
             for o in outputs
             if o.type.startswith("seq(map")
-            or (o.type == "tensor(float)" and "prob" in o.name.lower())
+            or (o.type in ("tensor(float)", "tensor(double)") and "prob" in o.name.lower())
         ),
         None,
     )
     if probability is not None:
-        raw_labels = _graph_labels(path)
-        if raw_labels is None:
-            raise ModelLoadError("the ONNX classifier does not record its class labels")
+        raw_labels = _class_labels(path, probability)
         kind, labels = "classifier", [label_text(label) for label in raw_labels]
         output = probability.name
     else:

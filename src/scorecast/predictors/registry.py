@@ -10,7 +10,7 @@ import json
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,12 +94,14 @@ def describe_model(
     positive_class: str | None,
     trust_pickle: bool = False,
     prediction_range: tuple[float, float] | None = None,
+    feature_names: Sequence[str] | None = None,
 ) -> ModelDescription:
     """Load a model artifact, check it against the declared target, and describe it.
 
     Raises ``InvalidInput``-free ``ModelLoadError`` (422) for an artifact that cannot be loaded,
     a format that cannot be told, a pickle without ``trust_pickle``, or a model contradicting
-    ``target_type``; ``MissingExtra`` when the format's package is not installed.
+    ``target_type``, or ``feature_names`` other than the names a model records for its own
+    inputs; ``MissingExtra`` when the format's package is not installed.
     """
     if not target:
         raise ModelLoadError("the target name must not be empty", {"targetName": "required"})
@@ -124,12 +126,19 @@ def describe_model(
         positive_class=positive_class,
         trust_pickle=trust_pickle,
         prediction_range=prediction_range,
+        feature_names=tuple(feature_names) if feature_names is not None else None,
     )
     fmt = FORMATS[detect_format(artifact)]
     description = fmt.describe(artifact, declared, sha256_of(artifact))
     description.trust_pickle = trust_pickle
     if not description.features:
         raise ModelLoadError("the model declares no input features")
+    if feature_names is not None and description.feature_names != list(feature_names):
+        raise ModelLoadError(
+            f"the model names its own input columns ({', '.join(description.feature_names)}), "
+            "which differ from the feature names given; leave the feature names out",
+            {"featureNames": "differ from the column names the model records"},
+        )
     return description
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import Engine, select
 
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim, ProgressUpdate
-from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import ConnectorError, JobFailure, NotFound
 from scorecast.runtime.job_ledger import JobPlan
 from scorecast.service import claims
+from scorecast.service.deployment_settings import scoring_description
 from scorecast.store.db import session_scope
 from scorecast.store.models import Dataset, DatasetVersion, DataStore, Deployment, Job
 from scorecast.store.types import utcnow
@@ -53,7 +53,7 @@ class StoreLedger:
             spec = dict(job.spec)
             options = ScoringOptions.from_job_spec(spec)
             num_concurrent = int(spec.get("numConcurrent") or options.num_concurrent or 1)
-            description = ModelDescription.from_dict(deployment.model)
+            description = scoring_description(deployment)
             if self.settings.scoring_parallelism != "auto":  # the operator's choice
                 description = replace(description, parallelism=self.settings.scoring_parallelism)
             return JobPlan(

@@ -45,6 +45,8 @@ class ModelUpload:
     label: str | None = None
     trust_pickle: bool = False
     prediction_range: tuple[float, float] | None = None
+    #: input column names for a model that does not record them (see ``Declared``)
+    feature_names: tuple[str, ...] | None = None
 
 
 def register_model(
@@ -107,6 +109,7 @@ def _describe(
             positive_class=declared.positive_class or None,
             trust_pickle=declared.trust_pickle,
             prediction_range=declared.prediction_range,
+            feature_names=list(declared.feature_names) if declared.feature_names else None,
         )
     except ModelLoadError as exc:
         shown = filename or "the uploaded file"

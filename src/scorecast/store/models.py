@@ -144,6 +144,8 @@ class Deployment(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     artifact_path: Mapped[str] = mapped_column(String(500))
     model: Mapped[dict[str, Any]]
+    #: ``domain.prediction_warnings.PredictionWarningSettings`` as JSON; None until changed
+    prediction_warning: Mapped[dict[str, Any] | None]
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created: Mapped[datetime] = mapped_column(default=utcnow)
 

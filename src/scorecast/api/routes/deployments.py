@@ -3,9 +3,13 @@
 Registering is scorecast's own route (DataRobot builds deployments from its model registry):
 ``POST deployments/fromModelFile/`` with a multipart body — ``file`` (the model: ONNX, and the
 formats the predictors support), ``targetName``, ``targetType`` (regression, binary, multiclass;
-any case), optional ``positiveClass``, ``label`` and ``trustPickle``. It answers 201 with the
-deployment and its ``Location``. ``GET deployments/{id}/`` answers as DataRobot's (reference §15)
-plus a ``scorecastModel`` object describing the model's inputs and classes.
+any case), optional ``positiveClass``, ``label``, ``trustPickle``, ``featureNames`` (the
+input column names ``a,b,c`` of a model that does not record them: an ONNX model with one
+matrix input) and ``predictionRange`` (``low,high``: a regression model's default range for
+prediction warnings, ``domain.prediction_warnings``). It answers 201 with the deployment and
+its ``Location``.
+``GET deployments/{id}/`` answers as DataRobot's (reference §15) plus a ``scorecastModel``
+object describing the model's inputs and classes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
+from scorecast.domain.model_description import parse_feature_names
+from scorecast.domain.prediction_warnings import parse_prediction_range
 from scorecast.errors import InvalidInput
 from scorecast.service import deployments
 from scorecast.service.deployments import ModelUpload
@@ -60,9 +66,14 @@ def deployment_to_wire(deployment: Deployment) -> dict[str, Any]:
             "positiveClass": model.get("positive_class"),
             "predictionThreshold": model.get("prediction_threshold"),
             "canExplain": bool(model.get("can_explain")),
+            "predictionRange": _range_to_wire(model.get("prediction_range")),
         },
         "permissions": ["CAN_VIEW", "CAN_SCORE"],
     }
+
+
+def _range_to_wire(value: Any) -> dict[str, float] | None:
+    return {"lower": float(value[0]), "upper": float(value[1])} if value else None
 
 
 @router.post("/deployments/fromModelFile/", status_code=201, name="create_deployment_from_file")
@@ -76,6 +87,8 @@ def create_deployment_from_file(
     positive_class: Annotated[str | None, Form(alias="positiveClass")] = None,
     label: Annotated[str | None, Form()] = None,
     trust_pickle: Annotated[bool, Form(alias="trustPickle")] = False,
+    feature_names: Annotated[str | None, Form(alias="featureNames")] = None,
+    prediction_range: Annotated[str | None, Form(alias="predictionRange")] = None,
     session: SessionDep,
     caller: CallerDep,
     settings: SettingsDep,
@@ -87,6 +100,12 @@ def create_deployment_from_file(
         positive_class=positive_class,
         label=label,
         trust_pickle=trust_pickle,
+        feature_names=(
+            tuple(parse_feature_names(feature_names)) if feature_names is not None else None
+        ),
+        prediction_range=(
+            parse_prediction_range(prediction_range) if prediction_range is not None else None
+        ),
     )
     deployment = deployments.register_model(
         session, caller, settings, stream=file.file, filename=file.filename, declared=declared
