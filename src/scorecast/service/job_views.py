@@ -1,7 +1,7 @@
 """What a job's JSON needs besides its row: creator, logs, queue position, definition name.
 
-Loaded for a page of jobs at once (one query each for users, definitions and logs; one count
-per waiting job for its queue position). ``api/serializers.py`` turns a ``JobView`` into JSON.
+Loaded for a page of jobs at once: one query each for users, definitions, logs and the queue
+positions of the page's waiting jobs. ``api/serializers.py`` turns a ``JobView`` into JSON.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
         )
         names = {row[0]: row[1] for row in rows}
     logs = _logs(session, [job.id for job in jobs])
+    positions = queue_positions(session, jobs)
     views = []
     for job in jobs:
         definition = None
@@ -66,7 +67,7 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
                 job=job,
                 created_by=users.get(job.created_by, UserRef(job.created_by, "unknown", None)),
                 logs=logs.get(job.id, []),
-                queue_position=queue_position(session, job),
+                queue_position=positions.get(job.id),
                 definition=definition,
             )
         )
@@ -78,20 +79,34 @@ def queue_position(session: Session, job: Job) -> int | None:
 
     A job waits when it is ``INITIALIZING``, queued, its intake is ready and no abort was asked.
     """
-    if not _is_waiting(job):
-        return None
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Job)
+    return queue_positions(session, [job]).get(job.id)
+
+
+def queue_positions(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
+    """``queue_position`` of each waiting job among ``jobs``, in one query: the waiting jobs
+    up to the last of them, numbered in claim order (created, then id)."""
+    waiting = [job for job in jobs if _is_waiting(job)]
+    if not waiting:
+        return {}
+    last = max(waiting, key=lambda job: (job.created, job.id))
+    ranked = (
+        select(
+            Job.id,
+            (func.row_number().over(order_by=(Job.created, Job.id)) - 1).label("ahead"),
+        )
         .where(
             Job.status == "INITIALIZING",
             Job.queued.is_(True),
             Job.intake_ready.is_(True),
             Job.abort_requested.is_(False),
-            or_(Job.created < job.created, and_(Job.created == job.created, Job.id < job.id)),
+            or_(Job.created < last.created, and_(Job.created == last.created, Job.id <= last.id)),
         )
+        .subquery()
     )
-    return int(ahead or 0)
+    rows = session.execute(
+        select(ranked.c.id, ranked.c.ahead).where(ranked.c.id.in_([job.id for job in waiting]))
+    )
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:

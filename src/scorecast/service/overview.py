@@ -77,9 +77,15 @@ def fires_needing_attention(
 def upcoming_fires(
     session: Session, caller: Caller, now: datetime, horizon: timedelta, *, limit: int = 200
 ) -> list[UpcomingFire]:
-    """Fires of the caller's enabled definitions in ``(now, now + horizon]``, soonest first."""
+    """The first ``limit`` fires of the caller's enabled definitions in ``(now, now + horizon]``,
+    soonest first.
+
+    Exact, however many definitions there are: it expands the ``limit`` definitions due first,
+    and keeps only the fires before the next definition's first fire (no fire of a definition
+    left out can come earlier).
+    """
     end = now + horizon
-    query = (
+    due = (
         select(JobDefinition)
         .where(
             JobDefinition.org_id == caller.org_id,
@@ -87,11 +93,14 @@ def upcoming_fires(
             JobDefinition.next_scheduled_run_time.is_not(None),
             JobDefinition.next_scheduled_run_time <= end,
         )
-        .order_by(JobDefinition.next_scheduled_run_time.asc())
-        .limit(limit)
+        .order_by(JobDefinition.next_scheduled_run_time.asc(), JobDefinition.id.asc())
     )
+    expanded = session.scalars(due.limit(limit)).all()
+    following = session.scalars(due.offset(limit).limit(1)).first()
+    cutoff = end if following is None else following.next_scheduled_run_time
+    assert cutoff is not None
     fires: list[UpcomingFire] = []
-    for definition in session.scalars(query).all():
+    for definition in expanded:
         if definition.schedule is None:
             continue
         try:
@@ -99,10 +108,14 @@ def upcoming_fires(
         except InvalidInput:
             continue  # stored before a rule changed: the definition's page says why
         moment = next_fire_after(schedule, now)
-        while moment is not None and moment <= end and len(fires) < limit:
+        taken = 0
+        while moment is not None and moment <= end and taken < limit:
+            if following is not None and moment >= cutoff:
+                break
             fires.append(UpcomingFire(definition, moment))
+            taken += 1
             moment = next_fire_after(schedule, moment)
-    fires.sort(key=lambda fire: fire.moment)
+    fires.sort(key=lambda fire: (fire.moment, fire.definition.id))
     return fires[:limit]
 
 

@@ -156,7 +156,9 @@ class JobDefinition(Base):
     __tablename__ = "job_definitions"
     __table_args__ = (
         UniqueConstraint("org_id", "name"),
-        Index("ix_job_definitions_due", "enabled", "next_scheduled_run_time"),
+        # the scheduler's due query and the lists' order, each ending with the id they sort by
+        Index("ix_job_definitions_due", "enabled", "next_scheduled_run_time", "id"),
+        Index("ix_job_definitions_org_created", "org_id", "created", "id"),
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
@@ -188,8 +190,11 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_org_created", "org_id", "created"),
+        Index("ix_jobs_org_created", "org_id", "created", "id"),
         Index("ix_jobs_claim", "status", "queued", "lease_expires"),
+        # queue positions (waiting jobs in claim order) and recent failures
+        Index("ix_jobs_queue", "status", "created", "id"),
+        Index("ix_jobs_org_finished", "org_id", "finished"),
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)

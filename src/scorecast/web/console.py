@@ -239,15 +239,14 @@ def overview(request: Request, user: UserDep) -> HTMLResponse:
         caller = user.caller
         running = overview_queries.jobs_in_status(session, caller, ["RUNNING"])
         waiting = overview_queries.jobs_in_status(session, caller, ["INITIALIZING"])
+        upcoming = overview_queries.upcoming_fires(session, caller, now, day)
         return {
             "running": job_views(session, running),
             "waiting": job_views(session, waiting),
             "failures": overview_queries.failed_jobs_since(session, caller, now - day),
             "fires": overview_queries.fires_needing_attention(session, caller, now - day),
-            "upcoming": overview_queries.upcoming_fires(session, caller, now, day),
-            "timeline": present.timeline(
-                overview_queries.upcoming_fires(session, caller, now, day), now, day
-            ),
+            "upcoming": upcoming,
+            "timeline": present.timeline(upcoming, now, day),
         }
 
     return render(request, "overview.html", _read(request, work), user=user)

@@ -1,0 +1,108 @@
+"""The console's reads over a real store (SQLite and PostgreSQL): the next fires of many
+definitions are exactly the soonest ones whatever the page limit, and the queue positions of a
+page of jobs, computed in one query, equal each job's own count."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rows import add_definition, add_job, org_and_user
+from sqlalchemy import Engine
+
+from scorecast.domain.schedule import next_fire_after, parse_schedule
+from scorecast.service import overview
+from scorecast.service.caller import Caller
+from scorecast.service.job_views import queue_positions
+from scorecast.store.db import session_scope
+from scorecast.store.models import Job
+
+NOW = datetime(2026, 3, 28, 22, 17, tzinfo=UTC)  # the night before London's clocks go forward
+
+
+def _schedule(rng: random.Random) -> dict[str, object]:
+    return {
+        "minute": sorted(rng.sample(range(60), rng.randint(1, 3))),
+        "hour": ["*"] if rng.random() < 0.5 else sorted(rng.sample(range(24), rng.randint(1, 4))),
+        "dayOfMonth": ["*"],
+        "month": ["*"],
+        "dayOfWeek": ["*"],
+        **({"timezone": "Europe/London"} if rng.random() < 0.3 else {}),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_upcoming_fires_are_the_soonest_for_any_limit(engine: Engine, seed: int) -> None:
+    rng = random.Random(seed)
+    org_id, user_id = org_and_user(engine)
+    other_org, other_user = org_and_user(engine, "org-b")
+    horizon = timedelta(hours=24)
+    every: list[tuple[datetime, str]] = []
+    for index in range(25):
+        payload = _schedule(rng)
+        schedule = parse_schedule(payload)
+        first = next_fire_after(schedule, NOW)
+        enabled = rng.random() < 0.8
+        definition_id = add_definition(
+            engine,
+            org_id,
+            user_id,
+            name=f"d{index}",
+            schedule=payload,
+            enabled=enabled,
+            next_scheduled_run_time=first if enabled else None,
+        )
+        moment = first
+        while enabled and moment is not None and moment <= NOW + horizon:
+            every.append((moment, definition_id))
+            moment = next_fire_after(schedule, moment)
+    add_definition(  # another organization's never shows
+        engine,
+        other_org,
+        other_user,
+        name="theirs",
+        schedule=_schedule(rng),
+        enabled=True,
+        next_scheduled_run_time=NOW + timedelta(minutes=1),
+    )
+    every.sort()
+    caller = Caller(org_id, user_id, "admin")
+    with session_scope(engine) as session:
+        for limit in (1, 3, 10, 40, 1000):
+            found = overview.upcoming_fires(session, caller, NOW, horizon, limit=limit)
+            assert [(f.moment, f.definition.id) for f in found] == every[:limit]
+
+
+def test_queue_positions_of_a_page_equal_each_jobs_own_count(engine: Engine) -> None:
+    org_id, user_id = org_and_user(engine)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rng = random.Random(7)
+    for index in range(60):
+        waiting = rng.random() < 0.7
+        add_job(
+            engine,
+            org_id,
+            user_id,
+            created=start + timedelta(seconds=index // 3),  # ties on created: the id decides
+            status="INITIALIZING" if waiting else "COMPLETED",
+            queued=waiting,
+            abort_requested=waiting and rng.random() < 0.1,
+        )
+    with session_scope(engine) as session:
+        jobs = list(session.query(Job).all())
+        claim_order = sorted(
+            (
+                j
+                for j in jobs
+                if j.status == "INITIALIZING"
+                and j.queued
+                and j.intake_ready
+                and not j.abort_requested
+            ),
+            key=lambda j: (j.created, j.id),
+        )
+        expected = {job.id: index for index, job in enumerate(claim_order)}
+        page = rng.sample(jobs, 25)
+        got = queue_positions(session, page)
+        assert got == {job.id: expected[job.id] for job in page if job.id in expected}
