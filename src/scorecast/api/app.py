@@ -21,6 +21,7 @@ from scorecast.api.routes import (
     deployment_settings,
     deployments,
     localfile,
+    schedules,
     version,
 )
 from scorecast.config import Settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         batch_predictions,
         definitions,
         localfile,
+        schedules,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     install_console(app)

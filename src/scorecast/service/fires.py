@@ -1,0 +1,55 @@
+"""A definition's fires on record, read for the API: one row per scheduled time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scorecast.errors import InvalidInput
+from scorecast.store.models import JobDefinition, ScheduleFire
+
+#: What a fire's ``outcome`` can be (``scorecast.service.firing`` records them).
+OUTCOMES: Final = ("started", "queued", "skipped", "missed", "failed", "retried", "backfill")
+
+
+@dataclass(frozen=True)
+class FireFilters:
+    outcomes: Sequence[str] = ()
+    start: datetime | None = None  # scheduled at or after
+    end: datetime | None = None  # scheduled before
+
+
+def list_fires(
+    session: Session,
+    definition: JobDefinition,
+    filters: FireFilters,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[ScheduleFire], int]:
+    """One page of ``definition``'s fires, newest first, and the count of all that match.
+
+    ``definition`` was read in the caller's organization (``definitions.get_definition``).
+    """
+    for outcome in filters.outcomes:
+        if outcome not in OUTCOMES:
+            raise InvalidInput.at("outcome", f"unknown outcome {outcome!r}; one of {OUTCOMES}")
+    query = select(ScheduleFire).where(ScheduleFire.definition_id == definition.id)
+    if filters.outcomes:
+        query = query.where(ScheduleFire.outcome.in_(filters.outcomes))
+    if filters.start is not None:
+        query = query.where(ScheduleFire.scheduled_time >= filters.start)
+    if filters.end is not None:
+        query = query.where(ScheduleFire.scheduled_time < filters.end)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(ScheduleFire.scheduled_time.desc(), ScheduleFire.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(page), total
