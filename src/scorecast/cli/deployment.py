@@ -37,7 +37,11 @@ def create(
     label: Annotated[str | None, typer.Option("--label", help="the deployment's name")] = None,
     trust_pickle: Annotated[
         bool,
-        typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),
+        typer.Option(
+            "--trust-pickle",
+            help="register a pickle/joblib/MLflow model (they run code when loaded; only on "
+            "a server whose operator allows them, for the roles it names)",
+        ),
     ] = False,
 ) -> None:
     """Upload MODEL_PATH and print the new deployment's id."""
