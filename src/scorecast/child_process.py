@@ -16,7 +16,8 @@ pickle model the model itself), so it gets only what it needs: its environment l
 that holds the key file), and what it needs of them comes over its connection
 (``Settings.for_child``). This keeps the key out of its reach only as far as the files go: a
 child runs as the same Unix user, so code running in it could still open the key file if it
-guessed where it is (see ``docs/operations/file-permissions.md``).
+guessed where it is (see ``docs/operations/file-permissions.md``). A child creates files
+owner-only (``state_folder.OWNER_ONLY_UMASK``), whatever umask its parent had.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from scorecast.errors import ScorecastError
+from scorecast.state_folder import OWNER_ONLY_UMASK
 
 #: environment variables a child never sees (see the module docstring)
 WITHHELD_VARIABLES = frozenset(
@@ -52,7 +54,8 @@ def start_child(module: str, function: str) -> tuple[subprocess.Popen[bytes], Co
                 sys.executable,
                 "-P",
                 "-c",
-                f"import sys; from {module} import {function}; {function}(int(sys.argv[1]))",
+                f"import os, sys; os.umask({OWNER_ONLY_UMASK:#o}); "
+                f"from {module} import {function}; {function}(int(sys.argv[1]))",
                 str(child.fileno()),
             ],
             stdin=subprocess.DEVNULL,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scorecast.config import Settings
+from scorecast.state_folder import make_owner_only
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -56,6 +57,7 @@ def serve(
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
     _configure_logging(log_level)
+    make_owner_only(Settings.from_env().home)
     if demo:
         _add_demo_root()
     settings = Settings.from_env()
