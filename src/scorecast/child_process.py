@@ -14,10 +14,12 @@ A child runs code the service does not control (a model's loader, and with an op
 pickle model the model itself), so it gets only what it needs: its environment lacks
 ``WITHHELD_VARIABLES`` (the credential key, the store's URL, the API token, the state folder
 that holds the key file), and what it needs of them comes over its connection
-(``Settings.for_child``). This keeps the key out of its reach only as far as the files go: a
-child runs as the same Unix user, so code running in it could still open the key file if it
-guessed where it is (see ``docs/operations/file-permissions.md``). A child creates files
-owner-only (``state_folder.OWNER_ONLY_UMASK``), whatever umask its parent had.
+(``Settings.for_child``), and on Linux the service's own environment and memory are closed to
+it (``process_privacy``). That keeps the key from being handed to a child, not out of its
+reach: a child runs as the same Unix user, so code running in it can still open the key file,
+whose place a model can guess from its own file's path (see
+``docs/how-to/trusted-models.md``). A child creates files owner-only
+(``state_folder.OWNER_ONLY_UMASK``), whatever umask its parent had.
 """
 
 from __future__ import annotations
