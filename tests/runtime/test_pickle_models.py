@@ -278,3 +278,21 @@ def test_a_pickle_model_registered_earlier_fails_its_jobs_unread(
     assert state["status"] == "FAILED", state
     assert "SCORECAST_ALLOW_PICKLE_MODELS is off" in state["statusDetails"], state
     assert _reports(reports) == inspected  # the job process never unpickled it
+
+
+def test_serve_with_an_unknown_role_stops_with_one_message(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "SCORECAST_HOME": str(tmp_path), "SCORECAST_PICKLE_MODEL_ROLES": "root"}
+    done = subprocess.run(
+        ["scorecast", "serve", "--port", "0"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr
+    assert "SCORECAST_PICKLE_MODEL_ROLES" in done.stderr
