@@ -9,19 +9,37 @@ current directory off the child's ``sys.path``.
 
 ``call_in_child`` runs one function in such a child, so that what it imports (a model's
 library, Alembic) never enters the service process.
+
+A child runs code the service does not control (a model's loader, and with an operator-allowed
+pickle model the model itself), so it gets only what it needs: its environment lacks
+``WITHHELD_VARIABLES`` (the credential key, the store's URL, the API token, the state folder
+that holds the key file), and what it needs of them comes over its connection
+(``Settings.for_child``), and on Linux the service's own environment and memory are closed to
+it (``process_privacy``). That keeps the key from being handed to a child, not out of its
+reach: a child runs as the same Unix user, so code running in it can still open the key file,
+whose place a model can guess from its own file's path (see
+``docs/how-to/trusted-models.md``). A child creates files owner-only
+(``state_folder.OWNER_ONLY_UMASK``), whatever umask its parent had.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 from scorecast.errors import ScorecastError
+from scorecast.state_folder import OWNER_ONLY_UMASK
+
+#: environment variables a child never sees (see the module docstring)
+WITHHELD_VARIABLES = frozenset(
+    {"SCORECAST_SECRET_KEY", "SCORECAST_DATABASE_URL", "SCORECAST_TOKEN", "SCORECAST_HOME"}
+)
 
 
 class ChildDied(ScorecastError):
@@ -38,13 +56,20 @@ def start_child(module: str, function: str) -> tuple[subprocess.Popen[bytes], Co
                 sys.executable,
                 "-P",
                 "-c",
-                f"import sys; from {module} import {function}; {function}(int(sys.argv[1]))",
+                f"import os, sys; os.umask({OWNER_ONLY_UMASK:#o}); "
+                f"from {module} import {function}; {function}(int(sys.argv[1]))",
                 str(child.fileno()),
             ],
             stdin=subprocess.DEVNULL,
             pass_fds=(child.fileno(),),
+            env=child_environment(os.environ),
         )
         return process, Connection(parent.detach())
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without ``WITHHELD_VARIABLES``."""
+    return {name: value for name, value in environ.items() if name not in WITHHELD_VARIABLES}
 
 
 def child_connection(descriptor: int) -> Connection:

@@ -16,13 +16,19 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
 - ``SCORECAST_SCORING_PARALLELISM``: where a job's concurrent chunks score: ``auto`` (the
   default: per model, see ``scorecast.engine.pools``), ``threads`` (every model in threads of
   the job's process: the least memory) or ``processes`` (every model in worker processes).
+- ``SCORECAST_ALLOW_PICKLE_MODELS=1``: load models whose loading runs code from the file
+  (pickle, joblib, MLflow). Off by default: such models are then neither registered nor
+  scored, whatever a request says (``trustPickle``). A model loaded this way runs as the service.
+- ``SCORECAST_PICKLE_MODEL_ROLES``: with the above, which users may register such models,
+  comma-separated: ``admin`` (organization administrators, the default) and/or ``user``
+  (every user).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast, get_args
 
@@ -37,6 +43,23 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 ScoringParallelism = Literal["auto", "threads", "processes"]
 _SCORING_PARALLELISM: tuple[str, ...] = get_args(ScoringParallelism)
+
+
+#: the user roles ``SCORECAST_PICKLE_MODEL_ROLES`` can name (see ``service.trusted_models``)
+PICKLE_MODEL_ROLES = ("admin", "user")
+
+
+def _pickle_model_roles(env: Mapping[str, str]) -> frozenset[str]:
+    text = env.get("SCORECAST_PICKLE_MODEL_ROLES", "").strip() or "admin"
+    roles = frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = sorted(roles - set(PICKLE_MODEL_ROLES))
+    if unknown or not roles:
+        raise InvalidInput(
+            f"SCORECAST_PICKLE_MODEL_ROLES lists roles from {', '.join(PICKLE_MODEL_ROLES)}, "
+            f"not {', '.join(unknown) or repr(text)}",
+            {"SCORECAST_PICKLE_MODEL_ROLES": "unknown role"},
+        )
+    return roles
 
 
 def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:
@@ -60,6 +83,8 @@ class Settings:
     endpoint: str = "http://127.0.0.1:8080/api/v2"
     token: str | None = None
     scoring_parallelism: ScoringParallelism = "auto"
+    allow_pickle_models: bool = False
+    pickle_model_roles: frozenset[str] = frozenset({"admin"})
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,7 +107,15 @@ class Settings:
             endpoint=env.get("SCORECAST_ENDPOINT") or "http://127.0.0.1:8080/api/v2",
             token=env.get("SCORECAST_TOKEN") or None,
             scoring_parallelism=_scoring_parallelism(env),
+            allow_pickle_models=_flag(env, "SCORECAST_ALLOW_PICKLE_MODELS"),
+            pickle_model_roles=_pickle_model_roles(env),
         )
+
+    def for_child(self) -> Settings:
+        """These settings as a child process (a job, a model inspection) gets them: without
+        the credential key and the store's URL, which a child never needs (a job reaches the
+        store and its credentials through its worker)."""
+        return replace(self, secret_key=None, database_url="", token=None)
 
     @property
     def uploads_dir(self) -> Path:

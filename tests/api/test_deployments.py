@@ -4,7 +4,6 @@ refuse bad models, delete."""
 from __future__ import annotations
 
 import os
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -125,25 +124,6 @@ def test_bad_models_are_422_and_leave_nothing(
     listing = httpx.get(f"{live_server.url}/deployments/", headers=live_server.headers())
     assert listing.json()["totalCount"] == 0
     assert not any(live_server.settings.artifacts_dir.iterdir())
-
-
-def test_a_model_that_kills_its_loader_is_422_and_the_service_goes_on(
-    live_server: LiveServer, onnx_binary_model: Path, tmp_path: Path
-) -> None:
-    crashing = tmp_path / "crash.pkl"
-    crashing.write_bytes(pickle.dumps(_KillsItsProcess()))
-    response = _register(live_server, crashing, trustPickle="true")
-    assert response.status_code == 422, response.text
-    assert "crashed the process that read it" in response.json()["message"]
-    assert not any(live_server.settings.artifacts_dir.iterdir())
-    assert _register(live_server, onnx_binary_model).status_code == 201
-
-
-class _KillsItsProcess:
-    """Unpickling this kills the process (as a model whose native loader crashes would)."""
-
-    def __reduce__(self) -> tuple[object, tuple[int]]:
-        return (os._exit, (70,))
 
 
 def test_rename_and_delete(live_server: LiveServer, onnx_binary_model: Path) -> None:

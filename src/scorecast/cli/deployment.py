@@ -47,7 +47,11 @@ def create(
     ] = None,
     trust_pickle: Annotated[
         bool,
-        typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),
+        typer.Option(
+            "--trust-pickle",
+            help="register a pickle/joblib/MLflow model (they run code when loaded; only on "
+            "a server whose operator allows them, for the roles it names)",
+        ),
     ] = False,
     feature_names: Annotated[
         str | None,

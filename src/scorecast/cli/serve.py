@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scorecast.config import Settings
+from scorecast.process_privacy import keep_memory_private
+from scorecast.state_folder import make_owner_only
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -65,6 +67,8 @@ def serve(
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
     _configure_logging(log_level)
+    keep_memory_private()  # before the key is read: children cannot read it from this process
+    make_owner_only(Settings.from_env().home)
     if demo:
         _add_demo_root()
     settings = Settings.from_env()

@@ -13,6 +13,7 @@ import typer
 from scorecast.cli.groups import command_group
 from scorecast.config import Settings
 from scorecast.service.accounts import DEFAULT_ADMIN, DEFAULT_ORG, create_token
+from scorecast.state_folder import make_owner_only
 from scorecast.store.db import create_engine_for, migrate, session_scope
 
 app = command_group(help="Create API tokens.")
@@ -34,6 +35,7 @@ def create(
 ) -> None:
     """Print a new API token for USER of ORG (both created when missing)."""
     settings = Settings.from_env()
+    make_owner_only(settings.home)  # this may create the state folder and the store
     migrate(settings.database_url)
     engine = create_engine_for(settings.database_url)
     try:

@@ -63,8 +63,9 @@ def model_directory(path: Path) -> Path:
 def _require_trust(trusted: bool) -> None:
     if not trusted:
         raise ModelLoadError(
-            "loading an MLflow model unpickles its files, which runs code: register it with "
-            "--trust-pickle (trustPickle: true) if you trust its origin",
+            "loading an MLflow model unpickles its files, which runs code: where the server's "
+            "operator allows pickle models, register it with --trust-pickle (trustPickle: true) "
+            "if you trust its origin",
             {"trustPickle": "required for MLflow models"},
         )
 

@@ -1,7 +1,9 @@
 """joblib / pickle files of scikit-learn models, only with an explicit ``trust_pickle`` opt-in.
 
 Unpickling runs arbitrary code from the file, so a deployment must say it trusts the file
-(``--trust-pickle``); the choice is recorded on the deployment.
+(``--trust-pickle``), which only users the operator allows may say, on a server whose operator
+allows such models at all (``service.trusted_models``); the choice is recorded on the
+deployment. Without it the file is refused before a byte of it is read.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ FORMAT = "pickle"
 def _load(path: Path, trusted: bool) -> Any:
     if not trusted:
         raise ModelLoadError(
-            "loading a pickle/joblib file runs code from it: register it with --trust-pickle "
-            "(trustPickle: true) if you trust its origin, or save the model with skops or ONNX",
+            "loading a pickle/joblib file runs code from it: save the model with skops or ONNX, "
+            "or, where the server's operator allows pickle models, register it with "
+            "--trust-pickle (trustPickle: true) if you trust its origin",
             {"trustPickle": "required for pickle/joblib files"},
         )
     joblib = require_extra("joblib", "sklearn")

@@ -13,14 +13,14 @@ the busiest moment), and a second concurrent job starts its own. After ``SPARE_I
 without a job the spare is let go too.
 
 The connection between the worker and the job process carries: worker → job, the settings
-and the prepared-model signing keys, the ``Claim``, then any of ``"abort"``, ``"lost"``,
-``"shutdown"`` (see ``job_run``) and the answers to the job's calls; job → worker, ``"ready"``,
-calls on the job's ``JobLedger`` (``("call", method, args)``, answered from the store by the
-worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``) and
-``"finished"``. A job process whose worker is gone (the connection closed: the service was
-killed) treats it as a lost lease and stops without writing anything;
-it ignores SIGINT, which a terminal sends to the whole process group, so that Ctrl-C reaches
-only the service, which then stops its jobs properly.
+(``Settings.for_child``: no credential key, no store URL) and the prepared-model signing keys,
+the ``Claim``, then any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``) and the
+answers to the job's calls; job → worker, ``"ready"``, calls on the job's ``JobLedger``
+(``("call", method, args)``, answered from the store by the worker's ``StoreLedger``: a job
+process never opens the store, see ``job_ledger``) and ``"finished"``. A job process whose
+worker is gone (the connection closed: the service was killed) treats it as a lost lease and
+stops without writing anything; it ignores SIGINT, which a terminal sends to the whole process
+group, so that Ctrl-C reaches only the service, which then stops its jobs properly.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class JobProcess:
         self.finished = False
         self._ledger: JobLedger | None = None
         self._closed = False  # the process closed its end (it exited)
-        self._conn.send((settings, _log_level(), signing_keys(settings)))
+        self._conn.send((settings.for_child(), _log_level(), signing_keys(settings)))
 
     @property
     def alive(self) -> bool:

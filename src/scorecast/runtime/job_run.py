@@ -1,6 +1,7 @@
 """One claimed job, run to its end inside a job process (``scorecast.runtime.job_process``).
 
-``JobRun.execute``: the job's plan (spec, deployment) → intake and output from the connector
+``JobRun.execute``: the job's plan (spec, deployment) → the operator's rule on models that run
+code when loaded (``service.trusted_models``) → intake and output from the connector
 registry → ``engine.run_job`` → ``output.commit()`` → the job ``COMPLETED``. Any failure aborts the
 output (nothing half-written is ever presented) and ends the job ``ABORTED`` (user abort,
 ``abortOnError``) or ``FAILED`` (everything else) with a message.
@@ -28,6 +29,7 @@ from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.engine import Progress, run_job
 from scorecast.errors import JobFailure, ScorecastError
 from scorecast.runtime.job_ledger import JobLedger, JobPlan
+from scorecast.service.trusted_models import check_may_score
 
 log = logging.getLogger("scorecast.worker")
 
@@ -55,6 +57,7 @@ class JobRun:
         output: Output | None = None
         try:
             plan = self.ledger.plan()
+            check_may_score(self.settings, plan.description)
             ctx = self._context(plan)
             intake = registry.open_intake(
                 plan.spec["intakeSettings"], ctx, plan.options.csv_settings

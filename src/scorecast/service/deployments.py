@@ -26,6 +26,7 @@ from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
 from scorecast.service.caller import Caller
 from scorecast.service.model_inspection import describe_in_child
 from scorecast.service.secrets import signing_keys
+from scorecast.service.trusted_models import check_may_register
 from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Deployment, Job, JobDefinition
 from scorecast.store.types import new_id, utcnow
@@ -61,8 +62,10 @@ def register_model(
     """A new deployment from an uploaded model file (the file's suffix helps tell the format).
 
     ModelLoadError (422) when the file cannot be loaded or contradicts the declared target;
-    MissingExtra when its format needs an optional package.
+    MissingExtra when its format needs an optional package; ``trustPickle`` refused as
+    ``service.trusted_models`` says, before the file is stored or read.
     """
+    check_may_register(settings, caller, trust_pickle=declared.trust_pickle)
     target_type = _target_type(declared.target_type)
     if not declared.target.strip():
         raise InvalidInput.at("targetName", "is required")
