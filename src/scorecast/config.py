@@ -22,6 +22,11 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
 - ``SCORECAST_PICKLE_MODEL_ROLES``: with the above, which users may register such models,
   comma-separated: ``admin`` (organization administrators, the default) and/or ``user``
   (every user).
+- ``SCORECAST_METRICS_PUBLIC=1``: serve ``GET /metrics`` without a token (for a Prometheus on
+  a private network); by default it needs the token of an organization administrator, since its
+  figures cover every organization.
+- ``SCORECAST_LOG_FORMAT``: ``text`` (the default) or ``json`` (one JSON object per line, with
+  the request id or job id, for log collectors).
 """
 
 from __future__ import annotations
@@ -42,6 +47,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 
 ScoringParallelism = Literal["auto", "threads", "processes"]
+LogFormat = Literal["text", "json"]
+
+
+def _log_format(env: Mapping[str, str]) -> LogFormat:
+    value = env.get("SCORECAST_LOG_FORMAT", "").strip().lower() or "text"
+    if value not in get_args(LogFormat):
+        raise InvalidInput(f"SCORECAST_LOG_FORMAT must be text or json, not {value!r}")
+    return cast(LogFormat, value)
+
+
 _SCORING_PARALLELISM: tuple[str, ...] = get_args(ScoringParallelism)
 
 
@@ -85,6 +100,8 @@ class Settings:
     scoring_parallelism: ScoringParallelism = "auto"
     allow_pickle_models: bool = False
     pickle_model_roles: frozenset[str] = frozenset({"admin"})
+    metrics_public: bool = False
+    log_format: LogFormat = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -109,6 +126,8 @@ class Settings:
             scoring_parallelism=_scoring_parallelism(env),
             allow_pickle_models=_flag(env, "SCORECAST_ALLOW_PICKLE_MODELS"),
             pickle_model_roles=_pickle_model_roles(env),
+            metrics_public=_flag(env, "SCORECAST_METRICS_PUBLIC"),
+            log_format=_log_format(env),
         )
 
     def for_child(self) -> Settings:

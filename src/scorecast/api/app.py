@@ -20,11 +20,13 @@ from scorecast.api.routes import (
     definitions,
     deployment_settings,
     deployments,
+    health,
     localfile,
     schedules,
     version,
 )
 from scorecast.config import Settings
+from scorecast.metrics import Metrics, MetricsMiddleware
 from scorecast.store.db import make_sessionmaker
 from scorecast.web import install_console
 
@@ -53,8 +55,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.metrics = Metrics(engine)
     install_error_handlers(app)
     install_docs(app, title="scorecast")
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     for module in (
         version,
@@ -69,5 +73,6 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         schedules,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(health.router)
     install_console(app)
     return app

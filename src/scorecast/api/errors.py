@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scorecast import log_format
 from scorecast.errors import ScorecastError
 
 log = logging.getLogger("scorecast.api")
@@ -75,6 +76,7 @@ class RequestIdMiddleware:
             return
         ident = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = ident
+        log_format.request_id.set(ident)  # this request's task: its log lines carry the id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

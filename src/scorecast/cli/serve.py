@@ -13,11 +13,9 @@ queue and run again on the next start.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
@@ -66,7 +64,9 @@ def serve(
     ] = "info",
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
-    _configure_logging(log_level)
+    from scorecast import log_format
+
+    log_format.configure(Settings.from_env().log_format, log_level)
     keep_memory_private()  # before the key is read: children cannot read it from this process
     make_owner_only(Settings.from_env().home)
     if demo:
@@ -85,11 +85,9 @@ def serve(
     endpoint = f"http://{_display_host(host)}:{bound_port}/api/v2"
     app = create_app(settings, engine)
     worker = Worker(settings, engine, slots=workers, lease_seconds=lease_seconds)
-    loop = Scheduler(engine) if scheduler else None
-    config = uvicorn.Config(
-        app, log_level=log_level.lower(), ws="none", lifespan="on", timeout_graceful_shutdown=5
-    )
-    server = _server_class(uvicorn)(config)
+    app.state.metrics.watch_worker(workers, lambda: len(worker.running_jobs))
+    loop = Scheduler(engine, metrics=app.state.metrics) if scheduler else None
+    server = _server_class(uvicorn)(_uvicorn_config(uvicorn, app, settings, log_level))
 
     def announce() -> None:
         while not server.started and not server.should_exit:
@@ -120,6 +118,20 @@ def serve(
         sock.close()
     if not server.started:
         raise typer.Exit(1)
+
+
+def _uvicorn_config(uvicorn: Any, app: Any, settings: Settings, log_level: str) -> Any:
+    from uvicorn.config import LOGGING_CONFIG
+
+    return uvicorn.Config(
+        app,
+        log_level=log_level.lower(),
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        # JSON logs: keep the handlers log_format set up instead of uvicorn's own
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
+    )
 
 
 def _server_class(uvicorn: Any) -> Any:
@@ -241,12 +253,3 @@ def _display_host(host: str) -> str:
 
 def _echo(line: str) -> None:
     print(line, flush=True)
-
-
-def _configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("scorecast")
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    root.propagate = False

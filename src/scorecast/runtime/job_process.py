@@ -31,13 +31,13 @@ import importlib.util
 import logging
 import signal
 import subprocess
-import sys
 import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, cast
 
+from scorecast import log_format
 from scorecast.child_process import child_connection, replied, reply_to, start_child
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim, ProgressUpdate
@@ -59,7 +59,6 @@ PRELOAD = (
 SPARE_IDLE_SECONDS = 600.0
 #: glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_ARENA_MAX = -1, -8
-_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class JobProcess:
@@ -302,12 +301,7 @@ def _serve_one_job(
     conn: Connection, settings: Settings, log_level: int | None, keys: list[bytes]
 ) -> None:
     if log_level is not None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
-        root = logging.getLogger("scorecast")
-        root.addHandler(handler)
-        root.setLevel(log_level)
-        root.propagate = False
+        log_format.configure(settings.log_format, log_level)
     _return_memory_early()
     for module in PRELOAD:
         if importlib.util.find_spec(module.split(".")[0]) is not None:
@@ -324,6 +318,7 @@ def _serve_one_job(
     pools.use_fork_for_workers()
     prepared.configure(keys)
     link = _WorkerLink(conn)
+    log_format.job_id.set(claim.job_id)
     try:
         JobRun(settings, _RemoteLedger(link), claim, link.signals).execute()
     except WorkerGone:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from scorecast.metrics import Metrics
 from scorecast.service.firing import Fire, fire_due_definitions, next_due_time
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
@@ -32,8 +34,10 @@ class Scheduler:
         max_sleep: float = 1.0,
         on_fire: Callable[[Fire], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.max_sleep = max_sleep
         self.on_fire = on_fire
         self.clock = clock
@@ -42,6 +46,19 @@ class Scheduler:
 
     def tick(self) -> list[Fire]:
         """Fire what is due now; what happened."""
+        started = time.perf_counter()
+        fires = self._tick()
+        if self.metrics is not None:
+            self.metrics.scheduler_ticks.observe(time.perf_counter() - started)
+            recorded = self.clock()
+            for fire in fires:
+                self.metrics.fires.labels(fire.outcome).inc()
+                if fire.outcome == "started":
+                    lag = (recorded - fire.scheduled_time).total_seconds()
+                    self.metrics.fire_lag.observe(max(lag, 0.0))
+        return fires
+
+    def _tick(self) -> list[Fire]:
         with session_scope(self.engine, deferred=True) as session:
             due = next_due_time(session)
         if due is None or due > self.clock():

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from scorecast import log_format
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
@@ -183,6 +184,7 @@ class Worker:
 
     def _run(self, running: _Running) -> None:
         claim = running.claim
+        log_format.job_id.set(claim.job_id)  # this thread's context: its log lines name the job
         try:
             self._supervise(running)
         except Exception:  # never let a job thread die silently
