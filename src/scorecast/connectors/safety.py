@@ -35,6 +35,9 @@ __all__ = [
 _ENCODED_TRAVERSAL = re.compile(r"%(2e|2f|5c|25|00)", re.IGNORECASE)
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "instance-data"}
+#: One DNS name (ASCII; IDNs in their xn-- form). Anything else (a comma-separated host list,
+#: MySQL's ``address=(host=…)``) could make a client connect to a host never checked.
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
 
 
 class UnsafeLocationError(ValueError):
@@ -116,6 +119,8 @@ def check_host(host: str | None, *, allow_private: bool) -> None:
     if not host:
         raise UnsafeLocationError("has no host")
     name = host.lower().rstrip(".")
+    if _ip_literal(name) is None and not _HOST_NAME.fullmatch(name):
+        raise UnsafeLocationError(f"host {host!r} is not one host name or IP address")
     if allow_private:
         return
     if name in _LOCAL_NAMES or name.endswith(".localhost") or name in _METADATA_NAMES:

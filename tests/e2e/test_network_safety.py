@@ -1,0 +1,182 @@
+"""The network-safety attack corpus against a real ``scorecast serve`` (issue 14, items 2-4,
+redirects, NAT64/6to4).
+
+Each attempt is refused at submit (a 422 naming the field) or fails its job, from the
+organization that owns the object and from another one, and the listeners on 127.0.0.1 and on
+Unix sockets record that nothing arrived. The server does not allow private addresses, so every
+listener is out of bounds; no test sends traffic to a non-loopback address (where an address
+such as ``db.example.com`` appears, the refusal comes before any connection).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from listeners import Listeners
+from serving import ServeProcess, register_demo_model
+
+from scorecast.store.models import DataStore
+
+pytestmark = [pytest.mark.e2e]
+
+TERMINAL = ("COMPLETED", "FAILED", "ABORTED")
+ORGS = ("alpha", "beta")
+
+
+@pytest.fixture(scope="module")
+def listeners() -> Iterator[Listeners]:
+    # Unix socket paths are limited to about 100 bytes: a short folder, not pytest's tmp_path
+    folder = Path(tempfile.mkdtemp(prefix="scorecast-ns-"))
+    paths = [folder / ".s.PGSQL.5432", folder / "mysqld.sock"]
+    with Listeners(paths) as running:
+        yield running
+    for path in paths:
+        path.unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _token(home: Path, database_url: str, org: str) -> str:
+    done = subprocess.run(
+        ["scorecast", "token", "create", "--org", org, "--user", f"{org}-user"],
+        env={**os.environ, "SCORECAST_HOME": str(home), "SCORECAST_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1].strip()
+
+
+class StrictServer:
+    """A ``scorecast serve`` that allows no private address, with a token per organization."""
+
+    def __init__(self, process: ServeProcess, tokens: dict[str, str]) -> None:
+        self.process, self.tokens = process, tokens
+        self.deployments = {org: register_demo_model(process, tokens[org]) for org in tokens}
+
+    def http(self, org: str) -> httpx.Client:
+        return self.process.http(self.tokens[org])
+
+    def store(self) -> sa.Engine:
+        return sa.create_engine(self.process.database_url, poolclass=sa.pool.NullPool)
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrictServer]:
+    home = tmp_path_factory.mktemp("home-strict")
+    url = f"sqlite:///{home / 'scorecast.db'}"
+    tokens = {org: _token(home, url, org) for org in ORGS}
+    env = {"SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "0", "SCORECAST_ALLOW_LOCAL_DATABASES": "0"}
+    process = ServeProcess(home, url, "--workers", "2", env=env).start()
+    try:
+        yield StrictServer(process, tokens)
+    finally:
+        process.stop()
+
+
+def finished_job(client: httpx.Client, job_id: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(f"batchPredictions/{job_id}/").json()
+        if job["status"] in TERMINAL:
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
+        time.sleep(0.5)
+
+
+# --- item 2: JDBC addresses that redirect the connection ---------------------------------------
+
+
+def jdbc_attacks(listeners: Listeners) -> list[dict[str, str]]:
+    port = listeners.tcp_port
+    folder = listeners.unix_paths[0].parent
+    mysql_socket = listeners.unix_paths[1]
+    return [
+        {"jdbcUrl": f"jdbc:postgresql://db.example.com,127.0.0.1:{port}/db"},
+        {"jdbcUrl": f"jdbc:postgresql://db.example.com:{port},127.0.0.1:{port}/db"},
+        {"sqlalchemyUrl": f"postgresql://db.example.com:{port}/db?hostaddr=127.0.0.1"},
+        {"sqlalchemyUrl": "postgresql://db.example.com/db?hostaddr=169.254.169.254"},
+        {"sqlalchemyUrl": f"postgresql://db.example.com/db?host=127.0.0.1&port={port}"},
+        {"sqlalchemyUrl": f"postgresql://db.example.com/db?host={folder}"},
+        {"sqlalchemyUrl": f"mysql://db.example.com/db?unix_socket={mysql_socket}"},
+        {"sqlalchemyUrl": f"mariadb://db.example.com/db?unix_socket={mysql_socket}"},
+        {"jdbcUrl": f"jdbc:mysql://db.example.com/db?unix_socket={mysql_socket}"},
+        {"jdbcUrl": f"jdbc:mysql://address=(host=127.0.0.1)(port={port})/db"},
+    ]
+
+
+@pytest.mark.parametrize("org", ORGS)
+def test_redirecting_data_stores_are_refused_at_submit(
+    strict: StrictServer, listeners: Listeners, org: str
+) -> None:
+    for params in jdbc_attacks(listeners):
+        with strict.http(org) as client:
+            response = client.post(
+                "externalDataStores/",
+                json={"type": "jdbc", "canonicalName": "attack", "params": params},
+            )
+        assert response.status_code == 422, (params, response.text)
+        (key,) = params
+        assert key in response.json()["errors"]["params"], response.text
+    assert listeners.arrived() == []
+
+
+def _stored_data_store(strict: StrictServer, org: str, params: dict[str, str]) -> str:
+    """A data store holding ``params`` as if stored before the checks tightened: created with
+    a harmless address through the API, then rewritten in the store."""
+    with strict.http(org) as client:
+        response = client.post(
+            "externalDataStores/",
+            json={
+                "type": "jdbc",
+                "canonicalName": "stored earlier",
+                "params": {"jdbcUrl": "jdbc:postgresql://db.example.com:5432/db"},
+            },
+        )
+    assert response.status_code == 201, response.text
+    store_id: str = response.json()["id"]
+    engine = strict.store()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(DataStore).where(DataStore.id == store_id).values(params=params)
+        )
+    engine.dispose()
+    return store_id
+
+
+@pytest.mark.parametrize("org", ORGS)
+def test_redirecting_data_stores_stored_earlier_fail_their_jobs(
+    strict: StrictServer, listeners: Listeners, org: str
+) -> None:
+    owner = ORGS[0]
+    for params in jdbc_attacks(listeners):
+        store_id = _stored_data_store(strict, owner, params)
+        with strict.http(org) as client:
+            response = client.post(
+                "batchPredictions/",
+                json={
+                    "deploymentId": strict.deployments[org],
+                    "intakeSettings": {"type": "jdbc", "dataStoreId": store_id, "table": "t"},
+                    "outputSettings": {"type": "localFile"},
+                },
+            )
+            if org != owner:  # another organization's data store is unknown
+                assert response.status_code in (404, 422), response.text
+                assert "db.example.com" not in response.text
+                continue
+            assert response.status_code == 202, response.text
+            job = finished_job(client, response.json()["id"])
+        assert job["status"] == "FAILED", json.dumps(job)
+        assert store_id in job["statusDetails"], job["statusDetails"]
+    assert listeners.arrived() == []
