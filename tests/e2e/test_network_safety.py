@@ -180,3 +180,26 @@ def test_redirecting_data_stores_stored_earlier_fail_their_jobs(
         assert job["status"] == "FAILED", json.dumps(job)
         assert store_id in job["statusDetails"], job["statusDetails"]
     assert listeners.arrived() == []
+
+
+# --- item 3: a GCS key's token_uri ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("org", ORGS)
+def test_gcp_keys_with_a_foreign_token_uri_are_refused_at_submit(
+    strict: StrictServer, listeners: Listeners, org: str
+) -> None:
+    for uri in (
+        f"http://127.0.0.1:{listeners.tcp_port}/token",
+        "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token",
+        "https://oauth2.googleapis.com.evil.example/token",
+    ):
+        key = {"type": "service_account", "private_key": "k", "token_uri": uri}
+        with strict.http(org) as client:
+            response = client.post(
+                "credentials/", json={"name": "g", "credentialType": "gcp", "gcpKey": key}
+            )
+        assert response.status_code == 422, response.text
+        assert "token_uri" in response.json()["errors"]["gcpKey"], response.text
+        assert "private_key" not in response.text
+    assert listeners.arrived() == []

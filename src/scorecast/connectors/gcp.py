@@ -35,7 +35,7 @@ from scorecast.connectors.fileio import (
     file_format,
     ranged_intake,
 )
-from scorecast.connectors.safety import check_url
+from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri, check_url
 from scorecast.errors import ConnectorError, require_extra
 
 PART_SIZE = 32 * 256 * 1024  # 8 MiB
@@ -66,6 +66,32 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
     return checks.done()
 
 
+_REASONS = {
+    404: "the bucket or object does not exist",
+    403: "access denied",
+    401: "authentication failed",
+}
+
+
+def gcs_failure(url: str, action: str, exc: BaseException) -> ConnectorError:
+    """The job's message for a failed GCS call, never quoting a response body.
+
+    A token endpoint's or the store's answer is the remote side's text, so it is reduced to
+    a fixed reason (and the HTTP status); only local errors (connecting, DNS) keep their text.
+    """
+    code = getattr(exc, "code", None)
+    if not isinstance(code, int) or isinstance(code, bool):
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        reason = _REASONS.get(code, "the store refused the request")
+        return ConnectorError(f"{url}: {action}: {reason} (HTTP {code})")
+    if type(exc).__module__.startswith(("google.auth", "google.oauth2")):
+        return ConnectorError(
+            f"{url}: {action}: authentication failed (the service-account key was refused)"
+        )
+    return ConnectorError(f"{url}: {action}: {describe(exc)}")
+
+
 class _Gcs:
     def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
         storage = require_extra("google.cloud.storage", "gcp")
@@ -89,6 +115,10 @@ class _Gcs:
                 from google.oauth2 import service_account
 
                 key = self._key(credential)
+                try:
+                    check_google_token_uri(key.get("token_uri"))
+                except UnsafeLocationError as exc:
+                    raise ConnectorError(f"{self.url}: the gcp credential's {exc}") from exc
                 creds = service_account.Credentials.from_service_account_info(key)  # type: ignore[no-untyped-call]
                 client = storage.Client(project=key.get("project_id"), credentials=creds)
             else:
@@ -118,15 +148,7 @@ class _Gcs:
         return key
 
     def failure(self, action: str, exc: BaseException) -> ConnectorError:
-        code = getattr(exc, "code", None)
-        reasons = {
-            404: "the bucket or object does not exist",
-            403: "access denied",
-            401: "authentication failed",
-        }
-        if code in reasons:
-            return ConnectorError(f"{self.url}: {action}: {reasons[code]} ({code})")
-        return ConnectorError(f"{self.url}: {action}: {describe(exc)}")
+        return gcs_failure(self.url, action, exc)
 
     def call(self, action: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -11,6 +11,10 @@
 
 ``check_host`` is pure (literals and well-known local names); ``resolve_host`` adds DNS and is
 called when a connector connects.
+
+- Token endpoints: google-auth POSTs a signed assertion to a service-account key's
+  ``token_uri`` and would report the answer; ``check_google_token_uri`` accepts only Google's
+  own endpoints (``GOOGLE_TOKEN_URIS``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 __all__ = [
+    "GOOGLE_TOKEN_URIS",
     "UnsafeLocationError",
+    "check_google_token_uri",
     "check_host",
     "check_url",
     "contained_path",
@@ -38,6 +44,16 @@ _METADATA_NAMES = {"metadata", "metadata.google.internal", "instance-data"}
 #: One DNS name (ASCII; IDNs in their xn-- form). Anything else (a comma-separated host list,
 #: MySQL's ``address=(host=…)``) could make a client connect to a host never checked.
 _HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+#: The token endpoints Google writes into service-account keys (current and legacy).
+GOOGLE_TOKEN_URIS = frozenset(
+    {
+        "https://oauth2.googleapis.com/token",
+        "https://accounts.google.com/o/oauth2/token",
+        "https://www.googleapis.com/oauth2/v4/token",
+    }
+)
 
 
 class UnsafeLocationError(ValueError):
@@ -191,3 +207,15 @@ def check_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> Sp
     if parts.scheme.lower() in ("http", "https"):
         check_host(parts.hostname, allow_private=allow_private)
     return parts
+
+
+def check_google_token_uri(value: object) -> None:
+    """Refuse a service-account key's ``token_uri`` unless it is one of Google's endpoints.
+
+    Any other URL would receive the key's signed assertion from the server, which could be
+    aimed at an internal service; ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS`` does not change this.
+    """
+    if value not in GOOGLE_TOKEN_URIS:
+        raise UnsafeLocationError(
+            "token_uri must be Google's token endpoint (https://oauth2.googleapis.com/token)"
+        )

@@ -248,4 +248,11 @@ def _gcp_key(value: object) -> dict[str, Any]:
         json.dumps(value, allow_nan=False)
     except ValueError:
         raise InvalidInput.at("gcpKey", "numbers must be finite (no NaN or Infinity)") from None
+    if "token_uri" in value:
+        from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri
+
+        try:
+            check_google_token_uri(value["token_uri"])
+        except UnsafeLocationError as exc:
+            raise InvalidInput.at("gcpKey", str(exc)) from None
     return value
