@@ -203,3 +203,83 @@ def test_gcp_keys_with_a_foreign_token_uri_are_refused_at_submit(
         assert "token_uri" in response.json()["errors"]["gcpKey"], response.text
         assert "private_key" not in response.text
     assert listeners.arrived() == []
+
+
+# --- item 4: the server's own cloud identity ------------------------------------------------------
+
+OPERATOR_KEY = "AKIAOPERATOR0NLY"
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[Any]:
+    from clouds import emulators
+
+    with emulators.moto() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def operator_bucket(moto_server: Any) -> str:
+    """A private bucket of the operator on moto, holding the demo patients."""
+    import boto3
+
+    from scorecast.demo import DATA
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=OPERATOR_KEY,
+        aws_secret_access_key="operator-secret",
+    )
+    client.create_bucket(Bucket="operator-private")
+    client.put_object(Bucket="operator-private", Key="patients.csv", Body=DATA.read_bytes())
+    return "operator-private"
+
+
+@pytest.fixture(scope="module")
+def ambient(tmp_path_factory: pytest.TempPathFactory, moto_server: Any) -> Iterator[StrictServer]:
+    """A server with the operator's AWS keys in its environment, private endpoints allowed
+    (moto is on 127.0.0.1), whose own identity only organization ``alpha`` may use."""
+    home = tmp_path_factory.mktemp("home-ambient")
+    url = f"sqlite:///{home / 'scorecast.db'}"
+    tokens = {org: _token(home, url, org) for org in ORGS}
+    env = {
+        "SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "1",
+        "SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS": "alpha",
+        "AWS_ACCESS_KEY_ID": OPERATOR_KEY,
+        "AWS_SECRET_ACCESS_KEY": "operator-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    process = ServeProcess(home, url, "--workers", "2", env=env).start()
+    try:
+        yield StrictServer(process, tokens)
+    finally:
+        process.stop()
+
+
+def test_only_named_organizations_use_the_servers_aws_identity(
+    ambient: StrictServer, moto_server: Any, operator_bucket: str
+) -> None:
+    intake = {
+        "type": "s3",
+        "url": f"s3://{operator_bucket}/patients.csv",
+        "endpointUrl": moto_server.endpoint,
+    }
+    jobs = {}
+    for org in ORGS:
+        with ambient.http(org) as client:
+            response = client.post(
+                "batchPredictions/",
+                json={
+                    "deploymentId": ambient.deployments[org],
+                    "intakeSettings": intake,
+                    "outputSettings": {"type": "localFile"},
+                },
+            )
+            assert response.status_code == 202, response.text
+            jobs[org] = finished_job(client, response.json()["id"])
+    assert jobs["alpha"]["status"] == "COMPLETED", json.dumps(jobs["alpha"])
+    assert jobs["beta"]["status"] == "FAILED", json.dumps(jobs["beta"])
+    assert "access denied" in jobs["beta"]["statusDetails"]
+    assert OPERATOR_KEY not in json.dumps(jobs)

@@ -2,8 +2,9 @@
 ``https://storage.googleapis.com/bucket/object``.
 
 ``credentialId`` names a ``gcp`` credential whose ``gcpKey`` is a service-account key (the
-JSON object, or its text). Without a credential, Application Default Credentials are used when
-present, else anonymous access (public buckets).
+JSON object, or its text). Without a credential the client is anonymous (public buckets), unless
+the job's organization is named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``: then the server's
+Application Default Credentials are used when present.
 
 Endpoint: like Google's own libraries, the server honours ``STORAGE_EMULATOR_HOST``
 (e.g. ``http://127.0.0.1:9023``) set by the admin in the server's environment; requests then go
@@ -121,11 +122,13 @@ class _Gcs:
                     raise ConnectorError(f"{self.url}: the gcp credential's {exc}") from exc
                 creds = service_account.Credentials.from_service_account_info(key)  # type: ignore[no-untyped-call]
                 client = storage.Client(project=key.get("project_id"), credentials=creds)
-            else:
+            elif ctx.ambient_identity:
                 try:
                     client = storage.Client()
                 except Exception:
                     client = storage.Client.create_anonymous_client()
+            else:  # never the server's own default credentials
+                client = storage.Client.create_anonymous_client()
         except ConnectorError:
             raise
         except Exception as exc:

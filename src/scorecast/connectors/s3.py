@@ -1,9 +1,12 @@
 """``s3``: ``s3://bucket/key`` on AWS or any S3-compatible store (``endpointUrl``).
 
 Settings: ``url`` (required), ``credentialId`` (an ``s3`` credential: ``awsAccessKeyId``,
-``awsSecretAccessKey``, optional ``awsSessionToken``), ``endpointUrl``, ``format``. Without a
-credential the standard AWS chain applies (environment, ``AWS_ENDPOINT_URL``, profiles, instance
-roles).
+``awsSecretAccessKey``, optional ``awsSessionToken``), ``endpointUrl``, ``format``.
+
+The server's own identity (the standard AWS chain: environment, profiles, instance role) serves
+a job without a credential, or with a credential without keys, only when its organization is
+named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``; otherwise a job without a credential sends
+unsigned requests (public buckets only) and a keyless credential fails the job.
 
 Intake reads with ranged GETs (``RangedReader``), never downloading the object as a whole.
 Output is a multipart upload of ``PART_SIZE`` parts completed on ``commit()`` (a single PUT when
@@ -93,9 +96,19 @@ class _S3:
                 raise ConnectorError(f"{self.url}: endpointUrl {exc}") from exc
         credential = credential_of(settings, ctx, self.url, "s3")
         options: dict[str, Any] = {}
-        if credential is not None:
-            if not field(credential, "awsAccessKeyId", "aws_access_key_id"):
-                raise ConnectorError(f"{self.url}: the credential has no awsAccessKeyId")
+        keyed = credential is not None and field(credential, "awsAccessKeyId", "aws_access_key_id")
+        if credential is not None and not keyed and not ctx.ambient_identity:
+            raise ConnectorError(
+                f"{self.url}: the credential has no keys, and this organization may not use the "
+                "server's own AWS identity (SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS)"
+            )
+        if credential is None and not ctx.ambient_identity:
+            from botocore import UNSIGNED
+            from botocore.config import Config
+
+            # anonymous: the server's environment keys and instance role are never used
+            options = {"config": Config(signature_version=UNSIGNED)}
+        if credential is not None and keyed:
             options = {
                 "aws_access_key_id": field(credential, "awsAccessKeyId", "aws_access_key_id"),
                 "aws_secret_access_key": field(
