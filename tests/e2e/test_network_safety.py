@@ -283,3 +283,35 @@ def test_only_named_organizations_use_the_servers_aws_identity(
     assert jobs["beta"]["status"] == "FAILED", json.dumps(jobs["beta"])
     assert "access denied" in jobs["beta"]["statusDetails"]
     assert OPERATOR_KEY not in json.dumps(jobs)
+
+
+def test_keyless_s3_credentials_follow_the_same_setting(
+    ambient: StrictServer, moto_server: Any, operator_bucket: str
+) -> None:
+    jobs = {}
+    for org in ORGS:
+        with ambient.http(org) as client:
+            created = client.post(
+                "credentials/", json={"name": "instance role", "credentialType": "s3"}
+            )
+            assert created.status_code == 201, created.text
+            intake = {
+                "type": "s3",
+                "url": f"s3://{operator_bucket}/patients.csv",
+                "endpointUrl": moto_server.endpoint,
+                "credentialId": created.json()["credentialId"],
+            }
+            response = client.post(
+                "batchPredictions/",
+                json={
+                    "deploymentId": ambient.deployments[org],
+                    "intakeSettings": intake,
+                    "outputSettings": {"type": "localFile"},
+                },
+            )
+            assert response.status_code == 202, response.text
+            jobs[org] = finished_job(client, response.json()["id"])
+    assert jobs["alpha"]["status"] == "COMPLETED", json.dumps(jobs["alpha"])
+    assert jobs["beta"]["status"] == "FAILED", json.dumps(jobs["beta"])
+    assert "SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS" in jobs["beta"]["statusDetails"]
+    assert OPERATOR_KEY not in json.dumps(jobs)
