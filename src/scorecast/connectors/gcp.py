@@ -136,6 +136,8 @@ class _Gcs:
                 f"{self.url}: the gcp credential is not a usable service-account key "
                 f"({type(exc).__name__})"
             ) from exc
+        # requests follows up to 30 redirects to any host; the store is asked, never a third host
+        client._http.max_redirects = 0
         self.client = client
         self.blob = client.bucket(self.bucket_name).blob(self.name)
 

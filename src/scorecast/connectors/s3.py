@@ -8,6 +8,10 @@ a job without a credential, or with a credential without keys, only when its org
 named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``; otherwise a job without a credential sends
 unsigned requests (public buckets only) and a keyless credential fails the job.
 
+botocore's HTTP layer follows no redirect, but its S3 region redirector re-sends a request
+when an answer names another region (one store made it loop 162 times); it is switched off
+(``_no_region_redirects``), so a wrong region is an error naming it.
+
 Intake reads with ranged GETs (``RangedReader``), never downloading the object as a whole.
 Output is a multipart upload of ``PART_SIZE`` parts completed on ``commit()`` (a single PUT when
 the whole output fits one part) and aborted by ``abort()``: until then nothing is visible.
@@ -77,6 +81,13 @@ def _shared_session(boto3: Any) -> Any:
         return _SESSIONS[0]
 
 
+def _no_region_redirects(request_dict: dict[str, Any], **_: Any) -> None:
+    """Runs before botocore's ``S3RegionRedirectorv2`` on every answer and marks the request
+    as already redirected, the one state in which that redirector never re-sends it."""
+    context = request_dict.setdefault("context", {})
+    context.setdefault("s3_redirect", {})["redirected"] = True
+
+
 class _S3:
     """A boto3 client for one location, with errors turned into ``ConnectorError``."""
 
@@ -124,6 +135,7 @@ class _S3:
                 region_name=session.region_name or "us-east-1",
                 **options,
             )
+        self.client.meta.events.register_first("needs-retry.s3", _no_region_redirects)
 
     def failure(self, action: str, exc: BaseException) -> ConnectorError:
         response = getattr(exc, "response", None)
