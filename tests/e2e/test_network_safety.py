@@ -182,7 +182,7 @@ def test_redirecting_data_stores_stored_earlier_fail_their_jobs(
     assert listeners.arrived() == []
 
 
-# --- item 3: a GCS key's token_uri ----------------------------------------------------------------
+# --- item 3: a GCS key's token_uri -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("org", ORGS)
@@ -205,7 +205,7 @@ def test_gcp_keys_with_a_foreign_token_uri_are_refused_at_submit(
     assert listeners.arrived() == []
 
 
-# --- item 4: the server's own cloud identity ------------------------------------------------------
+# --- item 4: the server's own cloud identity ---------------------------------------------------
 
 OPERATOR_KEY = "AKIAOPERATOR0NLY"
 
@@ -315,3 +315,52 @@ def test_keyless_s3_credentials_follow_the_same_setting(
     assert jobs["beta"]["status"] == "FAILED", json.dumps(jobs["beta"])
     assert "SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS" in jobs["beta"]["statusDetails"]
     assert OPERATOR_KEY not in json.dumps(jobs)
+
+
+# --- NAT64 / 6to4 ------------------------------------------------------------------------------
+
+#: 127.0.0.1 and 169.254.169.254 through NAT64, 6to4 and IPv4-compatible addresses
+CARRIERS = [
+    "64:ff9b::7f00:1",
+    "64:ff9b::a9fe:a9fe",
+    "2002:7f00:1::1",
+    "2002:a9fe:a9fe::",
+    "::7f00:1",
+]
+
+
+@pytest.mark.parametrize("org", ORGS)
+def test_ipv6_carriers_of_private_ipv4_are_refused_at_submit(
+    strict: StrictServer, listeners: Listeners, org: str
+) -> None:
+    port = listeners.tcp_port
+    for host in CARRIERS:
+        endpoint = f"http://[{host}]:{port}"
+        s3 = {"type": "s3", "url": "s3://b/in.csv", "endpointUrl": endpoint}
+        azure = {"type": "azure", "url": f"{endpoint}/acct/c/out.csv"}
+        local = {"type": "localFile"}
+        with strict.http(org) as client:
+            for side, intake, output, field in (
+                ("intakeSettings", s3, local, "endpointUrl"),
+                ("outputSettings", local, azure, "url"),
+            ):
+                response = client.post(
+                    "batchPredictions/",
+                    json={
+                        "deploymentId": strict.deployments[org],
+                        "intakeSettings": intake,
+                        "outputSettings": output,
+                    },
+                )
+                assert response.status_code == 422, response.text
+                assert field in response.json()["errors"][side], response.text
+            store = client.post(
+                "externalDataStores/",
+                json={
+                    "type": "jdbc",
+                    "canonicalName": "nat64",
+                    "params": {"jdbcUrl": f"jdbc:postgresql://[{host}]:{port}/db"},
+                },
+            )
+            assert store.status_code == 422, store.text
+    assert listeners.arrived() == []

@@ -7,7 +7,10 @@
 - Hosts (``endpointUrl``, storage URLs, data stores): a host that is, or resolves to, a
   loopback, private, link-local, reserved or unspecified address is refused unless the admin set
   ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS``. IPv4 literals are parsed as the C resolver does, so
-  ``2130706433``, ``0x7f000001`` and ``0177.0.0.1`` are all 127.0.0.1.
+  ``2130706433``, ``0x7f000001`` and ``0177.0.0.1`` are all 127.0.0.1. An IPv6 address that
+  carries an IPv4 address (IPv4-mapped ``::ffff:0:0/96``, NAT64 ``64:ff9b::/96``, 6to4
+  ``2002::/16``, IPv4-compatible ``::/96``) is judged by that IPv4 address, since a gateway
+  delivers it there; local-use NAT64 (``64:ff9b:1::/48``) is never public.
 
 ``check_host`` is pure (literals and well-known local names); ``resolve_host`` adds DNS and is
 called when a connector connects.
@@ -126,7 +129,29 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return address
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a translating gateway would deliver ``address`` to, if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return _is_public(embedded)
     return address.is_global and not address.is_multicast
 
 
