@@ -12,6 +12,11 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
 - ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS=1``: allow connector hosts that resolve to loopback,
   private or link-local addresses (self-hosted MinIO, a database on the same network).
 - ``SCORECAST_ALLOW_LOCAL_DATABASES=1``: allow SQLite files as jdbc data stores.
+- ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``: organizations (names, comma-separated, or ``*``
+  for all) whose jobs may use the server's own cloud identity (AWS environment keys, profiles
+  and instance role; Google Application Default Credentials) when they give no credential or
+  a credential without keys. Default none: such jobs reach only public data (unsigned S3
+  requests, an anonymous GCS client).
 - ``SCORECAST_ENDPOINT`` / ``SCORECAST_TOKEN``: where CLI commands that use the API connect.
 - ``SCORECAST_SCORING_PARALLELISM``: where a job's concurrent chunks score: ``auto`` (the
   default: per model, see ``scorecast.engine.pools``), ``threads`` (every model in threads of
@@ -102,6 +107,7 @@ class Settings:
     pickle_model_roles: frozenset[str] = frozenset({"admin"})
     metrics_public: bool = False
     log_format: LogFormat = "text"
+    ambient_cloud_identity_orgs: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -128,6 +134,11 @@ class Settings:
             pickle_model_roles=_pickle_model_roles(env),
             metrics_public=_flag(env, "SCORECAST_METRICS_PUBLIC"),
             log_format=_log_format(env),
+            ambient_cloud_identity_orgs=tuple(
+                name.strip()
+                for name in env.get("SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS", "").split(",")
+                if name.strip()
+            ),
         )
 
     def for_child(self) -> Settings:
@@ -135,6 +146,11 @@ class Settings:
         the credential key and the store's URL, which a child never needs (a job reaches the
         store and its credentials through its worker)."""
         return replace(self, secret_key=None, database_url="", token=None)
+
+    def may_use_ambient_identity(self, organization: str | None) -> bool:
+        """Whether jobs of ``organization`` (its name) may use the server's own cloud identity."""
+        named = self.ambient_cloud_identity_orgs
+        return "*" in named or (organization is not None and organization in named)
 
     @property
     def uploads_dir(self) -> Path:

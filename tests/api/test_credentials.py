@@ -199,3 +199,24 @@ def test_pagination_next_links_are_absolute_and_complete(live_server: LiveServer
         page = httpx.get(page["next"], headers=headers).json()
         assert page["previous"].startswith(live_server.url)
     assert len(seen) == len(set(seen)) == 5
+
+
+def test_an_s3_credential_without_keys_is_stored(live_server: LiveServer) -> None:
+    """``Credential.create_s3()`` without keys (the server's own identity, allowed to a job
+    only by SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS); half a key pair is refused."""
+    dr.Client(endpoint=live_server.url, token=live_server.token)
+    keyless = dr.Credential.create_s3("instance role")
+    with session_scope(live_server.engine) as session:
+        org_id = session.get(Credential, keyless.credential_id).org_id  # type: ignore[union-attr]
+        assert reveal(session, org_id, keyless.credential_id, live_server.settings) == {
+            "credentialType": "s3"
+        }
+    for body, field in (
+        ({"name": "x", "credentialType": "s3", "awsSecretAccessKey": "s"}, "awsAccessKeyId"),
+        ({"name": "x", "credentialType": "s3", "awsSessionToken": "t"}, "awsSessionToken"),
+    ):
+        response = httpx.post(
+            f"{live_server.url}/credentials/", json=body, headers=live_server.headers()
+        )
+        assert response.status_code == 422, response.text
+        assert field in response.json()["errors"], response.text

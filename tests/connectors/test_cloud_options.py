@@ -54,11 +54,14 @@ def test_azure_public_container_reads_without_a_credential(
     assert _read(backend, adapter).to_pylist() == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
 
 
-def test_s3_without_a_credential_uses_the_standard_aws_chain(
-    request: pytest.FixtureRequest, app_settings: Settings
+@pytest.mark.parametrize("ambient", [True, False])
+def test_s3_without_a_credential_uses_the_standard_aws_chain_only_when_allowed(
+    request: pytest.FixtureRequest, app_settings: Settings, ambient: bool
 ) -> None:
     """Keys and endpoint from the environment (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL), in a fresh
-    process as a server started with them would see them."""
+    process as a server started with them would see them. The keys serve only a job allowed the
+    server's own identity; any other job's requests are unsigned, and moto refuses an anonymous
+    read of a private bucket."""
     backend = make_backend("s3", request, app_settings)
     assert isinstance(backend, S3Backend)
     name = backend.new_name("csv")
@@ -70,9 +73,13 @@ def test_s3_without_a_credential_uses_the_standard_aws_chain(
         "from scorecast.connectors.base import ConnectorContext\n"
         "from scorecast.connectors.registry import open_intake\n"
         "settings = Settings(home=Path('.'), database_url='sqlite://')\n"
-        "ctx = ConnectorContext(lambda i: {}, lambda i: {}, lambda i, v: None, settings)\n"
+        "ctx = ConnectorContext(lambda i: {}, lambda i: {}, lambda i, v: None, settings,\n"
+        "                      ambient_identity=sys.argv[2] == 'True')\n"
         "intake = open_intake(json.loads(sys.argv[1]), ctx)\n"
-        "print(sum(len(c.data.splitlines()) for c in intake.chunks(1 << 20)))\n"
+        "try:\n"
+        "    print(sum(len(c.data.splitlines()) for c in intake.chunks(1 << 20)))\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
     )
     env = {
         **os.environ,
@@ -83,7 +90,7 @@ def test_s3_without_a_credential_uses_the_standard_aws_chain(
     }
     adapter = {"type": "s3", "url": f"s3://contract/data/{name}"}
     done = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(adapter)],
+        [sys.executable, "-c", script, json.dumps(adapter), str(ambient)],
         env=env,
         capture_output=True,
         text=True,
@@ -91,4 +98,7 @@ def test_s3_without_a_credential_uses_the_standard_aws_chain(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "5"
+    if ambient:
+        assert done.stdout.strip() == "5"
+    else:
+        assert "access denied" in done.stdout, done.stdout

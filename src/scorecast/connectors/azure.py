@@ -6,6 +6,8 @@ not ``<account>.blob.<suffix>`` is read path-style, ``http(s)://host[:port]/<acc
 ``azureConnectionString``; its account must be the URL's. Without a credential the container
 must allow anonymous reads.
 
+Redirects are never followed (``permit_redirects=False``): only the checked endpoint is asked.
+
 Output stages blocks of ``BLOCK_SIZE`` bytes and commits the block list on ``commit()``;
 uncommitted blocks are invisible and discarded by the service after a week.
 """
@@ -90,9 +92,13 @@ class _Blob:
                 connection = field(credential, "azureConnectionString", "azure_connection_string")
                 if not connection:
                     raise ConnectorError(f"{self.url}: the credential has no azureConnectionString")
-                service = blob_module.BlobServiceClient.from_connection_string(connection)
+                service = blob_module.BlobServiceClient.from_connection_string(
+                    connection, permit_redirects=False
+                )
             else:
-                service = blob_module.BlobServiceClient(account_url=address.account_url)
+                service = blob_module.BlobServiceClient(
+                    account_url=address.account_url, permit_redirects=False
+                )
         except ConnectorError:
             raise
         except Exception as exc:

@@ -96,6 +96,9 @@ class ConnectorContext:
     ``ConnectorError`` when it is gone); ``data_store(id)`` returns a data store's params;
     ``dataset_path(id, version)`` the stored file of a dataset version. ``template`` holds
     values for ``{scheduled_time}``-style placeholders in URLs and table names.
+    ``ambient_identity``: the job may use the server's own cloud identity (environment keys,
+    instance role, default credentials) when it gives no keys; when False, such a job's object
+    store requests are anonymous (``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``).
     """
 
     credential: Callable[[str], Mapping[str, Any]]
@@ -103,6 +106,7 @@ class ConnectorContext:
     dataset_path: Callable[[str, str | None], Any]
     settings: Any  # scorecast.config.Settings
     template: Mapping[str, str] = field(default_factory=dict)
+    ambient_identity: bool = False
 
 
 class Intake(ABC):

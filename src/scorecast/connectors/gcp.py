@@ -2,8 +2,9 @@
 ``https://storage.googleapis.com/bucket/object``.
 
 ``credentialId`` names a ``gcp`` credential whose ``gcpKey`` is a service-account key (the
-JSON object, or its text). Without a credential, Application Default Credentials are used when
-present, else anonymous access (public buckets).
+JSON object, or its text). Without a credential the client is anonymous (public buckets), unless
+the job's organization is named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``: then the server's
+Application Default Credentials are used when present.
 
 Endpoint: like Google's own libraries, the server honours ``STORAGE_EMULATOR_HOST``
 (e.g. ``http://127.0.0.1:9023``) set by the admin in the server's environment; requests then go
@@ -35,7 +36,7 @@ from scorecast.connectors.fileio import (
     file_format,
     ranged_intake,
 )
-from scorecast.connectors.safety import check_url
+from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri, check_url
 from scorecast.errors import ConnectorError, require_extra
 
 PART_SIZE = 32 * 256 * 1024  # 8 MiB
@@ -66,6 +67,32 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
     return checks.done()
 
 
+_REASONS = {
+    404: "the bucket or object does not exist",
+    403: "access denied",
+    401: "authentication failed",
+}
+
+
+def gcs_failure(url: str, action: str, exc: BaseException) -> ConnectorError:
+    """The job's message for a failed GCS call, never quoting a response body.
+
+    A token endpoint's or the store's answer is the remote side's text, so it is reduced to
+    a fixed reason (and the HTTP status); only local errors (connecting, DNS) keep their text.
+    """
+    code = getattr(exc, "code", None)
+    if not isinstance(code, int) or isinstance(code, bool):
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        reason = _REASONS.get(code, "the store refused the request")
+        return ConnectorError(f"{url}: {action}: {reason} (HTTP {code})")
+    if type(exc).__module__.startswith(("google.auth", "google.oauth2")):
+        return ConnectorError(
+            f"{url}: {action}: authentication failed (the service-account key was refused)"
+        )
+    return ConnectorError(f"{url}: {action}: {describe(exc)}")
+
+
 class _Gcs:
     def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
         storage = require_extra("google.cloud.storage", "gcp")
@@ -89,13 +116,19 @@ class _Gcs:
                 from google.oauth2 import service_account
 
                 key = self._key(credential)
+                try:
+                    check_google_token_uri(key.get("token_uri"))
+                except UnsafeLocationError as exc:
+                    raise ConnectorError(f"{self.url}: the gcp credential's {exc}") from exc
                 creds = service_account.Credentials.from_service_account_info(key)  # type: ignore[no-untyped-call]
                 client = storage.Client(project=key.get("project_id"), credentials=creds)
-            else:
+            elif ctx.ambient_identity:
                 try:
                     client = storage.Client()
                 except Exception:
                     client = storage.Client.create_anonymous_client()
+            else:  # never the server's own default credentials
+                client = storage.Client.create_anonymous_client()
         except ConnectorError:
             raise
         except Exception as exc:
@@ -103,6 +136,8 @@ class _Gcs:
                 f"{self.url}: the gcp credential is not a usable service-account key "
                 f"({type(exc).__name__})"
             ) from exc
+        # requests follows up to 30 redirects to any host; the store is asked, never a third host
+        client._http.max_redirects = 0
         self.client = client
         self.blob = client.bucket(self.bucket_name).blob(self.name)
 
@@ -118,15 +153,7 @@ class _Gcs:
         return key
 
     def failure(self, action: str, exc: BaseException) -> ConnectorError:
-        code = getattr(exc, "code", None)
-        reasons = {
-            404: "the bucket or object does not exist",
-            403: "access denied",
-            401: "authentication failed",
-        }
-        if code in reasons:
-            return ConnectorError(f"{self.url}: {action}: {reasons[code]} ({code})")
-        return ConnectorError(f"{self.url}: {action}: {describe(exc)}")
+        return gcs_failure(self.url, action, exc)
 
     def call(self, action: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         try:

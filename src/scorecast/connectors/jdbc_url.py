@@ -8,6 +8,16 @@ come from the ``basic`` credential (``user``/``password``); a password inside th
 refused so that it never sits unencrypted in a data store. SQLite needs
 ``SCORECAST_ALLOW_LOCAL_DATABASES=1``; network hosts pass ``safety.check_host`` (and DNS
 resolution when connecting).
+
+The host written in the address must be the only place the driver connects to, or the host
+check means nothing. So these are refused, whatever ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS`` says:
+
+- several hosts (``jdbc:postgresql://a.example.com,127.0.0.1/db``: libpq tries each in turn);
+- parameters that redirect the connection (``_REDIRECTING``: ``host``, ``hostaddr``, ``port``,
+  ``unix_socket``, option files, services …), in a JDBC URL and in a SQLAlchemy URL alike;
+- in a SQLAlchemy URL, any parameter not in ``_KEPT_PARAMETERS`` (they reach the driver as
+  keyword arguments); a JDBC URL's other parameters are dropped, as before;
+- a database name with ``=`` or a URI scheme (libpq could read it as a connection string).
 """
 
 from __future__ import annotations
@@ -27,6 +37,40 @@ from scorecast.connectors.safety import UnsafeLocationError, check_host
 _KEPT_PARAMETERS = {
     "postgresql+psycopg": {"sslmode", "application_name", "connect_timeout"},
     "mysql+pymysql": {"charset"},
+}
+#: Query parameters that make a driver connect somewhere else than the checked host (libpq's
+#: ``host``/``hostaddr``/``service``…, pymysql's ``unix_socket``/``read_default_file``…).
+_REDIRECTING = {
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "service",
+    "servicefile",
+    "passfile",
+    "options",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "unix_socket",
+    "unixsocket",
+    "socket",
+    "socketfactory",
+    "named_pipe",
+    "read_default_file",
+    "read_default_group",
+    "bind_address",
+    "init_command",
+    "local_infile",
+    "allowloadlocalinfile",
+    "server_public_key",
+    "ssl_ca",
+    "ssl_cert",
+    "ssl_key",
+    "sslcert",
+    "sslkey",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
 }
 _DRIVERS = {
     "postgresql": "postgresql+psycopg",
@@ -59,11 +103,13 @@ def _from_jdbc(text: str) -> URL:
         path = tail[2:] if tail.startswith("//") else tail
         return URL.create("sqlite", database=path or None)
     parts = urlsplit(f"x:{tail}")
+    _refuse_several_hosts(parts.netloc)
     if parts.username or parts.password:
         raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
     query = {key: value for key, value in parse_qsl(parts.query)}
     if {"password", "user"} & set(query):
         raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
+    _refuse_redirecting(query)
     kept = {key: value for key, value in query.items() if key in _KEPT_PARAMETERS[driver]}
     return URL.create(
         driver,
@@ -72,6 +118,52 @@ def _from_jdbc(text: str) -> URL:
         database=parts.path.lstrip("/") or None,
         query=kept,
     )
+
+
+def _refuse_several_hosts(netloc: str) -> None:
+    if "," in netloc:
+        raise UnsafeLocationError(
+            "names several hosts; give exactly one (every host a driver may try must be checked)"
+        )
+
+
+def _refuse_redirecting(query: Mapping[str, object]) -> None:
+    redirecting = sorted(key for key in query if key.lower() in _REDIRECTING)
+    if redirecting:
+        raise UnsafeLocationError(
+            f"must not contain the parameter {redirecting[0]!r}: it would make the driver "
+            "connect somewhere else than the host of the address"
+        )
+
+
+def _from_sqlalchemy(text: str) -> URL:
+    _refuse_several_hosts(urlsplit(text).netloc)
+    url = make_url(text)
+    if url.password:
+        raise UnsafeLocationError("must not contain a password (use a basic credential)")
+    backend = url.get_backend_name()
+    if backend not in _DRIVERS:
+        raise UnsafeLocationError(f"{backend} databases are not supported")
+    url = url.set(drivername=_DRIVERS[backend])
+    if url.drivername == "sqlite":
+        return url
+    _refuse_redirecting(url.query)
+    unknown = sorted(set(url.query) - _KEPT_PARAMETERS[url.drivername])
+    if unknown:
+        raise UnsafeLocationError(
+            f"must not contain the parameter {unknown[0]!r} (allowed: "
+            + ", ".join(sorted(_KEPT_PARAMETERS[url.drivername]))
+            + ")"
+        )
+    return url
+
+
+def _check_database_name(name: str | None) -> None:
+    if name and ("=" in name or "://" in name):
+        raise UnsafeLocationError(
+            "the database name must not contain '=' or '://' (it would be read as connection "
+            "parameters)"
+        )
 
 
 def database_url(
@@ -83,16 +175,8 @@ def database_url(
     """
     text = _address(params)
     try:
-        if text.lower().startswith("jdbc:"):
-            url = _from_jdbc(text)
-        else:
-            url = make_url(text)
-            if url.password:
-                raise UnsafeLocationError("must not contain a password (use a basic credential)")
-            backend = url.get_backend_name()
-            if backend not in _DRIVERS:
-                raise UnsafeLocationError(f"{backend} databases are not supported")
-            url = url.set(drivername=_DRIVERS[backend])
+        jdbc = text.lower().startswith("jdbc:")
+        url = _from_jdbc(text) if jdbc else _from_sqlalchemy(text)
     except (ArgumentError, ValueError) as exc:
         if isinstance(exc, UnsafeLocationError):
             raise
@@ -108,6 +192,7 @@ def database_url(
     check_host(url.host, allow_private=settings.allow_private_endpoints)
     if not url.database:
         raise UnsafeLocationError("must name a database")
+    _check_database_name(url.database)
     if credential is not None:
         user = credential.get("user") or credential.get("username")
         url = url.set(username=user or None, password=credential.get("password") or None)

@@ -1,9 +1,16 @@
 """``s3``: ``s3://bucket/key`` on AWS or any S3-compatible store (``endpointUrl``).
 
 Settings: ``url`` (required), ``credentialId`` (an ``s3`` credential: ``awsAccessKeyId``,
-``awsSecretAccessKey``, optional ``awsSessionToken``), ``endpointUrl``, ``format``. Without a
-credential the standard AWS chain applies (environment, ``AWS_ENDPOINT_URL``, profiles, instance
-roles).
+``awsSecretAccessKey``, optional ``awsSessionToken``), ``endpointUrl``, ``format``.
+
+The server's own identity (the standard AWS chain: environment, profiles, instance role) serves
+a job without a credential, or with a credential without keys, only when its organization is
+named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``; otherwise a job without a credential sends
+unsigned requests (public buckets only) and a keyless credential fails the job.
+
+botocore's HTTP layer follows no redirect, but its S3 region redirector re-sends a request
+when an answer names another region (one store made it loop 162 times); it is switched off
+(``_no_region_redirects``), so a wrong region is an error naming it.
 
 Intake reads with ranged GETs (``RangedReader``), never downloading the object as a whole.
 Output is a multipart upload of ``PART_SIZE`` parts completed on ``commit()`` (a single PUT when
@@ -74,6 +81,13 @@ def _shared_session(boto3: Any) -> Any:
         return _SESSIONS[0]
 
 
+def _no_region_redirects(request_dict: dict[str, Any], **_: Any) -> None:
+    """Runs before botocore's ``S3RegionRedirectorv2`` on every answer and marks the request
+    as already redirected, the one state in which that redirector never re-sends it."""
+    context = request_dict.setdefault("context", {})
+    context.setdefault("s3_redirect", {})["redirected"] = True
+
+
 class _S3:
     """A boto3 client for one location, with errors turned into ``ConnectorError``."""
 
@@ -93,9 +107,19 @@ class _S3:
                 raise ConnectorError(f"{self.url}: endpointUrl {exc}") from exc
         credential = credential_of(settings, ctx, self.url, "s3")
         options: dict[str, Any] = {}
-        if credential is not None:
-            if not field(credential, "awsAccessKeyId", "aws_access_key_id"):
-                raise ConnectorError(f"{self.url}: the credential has no awsAccessKeyId")
+        keyed = credential is not None and field(credential, "awsAccessKeyId", "aws_access_key_id")
+        if credential is not None and not keyed and not ctx.ambient_identity:
+            raise ConnectorError(
+                f"{self.url}: the credential has no keys, and this organization may not use the "
+                "server's own AWS identity (SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS)"
+            )
+        if credential is None and not ctx.ambient_identity:
+            from botocore import UNSIGNED
+            from botocore.config import Config
+
+            # anonymous: the server's environment keys and instance role are never used
+            options = {"config": Config(signature_version=UNSIGNED)}
+        if credential is not None and keyed:
             options = {
                 "aws_access_key_id": field(credential, "awsAccessKeyId", "aws_access_key_id"),
                 "aws_secret_access_key": field(
@@ -111,6 +135,7 @@ class _S3:
                 region_name=session.region_name or "us-east-1",
                 **options,
             )
+        self.client.meta.events.register_first("needs-retry.s3", _no_region_redirects)
 
     def failure(self, action: str, exc: BaseException) -> ConnectorError:
         response = getattr(exc, "response", None)

@@ -7,10 +7,17 @@
 - Hosts (``endpointUrl``, storage URLs, data stores): a host that is, or resolves to, a
   loopback, private, link-local, reserved or unspecified address is refused unless the admin set
   ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS``. IPv4 literals are parsed as the C resolver does, so
-  ``2130706433``, ``0x7f000001`` and ``0177.0.0.1`` are all 127.0.0.1.
+  ``2130706433``, ``0x7f000001`` and ``0177.0.0.1`` are all 127.0.0.1. An IPv6 address that
+  carries an IPv4 address (IPv4-mapped ``::ffff:0:0/96``, NAT64 ``64:ff9b::/96``, 6to4
+  ``2002::/16``, IPv4-compatible ``::/96``) is judged by that IPv4 address, since a gateway
+  delivers it there; local-use NAT64 (``64:ff9b:1::/48``) is never public.
 
 ``check_host`` is pure (literals and well-known local names); ``resolve_host`` adds DNS and is
 called when a connector connects.
+
+- Token endpoints: google-auth POSTs a signed assertion to a service-account key's
+  ``token_uri`` and would report the answer; ``check_google_token_uri`` accepts only Google's
+  own endpoints (``GOOGLE_TOKEN_URIS``).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 __all__ = [
+    "GOOGLE_TOKEN_URIS",
     "UnsafeLocationError",
+    "check_google_token_uri",
     "check_host",
     "check_url",
     "contained_path",
@@ -35,6 +44,19 @@ __all__ = [
 _ENCODED_TRAVERSAL = re.compile(r"%(2e|2f|5c|25|00)", re.IGNORECASE)
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "instance-data"}
+#: One DNS name (ASCII; IDNs in their xn-- form). Anything else (a comma-separated host list,
+#: MySQL's ``address=(host=…)``) could make a client connect to a host never checked.
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+#: The token endpoints Google writes into service-account keys (current and legacy).
+GOOGLE_TOKEN_URIS = frozenset(
+    {
+        "https://oauth2.googleapis.com/token",
+        "https://accounts.google.com/o/oauth2/token",
+        "https://www.googleapis.com/oauth2/v4/token",
+    }
+)
 
 
 class UnsafeLocationError(ValueError):
@@ -107,7 +129,29 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return address
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a translating gateway would deliver ``address`` to, if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return _is_public(embedded)
     return address.is_global and not address.is_multicast
 
 
@@ -116,6 +160,8 @@ def check_host(host: str | None, *, allow_private: bool) -> None:
     if not host:
         raise UnsafeLocationError("has no host")
     name = host.lower().rstrip(".")
+    if _ip_literal(name) is None and not _HOST_NAME.fullmatch(name):
+        raise UnsafeLocationError(f"host {host!r} is not one host name or IP address")
     if allow_private:
         return
     if name in _LOCAL_NAMES or name.endswith(".localhost") or name in _METADATA_NAMES:
@@ -186,3 +232,15 @@ def check_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> Sp
     if parts.scheme.lower() in ("http", "https"):
         check_host(parts.hostname, allow_private=allow_private)
     return parts
+
+
+def check_google_token_uri(value: object) -> None:
+    """Refuse a service-account key's ``token_uri`` unless it is one of Google's endpoints.
+
+    Any other URL would receive the key's signed assertion from the server, which could be
+    aimed at an internal service; ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS`` does not change this.
+    """
+    if value not in GOOGLE_TOKEN_URIS:
+        raise UnsafeLocationError(
+            "token_uri must be Google's token endpoint (https://oauth2.googleapis.com/token)"
+        )

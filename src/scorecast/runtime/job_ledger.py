@@ -30,6 +30,8 @@ class JobPlan:
     num_concurrent: int
     intake_size: int | None
     scheduled_time: str | None
+    #: the job's organization may use the server's own cloud identity (see ``Settings``)
+    ambient_identity: bool = False
 
 
 class JobLedger(Protocol):

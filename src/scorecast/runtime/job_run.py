@@ -175,6 +175,7 @@ class JobRun:
             dataset_path=self.ledger.dataset_path,
             settings=self.settings,
             template=template,
+            ambient_identity=plan.ambient_identity,
         )
 
 

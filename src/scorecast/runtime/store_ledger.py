@@ -21,7 +21,14 @@ from scorecast.runtime.job_ledger import JobPlan
 from scorecast.service import claims
 from scorecast.service.deployment_settings import scoring_description
 from scorecast.store.db import session_scope
-from scorecast.store.models import Dataset, DatasetVersion, DataStore, Deployment, Job
+from scorecast.store.models import (
+    Dataset,
+    DatasetVersion,
+    DataStore,
+    Deployment,
+    Job,
+    Organization,
+)
 from scorecast.store.types import utcnow
 
 log = logging.getLogger("scorecast.worker")
@@ -54,6 +61,7 @@ class StoreLedger:
             options = ScoringOptions.from_job_spec(spec)
             num_concurrent = int(spec.get("numConcurrent") or options.num_concurrent or 1)
             description = scoring_description(deployment)
+            organization = session.get(Organization, job.org_id)
             if self.settings.scoring_parallelism != "auto":  # the operator's choice
                 description = replace(description, parallelism=self.settings.scoring_parallelism)
             return JobPlan(
@@ -64,6 +72,9 @@ class StoreLedger:
                 num_concurrent=max(1, num_concurrent),
                 intake_size=job.intake_size,
                 scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
+                ambient_identity=self.settings.may_use_ambient_identity(
+                    organization.name if organization is not None else None
+                ),
             )
 
     @property

@@ -40,8 +40,10 @@ class CredentialType:
 
 CREDENTIAL_TYPES: dict[str, CredentialType] = {
     "basic": CredentialType(required=("user", "password")),
+    # no keys at all: "use the server's own AWS identity", which a job may do only when its
+    # organization is named in SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS (checked when it runs)
     "s3": CredentialType(
-        required=("awsAccessKeyId", "awsSecretAccessKey"), optional=("awsSessionToken",)
+        required=(), optional=("awsAccessKeyId", "awsSecretAccessKey", "awsSessionToken")
     ),
     "azure": CredentialType(required=("azureConnectionString",)),
     "gcp": CredentialType(required=("gcpKey",)),
@@ -224,7 +226,20 @@ def _secret_fields(
                 raise InvalidInput.at(key, f"is required for {credential_type} credentials")
             continue
         fields[key] = _gcp_key(body[key]) if key == "gcpKey" else _secret_string(key, body[key])
+    if credential_type == "s3" and not partial:
+        _check_s3_keys(fields)
     return fields
+
+
+def _check_s3_keys(fields: Mapping[str, Any]) -> None:
+    """Both keys, or none (the server's own identity); a session token only with keys."""
+    pair = ("awsAccessKeyId", "awsSecretAccessKey")
+    given = [key for key in pair if key in fields]
+    if len(given) == 1:
+        missing = next(key for key in pair if key not in fields)
+        raise InvalidInput.at(missing, f"is required with {given[0]} (give both keys or neither)")
+    if not given and "awsSessionToken" in fields:
+        raise InvalidInput.at("awsSessionToken", "needs awsAccessKeyId and awsSecretAccessKey")
 
 
 def _secret_string(key: str, value: object) -> str:
@@ -248,4 +263,11 @@ def _gcp_key(value: object) -> dict[str, Any]:
         json.dumps(value, allow_nan=False)
     except ValueError:
         raise InvalidInput.at("gcpKey", "numbers must be finite (no NaN or Infinity)") from None
+    if "token_uri" in value:
+        from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri
+
+        try:
+            check_google_token_uri(value["token_uri"])
+        except UnsafeLocationError as exc:
+            raise InvalidInput.at("gcpKey", str(exc)) from None
     return value

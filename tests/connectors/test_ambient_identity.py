@@ -1,0 +1,60 @@
+"""``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS`` (issue 14, item 4): which organizations' jobs may
+use the server's own cloud identity, and what the others get instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from context import make_context
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scorecast.config import Settings
+from scorecast.connectors.base import ConnectorContext
+from scorecast.connectors.registry import open_intake
+from scorecast.errors import ConnectorError
+
+names = st.text(alphabet=st.characters(blacklist_characters=",", blacklist_categories=["Cs"]))
+
+
+@given(named=st.lists(names.map(str.strip).filter(bool), max_size=4), org=names)
+def test_only_named_organizations_may_use_the_servers_identity(named: list[str], org: str) -> None:
+    env = {"SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS": " , ".join(named)}
+    settings = Settings.from_env(env)
+    assert settings.may_use_ambient_identity(org) == (org in named or "*" in named)
+    assert not settings.may_use_ambient_identity(None) or "*" in named
+
+
+def test_nobody_by_default_and_everybody_with_a_star() -> None:
+    assert not Settings.from_env({}).may_use_ambient_identity("default")
+    star = Settings.from_env({"SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS": "*"})
+    assert star.may_use_ambient_identity("any") and star.may_use_ambient_identity(None)
+
+
+def _context(tmp_path: Path, *, ambient: bool) -> ConnectorContext:
+    settings = Settings(home=tmp_path, database_url="sqlite://")
+    ctx = make_context(settings, {"keyless": {"credentialType": "s3"}})
+    ctx.ambient_identity = ambient
+    return ctx
+
+
+def test_a_keyless_s3_credential_needs_the_servers_identity(tmp_path: Path) -> None:
+    pytest.importorskip("boto3")
+    adapter = {"type": "s3", "url": "s3://bucket/in.csv", "credentialId": "keyless"}
+    with pytest.raises(ConnectorError, match="SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS"):
+        open_intake(adapter, _context(tmp_path, ambient=False))
+    open_intake(adapter, _context(tmp_path, ambient=True)).close()
+
+
+def test_without_a_credential_requests_are_anonymous_unless_allowed(tmp_path: Path) -> None:
+    pytest.importorskip("boto3")
+    from botocore import UNSIGNED
+
+    from scorecast.connectors.s3 import _S3
+
+    adapter = {"type": "s3", "url": "s3://bucket/in.csv"}
+    anonymous = _S3(adapter, _context(tmp_path, ambient=False))
+    assert anonymous.client.meta.config.signature_version is UNSIGNED
+    allowed = _S3(adapter, _context(tmp_path, ambient=True))
+    assert allowed.client.meta.config.signature_version is not UNSIGNED

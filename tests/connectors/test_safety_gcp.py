@@ -1,0 +1,128 @@
+"""A GCS service-account key's ``token_uri`` (issue 14, item 3): only Google's token endpoint
+is accepted, so the server never POSTs a signed assertion to an address a user chose, and a
+remote answer is never quoted in a job's message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from context import make_context
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scorecast.config import Settings
+from scorecast.connectors.base import CsvSettings
+from scorecast.connectors.gcp import gcs_failure
+from scorecast.connectors.registry import open_intake
+from scorecast.connectors.safety import (
+    GOOGLE_TOKEN_URIS,
+    UnsafeLocationError,
+    check_google_token_uri,
+)
+from scorecast.errors import ConnectorError
+
+sys_path_e2e = str(Path(__file__).resolve().parents[1] / "e2e")
+if sys_path_e2e not in __import__("sys").path:
+    __import__("sys").path.append(sys_path_e2e)
+
+from listeners import Listeners  # noqa: E402  (tests/e2e/listeners.py)
+
+pytest.importorskip("google.cloud.storage")
+
+
+def service_account_key(token_uri: str) -> dict[str, Any]:
+    """A well-formed key (a real RSA key, so google-auth would sign and send an assertion)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "p",
+        "private_key_id": "k",
+        "private_key": pem,
+        "client_email": "robot@p.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+
+
+@pytest.fixture
+def listener() -> Iterator[Listeners]:
+    with Listeners([]) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://127.0.0.1:{port}/token",
+        "https://127.0.0.1:{port}/token",
+        "http://[::ffff:127.0.0.1]:{port}/token",
+        "http://169.254.169.254/computeMetadata/v1/token",
+        "https://oauth2.googleapis.com.evil.example/token",
+    ],
+)
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_key_with_a_foreign_token_uri_fails_before_any_request(
+    tmp_path: Path,
+    listener: Listeners,
+    monkeypatch: pytest.MonkeyPatch,
+    template: str,
+    allow_private: bool,
+) -> None:
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    settings = Settings(
+        home=tmp_path, database_url="sqlite://", allow_private_endpoints=allow_private
+    )
+    key = service_account_key(template.format(port=listener.tcp_port))
+    ctx = make_context(settings, {"g": {"credentialType": "gcp", "gcpKey": key}})
+    adapter = {"type": "gcp", "url": "gs://bucket/in.csv", "credentialId": "g"}
+    with pytest.raises(ConnectorError, match="token_uri") as caught:
+        intake = open_intake(adapter, ctx, CsvSettings())
+        list(intake.chunks(1 << 20))
+    assert key["private_key"] not in caught.value.message
+    assert listener.arrived() == []
+
+
+@given(st.text(max_size=60))
+def test_only_googles_token_endpoints_pass(value: str) -> None:
+    if value in GOOGLE_TOKEN_URIS:
+        check_google_token_uri(value)
+        return
+    with pytest.raises(UnsafeLocationError):
+        check_google_token_uri(value)
+
+
+def test_googles_endpoints_pass() -> None:
+    for uri in GOOGLE_TOKEN_URIS:
+        check_google_token_uri(uri)
+    for other in (None, 1, "", "https://oauth2.googleapis.com/token/../x"):
+        with pytest.raises(UnsafeLocationError):
+            check_google_token_uri(other)
+
+
+def test_a_remote_answer_is_never_quoted() -> None:
+    from google.api_core.exceptions import Forbidden, InternalServerError
+    from google.auth.exceptions import RefreshError, TransportError
+
+    body = "ami-id instance-id SECRET-FROM-THE-REMOTE-BODY"
+    for exc in (
+        RefreshError(f"invalid_grant: {body}", {"error": body}),
+        TransportError(body),
+        Forbidden(body),
+        InternalServerError(body),
+    ):
+        message = gcs_failure("gs://b/o", "reading", exc).message
+        assert "SECRET" not in message, message
+        assert message.startswith("gs://b/o: reading: ")
+    assert "authentication failed" in gcs_failure("u", "reading", RefreshError(body)).message
+    assert "(HTTP 403)" in gcs_failure("u", "reading", Forbidden(body)).message
