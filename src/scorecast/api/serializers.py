@@ -7,7 +7,12 @@ What the official client insists on (gotchas 4, 5, 7, 19): ``percentageCompleted
 ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC.
 
 Fields beyond DataRobot's: ``rowsPerSecond`` and ``etaSeconds`` (progress of a running job),
-``started``, ``finished`` and ``scheduledTime`` on jobs.
+``started``, ``finished``, ``scheduledTime`` and ``endReason`` on jobs.
+
+Statuses (``domain/job_statuses.py``): a job stored ``FAILED`` is shown ``ABORTED``, so that the
+official client's ``wait_for_completion()`` raises at its next poll instead of polling until its
+``max_wait``; ``endReason`` (``completed``/``aborted``/``failed``, null until the end) tells a
+failure from an abort. A definition's ``lastStartedJobStatus`` is shown the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from scorecast.api.wire import format_datetime
+from scorecast.domain.job_statuses import end_reason, wire_status
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import JobView, UserRef
 from scorecast.store.models import Job
@@ -73,7 +79,8 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
         }
     return {
         "id": job.id,
-        "status": job.status,
+        "status": wire_status(job.status),
+        "endReason": end_reason(job.status),
         "statusDetails": job.status_details or _default_details(job),
         "percentageCompleted": float(job.percentage_completed or 0.0),
         "elapsedTimeSec": elapsed_seconds(job, now),
@@ -120,7 +127,11 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
         "updatedBy": user_to_wire(view.updated_by),
         "lastFailedRunTime": format_datetime(definition.last_failed_run_time),
         "lastSuccessfulRunTime": format_datetime(definition.last_successful_run_time),
-        "lastStartedJobStatus": definition.last_started_job_status,
+        "lastStartedJobStatus": (
+            wire_status(definition.last_started_job_status)
+            if definition.last_started_job_status
+            else None
+        ),
         "lastStartedJobTime": format_datetime(definition.last_started_job_time),
         "lastScheduledRunTime": format_datetime(definition.last_scheduled_run_time),
         "nextScheduledRunTime": format_datetime(definition.next_scheduled_run_time),
@@ -128,4 +139,4 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
 
 
 def _default_details(job: Job) -> str:
-    return f"Job {job.status.lower()}"
+    return f"Job {job.status.lower()}"  # the stored status: "Job failed" tells more than "aborted"
