@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 ADMIN_ORG = "default"
 ADMIN_USER = "admin"
+#: How long an idle HTTP connection stays open. uvicorn's own default (5 s) equals the official
+#: client's poll interval, and the client does not retry a request on a reused connection that
+#: the server closed meanwhile ("Connection reset by peer"); 75 s is far above any client's
+#: poll interval (and above the 60 s idle timeout of common load balancers, so that they, not
+#: we, close idle connections).
+DEFAULT_KEEP_ALIVE_SECONDS = 75
 
 
 def register(app: typer.Typer) -> None:
@@ -53,6 +59,14 @@ def serve(
         typer.Option(help="Job lease: a job whose worker is silent this long runs again."),
     ] = 30.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="SCORECAST_KEEP_ALIVE_SECONDS",
+            help="Seconds an idle HTTP connection stays open (keep it above clients' polls).",
+        ),
+    ] = DEFAULT_KEEP_ALIVE_SECONDS,
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
     _configure_logging(log_level)
@@ -74,7 +88,12 @@ def serve(
     worker = Worker(settings, engine, slots=workers, lease_seconds=lease_seconds)
     loop = Scheduler(engine) if scheduler else None
     config = uvicorn.Config(
-        app, log_level=log_level.lower(), ws="none", lifespan="on", timeout_graceful_shutdown=5
+        app,
+        log_level=log_level.lower(),
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=keep_alive,
     )
     server = _server_class(uvicorn)(config)
 
