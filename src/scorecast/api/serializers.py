@@ -9,6 +9,10 @@ What the official client insists on (gotchas 4, 5, 7, 19): ``percentageCompleted
 Fields beyond DataRobot's: ``rowsPerSecond`` and ``etaSeconds`` (progress of a running job),
 ``started``, ``finished``, ``scheduledTime`` and ``endReason`` on jobs.
 
+Secrets (``domain/spec_secrets.py``): ``predictionInstance.apiKey`` and ``datarobotKey`` are
+never in ``jobSpec``/``batchPredictionJob`` (dropped at the spec gate, and again here for specs
+stored before that).
+
 Statuses (``domain/job_statuses.py``): a job stored ``FAILED`` is shown ``ABORTED``, so that the
 official client's ``wait_for_completion()`` raises at its next poll instead of polling until its
 ``max_wait``; ``endReason`` (``completed``/``aborted``/``failed``, null until the end) tells a
@@ -23,6 +27,7 @@ from typing import Any
 
 from scorecast.api.wire import format_datetime
 from scorecast.domain.job_statuses import end_reason, wire_status
+from scorecast.domain.spec_secrets import without_secrets
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import JobView, UserRef
 from scorecast.store.models import Job
@@ -68,7 +73,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
     """The job object of ``GET batchPredictions/{id}/`` (and of POST, list, abort responses)."""
     job = view.job
     now = now or utcnow()
-    spec = copy.deepcopy(job.spec)
+    spec = without_secrets(job.spec)  # also for jobs stored before secrets were dropped
     spec.setdefault("numConcurrent", 1)
     waiting = job.status == "INITIALIZING" and job.queued
     definition = None
@@ -113,7 +118,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
 def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
     """The definition object of ``batchPredictionJobDefinitions/`` (reference §12.1)."""
     definition = view.definition
-    spec = copy.deepcopy(definition.job_spec)
+    spec = without_secrets(definition.job_spec)
     spec.setdefault("numConcurrent", 1)
     return {
         "id": definition.id,
