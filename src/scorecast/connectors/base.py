@@ -95,7 +95,8 @@ class ConnectorContext:
     ``credential(id)`` returns the decrypted secret fields of a credential (raises
     ``ConnectorError`` when it is gone); ``data_store(id)`` returns a data store's params;
     ``dataset_path(id, version)`` the stored file of a dataset version. ``template`` holds
-    values for ``{scheduled_time}``-style placeholders in URLs and table names.
+    the values of the location placeholders (``{scheduled_time}`` ...; names and meanings in
+    ``scorecast.domain.location_templates``; times as ISO 8601 strings).
     """
 
     credential: Callable[[str], Mapping[str, Any]]

@@ -64,6 +64,7 @@ class StoreLedger:
                 num_concurrent=max(1, num_concurrent),
                 intake_size=job.intake_size,
                 scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
+                created_time=job.created.isoformat(),
             )
 
     @property
