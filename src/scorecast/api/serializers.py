@@ -101,7 +101,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
         "queuePosition": view.queue_position,
         "source": job.source,
         "hidden": None,
-        "intakeDatasetDisplayName": None,
+        "intakeDatasetDisplayName": view.intake_dataset_name,
         "jobIntakeSize": job.intake_size,
         "jobOutputSize": job.output_size,
         "resultsDeleted": job.results_deleted,

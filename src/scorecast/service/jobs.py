@@ -47,6 +47,7 @@ class JobFilters:
     deployment_id: str | None = None
     job_id: str | None = None
     definition_id: str | None = None
+    #: ``api`` includes, ``-api`` excludes (DataRobot's convention); values combine
     sources: Sequence[str] = ()
     intake_types: Sequence[str] = ()
     output_types: Sequence[str] = ()
@@ -290,8 +291,12 @@ def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
         query = query.where(Job.id == filters.job_id)
     if filters.definition_id is not None:
         query = query.where(Job.definition_id == filters.definition_id)
-    if filters.sources:
-        query = query.where(Job.source.in_(list(filters.sources)))
+    included = [s for s in filters.sources if not s.startswith("-")]
+    excluded = [s[1:] for s in filters.sources if s.startswith("-")]
+    if included:  # DataRobot's convention: "-api" excludes, "api" includes
+        query = query.where(Job.source.in_(included))
+    if excluded:
+        query = query.where(Job.source.not_in(excluded))
     if filters.intake_types:
         intake_type = Job.spec["intakeSettings"]["type"].as_string()
         query = query.where(intake_type.in_(list(filters.intake_types)))
