@@ -9,6 +9,7 @@
   ``ABORTED``, ``statusDetails`` names the cause and ``endReason`` says ``failed``, while a user
   abort says ``aborted``. ``list_by_status(["ABORTED"])`` finds both; ``status=FAILED`` only
   the failures.
+- An unknown placeholder in a location is a 422 the client raises as ``ClientError``.
 
 The waits here are the gaps and polls themselves; nothing asserts how long anything took.
 ``max_wait`` is generous: it only turns a job that is never seen to end into a failing test.
@@ -181,3 +182,20 @@ def test_a_user_abort_is_told_from_a_failure_and_lists_find_both(
     assert {job["endReason"] for job in only_failed["data"]} == {"failed"}
     completed = dr.BatchPredictionJob.list_by_status(["COMPLETED"])
     assert not {failed.id, aborted.id} & {job["id"] for job in completed}
+
+
+def test_an_unknown_placeholder_is_a_422_through_the_client(dr: Any, deployment: str) -> None:
+    credential = dr.Credential.create_s3(
+        "templated", aws_access_key_id="AKIDTEMPLATE", aws_secret_access_key="template-secret"
+    )
+    with pytest.raises(dr.errors.ClientError) as refused:
+        dr.BatchPredictionJob.score_s3(
+            deployment,
+            source_url="s3://bucket/in.csv",
+            destination_url="s3://bucket/scored_{name}.csv",
+            credential=credential,
+            endpoint_url=f"http://127.0.0.1:{free_port()}",
+        )
+    assert refused.value.status_code == 422
+    problem = refused.value.json["errors"]["outputSettings"]["url"]
+    assert problem.startswith("unknown placeholder {name}; valid: {attempt}, {created_time}")
