@@ -14,6 +14,7 @@ finds the failures only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
 
@@ -57,7 +58,7 @@ def end_reason(status: str) -> str | None:
     return reason.value if reason is not None else None
 
 
-def stored_statuses(filter_statuses: tuple[str, ...] | list[str]) -> frozenset[str]:
+def stored_statuses(filter_statuses: Iterable[str]) -> frozenset[str]:
     """The stored statuses a list filter ``status=...`` matches.
 
     Every filter value must be one of ``STATUSES`` (``ValueError`` otherwise). ``ABORTED``

@@ -284,7 +284,7 @@ def add_log(session: Session, job_id: str, message: str) -> None:
 
 def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
     if filters.statuses:  # ABORTED also finds the failed jobs the wire shows ABORTED
-        query = query.where(Job.status.in_(sorted(stored_statuses(list(filters.statuses)))))
+        query = query.where(Job.status.in_(sorted(stored_statuses(filters.statuses))))
     if filters.deployment_id is not None:
         query = query.where(Job.deployment_id == filters.deployment_id)
     if filters.job_id is not None:
