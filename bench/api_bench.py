@@ -3,7 +3,7 @@
 One real uvicorn serving ``create_app`` per store (SQLite, and PostgreSQL when it answers on
 127.0.0.1:5432), one keep-alive HTTP client, N sequential requests of each kind:
 
-- ``GET version/``: no token, no database (the baseline of this run);
+- ``GET version/``: a token lookup, nothing else (the baseline of this run);
 - ``GET credentials/{id}/``: token check (SHA-256 + one indexed lookup) and one row;
 - ``GET credentials/?limit=100``: token check and a page of 100 rows;
 - ``POST credentials/``: token check, Fernet encryption, one insert and commit.
@@ -76,7 +76,9 @@ def _measure(name: str, settings: Settings, count: int) -> None:
             client.post(f"{url}/credentials/", json=body, headers=headers)
         one = client.get(f"{url}/credentials/", headers=headers).json()["data"][0]["credentialId"]
         rates = {
-            "GET version/ (baseline)": _rate(count, lambda: client.get(f"{url}/version/")),
+            "GET version/ (baseline)": _rate(
+                count, lambda: client.get(f"{url}/version/", headers=headers)
+            ),
             "GET credentials/{id}/": _rate(
                 count, lambda: client.get(f"{url}/credentials/{one}/", headers=headers)
             ),

@@ -7,6 +7,7 @@ import hashlib
 
 import datarobot as dr
 import httpx
+import pytest
 from sqlalchemy import select
 
 from live_api import LiveServer
@@ -15,11 +16,23 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import ApiToken, Organization, User
 
 
-def test_version_needs_no_token(live_server: LiveServer) -> None:
-    response = httpx.get(f"{live_server.url}/version/")
+def test_version_needs_a_token(live_server: LiveServer) -> None:
+    for headers in ({}, {"Authorization": "Token wrong"}):
+        refused = httpx.get(f"{live_server.url}/version/", headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"] == "application/json"
+        assert "versionString" not in refused.text
+    response = httpx.get(f"{live_server.url}/version/", headers=live_server.headers())
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json()["versionString"] == "2.49.0"
+
+
+def test_a_wrong_token_fails_when_the_client_is_made(live_server: LiveServer) -> None:
+    """``dr.Client`` GETs ``version/`` once; a 401 there is its "unable to authenticate"."""
+    with pytest.raises(dr.errors.ClientError, match="Unable to authenticate") as refused:
+        dr.Client(endpoint=live_server.url, token="wrong")
+    assert refused.value.status_code == 401
 
 
 def test_token_and_bearer_schemes_are_accepted(live_server: LiveServer) -> None:

@@ -114,10 +114,14 @@ def test_metrics_agree_with_the_apis_counts(live_server: LiveServer, admin_token
             )
     with httpx.Client(base_url=live_server.url + "/", headers=live_server.headers()) as api:
         listed = api.get("batchPredictions/", params={"limit": 1000}).json()["data"]
+        counts = {
+            status: api.get("batchPredictions/", params={"status": status}).json()["totalCount"]
+            for status in ("COMPLETED", "FAILED", "INITIALIZING")
+        }
     body = httpx.get(f"{live_server.base_url}/metrics", headers=live_server.headers(admin_token))
     families = _families(body.text)
-    for status in ("COMPLETED", "FAILED", "INITIALIZING"):
-        expected = sum(1 for job in listed if job["status"] == status)
+    assert counts == {"COMPLETED": 3, "FAILED": 2, "INITIALIZING": 1}
+    for status, expected in counts.items():
         found = sum(
             s.value for s in families["scorecast_jobs"].samples if s.labels["status"] == status
         )
@@ -133,7 +137,7 @@ def test_metrics_agree_with_the_apis_counts(live_server: LiveServer, admin_token
         route="/api/v2/batchPredictions/",
         status="200",
     )
-    assert requests == 1
+    assert requests == 4  # the list and the three counts above
     routes = {s.labels["route"] for s in families["scorecast_http_requests"].samples}
     assert not any(job["id"] in route for job in listed for route in routes)  # templates only
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from scorecast.api.serializers import definition_to_wire, format_datetime, job_to_wire
 from scorecast.domain.job_spec import normalize_job_spec
+from scorecast.domain.job_statuses import STATUSES
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import DefinitionRef, JobView, UserRef
-from scorecast.service.jobs import STATUSES
 from scorecast.store.models import Job, JobDefinition
 
 ROOT = "https://scorecast.example.com/api/v2/"
@@ -98,6 +98,11 @@ def test_every_job_state_passes_the_clients_converter(job: Job, from_definition:
     local_in = job.spec["intakeSettings"]["type"] == "localFile"
     assert ("csvUpload" in wire["links"]) == local_in
     assert wire["queued"] == (job.status == "INITIALIZING" and job.queued)
+    # every unsuccessful end is ABORTED on the wire (the client stops waiting on it) ...
+    assert wire["status"] == ("ABORTED" if job.status == "FAILED" else job.status)
+    # ... and endReason tells a failure from an abort
+    ended = job.status in {"COMPLETED", "ABORTED", "FAILED"}
+    assert wire["endReason"] == (job.status.lower() if ended else None)
 
 
 def test_elapsed_time_counts_whole_seconds_of_running() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from scorecast.connectors.registry import (
     validate_intake_settings,
     validate_output_settings,
 )
+from scorecast.domain.location_templates import run_values
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 
@@ -183,15 +185,52 @@ def test_placeholders_are_filled_then_checked_again(tmp_path: Path) -> None:
 
     from scorecast.connectors.registry import apply_template, open_output
 
-    adapter = {"type": "s3", "url": "s3://b/out/{scheduled_date}/{unknown}.csv", "table": "{x"}
-    filled = apply_template(adapter, {"scheduled_date": "2024-05-04"})
-    assert filled["url"] == "s3://b/out/2024-05-04/{unknown}.csv"
-    assert filled["table"] == "{x"
+    values = run_values(
+        "j1", 2, datetime(2024, 5, 4, 3, 0, tzinfo=UTC), datetime(2024, 5, 5, 1, 2, 3, tzinfo=UTC)
+    )
+    adapter = {
+        "type": "s3",
+        "url": "s3://b/out/{scheduled_time:%Y/%m/%d}/{job_id}-{attempt}-{{x}}.csv",
+        "table": "scored_{created_time}",
+    }
+    filled = apply_template(adapter, values)
+    assert filled["url"] == "s3://b/out/2024/05/05/j1-2-{x}.csv"
+    assert filled["table"] == "scored_20240504T030000Z"
+    with pytest.raises(InvalidInput, match=r"unknown placeholder \{name\}") as unknown:
+        apply_template({"type": "s3", "url": "s3://b/scored_{name}.csv"}, values)
+    assert set(unknown.value.errors) == {"url"}
     (tmp_path / "root").mkdir(exist_ok=True)
     settings = settings_for(tmp_path, tmp_path / "root")
     ctx = make_context(settings)
-    ctx.template = {"day": "../../etc"}
+    ctx.template = {**values, "job_id": "../../etc"}
     with pytest.raises(InvalidInput, match=r"'\.\.'"):
         open_output(
-            {"type": "filesystem", "url": f"{(tmp_path / 'root').as_uri()}/{{day}}/x.csv"}, ctx
+            {"type": "filesystem", "url": f"{(tmp_path / 'root').as_uri()}/{{job_id}}/x.csv"}, ctx
         )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("s3://b/scored_{name}.csv", r"unknown placeholder \{name\}; valid: \{attempt\}, "),
+        ("s3://b/{}.csv", r"unknown placeholder \{\}"),
+        ("s3://b/{job_id!r}.csv", r"takes no !r conversion"),
+        ("s3://b/{attempt:03d}.csv", r"takes no format"),
+        ("s3://b/{scheduled_time.csv", r"expected '\}'"),
+        ("s3://b/{scheduled_time:%Y/../..}/x.csv", r"'\.\.'"),
+    ],
+)
+def test_a_bad_placeholder_is_refused_at_submit_naming_it(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    app = settings_for(tmp_path, tmp_path)
+    with pytest.raises(InvalidInput, match=problem) as refused:
+        validate_output_settings({"type": "s3", "url": url}, app_settings=app)
+    assert set(refused.value.errors["outputSettings"]) == {"url"}, refused.value.errors
+
+
+def test_valid_placeholders_pass_the_submit_check_unchanged(tmp_path: Path) -> None:
+    app = settings_for(tmp_path, tmp_path)
+    url = "s3://b/{scheduled_time:%Y/%m/%d}/{job_id}-{attempt}-{created_time}.csv"
+    checked = validate_output_settings({"type": "s3", "url": url}, app_settings=app)
+    assert checked["url"] == url

@@ -31,9 +31,15 @@ class ServeProcess:
     """One ``scorecast serve`` process (see the module docstring)."""
 
     def __init__(
-        self, home: Path, database_url: str, *args: str, env: dict[str, str] | None = None
+        self,
+        home: Path,
+        database_url: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        api: bool = True,
     ) -> None:
         self.home = home
+        self.api = api  # False: a process without the api role (no endpoint to wait for)
         self.database_url = database_url
         self.args = args
         self.extra_env = env or {}
@@ -61,7 +67,7 @@ class ServeProcess:
         self.lines = []
         self._ready.clear()
         threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(START_TIMEOUT) or not self.endpoint:
+        if not self._ready.wait(START_TIMEOUT) or (self.api and not self.endpoint):
             self.kill()
             raise RuntimeError(f"scorecast serve did not start:\n{self.output()}")
         return self

@@ -18,10 +18,12 @@ localFile uploads: each input gives its documented outcome (docs: "Rows that can
 | one 200 MiB line              | COMPLETED; that row fails, the rows around it are scored       |
 | a binary file named .csv      | FAILED: it cannot be read as CSV, no traceback, no result      |
 
-"No result" means the download answers 404 JSON naming the status, never a part of a file; a
-COMPLETED job's download is whole (``jobOutputSize`` bytes, one line per input row). A good job
-whose upload is held open RUNS through the whole corpus in the other job slot and completes
-with every row; after the corpus the service still answers and scores another job.
+FAILED above is the job's end reason: the wire shows every unsuccessful end ``ABORTED`` with
+``endReason`` ``failed`` or ``aborted``. "No result" means the download answers 404 JSON naming
+the status, never a part of a file; a COMPLETED job's download is whole (``jobOutputSize``
+bytes, one line per input row). A good job whose upload is held open RUNS through the whole
+corpus in the other job slot and completes with every row; after the corpus the service still
+answers and scores another job.
 """
 
 from __future__ import annotations
@@ -299,16 +301,16 @@ def test_a_header_only_input_completes_with_no_rows(corpus: CorpusRun) -> None:
 
 
 ENDINGS = {
-    "many_bad": ("ABORTED", rf"aborted on errors: {MANY_BAD} of {500 + MANY_BAD} rows could not"),
-    "all_bad": ("ABORTED", r"no row could be scored \(5 failed rows\)"),
-    "bom_only": ("FAILED", r"the input is empty"),
-    "blank_line": ("FAILED", r"the input is empty"),
+    "many_bad": ("aborted", rf"aborted on errors: {MANY_BAD} of {500 + MANY_BAD} rows could not"),
+    "all_bad": ("aborted", r"no row could be scored \(5 failed rows\)"),
+    "bom_only": ("failed", r"the input is empty"),
+    "blank_line": ("failed", r"the input is empty"),
     "missing_columns": (
-        "FAILED",
+        "failed",
         r"the input lacks the model's feature columns: visits_last_year, medications, "
         r"admission_type$",
     ),
-    "binary": ("FAILED", r"the input cannot be read as CSV: .*not valid utf-8"),
+    "binary": ("failed", r"the input cannot be read as CSV: .*not valid utf-8"),
 }
 
 
@@ -316,17 +318,19 @@ ENDINGS = {
 def test_a_job_that_cannot_run_names_the_cause_and_has_no_result(
     corpus: CorpusRun, name: str
 ) -> None:
-    status, cause = ENDINGS[name]
+    reason, cause = ENDINGS[name]
     outcome = corpus.outcomes[name]
     assert outcome.upload.status_code == 202, outcome.upload.text
-    assert outcome.job["status"] == status, outcome.job
+    # every unsuccessful end is ABORTED on the wire; endReason tells failures from aborts
+    assert (outcome.job["status"], outcome.job["endReason"]) == ("ABORTED", reason), outcome.job
     assert re.search(cause, outcome.job["statusDetails"]), outcome.job["statusDetails"]
     assert "Traceback" not in outcome.job["statusDetails"]
     download = outcome.download
     assert download is not None and download.result is None, download
     assert download.status == 404 and download.content_type.startswith("application/json")
-    assert download.error is not None and download.error["errors"] == {"status": status}
-    assert f"is {status}: it has no result" in download.error["message"]
+    assert download.error is not None and download.error["errors"] == {"status": "ABORTED"}
+    shown = "ABORTED (failed)" if reason == "failed" else "ABORTED"
+    assert f"is {shown}: it has no result" in download.error["message"]
 
 
 def test_every_bad_row_is_counted_when_all_fail(corpus: CorpusRun) -> None:

@@ -120,10 +120,10 @@ def run_job(
 
 
 def check_failed(job: dict[str, Any], keys: Secrets, *words: str) -> None:
-    """FAILED, and ``statusDetails`` and the logs each contain every one of ``words`` (case
-    insensitive), and neither carries a secret."""
+    """Failed (ABORTED on the wire, ``endReason`` failed), and ``statusDetails`` and the logs
+    each contain every one of ``words`` (case insensitive), and neither carries a secret."""
     record = json.dumps(job)
-    assert job["status"] == "FAILED", record
+    assert (job["status"], job["endReason"]) == ("ABORTED", "failed"), record
     details, logs = job["statusDetails"], "\n".join(job["logs"])
     for word in words:
         assert word.lower() in details.lower(), (word, details)

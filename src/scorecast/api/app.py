@@ -33,8 +33,9 @@ from scorecast.web import install_console
 API_PREFIX = "/api/v2"
 
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    """The API app on ``engine`` (an already migrated store) with ``settings``."""
+def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = None) -> FastAPI:
+    """The API app on ``engine`` (an already migrated store) with ``settings``; ``metrics``
+    are the process's (a new registry when not given)."""
     for folder in (
         settings.home,
         settings.uploads_dir,
@@ -55,7 +56,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.metrics = Metrics(engine)
+    app.state.metrics = metrics or Metrics(engine)
     install_error_handlers(app)
     install_docs(app, title="scorecast")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

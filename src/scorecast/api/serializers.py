@@ -7,7 +7,16 @@ What the official client insists on (gotchas 4, 5, 7, 19): ``percentageCompleted
 ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC.
 
 Fields beyond DataRobot's: ``rowsPerSecond`` and ``etaSeconds`` (progress of a running job),
-``started``, ``finished`` and ``scheduledTime`` on jobs.
+``started``, ``finished``, ``scheduledTime`` and ``endReason`` on jobs.
+
+Secrets (``domain/spec_secrets.py``): ``predictionInstance.apiKey`` and ``datarobotKey`` are
+never in ``jobSpec``/``batchPredictionJob`` (dropped at the spec gate, and again here for specs
+stored before that).
+
+Statuses (``domain/job_statuses.py``): a job stored ``FAILED`` is shown ``ABORTED``, so that the
+official client's ``wait_for_completion()`` raises at its next poll instead of polling until its
+``max_wait``; ``endReason`` (``completed``/``aborted``/``failed``, null until the end) tells a
+failure from an abort. A definition's ``lastStartedJobStatus`` is shown the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from scorecast.api.wire import format_datetime
+from scorecast.domain.job_statuses import end_reason, wire_status
+from scorecast.domain.spec_secrets import without_secrets
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import JobView, UserRef
 from scorecast.store.models import Job
@@ -62,7 +73,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
     """The job object of ``GET batchPredictions/{id}/`` (and of POST, list, abort responses)."""
     job = view.job
     now = now or utcnow()
-    spec = copy.deepcopy(job.spec)
+    spec = without_secrets(job.spec)  # also for jobs stored before secrets were dropped
     spec.setdefault("numConcurrent", 1)
     waiting = job.status == "INITIALIZING" and job.queued
     definition = None
@@ -73,7 +84,8 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
         }
     return {
         "id": job.id,
-        "status": job.status,
+        "status": wire_status(job.status),
+        "endReason": end_reason(job.status),
         "statusDetails": job.status_details or _default_details(job),
         "percentageCompleted": float(job.percentage_completed or 0.0),
         "elapsedTimeSec": elapsed_seconds(job, now),
@@ -89,7 +101,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
         "queuePosition": view.queue_position,
         "source": job.source,
         "hidden": None,
-        "intakeDatasetDisplayName": None,
+        "intakeDatasetDisplayName": view.intake_dataset_name,
         "jobIntakeSize": job.intake_size,
         "jobOutputSize": job.output_size,
         "resultsDeleted": job.results_deleted,
@@ -106,7 +118,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
 def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
     """The definition object of ``batchPredictionJobDefinitions/`` (reference §12.1)."""
     definition = view.definition
-    spec = copy.deepcopy(definition.job_spec)
+    spec = without_secrets(definition.job_spec)
     spec.setdefault("numConcurrent", 1)
     return {
         "id": definition.id,
@@ -120,7 +132,11 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
         "updatedBy": user_to_wire(view.updated_by),
         "lastFailedRunTime": format_datetime(definition.last_failed_run_time),
         "lastSuccessfulRunTime": format_datetime(definition.last_successful_run_time),
-        "lastStartedJobStatus": definition.last_started_job_status,
+        "lastStartedJobStatus": (
+            wire_status(definition.last_started_job_status)
+            if definition.last_started_job_status
+            else None
+        ),
         "lastStartedJobTime": format_datetime(definition.last_started_job_time),
         "lastScheduledRunTime": format_datetime(definition.last_scheduled_run_time),
         "nextScheduledRunTime": format_datetime(definition.next_scheduled_run_time),
@@ -128,4 +144,4 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
 
 
 def _default_details(job: Job) -> str:
-    return f"Job {job.status.lower()}"
+    return f"Job {job.status.lower()}"  # the stored status: "Job failed" tells more than "aborted"

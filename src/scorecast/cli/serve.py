@@ -6,6 +6,11 @@ API token once, then uvicorn serves the API while a worker (``--workers`` concur
 scheduler run in background threads. SIGINT/SIGTERM stop all three: running jobs go back to the
 queue and run again on the next start.
 
+``--roles`` chooses what the process runs (default all three): ``api`` (uvicorn), ``scheduler``
+and ``worker``, so that several processes sharing one PostgreSQL store can split the work, e.g.
+API processes behind a load balancer and worker processes elsewhere. A process without ``api``
+runs its threads until SIGINT/SIGTERM.
+
 ``--demo`` also registers a demo model and job definition and runs it once (see
 ``scorecast.demo``), printing where the scored file is.
 """
@@ -31,6 +36,12 @@ if TYPE_CHECKING:
 
 ADMIN_ORG = "default"
 ADMIN_USER = "admin"
+#: How long an idle HTTP connection stays open. uvicorn's own default (5 s) equals the official
+#: client's poll interval, and the client does not retry a request on a reused connection that
+#: the server closed meanwhile ("Connection reset by peer"); 75 s is far above any client's
+#: poll interval (and above the 60 s idle timeout of common load balancers, so that they, not
+#: we, close idle connections).
+DEFAULT_KEEP_ALIVE_SECONDS = 75
 
 
 def register(app: typer.Typer) -> None:
@@ -62,8 +73,27 @@ def serve(
     log_level: Annotated[
         str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
     ] = "info",
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="SECONDS",
+            envvar="SCORECAST_KEEP_ALIVE_SECONDS",
+            help="Seconds an idle HTTP connection stays open (keep it above clients' polls).",
+        ),
+    ] = DEFAULT_KEEP_ALIVE_SECONDS,
+    roles: Annotated[
+        str,
+        typer.Option(
+            metavar="ROLES",
+            help="What this process runs, comma-separated: api, scheduler, worker.",
+        ),
+    ] = "api,scheduler,worker",
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
+    chosen = _roles(roles, scheduler)
+    if demo and not {"api", "worker"} <= chosen:
+        raise typer.BadParameter("--demo needs the api and worker roles", param_hint="--roles")
     from scorecast import log_format
 
     log_format.configure(Settings.from_env().log_format, log_level)
@@ -72,55 +102,122 @@ def serve(
     if demo:
         _add_demo_root()
     settings = Settings.from_env()
-    import uvicorn
-
-    from scorecast.api.app import create_app
+    from scorecast.metrics import Metrics
     from scorecast.runtime.scheduler import Scheduler
     from scorecast.runtime.worker import Worker
 
     engine = _open_store(settings)
     token = _bootstrap(engine)
-    sock = _bind(host, port)
-    bound_port = sock.getsockname()[1]
-    endpoint = f"http://{_display_host(host)}:{bound_port}/api/v2"
-    app = create_app(settings, engine)
-    worker = Worker(settings, engine, slots=workers, lease_seconds=lease_seconds)
-    app.state.metrics.watch_worker(workers, lambda: len(worker.running_jobs))
-    loop = Scheduler(engine, metrics=app.state.metrics) if scheduler else None
-    server = _server_class(uvicorn)(_uvicorn_config(uvicorn, app, settings, log_level))
-
-    def announce() -> None:
-        while not server.started and not server.should_exit:
-            threading.Event().wait(0.05)
-        if not server.started:
-            return
-        _echo(f"scorecast is serving at {endpoint}  (API docs: {endpoint[:-7]}/docs)")
-        if token is not None:
-            _echo("first start: created organization 'default' and user 'admin'; API token:")
-            _echo(f"    {token}")
-            _echo("(shown once; make more with: scorecast token create --org default --user NAME)")
-        _echo(f"state folder: {settings.home}")
-        if demo:
-            _run_demo(settings, engine, endpoint, token)
-
-    worker.start()
+    metrics = Metrics(engine)
+    worker = None
+    if "worker" in chosen:
+        worker = Worker(settings, engine, slots=workers, lease_seconds=lease_seconds)
+        running = worker
+        metrics.watch_worker(workers, lambda: len(running.running_jobs))
+    loop = Scheduler(engine, metrics=metrics) if "scheduler" in chosen else None
+    if worker is not None:
+        worker.start()
     if loop is not None:
         loop.start()
-    threading.Thread(target=announce, name="scorecast-announce", daemon=True).start()
     try:
-        server.run(sockets=[sock])
+        if "api" in chosen:
+            api = _Api(host, port, log_level, keep_alive)
+            api.run(settings, engine, metrics, token, demo=demo)
+        else:
+            _run_without_api(settings, token, chosen)
     finally:
         _echo("stopping: waiting for the worker and the scheduler")
         if loop is not None:
             loop.stop()
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         engine.dispose()
-        sock.close()
-    if not server.started:
-        raise typer.Exit(1)
 
 
-def _uvicorn_config(uvicorn: Any, app: Any, settings: Settings, log_level: str) -> Any:
+ROLES = ("api", "scheduler", "worker")
+
+
+def _roles(value: str, scheduler: bool) -> set[str]:
+    chosen = {part.strip().lower() for part in value.split(",") if part.strip()}
+    unknown = sorted(chosen - set(ROLES))
+    if unknown or not chosen:
+        raise typer.BadParameter(
+            f"roles are a comma-separated list of {', '.join(ROLES)}"
+            + (f"; {', '.join(unknown)} is not one" if unknown else ""),
+            param_hint="--roles",
+        )
+    if not scheduler:
+        chosen.discard("scheduler")
+    return chosen
+
+
+class _Api:
+    """The HTTP side of ``serve``: uvicorn on a bound socket, and the start-up lines."""
+
+    def __init__(self, host: str, port: int, log_level: str, keep_alive: int) -> None:
+        self.sock = _bind(host, port)
+        self.endpoint = f"http://{_display_host(host)}:{self.sock.getsockname()[1]}/api/v2"
+        self.log_level, self.keep_alive = log_level, keep_alive
+
+    def run(
+        self, settings: Settings, engine: Engine, metrics: Any, token: str | None, *, demo: bool
+    ) -> None:
+        import uvicorn
+
+        from scorecast.api.app import create_app
+
+        app = create_app(settings, engine, metrics=metrics)
+        config = _uvicorn_config(uvicorn, app, settings, self.log_level, self.keep_alive)
+        server = _server_class(uvicorn)(config)
+
+        def announce() -> None:
+            while not server.started and not server.should_exit:
+                threading.Event().wait(0.05)
+            if not server.started:
+                return
+            endpoint = self.endpoint
+            _echo(f"scorecast is serving at {endpoint}  (API docs: {endpoint[:-7]}/docs)")
+            _announce_token(token)
+            _echo(f"state folder: {settings.home}")
+            if demo:
+                _run_demo(settings, engine, endpoint, token)
+
+        threading.Thread(target=announce, name="scorecast-announce", daemon=True).start()
+        try:
+            server.run(sockets=[self.sock])
+        finally:
+            self.sock.close()
+        if not server.started:
+            raise typer.Exit(1)
+
+
+def _run_without_api(settings: Settings, token: str | None, chosen: set[str]) -> None:
+    """Run the worker and/or scheduler threads until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    originals = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        _echo(f"scorecast is running: {', '.join(sorted(chosen))} (no API in this process)")
+        _announce_token(token)
+        _echo(f"state folder: {settings.home}")
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in originals.items():
+            signal.signal(sig, handler)
+
+
+def _announce_token(token: str | None) -> None:
+    if token is not None:
+        _echo("first start: created organization 'default' and user 'admin'; API token:")
+        _echo(f"    {token}")
+        _echo("(shown once; make more with: scorecast token create --org default --user NAME)")
+
+
+def _uvicorn_config(
+    uvicorn: Any, app: Any, settings: Settings, log_level: str, keep_alive: int
+) -> Any:
     from uvicorn.config import LOGGING_CONFIG
 
     return uvicorn.Config(
@@ -129,6 +226,7 @@ def _uvicorn_config(uvicorn: Any, app: Any, settings: Settings, log_level: str) 
         ws="none",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=keep_alive,
         # JSON logs: keep the handlers log_format set up instead of uvicorn's own
         log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
     )

@@ -95,7 +95,8 @@ class ConnectorContext:
     ``credential(id)`` returns the decrypted secret fields of a credential (raises
     ``ConnectorError`` when it is gone); ``data_store(id)`` returns a data store's params;
     ``dataset_path(id, version)`` the stored file of a dataset version. ``template`` holds
-    values for ``{scheduled_time}``-style placeholders in URLs and table names.
+    the values of the location placeholders (``{scheduled_time}`` ...; names and meanings in
+    ``scorecast.domain.location_templates``; times as ISO 8601 strings).
     ``ambient_identity``: the job may use the server's own cloud identity (environment keys,
     instance role, default credentials) when it gives no keys; when False, such a job's object
     store requests are anonymous (``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``).

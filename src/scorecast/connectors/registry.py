@@ -18,11 +18,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
 from scorecast.connectors.checks import Checks, Side
+from scorecast.domain.location_templates import (
+    SAMPLE_VALUES,
+    TemplateError,
+    render,
+    template_problems,
+)
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 __all__ = [
@@ -135,16 +141,43 @@ def _adapter_for(settings: Mapping[str, Any], side: Side) -> tuple[str, _Adapter
 
 
 def _validate(settings: Mapping[str, Any], side: Side, app: Settings | None) -> dict[str, Any]:
+    """Templates checked, then the adapter's checks on the locations filled with sample values
+    (so that what a placeholder turns into is checked too); the settings returned as sent."""
+    _adapter_for(settings, side)
+    problems = {
+        key: "; ".join(found)
+        for key in TEMPLATED_KEYS
+        if isinstance(settings.get(key), str) and (found := template_problems(settings[key]))
+    }
+    if problems:
+        _raise_nested(InvalidInput(_problem_summary(problems), problems), side)
+    checked = _check(apply_template(settings, SAMPLE_VALUES), side, app)
+    for key in TEMPLATED_KEYS:
+        if key in settings:
+            checked[key] = settings[key]
+    return checked
+
+
+def _check(settings: Mapping[str, Any], side: Side, app: Settings | None) -> dict[str, Any]:
     _, adapter = _adapter_for(settings, side)
-    key = _side_key(side)
     try:
         return adapter.validator(settings, side, app or Settings.from_env())
     except InvalidInput as exc:
-        if set(exc.errors) != {key}:
-            exc.errors = {key: exc.errors or exc.message}
-            exc.message = f"{key}: {exc.message}"
-            exc.args = (exc.message,)
-        raise
+        _raise_nested(exc, side)
+
+
+def _raise_nested(exc: InvalidInput, side: Side) -> NoReturn:
+    """Raise ``exc`` with its errors under ``intakeSettings``/``outputSettings``."""
+    key = _side_key(side)
+    if set(exc.errors) != {key}:
+        exc.errors = {key: exc.errors or exc.message}
+        exc.message = f"{key}: {exc.message}"
+        exc.args = (exc.message,)
+    raise exc
+
+
+def _problem_summary(problems: Mapping[str, str]) -> str:
+    return "; ".join(f"{key}: {problem}" for key, problem in problems.items())
 
 
 def validate_intake_settings(
@@ -170,29 +203,33 @@ def validate_output_settings(
 TEMPLATED_KEYS = ("url", "table", "schema")
 
 
-class _KeepUnknown(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def apply_template(settings: Mapping[str, Any], template: Mapping[str, str]) -> dict[str, Any]:
-    """``settings`` with ``{name}`` in ``TEMPLATED_KEYS`` replaced by ``template[name]``.
+    """``settings`` with the placeholders of ``TEMPLATED_KEYS`` filled from ``template`` (see
+    ``domain/location_templates``); ``InvalidInput`` naming the key if one cannot be filled
+    (a definition stored before placeholders were checked at submit).
 
-    Unknown placeholders and text that is not a valid format string stay as written. The
-    result is validated again, so a value cannot smuggle a path or host past the checks.
+    The result is validated again by ``open_*``, so a value cannot smuggle a path or host past
+    the checks.
     """
     filled = dict(settings)
-    if not template:
-        return filled
-    values = _KeepUnknown(template)
+    problems: dict[str, str] = {}
     for key in TEMPLATED_KEYS:
         value = filled.get(key)
-        if isinstance(value, str) and "{" in value:
+        if isinstance(value, str) and ("{" in value or "}" in value):
             try:
-                filled[key] = value.format_map(values)
-            except (ValueError, IndexError, AttributeError, KeyError):
-                continue
+                filled[key] = render(value, template)
+            except TemplateError as exc:
+                problems[key] = str(exc)
+    if problems:
+        raise InvalidInput(_problem_summary(problems), problems)
     return filled
+
+
+def _filled(settings: Mapping[str, Any], ctx: ConnectorContext, side: Side) -> dict[str, Any]:
+    try:
+        return apply_template(settings, ctx.template)
+    except InvalidInput as exc:
+        _raise_nested(exc, side)
 
 
 def open_intake(
@@ -206,8 +243,8 @@ def open_intake(
     Settings are checked again against ``ctx.settings`` (a definition stored before an admin
     narrowed the roots must not slip through).
     """
-    settings = apply_template(settings, ctx.template)
-    validate_intake_settings(settings, app_settings=ctx.settings)
+    settings = _filled(settings, ctx, "intake")
+    _check(settings, "intake", ctx.settings)
     _, adapter = _adapter_for(settings, "intake")
     if adapter.intake is None:
         raise UnsupportedFeature(f"intake type {settings['type']!r} has no reader registered")
@@ -224,8 +261,8 @@ def open_output(
 
     Placeholders are filled and settings re-checked as in ``open_intake``.
     """
-    settings = apply_template(settings, ctx.template)
-    validate_output_settings(settings, app_settings=ctx.settings)
+    settings = _filled(settings, ctx, "output")
+    _check(settings, "output", ctx.settings)
     _, adapter = _adapter_for(settings, "output")
     if adapter.output is None:
         raise UnsupportedFeature(f"output type {settings['type']!r} has no writer registered")

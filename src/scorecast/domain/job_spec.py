@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from scorecast.domain.spec_secrets import prediction_instance_problems, without_secrets
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 #: Largest fixed ``chunkSize`` accepted, in bytes.
@@ -32,7 +33,6 @@ TIMESERIES_TYPES: Final = ("forecast", "historical", "training")
 
 #: Keys this server accepts but does not interpret; they are stored and echoed unchanged.
 _OPAQUE_KEYS: Final = (
-    "predictionInstance",
     "modelPackageId",
     "pinnedModelId",
     "monitoringBatchPrefix",
@@ -390,6 +390,19 @@ def _timeseries_settings(value: object, _: int) -> Any:
     return copy.deepcopy(dict(value))
 
 
+def _prediction_instance(value: object, _: int) -> Any:
+    """Kept without its secrets (``domain/spec_secrets.py``): scorecast calls no prediction
+    server, so ``apiKey`` and ``datarobotKey`` are accepted and dropped, never stored."""
+    if value is None:
+        return _OMIT
+    if not isinstance(value, Mapping):
+        raise _FieldError("must be an object")
+    problems = prediction_instance_problems(value)
+    if problems:
+        raise _FieldError(problems)
+    return without_secrets({"predictionInstance": value})["predictionInstance"]
+
+
 def _batch_job_type(value: object, _: int) -> Any:
     return _OMIT if value is None else value
 
@@ -420,5 +433,6 @@ _CHECKS: Final[dict[str, Callable[[object, int], Any]]] = {
     "predictionThreshold": _optional_number(0.0, 1.0),
     "columnNamesRemapping": _column_names_remapping,
     "timeseriesSettings": _timeseries_settings,
+    "predictionInstance": _prediction_instance,
     "batchJobType": _batch_job_type,
 }

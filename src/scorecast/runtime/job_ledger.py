@@ -29,9 +29,12 @@ class JobPlan:
     artifact: Path
     num_concurrent: int
     intake_size: int | None
+    #: ISO 8601 with offset: the fire time of a scheduled run (None otherwise), and the
+    #: job's creation time; they fill the location placeholders (``domain/location_templates``)
     scheduled_time: str | None
     #: the job's organization may use the server's own cloud identity (see ``Settings``)
     ambient_identity: bool = False
+    created_time: str | None = None
 
 
 class JobLedger(Protocol):

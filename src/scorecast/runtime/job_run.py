@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from scorecast.config import Settings
 from scorecast.connectors import localfile as _localfile  # noqa: F401 - registers localFile
 from scorecast.connectors import registry
 from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.location_templates import run_values
 from scorecast.engine import Progress, run_job
 from scorecast.errors import JobFailure, ScorecastError
 from scorecast.runtime.job_ledger import JobLedger, JobPlan
@@ -166,9 +168,11 @@ class JobRun:
     # --- what a job needs -----------------------------------------------------------------------
 
     def _context(self, plan: JobPlan) -> ConnectorContext:
-        template = {"job_id": self.claim.job_id, "attempt": str(self.claim.attempt)}
-        if plan.scheduled_time:
-            template["scheduled_time"] = plan.scheduled_time
+        created = (
+            datetime.fromisoformat(plan.created_time) if plan.created_time else datetime.now(UTC)
+        )
+        scheduled = datetime.fromisoformat(plan.scheduled_time) if plan.scheduled_time else None
+        template = run_values(self.claim.job_id, self.claim.attempt, created, scheduled)
         return ConnectorContext(
             credential=self.ledger.credential,
             data_store=self.ledger.data_store,

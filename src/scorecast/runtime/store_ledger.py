@@ -40,6 +40,9 @@ class StoreLedger:
     def __init__(self, settings: Settings, engine: Engine, claim: Claim) -> None:
         self.settings, self.engine, self.claim = settings, engine, claim
         self._org_id: str | None = None
+        #: set once the job is being ended through this ledger (finish, fail, release): from
+        #: then on the worker's heartbeat no longer finds the job owned, and that is expected
+        self.ending = False
 
     def plan(self) -> JobPlan:
         with session_scope(self.engine) as session:
@@ -75,6 +78,7 @@ class StoreLedger:
                 ambient_identity=self.settings.may_use_ambient_identity(
                     organization.name if organization is not None else None
                 ),
+                created_time=job.created.isoformat(),
             )
 
     @property
@@ -152,20 +156,33 @@ class StoreLedger:
     def finish(self, summary: str, progress: ProgressUpdate) -> bool:
         now = utcnow()
         details = f"Job completed at {now:%Y-%m-%d %H:%M:%S}: {summary}"
+        self.ending = True
         with session_scope(self.engine) as session:
-            return claims.finish_job(
+            done = claims.finish_job(
                 session, self.claim, "COMPLETED", details, now, progress=progress
             )
+        return self._ended(done)
 
     def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
+        self.ending = True
         with session_scope(self.engine) as session:
-            claims.end_with_failure(
+            done = claims.end_with_failure(
                 session, self.claim, status, message, utcnow(), progress=progress
             )
+        self._ended(done)
 
     def release(self, reason: str) -> None:
+        self.ending = True
         with session_scope(self.engine) as session:
-            claims.release_job(session, self.claim, reason, utcnow())
+            done = claims.release_job(session, self.claim, reason, utcnow())
+        self._ended(done)
+
+    def _ended(self, done: bool) -> bool:
+        """The lease was lost just before the job could be ended: the one warning for it (the
+        heartbeat stays quiet once ``ending`` is set)."""
+        if not done:
+            log.warning("job %s: lease lost; stopping it", self.claim.job_id)
+        return done
 
 
 def artifact_path(settings: Settings, stored: str) -> Path:

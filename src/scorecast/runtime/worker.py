@@ -49,6 +49,7 @@ class _Running:
     thread: threading.Thread | None = None
     abort_requested: bool = False
     lost: bool = False
+    ledger: StoreLedger | None = None
 
 
 class Worker:
@@ -156,29 +157,38 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         interval = min(max(self.lease_seconds / 3, 0.2), 2.0)
         while not self._stop.wait(interval):
-            with self._lock:
-                current = list(self._running.values())
-            if not current:
-                continue
             try:
-                with session_scope(self.engine) as session:
-                    owned = claims.heartbeat(
-                        session,
-                        self.worker_id,
-                        [r.claim for r in current],
-                        utcnow(),
-                        self.lease_seconds,
-                    )
+                self._heartbeat_once()
             except Exception:
                 log.exception("heartbeat failed; retrying")
-                continue
-            for running in current:
-                if running.claim.job_id not in owned:
-                    if not running.lost:
-                        log.warning("job %s: lease lost; stopping it", running.claim.job_id)
-                    running.lost = True
-                elif owned[running.claim.job_id]:
-                    running.abort_requested = True
+
+    def _heartbeat_once(self) -> None:
+        """Renew the running jobs' leases; flag the jobs this worker no longer owns.
+
+        A job is not owned any more once its own ledger ended it (the job process finished it
+        and has not yet told this thread): that is normal and logged at debug level. Otherwise
+        the lease was lost (another worker took the job): a warning.
+        """
+        with self._lock:
+            current = list(self._running.values())
+        if not current:
+            return
+        with session_scope(self.engine) as session:
+            owned = claims.heartbeat(
+                session, self.worker_id, [r.claim for r in current], utcnow(), self.lease_seconds
+            )
+        for running in current:
+            job_id = running.claim.job_id
+            if job_id not in owned:
+                if running.lost:
+                    pass
+                elif running.ledger is not None and running.ledger.ending:
+                    log.debug("job %s: ended by its job process", job_id)
+                else:
+                    log.warning("job %s: lease lost; stopping it", job_id)
+                running.lost = True
+            elif owned[job_id]:
+                running.abort_requested = True
 
     # --- one job --------------------------------------------------------------------------------
 
@@ -202,7 +212,8 @@ class Worker:
         sent: set[str] = set()
         stopping_since: float | None = None
         try:
-            process.assign(claim, StoreLedger(self.settings, self.engine, claim))
+            running.ledger = StoreLedger(self.settings, self.engine, claim)
+            process.assign(claim, running.ledger)
             while not process.wait(_SUPERVISE_SECONDS):
                 wanted = {
                     name

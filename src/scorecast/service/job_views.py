@@ -1,7 +1,9 @@
-"""What a job's JSON needs besides its row: creator, logs, queue position, definition name.
+"""What a job's JSON needs besides its row: creator, logs, queue position, definition name,
+the name of the dataset it reads.
 
-Loaded for a page of jobs at once: one query each for users, definitions, logs and the queue
-positions of the page's waiting jobs. ``api/serializers.py`` turns a ``JobView`` into JSON.
+Loaded for a page of jobs at once: one query each for users, definitions, datasets, logs and
+the queue positions of the page's waiting jobs. ``api/serializers.py`` turns a ``JobView`` into
+JSON.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Final
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from scorecast.store.models import Job, JobDefinition, JobLog, User
+from scorecast.store.models import Dataset, Job, JobDefinition, JobLog, User
 
 #: At most this many of a job's most recent log lines are shown.
 MAX_LOG_LINES: Final = 1000
@@ -43,6 +45,9 @@ class JobView:
     logs: list[str]
     queue_position: int | None
     definition: DefinitionRef | None
+    #: the name of the dataset a ``dataset`` intake reads (None for other intakes, or when the
+    #: dataset was deleted since): DataRobot's ``intakeDatasetDisplayName``
+    intake_dataset_name: str | None = None
 
 
 def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
@@ -57,6 +62,7 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
         names = {row[0]: row[1] for row in rows}
     logs = _logs(session, [job.id for job in jobs])
     positions = queue_positions(session, jobs)
+    datasets = _dataset_names(session, jobs)
     views = []
     for job in jobs:
         definition = None
@@ -69,9 +75,29 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
                 logs=logs.get(job.id, []),
                 queue_position=positions.get(job.id),
                 definition=definition,
+                intake_dataset_name=datasets.get((job.org_id, _intake_dataset_id(job))),
             )
         )
     return views
+
+
+def _intake_dataset_id(job: Job) -> str | None:
+    intake = job.spec.get("intakeSettings") or {}
+    dataset_id = intake.get("datasetId") if intake.get("type") == "dataset" else None
+    return dataset_id if isinstance(dataset_id, str) else None
+
+
+def _dataset_names(session: Session, jobs: Sequence[Job]) -> dict[tuple[str, str | None], str]:
+    """The names of the datasets the jobs read, by (organization, dataset id)."""
+    wanted = {(job.org_id, _intake_dataset_id(job)) for job in jobs if _intake_dataset_id(job)}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Dataset.org_id, Dataset.id, Dataset.name).where(
+            Dataset.id.in_({dataset_id for _, dataset_id in wanted})
+        )
+    )
+    return {(org, ident): name for org, ident, name in rows if (org, ident) in wanted}
 
 
 def queue_position(session: Session, job: Job) -> int | None:

@@ -21,14 +21,19 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.domain.job_spec import normalize_job_spec
+from scorecast.domain.job_statuses import (
+    STATUSES,
+    TERMINAL_STATUSES,
+    shown_status,
+    stored_statuses,
+    wire_status,
+)
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import job_checks
 from scorecast.service.caller import Caller
 from scorecast.store.models import Job, JobDefinition, JobLog, User
 from scorecast.store.types import utcnow
 
-STATUSES: Final = ("INITIALIZING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
-TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
 #: ``source`` values: submitted through the API, run once from a definition, fired by the scheduler.
 SOURCES: Final = ("api", "manual", "scheduled")
 ORDERINGS: Final = {"created": True, "-created": False}
@@ -42,6 +47,7 @@ class JobFilters:
     deployment_id: str | None = None
     job_id: str | None = None
     definition_id: str | None = None
+    #: ``api`` includes, ``-api`` excludes (DataRobot's convention); values combine
     sources: Sequence[str] = ()
     intake_types: Sequence[str] = ()
     output_types: Sequence[str] = ()
@@ -141,7 +147,8 @@ def list_jobs(
     """One page of the caller's jobs matching ``filters`` and the total count of matches."""
     for status in filters.statuses:
         if status not in STATUSES:
-            raise InvalidInput.at("status", f"unknown status {status!r}; one of {STATUSES}")
+            valid = ", ".join(STATUSES)
+            raise InvalidInput.at("status", f"unknown status {status!r}; one of {valid}")
     if filters.order_by not in ORDERINGS:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
     query = _filtered(select(Job).where(Job.org_id == caller.org_id), filters)
@@ -163,8 +170,9 @@ def abort_job(session: Session, caller: Caller, job_id: str) -> Job:
     job = get_job(session, caller, job_id)
     if job.status in TERMINAL_STATUSES:
         raise Conflict(
-            f"batch prediction job {job_id} is already {job.status} and cannot be aborted",
-            {"status": job.status},
+            f"batch prediction job {job_id} is already {shown_status(job.status)} "
+            "and cannot be aborted",
+            {"status": wire_status(job.status)},
         )
     now = utcnow()
     message = f"Job aborted by {caller.username} at {_log_time(now)}"
@@ -275,16 +283,20 @@ def add_log(session: Session, job_id: str, message: str) -> None:
 
 
 def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
-    if filters.statuses:
-        query = query.where(Job.status.in_(list(filters.statuses)))
+    if filters.statuses:  # ABORTED also finds the failed jobs the wire shows ABORTED
+        query = query.where(Job.status.in_(sorted(stored_statuses(filters.statuses))))
     if filters.deployment_id is not None:
         query = query.where(Job.deployment_id == filters.deployment_id)
     if filters.job_id is not None:
         query = query.where(Job.id == filters.job_id)
     if filters.definition_id is not None:
         query = query.where(Job.definition_id == filters.definition_id)
-    if filters.sources:
-        query = query.where(Job.source.in_(list(filters.sources)))
+    included = [s for s in filters.sources if not s.startswith("-")]
+    excluded = [s[1:] for s in filters.sources if s.startswith("-")]
+    if included:  # DataRobot's convention: "-api" excludes, "api" includes
+        query = query.where(Job.source.in_(included))
+    if excluded:
+        query = query.where(Job.source.not_in(excluded))
     if filters.intake_types:
         intake_type = Job.spec["intakeSettings"]["type"].as_string()
         query = query.where(intake_type.in_(list(filters.intake_types)))

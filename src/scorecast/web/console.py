@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
+from scorecast.domain.job_statuses import STATUSES
 from scorecast.errors import AuthenticationFailed, NotFound, ScorecastError
 from scorecast.service import accounts, credentials, data_stores, definitions, deployments, jobs
 from scorecast.service import overview as overview_queries
@@ -324,7 +325,7 @@ def jobs_page(
         return {
             "jobs": job_views(session, page),
             "filters": {"status": status, "definition": definition, "source": source},
-            "statuses": jobs.STATUSES,
+            "statuses": STATUSES,
             "sources": jobs.SOURCES,
             "paging": present.Pager(
                 offset,

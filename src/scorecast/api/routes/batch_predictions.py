@@ -80,6 +80,9 @@ def list_batch_predictions(
 ) -> dict[str, Any]:
     """The organization's jobs, newest first; filters combine (``status`` may repeat).
 
+    ``status=ABORTED`` also finds failed jobs (shown ABORTED); ``status=FAILED`` only those.
+    ``source`` may repeat; ``source=-api`` excludes the jobs submitted through the API.
+
     ``limit=0`` means the default page size. ``allJobs`` is accepted for compatibility: every
     member of an organization sees all of its jobs. ``modelId`` and ``hostname`` (leaderboard
     models, prediction servers) do not apply here and are refused rather than ignored.

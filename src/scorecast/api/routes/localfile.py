@@ -37,6 +37,7 @@ from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
 from scorecast.connectors.base import CsvSettings
+from scorecast.domain.job_statuses import shown_status, wire_status
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import accounts, jobs
 from scorecast.service.caller import Caller
@@ -93,8 +94,12 @@ def _check_uploadable(job: Job, multipart: bool) -> None:
             {"intakeSettings": {"type": "is not localFile"}},
         )
     if job.status != "INITIALIZING" or job.intake_ready:
-        state = "already received its input" if job.intake_ready else f"is {job.status}"
-        raise Conflict(f"job {job.id} {state}; it takes no more uploads", {"status": job.status})
+        state = (
+            "already received its input" if job.intake_ready else f"is {shown_status(job.status)}"
+        )
+        raise Conflict(
+            f"job {job.id} {state}; it takes no more uploads", {"status": wire_status(job.status)}
+        )
     if bool(intake.get("multipart")) != multipart:
         expected = (
             "parts (PUT csvUpload/part/<n>/, then POST csvUpload/finalizeMultipart/)"
@@ -300,8 +305,9 @@ def _download_start(engine: Engine, caller: Caller, job_id: str) -> _State:
             )
         if job.status in ("ABORTED", "FAILED"):
             raise NotFound(
-                f"job {job.id} is {job.status}: it has no result ({job.status_details})",
-                {"status": job.status},
+                f"job {job.id} is {shown_status(job.status)}: it has no result "
+                f"({job.status_details})",
+                {"status": wire_status(job.status)},
             )
         return _State(job.status, job.attempt)
 

@@ -1,0 +1,124 @@
+"""Placeholders in intake and output locations: ``s3://bucket/{scheduled_time:%Y/%m/%d}/out.csv``.
+
+A location (an adapter's ``url``, ``table`` or ``schema``) may hold ``{name}`` or
+``{name:format}`` placeholders, filled when the job runs. ``{{`` and ``}}`` are literal braces.
+Every placeholder has a value on every kind of run (``PLACEHOLDERS``). Time placeholders render
+in UTC as ``DEFAULT_TIME_FORMAT`` (ISO 8601 basic: no colons, no ``+00:00``, safe in file names
+and object keys, sorts in time order), or with a ``strftime`` format after the colon. Only time
+placeholders take a format. An unknown placeholder, a conversion (``!r``), a nested field or an
+unbalanced brace is a problem reported at submit (``template_problems``), never written
+literally.
+
+Values are passed as strings (``ConnectorContext.template``): times as ISO 8601 with an offset.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+#: Every placeholder and its value, on each kind of run.
+PLACEHOLDERS: Final = {
+    "job_id": "the job's id",
+    "attempt": "the attempt number: 1, then 2, ... when a job runs again after a worker died",
+    "scheduled_time": (
+        "a scheduled run's scheduled time (the fire time); on any other run (a manual run of "
+        "a definition, a job submitted through the API) the time the job was created"
+    ),
+    "created_time": "the time the job was created",
+}
+TIME_PLACEHOLDERS: Final = frozenset({"scheduled_time", "created_time"})
+#: ``20240504T030000Z``: ISO 8601 basic format, UTC.
+DEFAULT_TIME_FORMAT: Final = "%Y%m%dT%H%M%SZ"
+#: Values that let a location be checked at submit, before the job has real ones.
+SAMPLE_VALUES: Final = {
+    "job_id": "000000000000000000000000",
+    "attempt": "1",
+    "scheduled_time": "2000-01-01T00:00:00+00:00",
+    "created_time": "2000-01-01T00:00:00+00:00",
+}
+
+_FORMATTER: Final = string.Formatter()
+
+
+class TemplateError(ValueError):
+    """A location template that cannot be filled; the message says why (see module doc)."""
+
+
+def valid_placeholders() -> str:
+    """The placeholder names, for messages: ``{attempt}, {created_time}, ...``."""
+    return ", ".join(f"{{{name}}}" for name in sorted(PLACEHOLDERS))
+
+
+def template_problems(text: str) -> list[str]:
+    """What is wrong with ``text`` as a template (empty when it can be filled)."""
+    try:
+        fields = list(_FORMATTER.parse(text))
+    except ValueError as exc:
+        return [f"{exc} (write {{{{ and }}}} for literal braces)"]
+    problems: list[str] = []
+    unknown: list[str] = []
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            unknown.append("{}" if name == "" else f"{{{name}}}")
+        elif conversion is not None:
+            problems.append(f"placeholder {{{name}}} takes no !{conversion} conversion")
+        elif spec and name not in TIME_PLACEHOLDERS:
+            problems.append(f"placeholder {{{name}}} takes no format (only time placeholders do)")
+        elif spec and ("{" in spec or "}" in spec):
+            problems.append(f"the format of {{{name}}} must not contain braces")
+    if unknown:
+        names = ", ".join(dict.fromkeys(unknown))
+        noun = "placeholder" if len(set(unknown)) == 1 else "placeholders"
+        problems.insert(0, f"unknown {noun} {names}; valid: {valid_placeholders()}")
+    return problems
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with its placeholders filled from ``values``; ``TemplateError`` if it cannot be.
+
+    ``values`` holds every name of ``PLACEHOLDERS``; time values are ISO 8601 strings.
+    """
+    problems = template_problems(text)
+    if problems:
+        raise TemplateError("; ".join(problems))
+    parts: list[str] = []
+    for literal, name, spec, _ in _FORMATTER.parse(text):
+        parts.append(literal)
+        if name is None:
+            continue
+        if name not in values:
+            raise TemplateError(f"no value for placeholder {{{name}}}")
+        value = values[name]
+        if name in TIME_PLACEHOLDERS:
+            value = format_time(value, spec or DEFAULT_TIME_FORMAT)
+        parts.append(value)
+    return "".join(parts)
+
+
+def format_time(iso: str, layout: str) -> str:
+    """An ISO 8601 time (naive means UTC) rendered in UTC with ``strftime`` ``layout``."""
+    moment = datetime.fromisoformat(iso)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime(layout)
+
+
+def run_values(
+    job_id: str, attempt: int, created: datetime, scheduled: datetime | None
+) -> dict[str, str]:
+    """The placeholder values of one run (see ``PLACEHOLDERS``); naive times are UTC."""
+    created_iso = _utc(created).isoformat()
+    return {
+        "job_id": job_id,
+        "attempt": str(attempt),
+        "scheduled_time": _utc(scheduled).isoformat() if scheduled is not None else created_iso,
+        "created_time": created_iso,
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,110 @@
+"""Location placeholders (pure): every name has a value on every run, times are safe in file
+names and object keys by default, a format gives other layouts, anything else is a problem."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scorecast.domain.location_templates import (
+    PLACEHOLDERS,
+    TIME_PLACEHOLDERS,
+    TemplateError,
+    render,
+    run_values,
+    template_problems,
+    valid_placeholders,
+)
+
+_moments = st.datetimes(
+    min_value=datetime(1990, 1, 1),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), UTC]),
+)
+_literals = st.text(
+    alphabet=st.characters(blacklist_characters="{}", blacklist_categories=("Cs",)), max_size=12
+)
+_names = st.sampled_from(sorted(PLACEHOLDERS))
+_runs = st.builds(
+    run_values,
+    job_id=st.text(alphabet="0123456789abcdef", min_size=24, max_size=24),
+    attempt=st.integers(1, 9),
+    created=_moments,
+    scheduled=st.none() | _moments,
+)
+SAFE = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+@given(_runs)
+def test_every_placeholder_has_a_value_on_every_kind_of_run(values: dict[str, str]) -> None:
+    assert set(values) == set(PLACEHOLDERS)
+    for name in PLACEHOLDERS:
+        rendered = render(f"{{{name}}}", values)
+        assert rendered and "{" not in rendered
+        if name in TIME_PLACEHOLDERS:
+            assert SAFE.match(rendered), rendered  # no colon, no +00:00
+
+
+@given(st.lists(st.tuples(_literals, st.none() | _names), max_size=6), _runs)
+def test_a_valid_template_fills_every_placeholder_and_keeps_the_text(
+    pieces: list[tuple[str, str | None]], values: dict[str, str]
+) -> None:
+    template = "".join(text + (f"{{{name}}}" if name else "") for text, name in pieces)
+    assert template_problems(template) == []
+    expected = "".join(
+        text + (render(f"{{{name}}}", values) if name else "") for text, name in pieces
+    )
+    assert render(template, values) == expected
+
+
+@given(_literals)
+def test_text_without_braces_is_unchanged_and_doubled_braces_are_literal(text: str) -> None:
+    values = run_values("j", 1, datetime(2024, 1, 1, tzinfo=UTC), None)
+    assert render(text, values) == text
+    assert render("{{" + text + "}}", values) == "{" + text + "}"
+
+
+@given(_moments, st.none() | _moments)
+def test_scheduled_time_is_the_fire_time_else_the_creation_time(
+    created: datetime, scheduled: datetime | None
+) -> None:
+    values = run_values("j", 1, created, scheduled)
+    expected = (scheduled or created).astimezone(UTC)
+    assert render("{scheduled_time:%Y-%m-%d %H:%M:%S}", values) == expected.strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    assert render("{created_time:%Y/%m/%d}", values) == created.astimezone(UTC).strftime("%Y/%m/%d")
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10))
+def test_an_unknown_placeholder_is_named_with_the_valid_ones(name: str) -> None:
+    problems = template_problems(f"s3://b/scored_{{{name}}}.csv")
+    if name in PLACEHOLDERS:
+        assert problems == []
+        return
+    assert problems == [f"unknown placeholder {{{name}}}; valid: {valid_placeholders()}"]
+    values = run_values("j", 1, datetime(2024, 1, 1, tzinfo=UTC), None)
+    with pytest.raises(TemplateError, match=re.escape(f"{{{name}}}")):
+        render(f"x{{{name}}}", values)
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("{}", "unknown placeholder {}"),
+        ("{0}", "unknown placeholder {0}"),
+        ("{a}{b}{a}", "unknown placeholders {a}, {b}"),
+        ("{job_id!r}", "takes no !r conversion"),
+        ("{attempt:03d}", "takes no format"),
+        ("{scheduled_time:{job_id}}", "must not contain braces"),
+        ("{scheduled_time", "expected '}'"),
+        ("scheduled_time}", "Single '}'"),
+    ],
+)
+def test_each_kind_of_bad_template_is_a_problem(template: str, problem: str) -> None:
+    problems = template_problems(template)
+    assert any(problem in found for found in problems), problems
