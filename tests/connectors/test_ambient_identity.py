@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from context import make_context
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.config import Settings
@@ -18,12 +18,13 @@ from scorecast.errors import ConnectorError
 names = st.text(alphabet=st.characters(blacklist_characters=",", blacklist_categories=["Cs"]))
 
 
+@settings(deadline=None)  # no timing: the machine may be loaded
 @given(named=st.lists(names.map(str.strip).filter(bool), max_size=4), org=names)
 def test_only_named_organizations_may_use_the_servers_identity(named: list[str], org: str) -> None:
     env = {"SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS": " , ".join(named)}
-    settings = Settings.from_env(env)
-    assert settings.may_use_ambient_identity(org) == (org in named or "*" in named)
-    assert not settings.may_use_ambient_identity(None) or "*" in named
+    app = Settings.from_env(env)
+    assert app.may_use_ambient_identity(org) == (org in named or "*" in named)
+    assert not app.may_use_ambient_identity(None) or "*" in named
 
 
 def test_nobody_by_default_and_everybody_with_a_star() -> None:
@@ -33,8 +34,8 @@ def test_nobody_by_default_and_everybody_with_a_star() -> None:
 
 
 def _context(tmp_path: Path, *, ambient: bool) -> ConnectorContext:
-    settings = Settings(home=tmp_path, database_url="sqlite://")
-    ctx = make_context(settings, {"keyless": {"credentialType": "s3"}})
+    app = Settings(home=tmp_path, database_url="sqlite://")
+    ctx = make_context(app, {"keyless": {"credentialType": "s3"}})
     ctx.ambient_identity = ambient
     return ctx
 
