@@ -59,3 +59,27 @@ def test_without_a_credential_requests_are_anonymous_unless_allowed(tmp_path: Pa
     assert anonymous.client.meta.config.signature_version is UNSIGNED
     allowed = _S3(adapter, _context(tmp_path, ambient=True))
     assert allowed.client.meta.config.signature_version is not UNSIGNED
+
+
+def test_gcs_without_a_credential_ignores_the_servers_default_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Application Default Credentials from GOOGLE_APPLICATION_CREDENTIALS serve only an
+    allowed job (building the client sends no request)."""
+    pytest.importorskip("google.cloud.storage")
+    import json
+
+    from google.auth.credentials import AnonymousCredentials
+    from google_keys import service_account_key
+
+    from scorecast.connectors.gcp import _Gcs
+
+    key_file = tmp_path / "server-key.json"
+    key_file.write_text(json.dumps(service_account_key("https://oauth2.googleapis.com/token")))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    adapter = {"type": "gcp", "url": "gs://bucket/in.csv"}
+    anonymous = _Gcs(adapter, _context(tmp_path, ambient=False))
+    assert isinstance(anonymous.client._credentials, AnonymousCredentials)
+    allowed = _Gcs(adapter, _context(tmp_path, ambient=True))
+    assert not isinstance(allowed.client._credentials, AnonymousCredentials)
