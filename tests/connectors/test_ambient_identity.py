@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from context import make_context
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.config import Settings
@@ -18,12 +18,13 @@ from scorecast.errors import ConnectorError
 names = st.text(alphabet=st.characters(blacklist_characters=",", blacklist_categories=["Cs"]))
 
 
+@settings(deadline=None)  # no timing: the machine may be loaded
 @given(named=st.lists(names.map(str.strip).filter(bool), max_size=4), org=names)
 def test_only_named_organizations_may_use_the_servers_identity(named: list[str], org: str) -> None:
     env = {"SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS": " , ".join(named)}
-    settings = Settings.from_env(env)
-    assert settings.may_use_ambient_identity(org) == (org in named or "*" in named)
-    assert not settings.may_use_ambient_identity(None) or "*" in named
+    app = Settings.from_env(env)
+    assert app.may_use_ambient_identity(org) == (org in named or "*" in named)
+    assert not app.may_use_ambient_identity(None) or "*" in named
 
 
 def test_nobody_by_default_and_everybody_with_a_star() -> None:
@@ -33,8 +34,8 @@ def test_nobody_by_default_and_everybody_with_a_star() -> None:
 
 
 def _context(tmp_path: Path, *, ambient: bool) -> ConnectorContext:
-    settings = Settings(home=tmp_path, database_url="sqlite://")
-    ctx = make_context(settings, {"keyless": {"credentialType": "s3"}})
+    app = Settings(home=tmp_path, database_url="sqlite://")
+    ctx = make_context(app, {"keyless": {"credentialType": "s3"}})
     ctx.ambient_identity = ambient
     return ctx
 
@@ -58,3 +59,27 @@ def test_without_a_credential_requests_are_anonymous_unless_allowed(tmp_path: Pa
     assert anonymous.client.meta.config.signature_version is UNSIGNED
     allowed = _S3(adapter, _context(tmp_path, ambient=True))
     assert allowed.client.meta.config.signature_version is not UNSIGNED
+
+
+def test_gcs_without_a_credential_ignores_the_servers_default_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Application Default Credentials from GOOGLE_APPLICATION_CREDENTIALS serve only an
+    allowed job (building the client sends no request)."""
+    pytest.importorskip("google.cloud.storage")
+    import json
+
+    from google.auth.credentials import AnonymousCredentials
+    from google_keys import service_account_key
+
+    from scorecast.connectors.gcp import _Gcs
+
+    key_file = tmp_path / "server-key.json"
+    key_file.write_text(json.dumps(service_account_key("https://oauth2.googleapis.com/token")))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    adapter = {"type": "gcp", "url": "gs://bucket/in.csv"}
+    anonymous = _Gcs(adapter, _context(tmp_path, ambient=False))
+    assert isinstance(anonymous.client._credentials, AnonymousCredentials)
+    allowed = _Gcs(adapter, _context(tmp_path, ambient=True))
+    assert not isinstance(allowed.client._credentials, AnonymousCredentials)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from context import make_context
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.config import Settings
@@ -28,31 +27,10 @@ sys_path_e2e = str(Path(__file__).resolve().parents[1] / "e2e")
 if sys_path_e2e not in __import__("sys").path:
     __import__("sys").path.append(sys_path_e2e)
 
+from google_keys import service_account_key  # noqa: E402
 from listeners import Listeners  # noqa: E402  (tests/e2e/listeners.py)
 
 pytest.importorskip("google.cloud.storage")
-
-
-def service_account_key(token_uri: str) -> dict[str, Any]:
-    """A well-formed key (a real RSA key, so google-auth would sign and send an assertion)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "p",
-        "private_key_id": "k",
-        "private_key": pem,
-        "client_email": "robot@p.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": token_uri,
-    }
 
 
 @pytest.fixture
@@ -93,6 +71,7 @@ def test_a_key_with_a_foreign_token_uri_fails_before_any_request(
     assert listener.arrived() == []
 
 
+@settings(deadline=None)  # no timing: the machine may be loaded
 @given(st.text(max_size=60))
 def test_only_googles_token_endpoints_pass(value: str) -> None:
     if value in GOOGLE_TOKEN_URIS:

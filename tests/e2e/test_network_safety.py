@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from clouds import emulators  # also puts tests/connectors on the path
+from google_keys import service_account_key
 from listeners import Listeners
 from serving import ServeProcess, register_demo_model
 
@@ -77,7 +79,11 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrictServer]:
     home = tmp_path_factory.mktemp("home-strict")
     url = f"sqlite:///{home / 'scorecast.db'}"
     tokens = {org: _token(home, url, org) for org in ORGS}
-    env = {"SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "0", "SCORECAST_ALLOW_LOCAL_DATABASES": "0"}
+    env = {
+        "SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "0",
+        "SCORECAST_ALLOW_LOCAL_DATABASES": "0",
+        "STORAGE_EMULATOR_HOST": "",  # the real GCS path, where keys are used
+    }
     process = ServeProcess(home, url, "--workers", "2", env=env).start()
     try:
         yield StrictServer(process, tokens)
@@ -205,6 +211,59 @@ def test_gcp_keys_with_a_foreign_token_uri_are_refused_at_submit(
     assert listeners.arrived() == []
 
 
+@pytest.mark.parametrize("org", ORGS)
+def test_gcp_keys_stored_earlier_with_a_foreign_token_uri_fail_their_jobs(
+    strict: StrictServer, listeners: Listeners, org: str
+) -> None:
+    """A key stored before the check (re-encrypted in the store with the server's own key)
+    fails the job before any request; another organization cannot use it at all."""
+    from scorecast.config import Settings
+    from scorecast.service.secrets import SecretBox
+    from scorecast.store.models import Credential
+
+    owner = ORGS[0]
+    harmless = service_account_key("https://oauth2.googleapis.com/token")
+    with strict.http(owner) as client:
+        created = client.post(
+            "credentials/", json={"name": "g", "credentialType": "gcp", "gcpKey": harmless}
+        )
+    assert created.status_code == 201, created.text
+    credential_id = created.json()["credentialId"]
+    foreign = {**harmless, "token_uri": f"http://127.0.0.1:{listeners.tcp_port}/token"}
+    server_settings = Settings(home=strict.process.home, database_url=strict.process.database_url)
+    box = SecretBox.from_settings(server_settings)
+    engine = strict.store()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(Credential)
+            .where(Credential.id == credential_id)
+            .values(secret=box.encrypt({"gcpKey": foreign}))
+        )
+    engine.dispose()
+    with strict.http(org) as client:
+        response = client.post(
+            "batchPredictions/",
+            json={
+                "deploymentId": strict.deployments[org],
+                "intakeSettings": {
+                    "type": "gcp",
+                    "url": "gs://bucket/in.csv",
+                    "credentialId": credential_id,
+                },
+                "outputSettings": {"type": "localFile"},
+            },
+        )
+        if org != owner:  # another organization's credential is unknown
+            assert response.status_code in (404, 422), response.text
+        else:
+            assert response.status_code == 202, response.text
+            job = finished_job(client, response.json()["id"])
+            assert job["status"] == "FAILED", json.dumps(job)
+            assert "token_uri" in job["statusDetails"], job["statusDetails"]
+            assert "PRIVATE KEY" not in json.dumps(job)
+    assert listeners.arrived() == []
+
+
 # --- item 4: the server's own cloud identity ---------------------------------------------------
 
 OPERATOR_KEY = "AKIAOPERATOR0NLY"
@@ -212,8 +271,6 @@ OPERATOR_KEY = "AKIAOPERATOR0NLY"
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[Any]:
-    from clouds import emulators
-
     with emulators.moto() as running:
         yield running
 
