@@ -2,20 +2,34 @@
 
 Settings: ``url`` (required), ``format`` (``csv`` or ``parquet``, default csv). The output is
 written to a hidden temporary file in the target folder and renamed over the target on commit
-(atomic on one file system); abort deletes the temporary file.
+(atomic on one file system); abort deletes the temporary file. The staging file carries the
+job's mark (``commit_marks``) as the extended attribute ``user.scorecast.commit`` before the
+rename, so the committed file has it; on a file system without user extended attributes a retry
+cannot tell and writes the file again (the rename replaces it whole, so it is never doubled).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import (
+    ConnectorContext,
+    CsvSettings,
+    FileFormat,
+    Intake,
+    Output,
+    OutputToken,
+)
 from scorecast.connectors.checks import Checks, Side
+from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import EncodedOutput, FileIntake, file_format
 from scorecast.connectors.safety import UnsafeLocationError, file_url_path
 from scorecast.errors import ConnectorError
@@ -62,20 +76,61 @@ def open_intake(
     )
 
 
+#: the extended attribute holding the committing job's mark (JSON)
+MARK_ATTRIBUTE = "user.scorecast.commit"
+#: staging files are ``.<target name>.scorecast-<job id>-<random>.part`` next to the target
+STAGING_MARK = ".scorecast-"
+STAGING_SUFFIX = ".part"
+
+
+def staging_prefix(path: Path, token: OutputToken | None) -> str:
+    return f".{path.name}{STAGING_MARK}{token.job_id if token else 'none'}-"
+
+
 class FileOutput(EncodedOutput):
     """Temporary file in the target folder, renamed over ``path`` on commit."""
 
-    def __init__(self, url: str, path: Path, fmt: FileFormat, csv: CsvSettings) -> None:
+    def __init__(
+        self,
+        url: str,
+        path: Path,
+        fmt: FileFormat,
+        csv: CsvSettings,
+        token: OutputToken | None = None,
+    ) -> None:
         super().__init__(url, fmt, csv)
         self.path = path
+        self._token = token
         self._staging: Path | None = None
         self._handle: BinaryIO | None = None
+
+    def remove_debris(self) -> None:
+        """Delete the staging files earlier attempts of this job left next to the target."""
+        if self._token is None:
+            return
+        pattern = staging_prefix(self.path, self._token) + "*" + STAGING_SUFFIX
+        for stale in self.path.parent.glob(pattern):
+            if stale != self._staging:
+                stale.unlink(missing_ok=True)
+
+    def committed_before(self) -> str | None:
+        try:
+            raw = os.getxattr(self.path, MARK_ATTRIBUTE)
+            modified = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
+            mark = json.loads(raw)
+        except (OSError, ValueError):  # no file, no mark, or no extended attributes here
+            return None
+        return committed_by(mark if isinstance(mark, dict) else None, self._token, modified)
 
     def _open_sink(self) -> BinaryIO:
         if not self.path.parent.is_dir():
             raise ConnectorError(f"{self.location}: the folder does not exist")
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            fd, name = tempfile.mkstemp(
+                prefix=staging_prefix(self.path, self._token),
+                suffix=STAGING_SUFFIX,
+                dir=self.path.parent,
+            )
         except OSError as exc:
             raise ConnectorError(f"{self.location}: cannot write: {exc.strerror}") from exc
         self._staging = Path(name)
@@ -88,6 +143,11 @@ class FileOutput(EncodedOutput):
         os.fsync(self._handle.fileno())
         self._handle.close()
         os.chmod(self._staging, 0o644)
+        if self._token is not None:
+            mark = json.dumps(mark_of(self._token)).encode()
+            # no user extended attributes on this file system: a retry rewrites the file
+            with contextlib.suppress(OSError):
+                os.setxattr(self._staging, MARK_ATTRIBUTE, mark)
         try:
             os.replace(self._staging, self.path)
         except OSError as exc:
@@ -104,4 +164,6 @@ def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
     path = _path(settings, ctx)
-    return FileOutput(str(settings["url"]), path, file_format(settings), csv_settings)
+    return FileOutput(
+        str(settings["url"]), path, file_format(settings), csv_settings, ctx.output_token
+    )
