@@ -16,6 +16,8 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
 - ``SCORECAST_SCORING_PARALLELISM``: where a job's concurrent chunks score: ``auto`` (the
   default: per model, see ``scorecast.engine.pools``), ``threads`` (every model in threads of
   the job's process: the least memory) or ``processes`` (every model in worker processes).
+- ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
+  attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ ScoringParallelism = Literal["auto", "threads", "processes"]
 _SCORING_PARALLELISM: tuple[str, ...] = get_args(ScoringParallelism)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise InvalidInput(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value
+
+
 def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:
     value = env.get("SCORECAST_SCORING_PARALLELISM", "").strip().lower() or "auto"
     if value not in _SCORING_PARALLELISM:
@@ -60,6 +73,7 @@ class Settings:
     endpoint: str = "http://127.0.0.1:8080/api/v2"
     token: str | None = None
     scoring_parallelism: ScoringParallelism = "auto"
+    debris_sweep_seconds: float = 600.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +96,7 @@ class Settings:
             endpoint=env.get("SCORECAST_ENDPOINT") or "http://127.0.0.1:8080/api/v2",
             token=env.get("SCORECAST_TOKEN") or None,
             scoring_parallelism=_scoring_parallelism(env),
+            debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
         )
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -78,13 +79,32 @@ def open_intake(
 
 #: the extended attribute holding the committing job's mark (JSON)
 MARK_ATTRIBUTE = "user.scorecast.commit"
-#: staging files are ``.<target name>.scorecast-<job id>-<random>.part`` next to the target
+#: staging files are ``.<target>.scorecast-<job id>.<attempt>.<random>.part`` next to the
+#: target, so that a retry and the periodic sweep (``runtime.debris_sweep``) can tell whose
+#: they are
 STAGING_MARK = ".scorecast-"
 STAGING_SUFFIX = ".part"
+_STAGING_NAME = re.compile(
+    r"^\..+"
+    + re.escape(STAGING_MARK)
+    + r"(?P<job>[A-Za-z0-9_-]+)\.(?P<attempt>\d+)\.[^.]*"
+    + re.escape(STAGING_SUFFIX)
+    + "$"
+)
 
 
-def staging_prefix(path: Path, token: OutputToken | None) -> str:
-    return f".{path.name}{STAGING_MARK}{token.job_id if token else 'none'}-"
+def staging_prefix(path: Path, token: OutputToken | None, attempt: int | None = None) -> str:
+    """The start of the staging files' names of ``token``'s job (of one attempt if given)."""
+    job = token.job_id if token else "none"
+    return f".{path.name}{STAGING_MARK}{job}." + (f"{attempt}." if attempt is not None else "")
+
+
+def staging_owner(file_name: str) -> OutputToken | None:
+    """The job and attempt whose staging file ``file_name`` is, None for any other file."""
+    found = _STAGING_NAME.match(file_name)
+    if found is None or found["job"] == "none":
+        return None
+    return OutputToken(found["job"], int(found["attempt"]))
 
 
 class FileOutput(EncodedOutput):
@@ -126,8 +146,9 @@ class FileOutput(EncodedOutput):
         if not self.path.parent.is_dir():
             raise ConnectorError(f"{self.location}: the folder does not exist")
         try:
+            attempt = self._token.attempt if self._token else 0
             fd, name = tempfile.mkstemp(
-                prefix=staging_prefix(self.path, self._token),
+                prefix=staging_prefix(self.path, self._token, attempt),
                 suffix=STAGING_SUFFIX,
                 dir=self.path.parent,
             )

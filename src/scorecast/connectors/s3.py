@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
@@ -187,6 +188,7 @@ class S3Output(EncodedOutput):
         self._store = store
         self._token = token
         self._mark = mark_of(token)
+        self._opened = datetime.now(UTC)
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._writer: PartWriter | None = None
@@ -247,15 +249,20 @@ class S3Output(EncodedOutput):
         return committed_by(head.get("Metadata"), self._token, head.get("LastModified"))
 
     def remove_debris(self) -> None:
-        """Abort the open multipart uploads of this key that started before this output (a dead
-        attempt's parts; S3 keeps and bills them until aborted)."""
+        """Abort the open multipart uploads of this key that started before this output was
+        opened (a dead attempt's parts; S3 keeps and bills them until aborted). Another job
+        writing the same key at the same time would lose its upload too: two jobs racing for one
+        key is already a race that only one of them can win."""
         store = self._store
         try:
             listed = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.key)
         except Exception as exc:
             raise store.failure("listing open uploads", exc) from exc
         for upload in listed.get("Uploads", []):
-            if upload.get("Key") == store.key and upload.get("UploadId") != self._upload_id:
+            started = upload.get("Initiated")
+            if upload.get("Key") != store.key or upload.get("UploadId") == self._upload_id:
+                continue
+            if isinstance(started, datetime) and started < self._opened:
                 store.call(
                     "aborting a dead attempt's upload",
                     "abort_multipart_upload",

@@ -11,6 +11,8 @@
 - A job process that dies (a crash, the kernel's out-of-memory killer) without finishing its
   job: the job ends FAILED with the cause; nothing it wrote is committed. A job process that
   does not stop within ``STOP_GRACE_SECONDS`` of being told to is killed.
+- A sweep thread removes, every ``Settings.debris_sweep_seconds``, the staging files that
+  crashed attempts left (``debris_sweep``).
 - ``stop()``: no new claims; running jobs stop and go back to the queue (``release_job``), so a
   restarted or another worker runs them again as a new attempt.
 """
@@ -28,6 +30,7 @@ from sqlalchemy import Engine
 
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
+from scorecast.runtime import debris_sweep
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
 from scorecast.runtime.store_ledger import StoreLedger
 from scorecast.service import claims
@@ -82,7 +85,10 @@ class Worker:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for target, name in ((self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")):
+        loops = [(self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")]
+        if self.settings.debris_sweep_seconds > 0:
+            loops.append((self._sweep_loop, "sweep"))
+        for target, name in loops:
             thread = threading.Thread(target=target, name=f"scorecast-worker-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -178,6 +184,16 @@ class Worker:
                     running.lost = True
                 elif owned[running.claim.job_id]:
                     running.abort_requested = True
+
+    def _sweep_loop(self) -> None:
+        interval = self.settings.debris_sweep_seconds
+        while True:
+            try:
+                debris_sweep.sweep(self.settings, self.engine)
+            except Exception:
+                log.exception("sweeping crash debris failed; retrying at the next sweep")
+            if self._stop.wait(interval):
+                return
 
     # --- one job --------------------------------------------------------------------------------
 

@@ -327,3 +327,18 @@ def _owned_by(claim: Claim, worker_id: str) -> tuple[ColumnElement[bool], ...]:
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def attempts_in_flight(session: Session, job_ids: Iterable[str]) -> dict[str, int]:
+    """For each of ``job_ids`` that exists and is not finished: its current attempt number
+    (the one running, or the last one of a job queued again; 0 before its first)."""
+    ids = list(dict.fromkeys(job_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Job.id, Job.attempt).where(
+                Job.id.in_(ids[start : start + 500]), Job.status.not_in(TERMINAL)
+            )
+        )
+        found.update({job_id: int(attempt) for job_id, attempt in rows})
+    return found
