@@ -19,6 +19,7 @@ from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import ConnectorError, JobFailure, NotFound
 from scorecast.runtime.job_ledger import JobPlan
+from scorecast.runtime.outage_log import OutageLog
 from scorecast.service import claims
 from scorecast.store.db import session_scope
 from scorecast.store.models import Dataset, DatasetVersion, DataStore, Deployment, Job
@@ -33,6 +34,7 @@ class StoreLedger:
     def __init__(self, settings: Settings, engine: Engine, claim: Claim) -> None:
         self.settings, self.engine, self.claim = settings, engine, claim
         self._org_id: str | None = None
+        self._outage = OutageLog(log, f"job {claim.job_id}: storing its progress and logs")
 
     def plan(self) -> JobPlan:
         with session_scope(self.engine) as session:
@@ -125,18 +127,20 @@ class StoreLedger:
             with session_scope(self.engine) as session:
                 if not claims.report_progress(session, self.claim, update):
                     return frozenset({"lost"})
-                if claims.abort_requested(session, self.claim.job_id):
-                    return frozenset({"abort"})
-        except Exception:
-            log.exception("job %s: storing progress failed", self.claim.job_id)
-        return frozenset()
+                aborted = claims.abort_requested(session, self.claim.job_id)
+            self._outage.succeeded()
+        except Exception as exc:
+            self._outage.failed(exc)
+            return frozenset()
+        return frozenset({"abort"}) if aborted else frozenset()
 
     def log(self, message: str) -> None:
         try:
             with session_scope(self.engine) as session:
                 claims.append_log(session, self.claim.job_id, message)
-        except Exception:
-            log.exception("job %s: storing a log line failed", self.claim.job_id)
+            self._outage.succeeded()
+        except Exception as exc:
+            self._outage.failed(exc)
 
     def finish(self, summary: str, progress: ProgressUpdate) -> bool:
         now = utcnow()

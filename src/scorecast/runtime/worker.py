@@ -32,6 +32,7 @@ from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
 from scorecast.runtime import debris_sweep
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
+from scorecast.runtime.outage_log import OutageLog
 from scorecast.runtime.store_ledger import StoreLedger
 from scorecast.service import claims
 from scorecast.store.db import session_scope
@@ -81,6 +82,9 @@ class Worker:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._processes = JobProcesses(settings, spare_idle_seconds)
+        self._claims_outage = OutageLog(log, "claiming jobs")
+        self._heartbeat_outage = OutageLog(log, "renewing job leases")
+        self._sweep_outage = OutageLog(log, "sweeping crash debris")
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -134,8 +138,9 @@ class Worker:
                             claimed = claims.claim_next_job(
                                 session, self.worker_id, utcnow(), self.lease_seconds
                             )
-                except Exception:
-                    log.exception("claiming a job failed; retrying")
+                    self._claims_outage.succeeded()
+                except Exception as exc:
+                    self._claims_outage.failed(exc)
             if claimed is not None:
                 self._launch(claimed)
                 continue
@@ -174,8 +179,9 @@ class Worker:
                         utcnow(),
                         self.lease_seconds,
                     )
-            except Exception:
-                log.exception("heartbeat failed; retrying")
+                self._heartbeat_outage.succeeded()
+            except Exception as exc:
+                self._heartbeat_outage.failed(exc)
                 continue
             for running in current:
                 if running.claim.job_id not in owned:
@@ -190,8 +196,9 @@ class Worker:
         while True:
             try:
                 debris_sweep.sweep(self.settings, self.engine)
-            except Exception:
-                log.exception("sweeping crash debris failed; retrying at the next sweep")
+                self._sweep_outage.succeeded()
+            except Exception as exc:
+                self._sweep_outage.failed(exc)
             if self._stop.wait(interval):
                 return
 
