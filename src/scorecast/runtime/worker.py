@@ -13,6 +13,9 @@
   does not stop within ``STOP_GRACE_SECONDS`` of being told to is killed.
 - A sweep thread removes, every ``Settings.debris_sweep_seconds``, the staging files that
   crashed attempts left (``debris_sweep``).
+- On start, jobs still leased by a worker of this machine whose process is gone (the service
+  was killed and restarted) have their leases ended at once (``claims.expire_leases_of``), so
+  they run again now instead of showing stale progress until their leases run out.
 - ``stop()``: no new claims; running jobs stop and go back to the queue (``release_job``), so a
   restarted or another worker runs them again as a new attempt.
 """
@@ -75,7 +78,8 @@ class Worker:
         self.slots = slots
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self.worker_id = worker_id or _worker_id()
+        _IN_THIS_PROCESS.add(self.worker_id)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -89,6 +93,10 @@ class Worker:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        try:
+            self._release_dead_local_leases()
+        except Exception:  # the store may be down: the leases then simply run out
+            log.warning("could not check for jobs of a previous run of this service", exc_info=True)
         loops = [(self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")]
         if self.settings.debris_sweep_seconds > 0:
             loops.append((self._sweep_loop, "sweep"))
@@ -97,6 +105,19 @@ class Worker:
             thread.start()
             self._threads.append(thread)
         log.info("worker %s started with %d job slot(s)", self.worker_id, self.slots)
+
+    def _release_dead_local_leases(self) -> None:
+        with session_scope(self.engine) as session:
+            dead = [
+                owner
+                for owner in claims.running_lease_owners(session)
+                if owner != self.worker_id and _local_worker_gone(owner)
+            ]
+            if dead:
+                count = claims.expire_leases_of(
+                    session, dead, utcnow(), "the service that ran it stopped"
+                )
+                log.info("%d job(s) of a stopped run of this service will run again", count)
 
     def wake(self) -> None:
         """Look for a claimable job now rather than at the next poll."""
@@ -113,6 +134,7 @@ class Worker:
         for thread in running:
             thread.join(timeout)
         self._processes.close()
+        _IN_THIS_PROCESS.discard(self.worker_id)
 
     @property
     def spare_process(self) -> JobProcess | None:
@@ -265,3 +287,34 @@ class Worker:
             log.error("job %s: %s", claim.job_id, cause)
         with session_scope(self.engine) as session:
             claims.end_with_failure(session, claim, status, message, utcnow())
+
+
+#: the ids of the workers of this process that have not stopped
+_IN_THIS_PROCESS: set[str] = set()
+
+
+def _worker_id() -> str:
+    """``<host>:<pid>:<random>``: unique, and telling ``_local_worker_gone`` where it ran."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+def _local_worker_gone(owner: str) -> bool:
+    """Whether ``owner`` (a worker id) ran on this machine in a process that no longer exists.
+
+    False when unsure (another machine, a process id now used by another process): its leases
+    then run out as usual.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():  # an earlier process had this id, or a worker of this one
+        return owner not in _IN_THIS_PROCESS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
