@@ -22,6 +22,7 @@ end of their connection; a worker that is gone counts as a lost lease.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 
@@ -34,8 +35,12 @@ from scorecast.engine import Progress, run_job
 from scorecast.errors import JobFailure, OutputAlreadyCommitted, ScorecastError
 from scorecast.runtime import fault_points
 from scorecast.runtime.job_ledger import JobLedger, JobPlan
+from scorecast.runtime.outage_log import OutageLog
 
 log = logging.getLogger("scorecast.worker")
+
+#: a committed job retries storing its completion this often while the store is unreachable
+FINISH_RETRY_SECONDS = 1.0
 
 
 class JobRun:
@@ -120,14 +125,34 @@ class JobRun:
             output_size=outcome.bytes_written,
             rows_per_second=outcome.rows_per_second,
         )
-        done = self.ledger.finish(summary, progress)
+        done = self._store_completion(summary, progress)
         log.info("job %s: %s", claim.job_id, summary if done else "finished after losing its lease")
 
     def _finish_committed_before(self, earlier: str) -> None:
         summary = f"the output was already committed by {earlier}; nothing was written again"
         self.ledger.log(f"Attempt {self.claim.attempt}: {summary}")
-        done = self.ledger.finish(summary, ProgressUpdate(percentage=100.0))
+        done = self._store_completion(summary, ProgressUpdate(percentage=100.0))
         log.info("job %s: %s", self.claim.job_id, summary if done else "lost its lease")
+
+    def _store_completion(self, summary: str, progress: ProgressUpdate) -> bool:
+        """``finish`` for a committed output, retried while the store cannot be reached: the
+        job must not end FAILED for a store outage after its output committed. Gives up (False)
+        once the lease is lost or the service stops: the next attempt then finds the commit."""
+        outage = OutageLog(log, f"job {self.claim.job_id}: storing its completion")
+        while True:
+            try:
+                done = self.ledger.finish(summary, progress)
+            except JobFailure:  # the worker is gone (WorkerGone), or the job was deleted
+                raise
+            except Exception as exc:
+                outage.failed(exc)
+            else:
+                outage.succeeded()
+                return done
+            self._should_stop()
+            if self.lost or self.shutdown:
+                return False
+            time.sleep(FINISH_RETRY_SECONDS)
 
     # --- stopping -------------------------------------------------------------------------------
 
