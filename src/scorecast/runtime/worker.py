@@ -9,7 +9,8 @@
   a heartbeat plus one progress tick. A job whose lease was lost (this process stalled and
   another worker took over) stops without writing anything to the store.
 - A job process that dies (a crash, the kernel's out-of-memory killer) without finishing its
-  job: the job ends FAILED with the cause; nothing it wrote is committed. A job process that
+  job: the job ends FAILED with the cause; nothing it wrote is committed, and what it staged is
+  removed (``output_cleanup``). A job process that
   does not stop within ``STOP_GRACE_SECONDS`` of being told to is killed.
 - A sweep thread removes, every ``Settings.debris_sweep_seconds``, the staging files that
   crashed attempts left (``debris_sweep``).
@@ -33,7 +34,7 @@ from sqlalchemy import Engine
 
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
-from scorecast.runtime import debris_sweep
+from scorecast.runtime import debris_sweep, output_cleanup
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.runtime.store_ledger import StoreLedger
@@ -286,7 +287,11 @@ class Worker:
             status, message = "FAILED", cause
             log.error("job %s: %s", claim.job_id, cause)
         with session_scope(self.engine) as session:
-            claims.end_with_failure(session, claim, status, message, utcnow())
+            ended = claims.end_with_failure(session, claim, status, message, utcnow())
+        if ended:  # no attempt follows that would remove what the dead one staged
+            output_cleanup.discard_dead_attempt(
+                self.settings, StoreLedger(self.settings, self.engine, claim), claim
+            )
 
 
 #: the ids of the workers of this process that have not stopped
