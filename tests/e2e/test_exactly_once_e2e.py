@@ -14,7 +14,8 @@ again would crash it again and the job would never complete.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,10 @@ from connector_servers import (  # noqa: F401
 )
 from job_streams import wait_for_job
 from serving import ServeProcess, patients_csv, register_demo_model
+from sqlalchemy.pool import NullPool
 
 from scorecast.runtime.fault_points import CRASH_AFTER_OUTPUT_COMMIT
-from services import pg_url
+from services import MARIADB, pg_url, require
 
 pytestmark = pytest.mark.e2e
 
@@ -47,10 +49,30 @@ CONNECTORS = [
     "filesystem",
     "jdbc-sqlite",
     pytest.param("jdbc-postgres", marks=pytest.mark.postgres),
+    "jdbc-mariadb",
     "s3",
     "gcp",
     "azure",
 ]
+
+
+@pytest.fixture(scope="module")
+def mariadb_warehouse() -> Iterator[str]:
+    """A MariaDB database for the jdbc-mariadb target (its name)."""
+    require(MARIADB)
+    name = f"scorecast_once_{os.getpid()}"
+    admin = sa.create_engine(
+        "mysql+pymysql://root@127.0.0.1:3306/", isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.exec_driver_sql(f"CREATE DATABASE `{name}`")
+    try:
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.dispose()
 
 
 @dataclass
@@ -83,34 +105,37 @@ def _filesystem(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Ta
 
 def _jdbc(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     driver = request.node.callspec.params["connector"].split("-")[1]
+    login: dict[str, str] | None = None  # trusted local logins: the password is not checked
     if driver == "sqlite":
         database = tmp_path / "warehouse.db"
-        jdbc_url, engine_url = f"jdbc:sqlite:{database}", f"sqlite:///{database}"
+        address = {"jdbcUrl": f"jdbc:sqlite:{database}"}
+        engine_url = f"sqlite:///{database}"
+    elif driver == "mariadb":
+        database_name = request.getfixturevalue("mariadb_warehouse")
+        engine_url = f"mysql+pymysql://root@127.0.0.1:3306/{database_name}"
+        address = {"sqlalchemyUrl": f"mysql://root@127.0.0.1:3306/{database_name}"}
     else:
         database_name = request.getfixturevalue("warehouse")
-        jdbc_url = f"jdbc:postgresql://127.0.0.1:5432/{database_name}"
+        address = {"jdbcUrl": f"jdbc:postgresql://127.0.0.1:5432/{database_name}"}
         engine_url = pg_url(database_name)
+        login = {"credentialType": "basic", "user": "postgres", "password": "unchecked"}
 
     def settings(server: ServeProcess, log: AnswerLog) -> dict[str, Any]:
+        found: dict[str, Any] = {}
         with http(server, log) as client:
             store = client.post(
                 "externalDataStores/",
-                json={
-                    "type": "jdbc",
-                    "canonicalName": name,
-                    "params": {"driverId": driver, "jdbcUrl": jdbc_url},
-                },
+                json={"type": "jdbc", "canonicalName": name, "params": address},
             )
             assert store.status_code == 201, store.text
-            login = client.post(
-                "credentials/",
-                json={"name": name, "credentialType": "basic", "user": "postgres", "password": "-"},
-            )
-            assert login.status_code == 201, login.text
+            if login is not None:
+                made = client.post("credentials/", json={"name": name, **login})
+                assert made.status_code == 201, made.text
+                found["credentialId"] = made.json()["credentialId"]
         return {
             "type": "jdbc",
             "dataStoreId": store.json()["id"],
-            "credentialId": login.json()["credentialId"],
+            **found,
             "table": name,
             "statementType": "insert",
             "createTableIfNotExists": True,
@@ -219,6 +244,7 @@ _TARGETS: dict[str, Callable[[str, pytest.FixtureRequest, Path], Target]] = {
     "filesystem": _filesystem,
     "jdbc-sqlite": _jdbc,
     "jdbc-postgres": _jdbc,
+    "jdbc-mariadb": _jdbc,
     "s3": _s3,
     "gcp": _gcp,
     "azure": _azure,
