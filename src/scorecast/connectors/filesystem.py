@@ -89,7 +89,8 @@ _STAGING_NAME = re.compile(
     + re.escape(STAGING_MARK)
     + r"(?P<job>[A-Za-z0-9_-]+)\.(?P<attempt>\d+)\.[^.]*"
     + re.escape(STAGING_SUFFIX)
-    + "$"
+    + r"\Z",
+    re.DOTALL,  # a file name may hold any character but "/"
 )
 
 
