@@ -96,8 +96,13 @@ class Worker:
     def start(self) -> None:
         try:
             self._release_dead_local_leases()
-        except Exception:  # the store may be down: the leases then simply run out
-            log.warning("could not check for jobs of a previous run of this service", exc_info=True)
+        except Exception as exc:  # the store may be down: the leases then simply run out
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            log.warning(
+                "could not check for jobs of a previous run of this service (%s: %s)",
+                type(exc).__name__,
+                cause[0] if cause else "",
+            )
         loops = [(self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")]
         if self.settings.debris_sweep_seconds > 0:
             loops.append((self._sweep_loop, "sweep"))
