@@ -19,8 +19,7 @@ Contracts:
 - Order: chunks are yielded in input order; outputs receive batches in that same order.
 - Atomicity: nothing an output writes is visible at its destination before ``commit()``;
   ``abort()`` removes whatever was staged and is safe to call after a failed ``commit()``,
-  twice, or without any write. A retried attempt creates a new output whose commit replaces
-  the destination as a whole.
+  twice, or without any write. A retried attempt creates a new output of its own.
 - Exactly once across attempts: every attempt of one job opens its output with the same
   ``ConnectorContext.output_token`` (the job id). ``commit()`` records the token at the
   destination atomically with the result (a marker row in the same transaction, object
