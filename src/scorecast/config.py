@@ -32,6 +32,8 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
   figures cover every organization.
 - ``SCORECAST_LOG_FORMAT``: ``text`` (the default) or ``json`` (one JSON object per line, with
   the request id or job id, for log collectors).
+- ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
+  attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ def _pickle_model_roles(env: Mapping[str, str]) -> frozenset[str]:
     return roles
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise InvalidInput(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value
+
+
 def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:
     value = env.get("SCORECAST_SCORING_PARALLELISM", "").strip().lower() or "auto"
     if value not in _SCORING_PARALLELISM:
@@ -108,6 +121,7 @@ class Settings:
     metrics_public: bool = False
     log_format: LogFormat = "text"
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
+    debris_sweep_seconds: float = 600.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -139,6 +153,7 @@ class Settings:
                 for name in env.get("SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS", "").split(",")
                 if name.strip()
             ),
+            debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
         )
 
     def for_child(self) -> Settings:

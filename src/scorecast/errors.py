@@ -13,6 +13,7 @@
     ├── MissingExtra                    an optional dependency is not installed → 422 / CLI message
     └── JobFailure                      a running job cannot go on → job FAILED (or ABORTED)
         └── ConnectorError              intake/output failure; names the location, never a secret
+            └── OutputAlreadyCommitted  another attempt of the job committed this output first
 
 Every error carries ``errors``: a nested mapping from field names to problems, in the wire
 spelling (camelCase), e.g. ``{"schedule": {"minute": "60 is out of range 0-59"}}``.
@@ -113,6 +114,15 @@ class JobFailure(ScorecastError):
 
 class ConnectorError(JobFailure):
     """Intake or output failure. ``message`` names the location and the cause, never a secret."""
+
+
+class OutputAlreadyCommitted(ConnectorError):
+    """``commit()`` found that another attempt of the same job committed this output first;
+    nothing was written. ``earlier`` says which attempt and when."""
+
+    def __init__(self, message: str, earlier: str) -> None:
+        super().__init__(message)
+        self.earlier = earlier
 
 
 def require_extra(module: str, extra: str) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from scorecast.service.firing import (
     CATCH_UP_WINDOW,
     MAX_RECORDED_MISSES,
+    Outage,
     fire_due_definitions,
     next_due_time,
 )
@@ -171,9 +172,26 @@ def test_after_a_short_downtime_the_latest_fire_runs_once(engine: Engine) -> Non
     fires, jobs, definition = rows(engine, definition_id)
     assert [f.scheduled_time.minute for f in fires] == [20, 30, 40, 50, 0]
     assert [f.outcome for f in fires] == ["missed"] * 4 + ["started"]
-    assert all("not running" in (f.reason or "") for f in fires[:4])
+    assert all("no scheduler was running" in (f.reason or "") for f in fires[:4])
     assert len(jobs) == 1 and jobs[0].scheduled_time == NOW.replace(second=0)
     assert definition.next_scheduled_run_time == NOW.replace(minute=10, second=0)
+
+
+def test_fires_missed_during_a_database_outage_say_so(engine: Engine) -> None:
+    """A scheduler that lived through the outage says the database was unreachable, not that
+    no scheduler was running; times outside the outage keep the general reason."""
+    first = NOW.replace(minute=0, second=0) - timedelta(minutes=40)  # 11:20
+    definition_id = scheduled(engine, EVERY_TEN, first)
+    outage = Outage(first + timedelta(minutes=5), NOW)  # 11:25 to now
+    with session_scope(engine, immediate=True) as session:
+        results = fire_due_definitions(session, NOW, outage=outage)
+    assert [r.outcome for r in results] == ["missed"] * 4 + ["started"]
+    fires, _, _ = rows(engine, definition_id)
+    reasons = [f.reason or "" for f in fires[:4]]
+    assert "no scheduler was running" in reasons[0]  # 11:20, before the outage
+    for reason in reasons[1:]:
+        assert "could not reach its database from" in reason, reason
+        assert "no scheduler was running" not in reason
 
 
 def test_a_fire_more_than_an_hour_late_is_recorded_missed(engine: Engine) -> None:

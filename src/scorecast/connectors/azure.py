@@ -9,7 +9,9 @@ must allow anonymous reads.
 Redirects are never followed (``permit_redirects=False``): only the checked endpoint is asked.
 
 Output stages blocks of ``BLOCK_SIZE`` bytes and commits the block list on ``commit()``;
-uncommitted blocks are invisible and discarded by the service after a week.
+uncommitted blocks are invisible and discarded by the service after a week. The commit sets the
+job's mark as blob metadata (``commit_marks``), so a retry of a job whose blob is committed
+finds it with one properties request.
 """
 
 from __future__ import annotations
@@ -21,9 +23,17 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import (
+    ConnectorContext,
+    CsvSettings,
+    FileFormat,
+    Intake,
+    Output,
+    OutputToken,
+)
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field
+from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
     PartWriter,
@@ -166,9 +176,13 @@ def open_intake(
 
 
 class AzureOutput(EncodedOutput):
-    def __init__(self, store: _Blob, fmt: FileFormat, csv: CsvSettings) -> None:
+    def __init__(
+        self, store: _Blob, fmt: FileFormat, csv: CsvSettings, token: OutputToken | None = None
+    ) -> None:
         super().__init__(store.url, fmt, csv)
         self._store = store
+        self._token = token
+        self._mark = mark_of(token) or None
         self._blocks: list[str] = []
         self._writer: PartWriter | None = None
         # distinct per output, so two attempts never commit each other's blocks
@@ -188,20 +202,31 @@ class AzureOutput(EncodedOutput):
         assert self._writer is not None
         rest = self._writer.remainder()
         if not rest and not self._blocks:  # an empty output: one Put Blob, no empty block
-            self._store.call("writing", "upload_blob", b"", overwrite=True)
+            self._store.call("writing", "upload_blob", b"", overwrite=True, metadata=self._mark)
             return
         if rest:
             self._stage(rest)
         blob_module = require_extra("azure.storage.blob", "azure")
         blocks = [blob_module.BlobBlock(block_id=block_id) for block_id in self._blocks]
-        self._store.call("committing the blocks", "commit_block_list", blocks)
+        self._store.call("committing the blocks", "commit_block_list", blocks, metadata=self._mark)
 
     def _discard(self) -> None:
         # staged blocks are never visible; nothing to delete
         self._blocks.clear()
 
+    def committed_before(self) -> str | None:
+        if self._token is None:
+            return None
+        try:
+            properties = self._store.client.get_blob_properties()
+        except Exception as exc:
+            if type(exc).__name__ == "ResourceNotFoundError":
+                return None
+            raise self._store.failure("reading the blob's metadata", exc) from exc
+        return committed_by(properties.metadata, self._token, properties.last_modified)
+
 
 def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
-    return AzureOutput(_Blob(settings, ctx), file_format(settings), csv_settings)
+    return AzureOutput(_Blob(settings, ctx), file_format(settings), csv_settings, ctx.output_token)

@@ -19,8 +19,14 @@ Contracts:
 - Order: chunks are yielded in input order; outputs receive batches in that same order.
 - Atomicity: nothing an output writes is visible at its destination before ``commit()``;
   ``abort()`` removes whatever was staged and is safe to call after a failed ``commit()``,
-  twice, or without any write. A retried attempt creates a new output whose commit replaces
-  the destination as a whole.
+  twice, or without any write. A retried attempt creates a new output of its own.
+- Exactly once across attempts: every attempt of one job opens its output with the same
+  ``ConnectorContext.output_token`` (the job id). ``commit()`` records the token at the
+  destination atomically with the result (a marker row in the same transaction, object
+  metadata, a file's extended attribute), and ``committed_before()`` finds it: a retry whose
+  job's output is already committed records completion without writing again. A commit that
+  finds another attempt's record raises ``OutputAlreadyCommitted`` and changes nothing.
+  ``docs/concepts/exactly-once-outputs.md`` says what each connector guarantees.
 - Errors: every failure is raised as ``scorecast.errors.ConnectorError`` whose message names
   the location (bucket/key, table, path) and the cause, and never contains a secret.
 """
@@ -88,6 +94,14 @@ def chunk_bytes_source(target_bytes: ChunkBytes) -> Callable[[], int]:
     return lambda: fixed
 
 
+@dataclass(frozen=True)
+class OutputToken:
+    """The idempotency key of a job's output: ``job_id`` is the same for every attempt."""
+
+    job_id: str
+    attempt: int
+
+
 @dataclass
 class ConnectorContext:
     """What a connector may need from the service, resolved within the job's organization.
@@ -100,6 +114,7 @@ class ConnectorContext:
     ``ambient_identity``: the job may use the server's own cloud identity (environment keys,
     instance role, default credentials) when it gives no keys; when False, such a job's object
     store requests are anonymous (``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``).
+    ``output_token`` is set for a job's output (None outside a job: no record is kept).
     """
 
     credential: Callable[[str], Mapping[str, Any]]
@@ -108,6 +123,7 @@ class ConnectorContext:
     settings: Any  # scorecast.config.Settings
     template: Mapping[str, str] = field(default_factory=dict)
     ambient_identity: bool = False
+    output_token: OutputToken | None = None
 
 
 class Intake(ABC):
@@ -161,6 +177,17 @@ class Output(ABC):
     @abstractmethod
     def abort(self) -> None:
         """Discard everything staged; leave the destination as it was. Idempotent."""
+
+    def committed_before(self) -> str | None:
+        """Which earlier attempt of this job committed at the destination (``"attempt 1 at
+        2026-01-01 10:00:00 UTC"``), or None when none did or the connector cannot tell (its
+        commit then replaces the destination as a whole, so writing again is harmless).
+        Asked before the first write; needs ``ConnectorContext.output_token``."""
+        return None
+
+    def remove_debris(self) -> None:  # noqa: B027 - optional hook
+        """Remove what earlier attempts of this job left staged at the destination (an attempt
+        that died could not ``abort()``). Called before a retried attempt writes."""
 
     @property
     def bytes_written(self) -> int:

@@ -13,7 +13,9 @@ to that endpoint with anonymous credentials (fake-gcs-server, gcp-storage-emulat
 Intake reads byte ranges. Output is a resumable upload session: parts of ``PART_SIZE`` bytes
 (a multiple of 256 KiB) are sent as they fill, and the object is created only by the last
 request, sent on ``commit()``; ``abort()`` cancels the session (an unfinished session is never
-visible and expires after a week).
+visible and expires after a week). The session is created with the job's mark as object
+metadata (``commit_marks``), so a retry of a job whose object is committed finds it with one
+metadata request.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import unquote, urlsplit
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import (
+    ConnectorContext,
+    CsvSettings,
+    FileFormat,
+    Intake,
+    Output,
+    OutputToken,
+)
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, split_bucket_key
+from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
     PartWriter,
@@ -187,9 +197,14 @@ def open_intake(
 
 
 class GcsOutput(EncodedOutput):
-    def __init__(self, store: _Gcs, fmt: FileFormat, csv: CsvSettings) -> None:
+    def __init__(
+        self, store: _Gcs, fmt: FileFormat, csv: CsvSettings, token: OutputToken | None = None
+    ) -> None:
         super().__init__(store.url, fmt, csv)
         self._store = store
+        self._token = token
+        if token is not None:
+            store.blob.metadata = mark_of(token)  # sent with the session's creation
         self._session: str | None = None
         self._sent = 0
         self._writer: PartWriter | None = None
@@ -229,6 +244,18 @@ class GcsOutput(EncodedOutput):
         self._put(rest, self._sent + len(rest))
         self._session = None
 
+    def committed_before(self) -> str | None:
+        if self._token is None:
+            return None
+        store = self._store
+        try:
+            found = store.client.bucket(store.bucket_name).get_blob(store.name)
+        except Exception as exc:
+            raise store.failure("reading the object's metadata", exc) from exc
+        if found is None:
+            return None
+        return committed_by(found.metadata, self._token, found.updated)
+
     def _discard(self) -> None:
         if self._session is None:
             return
@@ -241,4 +268,4 @@ class GcsOutput(EncodedOutput):
 def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
-    return GcsOutput(_Gcs(settings, ctx), file_format(settings), csv_settings)
+    return GcsOutput(_Gcs(settings, ctx), file_format(settings), csv_settings, ctx.output_token)

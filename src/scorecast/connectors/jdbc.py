@@ -11,7 +11,9 @@ insert the rest) or ``createTable`` (fails when the table exists) — and
 accepted. Batches are staged in a temporary table of the job's own session; ``commit()``
 applies them to the target in one transaction. A job that fails or whose worker dies leaves the
 target unchanged (the session and its temporary table vanish). ``commitInterval`` is accepted
-and ignored: a job's rows always land together.
+and ignored: a job's rows always land together. The same transaction inserts the job's row in
+the marker table ``scorecast_commits`` (``sql_commits``), so a retried attempt of a job whose
+rows are in finds it and writes nothing again.
 
 Identifiers are always quoted by SQLAlchemy; no SQL is assembled from user text except the
 checked read-only ``query``.
@@ -35,6 +37,7 @@ from scorecast.connectors.base import (
     CsvSettings,
     Intake,
     Output,
+    OutputToken,
     chunk_bytes_source,
 )
 from scorecast.connectors.checks import Checks, Side
@@ -42,9 +45,15 @@ from scorecast.connectors.cloud import credential_of
 from scorecast.connectors.fileio import describe
 from scorecast.connectors.safety import UnsafeLocationError
 from scorecast.connectors.sql_arrow import result_schema, rows_to_batch, sql_type
+from scorecast.connectors.sql_commits import (
+    commits_table,
+    ensure_commits_table,
+    find_commit,
+    record_commit,
+)
 from scorecast.connectors.sql_engine import data_store_engine
 from scorecast.connectors.sql_query import check_read_only_query
-from scorecast.errors import ConnectorError, ScorecastError
+from scorecast.errors import ConnectorError, OutputAlreadyCommitted, ScorecastError
 from scorecast.formats.batch_cutting import batches_of_about
 
 DEFAULT_FETCH_SIZE = 10_000
@@ -228,10 +237,23 @@ class SqlOutput(Output):
         self._target: sa.Table | None = None
         self._bytes = 0
         self._state = "open"
+        self._token: OutputToken | None = ctx.output_token
+        self._commits = commits_table(self._schema)
+
+    def committed_before(self) -> str | None:
+        if self._token is None:
+            return None
+        try:
+            with self._engine.connect() as connection:
+                return find_commit(connection, self._commits, self._token)
+        except Exception as exc:
+            raise _database_failure(self.location, "reading the commit records", exc) from exc
 
     # -- staging --------------------------------------------------------------------------
 
     def _start(self, schema: pa.Schema) -> None:
+        if self._token is not None:
+            ensure_commits_table(self._engine, self._commits)
         self._connection = connection = self._engine.connect()
         exists = sa.inspect(connection).has_table(self._table_name, schema=self._schema)
         if exists:
@@ -297,10 +319,13 @@ class SqlOutput(Output):
         if self._target is None:
             columns = [sa.Column(column.name, column.type) for column in staging.columns]
             self._target = sa.Table(self._table_name, sa.MetaData(), *columns, schema=self._schema)
+            # another job may have created it since this one started: never drop that one
+            created = not sa.inspect(connection).has_table(self._table_name, schema=self._schema)
             self._target.create(connection, checkfirst=self._kind != "createTable")
-            created = True
         target = self._target
         try:
+            if self._token is not None:  # after any DDL: MySQL commits DDL implicitly
+                self._record(connection, self._token)
             names = [column.name for column in staging.columns]
             matches = sa.and_(sa.true(), *(target.c[k] == staging.c[k] for k in self._where))
             if self._kind in ("update", "insertUpdate"):
@@ -323,6 +348,19 @@ class SqlOutput(Output):
                 target.drop(connection, checkfirst=True)
                 connection.commit()
             raise
+
+    def _record(self, connection: sa.Connection, token: OutputToken) -> None:
+        try:
+            record_commit(connection, self._commits, token)
+        except sa.exc.IntegrityError:
+            connection.rollback()  # nothing of this attempt is applied
+            earlier = find_commit(connection, self._commits, token) or "another attempt"
+            connection.rollback()
+            raise OutputAlreadyCommitted(
+                f"{self.location}: {earlier} of this job already committed its rows; "
+                "not written again",
+                earlier,
+            ) from None
 
     def commit(self) -> None:
         if self._state == "committed":

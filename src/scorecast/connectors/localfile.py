@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
@@ -109,9 +110,17 @@ class LocalFileOutput(Output):
         for old in folder.glob("attempt-*.csv"):  # earlier attempts' partial output
             if old != self._staging:
                 old.unlink(missing_ok=True)
-        self._final.unlink(missing_ok=True)
+        # the result exists only once an attempt committed it: kept, see committed_before
         self._handle: BinaryIO | None = self._staging.open("wb")
         self._encoder: Encoder = open_encoder("csv", csv, self._handle)
+
+    def committed_before(self) -> str | None:
+        """The job's result file exists only once an attempt renamed it into place."""
+        try:
+            modified = datetime.fromtimestamp(self._final.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+        return f"an earlier attempt at {modified:%Y-%m-%d %H:%M:%S} UTC"
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self._handle is None:

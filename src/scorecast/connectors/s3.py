@@ -14,20 +14,32 @@ when an answer names another region (one store made it loop 162 times); it is sw
 
 Intake reads with ranged GETs (``RangedReader``), never downloading the object as a whole.
 Output is a multipart upload of ``PART_SIZE`` parts completed on ``commit()`` (a single PUT when
-the whole output fits one part) and aborted by ``abort()``: until then nothing is visible.
+the whole output fits one part) and aborted by ``abort()``: until then nothing is visible. The
+object carries its job's mark as metadata (``commit_marks``), set when the upload is created, so
+a retry of a job whose object is committed finds it with one HEAD request. A retry also aborts
+the multipart uploads of its key that a dead attempt left open.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import (
+    ConnectorContext,
+    CsvSettings,
+    FileFormat,
+    Intake,
+    Output,
+    OutputToken,
+)
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, split_bucket_key
+from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
     PartWriter,
@@ -194,16 +206,23 @@ class _FailingAs:
 
 
 class S3Output(EncodedOutput):
-    def __init__(self, store: _S3, fmt: FileFormat, csv: CsvSettings) -> None:
+    def __init__(
+        self, store: _S3, fmt: FileFormat, csv: CsvSettings, token: OutputToken | None = None
+    ) -> None:
         super().__init__(store.url, fmt, csv)
         self._store = store
+        self._token = token
+        self._mark = mark_of(token)
+        self._opened = datetime.now(UTC)
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._writer: PartWriter | None = None
 
     def _upload_part(self, data: bytes) -> None:
         if self._upload_id is None:
-            created = self._store.call("starting the upload", "create_multipart_upload")
+            created = self._store.call(
+                "starting the upload", "create_multipart_upload", Metadata=self._mark
+            )
             self._upload_id = str(created["UploadId"])
         number = len(self._parts) + 1
         response = self._store.call(
@@ -219,7 +238,7 @@ class S3Output(EncodedOutput):
         assert self._writer is not None
         rest = self._writer.remainder()
         if self._upload_id is None:
-            self._store.call("writing", "put_object", Body=rest)
+            self._store.call("writing", "put_object", Body=rest, Metadata=self._mark)
             return
         if rest:
             self._upload_part(rest)
@@ -233,13 +252,53 @@ class S3Output(EncodedOutput):
     def _discard(self) -> None:
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
-            self._store.call("aborting the upload", "abort_multipart_upload", UploadId=upload_id)
+            try:
+                self._store.client.abort_multipart_upload(
+                    Bucket=self._store.bucket, Key=self._store.key, UploadId=upload_id
+                )
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code != "NoSuchUpload":  # already gone (a retry's clean-up) is fine
+                    raise self._store.failure("aborting the upload", exc) from exc
+
+    def committed_before(self) -> str | None:
+        if self._token is None:
+            return None
+        try:
+            head = self._store.client.head_object(Bucket=self._store.bucket, Key=self._store.key)
+        except Exception as exc:
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404:
+                return None
+            raise self._store.failure("reading the object's metadata", exc) from exc
+        return committed_by(head.get("Metadata"), self._token, head.get("LastModified"))
+
+    def remove_debris(self) -> None:
+        """Abort the open multipart uploads of this key that started before this output was
+        opened (a dead attempt's parts; S3 keeps and bills them until aborted). Another job
+        writing the same key at the same time would lose its upload too: two jobs racing for one
+        key is already a race that only one of them can win."""
+        store = self._store
+        try:
+            listed = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.key)
+        except Exception as exc:
+            raise store.failure("listing open uploads", exc) from exc
+        for upload in listed.get("Uploads", []):
+            started = upload.get("Initiated")
+            if upload.get("Key") != store.key or upload.get("UploadId") == self._upload_id:
+                continue
+            if isinstance(started, datetime) and started < self._opened:
+                store.call(
+                    "aborting a dead attempt's upload",
+                    "abort_multipart_upload",
+                    UploadId=upload["UploadId"],
+                )
 
 
 def open_output(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Output:
-    return S3Output(_S3(settings, ctx), file_format(settings), csv_settings)
+    return S3Output(_S3(settings, ctx), file_format(settings), csv_settings, ctx.output_token)
 
 
 __all__ = ["PART_SIZE", "S3Output", "open_intake", "open_output", "split_bucket_key", "validate"]

@@ -43,6 +43,7 @@ from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.errors import JobFailure, ScorecastError
 from scorecast.runtime.job_ledger import LEDGER_CALLS, JobLedger, JobPlan
+from scorecast.runtime.outage_log import OutageLog
 
 log = logging.getLogger("scorecast.worker")
 
@@ -71,6 +72,7 @@ class JobProcess:
         self.finished = False
         self._ledger: JobLedger | None = None
         self._closed = False  # the process closed its end (it exited)
+        self._store_outage = OutageLog(log, "answering a job process from the store")
         self._conn.send((settings.for_child(), _log_level(), signing_keys(settings)))
 
     @property
@@ -129,15 +131,17 @@ class JobProcess:
             if ledger is None or method not in LEDGER_CALLS:
                 raise ScorecastError(f"a job process asked its worker for {method!r}")
             try:
-                return getattr(ledger, method)(*args)
+                answer = getattr(ledger, method)(*args)
             except ScorecastError:
                 raise
             except Exception as exc:  # the store's own errors stay in the worker's log
-                log.exception("job process call %s failed", method)
+                self._store_outage.failed(exc)
                 raise ScorecastError(
                     f"internal error in the worker ({type(exc).__name__}); "
                     "details are in the server log"
                 ) from exc
+            self._store_outage.succeeded()
+            return answer
 
         reply_to(self._conn, call, "reply")
 

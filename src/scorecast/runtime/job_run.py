@@ -6,6 +6,11 @@ registry → ``engine.run_job`` → ``output.commit()`` → the job ``COMPLETED`
 output (nothing half-written is ever presented) and ends the job ``ABORTED`` (user abort,
 ``abortOnError``) or ``FAILED`` (everything else) with a message.
 
+Exactly once: the output is opened with the job's ``OutputToken``; an attempt after the first
+asks the output whether an earlier attempt already committed (the previous one may have died,
+or lost the store, between its commit and its status update) and, if so, ends the job
+``COMPLETED`` without reading or writing a row.
+
 The worker that claimed the job keeps its lease alive and tells this run, through ``signals``,
 when to stop early: ``"abort"`` (a user asked), ``"lost"`` (another worker took the job over:
 stop without writing anything to the store) or ``"shutdown"`` (the service stops: the job goes
@@ -18,6 +23,7 @@ end of their connection; a worker that is gone counts as a lost lease.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,15 +31,20 @@ from datetime import UTC, datetime
 from scorecast.config import Settings
 from scorecast.connectors import localfile as _localfile  # noqa: F401 - registers localFile
 from scorecast.connectors import registry
-from scorecast.connectors.base import ConnectorContext, Intake, Output
+from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.domain.location_templates import run_values
 from scorecast.engine import Progress, run_job
-from scorecast.errors import JobFailure, ScorecastError
+from scorecast.errors import JobFailure, OutputAlreadyCommitted, ScorecastError
+from scorecast.runtime import fault_points
 from scorecast.runtime.job_ledger import JobLedger, JobPlan
+from scorecast.runtime.outage_log import OutageLog
 from scorecast.service.trusted_models import check_may_score
 
 log = logging.getLogger("scorecast.worker")
+
+#: a committed job retries storing its completion this often while the store is unreachable
+FINISH_RETRY_SECONDS = 1.0
 
 
 class JobRun:
@@ -67,6 +78,14 @@ class JobRun:
             output = registry.open_output(
                 plan.spec["outputSettings"], ctx, plan.options.csv_settings
             )
+            earlier = None
+            if claim.attempt > 1:  # an earlier attempt may have died after or before its commit
+                _quietly(output.remove_debris)
+                earlier = output.committed_before()
+            if earlier is not None:
+                _quietly(output.abort)
+                self._finish_committed_before(earlier)
+                return
             total = getattr(intake, "size", None) or plan.intake_size
             outcome = run_job(
                 intake,
@@ -85,6 +104,11 @@ class JobRun:
             if self.lost:  # another worker owns the job now: its output must win
                 raise JobFailure("lease lost", abort=True)
             output.commit()
+        except OutputAlreadyCommitted as exc:  # an attempt racing this one committed first
+            if output is not None:
+                _quietly(output.abort)
+            self._finish_committed_before(exc.earlier)
+            return
         except BaseException as exc:
             if output is not None:
                 _quietly(output.abort)
@@ -93,6 +117,7 @@ class JobRun:
         finally:
             if intake is not None:
                 _quietly(intake.close)
+        fault_points.after_output_commit(claim.attempt)
         summary = (
             f"{outcome.rows_scored} rows scored, {outcome.rows_failed} failed, in "
             f"{outcome.elapsed_seconds:.1f} s ({outcome.rows_per_second:,.0f} rows/s)"
@@ -105,8 +130,34 @@ class JobRun:
             output_size=outcome.bytes_written,
             rows_per_second=outcome.rows_per_second,
         )
-        done = self.ledger.finish(summary, progress)
+        done = self._store_completion(summary, progress)
         log.info("job %s: %s", claim.job_id, summary if done else "finished after losing its lease")
+
+    def _finish_committed_before(self, earlier: str) -> None:
+        summary = f"the output was already committed by {earlier}; nothing was written again"
+        self.ledger.log(f"Attempt {self.claim.attempt}: {summary}")
+        done = self._store_completion(summary, ProgressUpdate(percentage=100.0))
+        log.info("job %s: %s", self.claim.job_id, summary if done else "lost its lease")
+
+    def _store_completion(self, summary: str, progress: ProgressUpdate) -> bool:
+        """``finish`` for a committed output, retried while the store cannot be reached: the
+        job must not end FAILED for a store outage after its output committed. Gives up (False)
+        once the lease is lost or the service stops: the next attempt then finds the commit."""
+        outage = OutageLog(log, f"job {self.claim.job_id}: storing its completion")
+        while True:
+            try:
+                done = self.ledger.finish(summary, progress)
+            except JobFailure:  # the worker is gone (WorkerGone), or the job was deleted
+                raise
+            except Exception as exc:
+                outage.failed(exc)
+            else:
+                outage.succeeded()
+                return done
+            self._should_stop()
+            if self.lost or self.shutdown:
+                return False
+            time.sleep(FINISH_RETRY_SECONDS)
 
     # --- stopping -------------------------------------------------------------------------------
 
@@ -180,6 +231,7 @@ class JobRun:
             settings=self.settings,
             template=template,
             ambient_identity=plan.ambient_identity,
+            output_token=OutputToken(self.claim.job_id, self.claim.attempt),
         )
 
 

@@ -4,6 +4,10 @@ Each tick is one transaction (on SQLite holding the write lock), so any number o
 run against one store: the fire rows' unique key lets each scheduled time fire once. Between
 ticks the loop sleeps until the earliest ``nextScheduledRunTime`` or ``max_sleep`` seconds,
 whichever comes first (definitions changed through the API are picked up within ``max_sleep``).
+
+While the store cannot be reached the loop keeps trying, logging through an ``OutageLog``; it
+remembers the outage (first failure to recovery, by its clock), so that the fires it then finds
+missed say the database was unreachable rather than that no scheduler ran.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from scorecast.metrics import Metrics
-from scorecast.service.firing import Fire, fire_due_definitions, next_due_time
+from scorecast.runtime.outage_log import OutageLog
+from scorecast.service.firing import Fire, Outage, fire_due_definitions, next_due_time
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
@@ -43,6 +48,10 @@ class Scheduler:
         self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outage_log = OutageLog(log, "the scheduler's tick")
+        self._unreachable_since: datetime | None = None
+        #: the last store outage this scheduler lived through (for missed fires' reasons)
+        self.last_outage: Outage | None = None
 
     def tick(self) -> list[Fire]:
         """Fire what is due now; what happened."""
@@ -64,7 +73,7 @@ class Scheduler:
         if due is None or due > self.clock():
             return []
         with session_scope(self.engine, immediate=True) as session:
-            fires = fire_due_definitions(session, self.clock())
+            fires = fire_due_definitions(session, self.clock(), outage=self._outage())
         for fire in fires:
             level = logging.INFO if fire.outcome == "started" else logging.WARNING
             log.log(
@@ -93,9 +102,24 @@ class Scheduler:
             try:
                 self.tick()
                 pause = self._pause()
-            except Exception:
-                log.exception("scheduler tick failed; retrying")
+                self._recovered()
+            except Exception as exc:
+                if self._unreachable_since is None:
+                    self._unreachable_since = self.clock()
+                self._outage_log.failed(exc)
             self._stop.wait(pause)
+
+    def _outage(self) -> Outage | None:
+        """The outage to explain missed fires with: the one ending now, else the last one."""
+        if self._unreachable_since is not None:
+            return Outage(self._unreachable_since, self.clock())
+        return self.last_outage
+
+    def _recovered(self) -> None:
+        if self._unreachable_since is not None:
+            self.last_outage = Outage(self._unreachable_since, self.clock())
+            self._unreachable_since = None
+        self._outage_log.succeeded()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="scorecast-scheduler", daemon=True)

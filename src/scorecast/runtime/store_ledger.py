@@ -18,6 +18,7 @@ from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import ConnectorError, JobFailure, NotFound
 from scorecast.runtime.job_ledger import JobPlan
+from scorecast.runtime.outage_log import OutageLog
 from scorecast.service import claims
 from scorecast.service.deployment_settings import scoring_description
 from scorecast.store.db import session_scope
@@ -43,6 +44,7 @@ class StoreLedger:
         #: set once the job is being ended through this ledger (finish, fail, release): from
         #: then on the worker's heartbeat no longer finds the job owned, and that is expected
         self.ending = False
+        self._outage = OutageLog(log, f"job {claim.job_id}: storing its progress and logs")
 
     def plan(self) -> JobPlan:
         with session_scope(self.engine) as session:
@@ -140,18 +142,20 @@ class StoreLedger:
             with session_scope(self.engine) as session:
                 if not claims.report_progress(session, self.claim, update):
                     return frozenset({"lost"})
-                if claims.abort_requested(session, self.claim.job_id):
-                    return frozenset({"abort"})
-        except Exception:
-            log.exception("job %s: storing progress failed", self.claim.job_id)
-        return frozenset()
+                aborted = claims.abort_requested(session, self.claim.job_id)
+            self._outage.succeeded()
+        except Exception as exc:
+            self._outage.failed(exc)
+            return frozenset()
+        return frozenset({"abort"}) if aborted else frozenset()
 
     def log(self, message: str) -> None:
         try:
             with session_scope(self.engine) as session:
                 claims.append_log(session, self.claim.job_id, message)
-        except Exception:
-            log.exception("job %s: storing a log line failed", self.claim.job_id)
+            self._outage.succeeded()
+        except Exception as exc:
+            self._outage.failed(exc)
 
     def finish(self, summary: str, progress: ProgressUpdate) -> bool:
         now = utcnow()

@@ -9,8 +9,14 @@
   a heartbeat plus one progress tick. A job whose lease was lost (this process stalled and
   another worker took over) stops without writing anything to the store.
 - A job process that dies (a crash, the kernel's out-of-memory killer) without finishing its
-  job: the job ends FAILED with the cause; nothing it wrote is committed. A job process that
+  job: the job ends FAILED with the cause; nothing it wrote is committed, and what it staged is
+  removed (``output_cleanup``). A job process that
   does not stop within ``STOP_GRACE_SECONDS`` of being told to is killed.
+- A sweep thread removes, every ``Settings.debris_sweep_seconds``, the staging files that
+  crashed attempts left (``debris_sweep``).
+- On start, jobs still leased by a worker of this machine whose process is gone (the service
+  was killed and restarted) have their leases ended at once (``claims.expire_leases_of``), so
+  they run again now instead of showing stale progress until their leases run out.
 - ``stop()``: no new claims; running jobs stop and go back to the queue (``release_job``), so a
   restarted or another worker runs them again as a new attempt.
 """
@@ -29,7 +35,9 @@ from sqlalchemy import Engine
 from scorecast import log_format
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
+from scorecast.runtime import debris_sweep, output_cleanup
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
+from scorecast.runtime.outage_log import OutageLog
 from scorecast.runtime.store_ledger import StoreLedger
 from scorecast.service import claims
 from scorecast.store.db import session_scope
@@ -73,22 +81,51 @@ class Worker:
         self.slots = slots
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self.worker_id = worker_id or _worker_id()
+        _IN_THIS_PROCESS.add(self.worker_id)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._processes = JobProcesses(settings, spare_idle_seconds)
+        self._claims_outage = OutageLog(log, "claiming jobs")
+        self._heartbeat_outage = OutageLog(log, "renewing job leases")
+        self._sweep_outage = OutageLog(log, "sweeping crash debris")
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for target, name in ((self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")):
+        try:
+            self._release_dead_local_leases()
+        except Exception as exc:  # the store may be down: the leases then simply run out
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            log.warning(
+                "could not check for jobs of a previous run of this service (%s: %s)",
+                type(exc).__name__,
+                cause[0] if cause else "",
+            )
+        loops = [(self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")]
+        if self.settings.debris_sweep_seconds > 0:
+            loops.append((self._sweep_loop, "sweep"))
+        for target, name in loops:
             thread = threading.Thread(target=target, name=f"scorecast-worker-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
         log.info("worker %s started with %d job slot(s)", self.worker_id, self.slots)
+
+    def _release_dead_local_leases(self) -> None:
+        with session_scope(self.engine) as session:
+            dead = [
+                owner
+                for owner in claims.running_lease_owners(session)
+                if owner != self.worker_id and _local_worker_gone(owner)
+            ]
+            if dead:
+                count = claims.expire_leases_of(
+                    session, dead, utcnow(), "the service that ran it stopped"
+                )
+                log.info("%d job(s) of a stopped run of this service will run again", count)
 
     def wake(self) -> None:
         """Look for a claimable job now rather than at the next poll."""
@@ -105,6 +142,7 @@ class Worker:
         for thread in running:
             thread.join(timeout)
         self._processes.close()
+        _IN_THIS_PROCESS.discard(self.worker_id)
 
     @property
     def spare_process(self) -> JobProcess | None:
@@ -130,8 +168,9 @@ class Worker:
                             claimed = claims.claim_next_job(
                                 session, self.worker_id, utcnow(), self.lease_seconds
                             )
-                except Exception:
-                    log.exception("claiming a job failed; retrying")
+                    self._claims_outage.succeeded()
+                except Exception as exc:
+                    self._claims_outage.failed(exc)
             if claimed is not None:
                 self._launch(claimed)
                 continue
@@ -159,8 +198,9 @@ class Worker:
         while not self._stop.wait(interval):
             try:
                 self._heartbeat_once()
-            except Exception:
-                log.exception("heartbeat failed; retrying")
+                self._heartbeat_outage.succeeded()
+            except Exception as exc:  # the store is down: logged once, then summed up
+                self._heartbeat_outage.failed(exc)
 
     def _heartbeat_once(self) -> None:
         """Renew the running jobs' leases; flag the jobs this worker no longer owns.
@@ -189,6 +229,17 @@ class Worker:
                 running.lost = True
             elif owned[job_id]:
                 running.abort_requested = True
+
+    def _sweep_loop(self) -> None:
+        interval = self.settings.debris_sweep_seconds
+        while True:
+            try:
+                debris_sweep.sweep(self.settings, self.engine)
+                self._sweep_outage.succeeded()
+            except Exception as exc:
+                self._sweep_outage.failed(exc)
+            if self._stop.wait(interval):
+                return
 
     # --- one job --------------------------------------------------------------------------------
 
@@ -254,4 +305,39 @@ class Worker:
             status, message = "FAILED", cause
             log.error("job %s: %s", claim.job_id, cause)
         with session_scope(self.engine) as session:
-            claims.end_with_failure(session, claim, status, message, utcnow())
+            ended = claims.end_with_failure(session, claim, status, message, utcnow())
+        if ended:  # no attempt follows that would remove what the dead one staged
+            output_cleanup.discard_dead_attempt(
+                self.settings, StoreLedger(self.settings, self.engine, claim), claim
+            )
+
+
+#: the ids of the workers of this process that have not stopped
+_IN_THIS_PROCESS: set[str] = set()
+
+
+def _worker_id() -> str:
+    """``<host>:<pid>:<random>``: unique, and telling ``_local_worker_gone`` where it ran."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+def _local_worker_gone(owner: str) -> bool:
+    """Whether ``owner`` (a worker id) ran on this machine in a process that no longer exists.
+
+    False when unsure (another machine, a process id now used by another process): its leases
+    then run out as usual.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():  # an earlier process had this id, or a worker of this one
+        return owner not in _IN_THIS_PROCESS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -96,8 +96,9 @@ def claim_next_job(
         append_log(
             session,
             job.id,
-            f"The worker {previous_owner} stopped answering; attempt {job.attempt} starts over "
-            f"at {_stamp(now)} and its output replaces the unfinished one",
+            f"The worker {previous_owner} stopped answering; attempt {job.attempt} starts at "
+            f"{_stamp(now)}: an output the previous attempt committed is kept and not written "
+            "again, anything it left unfinished is discarded",
             now=now,
         )
     else:
@@ -327,3 +328,50 @@ def _owned_by(claim: Claim, worker_id: str) -> tuple[ColumnElement[bool], ...]:
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def attempts_in_flight(session: Session, job_ids: Iterable[str]) -> dict[str, int]:
+    """For each of ``job_ids`` that exists and is not finished: its current attempt number
+    (the one running, or the last one of a job queued again; 0 before its first)."""
+    ids = list(dict.fromkeys(job_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Job.id, Job.attempt).where(
+                Job.id.in_(ids[start : start + 500]), Job.status.not_in(TERMINAL)
+            )
+        )
+        found.update({job_id: int(attempt) for job_id, attempt in rows})
+    return found
+
+
+def running_lease_owners(session: Session) -> set[str]:
+    """The workers holding a lease on a RUNNING job."""
+    owners = session.scalars(
+        select(Job.lease_owner).where(Job.status == "RUNNING", Job.lease_owner.is_not(None))
+    )
+    return {owner for owner in owners if owner}
+
+
+def expire_leases_of(session: Session, owners: Iterable[str], now: datetime, reason: str) -> int:
+    """End the leases of dead ``owners`` now, so that their jobs are claimed again at once
+    rather than showing their last progress until the leases run out. Returns how many jobs.
+
+    The caller must know the owners are gone (``runtime.worker``: a worker of this machine
+    whose process no longer exists); the jobs' progress is cleared and ``statusDetails`` says
+    why until the next claim starts the next attempt.
+    """
+    names = list(owners)
+    if not names:
+        return 0
+    jobs = session.scalars(
+        select(Job).where(Job.status == "RUNNING", Job.lease_owner.in_(names))
+    ).all()
+    for job in jobs:
+        job.lease_expires = now - timedelta(seconds=1)
+        job.percentage_completed = 0.0
+        job.eta_seconds = job.rows_per_second = None
+        job.status_details = f"Job waiting for a worker since {_stamp(now)}: {reason}"
+        append_log(session, job.id, job.status_details, now=now)
+    session.flush()
+    return len(jobs)

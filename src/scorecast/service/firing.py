@@ -14,7 +14,9 @@ Contracts of ``fire_due_definitions(session, now)``:
 - **Catch-up** after downtime: of the fire times that passed, only the latest can run, and only
   when it is less than ``CATCH_UP_WINDOW`` (one hour) late; every other one is recorded
   ``missed`` with its reason. At most ``MAX_RECORDED_MISSES`` misses get a row each; older ones
-  are summed up in one row.
+  are summed up in one row. The reason says why no scheduler fired the time: during the
+  ``outage`` the caller lived through, the database could not be reached; otherwise no
+  scheduler was running (or none could reach the database: this one cannot tell).
 - A fire whose job cannot be created (the deployment was deleted, the spec no longer validates)
   is recorded ``failed`` with the error message and the definition's ``lastFailedRunTime``.
 - Afterwards ``lastScheduledRunTime`` is the time of the last fire that started a job and
@@ -49,6 +51,17 @@ ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
 
 
 @dataclass(frozen=True)
+class Outage:
+    """A span of time during which a scheduler could not reach the store (UTC, naive)."""
+
+    start: datetime
+    end: datetime
+
+    def covers(self, moment: datetime) -> bool:
+        return self.start <= moment <= self.end
+
+
+@dataclass(frozen=True)
 class Fire:
     """What happened to one scheduled time: ``started`` / ``skipped`` / ``missed`` / ``failed``."""
 
@@ -59,8 +72,13 @@ class Fire:
     reason: str | None = None
 
 
-def fire_due_definitions(session: Session, now: datetime, *, limit: int = 100) -> list[Fire]:
-    """Fire up to ``limit`` due definitions (see the module docstring); what happened, in order."""
+def fire_due_definitions(
+    session: Session, now: datetime, *, limit: int = 100, outage: Outage | None = None
+) -> list[Fire]:
+    """Fire up to ``limit`` due definitions (see the module docstring); what happened, in order.
+
+    ``outage``: when the calling scheduler could not reach the store, for missed fires' reasons.
+    """
     query = (
         select(JobDefinition)
         .where(
@@ -79,7 +97,7 @@ def fire_due_definitions(session: Session, now: datetime, *, limit: int = 100) -
             with session.begin_nested():
                 definition = session.get(JobDefinition, definition_id)
                 if definition is not None:
-                    fires.extend(_fire(session, definition, now))
+                    fires.extend(_fire(session, definition, now, outage))
         except IntegrityError:
             continue  # another scheduler fired this time first: its rows stand
     return fires
@@ -94,7 +112,9 @@ def next_due_time(session: Session) -> datetime | None:
     )
 
 
-def _fire(session: Session, definition: JobDefinition, now: datetime) -> list[Fire]:
+def _fire(
+    session: Session, definition: JobDefinition, now: datetime, outage: Outage | None
+) -> list[Fire]:
     assert definition.next_scheduled_run_time is not None
     if definition.schedule is None:
         definition.next_scheduled_run_time = None
@@ -124,19 +144,20 @@ def _fire(session: Session, definition: JobDefinition, now: datetime) -> list[Fi
     if dropped_count:
         reason = (
             f"{dropped_count} fires from {_stamp(dropped[0])} to {_stamp(dropped[1])} passed "
-            "while the scheduler was not running"
+            f"while {_why_not_fired(dropped[1], outage)}"
         )
         fires.append(_record(session, definition, dropped[0], now, "missed", reason=reason))
     for moment_missed in passed:
         reason = (
-            f"the scheduler was not running at {_stamp(moment_missed)}; after a downtime only "
-            f"the latest fire time runs, if it is less than {_hours(CATCH_UP_WINDOW)} late"
+            f"not fired at {_stamp(moment_missed)}: {_why_not_fired(moment_missed, outage)}; "
+            f"after a downtime only the latest fire time runs, if it is less than "
+            f"{_hours(CATCH_UP_WINDOW)} late"
         )
         fires.append(_record(session, definition, moment_missed, now, "missed", reason=reason))
     if now - latest >= CATCH_UP_WINDOW:
         reason = (
-            f"the scheduler was not running at {_stamp(latest)} and it is now more than "
-            f"{_hours(CATCH_UP_WINDOW)} late"
+            f"not fired at {_stamp(latest)}: {_why_not_fired(latest, outage)}; it is now more "
+            f"than {_hours(CATCH_UP_WINDOW)} late"
         )
         fires.append(_record(session, definition, latest, now, "missed", reason=reason))
         return fires
@@ -201,6 +222,15 @@ def fire_history(session: Session, definition_id: str, limit: int = 100) -> list
             .limit(limit)
         ).all()
     )
+
+
+def _why_not_fired(moment: datetime, outage: Outage | None) -> str:
+    if outage is not None and outage.covers(moment):
+        return (
+            f"the scheduler could not reach its database from {_stamp(outage.start)} "
+            f"to {_stamp(outage.end)}"
+        )
+    return "no scheduler was running, or none could reach its database"
 
 
 def _stamp(moment: datetime) -> str:

@@ -1,0 +1,43 @@
+"""A worker whose store is unreachable logs the outage in a few lines, not one traceback per
+retry (issue 14: 15.5 MB in two minutes)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from scorecast.config import Settings
+from scorecast.runtime.worker import Worker
+from services import free_port
+
+
+def test_a_worker_logs_a_store_outage_once_not_per_retry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # nothing listens there: every connection is refused at once, like a stopped database
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    settings = dataclasses.replace(
+        Settings(home=tmp_path, database_url=url), debris_sweep_seconds=0.0
+    )
+    worker = Worker(settings, engine, poll_seconds=0.005, spare_idle_seconds=0.0)
+    caplog.set_level(logging.INFO, logger="scorecast")
+    worker.start()
+    try:
+        retried = threading.Event()
+        deadline = 120.0
+        while worker._claims_outage.failures < 300 and deadline > 0:  # a condition, not a pace
+            retried.wait(0.05)
+            deadline -= 0.05
+        assert worker._claims_outage.failures >= 300, "the worker did not retry"
+    finally:
+        worker.stop()
+    failures = [r for r in caplog.records if "claiming jobs" in r.getMessage()]
+    assert 1 <= len(failures) <= 12, [r.getMessage() for r in failures]
+    assert sum(r.exc_info is not None for r in caplog.records) == 1
+    assert "connection" in failures[0].getMessage().lower()
