@@ -37,6 +37,11 @@ class Server:
     process: subprocess.Popen[str]
     home: Path
 
+    @property
+    def files(self) -> Path:
+        """The server's file root: ``filesystem`` intakes and outputs may use it."""
+        return self.home / "files"
+
     def client(self, **kwargs: object) -> Client:
         return Client(self.endpoint, self.token, **kwargs)  # type: ignore[arg-type]
 
@@ -58,7 +63,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         **os.environ,
         "SCORECAST_HOME": str(home),
         "SCORECAST_DATABASE_URL": f"sqlite:///{home / 'scorecast.db'}",
+        "SCORECAST_FILE_ROOTS": str(home / "files"),
     }
+    (home / "files").mkdir()
     for name in ("SCORECAST_ENDPOINT", "SCORECAST_TOKEN", "SCORECAST_PROFILE"):
         env.pop(name, None)
     log = (home / "serve.log").open("a")
@@ -109,6 +116,16 @@ def deployment(server: Server) -> str:
             DEMO_MODEL, target="readmitted", target_type="binary", positive_class="yes"
         )
     return created["id"]
+
+
+def file_spec(server: Server, deployment: str, source: str, target: str) -> dict[str, object]:
+    """A definition reading ``source`` and writing ``target`` in the server's file root."""
+    return {
+        "deploymentId": deployment,
+        "intakeSettings": {"type": "filesystem", "url": (server.files / source).as_uri()},
+        "outputSettings": {"type": "filesystem", "url": (server.files / target).as_uri()},
+        "passthroughColumns": ["patient_id"],
+    }
 
 
 @pytest.fixture
