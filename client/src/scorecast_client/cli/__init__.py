@@ -48,7 +48,7 @@ def run() -> None:
     """Console-script entry point of scorecast-client: errors are one line, never a traceback."""
     app = _client_app()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -62,3 +62,4 @@ def run() -> None:
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -25,6 +25,9 @@ from scorecast_client._exceptions import (
     ScorecastError,
     Unauthorized,
 )
+
+#: characters; the width of a table written to a pipe or a file
+_UNWRAPPED = 10_000
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -91,9 +94,16 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
                 typer.echo("interrupted", err=True)
             else:
                 typer.echo(f"error: {one_line(exc)}", err=True)
-            raise typer.Exit(exit_code_for(exc)) from None
+            exit_with(exit_code_for(exc))
 
     return wrapper
+
+
+def exit_with(code: int) -> NoReturn:
+    """Ends the command with ``code``. SystemExit, not typer.Exit: click run with
+    ``standalone_mode=False`` (as the ``scorecast`` entry points do) returns typer.Exit's code
+    instead of raising it, and the code would be lost."""
+    raise SystemExit(code)
 
 
 def connect(profile: str | None) -> Client:
@@ -116,10 +126,13 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(no_color=_no_color(), soft_wrap=True)
+    console = Console(no_color=_no_color())
+    if not console.is_terminal:  # a pipe or a file: never wrap a row
+        console = Console(no_color=_no_color(), width=_UNWRAPPED)
     table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, pad_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        # the first column is the id: whole, so that it can be copied
+        table.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(table)

@@ -165,7 +165,8 @@ def create(
     spec = read_spec(file)
     with connect(profile) as client:
         definition = client.definitions.create(spec)
-        _print_one(definition, json_output and not run, quiet)
+        if not (run and json_output):  # with --run, --json prints the job alone
+            _print_one(definition, json_output, quiet)
         if run:
             job = _run(client, definition["id"], wait, quiet)
             _print_job(job, json_output, quiet)

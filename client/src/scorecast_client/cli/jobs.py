@@ -19,6 +19,7 @@ from scorecast_client.cli._common import (
     ProfileOption,
     QuietOption,
     connect,
+    exit_with,
     handle_errors,
     print_fields,
     print_ids,
@@ -160,9 +161,9 @@ def watch(
             typer.echo(f"{job.id}: {job.status}: {job.data['statusDetails']}", err=True)
     if failed:
         if len(jobs) == 1:
-            raise typer.Exit(_fail(failed[0]))
+            exit_with(_fail(failed[0]))
         typer.echo(f"error: {len(failed)} of {len(jobs)} jobs did not complete", err=True)
-        raise typer.Exit(EXIT_FAILED)
+        exit_with(EXIT_FAILED)
 
 
 def _fail(job: Job) -> int:
