@@ -8,9 +8,10 @@ with Client() as client:  # SCORECAST_ENDPOINT/SCORECAST_TOKEN or `scorecast log
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from scorecast_client._async import AsyncClient, AsyncJob
 from scorecast_client._backoff import RetryPolicy
 from scorecast_client._client import Client
 from scorecast_client._exceptions import (
@@ -39,6 +40,19 @@ from scorecast_client._models import (
     JobStatus,
 )
 from scorecast_client._settings import ClientSettings, Profile, profile_path, resolve
+
+if TYPE_CHECKING:
+    from scorecast_client._async import AsyncClient, AsyncJob
+
+
+def __getattr__(name: str) -> Any:
+    # The asyncio client is imported on first use: asyncio alone costs the CLI ~0.1 s to start.
+    if name in ("AsyncClient", "AsyncJob"):
+        from scorecast_client import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module 'scorecast_client' has no attribute {name!r}")
+
 
 __all__ = [
     "TERMINAL_STATUSES",
