@@ -44,6 +44,22 @@ def _client_app() -> typer.Typer:
     return app
 
 
+def _usage_error_types() -> tuple[type[Exception], ...]:
+    """Usage errors that know how to show themselves: typer >= 0.29 raises its vendored
+    click's (and then needs no click package), older releases click's."""
+    kinds: list[type[Exception]] = []
+    typer_kind = getattr(typer, "TyperException", None)
+    if isinstance(typer_kind, type) and issubclass(typer_kind, Exception):
+        kinds.append(typer_kind)
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        kinds.append(click.ClickException)
+    return tuple(kinds)
+
+
 def run() -> None:
     """Console-script entry point of scorecast-client: errors are one line, never a traceback."""
     app = _client_app()
@@ -55,10 +71,8 @@ def run() -> None:
         typer.echo("aborted", err=True)
         sys.exit(1)
     except Exception as exc:
-        import click
-
         show = getattr(exc, "show", None)
-        if isinstance(exc, click.ClickException | typer.TyperException) and callable(show):
+        if isinstance(exc, _usage_error_types()) and callable(show):
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         raise
