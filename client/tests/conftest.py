@@ -1,112 +1,24 @@
-"""A real ``scorecast serve`` for the SDK's tests, and helpers to run the ``scorecast`` CLI.
+"""Fixtures of the SDK's tests: one real ``scorecast serve`` per session (see sdk_server), the
+demo model registered on it, and an empty profile folder per test.
 
-The server is started from the full install (``scorecast serve``, or the command in
-``SCORECAST_TEST_SERVE`` when the tests run in a venv holding only scorecast-client) on a fresh
-SQLite store, once per session. The demo model and data come from this repository.
+Helpers live in ``sdk_server`` rather than here: ``tests/`` has a conftest module too, and a
+test module importing ``conftest`` could get the other one.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import shlex
-import shutil
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from scorecast_client import Client
-
-REPO = Path(__file__).resolve().parents[2]
-DEMO_MODEL = REPO / "src" / "scorecast" / "demo" / "readmission.onnx"
-DEMO_DATA = REPO / "src" / "scorecast" / "demo" / "patients.csv"
-
-SERVING = re.compile(r"scorecast is serving at (http://\S+/api/v2)")
-START_TIMEOUT = 180.0
-
-
-@dataclass
-class Server:
-    endpoint: str
-    token: str
-    process: subprocess.Popen[str]
-    home: Path
-
-    @property
-    def files(self) -> Path:
-        """The server's file root: ``filesystem`` intakes and outputs may use it."""
-        return self.home / "files"
-
-    def client(self, **kwargs: object) -> Client:
-        return Client(self.endpoint, self.token, **kwargs)  # type: ignore[arg-type]
-
-
-def _serve_command() -> list[str]:
-    configured = os.environ.get("SCORECAST_TEST_SERVE")
-    if configured:
-        return shlex.split(configured)
-    exe = shutil.which("scorecast")
-    if exe:
-        return [exe, "serve"]
-    return [sys.executable, "-c", "from scorecast.cli.main import run; run()", "serve"]
+from sdk_server import DEMO_MODEL, Server, start_server
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("serve-home")
-    env = {
-        **os.environ,
-        "SCORECAST_HOME": str(home),
-        "SCORECAST_DATABASE_URL": f"sqlite:///{home / 'scorecast.db'}",
-        "SCORECAST_FILE_ROOTS": str(home / "files"),
-    }
-    (home / "files").mkdir()
-    for name in ("SCORECAST_ENDPOINT", "SCORECAST_TOKEN", "SCORECAST_PROFILE"):
-        env.pop(name, None)
-    log = (home / "serve.log").open("a")
-    process = subprocess.Popen(
-        [*_serve_command(), "--port", "0", "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        bufsize=1,
-    )
-    found: dict[str, str] = {}
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        expect_token = False
-        for line in process.stdout:
-            match = SERVING.search(line)
-            if match:
-                found["endpoint"] = match.group(1)
-            if expect_token:
-                found["token"] = line.strip()
-            expect_token = "API token:" in line
-            if line.startswith("state folder:"):
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not ready.wait(START_TIMEOUT) or "endpoint" not in found or "token" not in found:
-            raise RuntimeError(f"scorecast serve did not start; see {home / 'serve.log'}")
-        yield Server(found["endpoint"], found["token"], process, home)
-    finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
-        log.close()
+    with start_server(tmp_path_factory.mktemp("serve-home")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -118,63 +30,9 @@ def deployment(server: Server) -> str:
     return created["id"]
 
 
-def file_spec(server: Server, deployment: str, source: str, target: str) -> dict[str, object]:
-    """A definition reading ``source`` and writing ``target`` in the server's file root."""
-    return {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "filesystem", "url": (server.files / source).as_uri()},
-        "outputSettings": {"type": "filesystem", "url": (server.files / target).as_uri()},
-        "passthroughColumns": ["patient_id"],
-    }
-
-
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """An empty profile folder, so no test reads or writes the user's real profiles."""
     folder = tmp_path / "config"
     folder.mkdir()
     return folder
-
-
-def scorecast_command() -> list[str]:
-    exe = shutil.which("scorecast")
-    if exe:
-        return [exe]
-    return [sys.executable, "-c", "from scorecast_client.cli import run; run()"]
-
-
-def run_cli(
-    *args: str,
-    server: Server | None = None,
-    config: Path,
-    token: str | None = None,
-    input_text: str | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """``scorecast ARGS`` in a subprocess; with ``server``, its endpoint and token in the env."""
-    full_env = {key: value for key, value in os.environ.items() if not key.startswith("SCORECAST_")}
-    full_env.pop("NO_COLOR", None)
-    full_env["SCORECAST_CONFIG_DIR"] = str(config)
-    if "PYTHONPATH" in os.environ:
-        full_env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    if server is not None:
-        full_env["SCORECAST_ENDPOINT"] = server.endpoint
-        full_env["SCORECAST_TOKEN"] = token or server.token
-    full_env.update(env or {})
-    return subprocess.run(
-        [*scorecast_command(), *args],
-        capture_output=True,
-        text=True,
-        input=input_text,
-        env=full_env,
-        timeout=300,
-        check=False,
-    )
-
-
-def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int) -> None:
-    """The documented exit code, one ``error:`` line on stderr, no traceback."""
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("error: "), result.stderr

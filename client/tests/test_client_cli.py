@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO_DATA, DEMO_MODEL, Server, assert_clean_failure, file_spec, run_cli
+from sdk_server import DEMO_DATA, DEMO_MODEL, Server, assert_clean_failure, file_spec, run_cli
 
 pytestmark = pytest.mark.e2e
 

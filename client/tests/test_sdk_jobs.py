@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO_DATA, Server
 from scorecast_client import AsyncClient, Conflict, Invalid, JobFailed, NotFound
+from sdk_server import DEMO_DATA, Server
 
 pytestmark = pytest.mark.e2e
 

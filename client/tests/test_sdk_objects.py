@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import DEMO_DATA, DEMO_MODEL, Server, file_spec
 from scorecast_client import (
     Client,
     Conflict,
@@ -22,6 +21,7 @@ from scorecast_client import (
     TransportError,
     Unauthorized,
 )
+from sdk_server import DEMO_DATA, DEMO_MODEL, Server, file_spec
 
 pytestmark = pytest.mark.e2e
 
