@@ -64,7 +64,7 @@ def start_server(home: Path) -> Iterator[Server]:
         "SCORECAST_DATABASE_URL": f"sqlite:///{home / 'scorecast.db'}",
         "SCORECAST_FILE_ROOTS": str(home / "files"),
     }
-    (home / "files").mkdir()
+    (home / "files").mkdir(parents=True)
     for name in ("SCORECAST_ENDPOINT", "SCORECAST_TOKEN", "SCORECAST_PROFILE"):
         env.pop(name, None)
     log = (home / "serve.log").open("a")

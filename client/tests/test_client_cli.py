@@ -3,15 +3,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import re
 import shutil
 import socket
 import stat
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
-from sdk_server import DEMO_DATA, DEMO_MODEL, Server, assert_clean_failure, file_spec, run_cli
+from sdk_server import (
+    DEMO_DATA,
+    DEMO_MODEL,
+    Server,
+    assert_clean_failure,
+    file_spec,
+    run_cli,
+    scorecast_command,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -409,3 +423,53 @@ def test_no_color_and_no_terminal_mean_plain_text(server: Server, config_dir: Pa
     result = run_cli("deployments", "list", server=server, config=config_dir, env={"NO_COLOR": "1"})
     assert result.returncode == 0
     assert "\x1b[" not in result.stdout
+
+
+def _on_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Runs ``scorecast ARGS`` with stdout and stderr on a pseudo-terminal; code and output."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [*scorecast_command(), *args], stdout=slave, stderr=slave, env=env, close_fds=True
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # read while the command runs: a full pty would block it
+        with contextlib.suppress(OSError):  # EIO once the command closed its end
+            while chunk := os.read(master, 65536):
+                chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    code = process.wait(timeout=300)
+    reader.join(timeout=60)
+    os.close(master)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_on_a_terminal_a_progress_bar_and_colours_unless_no_color(
+    server: Server, deployment: str, config_dir: Path, tmp_path: Path, no_color: bool
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SCORECAST_")}
+    env.pop("NO_COLOR", None)
+    env.update(
+        SCORECAST_ENDPOINT=server.endpoint,
+        SCORECAST_TOKEN=server.token,
+        SCORECAST_CONFIG_DIR=str(config_dir),
+        TERM="xterm-256color",
+        COLUMNS="120",
+    )
+    if no_color:
+        env["NO_COLOR"] = "1"
+    code, shown = _on_terminal(
+        ["score", deployment, str(DEMO_DATA), "-o", str(tmp_path / "tty.csv")], env
+    )
+    assert code == 0, shown
+    assert "━" in shown  # the bar
+    assert "COMPLETED 100%, 500 rows scored, 0 failed" in shown
+    code, table = _on_terminal(["jobs", "list", "--limit", "3"], env)
+    assert code == 0, table
+    # a foreground colour (30-37, 90-97, 38;…); bold is not a colour and stays
+    colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[0-9;]+)m")
+    assert bool(colour.search(shown + table)) is not no_color

@@ -131,11 +131,19 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         console = Console(no_color=_no_color(), width=_UNWRAPPED)
     table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, pad_edge=False)
     for index, column in enumerate(columns):
-        # the first column is the id: whole, so that it can be copied
-        table.add_column(column, no_wrap=index == 0, overflow="fold")
+        # the first column is the id: whole, so that it can be copied; on a narrow terminal
+        # the others are cut short with an ellipsis rather than wrapped
+        table.add_column(column, no_wrap=True, overflow="fold" if index == 0 else "ellipsis")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(table)
+
+
+def short_time(value: str | None) -> str | None:
+    """``2026-12-05T21:16:19.053826Z`` → ``2026-12-05 21:16:19`` (UTC) for tables."""
+    if not value:
+        return value
+    return value.replace("T", " ", 1)[:19]
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from scorecast_client.cli._common import (
     print_ids,
     print_json,
     print_table,
+    short_time,
 )
 from scorecast_client.cli._progress import ProgressDisplay
 
@@ -73,7 +74,7 @@ def _rows(definitions: list[DefinitionData]) -> list[tuple[object, ...]]:
             "yes" if item["enabled"] else "no",
             item["batchPredictionJob"].get("deploymentId"),
             item.get("lastStartedJobStatus"),
-            item.get("nextScheduledRunTime"),
+            short_time(item.get("nextScheduledRunTime")),
         )
         for item in definitions
     ]
@@ -139,7 +140,8 @@ def list_definitions(
     elif quiet:
         print_ids(item["id"] for item in found)
     else:
-        print_table(("ID", "NAME", "ENABLED", "DEPLOYMENT", "LAST JOB", "NEXT RUN"), _rows(found))
+        columns = ("ID", "NAME", "ENABLED", "DEPLOYMENT", "LAST JOB", "NEXT RUN (UTC)")
+        print_table(columns, _rows(found))
 
 
 @app.command("show", epilog="Example: scorecast definitions show nightly-readmission")

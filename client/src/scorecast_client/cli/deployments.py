@@ -19,6 +19,7 @@ from scorecast_client.cli._common import (
     print_ids,
     print_json,
     print_table,
+    short_time,
 )
 
 app = typer.Typer(
@@ -39,7 +40,7 @@ def _rows(items: list[DeploymentData]) -> list[tuple[object, ...]]:
             item["model"].get("type"),
             item["model"].get("targetType"),
             item["model"].get("targetName"),
-            item.get("createdAt"),
+            short_time(item.get("createdAt")),
         )
         for item in items
     ]
@@ -61,7 +62,8 @@ def list_deployments(
     elif quiet:
         print_ids(item["id"] for item in found)
     else:
-        print_table(("ID", "LABEL", "FORMAT", "TARGET TYPE", "TARGET", "CREATED"), _rows(found))
+        columns = ("ID", "LABEL", "FORMAT", "TARGET TYPE", "TARGET", "CREATED (UTC)")
+        print_table(columns, _rows(found))
 
 
 @app.command("show", epilog="Example: scorecast deployments show 65f0c0ffee00")

@@ -25,6 +25,7 @@ from scorecast_client.cli._common import (
     print_ids,
     print_json,
     print_table,
+    short_time,
 )
 from scorecast_client.cli._progress import ProgressDisplay, describe
 
@@ -47,7 +48,7 @@ def job_rows(jobs: list[JobData]) -> list[tuple[object, ...]]:
             job.get("failedRows"),
             job["jobSpec"].get("deploymentId"),
             _definition_name(job),
-            job.get("created"),
+            short_time(job.get("created")),
         )
         for job in jobs
     ]
@@ -58,7 +59,9 @@ def _definition_name(job: JobData) -> str | None:
     return definition["name"] if definition else None
 
 
-JOB_COLUMNS = ("ID", "STATUS", "DONE", "SCORED", "FAILED", "DEPLOYMENT", "DEFINITION", "CREATED")
+JOB_COLUMNS = (
+    "ID", "STATUS", "DONE", "SCORED", "FAILED", "DEPLOYMENT", "DEFINITION", "CREATED (UTC)"
+)  # fmt: skip
 
 
 @app.command("list", epilog="Example: scorecast jobs list --status FAILED --json")
