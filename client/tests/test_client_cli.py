@@ -473,3 +473,101 @@ def test_on_a_terminal_a_progress_bar_and_colours_unless_no_color(
     # a foreground colour (30-37, 90-97, 38;…); bold is not a colour and stays
     colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[0-9;]+)m")
     assert bool(colour.search(shown + table)) is not no_color
+
+
+def test_credentials_commands_take_secrets_from_a_file_or_stdin_only(
+    server: Server, config_dir: Path, tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "secret.json"
+    secret_file.write_text(json.dumps({"user": "scott", "password": "pw-from-file"}))
+    from_file = run_cli(
+        "credentials", "create", "cli-db", "--type", "basic", "-f", str(secret_file), "--json",
+        server=server, config=config_dir,
+    )  # fmt: skip
+    assert from_file.returncode == 0, from_file.stderr
+    made = json.loads(from_file.stdout)
+    assert "pw-from-file" not in from_file.stdout + from_file.stderr
+    from_stdin = run_cli(
+        "credentials", "create", "cli-db-2", "--type", "basic", "-f", "-", "--quiet",
+        server=server, config=config_dir, input_text="user: scott\npassword: pw-stdin\n",
+    )  # fmt: skip
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    second = from_stdin.stdout.strip()
+
+    listed = run_cli("credentials", "list", server=server, config=config_dir)
+    assert "cli-db" in listed.stdout and "basic" in listed.stdout
+    assert "pw-" not in listed.stdout
+    as_json = run_cli("credentials", "list", "--json", server=server, config=config_dir)
+    assert {made["credentialId"], second} <= {c["credentialId"] for c in json.loads(as_json.stdout)}
+    for ident in (made["credentialId"], second):
+        deleted = run_cli("credentials", "delete", ident, server=server, config=config_dir)
+        assert deleted.returncode == 0, deleted.stderr
+    assert_clean_failure(
+        run_cli("credentials", "delete", second, server=server, config=config_dir), 3
+    )
+
+    no_secret = run_cli(
+        "credentials",
+        "create",
+        "x",
+        "--type",
+        "basic",
+        server=server,
+        config=config_dir,
+        input_text="",
+    )
+    assert_clean_failure(no_secret, 2)  # stdin is not a terminal: no prompt, no secret on argv
+    incomplete = run_cli(
+        "credentials",
+        "create",
+        "x",
+        "--type",
+        "basic",
+        "-f",
+        "-",
+        server=server,
+        config=config_dir,
+        input_text='{"user": "u"}',
+    )
+    assert_clean_failure(incomplete, 1)  # 422 from the server
+    assert "password" in incomplete.stderr
+    bad_type = run_cli(
+        "credentials",
+        "create",
+        "x",
+        "--type",
+        "ftp",
+        "-f",
+        str(secret_file),
+        server=server,
+        config=config_dir,
+    )
+    assert_clean_failure(bad_type, 2)
+
+
+def test_datasets_commands(server: Server, config_dir: Path) -> None:
+    uploaded = run_cli(
+        "datasets",
+        "upload",
+        str(DEMO_DATA),
+        "--name",
+        "cli patients",
+        "--quiet",
+        server=server,
+        config=config_dir,
+    )
+    assert uploaded.returncode == 0, uploaded.stderr
+    dataset_id = uploaded.stdout.strip()
+    listed = run_cli("datasets", "list", server=server, config=config_dir)
+    assert dataset_id in listed.stdout and "cli patients" in listed.stdout
+    as_json = run_cli("datasets", "list", "--json", server=server, config=config_dir)
+    found = {d["datasetId"]: d for d in json.loads(as_json.stdout)}
+    assert found[dataset_id]["rowCount"] == 500
+    deleted = run_cli("datasets", "delete", dataset_id, server=server, config=config_dir)
+    assert deleted.returncode == 0, deleted.stderr
+    assert_clean_failure(
+        run_cli("datasets", "delete", dataset_id, server=server, config=config_dir), 3
+    )
+    assert_clean_failure(
+        run_cli("datasets", "upload", "absent.csv", server=server, config=config_dir), 2
+    )

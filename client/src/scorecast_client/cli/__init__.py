@@ -1,4 +1,5 @@
-"""The client commands of ``scorecast`` (login, score, jobs, definitions, deployments).
+"""The client commands of ``scorecast`` (login, score, jobs, definitions, deployments,
+credentials, datasets).
 
 ``register(app)`` adds them to any typer app: the server's ``scorecast`` command does so, and
 ``run`` is the console script of a ``scorecast-client``-only install.
@@ -15,13 +16,23 @@ __all__ = ["register", "run"]
 
 def register(app: typer.Typer) -> None:
     """Adds every client command to ``app``."""
-    from scorecast_client.cli import definitions, deployments, jobs, login, score
+    from scorecast_client.cli import (
+        credentials,
+        datasets,
+        definitions,
+        deployments,
+        jobs,
+        login,
+        score,
+    )
 
     login.register(app)
     score.register(app)
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(definitions.app, name="definitions")
     app.add_typer(deployments.app, name="deployments")
+    app.add_typer(credentials.app, name="credentials")
+    app.add_typer(datasets.app, name="datasets")
 
 
 def _client_app() -> typer.Typer:
