@@ -2,15 +2,15 @@
 
 Talks to ``SCORECAST_ENDPOINT`` (default ``http://127.0.0.1:8080/api/v2``) with
 ``SCORECAST_TOKEN``; prints the new deployment's id alone on the last line of standard output.
-A model directory (MLflow) is sent as a zip archive.
+A model directory (MLflow) is sent as a zip archive. The upload itself is the SDK's
+(``scorecast_client``, as ``scorecast deployments create``); this command keeps the server
+CLI's settings and exit codes.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -21,9 +21,6 @@ from scorecast.domain.prediction_warnings import parse_prediction_range
 from scorecast.errors import InvalidInput, ScorecastError
 
 app = command_group(help="Register models as deployments.")
-
-#: seconds (an upload of a large model may take minutes); connect, read, write, pool
-UPLOAD_TIMEOUT = (10.0, 600.0, 600.0, 10.0)
 
 
 @app.command("create")
@@ -71,6 +68,8 @@ def create(
     ] = None,
 ) -> None:
     """Upload MODEL_PATH and print the new deployment's id."""
+    import scorecast_client
+
     settings = Settings.from_env()
     if not settings.token:
         raise InvalidInput(
@@ -79,57 +78,27 @@ def create(
         )
     if not model_path.exists():
         raise InvalidInput.at("MODEL_PATH", f"{model_path} does not exist")
-    form = {"targetName": target, "targetType": target_type, "trustPickle": str(trust_pickle)}
-    if positive_class is not None:
-        form["positiveClass"] = positive_class
-    if feature_names is not None:
-        form["featureNames"] = ",".join(parse_feature_names(feature_names))
-    if prediction_range is not None:
-        low, high = parse_prediction_range(prediction_range)
-        form["predictionRange"] = f"{low!r},{high!r}"
-    form["label"] = label or model_path.stem
-    with tempfile.TemporaryDirectory() as scratch:
-        upload = _as_file(model_path, Path(scratch))
-        body = _post(settings, upload, form)
+    try:
+        with scorecast_client.Client(settings.endpoint, settings.token) as client:
+            body = client.deployments.register(
+                model_path,
+                target=target,
+                target_type=target_type,
+                positive_class=positive_class,
+                label=label,
+                trust_pickle=trust_pickle,
+                feature_names=parse_feature_names(feature_names) if feature_names else None,
+                prediction_range=parse_prediction_range(prediction_range)
+                if prediction_range
+                else None,
+            )
+    except scorecast_client.APIError as exc:
+        raise ScorecastError(
+            f"the API refused the model ({exc.status_code}): {exc.message}", exc.errors
+        ) from None
+    except scorecast_client.ScorecastError as exc:
+        raise ScorecastError(
+            f"{exc.message}; is `scorecast serve` running and SCORECAST_ENDPOINT right?"
+        ) from None
     typer.echo(f"Registered {model_path.name} as deployment {body['label']!r}:", err=True)
     typer.echo(body["id"])
-
-
-def _as_file(model_path: Path, scratch: Path) -> Path:
-    if model_path.is_dir():
-        archive = shutil.make_archive(str(scratch / model_path.name), "zip", model_path)
-        return Path(archive)
-    return model_path
-
-
-def _post(settings: Settings, upload: Path, form: dict[str, str]) -> dict[str, Any]:
-    import httpx  # here: `scorecast serve` builds this CLI too, and httpx brings rich along
-
-    connect, read, write, pool = UPLOAD_TIMEOUT
-    url = settings.endpoint.rstrip("/") + "/deployments/fromModelFile/"
-    headers = {"Authorization": f"Token {settings.token}"}
-    try:
-        with upload.open("rb") as handle:
-            response = httpx.post(
-                url,
-                headers=headers,
-                data=form,
-                files={"file": (upload.name, handle, "application/octet-stream")},
-                timeout=httpx.Timeout(connect=connect, read=read, write=write, pool=pool),
-            )
-    except httpx.HTTPError as exc:
-        raise ScorecastError(
-            f"cannot reach the scorecast API at {settings.endpoint} ({type(exc).__name__}); "
-            "is `scorecast serve` running and SCORECAST_ENDPOINT right?"
-        ) from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code >= 400 or not isinstance(body, dict) or "id" not in body:
-        message = body.get("message") if isinstance(body, dict) else None
-        raise ScorecastError(
-            f"the API refused the model ({response.status_code}): {message or response.text[:300]}",
-            body.get("errors", {}) if isinstance(body, dict) else {},
-        )
-    return body

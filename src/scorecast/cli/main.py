@@ -60,6 +60,9 @@ def _register_subcommands() -> None:
     from scorecast.cli import serve
 
     serve.register(app)
+    from scorecast_client.cli import register as register_client_commands
+
+    register_client_commands(app)
 
 
 def run() -> None:

@@ -1,0 +1,88 @@
+"""scorecast-client: the Python SDK of a scorecast server (HTTP only; no server code).
+
+from scorecast_client import Client
+
+with Client() as client:  # SCORECAST_ENDPOINT/SCORECAST_TOKEN or `scorecast login`
+    job = client.jobs.score("DEPLOYMENT_ID", "patients.csv", "scored.csv")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from scorecast_client._backoff import RetryPolicy
+from scorecast_client._client import Client
+from scorecast_client._exceptions import (
+    APIError,
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    JobFailed,
+    NotFound,
+    ScorecastError,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    WaitTimeout,
+)
+from scorecast_client._jobs import Job
+from scorecast_client._models import (
+    TERMINAL_STATUSES,
+    CredentialData,
+    DatasetData,
+    DataStoreData,
+    DefinitionData,
+    DeploymentData,
+    JobData,
+    JobStatus,
+)
+from scorecast_client._settings import ClientSettings, Profile, profile_path, resolve
+
+if TYPE_CHECKING:
+    from scorecast_client._async import AsyncClient, AsyncJob
+
+
+def __getattr__(name: str) -> Any:
+    # The asyncio client is imported on first use: asyncio alone costs the CLI ~0.1 s to start.
+    if name in ("AsyncClient", "AsyncJob"):
+        from scorecast_client import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module 'scorecast_client' has no attribute {name!r}")
+
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "APIError",
+    "AsyncClient",
+    "AsyncJob",
+    "Client",
+    "ClientSettings",
+    "ConfigurationError",
+    "Conflict",
+    "CredentialData",
+    "DataStoreData",
+    "DatasetData",
+    "DefinitionData",
+    "DeploymentData",
+    "Forbidden",
+    "Invalid",
+    "Job",
+    "JobData",
+    "JobFailed",
+    "JobStatus",
+    "NotFound",
+    "Profile",
+    "RetryPolicy",
+    "ScorecastError",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "WaitTimeout",
+    "__version__",
+    "profile_path",
+    "resolve",
+]

@@ -1,0 +1,141 @@
+"""Every error the SDK raises, in one tree::
+
+ScorecastError                 anything this package raises on purpose
+├── ConfigurationError         no endpoint or token, an unreadable profile file
+├── TransportError             the server could not be reached (after the retries)
+├── WaitTimeout                ``Job.wait`` ran out of time; the job goes on
+├── JobFailed                  the job ended ABORTED or FAILED (``status_details`` says why)
+└── APIError                   the server answered 4xx/5xx (``status_code``, ``errors``)
+    ├── Invalid                400/422: ``errors`` maps each bad field to its problem
+    ├── Unauthorized           401: no token, or a wrong one
+    ├── Forbidden              403
+    ├── NotFound               404: no such object in the caller's organization
+    ├── Conflict               409: e.g. aborting a job that already ended
+    └── ServerError            5xx: ``request_id`` names the server's log entry
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scorecast_client._models import JobData
+
+__all__ = [
+    "APIError",
+    "ConfigurationError",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "JobFailed",
+    "NotFound",
+    "ScorecastError",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "WaitTimeout",
+]
+
+
+class ScorecastError(Exception):
+    """The root of the tree; ``message`` is one line fit for a user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(ScorecastError):
+    """The client cannot be set up (missing token, unreadable profile file)."""
+
+
+class TransportError(ScorecastError):
+    """No answer from the server: refused connection, DNS failure, timeout."""
+
+
+class WaitTimeout(ScorecastError):
+    """``wait`` gave up before the job ended; the job itself keeps running."""
+
+
+class JobFailed(ScorecastError):
+    """The job ended without completing; ``job`` is its last state."""
+
+    def __init__(self, job: JobData) -> None:
+        details = job.get("statusDetails") or "no details"
+        super().__init__(f"job {job['id']} {job['status']}: {details}")
+        self.job = job
+        self.status = job["status"]
+        self.status_details = details
+
+
+class APIError(ScorecastError):
+    """The server refused the request; ``errors`` names the offending fields when it did."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        errors: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.errors: dict[str, Any] = errors or {}
+        self.request_id = request_id
+
+
+class Invalid(APIError):
+    """400/422: the request named a bad field (see ``errors``)."""
+
+
+class Unauthorized(APIError):
+    """401: the token is missing or not accepted."""
+
+
+class Forbidden(APIError):
+    """403: the token may not do this."""
+
+
+class NotFound(APIError):
+    """404: no such object (in the caller's organization)."""
+
+
+class Conflict(APIError):
+    """409: the object is not in a state that allows this (e.g. the job already ended)."""
+
+
+class ServerError(APIError):
+    """5xx: the server failed; ``request_id`` finds the traceback in its log."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: Invalid,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Invalid,
+}
+
+
+def error_for_status(
+    status_code: int, body: Any, request_id: str | None = None, fallback_text: str = ""
+) -> APIError:
+    """The exception for an error answer; ``body`` is the parsed JSON or ``None``."""
+    message = ""
+    errors: dict[str, Any] = {}
+    if isinstance(body, dict):
+        message = str(body.get("message") or "")
+        raw_errors = body.get("errors")
+        if isinstance(raw_errors, dict):
+            errors = raw_errors
+    if not message:
+        message = fallback_text.strip().splitlines()[0][:300] if fallback_text.strip() else ""
+    message = message or f"HTTP {status_code}"
+    if status_code >= 500:
+        kind: type[APIError] = ServerError
+        if request_id:
+            message = f"{message} (request id {request_id})"
+    else:
+        kind = _BY_STATUS.get(status_code, APIError)
+    return kind(status_code, message, errors, request_id)

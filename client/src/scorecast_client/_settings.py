@@ -1,0 +1,146 @@
+"""Where the endpoint and token come from, in one declared order of precedence:
+
+1. the arguments given to ``Client(endpoint=..., token=...)`` (or the CLI's options);
+2. the environment: ``SCORECAST_ENDPOINT``, ``SCORECAST_TOKEN``;
+3. a profile of the profile file written by ``scorecast login``: the one named by the argument
+   ``profile``, else by ``SCORECAST_PROFILE``, else the file's default profile.
+
+The profile file is ``profiles.json`` in the user's configuration folder
+(``$XDG_CONFIG_HOME/scorecast`` or ``~/.config/scorecast`` on Linux,
+``~/Library/Application Support/scorecast`` on macOS, ``%APPDATA%\\scorecast`` on Windows);
+``SCORECAST_CONFIG_DIR`` replaces that folder. It holds tokens, so it is written with mode 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scorecast_client._exceptions import ConfigurationError
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:8080/api/v2"
+DEFAULT_PROFILE = "default"
+PROFILE_FILE = "profiles.json"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """A resolved endpoint (``…/api/v2`` without the trailing slash) and token."""
+
+    endpoint: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    endpoint: str
+    token: str
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The folder of the profile file (see the module docstring)."""
+    env = os.environ if env is None else env
+    override = env.get("SCORECAST_CONFIG_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("scorecast", appauthor=False, roaming=True))
+
+
+def profile_path(env: Mapping[str, str] | None = None) -> Path:
+    return config_dir(env) / PROFILE_FILE
+
+
+def resolve(
+    endpoint: str | None = None,
+    token: str | None = None,
+    profile: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ClientSettings:
+    """Endpoint and token by the precedence of the module docstring.
+
+    Raises ConfigurationError when no token is found anywhere, or when ``profile`` is named
+    but absent from the profile file.
+    """
+    env = os.environ if env is None else env
+    endpoint = endpoint or env.get("SCORECAST_ENDPOINT") or None
+    token = token or env.get("SCORECAST_TOKEN") or None
+    if endpoint is None or token is None:
+        chosen = _load_profile(profile or env.get("SCORECAST_PROFILE") or None, env)
+        if chosen is not None:
+            endpoint = endpoint or chosen.endpoint
+            token = token or chosen.token
+    if not token:
+        raise ConfigurationError(
+            "no API token: pass token=, set SCORECAST_TOKEN or run `scorecast login`"
+        )
+    return ClientSettings(normalize_endpoint(endpoint or DEFAULT_ENDPOINT), token)
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """``https://host/api/v2/`` → ``https://host/api/v2``; refuses what is not http(s)."""
+    cleaned = endpoint.strip().rstrip("/")
+    if not cleaned.startswith(("http://", "https://")):
+        raise ConfigurationError(f"the endpoint must start with http:// or https://: {cleaned!r}")
+    return cleaned
+
+
+def read_profiles(env: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, Profile]]:
+    """The default profile's name and every profile of the file (empty when there is none)."""
+    path = profile_path(env)
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, {}
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the profile file {path}: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("profiles", {}), dict):
+        raise ConfigurationError(f"the profile file {path} is not a scorecast profile file")
+    profiles: dict[str, Profile] = {}
+    for name, entry in raw.get("profiles", {}).items():
+        if isinstance(entry, dict) and isinstance(entry.get("token"), str):
+            profiles[str(name)] = Profile(
+                str(entry.get("endpoint") or DEFAULT_ENDPOINT), entry["token"]
+            )
+    default = raw.get("default")
+    return (default if isinstance(default, str) else None), profiles
+
+
+def save_profile(
+    name: str, profile: Profile, *, make_default: bool, env: Mapping[str, str] | None = None
+) -> Path:
+    """Add or replace profile ``name``; the file is replaced atomically and is mode 0600."""
+    default, profiles = read_profiles(env)
+    profiles[name] = profile
+    if make_default or default is None or default not in profiles:
+        default = name
+    path = profile_path(env)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    document = {
+        "default": default,
+        "profiles": {
+            key: {"endpoint": p.endpoint, "token": p.token} for key, p in profiles.items()
+        },
+    }
+    staged = path.with_name(path.name + ".tmp")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+    os.chmod(staged, 0o600)  # O_CREAT's mode does not apply to a file left by a crash
+    os.replace(staged, path)
+    return path
+
+
+def _load_profile(name: str | None, env: Mapping[str, str]) -> Profile | None:
+    default, profiles = read_profiles(env)
+    if name is None:
+        return profiles.get(default) if default else None
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(f"no profile {name!r} in {profile_path(env)} (known: {known})")
+    return profiles[name]

@@ -1,0 +1,167 @@
+"""HTTP to the scorecast API: the token header, retries for safe methods, errors as exceptions.
+
+``SyncTransport`` and ``AsyncTransport`` take an optional ``httpx`` transport, so tests and
+embedders can route requests anywhere httpx can (an ASGI app, a proxy, a recorded server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+
+from scorecast_client import __version__
+from scorecast_client._backoff import RetryPolicy, may_retry, parse_retry_after
+from scorecast_client._exceptions import TransportError, error_for_status
+from scorecast_client._settings import ClientSettings
+
+#: seconds; uploads and downloads of big files get a long read/write timeout
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=660.0, write=660.0, pool=10.0)
+
+
+def _headers(settings: ClientSettings) -> dict[str, str]:
+    return {
+        "Authorization": f"Token {settings.token}",
+        "User-Agent": f"scorecast-client/{__version__}",
+        "Accept": "application/json",
+    }
+
+
+def raise_for_answer(response: httpx.Response) -> None:
+    """Raises the APIError subclass for a 4xx/5xx answer; returns for anything else."""
+    if response.status_code < 400:
+        return
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    request_id = response.headers.get("x-request-id")
+    text = "" if body is not None else response.text
+    raise error_for_status(response.status_code, body, request_id, text)
+
+
+def _unreachable(settings: ClientSettings, exc: httpx.HTTPError) -> TransportError:
+    return TransportError(
+        f"cannot reach the scorecast API at {settings.endpoint} ({type(exc).__name__}: {exc})"
+    )
+
+
+class SyncTransport:
+    """Blocking requests relative to the endpoint (``"batchPredictions/"``) or absolute URLs."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        retry: RetryPolicy,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=settings.endpoint + "/",
+            headers=_headers(settings),
+            timeout=DEFAULT_TIMEOUT,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """The answer of a 2xx/3xx; raises APIError or TransportError otherwise."""
+        retry = 0
+        while True:
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if retry + 1 >= self.retry.attempts or not may_retry(method, None):
+                    raise _unreachable(self.settings, exc) from None
+                retry += 1
+                self._sleep(self.retry.delay(retry))
+                continue
+            last = retry + 1 >= self.retry.attempts
+            if not last and may_retry(method, response.status_code):
+                retry += 1
+                after = parse_retry_after(response.headers.get("Retry-After"))
+                self._sleep(self.retry.delay(retry, after))
+                continue
+            raise_for_answer(response)
+            return response
+
+    def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        return self.request(method, url, **kwargs).json()
+
+    @contextmanager
+    def stream(self, url: str) -> Iterator[httpx.Response]:
+        """A GET whose body is read as it arrives (the answer is checked first)."""
+        try:
+            with self._http.stream("GET", url, timeout=TRANSFER_TIMEOUT) as response:
+                if response.status_code >= 400:
+                    response.read()
+                raise_for_answer(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise _unreachable(self.settings, exc) from None
+
+
+class AsyncTransport:
+    """``SyncTransport`` for asyncio: the same retries, errors and URLs."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        retry: RetryPolicy,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry
+        self._http = httpx.AsyncClient(
+            base_url=settings.endpoint + "/",
+            headers=_headers(settings),
+            timeout=DEFAULT_TIMEOUT,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        retry = 0
+        while True:
+            try:
+                response = await self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if retry + 1 >= self.retry.attempts or not may_retry(method, None):
+                    raise _unreachable(self.settings, exc) from None
+                retry += 1
+                await asyncio.sleep(self.retry.delay(retry))
+                continue
+            last = retry + 1 >= self.retry.attempts
+            if not last and may_retry(method, response.status_code):
+                retry += 1
+                after = parse_retry_after(response.headers.get("Retry-After"))
+                await asyncio.sleep(self.retry.delay(retry, after))
+                continue
+            raise_for_answer(response)
+            return response
+
+    async def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        return (await self.request(method, url, **kwargs)).json()
+
+    @asynccontextmanager
+    async def stream(self, url: str) -> AsyncIterator[httpx.Response]:
+        try:
+            async with self._http.stream("GET", url, timeout=TRANSFER_TIMEOUT) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                raise_for_answer(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise _unreachable(self.settings, exc) from None

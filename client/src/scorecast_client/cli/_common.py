@@ -1,0 +1,162 @@
+"""What every client command shares: its options, the client it talks through, how it prints
+results and how an error becomes one line on stderr and an exit code.
+
+Exit codes: 0 done; 1 the job or the request failed; 2 usage (bad option, unreadable local
+file); 3 not found; 4 authentication (no token, a token refused); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from scorecast_client._client import Client
+from scorecast_client._exceptions import (
+    APIError,
+    ConfigurationError,
+    Forbidden,
+    NotFound,
+    ScorecastError,
+    Unauthorized,
+)
+
+#: characters; the width of a table written to a pipe or a file
+_UNWRAPPED = 10_000
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4
+EXIT_INTERRUPTED = 130
+
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        envvar="SCORECAST_PROFILE",
+        help="profile saved by `scorecast login` (default: the default profile)",
+        show_envvar=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON document")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="print ids only")]
+
+
+class UsageError(ScorecastError):
+    """A mistake in the command line or a local file: exit code 2."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for an exception a command let escape."""
+    if isinstance(exc, UsageError | OSError | ValueError):
+        return EXIT_USAGE
+    if isinstance(exc, NotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, Unauthorized | Forbidden | ConfigurationError):
+        return EXIT_AUTH
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of the error line (field errors of the server appended)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    message = exc.message if isinstance(exc, ScorecastError) else str(exc)
+    if isinstance(exc, APIError) and exc.errors and "errors" not in message:
+        fields = json.dumps(exc.errors, ensure_ascii=False, separators=(", ", ": "))
+        if fields not in message:
+            message = f"{message} {fields}"
+    return " ".join(message.split()) or type(exc).__name__
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turns the SDK's exceptions into ``error: ...`` on stderr and the documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (ScorecastError, OSError, ValueError, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                typer.echo("interrupted", err=True)
+            else:
+                typer.echo(f"error: {one_line(exc)}", err=True)
+            exit_with(exit_code_for(exc))
+
+    return wrapper
+
+
+def exit_with(code: int) -> NoReturn:
+    """Ends the command with ``code``. SystemExit, not typer.Exit: click run with
+    ``standalone_mode=False`` (as the ``scorecast`` entry points do) returns typer.Exit's code
+    instead of raising it, and the code would be lost."""
+    raise SystemExit(code)
+
+
+def connect(profile: str | None) -> Client:
+    """A client from the environment, then the profile (see scorecast_client's settings)."""
+    return Client(profile=profile)
+
+
+def print_json(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def print_ids(ids: Iterable[str]) -> None:
+    for ident in ids:
+        typer.echo(ident)
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A table on stdout: boxed and coloured on a terminal, plain columns otherwise."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(no_color=_no_color())
+    if not console.is_terminal:  # a pipe or a file: never wrap a row
+        console = Console(no_color=_no_color(), width=_UNWRAPPED)
+    table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, pad_edge=False)
+    for index, column in enumerate(columns):
+        # the first column is the id: whole, so that it can be copied; on a narrow terminal
+        # the others are cut short with an ellipsis rather than wrapped
+        table.add_column(column, no_wrap=True, overflow="fold" if index == 0 else "ellipsis")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(table)
+
+
+def short_time(value: str | None) -> str | None:
+    """``2026-12-05T21:16:19.053826Z`` → ``2026-12-05 21:16:19`` (UTC) for tables."""
+    if not value:
+        return value
+    return value.replace("T", " ", 1)[:19]
+
+
+def print_fields(pairs: Iterable[tuple[str, Any]]) -> None:
+    """``name: value`` lines of one object."""
+    for name, value in pairs:
+        shown = json.dumps(value) if isinstance(value, dict | list) else value
+        typer.echo(f"{name + ':':<24}{'' if shown is None else shown}")
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _no_color() -> bool | None:
+    # https://no-color.org: present and not empty
+    return True if os.environ.get("NO_COLOR") else None

@@ -1,0 +1,134 @@
+"""``scorecast credentials``: secrets for connectors.
+
+A credential's secret fields never come from the command line (argv shows in the process list
+and the shell history): they are read from a JSON or YAML file, from stdin (``-f -``), or from
+hidden prompts on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from scorecast_client.cli._common import (
+    JsonOption,
+    ProfileOption,
+    QuietOption,
+    UsageError,
+    connect,
+    handle_errors,
+    print_ids,
+    print_json,
+    print_table,
+    short_time,
+)
+
+app = typer.Typer(
+    help="Store credentials for connectors (secrets are never shown again).",
+    no_args_is_help=True,
+    epilog="Example: scorecast credentials create warehouse --type basic -f secret.json",
+)
+
+#: the fields of each credential type, as the API names them; (field, secret)
+FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "basic": (("user", False), ("password", True)),
+    "s3": (("awsAccessKeyId", False), ("awsSecretAccessKey", True)),
+    "azure": (("azureConnectionString", True),),
+    "gcp": (("gcpKey", True),),
+}
+
+
+def _secret_fields(credential_type: str, source: str | None) -> dict[str, Any]:
+    if source is not None:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        try:
+            import yaml
+
+            document = yaml.safe_load(text)
+        except Exception as exc:
+            where = "stdin" if source == "-" else source
+            raise UsageError(f"{where} is not JSON or YAML: {' '.join(str(exc).split())}") from None
+        if not isinstance(document, dict):
+            raise UsageError("the secret file must hold one object of the credential's fields")
+        return document
+    if not sys.stdin.isatty():
+        raise UsageError("give the secret fields with -f FILE (or -f - for stdin)")
+    fields: dict[str, Any] = {}
+    for field, secret in FIELDS[credential_type]:
+        value = str(typer.prompt(field, hide_input=secret))
+        fields[field] = json.loads(value) if field == "gcpKey" else value
+    return fields
+
+
+@app.command("create", epilog="Example: scorecast credentials create db --type basic")
+@handle_errors
+def create_credential(
+    name: Annotated[str, typer.Argument(help="the credential's name")],
+    *,
+    credential_type: Annotated[str, typer.Option("--type", help="basic, s3, azure or gcp")],
+    secret_file: Annotated[
+        str | None,
+        typer.Option("--file", "-f", help="JSON/YAML object of the type's fields; - for stdin"),
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Store a credential; its fields come from a file, stdin or prompts, never from argv.
+
+    Fields: basic user, password; s3 awsAccessKeyId, awsSecretAccessKey (awsSessionToken);
+    azure azureConnectionString; gcp gcpKey (a service account key object).
+    """
+    if credential_type not in FIELDS:
+        raise UsageError(f"--type must be one of {', '.join(FIELDS)}")
+    body = {**_secret_fields(credential_type, secret_file), "name": name}
+    body["credentialType"] = credential_type
+    if description is not None:
+        body["description"] = description
+    with connect(profile) as client:
+        made = client.credentials.create(body)
+    if json_output:
+        print_json(made)
+    elif quiet:
+        typer.echo(made["credentialId"])
+    else:
+        typer.echo(f"stored credential {made['name']!r}: {made['credentialId']}")
+
+
+@app.command("list", epilog="Example: scorecast credentials list --json")
+@handle_errors
+def list_credentials(
+    profile: ProfileOption = None, json_output: JsonOption = False, quiet: QuietOption = False
+) -> None:
+    """Every credential (names and types; never a secret)."""
+    with connect(profile) as client:
+        found = list(client.credentials.list())
+    if json_output:
+        print_json(found)
+    elif quiet:
+        print_ids(item["credentialId"] for item in found)
+    else:
+        rows = [
+            (c["credentialId"], c["name"], c["credentialType"], short_time(c["creationDate"]))
+            for c in found
+        ]
+        print_table(("ID", "NAME", "TYPE", "CREATED (UTC)"), rows)
+
+
+@app.command("delete", epilog="Example: scorecast credentials delete 65f0c0ffee00")
+@handle_errors
+def delete_credential(
+    credential_id: Annotated[str, typer.Argument(metavar="CREDENTIAL_ID")],
+    profile: ProfileOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Delete a credential."""
+    with connect(profile) as client:
+        client.credentials.delete(credential_id)
+    if not quiet:
+        typer.echo(f"deleted credential {credential_id}", err=True)

@@ -1,0 +1,38 @@
+"""Fixtures of the SDK's tests: one real ``scorecast serve`` per session (see sdk_server), the
+demo model registered on it, and an empty profile folder per test.
+
+Helpers live in ``sdk_server`` rather than here: ``tests/`` has a conftest module too, and a
+test module importing ``conftest`` could get the other one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sdk_server import DEMO_MODEL, Server, start_server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with start_server(tmp_path_factory.mktemp("serve-home")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def deployment(server: Server) -> str:
+    with server.client() as client:
+        created = client.deployments.register(
+            DEMO_MODEL, target="readmitted", target_type="binary", positive_class="yes"
+        )
+    return created["id"]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """An empty profile folder, so no test reads or writes the user's real profiles."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    return folder
