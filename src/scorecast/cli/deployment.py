@@ -54,6 +54,7 @@ def create(
         str | None,
         typer.Option(
             "--feature-names",
+            metavar="A,B,C",
             help="input column names a,b,c in the model's order, for a model that does not "
             "record them (an ONNX model with one matrix input)",
         ),
@@ -62,6 +63,7 @@ def create(
         str | None,
         typer.Option(
             "--prediction-range",
+            metavar="LOW,HIGH",
             help="regression: LOW,HIGH, the range outside which predictions are flagged "
             "IS_OUTLIER_PREDICTION (the deployment's default prediction warning range)",
         ),

@@ -39,6 +39,7 @@ ProfileOption = Annotated[
     str | None,
     typer.Option(
         "--profile",
+        metavar="PROFILE",
         envvar="SCORECAST_PROFILE",
         help="profile saved by `scorecast login` (default: the default profile)",
         show_envvar=False,

@@ -69,12 +69,19 @@ def _secret_fields(credential_type: str, source: str | None) -> dict[str, Any]:
 def create_credential(
     name: Annotated[str, typer.Argument(help="the credential's name")],
     *,
-    credential_type: Annotated[str, typer.Option("--type", help="basic, s3, azure or gcp")],
+    credential_type: Annotated[
+        str, typer.Option("--type", metavar="TYPE", help="basic, s3, azure or gcp")
+    ],
     secret_file: Annotated[
         str | None,
-        typer.Option("--file", "-f", help="JSON/YAML object of the type's fields; - for stdin"),
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="JSON/YAML object of the type's fields; - for stdin",
+        ),
     ] = None,
-    description: Annotated[str | None, typer.Option("--description")] = None,
+    description: Annotated[str | None, typer.Option("--description", metavar="DESCRIPTION")] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,

@@ -32,7 +32,9 @@ app = typer.Typer(
 def upload_dataset(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="a CSV or Parquet file")],
     *,
-    name: Annotated[str | None, typer.Option("--name", help="default: the file name")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="default: the file name")
+    ] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,

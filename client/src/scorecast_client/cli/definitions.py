@@ -35,7 +35,10 @@ app = typer.Typer(
 Ref = Annotated[str, typer.Argument(metavar="ID|NAME", help="the definition's id or name")]
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="the definition's id")]
 SpecFile = Annotated[
-    Path, typer.Option("--file", "-f", help="the definition as YAML (.yaml, .yml) or JSON")
+    Path,
+    typer.Option(
+        "--file", "-f", metavar="FILE", help="the definition as YAML (.yaml, .yml) or JSON"
+    ),
 ]
 WaitOption = Annotated[
     bool, typer.Option("--wait", help="show the job's progress until it ends; exit 1 if it fails")
@@ -124,9 +127,14 @@ def _print_job(job: Job, json_output: bool, quiet: bool) -> None:
 @app.command("list", epilog="Example: scorecast definitions list --search nightly --quiet")
 @handle_errors
 def list_definitions(
-    search: Annotated[str | None, typer.Option("--search", help="names containing this")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", metavar="SEARCH", help="names containing this")
+    ] = None,
     deployment: Annotated[
-        str | None, typer.Option("--deployment", help="definitions of this deployment id")
+        str | None,
+        typer.Option(
+            "--deployment", metavar="DEPLOYMENT", help="definitions of this deployment id"
+        ),
     ] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,

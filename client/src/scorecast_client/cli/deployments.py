@@ -49,7 +49,9 @@ def _rows(items: list[DeploymentData]) -> list[tuple[object, ...]]:
 @app.command("list", epilog="Example: scorecast deployments list --json")
 @handle_errors
 def list_deployments(
-    search: Annotated[str | None, typer.Option("--search", help="labels containing this")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", metavar="SEARCH", help="labels containing this")
+    ] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
@@ -102,14 +104,24 @@ def show(
 def create(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="the model file or folder")],
     *,
-    target: Annotated[str, typer.Option("--target", help="name of the target column")],
+    target: Annotated[
+        str, typer.Option("--target", metavar="TARGET", help="name of the target column")
+    ],
     target_type: Annotated[
-        str, typer.Option("--target-type", help="regression, binary or multiclass")
+        str,
+        typer.Option(
+            "--target-type", metavar="TARGET_TYPE", help="regression, binary or multiclass"
+        ),
     ],
     positive_class: Annotated[
-        str | None, typer.Option("--positive-class", help="binary: the positive label")
+        str | None,
+        typer.Option(
+            "--positive-class", metavar="POSITIVE_CLASS", help="binary: the positive label"
+        ),
     ] = None,
-    label: Annotated[str | None, typer.Option("--label", help="the deployment's name")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", metavar="LABEL", help="the deployment's name")
+    ] = None,
     trust_pickle: Annotated[
         bool,
         typer.Option("--trust-pickle", help="allow pickle/joblib files (they can run code)"),

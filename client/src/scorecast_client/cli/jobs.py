@@ -70,15 +70,21 @@ def list_jobs(
     *,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="INITIALIZING, RUNNING, COMPLETED, ABORTED or FAILED"),
+        typer.Option(
+            "--status", metavar="STATUS", help="INITIALIZING, RUNNING, COMPLETED, ABORTED or FAILED"
+        ),
     ] = None,
     definition: Annotated[
-        str | None, typer.Option("--definition", help="jobs of this definition id")
+        str | None,
+        typer.Option("--definition", metavar="DEFINITION", help="jobs of this definition id"),
     ] = None,
     deployment: Annotated[
-        str | None, typer.Option("--deployment", help="jobs of this deployment id")
+        str | None,
+        typer.Option("--deployment", metavar="DEPLOYMENT", help="jobs of this deployment id"),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="at most this many jobs")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="LIMIT", min=1, help="at most this many jobs")
+    ] = 20,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
@@ -135,7 +141,10 @@ def show(
 def watch(
     job_ids: Annotated[list[str], typer.Argument(metavar="JOB_ID...", help="one or more job ids")],
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0.0, help="give up after this many seconds")
+        float | None,
+        typer.Option(
+            "--timeout", metavar="TIMEOUT", min=0.0, help="give up after this many seconds"
+        ),
     ] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
@@ -226,7 +235,10 @@ def abort(
 @handle_errors
 def download(
     job_id: IdArgument,
-    output: Annotated[str, typer.Option("--output", "-o", help="the file to write (- for stdout)")],
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="OUTPUT", help="the file to write (- for stdout)"),
+    ],
     profile: ProfileOption = None,
     quiet: QuietOption = False,
 ) -> None:

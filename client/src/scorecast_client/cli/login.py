@@ -23,14 +23,21 @@ Examples:
 @handle_errors
 def login(
     endpoint: Annotated[
-        str, typer.Option("--endpoint", help="the server's API root, e.g. http://host:8080/api/v2")
+        str,
+        typer.Option(
+            "--endpoint",
+            metavar="ENDPOINT",
+            help="the server's API root, e.g. http://host:8080/api/v2",
+        ),
     ] = DEFAULT_ENDPOINT,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="the API token (better: the prompt, or stdin)"),
+        typer.Option(
+            "--token", metavar="TOKEN", help="the API token (better: the prompt, or stdin)"
+        ),
     ] = None,
     profile: Annotated[
-        str, typer.Option("--profile", help="name to save the settings under")
+        str, typer.Option("--profile", metavar="PROFILE", help="name to save the settings under")
     ] = DEFAULT_PROFILE,
     make_default: Annotated[
         bool, typer.Option("--default/--no-default", help="make it the default profile")

@@ -35,24 +35,41 @@ def score(
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help="a CSV file, or - for stdin")],
     *,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="where to write the scores (- for stdout)")
+        str,
+        typer.Option(
+            "--output", "-o", metavar="OUTPUT", help="where to write the scores (- for stdout)"
+        ),
     ] = "-",
     passthrough: Annotated[
         list[str] | None,
-        typer.Option("--passthrough", help="an input column to copy to the output (repeat)"),
+        typer.Option(
+            "--passthrough",
+            metavar="PASSTHROUGH",
+            help="an input column to copy to the output (repeat)",
+        ),
     ] = None,
     passthrough_all: Annotated[
         bool, typer.Option("--passthrough-all", help="copy every input column to the output")
     ] = False,
     explanations: Annotated[
-        int | None, typer.Option("--explanations", min=0, help="prediction explanations per row")
+        int | None,
+        typer.Option(
+            "--explanations", metavar="EXPLANATIONS", min=0, help="prediction explanations per row"
+        ),
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", min=0.0, max=1.0, help="binary: the positive-class threshold"),
+        typer.Option(
+            "--threshold",
+            metavar="THRESHOLD",
+            min=0.0,
+            max=1.0,
+            help="binary: the positive-class threshold",
+        ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0.0, help="seconds to wait for the job")
+        float | None,
+        typer.Option("--timeout", metavar="TIMEOUT", min=0.0, help="seconds to wait for the job"),
     ] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
