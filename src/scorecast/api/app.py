@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scorecast import __version__
+from scorecast.api.body_limits import BodyLimitMiddleware
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
 from scorecast.api.routes import (
     batch_predictions,
@@ -50,6 +51,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(RequestIdMiddleware)
     for module in (
         version,

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scorecast.api.body_limits import BodyTooLarge
 from scorecast.errors import ScorecastError
 
 log = logging.getLogger("scorecast.api")
@@ -114,6 +115,9 @@ def _validation_error(request: Request, exc: Exception) -> Response:
 
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, BodyTooLarge):
+        limit = exc.limit
+        return error_response(422, str(exc.detail), {limit.field: limit.problem()})
     status = exc.status_code
     if status in _RETRIED:
         status = 400
