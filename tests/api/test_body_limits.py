@@ -14,6 +14,7 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     deployment_a_fixture,
 )
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from live_api import LiveServer
@@ -149,6 +150,7 @@ def test_an_unlimited_kind_takes_any_size() -> None:
     assert limit_for(limits, "/api/v2/credentials/").bytes == 2_000
 
 
+@hypothesis_settings(deadline=None)
 @given(value=st.integers(min_value=0, max_value=2**70))
 def test_limits_read_whole_numbers_from_the_environment(value: int) -> None:
     assert Limits.from_env({"SCORECAST_MAX_BODY_BYTES": str(value)}).body_bytes == value
