@@ -4,7 +4,9 @@ exactly ``application/json`` (the datarobot client parses JSON only then) and AS
 - ScorecastError → its ``status_code`` (422, 404, 409, 401 ...).
 - Request validation (wrong types, malformed JSON, missing fields) → 422 naming the field.
 - Unknown route / method → 404 / 405, JSON too.
-- Anything unexpected → 500 with ``x-request-id``; the traceback goes to the server log only.
+- A body over its size limit (``body_limits``) → 422 naming the field and the setting.
+- Anything unexpected → 500 with ``x-request-id`` and ``Connection: close``; the traceback
+  goes to the server log only.
 
 Caller mistakes never get 413, 429 or 5xx: the client retries those, POST included.
 """
@@ -150,10 +152,12 @@ def _unexpected(request: Request, exc: Exception) -> Response:
         ident,
         exc_info=exc,
     )
+    # ``Connection: close``: the server closes the connection after an unhandled exception,
+    # and a keep-alive client must know before it sends its next request on it
     return error_response(
         500,
         f"internal server error (request id {ident}); the server log has the details",
-        headers={REQUEST_ID_HEADER: ident},
+        headers={REQUEST_ID_HEADER: ident, "Connection": "close"},
     )
 
 

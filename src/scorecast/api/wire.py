@@ -5,11 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Body, Query
+from fastapi import Body, Depends, Query
 
-#: A JSON object request body, validated by the service layer (which names bad fields).
-JsonObject = Annotated[dict[str, Any], Body()]
-Offset = Annotated[int, Query(ge=0)]
+from scorecast.api.json_values import check_json_values
+
+#: The largest ``offset`` of a list (a 32-bit signed integer: every store takes it).
+MAX_OFFSET = 2**31 - 1
+
+
+def _json_object(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    check_json_values(body)
+    return body
+
+
+#: A JSON object request body whose values JSON can carry everywhere (``json_values``),
+#: validated further by the service layer (which names bad fields).
+JsonObject = Annotated[dict[str, Any], Depends(_json_object)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Limit = Annotated[int, Query(ge=0, le=1000, description="page size; 0 means the default")]
 
 
