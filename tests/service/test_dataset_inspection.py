@@ -10,7 +10,11 @@ from hypothesis import strategies as st
 
 from scorecast.config import Limits
 from scorecast.errors import InvalidInput
-from scorecast.service.dataset_inspection import inspect_dataset_file, longest_line
+from scorecast.service.dataset_inspection import (
+    inspect_dataset_file,
+    inspect_in_child,
+    longest_line,
+)
 
 
 def _expected(data: bytes) -> tuple[int, int]:
@@ -50,3 +54,18 @@ def test_an_unreadable_csv_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as raised:
         inspect_dataset_file(str(path), "csv", Limits())
     assert set(raised.value.errors) == {"file"}
+
+
+@pytest.mark.parametrize("data", [b"true", b"\xf3\x80\xb0\x95", b"a,b\n1,2,3\n"])
+def test_the_child_answers_and_ends_after_a_parse_error(tmp_path: Path, data: bytes) -> None:
+    # such files once left the child hanging at exit in pyarrow, and the upload with it
+    path = tmp_path / "rows.csv"
+    path.write_bytes(data)
+    with pytest.raises(InvalidInput, match="is not a readable CSV file"):
+        inspect_in_child(path, "csv", Limits())
+
+
+def test_the_child_reads_a_good_file(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    assert inspect_in_child(path, "csv", Limits()) == {"names": ["a", "b"], "rowCount": 1}

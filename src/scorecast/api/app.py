@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from scorecast import __version__
 from scorecast.api.body_limits import BodyLimitMiddleware
+from scorecast.api.documented import ERROR_RESPONSES
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
 from scorecast.api.routes import (
     batch_predictions,
@@ -63,5 +64,5 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         definitions,
         localfile,
     ):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     return app

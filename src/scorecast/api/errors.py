@@ -23,7 +23,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scorecast.api.body_limits import BodyTooLarge
@@ -37,8 +38,9 @@ REQUEST_ID_HEADER = "x-request-id"
 _RETRIED = {413, 429, 502, 503, 504}
 
 
-class AsciiJSONResponse(Response):
-    """JSON with ``Content-Type: application/json`` exactly and ``\\uXXXX`` escapes."""
+class AsciiJSONResponse(JSONResponse):
+    """JSON with ``Content-Type: application/json`` exactly and ``\\uXXXX`` escapes (a
+    ``JSONResponse``, so that the OpenAPI document describes the routes' bodies as JSON)."""
 
     media_type = "application/json"
 
@@ -121,14 +123,34 @@ def _http_error(request: Request, exc: Exception) -> Response:
         limit = exc.limit
         return error_response(422, str(exc.detail), {limit.field: limit.problem()})
     status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = dict(exc.headers or {})
+    if status == 400:
+        # the framework could not read the body (not UTF-8, broken multipart): the body is
+        # invalid, 422 as for malformed JSON
+        cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+        problem = f"cannot be read: {detail.rstrip('.')}{cause}"
+        return error_response(422, f"body: {problem}", {"body": problem})
     if status in _RETRIED:
         status = 400
-    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
     if status == 404 and detail == "Not Found":
         detail = f"no such API route: {request.method} {request.url.path}"
     elif status == 405:
         detail = f"method {request.method} is not allowed on {request.url.path}"
-    return error_response(status, detail, headers=dict(exc.headers or {}))
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(status, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app takes on this request's path (Starlette's own 405
+    names only the first route that matched the path)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match != Match.NONE and route_methods:
+            methods.update(route_methods)
+    return sorted(methods)
 
 
 def _data_error(request: Request, exc: Exception) -> Response:

@@ -1,25 +1,61 @@
 """Reading an uploaded dataset file for its columns and row count, in bounded memory.
 
-``inspect_dataset_file`` runs in a child process (``service.datasets`` calls it through
-``child_process.call_in_child``), so whatever a hostile file makes the parsers allocate is given
-back when the child ends, never kept by the service. The limits are checked before a parser
-that scales with them runs: every line's length by a streaming scan, then the header's column
-count with the ``csv`` module, and only then pyarrow, whose memory grows with the columns.
+``inspect_in_child`` runs ``inspect_dataset_file`` in a child process, so whatever a hostile
+file makes the parsers allocate is given back when the child ends, never kept by the service.
+The limits are checked before a parser that scales with them runs: every line's length by a
+streaming scan, then the header's column count with the ``csv`` module, and only then pyarrow,
+whose memory grows with the columns.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from scorecast.child_process import (
+    ChildDied,
+    child_connection,
+    replied,
+    reply_to,
+    start_child,
+)
 from scorecast.config import Limits
 from scorecast.errors import InvalidInput
 
 _SCAN_BYTES = 1 << 20
 _MIN_BLOCK_BYTES = 4 << 20
+
+
+def inspect_in_child(path: Path, file_format: str, limits: Limits) -> dict[str, Any]:
+    """``inspect_dataset_file`` run in a new interpreter; ``ChildDied`` if it ends unanswered."""
+    process, connection = start_child(__name__, "_answer_inspection")
+    with connection:
+        try:
+            connection.send((str(path), file_format, limits))
+            outcome, value = connection.recv()
+        except (EOFError, OSError):
+            outcome, value = "died", None
+    process.wait()
+    if outcome == "died":
+        raise ChildDied(f"the dataset reader ended with code {process.returncode}")
+    inspected: dict[str, Any] = replied(outcome, value)
+    return inspected
+
+
+def _answer_inspection(descriptor: int) -> None:
+    with child_connection(descriptor) as connection:
+        path, file_format, limits = connection.recv()
+        reply_to(connection, lambda: inspect_dataset_file(path, file_format, limits))
+    # End now, without the interpreter's exit handlers: after a parse error pyarrow's readahead
+    # thread pool can deadlock in them (seen: the child never ended, its request hung).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def inspect_dataset_file(path: str, file_format: str, limits: Limits) -> dict[str, Any]:
@@ -126,7 +162,9 @@ def _inspect_csv(path: Path, encoding: str, limits: Limits) -> dict[str, Any]:
 
     # a block holds at least one whole line (pyarrow refuses a row across two blocks)
     block_size = max(_MIN_BLOCK_BYTES, limits.line_bytes + 1)
-    read_options = pa_csv.ReadOptions(block_size=block_size, encoding=encoding)
+    # one thread: no background readahead, whose threads can deadlock with the reader's
+    # destruction at exit after a parse error (seen in the child: it never ended)
+    read_options = pa_csv.ReadOptions(block_size=block_size, encoding=encoding, use_threads=False)
     with pa_csv.open_csv(path, read_options=read_options) as first:
         names = list(first.schema.names)
     as_bytes = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary()))

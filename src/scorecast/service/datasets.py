@@ -19,10 +19,11 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scorecast.child_process import ChildDied, call_in_child
+from scorecast.child_process import ChildDied
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service.caller import Caller
+from scorecast.service.dataset_inspection import inspect_in_child
 from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Dataset, DatasetVersion
 from scorecast.store.types import new_id, utcnow
@@ -51,13 +52,12 @@ def create_dataset(
 ) -> DatasetView:
     """A new dataset whose first version is the uploaded file (``filename`` gives the format)."""
     dataset = Dataset(
+        id=new_id(),
         org_id=caller.org_id,
         name=_name(name or filename or "dataset"),
         created_by=caller.user_id,
         created=utcnow(),
     )
-    session.add(dataset)
-    session.flush()
     version = _store_version(session, settings, dataset, stream, filename)
     return DatasetView(dataset, version, True, caller.username)
 
@@ -148,10 +148,13 @@ def _store_version(
     stream: BinaryIO,
     filename: str | None,
 ) -> DatasetVersion:
+    """Store and inspect the file, then add the version (and ``dataset`` when it is new): the
+    rows are written only after the inspection, so that no write transaction waits on it."""
     version_id = new_id()
     folder = settings.datasets_dir / dataset.id
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{version_id}.upload"
+    final: Path | None = None
     try:
         size = copy_upload(stream, partial)
         if size == 0:
@@ -160,22 +163,25 @@ def _store_version(
         columns = _inspect(settings, partial, file_format)
         final = folder / f"{version_id}.{file_format}"
         partial.replace(final)
+        version = DatasetVersion(
+            id=version_id,
+            dataset_id=dataset.id,
+            format=file_format,
+            path=f"{dataset.id}/{final.name}",
+            size=size,
+            columns=columns,
+            created=utcnow(),
+        )
+        session.add(dataset)
+        session.add(version)
+        session.flush()
     except BaseException:
         partial.unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
         if not any(folder.iterdir()):
             folder.rmdir()
         raise
-    version = DatasetVersion(
-        id=version_id,
-        dataset_id=dataset.id,
-        format=file_format,
-        path=f"{dataset.id}/{final.name}",
-        size=size,
-        columns=columns,
-        created=utcnow(),
-    )
-    session.add(version)
-    session.flush()
     return version
 
 
@@ -192,18 +198,11 @@ def _format_of(path: Path, filename: str | None) -> str:
 def _inspect(settings: Settings, path: Path, file_format: str) -> dict[str, Any]:
     """Column names and row count, read in a child process within ``settings.limits``."""
     try:
-        inspected: dict[str, Any] = call_in_child(
-            "scorecast.service.dataset_inspection",
-            "inspect_dataset_file",
-            str(path),
-            file_format,
-            settings.limits,
-        )
+        return inspect_in_child(path, file_format, settings.limits)
     except ChildDied as exc:
         raise InvalidInput.at(
             "file", f"could not be read: the process reading it ended ({exc.message})"
         ) from exc
-    return inspected
 
 
 def _owned(session: Session, org_id: str, dataset_id: str) -> Dataset:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
 from scorecast.api.wire import JsonObject, Limit, Offset
@@ -58,7 +59,7 @@ def create_batch_prediction(
     return _answer(session, job, request, response)
 
 
-@router.get("/batchPredictions/", name="list_batch_predictions")
+@router.get("/batchPredictions/", name="list_batch_predictions", responses=PAGE_RESPONSE)
 def list_batch_predictions(
     *,
     request: Request,
