@@ -18,7 +18,7 @@ from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
-from scorecast.api.wire import JsonObject, Limit, Offset
+from scorecast.api.wire import IsoDateTime, JsonObject, Limit, Offset
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
 from scorecast.service.job_views import job_views
@@ -78,8 +78,8 @@ def list_batch_predictions(
     cutoff_hours: Annotated[
         int | None, Query(alias="cutoffHours", ge=0, le=MAX_CUTOFF_HOURS)
     ] = None,
-    start: Annotated[datetime | None, Query(alias="startDateTime")] = None,
-    end: Annotated[datetime | None, Query(alias="endDateTime")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="startDateTime")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="endDateTime")] = None,
     all_jobs: Annotated[bool, Query(alias="allJobs")] = False,
     # DataRobot's, refused here (see below), so left out of the OpenAPI document
     model_id: Annotated[str | None, Query(alias="modelId", include_in_schema=False)] = None,
