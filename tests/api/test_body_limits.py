@@ -75,7 +75,7 @@ def test_a_dataset_upload_over_its_limit_names_the_file_and_keeps_nothing(
     api_a: Api, live_server: LiveServer
 ) -> None:
     rows = b"a,b\n" + b"1,2\n" * 6_000
-    response = api_a.post("datasets/fromFile/", files={"file": ("big.csv", rows)})
+    response = api_a.post("datasets/fromFile/", files={"file": ("big.csv", rows)}, timeout=60)
     body = assert_json_error(response, 422)
     assert body["errors"] == {
         "file": "is larger than the limit of 20000 bytes (SCORECAST_MAX_UPLOAD_BYTES)"
@@ -83,7 +83,7 @@ def test_a_dataset_upload_over_its_limit_names_the_file_and_keeps_nothing(
     assert not any(live_server.settings.datasets_dir.iterdir())
     # an upload within the limit (larger than the JSON limit) is taken
     small = b"a,b\n" + b"1,2\n" * 1_000
-    accepted = api_a.post("datasets/fromFile/", files={"file": ("small.csv", small)})
+    accepted = api_a.post("datasets/fromFile/", files={"file": ("small.csv", small)}, timeout=60)
     assert accepted.status_code == 202, accepted.text
 
 

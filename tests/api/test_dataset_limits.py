@@ -51,7 +51,7 @@ def test_a_csv_with_200000_columns_is_refused_and_the_service_memory_stays_flat(
     header = ",".join(f"c{i}" for i in range(200_000)).encode()
     data = header + b"\n" + b",".join([b"1"] * 200_000) + b"\n"
     with _PeakRss() as rss:  # the live server runs in this process
-        response = api_a.post("datasets/fromFile/", files={"file": ("wide.csv", data)})
+        response = api_a.post("datasets/fromFile/", files={"file": ("wide.csv", data)}, timeout=60)
     body = assert_json_error(response, 422)
     assert body["errors"] == {
         "file": "has 200000 columns, more than the limit of 20000 (SCORECAST_MAX_DATASET_COLUMNS)"
@@ -90,6 +90,7 @@ def test_columns_and_line_length_are_limited(
             f"{base_url}/api/v2/datasets/fromFile/",
             files={"file": ("rows.csv", data)},
             headers=live_server.headers(),
+            timeout=60,
         )
     if problem is None:
         assert response.status_code == 202, response.text
@@ -113,6 +114,7 @@ def test_a_parquet_file_with_too_many_columns_is_refused(
             f"{url}/api/v2/datasets/fromFile/",
             files={"file": ("rows.parquet", buffer.getvalue())},
             headers=live_server.headers(),
+            timeout=60,
         )
     body = assert_json_error(response, 422)
     assert "SCORECAST_MAX_DATASET_COLUMNS" in body["errors"]["file"]
