@@ -218,3 +218,22 @@ def test_a_bad_value_anywhere_is_refused_at_its_path(
     for key in path:
         found = found[key]
     assert isinstance(found, str)
+
+
+@SQLITE
+def test_a_body_that_is_not_utf8_is_422_naming_the_body(api_a: Api) -> None:
+    response = api_a.post(
+        "credentials/",
+        content=b'{"name": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+    body = assert_json_error(response, 422)
+    assert set(body["errors"]) == {"body"}
+    assert body["errors"]["body"].startswith("cannot be read")
+
+
+@SQLITE
+def test_a_405_names_every_method_of_the_path(api_a: Api) -> None:
+    response = api_a.put("credentials/")
+    assert_json_error(response, 405)
+    assert response.headers["allow"] == "GET, POST"
