@@ -34,6 +34,12 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
   the request id or job id, for log collectors).
 - ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
   attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
+- Request and upload limits (``Limits``; each a whole number, ``0`` = no limit):
+  ``SCORECAST_MAX_BODY_BYTES`` (JSON and every other body, default 1 MiB),
+  ``SCORECAST_MAX_UPLOAD_BYTES`` (dataset and model file uploads, default 5 GiB),
+  ``SCORECAST_MAX_LOCALFILE_BYTES`` (a localFile job's input, one body or one part, default
+  0 = no limit: it streams to disk), ``SCORECAST_MAX_DATASET_COLUMNS`` (default 20,000) and
+  ``SCORECAST_MAX_LINE_BYTES`` (one line of an uploaded dataset CSV, default 8 MiB).
 """
 
 from __future__ import annotations
@@ -105,6 +111,52 @@ def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:
     return cast(ScoringParallelism, value)
 
 
+_MIB = 1 << 20
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip().replace("_", "")
+    if not text:
+        return default
+    if not text.isdigit():
+        raise InvalidInput(f"{name} must be a whole number (0 = no limit), not {text!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may make the service hold or parse; ``0`` means no limit.
+
+    A request over a limit is refused with a 4xx naming the limit and its setting, before the
+    excess is read (``docs/reference/limits-and-errors.md``).
+    """
+
+    #: bytes of a request body other than the uploads below (JSON bodies are parsed in memory)
+    body_bytes: int = _MIB
+    #: bytes of a multipart upload (a dataset or a model file; spooled to disk, never in memory)
+    upload_bytes: int = 5 << 30
+    #: bytes of one localFile upload body or part (streamed to disk as the job reads it)
+    localfile_bytes: int = 0
+    #: columns of an uploaded dataset
+    dataset_columns: int = 20_000
+    #: bytes of one line of an uploaded dataset CSV (the header included)
+    line_bytes: int = 8 * _MIB
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Limits:
+        return cls(
+            body_bytes=_whole_number(env, "SCORECAST_MAX_BODY_BYTES", cls.body_bytes),
+            upload_bytes=_whole_number(env, "SCORECAST_MAX_UPLOAD_BYTES", cls.upload_bytes),
+            localfile_bytes=_whole_number(
+                env, "SCORECAST_MAX_LOCALFILE_BYTES", cls.localfile_bytes
+            ),
+            dataset_columns=_whole_number(
+                env, "SCORECAST_MAX_DATASET_COLUMNS", cls.dataset_columns
+            ),
+            line_bytes=_whole_number(env, "SCORECAST_MAX_LINE_BYTES", cls.line_bytes),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -122,6 +174,7 @@ class Settings:
     log_format: LogFormat = "text"
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
     debris_sweep_seconds: float = 600.0
+    limits: Limits = field(default_factory=Limits)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -154,6 +207,7 @@ class Settings:
                 if name.strip()
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
+            limits=Limits.from_env(env),
         )
 
     def for_child(self) -> Settings:

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scorecast import __version__
+from scorecast.api.body_limits import BodyLimitMiddleware
 from scorecast.api.docs import install_docs
+from scorecast.api.documented import ERROR_RESPONSES
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
 from scorecast.api.routes import (
     batch_predictions,
@@ -60,6 +62,7 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
     install_error_handlers(app)
     install_docs(app, title="scorecast")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(RequestIdMiddleware)
     for module in (
         version,
@@ -73,7 +76,7 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
         localfile,
         schedules,
     ):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     install_console(app)
     return app

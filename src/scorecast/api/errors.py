@@ -4,7 +4,9 @@ exactly ``application/json`` (the datarobot client parses JSON only then) and AS
 - ScorecastError → its ``status_code`` (422, 404, 409, 401 ...).
 - Request validation (wrong types, malformed JSON, missing fields) → 422 naming the field.
 - Unknown route / method → 404 / 405, JSON too.
-- Anything unexpected → 500 with ``x-request-id``; the traceback goes to the server log only.
+- A body over its size limit (``body_limits``) → 422 naming the field and the setting.
+- Anything unexpected → 500 with ``x-request-id`` and ``Connection: close``; the traceback
+  goes to the server log only.
 
 Caller mistakes never get 413, 429 or 5xx: the client retries those, POST included.
 """
@@ -21,10 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scorecast import log_format
+from scorecast.api.body_limits import BodyTooLarge
 from scorecast.errors import ScorecastError
 
 log = logging.getLogger("scorecast.api")
@@ -35,8 +39,9 @@ REQUEST_ID_HEADER = "x-request-id"
 _RETRIED = {413, 429, 502, 503, 504}
 
 
-class AsciiJSONResponse(Response):
-    """JSON with ``Content-Type: application/json`` exactly and ``\\uXXXX`` escapes."""
+class AsciiJSONResponse(JSONResponse):
+    """JSON with ``Content-Type: application/json`` exactly and ``\\uXXXX`` escapes (a
+    ``JSONResponse``, so that the OpenAPI document describes the routes' bodies as JSON)."""
 
     media_type = "application/json"
 
@@ -116,15 +121,42 @@ def _validation_error(request: Request, exc: Exception) -> Response:
 
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, BodyTooLarge):
+        limit = exc.limit
+        return error_response(422, str(exc.detail), {limit.field: limit.problem()})
     status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = dict(exc.headers or {})
+    if status == 400:
+        # the framework could not read the body (not UTF-8, broken multipart): the body is
+        # invalid, 422 as for malformed JSON
+        cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+        problem = f"cannot be read: {detail.rstrip('.')}{cause}"
+        return error_response(422, f"body: {problem}", {"body": problem})
     if status in _RETRIED:
         status = 400
-    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
     if status == 404 and detail == "Not Found":
         detail = f"no such API route: {request.method} {request.url.path}"
     elif status == 405:
         detail = f"method {request.method} is not allowed on {request.url.path}"
-    return error_response(status, detail, headers=dict(exc.headers or {}))
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(status, detail, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app takes on this request's path (Starlette's own 405
+    names only the first route that matched the path)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 def _data_error(request: Request, exc: Exception) -> Response:
@@ -148,10 +180,12 @@ def _unexpected(request: Request, exc: Exception) -> Response:
         ident,
         exc_info=exc,
     )
+    # ``Connection: close``: the server closes the connection after an unhandled exception,
+    # and a keep-alive client must know before it sends its next request on it
     return error_response(
         500,
         f"internal server error (request id {ident}); the server log has the details",
-        headers={REQUEST_ID_HEADER: ident},
+        headers={REQUEST_ID_HEADER: ident, "Connection": "close"},
     )
 
 

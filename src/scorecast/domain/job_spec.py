@@ -24,6 +24,8 @@ from typing import Any, Final
 from scorecast.domain.spec_secrets import prediction_instance_problems, without_secrets
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
+#: Largest ``numConcurrent`` accepted (each concurrent chunk may hold a thread or a process).
+MAX_NUM_CONCURRENT: Final = 64
 #: Largest fixed ``chunkSize`` accepted, in bytes.
 MAX_CHUNK_SIZE: Final = 1 << 30
 #: Chunk size strategies DataRobot accepts besides a number of bytes.
@@ -216,8 +218,8 @@ def _deployment_id(value: object, _: int) -> Any:
 def _num_concurrent(value: object, default: int) -> Any:
     if value is None:
         return max(1, default)
-    if not _is_int(value) or value < 1:  # type: ignore[operator]
-        raise _FieldError("must be an integer >= 1")
+    if not _is_int(value) or not 1 <= value <= MAX_NUM_CONCURRENT:  # type: ignore[operator]
+        raise _FieldError(f"must be an integer between 1 and {MAX_NUM_CONCURRENT}")
     return value
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scorecast.connectors.base import CsvSettings
+from scorecast.domain.job_spec import MAX_NUM_CONCURRENT
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 if TYPE_CHECKING:
@@ -287,6 +288,12 @@ def _chunk_size(value: Any) -> ChunkSize:
 def _num_concurrent(value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidInput.at("numConcurrent", "must be an integer >= 1")
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 1 <= value <= MAX_NUM_CONCURRENT
+    ):
+        raise InvalidInput.at(
+            "numConcurrent", f"must be an integer between 1 and {MAX_NUM_CONCURRENT}"
+        )
     return value

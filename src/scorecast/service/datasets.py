@@ -2,8 +2,10 @@
 
 A version's file lives at ``settings.datasets_dir / <dataset id> / <version id>.<csv|parquet>``
 (``DatasetVersion.path`` is relative to the datasets folder). An upload is checked before it is
-kept: a file that is neither readable CSV nor Parquet is refused with 422 and nothing is left
-behind. The ``dataset`` intake connector reads these files. Functions flush, never commit.
+kept, in a child process (``dataset_inspection``) so that no parser's memory stays in the
+service: a file that is neither readable CSV nor Parquet, or that passes a limit of
+``settings.limits`` (columns, line length), is refused with 422 and nothing is left behind.
+The ``dataset`` intake connector reads these files. Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scorecast.child_process import ChildDied
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service.caller import Caller
+from scorecast.service.dataset_inspection import inspect_in_child
 from scorecast.service.uploads import copy_upload
 from scorecast.store.models import Dataset, DatasetVersion
 from scorecast.store.types import new_id, utcnow
@@ -48,13 +52,12 @@ def create_dataset(
 ) -> DatasetView:
     """A new dataset whose first version is the uploaded file (``filename`` gives the format)."""
     dataset = Dataset(
+        id=new_id(),
         org_id=caller.org_id,
         name=_name(name or filename or "dataset"),
         created_by=caller.user_id,
         created=utcnow(),
     )
-    session.add(dataset)
-    session.flush()
     version = _store_version(session, settings, dataset, stream, filename)
     return DatasetView(dataset, version, True, caller.username)
 
@@ -186,34 +189,40 @@ def _store_version(
     stream: BinaryIO,
     filename: str | None,
 ) -> DatasetVersion:
+    """Store and inspect the file, then add the version (and ``dataset`` when it is new): the
+    rows are written only after the inspection, so that no write transaction waits on it."""
     version_id = new_id()
     folder = settings.datasets_dir / dataset.id
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{version_id}.upload"
+    final: Path | None = None
     try:
         size = copy_upload(stream, partial)
         if size == 0:
             raise InvalidInput.at("file", "is empty")
         file_format = _format_of(partial, filename)
-        columns = _inspect(partial, file_format)
+        columns = _inspect(settings, partial, file_format)
         final = folder / f"{version_id}.{file_format}"
         partial.replace(final)
+        version = DatasetVersion(
+            id=version_id,
+            dataset_id=dataset.id,
+            format=file_format,
+            path=f"{dataset.id}/{final.name}",
+            size=size,
+            columns=columns,
+            created=utcnow(),
+        )
+        session.add(dataset)
+        session.add(version)
+        session.flush()
     except BaseException:
         partial.unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
         if not any(folder.iterdir()):
             folder.rmdir()
         raise
-    version = DatasetVersion(
-        id=version_id,
-        dataset_id=dataset.id,
-        format=file_format,
-        path=f"{dataset.id}/{final.name}",
-        size=size,
-        columns=columns,
-        created=utcnow(),
-    )
-    session.add(version)
-    session.flush()
     return version
 
 
@@ -227,40 +236,14 @@ def _format_of(path: Path, filename: str | None) -> str:
     return "csv"
 
 
-def _inspect(path: Path, file_format: str) -> dict[str, Any]:
-    """Column names and row count; InvalidInput when the file cannot be read.
-
-    CSV values are not typed here (columns are read as bytes), so a column that mixes numbers
-    and text, or text in another encoding than UTF-8, is accepted: the job's ``csvSettings``
-    decide how it is read.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    kind = "Parquet" if file_format == "parquet" else "CSV"
+def _inspect(settings: Settings, path: Path, file_format: str) -> dict[str, Any]:
+    """Column names and row count, read in a child process within ``settings.limits``."""
     try:
-        if file_format == "parquet":
-            metadata = pq.ParquetFile(path).metadata
-            return {"names": list(metadata.schema.names), "rowCount": metadata.num_rows}
-        try:
-            return _inspect_csv(path, "utf8")
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            return _inspect_csv(path, "latin-1")
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput.at("file", f"is not a readable {kind} file: {exc}") from exc
-
-
-def _inspect_csv(path: Path, encoding: str) -> dict[str, Any]:
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
-    read_options = pa_csv.ReadOptions(block_size=1 << 22, encoding=encoding)
-    with pa_csv.open_csv(path, read_options=read_options) as first:
-        names = list(first.schema.names)
-    as_bytes = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary()))
-    with pa_csv.open_csv(path, read_options=read_options, convert_options=as_bytes) as reader:
-        rows = sum(batch.num_rows for batch in reader)
-    return {"names": names, "rowCount": rows}
+        return inspect_in_child(path, file_format, settings.limits)
+    except ChildDied as exc:
+        raise InvalidInput.at(
+            "file", f"could not be read: the process reading it ended ({exc.message})"
+        ) from exc
 
 
 def _owned(session: Session, org_id: str, dataset_id: str) -> Dataset:

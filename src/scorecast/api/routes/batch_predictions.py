@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
-from scorecast.api.wire import JsonObject, Limit, Offset
+from scorecast.api.wire import IsoDateTime, JsonObject, Limit, Offset
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
 from scorecast.service.job_views import job_views
 from scorecast.store.models import Job
+
+#: The largest ``cutoffHours`` (about 114 years; a larger one would reach before year 1).
+MAX_CUTOFF_HOURS = 1_000_000
 
 router = APIRouter(tags=["Batch predictions"])
 
@@ -55,7 +59,7 @@ def create_batch_prediction(
     return _answer(session, job, request, response)
 
 
-@router.get("/batchPredictions/", name="list_batch_predictions")
+@router.get("/batchPredictions/", name="list_batch_predictions", responses=PAGE_RESPONSE)
 def list_batch_predictions(
     *,
     request: Request,
@@ -71,12 +75,15 @@ def list_batch_predictions(
     intake_type: Annotated[list[str] | None, Query(alias="intakeType")] = None,
     output_type: Annotated[list[str] | None, Query(alias="outputType")] = None,
     order_by: Annotated[str, Query(alias="orderBy")] = "-created",
-    cutoff_hours: Annotated[int | None, Query(alias="cutoffHours", ge=0)] = None,
-    start: Annotated[datetime | None, Query(alias="startDateTime")] = None,
-    end: Annotated[datetime | None, Query(alias="endDateTime")] = None,
+    cutoff_hours: Annotated[
+        int | None, Query(alias="cutoffHours", ge=0, le=MAX_CUTOFF_HOURS)
+    ] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="startDateTime")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="endDateTime")] = None,
     all_jobs: Annotated[bool, Query(alias="allJobs")] = False,
-    model_id: Annotated[str | None, Query(alias="modelId")] = None,
-    hostname: Annotated[list[str] | None, Query()] = None,
+    # DataRobot's, refused here (see below), so left out of the OpenAPI document
+    model_id: Annotated[str | None, Query(alias="modelId", include_in_schema=False)] = None,
+    hostname: Annotated[list[str] | None, Query(include_in_schema=False)] = None,
 ) -> dict[str, Any]:
     """The organization's jobs, newest first; filters combine (``status`` may repeat).
 
@@ -97,11 +104,11 @@ def list_batch_predictions(
             "hostname", "jobs here do not use prediction servers; filter with deploymentId"
         )
     limit = limit or DEFAULT_LIMIT
-    created_after = _utc(start)
+    created_after = _utc(start, "startDateTime")
     if cutoff_hours is not None:
         cutoff = datetime.now(UTC) - timedelta(hours=cutoff_hours)
         created_after = max(created_after, cutoff) if created_after else cutoff
-    created_before = _utc(end)
+    created_before = _utc(end, "endDateTime")
     if created_after and created_before and created_after > created_before:
         raise InvalidInput.at("endDateTime", "must not be before startDateTime")
     filters = jobs.JobFilters(
@@ -181,7 +188,10 @@ def _required_id(body: dict[str, Any], key: str) -> str:
     return value
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _utc(moment: datetime | None, field: str) -> datetime | None:
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise InvalidInput.at(field, "is out of the range of dates") from exc

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import credentials
@@ -38,7 +39,7 @@ def create_credential(
     return credential_to_wire(credentials.create_credential(session, caller, box, body))
 
 
-@router.get("/credentials/", name="list_credentials")
+@router.get("/credentials/", name="list_credentials", responses=PAGE_RESPONSE)
 def list_credentials(
     request: Request,
     session: SessionDep,

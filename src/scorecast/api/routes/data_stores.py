@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import data_store_connections, data_stores
@@ -43,7 +44,7 @@ def create_data_store(
     return data_store_to_wire(data_stores.create_data_store(session, caller, settings, body))
 
 
-@router.get(_PATH, name="list_data_stores")
+@router.get(_PATH, name="list_data_stores", responses=PAGE_RESPONSE)
 def list_data_stores(
     *,
     request: Request,

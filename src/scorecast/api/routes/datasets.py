@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import Limit, Offset, format_datetime
 from scorecast.service import datasets
@@ -110,7 +111,7 @@ def get_dataset_status(
     return AsciiJSONResponse(body, status_code=303, headers={"Location": location})
 
 
-@router.get("/datasets/", name="list_datasets")
+@router.get("/datasets/", name="list_datasets", responses=PAGE_RESPONSE)
 def list_datasets(
     request: Request,
     session: SessionDep,
@@ -131,7 +132,9 @@ def get_dataset(dataset_id: str, session: SessionDep, caller: CallerDep) -> dict
     return dataset_to_wire(datasets.get_dataset(session, caller, dataset_id))
 
 
-@router.get("/datasets/{dataset_id}/versions/", name="list_dataset_versions")
+@router.get(
+    "/datasets/{dataset_id}/versions/", name="list_dataset_versions", responses=PAGE_RESPONSE
+)
 def list_dataset_versions(
     dataset_id: str, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:

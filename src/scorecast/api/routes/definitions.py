@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import definition_to_wire
 from scorecast.api.wire import JsonObject, Limit, Offset
@@ -46,7 +47,7 @@ def create_job_definition(
     return _wire(session, definition)
 
 
-@router.get(_PATH, name="list_job_definitions")
+@router.get(_PATH, name="list_job_definitions", responses=PAGE_RESPONSE)
 def list_job_definitions(
     *,
     request: Request,

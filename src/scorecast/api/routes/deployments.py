@@ -20,6 +20,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
+from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.domain.model_description import parse_feature_names
@@ -115,7 +116,7 @@ def create_deployment_from_file(
     return deployment_to_wire(deployment)
 
 
-@router.get("/deployments/", name="list_deployments")
+@router.get("/deployments/", name="list_deployments", responses=PAGE_RESPONSE)
 def list_deployments(
     *,
     request: Request,

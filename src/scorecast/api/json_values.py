@@ -1,0 +1,57 @@
+"""Values a JSON request body may hold, whatever field they are in (I-JSON, RFC 7493):
+
+- integers within ±(2**53 - 1), the range every JSON implementation reads exactly (larger ones
+  overflow database columns, ``timedelta`` and ``range`` further in);
+- finite numbers (Python's parser takes ``NaN``, ``Infinity`` and ``1e400`` as non-finite);
+- strings and keys that are Unicode text: no lone surrogate (``"\\ud800"`` parses, but can be
+  neither stored nor encoded as UTF-8).
+
+A value outside these is refused with ``InvalidInput`` naming its field (dotted path, list
+items by index) before any route sees it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from scorecast.errors import InvalidInput
+
+#: The largest integer magnitude a JSON body may hold.
+MAX_JSON_INTEGER = 2**53 - 1
+
+
+def check_json_values(value: Any, path: str = "body") -> None:
+    """Raise ``InvalidInput`` at the first value of ``value`` that is outside the rules above;
+    ``path`` names ``value`` itself (the body's top-level fields are named without it)."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_JSON_INTEGER:
+            raise InvalidInput.at(
+                path, f"is out of range (integers must be within +-{MAX_JSON_INTEGER})"
+            )
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput.at(path, "must be a finite number")
+    elif isinstance(value, str):
+        if not _is_text(value):
+            raise InvalidInput.at(path, "contains a lone surrogate (not Unicode text)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key) if _is_text(str(key)) else ascii(key)[1:-1]
+            field = name if path == "body" else f"{path}.{name}"
+            if name != key:
+                raise InvalidInput.at(field, "this key contains a lone surrogate")
+            check_json_values(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_values(item, f"{path}.{index}")
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
