@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -282,7 +283,7 @@ def _token_for(server: ServeProcess, org: str, user: str) -> str:
         "SCORECAST_DATABASE_URL": server.database_url,
     }
     done = subprocess.run(
-        ["scorecast", "token", "create", "--org", org, "--user", user],
+        [sys.executable, "-m", "scorecast", "token", "create", "--org", org, "--user", user],
         env=env,
         capture_output=True,
         text=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 from job_streams import wait_for_job
@@ -58,7 +59,7 @@ def test_token_create_makes_a_new_store_owner_only(tmp_path: Path) -> None:
     env = {**os.environ, "SCORECAST_HOME": str(home)}
     env.pop("SCORECAST_DATABASE_URL", None)
     done = subprocess.run(
-        ["scorecast", "token", "create", "--org", "o", "--user", "u"],
+        [sys.executable, "-m", "scorecast", "token", "create", "--org", "o", "--user", "u"],
         env=env,
         check=False,
         capture_output=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -49,7 +50,17 @@ def listeners() -> Iterator[Listeners]:
 
 def _token(home: Path, database_url: str, org: str) -> str:
     done = subprocess.run(
-        ["scorecast", "token", "create", "--org", org, "--user", f"{org}-user"],
+        [
+            sys.executable,
+            "-m",
+            "scorecast",
+            "token",
+            "create",
+            "--org",
+            org,
+            "--user",
+            f"{org}-user",
+        ],
         env={**os.environ, "SCORECAST_HOME": str(home), "SCORECAST_DATABASE_URL": database_url},
         capture_output=True,
         text=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -286,7 +287,7 @@ def test_serve_with_an_unknown_role_stops_with_one_message(tmp_path: Path) -> No
 
     env = {**os.environ, "SCORECAST_HOME": str(tmp_path), "SCORECAST_PICKLE_MODEL_ROLES": "root"}
     done = subprocess.run(
-        ["scorecast", "serve", "--port", "0"],
+        [sys.executable, "-m", "scorecast", "serve", "--port", "0"],
         env=env,
         check=False,
         capture_output=True,
