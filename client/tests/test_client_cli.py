@@ -282,6 +282,13 @@ def test_definitions_commands(
     )
     assert len(fires_jobs.stdout.split()) == 2
 
+    no_fires = run_cli("definitions", "fires", definition_id, server=server, config=config_dir)
+    assert no_fires.returncode == 0 and "OUTCOME" in no_fires.stdout  # never scheduled: empty
+    no_preview = run_cli(
+        "definitions", "preview", "cli renamed", "--json", server=server, config=config_dir
+    )
+    assert json.loads(no_preview.stdout)["fires"] == []
+
     deleted = run_cli("definitions", "delete", definition_id, server=server, config=config_dir)
     assert deleted.returncode == 0, deleted.stderr
     gone = run_cli("definitions", "show", definition_id, server=server, config=config_dir)

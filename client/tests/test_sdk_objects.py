@@ -178,3 +178,25 @@ def test_gets_are_retried_on_503_and_posts_are_not(flaky: str) -> None:
         with pytest.raises(ServerError):
             client.jobs.submit({"deploymentId": "d"})
         assert _Flaky.counts["POST"] == 1
+
+
+def test_schedule_preview_and_fires(server: Server, deployment: str) -> None:
+    london = {**NEW_YEAR, "hour": [1], "minute": [30], "dayOfMonth": ["*"], "month": ["*"]}
+    london["timezone"] = "Europe/London"
+    with server.client() as client:
+        preview = client.definitions.preview_schedule(london, after="2026-03-28T12:00:00Z", count=2)
+        assert [f["dst"] for f in preview["fires"]] == ["gap", None]
+        assert preview["fires"][0]["local"] == "2026-03-29T02:00:00+01:00"
+        spec = {
+            **file_spec(server, deployment, "sdk-in.csv", "sdk-out.csv"),
+            "name": "sdk previewed",
+            "enabled": False,
+            "schedule": london,
+        }
+        created = client.definitions.create(spec)
+        stored = client.definitions.preview(created["id"], count=3)
+        assert len(stored["fires"]) == 3 and stored["timezone"] == "Europe/London"
+        assert list(client.definitions.fires(created["id"])) == []  # never fired
+        with pytest.raises(NotFound):
+            client.definitions.preview("0" * 24)
+        client.definitions.delete(created["id"])

@@ -36,8 +36,11 @@ from scorecast_client._models import (
     DataStoreData,
     DefinitionData,
     DeploymentData,
+    FireData,
     JobData,
     JobStatus,
+    PreviewFireData,
+    SchedulePreviewData,
 )
 from scorecast_client._settings import ClientSettings, Profile, profile_path, resolve
 
@@ -68,6 +71,7 @@ __all__ = [
     "DatasetData",
     "DefinitionData",
     "DeploymentData",
+    "FireData",
     "Forbidden",
     "Invalid",
     "Job",
@@ -75,8 +79,10 @@ __all__ = [
     "JobFailed",
     "JobStatus",
     "NotFound",
+    "PreviewFireData",
     "Profile",
     "RetryPolicy",
+    "SchedulePreviewData",
     "ScorecastError",
     "ServerError",
     "TransportError",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from scorecast_client._exceptions import NotFound
 from scorecast_client._jobs import Job, Jobs
-from scorecast_client._models import DefinitionData
+from scorecast_client._models import DefinitionData, FireData, SchedulePreviewData
 from scorecast_client._pages import compact, iterate
 from scorecast_client._transport import SyncTransport
 
@@ -56,6 +56,34 @@ class Definitions:
 
     def disable(self, definition_id: str) -> DefinitionData:
         return self.update(definition_id, {"enabled": False})
+
+    def fires(
+        self,
+        definition_id: str,
+        *,
+        outcome: str | Sequence[str] | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> Iterator[FireData]:
+        """The definition's fires on record, newest first (all pages); ``start``/``end`` are
+        ISO-8601 times (scheduled at or after ``start``, before ``end``)."""
+        outcomes = [outcome] if isinstance(outcome, str) else [*outcome] if outcome else None
+        params = compact(outcome=outcomes, start=start, end=end)
+        return iterate(self._t, f"{_PATH}{definition_id}/fires/", params)
+
+    def preview(self, definition_id: str, count: int = 10) -> SchedulePreviewData:
+        """The next ``count`` fires of the definition's schedule, in UTC and local time."""
+        url = f"{_PATH}{definition_id}/schedulePreview/"
+        return cast(SchedulePreviewData, self._t.json("GET", url, params={"count": count}))
+
+    def preview_schedule(
+        self, schedule: Mapping[str, Any], *, after: str | None = None, count: int = 10
+    ) -> SchedulePreviewData:
+        """The next ``count`` fires of a schedule payload (not stored) after ``after``."""
+        body: dict[str, Any] = {"schedule": dict(schedule), "count": count}
+        if after is not None:
+            body["after"] = after
+        return cast(SchedulePreviewData, self._t.json("POST", "schedules/preview/", json=body))
 
     def run(self, definition_id: str) -> Job:
         """Runs the definition once, now; the job it started."""

@@ -144,6 +144,34 @@ class DatasetData(TypedDict):
     isLatestVersion: bool
 
 
+class FireData(TypedDict):
+    """One scheduled time of a definition (``…/fires/``): what the scheduler decided."""
+
+    scheduledTime: str
+    firedAt: str | None
+    #: started, queued, skipped, missed, failed, retried or backfill
+    outcome: str
+    reason: str | None
+    jobId: str | None
+    jobIds: list[str]
+
+
+class PreviewFireData(TypedDict):
+    utc: str
+    local: str
+    #: "gap" (moved to the moment the clocks jumped), "overlap" (the time occurs twice) or null
+    dst: str | None
+
+
+class SchedulePreviewData(TypedDict):
+    """``schedules/preview/`` and ``…/schedulePreview/``: the next fires, in words too."""
+
+    description: str
+    warnings: list[str]
+    timezone: str | None
+    fires: list[PreviewFireData]
+
+
 def job_data(data: Any) -> JobData:
     """The server's job JSON as the SDK shows it. The wire shows every unsuccessful end as
     ``ABORTED`` (what DataRobot's client understands) with ``endReason`` telling a failure from

@@ -239,6 +239,66 @@ def run(
         _print_job(_run(client, definition_id, wait, quiet), json_output, quiet)
 
 
+@app.command("fires", epilog="Example: scorecast definitions fires nightly --outcome missed")
+@handle_errors
+def fires(
+    ref: Ref,
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--outcome",
+            metavar="OUTCOME",
+            help="only these outcomes: started, queued, skipped, missed, failed, ...",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, metavar="N", help="at most this many fires")
+    ] = 50,
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The scheduled times on record, newest first, with what happened and why."""
+    with connect(profile) as client:
+        definition = client.definitions.find(ref)
+        found = []
+        for fire in client.definitions.fires(definition["id"], outcome=outcome):
+            found.append(fire)
+            if len(found) >= limit:
+                break
+    if json_output:
+        print_json(found)
+        return
+    rows = [
+        (short_time(f["scheduledTime"]), f["outcome"], f["jobId"] or "", f["reason"] or "")
+        for f in found
+    ]
+    print_table(("SCHEDULED (UTC)", "OUTCOME", "JOB", "REASON"), rows)
+
+
+@app.command("preview", epilog="Example: scorecast definitions preview nightly --count 5")
+@handle_errors
+def preview(
+    ref: Ref,
+    count: Annotated[
+        int, typer.Option("--count", min=1, max=1000, metavar="N", help="how many fires")
+    ] = 10,
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The next fires of its schedule, in UTC and in its time zone, with DST marks."""
+    with connect(profile) as client:
+        definition = client.definitions.find(ref)
+        shown = client.definitions.preview(definition["id"], count)
+    if json_output:
+        print_json(shown)
+        return
+    typer.echo(shown["description"])
+    for warning in shown["warnings"]:
+        typer.echo(f"warning: {warning}")
+    rows = [(f["utc"][:19].replace("T", " "), f["local"], f["dst"] or "") for f in shown["fires"]]
+    print_table(("UTC", f"LOCAL ({shown['timezone'] or 'UTC'})", "DST"), rows)
+
+
 @app.command("delete", epilog="Example: scorecast definitions delete 65f0c0ffee00")
 @handle_errors
 def delete(
