@@ -5,7 +5,7 @@ endpoint and the first-start admin token from its stdout (its output goes on to
 ``<home>/serve.log`` so the pipe never fills), registers model files as deployments, scores files
 through the official client, and stops with SIGTERM on leaving the ``with`` block. ``PeakMemory``
 samples the RSS and PSS summed over a process and all its children from a sampling process of its
-own.
+own. ``serve_in_thread(app)`` serves an ASGI app with uvicorn in a thread of this process.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -137,6 +138,29 @@ class Serve:
 
         with source.open("rb") as intake:
             BatchPredictionJob.score_to_file(deployment, intake, str(target), **options)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port of 127.0.0.1; yields ``http://127.0.0.1:PORT``."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
 
 
 def wait_until_idle(pid: int, timeout: float = 60.0, quiet: float = 0.05) -> float:

@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
+from _serve import serve_in_thread
 
 from scorecast.api.app import create_app
 from scorecast.config import Settings
@@ -42,21 +41,10 @@ def _server(settings: Settings) -> Iterator[tuple[str, str]]:
     engine = create_engine_for(settings.database_url)
     with session_scope(engine) as session:
         token = create_token(session, "bench", "bench")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, engine), log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}/api/v2", token
+        with serve_in_thread(create_app(settings, engine)) as site:
+            yield f"{site}/api/v2", token
     finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
         engine.dispose()
 
 

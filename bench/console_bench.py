@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
+from _serve import serve_in_thread
 from sqlalchemy import Engine, insert
 
 from scorecast.api.app import create_app
@@ -165,25 +161,6 @@ def _seed(engine: Engine, definitions: int, jobs: int) -> tuple[str, str]:
     return token, definition_ids[0]
 
 
-@contextmanager
-def _server(settings: Settings, engine: Engine) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, engine), log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
-
-
 def _times(client: httpx.Client, path: str, count: int) -> list[float]:
     client.get(path)  # warm
     found = []
@@ -204,7 +181,8 @@ def _measure(settings: Settings, args: argparse.Namespace) -> None:
         f"seeded {args.definitions} definitions and {args.jobs} jobs "
         f"in {time.perf_counter() - started:.1f} s"
     )
-    with _server(settings, engine) as site, httpx.Client(base_url=site, timeout=120) as client:
+    app = create_app(settings, engine)
+    with serve_in_thread(app) as site, httpx.Client(base_url=site, timeout=120) as client:
         login = client.post("/login", data={"token": token, "next": "/"})
         assert login.status_code == 303, login.text
         first_job = client.get(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -389,26 +389,46 @@ def deployment_page(request: Request, user: UserDep, deployment_id: str) -> HTML
 def credentials_page(
     request: Request, user: UserDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
 ) -> HTMLResponse:
-    def work(session: Session) -> dict[str, Any]:
-        page, total = credentials.list_credentials(
-            session, user.caller, offset=offset, limit=PAGE_SIZE
-        )
-        return {"credentials": list(page), "paging": present.Pager(offset, PAGE_SIZE, total, {})}
-
-    return render(request, "credentials.html", _read(request, work), user=user)
+    return _listing(
+        request,
+        user,
+        "credentials.html",
+        key="credentials",
+        offset=offset,
+        lister=credentials.list_credentials,
+    )
 
 
 @router.get("/data-stores")
 def data_stores_page(
     request: Request, user: UserDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
 ) -> HTMLResponse:
-    def work(session: Session) -> dict[str, Any]:
-        page, total = data_stores.list_data_stores(
-            session, user.caller, offset=offset, limit=PAGE_SIZE
-        )
-        return {"stores": list(page), "paging": present.Pager(offset, PAGE_SIZE, total, {})}
+    return _listing(
+        request,
+        user,
+        "data_stores.html",
+        key="stores",
+        offset=offset,
+        lister=data_stores.list_data_stores,
+    )
 
-    return render(request, "data_stores.html", _read(request, work), user=user)
+
+def _listing(
+    request: Request,
+    user: SignedIn,
+    template: str,
+    *,
+    key: str,
+    offset: int,
+    lister: Callable[..., tuple[Sequence[Any], int]],
+) -> HTMLResponse:
+    """A page of one kind of object: ``lister(session, caller, offset=, limit=)``."""
+
+    def work(session: Session) -> dict[str, Any]:
+        page, total = lister(session, user.caller, offset=offset, limit=PAGE_SIZE)
+        return {key: list(page), "paging": present.Pager(offset, PAGE_SIZE, total, {})}
+
+    return render(request, template, _read(request, work), user=user)
 
 
 def _page_or_not_found(
