@@ -50,14 +50,14 @@ def duration(seconds: float | None) -> str:
 
 
 def rows(value: float | int | None) -> str:
-    """A count with thousands separators (``1,234,567``)."""
+    """A count with thousands separators (``1,234,567``); a dash when unknown."""
     if value is None:
-        return ""
+        return "—"
     return f"{round(value):,}"
 
 
 def eta(seconds: float | None) -> str:
-    return "" if seconds is None else duration(seconds)
+    return "—" if seconds is None else duration(seconds)
 
 
 def job_seconds(job: Job, now: datetime | None = None) -> float | None:
