@@ -28,9 +28,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvBlock
+from scorecast.connectors.base import ConnectorContext
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.formats import decode_csv_block
+from scorecast.formats.chunks import CsvBlock
 
 CHUNK = 8 << 20
 

@@ -229,8 +229,8 @@ def scenario_arrow_2p(model_path: str, source: str, target: str) -> None:
 def scenario_inproc(model_path: str, source: str, target: str) -> None:
     from scorecast.domain.scoring_options import ScoringOptions
     from scorecast.engine import run_job
-    from scorecast.engine.path_io import PathIntake, PathOutput
     from scorecast.predictors import describe_model
+    from scorecast.testing import PathIntake, PathOutput
 
     description = describe_model(
         Path(model_path), target="y", target_type="binary", positive_class="yes"

@@ -43,8 +43,8 @@ def make_input(path: Path, rows: int) -> None:
 def engine_run(source: Path, target: Path) -> float:
     from scorecast.domain.scoring_options import ScoringOptions
     from scorecast.engine import run_job
-    from scorecast.engine.path_io import PathIntake, PathOutput
     from scorecast.predictors import describe_model
+    from scorecast.testing import PathIntake, PathOutput
 
     description = describe_model(
         MODEL, target="readmitted", target_type="binary", positive_class="yes"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorecast.connectors.base import CsvBlock, CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.formats import (
     ROW_ERROR_COLUMN,
@@ -27,6 +27,7 @@ from scorecast.formats import (
     parse_header,
     read_csv_header,
 )
+from scorecast.formats.chunks import CsvBlock
 
 UTF8 = CsvSettings()
 

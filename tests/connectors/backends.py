@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from context import make_context
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings
+from scorecast.connectors.base import ConnectorContext
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.formats import open_encoder
 
 

@@ -6,10 +6,10 @@ import pyarrow as pa
 import pytest
 from backends import Backend, SqlBackend
 
-from scorecast.connectors.base import Chunk, CsvBlock
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.errors import ConnectorError
 from scorecast.formats import decode_csv_block
+from scorecast.formats.chunks import Chunk, CsvBlock
 
 
 def sample(rows: int = 50, offset: int = 0) -> pa.Table:

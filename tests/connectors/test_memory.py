@@ -16,9 +16,9 @@ import pytest
 from backends import Backend
 from peak_rss import PeakRss
 
-from scorecast.connectors.base import CsvBlock
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.formats import decode_csv_block
+from scorecast.formats.chunks import CsvBlock
 
 INPUT_BYTES = 320 << 20
 LIMIT_BYTES = 160 << 20  # half the input; the copy actually needs a few tens of MB

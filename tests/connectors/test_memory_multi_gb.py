@@ -32,9 +32,9 @@ from backends import Backend
 from peak_rss import PeakRss
 
 from scorecast.config import Settings
-from scorecast.connectors.base import CsvBlock
 from scorecast.connectors.registry import open_intake
 from scorecast.formats import decode_csv_block
+from scorecast.formats.chunks import CsvBlock
 
 FILE_BYTES = 2 << 30
 S3_BYTES = 512 << 20

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.config import Settings
-from scorecast.connectors.base import CsvSettings
 from scorecast.connectors.gcp import gcs_failure
 from scorecast.connectors.registry import open_intake
 from scorecast.connectors.safety import (
@@ -21,6 +20,7 @@ from scorecast.connectors.safety import (
     UnsafeLocationError,
     check_google_token_uri,
 )
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError
 
 sys_path_e2e = str(Path(__file__).resolve().parents[1] / "e2e")

@@ -15,8 +15,8 @@ import pytest
 from context import make_context
 
 from scorecast.config import Settings
-from scorecast.connectors.base import CsvSettings
 from scorecast.connectors.registry import open_intake
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError
 
 _E2E = str(Path(__file__).resolve().parents[1] / "e2e")

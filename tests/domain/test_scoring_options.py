@@ -7,7 +7,7 @@ import copy
 import pytest
 from wire_examples import SCORE_TO_FILE_BODY
 
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.scoring_options import (
     AUTO_CHUNK_BYTES,
     ScoringOptions,

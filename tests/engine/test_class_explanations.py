@@ -18,10 +18,10 @@ from model_zoo import FEATURES, BuiltModel, training_frame, tree_pipeline
 
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import run_job
-from scorecast.engine.path_io import PathIntake, PathOutput
 from scorecast.engine.scoring import score_chunk
 from scorecast.predictors import ModelDescription, describe_model, load_predictor
 from scorecast.predictors.sklearn_tree_explain import TreeExplainer
+from scorecast.testing import PathIntake, PathOutput
 
 MODELS = [
     "skops_linear_multiclass",

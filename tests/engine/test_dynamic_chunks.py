@@ -13,9 +13,9 @@ from model_zoo import FEATURES, BuiltModel, training_frame
 from scorecast.domain.chunk_sizing import START_CHUNK_BYTES, ChunkSizing
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, run_job
-from scorecast.engine.path_io import PathIntake, PathOutput
 from scorecast.engine.pools import native_threads_per_process
 from scorecast.predictors import describe_model
+from scorecast.testing import PathIntake, PathOutput
 
 #: how run_job describes 2 scoring processes sharing this machine's cores
 TWO_PROCESSES = (

@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 from model_zoo import FEATURES, BuiltModel, training_frame
 
-from scorecast.connectors.base import CsvSettings, FileFormat
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, Progress, run_job
-from scorecast.engine.path_io import PathIntake, PathOutput
 from scorecast.engine.pools import native_threads_per_process
 from scorecast.errors import JobFailure
 from scorecast.predictors import ModelDescription, describe_model
+from scorecast.testing import PathIntake, PathOutput
 
 #: how run_job describes 2 scoring processes sharing this machine's cores
 TWO_PROCESSES = (

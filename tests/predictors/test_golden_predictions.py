@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from model_zoo import FEATURES, BuiltModel, training_frame
 
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.output_columns import prediction_column, probability_column
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine.runner import csv_column_types

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from scorecast.api.routes.localfile import _CutStreamError, _Follower
 from scorecast.config import Settings
 from scorecast.connectors import localfile, localfile_files
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job

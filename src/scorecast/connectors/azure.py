@@ -23,14 +23,7 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from scorecast.config import Settings
-from scorecast.connectors.base import (
-    ConnectorContext,
-    CsvSettings,
-    FileFormat,
-    Intake,
-    Output,
-    OutputToken,
-)
+from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field
 from scorecast.connectors.commit_marks import committed_by, mark_of
@@ -42,6 +35,7 @@ from scorecast.connectors.fileio import (
     ranged_intake,
 )
 from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
 BLOCK_SIZE = 8 << 20

@@ -36,62 +36,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any
+
+from scorecast.formats.chunks import Chunk, ChunkBytes
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-FileFormat = Literal["csv", "parquet"]
-
-
-@dataclass(frozen=True)
-class CsvSettings:
-    """``csvSettings`` of a job: delimiter (``"tab"`` already mapped to ``\\t``), quote, codec."""
-
-    delimiter: str = ","
-    quotechar: str = '"'
-    encoding: str = "utf-8"
-
-    @classmethod
-    def from_wire(cls, raw: Mapping[str, Any] | None) -> CsvSettings:
-        raw = raw or {}
-        delimiter = raw.get("delimiter") or ","
-        if delimiter == "tab":
-            delimiter = "\t"
-        return cls(
-            delimiter=delimiter,
-            quotechar=raw.get("quotechar") or '"',
-            encoding=raw.get("encoding") or "utf-8",
-        )
-
-
-@dataclass(frozen=True)
-class CsvBlock:
-    """Whole CSV lines (``data``) to be parsed with ``header`` as their first line."""
-
-    header: bytes
-    data: bytes | bytearray
-    settings: CsvSettings
-    column_types: Mapping[str, pa.DataType] | None = None
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.data)
-
-
-Chunk: TypeAlias = "CsvBlock | pa.RecordBatch"
-
-#: Input bytes per chunk: fixed, or asked before each chunk (``ChunkSizer.next_bytes``).
-ChunkBytes: TypeAlias = int | Callable[[], int]
-
-
-def chunk_bytes_source(target_bytes: ChunkBytes) -> Callable[[], int]:
-    """Ask this before cutting each chunk: the size in bytes (at least 1)."""
-    if callable(target_bytes):
-        ask = target_bytes
-        return lambda: max(int(ask()), 1)
-    fixed = max(int(target_bytes), 1)
-    return lambda: fixed
 
 
 @dataclass(frozen=True)

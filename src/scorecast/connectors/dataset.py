@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake
+from scorecast.connectors.base import ConnectorContext, Intake
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.fileio import FileIntake
 from scorecast.connectors.safety import UnsafeLocationError, contained_path
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, ScorecastError
 
 open_output = None

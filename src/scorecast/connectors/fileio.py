@@ -19,8 +19,10 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from scorecast.connectors.base import Chunk, ChunkBytes, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import Intake, Output
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, InvalidInput, ScorecastError
+from scorecast.formats.chunks import Chunk, ChunkBytes
 
 if TYPE_CHECKING:  # pyarrow is imported where data is read: validating settings needs none of it
     import pyarrow as pa

@@ -21,18 +21,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scorecast.config import Settings
-from scorecast.connectors.base import (
-    ConnectorContext,
-    CsvSettings,
-    FileFormat,
-    Intake,
-    Output,
-    OutputToken,
-)
+from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import EncodedOutput, FileIntake, file_format
 from scorecast.connectors.safety import UnsafeLocationError, file_url_path
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError
 
 

@@ -28,14 +28,7 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import unquote, urlsplit
 
 from scorecast.config import Settings
-from scorecast.connectors.base import (
-    ConnectorContext,
-    CsvSettings,
-    FileFormat,
-    Intake,
-    Output,
-    OutputToken,
-)
+from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, split_bucket_key
 from scorecast.connectors.commit_marks import committed_by, mark_of
@@ -47,6 +40,7 @@ from scorecast.connectors.fileio import (
     ranged_intake,
 )
 from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri, check_url
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
 PART_SIZE = 32 * 256 * 1024  # 8 MiB

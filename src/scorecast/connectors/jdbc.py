@@ -30,16 +30,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from scorecast.config import Settings
-from scorecast.connectors.base import (
-    Chunk,
-    ChunkBytes,
-    ConnectorContext,
-    CsvSettings,
-    Intake,
-    Output,
-    OutputToken,
-    chunk_bytes_source,
-)
+from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of
 from scorecast.connectors.fileio import describe
@@ -53,8 +44,10 @@ from scorecast.connectors.sql_commits import (
 )
 from scorecast.connectors.sql_engine import data_store_engine
 from scorecast.connectors.sql_query import check_read_only_query
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, OutputAlreadyCommitted, ScorecastError
 from scorecast.formats.batch_cutting import batches_of_about
+from scorecast.formats.chunks import Chunk, ChunkBytes, chunk_bytes_source
 
 DEFAULT_FETCH_SIZE = 10_000
 #: statementType spellings → the canonical (camelCase) one.

@@ -17,14 +17,7 @@ import pyarrow as pa
 
 from scorecast.config import Settings
 from scorecast.connectors import registry
-from scorecast.connectors.base import (
-    Chunk,
-    ChunkBytes,
-    ConnectorContext,
-    CsvSettings,
-    Intake,
-    Output,
-)
+from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.localfile_files import (
     COMPLETE,
@@ -37,8 +30,10 @@ from scorecast.connectors.localfile_files import (
     result_path,
     staging_path,
 )
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, InvalidInput
 from scorecast.formats import Encoder, iter_csv_blocks, open_encoder, read_csv_header
+from scorecast.formats.chunks import Chunk, ChunkBytes
 
 # --- the adapter --------------------------------------------------------------------------------
 

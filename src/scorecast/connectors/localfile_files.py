@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scorecast.config import Settings
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, InvalidInput, NotFound
 
 _JOB_ID = re.compile(r"[0-9a-f]{24}")

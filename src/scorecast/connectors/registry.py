@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.checks import Checks, Side
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.domain.location_templates import (
     SAMPLE_VALUES,
     TemplateError,

@@ -29,14 +29,7 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from scorecast.config import Settings
-from scorecast.connectors.base import (
-    ConnectorContext,
-    CsvSettings,
-    FileFormat,
-    Intake,
-    Output,
-    OutputToken,
-)
+from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, split_bucket_key
 from scorecast.connectors.commit_marks import committed_by, mark_of
@@ -48,6 +41,7 @@ from scorecast.connectors.fileio import (
     ranged_intake,
 )
 from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
 #: Bytes per multipart part (S3's minimum is 5 MiB for all parts but the last).

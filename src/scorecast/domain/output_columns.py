@@ -35,6 +35,10 @@ THRESHOLD = "THRESHOLD"
 POSITIVE_CLASS = "POSITIVE_CLASS"
 IS_OUTLIER_PREDICTION = "IS_OUTLIER_PREDICTION"
 
+#: Name of the string column the CSV decoder adds when some rows of a chunk could not be parsed:
+#: null for a good row, the problem for a bad one; never an output column.
+ROW_ERROR_COLUMN = "__scorecast_row_error__"
+
 
 def probability_column(target: str, label: str) -> str:
     return f"{target}_{label}_PREDICTION"
@@ -53,8 +57,6 @@ def probability_labels(description: ModelDescription, options: ScoringOptions) -
 
 
 def passthrough_names(options: ScoringOptions, input_columns: list[str]) -> list[str]:
-    from scorecast.formats import ROW_ERROR_COLUMN
-
     if options.passthrough_all:
         return [c for c in input_columns if c != ROW_ERROR_COLUMN]
     return list(options.passthrough_columns)

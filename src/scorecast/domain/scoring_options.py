@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.job_spec import MAX_NUM_CONCURRENT
 from scorecast.errors import InvalidInput, UnsupportedFeature
 

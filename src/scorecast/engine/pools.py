@@ -28,12 +28,12 @@ from typing import Any, cast
 
 import pyarrow as pa
 
-from scorecast.connectors.base import Chunk, CsvBlock
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine.scoring import ScoredChunk, score_chunk
 from scorecast.errors import JobFailure, ScorecastError
 from scorecast.formats import decode_csv_block
+from scorecast.formats.chunks import Chunk, CsvBlock
 from scorecast.predictors.registry import load_predictor
 
 #: modules the fork server imports once, so that each job's workers start without importing

@@ -38,7 +38,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from scorecast.connectors.base import Chunk, ChunkBytes, CsvBlock, Intake, Output
+from scorecast.connectors.base import Intake, Output
 from scorecast.domain.chunk_sizing import ChunkSizer, ChunkSizing
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
@@ -46,6 +46,7 @@ from scorecast.engine import pools
 from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
 from scorecast.errors import InvalidInput, JobFailure, ScorecastError
 from scorecast.formats import parse_header
+from scorecast.formats.chunks import Chunk, ChunkBytes, CsvBlock
 from scorecast.predictors.registry import load_predictor
 
 #: abortOnError: the job aborts when failed rows exceed this count ...

@@ -20,9 +20,10 @@ A UTF-8 byte-order mark is dropped from the header.
 
 from __future__ import annotations
 
+from scorecast.domain.output_columns import ROW_ERROR_COLUMN
 from scorecast.formats.batch_cutting import batches_of_about
 from scorecast.formats.csv_blocks import CsvHeader, iter_csv_blocks, parse_header, read_csv_header
-from scorecast.formats.csv_decode import ROW_ERROR_COLUMN, decode_csv_block
+from scorecast.formats.csv_decode import decode_csv_block
 from scorecast.formats.encoders import Encoder, open_encoder
 from scorecast.formats.parquet_batches import iter_parquet_batches
 

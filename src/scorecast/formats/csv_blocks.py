@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
-from scorecast.connectors.base import ChunkBytes, CsvBlock, CsvSettings, chunk_bytes_source
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
+from scorecast.formats.chunks import ChunkBytes, CsvBlock, chunk_bytes_source
 from scorecast.formats.dialect import csv_dialect, is_ascii_compatible
 
 _READ_SIZE = 1 << 20  # bytes per read() call while looking for a line end

@@ -13,13 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from scorecast.connectors.base import CsvBlock
+from scorecast.domain.output_columns import ROW_ERROR_COLUMN
+from scorecast.formats.chunks import CsvBlock
 from scorecast.formats.csv_blocks import parse_header
 from scorecast.formats.dialect import csv_dialect
 
-#: Name of the string column ``decode_csv_block`` adds when some rows could not be parsed:
-#: null for a good row, the problem for a bad one. Absent when every row parsed.
-ROW_ERROR_COLUMN = "__scorecast_row_error__"
+# ``ROW_ERROR_COLUMN`` (named in ``domain.output_columns``): added when some rows could not be
+# parsed, absent when every row parsed.
 
 
 def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes | bytearray]:

@@ -6,7 +6,7 @@ import codecs
 import csv
 from typing import Any
 
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 
 

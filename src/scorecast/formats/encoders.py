@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from scorecast.connectors.base import CsvSettings, FileFormat
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import InvalidInput
 from scorecast.formats.dialect import csv_dialect, is_ascii_compatible
 

@@ -8,9 +8,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scorecast.connectors.base import ChunkBytes, chunk_bytes_source
 from scorecast.errors import InvalidInput
 from scorecast.formats.batch_cutting import batches_of_about
+from scorecast.formats.chunks import ChunkBytes, chunk_bytes_source
 
 #: a dynamic size reads pieces of this fraction of the first batch and joins or slices them
 _PIECES_PER_BATCH = 8

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from scorecast.predictors.base import FloatArray
+from scorecast.predictors.sklearn_columns import selected_columns
 
 _LINEAR = (
     "LogisticRegression",
@@ -150,7 +151,6 @@ def _origins(transformer: Any, names: list[str]) -> list[int]:
 
 
 def _column_transformer_origins(transformer: Any, names: list[str]) -> list[int]:
-    from scorecast.predictors.sklearn_model import _select
 
     width = sum(
         s.stop - s.start for s in transformer.output_indices_.values() if isinstance(s, slice)
@@ -160,7 +160,7 @@ def _column_transformer_origins(transformer: Any, names: list[str]) -> list[int]
     for name, part, selection in transformer.transformers_:
         if part == "drop":
             continue
-        selected = [position[c] for c in _select(selection, names) if c in position]
+        selected = [position[c] for c in selected_columns(selection, names) if c in position]
         span = transformer.output_indices_[name]
         if span.stop == span.start:
             continue

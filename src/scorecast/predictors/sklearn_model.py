@@ -31,6 +31,7 @@ from scorecast.predictors.base import (
     pick_classes,
     settle_labels,
 )
+from scorecast.predictors.sklearn_columns import selected_columns
 from scorecast.predictors.sklearn_explain import LinearExplainer
 from scorecast.predictors.sklearn_parallelism import scoring_parallelism
 from scorecast.predictors.sklearn_tree_explain import TREE_MODELS, TreeExplainer
@@ -189,22 +190,9 @@ def _visit(
         for _, transformer, selection in estimator.transformers_:
             if isinstance(transformer, str):
                 continue
-            _visit(transformer, _select(selection, columns), types, missing)
+            _visit(transformer, selected_columns(selection, columns), types, missing)
     elif kind in _ENCODERS:
         for column, categories in zip(columns, estimator.categories_, strict=False):
             types[column] = "categorical" if categories.dtype.kind in "OUS" else "numeric"
             if any(value is None for value in categories):
                 missing[column] = None
-
-
-def _select(selection: Any, columns: list[str]) -> list[str]:
-    if isinstance(selection, str):
-        return [selection]
-    if callable(selection):
-        return []
-    items = list(np.asarray(selection).reshape(-1))
-    if items and isinstance(items[0], (bool, np.bool_)):
-        return [c for c, keep in zip(columns, items, strict=False) if keep]
-    if items and isinstance(items[0], (int, np.integer)):
-        return [columns[int(i)] for i in items]
-    return [str(i) for i in items]

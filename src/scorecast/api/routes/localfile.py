@@ -36,7 +36,7 @@ from starlette.requests import ClientDisconnect
 from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
-from scorecast.connectors.base import CsvSettings
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.job_statuses import shown_status, wire_status
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import accounts, jobs

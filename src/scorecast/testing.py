@@ -1,6 +1,7 @@
-"""An intake and an output over plain local paths, built on ``scorecast.formats``.
+"""For tests and benches: an intake and an output over plain local paths, built on
+``scorecast.formats`` (what ``scorecast.engine.run_job`` is run with outside the service).
 
-They are what the benchmark and local tests run jobs with; the service's connectors (local
+They are what the benchmarks and the engine's tests run jobs with; the service's connectors (local
 uploads, S3, ...) implement the same protocols. The output writes to a temporary file next to
 the destination and renames it on ``commit()``, so a half-written file is never presented as
 the result.
@@ -15,7 +16,8 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from scorecast.connectors.base import Chunk, ChunkBytes, CsvSettings, FileFormat, Intake, Output
+from scorecast.connectors.base import Intake, Output
+from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, InvalidInput
 from scorecast.formats import (
     Encoder,
@@ -24,6 +26,7 @@ from scorecast.formats import (
     open_encoder,
     read_csv_header,
 )
+from scorecast.formats.chunks import Chunk, ChunkBytes
 
 
 class PathIntake(Intake):
