@@ -38,10 +38,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scorecast.formats.chunks import Chunk, ChunkBytes
-
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    # only annotations here: importing ``scorecast.formats`` would load pyarrow into the
+    # service process, which validates connector settings but never reads data
+    from scorecast.formats.chunks import Chunk, ChunkBytes
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,45 @@ A UTF-8 byte-order mark is dropped from the header.
 
 from __future__ import annotations
 
-from scorecast.domain.output_columns import ROW_ERROR_COLUMN
-from scorecast.formats.batch_cutting import batches_of_about
-from scorecast.formats.csv_blocks import CsvHeader, iter_csv_blocks, parse_header, read_csv_header
-from scorecast.formats.csv_decode import decode_csv_block
-from scorecast.formats.encoders import Encoder, open_encoder
-from scorecast.formats.parquet_batches import iter_parquet_batches
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scorecast.domain.output_columns import ROW_ERROR_COLUMN
+    from scorecast.formats.batch_cutting import batches_of_about
+    from scorecast.formats.csv_blocks import (
+        CsvHeader,
+        iter_csv_blocks,
+        parse_header,
+        read_csv_header,
+    )
+    from scorecast.formats.csv_decode import decode_csv_block
+    from scorecast.formats.encoders import Encoder, open_encoder
+    from scorecast.formats.parquet_batches import iter_parquet_batches
+
+# Loaded on first use: the chunk types (``scorecast.formats.chunks``) are imported by modules of
+# the service process, which must not load pyarrow for them.
+_WHERE = {
+    "ROW_ERROR_COLUMN": "scorecast.domain.output_columns",
+    "batches_of_about": "scorecast.formats.batch_cutting",
+    "CsvHeader": "scorecast.formats.csv_blocks",
+    "iter_csv_blocks": "scorecast.formats.csv_blocks",
+    "parse_header": "scorecast.formats.csv_blocks",
+    "read_csv_header": "scorecast.formats.csv_blocks",
+    "decode_csv_block": "scorecast.formats.csv_decode",
+    "Encoder": "scorecast.formats.encoders",
+    "open_encoder": "scorecast.formats.encoders",
+    "iter_parquet_batches": "scorecast.formats.parquet_batches",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ROW_ERROR_COLUMN",
