@@ -7,6 +7,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from sqlalchemy import Engine, text
+
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
 _REVISION = re.compile(r'^revision: str = "([^"]+)"', re.MULTILINE)
 _DOWN = re.compile(r'^down_revision: str \| None = (?:"([^"]+)"|None)', re.MULTILINE)
@@ -30,3 +32,10 @@ def expected_revision() -> str:
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
     return heads.pop()
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the store's schema is at this release's head (raises when the store is down)."""
+    with engine.connect() as connection:
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return current == expected_revision()

@@ -129,6 +129,8 @@ class _Forbidden(Exception):
 
 
 UserDep = Annotated[SignedIn, Depends(_signed_in)]
+#: where a page of a list starts
+PageOffset = Annotated[int, Query(ge=0, le=10**9)]
 CsrfField = Annotated[str | None, Form(alias="csrf")]
 
 
@@ -258,7 +260,7 @@ def definitions_page(
     request: Request,
     user: UserDep,
     q: str = "",
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: PageOffset = 0,
 ) -> HTMLResponse:
     def work(session: Session) -> dict[str, Any]:
         page, total = definitions.list_definitions(
@@ -313,7 +315,7 @@ def jobs_page(
     status: str = "",
     definition: str = "",
     source: str = "",
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: PageOffset = 0,
 ) -> HTMLResponse:
     def work(session: Session) -> dict[str, Any]:
         filters = jobs.JobFilters(
@@ -361,7 +363,7 @@ def deployments_page(
     request: Request,
     user: UserDep,
     q: str = "",
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: PageOffset = 0,
 ) -> HTMLResponse:
     def work(session: Session) -> dict[str, Any]:
         page, total = deployments.list_deployments(
@@ -386,9 +388,7 @@ def deployment_page(request: Request, user: UserDep, deployment_id: str) -> HTML
 
 
 @router.get("/credentials")
-def credentials_page(
-    request: Request, user: UserDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
-) -> HTMLResponse:
+def credentials_page(request: Request, user: UserDep, offset: PageOffset = 0) -> HTMLResponse:
     return _listing(
         request,
         user,
@@ -400,9 +400,7 @@ def credentials_page(
 
 
 @router.get("/data-stores")
-def data_stores_page(
-    request: Request, user: UserDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
-) -> HTMLResponse:
+def data_stores_page(request: Request, user: UserDep, offset: PageOffset = 0) -> HTMLResponse:
     return _listing(
         request,
         user,

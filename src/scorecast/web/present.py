@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule import describe, parse_schedule
 from scorecast.domain.schedule import next_fires as schedule_next_fires
-from scorecast.errors import InvalidInput
+from scorecast.errors import InvalidInput, NotFound
 from scorecast.service import credentials, data_stores
 from scorecast.service.caller import Caller
 from scorecast.store.models import Job, JobDefinition
@@ -183,7 +183,7 @@ def _reference(session: Session, caller: Caller, key: str, object_id: str) -> st
             return f"{credentials.get_credential(session, caller, object_id).name} ({object_id})"
         store = data_stores.get_data_store(session, caller, object_id)
         return f"{store.canonical_name} ({object_id})"
-    except Exception:
+    except NotFound:  # a deleted object is shown as such, never as an error
         return f"{kind} {object_id} (deleted)"
 
 

@@ -116,6 +116,16 @@ def print_json(document: Any) -> None:
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+def print_one(item: Any, *, ident: str, text: str, json_output: bool, quiet: bool) -> None:
+    """One object a command made or ran: as JSON, as its id alone, or as a line of text."""
+    if json_output:
+        print_json(item)
+    elif quiet:
+        typer.echo(ident)
+    else:
+        typer.echo(text)
+
+
 def print_ids(ids: Iterable[str]) -> None:
     for ident in ids:
         typer.echo(ident)

@@ -23,6 +23,7 @@ from scorecast_client.cli._common import (
     handle_errors,
     print_ids,
     print_json,
+    print_one,
     print_table,
     short_time,
 )
@@ -99,12 +100,8 @@ def create_credential(
         body["description"] = description
     with connect(profile) as client:
         made = client.credentials.create(body)
-    if json_output:
-        print_json(made)
-    elif quiet:
-        typer.echo(made["credentialId"])
-    else:
-        typer.echo(f"stored credential {made['name']!r}: {made['credentialId']}")
+    text = f"stored credential {made['name']!r}: {made['credentialId']}"
+    print_one(made, ident=made["credentialId"], text=text, json_output=json_output, quiet=quiet)
 
 
 @app.command("list", epilog="Example: scorecast credentials list --json")

@@ -16,6 +16,7 @@ from scorecast_client.cli._common import (
     handle_errors,
     print_ids,
     print_json,
+    print_one,
     print_table,
     short_time,
 )
@@ -44,12 +45,8 @@ def upload_dataset(
         raise UsageError(f"FILE {path} is not a file")
     with connect(profile) as client:
         made = client.datasets.upload(path, name=name)
-    if json_output:
-        print_json(made)
-    elif quiet:
-        typer.echo(made["datasetId"])
-    else:
-        typer.echo(f"uploaded {path.name} as dataset {made['name']!r}: {made['datasetId']}")
+    text = f"uploaded {path.name} as dataset {made['name']!r}: {made['datasetId']}"
+    print_one(made, ident=made["datasetId"], text=text, json_output=json_output, quiet=quiet)
 
 
 @app.command("list", epilog="Example: scorecast datasets list --quiet")

@@ -21,6 +21,7 @@ from scorecast_client.cli._common import (
     print_fields,
     print_ids,
     print_json,
+    print_one,
     print_table,
     short_time,
 )
@@ -116,12 +117,8 @@ def _run(client: Client, definition_id: str, wait: bool, quiet: bool) -> Job:
 
 
 def _print_job(job: Job, json_output: bool, quiet: bool) -> None:
-    if json_output:
-        print_json(job.data)
-    elif quiet:
-        typer.echo(job.id)
-    else:
-        typer.echo(f"job {job.id}: {job.status}: {job.data['statusDetails']}")
+    text = f"job {job.id}: {job.status}: {job.data['statusDetails']}"
+    print_one(job.data, ident=job.id, text=text, json_output=json_output, quiet=quiet)
 
 
 @app.command("list", epilog="Example: scorecast definitions list --search nightly --quiet")

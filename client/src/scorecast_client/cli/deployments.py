@@ -18,6 +18,7 @@ from scorecast_client.cli._common import (
     print_fields,
     print_ids,
     print_json,
+    print_one,
     print_table,
     short_time,
 )
@@ -142,12 +143,8 @@ def create(
             label=label,
             trust_pickle=trust_pickle,
         )
-    if json_output:
-        print_json(item)
-    elif quiet:
-        typer.echo(item["id"])
-    else:
-        typer.echo(f"registered {model_path.name} as deployment {item['label']!r}: {item['id']}")
+    text = f"registered {model_path.name} as deployment {item['label']!r}: {item['id']}"
+    print_one(item, ident=item["id"], text=text, json_output=json_output, quiet=quiet)
 
 
 @app.command("delete", epilog="Example: scorecast deployments delete 65f0c0ffee00")

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
@@ -24,7 +24,7 @@ from scorecast.errors import PermissionDenied
 from scorecast.metrics import CONTENT_TYPE_LATEST, Metrics
 from scorecast.service import accounts
 from scorecast.store.db import session_scope
-from scorecast.store.migration_head import expected_revision
+from scorecast.store.migration_head import schema_is_current
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("scorecast.health")
@@ -45,9 +45,7 @@ def readyz(request: Request) -> JSONResponse:
         "storage": "ok" if _storage_writable(settings) else "failed",
     }
     try:
-        with engine.connect() as connection:
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if current != expected_revision():
+        if not schema_is_current(engine):
             checks["migrations"] = "failed"
     except Exception:  # an unreachable store must answer 503, never 500
         log.warning("readiness: the store does not answer", exc_info=True)
