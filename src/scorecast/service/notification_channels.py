@@ -95,6 +95,8 @@ def list_channels(
 ) -> tuple[Sequence[NotificationChannel], int]:
     """A page of the organization's channels, newest first, and the total count."""
     where = [NotificationChannel.org_id == caller.org_id]
+    if name_part and "\x00" in name_part:
+        raise InvalidInput.at("namePart", "must not contain a NUL character")
     if name_part:
         where.append(func.lower(NotificationChannel.name).contains(name_part.lower()))
     total = session.scalar(select(func.count()).select_from(NotificationChannel).where(*where))
@@ -246,6 +248,8 @@ def _name(value: object) -> str:
         raise InvalidInput.at("name", "is required (a non-empty string)")
     if len(value) > _MAX_NAME:
         raise InvalidInput.at("name", f"must be at most {_MAX_NAME} characters")
+    if "\x00" in value:
+        raise InvalidInput.at("name", "must not contain a NUL character")
     return value.strip()
 
 

@@ -74,6 +74,8 @@ def list_policies(
     where = [NotificationPolicy.org_id == caller.org_id]
     if channel_id is not None:
         where.append(NotificationPolicy.channel_id == channel_id)
+    if name_part and "\x00" in name_part:
+        raise InvalidInput.at("namePart", "must not contain a NUL character")
     if name_part:
         where.append(func.lower(NotificationPolicy.name).contains(name_part.lower()))
     total = session.scalar(select(func.count()).select_from(NotificationPolicy).where(*where))
@@ -215,4 +217,6 @@ def _name(value: object) -> str:
         raise InvalidInput.at("name", "is required (a non-empty string)")
     if len(value) > _MAX_NAME:
         raise InvalidInput.at("name", f"must be at most {_MAX_NAME} characters")
+    if "\x00" in value:
+        raise InvalidInput.at("name", "must not contain a NUL character")
     return value.strip()
