@@ -2,7 +2,7 @@
 (stored, so that they survive restarts; see service.notification_deliveries).
 
 Revision ID: 0008_notifications
-Revises: 0003_list_indexes
+Revises: 0004_definition_policies
 Create Date: 2026-12-05 23:55:49.265425
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_notifications"
-down_revision: str | None = "0003_list_indexes"
+down_revision: str | None = "0004_definition_policies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
