@@ -48,7 +48,9 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
 - Notification deliveries (``NotificationSettings``): ``SCORECAST_NOTIFICATION_TIMEOUT_SECONDS``
   (one attempt, default 10), ``SCORECAST_NOTIFICATION_RETRY_SECONDS`` (the first retry's delay,
   doubled for each next one, default 5), ``SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS``
-  (default 3600) and ``SCORECAST_NOTIFICATION_RETRY_HOURS`` (give up after, default 24).
+  (default 3600), ``SCORECAST_NOTIFICATION_RETRY_HOURS`` (give up after, default 24) and
+  ``SCORECAST_NOTIFICATION_KEEP_DAYS`` (delivered and failed deliveries are removed after,
+  default 30; ``0`` keeps them).
 """
 
 from __future__ import annotations
@@ -200,6 +202,8 @@ class NotificationSettings:
     retry_seconds: float = 5.0
     retry_max_delay_seconds: float = 3600.0
     retry_hours: float = 24.0
+    #: finished deliveries older than this are removed; 0 keeps them
+    keep_days: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
@@ -210,6 +214,7 @@ class NotificationSettings:
                 env, "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", 3600.0
             ),
             retry_hours=_seconds(env, "SCORECAST_NOTIFICATION_RETRY_HOURS", 24.0),
+            keep_days=_seconds(env, "SCORECAST_NOTIFICATION_KEEP_DAYS", 30.0),
         )
 
 

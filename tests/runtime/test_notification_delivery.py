@@ -334,3 +334,30 @@ def test_email_without_an_smtp_server_fails_saying_so(
     (row,) = _deliveries(engine)
     assert row.status == "failed"
     assert "SCORECAST_SMTP_HOST" in (_attempts(engine, row.id)[0].error or "")
+
+
+def test_old_finished_deliveries_are_pruned(engine: Engine, notify_settings: Settings) -> None:
+    caller = _caller(engine)
+    channel = _channel(
+        engine,
+        notify_settings,
+        caller,
+        name="a",
+        channelType="Webhook",
+        payloadUrl="http://127.0.0.1:9/",
+    )
+    _policy(engine, caller, name="all", channelId=channel, eventGroup="batch_predictions.all")
+    for _ in range(3):
+        with session_scope(engine) as session:
+            emit(session, Event(EventType.MISSED, caller.org_id))
+    old, finished, _pending = (row.id for row in _deliveries(engine))
+    with session_scope(engine) as session:
+        for delivery_id, status, age in ((old, "failed", 31), (finished, "delivered", 29)):
+            row = session.get(NotificationDelivery, delivery_id)
+            assert row is not None
+            row.status, row.created = status, utcnow() - timedelta(days=age)
+            session.add(NotificationAttempt(delivery_id=delivery_id, result="rejected"))
+    assert NotificationSender(notify_settings, engine).prune() == 1
+    left = {row.id: row.status for row in _deliveries(engine)}
+    assert old not in left and left[finished] == "delivered" and len(left) == 2
+    assert _attempts(engine, old) == [] and len(_attempts(engine, finished)) == 1

@@ -5,7 +5,8 @@ deliveries with a lease (one short transaction), makes the attempts outside any 
 and records each outcome (another short one), so any number of senders may share a store and a
 sender that dies mid-attempt only delays its deliveries until their leases run out. Deliveries
 are rows, so a restart loses none: they are retried with exponential backoff for
-``SCORECAST_NOTIFICATION_RETRY_HOURS``.
+``SCORECAST_NOTIFICATION_RETRY_HOURS``. Once an hour it removes the deliveries that ended more
+than ``SCORECAST_NOTIFICATION_KEEP_DAYS`` ago.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -28,6 +30,7 @@ from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
 log = logging.getLogger("scorecast.notifications")
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -62,6 +65,7 @@ class NotificationSender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outage_log = OutageLog(log, "delivering notifications")
+        self._pruned_at: float | None = None
 
     def run_once(self) -> int:
         """Attempt every delivery due now; how many were attempted."""
@@ -91,10 +95,28 @@ class NotificationSender:
             )
         return len(tasks)
 
+    def prune(self) -> int:
+        """Remove finished deliveries older than the configured days; how many."""
+        keep = self.settings.notifications.keep_days
+        if keep <= 0:
+            return 0
+        with session_scope(self.engine, immediate=True) as session:
+            removed = notification_deliveries.prune(session, self.clock() - timedelta(days=keep))
+        if removed:
+            log.info("removed %d notification deliveries older than %g days", removed, keep)
+        return removed
+
+    def _prune_when_due(self) -> None:
+        now = time.monotonic()
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self._pruned_at = now
+            self.prune()
+
     def run(self) -> None:
         while not self._stop.is_set():
             busy = 0
             try:
+                self._prune_when_due()
                 busy = self.run_once()
                 self._outage_log.succeeded()
             except Exception as exc:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -402,6 +402,20 @@ def record_attempt(
         delivery.status, delivery.next_attempt_at = FAILED, None
     session.flush()
     return delivery.status
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Remove delivered and failed deliveries created before ``before`` (with their
+    attempts); how many."""
+    result = session.execute(
+        delete(NotificationDelivery)
+        .where(
+            NotificationDelivery.status.in_((DELIVERED, FAILED)),
+            NotificationDelivery.created < before,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _postgres(session: Session) -> bool:
