@@ -36,10 +36,12 @@ def _webhook(live: LiveServer, **extra: Any) -> dict[str, Any]:
 
 def test_channel_crud_never_returns_the_secret(live_server: LiveServer) -> None:
     live = live_server
-    created = _webhook(live, customHeaders=[{"name": "X-Team", "value": "scoring"}])
-    assert SECRET not in str(created)
+    created = _webhook(
+        live, customHeaders=[{"name": "Authorization", "value": "Bearer hdr-Secret"}]
+    )
+    assert SECRET not in str(created) and "hdr-Secret" not in str(created)
     assert created["hasSecretToken"] is True and created["validateSsl"] is True
-    assert created["customHeaders"] == [{"name": "X-Team", "value": "scoring"}]
+    assert created["customHeaders"] == [{"name": "Authorization"}]  # values are write-only
     assert created["policyCount"] == 0 and created["createdAt"].endswith("Z")
     one = f"{live.url}/notificationChannels/{created['id']}/"
     patched = httpx.patch(
@@ -59,7 +61,8 @@ def test_channel_crud_never_returns_the_secret(live_server: LiveServer) -> None:
     listing = httpx.get(f"{live.url}/notificationChannels/?namePart=RENAM", headers=live.headers())
     assert [item["id"] for item in listing.json()["data"]] == [created["id"]]
     assert listing.json()["totalCount"] == 1
-    assert SECRET not in httpx.get(one, headers=live.headers()).text
+    shown = httpx.get(one, headers=live.headers()).text
+    assert SECRET not in shown and "hdr-Secret" not in shown
     assert httpx.delete(one, headers=live.headers()).status_code == 204
     assert httpx.get(one, headers=live.headers()).status_code == 404
 

@@ -191,7 +191,8 @@ def job_data(data: Any) -> JobData:
 
 
 class NotificationChannelData(TypedDict):
-    """``GET notificationChannels/{id}/``: never the secret (``hasSecretToken`` instead)."""
+    """``GET notificationChannels/{id}/``: never the secret (``hasSecretToken`` instead), and
+    custom headers by name only."""
 
     id: str
     name: str

@@ -4,7 +4,9 @@ DataRobot's shape: ``name``, ``channelType`` (``Webhook`` or ``Email`` here; Dat
 types are refused with a 422 naming the field), for webhooks ``payloadUrl``, ``contentType``
 (``application/json``), ``customHeaders`` (``[{name, value}]``, at most 100), ``secretToken``
 (write-only: stored encrypted like credentials, never returned) and ``validateSsl``; for email
-``emailAddress`` (one address, DataRobot's) or ``emailAddresses`` (a list, ours). A webhook URL
+``emailAddress`` (one address, DataRobot's) or ``emailAddresses`` (a list, ours). Custom
+header values often carry credentials (``Authorization``), so they are encrypted like the
+secret and never returned either: a channel shows its headers' names only. A webhook URL
 passes the connectors' private-address checks (``connectors.safety``) unless the operator
 allows private endpoints. Functions flush, never commit.
 """
@@ -156,6 +158,28 @@ def secret_token(channel: NotificationChannel, settings: Settings) -> str | None
     return value if isinstance(value, str) else None
 
 
+def custom_header_names(channel: NotificationChannel) -> list[str]:
+    """The names of the channel's custom headers (their values are never shown)."""
+    return [str(name) for name in (channel.custom_headers or {}).get("names", [])]
+
+
+def custom_headers(channel: NotificationChannel, settings: Settings) -> list[tuple[str, str]]:
+    """The channel's custom headers in clear, for sending; never send them anywhere else."""
+    sealed = (channel.custom_headers or {}).get("sealed")
+    if not sealed:
+        return []
+    headers = SecretBox.from_settings(settings).decrypt(str(sealed).encode("ascii"))["headers"]
+    return [(str(item["name"]), str(item["value"])) for item in headers]
+
+
+def _sealed(headers: list[dict[str, str]], settings: Settings) -> dict[str, Any]:
+    if not headers:
+        return {"names": [], "sealed": None}
+    box = SecretBox.from_settings(settings)
+    sealed = box.encrypt({"headers": headers}).decode("ascii")
+    return {"names": [item["name"] for item in headers], "sealed": sealed}
+
+
 def email_addresses(channel: NotificationChannel) -> list[str]:
     addresses = (channel.email or {}).get("addresses", [])
     return [str(address) for address in addresses]
@@ -200,7 +224,7 @@ def _apply_webhook(
     if body.get("contentType") is not None:
         channel.content_type = _content_type(body["contentType"])
     if "customHeaders" in body:
-        channel.custom_headers = {"headers": _headers(body["customHeaders"])}
+        channel.custom_headers = _sealed(_headers(body["customHeaders"]), settings)
     if "validateSsl" in body:
         if not isinstance(body["validateSsl"], bool):
             raise InvalidInput.at("validateSsl", "must be true or false")

@@ -38,6 +38,7 @@ from scorecast.domain.notification_rules import (
 from scorecast.errors import InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.notification_channels import (
+    custom_headers,
     email_addresses,
     owned_channel,
     secret_token,
@@ -341,7 +342,6 @@ def has_due(session: Session, now: datetime) -> bool:
 def _task(
     delivery: NotificationDelivery, channel: NotificationChannel, settings: Settings, owner: str
 ) -> DeliveryTask:
-    headers = (channel.custom_headers or {}).get("headers", [])
     return DeliveryTask(
         delivery_id=delivery.id,
         attempt=delivery.attempt_count,
@@ -349,7 +349,7 @@ def _task(
         channel_type=channel.channel_type,
         payload=dict(delivery.payload),
         payload_url=channel.payload_url,
-        headers=tuple((str(h["name"]), str(h["value"])) for h in headers),
+        headers=tuple(custom_headers(channel, settings)),
         secret=secret_token(channel, settings),
         validate_ssl=channel.validate_ssl,
         addresses=tuple(email_addresses(channel)),

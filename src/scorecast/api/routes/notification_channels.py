@@ -1,6 +1,6 @@
 """``notificationChannels/``: CRUD in DataRobot's shape, plus (ours) a channel's deliveries and
-a test delivery. ``secretToken`` is accepted, never returned (``hasSecretToken`` says whether
-one is set)."""
+a test delivery. ``secretToken`` and the values of ``customHeaders`` are accepted, never
+returned (``hasSecretToken`` says whether a secret is set; headers show their names)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ _ONE = "/notificationChannels/{channel_id}/"
 
 def channel_to_wire(channel: NotificationChannel, policy_count: int) -> dict[str, Any]:
     """The channel as DataRobot shows it, without the secret."""
-    headers = (channel.custom_headers or {}).get("headers", [])
+    headers = [{"name": name} for name in channels.custom_header_names(channel)]
     addresses = channels.email_addresses(channel)
     return {
         "id": channel.id,
