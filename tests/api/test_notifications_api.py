@@ -4,6 +4,8 @@ answered 422 naming the field, private webhook hosts refused, deliveries and tes
 
 from __future__ import annotations
 
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -11,6 +13,13 @@ import pytest
 
 from live_api import LiveServer
 
+#: httpx with a deadline for a loaded machine (its default is 5 s)
+http = SimpleNamespace(
+    **{
+        verb: partial(getattr(httpx, verb), timeout=120)
+        for verb in ("get", "post", "patch", "delete")
+    }
+)
 SECRET = "whsec-Very-Secret-Token"
 HOOK = "https://hooks.example.com/scorecast"
 
@@ -18,7 +27,7 @@ HOOK = "https://hooks.example.com/scorecast"
 def _post(
     live: LiveServer, path: str, body: dict[str, Any], token: str | None = None
 ) -> httpx.Response:
-    return httpx.post(f"{live.url}/{path}", json=body, headers=live.headers(token))
+    return http.post(f"{live.url}/{path}", json=body, headers=live.headers(token))
 
 
 def _webhook(live: LiveServer, **extra: Any) -> dict[str, Any]:
@@ -44,7 +53,7 @@ def test_channel_crud_never_returns_the_secret(live_server: LiveServer) -> None:
     assert created["customHeaders"] == [{"name": "Authorization"}]  # values are write-only
     assert created["policyCount"] == 0 and created["createdAt"].endswith("Z")
     one = f"{live.url}/notificationChannels/{created['id']}/"
-    patched = httpx.patch(
+    patched = http.patch(
         one,
         json={"name": "renamed", "validateSsl": False, "secretToken": None},
         headers=live.headers(),
@@ -58,13 +67,13 @@ def test_channel_crud_never_returns_the_secret(live_server: LiveServer) -> None:
     )
     assert email.status_code == 201, email.text
     assert email.json()["emailAddresses"] == ["ops@example.com"]
-    listing = httpx.get(f"{live.url}/notificationChannels/?namePart=RENAM", headers=live.headers())
+    listing = http.get(f"{live.url}/notificationChannels/?namePart=RENAM", headers=live.headers())
     assert [item["id"] for item in listing.json()["data"]] == [created["id"]]
     assert listing.json()["totalCount"] == 1
-    shown = httpx.get(one, headers=live.headers()).text
+    shown = http.get(one, headers=live.headers()).text
     assert SECRET not in shown and "hdr-Secret" not in shown
-    assert httpx.delete(one, headers=live.headers()).status_code == 204
-    assert httpx.get(one, headers=live.headers()).status_code == 404
+    assert http.delete(one, headers=live.headers()).status_code == 204
+    assert http.get(one, headers=live.headers()).status_code == 404
 
 
 def test_policy_crud(live_server: LiveServer) -> None:
@@ -85,7 +94,7 @@ def test_policy_crud(live_server: LiveServer) -> None:
     assert policy["active"] is True and policy["maximalFrequency"] == "PT1H"
     assert policy["relatedEntityId"] is None and policy["eventGroup"] is None
     one = f"{live.url}/notificationPolicies/{policy['id']}/"
-    patched = httpx.patch(
+    patched = http.patch(
         one,
         json={"eventGroup": "batch_predictions.scheduler.all", "active": False},
         headers=live.headers(),
@@ -95,14 +104,14 @@ def test_policy_crud(live_server: LiveServer) -> None:
         None,
         "batch_predictions.scheduler.all",
     )
-    got = httpx.get(f"{live.url}/notificationChannels/{channel['id']}/", headers=live.headers())
+    got = http.get(f"{live.url}/notificationChannels/{channel['id']}/", headers=live.headers())
     assert got.json()["policyCount"] == 1
-    listing = httpx.get(
+    listing = http.get(
         f"{live.url}/notificationPolicies/?channelId={channel['id']}", headers=live.headers()
     )
     assert listing.json()["totalCount"] == 1
-    assert httpx.delete(one, headers=live.headers()).status_code == 204
-    assert httpx.get(one, headers=live.headers()).status_code == 404
+    assert http.delete(one, headers=live.headers()).status_code == 204
+    assert http.get(one, headers=live.headers()).status_code == 404
 
 
 def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
@@ -120,11 +129,11 @@ def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
         f"notificationChannels/{channel['id']}/deliveries/",
     ):
         url = f"{live.url}/{path}"
-        assert httpx.get(url, headers=live.headers(bob)).status_code == 404
+        assert http.get(url, headers=live.headers(bob)).status_code == 404
     for path in (f"notificationChannels/{channel['id']}/", f"notificationPolicies/{policy['id']}/"):
         url = f"{live.url}/{path}"
-        assert httpx.patch(url, json={"name": "x"}, headers=live.headers(bob)).status_code == 404
-        assert httpx.delete(url, headers=live.headers(bob)).status_code == 404
+        assert http.patch(url, json={"name": "x"}, headers=live.headers(bob)).status_code == 404
+        assert http.delete(url, headers=live.headers(bob)).status_code == 404
     test = _post(live, f"notificationChannels/{channel['id']}/test/", {}, token=bob)
     assert test.status_code == 404
     # bob cannot aim a policy at alice's channel
@@ -136,8 +145,8 @@ def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
     )
     assert stolen.status_code == 404 and stolen.json()["errors"] == {"channelId": "not found"}
     for path in ("notificationChannels/", "notificationPolicies/"):
-        assert httpx.get(f"{live.url}/{path}", headers=live.headers(bob)).json()["totalCount"] == 0
-    assert httpx.get(f"{live.url}/notificationChannels/").status_code == 401
+        assert http.get(f"{live.url}/{path}", headers=live.headers(bob)).json()["totalCount"] == 0
+    assert http.get(f"{live.url}/notificationChannels/").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -273,12 +282,12 @@ def test_a_test_delivery_is_queued_and_listed(live_server: LiveServer) -> None:
     delivery = queued.json()
     assert delivery["status"] == "pending" and delivery["event"] == "notifications.test"
     assert delivery["id"].startswith("msg_") and delivery["attempts"] == []
-    listing = httpx.get(
+    listing = http.get(
         f"{live.url}/notificationChannels/{channel['id']}/deliveries/", headers=live.headers()
     )
     assert listing.status_code == 200
     assert [item["id"] for item in listing.json()["data"]] == [delivery["id"]]
-    bad = httpx.get(
+    bad = http.get(
         f"{live.url}/notificationChannels/{channel['id']}/deliveries/?status=lost",
         headers=live.headers(),
     )
