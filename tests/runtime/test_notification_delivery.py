@@ -361,3 +361,39 @@ def test_old_finished_deliveries_are_pruned(engine: Engine, notify_settings: Set
     left = {row.id: row.status for row in _deliveries(engine)}
     assert old not in left and left[finished] == "delivered" and len(left) == 2
     assert _attempts(engine, old) == [] and len(_attempts(engine, finished)) == 1
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_its_delivery_only(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    from cryptography.fernet import Fernet
+
+    caller = _caller(engine)
+    keyed = replace(notify_settings, secret_key=Fernet.generate_key().decode())
+    locked = _channel(
+        engine,
+        keyed,
+        caller,
+        name="a",
+        channelType="Webhook",
+        payloadUrl="http://127.0.0.1:9/",
+        secretToken="s3cret",
+    )
+    plain = _channel(
+        engine,
+        notify_settings,
+        caller,
+        name="b",
+        channelType="Webhook",
+        payloadUrl="http://127.0.0.1:9/",
+    )
+    for channel in (locked, plain):
+        _policy(engine, caller, name="all", channelId=channel, eventGroup="batch_predictions.all")
+    with session_scope(engine) as session:
+        emit(session, Event(EventType.MISSED, caller.org_id))
+    with session_scope(engine, immediate=True) as session:  # the key file's key, not keyed's
+        (task,) = claim_due(session, notify_settings, "s1", utcnow(), lease_seconds=60)
+    assert task.payload_url == "http://127.0.0.1:9/" and task.secret is None
+    (failed,) = [row for row in _deliveries(engine) if row.channel_id == locked]
+    assert failed.status == "failed"
+    assert "cannot be decrypted" in (_attempts(engine, failed.id)[0].error or "")

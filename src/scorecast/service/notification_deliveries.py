@@ -35,7 +35,7 @@ from scorecast.domain.notification_rules import (
     plan_delivery,
     policy_matches,
 )
-from scorecast.errors import InvalidInput
+from scorecast.errors import InvalidInput, ScorecastError
 from scorecast.service.caller import Caller
 from scorecast.service.notification_channels import (
     custom_headers,
@@ -321,12 +321,29 @@ def claim_due(
         channel = session.get(NotificationChannel, delivery.channel_id)
         if channel is None:
             continue
+        delivery.attempt_count += 1
+        try:
+            task = _task(delivery, channel, settings, owner)
+        except ScorecastError as exc:  # e.g. the secret key changed: this one cannot be sent
+            _give_up(session, delivery, exc.message, now)
+            continue
         delivery.lease_owner = owner
         delivery.lease_expires = now + timedelta(seconds=lease_seconds)
-        delivery.attempt_count += 1
-        tasks.append(_task(delivery, channel, settings, owner))
+        tasks.append(task)
     session.flush()
     return tasks
+
+
+def _give_up(session: Session, delivery: NotificationDelivery, error: str, now: datetime) -> None:
+    session.add(
+        NotificationAttempt(
+            delivery_id=delivery.id,
+            attempted_at=now,
+            error=error,
+            result=AttemptResult.REJECTED.value,
+        )
+    )
+    delivery.status, delivery.next_attempt_at = FAILED, None
 
 
 def has_due(session: Session, now: datetime) -> bool:
