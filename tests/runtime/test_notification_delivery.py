@@ -120,7 +120,7 @@ def test_a_finished_job_is_delivered_signed_and_retried_after_a_500(
     assert payload["event"] == "batch_predictions.success"
     assert payload["definition"] == {"id": definition, "name": "nightly"}
     assert payload["job"]["status"] == "COMPLETED" and payload["job"]["statusDetails"]
-    assert payload["links"]["jobPage"] == f"/console/jobs/{payload['job']['id']}"
+    assert payload["links"]["jobPage"] == f"/jobs/{payload['job']['id']}"
     (row,) = _deliveries(engine)
     assert row.status == "delivered" and row.attempt_count == 2
     attempts = _attempts(engine, row.id)

@@ -7,7 +7,7 @@
      "job": {"id", "status", "endReason", "statusDetails", "scoredRows", "failedRows",
              "durationSeconds"} | null,
      "scheduledTime": "…Z" | null, "reason": "…" | null,
-     "links": {"job": ".../batchPredictions/{id}/", "jobPage": ".../console/jobs/{id}",
+     "links": {"job": ".../batchPredictions/{id}/", "jobPage": ".../jobs/{id}" (the console),
                "definition": ".../batchPredictionJobDefinitions/{id}/"},
      "foldedEvents": 0}
 
@@ -25,7 +25,7 @@ from typing import Any
 from scorecast.domain.job_statuses import end_reason, wire_status
 
 API_PREFIX = "/api/v2"
-CONSOLE_PREFIX = "/console"
+CONSOLE_PREFIX = ""  #: the web console is served from the root
 TEST_EVENT = "notifications.test"
 
 
