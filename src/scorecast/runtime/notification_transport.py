@@ -3,7 +3,9 @@
 - Webhooks: a JSON body with the Standard Webhooks headers (``domain.webhook_signing``) and the
   channel's custom headers, over httpx with the configured timeout, the channel's
   ``validateSsl``, no redirects followed and no proxy from the environment. The host is checked
-  again when sending (it may resolve elsewhere since the channel was saved).
+  again when sending (it may resolve elsewhere since the channel was saved), and the request
+  goes to the address that was checked (``Host`` and TLS server name stay the URL's), so a
+  second DNS answer cannot aim it elsewhere.
 - Email: ``smtplib`` to ``SCORECAST_SMTP_HOST``, with STARTTLS and login when configured.
 
 Each returns an ``AttemptOutcome`` (``domain.delivery_retry`` says which are retried); the
@@ -18,7 +20,8 @@ import ssl
 import time
 from email.message import EmailMessage
 from email.utils import make_msgid
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
@@ -53,19 +56,29 @@ def send_webhook(task: DeliveryTask, settings: Settings) -> AttemptOutcome:
     url = task.payload_url or ""
     try:
         parts = urlsplit(url)
-        resolve_host(parts.hostname, parts.port, allow_private=settings.allow_private_endpoints)
+        checked = resolve_host(
+            parts.hostname, parts.port, allow_private=settings.allow_private_endpoints
+        )
     except (UnsafeLocationError, ValueError) as exc:
         return AttemptOutcome(AttemptResult.REJECTED, error=f"payloadUrl refused: {exc}")
     body = webhook_body(task)
     headers = dict(task.headers)
     headers.update(signed_headers(task.secret, task.delivery_id, int(time.time()), body))
     headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+    target: str = url
+    extensions: dict[str, Any] = {}
+    if checked:
+        target, host, extensions = pinned(parts, checked[0])
+        headers["host"] = host
     timeout = settings.notifications.timeout_seconds
     try:
         with httpx.Client(
             timeout=timeout, verify=task.validate_ssl, follow_redirects=False, trust_env=False
         ) as client:
-            response = client.post(url, content=body, headers=headers)
+            request = client.build_request(
+                "POST", target, content=body, headers=headers, extensions=extensions
+            )
+            response = client.send(request)
     except httpx.TimeoutException:
         return AttemptOutcome(AttemptResult.RETRYABLE, error=f"no answer within {timeout:g} s")
     except httpx.HTTPError as exc:
@@ -78,6 +91,22 @@ def send_webhook(task: DeliveryTask, settings: Settings) -> AttemptOutcome:
         excerpt = response.text[:_ANSWER_EXCERPT].strip()
         error = f"answered {response.status_code}" + (f": {excerpt}" if excerpt else "")
     return AttemptOutcome(result, status_code=response.status_code, error=error)
+
+
+def pinned(parts: SplitResult, address: str) -> tuple[str, str, dict[str, Any]]:
+    """The URL aimed at ``address`` (a checked IP of the URL's host), the ``Host`` header
+    to send, and the request extensions that keep the TLS server name (SNI and certificate
+    check) the URL's host."""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    host = parts.hostname or ""
+    shown_host = f"[{host}]" if ":" in host else host
+    host_header = shown_host if parts.port is None else f"{shown_host}:{parts.port}"
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    extensions: dict[str, Any] = {}
+    if parts.scheme.lower() == "https":
+        extensions["sni_hostname"] = host
+    return target, host_header, extensions
 
 
 def send_email(task: DeliveryTask, smtp: Smtp, timeout: float) -> AttemptOutcome:
