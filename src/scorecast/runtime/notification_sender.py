@@ -30,6 +30,9 @@ from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
 log = logging.getLogger("scorecast.notifications")
+#: deliveries claimed per round; their lease covers every attempt of the round, each taking up
+#: to a few timeouts (an SMTP session times out per command), so no other sender takes them
+BATCH = 5
 PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -61,7 +64,7 @@ class NotificationSender:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:notify:{id(self):x}"
         self.clock = clock
         self.retry = retry_policy(settings)
-        self.lease_seconds = settings.notifications.timeout_seconds * 2 + 30.0
+        self.lease_seconds = settings.notifications.timeout_seconds * 3 * BATCH + 30.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outage_log = OutageLog(log, "delivering notifications")
@@ -74,7 +77,12 @@ class NotificationSender:
                 return 0
         with session_scope(self.engine, immediate=True) as session:
             tasks = notification_deliveries.claim_due(
-                session, self.settings, self.owner, self.clock(), lease_seconds=self.lease_seconds
+                session,
+                self.settings,
+                self.owner,
+                self.clock(),
+                lease_seconds=self.lease_seconds,
+                limit=BATCH,
             )
         for task in tasks:
             if self._stop.is_set():
