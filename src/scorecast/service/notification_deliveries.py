@@ -79,20 +79,24 @@ def plan_event(session: Session, event: Event, *, now: datetime | None = None) -
 
 def _matching_policies(session: Session, event: Event) -> list[NotificationPolicy]:
     candidates = session.scalars(
-        select(NotificationPolicy).where(
-            NotificationPolicy.org_id == event.org_id, NotificationPolicy.active.is_(True)
-        )
+        select(NotificationPolicy)
+        .where(NotificationPolicy.org_id == event.org_id, NotificationPolicy.active.is_(True))
+        .order_by(NotificationPolicy.id)  # one order, so that row locks never deadlock
     ).all()
-    return [
-        policy
-        for policy in candidates
-        if policy_matches(
-            event.type,
-            event.definition_id,
-            policy_events=events_of(policy.event_type, policy.event_group),
-            watched_definition=policy.related_entity_id,
-        )
-    ]
+    return [policy for policy in candidates if _matches(policy, event)]
+
+
+def _matches(policy: NotificationPolicy, event: Event) -> bool:
+    try:
+        events = events_of(policy.event_type, policy.event_group)
+    except (KeyError, ValueError):  # an event name this version no longer knows
+        return False
+    return policy_matches(
+        event.type,
+        event.definition_id,
+        policy_events=events,
+        watched_definition=policy.related_entity_id,
+    )
 
 
 def _plan_for_policy(
@@ -117,7 +121,8 @@ def _plan_for_policy(
         waiting.event_type, waiting.event_id = event.type.value, event_id
         waiting.definition_id, waiting.job_id = event.definition_id, event.job_id
         return 0
-    policy.period_start = plan.period_start
+    if period is not None:
+        policy.period_start = plan.period_start
     session.add(
         NotificationDelivery(
             id=new_message_id(),
