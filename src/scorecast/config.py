@@ -277,8 +277,8 @@ class Settings:
 
     def for_child(self) -> Settings:
         """These settings as a child process (a job, a model inspection) gets them: without
-        the credential key and the store's URL, which a child never needs (a job reaches the
-        store and its credentials through its worker)."""
+        the credential key, the store's URL and the SMTP login, which a child never needs (a
+        job reaches the store and its credentials through its worker)."""
         return replace(self, secret_key=None, database_url="", token=None, smtp=Smtp())
 
     def may_use_ambient_identity(self, organization: str | None) -> bool:
