@@ -13,7 +13,7 @@ library, Alembic) never enters the service process.
 A child runs code the service does not control (a model's loader, and with an operator-allowed
 pickle model the model itself), so it gets only what it needs: its environment lacks
 ``WITHHELD_VARIABLES`` (the credential key, the store's URL, the API token, the state folder
-that holds the key file), and what it needs of them comes over its connection
+that holds the key file, the SMTP password), and what it needs of them comes over its connection
 (``Settings.for_child``), and on Linux the service's own environment and memory are closed to
 it (``process_privacy``). That keeps the key from being handed to a child, not out of its
 reach: a child runs as the same Unix user, so code running in it can still open the key file,
@@ -38,7 +38,13 @@ from scorecast.state_folder import OWNER_ONLY_UMASK
 
 #: environment variables a child never sees (see the module docstring)
 WITHHELD_VARIABLES = frozenset(
-    {"SCORECAST_SECRET_KEY", "SCORECAST_DATABASE_URL", "SCORECAST_TOKEN", "SCORECAST_HOME"}
+    {
+        "SCORECAST_SECRET_KEY",
+        "SCORECAST_DATABASE_URL",
+        "SCORECAST_TOKEN",
+        "SCORECAST_HOME",
+        "SCORECAST_SMTP_PASSWORD",
+    }
 )
 
 

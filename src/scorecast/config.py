@@ -40,6 +40,17 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
   ``SCORECAST_MAX_LOCALFILE_BYTES`` (a localFile job's input, one body or one part, default
   0 = no limit: it streams to disk), ``SCORECAST_MAX_DATASET_COLUMNS`` (default 20,000) and
   ``SCORECAST_MAX_LINE_BYTES`` (one line of an uploaded dataset CSV, default 8 MiB).
+- Email notifications (``Smtp``): ``SCORECAST_SMTP_HOST`` (none by default: email channels
+  then fail their deliveries, saying so), ``SCORECAST_SMTP_PORT`` (default 25),
+  ``SCORECAST_SMTP_USERNAME`` / ``SCORECAST_SMTP_PASSWORD`` (log in when a username is set),
+  ``SCORECAST_SMTP_STARTTLS=1`` (upgrade the connection with STARTTLS before logging in) and
+  ``SCORECAST_SMTP_FROM`` (the sender address, default ``scorecast@localhost``).
+- Notification deliveries (``NotificationSettings``): ``SCORECAST_NOTIFICATION_TIMEOUT_SECONDS``
+  (one attempt, default 10), ``SCORECAST_NOTIFICATION_RETRY_SECONDS`` (the first retry's delay,
+  doubled for each next one, default 5), ``SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS``
+  (default 3600), ``SCORECAST_NOTIFICATION_RETRY_HOURS`` (give up after, default 24) and
+  ``SCORECAST_NOTIFICATION_KEEP_DAYS`` (delivered and failed deliveries are removed after,
+  default 30; ``0`` keeps them).
 """
 
 from __future__ import annotations
@@ -158,6 +169,56 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Smtp:
+    """The SMTP server email notifications go through (``host`` None: none configured)."""
+
+    host: str | None = None
+    port: int = 25
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    sender: str = "scorecast@localhost"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Smtp:
+        port = _whole_number(env, "SCORECAST_SMTP_PORT", cls.port)
+        if not 0 < port < 65536:
+            raise InvalidInput(f"SCORECAST_SMTP_PORT must be a TCP port, not {port}")
+        return cls(
+            host=env.get("SCORECAST_SMTP_HOST", "").strip() or None,
+            port=port,
+            username=env.get("SCORECAST_SMTP_USERNAME") or None,
+            password=env.get("SCORECAST_SMTP_PASSWORD") or None,
+            starttls=_flag(env, "SCORECAST_SMTP_STARTTLS"),
+            sender=env.get("SCORECAST_SMTP_FROM", "").strip() or cls.sender,
+        )
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """How notification deliveries are attempted and retried (seconds)."""
+
+    timeout_seconds: float = 10.0
+    retry_seconds: float = 5.0
+    retry_max_delay_seconds: float = 3600.0
+    retry_hours: float = 24.0
+    #: finished deliveries older than this are removed; 0 keeps them
+    keep_days: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
+        return cls(
+            timeout_seconds=_seconds(env, "SCORECAST_NOTIFICATION_TIMEOUT_SECONDS", 10.0) or 10.0,
+            retry_seconds=_seconds(env, "SCORECAST_NOTIFICATION_RETRY_SECONDS", 5.0),
+            retry_max_delay_seconds=_seconds(
+                env, "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", 3600.0
+            ),
+            retry_hours=_seconds(env, "SCORECAST_NOTIFICATION_RETRY_HOURS", 24.0),
+            keep_days=_seconds(env, "SCORECAST_NOTIFICATION_KEEP_DAYS", 30.0),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -175,6 +236,8 @@ class Settings:
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
     debris_sweep_seconds: float = 600.0
     limits: Limits = field(default_factory=Limits)
+    smtp: Smtp = field(default_factory=Smtp)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -208,13 +271,15 @@ class Settings:
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
             limits=Limits.from_env(env),
+            smtp=Smtp.from_env(env),
+            notifications=NotificationSettings.from_env(env),
         )
 
     def for_child(self) -> Settings:
         """These settings as a child process (a job, a model inspection) gets them: without
-        the credential key and the store's URL, which a child never needs (a job reaches the
-        store and its credentials through its worker)."""
-        return replace(self, secret_key=None, database_url="", token=None)
+        the credential key, the store's URL and the SMTP login, which a child never needs (a
+        job reaches the store and its credentials through its worker)."""
+        return replace(self, secret_key=None, database_url="", token=None, smtp=Smtp())
 
     def may_use_ambient_identity(self, organization: str | None) -> bool:
         """Whether jobs of ``organization`` (its name) may use the server's own cloud identity."""

@@ -11,6 +11,7 @@ from scorecast_client._backoff import RetryPolicy
 from scorecast_client._catalog import Credentials, Datasets, DataStores, Deployments
 from scorecast_client._definitions import Definitions
 from scorecast_client._jobs import Jobs
+from scorecast_client._notifications import NotificationChannels, NotificationPolicies
 from scorecast_client._settings import resolve
 from scorecast_client._transport import SyncTransport
 
@@ -45,6 +46,8 @@ class Client:
         self.credentials = Credentials(self._transport)
         self.data_stores = DataStores(self._transport)
         self.datasets = Datasets(self._transport)
+        self.notification_channels = NotificationChannels(self._transport)
+        self.notification_policies = NotificationPolicies(self._transport)
 
     def version(self) -> dict[str, Any]:
         """``GET version/``: also the cheapest check that the endpoint and token work."""

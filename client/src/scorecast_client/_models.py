@@ -188,3 +188,67 @@ def job_data(data: Any) -> JobData:
     if job.get("status") == "ABORTED" and job.get("endReason") == "failed":
         job["status"] = "FAILED"
     return job
+
+
+class NotificationChannelData(TypedDict):
+    """``GET notificationChannels/{id}/``: never the secret (``hasSecretToken`` instead), and
+    custom headers by name only."""
+
+    id: str
+    name: str
+    channelType: str
+    orgId: str
+    payloadUrl: str | None
+    contentType: str | None
+    customHeaders: list[dict[str, str]] | None
+    validateSsl: bool | None
+    hasSecretToken: bool
+    emailAddress: str | None
+    emailAddresses: list[str] | None
+    languageCode: str | None
+    createdAt: str
+    updatedAt: str
+    lastNotificationAt: str | None
+    policyCount: int
+
+
+class NotificationPolicyData(TypedDict):
+    """``GET notificationPolicies/{id}/``: which events go to which channel."""
+
+    id: str
+    name: str
+    orgId: str
+    channelId: str
+    eventType: str | None
+    eventGroup: str | None
+    relatedEntityType: str | None
+    relatedEntityId: str | None
+    active: bool
+    maximalFrequency: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class DeliveryAttemptData(TypedDict):
+    attemptedAt: str
+    result: str
+    statusCode: int | None
+    error: str | None
+    durationMs: int | None
+
+
+class DeliveryData(TypedDict):
+    """One notification to one channel, with its attempts (``…/deliveries/``)."""
+
+    id: str
+    channelId: str
+    policyId: str | None
+    event: str
+    eventId: str
+    status: str
+    createdAt: str
+    nextAttemptAt: str | None
+    deliveredAt: str | None
+    attemptCount: int
+    attempts: list[DeliveryAttemptData]
+    payload: JsonObject

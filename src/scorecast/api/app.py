@@ -24,6 +24,8 @@ from scorecast.api.routes import (
     deployments,
     health,
     localfile,
+    notification_channels,
+    notification_policies,
     schedules,
     version,
 )
@@ -75,6 +77,8 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
         definitions,
         localfile,
         schedules,
+        notification_channels,
+        notification_policies,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(health.router)

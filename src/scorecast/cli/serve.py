@@ -2,14 +2,15 @@
 
 Start-up: the store is migrated (Alembic, safe with several processes), a first start on an
 empty store creates the organization ``default`` with the admin user ``admin`` and prints its
-API token once, then uvicorn serves the API while a worker (``--workers`` concurrent jobs) and a
-scheduler run in background threads. SIGINT/SIGTERM stop all three: running jobs go back to the
-queue and run again on the next start.
+API token once, then uvicorn serves the API while a worker (``--workers`` concurrent jobs), a
+scheduler and the notification sender run in background threads. SIGINT/SIGTERM stop them
+all: running jobs go back to the queue and run again on the next start.
 
 ``--roles`` chooses what the process runs (default all three): ``api`` (uvicorn), ``scheduler``
-and ``worker``, so that several processes sharing one PostgreSQL store can split the work, e.g.
-API processes behind a load balancer and worker processes elsewhere. A process without ``api``
-runs its threads until SIGINT/SIGTERM.
+and ``worker`` (a process with either of these two also delivers notifications), so that
+several processes sharing one PostgreSQL store can split the work, e.g. API processes behind a
+load balancer and worker processes elsewhere. A process without ``api`` runs its threads until
+SIGINT/SIGTERM.
 
 ``--demo`` also registers a demo model and job definition and runs it once (see
 ``scorecast.demo``), printing where the scored file is.
@@ -115,10 +116,17 @@ def serve(
         running = worker
         metrics.watch_worker(workers, lambda: len(running.running_jobs))
     loop = Scheduler(engine, metrics=metrics) if "scheduler" in chosen else None
+    sender = None
+    if chosen & {"worker", "scheduler"}:
+        from scorecast.runtime.notification_sender import NotificationSender
+
+        sender = NotificationSender(settings, engine)
     if worker is not None:
         worker.start()
     if loop is not None:
         loop.start()
+    if sender is not None:
+        sender.start()
     try:
         if "api" in chosen:
             api = _Api(host, port, log_level, keep_alive)
@@ -127,6 +135,8 @@ def serve(
             _run_without_api(settings, token, chosen)
     finally:
         _echo("stopping: waiting for the worker and the scheduler")
+        if sender is not None:
+            sender.stop()
         if loop is not None:
             loop.stop()
         if worker is not None:

@@ -29,7 +29,9 @@ from typing import Final
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from scorecast.domain.events import Event, EventType
 from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.service.events import emit
 from scorecast.store.models import Job, JobDefinition, JobLog
 
 #: A job whose worker died this many times is failed rather than retried again.
@@ -282,6 +284,20 @@ def _finish(session: Session, job: Job, status: str, details: str, now: datetime
     append_log(session, job.id, details, now=now)
     _note_definition(session, job, status, now=now)
     session.flush()
+    if job.definition_id is not None:
+        kind = EventType.SUCCESS if status == "COMPLETED" else EventType.FAILED
+        reason = None if status == "COMPLETED" else details
+        emit(
+            session,
+            Event(
+                kind,
+                job.org_id,
+                definition_id=job.definition_id,
+                job_id=job.id,
+                scheduled_time=job.scheduled_time,
+                reason=reason,
+            ),
+        )
 
 
 def _apply(job: Job, progress: ProgressUpdate) -> None:

@@ -257,3 +257,113 @@ class ScheduleFire(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(_ID)
+
+
+class NotificationChannel(Base):
+    """Where notifications go (``notificationChannels/``): a webhook or email addresses.
+
+    ``secret`` is the Fernet ciphertext of ``{"secretToken": …}`` (None: deliveries unsigned).
+    """
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (Index("ix_notification_channels_org_created", "org_id", "created", "id"),)
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    channel_type: Mapped[str] = mapped_column(String(20))
+    payload_url: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(60), default="application/json")
+    #: ``[{"name": …, "value": …}]``
+    custom_headers: Mapped[dict[str, Any] | None]
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    validate_ssl: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: ``{"addresses": [...]}`` for email channels
+    email: Mapped[dict[str, Any] | None]
+    language_code: Mapped[str | None] = mapped_column(String(10))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+    last_notification_at: Mapped[datetime | None]
+
+
+class NotificationPolicy(Base):
+    """Which events go to which channel (``notificationPolicies/``).
+
+    ``period_start``: when the policy's current ``maximalFrequency`` period began (the due time
+    of its last planned delivery); see ``domain.notification_rules.plan_delivery``.
+    """
+
+    __tablename__ = "notification_policies"
+    __table_args__ = (Index("ix_notification_policies_org_active", "org_id", "active"),)
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    event_type: Mapped[str | None] = mapped_column(String(80))
+    event_group: Mapped[str | None] = mapped_column(String(80))
+    related_entity_type: Mapped[str | None] = mapped_column(String(40))
+    related_entity_id: Mapped[str | None] = mapped_column(_ID)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    maximal_frequency: Mapped[str | None] = mapped_column(String(40))
+    period_start: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationDelivery(Base):
+    """One message to one channel, stored so that it survives restarts.
+
+    ``status``: ``pending`` (due at ``next_attempt_at``), ``delivered`` or ``failed`` (given
+    up). Senders claim due rows with a lease (``lease_owner``/``lease_expires``), as workers
+    claim jobs. ``id`` is the message's ``webhook-id``, the same on every attempt.
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_notification_deliveries_channel", "channel_id", "created", "id"),
+        Index("ix_notification_deliveries_policy", "policy_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE")
+    )
+    policy_id: Mapped[str | None] = mapped_column(
+        ForeignKey("notification_policies.id", ondelete="SET NULL")
+    )
+    event_type: Mapped[str] = mapped_column(String(80))
+    event_id: Mapped[str] = mapped_column(String(40))
+    definition_id: Mapped[str | None] = mapped_column(_ID)
+    job_id: Mapped[str | None] = mapped_column(_ID)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    first_due: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires: Mapped[datetime | None]
+
+
+class NotificationAttempt(Base):
+    """One try of a delivery: the answer's status code, or the error."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("notification_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(String(20))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)

@@ -1,5 +1,5 @@
 """The client commands of ``scorecast`` (login, score, jobs, definitions, deployments,
-credentials, datasets).
+credentials, datasets, notifications).
 
 ``register(app)`` adds them to any typer app: the server's ``scorecast`` command does so, and
 ``run`` is the console script of a ``scorecast-client``-only install.
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         deployments,
         jobs,
         login,
+        notifications,
         score,
     )
 
@@ -33,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(deployments.app, name="deployments")
     app.add_typer(credentials.app, name="credentials")
     app.add_typer(datasets.app, name="datasets")
+    app.add_typer(notifications.app, name="notifications")
 
 
 def _client_app() -> typer.Typer:

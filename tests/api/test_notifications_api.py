@@ -1,0 +1,294 @@
+"""notificationChannels/ and notificationPolicies/ through a real server: CRUD in DataRobot's
+shape, the secret never returned, another organization's objects answered 404, bad input
+answered 422 naming the field, private webhook hosts refused, deliveries and test deliveries."""
+
+from __future__ import annotations
+
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+
+from live_api import LiveServer
+
+#: httpx with a deadline for a loaded machine (its default is 5 s)
+http = SimpleNamespace(
+    **{
+        verb: partial(getattr(httpx, verb), timeout=120)
+        for verb in ("get", "post", "patch", "delete")
+    }
+)
+SECRET = "whsec-Very-Secret-Token"
+HOOK = "https://hooks.example.com/scorecast"
+
+
+def _post(
+    live: LiveServer, path: str, body: dict[str, Any], token: str | None = None
+) -> httpx.Response:
+    return http.post(f"{live.url}/{path}", json=body, headers=live.headers(token))
+
+
+def _webhook(live: LiveServer, **extra: Any) -> dict[str, Any]:
+    body = {
+        "name": "ops hook",
+        "channelType": "Webhook",
+        "payloadUrl": HOOK,
+        "secretToken": SECRET,
+        **extra,
+    }
+    response = _post(live, "notificationChannels/", body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_channel_crud_never_returns_the_secret(live_server: LiveServer) -> None:
+    live = live_server
+    created = _webhook(
+        live, customHeaders=[{"name": "Authorization", "value": "Bearer hdr-Secret"}]
+    )
+    assert SECRET not in str(created) and "hdr-Secret" not in str(created)
+    assert created["hasSecretToken"] is True and created["validateSsl"] is True
+    assert created["customHeaders"] == [{"name": "Authorization"}]  # values are write-only
+    assert created["policyCount"] == 0 and created["createdAt"].endswith("Z")
+    one = f"{live.url}/notificationChannels/{created['id']}/"
+    patched = http.patch(
+        one,
+        json={"name": "renamed", "validateSsl": False, "secretToken": None},
+        headers=live.headers(),
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["name"] == "renamed" and patched.json()["hasSecretToken"] is False
+    email = _post(
+        live,
+        "notificationChannels/",
+        {"name": "mail", "channelType": "Email", "emailAddress": "ops@example.com"},
+    )
+    assert email.status_code == 201, email.text
+    assert email.json()["emailAddresses"] == ["ops@example.com"]
+    listing = http.get(f"{live.url}/notificationChannels/?namePart=RENAM", headers=live.headers())
+    assert [item["id"] for item in listing.json()["data"]] == [created["id"]]
+    assert listing.json()["totalCount"] == 1
+    shown = http.get(one, headers=live.headers()).text
+    assert SECRET not in shown and "hdr-Secret" not in shown
+    assert http.delete(one, headers=live.headers()).status_code == 204
+    assert http.get(one, headers=live.headers()).status_code == 404
+
+
+def test_policy_crud(live_server: LiveServer) -> None:
+    live = live_server
+    channel = _webhook(live)
+    created = _post(
+        live,
+        "notificationPolicies/",
+        {
+            "name": "failures",
+            "channelId": channel["id"],
+            "eventType": "batch_predictions.failed",
+            "maximalFrequency": "pt1h",
+        },
+    )
+    assert created.status_code == 201, created.text
+    policy = created.json()
+    assert policy["active"] is True and policy["maximalFrequency"] == "PT1H"
+    assert policy["relatedEntityId"] is None and policy["eventGroup"] is None
+    one = f"{live.url}/notificationPolicies/{policy['id']}/"
+    patched = http.patch(
+        one,
+        json={"eventGroup": "batch_predictions.scheduler.all", "active": False},
+        headers=live.headers(),
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["eventType"], patched.json()["eventGroup"]) == (
+        None,
+        "batch_predictions.scheduler.all",
+    )
+    got = http.get(f"{live.url}/notificationChannels/{channel['id']}/", headers=live.headers())
+    assert got.json()["policyCount"] == 1
+    listing = http.get(
+        f"{live.url}/notificationPolicies/?channelId={channel['id']}", headers=live.headers()
+    )
+    assert listing.json()["totalCount"] == 1
+    assert http.delete(one, headers=live.headers()).status_code == 204
+    assert http.get(one, headers=live.headers()).status_code == 404
+
+
+def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
+    live = live_server
+    channel = _webhook(live)
+    policy = _post(
+        live,
+        "notificationPolicies/",
+        {"name": "p", "channelId": channel["id"], "eventGroup": "batch_predictions.all"},
+    ).json()
+    bob = live.token_for("org-b", "bob")
+    for path in (
+        f"notificationChannels/{channel['id']}/",
+        f"notificationPolicies/{policy['id']}/",
+        f"notificationChannels/{channel['id']}/deliveries/",
+    ):
+        url = f"{live.url}/{path}"
+        assert http.get(url, headers=live.headers(bob)).status_code == 404
+    for path in (f"notificationChannels/{channel['id']}/", f"notificationPolicies/{policy['id']}/"):
+        url = f"{live.url}/{path}"
+        assert http.patch(url, json={"name": "x"}, headers=live.headers(bob)).status_code == 404
+        assert http.delete(url, headers=live.headers(bob)).status_code == 404
+    test = _post(live, f"notificationChannels/{channel['id']}/test/", {}, token=bob)
+    assert test.status_code == 404
+    # bob cannot aim a policy at alice's channel
+    stolen = _post(
+        live,
+        "notificationPolicies/",
+        {"name": "p", "channelId": channel["id"], "eventGroup": "batch_predictions.all"},
+        token=bob,
+    )
+    assert stolen.status_code == 404 and stolen.json()["errors"] == {"channelId": "not found"}
+    for path in ("notificationChannels/", "notificationPolicies/"):
+        assert http.get(f"{live.url}/{path}", headers=live.headers(bob)).json()["totalCount"] == 0
+    assert http.get(f"{live.url}/notificationChannels/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "channelType": "Slack", "payloadUrl": HOOK}, "channelType"),
+        ({"name": "x", "channelType": "Pager"}, "channelType"),
+        ({"channelType": "Webhook", "payloadUrl": HOOK}, "name"),
+        ({"name": "x", "channelType": "Webhook"}, "payloadUrl"),
+        (
+            {"name": "x", "channelType": "Webhook", "payloadUrl": "http://127.0.0.1:8080/"},
+            "payloadUrl",
+        ),
+        ({"name": "x", "channelType": "Webhook", "payloadUrl": "http://10.0.0.7/"}, "payloadUrl"),
+        ({"name": "x", "channelType": "Webhook", "payloadUrl": "ftp://example.com/"}, "payloadUrl"),
+        (
+            {
+                "name": "x",
+                "channelType": "Webhook",
+                "payloadUrl": HOOK,
+                "contentType": "application/x-www-form-urlencoded",
+            },
+            "contentType",
+        ),
+        (
+            {
+                "name": "x",
+                "channelType": "Webhook",
+                "payloadUrl": HOOK,
+                "customHeaders": [{"name": "webhook-id", "value": "x"}],
+            },
+            "customHeaders",
+        ),
+        (
+            {
+                "name": "x",
+                "channelType": "Webhook",
+                "payloadUrl": HOOK,
+                "customHeaders": [{"name": "X-A", "value": "a\r\nb"}],
+            },
+            "customHeaders",
+        ),
+        (
+            {"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "validateSsl": "no"},
+            "validateSsl",
+        ),
+        ({"name": "x", "channelType": "Email"}, "emailAddress"),
+        ({"name": "x", "channelType": "Email", "emailAddress": "not an address"}, "emailAddress"),
+        (
+            {
+                "name": "x",
+                "channelType": "Email",
+                "emailAddress": "a@example.com",
+                "payloadUrl": HOOK,
+            },
+            "payloadUrl",
+        ),
+        ({"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_channels_are_422_naming_the_field(
+    live_server: LiveServer, body: dict[str, Any], field: str
+) -> None:
+    response = _post(live_server, "notificationChannels/", body)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"eventType": "batch_predictions.nope"}, "eventType"),
+        ({}, "eventType"),
+        (
+            {"eventType": "batch_predictions.failed", "eventGroup": "batch_predictions.all"},
+            "eventType",
+        ),
+        ({"eventGroup": "everything"}, "eventGroup"),
+        (
+            {"eventType": "batch_predictions.failed", "maximalFrequency": "hourly"},
+            "maximalFrequency",
+        ),
+        ({"eventType": "batch_predictions.failed", "active": "yes"}, "active"),
+        (
+            {
+                "eventType": "batch_predictions.failed",
+                "relatedEntityType": "deployment",
+                "relatedEntityId": "0" * 24,
+            },
+            "relatedEntityType",
+        ),
+    ],
+)
+def test_bad_policies_are_422_naming_the_field(
+    live_server: LiveServer, body: dict[str, Any], field: str
+) -> None:
+    channel = _webhook(live_server)
+    response = _post(
+        live_server, "notificationPolicies/", {"name": "p", "channelId": channel["id"], **body}
+    )
+    assert response.status_code == 422, response.text
+    assert field in response.json()["errors"]
+
+
+def test_unknown_references_are_404(live_server: LiveServer) -> None:
+    channel = _webhook(live_server)
+    unknown_definition = _post(
+        live_server,
+        "notificationPolicies/",
+        {
+            "name": "p",
+            "channelId": channel["id"],
+            "eventType": "batch_predictions.failed",
+            "relatedEntityType": "batchPredictionJobDefinition",
+            "relatedEntityId": "f" * 24,
+        },
+    )
+    assert unknown_definition.status_code == 404
+    assert unknown_definition.json()["errors"] == {"relatedEntityId": "not found"}
+    unknown_channel = _post(
+        live_server,
+        "notificationPolicies/",
+        {"name": "p", "channelId": "f" * 24, "eventType": "batch_predictions.failed"},
+    )
+    assert unknown_channel.status_code == 404
+
+
+def test_a_test_delivery_is_queued_and_listed(live_server: LiveServer) -> None:
+    live = live_server
+    channel = _webhook(live)
+    queued = _post(live, f"notificationChannels/{channel['id']}/test/", {})
+    assert queued.status_code == 202, queued.text
+    delivery = queued.json()
+    assert delivery["status"] == "pending" and delivery["event"] == "notifications.test"
+    assert delivery["id"].startswith("msg_") and delivery["attempts"] == []
+    listing = http.get(
+        f"{live.url}/notificationChannels/{channel['id']}/deliveries/", headers=live.headers()
+    )
+    assert listing.status_code == 200
+    assert [item["id"] for item in listing.json()["data"]] == [delivery["id"]]
+    bad = http.get(
+        f"{live.url}/notificationChannels/{channel['id']}/deliveries/?status=lost",
+        headers=live.headers(),
+    )
+    assert bad.status_code == 422 and "status" in bad.json()["errors"]
