@@ -14,12 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from scorecast.connectors.storage.base import (
-    BLOCK_BYTES,
-    BlobMissing,
-    CountingReader,
-    StorageError,
-)
+from scorecast.connectors.storage.base import BLOCK_BYTES, BlobMissing, StorageError
 from scorecast.errors import require_extra
 
 
@@ -59,12 +54,25 @@ class GcsBlobStore:
         return StorageError(f"{self.location}: {action} {key}: {type(exc).__name__}: {text}")
 
     def put(self, key: str, source: BinaryIO) -> int:
-        counted = CountingReader(source)
+        """A resumable upload fed block by block; it is finished (the object appears) only by
+        ``close()`` after the last block, so a source that breaks off leaves no object."""
+        size = 0
         try:
-            self._blob(key).upload_from_file(counted, content_type="application/octet-stream")
+            out = self._blob(key).open(
+                "wb",
+                chunk_size=BLOCK_BYTES,
+                ignore_flush=True,
+                content_type="application/octet-stream",
+            )
+            while block := source.read(BLOCK_BYTES):
+                out.write(block)
+                size += len(block)
+            out.close()
+        except OSError:
+            raise
         except Exception as exc:
             raise self._failure("writing", key, exc) from exc
-        return counted.count
+        return size
 
     def put_bytes(self, key: str, data: bytes) -> None:
         try:
