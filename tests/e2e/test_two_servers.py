@@ -183,7 +183,9 @@ def test_an_api_server_and_a_worker_server_share_only_the_store_and_the_bucket(
         with api.http() as http:
             http.patch(f"batchPredictionJobDefinitions/{definition}/", json={"enabled": False})
 
-        _kill_the_worker_mid_job(api, workers, deployment, postgres_url, storage_env, tmp_path)
+        _kill_the_worker_mid_job(
+            api, workers, deployment, url=postgres_url, env=storage_env, tmp_path=tmp_path
+        )
         assert api.job_processes() == []  # the API server scored nothing itself
         for home in ("home-api", "home-worker", "home-worker-2"):
             assert _stored_files(tmp_path / home) == [], home
@@ -216,6 +218,7 @@ def _kill_the_worker_mid_job(
     api: ServeProcess,
     workers: list[ServeProcess],
     deployment: str,
+    *,
     url: str,
     env: dict[str, str],
     tmp_path: Path,
