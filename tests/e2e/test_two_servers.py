@@ -13,7 +13,10 @@ result.
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +24,8 @@ from typing import Any
 
 import psutil
 import pytest
-from job_streams import StreamedDownload, job_status, wait_for_job
-from serving import ServeProcess, patients_csv, register_demo_model, submit_local_job
+from job_streams import StreamedDownload, held_upload, wait_for_job
+from serving import ServeProcess, patients_csv, register_demo_model
 
 from services import POSTGRES, drop_postgres_database, pg_execute, pg_url, require
 
@@ -37,8 +40,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 BUCKET = "shared-storage"
 #: a short lease, so that the replacement worker takes the killed server's job soon
 LEASE = "5"
-#: rows of the job the worker server is killed in (it runs for a while in 8 KiB chunks)
-ROWS = 150_000
+#: rows of the job the worker server is killed in
+ROWS = 100_000
 DEADLINE = 240.0  # seconds: generous, for a loaded machine and a fire up to a minute away
 EVERY_MINUTE = {
     "minute": ["*"],
@@ -53,7 +56,7 @@ ENDED = ("COMPLETED", "ABORTED", "FAILED")
 @pytest.fixture
 def postgres_url(tmp_path: Path) -> Iterator[str]:
     require(POSTGRES)
-    name = f"scorecast_two_{tmp_path.name}".replace("-", "_")[:60]
+    name = f"scorecast_two_{os.getpid()}_{secrets.token_hex(4)}"
     pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     pg_execute(f'CREATE DATABASE "{name}"')
     yield pg_url(name)
@@ -223,30 +226,35 @@ def _kill_the_worker_mid_job(
     env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    """SIGKILL the worker server while a job runs; another one on a third home finishes it
-    once, and the download streaming from the API server meanwhile is the whole result."""
-    source = patients_csv(tmp_path / "many.csv", copies=ROWS // 500)  # in small chunks
-    reference = submit_local_job(api, deployment, source)  # the same input, never interrupted
+    """SIGKILL the worker server while a job runs (its upload is held back halfway, so the job
+    cannot end before); another worker server on a third home finishes it once, and the
+    download streaming from the API server meanwhile is the whole result."""
+    source = patients_csv(tmp_path / "many.csv", copies=ROWS // 500).read_bytes()
+    reference = _local_job(api, deployment)  # the same input, never interrupted
+    with api.http() as http:
+        uploaded = http.put(reference["links"]["csvUpload"], content=source)
+        assert uploaded.status_code == 202, uploaded.text
     assert _ended(api, reference["id"])["status"] == "COMPLETED"
     expected = _download(api, reference["id"])
     assert expected.count(b"\n") == ROWS + 1
 
-    job = submit_local_job(api, deployment, source)
-    with api.http() as http:
-        running = wait_for_job(
-            http, job["id"], lambda j: j["percentageCompleted"] > 0, timeout=DEADLINE
-        )
-    assert running["percentageCompleted"] < 50, running  # killed well before its end
-    streamed = StreamedDownload(api, job["id"], tmp_path / "streamed.csv")
-    streamed.wait_for(1, timeout=DEADLINE)
-    dead = workers[0]
-    job_processes = dead.job_processes()
-    dead.kill()
-    psutil.wait_procs(job_processes, timeout=60)
-    with api.http() as http:
-        assert job_status(http, job["id"])["status"] != "COMPLETED"  # it was cut mid-job
-
-    workers.append(_worker(tmp_path / "home-worker-2", url, env))
+    job = _local_job(api, deployment)
+    half = source.index(b"\n", len(source) // 2) + 1
+    release = threading.Event()
+    upload = held_upload(api, job["links"]["csvUpload"], source[:half], source[half:], release)
+    try:
+        with api.http() as http:  # the job scores the first half (over 1 MiB) meanwhile
+            wait_for_job(http, job["id"], lambda j: j["scoredRows"] > 0, timeout=DEADLINE)
+        streamed = StreamedDownload(api, job["id"], tmp_path / "streamed.csv")
+        assert streamed.wait_for(1, timeout=DEADLINE) > 0
+        dead = workers[0]
+        job_processes = dead.job_processes()
+        dead.kill()
+        psutil.wait_procs(job_processes, timeout=60)
+        workers.append(_worker(tmp_path / "home-worker-2", url, env))
+    finally:
+        release.set()
+    assert upload.join(DEADLINE).status_code == 202
     done = _ended(api, job["id"])
     assert done["status"] == "COMPLETED", done
     logs = "\n".join(done["logs"])
@@ -254,3 +262,19 @@ def _kill_the_worker_mid_job(
     assert done["scoredRows"] == ROWS
     assert _download(api, job["id"]) == expected
     assert streamed.join(DEADLINE).read_bytes() == expected
+
+
+def _local_job(api: ServeProcess, deployment: str) -> dict[str, Any]:
+    with api.http() as http:
+        created: dict[str, Any] = http.post(
+            "batchPredictions/",
+            json={
+                "deploymentId": deployment,
+                "intakeSettings": {"type": "localFile"},
+                "outputSettings": {"type": "localFile"},
+                "passthroughColumns": ["patient_id"],
+                "chunkSize": 8192,
+                "numConcurrent": 1,
+            },
+        ).json()
+    return created

@@ -28,7 +28,12 @@ from scorecast.connectors.localfile_files import (
     input_size,
     storage,
 )
-from scorecast.connectors.storage.segments import AvailableBytes, SegmentReader, SegmentWriter
+from scorecast.connectors.storage.segments import (
+    AvailableBytes,
+    PeriodicPublisher,
+    SegmentReader,
+    SegmentWriter,
+)
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, InvalidInput
 from scorecast.formats import Encoder, iter_csv_blocks, open_encoder, read_csv_header
@@ -87,6 +92,7 @@ class LocalFileOutput(Output):
             storage(settings), layout.attempt_segments(job_id, attempt)
         )
         self._encoder: Encoder = open_encoder("csv", csv, cast(BinaryIO, self._sink))
+        self._publisher: PeriodicPublisher | None = None
 
     def committed_before(self) -> str | None:
         """The job's result exists only once an attempt committed it."""
@@ -106,19 +112,27 @@ class LocalFileOutput(Output):
         if self._sink is None:
             raise ConnectorError("the job's download output is already closed")
         self._encoder.write(batch)
-        self._sink.publish_due()
+        if self._publisher is None:  # publishes while the job waits (for its input, say)
+            self._publisher = PeriodicPublisher(self._sink)
 
     def commit(self) -> None:
         if self._sink is None:
             raise ConnectorError("the job's download output is already closed")
+        self._stop_publishing()
         self._encoder.close()
         commit_result(self._app, self._job_id, self._attempt, self._sink)
         self._sink = None
 
     def abort(self) -> None:
+        self._stop_publishing()
         if self._sink is not None:
             self._sink = None
             discard_attempt(self._app, self._job_id, self._attempt)
+
+    def _stop_publishing(self) -> None:
+        if self._publisher is not None:
+            self._publisher.stop()
+            self._publisher = None
 
     @property
     def bytes_written(self) -> int:

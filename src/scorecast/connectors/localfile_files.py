@@ -75,11 +75,13 @@ def read_marker(settings: Settings, job_id: str, name: str) -> str | None:
 
 
 class InputUpload(SegmentWriter):
-    """The job's input being written; ``flush`` publishes what is due, ``close`` the rest."""
+    """The job's input being written; ``flush`` publishes what was written (the API flushes
+    about every MiB of body, so that a body that pauses is readable up to where it paused),
+    ``close`` the rest."""
 
     def flush(self) -> None:
         if not self.closed:
-            self.publish_due()
+            self.publish()
 
     def close(self) -> None:
         if not self.closed:

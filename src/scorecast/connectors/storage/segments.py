@@ -6,7 +6,9 @@ output) is written as segments ``<prefix>000000``, ``<prefix>000001``, …: each
 whole (``BlobStore.put_bytes``), so a reader that finds segment ``n`` reads all of it, and the
 next one it waits for is ``n + 1``. The writer cuts a segment when ``SEGMENT_BYTES`` are
 buffered, and on ``publish_due()`` once ``FLUSH_SECONDS`` passed since the last one, so that
-slow streams still show their bytes soon. Memory: at most one segment buffered.
+slow streams still show their bytes soon (``PeriodicPublisher`` calls it from a thread of its
+own, for a writer that may pause: a job waiting for its input). Memory: at most one segment
+buffered.
 
 What ends the stream (a marker, a commit manifest) is the caller's: segments carry no end.
 """
@@ -14,6 +16,7 @@ What ends the stream (a marker, a commit manifest) is the caller's: segments car
 from __future__ import annotations
 
 import io
+import threading
 import time
 from typing import Any
 
@@ -36,17 +39,19 @@ class SegmentWriter(io.RawIOBase):
         self.size = 0
         self._buffer = bytearray()
         self._last = time.monotonic()
+        self._lock = threading.Lock()  # writes and a ``PeriodicPublisher``'s publishing
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self._buffer += view
-        self.size += len(view)
-        while len(self._buffer) >= self.segment_bytes:
-            self._publish(bytes(self._buffer[: self.segment_bytes]))
-            del self._buffer[: self.segment_bytes]
+        with self._lock:
+            self._buffer += view
+            self.size += len(view)
+            while len(self._buffer) >= self.segment_bytes:
+                self._publish(bytes(self._buffer[: self.segment_bytes]))
+                del self._buffer[: self.segment_bytes]
         return len(view)
 
     def publish_due(self) -> None:
@@ -56,14 +61,37 @@ class SegmentWriter(io.RawIOBase):
 
     def publish(self) -> None:
         """Publish what is buffered as a segment now (nothing when empty)."""
-        if self._buffer:
-            self._publish(bytes(self._buffer))
-            self._buffer.clear()
+        with self._lock:
+            if self._buffer:
+                self._publish(bytes(self._buffer))
+                self._buffer.clear()
 
     def _publish(self, data: bytes) -> None:
         self.store.put_bytes(segment_key(self.prefix, self.segments), data)
         self.segments += 1
         self._last = time.monotonic()
+
+
+class PeriodicPublisher:
+    """Calls ``writer.publish_due()`` every ``FLUSH_SECONDS / 2`` in a daemon thread until
+    ``stop()``; a failure is left for the writer's next write or commit to meet."""
+
+    def __init__(self, writer: SegmentWriter) -> None:
+        self._writer = writer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="segment-publisher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS / 2):
+            try:
+                self._writer.publish_due()
+            except Exception:  # the storage failed: the next write or commit says so
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class SegmentReader:
