@@ -16,7 +16,8 @@ _BASE = {"errors", "__init__"}  # ``scorecast.__version__`` is the package's own
 #: what each top-level package or module of ``scorecast`` may import, besides itself
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
-    "config": _BASE,
+    "home_layout": _BASE,
+    "config": _BASE | {"home_layout"},
     "domain": _BASE,
     "formats": _BASE | {"domain"},
     "predictors": _BASE | {"domain"},
@@ -24,19 +25,22 @@ MAY_IMPORT: dict[str, set[str]] = {
     "state_folder": _BASE,
     "process_privacy": _BASE,
     "child_process": _BASE | {"state_folder"},
-    "connectors": _BASE | {"config", "domain", "formats"},
+    "connectors": _BASE | {"config", "home_layout", "domain", "formats"},
     "engine": _BASE | {"domain", "formats", "connectors", "predictors"},
     "testing": _BASE | {"domain", "formats", "connectors"},
     "log_format": _BASE | {"config"},
     "metrics": _BASE | {"store"},
-    "service": _BASE | {"config", "domain", "connectors", "predictors", "store", "child_process"},
+    "service": _BASE
+    | {"config", "home_layout", "domain", "connectors", "predictors", "store", "child_process"},
     "runtime": _BASE
-    | {"config", "domain", "formats", "connectors", "predictors", "engine", "store", "service"}
+    | {"config", "home_layout", "domain", "formats", "connectors", "predictors", "engine"}
+    | {"store", "service"}
     | {"child_process", "metrics", "log_format"},
     "demo": _BASE | {"config", "domain", "service", "store"},
-    "web": _BASE | {"config", "domain", "connectors", "service", "store"},
+    "web": _BASE | {"config", "home_layout", "domain", "connectors", "service", "store"},
     "api": _BASE
-    | {"config", "domain", "connectors", "service", "store", "metrics", "log_format", "web"},
+    | {"config", "home_layout", "domain", "connectors", "service", "store", "metrics"}
+    | {"log_format", "web"},
     "cli": {"*"},  # the top: the commands assemble everything
     "__main__": {"cli"},
     "__init__": set(),
@@ -110,3 +114,10 @@ def test_no_import_cycle_between_modules() -> None:
         if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+def test_the_layout_names_the_prepared_suffix_as_predictors_write_it() -> None:
+    from scorecast import home_layout
+    from scorecast.predictors import prepared
+
+    assert home_layout.PREPARED_SUFFIX == prepared.SUFFIX

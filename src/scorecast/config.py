@@ -5,6 +5,9 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
 - ``SCORECAST_HOME``: state folder (default ``~/.scorecast``): SQLite database, uploads,
   results, model artifacts, the generated secret key file.
 - ``SCORECAST_DATABASE_URL``: SQLAlchemy URL of the store (default SQLite under the home).
+- ``SCORECAST_STORAGE_URL``: where model artifacts, uploads, results and dataset files live,
+  shared by every server: ``s3://bucket/prefix``, ``az://container/prefix``,
+  ``gs://bucket/prefix`` or ``file:///folder``; default the home (``scorecast.home_layout``).
 - ``SCORECAST_SECRET_KEY``: Fernet key encrypting credentials at rest (default: the key file
   ``$SCORECAST_HOME/secret.key``, generated on first start with mode 0600).
 - ``SCORECAST_FILE_ROOTS``: folders the ``filesystem`` connector may read and write,
@@ -61,6 +64,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast, get_args
 
+from scorecast import home_layout
 from scorecast.errors import InvalidInput
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -109,6 +113,23 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = -1.0
     if not 0 <= value < float("inf"):
         raise InvalidInput(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value
+
+
+STORAGE_SCHEMES = ("file", "s3", "az", "azure", "gs", "gcs")
+
+
+def _storage_url(env: Mapping[str, str]) -> str:
+    value = env.get("SCORECAST_STORAGE_URL", "").strip()
+    if not value:
+        return ""
+    scheme, _, rest = value.partition("://")
+    if scheme.lower() not in STORAGE_SCHEMES or not rest.strip("/"):
+        raise InvalidInput(
+            "SCORECAST_STORAGE_URL must be s3://bucket/prefix, az://container/prefix, "
+            f"gs://bucket/prefix or file:///folder, not {value!r}",
+            {"SCORECAST_STORAGE_URL": "not a storage URL"},
+        )
     return value
 
 
@@ -235,6 +256,8 @@ class Settings:
     log_format: LogFormat = "text"
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
     debris_sweep_seconds: float = 600.0
+    #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
+    storage_url: str = ""
     limits: Limits = field(default_factory=Limits)
     smtp: Smtp = field(default_factory=Smtp)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
@@ -244,7 +267,9 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get("SCORECAST_HOME") or Path.home() / ".scorecast").expanduser()
-        database_url = env.get("SCORECAST_DATABASE_URL") or f"sqlite:///{home / 'scorecast.db'}"
+        database_url = (
+            env.get("SCORECAST_DATABASE_URL") or f"sqlite:///{home_layout.database_file(home)}"
+        )
         roots = tuple(
             Path(p).expanduser().resolve()
             for p in env.get("SCORECAST_FILE_ROOTS", "").split(os.pathsep)
@@ -270,6 +295,7 @@ class Settings:
                 if name.strip()
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
+            storage_url=_storage_url(env),
             limits=Limits.from_env(env),
             smtp=Smtp.from_env(env),
             notifications=NotificationSettings.from_env(env),
@@ -286,18 +312,19 @@ class Settings:
         named = self.ambient_cloud_identity_orgs
         return "*" in named or (organization is not None and organization in named)
 
+    # the storage's folders when it is the home (the default); tests look at them
     @property
     def uploads_dir(self) -> Path:
-        return self.home / "uploads"
+        return self.home / home_layout.UPLOADS
 
     @property
     def results_dir(self) -> Path:
-        return self.home / "results"
+        return self.home / home_layout.RESULTS
 
     @property
     def artifacts_dir(self) -> Path:
-        return self.home / "artifacts"
+        return self.home / home_layout.ARTIFACTS
 
     @property
     def datasets_dir(self) -> Path:
-        return self.home / "datasets"
+        return self.home / home_layout.DATASETS

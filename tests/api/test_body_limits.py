@@ -132,11 +132,11 @@ def test_a_chunked_localfile_body_over_the_limit_never_reaches_the_job_whole(
     assert "SCORECAST_MAX_LOCALFILE_BYTES" in body["errors"]["body"]
     # refused at the first read (the job still waits), or cut off after the job began to read
     # it: then the input is marked broken, naming the limit, and the job's reader fails
-    failed = localfile_files.marker(live_server.settings, job_id, localfile_files.FAILED)
-    complete = localfile_files.marker(live_server.settings, job_id, localfile_files.COMPLETE)
-    assert not complete.exists()
-    if failed.exists():
-        assert "SCORECAST_MAX_LOCALFILE_BYTES" in failed.read_text()
+    failed = localfile_files.read_marker(live_server.settings, job_id, localfile_files.FAILED)
+    complete = localfile_files.read_marker(live_server.settings, job_id, localfile_files.COMPLETE)
+    assert complete is None
+    if failed is not None:
+        assert "SCORECAST_MAX_LOCALFILE_BYTES" in failed
     else:
         assert api_a.get(f"batchPredictions/{job_id}/").json()["status"] == "INITIALIZING"
 

@@ -202,7 +202,7 @@ class DatasetBackend(Backend):
         folder.mkdir(parents=True)
         path = folder / f"v1.{fmt or 'csv'}"
         path.write_bytes(encode(table, fmt or "csv"))
-        self.datasets[f"{name}/v1"] = str(path)
+        self.datasets[f"{name}/v1"] = f"datasets/{name}/v1.{fmt or 'csv'}"  # the storage key
 
     def exists(self, name: str) -> bool:
         return f"{name}/v1" in self.datasets

@@ -45,12 +45,13 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
         assert server.process is not None and server.token
         deployment = register_demo_model(server)
         job = submit_local_job(server, deployment, source)
-        staging = home / "results" / job["id"] / "attempt-1.csv"
+        # the attempt's output segments (the storage is the home): there once it writes
+        staging = home / "results" / job["id"] / "attempt-1"
         with server.http() as http:
             wait_for_job(http, job["id"], lambda j: j["status"] == "RUNNING" and staging.exists())
             running = server.job_processes()
             assert len(running) == 1, running  # no spare is kept while a job runs
-            # the output is open before the model is loaded: give it a few seconds
+            # the model is loaded when the output is written, or soon: give it a few seconds
             deadline = time.monotonic() + 10
             while not {"pandas", "onnxruntime"} <= _libraries_mapped(running[0].pid):
                 assert time.monotonic() < deadline, _libraries_mapped(running[0].pid)
@@ -61,7 +62,7 @@ def test_a_killed_job_process_fails_its_job_and_the_service_goes_on(
             assert (failed["status"], failed["endReason"]) == ("ABORTED", "failed"), failed
             assert "ended by SIGKILL" in failed["statusDetails"], failed
             assert http.get(f"batchPredictions/{job['id']}/download/").status_code == 404
-            assert not (home / "results" / job["id"] / "result.csv").exists()
+            assert not (home / "results" / job["id"] / "result.json").exists()
 
             small = patients_csv(tmp_path / "small.csv")
             for _ in range(SMALL_JOBS):  # each in a new job process, which ends right away

@@ -9,9 +9,13 @@ from pathlib import Path
 from rows import add_job, org_and_user
 from sqlalchemy import Engine
 
+from scorecast import home_layout
 from scorecast.config import Settings
+from scorecast.connectors import localfile_files
 from scorecast.connectors.base import OutputToken
 from scorecast.connectors.filesystem import staging_prefix
+from scorecast.connectors.storage import open_storage
+from scorecast.connectors.storage.segments import SegmentWriter
 from scorecast.runtime.debris_sweep import sweep
 
 
@@ -20,6 +24,12 @@ def _staged(folder: Path, target: str, job_id: str, attempt: int) -> Path:
     path = folder / f"{prefix}x1y2z3.part"
     path.write_bytes(b"id,score\n1,0.5\n")
     return path
+
+
+def _segment(settings: Settings, job_id: str, attempt: int) -> Path:
+    key = home_layout.segment_key(home_layout.attempt_segments(job_id, attempt), 0)
+    open_storage(settings).put_bytes(key, b"id\n")
+    return settings.home / key
 
 
 def test_sweep_removes_only_what_no_attempt_will_finish(
@@ -44,19 +54,24 @@ def test_sweep_removes_only_what_no_attempt_will_finish(
         _staged(root / "deep", "other.parquet", failed, 1),  # a finished job's
         _staged(root, "out.csv", "f" * 24, 3),  # a job that no longer exists
     ]
-    local = settings.results_dir
-    for job_id, name in ((running, "attempt-2.csv"), (running, "attempt-1.csv")):
-        (local / job_id).mkdir(parents=True, exist_ok=True)
-        (local / job_id / name).write_text("id\n")
-    (local / failed).mkdir()
-    (local / failed / "attempt-1.csv").write_text("id\n")
-    (local / failed / "result.csv").write_text("id\n")
-    kept += [local / running / "attempt-2.csv", local / failed / "result.csv"]
-    removed += [local / running / "attempt-1.csv", local / failed / "attempt-1.csv"]
+    # localFile outputs in storage (the home by default): segments per attempt, and a commit
+    completed = add_job(engine, org, user, status="COMPLETED", attempt=2, queued=False)
+    segments = [
+        _segment(settings, running, 2),  # kept: the running attempt's
+        _segment(settings, running, 1),  # removed: an earlier attempt of a running job
+        _segment(settings, failed, 1),  # removed: a finished job's, never committed
+        _segment(settings, completed, 1),  # removed: a dead attempt of a completed job
+        _segment(settings, completed, 2),  # kept: the completed job's result
+    ]
+    written = SegmentWriter(open_storage(settings), home_layout.attempt_segments(completed, 2))
+    written.segments = 1
+    localfile_files.commit_result(settings, completed, 2, written)
+    kept += [segments[0], segments[4], settings.home / home_layout.result_manifest(completed)]
+    removed += segments[1:4]
     for path in kept:
         path.touch()
 
-    assert sweep(settings, engine) == len(removed)
+    assert sweep(settings, engine) == len(removed)  # localFile: one per attempt (one segment)
     assert [path for path in kept if not path.exists()] == []
     assert [path for path in removed if path.exists()] == []
     assert sweep(settings, engine) == 0

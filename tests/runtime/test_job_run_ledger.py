@@ -53,7 +53,7 @@ class FakeLedger:
     def data_store(self, data_store_id: str) -> dict[str, Any]:
         raise JobFailure(f"data store {data_store_id} not found")
 
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
         raise JobFailure(f"dataset {dataset_id} not found")
 
     def report(self, update: ProgressUpdate) -> frozenset[str]:
@@ -99,7 +99,7 @@ def _plan(description: ModelDescription, source: Path, target: Path) -> JobPlan:
         spec=spec,
         options=ScoringOptions.from_job_spec(spec),
         description=description,
-        artifact=MODEL,
+        artifact=str(MODEL),
         num_concurrent=1,
         intake_size=source.stat().st_size,
         scheduled_time=None,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rows import add_job, org_and_user
 from sqlalchemy import Engine
 
+from scorecast import home_layout
 from scorecast.api.routes.localfile import _CutStreamError, _Follower
 from scorecast.config import Settings
 from scorecast.connectors import localfile, localfile_files
+from scorecast.connectors.storage import open_storage
+from scorecast.connectors.storage.segments import SegmentReader, SegmentWriter
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.store.db import session_scope
@@ -22,9 +23,22 @@ HEADER = b'id,"note\r\nwith newline",x\r\n'
 
 def put_parts(settings: Settings, parts: list[bytes], job_id: str = JOB) -> None:
     for number, body in enumerate(parts):
-        received = localfile_files.staging_file(settings, job_id, ".part")
-        received.write_bytes(body)
-        localfile_files.publish_part(settings, job_id, number, received)
+        put_part(settings, job_id, number, body)
+
+
+def put_part(settings: Settings, job_id: str, number: int, body: bytes) -> None:
+    received = localfile_files.staging_file(settings, job_id, ".part")
+    received.write_bytes(body)
+    localfile_files.store_part(settings, job_id, number, received)
+    received.unlink()
+
+
+def input_bytes(settings: Settings, job_id: str = JOB) -> bytes:
+    reader = SegmentReader(open_storage(settings), home_layout.input_segments(job_id))
+    out = bytearray()
+    while piece := reader.read(1 << 20):
+        out += piece
+    return bytes(out)
 
 
 def test_parts_are_joined_without_their_repeated_headers(settings: Settings) -> None:
@@ -33,7 +47,7 @@ def test_parts_are_joined_without_their_repeated_headers(settings: Settings) -> 
         [HEADER + b'1,"a\r\nb",2\r\n', HEADER + b"3,c,4\r\n5,d,6\r\n", HEADER, HEADER + b"7,e,8"],
     )
     size = localfile_files.assemble_parts(settings, JOB, CsvSettings())
-    joined = localfile_files.input_path(settings, JOB).read_bytes()
+    joined = input_bytes(settings)
     assert joined == HEADER + b'1,"a\r\nb",2\r\n3,c,4\r\n5,d,6\r\n7,e,8'
     assert size == len(joined)
 
@@ -43,16 +57,15 @@ def test_a_part_with_another_header_is_refused_naming_it(settings: Settings) -> 
     with pytest.raises(InvalidInput, match="part 2") as error:
         localfile_files.assemble_parts(settings, JOB, CsvSettings())
     assert error.value.errors == {"parts": "part 2: header differs from part 0"}
-    assert not localfile_files.input_path(settings, JOB).exists()
+    assert open_storage(settings).keys(home_layout.input_segments(JOB)) == []
+    assert localfile_files.read_marker(settings, JOB, localfile_files.COMPLETE) is None
 
 
 def test_missing_parts_are_refused(settings: Settings) -> None:
     with pytest.raises(InvalidInput, match="no part"):
         localfile_files.assemble_parts(settings, JOB, CsvSettings())
     put_parts(settings, [b"a\n1\n"])
-    received = localfile_files.staging_file(settings, JOB, ".part")
-    received.write_bytes(b"a\n3\n")
-    localfile_files.publish_part(settings, JOB, 2, received)
+    put_part(settings, JOB, 2, b"a\n3\n")
     with pytest.raises(InvalidInput, match="part 1 is missing"):
         localfile_files.assemble_parts(settings, JOB, CsvSettings())
 
@@ -62,7 +75,7 @@ def test_job_ids_cannot_escape_the_state_folder(settings: Settings) -> None:
 
     for bad in ("../../etc", "a" * 23, "A" * 24, "a" * 23 + "/"):
         with pytest.raises(NotFound):
-            localfile_files.input_path(settings, bad)
+            home_layout.input_segments(bad)
 
 
 def _set(engine: Engine, job_id: str, **values: object) -> None:
@@ -82,11 +95,16 @@ def _drain(follower: _Follower) -> tuple[bytes, bool]:
             return bytes(out), done
 
 
-def _staged(settings: Settings, job_id: str, attempt: int, data: bytes) -> Path:
-    path = localfile_files.staging_path(settings, job_id, attempt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+def _staged(settings: Settings, job_id: str, attempt: int, number: int, data: bytes) -> None:
+    """Segment ``number`` of ``attempt``'s output."""
+    prefix = home_layout.attempt_segments(job_id, attempt)
+    open_storage(settings).put_bytes(home_layout.segment_key(prefix, number), data)
+
+
+def _commit(settings: Settings, job_id: str, attempt: int, segments: int) -> None:
+    written = SegmentWriter(open_storage(settings), home_layout.attempt_segments(job_id, attempt))
+    written.segments = segments
+    localfile_files.commit_result(settings, job_id, attempt, written)
 
 
 def test_the_download_follows_a_retried_attempt_with_the_same_bytes(
@@ -96,14 +114,14 @@ def test_the_download_follows_a_retried_attempt_with_the_same_bytes(
     job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
     follower = _Follower(settings, engine, job_id)
     assert _drain(follower) == (b"", False)  # nothing staged yet: wait
-    _staged(settings, job_id, 1, b"h\n1\n")
+    _staged(settings, job_id, 1, 0, b"h\n1\n")
     assert _drain(follower) == (b"h\n1\n", False)
     _set(engine, job_id, attempt=2)  # the worker died; attempt 2 rewrites the same bytes
-    _staged(settings, job_id, 2, b"h\n")
+    _staged(settings, job_id, 2, 0, b"h\n")
     assert _drain(follower) == (b"", False)  # not caught up yet: wait
-    path = _staged(settings, job_id, 2, b"h\n1\n2\n")
+    _staged(settings, job_id, 2, 1, b"1\n2\n")
     assert _drain(follower) == (b"2\n", False)
-    path.rename(localfile_files.result_path(settings, job_id))  # commit
+    _commit(settings, job_id, 2, 2)
     _set(engine, job_id, status="COMPLETED")
     assert _drain(follower) == (b"", True)
     assert follower.sent == 6
@@ -116,10 +134,10 @@ def test_the_download_is_cut_when_a_retry_wrote_other_bytes(
     org, user = org_and_user(engine)
     job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
     follower = _Follower(settings, engine, job_id)
-    _staged(settings, job_id, 1, b"h\n1\n")
+    _staged(settings, job_id, 1, 0, b"h\n1\n")
     assert _drain(follower) == (b"h\n1\n", False)
     _set(engine, job_id, attempt=2)
-    _staged(settings, job_id, 2, b"h\n9\n")
+    _staged(settings, job_id, 2, 0, b"h\n9\n")
     with pytest.raises(_CutStreamError):
         follower.step()
     follower.close()
@@ -132,7 +150,7 @@ def test_the_download_ends_when_the_job_fails(
     org, user = org_and_user(engine)
     job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
     follower = _Follower(settings, engine, job_id)
-    _staged(settings, job_id, 1, b"h\n1\n")
+    _staged(settings, job_id, 1, 0, b"h\n1\n")
     assert _drain(follower) == (b"h\n1\n", False)
     _set(engine, job_id, status=status)
     assert _drain(follower) == (b"", True)

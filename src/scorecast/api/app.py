@@ -1,6 +1,7 @@
 """The FastAPI application: every router under ``/api/v2``, errors as DataRobot-style JSON.
 
-``create_app(settings, engine)`` does no I/O besides creating the state folders; migrations,
+``create_app(settings, engine)`` does no I/O besides creating the state folder and the local
+storage's folders; migrations,
 bootstrap, workers and the scheduler are started by ``scorecast serve``.
 """
 
@@ -30,6 +31,7 @@ from scorecast.api.routes import (
     version,
 )
 from scorecast.config import Settings
+from scorecast.connectors.storage import open_storage
 from scorecast.metrics import Metrics, MetricsMiddleware
 from scorecast.store.db import make_sessionmaker
 from scorecast.web import install_console
@@ -40,14 +42,8 @@ API_PREFIX = "/api/v2"
 def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = None) -> FastAPI:
     """The API app on ``engine`` (an already migrated store) with ``settings``; ``metrics``
     are the process's (a new registry when not given)."""
-    for folder in (
-        settings.home,
-        settings.uploads_dir,
-        settings.results_dir,
-        settings.artifacts_dir,
-        settings.datasets_dir,
-    ):
-        folder.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    open_storage(settings).prepare()
     app = FastAPI(
         title="scorecast",
         version=__version__,

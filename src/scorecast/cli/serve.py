@@ -103,6 +103,7 @@ def serve(
     if demo:
         _add_demo_root()
     settings = Settings.from_env()
+    _check_storage(settings)
     from scorecast.metrics import Metrics
     from scorecast.runtime.scheduler import Scheduler
     from scorecast.runtime.worker import Worker
@@ -142,6 +143,14 @@ def serve(
         if worker is not None:
             worker.stop()
         engine.dispose()
+
+
+def _check_storage(settings: Settings) -> None:
+    """Open the storage once at start, so that a missing extra or an unusable URL stops the
+    server with its message rather than failing the first upload or job."""
+    from scorecast.connectors.storage import open_storage
+
+    open_storage(settings)
 
 
 ROLES = ("api", "scheduler", "worker")

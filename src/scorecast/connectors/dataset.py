@@ -1,21 +1,22 @@
 """``dataset``: a file stored in scorecast, by ``datasetId`` and optional ``datasetVersionId``.
 
-The service resolves the stored file through ``ctx.dataset_path(id, version)`` (latest version
-when ``datasetVersionId`` is absent); it must lie under ``settings.datasets_dir``. The format is
-the file's: ``.parquet`` / ``.pq`` is Parquet, anything else CSV. Intake only.
+The service resolves the stored file's storage key through ``ctx.dataset_path(id, version)``
+(latest version when ``datasetVersionId`` is absent); it must lie under ``datasets/``
+(``home_layout``). The file is read by ranges from the storage (``connectors.storage``). The
+format is the key's: ``.parquet`` / ``.pq`` is Parquet, anything else CSV. Intake only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, BinaryIO
 
+from scorecast import home_layout
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, Intake
 from scorecast.connectors.checks import Checks, Side
-from scorecast.connectors.fileio import FileIntake
-from scorecast.connectors.safety import UnsafeLocationError, contained_path
+from scorecast.connectors.fileio import ranged_intake
+from scorecast.connectors.storage import StorageError, open_storage
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, ScorecastError
 
@@ -29,16 +30,6 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
     return checks.done()
 
 
-def _is_parquet(path: Path) -> bool:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return True
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"PAR1"
-    except OSError:
-        return False
-
-
 def open_intake(
     settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
 ) -> Intake:
@@ -46,21 +37,26 @@ def open_intake(
     version = settings.get("datasetVersionId")
     location = f"dataset {dataset_id}" + (f" version {version}" if version else "")
     try:
-        raw = ctx.dataset_path(dataset_id, version)
+        key = str(ctx.dataset_path(dataset_id, version))
     except ScorecastError as exc:
         raise ConnectorError(f"{location}: {exc.message}") from exc
-    try:
-        path = contained_path(Path(raw), [ctx.settings.datasets_dir])
-    except UnsafeLocationError as exc:
-        raise ConnectorError(f"{location}: the stored file {exc}") from exc
-    if not path.is_file():
+    if not key.startswith(f"{home_layout.DATASETS}/"):
+        raise ConnectorError(f"{location}: the stored file is not in the datasets' storage")
+    store = open_storage(ctx.settings)
+    if store.size(key) is None:
         raise ConnectorError(f"{location}: the stored file is missing")
 
-    def open_stream() -> BinaryIO:
-        try:
-            return path.open("rb")
-        except OSError as exc:
-            raise ConnectorError(f"{location}: cannot open: {exc.strerror}") from exc
+    def size_of() -> int:
+        size = store.size(key)
+        if size is None:
+            raise ConnectorError(f"{location}: the stored file is missing")
+        return size
 
-    fmt: FileFormat = "parquet" if _is_parquet(path) else "csv"
-    return FileIntake(location, open_stream, fmt, csv_settings, lambda: path.stat().st_size)
+    def open_from(start: int) -> BinaryIO:
+        try:
+            return store.open_from(key, start)
+        except StorageError as exc:
+            raise ConnectorError(f"{location}: cannot open: {exc.message}") from exc
+
+    fmt: FileFormat = "parquet" if key.endswith((".parquet", ".pq")) else "csv"
+    return ranged_intake(location, {"format": fmt}, csv_settings, size_of, open_from=open_from)

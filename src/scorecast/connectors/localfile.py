@@ -1,6 +1,6 @@
 """The ``localFile`` adapter: input uploaded through the API, output downloaded through it.
 
-The files' layout and the upload side are in ``connectors.localfile_files``.
+Where the files are and the upload side are in ``connectors.localfile_files``.
 The worker passes the job id and attempt number in ``ConnectorContext.template`` (``job_id``,
 ``attempt``).
 """
@@ -8,27 +8,31 @@ The worker passes the job id and attempt number in ``ConnectorContext.template``
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
 
+from scorecast import home_layout as layout
 from scorecast.config import Settings
 from scorecast.connectors import registry
 from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.localfile_files import (
-    COMPLETE,
-    EXPECTED,
-    FAILED,
     STALL_SECONDS,
-    GrowingFile,
-    input_path,
-    marker,
-    result_path,
-    staging_path,
+    InputStream,
+    attempts_written,
+    commit_result,
+    committed_result,
+    discard_attempt,
+    input_size,
+    storage,
+)
+from scorecast.connectors.storage.segments import (
+    AvailableBytes,
+    PeriodicPublisher,
+    SegmentReader,
+    SegmentWriter,
 )
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, InvalidInput
@@ -42,44 +46,28 @@ class LocalFileIntake(Intake):
     """Reads the job's uploaded CSV in blocks, following it while the upload still streams in."""
 
     def __init__(self, settings: Settings, job_id: str, csv_settings: CsvSettings) -> None:
-        self.path = input_path(settings, job_id)
-        self._complete = marker(settings, job_id, COMPLETE)
-        self._failed = marker(settings, job_id, FAILED)
-        self._expected = marker(settings, job_id, EXPECTED)
+        self._app, self._job_id = settings, job_id
         self.settings = csv_settings
         self.location = "the uploaded file"
-        self._raw: GrowingFile | None = None
+        self._raw: InputStream | None = None
         self._handle: BinaryIO | None = None
 
     @property
     def size(self) -> int | None:
         """The input's size: final once the upload is complete, else as announced (or None)."""
-        try:
-            if self._complete.exists():
-                return self.path.stat().st_size
-            return int(self._expected.read_text())
-        except (OSError, ValueError):
-            return None
+        return input_size(self._app, self._job_id)
 
     def header(self) -> list[str] | None:
-        try:
-            with self.path.open("rb") as handle:
-                found = read_csv_header(handle, self.settings)
-        except FileNotFoundError:
-            return None
-        except InvalidInput:
-            return None
+        reader = SegmentReader(storage(self._app), layout.input_segments(self._job_id))
+        with io.BufferedReader(AvailableBytes(reader)) as handle:
+            try:
+                found = read_csv_header(cast(BinaryIO, handle), self.settings)
+            except InvalidInput:
+                return None
         return found.names if found else None
 
     def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
-        try:
-            self._raw = GrowingFile(
-                self.path, self._complete, self._failed, STALL_SECONDS, self.waiting
-            )
-        except FileNotFoundError as exc:
-            raise ConnectorError(
-                "the uploaded file is missing: upload the input with PUT csvUpload/"
-            ) from exc
+        self._raw = InputStream(self._app, self._job_id, STALL_SECONDS, self.waiting)
         self._handle = cast(BinaryIO, io.BufferedReader(self._raw, buffer_size=1 << 20))
         yield from iter_csv_blocks(self._handle, self.settings, target_bytes)
 
@@ -93,51 +81,58 @@ class LocalFileIntake(Intake):
 
 
 class LocalFileOutput(Output):
-    """Writes CSV to the attempt's staging file, flushed after every batch so that the download
-    can stream it while the job runs; ``commit()`` renames it to the job's result."""
+    """Writes CSV as the attempt's output segments, published as the job goes so that the
+    download can stream them while the job runs; ``commit()`` makes them the job's result."""
 
     def __init__(self, settings: Settings, job_id: str, attempt: int, csv: CsvSettings) -> None:
         self.location = "the job's download"
-        self._final = result_path(settings, job_id)
-        self._staging = staging_path(settings, job_id, attempt)
-        folder = self._staging.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("attempt-*.csv"):  # earlier attempts' partial output
-            if old != self._staging:
-                old.unlink(missing_ok=True)
-        # the result exists only once an attempt committed it: kept, see committed_before
-        self._handle: BinaryIO | None = self._staging.open("wb")
-        self._encoder: Encoder = open_encoder("csv", csv, self._handle)
+        self._app, self._job_id, self._attempt = settings, job_id, attempt
+        discard_attempt(settings, job_id, attempt)  # nothing of this attempt can be there yet
+        self._sink: SegmentWriter | None = SegmentWriter(
+            storage(settings), layout.attempt_segments(job_id, attempt)
+        )
+        self._encoder: Encoder = open_encoder("csv", csv, cast(BinaryIO, self._sink))
+        self._publisher: PeriodicPublisher | None = None
 
     def committed_before(self) -> str | None:
-        """The job's result file exists only once an attempt renamed it into place."""
-        try:
-            modified = datetime.fromtimestamp(self._final.stat().st_mtime, UTC)
-        except FileNotFoundError:
+        """The job's result exists only once an attempt committed it."""
+        committed = committed_result(self._app, self._job_id)
+        if committed is None:
             return None
-        return f"an earlier attempt at {modified:%Y-%m-%d %H:%M:%S} UTC"
+        return f"attempt {committed.attempt} at {committed.committed_at}"
+
+    def remove_debris(self) -> None:
+        """Remove the output of earlier attempts that did not commit."""
+        committed = committed_result(self._app, self._job_id)
+        for attempt in attempts_written(self._app, self._job_id):
+            if attempt != self._attempt and (committed is None or attempt != committed.attempt):
+                discard_attempt(self._app, self._job_id, attempt)
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if self._handle is None:
+        if self._sink is None:
             raise ConnectorError("the job's download output is already closed")
         self._encoder.write(batch)
-        self._handle.flush()
+        if self._publisher is None:  # publishes while the job waits (for its input, say)
+            self._publisher = PeriodicPublisher(self._sink)
 
     def commit(self) -> None:
-        if self._handle is None:
+        if self._sink is None:
             raise ConnectorError("the job's download output is already closed")
+        self._stop_publishing()
         self._encoder.close()
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        self._handle = None
-        os.replace(self._staging, self._final)
+        commit_result(self._app, self._job_id, self._attempt, self._sink)
+        self._sink = None
 
     def abort(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        self._staging.unlink(missing_ok=True)
+        self._stop_publishing()
+        if self._sink is not None:
+            self._sink = None
+            discard_attempt(self._app, self._job_id, self._attempt)
+
+    def _stop_publishing(self) -> None:
+        if self._publisher is not None:
+            self._publisher.stop()
+            self._publisher = None
 
     @property
     def bytes_written(self) -> int:

@@ -1,18 +1,19 @@
-"""The ``localFile`` files: where an uploaded input and a job's output live, and the uploads.
+"""The ``localFile`` files in storage: a job's uploaded input, its output, and the uploads.
 
 The API (uploads, downloads) and the ``localFile`` adapter (``connectors.localfile``, run in the
-job process) share this layout; this module needs no data library, so the API does not load one.
-Layout under the state folder (``job_id`` is a 24-hex id, checked before any path is built):
+job process, possibly on another server) share them through the storage
+(``connectors.storage``, keys from ``home_layout``); this module needs no data library, so the
+API does not load one.
 
-- ``uploads/<job_id>/input.csv``: the uploaded input, renamed into place once the whole body
-  (single PUT) or every part (``finalizeMultipart``) has arrived; never visible half-written.
-- ``uploads/<job_id>/parts/<n>.csv``: multipart parts; assembling drops the header line of
-  every part after the first (the client repeats it in each part), after checking it is the
-  same header.
-- ``results/<job_id>/attempt-<n>.csv``: the output of attempt ``n`` while it is written (the
-  download streams it as it grows); ``commit()`` renames it to ``results/<job_id>/result.csv``
-  and a new attempt first removes the files of earlier attempts, so a retried job never exposes
-  a failed attempt's partial output.
+- **Input**: segments (``storage.segments``) written as the body streams in, so the job reads
+  its input while it is uploaded, on any server; ``input.complete`` (the size) ends it,
+  ``input.failed`` (the reason) breaks it off, ``input.expected`` announces the size. Parts of
+  a multipart upload are stored whole and joined into the input's segments on finalize,
+  dropping the header line of every part after the first (after checking it is the same).
+- **Output**: attempt ``n`` writes segments under ``results/<job>/attempt-<n>/`` as it goes (a
+  download follows them); ``commit()`` writes ``results/<job>/result.json`` naming the attempt,
+  one atomic write: the result exists only once committed, and a retry finds that commit. A
+  retried attempt removes the segments of earlier attempts that did not commit.
 
 The worker passes the job id and attempt number in ``ConnectorContext.template`` (``job_id``,
 ``attempt``).
@@ -21,173 +22,182 @@ The worker passes the job id and attempt number in ``ConnectorContext.template``
 from __future__ import annotations
 
 import io
+import json
 import os
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from scorecast import home_layout as layout
 from scorecast.config import Settings
+from scorecast.connectors.storage import BlobMissing, BlobStore, open_storage
+from scorecast.connectors.storage.segments import SegmentReader, SegmentWriter
 from scorecast.domain.csv_settings import CsvSettings
-from scorecast.errors import ConnectorError, InvalidInput, NotFound
+from scorecast.errors import ConnectorError, InvalidInput
 
-_JOB_ID = re.compile(r"[0-9a-f]{24}")
 _COPY_BYTES = 1 << 20
-MAX_PARTS = 10_000
+MAX_PARTS = layout.MAX_PARTS
+COMPLETE, FAILED, EXPECTED = layout.COMPLETE, layout.FAILED, layout.EXPECTED
+#: An intake waiting for upload bytes gives up after this long without any.
+STALL_SECONDS = 600.0
+#: how long a reader waits before looking for the next segment again (seconds)
+POLL_SECONDS = 0.05
 
 
-def _checked(job_id: str) -> str:
-    if not _JOB_ID.fullmatch(job_id):
-        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
-    return job_id
+def storage(settings: Settings) -> BlobStore:
+    return open_storage(settings)
 
 
-def upload_dir(settings: Settings, job_id: str) -> Path:
-    return settings.uploads_dir / _checked(job_id)
-
-
-def input_path(settings: Settings, job_id: str) -> Path:
-    """The complete uploaded input of a job (exists once the upload finished)."""
-    return upload_dir(settings, job_id) / "input.csv"
-
-
-def part_path(settings: Settings, job_id: str, number: int) -> Path:
-    if not 0 <= number < MAX_PARTS:
-        raise InvalidInput.at("partNumber", f"must be between 0 and {MAX_PARTS - 1}")
-    return upload_dir(settings, job_id) / "parts" / f"{number:05d}.csv"
-
-
-def result_dir(settings: Settings, job_id: str) -> Path:
-    return settings.results_dir / _checked(job_id)
-
-
-def staging_path(settings: Settings, job_id: str, attempt: int) -> Path:
-    """Where attempt ``attempt`` writes its output while it runs."""
-    return result_dir(settings, job_id) / f"attempt-{int(attempt)}.csv"
-
-
-def result_path(settings: Settings, job_id: str) -> Path:
-    """The committed output of a job (exists once an attempt committed)."""
-    return result_dir(settings, job_id) / "result.csv"
+# --- uploads ------------------------------------------------------------------------------------
 
 
 def staging_file(settings: Settings, job_id: str, suffix: str) -> Path:
-    """A fresh temporary file name in the job's upload folder (the folder is created)."""
-    folder = upload_dir(settings, job_id)
+    """A fresh local temporary file name for a received body (the folder is created)."""
+    layout.upload_folder(job_id)  # checks the id
+    folder = layout.cache_folder(settings.home) / "incoming"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f".incoming-{os.urandom(6).hex()}{suffix}"
+    return folder / f".{job_id}-{os.urandom(6).hex()}{suffix}"
 
 
-def publish_upload(settings: Settings, job_id: str, received: Path) -> None:
-    """Make a completely received body the job's input (atomic rename)."""
-    os.replace(received, input_path(settings, job_id))
-    _writemarker(settings, job_id, COMPLETE, "")
+def _marker(settings: Settings, job_id: str, name: str, text: str) -> None:
+    storage(settings).put_bytes(layout.input_marker(job_id, name), text.encode())
 
 
-#: Markers next to ``input.csv``: the upload ended (``COMPLETE``) or broke off (``FAILED``, with
-#: the reason); ``EXPECTED`` holds the announced size while a body streams in.
-COMPLETE, FAILED, EXPECTED = "input.complete", "input.failed", "input.expected"
-#: An intake waiting for upload bytes gives up after this long without any.
-STALL_SECONDS = 600.0
+def read_marker(settings: Settings, job_id: str, name: str) -> str | None:
+    """The text of an input marker; None when it is not there."""
+    try:
+        return storage(settings).read_bytes(layout.input_marker(job_id, name)).decode()
+    except BlobMissing:
+        return None
 
 
-def marker(settings: Settings, job_id: str, name: str) -> Path:
-    return upload_dir(settings, job_id) / name
+class InputUpload(SegmentWriter):
+    """The job's input being written; ``flush`` publishes what was written (the API flushes
+    about every MiB of body, so that a body that pauses is readable up to where it paused),
+    ``close`` the rest."""
+
+    def flush(self) -> None:
+        if not self.closed:
+            self.publish()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.publish()
+        super().close()
 
 
-def _writemarker(settings: Settings, job_id: str, name: str, text: str) -> None:
-    target = marker(settings, job_id, name)
-    temporary = target.with_name(f".{name}.{os.urandom(4).hex()}")
-    temporary.write_text(text)
-    os.replace(temporary, target)
-
-
-def begin_streamed_upload(settings: Settings, job_id: str, expected: int | None) -> BinaryIO:
+def begin_streamed_upload(settings: Settings, job_id: str, expected: int | None) -> InputUpload:
     """Open the job's input for a body that streams in while the job may already run.
 
-    Readers (``LocalFileIntake``) follow the file as it grows until ``end_streamed_upload``.
+    Readers (``InputStream``) follow its segments until ``end_streamed_upload``.
     """
-    folder = upload_dir(settings, job_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    store = storage(settings)
     for name in (COMPLETE, FAILED, EXPECTED):
-        marker(settings, job_id, name).unlink(missing_ok=True)
+        store.delete(layout.input_marker(job_id, name))
+    store.delete_prefix(layout.input_segments(job_id))
     if expected is not None:
-        _writemarker(settings, job_id, EXPECTED, str(expected))
-    return input_path(settings, job_id).open("wb")
+        _marker(settings, job_id, EXPECTED, str(expected))
+    return InputUpload(store, layout.input_segments(job_id))
 
 
-def end_streamed_upload(settings: Settings, job_id: str, failure: str | None = None) -> None:
-    """Mark the streamed body complete (``failure`` None) or broken off with ``failure``."""
+def end_streamed_upload(
+    settings: Settings, job_id: str, failure: str | None = None, size: int | None = None
+) -> None:
+    """Mark the streamed body complete (``failure`` None; ``size`` its bytes, counted from its
+    segments when not given) or broken off with ``failure``."""
     if failure is None:
-        _writemarker(settings, job_id, COMPLETE, "")
+        if size is None:
+            store = storage(settings)
+            keys = store.keys(layout.input_segments(job_id))
+            size = sum(store.size(key) or 0 for key in keys)
+        _marker(settings, job_id, COMPLETE, str(size))
     else:
-        _writemarker(settings, job_id, FAILED, failure)
+        _marker(settings, job_id, FAILED, failure)
 
 
-class GrowingFile(io.RawIOBase):
-    """Reads a file that an upload is still writing: at its current end it waits for more
-    bytes until the upload is marked complete (then: end of file) or failed (ConnectorError)."""
+def input_size(settings: Settings, job_id: str) -> int | None:
+    """The input's size: final once the upload is complete, else as announced (or None)."""
+    for name in (COMPLETE, EXPECTED):
+        text = read_marker(settings, job_id, name)
+        if text is not None:
+            try:
+                return int(text)
+            except ValueError:
+                return None
+    return None
+
+
+class InputStream(io.RawIOBase):
+    """Reads a job's input as it is uploaded: at the segments' current end it waits for more
+    until the upload is marked complete (then: end of file) or failed (ConnectorError)."""
 
     def __init__(
         self,
-        path: Path,
-        complete: Path,
-        failed: Path,
-        stall_seconds: float,
+        settings: Settings,
+        job_id: str,
+        stall_seconds: float = STALL_SECONDS,
         waiting: Callable[[], None] | None = None,
     ) -> None:
-        self._file = path.open("rb", buffering=0)
-        self._complete, self._failed = complete, failed
+        self._settings, self._job_id = settings, job_id
+        self._reader = SegmentReader(storage(settings), layout.input_segments(job_id))
         self._stall_seconds = stall_seconds
         self._waiting = waiting
-        self.position = 0
+
+    @property
+    def position(self) -> int:
+        return self._reader.position
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
         idle_since = time.monotonic()
         while True:
-            count = self._file.readinto(buffer) or 0
-            if count:
-                self.position += count
-                return count
-            if self._complete.exists():
-                count = self._file.readinto(buffer) or 0  # bytes written before the marker
-                self.position += count
-                return count
-            if self._failed.exists():
-                reason = self._failed.read_text() or "the client went away"
-                raise ConnectorError(f"the upload of the input broke off: {reason}")
+            data = self._reader.read(len(view))
+            if not data and read_marker(self._settings, self._job_id, COMPLETE) is not None:
+                data = self._reader.read(len(view))  # segments written before the marker
+                view[: len(data)] = data
+                return len(data)
+            if data:
+                view[: len(data)] = data
+                return len(data)
+            failed = read_marker(self._settings, self._job_id, FAILED)
+            if failed is not None:
+                raise ConnectorError(
+                    f"the upload of the input broke off: {failed or 'the client went away'}"
+                )
             if time.monotonic() - idle_since > self._stall_seconds:
                 raise ConnectorError(
                     f"the upload of the input sent nothing for {self._stall_seconds:.0f} s"
                 )
             if self._waiting is not None:
                 self._waiting()
-            time.sleep(0.05)
+            time.sleep(POLL_SECONDS)
 
     def close(self) -> None:
-        self._file.close()
+        self._reader.close()
         super().close()
 
 
-def publish_part(settings: Settings, job_id: str, number: int, received: Path) -> None:
+def store_part(settings: Settings, job_id: str, number: int, received: Path) -> None:
     """Store a received part; sending a part number again replaces that part."""
-    target = part_path(settings, job_id, number)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(received, target)
+    with received.open("rb") as source:
+        storage(settings).put(layout.part_key(job_id, number), source)
 
 
 def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -> int:
-    """Concatenate the parts into the job's input; returns its size in bytes.
+    """Join the parts into the job's input and mark it complete; returns its size in bytes.
 
     Parts must be numbered 0..N-1 without gaps; each part after the first must start with the
     same header line as part 0, which is dropped. ``InvalidInput`` names the offending part.
     """
-    folder = upload_dir(settings, job_id) / "parts"
-    numbers = sorted(int(p.stem) for p in folder.glob("*.csv")) if folder.is_dir() else []
+    store = storage(settings)
+    folder = layout.parts_folder(job_id)
+    numbers = sorted(int(key[len(folder) :]) for key in store.keys(folder))
     if not numbers:
         raise InvalidInput(
             "no part was uploaded: PUT csvUpload/part/0/ (and the next parts) first",
@@ -200,43 +210,54 @@ def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -
             {"parts": f"part {missing[0]} is missing"},
         )
     quote = csv_settings.quotechar.encode() if csv_settings.quotechar else b""
-    received = staging_file(settings, job_id, ".csv")
-    header: bytes | None = None
+    segments = layout.input_segments(job_id)
+    store.delete_prefix(segments)
+    out = SegmentWriter(store, segments)
     try:
-        with received.open("wb") as out:
-            last = b"\n"
-            for number in numbers:
-                with part_path(settings, job_id, number).open("rb") as part:
-                    line = _header_line(part, quote)
-                    if header is None:
-                        header = line
-                        part.seek(0)
-                    elif line.strip(b"\r\n") == b"":
-                        continue  # an empty part
-                    elif _plain(line) != _plain(header):
-                        raise InvalidInput(
-                            f"part {number} starts with a different header than part 0",
-                            {"parts": f"part {number}: header differs from part 0"},
-                        )
-                    if not last.endswith(b"\n"):
-                        out.write(b"\n")
-                    while piece := part.read(_COPY_BYTES):
-                        out.write(piece)
-                        last = piece
-            size = out.tell()
-        publish_upload(settings, job_id, received)
-    finally:
-        received.unlink(missing_ok=True)
-    return size
+        _join(store, job_id, numbers, quote, out)
+        out.publish()
+    except BaseException:
+        store.delete_prefix(segments)
+        raise
+    end_streamed_upload(settings, job_id, size=out.size)
+    return out.size
+
+
+def _join(store: BlobStore, job_id: str, numbers: list[int], quote: bytes, out: Any) -> None:
+    header: bytes | None = None
+    last = b"\n"
+    for number in numbers:
+        with store.open_from(layout.part_key(job_id, number)) as part:
+            line, rest = _header_line(part, quote)
+            if header is None:
+                header = line
+            elif line.strip(b"\r\n") == b"":
+                continue  # an empty part
+            elif _plain(line) != _plain(header):
+                raise InvalidInput(
+                    f"part {number} starts with a different header than part 0",
+                    {"parts": f"part {number}: header differs from part 0"},
+                )
+            else:
+                line = b""
+            if not last.endswith(b"\n"):
+                out.write(b"\n")
+            for piece in (line, rest):
+                if piece:
+                    out.write(piece)
+                    last = piece
+            while piece := part.read(_COPY_BYTES):
+                out.write(piece)
+                last = piece
 
 
 def _plain(line: bytes) -> bytes:
     return line.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
 
 
-def _header_line(handle: BinaryIO, quote: bytes) -> bytes:
-    """Read the first CSV record (a newline inside quotes does not end it); leave the handle
-    just after it. Returns the record with its line end."""
+def _header_line(handle: BinaryIO, quote: bytes) -> tuple[bytes, bytes]:
+    """Read the first CSV record (a newline inside quotes does not end it): (the record with
+    its line end, the bytes read after it)."""
     buffer = bytearray()
     while True:
         piece = handle.read(64 * 1024)
@@ -245,16 +266,93 @@ def _header_line(handle: BinaryIO, quote: bytes) -> bytes:
         pos = buffer.find(b"\n", max(start - 1, 0))
         while pos >= 0:
             if not quote or buffer.count(quote, 0, pos) % 2 == 0:
-                handle.seek(pos + 1)
-                return bytes(buffer[: pos + 1])
+                return bytes(buffer[: pos + 1]), bytes(buffer[pos + 1 :])
             pos = buffer.find(b"\n", pos + 1)
         if not piece:
-            return bytes(buffer)
+            return bytes(buffer), b""
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A job's committed result: the attempt whose segments it is."""
+
+    attempt: int
+    segments: int
+    size: int
+    committed_at: str
+
+
+def committed_result(settings: Settings, job_id: str) -> Committed | None:
+    try:
+        raw = storage(settings).read_bytes(layout.result_manifest(job_id))
+    except BlobMissing:
+        return None
+    data = json.loads(raw)
+    return Committed(
+        int(data["attempt"]), int(data["segments"]), int(data["size"]), str(data["committedAt"])
+    )
+
+
+def commit_result(settings: Settings, job_id: str, attempt: int, written: SegmentWriter) -> None:
+    """Publish the rest of ``written`` and make it the job's result (one atomic write)."""
+    written.publish()
+    manifest = {
+        "attempt": attempt,
+        "segments": written.segments,
+        "size": written.size,
+        "committedAt": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
+    }
+    storage(settings).put_bytes(layout.result_manifest(job_id), json.dumps(manifest).encode())
+
+
+def attempt_reader(
+    settings: Settings, job_id: str, attempt: int, last: int | None = None
+) -> SegmentReader:
+    """The output of ``attempt`` as far as it is written (all of it when ``last`` is known)."""
+    return SegmentReader(storage(settings), layout.attempt_segments(job_id, attempt), last)
+
+
+def result_chunks(settings: Settings, job_id: str) -> Iterator[bytes] | None:
+    """The committed result in pieces of about 1 MiB; None when there is none."""
+    committed = committed_result(settings, job_id)
+    if committed is None:
+        return None
+    reader = attempt_reader(settings, job_id, committed.attempt, committed.segments)
+
+    def pieces() -> Iterator[bytes]:
+        try:
+            while data := reader.read(_COPY_BYTES):
+                yield data
+        finally:
+            reader.close()
+
+    return pieces()
+
+
+def attempts_written(settings: Settings, job_id: str) -> set[int]:
+    """The attempts of a job that left output segments."""
+    found = set()
+    for key in storage(settings).keys(layout.result_folder(job_id)):
+        owner = layout.attempt_of_segment(key)
+        if owner is not None:
+            found.add(owner[1])
+    return found
+
+
+def discard_attempt(settings: Settings, job_id: str, attempt: int) -> None:
+    storage(settings).delete_prefix(layout.attempt_segments(job_id, attempt))
+
+
+def delete_results(settings: Settings, job_id: str) -> None:
+    """Delete a job's results (every attempt's output and the commit)."""
+    storage(settings).delete_prefix(layout.result_folder(job_id))
 
 
 def remove_job_files(settings: Settings, job_id: str) -> None:
     """Delete a job's uploaded input, parts and results."""
-    import shutil
-
-    for folder in (upload_dir(settings, job_id), result_dir(settings, job_id)):
-        shutil.rmtree(folder, ignore_errors=True)
+    store = storage(settings)
+    for prefix in layout.job_folders(job_id):
+        store.delete_prefix(prefix)

@@ -11,7 +11,6 @@ worker checks it in the same place as its heartbeats.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from scorecast.domain.job_claim import ProgressUpdate
@@ -26,7 +25,8 @@ class JobPlan:
     spec: dict[str, Any]
     options: ScoringOptions
     description: ModelDescription
-    artifact: Path
+    #: the model file's storage key (``home_layout``), or an absolute path used as it is
+    artifact: str
     num_concurrent: int
     intake_size: int | None
     #: ISO 8601 with offset: the fire time of a scheduled run (None otherwise), and the
@@ -57,8 +57,9 @@ class JobLedger(Protocol):
         """A data store of the job's organization: its type, canonical name and parameters."""
         ...
 
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
-        """The file of a dataset's version (its latest when ``version_id`` is None)."""
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
+        """The storage key of a dataset version's file (its latest when ``version_id`` is
+        None)."""
         ...
 
     def report(self, update: ProgressUpdate) -> frozenset[str]:

@@ -34,7 +34,6 @@ import subprocess
 import threading
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, cast
 
 from scorecast import log_format
@@ -271,8 +270,8 @@ class _RemoteLedger:
     def data_store(self, data_store_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], self._link.call("data_store", data_store_id))
 
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
-        return cast(Path, self._link.call("dataset_path", dataset_id, version_id))
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
+        return cast(str, self._link.call("dataset_path", dataset_id, version_id))
 
     def report(self, update: ProgressUpdate) -> frozenset[str]:
         return cast(frozenset[str], self._link.call("report", update))

@@ -22,16 +22,21 @@ end of their connection; a worker that is gone counts as a lost lease.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
+from scorecast import home_layout
 from scorecast.config import Settings
 from scorecast.connectors import localfile as _localfile  # noqa: F401 - registers localFile
 from scorecast.connectors import registry
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
+from scorecast.connectors.storage import BlobMissing
+from scorecast.connectors.storage.cache import local_copy
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.domain.location_templates import run_values
 from scorecast.engine import Progress, run_job
@@ -90,7 +95,7 @@ class JobRun:
             outcome = run_job(
                 intake,
                 output,
-                artifact=plan.artifact,
+                artifact=_artifact_file(self.settings, plan.artifact),
                 description=plan.description,
                 options=plan.options,
                 num_concurrent=plan.num_concurrent,
@@ -253,3 +258,16 @@ def _quietly(action: Callable[[], None]) -> None:
         action()
     except Exception:
         log.exception("cleaning up after a job failed")
+
+
+def _artifact_file(settings: Settings, artifact: str) -> Path:
+    """The model's local file: an absolute path as it is, else the stored key's local copy."""
+    if Path(artifact).is_absolute():
+        return Path(artifact)
+    try:
+        path = local_copy(settings, artifact)
+    except BlobMissing as exc:
+        raise JobFailure("the deployment's model file is missing from the storage") from exc
+    with contextlib.suppress(BlobMissing):  # its prepared form, verified before use
+        local_copy(settings, artifact + home_layout.PREPARED_SUFFIX)
+    return path

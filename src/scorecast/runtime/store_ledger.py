@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from scorecast import home_layout
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.domain.scoring_options import ScoringOptions
@@ -73,7 +74,7 @@ class StoreLedger:
                 spec=spec,
                 options=options,
                 description=description,
-                artifact=artifact_path(self.settings, deployment.artifact_path),
+                artifact=artifact_key(deployment.artifact_path),
                 num_concurrent=max(1, num_concurrent),
                 intake_size=job.intake_size,
                 scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
@@ -116,7 +117,7 @@ class StoreLedger:
                 )
             return {"type": store.type, "canonicalName": store.canonical_name, **store.params}
 
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
         with session_scope(self.engine) as session:
             query = (
                 select(DatasetVersion)
@@ -135,7 +136,7 @@ class StoreLedger:
                     + " no longer exists",
                     {"datasetId": "not found"},
                 )
-            return self.settings.datasets_dir / version.path
+            return home_layout.dataset_key_of(version.path)
 
     def report(self, update: ProgressUpdate) -> frozenset[str]:
         try:
@@ -189,8 +190,7 @@ class StoreLedger:
         return done
 
 
-def artifact_path(settings: Settings, stored: str) -> Path:
-    """The file of a deployment's model: ``stored`` is relative to the artifacts folder
-    (absolute paths are used as they are)."""
-    path = Path(stored)
-    return path if path.is_absolute() else settings.artifacts_dir / path
+def artifact_key(stored: str) -> str:
+    """The storage key of a deployment's model (``Deployment.artifact_path`` is relative to
+    ``artifacts/``); an absolute path (a model registered outside the storage) as it is."""
+    return stored if Path(stored).is_absolute() else home_layout.artifact_key_of(stored)

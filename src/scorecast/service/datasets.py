@@ -1,17 +1,17 @@
 """Datasets stored in scorecast (``datasets/``): uploaded CSV or Parquet files, with versions.
 
-A version's file lives at ``settings.datasets_dir / <dataset id> / <version id>.<csv|parquet>``
-(``DatasetVersion.path`` is relative to the datasets folder). An upload is checked before it is
-kept, in a child process (``dataset_inspection``) so that no parser's memory stays in the
-service: a file that is neither readable CSV nor Parquet, or that passes a limit of
-``settings.limits`` (columns, line length), is refused with 422 and nothing is left behind.
+A version's file is kept in the storage under ``home_layout.dataset_key``
+(``DatasetVersion.path`` is that key relative to ``datasets/``). An upload is spooled to a local
+file and checked before it is kept, in a child process (``dataset_inspection``) so that no
+parser's memory stays in the service: a file that is neither readable CSV nor Parquet, or that
+passes a limit of ``settings.limits`` (columns, line length), is refused with 422 and nothing is
+left behind.
 The ``dataset`` intake connector reads these files. Functions flush, never commit.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -19,12 +19,14 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scorecast import home_layout
 from scorecast.child_process import ChildDied
 from scorecast.config import Settings
+from scorecast.connectors.storage import StorageError, open_storage
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service.caller import Caller
 from scorecast.service.dataset_inspection import inspect_in_child
-from scorecast.service.uploads import copy_upload
+from scorecast.service.uploads import COPY_BLOCK, spooled_upload
 from scorecast.store.models import Dataset, DatasetVersion
 from scorecast.store.types import new_id, utcnow
 
@@ -134,18 +136,23 @@ def delete_dataset(session: Session, caller: Caller, settings: Settings, dataset
     dataset = _owned(session, caller.org_id, dataset_id)
     session.delete(dataset)
     session.flush()
-    shutil.rmtree(settings.datasets_dir / dataset.id, ignore_errors=True)
+    open_storage(settings).delete_prefix(home_layout.dataset_folder(dataset.id))
 
 
-def version_file(settings: Settings, version: DatasetVersion) -> Path:
-    return settings.datasets_dir / version.path
+def version_key(version: DatasetVersion) -> str:
+    """The storage key of a version's file."""
+    return home_layout.dataset_key_of(version.path)
 
 
 @dataclass(frozen=True)
 class StoredFile:
     """A dataset version's file as uploaded, for download (``Dataset.get_file``)."""
 
-    path: Path
+    #: the file itself when the storage is a local folder (served with ranges), else None
+    path: Path | None
+    #: the file's bytes streamed from the storage (when ``path`` is None)
+    chunks: Iterator[bytes] | None
+    size: int
     media_type: str
     filename: str
 
@@ -162,24 +169,39 @@ def stored_file(
 ) -> StoredFile:
     """The file of a dataset's latest version (or ``version_id``) in the caller's organization.
 
-    The path is checked to lie inside the datasets folder, as the ``dataset`` intake checks it;
-    NotFound when the dataset, the version or the file is missing.
+    Streamed from the storage; NotFound when the dataset, the version or the file is missing.
     """
-    from scorecast.connectors.safety import UnsafeLocationError, contained_path
-
     view = get_dataset(session, caller, dataset_id, version_id)
+    store = open_storage(settings)
+    key = version_key(view.version)
+    local = store.local_path(key)
     try:
-        path = contained_path(version_file(settings, view.version), [settings.datasets_dir])
-    except UnsafeLocationError:
-        path = None
-    if path is None or not path.is_file():
+        size = store.size(key)
+        stream = store.open_from(key) if size is not None and local is None else None
+    except StorageError:
+        size = None
+    if size is None:
         raise NotFound(
             f"the file of dataset {dataset_id} version {view.version.id} is missing",
             {"datasetId": "its file is missing"},
         )
     suffix = f".{view.version.format}"
     name = view.dataset.name if view.dataset.name.endswith(suffix) else view.dataset.name + suffix
-    return StoredFile(path, _MEDIA_TYPES.get(view.version.format, "text/csv"), name)
+    return StoredFile(
+        local,
+        _chunks(stream) if stream is not None else None,
+        size,
+        _MEDIA_TYPES.get(view.version.format, "text/csv"),
+        name,
+    )
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    try:
+        while block := stream.read(COPY_BLOCK):
+            yield block
+    finally:
+        stream.close()
 
 
 def _store_version(
@@ -192,37 +214,31 @@ def _store_version(
     """Store and inspect the file, then add the version (and ``dataset`` when it is new): the
     rows are written only after the inspection, so that no write transaction waits on it."""
     version_id = new_id()
-    folder = settings.datasets_dir / dataset.id
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{version_id}.upload"
-    final: Path | None = None
-    try:
-        size = copy_upload(stream, partial)
+    store = open_storage(settings)
+    with spooled_upload(settings, stream, ".upload") as (partial, size):
         if size == 0:
             raise InvalidInput.at("file", "is empty")
         file_format = _format_of(partial, filename)
         columns = _inspect(settings, partial, file_format)
-        final = folder / f"{version_id}.{file_format}"
-        partial.replace(final)
-        version = DatasetVersion(
-            id=version_id,
-            dataset_id=dataset.id,
-            format=file_format,
-            path=f"{dataset.id}/{final.name}",
-            size=size,
-            columns=columns,
-            created=utcnow(),
-        )
-        session.add(dataset)
-        session.add(version)
-        session.flush()
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        if final is not None:
-            final.unlink(missing_ok=True)
-        if not any(folder.iterdir()):
-            folder.rmdir()
-        raise
+        key = home_layout.dataset_key(dataset.id, version_id, file_format)
+        try:
+            with partial.open("rb") as source:
+                store.put(key, source)
+            version = DatasetVersion(
+                id=version_id,
+                dataset_id=dataset.id,
+                format=file_format,
+                path=home_layout.stored_dataset_path(key),
+                size=size,
+                columns=columns,
+                created=utcnow(),
+            )
+            session.add(dataset)
+            session.add(version)
+            session.flush()
+        except BaseException:
+            store.delete(key)
+            raise
     return version
 
 

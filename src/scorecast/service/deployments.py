@@ -1,17 +1,17 @@
 """Deployments: registered model files that jobs score with.
 
-Registering copies the uploaded artifact to ``settings.artifacts_dir / <deployment id> /
-model<suffix>`` (``Deployment.artifact_path`` is relative to the artifacts folder), loads it once
-through ``scorecast.predictors.describe_model`` in a child process (``model_inspection``), which
-checks it against the declared target, and stores the resulting ``ModelDescription`` as
-``Deployment.model``. A file that cannot be loaded is refused with 422 and nothing is left
-behind. Functions flush, never commit.
+Registering spools the uploaded artifact to a local temporary file, loads it once through
+``scorecast.predictors.describe_model`` in a child process (``model_inspection``), which checks
+it against the declared target, then stores it in the storage under
+``home_layout.artifact_key`` (``Deployment.artifact_path`` is that key relative to
+``artifacts/``) and keeps the resulting ``ModelDescription`` as ``Deployment.model``. A file
+that cannot be loaded is refused with 422 and nothing is left behind. Functions flush, never
+commit.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +20,17 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scorecast import home_layout
 from scorecast.config import Settings
+from scorecast.connectors.storage import BlobStore, open_storage
+from scorecast.connectors.storage.cache import forget
 from scorecast.domain.model_description import TARGET_TYPES, ModelDescription
 from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
 from scorecast.service.caller import Caller
 from scorecast.service.model_inspection import describe_in_child
 from scorecast.service.secrets import signing_keys
 from scorecast.service.trusted_models import check_may_register
-from scorecast.service.uploads import copy_upload
+from scorecast.service.uploads import spooled_upload
 from scorecast.store.models import Deployment, Job, JobDefinition
 from scorecast.store.types import new_id, utcnow
 
@@ -70,29 +73,45 @@ def register_model(
     if not declared.target.strip():
         raise InvalidInput.at("targetName", "is required")
     deployment_id = new_id()
-    folder = settings.artifacts_dir / deployment_id
-    artifact = folder / f"model{_suffix(filename)}"
-    folder.mkdir(parents=True, exist_ok=False)
-    try:
-        if copy_upload(stream, artifact) == 0:
+    suffix = _suffix(filename)
+    key = home_layout.artifact_key(deployment_id, suffix)
+    store = open_storage(settings)
+    with spooled_upload(settings, stream, suffix) as (artifact, size):
+        if size == 0:
             raise InvalidInput.at("file", "is empty")
         description = _describe(artifact, filename, declared, target_type, signing_keys(settings))
-        deployment = Deployment(
-            id=deployment_id,
-            org_id=caller.org_id,
-            label=_label(declared.label or Path(filename or "model").stem or "model"),
-            status="active",
-            artifact_path=f"{deployment_id}/{artifact.name}",
-            model=description.to_dict(),
-            created_by=caller.user_id,
-            created=utcnow(),
-        )
-        session.add(deployment)
-        session.flush()
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+        try:
+            _store_artifact(store, key, artifact)
+            deployment = Deployment(
+                id=deployment_id,
+                org_id=caller.org_id,
+                label=_label(declared.label or Path(filename or "model").stem or "model"),
+                status="active",
+                artifact_path=home_layout.stored_artifact_path(key),
+                model=description.to_dict(),
+                created_by=caller.user_id,
+                created=utcnow(),
+            )
+            session.add(deployment)
+            session.flush()
+        except BaseException:
+            store.delete_prefix(home_layout.artifact_folder(deployment_id))
+            raise
     return deployment
+
+
+def _store_artifact(store: BlobStore, key: str, artifact: Path) -> None:
+    """Store the model file, and its prepared form when loading it made one (a cache that job
+    processes verify before use: ``predictors.prepared``)."""
+    prepared = artifact.with_name(artifact.name + home_layout.PREPARED_SUFFIX)
+    try:
+        with artifact.open("rb") as source:
+            store.put(key, source)
+        if prepared.is_file():
+            with prepared.open("rb") as source:
+                store.put(key + home_layout.PREPARED_SUFFIX, source)
+    finally:
+        prepared.unlink(missing_ok=True)
 
 
 def _describe(
@@ -190,7 +209,8 @@ def delete_deployment(
         )
     session.delete(deployment)
     session.flush()
-    shutil.rmtree(settings.artifacts_dir / deployment.id, ignore_errors=True)
+    open_storage(settings).delete_prefix(home_layout.artifact_folder(deployment.id))
+    forget(settings, home_layout.artifact_folder(deployment.id))
 
 
 def description_of(deployment: Deployment) -> ModelDescription:

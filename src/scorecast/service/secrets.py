@@ -19,10 +19,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from scorecast import home_layout
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput, ScorecastError
 
-KEY_FILE_NAME = "secret.key"
+KEY_FILE_NAME = home_layout.SECRET_KEY_FILE
 
 _cache: dict[tuple[str, str | None], SecretBox] = {}
 _cache_lock = threading.Lock()
@@ -80,7 +81,7 @@ def derived_keys(settings: Settings, purpose: bytes) -> list[bytes]:
 
 
 def key_file(settings: Settings) -> Path:
-    return settings.home / KEY_FILE_NAME
+    return home_layout.secret_key_file(settings.home)
 
 
 def _keys(settings: Settings) -> list[bytes]:

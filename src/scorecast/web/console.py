@@ -541,11 +541,19 @@ def download_result(request: Request, user: UserDep, job_id: str) -> Response:
         job = _read(request, work)["job"]
     except NotFound as exc:
         return _error_page(request, user, exc, 404)
-    path = localfile_files.result_path(_settings(request), job.id)
-    if not present.downloadable(job) or not path.is_file():
+    chunks = (
+        localfile_files.result_chunks(_settings(request), job.id)
+        if present.downloadable(job)
+        else None
+    )
+    if chunks is None:
         message = f"Job {job.id} has no result to download ({job.status})."
         return render(request, "error.html", {"message": message}, user=user, status_code=404)
-    response = FileResponse(path, media_type="text/csv", filename=f"result-{job.id}.csv")
+    response = StreamingResponse(
+        chunks,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="result-{job.id}.csv"'},
+    )
     response.headers.update(SECURITY_HEADERS)
     return response
 

@@ -9,9 +9,10 @@ to the dataset, so ``dr.Dataset.create_from_file`` works unchanged.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
@@ -153,7 +154,7 @@ def get_dataset_version(
 @router.get("/datasets/{dataset_id}/file/", name="get_dataset_file")
 def get_dataset_file(
     dataset_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
-) -> FileResponse:
+) -> Response:
     """The latest version's file as uploaded (CSV or Parquet): ``Dataset.get_file``."""
     return _download(datasets.stored_file(session, caller, settings, dataset_id))
 
@@ -161,17 +162,32 @@ def get_dataset_file(
 @router.get("/datasets/{dataset_id}/versions/{version_id}/file/", name="get_dataset_version_file")
 def get_dataset_version_file(
     dataset_id: str, version_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
-) -> FileResponse:
+) -> Response:
     """One version's file as uploaded (CSV or Parquet)."""
     return _download(datasets.stored_file(session, caller, settings, dataset_id, version_id))
 
 
-def _download(stored: StoredFile) -> FileResponse:
-    return FileResponse(
-        stored.path,
+def _download(stored: StoredFile) -> Response:
+    """The file (with byte ranges when the storage is local), else streamed from the storage
+    and named as ``FileResponse`` names files."""
+    if stored.path is not None:
+        return FileResponse(
+            stored.path,
+            media_type=stored.media_type,
+            filename=stored.filename,
+            content_disposition_type="attachment",
+        )
+    assert stored.chunks is not None
+    quoted = quote(stored.filename)
+    disposition = (
+        f"attachment; filename*=utf-8''{quoted}"
+        if quoted != stored.filename
+        else f'attachment; filename="{stored.filename}"'
+    )
+    return StreamingResponse(
+        stored.chunks,
         media_type=stored.media_type,
-        filename=stored.filename,
-        content_disposition_type="attachment",
+        headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
     )
 
 

@@ -2,7 +2,8 @@
 
 - ``GET /healthz``: the process is alive and answering (no token, no store access).
 - ``GET /readyz``: 200 when the store answers, its schema is at this release's migration and
-  the state folders are writable; 503 otherwise. No token: it names which check failed and
+  the storage (``SCORECAST_STORAGE_URL``, by default the home's folders) answers and is
+  writable; 503 otherwise. No token: it names which check failed and
   nothing else (no address, no error text), for a load balancer.
 - ``GET /metrics``: Prometheus' text format (``scorecast.metrics``); it needs the token of an
   organization administrator unless the operator set ``SCORECAST_METRICS_PUBLIC=1``.
@@ -20,7 +21,8 @@ from sqlalchemy import Engine
 
 from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
-from scorecast.errors import PermissionDenied
+from scorecast.connectors.storage import open_storage
+from scorecast.errors import PermissionDenied, ScorecastError
 from scorecast.metrics import CONTENT_TYPE_LATEST, Metrics
 from scorecast.service import accounts
 from scorecast.store.db import session_scope
@@ -73,5 +75,14 @@ def metrics(request: Request) -> Response:
 
 
 def _storage_writable(settings: Settings) -> bool:
-    folders = [settings.home, settings.uploads_dir, settings.results_dir, settings.artifacts_dir]
-    return all(folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) for folder in folders)
+    if not (settings.home.is_dir() and os.access(settings.home, os.W_OK | os.X_OK)):
+        return False
+    try:
+        open_storage(settings).check()
+    except ScorecastError as exc:
+        log.warning("readiness: the storage does not answer: %s", exc.message)
+        return False
+    except Exception:  # a client library's own error: never a 500
+        log.warning("readiness: the storage does not answer", exc_info=True)
+        return False
+    return True

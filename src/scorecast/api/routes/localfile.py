@@ -8,11 +8,13 @@
   ``intakeSettings.multipart``: parts are numbered from 0, each repeats the header row, which is
   dropped from parts ≥ 1 on finalize.
 - ``GET batchPredictions/{id}/download/``: the output as ``text/csv``, streamed from the moment
-  the job runs while the output grows, never content-encoded. The stream ends when the job
-  ends; a job that ends ABORTED or FAILED ends the stream early, and the client's final status
-  check reports it. If the job's worker dies and another attempt takes over, the stream goes on
-  from the new attempt's output once it has verified that the bytes already sent are the same;
-  otherwise the connection is cut (an error for the client, never a silently wrong file).
+  the job runs while the output grows (its segments in storage, ``connectors.localfile_files``:
+  any API server streams a job that a worker on another server runs), never content-encoded.
+  The stream ends when the job ends; a job that ends ABORTED or FAILED ends the stream early,
+  and the client's final status check reports it. If the job's worker dies and another
+  attempt takes over, the stream goes on from the new attempt's output once it has verified
+  that the bytes already sent are the same; otherwise the connection is cut (an error for the
+  client, never a silently wrong file).
 
 Handlers are ``async`` so that long bodies and streams hold no worker thread and no database
 connection; every database step is a short transaction run in the thread pool.
@@ -36,9 +38,11 @@ from starlette.requests import ClientDisconnect
 from scorecast.api.auth import token_from_header
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
+from scorecast.connectors.storage.segments import SegmentReader
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.job_statuses import shown_status, wire_status
 from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.home_layout import part_key
 from scorecast.service import accounts, jobs
 from scorecast.service.caller import Caller
 from scorecast.store.db import session_scope
@@ -125,7 +129,9 @@ async def _receive(request: Request, target: Path) -> int:
         handle.close()
 
 
-async def _copy_body(body: AsyncIterator[bytes], handle: BinaryIO, first: bytes = b"") -> int:
+async def _copy_body(
+    body: AsyncIterator[bytes], handle: BinaryIO | localfile_files.InputUpload, first: bytes = b""
+) -> int:
     """Write ``first`` and the rest of ``body`` to ``handle`` in writes of about
     ``_WRITE_BYTES`` (the pieces are written as they came, never copied into one buffer),
     flushing after each so that a reader following the file sees them; the bytes written."""
@@ -143,7 +149,7 @@ async def _copy_body(body: AsyncIterator[bytes], handle: BinaryIO, first: bytes 
 
 def _begin_upload(
     engine: Engine, settings: Settings, caller: Caller, job_id: str, expected: int | None
-) -> BinaryIO:
+) -> localfile_files.InputUpload:
     """Open the job's input for the body and make the job claimable at once (it streams)."""
     with session_scope(engine, immediate=True) as session:
         job = _locked_job(session, caller, job_id)
@@ -206,18 +212,19 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     )
     try:
         size = await _copy_body(body, handle, first)
-        handle.close()
+        await run_in_threadpool(handle.close)
     except BaseException as exc:
-        handle.close()
         reason = "the client went away" if isinstance(exc, ClientDisconnect) else str(exc)
-        localfile_files.end_streamed_upload(settings, job_id, reason or type(exc).__name__)
+        await run_in_threadpool(
+            localfile_files.end_streamed_upload, settings, job_id, reason or type(exc).__name__
+        )
         raise
-    localfile_files.end_streamed_upload(settings, job_id)
+    await run_in_threadpool(localfile_files.end_streamed_upload, settings, job_id, None, size)
     await run_in_threadpool(_end_upload, engine, job_id, size)
     return {"message": f"{size} bytes received"}
 
 
-def _write(handle: BinaryIO, pieces: list[bytes]) -> None:
+def _write(handle: BinaryIO | localfile_files.InputUpload, pieces: list[bytes]) -> None:
     handle.writelines(pieces)
     handle.flush()
 
@@ -247,13 +254,11 @@ async def upload_csv_part(job_id: str, part_number: int, request: Request) -> di
     caller = await _caller(request)
     engine, settings = _engine(request), _settings(request)
     await run_in_threadpool(_upload_target, engine, caller, job_id, True)
-    localfile_files.part_path(settings, job_id, part_number)  # checks the number
+    part_key(job_id, part_number)  # checks the number
     received = localfile_files.staging_file(settings, job_id, ".part")
     try:
         size = await _receive(request, received)
-        await run_in_threadpool(
-            localfile_files.publish_part, settings, job_id, part_number, received
-        )
+        await run_in_threadpool(localfile_files.store_part, settings, job_id, part_number, received)
     finally:
         received.unlink(missing_ok=True)
     return {"message": f"part {part_number}: {size} bytes received"}
@@ -325,46 +330,42 @@ class _CutStreamError(Exception):
 
 
 class _Follower:
-    """Follows a job's output file across attempts; see the module docstring."""
+    """Follows a job's output segments across attempts; see the module docstring."""
 
     def __init__(self, settings: Settings, engine: Engine, job_id: str) -> None:
         self.settings, self.engine, self.job_id = settings, engine, job_id
         self.sent = 0
         self.digest = hashlib.sha256()
-        self.handle: BinaryIO | None = None
+        self.reader: SegmentReader | None = None
         self.attempt: int | None = None
 
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
-    def _open(self, path: Path) -> BinaryIO | None:
-        try:
-            return path.open("rb")
-        except FileNotFoundError:
-            return None
-
-    def _switch(self, path: Path, attempt: int) -> bool | None:
-        """Continue from ``path``; False when it does not start with what was sent, None when
-        it is not there or too short yet."""
-        handle = self._open(path)
-        if handle is None:
-            return None
-        prefix = handle.read(self.sent) if self.sent else b""
-        if len(prefix) < self.sent:
-            handle.close()
-            return None
-        if self.sent and hashlib.sha256(prefix).digest() != self.digest.digest():
-            handle.close()
+    def _switch(self, attempt: int, last: int | None) -> bool | None:
+        """Continue from ``attempt``'s output; False when it does not start with what was
+        sent, None when it is not written that far yet."""
+        reader = localfile_files.attempt_reader(self.settings, self.job_id, attempt, last)
+        digest, seen = hashlib.sha256(), 0
+        while seen < self.sent:
+            piece = reader.read(min(_READ_BYTES, self.sent - seen))
+            if not piece:
+                reader.close()
+                return None
+            digest.update(piece)
+            seen += len(piece)
+        if self.sent and digest.digest() != self.digest.digest():
+            reader.close()
             return False
         self.close()
-        self.handle, self.attempt = handle, attempt
+        self.reader, self.attempt = reader, attempt
         return True
 
     def read(self) -> bytes:
-        assert self.handle is not None
-        data = self.handle.read(_READ_BYTES)
+        assert self.reader is not None
+        data = self.reader.read(_READ_BYTES)
         if data:
             self.sent += len(data)
             self.digest.update(data)
@@ -372,23 +373,25 @@ class _Follower:
 
     def step(self) -> tuple[bytes, bool]:
         """(bytes to send now, whether the stream is over)."""
-        if self.handle is not None:
+        if self.reader is not None:
             data = self.read()
             if data:
                 return data, False
         state = _state(self.engine, self.job_id)
         if state.status == "COMPLETED":
-            if self.handle is not None and self.attempt == state.attempt:
-                return self._drain()  # the staged file was renamed: same file, go on
-            switched = self._switch(localfile_files.result_path(self.settings, self.job_id), -1)
-            if not switched:
+            committed = localfile_files.committed_result(self.settings, self.job_id)
+            if committed is None:
+                raise _CutStreamError("the job completed without a committed result")
+            if self.reader is not None and self.attempt == committed.attempt:
+                self.reader.last = committed.segments  # the same segments: go on to their end
+                return self._drain()
+            if not self._switch(committed.attempt, committed.segments):
                 raise _CutStreamError("the completed result does not continue the bytes sent")
             return self._drain()
         if state.status != "RUNNING":
             return b"", True  # ABORTED or FAILED: the client's status check reports it
         if self.attempt != state.attempt:
-            path = localfile_files.staging_path(self.settings, self.job_id, state.attempt)
-            switched = self._switch(path, state.attempt)
+            switched = self._switch(state.attempt, None)
             if switched is False:
                 raise _CutStreamError("a retried attempt wrote different bytes")
             if switched:
