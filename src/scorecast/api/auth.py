@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from scorecast.api.deps import SessionDep
+from scorecast.api.deps import SessionDep, engine_of
+from scorecast.api.transactions import request_unit
 from scorecast.errors import AuthenticationFailed
 from scorecast.service import accounts
 from scorecast.service.caller import Caller
+from scorecast.store.db import session_scope
 
 _SCHEMES = {"token", "bearer"}
 
@@ -30,9 +32,19 @@ def token_from_header(value: str | None) -> str:
 
 
 def caller(request: Request, session: SessionDep) -> Caller:
-    """The authenticated caller of this request (a FastAPI dependency)."""
+    """The authenticated caller of this request (a FastAPI dependency).
+
+    A read-only request notes its token's ``last_used`` (when due) in a short write transaction
+    of its own, so that its reads never hold the write lock; a writing request in its own.
+    """
     token = token_from_header(request.headers.get("authorization"))
-    found = accounts.authenticate(session, token)
+    found, stale_token = accounts.identify(session, token)
+    if stale_token is not None:
+        if request_unit(request).write:
+            accounts.touch_token(session, stale_token)
+        else:
+            with session_scope(engine_of(request), immediate=True) as writer:
+                accounts.touch_token(writer, stale_token)
     request.state.caller = found
     return found
 

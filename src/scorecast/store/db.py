@@ -3,7 +3,11 @@
 - :func:`create_engine_for` builds an engine with the settings each backend needs: SQLite gets
   WAL, a busy timeout and foreign keys, and transactions that really start with ``BEGIN`` (so DDL
   is transactional and ``BEGIN IMMEDIATE`` is available); PostgreSQL goes through psycopg 3.
-- :func:`session_scope` is one transaction: commit on success, rollback on error.
+- :func:`session_scope` is one transaction: commit on success, rollback on error;
+  :func:`begin_session` begins one for a caller that ends it itself (the API's request units).
+- :func:`is_busy` tells an error that means "the store was busy, run the unit again" (SQLite's
+  ``SQLITE_BUSY``/``SQLITE_LOCKED``: the busy timeout ran out, or a deferred transaction that read
+  could not start writing because another connection wrote meanwhile).
 - :func:`migrate` upgrades a database to the newest Alembic revision; it is safe to run from
   several processes at once (PostgreSQL: an advisory lock; SQLite: ``BEGIN IMMEDIATE``).
 """
@@ -17,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scorecast.errors import InvalidInput
@@ -29,6 +34,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BEGIN = "scorecast_sqlite_begin"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -97,6 +104,28 @@ def _configure_sqlite(engine: Engine) -> None:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def begin_session(engine: Engine, *, write: bool) -> Session:
+    """A session whose transaction has begun: on SQLite with ``BEGIN IMMEDIATE`` when ``write``
+    (the write lock, waiting up to the busy timeout), else ``BEGIN DEFERRED`` (reads beside any
+    writer, never waiting). The caller commits or rolls back, and closes it."""
+    session = Session(bind=engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        mode = "IMMEDIATE" if write else "DEFERRED"
+        session.connection(execution_options={SQLITE_BEGIN: mode})
+    return session
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` is the store answering busy (SQLite ``SQLITE_BUSY``/``SQLITE_LOCKED``,
+    any extended code): running the whole unit of work again can succeed."""
+    if not isinstance(error, OperationalError):
+        return False
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_BUSY_CODES
+    return "database is locked" in str(error.orig)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import job_to_wire, job_url
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import IsoDateTime, JsonObject, Limit, Offset
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
@@ -27,7 +28,7 @@ from scorecast.store.models import Job
 #: The largest ``cutoffHours`` (about 114 years; a larger one would reach before year 1).
 MAX_CUTOFF_HOURS = 1_000_000
 
-router = APIRouter(tags=["Batch predictions"])
+router = APIRouter(tags=["Batch predictions"], route_class=TransactionRoute)
 
 
 def api_root(request: Request) -> str:

@@ -17,11 +17,12 @@ from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.serializers import definition_to_wire
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset
 from scorecast.service import definitions
 from scorecast.store.models import JobDefinition
 
-router = APIRouter(tags=["Batch prediction job definitions"])
+router = APIRouter(tags=["Batch prediction job definitions"], route_class=TransactionRoute)
 
 _PATH = "/batchPredictionJobDefinitions/"
 
