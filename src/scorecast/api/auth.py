@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from scorecast.api.deps import SessionDep, engine_of
+from scorecast.api.deps import SessionDep
 from scorecast.api.transactions import request_unit
 from scorecast.errors import AuthenticationFailed
 from scorecast.service import accounts
 from scorecast.service.caller import Caller
-from scorecast.store.db import session_scope
 
 _SCHEMES = {"token", "bearer"}
 
@@ -34,8 +33,9 @@ def token_from_header(value: str | None) -> str:
 def caller(request: Request, session: SessionDep) -> Caller:
     """The authenticated caller of this request (a FastAPI dependency).
 
-    A read-only request notes its token's ``last_used`` (when due) in a short write transaction
-    of its own, so that its reads never hold the write lock; a writing request in its own.
+    A writing request notes its token's ``last_used`` (when due) in its own transaction; a
+    read-only one after its response, in a short write of its own (``api/transactions.py``),
+    so that its reads never take the write lock.
     """
     token = token_from_header(request.headers.get("authorization"))
     found, stale_token = accounts.identify(session, token)
@@ -43,8 +43,7 @@ def caller(request: Request, session: SessionDep) -> Caller:
         if request_unit(request).write:
             accounts.touch_token(session, stale_token)
         else:
-            with session_scope(engine_of(request), immediate=True) as writer:
-                accounts.touch_token(writer, stale_token)
+            request.state.stale_token = stale_token
     request.state.caller = found
     return found
 

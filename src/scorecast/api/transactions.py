@@ -11,7 +11,12 @@ On SQLite (one writer at a time, readers beside it in WAL):
 - a ``GET``/``HEAD``/``OPTIONS`` request reads in a deferred transaction: it never takes or
   waits for the write lock, so a writer (the scheduler, a worker, a submission) never delays it;
 - any other method begins with ``BEGIN IMMEDIATE`` (the write lock, waiting up to the busy
-  timeout), so its reads and writes see one state;
+  timeout), so its reads and writes see one state. Writing requests queue for their turn on the
+  event loop first (``asyncio.Lock``, first come first served), so a request waiting to write
+  holds no thread of the thread pool: the writer's next step (its handler, its commit, each a
+  hop to the pool) never waits for a thread held by requests waiting for it;
+- a read that finds its token's ``last_used`` due for an update notes it after the response is
+  sent, as a short writer of its own (``request.state.stale_token``, see ``api/auth.py``);
 - when the store answers busy (``store.db.is_busy``): a read that turned out to write and met a
   writer, or a write that waited out the busy timeout, the whole unit (handler and commit) runs
   again, as a writer, up to ``ATTEMPTS`` times; the request's body was read once and is reused.
@@ -21,16 +26,21 @@ PostgreSQL needs none of this (MVCC readers never wait), and the same code runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
-from scorecast.store.db import begin_session, is_busy
+from scorecast.service import accounts
+from scorecast.store.db import begin_session, is_busy, session_scope
 
 #: How many times a request's unit of work runs at most when the store answers busy.
 ATTEMPTS: Final = 3
@@ -85,23 +95,74 @@ class TransactionRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run_unit(request: Request) -> Response:
-            engine: Engine = request.app.state.engine
             write = request.method not in READ_METHODS
             for attempt in range(1, ATTEMPTS + 1):
-                unit = RequestUnit(engine, write=write)
-                request.state.unit = unit
                 try:
-                    response = await handler(request)
-                    if unit.used:
-                        await run_in_threadpool(unit.commit)
-                    return response
+                    async with _turn(request.app.state, write=write):
+                        response = await _attempt(handler, request, write=write)
                 except Exception as exc:
-                    if not (unit.used and is_busy(exc)) or attempt == ATTEMPTS:
+                    if not is_busy(exc) or attempt == ATTEMPTS:
                         raise
                     write = True  # a read that wrote, or a writer that timed out: as a writer
-                finally:
-                    if unit.used:
-                        await run_in_threadpool(unit.close)
+                    continue
+                _note_token_use(request, response)
+                return response
             raise AssertionError("unreachable")  # the last attempt returns or raises
 
         return run_unit
+
+
+async def _attempt(
+    handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request, *, write: bool
+) -> Response:
+    unit = RequestUnit(request.app.state.engine, write=write)
+    request.state.unit = unit
+    request.state.stale_token = None
+    try:
+        response = await handler(request)
+        if unit.used:
+            await run_in_threadpool(unit.commit)
+        return response
+    finally:
+        if unit.used:
+            await run_in_threadpool(unit.close)
+
+
+@asynccontextmanager
+async def _turn(app_state: State, *, write: bool) -> AsyncIterator[None]:
+    """A writer's turn on SQLite (first come first served); nothing for readers or PostgreSQL."""
+    engine: Engine = app_state.engine
+    if not write or engine.dialect.name != "sqlite":
+        yield
+        return
+    writers = getattr(app_state, "sqlite_writers", None)
+    if writers is None:
+        writers = app_state.sqlite_writers = asyncio.Lock()
+    async with writers:
+        yield
+
+
+def _note_token_use(request: Request, response: Response) -> None:
+    """Note a read's token use after its response is sent (see the module docstring)."""
+    token_id = getattr(request.state, "stale_token", None)
+    if token_id is None:
+        return
+    state = request.app.state
+
+    async def note() -> None:
+        async with _turn(state, write=True):
+            await run_in_threadpool(_touch, state.engine, token_id)
+
+    earlier = response.background
+
+    async def after() -> None:
+        if earlier is not None:
+            await earlier()
+        await note()
+
+    response.background = BackgroundTask(after)
+
+
+def _touch(engine: Engine, token_id: str) -> None:
+    with session_scope(engine, immediate=True) as session:
+        accounts.touch_token(session, token_id)

@@ -2,7 +2,8 @@
 
 - :func:`create_engine_for` builds an engine with the settings each backend needs: SQLite gets
   WAL, a busy timeout and foreign keys, and transactions that really start with ``BEGIN`` (so DDL
-  is transactional and ``BEGIN IMMEDIATE`` is available); PostgreSQL goes through psycopg 3.
+  is transactional and ``BEGIN IMMEDIATE`` is available), its writers queued at a gate of the
+  engine (``store/sqlite_gate.py``); PostgreSQL goes through psycopg 3.
 - :func:`session_scope` is one transaction: commit on success, rollback on error;
   :func:`begin_session` begins one for a caller that ends it itself (the API's request units).
 - :func:`is_busy` tells an error that means "the store was busy, run the unit again" (SQLite's
@@ -25,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scorecast.errors import InvalidInput
+from scorecast.store.sqlite_gate import install_writer_gate
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -34,6 +36,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BEGIN = "scorecast_sqlite_begin"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Connections a SQLite engine keeps open (more are opened, and closed again, when needed).
+SQLITE_POOL_SIZE = 10
 
 _SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
 
@@ -70,6 +74,11 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             **kwargs.pop("connect_args", {}),
         }
+        if database and database != ":memory:" and "poolclass" not in kwargs:
+            # Connections to a file are cheap and a writer may wait at the gate holding one:
+            # never let request threads wait for the pool (its timeout would be a 500).
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", -1)
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -78,6 +87,8 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    gate = install_writer_gate(engine, SQLITE_BUSY_TIMEOUT_MS / 1000)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite: we emit BEGIN ourselves (below).
@@ -97,8 +108,17 @@ def _configure_sqlite(engine: Engine) -> None:
         # a deferred transaction that reads and then writes fails at once with "database is
         # locked" (SQLite does not wait for a reader to upgrade) whenever another connection
         # holds the write lock, which the service's worker and scheduler do all the time.
+        # Writers of this process queue at the engine's gate first (``store/sqlite_gate.py``).
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+        if mode == "DEFERRED":
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        gate.enter(connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.leave(connection.info)
+            raise
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
