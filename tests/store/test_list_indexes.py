@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,8 +20,11 @@ from sqlalchemy.orm import Session
 
 from scorecast.service import credentials, data_stores, datasets, definitions, deployments, jobs
 from scorecast.service.caller import Caller
+from scorecast.service.job_views import queue_positions
 from scorecast.store.db import session_scope
+from scorecast.store.models import Job
 
+WAITING_JOB = {"status": "INITIALIZING", "queued": True, "intake_ready": True}
 CALLER = Caller(org_id="a" * 24, user_id="b" * 24, username="u")
 PAGE = {"offset": 0, "limit": 100}
 
@@ -117,3 +121,15 @@ def test_each_list_page_reads_its_index_in_order(engine: Engine, case: str) -> N
         assert "TEMP B-TREE" not in plan, plan
     else:
         assert "Sort" not in plan, plan
+
+
+def test_queue_positions_count_through_the_partial_index_of_waiting_jobs(engine: Engine) -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    job = Job(id="e" * 24, created=moment, **WAITING_JOB)
+    with _statements(engine) as seen, session_scope(engine, deferred=True) as session:
+        queue_positions(session, [job])
+    statements = [(sql, params) for sql, params in seen if "FROM jobs" in sql]
+    assert len(statements) == 2, seen
+    for statement in statements:
+        plan = _plan(engine, *statement)
+        assert "ix_jobs_waiting" in plan, plan

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -245,6 +247,24 @@ JOB_INTAKE_TYPE = json_text(Job.spec, "intakeSettings", "type")
 JOB_OUTPUT_TYPE = json_text(Job.spec, "outputSettings", "type")
 Index("ix_jobs_org_intake_type", Job.org_id, JOB_INTAKE_TYPE, Job.created, Job.id)
 Index("ix_jobs_org_output_type", Job.org_id, JOB_OUTPUT_TYPE, Job.created, Job.id)
+
+#: A job waiting in the queue (``INITIALIZING``, queued, intake ready, no abort asked), written
+#: with a literal status so that queries spelling it so read the partial index of waiting jobs
+#: in claim order (``queuePosition`` counts through it).
+JOB_WAITING = and_(
+    Job.status == literal_column("'INITIALIZING'"),
+    Job.queued.is_(True),
+    Job.intake_ready.is_(True),
+    Job.abort_requested.is_(False),
+)
+Index(
+    "ix_jobs_waiting",
+    Job.status,
+    Job.created,
+    Job.id,
+    sqlite_where=JOB_WAITING,
+    postgresql_where=JOB_WAITING,
+)
 
 
 class JobLog(Base):

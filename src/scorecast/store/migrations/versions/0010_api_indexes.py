@@ -2,7 +2,8 @@
 deployment and by definition, and by their intake and output types (expressions on the spec),
 each ending with the list's order (created, id); definitions by deployment; credentials, data
 stores, datasets and deployments by (org, created, id); dataset versions by (dataset, created,
-id). Single-column indexes that the new ones start with are dropped.
+id); waiting jobs in claim order (a partial index: queue positions count through it).
+Single-column indexes that the new ones start with are dropped.
 
 Revision ID: 0010_api_indexes
 Revises: 0004_definition_policies
@@ -54,7 +55,23 @@ def _adapter_type(settings: str) -> sa.TextClause:
     return sa.text(f"(spec #>> '{{{settings},type}}')")
 
 
+def _waiting() -> sa.TextClause:
+    # store/models.py JOB_WAITING as each dialect renders it
+    true, false = ("1", "0") if op.get_bind().dialect.name == "sqlite" else ("true", "false")
+    return sa.text(
+        f"status = 'INITIALIZING' AND queued IS {true} AND intake_ready IS {true} "
+        f"AND abort_requested IS {false}"
+    )
+
+
 def upgrade() -> None:
+    op.create_index(
+        "ix_jobs_waiting",
+        "jobs",
+        ["status", "created", "id"],
+        sqlite_where=_waiting(),
+        postgresql_where=_waiting(),
+    )
     for name, table, columns in _COLUMN_INDEXES:
         op.create_index(name, table, columns)
     for name, settings in _TYPE_INDEXES:
@@ -66,6 +83,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_waiting", table_name="jobs")
     for name, table, column in _REPLACED:
         op.create_index(name, table, [column])
     for name, _settings in _TYPE_INDEXES:
