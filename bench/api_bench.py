@@ -1,86 +1,353 @@
-"""API foundation speed: what authentication, a store query and encryption add to a request.
+"""The API under load (issue 17): list pages in a big store, reads beside a writer, a mix of
+concurrent clients, simultaneous submissions.
 
-One real uvicorn serving ``create_app`` per store (SQLite, and PostgreSQL when it answers on
-127.0.0.1:5432), one keep-alive HTTP client, N sequential requests of each kind:
+Per store (SQLite; PostgreSQL when it answers on 127.0.0.1:5432) the store is filled with
+``--definitions`` definitions and ``--jobs`` jobs (``--waiting`` of them waiting in the queue)
+in one organization, then a real ``scorecast serve --roles api`` process serves it and this
+process is the client:
 
-- ``GET version/``: a token lookup, nothing else (the baseline of this run);
-- ``GET credentials/{id}/``: token check (SHA-256 + one indexed lookup) and one row;
-- ``GET credentials/?limit=100``: token check and a page of 100 rows;
-- ``POST credentials/``: token check, Fernet encryption, one insert and commit.
+- every list page (100 rows): p50/p99 of sequential requests, each against its ceiling in the
+  same run: the same service call (SQL and rows, no JSON, no HTTP) in this process, and
+  ``GET version/`` (HTTP and authentication only);
+- reads while a writer runs: ``GET batchPredictions/{id}/`` p50/p99 while 8 threads submit jobs
+  back to back, against the same reads alone;
+- 40 concurrent clients for ``--seconds``: 80 % reads (a job, a page of 20 jobs, a page of 20
+  definitions), 20 % submissions; requests/s and p50/p99, any non-2xx counted;
+- 200 simultaneous submissions (SQLite only, where they used to fail): how many were accepted
+  and the wall time until the last answer.
 
-Prints requests per second and each kind's cost relative to the baseline.
-
-Usage: python bench/api_bench.py [--requests N]
+Usage: python bench/api_bench.py [--definitions N] [--jobs N] [--waiting N] [--seconds S]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import secrets
+import signal
 import socket
+import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
-from _serve import serve_in_thread
+from sqlalchemy import Engine, insert
 
-from scorecast.api.app import create_app
-from scorecast.config import Settings
+from scorecast.demo import MODEL
+from scorecast.service import definitions, jobs
 from scorecast.service.accounts import create_token
+from scorecast.service.caller import Caller
 from scorecast.store.db import create_engine_for, migrate, session_scope
+from scorecast.store.models import ApiToken, Job, JobDefinition, User
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
 BENCH_DB = "scorecast_api_bench"
+SERVING = re.compile(r"scorecast is serving at (http://\S+/api/v2)")
+LOCAL = {"intakeSettings": {"type": "localFile"}, "outputSettings": {"type": "localFile"}}
+
+
+def _seed(engine: Engine, n_definitions: int, n_jobs: int, n_waiting: int) -> tuple[str, Caller]:
+    """Fill the store; the token and the caller of the organization holding everything."""
+    with session_scope(engine) as session:
+        token = create_token(session, "bench", "bench")
+        user = session.query(User).join(ApiToken, ApiToken.user_id == User.id).one()
+        caller = Caller(org_id=user.org_id, user_id=user.id, username=user.username)
+    deployment = secrets.token_hex(12)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    spec = {"deploymentId": deployment, "numConcurrent": 1, **LOCAL}
+    rows: list[dict[str, Any]] = []
+
+    def flush(table: Any) -> None:
+        with session_scope(engine) as session:
+            session.execute(insert(table), rows)
+        rows.clear()
+
+    for i in range(n_definitions):
+        rows.append(
+            {
+                "id": secrets.token_hex(12),
+                "org_id": caller.org_id,
+                "name": f"definition {i}",
+                "enabled": False,
+                "job_spec": spec,
+                "deployment_id": deployment,
+                "created_by": caller.user_id,
+                "updated_by": caller.user_id,
+                "created": start + timedelta(seconds=i),
+                "updated": start + timedelta(seconds=i),
+            }
+        )
+        if len(rows) == 5000:
+            flush(JobDefinition)
+    if rows:
+        flush(JobDefinition)
+    for i in range(n_jobs):
+        waiting = i >= n_jobs - n_waiting
+        rows.append(
+            {
+                "id": secrets.token_hex(12),
+                "org_id": caller.org_id,
+                "deployment_id": deployment,
+                "spec": spec,
+                "source": "api",
+                "status": "INITIALIZING" if waiting else "COMPLETED",
+                "status_details": "Job submitted" if waiting else "Job completed",
+                "queued": waiting,
+                "intake_ready": True,
+                "abort_requested": False,
+                "created_by": caller.user_id,
+                "created": start + timedelta(seconds=i),
+                "finished": None if waiting else start + timedelta(seconds=i + 1),
+            }
+        )
+        if len(rows) == 5000:
+            flush(Job)
+    if rows:
+        flush(Job)
+    return token, caller
 
 
 @contextmanager
-def _server(settings: Settings) -> Iterator[tuple[str, str]]:
-    migrate(settings.database_url)
-    engine = create_engine_for(settings.database_url)
-    with session_scope(engine) as session:
-        token = create_token(session, "bench", "bench")
+def _serve(home: Path, database_url: str) -> Iterator[str]:
+    """``scorecast serve --roles api`` on the store; its API root."""
+    env = {**os.environ, "SCORECAST_HOME": str(home), "SCORECAST_DATABASE_URL": database_url}
+    log = (home / "serve.log").open("a")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scorecast", "serve", "--port", "0", "--roles", "api"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    assert process.stdout is not None
+    endpoint = ""
+    for line in process.stdout:
+        found = SERVING.search(line)
+        if found:
+            endpoint = found.group(1)
+            break
+    threading.Thread(target=process.stdout.read, daemon=True).start()
     try:
-        with serve_in_thread(create_app(settings, engine)) as site:
-            yield f"{site}/api/v2", token
+        if not endpoint:
+            raise RuntimeError(f"scorecast serve did not start; see {home / 'serve.log'}")
+        yield endpoint
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    return f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
+
+
+def _timed(count: int, call: Callable[[], object]) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _ok(response: httpx.Response) -> httpx.Response:
+    assert response.status_code < 300, response.text
+    return response
+
+
+def _getter(http: httpx.Client, path: str, query: dict[str, Any]) -> Callable[[], object]:
+    return lambda: _ok(http.get(path, params=query))
+
+
+def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> None:
+    deployment = _ok(http.get("batchPredictions/", params={"limit": 1})).json()["data"][0]
+    deployment_id = deployment["jobSpec"]["deploymentId"]
+    job_lists: dict[str, dict[str, Any]] = {
+        "jobs, newest first": {},
+        "jobs, offset 50,000": {"offset": 50_000},
+        "jobs waiting (INITIALIZING)": {"status": "INITIALIZING"},
+        "jobs by deployment": {"deploymentId": deployment_id},
+        "jobs by intakeType": {"intakeType": "localFile"},
+        "jobs, oldest first": {"orderBy": "created"},
+    }
+    print(f"  list pages of 100 rows, {count} sequential requests each:")
+    version = _timed(count, lambda: _ok(http.get("version/")))
+    print(f"    {'GET version/ (HTTP + token)':<34} {_percentiles(version)}")
+    for name, params in job_lists.items():
+        query = {"limit": 100, **params}
+        served = _timed(count, _getter(http, "batchPredictions/", query))
+        filters = jobs.JobFilters(
+            statuses=[params["status"]] if "status" in params else (),
+            deployment_id=params.get("deploymentId"),
+            intake_types=[params["intakeType"]] if "intakeType" in params else (),
+            order_by=params.get("orderBy", "-created"),
+        )
+
+        def raw(f: jobs.JobFilters = filters, offset: int = params.get("offset", 0)) -> None:
+            with session_scope(engine, deferred=True) as session:
+                jobs.list_jobs(session, caller, f, offset=offset, limit=100)
+
+        ceiling = _timed(count, raw)
+        print(f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}")
+    for name, params in {
+        "definitions": {},
+        "definitions, offset 9,900": {"offset": 9_900},
+    }.items():
+        query = {"limit": 100, **params}
+        served = _timed(count, _getter(http, "batchPredictionJobDefinitions/", query))
+
+        def raw_definitions(offset: int = params.get("offset", 0)) -> None:
+            with session_scope(engine, deferred=True) as session:
+                definitions.list_definitions(session, caller, offset=offset, limit=100)
+
+        ceiling = _timed(count, raw_definitions)
+        print(f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}")
+
+
+def _deployment(http: httpx.Client) -> str:
+    response = http.post(
+        "deployments/fromModelFile/",
+        files={"file": ("readmission.onnx", MODEL.read_bytes(), "application/octet-stream")},
+        data={"targetName": "readmitted", "targetType": "binary", "positiveClass": "yes"},
+    )
+    return str(_ok(response).json()["id"])
+
+
+def _reads_beside_writers(url: str, token: str, deployment: str, count: int) -> None:
+    headers = {"Authorization": f"Token {token}"}
+    body = {"deploymentId": deployment, **LOCAL}
+    with httpx.Client(base_url=url + "/", headers=headers, timeout=120) as http:
+        one = _ok(http.get("batchPredictions/", params={"limit": 1})).json()["data"][0]["id"]
+        alone = _timed(count, lambda: _ok(http.get(f"batchPredictions/{one}/")))
+        stop = threading.Event()
+        written = [0]
+
+        def write() -> None:
+            with httpx.Client(base_url=url + "/", headers=headers, timeout=120) as writer:
+                while not stop.is_set():
+                    _ok(writer.post("batchPredictions/", json=body))
+                    written[0] += 1
+
+        writers = [threading.Thread(target=write) for _ in range(8)]
+        for thread in writers:
+            thread.start()
+        try:
+            beside = _timed(count, lambda: _ok(http.get(f"batchPredictions/{one}/")))
+        finally:
+            stop.set()
+            for thread in writers:
+                thread.join()
+    print(f"  GET batchPredictions/{{id}}/ alone          {_percentiles(alone)}")
+    print(
+        f"  ... while 8 threads submit jobs           {_percentiles(beside)}"
+        f"   ({written[0]} submitted meanwhile)"
+    )
+
+
+def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 40) -> None:
+    headers = {"Authorization": f"Token {token}"}
+    body = {"deploymentId": deployment, **LOCAL}
+    samples: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        with httpx.Client(base_url=url + "/", headers=headers, timeout=120) as http:
+            one = http.get("batchPredictions/", params={"limit": 1}).json()["data"][0]["id"]
+            requests: list[Callable[[], httpx.Response]] = [
+                lambda: http.get(f"batchPredictions/{one}/"),
+                lambda: http.get("batchPredictions/", params={"limit": 20}),
+                lambda: http.get("batchPredictionJobDefinitions/", params={"limit": 20}),
+                lambda: http.get(f"batchPredictions/{one}/"),
+                lambda: http.post("batchPredictions/", json=body),
+            ]
+            turn = index
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = requests[turn % len(requests)]()
+                elapsed = time.perf_counter() - started
+                turn += 1
+                with lock:
+                    samples.append(elapsed)
+                    failures[0] += response.status_code >= 300
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    print(
+        f"  {clients} clients, 80 % reads / 20 % submissions, {seconds:.0f} s: "
+        f"{len(samples) / wall:6.0f} requests/s  {_percentiles(samples)}  non-2xx {failures[0]}"
+    )
+
+
+def _simultaneous(url: str, token: str, deployment: str, count: int = 200) -> None:
+    headers = {"Authorization": f"Token {token}"}
+    body = {"deploymentId": deployment, **LOCAL}
+    barrier = threading.Barrier(count + 1)
+    answers: list[int] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        with httpx.Client(base_url=url + "/", headers=headers, timeout=300) as http:
+            barrier.wait()
+            status = http.post("batchPredictions/", json=body).status_code
+            with lock:
+                answers.append(status)
+
+    threads = [threading.Thread(target=submit) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    accepted = sum(1 for status in answers if status == 202)
+    print(
+        f"  {count} simultaneous submissions: {accepted} accepted, last answer after {wall:.1f} s"
+    )
+
+
+def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    migrate(url)
+    engine = create_engine_for(url)
+    try:
+        started = time.perf_counter()
+        token, caller = _seed(engine, args.definitions, args.jobs, args.waiting)
+        print(
+            f"\n{name}: {args.definitions:,} definitions, {args.jobs:,} jobs "
+            f"({args.waiting:,} waiting), filled in {time.perf_counter() - started:.0f} s; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+        with _serve(home, url) as api:
+            headers = {"Authorization": f"Token {token}"}
+            with httpx.Client(base_url=api + "/", headers=headers, timeout=120) as http:
+                _pages(http, engine, caller, args.requests)
+                deployment = _deployment(http)
+            _reads_beside_writers(api, token, deployment, args.requests)
+            _mix(api, token, deployment, args.seconds)
+            if name == "SQLite":
+                _simultaneous(api, token, deployment)
+        print(f"  load average after: {os.getloadavg()[0]:.1f}")
     finally:
         engine.dispose()
-
-
-def _rate(count: int, request: Callable[[], httpx.Response]) -> float:
-    started = time.perf_counter()
-    for _ in range(count):
-        response = request()
-        assert response.status_code < 300, response.text
-    return count / (time.perf_counter() - started)
-
-
-def _measure(name: str, settings: Settings, count: int) -> None:
-    with _server(settings) as (url, token), httpx.Client() as client:
-        headers = {"Authorization": f"Token {token}"}
-        body = {"name": "c", "credentialType": "basic", "user": "u", "password": "p"}
-        for _ in range(100):
-            client.post(f"{url}/credentials/", json=body, headers=headers)
-        one = client.get(f"{url}/credentials/", headers=headers).json()["data"][0]["credentialId"]
-        rates = {
-            "GET version/ (baseline)": _rate(
-                count, lambda: client.get(f"{url}/version/", headers=headers)
-            ),
-            "GET credentials/{id}/": _rate(
-                count, lambda: client.get(f"{url}/credentials/{one}/", headers=headers)
-            ),
-            "GET credentials/ (100 rows)": _rate(
-                count, lambda: client.get(f"{url}/credentials/?limit=100", headers=headers)
-            ),
-            "POST credentials/": _rate(
-                count, lambda: client.post(f"{url}/credentials/", json=body, headers=headers)
-            ),
-        }
-    baseline = rates["GET version/ (baseline)"]
-    print(f"\n{name}: {count} sequential requests each")
-    for kind, rate in rates.items():
-        print(f"  {kind:<30} {rate:8.0f} req/s  {1000 / rate:6.2f} ms  x{baseline / rate:4.1f}")
 
 
 def _postgres_available() -> bool:
@@ -93,27 +360,31 @@ def _postgres_available() -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--definitions", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--waiting", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         home = Path(scratch)
-        sqlite = Settings(home=home / "sqlite", database_url=f"sqlite:///{home / 'bench.db'}")
-        _measure("SQLite", sqlite, args.requests)
+        _measure("SQLite", home / "sqlite", f"sqlite:///{home / 'bench.db'}", args)
+        if args.sqlite_only:
+            return
         if not _postgres_available():
             print("\nPostgreSQL: not reachable on 127.0.0.1:5432, skipped")
             return
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+        admin = "host=127.0.0.1 user=postgres dbname=postgres"
+        with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
             c.execute(f'CREATE DATABASE "{BENCH_DB}"')
         try:
-            url = POSTGRES_URL.format(database=BENCH_DB)
-            _measure("PostgreSQL", Settings(home=home / "pg", database_url=url), args.requests)
+            _measure("PostgreSQL", home / "pg", POSTGRES_URL.format(database=BENCH_DB), args)
         finally:
-            with psycopg.connect(
-                "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
-            ) as c:
+            with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 

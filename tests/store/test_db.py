@@ -7,7 +7,14 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from scorecast.errors import InvalidInput
-from scorecast.store.db import SQLITE_BEGIN, create_engine_for, normalize_url, session_scope
+from scorecast.store.db import (
+    SQLITE_BEGIN,
+    begin_session,
+    create_engine_for,
+    is_busy,
+    normalize_url,
+    session_scope,
+)
 from scorecast.store.models import Organization
 
 
@@ -86,3 +93,38 @@ def test_urls() -> None:
         normalize_url("mysql://u@h/db")
     with pytest.raises(InvalidInput):
         normalize_url("not a url")
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_sqlite_reads_go_on_while_a_writer_holds_the_lock(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        session.add(Organization(id="2" * 24, name="committed"))
+    reader_engine = create_engine_for(engine.url, connect_args={"timeout": 0})
+    try:
+        with session_scope(engine, immediate=True) as writer:
+            writer.add(Organization(id="3" * 24, name="not yet"))
+            writer.flush()  # the write lock is held, the row is not committed
+            reader = begin_session(reader_engine, write=False)
+            try:
+                reader.connection().exec_driver_sql("PRAGMA busy_timeout=0")  # never waits
+                names = reader.scalars(select(Organization.name)).all()
+                assert names == ["committed"]
+                # the same read transaction cannot start writing while the writer holds the lock
+                reader.add(Organization(id="4" * 24, name="reader"))
+                with pytest.raises(OperationalError) as caught:
+                    reader.flush()
+                assert is_busy(caught.value)
+            finally:
+                reader.rollback()
+                reader.close()
+    finally:
+        reader_engine.dispose()
+    with session_scope(engine, deferred=True) as session:
+        assert sorted(session.scalars(select(Organization.name)).all()) == ["committed", "not yet"]
+
+
+def test_is_busy_is_only_the_store_answering_busy() -> None:
+    locked = OperationalError("BEGIN", {}, Exception("database is locked"))
+    assert is_busy(locked)
+    assert not is_busy(OperationalError("SELECT", {}, Exception("no such table: x")))
+    assert not is_busy(RuntimeError("database is locked"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Column, Engine, inspect
 
 from scorecast.store.db import alembic_config, create_engine_for, current_revision, migrate
 from scorecast.store.models import Base
@@ -35,13 +37,33 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _differences(url: str) -> list[object]:
+    """What autogenerate finds between the database and the models. It cannot compare indexes
+    on expressions (it says so in a warning): ``_index_definitions`` checks those."""
     engine = create_engine_for(url)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "autogenerate skipping .*expression-based index")
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression")
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()
+
+
+def _index_definitions(engine: Engine) -> dict[str, str]:
+    """Every index of the database by name, with its SQL, normalized (``_normalized``)."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    else:
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(query).all()
+    return {name: _normalized(sql) for name, sql in rows}
+
+
+def _normalized(sql: str) -> str:
+    """Lower case, without spaces, quotes and the casts PostgreSQL adds (``'{a,b}'::text[]``)."""
+    return re.sub(r"::[a-z]+(\[\])?", "", re.sub(r"[\s\"]", "", sql).lower())
 
 
 def test_empty_database_has_differences_before_migrating(empty_url: str) -> None:
@@ -58,6 +80,22 @@ def test_migrating_an_empty_database_gives_the_models_schema(empty_url: str) -> 
         assert tables == set(Base.metadata.tables)
         head = ScriptDirectory.from_config(alembic_config(empty_url)).get_current_head()
         assert current_revision(engine) == head
+    finally:
+        engine.dispose()
+
+
+def test_expression_indexes_are_the_models(empty_url: str) -> None:
+    migrate(empty_url)
+    engine = create_engine_for(empty_url)
+    try:
+        found = _index_definitions(engine)
+        for table in Base.metadata.tables.values():
+            for index in table.indexes:
+                assert index.name in found, f"{index.name} is missing"
+                expressions = [e for e in index.expressions if not isinstance(e, Column)]
+                for expression in expressions:  # e.g. json_extract(spec, '$.intakeSettings.type')
+                    sql = str(expression.compile(engine, compile_kwargs={"include_table": False}))
+                    assert _normalized(sql) in found[index.name]
     finally:
         engine.dispose()
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from scorecast.api.deps import SessionDep
+from scorecast.api.transactions import request_unit
 from scorecast.errors import AuthenticationFailed
 from scorecast.service import accounts
 from scorecast.service.caller import Caller
@@ -30,9 +31,19 @@ def token_from_header(value: str | None) -> str:
 
 
 def caller(request: Request, session: SessionDep) -> Caller:
-    """The authenticated caller of this request (a FastAPI dependency)."""
+    """The authenticated caller of this request (a FastAPI dependency).
+
+    A writing request notes its token's ``last_used`` (when due) in its own transaction; a
+    read-only one after its response, in a short write of its own (``api/transactions.py``),
+    so that its reads never take the write lock.
+    """
     token = token_from_header(request.headers.get("authorization"))
-    found = accounts.authenticate(session, token)
+    found, stale_token = accounts.identify(session, token)
+    if stale_token is not None:
+        if request_unit(request).write:
+            accounts.touch_token(session, stale_token)
+        else:
+            request.state.stale_token = stale_token
     request.state.caller = found
     return found
 

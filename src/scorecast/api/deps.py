@@ -1,19 +1,21 @@
 """Request-scoped dependencies: the database session and the settings.
 
-``session`` is one transaction per request: it commits when the handler returns (before the
-response is sent, so a client that reads right after a 2xx sees the change) and rolls back
-when the handler raises. Service functions only flush.
+``session`` is the session of the request's unit of work (``api/transactions.py``): one
+transaction per request, committed when the handler returns (before the response is sent, so a
+client that reads right after a 2xx sees the change) and rolled back when the handler raises.
+On SQLite a read-only request (``GET``) reads beside writers; any other takes the write lock.
+Service functions only flush.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from scorecast.api.transactions import request_unit
 from scorecast.config import Settings
 
 
@@ -28,23 +30,9 @@ def settings(request: Request) -> Settings:
     return value
 
 
-def _transaction(request: Request) -> Iterator[Session]:
-    session = Session(bind=engine_of(request), expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-# ``scope="function"``: the transaction ends when the handler returns, before the response is
-# sent, whatever scope the route declares for ``session`` itself.
-def session(db: Annotated[Session, Depends(_transaction, scope="function")]) -> Session:
+def session(request: Request) -> Session:
     """The request's session (one transaction, committed before the response is sent)."""
-    return db
+    return request_unit(request).session()
 
 
 SessionDep = Annotated[Session, Depends(session)]

@@ -3,6 +3,11 @@
 ``next``/``previous`` are ABSOLUTE URLs that repeat every query parameter of the request
 (repeated ones such as ``status`` included) with ``offset``/``limit`` moved: the datarobot
 client follows ``next`` verbatim, without adding parameters.
+
+``page_response`` is the envelope as a finished JSON response, for pages whose rows are already
+JSON values (strings, numbers, booleans, None, lists, dicts): it skips FastAPI's generic
+conversion of a returned dict (``jsonable_encoder``), which walks every value of every row and
+cost most of a page's time.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
+
+from scorecast.api.errors import AsciiJSONResponse
 
 DEFAULT_LIMIT = 100
 
@@ -31,6 +38,14 @@ def page_envelope(
         "previous": previous_url,
         "data": list(data),
     }
+
+
+def page_response(
+    request: Request, data: Sequence[Any], *, total: int, offset: int, limit: int
+) -> AsciiJSONResponse:
+    """``page_envelope`` as a response; ``data`` holds JSON values only (see above)."""
+    envelope = page_envelope(request, data, total=total, offset=offset, limit=limit)
+    return AsciiJSONResponse(envelope)
 
 
 def _page_url(request: Request, offset: int, limit: int) -> str:

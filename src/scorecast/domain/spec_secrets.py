@@ -24,12 +24,24 @@ PREDICTION_INSTANCE_KEYS: Final = ("hostName", "sslEnabled", "apiKey", "datarobo
 
 def without_secrets(spec: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of ``spec`` without any of ``SECRET_SPEC_FIELDS``."""
-    clean = copy.deepcopy(dict(spec))
+    clean = {key: json_copy(value) for key, value in spec.items()}
     for parent, key in SECRET_SPEC_FIELDS:
         holder = clean.get(parent)
         if isinstance(holder, dict):
             holder.pop(key, None)
     return clean
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars): several times faster than
+    ``copy.deepcopy``, which a page of 100 jobs felt; anything else is copied by deepcopy."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return copy.deepcopy(value)
 
 
 def prediction_instance_problems(value: Mapping[str, Any]) -> dict[str, str]:

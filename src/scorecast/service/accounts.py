@@ -11,12 +11,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scorecast.errors import AuthenticationFailed, InvalidInput
 from scorecast.service.caller import Caller
+from scorecast.store.db import session_scope
 from scorecast.store.models import ApiToken, Organization, User
 from scorecast.store.types import utcnow
 
@@ -111,7 +112,19 @@ def has_organizations(session: Session) -> bool:
 
 
 def authenticate(session: Session, token: str) -> Caller:
-    """The caller a token belongs to; AuthenticationFailed for unknown or revoked tokens."""
+    """The caller a token belongs to; AuthenticationFailed for unknown or revoked tokens.
+
+    Also notes the token's ``last_used`` (a write, at most once per ``LAST_USED_RESOLUTION``).
+    """
+    caller, stale = identify(session, token)
+    if stale is not None:
+        touch_token(session, stale)
+    return caller
+
+
+def identify(session: Session, token: str) -> tuple[Caller, str | None]:
+    """The caller a token belongs to, and the token's id when its ``last_used`` is due for an
+    update (see ``touch_token``), else None. Reads only; AuthenticationFailed as above."""
     if not token:
         raise AuthenticationFailed("an API token is required")
     row = session.execute(
@@ -122,17 +135,33 @@ def authenticate(session: Session, token: str) -> Caller:
     if row is None or row[0].revoked:
         raise AuthenticationFailed("the API token is not valid")
     api_token, user = row
-    now = utcnow()
-    if api_token.last_used is None or now - api_token.last_used >= LAST_USED_RESOLUTION:
-        api_token.last_used = now
-        session.flush()
-    return Caller(
+    last_used = api_token.last_used
+    stale = last_used is None or utcnow() - last_used >= LAST_USED_RESOLUTION
+    caller = Caller(
         org_id=user.org_id,
         user_id=user.id,
         username=user.username,
         full_name=user.full_name,
         is_admin=user.is_admin,
     )
+    return caller, api_token.id if stale else None
+
+
+def authenticate_reading(engine: Engine, token: str) -> Caller:
+    """``authenticate`` in transactions of its own: the lookup reads beside any writer (SQLite's
+    deferred transaction), the ``last_used`` note, when due, is a short write of its own."""
+    with session_scope(engine, deferred=True) as session:
+        caller, stale = identify(session, token)
+    if stale is not None:
+        with session_scope(engine, immediate=True) as session:
+            touch_token(session, stale)
+    return caller
+
+
+def touch_token(session: Session, token_id: str) -> None:
+    """Set a token's ``last_used`` to now (one UPDATE; flushes)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used=utcnow()))
+    session.flush()
 
 
 def revoke_tokens(session: Session, org_name: str, username: str) -> int:

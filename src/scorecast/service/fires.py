@@ -48,8 +48,7 @@ def list_fires(
         query = query.where(ScheduleFire.scheduled_time < filters.end)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
-        query.order_by(ScheduleFire.scheduled_time.desc(), ScheduleFire.id.desc())
-        .offset(offset)
-        .limit(limit)
+        # (definition, scheduled time) is unique: the unique index gives this order
+        query.order_by(ScheduleFire.scheduled_time.desc()).offset(offset).limit(limit)
     ).all()
     return list(page), total

@@ -1,21 +1,23 @@
 """What a job's JSON needs besides its row: creator, logs, queue position, definition name,
 the name of the dataset it reads.
 
-Loaded for a page of jobs at once: one query each for users, definitions, datasets, logs and
-the queue positions of the page's waiting jobs. ``api/serializers.py`` turns a ``JobView`` into
-JSON.
+Loaded for a page of jobs at once: one query each for users, definitions, datasets and logs,
+two for the queue positions of the page's waiting jobs. ``api/serializers.py`` turns a
+``JobView`` into JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Tuple
 
-from scorecast.store.models import Dataset, Job, JobDefinition, JobLog, User
+from scorecast.store.models import JOB_WAITING, Dataset, Job, JobDefinition, JobLog, User
 
 #: At most this many of a job's most recent log lines are shown.
 MAX_LOG_LINES: Final = 1000
@@ -109,30 +111,35 @@ def queue_position(session: Session, job: Job) -> int | None:
 
 
 def queue_positions(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
-    """``queue_position`` of each waiting job among ``jobs``, in one query: the waiting jobs
-    up to the last of them, numbered in claim order (created, then id)."""
-    waiting = [job for job in jobs if _is_waiting(job)]
+    """``queue_position`` of each waiting job among ``jobs``, in two queries through the partial
+    index of waiting jobs: how many wait before the first of them, then the waiting jobs from
+    the first to the last of them, numbered in claim order (created, then id)."""
+    waiting = sorted((job for job in jobs if _is_waiting(job)), key=_claim_order)
     if not waiting:
         return {}
-    last = max(waiting, key=lambda job: (job.created, job.id))
-    ranked = (
-        select(
-            Job.id,
-            (func.row_number().over(order_by=(Job.created, Job.id)) - 1).label("ahead"),
-        )
-        .where(
-            Job.status == "INITIALIZING",
-            Job.queued.is_(True),
-            Job.intake_ready.is_(True),
-            Job.abort_requested.is_(False),
-            or_(Job.created < last.created, and_(Job.created == last.created, Job.id <= last.id)),
-        )
-        .subquery()
+    first, last = waiting[0], waiting[-1]
+    ahead = session.scalar(
+        select(func.count()).select_from(Job).where(JOB_WAITING, _claim_key(first) > _CLAIM_ORDER)
     )
-    rows = session.execute(
-        select(ranked.c.id, ranked.c.ahead).where(ranked.c.id.in_([job.id for job in waiting]))
+    in_range = session.scalars(
+        select(Job.id)
+        .where(JOB_WAITING, _claim_key(first) <= _CLAIM_ORDER, _claim_key(last) >= _CLAIM_ORDER)
+        .order_by(Job.created, Job.id)
     )
-    return {row[0]: int(row[1]) for row in rows}
+    wanted = {job.id for job in waiting}
+    return {job_id: (ahead or 0) + rank for rank, job_id in enumerate(in_range) if job_id in wanted}
+
+
+def _claim_order(job: Job) -> tuple[datetime, str]:
+    return (job.created, job.id)
+
+
+#: Claim order as one row value (created, id): a single range of the waiting jobs' index.
+_CLAIM_ORDER = tuple_(Job.created, Job.id)
+
+
+def _claim_key(job: Job) -> Tuple:
+    return tuple_(literal(job.created, Job.created.type), literal(job.id, Job.id.type))
 
 
 def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:

@@ -31,7 +31,14 @@ from scorecast.domain.job_statuses import (
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import job_checks
 from scorecast.service.caller import Caller
-from scorecast.store.models import Job, JobDefinition, JobLog, User
+from scorecast.store.models import (
+    JOB_INTAKE_TYPE,
+    JOB_OUTPUT_TYPE,
+    Job,
+    JobDefinition,
+    JobLog,
+    User,
+)
 from scorecast.store.types import utcnow
 
 #: ``source`` values: submitted through the API, run once from a definition, fired by the scheduler.
@@ -297,12 +304,10 @@ def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
         query = query.where(Job.source.in_(included))
     if excluded:
         query = query.where(Job.source.not_in(excluded))
-    if filters.intake_types:
-        intake_type = Job.spec["intakeSettings"]["type"].as_string()
-        query = query.where(intake_type.in_(list(filters.intake_types)))
+    if filters.intake_types:  # indexed expressions (store/models.py)
+        query = query.where(JOB_INTAKE_TYPE.in_(list(filters.intake_types)))
     if filters.output_types:
-        output_type = Job.spec["outputSettings"]["type"].as_string()
-        query = query.where(output_type.in_(list(filters.output_types)))
+        query = query.where(JOB_OUTPUT_TYPE.in_(list(filters.output_types)))
     if filters.created_after is not None:
         query = query.where(Job.created >= filters.created_after)
     if filters.created_before is not None:

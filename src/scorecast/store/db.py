@@ -2,8 +2,13 @@
 
 - :func:`create_engine_for` builds an engine with the settings each backend needs: SQLite gets
   WAL, a busy timeout and foreign keys, and transactions that really start with ``BEGIN`` (so DDL
-  is transactional and ``BEGIN IMMEDIATE`` is available); PostgreSQL goes through psycopg 3.
-- :func:`session_scope` is one transaction: commit on success, rollback on error.
+  is transactional and ``BEGIN IMMEDIATE`` is available), its writers queued at a gate of the
+  engine (``store/sqlite_gate.py``); PostgreSQL goes through psycopg 3.
+- :func:`session_scope` is one transaction: commit on success, rollback on error;
+  :func:`begin_session` begins one for a caller that ends it itself (the API's request units).
+- :func:`is_busy` tells an error that means "the store was busy, run the unit again" (SQLite's
+  ``SQLITE_BUSY``/``SQLITE_LOCKED``: the busy timeout ran out, or a deferred transaction that read
+  could not start writing because another connection wrote meanwhile).
 - :func:`migrate` upgrades a database to the newest Alembic revision; it is safe to run from
   several processes at once (PostgreSQL: an advisory lock; SQLite: ``BEGIN IMMEDIATE``).
 """
@@ -17,9 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scorecast.errors import InvalidInput
+from scorecast.store.sqlite_gate import install_writer_gate
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -29,6 +36,10 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BEGIN = "scorecast_sqlite_begin"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Connections a SQLite engine keeps open (more are opened, and closed again, when needed).
+SQLITE_POOL_SIZE = 10
+
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -63,6 +74,11 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             **kwargs.pop("connect_args", {}),
         }
+        if database and database != ":memory:" and "poolclass" not in kwargs:
+            # Connections to a file are cheap and a writer may wait at the gate holding one:
+            # never let request threads wait for the pool (its timeout would be a 500).
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", -1)
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -71,6 +87,8 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    gate = install_writer_gate(engine, SQLITE_BUSY_TIMEOUT_MS / 1000)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite: we emit BEGIN ourselves (below).
@@ -90,13 +108,44 @@ def _configure_sqlite(engine: Engine) -> None:
         # a deferred transaction that reads and then writes fails at once with "database is
         # locked" (SQLite does not wait for a reader to upgrade) whenever another connection
         # holds the write lock, which the service's worker and scheduler do all the time.
+        # Writers of this process queue at the engine's gate first (``store/sqlite_gate.py``).
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+        if mode == "DEFERRED":
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        gate.enter(connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.leave(connection.info)
+            raise
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def begin_session(engine: Engine, *, write: bool) -> Session:
+    """A session whose transaction has begun: on SQLite with ``BEGIN IMMEDIATE`` when ``write``
+    (the write lock, waiting up to the busy timeout), else ``BEGIN DEFERRED`` (reads beside any
+    writer, never waiting). The caller commits or rolls back, and closes it."""
+    session = Session(bind=engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        mode = "IMMEDIATE" if write else "DEFERRED"
+        session.connection(execution_options={SQLITE_BEGIN: mode})
+    return session
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` is the store answering busy (SQLite ``SQLITE_BUSY``/``SQLITE_LOCKED``,
+    any extended code): running the whole unit of work again can succeed."""
+    if not isinstance(error, OperationalError):
+        return False
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_BUSY_CODES
+    return "database is locked" in str(error.orig)
 
 
 @contextmanager

@@ -22,9 +22,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from scorecast.store.json_text import json_text
 from scorecast.store.types import UTCDateTime, new_id, utcnow
 
 NAMING = {
@@ -80,6 +83,7 @@ class Credential(Base):
     """A stored secret; ``secret`` is the Fernet ciphertext of a JSON object of its fields."""
 
     __tablename__ = "credentials"
+    __table_args__ = (Index("ix_credentials_org_created", "org_id", "created", "id"),)
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -96,6 +100,7 @@ class DataStore(Base):
     """An external database (``externalDataStores/``): its address lives in ``params``."""
 
     __tablename__ = "data_stores"
+    __table_args__ = (Index("ix_data_stores_org_created", "org_id", "created", "id"),)
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -109,6 +114,7 @@ class DataStore(Base):
 
 class Dataset(Base):
     __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_org_created", "org_id", "created", "id"),)
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -121,11 +127,10 @@ class DatasetVersion(Base):
     """One uploaded file of a dataset; ``path`` is relative to the datasets folder."""
 
     __tablename__ = "dataset_versions"
+    __table_args__ = (Index("ix_dataset_versions_dataset", "dataset_id", "created", "id"),)
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
-    dataset_id: Mapped[str] = mapped_column(
-        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
-    )
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     format: Mapped[str] = mapped_column(String(16))
     path: Mapped[str] = mapped_column(String(500))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -137,6 +142,7 @@ class Deployment(Base):
     """A registered model. ``model`` is the predictors' ModelDescription as JSON."""
 
     __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_org_created", "org_id", "created", "id"),)
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -159,6 +165,7 @@ class JobDefinition(Base):
         # the scheduler's due query and the lists' order, each ending with the id they sort by
         Index("ix_job_definitions_due", "enabled", "next_scheduled_run_time", "id"),
         Index("ix_job_definitions_org_created", "org_id", "created", "id"),
+        Index("ix_job_definitions_deployment", "deployment_id", "org_id", "created", "id"),
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
@@ -169,7 +176,7 @@ class JobDefinition(Base):
     job_spec: Mapped[dict[str, Any]]
     #: ``domain.definition_policies`` in its wire form; None: every policy at its default
     policies: Mapped[dict[str, Any] | None]
-    deployment_id: Mapped[str] = mapped_column(_ID, index=True)
+    deployment_id: Mapped[str] = mapped_column(_ID)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     updated_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created: Mapped[datetime] = mapped_column(default=utcnow)
@@ -197,12 +204,17 @@ class Job(Base):
         # queue positions (waiting jobs in claim order) and recent failures
         Index("ix_jobs_queue", "status", "created", "id"),
         Index("ix_jobs_org_finished", "org_id", "finished"),
+        # the list's filters, each in the list's order (see also JOB_INTAKE_TYPE below)
+        Index("ix_jobs_org_status", "org_id", "status", "created", "id"),
+        Index("ix_jobs_org_source", "org_id", "source", "created", "id"),
+        Index("ix_jobs_deployment", "deployment_id", "org_id", "created", "id"),
+        Index("ix_jobs_definition", "definition_id", "org_id", "created", "id"),
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    deployment_id: Mapped[str] = mapped_column(_ID, index=True)
-    definition_id: Mapped[str | None] = mapped_column(_ID, index=True)
+    deployment_id: Mapped[str] = mapped_column(_ID)
+    definition_id: Mapped[str | None] = mapped_column(_ID)
     spec: Mapped[dict[str, Any]]
     source: Mapped[str] = mapped_column(String(20), default="api")
     status: Mapped[str] = mapped_column(String(20), default="INITIALIZING")
@@ -227,6 +239,32 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires: Mapped[datetime | None]
     results_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+#: The adapter types of a job (its spec's ``intakeSettings.type``/``outputSettings.type``), as
+#: the list's ``intakeType``/``outputType`` filters read them: indexed expressions.
+JOB_INTAKE_TYPE = json_text(Job.spec, "intakeSettings", "type")
+JOB_OUTPUT_TYPE = json_text(Job.spec, "outputSettings", "type")
+Index("ix_jobs_org_intake_type", Job.org_id, JOB_INTAKE_TYPE, Job.created, Job.id)
+Index("ix_jobs_org_output_type", Job.org_id, JOB_OUTPUT_TYPE, Job.created, Job.id)
+
+#: A job waiting in the queue (``INITIALIZING``, queued, intake ready, no abort asked), written
+#: with a literal status so that queries spelling it so read the partial index of waiting jobs
+#: in claim order (``queuePosition`` counts through it).
+JOB_WAITING = and_(
+    Job.status == literal_column("'INITIALIZING'"),
+    Job.queued.is_(True),
+    Job.intake_ready.is_(True),
+    Job.abort_requested.is_(False),
+)
+Index(
+    "ix_jobs_waiting",
+    Job.status,
+    Job.created,
+    Job.id,
+    sqlite_where=JOB_WAITING,
+    postgresql_where=JOB_WAITING,
+)
 
 
 class JobLog(Base):

@@ -109,8 +109,7 @@ def _signed_in(request: Request) -> SignedIn:
     if token is None or cookie is None:
         raise LoginRequired(request.url.path)
     try:
-        with session_scope(_engine(request), deferred=True) as session:
-            caller = accounts.authenticate(session, token)
+        caller = accounts.authenticate_reading(_engine(request), token)
     except AuthenticationFailed:
         raise LoginRequired(request.url.path) from None
     return SignedIn(caller, cookie, keys.csrf_token(cookie))
@@ -195,8 +194,7 @@ def login(
 ) -> Response:
     next_path = _local(next)
     try:
-        with session_scope(_engine(request), deferred=True) as session:
-            accounts.authenticate(session, token.strip())
+        accounts.authenticate_reading(_engine(request), token.strip())
     except AuthenticationFailed:
         context = {"next": next_path, "error": "That token is not valid. Check it and try again."}
         return render(request, "login.html", context, status_code=401)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
-from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.pagination import DEFAULT_LIMIT, page_response
 from scorecast.api.serializers import job_to_wire, job_url
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import IsoDateTime, JsonObject, Limit, Offset
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
@@ -27,7 +28,7 @@ from scorecast.store.models import Job
 #: The largest ``cutoffHours`` (about 114 years; a larger one would reach before year 1).
 MAX_CUTOFF_HOURS = 1_000_000
 
-router = APIRouter(tags=["Batch predictions"])
+router = APIRouter(tags=["Batch predictions"], route_class=TransactionRoute)
 
 
 def api_root(request: Request) -> str:
@@ -84,7 +85,7 @@ def list_batch_predictions(
     # DataRobot's, refused here (see below), so left out of the OpenAPI document
     model_id: Annotated[str | None, Query(alias="modelId", include_in_schema=False)] = None,
     hostname: Annotated[list[str] | None, Query(include_in_schema=False)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The organization's jobs, newest first; filters combine (``status`` may repeat).
 
     ``status=ABORTED`` also finds failed jobs (shown ABORTED); ``status=FAILED`` only those.
@@ -126,7 +127,7 @@ def list_batch_predictions(
     page, total = jobs.list_jobs(session, caller, filters, offset=offset, limit=limit)
     root = api_root(request)
     data = [job_to_wire(view, root) for view in job_views(session, page)]
-    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+    return page_response(request, data, total=total, offset=offset, limit=limit)
 
 
 @router.post(

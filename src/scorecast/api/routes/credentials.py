@@ -10,12 +10,13 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import credentials
 from scorecast.service.secrets import SecretBox
 from scorecast.store.models import Credential
 
-router = APIRouter(tags=["Credentials"])
+router = APIRouter(tags=["Credentials"], route_class=TransactionRoute)
 
 
 def credential_to_wire(credential: Credential) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import data_store_connections, data_stores
 from scorecast.store.models import DataStore
 
-router = APIRouter(tags=["Data stores"])
+router = APIRouter(tags=["Data stores"], route_class=TransactionRoute)
 _PATH = "/externalDataStores/"
 
 #: Who connects: ``credentialId``, ``credentialData`` or ``user``/``password`` (never stored).

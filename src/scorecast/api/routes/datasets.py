@@ -18,11 +18,12 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import Limit, Offset, format_datetime
 from scorecast.service import datasets
 from scorecast.service.datasets import DatasetView, StoredFile
 
-router = APIRouter(tags=["Datasets"])
+router = APIRouter(tags=["Datasets"], route_class=TransactionRoute)
 
 Upload = Annotated[UploadFile, File(description="a CSV or Parquet file")]
 

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
-from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.pagination import DEFAULT_LIMIT, page_response
 from scorecast.api.serializers import definition_to_wire
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset
 from scorecast.service import definitions
 from scorecast.store.models import JobDefinition
 
-router = APIRouter(tags=["Batch prediction job definitions"])
+router = APIRouter(tags=["Batch prediction job definitions"], route_class=TransactionRoute)
 
 _PATH = "/batchPredictionJobDefinitions/"
 
@@ -57,7 +58,7 @@ def list_job_definitions(
     limit: Limit = DEFAULT_LIMIT,
     search_name: Annotated[str | None, Query(alias="searchName")] = None,
     deployment_id: Annotated[str | None, Query(alias="deploymentId")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The organization's definitions, newest first; ``limit=0`` means the default page size."""
     limit = limit or DEFAULT_LIMIT
     page, total = definitions.list_definitions(
@@ -69,7 +70,7 @@ def list_job_definitions(
         limit=limit,
     )
     data = [definition_to_wire(view) for view in definitions.definition_views(session, page)]
-    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+    return page_response(request, data, total=total, offset=offset, limit=limit)
 
 
 @router.get(_PATH + "{definition_id}/", name="get_job_definition")

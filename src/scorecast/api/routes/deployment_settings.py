@@ -19,12 +19,13 @@ from fastapi import APIRouter, Request, Response
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep
 from scorecast.api.errors import AsciiJSONResponse
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject
 from scorecast.domain.prediction_warnings import PredictionWarningSettings
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import deployment_settings
 
-router = APIRouter(tags=["Deployments"])
+router = APIRouter(tags=["Deployments"], route_class=TransactionRoute)
 
 _SUPPORTED = "predictionWarning"
 

@@ -22,6 +22,7 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.domain.model_description import parse_feature_names
 from scorecast.domain.prediction_warnings import parse_prediction_range
@@ -30,7 +31,7 @@ from scorecast.service import deployments
 from scorecast.service.deployments import ModelUpload
 from scorecast.store.models import Deployment
 
-router = APIRouter(tags=["Deployments"])
+router = APIRouter(tags=["Deployments"], route_class=TransactionRoute)
 
 _DATAROBOT_TARGET_TYPES = {
     "regression": "Regression",

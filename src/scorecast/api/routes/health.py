@@ -25,7 +25,6 @@ from scorecast.connectors.storage import open_storage
 from scorecast.errors import PermissionDenied, ScorecastError
 from scorecast.metrics import CONTENT_TYPE_LATEST, Metrics
 from scorecast.service import accounts
-from scorecast.store.db import session_scope
 from scorecast.store.migration_head import schema_is_current
 
 router = APIRouter(include_in_schema=False)
@@ -62,8 +61,7 @@ def metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     if not settings.metrics_public:
         token = token_from_header(request.headers.get("authorization"))
-        with session_scope(request.app.state.engine, deferred=True) as session:
-            caller = accounts.authenticate(session, token)
+        caller = accounts.authenticate_reading(request.app.state.engine, token)
         if not caller.is_admin:
             raise PermissionDenied(
                 "metrics cover every organization: they need an administrator's token "

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from scorecast.api.auth import token_from_header
+from scorecast.api.transactions import TransactionRoute
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
 from scorecast.connectors.storage.segments import SegmentReader
@@ -49,7 +50,7 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import Job
 from scorecast.store.types import utcnow
 
-router = APIRouter(tags=["Local file upload and download"])
+router = APIRouter(tags=["Local file upload and download"], route_class=TransactionRoute)
 
 _WRITE_BYTES = 1 << 20
 _READ_BYTES = 1 << 20
@@ -68,9 +69,7 @@ def _engine(request: Request) -> Engine:
 
 
 def _authenticate(engine: Engine, authorization: str | None) -> Caller:
-    token = token_from_header(authorization)
-    with session_scope(engine) as session:
-        return accounts.authenticate(session, token)
+    return accounts.authenticate_reading(engine, token_from_header(authorization))
 
 
 async def _caller(request: Request) -> Caller:

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.domain.schedule import Schedule, describe, parse_schedule
 from scorecast.domain.schedule.preview import preview
@@ -27,7 +28,7 @@ from scorecast.errors import InvalidInput
 from scorecast.service import definitions, fires
 from scorecast.store.types import utcnow
 
-router = APIRouter(tags=["Schedules and fires"])
+router = APIRouter(tags=["Schedules and fires"], route_class=TransactionRoute)
 
 MAX_PREVIEW = 1000
 _DEFINITION = "/batchPredictionJobDefinitions/{definition_id}/"

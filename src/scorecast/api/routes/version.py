@@ -11,8 +11,9 @@ from fastapi import APIRouter
 
 from scorecast import __version__
 from scorecast.api.auth import CallerDep
+from scorecast.api.transactions import TransactionRoute
 
-router = APIRouter(tags=["Version"])
+router = APIRouter(tags=["Version"], route_class=TransactionRoute)
 
 API_MAJOR = 2
 API_MINOR = 49

@@ -1,0 +1,48 @@
+"""Request units of work (``api/transactions.py``): reads beside a writer, every route a unit."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+from live_api import LiveServer
+from scorecast.api.app import API_PREFIX, create_app
+from scorecast.api.routes import health
+from scorecast.api.transactions import TransactionRoute
+from scorecast.config import Settings
+from scorecast.store.db import create_engine_for
+from scorecast.web import console
+
+
+def test_every_api_route_runs_as_a_unit_of_work(settings: Settings) -> None:
+    engine = create_engine_for(settings.database_url)
+    try:
+        app = create_app(settings, engine)
+    finally:
+        engine.dispose()
+    routers = [r.original_router for r in app.routes if hasattr(r, "original_router")]
+    api_routers = [r for r in routers if r is not health.router and r is not console.router]
+    routes = [route for router in api_routers for route in router.routes]
+    assert len(routes) > 40
+    assert [r.path for r in routes if not isinstance(r, TransactionRoute)] == []
+    assert not [r for r in app.routes if isinstance(r, APIRoute) and API_PREFIX in r.path]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_reads_are_answered_while_another_connection_holds_the_write_lock(
+    live_server: LiveServer,
+) -> None:
+    headers = {"Authorization": f"Token {live_server.token}"}
+    with httpx.Client(base_url=live_server.url + "/", headers=headers, timeout=60) as http:
+        assert http.get("batchPredictions/").status_code == 200  # notes the token's use now
+        other = create_engine_for(live_server.engine.url)
+        try:
+            with other.begin() as writer:  # BEGIN IMMEDIATE: the write lock, held below
+                writer.execute(text("UPDATE organizations SET name = name"))
+                for path in ("batchPredictions/", "batchPredictionJobDefinitions/", "version/"):
+                    answer = http.get(path)
+                    assert answer.status_code == 200, answer.text
+        finally:
+            other.dispose()

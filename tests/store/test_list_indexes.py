@@ -1,0 +1,135 @@
+"""Every list order and filter of the API reads through an index in the list's order, on both
+stores: the page query of each list is captured as the service runs it and explained.
+
+On SQLite ``EXPLAIN QUERY PLAN`` must name the index and need no temporary B-tree for the
+ORDER BY. On PostgreSQL sequential scans and sorts are switched off for the explanation, so the
+planner picks an index that gives the order whenever one exists (an empty table would otherwise
+always be scanned); the plan must name the index and hold no Sort node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from scorecast.service import credentials, data_stores, datasets, definitions, deployments, jobs
+from scorecast.service.caller import Caller
+from scorecast.service.job_views import queue_positions
+from scorecast.store.db import session_scope
+from scorecast.store.models import Job
+
+WAITING_JOB = {"status": "INITIALIZING", "queued": True, "intake_ready": True}
+CALLER = Caller(org_id="a" * 24, user_id="b" * 24, username="u")
+PAGE = {"offset": 0, "limit": 100}
+
+
+def _jobs(**filters: Any) -> Callable[[Session], object]:
+    return lambda s: jobs.list_jobs(s, CALLER, jobs.JobFilters(**filters), **PAGE)
+
+
+CASES: dict[str, tuple[str, str, Callable[[Session], object]]] = {
+    "jobs newest first": ("jobs", "ix_jobs_org_created", _jobs()),
+    "jobs oldest first": ("jobs", "ix_jobs_org_created", _jobs(order_by="created")),
+    "jobs by status": ("jobs", "ix_jobs_org_status", _jobs(statuses=["RUNNING"])),
+    "jobs by deployment": ("jobs", "ix_jobs_deployment", _jobs(deployment_id="c" * 24)),
+    "jobs by definition": ("jobs", "ix_jobs_definition", _jobs(definition_id="d" * 24)),
+    "jobs by source": ("jobs", "ix_jobs_org_source", _jobs(sources=["scheduled"])),
+    "jobs by intake type": (
+        "jobs",
+        "ix_jobs_org_intake_type",
+        _jobs(intake_types=["localFile"]),
+    ),
+    "jobs by output type": ("jobs", "ix_jobs_org_output_type", _jobs(output_types=["s3"])),
+    "definitions": (
+        "job_definitions",
+        "ix_job_definitions_org_created",
+        lambda s: definitions.list_definitions(s, CALLER, **PAGE),
+    ),
+    "definitions by deployment": (
+        "job_definitions",
+        "ix_job_definitions_deployment",
+        lambda s: definitions.list_definitions(s, CALLER, deployment_id="c" * 24, **PAGE),
+    ),
+    "credentials": (
+        "credentials",
+        "ix_credentials_org_created",
+        lambda s: credentials.list_credentials(s, CALLER, **PAGE),
+    ),
+    "data stores": (
+        "data_stores",
+        "ix_data_stores_org_created",
+        lambda s: data_stores.list_data_stores(s, CALLER, **PAGE),
+    ),
+    "datasets": (
+        "datasets",
+        "ix_datasets_org_created",
+        lambda s: datasets.list_datasets(s, CALLER, **PAGE),
+    ),
+    "deployments": (
+        "deployments",
+        "ix_deployments_org_created",
+        lambda s: deployments.list_deployments(s, CALLER, **PAGE),
+    ),
+}
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> str:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        connection.exec_driver_sql("SET enable_sort = off")
+        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        return "\n".join(str(row[0]) for row in rows)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_list_page_reads_its_index_in_order(engine: Engine, case: str) -> None:
+    table, index, run = CASES[case]
+    with _statements(engine) as seen, session_scope(engine, deferred=True) as session:
+        run(session)
+    pages = [
+        (sql, params)
+        for sql, params in seen
+        if f"FROM {table}" in sql and "ORDER BY" in sql and "LIMIT" in sql
+    ]
+    assert len(pages) == 1, seen
+    plan = _plan(engine, *pages[0])
+    assert index in plan, plan
+    if engine.dialect.name == "sqlite":
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert "Sort" not in plan, plan
+
+
+def test_queue_positions_count_through_the_partial_index_of_waiting_jobs(engine: Engine) -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    job = Job(id="e" * 24, created=moment, **WAITING_JOB)
+    with _statements(engine) as seen, session_scope(engine, deferred=True) as session:
+        queue_positions(session, [job])
+    statements = [(sql, params) for sql, params in seen if "FROM jobs" in sql]
+    assert len(statements) == 2, seen
+    for statement in statements:
+        plan = _plan(engine, *statement)
+        assert "ix_jobs_waiting" in plan, plan
