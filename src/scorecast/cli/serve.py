@@ -103,6 +103,7 @@ def serve(
         _add_demo_root()
     settings = Settings.from_env()
     from scorecast.metrics import Metrics
+    from scorecast.runtime.backfill_pump import BackfillPump
     from scorecast.runtime.scheduler import Scheduler
     from scorecast.runtime.worker import Worker
 
@@ -115,10 +116,13 @@ def serve(
         running = worker
         metrics.watch_worker(workers, lambda: len(running.running_jobs))
     loop = Scheduler(engine, metrics=metrics) if "scheduler" in chosen else None
+    pump = BackfillPump(engine, settings) if "scheduler" in chosen else None
     if worker is not None:
         worker.start()
     if loop is not None:
         loop.start()
+    if pump is not None:
+        pump.start()
     try:
         if "api" in chosen:
             api = _Api(host, port, log_level, keep_alive)
@@ -127,6 +131,8 @@ def serve(
             _run_without_api(settings, token, chosen)
     finally:
         _echo("stopping: waiting for the worker and the scheduler")
+        if pump is not None:
+            pump.stop()
         if loop is not None:
             loop.stop()
         if worker is not None:

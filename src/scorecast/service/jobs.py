@@ -34,8 +34,9 @@ from scorecast.service.caller import Caller
 from scorecast.store.models import Job, JobDefinition, JobLog, User
 from scorecast.store.types import utcnow
 
-#: ``source`` values: submitted through the API, run once from a definition, fired by the scheduler.
-SOURCES: Final = ("api", "manual", "scheduled")
+#: ``source`` values: submitted through the API, run once from a definition, fired by the
+#: scheduler, run by a backfill of the definition's schedule.
+SOURCES: Final = ("api", "manual", "scheduled", "backfill")
 ORDERINGS: Final = {"created": True, "-created": False}
 
 
@@ -124,7 +125,12 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    origin = {"api": "", "manual": " from a job definition", "scheduled": " by the scheduler"}
+    origin = {
+        "api": "",
+        "manual": " from a job definition",
+        "scheduled": " by the scheduler",
+        "backfill": " by a backfill of a job definition",
+    }
     add_log(
         session, job.id, f"Job created by {caller.username}{origin[source]} at {_log_time(now)}"
     )

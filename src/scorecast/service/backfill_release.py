@@ -1,0 +1,230 @@
+"""Releasing a backfill's planned times: each gets its job once a place is free.
+
+Contracts:
+
+- ``release(session, backfill, now)``: while fewer than ``max_concurrent`` of the backfill's jobs
+  wait or run, its earliest planned times get their job (source ``backfill``, the time as
+  ``scheduled_time``) and their fire row (outcome ``backfill``), each pair in one savepoint.
+  A time whose fire row a scheduler or another backfill wrote first becomes ``skipped``; a
+  time whose job cannot be created (the deployment was deleted, the spec no longer
+  validates) becomes ``failed`` with the message. A backfill with nothing planned and nothing
+  waiting or running becomes ``completed``.
+- ``rerun``: a time that had a fire *before the backfill was asked for* gets a new job and its
+  fire row is taken over (outcome ``backfill``, the earlier outcome in the reason), unless
+  that fire's job still waits or runs (skipped). The take-over is a compare-and-set on the
+  row, so two backfills cannot both rerun one time.
+- ``release_backfills(session, now)``: ``release`` for every running backfill. On PostgreSQL
+  the backfills are locked ``FOR UPDATE SKIP LOCKED`` (another server releases the others); on
+  SQLite the caller holds the write lock. Called by the runtime's ``BackfillPump``.
+
+Everything flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.domain.schedule.backfill_plan import releasable
+from scorecast.errors import NotFound, ScorecastError
+from scorecast.service import jobs
+from scorecast.service.caller import Caller
+from scorecast.store.models import Backfill, BackfillFire, Job, ScheduleFire, User
+
+ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
+
+
+class _TakenOver(Exception):
+    """Another release changed the fire row between our read and our write."""
+
+
+def release_backfills(
+    session: Session, now: datetime, *, limit: int = 100, app_settings: Settings | None = None
+) -> int:
+    """Release what each running backfill may (see the module docstring); jobs created."""
+    query = (
+        select(Backfill)
+        .where(Backfill.status == "running")
+        .order_by(Backfill.created, Backfill.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return sum(
+        release(session, backfill, now, app_settings=app_settings)
+        for backfill in session.scalars(query).all()
+    )
+
+
+def any_running_backfill(session: Session) -> bool:
+    """True when some backfill is running (a cheap read before taking a write lock)."""
+    found = session.scalar(select(Backfill.id).where(Backfill.status == "running").limit(1))
+    return found is not None
+
+
+def active_jobs(session: Session, backfill_id: str) -> int:
+    """How many of the backfill's jobs wait or run (the few active jobs, joined to its times)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .join(BackfillFire, BackfillFire.job_id == Job.id)
+            .where(Job.status.in_(ACTIVE_STATUSES), BackfillFire.backfill_id == backfill_id)
+        )
+        or 0
+    )
+
+
+def release(
+    session: Session, backfill: Backfill, now: datetime, *, app_settings: Settings | None = None
+) -> int:
+    """Release the backfill's next planned times that fit; the number of jobs created."""
+    active = active_jobs(session, backfill.id)
+    free = releasable(backfill.max_concurrent, active, planned=backfill.max_concurrent)
+    planned = session.scalars(
+        select(BackfillFire)
+        .where(BackfillFire.backfill_id == backfill.id, BackfillFire.state == "planned")
+        .order_by(BackfillFire.scheduled_time)
+        .limit(free)
+    ).all()
+    if not planned:
+        if active == 0:  # nothing planned (the query had room), nothing waits or runs
+            backfill.status, backfill.finished = "completed", now
+            session.flush()
+        return 0
+    try:
+        caller = _caller(session, backfill)
+    except NotFound as exc:
+        for fire in planned:
+            fire.state, fire.reason = "failed", exc.message
+        session.flush()
+        return 0
+    created = 0
+    for fire in planned:
+        created += _release_time(
+            session, backfill, caller, fire, now=now, app_settings=app_settings
+        )
+    return created
+
+
+def _release_time(
+    session: Session,
+    backfill: Backfill,
+    caller: Caller,
+    fire: BackfillFire,
+    *,
+    now: datetime,
+    app_settings: Settings | None,
+) -> int:
+    moment = fire.scheduled_time
+    try:
+        with session.begin_nested():
+            existing = session.scalars(
+                select(ScheduleFire).where(
+                    ScheduleFire.definition_id == backfill.definition_id,
+                    ScheduleFire.scheduled_time == moment,
+                )
+            ).one_or_none()
+            blocker = None if existing is None else _blocker(session, backfill, existing)
+            if blocker is not None:
+                fire.state, fire.reason = "skipped", blocker
+                session.flush()
+                return 0
+            job = jobs.job_from_definition(
+                session,
+                caller,
+                backfill.definition_id,
+                source="backfill",
+                scheduled_time=moment,
+                app_settings=app_settings,
+            )
+            note = f"Backfill {backfill.id}: scheduled time {_stamp(moment)}"
+            jobs.add_log(session, job.id, note)
+            if existing is None:
+                session.add(
+                    ScheduleFire(
+                        definition_id=backfill.definition_id,
+                        scheduled_time=moment,
+                        fired_at=now,
+                        outcome="backfill",
+                        reason=f"run by backfill {backfill.id}",
+                        job_id=job.id,
+                    )
+                )
+                session.flush()
+            else:
+                _take_over(session, backfill, existing, job.id, now)
+            fire.state, fire.job_id = "released", job.id
+            session.flush()
+            return 1
+    except (IntegrityError, _TakenOver):
+        fire.state, fire.reason = "skipped", "another run fired this time first"
+    except ScorecastError as exc:
+        fire.state, fire.reason = "failed", exc.message
+    session.flush()
+    return 0
+
+
+def _blocker(session: Session, backfill: Backfill, existing: ScheduleFire) -> str | None:
+    """Why an existing fire stops this backfill from running its time; None when it may."""
+    if not backfill.rerun:
+        return f"this time already has a fire ({existing.outcome}); rerun was not asked for"
+    if existing.fired_at >= backfill.created:
+        return f"another run fired this time after the backfill was asked for ({existing.outcome})"
+    if existing.job_id is not None:
+        status = session.scalar(select(Job.status).where(Job.id == existing.job_id))
+        if status in ACTIVE_STATUSES:
+            return f"its run (job {existing.job_id}) still waits or runs"
+    return None
+
+
+def _take_over(
+    session: Session, backfill: Backfill, existing: ScheduleFire, job_id: str, now: datetime
+) -> None:
+    before = existing.outcome + (f", job {existing.job_id}" if existing.job_id else "")
+    job_match = (
+        ScheduleFire.job_id.is_(None)
+        if existing.job_id is None
+        else ScheduleFire.job_id == existing.job_id
+    )
+    changed = session.execute(
+        update(ScheduleFire)
+        .where(
+            ScheduleFire.id == existing.id,
+            ScheduleFire.fired_at == existing.fired_at,
+            job_match,
+        )
+        .values(
+            outcome="backfill",
+            fired_at=now,
+            job_id=job_id,
+            reason=f"rerun by backfill {backfill.id} (before: {before})",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _TakenOver
+    session.expire(existing)
+
+
+def _caller(session: Session, backfill: Backfill) -> Caller:
+    """The backfill's jobs act as the user who asked for it."""
+    user = session.get(User, backfill.created_by)
+    if user is None:
+        raise NotFound(f"the user who asked for backfill {backfill.id} no longer exists")
+    return Caller(
+        org_id=backfill.org_id,
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        is_admin=user.is_admin,
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
