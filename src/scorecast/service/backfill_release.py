@@ -83,33 +83,52 @@ def active_jobs(session: Session, backfill_id: str) -> int:
 def release(
     session: Session, backfill: Backfill, now: datetime, *, app_settings: Settings | None = None
 ) -> int:
-    """Release the backfill's next planned times that fit; the number of jobs created."""
+    """Release the backfill's next planned times that fit; the number of jobs created.
+
+    Times that end skipped or failed take no place: the next planned ones are tried.
+    """
     active = active_jobs(session, backfill.id)
     free = releasable(backfill.max_concurrent, active, planned=backfill.max_concurrent)
-    planned = session.scalars(
-        select(BackfillFire)
-        .where(BackfillFire.backfill_id == backfill.id, BackfillFire.state == "planned")
-        .order_by(BackfillFire.scheduled_time)
-        .limit(free)
-    ).all()
-    if not planned:
-        if active == 0:  # nothing planned (the query had room), nothing waits or runs
-            backfill.status, backfill.finished = "completed", now
-            session.flush()
-        return 0
-    try:
-        caller = _caller(session, backfill)
-    except NotFound as exc:
-        for fire in planned:
-            fire.state, fire.reason = "failed", exc.message
-        session.flush()
-        return 0
     created = 0
-    for fire in planned:
-        created += _release_time(
-            session, backfill, caller, fire, now=now, app_settings=app_settings
-        )
+    caller: Caller | None = None
+    while created < free:
+        planned = _next_planned(session, backfill.id, free - created)
+        if not planned:
+            break
+        if caller is None:
+            try:
+                caller = _caller(session, backfill)
+            except NotFound as exc:
+                _fail_planned(session, backfill.id, exc.message)
+                break
+        for fire in planned:
+            created += _release_time(
+                session, backfill, caller, fire, now=now, app_settings=app_settings
+            )
+    if active + created == 0 and not _next_planned(session, backfill.id, 1):
+        backfill.status, backfill.finished = "completed", now
+        session.flush()
     return created
+
+
+def _next_planned(session: Session, backfill_id: str, count: int) -> list[BackfillFire]:
+    return list(
+        session.scalars(
+            select(BackfillFire)
+            .where(BackfillFire.backfill_id == backfill_id, BackfillFire.state == "planned")
+            .order_by(BackfillFire.scheduled_time)
+            .limit(count)
+        ).all()
+    )
+
+
+def _fail_planned(session: Session, backfill_id: str, reason: str) -> None:
+    session.execute(
+        update(BackfillFire)
+        .where(BackfillFire.backfill_id == backfill_id, BackfillFire.state == "planned")
+        .values(state="failed", reason=reason)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _release_time(
