@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_backfills"
-down_revision: str | None = "0003_list_indexes"
+down_revision: str | None = "0004_definition_policies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
