@@ -22,8 +22,9 @@ Everything flushes, never commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,15 @@ from scorecast.domain.schedule.backfill_plan import releasable
 from scorecast.errors import NotFound, ScorecastError
 from scorecast.service import jobs
 from scorecast.service.caller import Caller
-from scorecast.store.models import Backfill, BackfillFire, Job, ScheduleFire, User
+from scorecast.store.models import (
+    Backfill,
+    BackfillFire,
+    Job,
+    JobDefinition,
+    JobLog,
+    ScheduleFire,
+    User,
+)
 
 ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
 
@@ -80,35 +89,61 @@ def active_jobs(session: Session, backfill_id: str) -> int:
     )
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every job of one release shares: who asks, the spec (validated once), when."""
+
+    backfill: Backfill
+    caller: Caller
+    spec: dict[str, Any]
+    now: datetime
+
+
 def release(
     session: Session, backfill: Backfill, now: datetime, *, app_settings: Settings | None = None
 ) -> int:
     """Release the backfill's next planned times that fit; the number of jobs created.
 
-    Times that end skipped or failed take no place: the next planned ones are tried.
+    Times that end skipped or failed take no place: the next planned ones are tried. The
+    definition's spec is validated once per call; when it no longer validates, the times
+    tried are ``failed`` with the reason.
     """
     active = active_jobs(session, backfill.id)
     free = releasable(backfill.max_concurrent, active, planned=backfill.max_concurrent)
     created = 0
-    caller: Caller | None = None
+    run: _Run | None = None
     while created < free:
         planned = _next_planned(session, backfill.id, free - created)
         if not planned:
             break
-        if caller is None:
+        if run is None:
             try:
-                caller = _caller(session, backfill)
-            except NotFound as exc:
-                _fail_planned(session, backfill.id, exc.message)
+                run = _prepare(session, backfill, now, app_settings)
+            except ScorecastError as exc:
+                for fire in planned:  # the next round tries the next ones
+                    fire.state, fire.reason = "failed", exc.message
+                session.flush()
                 break
+        existing = _fires_at(session, backfill.definition_id, [f.scheduled_time for f in planned])
         for fire in planned:
-            created += _release_time(
-                session, backfill, caller, fire, now=now, app_settings=app_settings
-            )
+            created += _release_time(session, run, fire, existing.get(fire.scheduled_time))
+    if created:
+        _note_on_definition(session, backfill.definition_id, now)
     if active + created == 0 and not _next_planned(session, backfill.id, 1):
         backfill.status, backfill.finished = "completed", now
         session.flush()
     return created
+
+
+def _prepare(
+    session: Session, backfill: Backfill, now: datetime, app_settings: Settings | None
+) -> _Run:
+    caller = _caller(session, backfill)
+    definition = jobs.find_definition(
+        session, caller, backfill.definition_id, field="jobDefinitionId"
+    )
+    spec = jobs.validate_job_spec(session, caller, definition.job_spec, app_settings=app_settings)
+    return _Run(backfill, caller, spec, now)
 
 
 def _next_planned(session: Session, backfill_id: str, count: int) -> list[BackfillFire]:
@@ -122,71 +157,67 @@ def _next_planned(session: Session, backfill_id: str, count: int) -> list[Backfi
     )
 
 
-def _fail_planned(session: Session, backfill_id: str, reason: str) -> None:
-    session.execute(
-        update(BackfillFire)
-        .where(BackfillFire.backfill_id == backfill_id, BackfillFire.state == "planned")
-        .values(state="failed", reason=reason)
-        .execution_options(synchronize_session=False)
-    )
+def _fires_at(
+    session: Session, definition_id: str, moments: list[datetime]
+) -> dict[datetime, ScheduleFire]:
+    found = session.scalars(
+        select(ScheduleFire).where(
+            ScheduleFire.definition_id == definition_id, ScheduleFire.scheduled_time.in_(moments)
+        )
+    ).all()
+    return {fire.scheduled_time: fire for fire in found}
 
 
 def _release_time(
-    session: Session,
-    backfill: Backfill,
-    caller: Caller,
-    fire: BackfillFire,
-    *,
-    now: datetime,
-    app_settings: Settings | None,
+    session: Session, run: _Run, fire: BackfillFire, existing: ScheduleFire | None
 ) -> int:
-    moment = fire.scheduled_time
+    backfill, moment = run.backfill, fire.scheduled_time
+    blocker = None if existing is None else _blocker(session, backfill, existing)
+    if blocker is not None:
+        fire.state, fire.reason = "skipped", blocker
+        session.flush()
+        return 0
     try:
         with session.begin_nested():
-            existing = session.scalars(
-                select(ScheduleFire).where(
-                    ScheduleFire.definition_id == backfill.definition_id,
-                    ScheduleFire.scheduled_time == moment,
-                )
-            ).one_or_none()
-            blocker = None if existing is None else _blocker(session, backfill, existing)
-            if blocker is not None:
-                fire.state, fire.reason = "skipped", blocker
-                session.flush()
-                return 0
-            job = jobs.job_from_definition(
+            job = jobs.insert_job(
                 session,
-                caller,
-                backfill.definition_id,
-                source="backfill",
+                run.caller,
+                run.spec,
+                "backfill",
+                definition_id=backfill.definition_id,
                 scheduled_time=moment,
-                app_settings=app_settings,
             )
             note = f"Backfill {backfill.id}: scheduled time {_stamp(moment)}"
-            jobs.add_log(session, job.id, note)
+            session.add(JobLog(job_id=job.id, message=note, created=run.now))
             if existing is None:
                 session.add(
                     ScheduleFire(
                         definition_id=backfill.definition_id,
                         scheduled_time=moment,
-                        fired_at=now,
+                        fired_at=run.now,
                         outcome="backfill",
                         reason=f"run by backfill {backfill.id}",
                         job_id=job.id,
                     )
                 )
-                session.flush()
             else:
-                _take_over(session, backfill, existing, job.id, now)
+                _take_over(session, backfill, existing, job.id, run.now)
             fire.state, fire.job_id = "released", job.id
-            session.flush()
+            session.flush()  # the fire row's unique key speaks here
             return 1
     except (IntegrityError, _TakenOver):
         fire.state, fire.reason = "skipped", "another run fired this time first"
-    except ScorecastError as exc:
-        fire.state, fire.reason = "failed", exc.message
     session.flush()
     return 0
+
+
+def _note_on_definition(session: Session, definition_id: str, now: datetime) -> None:
+    """The definition's last started job: as ``job_from_definition`` records it."""
+    definition = session.get(JobDefinition, definition_id)
+    if definition is not None:
+        definition.last_started_job_status = "INITIALIZING"
+        definition.last_started_job_time = now
+        session.flush()
 
 
 def _blocker(session: Session, backfill: Backfill, existing: ScheduleFire) -> str | None:

@@ -98,16 +98,42 @@ def create_job(
     ``source`` is one of ``SOURCES``; ``definition_id``/``scheduled_time`` tie a job to the
     definition (and the schedule fire) it came from.
     """
+    effective = validate_job_spec(session, caller, spec, app_settings=app_settings)
+    job = insert_job(
+        session,
+        caller,
+        effective,
+        source,
+        definition_id=definition_id,
+        scheduled_time=scheduled_time,
+    )
+    session.flush()
+    return job
+
+
+def insert_job(
+    session: Session,
+    caller: Caller,
+    effective: Mapping[str, Any],
+    source: str,
+    *,
+    definition_id: str | None = None,
+    scheduled_time: datetime | None = None,
+) -> Job:
+    """Insert a queued job of a spec ``validate_job_spec`` answered, with its first log line
+    (added, not flushed: the job is flushed, so its id is known).
+
+    For callers that create many jobs of one spec (a backfill) and validate it once.
+    """
     if source not in SOURCES:
         raise ValueError(f"unknown job source {source!r}")
-    effective = validate_job_spec(session, caller, spec, app_settings=app_settings)
     now = utcnow()
     local_intake = effective["intakeSettings"]["type"] == "localFile"
     job = Job(
         org_id=caller.org_id,
         deployment_id=effective["deploymentId"],
         definition_id=definition_id,
-        spec=effective,
+        spec=dict(effective),
         source=source,
         status="INITIALIZING",
         status_details=(
@@ -131,9 +157,8 @@ def create_job(
         "scheduled": " by the scheduler",
         "backfill": " by a backfill of a job definition",
     }
-    add_log(
-        session, job.id, f"Job created by {caller.username}{origin[source]} at {_log_time(now)}"
-    )
+    message = f"Job created by {caller.username}{origin[source]} at {_log_time(now)}"
+    session.add(JobLog(job_id=job.id, message=message, created=now))
     return job
 
 
