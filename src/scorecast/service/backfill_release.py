@@ -4,11 +4,12 @@ Contracts:
 
 - ``release(session, backfill, now)``: while fewer than ``max_concurrent`` of the backfill's jobs
   wait or run, its earliest planned times get their job (source ``backfill``, the time as
-  ``scheduled_time``) and their fire row (outcome ``backfill``), each pair in one savepoint.
-  A time whose fire row a scheduler or another backfill wrote first becomes ``skipped``; a
-  time whose job cannot be created (the deployment was deleted, the spec no longer
-  validates) becomes ``failed`` with the message. A backfill with nothing planned and nothing
-  waiting or running becomes ``completed``.
+  ``scheduled_time``) and their fire row (outcome ``backfill``). The fire row is written
+  first, ``ON CONFLICT DO NOTHING`` on its unique key (definition, scheduled time): a time
+  whose fire row a scheduler or another backfill wrote first becomes ``skipped`` and gets no
+  job. When the spec no longer validates (the deployment was deleted ...) the times tried
+  become ``failed`` with the message; the spec is validated once per call. A backfill with
+  nothing planned and nothing waiting or running becomes ``completed``.
 - ``rerun``: a time that had a fire *before the backfill was asked for* gets a new job and its
   fire row is taken over (outcome ``backfill``, the earlier outcome in the reason), unless
   that fire's job still waits or runs (skipped). The take-over is a compare-and-set on the
@@ -27,7 +28,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -44,12 +46,9 @@ from scorecast.store.models import (
     ScheduleFire,
     User,
 )
+from scorecast.store.types import new_id
 
 ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
-
-
-class _TakenOver(Exception):
-    """Another release changed the fire row between our read and our write."""
 
 
 def release_backfills(
@@ -171,44 +170,59 @@ def _fires_at(
 def _release_time(
     session: Session, run: _Run, fire: BackfillFire, existing: ScheduleFire | None
 ) -> int:
+    """The fire row first (inserted unless one exists, or taken over by a compare-and-set),
+    then the job it names: a time another run fired first is skipped without a savepoint."""
     backfill, moment = run.backfill, fire.scheduled_time
     blocker = None if existing is None else _blocker(session, backfill, existing)
+    if blocker is None:
+        job_id = new_id()
+        if existing is None:
+            claimed = _insert_fire(session, backfill, moment, job_id, run.now)
+        else:
+            claimed = _take_over(session, backfill, existing, job_id, run.now)
+        if not claimed:
+            blocker = "another run fired this time first"
     if blocker is not None:
         fire.state, fire.reason = "skipped", blocker
         session.flush()
         return 0
-    try:
-        with session.begin_nested():
-            job = jobs.insert_job(
-                session,
-                run.caller,
-                run.spec,
-                "backfill",
-                definition_id=backfill.definition_id,
-                scheduled_time=moment,
-            )
-            note = f"Backfill {backfill.id}: scheduled time {_stamp(moment)}"
-            session.add(JobLog(job_id=job.id, message=note, created=run.now))
-            if existing is None:
-                session.add(
-                    ScheduleFire(
-                        definition_id=backfill.definition_id,
-                        scheduled_time=moment,
-                        fired_at=run.now,
-                        outcome="backfill",
-                        reason=f"run by backfill {backfill.id}",
-                        job_id=job.id,
-                    )
-                )
-            else:
-                _take_over(session, backfill, existing, job.id, run.now)
-            fire.state, fire.job_id = "released", job.id
-            session.flush()  # the fire row's unique key speaks here
-            return 1
-    except (IntegrityError, _TakenOver):
-        fire.state, fire.reason = "skipped", "another run fired this time first"
+    jobs.insert_job(
+        session,
+        run.caller,
+        run.spec,
+        "backfill",
+        definition_id=backfill.definition_id,
+        scheduled_time=moment,
+        job_id=job_id,
+    )
+    note = f"Backfill {backfill.id}: scheduled time {_stamp(moment)}"
+    session.add(JobLog(job_id=job_id, message=note, created=run.now))
+    fire.state, fire.job_id = "released", job_id
     session.flush()
-    return 0
+    return 1
+
+
+def _insert_fire(
+    session: Session, backfill: Backfill, moment: datetime, job_id: str, now: datetime
+) -> bool:
+    """Insert the time's fire row naming ``job_id``; False when a row for it exists already
+    (``ON CONFLICT DO NOTHING`` on the unique key: no error, no savepoint)."""
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_into(ScheduleFire)
+        .values(
+            definition_id=backfill.definition_id,
+            scheduled_time=moment,
+            fired_at=now,
+            outcome="backfill",
+            reason=f"run by backfill {backfill.id}",
+            job_id=job_id,
+        )
+        .on_conflict_do_nothing(index_elements=["definition_id", "scheduled_time"])
+        .returning(ScheduleFire.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _note_on_definition(session: Session, definition_id: str, now: datetime) -> None:
@@ -235,7 +249,8 @@ def _blocker(session: Session, backfill: Backfill, existing: ScheduleFire) -> st
 
 def _take_over(
     session: Session, backfill: Backfill, existing: ScheduleFire, job_id: str, now: datetime
-) -> None:
+) -> bool:
+    """Make the existing fire row name ``job_id``, unless it changed since it was read."""
     before = existing.outcome + (f", job {existing.job_id}" if existing.job_id else "")
     job_match = (
         ScheduleFire.job_id.is_(None)
@@ -257,9 +272,8 @@ def _take_over(
         )
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise _TakenOver
     session.expire(existing)
+    return bool(changed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _caller(session: Session, backfill: Backfill) -> Caller:

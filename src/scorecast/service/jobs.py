@@ -32,7 +32,7 @@ from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import job_checks
 from scorecast.service.caller import Caller
 from scorecast.store.models import Job, JobDefinition, JobLog, User
-from scorecast.store.types import utcnow
+from scorecast.store.types import new_id, utcnow
 
 #: ``source`` values: submitted through the API, run once from a definition, fired by the
 #: scheduler, run by a backfill of the definition's schedule.
@@ -119,9 +119,11 @@ def insert_job(
     *,
     definition_id: str | None = None,
     scheduled_time: datetime | None = None,
+    job_id: str | None = None,
 ) -> Job:
     """Insert a queued job of a spec ``validate_job_spec`` answered, with its first log line
-    (added, not flushed: the job is flushed, so its id is known).
+    (added, not flushed: the job is flushed, so its id is known). ``job_id``: an id chosen
+    beforehand (``store.types.new_id``), else a new one.
 
     For callers that create many jobs of one spec (a backfill) and validate it once.
     """
@@ -130,6 +132,7 @@ def insert_job(
     now = utcnow()
     local_intake = effective["intakeSettings"]["type"] == "localFile"
     job = Job(
+        id=job_id or new_id(),
         org_id=caller.org_id,
         deployment_id=effective["deploymentId"],
         definition_id=definition_id,
