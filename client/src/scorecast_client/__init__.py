@@ -31,6 +31,8 @@ from scorecast_client._exceptions import (
 from scorecast_client._jobs import Job
 from scorecast_client._models import (
     TERMINAL_STATUSES,
+    BackfillData,
+    BackfillProgressData,
     CredentialData,
     DatasetData,
     DataStoreData,
@@ -65,6 +67,8 @@ __all__ = [
     "APIError",
     "AsyncClient",
     "AsyncJob",
+    "BackfillData",
+    "BackfillProgressData",
     "Client",
     "ClientSettings",
     "ConfigurationError",

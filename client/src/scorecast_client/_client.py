@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from scorecast_client._backfills import Backfills
 from scorecast_client._backoff import RetryPolicy
 from scorecast_client._catalog import Credentials, Datasets, DataStores, Deployments
 from scorecast_client._definitions import Definitions
@@ -43,6 +44,7 @@ class Client:
         self.deployments = Deployments(self._transport)
         self.jobs = Jobs(self._transport)
         self.definitions = Definitions(self._transport, self.jobs)
+        self.backfills = Backfills(self._transport)
         self.credentials = Credentials(self._transport)
         self.data_stores = DataStores(self._transport)
         self.datasets = Datasets(self._transport)

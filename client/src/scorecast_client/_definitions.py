@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
+from scorecast_client._backfills import backfills_path
 from scorecast_client._exceptions import NotFound
 from scorecast_client._jobs import Job, Jobs
-from scorecast_client._models import DefinitionData, FireData, SchedulePreviewData
+from scorecast_client._models import (
+    BackfillData,
+    DefinitionData,
+    FireData,
+    SchedulePreviewData,
+)
 from scorecast_client._pages import compact, iterate
 from scorecast_client._transport import SyncTransport
 
@@ -84,6 +90,22 @@ class Definitions:
         if after is not None:
             body["after"] = after
         return cast(SchedulePreviewData, self._t.json("POST", "schedules/preview/", json=body))
+
+    def backfill(
+        self,
+        definition_id: str,
+        start: str,
+        end: str,
+        *,
+        max_concurrent: int = 1,
+        rerun: bool = False,
+    ) -> BackfillData:
+        """Runs the definition for every fire time of its schedule in ``[start, end)`` (ISO-8601
+        times; ``end`` not in the future), at most ``max_concurrent`` jobs at once; times that
+        already have a fire are left alone unless ``rerun``. Follow it with
+        ``client.backfills``."""
+        body = {"start": start, "end": end, "maxConcurrent": max_concurrent, "rerun": rerun}
+        return cast(BackfillData, self._t.json("POST", backfills_path(definition_id), json=body))
 
     def run(self, definition_id: str) -> Job:
         """Runs the definition once, now; the job it started."""

@@ -164,6 +164,36 @@ class FireData(TypedDict):
     jobIds: list[str]
 
 
+class BackfillProgressData(TypedDict):
+    """A backfill's fire times by what became of them; ``total`` is their sum."""
+
+    total: int
+    planned: int
+    waiting: int
+    running: int
+    done: int
+    failed: int
+    aborted: int
+    skipped: int
+    cancelled: int
+
+
+class BackfillData(TypedDict):
+    """A back-run of a definition's schedule over ``[start, end)`` (``…/backfills/``)."""
+
+    id: str
+    definitionId: str
+    start: str
+    end: str
+    maxConcurrent: int
+    rerun: bool
+    #: running, completed or cancelled
+    status: str
+    created: str
+    finished: str | None
+    progress: BackfillProgressData
+
+
 class PreviewFireData(TypedDict):
     utc: str
     local: str

@@ -16,6 +16,7 @@ from scorecast.api.docs import install_docs
 from scorecast.api.documented import ERROR_RESPONSES
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
 from scorecast.api.routes import (
+    backfills,
     batch_predictions,
     credentials,
     data_stores,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
         schedules,
         notification_channels,
         notification_policies,
+        backfills,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(health.router)

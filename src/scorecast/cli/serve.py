@@ -105,6 +105,7 @@ def serve(
     settings = Settings.from_env()
     _check_storage(settings)
     from scorecast.metrics import Metrics
+    from scorecast.runtime.backfill_pump import BackfillPump
     from scorecast.runtime.scheduler import Scheduler
     from scorecast.runtime.worker import Worker
 
@@ -122,12 +123,15 @@ def serve(
         from scorecast.runtime.notification_sender import NotificationSender
 
         sender = NotificationSender(settings, engine)
+    pump = BackfillPump(engine, settings) if "scheduler" in chosen else None
     if worker is not None:
         worker.start()
     if loop is not None:
         loop.start()
     if sender is not None:
         sender.start()
+    if pump is not None:
+        pump.start()
     try:
         if "api" in chosen:
             api = _Api(host, port, log_level, keep_alive)
@@ -138,6 +142,8 @@ def serve(
         _echo("stopping: waiting for the worker and the scheduler")
         if sender is not None:
             sender.stop()
+        if pump is not None:
+            pump.stop()
         if loop is not None:
             loop.stop()
         if worker is not None:

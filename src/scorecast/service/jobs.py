@@ -39,10 +39,11 @@ from scorecast.store.models import (
     JobLog,
     User,
 )
-from scorecast.store.types import utcnow
+from scorecast.store.types import new_id, utcnow
 
-#: ``source`` values: submitted through the API, run once from a definition, fired by the scheduler.
-SOURCES: Final = ("api", "manual", "scheduled")
+#: ``source`` values: submitted through the API, run once from a definition, fired by the
+#: scheduler, run by a backfill of the definition's schedule.
+SOURCES: Final = ("api", "manual", "scheduled", "backfill")
 ORDERINGS: Final = {"created": True, "-created": False}
 
 
@@ -104,16 +105,45 @@ def create_job(
     ``source`` is one of ``SOURCES``; ``definition_id``/``scheduled_time`` tie a job to the
     definition (and the schedule fire) it came from.
     """
+    effective = validate_job_spec(session, caller, spec, app_settings=app_settings)
+    job = insert_job(
+        session,
+        caller,
+        effective,
+        source,
+        definition_id=definition_id,
+        scheduled_time=scheduled_time,
+    )
+    session.flush()
+    return job
+
+
+def insert_job(
+    session: Session,
+    caller: Caller,
+    effective: Mapping[str, Any],
+    source: str,
+    *,
+    definition_id: str | None = None,
+    scheduled_time: datetime | None = None,
+    job_id: str | None = None,
+) -> Job:
+    """Insert a queued job of a spec ``validate_job_spec`` answered, with its first log line
+    (added, not flushed: the job is flushed, so its id is known). ``job_id``: an id chosen
+    beforehand (``store.types.new_id``), else a new one.
+
+    For callers that create many jobs of one spec (a backfill) and validate it once.
+    """
     if source not in SOURCES:
         raise ValueError(f"unknown job source {source!r}")
-    effective = validate_job_spec(session, caller, spec, app_settings=app_settings)
     now = utcnow()
     local_intake = effective["intakeSettings"]["type"] == "localFile"
     job = Job(
+        id=job_id or new_id(),
         org_id=caller.org_id,
         deployment_id=effective["deploymentId"],
         definition_id=definition_id,
-        spec=effective,
+        spec=dict(effective),
         source=source,
         status="INITIALIZING",
         status_details=(
@@ -131,10 +161,14 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    origin = {"api": "", "manual": " from a job definition", "scheduled": " by the scheduler"}
-    add_log(
-        session, job.id, f"Job created by {caller.username}{origin[source]} at {_log_time(now)}"
-    )
+    origin = {
+        "api": "",
+        "manual": " from a job definition",
+        "scheduled": " by the scheduler",
+        "backfill": " by a backfill of a job definition",
+    }
+    message = f"Job created by {caller.username}{origin[source]} at {_log_time(now)}"
+    session.add(JobLog(job_id=job.id, message=message, created=now))
     return job
 
 

@@ -405,3 +405,49 @@ class NotificationAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str] = mapped_column(String(20))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+class Backfill(Base):
+    """A back-run of a definition's schedule over ``[start_time, end_time)``.
+
+    ``status``: ``running`` (times are planned or jobs wait or run), ``completed`` (none left),
+    ``cancelled``. At most ``max_concurrent`` of its jobs wait or run at once; its times are
+    ``backfill_fires`` rows, released (given their job) by ``service.backfills``.
+    """
+
+    __tablename__ = "backfills"
+    __table_args__ = (
+        Index("ix_backfills_definition_created", "definition_id", "created", "id"),
+        Index("ix_backfills_status_created", "status", "created"),
+    )
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    definition_id: Mapped[str] = mapped_column(ForeignKey("job_definitions.id", ondelete="CASCADE"))
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime]
+    max_concurrent: Mapped[int] = mapped_column(Integer)
+    rerun: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    finished: Mapped[datetime | None]
+
+
+class BackfillFire(Base):
+    """One fire time of a backfill. ``state``: ``planned`` (no job yet), ``released`` (its job is
+    ``job_id``), ``skipped`` (left alone, ``reason``), ``failed`` (no job could be created,
+    ``reason``), ``cancelled`` (the backfill was cancelled before its release)."""
+
+    __tablename__ = "backfill_fires"
+    __table_args__ = (
+        UniqueConstraint("backfill_id", "scheduled_time"),
+        Index("ix_backfill_fires_release", "backfill_id", "state", "scheduled_time"),
+        Index("ix_backfill_fires_job_id", "job_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    backfill_id: Mapped[str] = mapped_column(ForeignKey("backfills.id", ondelete="CASCADE"))
+    scheduled_time: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(_ID)

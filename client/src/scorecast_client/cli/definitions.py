@@ -10,7 +10,7 @@ import typer
 
 from scorecast_client._client import Client
 from scorecast_client._jobs import Job
-from scorecast_client._models import DefinitionData
+from scorecast_client._models import BackfillData, DefinitionData
 from scorecast_client.cli._common import (
     JsonOption,
     ProfileOption,
@@ -294,6 +294,121 @@ def preview(
         typer.echo(f"warning: {warning}")
     rows = [(f["utc"][:19].replace("T", " "), f["local"], f["dst"] or "") for f in shown["fires"]]
     print_table(("UTC", f"LOCAL ({shown['timezone'] or 'UTC'})", "DST"), rows)
+
+
+def _progress_text(backfill: BackfillData) -> str:
+    p = backfill["progress"]
+    return (
+        f"backfill {backfill['id']}: {backfill['status']}: {p['total']} fire times, "
+        f"{p['planned']} planned, {p['waiting']} waiting, {p['running']} running, "
+        f"{p['done']} done, {p['failed'] + p['aborted']} failed, {p['skipped']} skipped"
+        + (f", {p['cancelled']} cancelled" if p["cancelled"] else "")
+    )
+
+
+@app.command(
+    "backfill",
+    epilog="Example: scorecast definitions backfill nightly --start 2026-01-01 --end 2026-04-01",
+)
+@handle_errors
+def backfill(
+    ref: Ref,
+    *,
+    start: Annotated[
+        str, typer.Option("--start", metavar="TIME", help="first time, ISO 8601 (UTC if no zone)")
+    ],
+    end: Annotated[
+        str, typer.Option("--end", metavar="TIME", help="end of the range (not included)")
+    ],
+    max_concurrent: Annotated[
+        int, typer.Option("--max-concurrent", min=1, metavar="N", help="jobs at once")
+    ] = 1,
+    rerun: Annotated[
+        bool, typer.Option("--rerun", help="run times that already have a fire again")
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="show progress until it ends; exit 1 if any time failed"),
+    ] = False,
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Run it for every fire time of its schedule in [START, END), MAX-CONCURRENT at once."""
+    with connect(profile) as client:
+        definition_id = client.definitions.find(ref)["id"]
+        made = client.definitions.backfill(
+            definition_id, start, end, max_concurrent=max_concurrent, rerun=rerun
+        )
+        if wait:
+            show = not (quiet or json_output)
+
+            def report(current: BackfillData) -> None:
+                if show:
+                    typer.echo(_progress_text(current), err=True)
+
+            made = client.backfills.wait(definition_id, made["id"], on_progress=report)
+    print_one(
+        made, ident=made["id"], text=_progress_text(made), json_output=json_output, quiet=quiet
+    )
+    if wait and (made["progress"]["failed"] + made["progress"]["aborted"]):
+        raise typer.Exit(1)
+
+
+@app.command("backfills", epilog="Example: scorecast definitions backfills nightly")
+@handle_errors
+def backfills(
+    ref: Ref,
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Its backfills, newest first, with their progress."""
+    with connect(profile) as client:
+        found = list(client.backfills.list(client.definitions.find(ref)["id"]))
+    if json_output:
+        print_json(found)
+    elif quiet:
+        print_ids(item["id"] for item in found)
+    else:
+        rows = [
+            (
+                item["id"],
+                short_time(item["start"]),
+                short_time(item["end"]),
+                item["status"],
+                item["progress"]["total"],
+                item["progress"]["done"],
+                item["progress"]["failed"] + item["progress"]["aborted"],
+                item["progress"]["planned"],
+            )
+            for item in found
+        ]
+        columns = ("ID", "START (UTC)", "END (UTC)", "STATUS", "TIMES", "DONE", "FAILED", "PLANNED")
+        print_table(columns, rows)
+
+
+@app.command(
+    "cancel-backfill", epilog="Example: scorecast definitions cancel-backfill nightly 65f0c0ff"
+)
+@handle_errors
+def cancel_backfill(
+    ref: Ref,
+    backfill_id: Annotated[str, typer.Argument(metavar="BACKFILL", help="the backfill's id")],
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Cancel the rest of a backfill: waiting jobs are aborted, running ones finish."""
+    with connect(profile) as client:
+        cancelled = client.backfills.cancel(client.definitions.find(ref)["id"], backfill_id)
+    print_one(
+        cancelled,
+        ident=cancelled["id"],
+        text=_progress_text(cancelled),
+        json_output=json_output,
+        quiet=quiet,
+    )
 
 
 @app.command("delete", epilog="Example: scorecast definitions delete 65f0c0ffee00")

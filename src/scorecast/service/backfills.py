@@ -1,0 +1,244 @@
+"""Backfills: back-running a definition's schedule over ``[start, end)``, ours beyond DataRobot.
+
+Contracts:
+
+- ``create_backfill`` stores the backfill and one ``backfill_fires`` row per fire time of the
+  definition's schedule in the range (``domain.schedule.backfill_plan``: at most
+  ``MAX_BACKFILL_FIRES``), each ``planned`` or ``skipped`` with its reason, then releases the
+  first ``maxConcurrent`` in the same transaction. ``end`` may not be in the future, and times
+  at or after an enabled definition's next scheduled run are the scheduler's (skipped).
+- Releasing a planned time (``service.backfill_release``) creates its job (source
+  ``backfill``, with its ``scheduledTime``) and its fire row (outcome ``backfill``) in one
+  savepoint; the fire rows' unique key (definition, scheduled time) makes a time that a
+  scheduler or another backfill fired first a skipped one, never a second job.
+- ``cancel_backfill``: the planned times become ``cancelled`` and the jobs still waiting are
+  aborted; jobs already running finish (their output is complete or absent, never half).
+- Everything is in the caller's organization: another organization's definition or backfill is
+  answered as unknown (404). Functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from scorecast.config import Settings
+from scorecast.domain.schedule import parse_schedule
+from scorecast.domain.schedule.backfill_plan import (
+    MAX_BACKFILL_FIRES,
+    TooManyFireTimes,
+    fire_times_between,
+    plan_backfill,
+)
+from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.service import backfill_release, definitions, jobs
+from scorecast.service.caller import Caller
+from scorecast.store.models import Backfill, BackfillFire, Job, ScheduleFire
+
+#: The most jobs of one backfill that may wait or run at once.
+MAX_CONCURRENT: Final = 1000
+STATUSES: Final = ("running", "completed", "cancelled")
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    """What ``POST …/backfills/`` asks for (times aware UTC)."""
+
+    start: datetime
+    end: datetime
+    max_concurrent: int = 1
+    rerun: bool = False
+
+
+@dataclass
+class Progress:
+    """A backfill's fire times by what became of them (``total`` is their sum)."""
+
+    total: int = 0
+    planned: int = 0
+    waiting: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    aborted: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+
+
+def create_backfill(
+    session: Session,
+    caller: Caller,
+    definition_id: str,
+    request: BackfillRequest,
+    now: datetime,
+    *,
+    app_settings: Settings | None = None,
+) -> Backfill:
+    """Plan and store a backfill of the caller's definition; its first jobs are created."""
+    definition = definitions.get_definition(session, caller, definition_id)
+    _check_request(request, now)
+    if definition.schedule is None:
+        raise InvalidInput.at(
+            "schedule", "the definition has no schedule: a backfill runs its schedule's times"
+        )
+    if definition.job_spec["intakeSettings"]["type"] == "localFile":
+        raise InvalidInput.at(
+            "intakeSettings.type",
+            "a definition with a localFile intake cannot be backfilled: no one uploads its files",
+        )
+    jobs.validate_job_spec(session, caller, definition.job_spec, app_settings=app_settings)
+    try:
+        times = fire_times_between(parse_schedule(definition.schedule), request.start, request.end)
+    except TooManyFireTimes:
+        raise InvalidInput.at(
+            "end",
+            f"the range holds more than {MAX_BACKFILL_FIRES} fire times of the schedule; "
+            "split it into several backfills",
+        ) from None
+    if not times:
+        raise InvalidInput.at("end", "no fire time of the schedule falls in [start, end)")
+    fired = session.scalars(
+        select(ScheduleFire.scheduled_time).where(
+            ScheduleFire.definition_id == definition.id,
+            ScheduleFire.scheduled_time >= times[0],
+            ScheduleFire.scheduled_time <= times[-1],
+        )
+    ).all()
+    scheduler_from = definition.next_scheduled_run_time if definition.enabled else None
+    plan = plan_backfill(times, fired, rerun=request.rerun, scheduler_from=scheduler_from)
+    backfill = Backfill(
+        org_id=caller.org_id,
+        definition_id=definition.id,
+        start_time=request.start,
+        end_time=request.end,
+        max_concurrent=request.max_concurrent,
+        rerun=request.rerun,
+        status="running",
+        total=len(plan),
+        created_by=caller.user_id,
+        created=now,
+    )
+    session.add(backfill)
+    session.flush()
+    session.execute(
+        insert(BackfillFire),
+        [
+            {
+                "backfill_id": backfill.id,
+                "scheduled_time": item.scheduled_time,
+                "state": item.state,
+                "reason": item.reason,
+            }
+            for item in plan
+        ],
+    )
+    backfill_release.release(session, backfill, now, app_settings=app_settings)
+    return backfill
+
+
+def get_backfill(
+    session: Session, caller: Caller, definition_id: str, backfill_id: str
+) -> Backfill:
+    """The caller's backfill of that definition, or ``NotFound``."""
+    definition = definitions.get_definition(session, caller, definition_id)
+    backfill = session.scalars(
+        select(Backfill).where(
+            Backfill.id == backfill_id,
+            Backfill.definition_id == definition.id,
+            Backfill.org_id == caller.org_id,
+        )
+    ).one_or_none()
+    if backfill is None:
+        raise NotFound(f"backfill {backfill_id!r} not found", {"backfillId": "not found"})
+    return backfill
+
+
+def list_backfills(
+    session: Session, caller: Caller, definition_id: str, *, offset: int, limit: int
+) -> tuple[list[Backfill], int]:
+    """One page of the definition's backfills, newest first, and how many there are."""
+    definition = definitions.get_definition(session, caller, definition_id)
+    query = select(Backfill).where(
+        Backfill.definition_id == definition.id, Backfill.org_id == caller.org_id
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(Backfill.created.desc(), Backfill.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(page), total
+
+
+def progress_of(session: Session, backfills: list[Backfill]) -> dict[str, Progress]:
+    """Each backfill's progress, by id (one grouped query for all)."""
+    result = {backfill.id: Progress() for backfill in backfills}
+    if not result:
+        return result
+    rows = session.execute(
+        select(BackfillFire.backfill_id, BackfillFire.state, Job.status, func.count())
+        .outerjoin(Job, Job.id == BackfillFire.job_id)
+        .where(BackfillFire.backfill_id.in_(list(result)))
+        .group_by(BackfillFire.backfill_id, BackfillFire.state, Job.status)
+    ).all()
+    for backfill_id, state, status, count in rows:
+        progress = result[backfill_id]
+        progress.total += count
+        name = _progress_key(state, status)
+        setattr(progress, name, getattr(progress, name) + count)
+    return result
+
+
+def cancel_backfill(
+    session: Session, caller: Caller, definition_id: str, backfill_id: str, now: datetime
+) -> Backfill:
+    """Cancel the rest of a running backfill (see the module docstring); ``Conflict`` when it
+    has completed. Cancelling a cancelled backfill changes nothing."""
+    backfill = get_backfill(session, caller, definition_id, backfill_id)
+    if backfill.status == "completed":
+        raise Conflict(
+            f"backfill {backfill.id} has completed and cannot be cancelled",
+            {"status": backfill.status},
+        )
+    if backfill.status == "cancelled":
+        return backfill
+    backfill.status, backfill.finished = "cancelled", now
+    session.execute(
+        update(BackfillFire)
+        .where(BackfillFire.backfill_id == backfill.id, BackfillFire.state == "planned")
+        .values(state="cancelled", reason=f"the backfill was cancelled by {caller.username}")
+        .execution_options(synchronize_session=False)
+    )
+    waiting = session.scalars(
+        select(Job.id)
+        .join(BackfillFire, BackfillFire.job_id == Job.id)
+        .where(BackfillFire.backfill_id == backfill.id, Job.status == "INITIALIZING")
+    ).all()
+    for job_id in waiting:
+        jobs.abort_job(session, caller, job_id)
+    session.flush()
+    return backfill
+
+
+def _check_request(request: BackfillRequest, now: datetime) -> None:
+    if request.end <= request.start:
+        raise InvalidInput.at("end", "must be later than start")
+    if request.end > now:
+        raise InvalidInput.at(
+            "end", "must not be in the future: fire times still to come are the scheduler's"
+        )
+    if not 1 <= request.max_concurrent <= MAX_CONCURRENT:
+        raise InvalidInput.at("maxConcurrent", f"must be an integer from 1 to {MAX_CONCURRENT}")
+
+
+def _progress_key(state: str, status: str | None) -> str:
+    if state != "released":
+        return {"failed": "failed"}.get(state, state)
+    return {
+        "INITIALIZING": "waiting",
+        "RUNNING": "running",
+        "FAILED": "failed",
+        "ABORTED": "aborted",
+    }.get(status or "", "done")  # COMPLETED, or a job pruned since
