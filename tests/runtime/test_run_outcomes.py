@@ -201,3 +201,27 @@ def test_without_the_policy_nothing_is_disabled_or_retried(engine: Engine, root:
         fail(engine, got, moment)
     assert definition_row(engine, definition_id).enabled
     assert len(jobs_of(engine, definition_id)) == 5
+
+
+def test_fires_that_failed_without_a_run_count_too(engine: Engine, root: Path) -> None:
+    from scorecast.service.run_outcomes import fire_failed
+    from scorecast.store.models import JobDefinition, ScheduleFire
+
+    definition_id = policy_definition(engine, root, autoDisableAfterFailures=2)
+    for minute in range(2):
+        with session_scope(engine) as session:
+            definition = session.get(JobDefinition, definition_id)
+            assert definition is not None and definition.enabled
+            session.add(
+                ScheduleFire(
+                    definition_id=definition_id,
+                    scheduled_time=T + timedelta(minutes=minute),
+                    fired_at=T + timedelta(minutes=minute),
+                    outcome="failed",
+                    reason="deployment not found",
+                )
+            )
+            fire_failed(session, definition, T, "deployment not found")
+    definition = definition_row(engine, definition_id)
+    assert not definition.enabled
+    assert "deployment not found" in (definition.disabled_reason or "")
