@@ -1,7 +1,7 @@
 """Which finished jobs lose their results under a retention policy (pure).
 
-A retention (a definition's ``retention``, or the server's default when the definition sets
-neither limit) keeps the results of a job while both hold:
+A retention (a definition's ``retention``, or the server's default when the definition's is
+null) keeps the results of a job while both hold:
 
 - it is among the ``max_jobs`` most recent jobs of its group (by creation; None: no limit);
 - it finished less than ``max_age_days`` days ago (None: no limit).
