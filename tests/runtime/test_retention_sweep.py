@@ -140,3 +140,34 @@ def test_running_and_waiting_jobs_keep_their_files(engine: Engine, settings: Set
     ids = finished_jobs(engine, settings, definition_id, ["RUNNING", "INITIALIZING", "FAILED"])
     sweep(settings, engine, NOW + timedelta(days=100))
     assert deleted(engine, ids) == [False, False, False]
+
+
+def test_servers_sweeping_at_once_delete_and_prune_each_job_once(
+    engine: Engine, settings: Settings
+) -> None:
+    import threading
+
+    definition_id = definition_with(engine, retention={"maxJobs": 1, "keepLastSuccessful": False})
+    ids = finished_jobs(engine, settings, definition_id, ["FAILED"] * 8)
+    server = with_retention(settings, prune_after_days=0)
+    barrier = threading.Barrier(3)
+    pruned: list[str] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait()
+        swept = sweep(server, engine, NOW)
+        with lock:
+            pruned.extend(swept.rows_pruned)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    sweep(server, engine, NOW)  # whatever a racing sweep left for the next one
+    with session_scope(engine) as session:
+        left = set(session.scalars(select(Job.id)))
+    assert left == {ids[-1]}
+    assert len(pruned) == len(set(pruned))
+    assert on_disk(settings, ids) == [False] * 7 + [True]

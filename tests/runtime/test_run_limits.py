@@ -111,3 +111,29 @@ def test_runs_without_limits_and_waiting_runs_are_left_alone(engine: Engine, roo
     assert enforce(engine, T + timedelta(days=30)) == []
     with session_scope(engine, deferred=True) as session:
         assert not limits_reached(session, T + timedelta(days=30))
+
+
+def test_workers_checking_at_once_act_once(engine: Engine, root: Path) -> None:
+    import threading
+
+    definition_id = policy_definition(engine, root, timeoutSeconds=5, expectedDurationSeconds=5)
+    ids = [fire(engine, definition_id, T + timedelta(minutes=i)) for i in range(3)]
+    for _ in ids:
+        assert claim(engine, T) is not None
+    barrier = threading.Barrier(3)
+    found: list[tuple[str, EventType]] = []
+    lock = threading.Lock()
+
+    def check() -> None:
+        barrier.wait()
+        got = enforce(engine, T + timedelta(hours=1))
+        with lock:
+            found.extend(got)
+
+    threads = [threading.Thread(target=check) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    expected = [(job_id, kind) for job_id in ids for kind in (EventType.TIMED_OUT, EventType.SLOW)]
+    assert sorted(found) == sorted(expected)

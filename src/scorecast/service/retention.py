@@ -65,10 +65,11 @@ def mark_expired_results(
             break
     if len(chosen) < batch and server.max_age_days is not None:
         chosen.extend(_orphans_past_age(session, server.max_age_days, now, batch - len(chosen)))
-    for start in range(0, len(chosen), 500):
+    in_order = sorted(chosen)  # concurrent sweeps lock rows in one order: no deadlock
+    for start in range(0, len(in_order), 500):
         session.execute(
             update(Job)
-            .where(Job.id.in_(chosen[start : start + 500]), Job.results_deleted.is_(False))
+            .where(Job.id.in_(in_order[start : start + 500]), Job.results_deleted.is_(False))
             .values(results_deleted=True, results_deleted_at=now)
             .execution_options(synchronize_session=False)
         )
