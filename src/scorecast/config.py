@@ -37,6 +37,16 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
   the request id or job id, for log collectors).
 - ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
   attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
+- Retention (``RetentionSettings``; what a job definition without a ``retention`` of its own
+  keeps, and what jobs submitted without a definition keep; ``runtime.retention_sweep``):
+  ``SCORECAST_RETENTION_MAX_JOBS`` (the newest jobs of each definition that keep their results),
+  ``SCORECAST_RETENTION_MAX_AGE_DAYS`` (days a finished job keeps its results), both unset by
+  default: everything is kept; ``SCORECAST_RETENTION_KEEP_LAST_SUCCESSFUL`` (default ``1``: the
+  last completed job of a definition keeps its results whatever its age);
+  ``SCORECAST_RETENTION_PRUNE_AFTER_DAYS`` (days after its results were deleted that a job's
+  row is deleted, default 30, ``0`` = at once); ``SCORECAST_RETENTION_SWEEP_SECONDS`` (how
+  often a worker applies retention, default 300, ``0`` = never); ``SCORECAST_RETENTION_BATCH``
+  (jobs handled per sweep, default 500).
 - Request and upload limits (``Limits``; each a whole number, ``0`` = no limit):
   ``SCORECAST_MAX_BODY_BYTES`` (JSON and every other body, default 1 MiB),
   ``SCORECAST_MAX_UPLOAD_BYTES`` (dataset and model file uploads, default 5 GiB),
@@ -189,6 +199,56 @@ class Limits:
         )
 
 
+def _optional_number(env: Mapping[str, str], name: str) -> float | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise InvalidInput(f"{name} must be a number (0 or more), or unset, not {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """The server's retention settings (see the module docstring); the default keeps all."""
+
+    #: the newest jobs of a definition that keep their results; None: no limit
+    max_jobs: int | None = None
+    #: days a finished job keeps its results; None: no limit
+    max_age_days: float | None = None
+    #: the last completed job of a definition keeps its results whatever its rank and age
+    keep_last_successful: bool = True
+    #: days after its results were deleted that a job's row is deleted too
+    prune_after_days: float = 30.0
+    #: how often a worker applies retention (seconds, 0 = never)
+    sweep_seconds: float = 300.0
+    #: jobs whose results are deleted, and rows pruned, per sweep
+    batch: int = 500
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetentionSettings:
+        max_jobs = _optional_number(env, "SCORECAST_RETENTION_MAX_JOBS")
+        if max_jobs is not None and not max_jobs.is_integer():
+            raise InvalidInput(
+                f"SCORECAST_RETENTION_MAX_JOBS must be a whole number, not {max_jobs}"
+            )
+        keep = env.get("SCORECAST_RETENTION_KEEP_LAST_SUCCESSFUL", "").strip()
+        return cls(
+            max_jobs=int(max_jobs) if max_jobs is not None else None,
+            max_age_days=_optional_number(env, "SCORECAST_RETENTION_MAX_AGE_DAYS"),
+            keep_last_successful=not keep or keep.lower() in _TRUE,
+            prune_after_days=_optional_number(env, "SCORECAST_RETENTION_PRUNE_AFTER_DAYS") or 0.0
+            if env.get("SCORECAST_RETENTION_PRUNE_AFTER_DAYS", "").strip()
+            else cls.prune_after_days,
+            sweep_seconds=_seconds(env, "SCORECAST_RETENTION_SWEEP_SECONDS", 300.0),
+            batch=max(1, _whole_number(env, "SCORECAST_RETENTION_BATCH", 500)),
+        )
+
+
 @dataclass(frozen=True)
 class Smtp:
     """The SMTP server email notifications go through (``host`` None: none configured)."""
@@ -261,6 +321,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     smtp: Smtp = field(default_factory=Smtp)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -299,6 +360,7 @@ class Settings:
             limits=Limits.from_env(env),
             smtp=Smtp.from_env(env),
             notifications=NotificationSettings.from_env(env),
+            retention=RetentionSettings.from_env(env),
         )
 
     def for_child(self) -> Settings:

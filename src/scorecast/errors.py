@@ -6,6 +6,7 @@
     ├── InvalidInput                    the caller's mistake → HTTP 422, CLI exit 2
     │   └── UnsupportedFeature          valid DataRobot input this server does not implement → 422
     ├── NotFound                        unknown id, or another organization's id → 404
+    │   └── Gone                        it existed, and retention deleted it → 410
     ├── Conflict                        unique name taken, job not abortable → 409
     ├── AuthenticationFailed            missing or unknown token → 401
     ├── PermissionDenied                token valid, action forbidden → 403
@@ -70,6 +71,12 @@ class UnsupportedFeature(InvalidInput):
 
 class NotFound(ScorecastError):
     status_code = 404
+
+
+class Gone(NotFound):
+    """What was asked for existed and is deleted for good (a job's results, by retention)."""
+
+    status_code = 410
 
 
 class Conflict(ScorecastError):

@@ -84,6 +84,8 @@ class DefinitionData(TypedDict):
     lastStartedJobTime: str | None
     lastScheduledRunTime: str | None
     nextScheduledRunTime: str | None
+    #: why a policy disabled the definition (``autoDisableAfterFailures``); null otherwise
+    disabledReason: NotRequired[str | None]
     overlapPolicy: NotRequired[Literal["skip", "queue", "cancelRunning", "allow"]]
     catchUp: NotRequired[JsonObject]
     retry: NotRequired[JsonObject]

@@ -141,6 +141,7 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
         "lastStartedJobTime": format_datetime(definition.last_started_job_time),
         "lastScheduledRunTime": format_datetime(definition.last_scheduled_run_time),
         "nextScheduledRunTime": format_datetime(definition.next_scheduled_run_time),
+        "disabledReason": definition.disabled_reason,
         **policies_to_wire(definition_policies(definition)),
     }
 

@@ -14,6 +14,12 @@
   does not stop within ``STOP_GRACE_SECONDS`` of being told to is killed.
 - A sweep thread removes, every ``Settings.debris_sweep_seconds``, the staging files that
   crashed attempts left (``debris_sweep``).
+- A limits thread applies the definitions' ``timeoutSeconds`` and ``expectedDurationSeconds``
+  to every running job of the store, held by this worker or another, every
+  ``LIMITS_CHECK_SECONDS`` (``service.run_limits``): a timed-out job is aborted like a user's
+  abort, so it stops even when its worker is gone or its job process stuck.
+- A retention thread applies the retention policies every
+  ``Settings.retention.sweep_seconds`` (``retention_sweep``).
 - On start, jobs still leased by a worker of this machine whose process is gone (the service
   was killed and restarted) have their leases ended at once (``claims.expire_leases_of``), so
   they run again now instead of showing stale progress until their leases run out.
@@ -35,11 +41,11 @@ from sqlalchemy import Engine
 from scorecast import log_format
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
-from scorecast.runtime import debris_sweep, output_cleanup
+from scorecast.runtime import debris_sweep, output_cleanup, retention_sweep
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.runtime.store_ledger import StoreLedger
-from scorecast.service import claims
+from scorecast.service import claims, run_limits
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
@@ -49,6 +55,8 @@ DEFAULT_LEASE_SECONDS = 30.0
 #: a job process told to stop (abort, shutdown, lost lease) is killed after this long
 STOP_GRACE_SECONDS = 20.0
 _SUPERVISE_SECONDS = 0.25
+#: how often running jobs are checked against their definitions' time limits
+LIMITS_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -92,6 +100,8 @@ class Worker:
         self._claims_outage = OutageLog(log, "claiming jobs")
         self._heartbeat_outage = OutageLog(log, "renewing job leases")
         self._sweep_outage = OutageLog(log, "sweeping crash debris")
+        self._limits_outage = OutageLog(log, "checking run time limits")
+        self._retention_outage = OutageLog(log, "applying retention")
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -105,9 +115,15 @@ class Worker:
                 type(exc).__name__,
                 cause[0] if cause else "",
             )
-        loops = [(self._claim_loop, "claims"), (self._heartbeat_loop, "heartbeat")]
+        loops = [
+            (self._claim_loop, "claims"),
+            (self._heartbeat_loop, "heartbeat"),
+            (self._limits_loop, "limits"),
+        ]
         if self.settings.debris_sweep_seconds > 0:
             loops.append((self._sweep_loop, "sweep"))
+        if self.settings.retention.sweep_seconds > 0:
+            loops.append((self._retention_loop, "retention"))
         for target, name in loops:
             thread = threading.Thread(target=target, name=f"scorecast-worker-{name}", daemon=True)
             thread.start()
@@ -239,6 +255,32 @@ class Worker:
             except Exception as exc:
                 self._sweep_outage.failed(exc)
             if self._stop.wait(interval):
+                return
+
+    def _limits_loop(self) -> None:
+        while not self._stop.wait(LIMITS_CHECK_SECONDS):
+            try:
+                with session_scope(self.engine, deferred=True) as session:
+                    due = run_limits.limits_reached(session, utcnow())
+                reached = []
+                if due:
+                    with session_scope(self.engine, immediate=True) as session:
+                        reached = run_limits.enforce_run_limits(session, utcnow())
+                self._limits_outage.succeeded()
+            except Exception as exc:
+                self._limits_outage.failed(exc)
+                continue
+            for limit in reached:
+                log.warning("job %s: %s", limit.job_id, limit.event.value)
+
+    def _retention_loop(self) -> None:
+        while True:
+            try:
+                retention_sweep.sweep(self.settings, self.engine)
+                self._retention_outage.succeeded()
+            except Exception as exc:
+                self._retention_outage.failed(exc)
+            if self._stop.wait(self.settings.retention.sweep_seconds):
                 return
 
     # --- one job --------------------------------------------------------------------------------

@@ -16,6 +16,11 @@ Contracts:
   ``LeaseLost`` and must stop without touching the job.
 - **Finish** (``finish_job``): sets the terminal status, times and counters, and keeps the
   definition's ``lastStartedJobStatus`` / ``lastSuccessfulRunTime`` / ``lastFailedRunTime`` true.
+  Every job a worker ends, ends here (``_finish``), once: the ``SUCCESS`` / ``FAILED`` event is
+  raised and the definition's run policies applied (``run_outcomes.job_ended``: retry,
+  the fire's outcome, auto-disable) in the same transaction. A job a policy aborted
+  (``abort_reason``, e.g. "timed out") ends ``ABORTED`` with that reason in its details.
+- A retry waiting for its time (``not_before`` in the future) is not claimable yet.
 
 All functions work inside the caller's transaction (they flush, never commit).
 """
@@ -29,9 +34,9 @@ from typing import Final
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from scorecast.domain.events import Event, EventType
 from scorecast.domain.job_claim import Claim, ProgressUpdate
-from scorecast.service.events import emit
+from scorecast.service import run_outcomes
+from scorecast.service.job_events import emit_job_end
 from scorecast.store.models import Job, JobDefinition, JobLog
 
 #: A job whose worker died this many times is failed rather than retried again.
@@ -39,13 +44,18 @@ MAX_ATTEMPTS: Final = 3
 TERMINAL: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    fresh = and_(
+def _fresh(now: datetime) -> ColumnElement[bool]:
+    return and_(
         Job.status == "INITIALIZING",
         Job.queued.is_(True),
         Job.intake_ready.is_(True),
         Job.abort_requested.is_(False),
+        or_(Job.not_before.is_(None), Job.not_before <= now),
     )
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    fresh = _fresh(now)
     orphaned = and_(Job.status == "RUNNING", Job.lease_expires < now)
     return or_(fresh, orphaned)
 
@@ -63,12 +73,7 @@ def claim_next_job(
     See the module docstring for what is claimable and how concurrent claimers are kept apart.
     """
     _settle_dead_jobs(session, now)
-    fresh = and_(
-        Job.status == "INITIALIZING",
-        Job.queued.is_(True),
-        Job.intake_ready.is_(True),
-        Job.abort_requested.is_(False),
-    )
+    fresh = _fresh(now)
     orphaned = and_(
         Job.status == "RUNNING",
         Job.lease_expires < now,
@@ -123,6 +128,8 @@ def _settle_dead_jobs(session: Session, now: datetime) -> None:
     for job in session.scalars(query).all():
         if job.abort_requested:
             status, details = "ABORTED", f"Job aborted at {_stamp(now)}"
+            if job.abort_reason:
+                details += f": {job.abort_reason}"
         else:
             status = "FAILED"
             details = (
@@ -240,8 +247,14 @@ def end_with_failure(
 ) -> bool:
     """End the claimed job ABORTED or FAILED, ``statusDetails`` saying when and ``message``."""
     verb = "aborted" if status == "ABORTED" else "failed"
-    details = f"Job {verb} at {_stamp(now)}: {message}"
+    reason = _policy_abort_reason(session, claim) if status == "ABORTED" else None
+    details = f"Job {verb} at {_stamp(now)}: {reason or message}"
     return finish_job(session, claim, status, details, now, progress=progress)
+
+
+def _policy_abort_reason(session: Session, claim: Claim) -> str | None:
+    """Why a policy aborted the job (its run saw only "aborted on request"); None otherwise."""
+    return session.scalar(select(Job.abort_reason).where(Job.id == claim.job_id))
 
 
 def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> bool:
@@ -284,20 +297,8 @@ def _finish(session: Session, job: Job, status: str, details: str, now: datetime
     append_log(session, job.id, details, now=now)
     _note_definition(session, job, status, now=now)
     session.flush()
-    if job.definition_id is not None:
-        kind = EventType.SUCCESS if status == "COMPLETED" else EventType.FAILED
-        reason = None if status == "COMPLETED" else details
-        emit(
-            session,
-            Event(
-                kind,
-                job.org_id,
-                definition_id=job.definition_id,
-                job_id=job.id,
-                scheduled_time=job.scheduled_time,
-                reason=reason,
-            ),
-        )
+    emit_job_end(session, job)
+    run_outcomes.job_ended(session, job, now)
 
 
 def _apply(job: Job, progress: ProgressUpdate) -> None:

@@ -176,6 +176,9 @@ def update_definition(
         definition.deployment_id = spec["deploymentId"]
     if name != definition.name and _name_taken(session, caller.org_id, name):
         raise _duplicate(name)
+    if enabled and not definition.enabled:  # a fresh start for autoDisableAfterFailures
+        definition.disabled_reason = None
+        definition.enabled_since = now
     definition.name = name
     definition.enabled = enabled
     definition.schedule = schedule_wire

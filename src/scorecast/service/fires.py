@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scorecast.errors import InvalidInput
-from scorecast.store.models import JobDefinition, ScheduleFire
+from scorecast.store.models import Job, JobDefinition, ScheduleFire
 
 #: What a fire's ``outcome`` can be (``scorecast.service.firing`` records them).
 OUTCOMES: Final = ("started", "queued", "skipped", "missed", "failed", "retried", "backfill")
@@ -52,3 +52,22 @@ def list_fires(
         query.order_by(ScheduleFire.scheduled_time.desc()).offset(offset).limit(limit)
     ).all()
     return list(page), total
+
+
+def job_ids_by_fire(
+    session: Session, definition: JobDefinition, scheduled_times: Sequence[datetime]
+) -> dict[datetime, list[str]]:
+    """The jobs of each of ``definition``'s fires at ``scheduled_times``, first attempt first
+    (a fire's retries are jobs of the same scheduled time, ``service.run_outcomes``)."""
+    if not scheduled_times:
+        return {}
+    rows = session.execute(
+        select(Job.scheduled_time, Job.id)
+        .where(Job.definition_id == definition.id, Job.scheduled_time.in_(list(scheduled_times)))
+        .order_by(Job.fire_attempt, Job.created, Job.id)
+    )
+    found: dict[datetime, list[str]] = {}
+    for moment, job_id in rows:
+        if moment is not None:
+            found.setdefault(moment, []).append(job_id)
+    return found

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.errors import ScorecastError
+from scorecast.service import run_outcomes
 from scorecast.service.jobs import caller_for_definition, job_from_definition
 from scorecast.store.models import Job, JobDefinition, ScheduleFire
 
@@ -183,7 +184,9 @@ def _start(session: Session, definition: JobDefinition, moment: datetime, now: d
             )
     except ScorecastError as exc:
         definition.last_failed_run_time = now
-        return _record(session, definition, moment, now, "failed", reason=exc.message)
+        failed = _record(session, definition, moment, now, "failed", reason=exc.message)
+        run_outcomes.fire_failed(session, definition, now, exc.message)  # autoDisable counts it
+        return failed
     definition.last_scheduled_run_time = moment
     return _record(session, definition, moment, now, "started", job_id=job.id)
 

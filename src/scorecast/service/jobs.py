@@ -31,6 +31,7 @@ from scorecast.domain.job_statuses import (
 from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import job_checks
 from scorecast.service.caller import Caller
+from scorecast.service.job_events import emit_job_end
 from scorecast.store.models import (
     JOB_INTAKE_TYPE,
     JOB_OUTPUT_TYPE,
@@ -245,6 +246,8 @@ def abort_job(session: Session, caller: Caller, job_id: str) -> Job:
         add_log(session, job.id, f"Abort requested by {caller.username} at {_log_time(now)}")
     session.flush()
     session.refresh(job)
+    if aborted_now.rowcount == 1:  # type: ignore[attr-defined]
+        emit_job_end(session, job)
     return job
 
 

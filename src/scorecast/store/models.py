@@ -187,6 +187,11 @@ class JobDefinition(Base):
     last_successful_run_time: Mapped[datetime | None]
     last_failed_run_time: Mapped[datetime | None]
     next_scheduled_run_time: Mapped[datetime | None]
+    #: why the definition was disabled by a policy (``autoDisableAfterFailures``); None when
+    #: enabled or disabled by a user
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    #: when a user last enabled it: ``autoDisableAfterFailures`` counts the fires since then
+    enabled_since: Mapped[datetime | None]
 
 
 class Job(Base):
@@ -195,6 +200,13 @@ class Job(Base):
     Claiming: a worker sets ``lease_owner``/``lease_expires`` and bumps ``attempt``; it renews
     the lease with heartbeats. A RUNNING job whose lease expired is claimable again, and the new
     attempt's staged output replaces the old one's.
+
+    Run policies (``service.run_outcomes``, ``service.run_limits``): a failed scheduled run is
+    retried as a new job of the same fire (same definition and ``scheduled_time``), numbered
+    ``fire_attempt``, linked to the job it retries (``retry_of``) and not claimed before
+    ``not_before``. ``abort_reason`` is set when a policy (not a user) aborts the job;
+    ``slow_reported`` once the slow event was raised. Retention deletes the results
+    (``results_deleted``, ``results_deleted_at``) and, a grace period later, the row.
     """
 
     __tablename__ = "jobs"
@@ -209,6 +221,7 @@ class Job(Base):
         Index("ix_jobs_org_source", "org_id", "source", "created", "id"),
         Index("ix_jobs_deployment", "deployment_id", "org_id", "created", "id"),
         Index("ix_jobs_definition", "definition_id", "org_id", "created", "id"),
+        Index("ix_jobs_results_deleted_at", "results_deleted_at"),
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
@@ -239,6 +252,12 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires: Mapped[datetime | None]
     results_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    results_deleted_at: Mapped[datetime | None]
+    fire_attempt: Mapped[int] = mapped_column(Integer, default=1)
+    retry_of: Mapped[str | None] = mapped_column(_ID)
+    not_before: Mapped[datetime | None]
+    abort_reason: Mapped[str | None] = mapped_column(Text)
+    slow_reported: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 #: The adapter types of a job (its spec's ``intakeSettings.type``/``outputSettings.type``), as

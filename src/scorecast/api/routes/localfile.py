@@ -42,7 +42,7 @@ from scorecast.connectors import localfile_files
 from scorecast.connectors.storage.segments import SegmentReader
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.job_statuses import shown_status, wire_status
-from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.errors import Conflict, Gone, InvalidInput, NotFound
 from scorecast.home_layout import part_key
 from scorecast.service import accounts, jobs
 from scorecast.service.caller import Caller
@@ -301,7 +301,10 @@ def _download_start(engine: Engine, caller: Caller, job_id: str) -> _State:
                 {"outputSettings": {"type": "is not localFile"}},
             )
         if job.results_deleted:
-            raise NotFound(f"the results of job {job.id} were deleted", {"id": "results deleted"})
+            raise Gone(
+                f"the results of job {job.id} were deleted by the retention policy",
+                {"resultsDeleted": "the results of this job were deleted"},
+            )
         if job.status == "INITIALIZING":
             raise Conflict(
                 f"job {job.id} has not started yet; its download opens when it is RUNNING",

@@ -84,6 +84,7 @@ def list_fires(
         end=_moment("end", end),
     )
     page, total = fires.list_fires(session, definition, filters, offset=offset, limit=limit)
+    jobs_of = fires.job_ids_by_fire(session, definition, [fire.scheduled_time for fire in page])
     data = [
         {
             "scheduledTime": format_datetime(fire.scheduled_time),
@@ -91,7 +92,7 @@ def list_fires(
             "outcome": fire.outcome,
             "reason": fire.reason,
             "jobId": fire.job_id,
-            "jobIds": [fire.job_id] if fire.job_id else [],
+            "jobIds": jobs_of.get(fire.scheduled_time) or ([fire.job_id] if fire.job_id else []),
         }
         for fire in page
     ]
