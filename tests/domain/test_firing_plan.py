@@ -75,7 +75,7 @@ def expected_runs(state: FireState, now: datetime, since: datetime | None) -> li
     covered = [t for t in due if since is not None and since <= t]
     window = timedelta(seconds=state.catch_up.window_seconds)
     eligible = [t for t in due if t not in covered and now - t < window]
-    chosen = eligible[-state.catch_up.max_runs :] if state.catch_up.max_runs else []
+    chosen = eligible[len(eligible) - min(state.catch_up.max_runs, len(eligible)) :]
     return sorted(set(covered) | set(chosen))
 
 

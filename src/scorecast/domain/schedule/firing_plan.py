@@ -189,7 +189,7 @@ def _catch_up_runs(
         for moment, is_covered in zip(due, covered, strict=True)
         if not is_covered and now - moment < window
     ]
-    chosen = eligible[len(eligible) - state.catch_up.max_runs :] if state.catch_up.max_runs else []
+    chosen = eligible[max(len(eligible) - state.catch_up.max_runs, 0) :]
     return {m for m, is_covered in zip(due, covered, strict=True) if is_covered} | set(chosen)
 
 

@@ -26,6 +26,4 @@ class FireOutcome(StrEnum):
 #: The outcomes that created a job for the time.
 RUN_OUTCOMES: Final = frozenset({FireOutcome.STARTED, FireOutcome.QUEUED})
 #: The outcomes worth a user's attention (the console's overview lists them).
-ATTENTION_OUTCOMES: Final = frozenset(
-    {FireOutcome.SKIPPED, FireOutcome.MISSED, FireOutcome.FAILED}
-)
+ATTENTION_OUTCOMES: Final = frozenset({FireOutcome.SKIPPED, FireOutcome.MISSED, FireOutcome.FAILED})
