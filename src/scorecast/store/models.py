@@ -224,6 +224,8 @@ class Job(Base):
     rows_per_second: Mapped[float | None] = mapped_column(Float)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    #: overlap policy ``queue``: not claimed while an earlier run of its definition is active
+    after_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires: Mapped[datetime | None]
     results_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -241,8 +243,8 @@ class JobLog(Base):
 class ScheduleFire(Base):
     """One row per (definition, scheduled time): the unique key makes firing idempotent.
 
-    ``outcome``: ``started`` (a job was created, ``job_id``), ``skipped`` (the previous run was
-    still going), ``missed`` (the service was down too long); ``reason`` says why.
+    ``outcome``: ``domain.schedule.outcomes.FireOutcome``; ``reason`` says why in words;
+    ``lateness_seconds``: how long after it was due the job was created (runs only).
     """
 
     __tablename__ = "schedule_fires"
@@ -257,3 +259,15 @@ class ScheduleFire(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(_ID)
+    lateness_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class SchedulerHeartbeat(Base):
+    """One row per running scheduler: alive from ``since`` (its start, or its recovery from a
+    store outage) until ``last_seen``. Tells a busy scheduler's late fire from a missed one."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    since: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
