@@ -77,14 +77,14 @@ def test_nothing_fires_before_its_time_or_when_disabled(engine: Engine) -> None:
     later = scheduled(engine, EVERY_MINUTE, NOW + timedelta(seconds=40))
     assert fire(engine) == []
     with session_scope(engine) as session:
-        assert next_due_time(session) == NOW + timedelta(seconds=40)
+        assert next_due_time(session, NOW) == NOW + timedelta(seconds=40)
         definition = session.get(JobDefinition, later)
         assert definition is not None
         definition.next_scheduled_run_time = NOW - timedelta(seconds=5)
         definition.enabled = False
     assert fire(engine) == []
     with session_scope(engine) as session:
-        assert next_due_time(session) is None
+        assert next_due_time(session, NOW) is None
 
 
 def test_a_stale_scheduler_cannot_fire_the_same_time_twice(engine: Engine) -> None:

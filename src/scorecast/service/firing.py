@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,7 @@ from scorecast.domain.schedule.firing_plan import (
     FiringPlan,
     PlannedFire,
     jitter_offset,
+    jittered,
     plan_fires,
 )
 from scorecast.domain.schedule.liveness import AliveSpan
@@ -120,13 +121,25 @@ def fire_batch(
     return BatchResult(len(due), writer.fires)
 
 
-def next_due_time(session: Session) -> datetime | None:
-    """The earliest ``nextScheduledRunTime`` of an enabled definition (the scheduler's alarm)."""
-    return session.scalar(
+def next_due_time(session: Session, now: datetime) -> datetime | None:
+    """When an enabled definition is due next (the scheduler's alarm): the earliest
+    ``nextScheduledRunTime`` after ``now``, or the earliest due time (with jitter) of the
+    definitions whose time has come. Both read the due index by range."""
+    enabled = JobDefinition.enabled.is_(True)
+    upcoming = session.scalar(
         select(func.min(JobDefinition.next_scheduled_run_time)).where(
-            JobDefinition.enabled.is_(True)
+            enabled, JobDefinition.next_scheduled_run_time > now
         )
     )
+    arrived = session.scalar(
+        select(
+            func.min(
+                func.coalesce(JobDefinition.next_due_at, JobDefinition.next_scheduled_run_time)
+            )
+        ).where(enabled, JobDefinition.next_scheduled_run_time <= now)
+    )
+    times = [moment for moment in (upcoming, arrived) if moment is not None]
+    return min(times) if times else None
 
 
 def fire_history(session: Session, definition_id: str, limit: int = 100) -> list[ScheduleFire]:
@@ -160,6 +173,7 @@ def _due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
             JobDefinition.enabled.is_(True),
             JobDefinition.next_scheduled_run_time.is_not(None),
             JobDefinition.next_scheduled_run_time <= now,
+            or_(JobDefinition.next_due_at.is_(None), JobDefinition.next_due_at <= now),
         )
         .order_by(JobDefinition.next_scheduled_run_time, JobDefinition.id)
         .limit(limit)
@@ -203,7 +217,7 @@ class _BatchWriter:
         update_values: dict[str, Any] = {"id": row.id}
         self.definitions.append(update_values)
         if row.schedule is None:
-            update_values["next_scheduled_run_time"] = None
+            update_values["next_scheduled_run_time"] = update_values["next_due_at"] = None
             return
         policies = policies_from_stored(row.policies)
         state = FireState(
@@ -217,6 +231,7 @@ class _BatchWriter:
         )
         plan = plan_fires(state, self.now, since)
         update_values["next_scheduled_run_time"] = plan.next_time
+        update_values["next_due_at"] = jittered(row.id, plan.next_time, policies.jitter_seconds)
         self._record(row, plan, policies, update_values)
 
     def _record(

@@ -180,6 +180,9 @@ class JobDefinition(Base):
     last_successful_run_time: Mapped[datetime | None]
     last_failed_run_time: Mapped[datetime | None]
     next_scheduled_run_time: Mapped[datetime | None]
+    #: when the scheduler fires ``next_scheduled_run_time``: it plus the definition's jitter
+    #: offset (``domain.schedule.firing_plan.jittered``); None: no jitter, at the time itself
+    next_due_at: Mapped[datetime | None]
 
 
 class Job(Base):

@@ -130,6 +130,16 @@ def jitter_offset(definition_id: str, jitter_seconds: int) -> timedelta:
     return timedelta(seconds=int.from_bytes(digest, "big") % jitter_seconds)
 
 
+def jittered(
+    definition_id: str, next_time: datetime | None, jitter_seconds: int
+) -> datetime | None:
+    """When the fire at ``next_time`` is due: ``next_time`` plus the definition's jitter offset;
+    None when there is no next time or no jitter (the fire is due at ``next_time``)."""
+    if next_time is None or jitter_seconds <= 0:
+        return None
+    return next_time + jitter_offset(definition_id, jitter_seconds)
+
+
 def plan_batch(
     states: Sequence[FireState], now: datetime, alive_since: datetime | None
 ) -> list[FiringPlan]:

@@ -1,5 +1,6 @@
-"""The set-based scheduler: scheduler heartbeats (liveness spans), each fire's lateness, and
-the ``queue`` overlap policy's flag on jobs that wait behind their definition's active run.
+"""The set-based scheduler: scheduler heartbeats (liveness spans), each fire's lateness, the
+``queue`` overlap policy's flag on jobs that wait behind their definition's active run, and a
+definition's next fire time with its jitter (``next_due_at``).
 
 Revision ID: 0005_scheduler
 Revises: 0004_definition_policies
@@ -32,6 +33,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("schedule_fires") as batch:
         batch.add_column(sa.Column("lateness_seconds", sa.Float(), nullable=True))
+    with op.batch_alter_table("job_definitions") as batch:
+        batch.add_column(sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(
             sa.Column("after_previous", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -39,6 +42,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("job_definitions") as batch:
+        batch.drop_column("next_due_at")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("after_previous")
     with op.batch_alter_table("schedule_fires") as batch:
