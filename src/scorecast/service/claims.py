@@ -9,7 +9,8 @@ Contracts:
   ``RUNNING`` or waiting unqueued. Claiming sets ``RUNNING``, ``lease_owner``,
   ``lease_expires`` and bumps ``attempt``, in one transaction. PostgreSQL picks the row with
   ``FOR UPDATE SKIP LOCKED``, so concurrent claimers never get the same job; on SQLite the
-  caller's transaction must hold the write lock (``session_scope(engine, immediate=True)``), which serializes claimers.
+  caller's transaction must hold the write lock (``session_scope(engine, immediate=True)``),
+  which serializes claimers.
 - A job whose worker died ``MAX_ATTEMPTS`` times is not retried again: it is ``FAILED``. A
   ``RUNNING`` job with an expired lease and an abort request is ``ABORTED`` instead of retried.
 - **Lease**: every write a worker makes (heartbeat, progress, finish) is conditional on it still
