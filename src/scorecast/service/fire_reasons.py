@@ -87,4 +87,6 @@ def duration(span: timedelta) -> str:
         return "one hour"
     if seconds % 3600 == 0:
         return f"{seconds / 3600:g} hours"
+    if seconds % 60 == 0:
+        return f"{seconds / 60:g} minutes"
     return f"{seconds:g} seconds"
