@@ -27,20 +27,21 @@ transaction; it flushes, never commits):
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
 from scorecast.domain.events import Event, EventType
 from scorecast.domain.job_statuses import JobStatus
-from scorecast.domain.schedule import parse_schedule
+from scorecast.domain.schedule import Schedule, parse_schedule
 from scorecast.domain.schedule.firing_plan import (
     ActiveRun,
     FireState,
@@ -57,7 +58,15 @@ from scorecast.service import fire_reasons, job_checks
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.scheduler_liveness import store_alive_since
-from scorecast.store.models import Deployment, Job, JobDefinition, JobLog, ScheduleFire, User
+from scorecast.store.models import (
+    Base,
+    Deployment,
+    Job,
+    JobDefinition,
+    JobLog,
+    ScheduleFire,
+    User,
+)
 from scorecast.store.types import new_id
 
 __all__ = ["Fire", "Outage", "fire_batch", "fire_due_definitions", "fire_history", "next_due_time"]
@@ -212,6 +221,21 @@ class _BatchWriter:
         self.fire_rows: list[dict[str, Any]] = []
         self.definitions: list[dict[str, Any]] = []
         self.cancel: list[tuple[str, str]] = []  # (job id, reason)
+        # definitions share a few schedules and policies: each distinct one is parsed once
+        self._schedules: dict[str, Schedule] = {}
+        self._parsed_policies: dict[str, DefinitionPolicies] = {}
+
+    def _schedule(self, wire: Mapping[str, Any]) -> Schedule:
+        key = json.dumps(wire, sort_keys=True)
+        if key not in self._schedules:
+            self._schedules[key] = parse_schedule(wire)
+        return self._schedules[key]
+
+    def _policies(self, wire: Mapping[str, Any] | None) -> DefinitionPolicies:
+        key = json.dumps(wire, sort_keys=True)
+        if key not in self._parsed_policies:
+            self._parsed_policies[key] = policies_from_stored(wire)
+        return self._parsed_policies[key]
 
     def plan(self, row: Row[Any], since: datetime | None) -> None:
         update_values: dict[str, Any] = {"id": row.id}
@@ -219,10 +243,10 @@ class _BatchWriter:
         if row.schedule is None:
             update_values["next_scheduled_run_time"] = update_values["next_due_at"] = None
             return
-        policies = policies_from_stored(row.policies)
+        policies = self._policies(row.policies)
         state = FireState(
             definition_id=row.id,
-            schedule=parse_schedule(row.schedule),
+            schedule=self._schedule(row.schedule),
             next_time=row.next_scheduled_run_time,
             overlap=policies.overlap_policy,
             catch_up=policies.catch_up,
@@ -381,23 +405,36 @@ class _BatchWriter:
             self.logs.append({"job_id": run.job_id, "message": details, "created": self.now})
 
     def write(self) -> None:
+        """Every row of the batch: Core ``executemany`` statements (no ORM unit of work)."""
+        connection = self.session.connection()
         if self.jobs:
-            self.session.execute(insert(Job), self.jobs)
+            connection.execute(insert(_table(Job)), self.jobs)
         if self.logs:
-            self.session.execute(insert(JobLog), self.logs)
+            connection.execute(insert(_table(JobLog)), self.logs)
         if self.fire_rows:
-            self.session.execute(insert(ScheduleFire), self.fire_rows)
+            connection.execute(insert(_table(ScheduleFire)), self.fire_rows)
         if self.cancel:
             _cancel(self.session, self.cancel, self.now)
-        self.session.execute(update(JobDefinition), _uniform(self.definitions))
+        for keys, rows in _by_keys(self.definitions).items():
+            table = _table(JobDefinition)
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("definition_id"))
+                .values({key: bindparam(key) for key in keys if key != "id"})
+            )
+            connection.execute(statement, [{**row, "definition_id": row["id"]} for row in rows])
 
 
-def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Bulk updates by primary key take rows with the same keys: group them by their keys."""
+def _table(model: type[Base]) -> Table:
+    return cast("Table", model.__table__)
+
+
+def _by_keys(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """The definitions' updates grouped by the columns they set (one statement per group)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for values in rows:
         groups[tuple(sorted(values))].append(values)
-    return [values for group in groups.values() for values in group]
+    return groups
 
 
 def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[ActiveRun]]:
