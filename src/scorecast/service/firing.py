@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,7 @@ from scorecast.store.models import (
     ScheduleFire,
     User,
 )
+from scorecast.store.scheduled_jobs import StartedRuns, insert_started_runs
 from scorecast.store.types import new_id
 
 __all__ = ["Fire", "Outage", "fire_batch", "fire_due_definitions", "fire_history", "next_due_time"]
@@ -221,6 +222,8 @@ class _BatchWriter:
         self.fire_rows: list[dict[str, Any]] = []
         self.definitions: list[dict[str, Any]] = []
         self.cancel: list[tuple[str, str]] = []  # (job id, reason)
+        #: definitions starting one job alone, by (scheduled time, lateness, localFile intake)
+        self.started: dict[tuple[datetime, float, bool], list[str]] = defaultdict(list)
         # definitions share a few schedules and policies: each distinct one is parsed once
         self._schedules: dict[str, Schedule] = {}
         self._parsed_policies: dict[str, DefinitionPolicies] = {}
@@ -269,6 +272,9 @@ class _BatchWriter:
             reason = fire_reasons.summary(plan.summary, self.outage)
             self._fire(row, plan.summary.first, FireOutcome.MISSED, reason=reason)
         problem = self._problem(row) if any(f.runs for f in plan.fires) else None
+        if problem is None and self._started_alone(row, plan):
+            self._start_with_others(row, plan.fires[0], update_values)
+            return
         runs: dict[datetime, _Run] = {}
         for fire in plan.fires:
             if (row.id, fire.scheduled_time) in self.recorded:
@@ -287,6 +293,30 @@ class _BatchWriter:
                 runs[fire.scheduled_time] = self._run(row, fire, runs, update_values)
         for run in runs.values():
             self._job(row, run)
+
+    def _started_alone(self, row: Row[Any], plan: FiringPlan) -> bool:
+        """The common case: the plan starts one job and does nothing else."""
+        if plan.summary is not None or len(plan.fires) != 1:
+            return False
+        fire = plan.fires[0]
+        return (
+            fire.outcome is FireOutcome.STARTED
+            and not fire.cancels_jobs
+            and not fire.cancels_times
+            and (row.id, fire.scheduled_time) not in self.recorded
+            and self.owners[row.id][0] == row.updated_by
+        )
+
+    def _start_with_others(
+        self, row: Row[Any], fire: PlannedFire, update_values: dict[str, Any]
+    ) -> None:
+        """Leave the job, log and fire row to one set-based write per (time, kind) group."""
+        local = row.job_spec["intakeSettings"]["type"] == "localFile"
+        lateness = max(fire.lateness.total_seconds(), 0.0)
+        self.started[(fire.scheduled_time, lateness, local)].append(row.id)
+        update_values["last_scheduled_run_time"] = fire.scheduled_time
+        update_values["last_started_job_status"] = JobStatus.INITIALIZING.value
+        update_values["last_started_job_time"] = self.now
 
     def _run(
         self,
@@ -405,7 +435,25 @@ class _BatchWriter:
             self.logs.append({"job_id": run.job_id, "message": details, "created": self.now})
 
     def write(self) -> None:
-        """Every row of the batch: Core ``executemany`` statements (no ORM unit of work)."""
+        """Every row of the batch: set-based writes for the common case, Core ``executemany``
+        statements for the rest, and one update per distinct set of definition values."""
+        for (moment, lateness, local), definition_ids in self.started.items():
+            submitted = f"Job submitted at {_log_time(self.now)}"
+            runs = StartedRuns(
+                definition_ids=definition_ids,
+                scheduled_time=moment,
+                lateness_seconds=lateness,
+                intake_ready=not local,
+                status_details=(
+                    f"{submitted}; waiting for the upload of the input file" if local else submitted
+                ),
+                log_time=_log_time(self.now),
+            )
+            made = insert_started_runs(self.session, runs, self.now)
+            self.fires += [
+                Fire(d, moment, FireOutcome.STARTED, made.get(d), None, lateness)
+                for d in definition_ids
+            ]
         connection = self.session.connection()
         if self.jobs:
             connection.execute(insert(_table(Job)), self.jobs)
@@ -415,25 +463,27 @@ class _BatchWriter:
             connection.execute(insert(_table(ScheduleFire)), self.fire_rows)
         if self.cancel:
             _cancel(self.session, self.cancel, self.now)
-        for keys, rows in _by_keys(self.definitions).items():
-            table = _table(JobDefinition)
-            statement = (
-                update(table)
-                .where(table.c.id == bindparam("definition_id"))
-                .values({key: bindparam(key) for key in keys if key != "id"})
+        for values, definition_ids in _by_values(self.definitions).items():
+            connection.execute(
+                update(_table(JobDefinition))
+                .where(_table(JobDefinition).c.id.in_(definition_ids))
+                .values(dict(values))
             )
-            connection.execute(statement, [{**row, "definition_id": row["id"]} for row in rows])
 
 
 def _table(model: type[Base]) -> Table:
     return cast("Table", model.__table__)
 
 
-def _by_keys(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    """The definitions' updates grouped by the columns they set (one statement per group)."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+def _by_values(
+    rows: list[dict[str, Any]],
+) -> dict[tuple[tuple[str, Any], ...], list[str]]:
+    """The definitions' updates grouped by the values they set (one statement per group: the
+    definitions due together share their next time and last-run fields)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
     for values in rows:
-        groups[tuple(sorted(values))].append(values)
+        key = tuple(sorted((k, v) for k, v in values.items() if k != "id"))
+        groups[key].append(values["id"])
     return groups
 
 

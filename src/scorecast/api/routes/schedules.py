@@ -91,6 +91,7 @@ def list_fires(
             "reason": fire.reason,
             "jobId": fire.job_id,
             "jobIds": [fire.job_id] if fire.job_id else [],
+            "latenessSeconds": fire.lateness_seconds,
         }
         for fire in page
     ]
