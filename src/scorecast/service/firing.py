@@ -58,6 +58,7 @@ from scorecast.service import fire_reasons, job_checks
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.scheduler_liveness import store_alive_since
+from scorecast.store.id_lists import among
 from scorecast.store.models import (
     Base,
     Deployment,
@@ -466,7 +467,7 @@ class _BatchWriter:
         for values, definition_ids in _by_values(self.definitions).items():
             connection.execute(
                 update(_table(JobDefinition))
-                .where(_table(JobDefinition).c.id.in_(definition_ids))
+                .where(among(self.session, JobDefinition.id, definition_ids))
                 .values(dict(values))
             )
 
@@ -491,7 +492,7 @@ def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[
     active: dict[str, list[ActiveRun]] = defaultdict(list)
     rows = session.execute(
         select(Job.id, Job.definition_id, Job.status)
-        .where(Job.definition_id.in_(definition_ids), Job.status.in_(ACTIVE_STATUSES))
+        .where(among(session, Job.definition_id, definition_ids), Job.status.in_(ACTIVE_STATUSES))
         .order_by(Job.created, Job.id)
     )
     for job_id, definition_id, status in rows:
@@ -505,7 +506,8 @@ def _recorded_times(
 ) -> set[tuple[str, datetime]]:
     rows = session.execute(
         select(ScheduleFire.definition_id, ScheduleFire.scheduled_time).where(
-            ScheduleFire.definition_id.in_(definition_ids), ScheduleFire.scheduled_time >= earliest
+            among(session, ScheduleFire.definition_id, definition_ids),
+            ScheduleFire.scheduled_time >= earliest,
         )
     )
     return {(definition_id, moment) for definition_id, moment in rows}
@@ -514,7 +516,11 @@ def _recorded_times(
 def _owners(session: Session, due: Iterable[Row[Any]]) -> dict[str, tuple[str, str]]:
     """Each definition's acting user (the last one to change it): (user id, username)."""
     user_ids = {row.updated_by for row in due} | {row.created_by for row in due}
-    users = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+    users = dict(
+        session.execute(
+            select(User.id, User.username).where(among(session, User.id, user_ids))
+        ).all()
+    )
     owners: dict[str, tuple[str, str]] = {}
     for row in due:
         user_id = row.updated_by if row.updated_by in users else row.created_by
@@ -526,7 +532,9 @@ def _owners(session: Session, due: Iterable[Row[Any]]) -> dict[str, tuple[str, s
 def _deployments(session: Session, due: Iterable[Row[Any]]) -> set[tuple[str, str]]:
     wanted = {(row.org_id, row.job_spec.get("deploymentId")) for row in due}
     rows = session.execute(
-        select(Deployment.org_id, Deployment.id).where(Deployment.id.in_({d for _, d in wanted}))
+        select(Deployment.org_id, Deployment.id).where(
+            among(session, Deployment.id, {d for _, d in wanted if d})
+        )
     )
     return {(org_id, deployment_id) for org_id, deployment_id in rows}
 

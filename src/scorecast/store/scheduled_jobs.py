@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from scorecast.store.id_lists import among
 from scorecast.store.models import Job, JobDefinition, JobLog, ScheduleFire, User
 from scorecast.store.types import UTCDateTime
 
@@ -96,7 +97,7 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
                 literal(0, Integer()),
                 literal(False, Boolean()),
                 literal(False, Boolean()),
-            ).where(definition.id.in_(runs.definition_ids)),
+            ).where(among(session, definition.id, runs.definition_ids)),
         )
         .returning(Job.id, Job.definition_id)
     )
@@ -114,7 +115,7 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
             [JobLog.job_id, JobLog.created, JobLog.message],
             select(Job.id, created, message)
             .join(User, User.id == Job.created_by)
-            .where(Job.id.in_(job_ids)),
+            .where(among(session, Job.id, job_ids)),
         )
     )
     session.execute(
@@ -134,7 +135,7 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
                 literal("started", String()),
                 Job.id,
                 literal(runs.lateness_seconds, Float()),
-            ).where(Job.id.in_(job_ids)),
+            ).where(among(session, Job.id, job_ids)),
         )
     )
     return made
