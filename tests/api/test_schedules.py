@@ -99,6 +99,7 @@ def test_definition_preview_and_fires(
                     scheduled_time=base + timedelta(days=day),
                     outcome=outcome,
                     reason=None if outcome == "started" else f"because {outcome}",
+                    lateness_seconds=1.5 if outcome == "started" else None,
                 )
             )
     url = f"batchPredictionJobDefinitions/{definition_id}/fires/"
@@ -106,6 +107,7 @@ def test_definition_preview_and_fires(
     assert page["totalCount"] == 5 and page["count"] == 2 and page["next"]
     assert [f["outcome"] for f in page["data"]] == ["failed", "started"]
     assert page["data"][0]["scheduledTime"] == "2026-01-05T01:30:00.000000Z"
+    assert [f["latenessSeconds"] for f in page["data"]] == [None, 1.5]
     second = api_a.get(page["next"]).json()
     assert [f["outcome"] for f in second["data"]] == ["missed", "skipped"]
     only = api_a.get(url, params=[("outcome", "skipped"), ("outcome", "missed")]).json()

@@ -172,7 +172,7 @@ def test_retention_deletes_older_results_from_the_disk(
         gone = until(http, f"batchPredictions/{older}/", lambda j: j["resultsDeleted"], server)
         assert gone["status"] == "COMPLETED"
         assert not (results / older).exists() and not (server.home / "uploads" / older).exists()
-        assert (results / newer / "result.csv").exists()
+        assert (results / newer / "result.json").exists()  # the committed result's manifest
         kept = http.get(f"batchPredictions/{newer}/").json()
         assert kept["resultsDeleted"] is False
         download = http.get(f"batchPredictions/{older}/download/")

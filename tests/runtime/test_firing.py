@@ -10,17 +10,13 @@ import pytest
 from rows import EVERY_MINUTE, add_definition, add_deployment, add_job, local_spec, org_and_user
 from sqlalchemy import Engine, select
 
-from scorecast.service.firing import (
-    CATCH_UP_WINDOW,
-    MAX_RECORDED_MISSES,
-    Outage,
-    fire_due_definitions,
-    next_due_time,
-)
+from scorecast.domain.schedule.firing_plan import MAX_RECORDED_MISSES
+from scorecast.service.firing import Outage, fire_due_definitions, next_due_time
 from scorecast.store.db import create_engine_for, session_scope
 from scorecast.store.models import Deployment, Job, JobDefinition, ScheduleFire
 
 NOW = datetime(2026, 3, 2, 12, 0, 20, tzinfo=UTC)
+CATCH_UP_WINDOW = timedelta(hours=1)  # the default catch-up window
 EVERY_TEN = {**EVERY_MINUTE, "minute": [0, 10, 20, 30, 40, 50]}
 DAILY_NOON = {**EVERY_MINUTE, "minute": [0], "hour": [12]}
 
@@ -81,14 +77,14 @@ def test_nothing_fires_before_its_time_or_when_disabled(engine: Engine) -> None:
     later = scheduled(engine, EVERY_MINUTE, NOW + timedelta(seconds=40))
     assert fire(engine) == []
     with session_scope(engine) as session:
-        assert next_due_time(session) == NOW + timedelta(seconds=40)
+        assert next_due_time(session, NOW) == NOW + timedelta(seconds=40)
         definition = session.get(JobDefinition, later)
         assert definition is not None
         definition.next_scheduled_run_time = NOW - timedelta(seconds=5)
         definition.enabled = False
     assert fire(engine) == []
     with session_scope(engine) as session:
-        assert next_due_time(session) is None
+        assert next_due_time(session, NOW) is None
 
 
 def test_a_stale_scheduler_cannot_fire_the_same_time_twice(engine: Engine) -> None:

@@ -164,6 +164,8 @@ class FireData(TypedDict):
     reason: str | None
     jobId: str | None
     jobIds: list[str]
+    #: runs: seconds between the fire's due time and its job's creation (None otherwise)
+    latenessSeconds: NotRequired[float | None]
 
 
 class BackfillProgressData(TypedDict):

@@ -105,33 +105,15 @@ def serve(
     settings = Settings.from_env()
     _check_storage(settings)
     from scorecast.metrics import Metrics
-    from scorecast.runtime.backfill_pump import BackfillPump
-    from scorecast.runtime.scheduler import Scheduler
-    from scorecast.runtime.worker import Worker
 
     engine = _open_store(settings)
     token = _bootstrap(engine)
     metrics = Metrics(engine)
-    worker = None
-    if "worker" in chosen:
-        worker = Worker(settings, engine, slots=workers, lease_seconds=lease_seconds)
-        running = worker
-        metrics.watch_worker(workers, lambda: len(running.running_jobs))
-    loop = Scheduler(engine, metrics=metrics) if "scheduler" in chosen else None
-    sender = None
-    if chosen & {"worker", "scheduler"}:
-        from scorecast.runtime.notification_sender import NotificationSender
-
-        sender = NotificationSender(settings, engine)
-    pump = BackfillPump(engine, settings) if "scheduler" in chosen else None
-    if worker is not None:
-        worker.start()
-    if loop is not None:
-        loop.start()
-    if sender is not None:
-        sender.start()
-    if pump is not None:
-        pump.start()
+    loops = _background_loops(
+        settings, engine, metrics, chosen, workers=workers, lease_seconds=lease_seconds
+    )
+    for started in loops:
+        started.start()
     try:
         if "api" in chosen:
             api = _Api(host, port, log_level, keep_alive)
@@ -140,15 +122,40 @@ def serve(
             _run_without_api(settings, token, chosen)
     finally:
         _echo("stopping: waiting for the worker and the scheduler")
-        if sender is not None:
-            sender.stop()
-        if pump is not None:
-            pump.stop()
-        if loop is not None:
-            loop.stop()
-        if worker is not None:
-            worker.stop()
+        for running in reversed(loops):
+            running.stop()
         engine.dispose()
+
+
+def _background_loops(
+    settings: Settings,
+    engine: Engine,
+    metrics: Any,
+    chosen: set[str],
+    *,
+    workers: int,
+    lease_seconds: float,
+) -> list[Any]:
+    """The threads of the roles chosen, in start order (each has ``start()`` and ``stop()``):
+    the worker, the scheduler and the backfill pump, and the notification sender of a process
+    with either role."""
+    from scorecast.runtime.backfill_pump import BackfillPump
+    from scorecast.runtime.notification_sender import NotificationSender
+    from scorecast.runtime.scheduler import Scheduler
+    from scorecast.runtime.worker import Worker
+
+    loops: list[Any] = []
+    if "worker" in chosen:
+        worker = Worker(settings, engine, slots=workers, lease_seconds=lease_seconds)
+        metrics.watch_worker(workers, lambda: len(worker.running_jobs))
+        loops.append(worker)
+    if "scheduler" in chosen:
+        loops.append(Scheduler(engine, metrics=metrics))
+    if chosen & {"worker", "scheduler"}:
+        loops.append(NotificationSender(settings, engine))
+    if "scheduler" in chosen:
+        loops.append(BackfillPump(engine, settings))
+    return loops
 
 
 def _check_storage(settings: Settings) -> None:

@@ -15,7 +15,6 @@ Outputs written to the user's own storage (S3, a database, a file root) are neve
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,10 +59,6 @@ def sweep(settings: Settings, engine: Engine, now: datetime | None = None) -> Sw
 
 
 def remove_files(settings: Settings, job_ids: Iterable[str]) -> None:
-    """Remove the result and upload folders of ``job_ids`` (missing ones are fine)."""
+    """Remove the uploads and results of ``job_ids`` from the storage (missing ones are fine)."""
     for job_id in job_ids:
-        for folder in (
-            localfile_files.result_dir(settings, job_id),
-            localfile_files.upload_dir(settings, job_id),
-        ):
-            shutil.rmtree(folder, ignore_errors=True)
+        localfile_files.remove_job_files(settings, job_id)

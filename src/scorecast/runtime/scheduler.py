@@ -1,9 +1,16 @@
 """The scheduler: a loop that fires due job definitions (``service.firing``).
 
-Each tick is one transaction (on SQLite holding the write lock), so any number of schedulers may
-run against one store: the fire rows' unique key lets each scheduled time fire once. Between
-ticks the loop sleeps until the earliest ``nextScheduledRunTime`` or ``max_sleep`` seconds,
-whichever comes first (definitions changed through the API are picked up within ``max_sleep``).
+A tick fires everything due in batches of ``batch_size`` definitions, one short transaction per
+batch (on SQLite the write lock is held for one batch, never a whole tick), so any number of
+schedulers may run against one store: on PostgreSQL they split the due set (``SKIP LOCKED``),
+and the fire rows' unique key lets each scheduled time fire once. Between ticks the loop sleeps
+until the earliest ``nextScheduledRunTime`` or ``max_sleep`` seconds, whichever comes first
+(definitions changed through the API are picked up within ``max_sleep``).
+
+Each batch, and an idle scheduler every ``HEARTBEAT_SECONDS``, records the scheduler's heartbeat
+(``service.scheduler_liveness``): its span alive, from its start or its last recovery from a
+store outage. A fire that is late while some scheduler ran is only late; only time when none
+ran can make a fire missed.
 
 While the store cannot be reached the loop keeps trying, logging through an ``OutageLog``; it
 remembers the outage (first failure to recovery, by its clock), so that the fires it then finds
@@ -13,20 +20,30 @@ missed say the database was unreachable rather than that no scheduler ran.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import Engine
 
+from scorecast.domain.schedule.liveness import AliveSpan
+from scorecast.domain.schedule.outcomes import RUN_OUTCOMES
 from scorecast.metrics import Metrics
 from scorecast.runtime.outage_log import OutageLog
-from scorecast.service.firing import Fire, Outage, fire_due_definitions, next_due_time
+from scorecast.service.firing import Fire, Outage, fire_batch, next_due_time
+from scorecast.service.scheduler_liveness import beat
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
 log = logging.getLogger("scorecast.scheduler")
+
+#: An idle scheduler records its heartbeat this often (a busy one with every batch).
+HEARTBEAT_SECONDS: Final = 5.0
 
 
 class Scheduler:
@@ -40,8 +57,14 @@ class Scheduler:
         on_fire: Callable[[Fire], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        batch_size: int = 200,
     ) -> None:
         self.engine = engine
+        self.batch_size = batch_size
+        self.scheduler_id = _new_id()
+        #: the start of this scheduler's span alive (set by its first tick, reset by recovery)
+        self.alive_since: datetime | None = None
+        self._last_beat: datetime | None = None
         self.metrics = metrics
         self.max_sleep = max_sleep
         self.on_fire = on_fire
@@ -59,23 +82,52 @@ class Scheduler:
         fires = self._tick()
         if self.metrics is not None:
             self.metrics.scheduler_ticks.observe(time.perf_counter() - started)
-            recorded = self.clock()
             for fire in fires:
                 self.metrics.fires.labels(fire.outcome).inc()
-                if fire.outcome == "started":
-                    lag = (recorded - fire.scheduled_time).total_seconds()
-                    self.metrics.fire_lag.observe(max(lag, 0.0))
+                if fire.lateness_seconds is not None:
+                    self.metrics.fire_lag.observe(fire.lateness_seconds)
         return fires
 
     def _tick(self) -> list[Fire]:
+        if self.alive_since is None:
+            self.alive_since = self.clock()
         with session_scope(self.engine, deferred=True) as session:
-            due = next_due_time(session)
+            due = next_due_time(session, self.clock())
         if due is None or due > self.clock():
+            self._beat_if_idle()
             return []
-        with session_scope(self.engine, immediate=True) as session:
-            fires = fire_due_definitions(session, self.clock(), outage=self._outage())
+        fires: list[Fire] = []
+        while True:
+            with session_scope(self.engine, immediate=True) as session:
+                now = self.clock()
+                beat(session, self.scheduler_id, self.alive_since, now)
+                batch = fire_batch(
+                    session,
+                    now,
+                    limit=self.batch_size,
+                    outage=self._outage(),
+                    own_span=AliveSpan(self.alive_since, now),
+                )
+            self._last_beat = now
+            self._report(batch.fires)
+            fires += batch.fires
+            if batch.handled < self.batch_size or self._stop.is_set():
+                return fires
+
+    def _beat_if_idle(self) -> None:
+        assert self.alive_since is not None
+        now = self.clock()
+        due = self._last_beat is None or now - self._last_beat >= timedelta(
+            seconds=HEARTBEAT_SECONDS
+        )
+        if due:
+            with session_scope(self.engine, immediate=True) as session:
+                beat(session, self.scheduler_id, self.alive_since, now)
+            self._last_beat = now
+
+    def _report(self, fires: list[Fire]) -> None:
         for fire in fires:
-            level = logging.INFO if fire.outcome == "started" else logging.WARNING
+            level = logging.INFO if fire.outcome in RUN_OUTCOMES else logging.WARNING
             log.log(
                 level,
                 "definition %s, %s: %s%s",
@@ -86,11 +138,10 @@ class Scheduler:
             )
             if self.on_fire is not None:
                 self.on_fire(fire)
-        return fires
 
     def _pause(self) -> float:
         with session_scope(self.engine, deferred=True) as session:
-            due = next_due_time(session)
+            due = next_due_time(session, self.clock())
         if due is None:
             return self.max_sleep
         return min(max((due - self.clock()).total_seconds(), 0.05), self.max_sleep)
@@ -106,6 +157,10 @@ class Scheduler:
             except Exception as exc:
                 if self._unreachable_since is None:
                     self._unreachable_since = self.clock()
+                # a new span (and heartbeat row) from the next good tick: the old one stays on
+                # record, so a short failure joins the two and a long outage leaves a gap
+                self.alive_since = None
+                self.scheduler_id = _new_id()
                 self._outage_log.failed(exc)
             self._stop.wait(pause)
 
@@ -130,3 +185,7 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _new_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

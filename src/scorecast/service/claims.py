@@ -4,10 +4,13 @@ Contracts:
 
 - **Claim** (``claim_next_job``): a job is claimable when it is ``INITIALIZING``, queued, its
   intake is ready and no abort was asked; or when it is ``RUNNING`` and its lease has expired
-  (its worker died). Claiming sets ``RUNNING``, ``lease_owner``, ``lease_expires`` and bumps
-  ``attempt``, in one transaction. PostgreSQL picks the row with ``FOR UPDATE SKIP LOCKED``, so
-  concurrent claimers never get the same job; on SQLite the caller's transaction must hold the
-  write lock (``session_scope(engine, immediate=True)``), which serializes claimers.
+  (its worker died). A job queued behind its definition's active run (overlap policy
+  ``queue``, ``after_previous``) is claimable only when no other job of the definition is
+  ``RUNNING`` or waiting unqueued. Claiming sets ``RUNNING``, ``lease_owner``,
+  ``lease_expires`` and bumps ``attempt``, in one transaction. PostgreSQL picks the row with
+  ``FOR UPDATE SKIP LOCKED``, so concurrent claimers never get the same job; on SQLite the
+  caller's transaction must hold the write lock (``session_scope(engine, immediate=True)``),
+  which serializes claimers.
 - A job whose worker died ``MAX_ATTEMPTS`` times is not retried again: it is ``FAILED``. A
   ``RUNNING`` job with an expired lease and an abort request is ``ABORTED`` instead of retried.
 - **Lease**: every write a worker makes (heartbeat, progress, finish) is conditional on it still
@@ -31,8 +34,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.service import run_outcomes
@@ -44,6 +47,19 @@ MAX_ATTEMPTS: Final = 3
 TERMINAL: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
 
 
+def _not_behind_an_active_run() -> ColumnElement[bool]:
+    other = aliased(Job)
+    ahead = exists().where(
+        other.definition_id == Job.definition_id,
+        other.id != Job.id,
+        or_(
+            other.status == "RUNNING",
+            and_(other.status == "INITIALIZING", other.after_previous.is_(False)),
+        ),
+    )
+    return or_(Job.after_previous.is_(False), ~ahead)
+
+
 def _fresh(now: datetime) -> ColumnElement[bool]:
     return and_(
         Job.status == "INITIALIZING",
@@ -51,6 +67,7 @@ def _fresh(now: datetime) -> ColumnElement[bool]:
         Job.intake_ready.is_(True),
         Job.abort_requested.is_(False),
         or_(Job.not_before.is_(None), Job.not_before <= now),
+        _not_behind_an_active_run(),
     )
 
 

@@ -34,12 +34,13 @@ from scorecast.domain.definition_policies import (
 )
 from scorecast.domain.job_spec import merge_job_spec
 from scorecast.domain.schedule import next_fire_after, parse_schedule
+from scorecast.domain.schedule.firing_plan import jittered
 from scorecast.errors import Conflict, InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
 from scorecast.service.jobs import find_definition, validate_job_spec
 from scorecast.store.models import JobDefinition
-from scorecast.store.types import utcnow
+from scorecast.store.types import new_id, utcnow
 
 #: Top-level keys of a definition body that are not job spec keys.
 DEFINITION_KEYS: Final = ("name", "enabled", "schedule", *POLICY_KEYS)
@@ -83,7 +84,10 @@ def create_definition(
         name = generate_name(_rng, lambda candidate: _name_taken(session, caller.org_id, candidate))
     elif _name_taken(session, caller.org_id, name):
         raise _duplicate(name)
+    definition_id = new_id()
+    next_time = _next_run(bool(enabled), schedule_wire, now)
     definition = JobDefinition(
+        id=definition_id,
         org_id=caller.org_id,
         name=name,
         enabled=bool(enabled),
@@ -95,7 +99,8 @@ def create_definition(
         updated_by=caller.user_id,
         created=now,
         updated=now,
-        next_scheduled_run_time=_next_run(bool(enabled), schedule_wire, now),
+        next_scheduled_run_time=next_time,
+        next_due_at=jittered(definition_id, next_time, policies.jitter_seconds),
     )
     session.add(definition)
     _flush_unique(session, name)
@@ -186,6 +191,9 @@ def update_definition(
     definition.updated = now
     definition.updated_by = caller.user_id
     definition.next_scheduled_run_time = _next_run(enabled, schedule_wire, now)
+    definition.next_due_at = jittered(
+        definition.id, definition.next_scheduled_run_time, policies.jitter_seconds
+    )
     _flush_unique(session, name)
     return definition
 

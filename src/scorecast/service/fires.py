@@ -10,11 +10,12 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.errors import InvalidInput
 from scorecast.store.models import Job, JobDefinition, ScheduleFire
 
 #: What a fire's ``outcome`` can be (``scorecast.service.firing`` records them).
-OUTCOMES: Final = ("started", "queued", "skipped", "missed", "failed", "retried", "backfill")
+OUTCOMES: Final = tuple(outcome.value for outcome in FireOutcome)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule import next_fire_after, parse_schedule
+from scorecast.domain.schedule.outcomes import ATTENTION_OUTCOMES as FIRES_NEEDING_ATTENTION
 from scorecast.errors import InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.store.models import Deployment, Job, JobDefinition, ScheduleFire
 
 #: Fire outcomes the overview lists as needing attention.
-ATTENTION_OUTCOMES = ("skipped", "missed", "failed")
+ATTENTION_OUTCOMES = tuple(sorted(outcome.value for outcome in FIRES_NEEDING_ATTENTION))
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,9 @@ class JobDefinition(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     #: when a user last enabled it: ``autoDisableAfterFailures`` counts the fires since then
     enabled_since: Mapped[datetime | None]
+    #: when the scheduler fires ``next_scheduled_run_time``: it plus the definition's jitter
+    #: offset (``domain.schedule.firing_plan.jittered``); None: no jitter, at the time itself
+    next_due_at: Mapped[datetime | None]
 
 
 class Job(Base):
@@ -249,6 +252,8 @@ class Job(Base):
     rows_per_second: Mapped[float | None] = mapped_column(Float)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    #: overlap policy ``queue``: not claimed while an earlier run of its definition is active
+    after_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires: Mapped[datetime | None]
     results_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -298,8 +303,8 @@ class JobLog(Base):
 class ScheduleFire(Base):
     """One row per (definition, scheduled time): the unique key makes firing idempotent.
 
-    ``outcome``: ``started`` (a job was created, ``job_id``), ``skipped`` (the previous run was
-    still going), ``missed`` (the service was down too long); ``reason`` says why.
+    ``outcome``: ``domain.schedule.outcomes.FireOutcome``; ``reason`` says why in words;
+    ``lateness_seconds``: how long after it was due the job was created (runs only).
     """
 
     __tablename__ = "schedule_fires"
@@ -314,6 +319,7 @@ class ScheduleFire(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(_ID)
+    lateness_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class NotificationChannel(Base):
@@ -424,6 +430,8 @@ class NotificationAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str] = mapped_column(String(20))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
 class Backfill(Base):
     """A back-run of a definition's schedule over ``[start_time, end_time)``.
 
@@ -470,3 +478,14 @@ class BackfillFire(Base):
     state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(_ID)
+
+
+class SchedulerHeartbeat(Base):
+    """One row per running scheduler: alive from ``since`` (its start, or its recovery from a
+    store outage) until ``last_seen``. Tells a busy scheduler's late fire from a missed one."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    since: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)

@@ -93,6 +93,7 @@ def list_fires(
             "reason": fire.reason,
             "jobId": fire.job_id,
             "jobIds": jobs_of.get(fire.scheduled_time) or ([fire.job_id] if fire.job_id else []),
+            "latenessSeconds": fire.lateness_seconds,
         }
         for fire in page
     ]

@@ -6,7 +6,7 @@ Jobs: ``fire_attempt`` (the attempt of its fire, from 1), ``retry_of`` (the job 
 Job definitions: ``disabled_reason``, ``enabled_since``.
 
 Revision ID: 0006_run_policies
-Revises: 0004_definition_policies
+Revises: 0005_scheduler
 Create Date: 2026-12-06 00:10:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_run_policies"
-down_revision: str | None = "0004_definition_policies"
+down_revision: str | None = "0005_scheduler"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 fire time with its state and job (``backfill_fires``).
 
 Revision ID: 0007_backfills
-Revises: 0004_definition_policies
+Revises: 0006_run_policies
 Create Date: 2026-12-06 00:10:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_backfills"
-down_revision: str | None = "0004_definition_policies"
+down_revision: str | None = "0006_run_policies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 (stored, so that they survive restarts; see service.notification_deliveries).
 
 Revision ID: 0008_notifications
-Revises: 0004_definition_policies
+Revises: 0007_backfills
 Create Date: 2026-12-05 23:55:49.265425
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_notifications"
-down_revision: str | None = "0004_definition_policies"
+down_revision: str | None = "0007_backfills"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ id); waiting jobs in claim order (a partial index: queue positions count through
 Single-column indexes that the new ones start with are dropped.
 
 Revision ID: 0010_api_indexes
-Revises: 0004_definition_policies
+Revises: 0008_notifications
 Create Date: 2026-12-06 00:30:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_api_indexes"
-down_revision: str | None = "0004_definition_policies"
+down_revision: str | None = "0008_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

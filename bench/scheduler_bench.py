@@ -1,0 +1,243 @@
+"""The scheduler firing N definitions due on the same moment, against a set-based ceiling.
+
+For each store (SQLite file, PostgreSQL database) and each N:
+
+1. N enabled definitions (localFile intake, so their jobs wait for uploads and no worker
+   runs) are written directly, all due a few seconds ahead; one scheduler (a separate process,
+   ``--child``) is started before that moment and fires them with the real clock. Reported:
+   fire lag p50/p99 (``fired_at - scheduledTime`` of the fire rows), the time from the due
+   moment until the last fire row was committed, and how many fires were recorded missed.
+2. The ceiling, in the same run on a fresh copy of the same rows: one transaction of
+   set-based ``INSERT … SELECT`` statements writing the same jobs, job logs and fire rows and
+   advancing the definitions (what the scheduler writes, with no decision made).
+3. PostgreSQL only: the same with two scheduler processes, against one.
+
+Usage: python bench/scheduler_bench.py [--counts 10000,100000] [--stores sqlite,postgresql]
+       [--batch 200] [--pg postgresql://postgres@127.0.0.1:5432]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, insert, select, text
+
+from scorecast.store.db import create_engine_for, migrate, session_scope
+from scorecast.store.models import Deployment, JobDefinition, Organization, ScheduleFire, User
+from scorecast.store.types import new_id
+
+LEAD = timedelta(seconds=4)  # definitions are due this long after the schedulers start
+
+
+def add_definitions(engine: Engine, count: int, due: datetime) -> None:
+    org, user, deployment = new_id(), new_id(), new_id()
+    schedule: dict[str, list[Any]] = {"minute": [due.minute], "hour": [due.hour]}
+    schedule |= {"dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
+    spec = {
+        "deploymentId": deployment,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+    }
+    with session_scope(engine) as session:
+        session.execute(insert(Organization).values(id=org, name="bench"))
+        session.execute(insert(User).values(id=user, org_id=org, username="admin@bench"))
+        session.execute(
+            insert(Deployment).values(
+                id=deployment,
+                org_id=org,
+                label="m",
+                artifact_path="none",
+                model={},
+                created_by=user,
+            )
+        )
+        for start in range(0, count, 10_000):
+            rows = [
+                {
+                    "id": new_id(),
+                    "org_id": org,
+                    "name": f"definition {index}",
+                    "enabled": True,
+                    "schedule": schedule,
+                    "job_spec": spec,
+                    "deployment_id": deployment,
+                    "created_by": user,
+                    "updated_by": user,
+                    "next_scheduled_run_time": due,
+                }
+                for index in range(start, min(start + 10_000, count))
+            ]
+            session.execute(insert(JobDefinition), rows)
+
+
+def fresh_store(store: str, pg: str, name: str, folder: Path) -> str:
+    if store == "sqlite":
+        return f"sqlite:///{folder / (name + '.db')}"
+    admin = create_engine(create_engine_for(f"{pg}/postgres").url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{pg}/{name}"
+
+
+def drop_store(store: str, pg: str, name: str) -> None:
+    if store == "postgresql":
+        admin = create_engine(create_engine_for(f"{pg}/postgres").url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[str, Any]:
+    engine = create_engine_for(url)
+    due = (datetime.now(UTC) + LEAD + timedelta(seconds=2)).replace(microsecond=0)
+    add_definitions(engine, count, due)
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", url, "--batch", str(batch), "--until", str(count)]
+        )
+        for _ in range(schedulers)
+    ]
+    committed = None
+    while committed is None:
+        time.sleep(0.2)
+        with session_scope(engine) as session:
+            done = session.scalar(select(func.count()).select_from(ScheduleFire)) or 0
+        if done >= count:
+            committed = datetime.now(UTC)
+    for child in children:
+        child.wait(60)
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(ScheduleFire.fired_at, ScheduleFire.scheduled_time, ScheduleFire.outcome)
+        ).all()
+    engine.dispose()
+    lags = sorted((fired - scheduled).total_seconds() for fired, scheduled, _ in rows)
+    return {
+        "p50": statistics.median(lags),
+        "p99": lags[int(len(lags) * 0.99) - 1],
+        "total": (committed - due).total_seconds(),
+        "missed": sum(1 for *_, outcome in rows if outcome == "missed"),
+        "fires": len(rows),
+    }
+
+
+_CEILING_SQL = {
+    "sqlite": ("lower(hex(randomblob(12)))", "CURRENT_TIMESTAMP"),
+    "postgresql": ("substr(md5(random()::text || d.id), 1, 24)", "now()"),
+}
+
+
+def ceiling(url: str, store: str, count: int) -> float:
+    """Seconds for one transaction writing the same rows set-based (no decisions made)."""
+    engine = create_engine_for(url)
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    add_definitions(engine, count, due)
+    new_job_id, now = _CEILING_SQL[store]
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, org_id, deployment_id, definition_id, spec, source, status,"
+                " status_details, queued, abort_requested, intake_ready, scheduled_time,"
+                " created_by, created, percentage_completed, scored_rows, failed_rows,"
+                " skipped_rows, attempt, results_deleted, after_previous)"
+                f" SELECT {new_job_id}, d.org_id, d.deployment_id, d.id, d.job_spec, 'scheduled',"
+                " 'INITIALIZING', 'Job submitted', true, false, false, d.next_scheduled_run_time,"
+                f" d.updated_by, {now}, 0, 0, 0, 0, 0, false, false FROM job_definitions d"
+                " WHERE d.enabled AND d.next_scheduled_run_time <= :now"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO job_logs (job_id, created, message) SELECT id, created,"
+                " 'Job created by the scheduler' FROM jobs"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO schedule_fires (definition_id, scheduled_time, fired_at, outcome,"
+                f" job_id) SELECT definition_id, scheduled_time, {now}, 'started', id FROM jobs"
+            )
+        )
+        connection.execute(
+            text(
+                "UPDATE job_definitions SET next_scheduled_run_time = :next,"
+                " last_scheduled_run_time = next_scheduled_run_time"
+                " WHERE enabled AND next_scheduled_run_time <= :now"
+            ),
+            {"next": due + timedelta(days=1), "now": datetime.now(UTC)},
+        )
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def child(url: str, batch: int, until: int) -> None:
+    """One scheduler process: ticks until ``until`` fire rows exist."""
+    from scorecast.runtime.scheduler import Scheduler
+
+    engine = create_engine_for(url)
+    scheduler = Scheduler(engine, batch_size=batch, max_sleep=0.2)
+    scheduler.start()
+    while True:
+        time.sleep(0.5)
+        with session_scope(engine) as session:
+            if (session.scalar(select(func.count()).select_from(ScheduleFire)) or 0) >= until:
+                break
+    scheduler.stop()
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", default="10000,100000")
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--child")
+    parser.add_argument("--until", type=int, default=0)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.batch, args.until)
+        return
+    print(f"load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as folder:
+        for store in args.stores.split(","):
+            for count in (int(c) for c in args.counts.split(",")):
+                name = f"sched_bench_{os.getpid()}_{count}"
+                setups = [(1, "one scheduler")]
+                if store == "postgresql":
+                    setups.append((2, "two schedulers"))
+                for schedulers, label in setups:
+                    url = fresh_store(store, args.pg, name, Path(folder))
+                    migrate(url)
+                    result = run_schedulers(url, count, schedulers, args.batch)
+                    drop_store(store, args.pg, name)
+                    print(
+                        f"{store} {count:>7} {label}: lag p50 {result['p50']:.2f} s, "
+                        f"p99 {result['p99']:.2f} s, all committed {result['total']:.2f} s "
+                        f"after due, missed {result['missed']} of {result['fires']}"
+                    )
+                url = fresh_store(store, args.pg, name + "_ceiling", Path(folder))
+                migrate(url)
+                seconds = ceiling(url, store, count)
+                drop_store(store, args.pg, name + "_ceiling")
+                print(
+                    f"{store} {count:>7} ceiling (one INSERT…SELECT transaction): {seconds:.2f} s"
+                )
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

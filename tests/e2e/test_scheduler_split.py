@@ -1,0 +1,140 @@
+"""Two ``scorecast serve --roles scheduler`` processes on one PostgreSQL database split 5,000
+definitions due on the same minute between them: exactly 5,000 jobs, one per definition, each
+fire ``started``, none missed or twice. Waits for a real minute boundary (up to ~80 s)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from serving import ServeProcess
+from sqlalchemy import Engine, func, insert, select
+
+from scorecast.store.db import create_engine_for, migrate, session_scope
+from scorecast.store.models import (
+    Deployment,
+    Job,
+    JobDefinition,
+    Organization,
+    ScheduleFire,
+    User,
+)
+from scorecast.store.types import new_id
+from services import POSTGRES, drop_postgres_database, pg_execute, pg_url, require
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+DEFINITIONS = 5_000
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    require(POSTGRES)
+    name = f"scorecast_e2e_split_{os.getpid()}"
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_url(name)
+    finally:
+        drop_postgres_database(name)
+
+
+def add_definitions(engine: Engine, count: int, due: datetime) -> None:
+    """``count`` enabled definitions firing daily at ``due``'s hour and minute, next at ``due``
+    (rows written directly: a localFile intake, so their jobs wait for uploads, not workers)."""
+    org, user, deployment = new_id(), new_id(), new_id()
+    schedule = {
+        "minute": [due.minute],
+        "hour": [due.hour],
+        "dayOfMonth": ["*"],
+        "month": ["*"],
+        "dayOfWeek": ["*"],
+    }
+    spec = {
+        "deploymentId": deployment,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+    }
+    with session_scope(engine) as session:
+        session.execute(insert(Organization).values(id=org, name="split"))
+        session.execute(insert(User).values(id=user, org_id=org, username="admin@split"))
+        session.execute(
+            insert(Deployment).values(
+                id=deployment,
+                org_id=org,
+                label="model",
+                artifact_path="none.onnx",
+                model={},
+                created_by=user,
+            )
+        )
+        session.execute(
+            insert(JobDefinition),
+            [
+                {
+                    "id": new_id(),
+                    "org_id": org,
+                    "name": f"definition {index}",
+                    "enabled": True,
+                    "schedule": schedule,
+                    "job_spec": spec,
+                    "deployment_id": deployment,
+                    "created_by": user,
+                    "updated_by": user,
+                    "next_scheduled_run_time": due,
+                }
+                for index in range(count)
+            ],
+        )
+
+
+def test_two_schedulers_split_5000_definitions_due_on_one_minute(
+    database: str, tmp_path: Path
+) -> None:
+    migrate(database)
+    engine = create_engine_for(database)
+    due = (datetime.now(UTC) + timedelta(seconds=80)).replace(second=0, microsecond=0)
+    add_definitions(engine, DEFINITIONS, due)
+    schedulers = [
+        ServeProcess(tmp_path / f"home-{n}", database, "--roles", "scheduler", api=False)
+        for n in (1, 2)
+    ]
+    try:
+        for scheduler in schedulers:
+            scheduler.start()
+        fired = _wait_for_fires(engine, DEFINITIONS, timeout=600)
+        for scheduler in schedulers:
+            scheduler.stop()
+        with session_scope(engine) as session:
+            jobs = session.execute(select(Job.definition_id, Job.scheduled_time)).all()
+            outcomes = session.execute(
+                select(ScheduleFire.outcome, func.count()).group_by(ScheduleFire.outcome)
+            ).all()
+            next_times = set(session.scalars(select(JobDefinition.next_scheduled_run_time)))
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
+        engine.dispose()
+    assert fired == DEFINITIONS
+    assert len(jobs) == DEFINITIONS
+    assert len({definition_id for definition_id, _ in jobs}) == DEFINITIONS
+    assert {scheduled for _, scheduled in jobs} == {due}
+    assert dict(outcomes) == {"started": DEFINITIONS}
+    assert next_times == {due + timedelta(days=1)}
+
+
+def _wait_for_fires(engine: Engine, count: int, timeout: float) -> int:
+    """The number of fire rows, once it reaches ``count`` (or the deadline passes)."""
+    deadline = time.monotonic() + timeout
+    fired = 0
+    while time.monotonic() < deadline:
+        with session_scope(engine) as session:
+            fired = session.scalar(select(func.count()).select_from(ScheduleFire)) or 0
+        if fired >= count:
+            return fired
+        time.sleep(1)
+    return fired
