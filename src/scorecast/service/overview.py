@@ -140,3 +140,21 @@ def deployment_labels(session: Session, caller: Caller, ids: Collection[str]) ->
         Deployment.org_id == caller.org_id, Deployment.id.in_(list(ids))
     )
     return {row[0]: row[1] for row in session.execute(query).all()}
+
+
+def fire_outcomes_between(
+    session: Session, definition: JobDefinition, start: datetime, end: datetime, *, limit: int
+) -> list[tuple[datetime, str]]:
+    """The scheduled time and outcome of ``definition``'s fires in ``[start, end)``, at most
+    ``limit`` of them, earliest first (``definition`` was read in the caller's organization)."""
+    query = (
+        select(ScheduleFire.scheduled_time, ScheduleFire.outcome)
+        .where(
+            ScheduleFire.definition_id == definition.id,
+            ScheduleFire.scheduled_time >= start,
+            ScheduleFire.scheduled_time < end,
+        )
+        .order_by(ScheduleFire.scheduled_time.asc())
+        .limit(limit)
+    )
+    return [(moment, outcome) for moment, outcome in session.execute(query).all()]

@@ -42,7 +42,7 @@ from scorecast.service.firing import fire_history
 from scorecast.service.job_views import job_views
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
-from scorecast.web import present
+from scorecast.web import calendar, present
 from scorecast.web.session import COOKIE_NAME, SESSION_SECONDS, ConsoleKeys
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -285,12 +285,20 @@ def definitions_page(
 
 
 @router.get("/definitions/{definition_id}")
-def definition_page(request: Request, user: UserDep, definition_id: str) -> HTMLResponse:
+def definition_page(
+    request: Request, user: UserDep, definition_id: str, month: str = ""
+) -> HTMLResponse:
     now = utcnow()
 
     def work(session: Session) -> dict[str, Any]:
         definition = definitions.get_definition(session, user.caller, definition_id)
         recent = overview_queries.definition_jobs(session, user.caller, definition.id)
+        schedule = present.readable_schedule(definition.schedule)
+        first = calendar.parse_month(month, now.date())
+        start, end = calendar.month_bounds(first, schedule.zone if schedule else None)
+        past = overview_queries.fire_outcomes_between(
+            session, definition, start, end, limit=calendar.MAX_FUTURE
+        )
         labels = overview_queries.deployment_labels(
             session, user.caller, {definition.deployment_id}
         )
@@ -302,6 +310,9 @@ def definition_page(request: Request, user: UserDep, definition_id: str) -> HTML
             "next_fires": present.next_fires(definition.schedule, now, 10),
             "jobs": recent,
             "chart": present.job_chart(recent),
+            "month": calendar.month_calendar(
+                first, schedule, past, now, upcoming=definition.enabled
+            ),
         }
 
     return _page_or_not_found(request, user, "definition.html", work)
@@ -370,6 +381,7 @@ def deployments_page(
             session, user.caller, offset=offset, limit=PAGE_SIZE, search=q or None
         )
         return {
+            "upload_limit": present.byte_size(_settings(request).limits.upload_bytes),
             "deployments": list(page),
             "q": q,
             "paging": present.Pager(offset, PAGE_SIZE, total, {"q": q}),
