@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.errors import InvalidInput
@@ -23,9 +23,27 @@ ATTENTION_OUTCOMES = ("skipped", "missed", "failed")
 
 
 @dataclass(frozen=True)
+class DefinitionName:
+    """What a list shows of a definition: its id and name (no spec to load and decode)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class UpcomingFire:
-    definition: JobDefinition
+    definition: DefinitionName
     moment: datetime
+
+
+@dataclass(frozen=True)
+class AttentionFire:
+    """A skipped, missed or failed fire with its definition's name."""
+
+    scheduled_time: datetime
+    outcome: str
+    reason: str | None
+    definition: DefinitionName
 
 
 def jobs_in_status(
@@ -42,9 +60,11 @@ def jobs_in_status(
 
 
 def failed_jobs_since(session: Session, caller: Caller, since: datetime) -> list[Job]:
-    """The caller's jobs that ended FAILED or ABORTED since ``since``, newest first."""
+    """The caller's jobs that ended FAILED or ABORTED since ``since``, newest first (their
+    spec is not loaded: reading it reads it then, one query per job)."""
     query = (
         select(Job)
+        .options(defer(Job.spec))
         .where(
             Job.org_id == caller.org_id,
             Job.status.in_(("FAILED", "ABORTED")),
@@ -58,10 +78,16 @@ def failed_jobs_since(session: Session, caller: Caller, since: datetime) -> list
 
 def fires_needing_attention(
     session: Session, caller: Caller, since: datetime
-) -> list[tuple[ScheduleFire, JobDefinition]]:
+) -> list[AttentionFire]:
     """Skipped, missed and failed fires of the caller's definitions since ``since``."""
     query = (
-        select(ScheduleFire, JobDefinition)
+        select(
+            ScheduleFire.scheduled_time,
+            ScheduleFire.outcome,
+            ScheduleFire.reason,
+            JobDefinition.id,
+            JobDefinition.name,
+        )
         .join(JobDefinition, JobDefinition.id == ScheduleFire.definition_id)
         .where(
             JobDefinition.org_id == caller.org_id,
@@ -71,7 +97,10 @@ def fires_needing_attention(
         .order_by(ScheduleFire.scheduled_time.desc())
         .limit(100)
     )
-    return [(fire, definition) for fire, definition in session.execute(query).all()]
+    return [
+        AttentionFire(moment, outcome, reason, DefinitionName(ident, name))
+        for moment, outcome, reason, ident, name in session.execute(query).all()
+    ]
 
 
 def upcoming_fires(
@@ -86,7 +115,12 @@ def upcoming_fires(
     """
     end = now + horizon
     due = (
-        select(JobDefinition)
+        select(
+            JobDefinition.id,
+            JobDefinition.name,
+            JobDefinition.schedule,
+            JobDefinition.next_scheduled_run_time,
+        )
         .where(
             JobDefinition.org_id == caller.org_id,
             JobDefinition.enabled.is_(True),
@@ -95,18 +129,19 @@ def upcoming_fires(
         )
         .order_by(JobDefinition.next_scheduled_run_time.asc(), JobDefinition.id.asc())
     )
-    expanded = session.scalars(due.limit(limit)).all()
-    following = session.scalars(due.offset(limit).limit(1)).first()
+    expanded = session.execute(due.limit(limit)).all()
+    following = session.execute(due.offset(limit).limit(1)).first()
     cutoff = end if following is None else following.next_scheduled_run_time
     assert cutoff is not None
     fires: list[UpcomingFire] = []
-    for definition in expanded:
-        if definition.schedule is None:
+    for ident, name, payload, _ in expanded:
+        if payload is None:
             continue
         try:
-            schedule = parse_schedule(definition.schedule)
+            schedule = parse_schedule(payload)
         except InvalidInput:
             continue  # stored before a rule changed: the definition's page says why
+        definition = DefinitionName(ident, name)
         moment = next_fire_after(schedule, now)
         taken = 0
         while moment is not None and moment <= end and taken < limit:

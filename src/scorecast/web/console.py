@@ -50,6 +50,8 @@ TEMPLATES.env.filters.update(
     when=present.when, duration=present.duration, rows=present.rows, eta=present.eta
 )
 PAGE_SIZE = 50
+#: a job list counts its matches up to here (past it the page says "more than 10,000")
+COUNT_LIMIT = 10_000
 #: seconds between two progress events of a job's stream (at most one read a second)
 EVENT_SECONDS = 1.0
 
@@ -244,8 +246,8 @@ def overview(request: Request, user: UserDep) -> HTMLResponse:
         waiting = overview_queries.jobs_in_status(session, caller, ["INITIALIZING"])
         upcoming = overview_queries.upcoming_fires(session, caller, now, day)
         return {
-            "running": job_views(session, running),
-            "waiting": job_views(session, waiting),
+            "running": job_views(session, running, with_logs=False, with_positions=False),
+            "waiting": job_views(session, waiting, with_logs=False),
             "failures": overview_queries.failed_jobs_since(session, caller, now - day),
             "fires": overview_queries.fires_needing_attention(session, caller, now - day),
             "upcoming": upcoming,
@@ -326,25 +328,38 @@ def jobs_page(
     status: str = "",
     definition: str = "",
     source: str = "",
+    created: str = "",
     offset: PageOffset = 0,
 ) -> HTMLResponse:
     def work(session: Session) -> dict[str, Any]:
+        start, end = present.day_range("created", created)
         filters = jobs.JobFilters(
             statuses=[status] if status else [],
             definition_id=definition or None,
             sources=[source] if source else [],
+            created_after=start,
+            created_before=end,
         )
-        page, total = jobs.list_jobs(session, user.caller, filters, offset=offset, limit=PAGE_SIZE)
+        counted = max(COUNT_LIMIT, offset + PAGE_SIZE) + 1
+        page, total = jobs.list_jobs(
+            session, user.caller, filters, offset=offset, limit=PAGE_SIZE, count_limit=counted
+        )
         return {
-            "jobs": job_views(session, page),
-            "filters": {"status": status, "definition": definition, "source": source},
+            "jobs": job_views(session, page, with_logs=False, with_positions=False),
+            "filters": {
+                "status": status,
+                "definition": definition,
+                "source": source,
+                "created": created,
+            },
             "statuses": STATUSES,
             "sources": jobs.SOURCES,
             "paging": present.Pager(
                 offset,
                 PAGE_SIZE,
                 total,
-                {"status": status, "definition": definition, "source": source},
+                {"status": status, "definition": definition, "source": source, "created": created},
+                capped=total == counted,
             ),
         }
 

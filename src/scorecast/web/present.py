@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from scorecast.domain.schedule import next_fires as schedule_next_fires
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service import credentials, data_stores
 from scorecast.service.caller import Caller
+from scorecast.service.overview import DefinitionName
 from scorecast.store.models import Job, JobDefinition
 from scorecast.store.types import utcnow
 
@@ -64,6 +65,19 @@ def byte_size(count: int) -> str:
         if count >= 1 << power:
             return f"{count / (1 << power):.4g} {unit}"
     return f"{count} bytes"
+
+
+def day_range(field: str, value: str) -> tuple[datetime | None, datetime | None]:
+    """The UTC day ``YYYY-MM-DD`` as [start, end); (None, None) when empty; InvalidInput
+    naming ``field`` otherwise."""
+    if not value:
+        return None, None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.at(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    start = datetime.combine(day, time(), UTC)
+    return start, start + timedelta(days=1)
 
 
 def eta(seconds: float | None) -> str:
@@ -270,7 +284,7 @@ def job_chart(jobs: Sequence[Job], width: int = 600, height: int = 120) -> Chart
 class Tick:
     x: float
     label: str
-    definition: JobDefinition
+    definition: DefinitionName
     moment: datetime
 
 
@@ -296,6 +310,12 @@ class Pager:
     limit: int
     total: int
     params: Mapping[str, str]
+    #: the count stopped at ``total``: there are more (shown as "more than total - 1")
+    capped: bool = False
+
+    @property
+    def total_text(self) -> str:
+        return f"more than {self.total - 1:,}" if self.capped else f"{self.total:,}"
 
     @property
     def first(self) -> int:
@@ -316,4 +336,5 @@ class Pager:
 
     @property
     def next(self) -> str | None:
-        return self._link(self.offset + self.limit) if self.last < self.total else None
+        more = self.capped or self.last < self.total  # capped: past this page there are more
+        return self._link(self.offset + self.limit) if more else None
