@@ -3,10 +3,16 @@
 Against one real ``scorecast serve`` holding some jobs, each command runs N times in a fresh
 Python process (interleaved, so a load change on the machine hits all three alike):
 
-- ``scorecast jobs list --json``: the server install's ``scorecast`` command;
-- the same through the client-only entry point (what ``pip install ./client`` installs);
-- the official client: ``import datarobot``, ``Client(...)``,
+- ``scorecast jobs list --json``: the server install's ``scorecast`` command, in this Python;
+- the same through the client-only entry point, in a venv holding only ``scorecast-client``
+  and the official client (``.cache/bench-client-venv``, made on the first run): what
+  ``pip install scorecast-client`` gives a user;
+- the official client, in that same venv: ``import datarobot``, ``Client(...)``,
   ``BatchPredictionJob.list_by_status()``.
+
+The client-only venv matters: a development install holds packages that the SDK's own
+libraries import when present (``httpcore`` imports ``trio``, for one), which a user of the
+client alone does not have.
 
 Prints the median of each and its ratio to the official client's (the issue aims at a third).
 
@@ -36,6 +42,20 @@ OFFICIAL = (
 CLIENT_ONLY = "from scorecast_client.cli import run; run()"
 
 
+REPO = Path(__file__).resolve().parents[1]
+VENV = REPO / ".cache" / "bench-client-venv"
+
+
+def _client_venv() -> Path:
+    """The venv's Python, holding scorecast-client (from this checkout) and datarobot only."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        packages = [str(REPO / "client"), "datarobot==3.20.0"]
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
+    return python
+
+
 def _wall(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
@@ -49,6 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     from scorecast_client import Client
 
+    venv_python = str(_client_venv())
     with tempfile.TemporaryDirectory() as scratch, Serve(Path(scratch) / "home") as serve:
         deployment = serve.register(
             MODEL, targetName="readmitted", targetType="binary", positiveClass="yes"
@@ -59,9 +80,14 @@ def main() -> None:
         env = {**os.environ, "SCORECAST_ENDPOINT": serve.endpoint, "SCORECAST_TOKEN": serve.token}
         listing = ["jobs", "list", "--json"]
         commands = {
-            "scorecast jobs list --json (server install)": ["scorecast", *listing],
-            "client-only entry point": [sys.executable, "-c", CLIENT_ONLY, *listing],
-            "official datarobot client": [sys.executable, "-c", OFFICIAL],
+            "scorecast jobs list --json (server install)": [
+                sys.executable,
+                "-m",
+                "scorecast",
+                *listing,
+            ],
+            "client-only install": [venv_python, "-c", CLIENT_ONLY, *listing],
+            "official datarobot client": [venv_python, "-c", OFFICIAL],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):

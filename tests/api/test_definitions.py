@@ -179,6 +179,52 @@ def test_patch_rejections(api_a: Api, deployment_a: str) -> None:
     assert unchanged == first
 
 
+def test_policies_default_to_todays_behaviour_and_are_set_on_create_and_patch(
+    api_a: Api, deployment_a: str
+) -> None:
+    plain = create(api_a, deployment_a, name="plain")
+    assert plain["overlapPolicy"] == "skip"
+    assert plain["catchUp"] == {"windowSeconds": 3600, "maxRuns": 1}
+    assert plain["retry"] == {"maxAttempts": 1, "delaySeconds": 60, "backoffFactor": 2.0}
+    assert plain["timeoutSeconds"] is None
+    assert plain["jitterSeconds"] == 0
+    assert plain["retention"] is None
+
+    created = create(
+        api_a,
+        deployment_a,
+        name="with-policies",
+        overlapPolicy="queue",
+        catchUp={"windowSeconds": 7200, "maxRuns": 3},
+        timeoutSeconds=600,
+        retention={"maxJobs": 10, "maxAgeDays": None, "keepLastSuccessful": True},
+    )
+    assert created["overlapPolicy"] == "queue"
+    assert created["catchUp"] == {"windowSeconds": 7200, "maxRuns": 3}
+    assert "overlapPolicy" not in created["batchPredictionJob"]
+    url = f"{PATH}{created['id']}/"
+    changed = api_a.patch(url, json={"jitterSeconds": 30, "timeoutSeconds": None}).json()
+    assert changed["jitterSeconds"] == 30
+    assert changed["timeoutSeconds"] is None
+    assert changed["overlapPolicy"] == "queue"
+    assert changed["retention"]["maxJobs"] == 10
+    assert api_a.get(url).json() == changed
+
+
+def test_a_bad_policy_is_422_naming_the_field_and_changes_nothing(
+    api_a: Api, deployment_a: str
+) -> None:
+    response = api_a.post(
+        PATH, json={"enabled": False, "overlapPolicy": "sometimes", **spec(deployment_a)}
+    )
+    assert "overlapPolicy" in assert_json_error(response, 422)["errors"]
+    created = create(api_a, deployment_a, name="kept")
+    url = f"{PATH}{created['id']}/"
+    bad = api_a.patch(url, json={"catchUp": {"maxRuns": -1}, "name": "renamed"})
+    assert "maxRuns" in assert_json_error(bad, 422)["errors"]["catchUp"]
+    assert api_a.get(url).json() == created
+
+
 def test_list_filters_and_absolute_next_links(
     api_a: Api, deployment_a: str, live_server: Any
 ) -> None:

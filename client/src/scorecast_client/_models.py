@@ -84,6 +84,14 @@ class DefinitionData(TypedDict):
     lastStartedJobTime: str | None
     lastScheduledRunTime: str | None
     nextScheduledRunTime: str | None
+    overlapPolicy: NotRequired[Literal["skip", "queue", "cancelRunning", "allow"]]
+    catchUp: NotRequired[JsonObject]
+    retry: NotRequired[JsonObject]
+    timeoutSeconds: NotRequired[int | None]
+    expectedDurationSeconds: NotRequired[int | None]
+    autoDisableAfterFailures: NotRequired[int | None]
+    jitterSeconds: NotRequired[int]
+    retention: NotRequired[JsonObject | None]
 
 
 class DeploymentModel(TypedDict):

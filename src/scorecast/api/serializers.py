@@ -26,9 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from scorecast.api.wire import format_datetime
+from scorecast.domain.definition_policies import policies_to_wire
 from scorecast.domain.job_statuses import end_reason, wire_status
 from scorecast.domain.spec_secrets import without_secrets
-from scorecast.service.definitions import DefinitionView
+from scorecast.service.definitions import DefinitionView, definition_policies
 from scorecast.service.job_views import JobView, UserRef
 from scorecast.store.models import Job
 from scorecast.store.types import utcnow
@@ -140,6 +141,7 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
         "lastStartedJobTime": format_datetime(definition.last_started_job_time),
         "lastScheduledRunTime": format_datetime(definition.last_scheduled_run_time),
         "nextScheduledRunTime": format_datetime(definition.next_scheduled_run_time),
+        **policies_to_wire(definition_policies(definition)),
     }
 
 

@@ -11,10 +11,7 @@ from typing import Annotated
 import typer
 
 from scorecast.cli.groups import command_group
-from scorecast.config import Settings
-from scorecast.service.accounts import DEFAULT_ADMIN, DEFAULT_ORG, create_token
-from scorecast.state_folder import make_owner_only
-from scorecast.store.db import create_engine_for, migrate, session_scope
+from scorecast.domain.account_defaults import DEFAULT_ADMIN, DEFAULT_ORG
 
 app = command_group(help="Create API tokens.")
 
@@ -34,6 +31,11 @@ def create(
     admin: Annotated[bool, typer.Option("--admin", help="a new user is an administrator")] = False,
 ) -> None:
     """Print a new API token for USER of ORG (both created when missing)."""
+    from scorecast.config import Settings
+    from scorecast.service.accounts import create_token
+    from scorecast.state_folder import make_owner_only
+    from scorecast.store.db import create_engine_for, migrate, session_scope
+
     settings = Settings.from_env()
     make_owner_only(settings.home)  # this may create the state folder and the store
     migrate(settings.database_url)

@@ -26,10 +26,6 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 _MAX_NAME = 200
 
-#: The organization and admin user created on first start and used by ``token create``.
-DEFAULT_ORG = "default"
-DEFAULT_ADMIN = "admin"
-
 
 def hash_token(token: str) -> str:
     """The stored form of a token: SHA-256, hex (64 characters)."""

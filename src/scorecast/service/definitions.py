@@ -25,6 +25,13 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.domain.definition_names import generate_name
+from scorecast.domain.definition_policies import (
+    POLICY_KEYS,
+    DefinitionPolicies,
+    parse_policies,
+    policies_from_stored,
+    policies_to_wire,
+)
 from scorecast.domain.job_spec import merge_job_spec
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.errors import Conflict, InvalidInput
@@ -35,7 +42,7 @@ from scorecast.store.models import JobDefinition
 from scorecast.store.types import utcnow
 
 #: Top-level keys of a definition body that are not job spec keys.
-DEFINITION_KEYS: Final = ("name", "enabled", "schedule")
+DEFINITION_KEYS: Final = ("name", "enabled", "schedule", *POLICY_KEYS)
 MAX_NAME_LENGTH: Final = 200
 
 _rng = random.SystemRandom()
@@ -70,6 +77,7 @@ def create_definition(
         errors["schedule"] = "is required when enabled is true"
     if errors:
         raise InvalidInput(_summary(errors), errors)
+    policies = parse_policies(body)
     spec = validate_job_spec(session, caller, spec_part, app_settings=app_settings)
     if name is None:
         name = generate_name(_rng, lambda candidate: _name_taken(session, caller.org_id, candidate))
@@ -81,6 +89,7 @@ def create_definition(
         enabled=bool(enabled),
         schedule=schedule_wire,
         job_spec=spec,
+        policies=policies_to_wire(policies),
         deployment_id=spec["deploymentId"],
         created_by=caller.user_id,
         updated_by=caller.user_id,
@@ -158,6 +167,7 @@ def update_definition(
         errors["schedule"] = "is required when enabled is true"
     if errors:
         raise InvalidInput(_summary(errors), errors)
+    policies = parse_policies(body, definition_policies(definition))
     spec_changes = {key: value for key, value in body.items() if key not in DEFINITION_KEYS}
     if spec_changes:
         merged = merge_job_spec(definition.job_spec, spec_changes)
@@ -169,6 +179,7 @@ def update_definition(
     definition.name = name
     definition.enabled = enabled
     definition.schedule = schedule_wire
+    definition.policies = policies_to_wire(policies)
     definition.updated = now
     definition.updated_by = caller.user_id
     definition.next_scheduled_run_time = _next_run(enabled, schedule_wire, now)
@@ -193,6 +204,11 @@ def definition_views(
         return users.get(user_id, UserRef(user_id, "unknown", None))
 
     return [DefinitionView(d, ref(d.created_by), ref(d.updated_by)) for d in definitions]
+
+
+def definition_policies(definition: JobDefinition) -> DefinitionPolicies:
+    """The definition's policies (stored in their validated wire form)."""
+    return policies_from_stored(definition.policies)
 
 
 def next_run_time(definition: JobDefinition, now: datetime) -> datetime | None:

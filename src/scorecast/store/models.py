@@ -167,6 +167,8 @@ class JobDefinition(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     schedule: Mapped[dict[str, Any] | None]
     job_spec: Mapped[dict[str, Any]]
+    #: ``domain.definition_policies`` in its wire form; None: every policy at its default
+    policies: Mapped[dict[str, Any] | None]
     deployment_id: Mapped[str] = mapped_column(_ID, index=True)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     updated_by: Mapped[str] = mapped_column(ForeignKey("users.id"))

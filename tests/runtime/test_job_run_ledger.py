@@ -1,0 +1,235 @@
+"""``JobRun`` on its own, through an in-memory ``JobLedger``: no store, worker or job process.
+
+The ledger records what the run asks of the store; the intake and output are real
+``filesystem`` files and the model is the demo's ONNX model, so each test shows what a job run
+does for one situation: a clean run, a bad input, an abort, a lost lease, a shutdown, a retry
+after an earlier attempt committed, and a deployment that is gone.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scorecast.config import Settings
+from scorecast.demo import MODEL
+from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.model_description import ModelDescription
+from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.errors import JobFailure
+from scorecast.predictors.registry import describe_model
+from scorecast.runtime.job_ledger import JobPlan
+from scorecast.runtime.job_run import JobRun
+
+FEATURES = ("patient_id", "age", "visits_last_year", "medications", "admission_type")
+
+
+@dataclass
+class FakeLedger:
+    """A ``JobLedger`` in memory: ``plan`` as given, and everything the run stores, recorded."""
+
+    job_plan: JobPlan | None
+    #: what ``report`` answers (``"abort"``, ``"lost"``)
+    answer: frozenset[str] = frozenset()
+    reports: list[ProgressUpdate] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    finished: list[tuple[str, ProgressUpdate]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+
+    def plan(self) -> JobPlan:
+        if self.job_plan is None:
+            raise JobFailure("the job's deployment no longer exists")
+        return self.job_plan
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        raise JobFailure(f"credential {credential_id} not found")
+
+    def data_store(self, data_store_id: str) -> dict[str, Any]:
+        raise JobFailure(f"data store {data_store_id} not found")
+
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> Path:
+        raise JobFailure(f"dataset {dataset_id} not found")
+
+    def report(self, update: ProgressUpdate) -> frozenset[str]:
+        self.reports.append(update)
+        return self.answer
+
+    def log(self, message: str) -> None:
+        self.logs.append(message)
+
+    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
+        self.finished.append((summary, progress))
+        return True
+
+    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
+        self.failed.append((status, message))
+
+    def release(self, reason: str) -> None:
+        self.released.append(reason)
+
+
+@pytest.fixture(scope="module")
+def description() -> ModelDescription:
+    return describe_model(MODEL, target="readmitted", target_type="binary", positive_class="yes")
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "files"
+    root.mkdir()
+    monkeypatch.setenv("SCORECAST_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
+    return root
+
+
+def _plan(description: ModelDescription, source: Path, target: Path) -> JobPlan:
+    spec: dict[str, Any] = {
+        "deploymentId": "d" * 24,
+        "intakeSettings": {"type": "filesystem", "url": source.as_uri()},
+        "outputSettings": {"type": "filesystem", "url": target.as_uri()},
+        "passthroughColumns": ["patient_id"],
+    }
+    return JobPlan(
+        spec=spec,
+        options=ScoringOptions.from_job_spec(spec),
+        description=description,
+        artifact=MODEL,
+        num_concurrent=1,
+        intake_size=source.stat().st_size,
+        scheduled_time=None,
+    )
+
+
+def _write_rows(path: Path, count: int, *, bad_age_at: int | None = None) -> None:
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(FEATURES)
+        for index in range(count):
+            age: object = "not a number" if index == bad_age_at else 20 + index % 60
+            writer.writerow([f"P{index:06d}", age, index % 5, index % 12, "urgent"])
+
+
+def _keeps_extended_attributes(folder: Path) -> bool:
+    probe = folder / ".xattr-probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.scorecast.probe", b"1")
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+    return True
+
+
+def _run(ledger: FakeLedger, *, attempt: int = 1, signals: frozenset[str] = frozenset()) -> JobRun:
+    claim = Claim(job_id="j" * 24, attempt=attempt, worker_id="w1", retried=attempt > 1)
+    run = JobRun(Settings.from_env(), ledger, claim, lambda: set(signals))
+    run.execute()
+    return run
+
+
+def test_a_clean_run_commits_the_output_and_finishes_with_its_counts(
+    files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _write_rows(source, 500)
+    ledger = FakeLedger(_plan(description, source, target))
+
+    _run(ledger)
+
+    assert ledger.failed == []
+    [(summary, progress)] = ledger.finished
+    assert summary.startswith("500 rows scored, 0 failed")
+    assert progress.scored_rows == 500 and progress.percentage == 100.0
+    with target.open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["patient_id"] for row in rows] == [f"P{i:06d}" for i in range(500)]
+    assert all(0.0 <= float(row["readmitted_yes_PREDICTION"]) <= 1.0 for row in rows)
+
+
+def test_a_missing_column_fails_the_job_and_writes_nothing(
+    files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    source.write_text("patient_id,age\nP1,30\n")
+    ledger = FakeLedger(_plan(description, source, target))
+
+    _run(ledger)
+
+    [(status, message)] = ledger.failed
+    assert status == "FAILED" and "visits_last_year" in message
+    assert ledger.finished == [] and not target.exists()
+    assert [p.name for p in files.iterdir()] == ["in.csv"]
+
+
+def test_an_abort_from_the_store_ends_the_job_aborted_and_writes_nothing(
+    files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _write_rows(source, 200)
+    ledger = FakeLedger(_plan(description, source, target), answer=frozenset({"abort"}))
+
+    _run(ledger, signals=frozenset({"abort"}))
+
+    assert ledger.failed == [("ABORTED", "aborted on request")]
+    assert ledger.finished == [] and not target.exists()
+
+
+def test_a_lost_lease_stores_nothing_and_commits_nothing(
+    files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _write_rows(source, 200)
+    ledger = FakeLedger(_plan(description, source, target), answer=frozenset({"lost"}))
+
+    _run(ledger, signals=frozenset({"lost"}))
+
+    assert ledger.failed == [] and ledger.finished == [] and ledger.released == []
+    assert not target.exists()
+
+
+def test_a_shutdown_puts_the_job_back_in_the_queue(
+    files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _write_rows(source, 200)
+    ledger = FakeLedger(_plan(description, source, target))
+
+    _run(ledger, signals=frozenset({"shutdown"}))
+
+    assert ledger.released == ["the worker shut down"]
+    assert ledger.failed == [] and ledger.finished == [] and not target.exists()
+
+
+def test_a_retry_after_an_earlier_commit_completes_without_writing_again(
+    files: Path, description: ModelDescription
+) -> None:
+    if not _keeps_extended_attributes(files):
+        pytest.skip("this file system keeps no user extended attributes (no commit mark)")
+    source, target = files / "in.csv", files / "out.csv"
+    _write_rows(source, 100)
+    first = FakeLedger(_plan(description, source, target))
+    _run(first)
+    committed = target.read_bytes()
+    _write_rows(source, 300)  # a second read would give another output
+    second = FakeLedger(_plan(description, source, target))
+
+    _run(second, attempt=2)
+
+    assert target.read_bytes() == committed
+    [(summary, _)] = second.finished
+    assert "already committed" in summary and "attempt 1" in summary
+
+
+def test_a_deployment_that_is_gone_fails_the_job_with_the_reason(files: Path) -> None:
+    ledger = FakeLedger(None)
+
+    _run(ledger)
+
+    assert ledger.failed == [("FAILED", "the job's deployment no longer exists")]
