@@ -181,6 +181,12 @@ def _browse_calendar(page: Any, violations: list[str]) -> None:
 
 
 def _clone_and_delete(page: Any, server: ServeProcess, definition_id: str) -> None:
+    with server.http() as http:  # policies other than the defaults, which the copy keeps
+        changed = http.patch(
+            f"batchPredictionJobDefinitions/{definition_id}/",
+            json={"overlapPolicy": "queue", "retry": {"maxAttempts": 3, "delaySeconds": 60}},
+        )
+    assert changed.status_code == 200, changed.text
     page.get_by_label("Name of the copy").fill("demo copy")
     page.get_by_role("button", name="Clone (disabled)").click()
     page.get_by_text("Cloned (disabled).", exact=True).wait_for()
@@ -191,6 +197,9 @@ def _clone_and_delete(page: Any, server: ServeProcess, definition_id: str) -> No
     assert copy["name"] == "demo copy" and copy["enabled"] is False
     assert copy["schedule"] == original["schedule"]
     assert copy["batchPredictionJob"] == original["batchPredictionJob"]
+    policies = ("overlapPolicy", "catchUp", "retry", "retention")
+    assert {key: copy[key] for key in policies} == {key: original[key] for key in policies}
+    assert copy["overlapPolicy"] == "queue" and copy["retry"]["maxAttempts"] == 3
 
     page.get_by_label(re.compile("^Delete “demo copy”")).check()
     page.get_by_role("button", name="Delete definition").click()

@@ -8,7 +8,8 @@
   ``message`` and ``errors`` keyed by form field;
 - ``POST /definitions/{id}/schedule``: save (through ``service.definitions.update_definition``);
   a refused schedule shows the editor again with the problems next to their fields;
-- ``POST /definitions/{id}/clone``: a disabled copy under a new name.
+- ``POST /definitions/{id}/clone``: a disabled copy under a new name (spec, schedule and
+  policies).
 
 Like every console page, each one is scoped to the signed-in organization.
 """
@@ -25,6 +26,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from scorecast.domain.definition_policies import policies_to_wire
 from scorecast.domain.schedule import Schedule, describe
 from scorecast.domain.schedule.preview import preview
 from scorecast.errors import InvalidInput, ScorecastError
@@ -156,6 +158,7 @@ def clone(
         original = definitions.get_definition(session, user.caller, definition_id)
         body = {
             **original.job_spec,
+            **policies_to_wire(definitions.definition_policies(original)),
             "name": name.strip() or None,
             "enabled": False,
             "schedule": original.schedule,
