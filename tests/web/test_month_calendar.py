@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scorecast.domain.schedule import next_fires, parse_schedule
-from scorecast.web.calendar import Day, Month, month_bounds, month_calendar, parse_month
+from scorecast.web.calendar import (
+    MAX_FUTURE,
+    Day,
+    Month,
+    month_bounds,
+    month_calendar,
+    parse_month,
+)
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 OUTCOMES = ("started", "queued", "skipped", "missed", "failed", "retried", "backfill")
@@ -79,7 +86,7 @@ def test_a_minutely_schedule_is_cut_off_and_says_so() -> None:
     )
     month = month_calendar(date(2026, 3, 1), minutely, [], NOW)
     assert month.truncated
-    assert sum(day.counts["due"] for day in _days(month)) == 5000
+    assert sum(day.counts["due"] for day in _days(month)) == MAX_FUTURE
 
 
 def test_months_link_to_their_neighbours_and_bad_months_fall_back() -> None:
@@ -91,3 +98,8 @@ def test_months_link_to_their_neighbours_and_bad_months_fall_back() -> None:
     assert parse_month("2027-02", today) == date(2027, 2, 1)
     for bad in ("", "2027", "2027-13", "x-y", "0000-01", "99999-01"):
         assert parse_month(bad, today) == date(2026, 3, 1)
+
+
+def test_fires_on_record_read_only_in_part_say_so() -> None:
+    assert month_calendar(date(2026, 3, 1), None, [], NOW, past_cut=True).truncated
+    assert not month_calendar(date(2026, 3, 1), None, [], NOW).truncated

@@ -16,8 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from scorecast.domain.schedule import Schedule, next_fire_after
 
-#: at most this many future fires are placed on one month (a minutely schedule has 44,640)
-MAX_FUTURE = 5000
+#: at most this many future fires are placed on one month (a minutely schedule has 44,640),
+#: and at most this many fires on record are read for one
+MAX_FUTURE = 1000
+MAX_PAST = 1000
 #: outcome -> the day class it gives, most serious first
 _SEVERITY = ("bad", "warn", "ok", "due")
 _CLASS_OF = {
@@ -59,7 +61,7 @@ class Month:
     first: date
     weeks: list[list[Day | None]]
     zone_name: str
-    truncated: bool  # more future fires than MAX_FUTURE: the later days show none
+    truncated: bool  # more fires than MAX_PAST or MAX_FUTURE: some days show too few
 
     @property
     def title(self) -> str:
@@ -101,6 +103,7 @@ def month_calendar(
     now: datetime,
     *,
     upcoming: bool = True,
+    past_cut: bool = False,
 ) -> Month:
     """The month starting ``first``: ``past`` fires (scheduled time, outcome) on record, and,
     when ``upcoming`` (the definition is enabled), the schedule's fires after ``now`` as
@@ -114,7 +117,7 @@ def month_calendar(
     }
     for scheduled, outcome in past:
         _place(days, scheduled, outcome, zone)
-    truncated = False
+    truncated = past_cut  # the fires on record were read only up to MAX_PAST
     if schedule is not None and upcoming:
         moment = next_fire_after(schedule, max(now, start - timedelta(seconds=1)))
         placed = 0

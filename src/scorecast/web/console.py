@@ -50,8 +50,8 @@ TEMPLATES.env.filters.update(
     when=present.when, duration=present.duration, rows=present.rows, eta=present.eta
 )
 PAGE_SIZE = 50
-#: a job list counts its matches up to here (past it the page says "more than 10,000")
-COUNT_LIMIT = 10_000
+#: a job list counts its matches up to here (past it the page says "more than 1,000")
+COUNT_LIMIT = 1_000
 #: seconds between two progress events of a job's stream (at most one read a second)
 EVENT_SECONDS = 1.0
 
@@ -299,7 +299,7 @@ def definition_page(
         first = calendar.parse_month(month, now.date())
         start, end = calendar.month_bounds(first, schedule.zone if schedule else None)
         past = overview_queries.fire_outcomes_between(
-            session, definition, start, end, limit=calendar.MAX_FUTURE
+            session, definition, start, end, limit=calendar.MAX_PAST
         )
         labels = overview_queries.deployment_labels(
             session, user.caller, {definition.deployment_id}
@@ -313,7 +313,12 @@ def definition_page(
             "jobs": recent,
             "chart": present.job_chart(recent),
             "month": calendar.month_calendar(
-                first, schedule, past, now, upcoming=definition.enabled
+                first,
+                schedule,
+                past,
+                now,
+                upcoming=definition.enabled,
+                past_cut=len(past) == calendar.MAX_PAST,
             ),
         }
 
