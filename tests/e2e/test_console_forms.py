@@ -174,6 +174,9 @@ def _browse_calendar(page: Any, violations: list[str]) -> None:
     assert due.count() >= 19  # at least 19 weekdays in any month
     assert calendar.locator("td.day-due .fires").first.inner_text() == "1 due"
     _check(page, "definition", violations)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    _check(page, "definition-phone", violations)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Previous month").click()
     calendar.locator("caption", has_text=this_month).wait_for()
     page.get_by_role("button", name=f"Disable {DEMO_NAME}").click()
