@@ -146,9 +146,11 @@ def _edit_schedule(
     hour.fill("2")
     page.get_by_label("Day of week", exact=True).fill("1-5")
     page.get_by_label("Time zone").fill("Europe/Paris")
-    preview = page.locator("#schedule-preview")
-    preview.and_(page.locator('[data-state="ok"]')).wait_for(timeout=WAIT_MS)
-    page.locator('[data-preview="fires"] tr').first.wait_for(timeout=WAIT_MS)
+    # Answers to what was typed on the way may come first (the page keeps only the newest
+    # request's): wait for the preview of the whole schedule, in Paris time.
+    first_fire = page.locator('[data-preview="fires"] tr').first
+    first_fire.filter(has_text=re.compile(r"02:30 CES?T")).wait_for(timeout=WAIT_MS)
+    assert page.locator("#schedule-preview").get_attribute("data-state") == "ok"
     assert problem.inner_text() == ""
     fires = page.locator('[data-preview="fires"] tr').all_inner_texts()
     assert len(fires) == 10
