@@ -1,6 +1,7 @@
 """The console's reads over a real store (SQLite and PostgreSQL): the next fires of many
-definitions are exactly the soonest ones whatever the page limit, and the queue positions of a
-page of jobs, computed in one query, equal each job's own count."""
+definitions are exactly the soonest ones whatever the page limit, the queue positions of a
+page of jobs, computed in one query, equal each job's own count, and the overview's and the
+calendar's other reads show only the caller's organization."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from rows import add_definition, add_job, org_and_user
 from sqlalchemy import Engine
 
 from scorecast.domain.schedule import next_fire_after, parse_schedule
-from scorecast.service import overview
+from scorecast.service import jobs, overview
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import queue_positions
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job
+from scorecast.store.models import Job, JobDefinition, ScheduleFire
 
 NOW = datetime(2026, 3, 28, 22, 17, tzinfo=UTC)  # the night before London's clocks go forward
 
@@ -106,3 +107,53 @@ def test_queue_positions_of_a_page_equal_each_jobs_own_count(engine: Engine) -> 
         page = rng.sample(jobs, 25)
         got = queue_positions(session, page)
         assert got == {job.id: expected[job.id] for job in page if job.id in expected}
+
+
+def test_attention_fires_failures_month_fires_and_a_capped_count_stay_in_the_org(
+    engine: Engine,
+) -> None:
+    org_id, user_id = org_and_user(engine)
+    other_org, other_user = org_and_user(engine, "org-b")
+    mine = add_definition(engine, org_id, user_id, name="mine")
+    theirs = add_definition(engine, other_org, other_user, name="theirs")
+    outcomes = ["started", "skipped", "missed", "failed", "queued"]
+    with session_scope(engine) as session:
+        for index, outcome in enumerate(outcomes * 2):
+            for definition_id in (mine, theirs):
+                session.add(
+                    ScheduleFire(
+                        definition_id=definition_id,
+                        scheduled_time=NOW - timedelta(hours=index * 6),
+                        fired_at=NOW,
+                        outcome=outcome,
+                        reason=f"reason {index}",
+                    )
+                )
+    for index, status in enumerate(["FAILED", "ABORTED", "COMPLETED", "FAILED"]):
+        finished = NOW - timedelta(hours=index * 10)
+        add_job(engine, org_id, user_id, status=status, queued=False, finished=finished)
+        add_job(engine, other_org, other_user, status=status, queued=False, finished=finished)
+    caller = Caller(org_id, user_id, "admin")
+    since = NOW - timedelta(hours=24)
+    with session_scope(engine) as session:
+        attention = overview.fires_needing_attention(session, caller, since)
+        assert [(f.outcome, f.definition.name) for f in attention] == [
+            ("skipped", "mine"),
+            ("missed", "mine"),
+            ("failed", "mine"),
+        ]
+        assert [f.reason for f in attention] == ["reason 1", "reason 2", "reason 3"]
+        failed = overview.failed_jobs_since(session, caller, since)
+        assert [job.status for job in failed] == ["FAILED", "ABORTED"]
+        assert all(job.org_id == org_id for job in failed)
+        definition = session.get(JobDefinition, mine)
+        assert definition is not None
+        month = overview.fire_outcomes_between(
+            session, definition, NOW - timedelta(days=2), NOW + timedelta(seconds=1), limit=4
+        )
+        assert [outcome for _, outcome in month] == ["failed", "missed", "skipped", "started"]
+        filters = jobs.JobFilters()
+        page, total = jobs.list_jobs(session, caller, filters, offset=0, limit=2, count_limit=3)
+        assert (len(page), total) == (2, 3)
+        _, exact = jobs.list_jobs(session, caller, filters, offset=0, limit=2)
+        assert exact == 4

@@ -1,6 +1,7 @@
 """The size limit of every request body, by the kind of route (``config.Limits``).
 
-- multipart uploads (``…/fromFile/``, ``deployments/fromModelFile/``): ``upload_bytes``;
+- multipart uploads (``…/fromFile/``, ``deployments/fromModelFile/``, the console's
+  ``/deployments/upload``): ``upload_bytes``;
   Starlette spools their files to disk, so the limit bounds disk, not memory;
 - localFile job input (``…/csvUpload/`` and its parts): ``localfile_bytes``; streamed to disk;
 - every other body (JSON, parsed in memory): ``body_bytes``.
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scorecast.config import Limits
 
-_UPLOAD_PATH = re.compile(r"/(fromFile|fromModelFile)/$")
+_UPLOAD_PATH = re.compile(r"/(fromFile|fromModelFile)/$|^/deployments/upload$")
 _LOCALFILE_PATH = re.compile(r"/csvUpload/(part/[^/]*/)?$")
 
 

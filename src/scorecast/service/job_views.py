@@ -52,8 +52,18 @@ class JobView:
     intake_dataset_name: str | None = None
 
 
-def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
-    """What the JSON of each job needs: creator, logs, queue position, definition name."""
+def job_views(
+    session: Session,
+    jobs: Sequence[Job],
+    *,
+    with_logs: bool = True,
+    with_positions: bool = True,
+) -> list[JobView]:
+    """What the JSON of each job needs: creator, logs, queue position, definition name.
+
+    A list that shows no logs (or no queue positions) leaves them out: each costs a query
+    over the page's jobs (the positions one over every job waiting ahead of them).
+    """
     users = user_refs(session, {job.created_by for job in jobs})
     definition_ids = {job.definition_id for job in jobs if job.definition_id}
     names: dict[str, str] = {}
@@ -62,8 +72,8 @@ def job_views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
             select(JobDefinition.id, JobDefinition.name).where(JobDefinition.id.in_(definition_ids))
         )
         names = {row[0]: row[1] for row in rows}
-    logs = _logs(session, [job.id for job in jobs])
-    positions = queue_positions(session, jobs)
+    logs = _logs(session, [job.id for job in jobs]) if with_logs else {}
+    positions = queue_positions(session, jobs) if with_positions else {}
     datasets = _dataset_names(session, jobs)
     views = []
     for job in jobs:

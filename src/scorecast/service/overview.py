@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.domain.schedule.outcomes import ATTENTION_OUTCOMES as FIRES_NEEDING_ATTENTION
@@ -24,9 +24,27 @@ ATTENTION_OUTCOMES = tuple(sorted(outcome.value for outcome in FIRES_NEEDING_ATT
 
 
 @dataclass(frozen=True)
+class DefinitionName:
+    """What a list shows of a definition: its id and name (no spec to load and decode)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class UpcomingFire:
-    definition: JobDefinition
+    definition: DefinitionName
     moment: datetime
+
+
+@dataclass(frozen=True)
+class AttentionFire:
+    """A skipped, missed or failed fire with its definition's name."""
+
+    scheduled_time: datetime
+    outcome: str
+    reason: str | None
+    definition: DefinitionName
 
 
 def jobs_in_status(
@@ -43,9 +61,11 @@ def jobs_in_status(
 
 
 def failed_jobs_since(session: Session, caller: Caller, since: datetime) -> list[Job]:
-    """The caller's jobs that ended FAILED or ABORTED since ``since``, newest first."""
+    """The caller's jobs that ended FAILED or ABORTED since ``since``, newest first (their
+    spec is not loaded: reading it reads it then, one query per job)."""
     query = (
         select(Job)
+        .options(defer(Job.spec))
         .where(
             Job.org_id == caller.org_id,
             Job.status.in_(("FAILED", "ABORTED")),
@@ -59,10 +79,16 @@ def failed_jobs_since(session: Session, caller: Caller, since: datetime) -> list
 
 def fires_needing_attention(
     session: Session, caller: Caller, since: datetime
-) -> list[tuple[ScheduleFire, JobDefinition]]:
+) -> list[AttentionFire]:
     """Skipped, missed and failed fires of the caller's definitions since ``since``."""
     query = (
-        select(ScheduleFire, JobDefinition)
+        select(
+            ScheduleFire.scheduled_time,
+            ScheduleFire.outcome,
+            ScheduleFire.reason,
+            JobDefinition.id,
+            JobDefinition.name,
+        )
         .join(JobDefinition, JobDefinition.id == ScheduleFire.definition_id)
         .where(
             JobDefinition.org_id == caller.org_id,
@@ -72,7 +98,10 @@ def fires_needing_attention(
         .order_by(ScheduleFire.scheduled_time.desc())
         .limit(100)
     )
-    return [(fire, definition) for fire, definition in session.execute(query).all()]
+    return [
+        AttentionFire(moment, outcome, reason, DefinitionName(ident, name))
+        for moment, outcome, reason, ident, name in session.execute(query).all()
+    ]
 
 
 def upcoming_fires(
@@ -87,7 +116,12 @@ def upcoming_fires(
     """
     end = now + horizon
     due = (
-        select(JobDefinition)
+        select(
+            JobDefinition.id,
+            JobDefinition.name,
+            JobDefinition.schedule,
+            JobDefinition.next_scheduled_run_time,
+        )
         .where(
             JobDefinition.org_id == caller.org_id,
             JobDefinition.enabled.is_(True),
@@ -96,18 +130,19 @@ def upcoming_fires(
         )
         .order_by(JobDefinition.next_scheduled_run_time.asc(), JobDefinition.id.asc())
     )
-    expanded = session.scalars(due.limit(limit)).all()
-    following = session.scalars(due.offset(limit).limit(1)).first()
+    expanded = session.execute(due.limit(limit)).all()
+    following = session.execute(due.offset(limit).limit(1)).first()
     cutoff = end if following is None else following.next_scheduled_run_time
     assert cutoff is not None
     fires: list[UpcomingFire] = []
-    for definition in expanded:
-        if definition.schedule is None:
+    for ident, name, payload, _ in expanded:
+        if payload is None:
             continue
         try:
-            schedule = parse_schedule(definition.schedule)
+            schedule = parse_schedule(payload)
         except InvalidInput:
             continue  # stored before a rule changed: the definition's page says why
+        definition = DefinitionName(ident, name)
         moment = next_fire_after(schedule, now)
         taken = 0
         while moment is not None and moment <= end and taken < limit:
@@ -141,3 +176,21 @@ def deployment_labels(session: Session, caller: Caller, ids: Collection[str]) ->
         Deployment.org_id == caller.org_id, Deployment.id.in_(list(ids))
     )
     return {row[0]: row[1] for row in session.execute(query).all()}
+
+
+def fire_outcomes_between(
+    session: Session, definition: JobDefinition, start: datetime, end: datetime, *, limit: int
+) -> list[tuple[datetime, str]]:
+    """The scheduled time and outcome of ``definition``'s fires in ``[start, end)``, at most
+    ``limit`` of them, earliest first (``definition`` was read in the caller's organization)."""
+    query = (
+        select(ScheduleFire.scheduled_time, ScheduleFire.outcome)
+        .where(
+            ScheduleFire.definition_id == definition.id,
+            ScheduleFire.scheduled_time >= start,
+            ScheduleFire.scheduled_time < end,
+        )
+        .order_by(ScheduleFire.scheduled_time.asc())
+        .limit(limit)
+    )
+    return [(moment, outcome) for moment, outcome in session.execute(query).all()]

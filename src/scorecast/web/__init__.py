@@ -21,12 +21,16 @@ from scorecast.web.console import (
     render,
     router,
 )
+from scorecast.web.editing import router as editing_router
+from scorecast.web.objects import router as objects_router
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install_console(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(editing_router)
+    app.include_router(objects_router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(LoginRequired)

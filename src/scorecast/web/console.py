@@ -42,7 +42,7 @@ from scorecast.service.firing import fire_history
 from scorecast.service.job_views import job_views
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
-from scorecast.web import present
+from scorecast.web import calendar, present
 from scorecast.web.session import COOKIE_NAME, SESSION_SECONDS, ConsoleKeys
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -50,6 +50,8 @@ TEMPLATES.env.filters.update(
     when=present.when, duration=present.duration, rows=present.rows, eta=present.eta
 )
 PAGE_SIZE = 50
+#: a job list counts its matches up to here (past it the page says "more than 1,000")
+COUNT_LIMIT = 1_000
 #: seconds between two progress events of a job's stream (at most one read a second)
 EVENT_SECONDS = 1.0
 
@@ -242,8 +244,8 @@ def overview(request: Request, user: UserDep) -> HTMLResponse:
         waiting = overview_queries.jobs_in_status(session, caller, ["INITIALIZING"])
         upcoming = overview_queries.upcoming_fires(session, caller, now, day)
         return {
-            "running": job_views(session, running),
-            "waiting": job_views(session, waiting),
+            "running": job_views(session, running, with_logs=False, with_positions=False),
+            "waiting": job_views(session, waiting, with_logs=False),
             "failures": overview_queries.failed_jobs_since(session, caller, now - day),
             "fires": overview_queries.fires_needing_attention(session, caller, now - day),
             "upcoming": upcoming,
@@ -283,12 +285,20 @@ def definitions_page(
 
 
 @router.get("/definitions/{definition_id}")
-def definition_page(request: Request, user: UserDep, definition_id: str) -> HTMLResponse:
+def definition_page(
+    request: Request, user: UserDep, definition_id: str, month: str = ""
+) -> HTMLResponse:
     now = utcnow()
 
     def work(session: Session) -> dict[str, Any]:
         definition = definitions.get_definition(session, user.caller, definition_id)
         recent = overview_queries.definition_jobs(session, user.caller, definition.id)
+        schedule = present.readable_schedule(definition.schedule)
+        first = calendar.parse_month(month, now.date())
+        start, end = calendar.month_bounds(first, schedule.zone if schedule else None)
+        past = overview_queries.fire_outcomes_between(
+            session, definition, start, end, limit=calendar.MAX_PAST
+        )
         labels = overview_queries.deployment_labels(
             session, user.caller, {definition.deployment_id}
         )
@@ -300,6 +310,14 @@ def definition_page(request: Request, user: UserDep, definition_id: str) -> HTML
             "next_fires": present.next_fires(definition.schedule, now, 10),
             "jobs": recent,
             "chart": present.job_chart(recent),
+            "month": calendar.month_calendar(
+                first,
+                schedule,
+                past,
+                now,
+                upcoming=definition.enabled,
+                past_cut=len(past) == calendar.MAX_PAST,
+            ),
         }
 
     return _page_or_not_found(request, user, "definition.html", work)
@@ -313,25 +331,38 @@ def jobs_page(
     status: str = "",
     definition: str = "",
     source: str = "",
+    created: str = "",
     offset: PageOffset = 0,
 ) -> HTMLResponse:
     def work(session: Session) -> dict[str, Any]:
+        start, end = present.day_range("created", created)
         filters = jobs.JobFilters(
             statuses=[status] if status else [],
             definition_id=definition or None,
             sources=[source] if source else [],
+            created_after=start,
+            created_before=end,
         )
-        page, total = jobs.list_jobs(session, user.caller, filters, offset=offset, limit=PAGE_SIZE)
+        counted = max(COUNT_LIMIT, offset + PAGE_SIZE) + 1
+        page, total = jobs.list_jobs(
+            session, user.caller, filters, offset=offset, limit=PAGE_SIZE, count_limit=counted
+        )
         return {
-            "jobs": job_views(session, page),
-            "filters": {"status": status, "definition": definition, "source": source},
+            "jobs": job_views(session, page, with_logs=False, with_positions=False),
+            "filters": {
+                "status": status,
+                "definition": definition,
+                "source": source,
+                "created": created,
+            },
             "statuses": STATUSES,
             "sources": jobs.SOURCES,
             "paging": present.Pager(
                 offset,
                 PAGE_SIZE,
                 total,
-                {"status": status, "definition": definition, "source": source},
+                {"status": status, "definition": definition, "source": source, "created": created},
+                capped=total == counted,
             ),
         }
 
@@ -368,6 +399,7 @@ def deployments_page(
             session, user.caller, offset=offset, limit=PAGE_SIZE, search=q or None
         )
         return {
+            "upload_limit": present.byte_size(_settings(request).limits.upload_bytes),
             "deployments": list(page),
             "q": q,
             "paging": present.Pager(offset, PAGE_SIZE, total, {"q": q}),

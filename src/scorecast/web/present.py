@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from scorecast.domain.schedule import describe, parse_schedule
+from scorecast.domain.schedule import Schedule, describe, parse_schedule
 from scorecast.domain.schedule import next_fires as schedule_next_fires
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service import credentials, data_stores
 from scorecast.service.caller import Caller
+from scorecast.service.overview import DefinitionName
 from scorecast.store.models import Job, JobDefinition
 from scorecast.store.types import utcnow
 
@@ -54,6 +55,29 @@ def rows(value: float | int | None) -> str:
     if value is None:
         return "—"
     return f"{round(value):,}"
+
+
+def byte_size(count: int) -> str:
+    """``5 GiB``, ``1.5 MiB``, ``512 bytes``; ``no limit`` for 0 (a limit setting's off value)."""
+    if count <= 0:
+        return "no limit"
+    for unit, power in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << power:
+            return f"{count / (1 << power):.4g} {unit}"
+    return f"{count} bytes"
+
+
+def day_range(field: str, value: str) -> tuple[datetime | None, datetime | None]:
+    """The UTC day ``YYYY-MM-DD`` as [start, end); (None, None) when empty; InvalidInput
+    naming ``field`` otherwise."""
+    if not value:
+        return None, None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.at(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    start = datetime.combine(day, time(), UTC)
+    return start, start + timedelta(days=1)
 
 
 def eta(seconds: float | None) -> str:
@@ -110,6 +134,16 @@ def definition_row(definition: JobDefinition) -> DefinitionRow:
         return DefinitionRow(definition, f"Schedule not readable: {exc.message}", "", [])
     text = describe(schedule, utcnow())
     return DefinitionRow(definition, text.text, schedule.timezone or "UTC", text.warnings)
+
+
+def readable_schedule(payload: Mapping[str, Any] | None) -> Schedule | None:
+    """A stored schedule, or None without one or when it no longer parses (the page says why)."""
+    if payload is None:
+        return None
+    try:
+        return parse_schedule(payload)
+    except InvalidInput:
+        return None
 
 
 @dataclass(frozen=True)
@@ -195,21 +229,35 @@ class Bar:
     y: float
     label: str
     status: str
+    rows_y: float  # where the job's rows scored sit on the rows scale (the line)
+
+    @property
+    def middle(self) -> float:
+        return round(self.x + self.width / 2, 2)
 
 
 @dataclass(frozen=True)
 class Chart:
-    """Bars of a definition's recent jobs (oldest left): duration, with the rows scored."""
+    """Bars of a definition's recent jobs (oldest left): duration as bars, rows scored as a
+    line on a scale of its own."""
 
     bars: list[Bar]
     width: int
     height: int
     max_seconds: float
+    max_rows: int
+
+    @property
+    def rows_line(self) -> str:
+        """The SVG ``points`` of the rows-scored line."""
+        return " ".join(f"{bar.middle},{bar.rows_y}" for bar in self.bars)
 
 
 def job_chart(jobs: Sequence[Job], width: int = 600, height: int = 120) -> Chart:
     ordered = [job for job in reversed(jobs) if job.started is not None]
     longest = max((job_seconds(job) or 0.0 for job in ordered), default=0.0) or 1.0
+    most_rows = max((job.scored_rows or 0 for job in ordered), default=0)
+    rows_scale = most_rows or 1
     slot = width / max(len(ordered), 20)  # a few jobs make thin bars, not a wall
     bars = []
     for index, job in enumerate(ordered):
@@ -226,16 +274,17 @@ def job_chart(jobs: Sequence[Job], width: int = 600, height: int = 120) -> Chart
                 y=height - bar_height,
                 label=label,
                 status=job.status.lower(),
+                rows_y=round(height - 4 - (height - 10) * (job.scored_rows or 0) / rows_scale, 2),
             )
         )
-    return Chart(bars, width, height, longest)
+    return Chart(bars, width, height, longest, most_rows)
 
 
 @dataclass(frozen=True)
 class Tick:
     x: float
     label: str
-    definition: JobDefinition
+    definition: DefinitionName
     moment: datetime
 
 
@@ -261,6 +310,12 @@ class Pager:
     limit: int
     total: int
     params: Mapping[str, str]
+    #: the count stopped at ``total``: there are more (shown as "more than total - 1")
+    capped: bool = False
+
+    @property
+    def total_text(self) -> str:
+        return f"more than {self.total - 1:,}" if self.capped else f"{self.total:,}"
 
     @property
     def first(self) -> int:
@@ -281,4 +336,5 @@ class Pager:
 
     @property
     def next(self) -> str | None:
-        return self._link(self.offset + self.limit) if self.last < self.total else None
+        more = self.capped or self.last < self.total  # capped: past this page there are more
+        return self._link(self.offset + self.limit) if more else None

@@ -44,6 +44,90 @@ function follow(box) {
   };
 }
 
+// The schedule editor: as the user types, ask /schedules/preview for the description, the
+// warnings and the next fires of the typed fields, and show them (or the fields' problems).
+function schedulePreview(form) {
+  const section = document.getElementById("schedule-preview");
+  if (!section) return;
+  let timer = null;
+  let asked = 0;
+  const part = function (name) { return section.querySelector('[data-preview="' + name + '"]'); };
+  const showErrors = function (errors) {
+    form.querySelectorAll("[data-error-for]").forEach(function (el) {
+      const field = el.dataset.errorFor;
+      el.textContent = errors[field] || "";
+      const input = form.querySelector('[name="' + field + '"]');
+      if (!input) return;
+      if (errors[field]) {
+        input.setAttribute("aria-invalid", "true");
+        if (el.id) input.setAttribute("aria-describedby", el.id);
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    });
+  };
+  const show = function (answer) {
+    part("description").textContent = answer.description;
+    const warnings = part("warnings");
+    warnings.replaceChildren();
+    answer.warnings.forEach(function (text) {
+      const item = document.createElement("li");
+      item.textContent = text;
+      warnings.appendChild(item);
+    });
+    const fires = part("fires");
+    fires.replaceChildren();
+    answer.fires.forEach(function (fire) {
+      const row = document.createElement("tr");
+      [fire.utc, fire.local, fire.dst].forEach(function (text) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.appendChild(cell);
+      });
+      fires.appendChild(row);
+    });
+  };
+  const ask = function () {
+    const params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (key !== "csrf") params.append(key, value);
+    });
+    const mine = ++asked;
+    fetch("/schedules/preview?" + params.toString(), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (body) {
+        if (mine !== asked) return; // a newer answer is on its way
+        if (body.valid) { showErrors({}); show(body); section.dataset.state = "ok"; }
+        else {
+          showErrors(body.errors || {});
+          part("description").textContent = body.message;
+          part("warnings").replaceChildren();
+          part("fires").replaceChildren();
+          section.dataset.state = "error";
+        }
+      });
+  };
+  form.addEventListener("input", function () {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(ask, 250);
+  });
+}
+
+// The credential form shows only the chosen type's secret fields (all of them without script).
+function credentialFields(select) {
+  const show = function () {
+    document.querySelectorAll("[data-credential-type]").forEach(function (set) {
+      set.classList.toggle("hidden", set.dataset.credentialType !== select.value);
+    });
+  };
+  select.addEventListener("change", show);
+  show();
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  const kind = document.getElementById("c-type");
+  if (kind) credentialFields(kind);
   document.querySelectorAll(".progress[data-job]").forEach(follow);
+  const editor = document.getElementById("schedule-editor");
+  if (editor) schedulePreview(editor);
 });
