@@ -24,6 +24,11 @@ def _run(connection: Connection) -> None:
         target_metadata=models.Base.metadata,
         render_as_batch=is_sqlite,
         compare_type=True,
+        # SQLite's DDL is transactional too: one transaction for every step, so the write lock
+        # taken by BEGIN IMMEDIATE is held from reading the current revision to the last step
+        # (Alembic would otherwise commit after each step, and a concurrent start could run
+        # the steps it read as pending a second time: "duplicate column name")
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
