@@ -51,8 +51,11 @@ class Api:
     """An httpx client on the API root with one organization's token."""
 
     def __init__(self, live_server: Any, token: str) -> None:
+        # generous: a loaded CI machine may take seconds to answer (httpx's default is 5 s)
         self.http = httpx.Client(
-            base_url=live_server.url + "/", headers={"Authorization": f"Token {token}"}
+            base_url=live_server.url + "/",
+            headers={"Authorization": f"Token {token}"},
+            timeout=120.0,
         )
 
     def __getattr__(self, name: str) -> Any:
