@@ -578,3 +578,29 @@ def test_datasets_commands(server: Server, config_dir: Path) -> None:
     assert_clean_failure(
         run_cli("datasets", "upload", "absent.csv", server=server, config=config_dir), 2
     )
+
+
+def test_score_of_a_million_rows_equals_the_official_clients_bytes(
+    server: Server, deployment: str, config_dir: Path, tmp_path: Path
+) -> None:
+    """The issue's check at full size: 1,000,000 rows through ``scorecast score`` and through
+    the official client's ``score_to_file`` give the same bytes. (What the progress display
+    shows while a job runs is tested on its own, in test_cli_progress.)"""
+    datarobot = pytest.importorskip("datarobot")
+    header, *rows = DEMO_DATA.read_bytes().splitlines(keepends=True)
+    big = tmp_path / "million.csv"
+    with big.open("wb") as stream:
+        stream.write(header)
+        for _ in range(1_000_000 // len(rows)):
+            stream.writelines(rows)
+    target = tmp_path / "cli.csv"
+    result = run_cli(
+        "score", deployment, str(big), "-o", str(target), server=server, config=config_dir
+    )
+    assert result.returncode == 0, result.stderr
+    assert "COMPLETED 100%" in result.stderr
+    assert "1,000,000 rows scored" in result.stderr
+    datarobot.Client(endpoint=server.endpoint, token=server.token)
+    official = tmp_path / "official.csv"
+    datarobot.BatchPredictionJob.score_to_file(deployment, str(big), str(official))
+    assert target.read_bytes() == official.read_bytes()
