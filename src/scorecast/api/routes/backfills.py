@@ -22,13 +22,14 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.errors import InvalidInput
 from scorecast.service import backfills
 from scorecast.store.models import Backfill
 from scorecast.store.types import utcnow
 
-router = APIRouter(tags=["Backfills"])
+router = APIRouter(tags=["Backfills"], route_class=TransactionRoute)
 
 _PATH = "/batchPredictionJobDefinitions/{definition_id}/backfills/"
 _FIELDS = frozenset({"start", "end", "maxConcurrent", "rerun"})

@@ -13,12 +13,13 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import notification_channels as channels
 from scorecast.service import notification_deliveries as deliveries
 from scorecast.store.models import NotificationAttempt, NotificationChannel, NotificationDelivery
 
-router = APIRouter(tags=["Notification channels"])
+router = APIRouter(tags=["Notification channels"], route_class=TransactionRoute)
 
 _PATH = "/notificationChannels/"
 _ONE = "/notificationChannels/{channel_id}/"

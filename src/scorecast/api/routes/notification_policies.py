@@ -11,11 +11,12 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import notification_policies as policies
 from scorecast.store.models import NotificationPolicy
 
-router = APIRouter(tags=["Notification policies"])
+router = APIRouter(tags=["Notification policies"], route_class=TransactionRoute)
 
 _PATH = "/notificationPolicies/"
 _ONE = "/notificationPolicies/{policy_id}/"
