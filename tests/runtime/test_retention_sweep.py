@@ -40,8 +40,8 @@ def finished_jobs(
             finished=moment + timedelta(minutes=1),
         )
         for folder in (
-            settings.home / home_layout.result_folder(job_id),
-            settings.home / home_layout.upload_folder(job_id),
+            (settings.home / home_layout.result_folder(job_id)),
+            (settings.home / home_layout.upload_folder(job_id)),
         ):
             folder.mkdir(parents=True)
             (folder / "data.csv").write_bytes(b"x" * 4096)
@@ -66,7 +66,7 @@ def deleted(engine: Engine, job_ids: list[str]) -> list[bool]:
 
 
 def on_disk(settings: Settings, job_ids: list[str]) -> list[bool]:
-    return [settings.home / home_layout.result_folder(job_id).exists() for job_id in job_ids]
+    return [(settings.home / home_layout.result_folder(job_id)).exists() for job_id in job_ids]
 
 
 def home_bytes(settings: Settings) -> int:
@@ -85,7 +85,7 @@ def test_a_definitions_max_jobs_keeps_the_newest_and_the_last_successful(
     expected = [True, False, True, False, False]  # ids[1]: the last COMPLETED one is kept
     assert deleted(engine, ids) == expected
     assert on_disk(settings, ids) == [not gone for gone in expected]
-    assert not any(settings.home / home_layout.upload_folder(ids[i]).exists() for i in (0, 2))
+    assert not any((settings.home / home_layout.upload_folder(ids[i])).exists() for i in (0, 2))
     assert home_bytes(settings) < before
     assert sweep(settings, engine, NOW).results_deleted == []  # nothing twice
 
