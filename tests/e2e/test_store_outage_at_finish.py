@@ -63,7 +63,7 @@ def test_a_store_outage_after_the_commit_completes_the_same_attempt_once(
         assert server.token
         deployment = register_demo_model(server)
         job = submit_local_job(server, deployment, source)
-        result = home / "results" / job["id"] / "result.csv"
+        result = home / "results" / job["id"] / "result.json"  # the commit's manifest
         with server.http() as http:
             wait_for_job(http, job["id"], lambda _: result.exists(), timeout=180)  # committed
         proxy.cut()
