@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+
 import httpx
 import pytest
+from api_helpers import seed_deployment
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
@@ -51,3 +56,55 @@ def test_reads_are_answered_while_another_connection_holds_the_write_lock(
                     assert answer.status_code == 200, answer.text
         finally:
             other.dispose()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_streaming_upload_holds_no_writer_turn(live_server: LiveServer) -> None:
+    """An upload whose body is still coming (held below) lets other writing requests through:
+    they would wait for it to end if the upload held the process's SQLite writer turn."""
+    deployment = seed_deployment(live_server, "org-a")
+    spec = {
+        "deploymentId": deployment,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+    }
+    release = threading.Event()
+    started = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield b"age,visits\n1,2\n"
+        started.set()
+        release.wait(300)
+        yield b"3,4\n"
+
+    answers: list[httpx.Response] = []
+    with httpx.Client(
+        base_url=live_server.url + "/", headers=live_server.headers(), timeout=300
+    ) as http:
+        job = http.post("batchPredictions/", json=spec).json()
+        uploader = threading.Thread(
+            target=lambda: answers.append(http.put(job["links"]["csvUpload"], content=body()))
+        )
+        uploader.start()
+        try:
+            assert started.wait(120)
+            with httpx.Client(
+                base_url=live_server.url + "/", headers=live_server.headers(), timeout=120
+            ) as other:
+                _wait_until_uploading(other, job["id"])
+                second = other.post("batchPredictions/", json=spec)  # a writer, while it streams
+                assert second.status_code == 202, second.text
+                assert not answers, "the upload ended before the other writer was answered"
+        finally:
+            release.set()
+            uploader.join(300)
+    assert answers and answers[0].status_code == 202, answers
+
+
+def _wait_until_uploading(http: httpx.Client, job_id: str) -> None:
+    deadline = time.monotonic() + 120
+    while "Upload of the input started" not in "".join(
+        http.get(f"batchPredictions/{job_id}/").json()["logs"]
+    ):
+        assert time.monotonic() < deadline, "the upload did not start"
+        threading.Event().wait(0.05)

@@ -22,6 +22,11 @@ On SQLite (one writer at a time, readers beside it in WAL):
   again, as a writer, up to ``ATTEMPTS`` times; the request's body was read once and is reused.
 
 PostgreSQL needs none of this (MVCC readers never wait), and the same code runs there.
+
+``StreamingRoute`` is for handlers that receive or send a long body (localFile uploads and
+downloads): they run their own short transactions (``session_scope``) between pieces of the
+body and never use the request's unit, so they take no writer's turn: an upload that streams
+for minutes must not make every other writing request wait for it.
 """
 
 from __future__ import annotations
@@ -91,14 +96,18 @@ def request_unit(request: Request) -> RequestUnit:
 class TransactionRoute(APIRoute):
     """An API route whose handler runs as one unit of work (see the module docstring)."""
 
+    #: whether a writing request waits for its turn among this process's SQLite writers
+    takes_turn: bool = True
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        takes_turn = self.takes_turn
 
         async def run_unit(request: Request) -> Response:
             write = request.method not in READ_METHODS
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    async with _turn(request.app.state, write=write):
+                    async with _turn(request.app.state, write=write and takes_turn):
                         response = await _attempt(handler, request, write=write)
                 except Exception as exc:
                     if not is_busy(exc) or attempt == ATTEMPTS:
@@ -110,6 +119,13 @@ class TransactionRoute(APIRoute):
             raise AssertionError("unreachable")  # the last attempt returns or raises
 
         return run_unit
+
+
+class StreamingRoute(TransactionRoute):
+    """A route whose handler streams a long body and runs its own short transactions (see the
+    module docstring): it takes no writer's turn for the length of the body."""
+
+    takes_turn = False
 
 
 async def _attempt(

@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from scorecast.api.auth import token_from_header
-from scorecast.api.transactions import TransactionRoute
+from scorecast.api.transactions import StreamingRoute
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
 from scorecast.connectors.storage.segments import SegmentReader
@@ -50,7 +50,7 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import Job
 from scorecast.store.types import utcnow
 
-router = APIRouter(tags=["Local file upload and download"], route_class=TransactionRoute)
+router = APIRouter(tags=["Local file upload and download"], route_class=StreamingRoute)
 
 _WRITE_BYTES = 1 << 20
 _READ_BYTES = 1 << 20
