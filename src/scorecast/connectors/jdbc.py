@@ -61,23 +61,23 @@ STATEMENT_TYPES = {
 }
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
     common = ("dataStoreId", "credentialId", "table", "schema", "catalog")
     if side == "intake":
-        checks = Checks(settings, (*common, "query", "fetchSize"))
+        checks = Checks(config, (*common, "query", "fetchSize"))
         checks.string("query")
         checks.integer("fetchSize", 1, 1_000_000)
-        has_query, has_table = settings.get("query") is not None, settings.get("table") is not None
+        has_query, has_table = config.get("query") is not None, config.get("table") is not None
         if has_query == has_table:
             checks.problem("table", "give either table or query (exactly one)")
-        if isinstance(settings.get("query"), str):
+        if isinstance(config.get("query"), str):
             try:
-                check_read_only_query(settings["query"])
+                check_read_only_query(config["query"])
             except ValueError as exc:
                 checks.problem("query", str(exc))
     else:
         checks = Checks(
-            settings,
+            config,
             (
                 *common,
                 "statementType",
@@ -115,7 +115,7 @@ def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engi
         raise ConnectorError(f"data store {store_id!r}: {exc.message}") from exc
     credential = credential_of(settings, ctx, f"data store {store_id!r}", "basic")
     try:
-        return data_store_engine(params, credential, ctx.settings)
+        return data_store_engine(params, credential, ctx.app_settings)
     except UnsafeLocationError as exc:
         raise ConnectorError(f"data store {store_id!r}: the address {exc}") from exc
 
@@ -209,10 +209,8 @@ class SqlIntake(Intake):
         self._engine.dispose()
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    return SqlIntake(settings, ctx)
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    return SqlIntake(intake, ctx)
 
 
 class SqlOutput(Output):
@@ -395,7 +393,5 @@ class SqlOutput(Output):
         return self._bytes
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
-    return SqlOutput(settings, ctx)
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    return SqlOutput(output, ctx)
