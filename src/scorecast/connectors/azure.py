@@ -85,13 +85,13 @@ def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> d
 
 
 class _Blob:
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         blob_module = require_extra("azure.storage.blob", "azure")
-        self.url = str(settings["url"])
+        self.url = str(config["url"])
         parts = urlsplit(self.url)
         address = parse_blob_url(parts)
         assert address is not None  # validated
-        credential = credential_of(settings, ctx, self.url, "azure")
+        credential = credential_of(config, ctx, self.url, "azure")
         try:
             if credential is not None:
                 connection = field(credential, "azureConnectionString", "azure_connection_string")

@@ -42,11 +42,11 @@ def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> d
     return checks.done()
 
 
-def _path(settings: Mapping[str, Any], ctx: ConnectorContext) -> Path:
+def _path(config: Mapping[str, Any], ctx: ConnectorContext) -> Path:
     try:
-        return file_url_path(str(settings["url"]), ctx.app_settings.file_roots)
+        return file_url_path(str(config["url"]), ctx.app_settings.file_roots)
     except UnsafeLocationError as exc:
-        raise ConnectorError(f"{settings['url']}: {exc}") from exc
+        raise ConnectorError(f"{config['url']}: {exc}") from exc
 
 
 def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:

@@ -98,11 +98,11 @@ def gcs_failure(url: str, action: str, exc: BaseException) -> ConnectorError:
 
 
 class _Gcs:
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         storage = require_extra("google.cloud.storage", "gcp")
-        self.url = str(settings["url"])
+        self.url = str(config["url"])
         self.bucket_name, self.name = parse_gcs_url(self.url)
-        credential = credential_of(settings, ctx, self.url, "gcp")
+        credential = credential_of(config, ctx, self.url, "gcp")
         emulator = os.environ.get("STORAGE_EMULATOR_HOST")
         try:
             if emulator:

@@ -142,7 +142,9 @@ def _connector_for(config: Mapping[str, Any], side: Side) -> Connector:
     return row.load()
 
 
-def _validate(config: Mapping[str, Any], side: Side, app: Settings | None) -> dict[str, Any]:
+def _validate(
+    config: Mapping[str, Any], side: Side, app_settings: Settings | None
+) -> dict[str, Any]:
     """Templates checked, then the connector's checks on the locations filled with sample values
     (so that what a placeholder turns into is checked too); the settings returned as sent."""
     _connector_for(config, side)
@@ -153,7 +155,7 @@ def _validate(config: Mapping[str, Any], side: Side, app: Settings | None) -> di
     }
     if problems:
         _raise_nested(InvalidInput(_problem_summary(problems), problems), side)
-    checked, _ = _check(apply_template(config, SAMPLE_VALUES), side, app)
+    checked, _ = _check(apply_template(config, SAMPLE_VALUES), side, app_settings)
     for key in TEMPLATED_KEYS:
         if key in config:
             checked[key] = config[key]
@@ -161,12 +163,12 @@ def _validate(config: Mapping[str, Any], side: Side, app: Settings | None) -> di
 
 
 def _check(
-    config: Mapping[str, Any], side: Side, app: Settings | None
+    config: Mapping[str, Any], side: Side, app_settings: Settings | None
 ) -> tuple[dict[str, Any], Connector]:
     """``config`` as its connector's ``validate`` keeps it, and the connector."""
     connector = _connector_for(config, side)
     try:
-        return connector.validate(config, side, app or Settings.from_env()), connector
+        return connector.validate(config, side, app_settings or Settings.from_env()), connector
     except InvalidInput as exc:
         _raise_nested(exc, side)
 

@@ -97,12 +97,12 @@ def _no_region_redirects(request_dict: dict[str, Any], **_: Any) -> None:
 class _S3:
     """A boto3 client for one location, with errors turned into ``ConnectorError``."""
 
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         boto3 = require_extra("boto3", "s3")
-        self.url = str(settings["url"])
+        self.url = str(config["url"])
         parts = urlsplit(self.url)
         self.bucket, self.key = parts.netloc, parts.path.lstrip("/")
-        endpoint = settings.get("endpointUrl")
+        endpoint = config.get("endpointUrl")
         if endpoint:
             host = urlsplit(str(endpoint))
             try:
@@ -111,7 +111,7 @@ class _S3:
                 )
             except UnsafeLocationError as exc:
                 raise ConnectorError(f"{self.url}: endpointUrl {exc}") from exc
-        credential = credential_of(settings, ctx, self.url, "s3")
+        credential = credential_of(config, ctx, self.url, "s3")
         options: dict[str, Any] = {}
         keyed = credential is not None and field(credential, "awsAccessKeyId", "aws_access_key_id")
         if credential is not None and not keyed and not ctx.ambient_identity:
