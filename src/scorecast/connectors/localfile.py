@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from scorecast.formats.encoders import Encoder
 
-# --- the connector --------------------------------------------------------------------------------
+# --- the connector ------------------------------------------------------------------------------
 
 
 class LocalFileIntake(Intake):
