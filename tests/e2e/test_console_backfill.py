@@ -1,7 +1,7 @@
 """Backfills in the console, in real Chromium against a real ``scorecast serve`` (SQLite).
 
 A nightly definition in Europe/Paris that reads ``in/{scheduled_time:%Y-%m-%d}.csv`` is
-back-run over six days through the definition page's form, submitted with JavaScript turned
+back-run over three days through the definition page's form, submitted with JavaScript turned
 off (the Preview button counts the fire times first); its progress page, with JavaScript, moves
 on its own until the backfill is completed with one job per day, each linked. A range that
 ends before it starts, or holds more fire times than the limit, is shown again with the
@@ -40,7 +40,7 @@ NIGHTLY_PARIS = {
     "dayOfWeek": ["*"],
     "timezone": "Europe/Paris",
 }
-DAYS = [date(2026, 3, 26) + timedelta(days=d) for d in range(6)]  # over the DST change
+DAYS = [date(2026, 3, 28) + timedelta(days=d) for d in range(3)]  # over the DST change
 
 
 @pytest.fixture(scope="module")
@@ -152,23 +152,7 @@ def test_backfill_through_the_form_refused_ranges_and_cancel(
     violations: list[str] = []
     assert server.token
 
-    # Without JavaScript: preview, then start; the answer is the backfill's progress page.
-    plain = _page(browser, requests, errors, script=False)
-    sign_in(plain, site, server.token)
-    plain.goto(f"{site}/definitions/{nightly}")
-    plain.get_by_label("Start (Europe/Paris)").fill("2026-03-26T00:00")
-    plain.get_by_label("End (Europe/Paris)").fill("2026-04-01T00:00")
-    plain.get_by_label("Jobs at once").fill("2")
-    plain.get_by_role("button", name="Preview").click()
-    preview = plain.locator("#backfill-preview")
-    preview.filter(has_text="6 fire times in the range: 6 will run.").wait_for()
-    assert "2026-03-26 02:30 CET" in preview.inner_text()
-    assert _backfills(server, nightly) == []
-    plain.get_by_role("button", name="Start the backfill").click()
-    plain.get_by_text("Backfill started.", exact=True).wait_for()
-    progress_path = urlsplit(plain.url).path
-    assert progress_path.startswith(f"/definitions/{nightly}/backfills/")
-    plain.context.close()
+    progress_path = _start_without_script(browser, site, server, nightly, (requests, errors))
 
     # With JavaScript, the progress page follows the backfill until it is completed.
     page = _page(browser, requests, errors, script=True)
@@ -176,7 +160,7 @@ def test_backfill_through_the_form_refused_ranges_and_cancel(
     page.goto(site + progress_path)
     page.locator('.backfill-progress[data-finished="true"]').wait_for(timeout=WAIT_MS)
     assert page.locator('.backfill-progress [data-field="status"]').inner_text() == "completed"
-    assert page.locator('.backfill-progress [data-field="done"]').inner_text() == "6"
+    assert page.locator('.backfill-progress [data-field="done"]').inner_text() == "3"
     jobs = page.locator('a[href^="/jobs/"]')
     assert jobs.count() == len(DAYS)
     assert page.locator("td .status-completed").count() == len(DAYS)
@@ -201,6 +185,42 @@ def test_backfill_through_the_form_refused_ranges_and_cancel(
     assert violations == []
 
 
+def _start_without_script(
+    browser: Any, site: str, server: ServeProcess, nightly: str, logs: tuple[list[str], list[str]]
+) -> str:
+    """The form without JavaScript; the path of the started backfill's progress page."""
+    token = server.token
+    assert token
+    # Without JavaScript: a range over the limit is refused by the server, next to End; a
+    # good one is previewed, then started, and the answer is the backfill's progress page.
+    plain = _page(browser, *logs, script=False)
+    sign_in(plain, site, token)
+    plain.goto(f"{site}/definitions/{nightly}")
+    plain.get_by_label("Start (Europe/Paris)").fill("1700-01-01T00:00")
+    plain.get_by_label("End (Europe/Paris)").fill("2026-01-01T00:00")
+    _refused_submit(plain)
+    problem = plain.locator('span[data-error-for="end"]')
+    assert "more than 100000 fire times" in problem.inner_text()
+    assert plain.get_by_label("End (Europe/Paris)").get_attribute("aria-invalid") == "true"
+    assert _backfills(server, nightly) == []
+    plain.get_by_label("Start (Europe/Paris)").fill("2026-03-28T00:00")
+    plain.get_by_label("End (Europe/Paris)").fill("2026-03-31T00:00")
+    plain.get_by_label("Jobs at once").fill("2")
+    plain.get_by_role("button", name="Preview").click()
+    preview = plain.locator("#backfill-preview")
+    preview.filter(has_text="3 fire times in the range: 3 will run.").wait_for()
+    # 02:30 does not exist on 29 March in Paris: that fire is at the jump, 03:00 CEST
+    assert "First 2026-03-28 02:30 CET, last 2026-03-30 02:30 CEST." in preview.inner_text()
+    assert _backfills(server, nightly) == []
+    plain.get_by_role("button", name="Start the backfill").click()
+    plain.get_by_text("Backfill started.", exact=True).wait_for()
+    progress_path = urlsplit(plain.url).path
+    assert progress_path.startswith(f"/definitions/{nightly}/backfills/")
+    plain.context.close()
+
+    return progress_path
+
+
 def _refused_ranges(
     page: Any, site: str, server: ServeProcess, definition_id: str, violations: list[str]
 ) -> None:
@@ -215,11 +235,6 @@ def _refused_ranges(
     assert problem.inner_text() == "must be later than start"
     assert page.get_by_label("End (Europe/Paris)").get_attribute("aria-invalid") == "true"
     _check(page, "backfill-refused", violations)
-
-    page.get_by_label("Start (Europe/Paris)").fill("1700-01-01T00:00")
-    page.get_by_label("End (Europe/Paris)").fill("2026-01-01T00:00")
-    _refused_submit(page)
-    assert "more than 100000 fire times" in problem.inner_text()
     assert len(_backfills(server, definition_id)) == 1  # only the completed one
 
 
