@@ -161,6 +161,7 @@ def test_backfill_through_the_form_refused_ranges_and_cancel(
     page.locator('.backfill-progress[data-finished="true"]').wait_for(timeout=WAIT_MS)
     assert page.locator('.backfill-progress [data-field="status"]').inner_text() == "completed"
     assert page.locator('.backfill-progress [data-field="done"]').inner_text() == "3"
+    page.wait_for_load_state()  # the table below is read whole
     jobs = page.locator('a[href^="/jobs/"]')
     assert jobs.count() == len(DAYS)
     assert page.locator("td .status-completed").count() == len(DAYS)
@@ -176,7 +177,7 @@ def test_backfill_through_the_form_refused_ranges_and_cancel(
     assert "source backfill" in page.locator("main").inner_text()
 
     _refused_ranges(page, site, server, nightly, violations)
-    _cancel(page, site, server, _definition(server, deployment, files, "to-cancel"))
+    _cancel(page, site, server, _definition(server, deployment, files, "to-cancel"), violations)
 
     hosts = {urlsplit(url).hostname for url in requests if not url.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
@@ -247,7 +248,9 @@ def _refused_submit(page: Any) -> None:
     page.get_by_role("alert").filter(has_text="The backfill was not started").wait_for()
 
 
-def _cancel(page: Any, site: str, server: ServeProcess, definition_id: str) -> None:
+def _cancel(
+    page: Any, site: str, server: ServeProcess, definition_id: str, violations: list[str]
+) -> None:
     # A year of nightly fires, one job at a time (its input files are missing: jobs fail)
     page.goto(f"{site}/definitions/{definition_id}")
     page.get_by_label("Start (Europe/Paris)").fill("2025-01-01T00:00")
@@ -256,6 +259,8 @@ def _cancel(page: Any, site: str, server: ServeProcess, definition_id: str) -> N
     page.get_by_text("Backfill started.", exact=True).wait_for()
     page.get_by_role("link", name="Back to the definition").click()
     row = page.locator("table.backfills tbody tr")
+    row.first.wait_for()
+    page.wait_for_load_state()
     assert row.count() == 1
     assert row.locator('[data-field="total"]').inner_text() == "365"
     row.get_by_role(
@@ -264,6 +269,11 @@ def _cancel(page: Any, site: str, server: ServeProcess, definition_id: str) -> N
     page.get_by_text("Backfill cancelled.", exact=True).wait_for()
     page.locator('.backfill-progress [data-field="status"]', has_text="cancelled").wait_for()
     assert page.get_by_role("button", name="Cancel the backfill").count() == 0
+    page.get_by_role("link", name="Every backfill of it").click()
+    listed = page.locator("table.backfills tbody tr")
+    listed.filter(has_text="cancelled").wait_for()
+    assert listed.count() == 1 and listed.get_by_role("button").count() == 0
+    _check(page, "backfills", violations)
     [backfill] = _backfills(server, definition_id)
     assert backfill["status"] == "cancelled", backfill
     assert backfill["progress"]["planned"] == 0 and backfill["progress"]["cancelled"] >= 1

@@ -31,7 +31,7 @@ from scorecast.errors import InvalidInput, NotFound, ScorecastError
 from scorecast.service import backfills, definitions
 from scorecast.store.types import utcnow
 from scorecast.web import present
-from scorecast.web.backfill_form import BackfillForm, field_errors, request_from_form
+from scorecast.web.backfill_form import FIELDS, BackfillForm, field_errors, request_from_form
 from scorecast.web.backfill_views import (
     backfill_rows,
     local_time,
@@ -61,8 +61,7 @@ _BASE = "/definitions/{definition_id}/backfills"
 
 @router.get(_BASE + "/preview")
 def preview_typed(request: Request, user: UserDep, definition_id: str) -> Response:
-    values = {name: request.query_params.get(name, "") for name in ("start", "end")}
-    values |= {name: request.query_params.get(name, "") for name in ("maxConcurrent", "rerun")}
+    values = {name: request.query_params.get(name, "") for name in FIELDS}
 
     def work(session: Session) -> dict[str, Any]:
         return _preview(request, user, session, definition_id, values)
