@@ -160,10 +160,12 @@ def _background_loops(
 
 def _check_storage(settings: Settings) -> None:
     """Open the storage once at start, so that a missing extra or an unusable URL stops the
-    server with its message rather than failing the first upload or job."""
+    server with its message rather than failing the first upload or job; move the files of a
+    home written before segments into today's layout (``connectors.legacy_localfile``)."""
+    from scorecast.connectors.legacy_localfile import upgrade_legacy_files
     from scorecast.connectors.storage import open_storage
 
-    open_storage(settings)
+    upgrade_legacy_files(open_storage(settings))
 
 
 ROLES = ("api", "scheduler", "worker")
