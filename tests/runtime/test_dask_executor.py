@@ -189,7 +189,7 @@ def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
     assert ledger.failed == []
     assert any("on the Dask cluster" in line and "parts" in line for line in ledger.logs)
     assert target.read_bytes() == expected
-    [(summary, progress)] = ledger.finished
+    [(_, progress)] = ledger.finished
     failed = len(range(0, 60_000, 997))
     assert progress.scored_rows == 60_000 - failed and progress.failed_rows == failed
     assert ledger.reports[-1].scored_rows == 60_000 - failed

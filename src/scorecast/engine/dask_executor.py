@@ -20,6 +20,8 @@ output exactly as for a job scored locally):
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -142,7 +144,7 @@ def run_on_dask(
             waiting = sum(1 for f in futures if not f.done())
             client.cancel(futures)
             for part in job.split.parts:
-                _quietly(lambda index=part.index: store.remove(index))
+                _quietly(functools.partial(store.remove, part.index))
             log(f"cancelled the job's tasks on the Dask cluster ({waiting} not finished)")
             raise
     finally:
@@ -157,10 +159,9 @@ def _with_cancel_event(job: PartJob, event_name: str) -> PartJob:
 
 
 def _quietly(action: Callable[[], None]) -> None:
-    try:
+    # a part left behind is a staging file of the job: a retry or the debris sweep removes it
+    with contextlib.suppress(Exception):
         action()
-    except Exception:  # a leftover part is a staging file (the debris sweep removes it)
-        pass
 
 
 class _Run:
@@ -287,7 +288,5 @@ class _Run:
 def _wait_one(future: Any) -> None:
     """Wait up to a tick for ``future`` (the next part in input order) to finish; its result or
     error is read by ``_Run.collect``."""
-    try:
+    with contextlib.suppress(Exception):  # not finished yet, or failed: collect() reads it
         future.result(timeout=_TICK_S)
-    except Exception:  # noqa: BLE001, S110 - not finished yet, or failed: collect() reads it
-        pass

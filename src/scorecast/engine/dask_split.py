@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -61,8 +62,10 @@ def plan_split(stream: BinaryIO, fmt: str, settings: Any, size: int, target: int
     header, start = csv_data_start(stream, settings)
     if header is None:
         return Split((), [], b"", start, size)
-    bounds = list(range(start, size, max(target, 1))) + [size]
-    parts = tuple(PartRange(i, a, b) for i, (a, b) in enumerate(zip(bounds, bounds[1:])) if b > a)
+    bounds = [*range(start, size, max(target, 1)), size]
+    parts = tuple(
+        PartRange(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds)) if b > a
+    )
     return Split(parts, header.names, header.line, start, size)
 
 

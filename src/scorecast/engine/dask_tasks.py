@@ -161,7 +161,8 @@ def read_ipc(data: bytes) -> pa.RecordBatch:
 def _withdraw_if_cancelled(job: PartJob, store: PartStore, index: int) -> None:
     if not job.cancel_event:
         return
-    from distributed import Event
+    import distributed
 
-    if Event(job.cancel_event).is_set():
+    event: Any = distributed.Event(job.cancel_event)  # type: ignore[no-untyped-call]
+    if event.is_set():
         store.remove(index)

@@ -50,7 +50,14 @@ def scorer(
             log(f"runs locally: the {intake_settings['type']} intake cannot be read by parts")
             return run_job(intake, output, **kwargs)
         return _score_on_cluster(
-            settings, ctx, intake, output, intake_settings, output_settings, log, kwargs
+            intake,
+            output,
+            settings=settings,
+            ctx=ctx,
+            intake_settings=intake_settings,
+            output_settings=output_settings,
+            log=log,
+            kwargs=kwargs,
         )
 
     return score
@@ -74,10 +81,11 @@ def _why_local(intake: dict[str, Any], output: dict[str, Any], plan: JobPlan) ->
 
 
 def _score_on_cluster(
-    settings: Settings,
-    ctx: ConnectorContext,
     intake: FileIntake,
     output: Output,
+    *,
+    settings: Settings,
+    ctx: ConnectorContext,
     intake_settings: dict[str, Any],
     output_settings: dict[str, Any],
     log: Callable[[str], None],
