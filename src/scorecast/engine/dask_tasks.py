@@ -139,7 +139,12 @@ def _predictor(job: PartJob, description: ModelDescription) -> Any:
             _model_folders[digest] = folder
             path = folder / (Path(job.artifact_name).name or "model")
             path.write_bytes(job.artifact)
-            _models[digest] = load_predictor(path, description)
+            try:
+                _models[digest] = load_predictor(path, description)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                del _model_folders[digest]
+                raise
         return _models[digest]
 
 
