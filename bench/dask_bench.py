@@ -10,8 +10,10 @@ files), ``--chunk`` bytes per chunk/part:
   1 and then 2 worker processes (one thread each) on this machine, started before the timing
   (its start-up is printed apart) and warmed with one job (each worker then holds the model).
 
-It prints wall-clock seconds, rows/s and MB/s of input for each, and checks that every output
-is byte-identical to the local one.
+It prints wall-clock seconds, rows/s and MB/s of input for each, checks that every output is
+byte-identical to the local one, and times the assembly alone (what the job's process does for
+each part: read its Arrow IPC stream and write it to a CSV output), the serial ceiling of one
+job however many workers the cluster has.
 Run: ``python bench/dask_bench.py [--rows 400000] [--chunk 1048576]``.
 """
 
@@ -151,7 +153,34 @@ def main() -> None:
                 print(f"cluster of {workers} started in {time.perf_counter() - started:.1f} s")
                 _job(source, root / "warm.csv", args.chunk, cluster.scheduler_address, 100)
                 measure(f"dask-{workers}", cluster.scheduler_address)
+        _assembly(root / "local.csv", megabytes, args.rows)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def _assembly(scored: Path, input_megabytes: float, rows: int) -> None:
+    """Time the job process's share of a cluster job: parts (IPC) in, the CSV output out."""
+    import io
+
+    import pyarrow.csv as pacsv
+
+    from scorecast.domain.csv_settings import CsvSettings
+    from scorecast.engine.dask_tasks import write_ipc, read_ipc
+    from scorecast.formats import open_encoder
+
+    table = pacsv.read_csv(scored)
+    parts = [write_ipc(batch) for batch in table.to_batches(max_chunksize=20_000)]
+    sink = io.BytesIO()
+    started = time.perf_counter()
+    encoder = open_encoder("csv", CsvSettings(), sink)
+    for part in parts:
+        encoder.write(read_ipc(part))
+    encoder.close()
+    seconds = time.perf_counter() - started
+    print(
+        f"assembly alone: {seconds:.2f} s for {rows:,} rows ({rows / seconds:,.0f} rows/s, "
+        f"{input_megabytes / seconds:.1f} MB/s of input, {len(sink.getvalue()) / 1e6 / seconds:.1f}"
+        " MB/s of output)"
+    )
 
 
 if __name__ == "__main__":

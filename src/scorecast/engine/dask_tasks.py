@@ -95,7 +95,7 @@ def score_part(job: PartJob, part: PartRange) -> PartResult:
     description = ModelDescription.from_dict(job.description)
     predictor = _predictor(job, description)
     scored = pools.score_one(predictor, description, job.options, chunk, job.column_types)
-    store.put(part.index, _ipc(scored.batch))
+    store.put(part.index, write_ipc(scored.batch))
     _withdraw_if_cancelled(job, store, part.index)
     return PartResult(
         part.index,
@@ -148,7 +148,8 @@ def _predictor(job: PartJob, description: ModelDescription) -> Any:
         return _models[digest]
 
 
-def _ipc(batch: pa.RecordBatch) -> bytes:
+def write_ipc(batch: pa.RecordBatch) -> bytes:
+    """A part's rows as stored: one Arrow IPC stream (``read_ipc`` reads it)."""
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)
