@@ -164,7 +164,7 @@ def _assembly(scored: Path, input_megabytes: float, rows: int) -> None:
     import pyarrow.csv as pacsv
 
     from scorecast.domain.csv_settings import CsvSettings
-    from scorecast.engine.dask_tasks import write_ipc, read_ipc
+    from scorecast.engine.dask_tasks import read_ipc, write_ipc
     from scorecast.formats import open_encoder
 
     table = pacsv.read_csv(scored)

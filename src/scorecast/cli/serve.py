@@ -173,9 +173,9 @@ def _check_dask(settings: Settings, chosen: set[str]) -> None:
 
     from scorecast.errors import MissingExtra
 
-    if settings.dask_address and "worker" in chosen:
-        if importlib.util.find_spec("distributed") is None:
-            raise MissingExtra("distributed", "dask")
+    wanted = bool(settings.dask_address) and "worker" in chosen
+    if wanted and importlib.util.find_spec("distributed") is None:
+        raise MissingExtra("distributed", "dask")
 
 
 ROLES = ("api", "scheduler", "worker")
