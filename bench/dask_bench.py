@@ -147,7 +147,7 @@ def main() -> None:
         measure("local", "")
         for workers in (1, 2):
             started = time.perf_counter()
-            with distributed.LocalCluster(
+            with distributed.LocalCluster(  # type: ignore[no-untyped-call]
                 processes=True, n_workers=workers, threads_per_worker=1, dashboard_address=None
             ) as cluster:
                 print(f"cluster of {workers} started in {time.perf_counter() - started:.1f} s")

@@ -25,6 +25,8 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +122,11 @@ def run_on_dask(
         )
     except (OSError, TimeoutError) as exc:
         raise JobFailure(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    event_name = f"{name}-cancel-{uuid.uuid4().hex[:8]}"
+    job = replace(job, cancel_event=event_name)
     run = _Run(job, output, store, report, should_abort)
+    futures: list[Any] = []
     try:
-        event_name = f"{name}-cancel-{uuid.uuid4().hex[:8]}"
-        job = _with_cancel_event(job, event_name)
         shared = client.scatter(job, hash=False)
         futures = [
             client.submit(
@@ -136,26 +139,19 @@ def run_on_dask(
             f"scoring on the Dask cluster at {address}: {len(futures)} parts of about "
             f"{target_bytes(job.options.chunk_size)} bytes, {workers} worker(s) now"
         )
-        try:
-            run.collect(futures)
-        except BaseException:
-            _quietly(lambda: report(run.progress()))  # an aborted job shows the rows it got to
-            distributed.Event(event_name, client=client).set()
-            waiting = sum(1 for f in futures if not f.done())
-            client.cancel(futures)
-            for part in job.split.parts:
-                _quietly(functools.partial(store.remove, part.index))
-            log(f"cancelled the job's tasks on the Dask cluster ({waiting} not finished)")
-            raise
+        run.collect(futures)
+    except BaseException:
+        _quietly(lambda: report(run.progress()))  # an aborted job shows the rows it got to
+        _quietly(lambda: distributed.Event(event_name, client=client).set())
+        waiting = sum(1 for f in futures if not f.done())
+        _quietly(lambda: client.cancel(futures))
+        for part in job.split.parts:
+            _quietly(functools.partial(store.remove, part.index))
+        log(f"cancelled the job's tasks on the Dask cluster ({waiting} not finished)")
+        raise
     finally:
         client.close()
     return run.outcome(f"the Dask cluster at {address} ({len(job.split.parts)} parts)")
-
-
-def _with_cancel_event(job: PartJob, event_name: str) -> PartJob:
-    from dataclasses import replace
-
-    return replace(job, cancel_event=event_name)
 
 
 def _quietly(action: Callable[[], None]) -> None:
@@ -201,6 +197,11 @@ class _Run:
     def _result(self, future: Any, index: int) -> PartResult:
         try:
             result: PartResult = future.result()
+        except CancelledError as exc:  # the scheduler dropped the task
+            raise JobFailure(
+                f"part {index + 1} was cancelled on the Dask cluster (its scheduler restarted, "
+                "or this job's connection to it was lost)"
+            ) from exc
         except ScorecastError as exc:
             raise JobFailure(f"part {index + 1} failed: {exc.message}") from exc
         except Exception as exc:

@@ -14,6 +14,7 @@ job's cancel ``Event`` and removes its part again.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 import threading
@@ -57,8 +58,11 @@ class PartJob:
     cancel_event: str = ""
 
     @property
-    def artifact_digest(self) -> str:
-        return hashlib.sha256(self.artifact).hexdigest()
+    def model_key(self) -> str:
+        """The model's identity on a worker: its artifact and its description."""
+        digest = hashlib.sha256(self.artifact)
+        digest.update(json.dumps(self.description, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
 
     def __repr__(self) -> str:
         return f"PartJob({self.fmt}, {len(self.split.parts)} parts)"
@@ -128,7 +132,7 @@ def _read(job: PartJob, part: PartRange, ctx: Any) -> Chunk | None:
 def _predictor(job: PartJob, description: ModelDescription) -> Any:
     """The job's model, loaded once per worker process (kept by the artifact's digest) from a
     private copy of the artifact (a folder of this process's own, removed with the model)."""
-    digest = job.artifact_digest
+    digest = job.model_key
     with _models_lock:
         if digest not in _models:
             for folder in _model_folders.values():
