@@ -9,6 +9,7 @@ byte.
 from __future__ import annotations
 
 import csv
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from scorecast.demo import MODEL
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.engine.dask_tasks import KILL_WORKER_ONCE
 from scorecast.errors import JobFailure
 from scorecast.predictors.registry import describe_model
 from scorecast.runtime.job_ledger import JobPlan
@@ -37,7 +39,8 @@ distributed = pytest.importorskip("distributed")
 
 FEATURES = ("patient_id", "age", "visits_last_year", "medications", "admission_type")
 JOB = "d" * 24
-CHUNK = 256 << 10  # bytes per part: the 2 MB inputs below make 8 or more parts
+CHUNK = 128 << 10  # bytes per part: the inputs below (1 to 1.5 MB) make 8 or more parts
+REFERENCE_ROWS = 40_000
 SECRET = "dask-secret-key-never-shown"
 
 
@@ -86,9 +89,19 @@ class Ledger:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
+def kill_marker(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """While this file exists, the first task that removes it ends its Dask worker process."""
+    return tmp_path_factory.mktemp("dask-faults") / "kill-a-worker-once"
+
+
+@pytest.fixture(scope="module")
+def cluster(kill_marker: Path) -> Iterator[Any]:
     with distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        dashboard_address=None,
+        env={KILL_WORKER_ONCE: str(kill_marker)},
     ) as running:
         yield running
 
@@ -98,13 +111,36 @@ def description() -> ModelDescription:
     return describe_model(MODEL, target="readmitted", target_type="binary", positive_class="yes")
 
 
+def _environment(monkeypatch: pytest.MonkeyPatch, home: Path, *roots: Path) -> None:
+    monkeypatch.setenv("SCORECAST_HOME", str(home))
+    monkeypatch.setenv("SCORECAST_FILE_ROOTS", os.pathsep.join(str(root) for root in roots))
+    monkeypatch.setenv("SCORECAST_ALLOW_PRIVATE_ENDPOINTS", "1")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An input shared by the module's tests and the local executor's output for it."""
+
+    source: Path
+    expected: bytes
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, description: ModelDescription) -> Any:
+    root = tmp_path_factory.mktemp("dask-reference")
+    source = root / "reference.csv"
+    _rows(source, REFERENCE_ROWS)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _environment(monkeypatch, root / "home", root)
+        expected = _local_output(description, root, source)
+    return Reference(source, expected)
+
+
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: Reference) -> Path:
     root = tmp_path / "files"
     root.mkdir()
-    monkeypatch.setenv("SCORECAST_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
-    monkeypatch.setenv("SCORECAST_ALLOW_PRIVATE_ENDPOINTS", "1")
+    _environment(monkeypatch, tmp_path / "home", root, reference.source.parent)
     return root
 
 
@@ -198,7 +234,11 @@ def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
 
 
 def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(
-    cluster: Any, files: Path, description: ModelDescription, moto_server: emulators.Running
+    cluster: Any,
+    files: Path,
+    description: ModelDescription,
+    reference: Reference,
+    moto_server: emulators.Running,
 ) -> None:
     import boto3
 
@@ -210,10 +250,7 @@ def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(
         aws_secret_access_key=SECRET,
     )
     client.create_bucket(Bucket="dask")
-    source = files / "in.csv"
-    _rows(source, 60_000)
-    client.upload_file(str(source), "dask", "in/rows.csv")
-    expected = _local_output(description, files, source)
+    client.upload_file(str(reference.source), "dask", "in/rows.csv")
     s3 = {"credentialId": "c1", "endpointUrl": moto_server.endpoint}
     ledger = Ledger(
         _plan(
@@ -227,7 +264,9 @@ def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(
     _run(ledger, cluster.scheduler_address)
 
     assert ledger.failed == []
-    assert client.get_object(Bucket="dask", Key="out/scored.csv")["Body"].read() == expected
+    assert any("on the Dask cluster" in line for line in ledger.logs), ledger.logs
+    scored = client.get_object(Bucket="dask", Key="out/scored.csv")["Body"].read()
+    assert scored == reference.expected
     keys = [item["Key"] for item in client.list_objects_v2(Bucket="dask")["Contents"]]
     assert sorted(keys) == ["in/rows.csv", "out/scored.csv"]  # no part is left
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as dask_client:
@@ -236,13 +275,12 @@ def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(
 
 
 def test_a_local_file_upload_runs_locally_and_says_why(
-    cluster: Any, files: Path, description: ModelDescription
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
 ) -> None:
-    source, target = files / "in.csv", files / "out.csv"
-    _rows(source, 2_000)
+    target = files / "out.csv"
     settings = Settings.from_env()
     upload = localfile_files.begin_streamed_upload(settings, JOB, None)
-    upload.write(source.read_bytes())
+    upload.write(reference.source.read_bytes())
     upload.close()
     localfile_files.end_streamed_upload(settings, JOB)
     ledger = Ledger(_plan(description, {"type": "localFile"}, _file(target)))
@@ -251,35 +289,84 @@ def test_a_local_file_upload_runs_locally_and_says_why(
 
     assert ledger.failed == []
     assert any(line.startswith("runs locally: a localFile input") for line in ledger.logs)
-    assert target.read_bytes() == _local_output(description, files, source)
+    assert target.read_bytes() == reference.expected
 
 
 def test_an_aborted_job_cancels_its_tasks_and_leaves_no_output(
-    cluster: Any, files: Path, description: ModelDescription
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
 ) -> None:
-    source, target = files / "in.csv", files / "out.csv"
-    _rows(source, 60_000)
-    ledger = Ledger(_plan(description, _file(source), _file(target)), answer=frozenset({"abort"}))
+    target = files / "out.csv"
+    plan = _plan(description, _file(reference.source), _file(target))
+    ledger = Ledger(plan, answer=frozenset({"abort"}))
 
     _run(ledger, cluster.scheduler_address, signals=frozenset({"abort"}))
 
     assert ledger.failed == [("ABORTED", "aborted on request")]
     assert any(line.startswith("cancelled the job's tasks") for line in ledger.logs)
-    _wait_until_only(files, {"in.csv"})
+    _wait_until_only(files, set())
 
 
 def test_a_task_that_cannot_load_the_model_fails_the_job_with_its_reason(
-    cluster: Any, files: Path, description: ModelDescription
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
 ) -> None:
-    source, target = files / "in.csv", files / "out.csv"
-    _rows(source, 60_000)
+    target = files / "out.csv"
     broken = files.parent / "broken.onnx"
     broken.write_bytes(b"this is not an ONNX model")
-    ledger = Ledger(_plan(description, _file(source), _file(target), artifact=broken))
+    plan = _plan(description, _file(reference.source), _file(target), artifact=broken)
+    ledger = Ledger(plan)
 
     _run(ledger, cluster.scheduler_address)
 
     [(status, message)] = ledger.failed
-    assert status == "FAILED" and message.startswith("part ") and "model" in message.lower()
+    assert status == "FAILED" and message.startswith("part ") and "ONNX model" in message
     assert ledger.finished == []
+    _wait_until_only(files, set())
+
+
+def test_a_worker_that_dies_has_its_part_run_again_and_the_job_completes(
+    cluster: Any,
+    files: Path,
+    description: ModelDescription,
+    reference: Reference,
+    kill_marker: Path,
+) -> None:
+    target = files / "out.csv"
+    kill_marker.write_bytes(b"")
+    ledger = Ledger(_plan(description, _file(reference.source), _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert not kill_marker.exists()  # a task ended its worker process
+    assert ledger.failed == []
+    assert target.read_bytes() == reference.expected
+
+
+def test_abort_on_error_aborts_a_cluster_job_past_the_failed_rows_limit(
+    cluster: Any, files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _rows(source, 20_000, bad_every=10)
+    ledger = Ledger(_plan(description, _file(source), _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    [(status, message)] = ledger.failed
+    assert status == "ABORTED" and message.startswith("aborted on errors: ")
     _wait_until_only(files, {"in.csv"})
+
+
+def test_a_parquet_input_is_split_by_row_groups(
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
+) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    parquet, target = files / "in.parquet", files / "out.csv"
+    pq.write_table(pacsv.read_csv(reference.source), parquet, row_group_size=5_000)
+    ledger = Ledger(_plan(description, {**_file(parquet), "format": "parquet"}, _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any("on the Dask cluster" in line for line in ledger.logs), ledger.logs
+    assert target.read_bytes() == reference.expected

@@ -126,8 +126,10 @@ def run_on_dask(
     job = replace(job, cancel_event=event_name)
     run = _Run(job, output, store, report, should_abort)
     futures: list[Any] = []
+    shared: Any = None
     try:
-        shared = client.scatter(job, hash=False)
+        # a task rather than scattered data: Dask computes it again if its worker dies
+        shared = client.submit(_shared, job, key=f"{name}-job", pure=False)
         futures = [
             client.submit(
                 score_part, shared, part, key=f"{name}-part-{part.index}", retries=TASK_RETRIES
@@ -144,7 +146,7 @@ def run_on_dask(
         _quietly(lambda: report(run.progress()))  # an aborted job shows the rows it got to
         _quietly(lambda: distributed.Event(event_name, client=client).set())
         waiting = sum(1 for f in futures if not f.done())
-        _quietly(lambda: client.cancel(futures))
+        _quietly(lambda: client.cancel([f for f in [*futures, shared] if f is not None]))
         for part in job.split.parts:
             _quietly(functools.partial(store.remove, part.index))
         log(f"cancelled the job's tasks on the Dask cluster ({waiting} not finished)")
@@ -152,6 +154,11 @@ def run_on_dask(
     finally:
         client.close()
     return run.outcome(f"the Dask cluster at {address} ({len(job.split.parts)} parts)")
+
+
+def _shared(job: PartJob) -> PartJob:
+    """What every task of the job gets (see ``run_on_dask``)."""
+    return job
 
 
 def _quietly(action: Callable[[], None]) -> None:

@@ -9,12 +9,18 @@ part's counts; the job's process writes the parts to the output in input order a
 
 A task that writes its part after the job was cancelled (it was already running) sees the
 job's cancel ``Event`` and removes its part again.
+
+Fault injection (tests only; nothing happens unless the variable is set in the Dask worker's
+environment): ``SCORECAST_FAULT_KILL_DASK_WORKER_ONCE=<file>``: the first task that removes
+``<file>`` ends its worker process at once (as the out-of-memory killer would), so that a test
+sees Dask run the part again elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -86,8 +92,12 @@ _model_folders: dict[str, Path] = {}
 _models_lock = threading.Lock()
 
 
+KILL_WORKER_ONCE = "SCORECAST_FAULT_KILL_DASK_WORKER_ONCE"
+
+
 def score_part(job: PartJob, part: PartRange) -> PartResult:
     """Read, score and store ``part`` of ``job`` (see the module docstring)."""
+    _fault_kill_worker_once()
     started = time.perf_counter()
     ctx = job.shipped.context()
     store = open_part_store(job.output_settings, ctx)
@@ -166,6 +176,17 @@ def read_ipc(data: bytes) -> pa.RecordBatch:
         table = reader.read_all()
     batches = table.combine_chunks().to_batches()
     return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+
+
+def _fault_kill_worker_once() -> None:
+    marker = os.environ.get(KILL_WORKER_ONCE, "").strip()
+    if not marker:
+        return
+    try:
+        os.unlink(marker)  # only one task removes it
+    except OSError:
+        return
+    os._exit(70)
 
 
 def _withdraw_if_cancelled(job: PartJob, store: PartStore, index: int) -> None:
