@@ -216,7 +216,7 @@ def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
     cluster: Any, files: Path, description: ModelDescription
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
-    _rows(source, 60_000, bad_every=997)
+    _rows(source, 60_000, bad_every=20_011)
     expected = _local_output(description, files, source)
     ledger = Ledger(_plan(description, _file(source), _file(target)))
 
@@ -226,7 +226,7 @@ def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
     assert any("on the Dask cluster" in line and "parts" in line for line in ledger.logs)
     assert target.read_bytes() == expected
     [(_, progress)] = ledger.finished
-    failed = len(range(0, 60_000, 997))
+    failed = len(range(0, 60_000, 20_011))
     assert progress.scored_rows == 60_000 - failed and progress.failed_rows == failed
     assert ledger.reports[-1].scored_rows == 60_000 - failed
     assert ledger.reports[-1].percentage is not None and ledger.reports[-1].percentage >= 99.0

@@ -145,7 +145,7 @@ def run_on_dask(
     except BaseException:
         _quietly(lambda: report(run.progress()))  # an aborted job shows the rows it got to
         _quietly(lambda: distributed.Event(event_name, client=client).set())
-        waiting = sum(1 for f in futures if not f.done())
+        waiting = len(futures) - len(run.done)
         _quietly(lambda: client.cancel([f for f in [*futures, shared] if f is not None]))
         for part in job.split.parts:
             _quietly(functools.partial(store.remove, part.index))
@@ -191,6 +191,8 @@ class _Run:
             for index, future in enumerate(futures):
                 if index not in self.done and future.done():
                     self.done[index] = self._result(future, index)
+                    # forgotten by Dask: a worker lost later does not compute it again
+                    future.release()
                     self._check_failures()
             while self.written in self.done:
                 self._write(self.done[self.written])
