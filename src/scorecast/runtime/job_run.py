@@ -32,7 +32,6 @@ from pathlib import Path
 
 from scorecast import home_layout
 from scorecast.config import Settings
-from scorecast.connectors import localfile as _localfile  # noqa: F401 - registers localFile
 from scorecast.connectors import registry
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.storage import BlobMissing
@@ -236,7 +235,7 @@ class JobRun:
             credential=self.ledger.credential,
             data_store=self.ledger.data_store,
             dataset_path=self.ledger.dataset_path,
-            settings=self.settings,
+            app_settings=self.settings,
             template=template,
             ambient_identity=plan.ambient_identity,
             output_token=OutputToken(self.claim.job_id, self.claim.attempt),
