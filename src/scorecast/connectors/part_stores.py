@@ -151,7 +151,7 @@ def open_part_store(settings: Mapping[str, Any], ctx: ConnectorContext) -> PartS
         return _S3Parts(filled, ctx)
     url = str(filled["url"])
     try:
-        path = file_url_path(url, ctx.settings.file_roots)
+        path = file_url_path(url, ctx.app_settings.file_roots)
     except UnsafeLocationError as exc:
         raise ConnectorError(f"{url}: {exc}") from exc
     return _FileParts(url, path, ctx.output_token)

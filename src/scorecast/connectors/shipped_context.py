@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scorecast.connectors.base import ConnectorContext, OutputToken
 from scorecast.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from scorecast.config import Settings
 
 
 @dataclass(frozen=True, repr=False)
 class ShippedContext:
     """What a connector opened on another machine needs; see the module docstring."""
 
-    settings: Any  # scorecast.config.Settings, as a child process gets them (``for_child``)
+    app_settings: Settings  # as a child process gets them (``Settings.for_child``)
     template: Mapping[str, str]
     ambient_identity: bool
     output_token: OutputToken | None
@@ -37,8 +40,13 @@ class ShippedContext:
             for s in settings
             if s.get("credentialId")
         }
-        app = ctx.settings.for_child() if hasattr(ctx.settings, "for_child") else ctx.settings
-        return cls(app, dict(ctx.template), ctx.ambient_identity, ctx.output_token, credentials)
+        return cls(
+            ctx.app_settings.for_child(),
+            dict(ctx.template),
+            ctx.ambient_identity,
+            ctx.output_token,
+            credentials,
+        )
 
     def context(self) -> ConnectorContext:
         """A ``ConnectorContext`` answering from what was shipped (no store behind it)."""
@@ -55,7 +63,7 @@ class ShippedContext:
             credential=credential,
             data_store=unavailable,
             dataset_path=unavailable,
-            settings=self.settings,
+            app_settings=self.app_settings,
             template=self.template,
             ambient_identity=self.ambient_identity,
             output_token=self.output_token,
