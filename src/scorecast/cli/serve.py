@@ -104,6 +104,7 @@ def serve(
         _add_demo_root()
     settings = Settings.from_env()
     _check_storage(settings)
+    _check_dask(settings, chosen)
     from scorecast.metrics import Metrics
 
     engine = _open_store(settings)
@@ -166,6 +167,17 @@ def _check_storage(settings: Settings) -> None:
     from scorecast.connectors.storage import open_storage
 
     upgrade_legacy_files(open_storage(settings))
+
+
+def _check_dask(settings: Settings, chosen: set[str]) -> None:
+    """A worker told to use a Dask cluster needs the ``dask`` extra: say so at start."""
+    import importlib.util
+
+    from scorecast.errors import MissingExtra
+
+    wanted = bool(settings.dask_address) and "worker" in chosen
+    if wanted and importlib.util.find_spec("distributed") is None:
+        raise MissingExtra("distributed", "dask")
 
 
 ROLES = ("api", "scheduler", "worker")

@@ -178,6 +178,11 @@ class FileIntake(Intake):
         self._consumed = 0
         self._done = False
 
+    def open_stream(self) -> BinaryIO:
+        """A new seekable binary stream over the whole file (the Dask executor reads byte
+        ranges and row groups of it); the caller closes it."""
+        return self._open()
+
     @property
     def size(self) -> int | None:
         """The file's size (one metadata request for object stores), None if unavailable."""
