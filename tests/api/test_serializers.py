@@ -176,9 +176,7 @@ def test_every_definition_passes_the_clients_converter(
         name="supportive_frogmouth",
         enabled=enabled and schedule is not None,
         schedule=wire_schedule,
-        job_spec=normalized(
-            {"deploymentId": "d" * 24, "intakeSettings": {"type": "localFile"}}
-        ),
+        job_spec=normalized({"deploymentId": "d" * 24, "intakeSettings": {"type": "localFile"}}),
         created=created,
         updated=created,
         last_successful_run_time=last_run,

@@ -69,9 +69,7 @@ def test_adapter_settings_are_kept_verbatim_including_statement_type_spelling() 
     spec = normalized({**MINIMAL, "outputSettings": output})
     assert spec["outputSettings"] == output
     assert spec["outputSettings"] is not output
-    camel = normalized(
-        {**MINIMAL, "outputSettings": {**output, "statementType": "insertUpdate"}}
-    )
+    camel = normalized({**MINIMAL, "outputSettings": {**output, "statementType": "insertUpdate"}})
     assert camel["outputSettings"]["statementType"] == "insertUpdate"
 
 
@@ -152,6 +150,7 @@ def test_a_body_that_is_not_an_object_is_invalid() -> None:
     [
         ({"modelId": "m1", "intakeSettings": {"type": "localFile"}}, "modelId"),
         ({**MINIMAL, "batchJobType": "monitoring"}, "batchJobType"),
+        ({**MINIMAL, "timeseriesSettings": {"type": "forecast"}}, "timeseriesSettings"),
     ],
 )
 def test_datarobot_features_this_server_lacks_are_unsupported_not_ignored(
@@ -160,6 +159,30 @@ def test_datarobot_features_this_server_lacks_are_unsupported_not_ignored(
     with pytest.raises(UnsupportedFeature) as caught:
         normalized(raw)
     assert field in caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [
+        ({"passthroughColumns": [""]}, "passthroughColumns", "empty strings"),
+        ({"maxExplanations": 101}, "maxExplanations", "between 0 and 100"),
+        ({"columnNamesRemapping": {"a": ""}}, "columnNamesRemapping", "non-empty string or null"),
+        ({"chunkSize": (1 << 30) + 1}, "chunkSize", "between 1 and 1073741824"),
+        ({"explanationClassNames": []}, "explanationClassNames", "between 1 and 10"),
+        ({"explanationClassNames": ["a", "a"]}, "explanationClassNames", "more than once"),
+    ],
+)
+def test_where_the_two_old_parsers_disagreed_the_spec_is_refused(
+    extra: dict[str, Any], field: str, problem: str
+) -> None:
+    """One parser passed these and the other refused them (see limits-and-errors)."""
+    errors = errors_of({**MINIMAL, "maxExplanations": 2, **extra})
+    assert list(errors) == [field]
+    assert problem in errors[field]
+
+
+def test_an_empty_timeseries_settings_is_no_time_series() -> None:
+    assert "timeseriesSettings" not in normalized({**MINIMAL, "timeseriesSettings": {}})
 
 
 def test_column_remapping_list_form_becomes_a_mapping() -> None:
@@ -225,9 +248,18 @@ _optional_fields = st.fixed_dictionaries(
                 "encoding": st.sampled_from(["utf-8", "latin-1", "utf-16"]),
             },
         ),
-        "outputSettings": st.fixed_dictionaries(
-            {"type": st.sampled_from(["localFile", "s3", "jdbc"])},
-            optional={"url": _names, "statementType": st.sampled_from(["insert", "insert_update"])},
+        "outputSettings": st.sampled_from(
+            [
+                {"type": "localFile"},
+                {"type": "s3", "url": "s3://b/k.csv"},
+                {"type": "jdbc", "dataStoreId": "ds1", "table": "t", "statementType": "insert"},
+                {
+                    "type": "jdbc",
+                    "dataStoreId": "ds1",
+                    "table": "t",
+                    "statementType": "insert_update",
+                },
+            ]
         ),
     },
 )
