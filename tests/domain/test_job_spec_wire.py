@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from job_spec_cases import INVALID_CHANGES, valid_specs
 
+from job_spec_cases import INVALID_CHANGES, valid_specs
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import InvalidInput, UnsupportedFeature
