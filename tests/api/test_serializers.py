@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.api.serializers import definition_to_wire, format_datetime, job_to_wire
-from scorecast.domain.job_spec import JobSpec
+from scorecast.domain.job_spec import DEFAULT_NUM_CONCURRENT, JobSpec
 from scorecast.domain.job_statuses import STATUSES
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import DefinitionRef, JobView, UserRef
@@ -188,6 +188,6 @@ def test_every_definition_passes_the_clients_converter(
     parsed = dr.BatchPredictionJobDefinition.from_server_data(wire)
     assert parsed.id == definition.id
     assert parsed.name == "supportive_frogmouth"
-    assert parsed.batch_prediction_job["num_concurrent"] == 1
+    assert parsed.batch_prediction_job["num_concurrent"] == DEFAULT_NUM_CONCURRENT
     if wire_schedule is not None:
         assert set(wire["schedule"]) >= {"minute", "hour", "dayOfMonth", "month", "dayOfWeek"}
