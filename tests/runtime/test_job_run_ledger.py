@@ -260,11 +260,9 @@ def test_a_local_file_job_reads_its_upload_and_commits_its_download(
         "passthroughColumns": ["patient_id"],
     }
     plan = JobPlan(
-        spec=spec,
-        options=ScoringOptions.from_job_spec(spec),
+        spec=JobSpec.from_wire({**spec, "numConcurrent": 1}),
         description=description,
         artifact=str(MODEL),
-        num_concurrent=1,
         intake_size=None,
         scheduled_time=None,
     )
