@@ -31,7 +31,7 @@ from typing import Any
 from scorecast.config import Settings
 from scorecast.demo import MODEL
 from scorecast.domain.job_claim import Claim, ProgressUpdate
-from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.domain.job_spec import JobSpec
 from scorecast.predictors.registry import describe_model
 from scorecast.runtime.job_ledger import JobPlan
 from scorecast.runtime.job_run import JobRun
@@ -94,11 +94,9 @@ def _job(source: Path, target: Path, chunk: int, address: str, attempt: int) -> 
         MODEL, target="readmitted", target_type="binary", positive_class="yes"
     )
     plan = JobPlan(
-        spec=spec,
-        options=ScoringOptions.from_job_spec(spec),
+        spec=JobSpec.from_wire(spec),
         description=description,
         artifact=str(MODEL),
-        num_concurrent=2,
         intake_size=None,
         scheduled_time=None,
     )

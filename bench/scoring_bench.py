@@ -227,7 +227,7 @@ def scenario_arrow_2p(model_path: str, source: str, target: str) -> None:
 
 
 def scenario_inproc(model_path: str, source: str, target: str) -> None:
-    from scorecast.domain.scoring_options import ScoringOptions
+    from scorecast.domain.job_spec import JobSpec
     from scorecast.engine import run_job
     from scorecast.predictors import describe_model
     from scorecast.testing import PathIntake, PathOutput
@@ -235,15 +235,22 @@ def scenario_inproc(model_path: str, source: str, target: str) -> None:
     description = describe_model(
         Path(model_path), target="y", target_type="binary", positive_class="yes"
     )
+    spec = JobSpec.from_wire(
+        {
+            "deploymentId": "bench",
+            "intakeSettings": {"type": "localFile"},
+            "passthroughColumns": ["id"],
+            "numConcurrent": num_concurrent(),
+            "chunkSize": int(os.environ.get("SCORECAST_BENCH_CHUNK_SIZE") or 0) or "auto",
+        }
+    )
     intake, output = PathIntake(Path(source)), PathOutput(Path(target))
     outcome = run_job(
+        spec,
         intake,
         output,
         artifact=Path(model_path),
         description=description,
-        options=ScoringOptions(passthrough_columns=("id",)),
-        num_concurrent=num_concurrent(),
-        chunk_size=int(os.environ.get("SCORECAST_BENCH_CHUNK_SIZE") or 0) or "auto",
         report=lambda progress: None,
         should_abort=lambda: False,
         log=lambda line: print(f"    job log: {line}", file=sys.stderr),

@@ -41,7 +41,7 @@ def make_input(path: Path, rows: int) -> None:
 
 
 def engine_run(source: Path, target: Path) -> float:
-    from scorecast.domain.scoring_options import ScoringOptions
+    from scorecast.domain.job_spec import JobSpec
     from scorecast.engine import run_job
     from scorecast.predictors import describe_model
     from scorecast.testing import PathIntake, PathOutput
@@ -49,17 +49,23 @@ def engine_run(source: Path, target: Path) -> float:
     description = describe_model(
         MODEL, target="readmitted", target_type="binary", positive_class="yes"
     )
-    options = ScoringOptions.from_job_spec({"passthroughColumns": ["patient_id"]})
+    spec = JobSpec.from_wire(
+        {
+            "deploymentId": "bench",
+            "intakeSettings": {"type": "localFile"},
+            "passthroughColumns": ["patient_id"],
+            "numConcurrent": 2,
+            "chunkSize": "auto",
+        }
+    )
     started = time.perf_counter()
     intake, output = PathIntake(source), PathOutput(target)
     run_job(
+        spec,
         intake,
         output,
         artifact=MODEL,
         description=description,
-        options=options,
-        num_concurrent=2,
-        chunk_size="auto",
         report=lambda progress: None,
         should_abort=lambda: False,
         log=lambda message: None,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.api.serializers import definition_to_wire, format_datetime, job_to_wire
-from scorecast.domain.job_spec import normalize_job_spec
+from scorecast.domain.job_spec import DEFAULT_NUM_CONCURRENT, JobSpec
 from scorecast.domain.job_statuses import STATUSES
 from scorecast.service.definitions import DefinitionView
 from scorecast.service.job_views import DefinitionRef, JobView, UserRef
@@ -24,7 +24,18 @@ WIRE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 _moments = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
 )
-_adapter_types = st.sampled_from(["localFile", "s3", "jdbc", "azure"])
+_adapters = st.sampled_from(
+    [
+        {"type": "localFile"},
+        {"type": "s3", "url": "s3://bucket/key.csv"},
+        {"type": "azure", "url": "https://account.blob.core.windows.net/c/key.csv"},
+    ]
+)
+
+
+def normalized(raw: Any) -> dict[str, Any]:
+    """A spec's stored form: parsed, then written back."""
+    return JobSpec.from_wire(raw).to_wire()
 
 
 @st.composite
@@ -37,11 +48,11 @@ def jobs(draw: st.DrawFn) -> Job:
         started = created + timedelta(seconds=draw(st.floats(0, 10_000)))
     if status in {"COMPLETED", "ABORTED", "FAILED"} and started is not None:
         finished = started + timedelta(seconds=draw(st.floats(0, 10_000)))
-    spec = normalize_job_spec(
+    spec = normalized(
         {
             "deploymentId": "5ce1138c962d7415e076d8c6",
-            "intakeSettings": {"type": draw(_adapter_types)},
-            "outputSettings": {"type": draw(_adapter_types)},
+            "intakeSettings": draw(_adapters),
+            "outputSettings": draw(_adapters),
             "numConcurrent": draw(st.integers(1, 16)),
         }
     )
@@ -109,7 +120,7 @@ def test_elapsed_time_counts_whole_seconds_of_running() -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     job = Job(
         id=JOB_ID,
-        spec=normalize_job_spec({"deploymentId": "d", "intakeSettings": {"type": "s3"}}),
+        spec=normalized({"deploymentId": "d", "intakeSettings": {"type": "s3", "url": "s3://b/k"}}),
         status="RUNNING",
         status_details="running",
         created=start - timedelta(minutes=5),
@@ -165,9 +176,7 @@ def test_every_definition_passes_the_clients_converter(
         name="supportive_frogmouth",
         enabled=enabled and schedule is not None,
         schedule=wire_schedule,
-        job_spec=normalize_job_spec(
-            {"deploymentId": "d" * 24, "intakeSettings": {"type": "localFile"}}
-        ),
+        job_spec=normalized({"deploymentId": "d" * 24, "intakeSettings": {"type": "localFile"}}),
         created=created,
         updated=created,
         last_successful_run_time=last_run,
@@ -179,6 +188,6 @@ def test_every_definition_passes_the_clients_converter(
     parsed = dr.BatchPredictionJobDefinition.from_server_data(wire)
     assert parsed.id == definition.id
     assert parsed.name == "supportive_frogmouth"
-    assert parsed.batch_prediction_job["num_concurrent"] == 1
+    assert parsed.batch_prediction_job["num_concurrent"] == DEFAULT_NUM_CONCURRENT
     if wire_schedule is not None:
         assert set(wire["schedule"]) >= {"minute", "hour", "dayOfMonth", "month", "dayOfWeek"}

@@ -12,22 +12,27 @@ from hypothesis import strategies as st
 from wire_examples import SCORE_TO_FILE_BODY
 
 from scorecast.domain.definition_names import ADJECTIVES, ANIMALS, generate_name
-from scorecast.domain.job_spec import merge_job_spec, normalize_job_spec
+from scorecast.domain.job_spec import DEFAULT_NUM_CONCURRENT, JobSpec, merge_job_spec
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
 MINIMAL = {"deploymentId": "dep1", "intakeSettings": {"type": "localFile"}}
 
 
+def normalized(raw: Any) -> dict[str, Any]:
+    """A spec's stored form: parsed, then written back."""
+    return JobSpec.from_wire(raw).to_wire()
+
+
 def errors_of(raw: Any) -> dict[str, Any]:
     with pytest.raises(InvalidInput) as caught:
-        normalize_job_spec(raw)
+        normalized(raw)
     assert not isinstance(caught.value, UnsupportedFeature)
     return caught.value.errors
 
 
 def test_minimal_spec_gets_datarobot_defaults() -> None:
-    spec = normalize_job_spec(MINIMAL, default_num_concurrent=3)
-    assert spec["numConcurrent"] == 3
+    spec = normalized(MINIMAL)
+    assert spec["numConcurrent"] == DEFAULT_NUM_CONCURRENT == 2
     assert spec["chunkSize"] == "auto"
     assert spec["abortOnError"] is True
     assert spec["includeProbabilities"] is True
@@ -44,7 +49,7 @@ def test_minimal_spec_gets_datarobot_defaults() -> None:
 
 def test_the_python_clients_captured_body_is_accepted_as_sent() -> None:
     raw = copy.deepcopy(SCORE_TO_FILE_BODY)
-    spec = normalize_job_spec(raw)
+    spec = normalized(raw)
     for key in ("numConcurrent", "maxExplanations", "abortOnError", "passthroughColumnsSet"):
         assert spec[key] == raw[key]
     assert spec["columnNamesRemapping"] == {"a": "A", "b": None}
@@ -61,12 +66,10 @@ def test_adapter_settings_are_kept_verbatim_including_statement_type_spelling() 
         "whereColumns": ["id"],
         "updateColumns": ["p"],
     }
-    spec = normalize_job_spec({**MINIMAL, "outputSettings": output})
+    spec = normalized({**MINIMAL, "outputSettings": output})
     assert spec["outputSettings"] == output
     assert spec["outputSettings"] is not output
-    camel = normalize_job_spec(
-        {**MINIMAL, "outputSettings": {**output, "statementType": "insertUpdate"}}
-    )
+    camel = normalized({**MINIMAL, "outputSettings": {**output, "statementType": "insertUpdate"}})
     assert camel["outputSettings"]["statementType"] == "insertUpdate"
 
 
@@ -109,16 +112,12 @@ def test_adapter_settings_are_kept_verbatim_including_statement_type_spelling() 
             ("passthroughColumnsSet",),
             "combined",
         ),
-        ({**MINIMAL, "maxExplanations": -1}, ("maxExplanations",), ">= 0"),
+        ({**MINIMAL, "maxExplanations": -1}, ("maxExplanations",), "between 0 and 100"),
         ({**MINIMAL, "maxNgramExplanations": "some"}, ("maxNgramExplanations",), "all"),
         ({**MINIMAL, "explanationAlgorithm": "lime"}, ("explanationAlgorithm",), "shap"),
         ({**MINIMAL, "explanationNumTopClasses": 11}, ("explanationNumTopClasses",), "10"),
         ({**MINIMAL, "columnNamesRemapping": {"a": 3}}, ("columnNamesRemapping",), "'a'"),
-        (
-            {**MINIMAL, "timeseriesSettings": {"type": "past"}},
-            ("timeseriesSettings", "type"),
-            "forecast",
-        ),
+        ({**MINIMAL, "timeseriesSettings": "forecast"}, ("timeseriesSettings",), "object"),
         ({**MINIMAL, "batchJobType": "other"}, ("batchJobType",), "prediction"),
         ({**MINIMAL, "numConcurent": 3}, ("numConcurent",), "unknown field"),
     ],
@@ -135,7 +134,7 @@ def test_each_bad_field_is_named_with_its_problem(
 
 def test_all_problems_are_reported_together_and_in_the_message() -> None:
     with pytest.raises(InvalidInput) as caught:
-        normalize_job_spec({"numConcurrent": -2, "csvSettings": {"delimiter": "xx"}})
+        normalized({"numConcurrent": -2, "csvSettings": {"delimiter": "xx"}})
     error = caught.value
     assert set(error.errors) == {"numConcurrent", "csvSettings", "deploymentId", "intakeSettings"}
     assert "csvSettings.delimiter" in error.message
@@ -151,14 +150,39 @@ def test_a_body_that_is_not_an_object_is_invalid() -> None:
     [
         ({"modelId": "m1", "intakeSettings": {"type": "localFile"}}, "modelId"),
         ({**MINIMAL, "batchJobType": "monitoring"}, "batchJobType"),
+        ({**MINIMAL, "timeseriesSettings": {"type": "forecast"}}, "timeseriesSettings"),
     ],
 )
 def test_datarobot_features_this_server_lacks_are_unsupported_not_ignored(
     raw: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(UnsupportedFeature) as caught:
-        normalize_job_spec(raw)
+        normalized(raw)
     assert field in caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [
+        ({"passthroughColumns": [""]}, "passthroughColumns", "empty strings"),
+        ({"maxExplanations": 101}, "maxExplanations", "between 0 and 100"),
+        ({"columnNamesRemapping": {"a": ""}}, "columnNamesRemapping", "non-empty string or null"),
+        ({"chunkSize": (1 << 30) + 1}, "chunkSize", "between 1 and 1073741824"),
+        ({"explanationClassNames": []}, "explanationClassNames", "between 1 and 10"),
+        ({"explanationClassNames": ["a", "a"]}, "explanationClassNames", "more than once"),
+    ],
+)
+def test_where_the_two_old_parsers_disagreed_the_spec_is_refused(
+    extra: dict[str, Any], field: str, problem: str
+) -> None:
+    """One parser passed these and the other refused them (see limits-and-errors)."""
+    errors = errors_of({**MINIMAL, "maxExplanations": 2, **extra})
+    assert list(errors) == [field]
+    assert problem in errors[field]
+
+
+def test_an_empty_timeseries_settings_is_no_time_series() -> None:
+    assert "timeseriesSettings" not in normalized({**MINIMAL, "timeseriesSettings": {}})
 
 
 def test_column_remapping_list_form_becomes_a_mapping() -> None:
@@ -169,17 +193,17 @@ def test_column_remapping_list_form_becomes_a_mapping() -> None:
             {"inputName": "b", "outputName": None},
         ],
     }
-    assert normalize_job_spec(raw)["columnNamesRemapping"] == {"a": "A", "b": None}
+    assert normalized(raw)["columnNamesRemapping"] == {"a": "A", "b": None}
 
 
 def test_opaque_datarobot_keys_are_kept() -> None:
     instance = {"hostName": "pred.example.com", "sslEnabled": True}
-    spec = normalize_job_spec({**MINIMAL, "predictionInstance": instance})
+    spec = normalized({**MINIMAL, "predictionInstance": instance})
     assert spec["predictionInstance"] == instance
 
 
 def test_merge_replaces_adapter_settings_whole() -> None:
-    base = normalize_job_spec(
+    base = normalized(
         {**MINIMAL, "intakeSettings": {"type": "s3", "url": "s3://b/k", "credentialId": "c"}}
     )
     merged = merge_job_spec(base, {"intakeSettings": {"type": "localFile"}, "numConcurrent": 7})
@@ -190,8 +214,8 @@ def test_merge_replaces_adapter_settings_whole() -> None:
 
 
 def test_merge_switching_passthrough_modes_drops_the_other_mode() -> None:
-    base = normalize_job_spec({**MINIMAL, "passthroughColumns": ["a"]})
-    merged = normalize_job_spec(merge_job_spec(base, {"passthroughColumnsSet": "all"}))
+    base = normalized({**MINIMAL, "passthroughColumns": ["a"]})
+    merged = normalized(merge_job_spec(base, {"passthroughColumnsSet": "all"}))
     assert merged["passthroughColumnsSet"] == "all"
     assert merged["passthroughColumns"] == []
 
@@ -224,9 +248,18 @@ _optional_fields = st.fixed_dictionaries(
                 "encoding": st.sampled_from(["utf-8", "latin-1", "utf-16"]),
             },
         ),
-        "outputSettings": st.fixed_dictionaries(
-            {"type": st.sampled_from(["localFile", "s3", "jdbc"])},
-            optional={"url": _names, "statementType": st.sampled_from(["insert", "insert_update"])},
+        "outputSettings": st.sampled_from(
+            [
+                {"type": "localFile"},
+                {"type": "s3", "url": "s3://b/k.csv"},
+                {"type": "jdbc", "dataStoreId": "ds1", "table": "t", "statementType": "insert"},
+                {
+                    "type": "jdbc",
+                    "dataStoreId": "ds1",
+                    "table": "t",
+                    "statementType": "insert_update",
+                },
+            ]
         ),
     },
 )
@@ -235,13 +268,13 @@ _specs = _optional_fields.map(lambda extra: {**MINIMAL, **extra})
 
 @given(_specs)
 def test_normalizing_is_idempotent(raw: dict[str, Any]) -> None:
-    once = normalize_job_spec(raw)
-    assert normalize_job_spec(once) == once
+    once = normalized(raw)
+    assert normalized(once) == once
 
 
 @given(_specs)
 def test_every_value_sent_is_kept_and_every_default_is_present(raw: dict[str, Any]) -> None:
-    spec = normalize_job_spec(raw)
+    spec = normalized(raw)
     for key, value in raw.items():
         if key == "csvSettings":
             continue
@@ -258,8 +291,8 @@ def test_merge_then_normalize_equals_normalize_of_the_union(
 ) -> None:
     if "passthroughColumns" in changes or "passthroughColumnsSet" in changes:
         return
-    merged = normalize_job_spec(merge_job_spec(normalize_job_spec(base), changes))
-    assert merged == normalize_job_spec({**base, **changes})
+    merged = normalized(merge_job_spec(normalized(base), changes))
+    assert merged == normalized({**base, **changes})
 
 
 @given(st.integers(0, 2**32))

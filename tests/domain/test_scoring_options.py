@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 from wire_examples import SCORE_TO_FILE_BODY
 
-from scorecast.domain.csv_settings import CsvSettings
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.scoring_options import (
     AUTO_CHUNK_BYTES,
     ScoringOptions,
@@ -17,31 +18,32 @@ from scorecast.domain.scoring_options import (
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.predictors.base import Feature, ModelDescription
 
+MINIMAL = {"deploymentId": "dep1", "intakeSettings": {"type": "localFile"}}
+
+
+def options_of(raw: dict[str, Any]) -> ScoringOptions:
+    """The scoring options of a wire spec (``MINIMAL`` plus ``raw``), parsed once."""
+    return ScoringOptions.of(JobSpec.from_wire({**MINIMAL, **raw}))
+
 
 def test_defaults_follow_the_reference() -> None:
-    options = ScoringOptions.from_job_spec({})
+    options = options_of({})
     assert options.include_probabilities is True
     assert options.abort_on_error is True
     assert options.max_explanations == 0
-    assert options.chunk_size == "auto"
     assert options.prediction_threshold is None
-    assert options.csv_settings == CsvSettings()
 
 
 def test_the_captured_wire_example() -> None:
-    options = ScoringOptions.from_job_spec(copy.deepcopy(SCORE_TO_FILE_BODY))
+    options = options_of(copy.deepcopy(SCORE_TO_FILE_BODY))
     assert options.passthrough_all and options.include_prediction_status
     assert not options.abort_on_error and not options.include_probabilities
     assert options.prediction_threshold == 0.3 and options.max_explanations == 3
     assert options.column_names_remapping == {"a": "A", "b": None}
-    assert options.csv_settings.delimiter == "\t"
-    assert options.num_concurrent == 2
 
 
 def test_remapping_as_a_list() -> None:
-    options = ScoringOptions.from_job_spec(
-        {"columnNamesRemapping": [{"inputName": "a", "outputName": None}]}
-    )
+    options = options_of({"columnNamesRemapping": [{"inputName": "a", "outputName": None}]})
     assert options.column_names_remapping == {"a": None}
 
 
@@ -51,7 +53,7 @@ def test_remapping_as_a_list() -> None:
         ({"predictionThreshold": 1.5}, "predictionThreshold"),
         ({"includeProbabilities": "yes"}, "includeProbabilities"),
         ({"passthroughColumns": "a"}, "passthroughColumns"),
-        ({"passthroughColumns": ["a"], "passthroughColumnsSet": "all"}, "passthroughColumns"),
+        ({"passthroughColumns": ["a"], "passthroughColumnsSet": "all"}, "passthroughColumnsSet"),
         ({"passthroughColumnsSet": "some"}, "passthroughColumnsSet"),
         ({"maxExplanations": -1}, "maxExplanations"),
         ({"chunkSize": "huge"}, "chunkSize"),
@@ -63,24 +65,22 @@ def test_remapping_as_a_list() -> None:
 )
 def test_bad_values_name_their_field(spec: dict, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        ScoringOptions.from_job_spec(spec)
+        options_of(spec)
     assert field in caught.value.errors
 
 
 def test_unsupported_features_are_said_so() -> None:
     with pytest.raises(UnsupportedFeature):
-        ScoringOptions.from_job_spec({"timeseriesSettings": {"type": "forecast"}})
+        options_of({"timeseriesSettings": {"type": "forecast"}})
 
 
 def test_explained_classes_are_parsed() -> None:
-    top = ScoringOptions.from_job_spec({"maxExplanations": 2, "explanationNumTopClasses": 3})
+    top = options_of({"maxExplanations": 2, "explanationNumTopClasses": 3})
     assert top.explanation_num_top_classes == 3 and top.explanation_class_names == ()
-    named = ScoringOptions.from_job_spec(
-        {"maxExplanations": 2, "explanationClassNames": ["hi", "lo"]}
-    )
+    named = options_of({"maxExplanations": 2, "explanationClassNames": ["hi", "lo"]})
     assert named.explanation_class_names == ("hi", "lo")
     assert named.explanation_num_top_classes is None
-    plain = ScoringOptions.from_job_spec({"maxExplanations": 2})
+    plain = options_of({"maxExplanations": 2})
     assert plain.explanation_num_top_classes is None and plain.explanation_class_names == ()
 
 
@@ -113,7 +113,7 @@ def test_explained_classes_are_parsed() -> None:
 def test_bad_explained_classes_name_their_field(spec: dict, field: str, problem: str) -> None:
     spec = {"maxExplanations": 3, **spec}
     with pytest.raises(InvalidInput) as caught:
-        ScoringOptions.from_job_spec(spec)
+        options_of(spec)
     assert not isinstance(caught.value, UnsupportedFeature)
     assert list(caught.value.errors) == [field]
     assert problem in caught.value.errors[field]

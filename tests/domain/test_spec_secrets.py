@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scorecast.domain.job_spec import normalize_job_spec
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.spec_secrets import SECRET_SPEC_FIELDS, without_secrets
 from scorecast.errors import InvalidInput
 
@@ -32,7 +32,7 @@ def test_the_gate_keeps_no_prediction_instance_secret(
         "apiKey": api_key,
         "datarobotKey": datarobot_key,
     }
-    spec = normalize_job_spec({**MINIMAL, "predictionInstance": instance})
+    spec = JobSpec.from_wire({**MINIMAL, "predictionInstance": instance}).to_wire()
     assert spec["predictionInstance"] == {"hostName": host, "sslEnabled": ssl}
     text = json.dumps(spec)
     for secret in (api_key, datarobot_key):
@@ -60,7 +60,7 @@ def test_a_stored_spec_is_shown_without_its_secrets(instance: dict[str, Any]) ->
 )
 def test_a_bad_prediction_instance_names_the_field(instance: Any, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        normalize_job_spec({**MINIMAL, "predictionInstance": instance})
+        JobSpec.from_wire({**MINIMAL, "predictionInstance": instance})
     errors = caught.value.errors
     assert "predictionInstance" in errors
     problem = errors["predictionInstance"]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from engine_specs import spec_for
 from model_zoo import FEATURES, BuiltModel, training_frame, tree_pipeline
 
 from scorecast.domain.scoring_options import ScoringOptions
@@ -200,17 +201,16 @@ def test_class_explanations_with_passthrough_and_remapping_through_a_job(
             "CLASS_2_EXPLANATION_1_ACTUAL_VALUE": None,
         },
     )
-    intake = PathIntake(source, "csv", options.csv_settings)
-    output = PathOutput(tmp_path / "out.csv", "csv", options.csv_settings)
+    spec = spec_for(options, num_concurrent=2, chunk_size=20_000)
+    intake = PathIntake(source, "csv", spec.csv)
+    output = PathOutput(tmp_path / "out.csv", "csv", spec.csv)
     try:
         outcome = run_job(
+            spec,
             intake,
             output,
             artifact=model.path,
             description=_describe(model),
-            options=options,
-            num_concurrent=2,
-            chunk_size=20_000,
             report=lambda _: None,
             should_abort=lambda: False,
             log=lambda _: None,

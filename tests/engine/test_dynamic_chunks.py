@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from engine_specs import spec_for
 from model_zoo import FEATURES, BuiltModel, training_frame
 
 from scorecast.domain.chunk_sizing import START_CHUNK_BYTES, ChunkSizing
+from scorecast.domain.job_spec import ChunkSize
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, run_job
 from scorecast.engine.pools import native_threads_per_process
@@ -59,25 +61,24 @@ def score(
     destination: Path,
     *,
     options: ScoringOptions,
-    chunk_size: str | int = "dynamic",
+    chunk_size: ChunkSize = "dynamic",
     num_concurrent: int = 2,
     logs: list[str] | None = None,
     chunk_sizing: ChunkSizing | None = None,
 ) -> JobOutcome:
-    intake = PathIntake(source, "csv", options.csv_settings)
-    output = PathOutput(destination, "csv", options.csv_settings)
+    spec = spec_for(options, num_concurrent=num_concurrent, chunk_size=chunk_size)
+    intake = PathIntake(source, "csv", spec.csv)
+    output = PathOutput(destination, "csv", spec.csv)
     description = describe_model(
         model.path, target="y", target_type=model.target_type, positive_class=None
     )
     try:
         outcome = run_job(
+            spec,
             intake,
             output,
             artifact=model.path,
             description=description,
-            options=options,
-            num_concurrent=num_concurrent,
-            chunk_size=chunk_size,
             report=lambda _: None,
             should_abort=lambda: False,
             log=(logs if logs is not None else []).append,

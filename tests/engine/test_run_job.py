@@ -10,9 +10,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from engine_specs import spec_for
 from model_zoo import FEATURES, BuiltModel, training_frame
 
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
+from scorecast.domain.job_spec import ChunkSize
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import JobOutcome, Progress, run_job
 from scorecast.engine.pools import native_threads_per_process
@@ -45,28 +47,27 @@ def score_file(
     destination: Path,
     *,
     options: ScoringOptions | None = None,
+    csv: CsvSettings | None = None,
     fmt: FileFormat = "csv",
     out_fmt: FileFormat | None = None,
     num_concurrent: int = 2,
-    chunk_size: int | str = 40_000,
+    chunk_size: ChunkSize = 40_000,
     description: ModelDescription | None = None,
     should_abort: Any = lambda: False,
     progress: list[Progress] | None = None,
     logs: list[str] | None = None,
     total_bytes: int | None = None,
 ) -> JobOutcome:
-    options = options or ScoringOptions()
-    intake = PathIntake(source, fmt, options.csv_settings)
-    output = PathOutput(destination, out_fmt or fmt, options.csv_settings)
+    spec = spec_for(options, csv=csv, num_concurrent=num_concurrent, chunk_size=chunk_size)
+    intake = PathIntake(source, fmt, spec.csv)
+    output = PathOutput(destination, out_fmt or fmt, spec.csv)
     try:
         outcome = run_job(
+            spec,
             intake,
             output,
             artifact=model.path,
             description=description or describe(model),
-            options=options,
-            num_concurrent=num_concurrent,
-            chunk_size=chunk_size,
             report=(progress if progress is not None else []).append,
             should_abort=should_abort,
             log=(logs if logs is not None else []).append,
@@ -207,8 +208,10 @@ def test_tab_delimiter_and_latin1_on_input_and_output(
     data["note"] = "crème brûlée; à la carte"
     source = tmp_path / "in.tsv"
     data.to_csv(source, sep="\t", index=False, encoding="latin-1")
-    options = ScoringOptions(passthrough_columns=("note", "row_id"), csv_settings=settings)
-    score_file(zoo["skops_linear_binary"], source, tmp_path / "out.tsv", options=options)
+    options = ScoringOptions(passthrough_columns=("note", "row_id"))
+    score_file(
+        zoo["skops_linear_binary"], source, tmp_path / "out.tsv", options=options, csv=settings
+    )
     raw = (tmp_path / "out.tsv").read_bytes()
     assert "crème".encode("latin-1") in raw and "crème".encode() not in raw
     out = pd.read_csv(tmp_path / "out.tsv", sep="\t", encoding="latin-1")

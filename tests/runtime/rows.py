@@ -36,7 +36,11 @@ def add_job(
         "status": "INITIALIZING",
         "queued": True,
         "intake_ready": True,
-        "spec": {"deploymentId": "0" * 24, "numConcurrent": 1},
+        "spec": {
+            "deploymentId": "0" * 24,
+            "numConcurrent": 1,
+            "intakeSettings": {"type": "localFile"},
+        },
     }
     fields.update(values)
     with session_scope(engine) as session:

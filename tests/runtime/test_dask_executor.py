@@ -27,8 +27,8 @@ from scorecast.config import Settings
 from scorecast.connectors import localfile_files
 from scorecast.demo import MODEL
 from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
-from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine.dask_tasks import KILL_WORKER_ONCE
 from scorecast.errors import JobFailure
 from scorecast.predictors.registry import describe_model
@@ -177,11 +177,9 @@ def _plan(
         "abortOnError": abort_on_error,
     }
     return JobPlan(
-        spec=spec,
-        options=ScoringOptions.from_job_spec(spec),
+        spec=JobSpec.from_wire(spec),
         description=description,
         artifact=str(artifact),
-        num_concurrent=2,
         intake_size=None,
         scheduled_time=None,
     )

@@ -19,8 +19,8 @@ import pytest
 from scorecast.config import Settings
 from scorecast.demo import MODEL
 from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
-from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import JobFailure
 from scorecast.predictors.registry import describe_model
 from scorecast.runtime.job_ledger import JobPlan
@@ -96,11 +96,9 @@ def _plan(description: ModelDescription, source: Path, target: Path) -> JobPlan:
         "passthroughColumns": ["patient_id"],
     }
     return JobPlan(
-        spec=spec,
-        options=ScoringOptions.from_job_spec(spec),
+        spec=JobSpec.from_wire({**spec, "numConcurrent": 1}),
         description=description,
         artifact=str(MODEL),
-        num_concurrent=1,
         intake_size=source.stat().st_size,
         scheduled_time=None,
     )
@@ -262,11 +260,9 @@ def test_a_local_file_job_reads_its_upload_and_commits_its_download(
         "passthroughColumns": ["patient_id"],
     }
     plan = JobPlan(
-        spec=spec,
-        options=ScoringOptions.from_job_spec(spec),
+        spec=JobSpec.from_wire({**spec, "numConcurrent": 1}),
         description=description,
         artifact=str(MODEL),
-        num_concurrent=1,
         intake_size=None,
         scheduled_time=None,
     )

@@ -1,111 +1,294 @@
-"""The batch prediction job spec: DataRobot's camelCase keys, validated, with server defaults.
+"""The batch prediction job spec: one immutable, typed value, parsed once from DataRobot's wire.
 
-``normalize_job_spec(raw)`` is the one gate every job spec passes (``POST batchPredictions/``,
-job definitions, ``fromExisting``): it checks each key's type and range, fills DataRobot's
-defaults (``chunkSize "auto"``, ``abortOnError true``, ``includeProbabilities true``, the
-``csvSettings`` defaults, ...) and returns a new dict that is safe to store and to echo back as
-``jobSpec``. Problems are collected and raised together as one ``InvalidInput`` whose ``errors``
-name every offending field (``{"csvSettings": {"delimiter": "..."}}``).
+``JobSpec.from_wire(raw)`` is the one parser every job spec passes (``POST batchPredictions/``,
+job definitions, ``fromExisting``, and the worker reading a stored job): it checks each key's
+type and range, fills DataRobot's defaults (``chunkSize "auto"``, ``abortOnError true``,
+``includeProbabilities true``, the ``csvSettings`` defaults, ``numConcurrent``
+``DEFAULT_NUM_CONCURRENT``, ...) and types ``intakeSettings``/``outputSettings`` per adapter
+(``scorecast.domain.adapter_settings``). Problems are collected and raised together as one
+``InvalidInput`` whose ``errors`` name every offending field
+(``{"csvSettings": {"delimiter": "..."}}``). ``to_wire()`` is the form that is stored and
+echoed back as ``jobSpec``; ``JobSpec.from_wire(spec.to_wire()) == spec``.
 
-What this module does not judge: the keys inside ``intakeSettings``/``outputSettings`` beyond
-their ``type`` (the connectors' validators do, and ``statementType`` spellings are kept exactly as
-sent), whether ids exist (the service does), and whether the deployment's model supports the
-scoring options (``scorecast.domain.scoring_options`` does).
+What is normalised on the way in (so wire → spec → wire gives the normal form, and the normal
+form round-trips exactly): defaults filled in (the keys listed in ``JobSpec.to_wire``),
+``csvSettings.delimiter "tab"`` → ``"\\t"``, thresholds to floats, ``columnNamesRemapping`` in
+its list form → the object form, ``predictionInstance`` without its secrets, adapter keys whose
+value is null left out, ``timeseriesSettings: {}`` left out.
+
+What this module does not judge: what needs the server's configuration (URL and path safety,
+file roots: the connector validators), whether ids exist (the service does), and whether the
+deployment's model supports the scoring options (``scorecast.domain.scoring_options`` does).
 """
 
 from __future__ import annotations
 
-import codecs
 import copy
-import math
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
-from scorecast.domain.spec_secrets import prediction_instance_problems, without_secrets
+from scorecast.domain import job_spec_fields as f
+from scorecast.domain.adapter_settings import (
+    AdapterProblems,
+    IntakeSettings,
+    LocalFileOutput,
+    OutputSettings,
+    intake_settings_from_wire,
+    output_settings_from_wire,
+)
+from scorecast.domain.csv_settings import CsvSettings
+from scorecast.domain.job_spec_fields import (
+    DEFAULT_NUM_CONCURRENT,
+    MAX_CHUNK_SIZE,
+    MAX_EXPLANATIONS,
+    MAX_NUM_CONCURRENT,
+    ChunkSize,
+)
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
-#: Largest ``numConcurrent`` accepted (each concurrent chunk may hold a thread or a process).
-MAX_NUM_CONCURRENT: Final = 64
-#: Largest fixed ``chunkSize`` accepted, in bytes.
-MAX_CHUNK_SIZE: Final = 1 << 30
-#: Chunk size strategies DataRobot accepts besides a number of bytes.
-CHUNK_STRATEGIES: Final = ("auto", "fixed", "dynamic")
-EXPLANATION_ALGORITHMS: Final = ("shap", "xemp")
-TIMESERIES_TYPES: Final = ("forecast", "historical", "training")
+__all__ = [
+    "DEFAULT_NUM_CONCURRENT",
+    "MAX_CHUNK_SIZE",
+    "MAX_EXPLANATIONS",
+    "MAX_NUM_CONCURRENT",
+    "ChunkSize",
+    "JobSpec",
+    "merge_job_spec",
+]
 
 #: Keys this server accepts but does not interpret; they are stored and echoed unchanged.
-_OPAQUE_KEYS: Final = (
+OPAQUE_KEYS: Final = (
     "modelPackageId",
     "pinnedModelId",
     "monitoringBatchPrefix",
     "secondaryDatasetsConfigId",
     "explanationsMode",
 )
-
-_Errors = dict[str, Any]
-
-
-def default_csv_settings() -> dict[str, str]:
-    return {"delimiter": ",", "quotechar": '"', "encoding": "utf-8"}
+_UNSUPPORTED_KEYS: Final = {
+    "modelId": "scoring a leaderboard model is not supported; register it and use deploymentId",
+}
 
 
-def normalize_job_spec(raw: object, *, default_num_concurrent: int = 1) -> dict[str, Any]:
-    """Validate a camelCase job spec and return it with every default filled in.
+@dataclass(frozen=True)
+class JobSpec:
+    """A valid job spec; each field is the camelCase key of the same name, typed."""
 
-    ``default_num_concurrent`` is used when ``numConcurrent`` is absent (DataRobot: the number
-    of cores available for scoring). Raises ``InvalidInput`` naming every bad field, or
-    ``UnsupportedFeature`` for valid DataRobot input this server does not implement
-    (``modelId`` leaderboard scoring, monitoring jobs).
-    """
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("the job spec must be a JSON object", {"body": "must be an object"})
-    errors: _Errors = {}
-    spec: dict[str, Any] = {}
-    unsupported: _Errors = {}
+    deployment_id: str
+    intake: IntakeSettings
+    output: OutputSettings = field(default_factory=LocalFileOutput)
+    csv: CsvSettings = field(default_factory=CsvSettings)
+    num_concurrent: int = DEFAULT_NUM_CONCURRENT
+    chunk_size: ChunkSize = "auto"
+    abort_on_error: bool = True
+    include_probabilities: bool = True
+    include_probabilities_classes: tuple[str, ...] = ()
+    include_prediction_status: bool = False
+    skip_drift_tracking: bool = False
+    disable_row_level_error_handling: bool = False
+    #: None: as the deployment says (DataRobot's null)
+    prediction_warning_enabled: bool | None = None
+    passthrough_columns: tuple[str, ...] = ()
+    passthrough_columns_set: Literal["all"] | None = None
+    max_explanations: int = 0
+    max_ngram_explanations: int | Literal["all"] | None = None
+    explanation_algorithm: Literal["shap", "xemp"] | None = None
+    explanation_num_top_classes: int | None = None
+    explanation_class_names: tuple[str, ...] | None = None
+    threshold_high: float | None = None
+    threshold_low: float | None = None
+    prediction_threshold: float | None = None
+    #: (input name, output name or None to drop the column), in the order given
+    column_names_remapping: tuple[tuple[str, str | None], ...] = ()
+    prediction_instance: Mapping[str, Any] | None = None
+    batch_job_type: Literal["prediction"] | None = None
+    #: ``OPAQUE_KEYS`` that were sent, as sent
+    opaque: Mapping[str, Any] = field(default_factory=dict)
 
-    for key in raw:
-        if key not in _CHECKS and key not in _OPAQUE_KEYS and key not in _UNSUPPORTED_KEYS:
-            errors[str(key)] = "unknown field"
+    @classmethod
+    def from_wire(cls, raw: object) -> JobSpec:
+        """Parse a camelCase job spec (see the module docstring).
 
-    for key, problem in _UNSUPPORTED_KEYS.items():
-        if raw.get(key) is not None:
-            unsupported[key] = problem
-    if raw.get("batchJobType") not in (None, "prediction"):
-        if raw.get("batchJobType") == "monitoring":
+        Raises ``InvalidInput`` naming every bad field, or ``UnsupportedFeature`` for valid
+        DataRobot input this server does not implement (``modelId`` leaderboard scoring,
+        monitoring jobs, time series).
+        """
+        if not isinstance(raw, Mapping):
+            raise InvalidInput("the job spec must be a JSON object", {"body": "must be an object"})
+        errors: dict[str, Any] = {}
+        unsupported: dict[str, Any] = {}
+        for key in raw:
+            known = key in _PARSERS or key in OPAQUE_KEYS or key in _UNSUPPORTED_KEYS
+            if not known and key not in ("intakeSettings", "outputSettings", "batchJobType"):
+                errors[str(key)] = "unknown field"
+        for key, problem in _UNSUPPORTED_KEYS.items():
+            if raw.get(key) is not None:
+                unsupported[key] = problem
+        batch_job_type = raw.get("batchJobType")
+        if batch_job_type == "monitoring":
             unsupported["batchJobType"] = "monitoring jobs are not supported by this server"
-        else:
+        elif batch_job_type not in (None, "prediction"):
             errors["batchJobType"] = "must be 'prediction' or 'monitoring'"
 
-    for key, check in _CHECKS.items():
-        value = raw.get(key)
-        try:
-            result = check(value, default_num_concurrent)
-        except _FieldError as exc:
-            errors[key] = exc.problem
-            continue
-        if result is not _OMIT:
-            spec[key] = result
+        values: dict[str, Any] = {}
+        for key, (name, parse) in _PARSERS.items():
+            try:
+                values[name] = parse(raw.get(key))
+            except f.FieldError as exc:
+                errors[key] = exc.problem
+            except _Unsupported as exc:
+                unsupported[key] = exc.problem
+        values["intake"] = _adapter(raw, "intakeSettings", intake_settings_from_wire, errors)
+        output = raw.get("outputSettings")
+        values["output"] = (
+            LocalFileOutput()
+            if output is None
+            else _adapter(raw, "outputSettings", output_settings_from_wire, errors)
+        )
+        if raw.get("deploymentId") is None and raw.get("modelId") is None:
+            errors.setdefault("deploymentId", "is required")
+        _cross_field_problems(values, errors)
+        if errors:
+            raise InvalidInput(_summary("invalid job spec", errors), errors)
+        if unsupported:
+            message = _summary("not supported by this server", unsupported)
+            raise UnsupportedFeature(message, unsupported)
+        values.pop("timeseries", None)
+        return cls(
+            **values,
+            batch_job_type="prediction" if batch_job_type == "prediction" else None,
+            opaque={key: copy.deepcopy(raw[key]) for key in OPAQUE_KEYS if key in raw},
+        )
 
-    for key in _OPAQUE_KEYS:
-        if key in raw:
-            spec[key] = copy.deepcopy(raw[key])
+    def to_wire(self) -> dict[str, Any]:
+        """The stored and echoed form: every defaulted key present, optional ones when set."""
+        wire: dict[str, Any] = {
+            "deploymentId": self.deployment_id,
+            "numConcurrent": self.num_concurrent,
+            "chunkSize": self.chunk_size,
+            "intakeSettings": self.intake.to_wire(),
+            "outputSettings": self.output.to_wire(),
+            "csvSettings": {
+                "delimiter": self.csv.delimiter,
+                "quotechar": self.csv.quotechar,
+                "encoding": self.csv.encoding,
+            },
+            "abortOnError": self.abort_on_error,
+            "includeProbabilities": self.include_probabilities,
+            "includeProbabilitiesClasses": list(self.include_probabilities_classes),
+            "includePredictionStatus": self.include_prediction_status,
+            "skipDriftTracking": self.skip_drift_tracking,
+            "disableRowLevelErrorHandling": self.disable_row_level_error_handling,
+            "predictionWarningEnabled": self.prediction_warning_enabled,
+            "passthroughColumns": list(self.passthrough_columns),
+            "passthroughColumnsSet": self.passthrough_columns_set,
+            "maxExplanations": self.max_explanations,
+            "thresholdHigh": self.threshold_high,
+            "thresholdLow": self.threshold_low,
+            "predictionThreshold": self.prediction_threshold,
+            "columnNamesRemapping": dict(self.column_names_remapping),
+        }
+        optional = {
+            "maxNgramExplanations": self.max_ngram_explanations,
+            "explanationAlgorithm": self.explanation_algorithm,
+            "explanationNumTopClasses": self.explanation_num_top_classes,
+            "explanationClassNames": (
+                list(self.explanation_class_names) if self.explanation_class_names else None
+            ),
+            "predictionInstance": (
+                dict(self.prediction_instance) if self.prediction_instance is not None else None
+            ),
+            "batchJobType": self.batch_job_type,
+        }
+        wire.update({key: value for key, value in optional.items() if value is not None})
+        wire.update(copy.deepcopy(dict(self.opaque)))
+        return wire
 
-    missing_target = spec.get("deploymentId") is None and raw.get("modelId") is None
-    if missing_target and "deploymentId" not in errors:
-        errors["deploymentId"] = "is required"
-    if spec.get("passthroughColumns") and spec.get("passthroughColumnsSet") is not None:
+
+class _Unsupported(Exception):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _timeseries(value: object) -> None:
+    """Not implemented here: refused at submit (a 422 saying so), never silently ignored."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, Mapping):
+        raise f.FieldError("must be an object")
+    raise _Unsupported("time series scoring is not supported by this server")
+
+
+def _required_deployment_id(value: object) -> str | None:
+    return f.parse_deployment_id(value)
+
+
+#: wire key → (JobSpec field, parser of the value as sent, None when absent)
+_PARSERS: Final[dict[str, tuple[str, Callable[[object], Any]]]] = {
+    "deploymentId": ("deployment_id", _required_deployment_id),
+    "numConcurrent": ("num_concurrent", f.parse_num_concurrent),
+    "chunkSize": ("chunk_size", f.parse_chunk_size),
+    "csvSettings": ("csv", f.parse_csv_settings),
+    "abortOnError": ("abort_on_error", lambda value: f.parse_bool(value, True)),
+    "includeProbabilities": ("include_probabilities", lambda value: f.parse_bool(value, True)),
+    "includeProbabilitiesClasses": ("include_probabilities_classes", f.parse_probability_classes),
+    "includePredictionStatus": (
+        "include_prediction_status",
+        lambda value: f.parse_bool(value, False),
+    ),
+    "skipDriftTracking": ("skip_drift_tracking", lambda value: f.parse_bool(value, False)),
+    "disableRowLevelErrorHandling": (
+        "disable_row_level_error_handling",
+        lambda value: f.parse_bool(value, False),
+    ),
+    "predictionWarningEnabled": ("prediction_warning_enabled", f.parse_optional_bool),
+    "passthroughColumns": ("passthrough_columns", f.parse_passthrough_columns),
+    "passthroughColumnsSet": ("passthrough_columns_set", f.parse_passthrough_columns_set),
+    "maxExplanations": ("max_explanations", f.parse_max_explanations),
+    "maxNgramExplanations": ("max_ngram_explanations", f.parse_max_ngram_explanations),
+    "explanationAlgorithm": ("explanation_algorithm", f.parse_explanation_algorithm),
+    "explanationNumTopClasses": (
+        "explanation_num_top_classes",
+        f.parse_explanation_num_top_classes,
+    ),
+    "explanationClassNames": ("explanation_class_names", f.parse_explanation_class_names),
+    "thresholdHigh": ("threshold_high", f.parse_number),
+    "thresholdLow": ("threshold_low", f.parse_number),
+    "predictionThreshold": ("prediction_threshold", lambda value: f.parse_number(value, 0.0, 1.0)),
+    "columnNamesRemapping": ("column_names_remapping", f.parse_column_names_remapping),
+    "timeseriesSettings": ("timeseries", _timeseries),
+    "predictionInstance": ("prediction_instance", f.parse_prediction_instance),
+}
+
+
+def _adapter(
+    raw: Mapping[str, Any], key: str, parse: Callable[[object], Any], errors: dict[str, Any]
+) -> Any:
+    value = raw.get(key)
+    if value is None:
+        errors[key] = "is required"
+        return None
+    try:
+        return parse(value)
+    except AdapterProblems as exc:
+        errors[key] = exc.problems
+        return None
+
+
+def _cross_field_problems(values: Mapping[str, Any], errors: dict[str, Any]) -> None:
+    """Problems of keys that are valid alone but not together (checked when both parsed)."""
+    if values.get("passthrough_columns") and values.get("passthrough_columns_set") is not None:
         errors["passthroughColumnsSet"] = "cannot be combined with passthroughColumns"
-    if spec.get("explanationClassNames") and spec.get("explanationNumTopClasses") is not None:
+    top, names = values.get("explanation_num_top_classes"), values.get("explanation_class_names")
+    if names and top is not None:
         errors["explanationClassNames"] = "cannot be combined with explanationNumTopClasses"
-    low, high = spec.get("thresholdLow"), spec.get("thresholdHigh")
+    elif (top is not None or names) and values.get("max_explanations") == 0:
+        key = "explanationNumTopClasses" if top is not None else "explanationClassNames"
+        errors.setdefault(key, "needs maxExplanations of at least 1")
+    low, high = values.get("threshold_low"), values.get("threshold_high")
     if low is not None and high is not None and low > high:
         errors["thresholdLow"] = f"{low} is greater than thresholdHigh {high}"
-
-    if errors:
-        raise InvalidInput(_summary("invalid job spec", errors), errors)
-    if unsupported:
-        raise UnsupportedFeature(_summary("not supported by this server", unsupported), unsupported)
-    return spec
 
 
 def merge_job_spec(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,7 +296,7 @@ def merge_job_spec(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
 
     ``intakeSettings``/``outputSettings`` (and every other object) are replaced, not merged
     key by key, so stale adapter keys never survive a change of ``type``. ``deploymentId`` and
-    ``modelId`` replace each other. The result still needs ``normalize_job_spec``.
+    ``modelId`` replace each other. The result still needs ``JobSpec.from_wire``.
     """
     merged = {key: copy.deepcopy(value) for key, value in base.items()}
     if "modelId" in changes:
@@ -143,298 +326,3 @@ def _flatten(errors: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str
         else:
             flat.append((path, str(value)))
     return flat
-
-
-class _FieldError(Exception):
-    def __init__(self, problem: Any) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-class _Omit:
-    pass
-
-
-_OMIT: Final = _Omit()
-
-_UNSUPPORTED_KEYS: Final = {
-    "modelId": "scoring a leaderboard model is not supported; register it and use deploymentId",
-}
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def _string_list(value: object, *, allow_blank: bool = False) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _FieldError("must be a list of strings")
-    if not allow_blank and any(not item for item in value):
-        raise _FieldError("must not contain empty strings")
-    return list(value)
-
-
-def _bool(default: bool | None) -> Callable[[object, int], Any]:
-    def check(value: object, _: int) -> Any:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise _FieldError("must be true or false")
-        return value
-
-    return check
-
-
-def _optional_number(low: float | None = None, high: float | None = None) -> Callable[..., Any]:
-    def check(value: object, _: int) -> Any:
-        if value is None:
-            return None
-        if not _is_number(value):
-            raise _FieldError("must be a number")
-        number = float(value)  # type: ignore[arg-type]
-        if (low is not None and number < low) or (high is not None and number > high):
-            raise _FieldError(f"{value} is out of range {low}-{high}")
-        return number
-
-    return check
-
-
-def _deployment_id(value: object, _: int) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _FieldError("must be a non-empty string")
-    return value
-
-
-def _num_concurrent(value: object, default: int) -> Any:
-    if value is None:
-        return max(1, default)
-    if not _is_int(value) or not 1 <= value <= MAX_NUM_CONCURRENT:  # type: ignore[operator]
-        raise _FieldError(f"must be an integer between 1 and {MAX_NUM_CONCURRENT}")
-    return value
-
-
-def _chunk_size(value: object, _: int) -> Any:
-    if value is None:
-        return "auto"
-    if isinstance(value, str):
-        if value not in CHUNK_STRATEGIES:
-            raise _FieldError(f"must be one of {', '.join(CHUNK_STRATEGIES)} or a number of bytes")
-        return value
-    if not _is_int(value) or not 1 <= value <= MAX_CHUNK_SIZE:  # type: ignore[operator]
-        raise _FieldError(f"must be an integer between 1 and {MAX_CHUNK_SIZE} bytes")
-    return value
-
-
-def _settings(required: bool, default: Mapping[str, Any] | None) -> Callable[..., Any]:
-    def check(value: object, _: int) -> Any:
-        if value is None:
-            if required:
-                raise _FieldError("is required")
-            return dict(default) if default is not None else _OMIT
-        if not isinstance(value, Mapping):
-            raise _FieldError("must be an object")
-        kind = value.get("type")
-        if not isinstance(kind, str) or not kind:
-            raise _FieldError({"type": "is required (a string such as 'localFile' or 's3')"})
-        return copy.deepcopy(dict(value))
-
-    return check
-
-
-def _csv_settings(value: object, _: int) -> Any:
-    if value is None:
-        return default_csv_settings()
-    if not isinstance(value, Mapping):
-        raise _FieldError("must be an object")
-    problems: _Errors = {}
-    settings = default_csv_settings()
-    for key in value:
-        if key not in settings:
-            problems[str(key)] = "unknown field (expected delimiter, quotechar, encoding)"
-    delimiter = value.get("delimiter")
-    if delimiter is not None:
-        if delimiter == "tab":
-            settings["delimiter"] = "\t"
-        elif isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\r\n":
-            settings["delimiter"] = delimiter
-        else:
-            problems["delimiter"] = "must be one character or 'tab'"
-    quotechar = value.get("quotechar")
-    if quotechar is not None:
-        if isinstance(quotechar, str) and len(quotechar) == 1 and quotechar not in "\r\n":
-            settings["quotechar"] = quotechar
-        else:
-            problems["quotechar"] = "must be one character"
-    encoding = value.get("encoding")
-    if encoding is not None:
-        if not isinstance(encoding, str) or not _known_codec(encoding):
-            problems["encoding"] = f"unknown encoding {encoding!r}"
-        else:
-            settings["encoding"] = encoding
-    clash = settings["delimiter"] == settings["quotechar"]
-    if clash and "delimiter" not in problems and "quotechar" not in problems:
-        problems["quotechar"] = "must differ from the delimiter"
-    if problems:
-        raise _FieldError(problems)
-    return settings
-
-
-def _known_codec(name: str) -> bool:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True
-
-
-def _passthrough_columns(value: object, _: int) -> Any:
-    if value is None:
-        return []
-    return _string_list(value, allow_blank=True)
-
-
-def _passthrough_columns_set(value: object, _: int) -> Any:
-    if value is None:
-        return None
-    if value != "all":
-        raise _FieldError("must be 'all'")
-    return value
-
-
-def _probability_classes(value: object, _: int) -> Any:
-    if value is None:
-        return []
-    return [str(item) for item in _string_list(value)]
-
-
-def _max_explanations(value: object, _: int) -> Any:
-    if value is None:
-        return 0
-    if not _is_int(value) or value < 0:  # type: ignore[operator]
-        raise _FieldError("must be an integer >= 0")
-    return value
-
-
-def _max_ngram_explanations(value: object, _: int) -> Any:
-    if value is None:
-        return _OMIT
-    if value == "all" or (_is_int(value) and value >= 0):  # type: ignore[operator]
-        return value
-    raise _FieldError("must be an integer >= 0 or 'all'")
-
-
-def _explanation_algorithm(value: object, _: int) -> Any:
-    if value is None:
-        return _OMIT
-    if value not in EXPLANATION_ALGORITHMS:
-        raise _FieldError(f"must be one of {', '.join(EXPLANATION_ALGORITHMS)}")
-    return value
-
-
-def _explanation_num_top_classes(value: object, _: int) -> Any:
-    if value is None:
-        return _OMIT
-    if not _is_int(value) or not 1 <= value <= 10:  # type: ignore[operator]
-        raise _FieldError("must be an integer between 1 and 10")
-    return value
-
-
-def _explanation_class_names(value: object, _: int) -> Any:
-    if value is None:
-        return _OMIT
-    names = _string_list(value)
-    if not 1 <= len(names) <= 10:
-        raise _FieldError("must list between 1 and 10 class names")
-    return names
-
-
-def _column_names_remapping(value: object, _: int) -> Any:
-    """``{"old": "new" | null}`` or ``[{"inputName", "outputName"}]``; returned as a dict."""
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        items = list(value.items())
-    elif isinstance(value, list):
-        items = []
-        for index, entry in enumerate(value):
-            if not isinstance(entry, Mapping) or "inputName" not in entry:
-                raise _FieldError(f"item {index} must be an object with inputName and outputName")
-            items.append((entry["inputName"], entry.get("outputName")))
-    else:
-        raise _FieldError("must be an object mapping column names to new names or null")
-    remapping: dict[str, str | None] = {}
-    for old, new in items:
-        if not isinstance(old, str) or not old:
-            raise _FieldError("column names must be non-empty strings")
-        if new is not None and (not isinstance(new, str) or not new):
-            raise _FieldError(f"the new name of {old!r} must be a non-empty string or null")
-        remapping[old] = new
-    return remapping
-
-
-def _timeseries_settings(value: object, _: int) -> Any:
-    if value is None:
-        return _OMIT
-    if not isinstance(value, Mapping):
-        raise _FieldError("must be an object")
-    if value.get("type") not in TIMESERIES_TYPES:
-        raise _FieldError({"type": f"must be one of {', '.join(TIMESERIES_TYPES)}"})
-    return copy.deepcopy(dict(value))
-
-
-def _prediction_instance(value: object, _: int) -> Any:
-    """Kept without its secrets (``domain/spec_secrets.py``): scorecast calls no prediction
-    server, so ``apiKey`` and ``datarobotKey`` are accepted and dropped, never stored."""
-    if value is None:
-        return _OMIT
-    if not isinstance(value, Mapping):
-        raise _FieldError("must be an object")
-    problems = prediction_instance_problems(value)
-    if problems:
-        raise _FieldError(problems)
-    return without_secrets({"predictionInstance": value})["predictionInstance"]
-
-
-def _batch_job_type(value: object, _: int) -> Any:
-    return _OMIT if value is None else value
-
-
-_CHECKS: Final[dict[str, Callable[[object, int], Any]]] = {
-    "deploymentId": _deployment_id,
-    "numConcurrent": _num_concurrent,
-    "chunkSize": _chunk_size,
-    "intakeSettings": _settings(required=True, default=None),
-    "outputSettings": _settings(required=False, default={"type": "localFile"}),
-    "csvSettings": _csv_settings,
-    "abortOnError": _bool(True),
-    "includeProbabilities": _bool(True),
-    "includeProbabilitiesClasses": _probability_classes,
-    "includePredictionStatus": _bool(False),
-    "skipDriftTracking": _bool(False),
-    "disableRowLevelErrorHandling": _bool(False),
-    "predictionWarningEnabled": _bool(None),
-    "passthroughColumns": _passthrough_columns,
-    "passthroughColumnsSet": _passthrough_columns_set,
-    "maxExplanations": _max_explanations,
-    "maxNgramExplanations": _max_ngram_explanations,
-    "explanationAlgorithm": _explanation_algorithm,
-    "explanationNumTopClasses": _explanation_num_top_classes,
-    "explanationClassNames": _explanation_class_names,
-    "thresholdHigh": _optional_number(),
-    "thresholdLow": _optional_number(),
-    "predictionThreshold": _optional_number(0.0, 1.0),
-    "columnNamesRemapping": _column_names_remapping,
-    "timeseriesSettings": _timeseries_settings,
-    "predictionInstance": _prediction_instance,
-    "batchJobType": _batch_job_type,
-}

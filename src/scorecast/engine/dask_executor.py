@@ -34,6 +34,7 @@ from scorecast.connectors.base import Output
 from scorecast.connectors.fileio import FileIntake
 from scorecast.connectors.part_stores import PartStore
 from scorecast.connectors.shipped_context import ShippedContext
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine.dask_split import plan_split
@@ -64,17 +65,16 @@ def prepare(
     *,
     artifact: Path,
     description: ModelDescription,
-    options: ScoringOptions,
+    spec: JobSpec,
 ) -> PartJob:
     """The job's parts and what its tasks share: reads the CSV header or the Parquet footer,
     checks the model's columns are there (``JobFailure`` naming them otherwise)."""
     size = intake.size
     if size is None:
         raise JobFailure(f"{intake.location}: the input's size is unknown")
+    options, chunk_bytes = ScoringOptions.of(spec), target_bytes(spec.chunk_size)
     with intake.open_stream() as stream:
-        split = plan_split(
-            stream, intake.format, intake.csv_settings, size, target_bytes(options.chunk_size)
-        )
+        split = plan_split(stream, intake.format, intake.csv_settings, size, chunk_bytes)
     if split.parts:
         check_columns(description, options, split.names)
     return PartJob(
@@ -89,6 +89,7 @@ def prepare(
         ),
         description=description.to_dict(),
         options=options,
+        chunk_bytes=chunk_bytes,
         artifact_name=artifact.name,
         artifact=artifact.read_bytes(),
     )
@@ -139,7 +140,7 @@ def run_on_dask(
         workers = len(client.scheduler_info().get("workers", {}))
         log(
             f"scoring on the Dask cluster at {address}: {len(futures)} parts of about "
-            f"{target_bytes(job.options.chunk_size)} bytes, {workers} worker(s) now"
+            f"{job.chunk_bytes} bytes, {workers} worker(s) now"
         )
         run.collect(futures)
     except BaseException:
@@ -281,7 +282,7 @@ class _Run:
 
     def outcome(self, mode: str) -> JobOutcome:
         progress = self.progress()
-        size = target_bytes(self.job.options.chunk_size)
+        size = self.job.chunk_bytes
         return JobOutcome(
             rows_scored=progress.rows_scored,
             rows_failed=progress.rows_failed,

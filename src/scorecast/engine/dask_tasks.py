@@ -58,6 +58,8 @@ class PartJob:
     column_types: dict[str, pa.DataType] | None
     description: dict[str, Any]
     options: ScoringOptions
+    #: the bytes of input a part holds (the spec's ``chunkSize``)
+    chunk_bytes: int
     artifact_name: str
     artifact: bytes = field(repr=False)
     #: the name of the job's cancel ``distributed.Event``

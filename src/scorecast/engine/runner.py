@@ -2,7 +2,7 @@
 
 Contract of ``run_job``:
 
-- It streams the intake's chunks, scores up to ``num_concurrent`` of them at once and writes
+- It streams the intake's chunks, scores up to ``numConcurrent`` of them at once and writes
   the output batches in input order. It never calls ``output.commit()`` or ``output.abort()``
   nor ``intake.close()``: the caller (the service's worker) commits when ``run_job`` returns a
   ``JobOutcome`` and aborts when it raises. That keeps "visible only when complete" in one place.
@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from scorecast.connectors.base import Intake, Output
 from scorecast.domain.chunk_sizing import ChunkSizer, ChunkSizing
+from scorecast.domain.job_spec import ChunkSize, JobSpec
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine import pools
@@ -139,28 +140,28 @@ def _column_names(chunk: Chunk) -> list[str]:
 
 
 def run_job(
+    spec: JobSpec,
     intake: Intake,
     output: Output,
     *,
     artifact: Path,
     description: ModelDescription,
-    options: ScoringOptions,
-    num_concurrent: int,
-    chunk_size: str | int,
     report: Callable[[Progress], None],
     should_abort: Callable[[], bool],
     log: Callable[[str], None],
     total_bytes: int | None = None,
     chunk_sizing: ChunkSizing | None = None,
 ) -> JobOutcome:
-    """Score the whole intake into ``output`` (see the module docstring for the contract).
+    """Score the whole intake into ``output`` as ``spec`` asks (see the module docstring for
+    the contract): its scoring options, ``numConcurrent`` and ``chunkSize``.
 
-    ``chunk_size`` ``"dynamic"`` sizes each chunk by ``chunk_sizing`` (the service's
+    ``chunkSize`` ``"dynamic"`` sizes each chunk by ``chunk_sizing`` (the service's
     ``ChunkSizing()`` when None) from the measured scoring time of the chunks before it.
 
     Raises ``JobFailure`` (``abort=True`` for a user abort or abortOnError), ``ConnectorError``
     from the intake or output, ``MissingExtra``/``ModelLoadError`` when the model cannot load.
     """
+    options = ScoringOptions.of(spec)
     tally = _Tally(intake, output, total_bytes)
     last_report = [time.monotonic()]
 
@@ -182,7 +183,7 @@ def run_job(
             "deployment's prediction warnings are off or it has no prediction range (give "
             "one at registration, or enable them with boundaries in the deployment's settings)"
         )
-    sizer, sizes, first_bytes = _chunk_sizes(chunk_size, chunk_sizing)
+    sizer, sizes, first_bytes = _chunk_sizes(spec.chunk_size, chunk_sizing)
     intake.waiting = tick  # an intake waiting for rows still reports progress and sees aborts
     chunks = iter(intake.chunks(sizes))
     first = _next(chunks)
@@ -209,7 +210,7 @@ def run_job(
         sizer=sizer,
     )
     small = total_bytes is not None and total_bytes <= SMALL_INPUT_CHUNKS * first_bytes
-    workers = 1 if second is None or small else num_concurrent
+    workers = 1 if second is None or small else spec.num_concurrent
     # from here on only the queue holds the first chunks: each is freed once scored
     queue = _chain([first] if second is None else [first, second], chunks)
     del first, second
@@ -259,7 +260,7 @@ def _score_header_only(
 
 
 def _chunk_sizes(
-    chunk_size: str | int, chunk_sizing: ChunkSizing | None
+    chunk_size: ChunkSize, chunk_sizing: ChunkSizing | None
 ) -> tuple[ChunkSizer | None, ChunkBytes, int]:
     """(the dynamic sizer or None, what the intake is asked with, the first chunks' size)."""
     if chunk_size == "dynamic":

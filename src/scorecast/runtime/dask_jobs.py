@@ -20,6 +20,7 @@ from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.fileio import FileIntake
 from scorecast.connectors.part_stores import PART_STORE_TYPES, open_part_store
 from scorecast.connectors.shipped_context import ShippedContext
+from scorecast.domain.job_spec import JobSpec
 from scorecast.engine import JobOutcome, run_job
 from scorecast.engine.runner import SMALL_INPUT_CHUNKS
 from scorecast.errors import MissingExtra
@@ -38,18 +39,19 @@ def scorer(
     """``run_job``, or the cluster's scorer for this job (see the module docstring)."""
     if importlib.util.find_spec("distributed") is None:
         raise MissingExtra("distributed", "dask")
-    intake_settings = dict(plan.spec["intakeSettings"])
-    output_settings = dict(plan.spec["outputSettings"])
+    intake_settings = dict(plan.spec.intake.to_wire())
+    output_settings = dict(plan.spec.output.to_wire())
     reason = _why_local(intake_settings, output_settings, plan)
     if reason is not None:
         log(f"runs locally: {reason}")
         return run_job
 
-    def score(intake: Intake, output: Output, **kwargs: Any) -> JobOutcome:
+    def score(spec: JobSpec, intake: Intake, output: Output, **kwargs: Any) -> JobOutcome:
         if not isinstance(intake, FileIntake):
             log(f"runs locally: the {intake_settings['type']} intake cannot be read by parts")
-            return run_job(intake, output, **kwargs)
+            return run_job(spec, intake, output, **kwargs)
         return _score_on_cluster(
+            spec,
             intake,
             output,
             settings=settings,
@@ -74,13 +76,14 @@ def _why_local(intake: dict[str, Any], output: dict[str, Any], plan: JobPlan) ->
             f"a {output.get('type')} output cannot take parts from the cluster (only "
             f"{' and '.join(PART_STORE_TYPES)} outputs can)"
         )
-    encoding = plan.options.csv_settings.encoding
+    encoding = plan.spec.csv.encoding
     if intake.get("format", "csv") == "csv" and not is_ascii_compatible(encoding):
         return f"a CSV in {encoding} cannot be cut by bytes"
     return None
 
 
 def _score_on_cluster(
+    spec: JobSpec,
     intake: FileIntake,
     output: Output,
     *,
@@ -101,16 +104,16 @@ def _score_on_cluster(
         shipped,
         artifact=Path(kwargs["artifact"]),
         description=kwargs["description"],
-        options=kwargs["options"],
+        spec=spec,
     )
     if len(job.split.parts) <= SMALL_INPUT_CHUNKS:
         log(f"runs locally: the input is small ({len(job.split.parts)} part(s))")
-        return run_job(intake, output, **kwargs)
+        return run_job(spec, intake, output, **kwargs)
     store = open_part_store(output_settings, ctx)
     token = ctx.output_token
     if store is None or token is None:
         log("runs locally: the output cannot take parts")
-        return run_job(intake, output, **kwargs)
+        return run_job(spec, intake, output, **kwargs)
     store.remove_others()
     return dask_executor.run_on_dask(
         settings.dask_address,

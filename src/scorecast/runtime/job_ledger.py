@@ -14,20 +14,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scorecast.domain.job_claim import ProgressUpdate
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
-from scorecast.domain.scoring_options import ScoringOptions
 
 
 @dataclass(frozen=True)
 class JobPlan:
     """Everything a job run needs to start: its spec, its deployment's model and artifact."""
 
-    spec: dict[str, Any]
-    options: ScoringOptions
+    #: parsed from the stored wire form, once, by the worker's ledger
+    spec: JobSpec
     description: ModelDescription
     #: the model file's storage key (``home_layout``), or an absolute path used as it is
     artifact: str
-    num_concurrent: int
     intake_size: int | None
     #: ISO 8601 with offset: the fire time of a scheduled run (None otherwise), and the
     #: job's creation time; they fill the location placeholders (``domain/location_templates``)

@@ -76,12 +76,8 @@ class JobRun:
             plan = self.ledger.plan()
             check_may_score(self.settings, plan.description)
             ctx = self._context(plan)
-            intake = registry.open_intake(
-                plan.spec["intakeSettings"], ctx, plan.options.csv_settings
-            )
-            output = registry.open_output(
-                plan.spec["outputSettings"], ctx, plan.options.csv_settings
-            )
+            intake = registry.open_intake(plan.spec.intake.to_wire(), ctx, plan.spec.csv)
+            output = registry.open_output(plan.spec.output.to_wire(), ctx, plan.spec.csv)
             earlier = None
             if claim.attempt > 1:  # an earlier attempt may have died after or before its commit
                 _quietly(output.remove_debris)
@@ -95,13 +91,11 @@ class JobRun:
             if self.settings.dask_address:  # a Dask cluster scores the jobs that can be split
                 score = dask_jobs.scorer(self.settings, plan, ctx, self.ledger.log)
             outcome = score(
+                plan.spec,
                 intake,
                 output,
                 artifact=_artifact_file(self.settings, plan.artifact),
                 description=plan.description,
-                options=plan.options,
-                num_concurrent=plan.num_concurrent,
-                chunk_size=plan.options.chunk_size,
                 report=self._report,
                 should_abort=self._should_stop,
                 log=self.ledger.log,

@@ -31,7 +31,7 @@ def discard_dead_attempt(settings: Settings, ledger: StoreLedger, claim: Claim) 
     logged, never raised: the job's outcome is already settled."""
     try:
         plan = ledger.plan()
-        output = dict(plan.spec.get("outputSettings") or {})
+        output = plan.spec.output.to_wire()
         credentials = _resolved(output.get("credentialId"), ledger.credential)
         data_stores = _resolved(output.get("dataStoreId"), ledger.data_store)
         template = {"job_id": claim.job_id, "attempt": str(claim.attempt)}

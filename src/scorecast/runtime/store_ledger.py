@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from scorecast import home_layout
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim, ProgressUpdate
-from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.domain.job_spec import JobSpec
 from scorecast.errors import ConnectorError, JobFailure, NotFound
 from scorecast.runtime.job_ledger import JobPlan
 from scorecast.runtime.outage_log import OutageLog
@@ -63,19 +63,15 @@ class StoreLedger:
                     f"deployment {job.deployment_id} no longer exists",
                     {"deploymentId": "not found"},
                 )
-            spec = dict(job.spec)
-            options = ScoringOptions.from_job_spec(spec)
-            num_concurrent = int(spec.get("numConcurrent") or options.num_concurrent or 1)
+            spec = JobSpec.from_wire(job.spec)
             description = scoring_description(deployment)
             organization = session.get(Organization, job.org_id)
             if self.settings.scoring_parallelism != "auto":  # the operator's choice
                 description = replace(description, parallelism=self.settings.scoring_parallelism)
             return JobPlan(
                 spec=spec,
-                options=options,
                 description=description,
                 artifact=artifact_key(deployment.artifact_path),
-                num_concurrent=max(1, num_concurrent),
                 intake_size=job.intake_size,
                 scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
                 ambient_identity=self.settings.may_use_ambient_identity(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.schedule.backfill_plan import releasable
 from scorecast.errors import NotFound, ScorecastError
 from scorecast.service import jobs
@@ -94,7 +95,7 @@ class _Run:
 
     backfill: Backfill
     caller: Caller
-    spec: dict[str, Any]
+    spec: JobSpec
     now: datetime
 
 

@@ -92,9 +92,9 @@ def create_definition(
         name=name,
         enabled=bool(enabled),
         schedule=schedule_wire,
-        job_spec=spec,
+        job_spec=spec.to_wire(),
         policies=policies_to_wire(policies),
-        deployment_id=spec["deploymentId"],
+        deployment_id=spec.deployment_id,
         created_by=caller.user_id,
         updated_by=caller.user_id,
         created=now,
@@ -177,8 +177,8 @@ def update_definition(
     if spec_changes:
         merged = merge_job_spec(definition.job_spec, spec_changes)
         spec = validate_job_spec(session, caller, merged, app_settings=app_settings)
-        definition.job_spec = spec
-        definition.deployment_id = spec["deploymentId"]
+        definition.job_spec = spec.to_wire()
+        definition.deployment_id = spec.deployment_id
     if name != definition.name and _name_taken(session, caller.org_id, name):
         raise _duplicate(name)
     if enabled and not definition.enabled:  # a fresh start for autoDisableAfterFailures

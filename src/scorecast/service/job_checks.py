@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.connectors.registry import validate_intake_settings, validate_output_settings
+from scorecast.domain.adapter_settings import DatasetIntake
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, check_against_model
 from scorecast.errors import InvalidInput, NotFound
@@ -41,21 +43,21 @@ def deployment_of(session: Session, org_id: str, deployment_id: str) -> Deployme
     return deployment
 
 
-def validate_intake(settings: Mapping[str, Any], app: Settings | None = None) -> dict[str, Any]:
-    """``intakeSettings`` checked by its connector (errors nested under ``intakeSettings``)."""
-    return validate_intake_settings(settings, app_settings=app)
+def validate_adapters(spec: JobSpec, app: Settings | None = None) -> None:
+    """``intakeSettings`` and ``outputSettings`` checked by their connectors (what needs the
+    server's configuration: URL and path safety, file roots); errors nested under each key."""
+    validate_intake_settings(spec.intake.to_wire(), app_settings=app)
+    validate_output_settings(spec.output.to_wire(), app_settings=app)
 
 
-def validate_output(settings: Mapping[str, Any], app: Settings | None = None) -> dict[str, Any]:
-    """``outputSettings`` checked by its connector (errors nested under ``outputSettings``)."""
-    return validate_output_settings(settings, app_settings=app)
+def check_references(session: Session, org_id: str, spec: JobSpec | Mapping[str, Any]) -> None:
+    """Every credential, data store and dataset id in the adapter settings exists in the org.
 
-
-def check_references(session: Session, org_id: str, spec: Mapping[str, Any]) -> None:
-    """Every credential, data store and dataset id in the adapter settings exists in the org."""
+    ``spec`` parsed, or a stored spec's wire form (the scheduler checks those before a fire)."""
+    wire = spec.to_wire() if isinstance(spec, JobSpec) else spec
     errors: dict[str, Any] = {}
     for side in ("intakeSettings", "outputSettings"):
-        settings = spec.get(side) or {}
+        settings = wire.get(side) or {}
         problems = {}
         for key in CREDENTIAL_KEYS:
             if settings.get(key) is not None and not _owned(
@@ -82,36 +84,36 @@ def check_references(session: Session, org_id: str, spec: Mapping[str, Any]) -> 
 
 
 def check_scoring_options(
-    spec: Mapping[str, Any], deployment: Deployment, header: list[str] | None = None
+    spec: JobSpec, deployment: Deployment, header: list[str] | None = None
 ) -> None:
-    """The spec's scoring options are valid and the deployment's model can honour them; with
-    ``header`` (the input's columns, when known at submit) no feature column is missing."""
-    options = ScoringOptions.from_job_spec(spec)
+    """The deployment's model can honour the spec's scoring options; with ``header`` (the
+    input's columns, when known at submit) no feature column is missing."""
+    options = ScoringOptions.of(spec)
     check_against_model(options, ModelDescription.from_dict(deployment.model), header)
 
 
-def known_header(session: Session, org_id: str, spec: Mapping[str, Any]) -> list[str] | None:
+def known_header(session: Session, org_id: str, spec: JobSpec) -> list[str] | None:
     """The input's column names when they are known at submit, else None.
 
     Known for a ``dataset`` intake: the columns stored with the dataset version the job will
     read (the newest when no version is given). A CSV dataset's names were read with the
     default dialect, so they count only when the job reads it with ``,`` and ``"``.
     """
-    intake = spec.get("intakeSettings") or {}
-    if intake.get("type") != "dataset" or not isinstance(intake.get("datasetId"), str):
+    intake = spec.intake
+    if not isinstance(intake, DatasetIntake):
         return None
     query = (
         select(DatasetVersion)
         .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-        .where(Dataset.id == intake["datasetId"], Dataset.org_id == org_id)
+        .where(Dataset.id == intake.dataset_id, Dataset.org_id == org_id)
     )
-    if intake.get("datasetVersionId"):
-        query = query.where(DatasetVersion.id == intake["datasetVersionId"])
+    if intake.dataset_version_id:
+        query = query.where(DatasetVersion.id == intake.dataset_version_id)
     version = session.scalars(query.order_by(DatasetVersion.created.desc()).limit(1)).first()
     if version is None or not version.columns:
         return None
     if version.format == "csv":
-        csv = ScoringOptions.from_job_spec(spec).csv_settings
+        csv = spec.csv
         if (csv.delimiter, csv.quotechar) != (",", '"'):
             return None
     names = version.columns.get("names")

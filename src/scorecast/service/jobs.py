@@ -10,8 +10,7 @@ for a ``localFile`` intake (the upload route sets it) and true otherwise. Worker
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -20,7 +19,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
-from scorecast.domain.job_spec import normalize_job_spec
+from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.job_statuses import (
     STATUSES,
     TERMINAL_STATUSES,
@@ -65,15 +64,10 @@ class JobFilters:
     order_by: str = "-created"
 
 
-def default_num_concurrent() -> int:
-    """``numConcurrent`` when a spec omits it: the cores of this machine (DataRobot's rule)."""
-    return max(1, os.cpu_count() or 1)
-
-
 def validate_job_spec(
     session: Session, caller: Caller, raw: object, *, app_settings: Settings | None = None
-) -> dict[str, Any]:
-    """The normalized spec, checked against the caller's organization and the deployment's model.
+) -> JobSpec:
+    """The parsed spec, checked against the caller's organization and the deployment's model.
 
     ``app_settings`` (allowed file roots, private endpoints ...) reach the connector validators;
     None means ``Settings.from_env()``.
@@ -81,11 +75,10 @@ def validate_job_spec(
     Raises ``InvalidInput`` (bad fields, unsupported adapters, options the model cannot honour)
     or ``NotFound`` (``deploymentId`` unknown in the organization), each naming the field.
     """
-    spec = normalize_job_spec(raw, default_num_concurrent=default_num_concurrent())
-    deployment = job_checks.deployment_of(session, caller.org_id, spec["deploymentId"])
+    spec = JobSpec.from_wire(raw)
+    deployment = job_checks.deployment_of(session, caller.org_id, spec.deployment_id)
     job_checks.check_references(session, caller.org_id, spec)
-    spec["intakeSettings"] = job_checks.validate_intake(spec["intakeSettings"], app_settings)
-    spec["outputSettings"] = job_checks.validate_output(spec["outputSettings"], app_settings)
+    job_checks.validate_adapters(spec, app_settings)
     header = job_checks.known_header(session, caller.org_id, spec)
     job_checks.check_scoring_options(spec, deployment, header)
     return spec
@@ -94,7 +87,7 @@ def validate_job_spec(
 def create_job(
     session: Session,
     caller: Caller,
-    spec: Mapping[str, Any],
+    spec: object,
     source: str = "api",
     *,
     definition_id: str | None = None,
@@ -122,7 +115,7 @@ def create_job(
 def insert_job(
     session: Session,
     caller: Caller,
-    effective: Mapping[str, Any],
+    effective: JobSpec,
     source: str,
     *,
     definition_id: str | None = None,
@@ -138,13 +131,13 @@ def insert_job(
     if source not in SOURCES:
         raise ValueError(f"unknown job source {source!r}")
     now = utcnow()
-    local_intake = effective["intakeSettings"]["type"] == "localFile"
+    local_intake = effective.intake.type == "localFile"
     job = Job(
         id=job_id or new_id(),
         org_id=caller.org_id,
-        deployment_id=effective["deploymentId"],
+        deployment_id=effective.deployment_id,
         definition_id=definition_id,
-        spec=dict(effective),
+        spec=effective.to_wire(),
         source=source,
         status="INITIALIZING",
         status_details=(

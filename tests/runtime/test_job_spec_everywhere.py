@@ -1,0 +1,93 @@
+"""An invalid job spec fails with the same field error wherever it is parsed: a job submitted
+(``validate_job_spec``, behind ``POST batchPredictions/``), a definition created and updated,
+and a stored job read by the worker's ledger (``StoreLedger.plan``) — all parse it with
+``JobSpec.from_wire``, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rows import add_deployment, org_and_user
+from sqlalchemy import Engine
+
+from job_spec_cases import INVALID_CHANGES, valid_specs
+from scorecast.config import Settings
+from scorecast.domain.job_claim import Claim
+from scorecast.errors import InvalidInput, UnsupportedFeature
+from scorecast.runtime.store_ledger import StoreLedger
+from scorecast.service import definitions, jobs
+from scorecast.service.caller import Caller
+from scorecast.store.db import session_scope
+from scorecast.store.models import Job, JobDefinition
+from scorecast.store.types import utcnow
+
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+
+
+def _errors(action: Any) -> dict[str, Any]:
+    with pytest.raises(InvalidInput) as caught:
+        action()
+    assert not isinstance(caught.value, UnsupportedFeature)
+    return caught.value.errors
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(valid_specs(), st.sampled_from(INVALID_CHANGES))
+def test_the_same_field_error_at_submit_definitions_and_the_worker(
+    engine: Engine,
+    settings: Settings,
+    case: tuple[dict[str, Any], dict[str, Any]],
+    bad: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    org_id, user_id = org_and_user(engine, name=f"org-{utcnow().timestamp()}")
+    deployment_id = add_deployment(engine, org_id, user_id)
+    caller = Caller(org_id, user_id, "admin")
+    base = {**case[1], "deploymentId": deployment_id}
+    change, expected = bad
+    spec = {**base, **change}
+    if "passthroughColumns" in change:
+        spec.pop("passthroughColumnsSet", None)
+
+    with session_scope(engine) as session:
+        assert _errors(lambda: jobs.validate_job_spec(session, caller, spec)) == expected
+    with session_scope(engine) as session:
+        created = _errors(lambda: definitions.create_definition(session, caller, spec))
+        assert created == expected
+    with session_scope(engine) as session:
+        definition = JobDefinition(
+            org_id=org_id,
+            name="stored",
+            deployment_id=deployment_id,
+            job_spec=base,
+            created_by=user_id,
+            updated_by=user_id,
+        )
+        session.add(definition)
+        session.flush()
+        definition_id = definition.id
+    with session_scope(engine) as session:
+        updated = _errors(
+            lambda: definitions.update_definition(session, caller, definition_id, change)
+        )
+        assert updated == expected
+    with session_scope(engine) as session:
+        job = Job(
+            org_id=org_id,
+            deployment_id=deployment_id,
+            created_by=user_id,
+            created=utcnow(),
+            status="RUNNING",
+            queued=False,
+            intake_ready=True,
+            spec=spec,
+        )
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    ledger = StoreLedger(settings, engine, Claim(job_id, 1, "worker", retried=False))
+    assert _errors(ledger.plan) == expected
