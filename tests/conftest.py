@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -35,6 +36,18 @@ from services import (
     pg_url,
     require,
 )
+
+
+def _generous_http_waits() -> None:
+    """httpx waits 5 s for an answer unless a call says otherwise; a CI machine of 2 cores
+    running the suite beside its services can take longer, and no test may depend on the
+    machine's speed. Every httpx call of these tests without its own timeout waits 120 s (the
+    default is one shared ``Timeout`` object, given in place)."""
+    default = httpx._config.DEFAULT_TIMEOUT_CONFIG
+    default.connect = default.read = default.write = default.pool = 120.0
+
+
+_generous_http_waits()
 
 
 @pytest.fixture(scope="session")
