@@ -61,13 +61,13 @@ _ATTEMPT_FOLDER = re.compile(r"attempt-(\d+)")
 
 def _job(job_id: str) -> str:
     if not _ID.fullmatch(job_id):
-        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
+        raise NotFound(f"batch prediction job {job_id} not found", {"predictionJobId": "not found"})
     return job_id
 
 
 def _object(kind: str, identifier: str) -> str:
     if not _ID.fullmatch(identifier):
-        raise NotFound(f"{kind} {identifier!r} not found", {f"{kind}Id": "not found"})
+        raise NotFound(f"{kind} {identifier} not found", {f"{kind}Id": "not found"})
     return identifier
 
 

@@ -46,6 +46,7 @@ from scorecast.store.models import (
     ScheduleFire,
     User,
 )
+from scorecast.store.org_scope import in_org
 from scorecast.store.types import new_id
 
 ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
@@ -138,9 +139,7 @@ def _prepare(
     session: Session, backfill: Backfill, now: datetime, app_settings: Settings | None
 ) -> _Run:
     caller = _caller(session, backfill)
-    definition = jobs.find_definition(
-        session, caller, backfill.definition_id, field="jobDefinitionId"
-    )
+    definition = in_org(session, JobDefinition, caller.org_id, backfill.definition_id)
     spec = jobs.validate_job_spec(session, caller, definition.job_spec, app_settings=app_settings)
     return _Run(backfill, caller, spec, now)
 
