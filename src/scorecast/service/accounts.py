@@ -111,6 +111,16 @@ def has_organizations(session: Session) -> bool:
     return session.scalar(select(Organization.id).limit(1)) is not None
 
 
+def first_admin(session: Session) -> Caller | None:
+    """The store's first admin user as a caller (what ``serve --demo`` acts as), if any."""
+    user = session.scalar(
+        select(User).where(User.is_admin.is_(True)).order_by(User.created, User.id).limit(1)
+    )
+    if user is None:
+        return None
+    return Caller(user.org_id, user.id, user.username, user.full_name, user.is_admin)
+
+
 def authenticate(session: Session, token: str) -> Caller:
     """The caller a token belongs to; AuthenticationFailed for unknown or revoked tokens.
 

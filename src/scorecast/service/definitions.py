@@ -259,6 +259,14 @@ def _checked_schedule(value: object) -> dict[str, Any] | None:
     return parse_schedule(value).to_wire()
 
 
+def definition_named(session: Session, caller: Caller, name: str) -> JobDefinition | None:
+    """The caller's definition named ``name`` (names are unique in an organization), if any."""
+    query = select(JobDefinition).where(
+        JobDefinition.org_id == caller.org_id, JobDefinition.name == name
+    )
+    return session.scalar(query)
+
+
 def _name_taken(session: Session, org_id: str, name: str) -> bool:
     found = session.scalar(
         select(JobDefinition.id).where(JobDefinition.org_id == org_id, JobDefinition.name == name)

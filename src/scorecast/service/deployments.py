@@ -145,6 +145,12 @@ def get_deployment(session: Session, caller: Caller, deployment_id: str) -> Depl
     return in_org(session, Deployment, caller.org_id, deployment_id)
 
 
+def deployment_labelled(session: Session, caller: Caller, label: str) -> Deployment | None:
+    """The caller's oldest deployment labelled exactly ``label``, if any."""
+    query = select(Deployment).where(Deployment.org_id == caller.org_id, Deployment.label == label)
+    return session.scalars(query.order_by(Deployment.created, Deployment.id).limit(1)).first()
+
+
 def list_deployments(
     session: Session, caller: Caller, *, offset: int, limit: int, search: str | None = None
 ) -> tuple[Sequence[Deployment], int]:
