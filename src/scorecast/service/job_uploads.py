@@ -46,13 +46,15 @@ def begin_upload(
     """Open the job's input for the body and make the job claimable at once (it streams);
     ``expected``: the body's announced size, if any."""
     with session_scope(engine, immediate=True) as session:
-        job = _locked_job(session, caller, job_id)
-        _check_uploadable(job, False)
+        job = _uploadable(session, caller, job_id, multipart=False)
         handle = localfile_files.begin_streamed_upload(settings, job_id, expected)
-        job.intake_ready = True
-        job.intake_size = expected
-        job.status_details = "Upload of the input started; the job runs as the bytes arrive"
-        jobs.add_log(session, job.id, f"Upload of the input started by {caller.username}")
+        _input_ready(
+            session,
+            job,
+            expected,
+            "Upload of the input started; the job runs as the bytes arrive",
+            f"Upload of the input started by {caller.username}",
+        )
         return handle
 
 
@@ -91,19 +93,31 @@ def accept_parts(
     claimable, in one transaction holding the job's row, unless the job changed meanwhile;
     the input's size."""
     with session_scope(engine, immediate=True) as session:
-        job = _locked_job(session, caller, job_id)
-        _check_uploadable(job, True)
+        job = _uploadable(session, caller, job_id, multipart=True)
         size = localfile_files.assemble_parts(settings, job_id, csv_settings)
-        job.intake_ready = True
-        job.intake_size = size
-        now = utcnow()
-        job.status_details = f"Input received at {now:%Y-%m-%d %H:%M:%S}; waiting for a worker"
-        jobs.add_log(session, job.id, f"Input file of {size} bytes received from {caller.username}")
+        _input_ready(
+            session,
+            job,
+            size,
+            f"Input received at {utcnow():%Y-%m-%d %H:%M:%S}; waiting for a worker",
+            f"Input file of {size} bytes received from {caller.username}",
+        )
         return size
 
 
-def _locked_job(session: Session, caller: Caller, job_id: str) -> Job:
-    return in_org(session, Job, caller.org_id, job_id, lock=True)
+def _uploadable(session: Session, caller: Caller, job_id: str, *, multipart: bool) -> Job:
+    """The caller's job, its row held until the transaction ends, if it waits for this upload."""
+    job = in_org(session, Job, caller.org_id, job_id, lock=True)
+    _check_uploadable(job, multipart)
+    return job
+
+
+def _input_ready(session: Session, job: Job, size: int | None, details: str, log: str) -> None:
+    """The job's input is (being) stored: the job may be claimed."""
+    job.intake_ready = True
+    job.intake_size = size
+    job.status_details = details
+    jobs.add_log(session, job.id, log)
 
 
 def _check_uploadable(job: Job, multipart: bool) -> None:
