@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from scorecast.config import Settings
 from scorecast.domain.schedule.backfill_plan import releasable
 from scorecast.errors import NotFound, ScorecastError
-from scorecast.service import jobs
+from scorecast.service import accounts, jobs
 from scorecast.service.caller import Caller
 from scorecast.store.models import (
     Backfill,
@@ -280,13 +280,7 @@ def _caller(session: Session, backfill: Backfill) -> Caller:
     user = session.get(User, backfill.created_by)
     if user is None:
         raise NotFound(f"the user who asked for backfill {backfill.id} no longer exists")
-    return Caller(
-        org_id=backfill.org_id,
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_admin=user.is_admin,
-    )
+    return accounts.caller_of(user, backfill.org_id)
 
 
 def _stamp(moment: datetime) -> str:

@@ -29,7 +29,7 @@ from scorecast.domain.job_statuses import (
     wire_status,
 )
 from scorecast.errors import Conflict, InvalidInput, NotFound
-from scorecast.service import job_checks
+from scorecast.service import accounts, job_checks
 from scorecast.service.caller import Caller
 from scorecast.service.job_events import emit_job_end
 from scorecast.store.models import (
@@ -305,13 +305,7 @@ def caller_for_definition(session: Session, definition: JobDefinition) -> Caller
     user = session.get(User, definition.updated_by) or session.get(User, definition.created_by)
     if user is None:
         raise NotFound(f"the owner of job definition {definition.id} no longer exists")
-    return Caller(
-        org_id=definition.org_id,
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_admin=user.is_admin,
-    )
+    return accounts.caller_of(user, definition.org_id)
 
 
 def add_log(session: Session, job_id: str, message: str) -> None:
