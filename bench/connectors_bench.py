@@ -102,7 +102,7 @@ def _run(megabytes: int, endpoint: str, folder: Path) -> None:
         credential=lambda _id: credential,
         data_store=lambda _id: {},
         dataset_path=lambda _id, _v: None,
-        settings=settings,
+        app_settings=settings,
     )
 
     def s3(key: str) -> dict[str, object]:

@@ -35,6 +35,10 @@ Precedence: explicit arguments > environment variables > defaults. Variables:
   figures cover every organization.
 - ``SCORECAST_LOG_FORMAT``: ``text`` (the default) or ``json`` (one JSON object per line, with
   the request id or job id, for log collectors).
+- ``SCORECAST_DASK_ADDRESS``: the scheduler of a Dask cluster (``tcp://host:8786``; needs the
+  ``dask`` extra) on which a worker server scores each job whose input can be split (files on
+  the filesystem, S3, Azure or GCS), one task per part (``engine.dask_executor``); other jobs
+  run locally. Unset by default: every job runs on the worker's machine.
 - ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
   attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
 - Retention (``RetentionSettings``; what a job definition without a ``retention`` of its own
@@ -139,6 +143,21 @@ def _storage_url(env: Mapping[str, str]) -> str:
             "SCORECAST_STORAGE_URL must be s3://bucket/prefix, az://container/prefix, "
             f"gs://bucket/prefix or file:///folder, not {value!r}",
             {"SCORECAST_STORAGE_URL": "not a storage URL"},
+        )
+    return value
+
+
+DASK_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
+
+
+def _dask_address(env: Mapping[str, str]) -> str:
+    value = env.get("SCORECAST_DASK_ADDRESS", "").strip()
+    scheme, _, rest = value.partition("://")
+    if value and (scheme.lower() not in DASK_SCHEMES or not rest):
+        raise InvalidInput(
+            f"SCORECAST_DASK_ADDRESS must be a Dask scheduler address such as "
+            f"tcp://host:8786, not {value!r}",
+            {"SCORECAST_DASK_ADDRESS": "not a Dask scheduler address"},
         )
     return value
 
@@ -318,6 +337,8 @@ class Settings:
     debris_sweep_seconds: float = 600.0
     #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
     storage_url: str = ""
+    #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
+    dask_address: str = ""
     limits: Limits = field(default_factory=Limits)
     smtp: Smtp = field(default_factory=Smtp)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
@@ -357,6 +378,7 @@ class Settings:
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
             storage_url=_storage_url(env),
+            dask_address=_dask_address(env),
             limits=Limits.from_env(env),
             smtp=Smtp.from_env(env),
             notifications=NotificationSettings.from_env(env),

@@ -13,6 +13,7 @@ from backends import (
     DatasetBackend,
     FileBackend,
     GcsBackend,
+    LocalFileBackend,
     S3Backend,
     SqlBackend,
 )
@@ -83,4 +84,6 @@ def make_backend(name: str, request: pytest.FixtureRequest, settings: Settings) 
         )
     if name == "dataset":
         return DatasetBackend(name, settings)
+    if name == "localFile":
+        return LocalFileBackend(name, settings)
     raise AssertionError(name)

@@ -1,8 +1,16 @@
 """One ``Backend`` per connector type for the contract suite: settings for a named object and
-a way to look at the destination without going through the connector under test."""
+a way to look at the destination without going through the connector under test.
+
+``localFile`` names no location in its settings: its job is its location (the upload is the
+job's input, the download its output). Its backend therefore puts the name in the connector
+context (``context``), as the worker puts the job id there, and reads back what an output wrote
+as a client would: download the result, upload it as another job's input (``readable``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import uuid
 from abc import ABC, abstractmethod
@@ -15,7 +23,8 @@ import sqlalchemy as sa
 from context import make_context
 
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext
+from scorecast.connectors import localfile_files
+from scorecast.connectors.base import ConnectorContext, OutputToken
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.formats import open_encoder
 
@@ -44,6 +53,14 @@ class Backend(ABC):
     @property
     def ctx(self) -> ConnectorContext:
         return make_context(self.settings, self.credentials, self.data_stores, self.datasets)
+
+    def context(self, name: str, token: OutputToken | None = None) -> ConnectorContext:
+        """The context a job opening ``name`` has (an output's ``token`` when given)."""
+        return dataclasses.replace(self.ctx, output_token=token)
+
+    def readable(self, name: str) -> str:
+        """The name an intake reads what an output wrote at ``name`` by."""
+        return name
 
     def new_name(self, fmt: str | None) -> str:
         return f"t{uuid.uuid4().hex[:10]}" + (f".{fmt}" if fmt else "")
@@ -206,3 +223,65 @@ class DatasetBackend(Backend):
 
     def exists(self, name: str) -> bool:
         return f"{name}/v1" in self.datasets
+
+
+@dataclass
+class LocalFileBackend(Backend):
+    """Names are job ids; ``put`` uploads, an output's result is downloaded to be read back."""
+
+    formats: tuple[str | None, ...] = ("csv",)
+    #: attempts opened so far per job, and every job this backend named
+    attempts: dict[str, int] = field(default_factory=dict)
+
+    def new_name(self, fmt: str | None) -> str:
+        job = uuid.uuid4().hex[:24]
+        self.attempts[job] = 0
+        return job
+
+    def settings_for(self, name: str, fmt: str | None, side: str) -> dict[str, Any]:
+        return {"type": "localFile"}
+
+    def context(self, name: str, token: OutputToken | None = None) -> ConnectorContext:
+        """As the worker gives it: the job id and attempt in the template. The job is the
+        location, so another job's token (``job-b``) means another job id."""
+        job = name if token is None else self._job_of(name, token.job_id)
+        self.attempts[job] = attempt = (
+            token.attempt if token is not None else self.attempts.get(job, 0) + 1
+        )
+        ctx = dataclasses.replace(self.ctx, output_token=token)
+        ctx.template = {"job_id": job, "attempt": str(attempt)}
+        return ctx
+
+    def _job_of(self, name: str, token_job: str) -> str:
+        job = hashlib.sha256(f"{name}/{token_job}".encode()).hexdigest()[:24]
+        self.attempts.setdefault(job, 0)
+        return job
+
+    def put(self, name: str, table: pa.Table, fmt: str | None) -> None:
+        self.upload(name, encode(table, "csv"))
+
+    def upload(self, name: str, data: bytes) -> None:
+        upload = localfile_files.begin_streamed_upload(self.settings, name, len(data))
+        upload.write(data)
+        upload.close()
+        localfile_files.end_streamed_upload(self.settings, name)
+
+    def readable(self, name: str) -> str:
+        pieces = localfile_files.result_chunks(self.settings, name)
+        if pieces is None:
+            return name  # nothing committed: an uploaded input, or nothing
+        copy = self.new_name("csv")
+        self.upload(copy, b"".join(pieces))
+        return copy
+
+    def exists(self, name: str) -> bool:
+        return localfile_files.committed_result(self.settings, name) is not None
+
+    def leftovers(self) -> list[str]:
+        found = []
+        for job in self.attempts:
+            committed = localfile_files.committed_result(self.settings, job)
+            for attempt in localfile_files.attempts_written(self.settings, job):
+                if committed is None or attempt != committed.attempt:
+                    found.append(f"{job}/attempt-{attempt}")
+        return sorted(found)

@@ -1,7 +1,8 @@
 """Fixtures of the connector contract suite: every backend on a real store.
 
 ``backend`` is parametrized over filesystem, s3 (moto server), azure (Azurite), gcp
-(gcp-storage-emulator), jdbc-postgres, jdbc-mariadb and dataset. Emulators start once per
+(gcp-storage-emulator), jdbc-postgres, jdbc-mariadb, dataset and localFile (uploads and
+downloads in the storage). Emulators start once per
 session on free ports; databases are created once per session and dropped after it.
 """
 
@@ -21,7 +22,16 @@ from context import settings_for
 from scorecast.config import Settings
 from services import MARIADB, POSTGRES, require
 
-BACKENDS = ["filesystem", "s3", "azure", "gcp", "jdbc-postgres", "jdbc-mariadb", "dataset"]
+BACKENDS = [
+    "filesystem",
+    "s3",
+    "azure",
+    "gcp",
+    "jdbc-postgres",
+    "jdbc-mariadb",
+    "dataset",
+    "localFile",
+]
 
 
 @pytest.fixture(scope="session")

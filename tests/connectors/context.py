@@ -43,7 +43,10 @@ def make_context(
         return Path(datasets[key])
 
     return ConnectorContext(
-        credential=credential, data_store=data_store, dataset_path=dataset_path, settings=settings
+        credential=credential,
+        data_store=data_store,
+        dataset_path=dataset_path,
+        app_settings=settings,
     )
 
 

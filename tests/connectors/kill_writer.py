@@ -31,6 +31,7 @@ def main() -> None:
         allow_local_databases=True,
     )
     ctx = make_context(settings, spec["credentials"], spec["data_stores"])
+    ctx.template = spec["template"]  # the job id and attempt, for localFile
     output = open_output(spec["output"], ctx)
     rows = 20_000
     start = 0

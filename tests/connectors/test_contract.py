@@ -1,11 +1,17 @@
-"""The contract every intake and output passes, on every backend (see ``conftest.BACKENDS``)."""
+"""The contract every intake and output passes, on every backend (see ``conftest.BACKENDS``).
+
+Each test opens its intakes and outputs as a job would: by the backend's settings for a name and
+the context a job opening that name has (``Backend.context``); what an output wrote is read back
+by ``Backend.readable(name)`` (for ``localFile``: downloaded, then uploaded as another job's).
+"""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from backends import Backend, SqlBackend
+from backends import Backend, LocalFileBackend, SqlBackend
 
+from scorecast.connectors.base import Intake, Output
 from scorecast.connectors.registry import open_intake, open_output
 from scorecast.errors import ConnectorError
 from scorecast.formats import decode_csv_block
@@ -27,8 +33,16 @@ def as_table(chunks: list[Chunk]) -> pa.Table:
     return pa.Table.from_batches(batches) if batches else pa.table({})
 
 
+def intake_of(backend: Backend, name: str, fmt: str | None) -> Intake:
+    return open_intake(backend.settings_for(name, fmt, "intake"), backend.context(name))
+
+
+def output_of(backend: Backend, name: str, fmt: str | None) -> Output:
+    return open_output(backend.settings_for(name, fmt, "output"), backend.context(name))
+
+
 def read_back(backend: Backend, name: str, fmt: str | None, target_bytes: int = 300) -> pa.Table:
-    intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+    intake = intake_of(backend, backend.readable(name), fmt)
     try:
         return as_table(list(intake.chunks(target_bytes)))
     finally:
@@ -36,7 +50,7 @@ def read_back(backend: Backend, name: str, fmt: str | None, target_bytes: int = 
 
 
 def write(backend: Backend, name: str, fmt: str | None, table: pa.Table) -> None:
-    output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+    output = output_of(backend, name, fmt)
     try:
         for batch in table.to_batches(max_chunksize=13):
             output.write(batch)
@@ -68,7 +82,7 @@ def test_intake_yields_several_chunks_in_order(backend: Backend) -> None:
     name = backend.new_name(fmt)
     table = sample(500)
     backend.put(name, table, fmt)
-    intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+    intake = intake_of(backend, name, fmt)
     chunks = list(intake.chunks(1000))
     intake.close()
     assert len(chunks) > 3
@@ -81,7 +95,7 @@ def test_intake_follows_a_chunk_size_that_changes_between_chunks(backend: Backen
         name = backend.new_name(fmt)
         backend.put(name, sample(600), fmt)
         asked: list[int] = []
-        intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+        intake = intake_of(backend, name, fmt)
         chunks = list(intake.chunks(lambda asked=asked: _alternate(asked, 1000, 3000)))
         intake.close()
         assert as_table(chunks).column("id").to_pylist() == list(range(600))
@@ -101,7 +115,7 @@ def test_abort_leaves_nothing(backend: Backend) -> None:
         pytest.skip(f"{backend.name} is intake-only")
     for fmt in formats_of(backend):
         name = backend.new_name(fmt)
-        output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+        output = output_of(backend, name, fmt)
         output.write(sample().to_batches()[0])
         output.abort()
         output.abort()  # idempotent
@@ -116,7 +130,7 @@ def test_failure_mid_write_leaves_target_unchanged(backend: Backend) -> None:
     name = backend.new_name(fmt)
     write(backend, name, fmt, sample(10))
     before = read_back(backend, name, fmt)
-    output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+    output = output_of(backend, name, fmt)
     with pytest.raises(RuntimeError):
         try:
             output.write(sample(20, offset=100).to_batches()[0])
@@ -138,11 +152,12 @@ def test_a_retry_replaces_the_destination(backend: Backend) -> None:
 
 
 def test_missing_source_names_the_location(backend: Backend) -> None:
+    if isinstance(backend, LocalFileBackend):
+        pytest.skip("an upload not there yet is waited for (test_localfile: one that breaks off)")
     fmt = formats_of(backend)[0]
     name = backend.new_name(fmt)
-    settings = backend.settings_for(name, fmt, "intake")
     with pytest.raises(ConnectorError) as caught:
-        intake = open_intake(settings, backend.ctx)
+        intake = intake_of(backend, name, fmt)
         list(intake.chunks(1000))
     assert name in caught.value.message
 
@@ -150,12 +165,12 @@ def test_missing_source_names_the_location(backend: Backend) -> None:
 def test_deleted_credential_fails_with_its_reason(backend: Backend) -> None:
     fmt = formats_of(backend)[0]
     name = backend.new_name(fmt)
-    settings = backend.settings_for(name, fmt, "intake")
-    if "credentialId" not in settings:
+    intake_settings = backend.settings_for(name, fmt, "intake")
+    if "credentialId" not in intake_settings:
         pytest.skip("no credential")
-    settings["credentialId"] = "gone"
+    intake_settings["credentialId"] = "gone"
     with pytest.raises(ConnectorError, match="'gone'"):
-        intake = open_intake(settings, backend.ctx)
+        intake = open_intake(intake_settings, backend.context(name))
         list(intake.chunks(1000))
 
 
@@ -164,7 +179,7 @@ def test_empty_output_commits_an_empty_destination(backend: Backend) -> None:
         pytest.skip("files only")
     fmt = formats_of(backend)[0]
     name = backend.new_name(fmt)
-    output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+    output = output_of(backend, name, fmt)
     output.commit()
     assert backend.exists(name)
 
@@ -182,12 +197,12 @@ def test_output_of_several_parts_reads_back_equal(backend: Backend) -> None:
                 "label": pa.array([f"r{i:059d}" for i in range(rows)], pa.string()),
             }
         )
-        output = open_output(backend.settings_for(name, fmt, "output"), backend.ctx)
+        output = output_of(backend, name, fmt)
         for batch in table.to_batches(max_chunksize=50_000):
             output.write(batch)
         output.commit()
         assert output.bytes_written > 16 << 20 if fmt == "csv" else output.bytes_written > 0
-        intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+        intake = intake_of(backend, backend.readable(name), fmt)
         got = as_table(list(intake.chunks(4 << 20)))
         assert intake.bytes_read == output.bytes_written
         intake.close()
@@ -201,16 +216,14 @@ def test_size_is_known_before_reading_and_equals_bytes_read(backend: Backend) ->
     fmt = formats_of(backend)[0]
     name = backend.new_name(fmt)
     backend.put(name, sample(200), fmt)
-    intake = open_intake(backend.settings_for(name, fmt, "intake"), backend.ctx)
+    intake = intake_of(backend, name, fmt)
     size = intake.size
     assert size is not None and size > 0
     list(intake.chunks(500))
     assert intake.bytes_read == size
     intake.close()
     try:
-        missing = open_intake(
-            backend.settings_for(backend.new_name(fmt), fmt, "intake"), backend.ctx
-        )
+        missing = intake_of(backend, backend.new_name(fmt), fmt)
     except ConnectorError:
         return  # resolved when opening (dataset): the job fails before reading
     assert missing.size is None

@@ -3,7 +3,6 @@ attempt of that job can tell its output is already committed (``Output.committed
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,8 +25,7 @@ def _writable(backend: Backend) -> str | None:
 
 
 def _open(backend: Backend, name: str, fmt: str | None, token: OutputToken | None) -> Output:
-    ctx = dataclasses.replace(backend.ctx, output_token=token)
-    return open_output(backend.settings_for(name, fmt, "output"), ctx)
+    return open_output(backend.settings_for(name, fmt, "output"), backend.context(name, token))
 
 
 def _write(output: Output, table: pa.Table = ROWS) -> None:

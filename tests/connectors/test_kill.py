@@ -15,9 +15,7 @@ from backends import Backend, SqlBackend
 HERE = Path(__file__).parent
 
 
-def _kill_while_writing(
-    backend: Backend, output: dict[str, object], tmp_path: Path, size: int
-) -> None:
+def _kill_while_writing(backend: Backend, name: str, tmp_path: Path, size: int) -> None:
     spec = {
         "env": backend.env | {k: v for k, v in os.environ.items() if k == "STORAGE_EMULATOR_HOST"},
         "settings": {
@@ -26,7 +24,8 @@ def _kill_while_writing(
         },
         "credentials": backend.credentials,
         "data_stores": backend.data_stores,
-        "output": output,
+        "output": backend.settings_for(name, backend.formats[0], "output"),
+        "template": dict(backend.context(name).template),
         "bytes": size,
     }
     path = tmp_path / "spec.json"
@@ -60,10 +59,9 @@ def test_killed_writer_leaves_nothing(backend: Backend, tmp_path: Path) -> None:
         backend.put(
             name, pa.table({"id": pa.array([-1], pa.int64()), "score": [0.0], "label": ["x"]}), None
         )
-        output = backend.settings_for(name, fmt, "output")
-        _kill_while_writing(backend, output, tmp_path, 2 << 20)
+        _kill_while_writing(backend, name, tmp_path, 2 << 20)
         assert backend.count(name) == 1
         return
     # 20 MB: more than two multipart parts / blocks / resumable chunks were sent
-    _kill_while_writing(backend, backend.settings_for(name, fmt, "output"), tmp_path, 20 << 20)
+    _kill_while_writing(backend, name, tmp_path, 20 << 20)
     assert not backend.exists(name)

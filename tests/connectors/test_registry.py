@@ -10,15 +10,17 @@ import pytest
 from context import settings_for
 
 from scorecast.config import Settings
-from scorecast.connectors import registry
-from scorecast.connectors.base import Intake
+from scorecast.connectors.base import ConnectorContext, Intake, Output
+from scorecast.connectors.checks import Side
 from scorecast.connectors.registry import (
+    CONNECTORS,
     UNSUPPORTED_TYPES,
-    register,
-    registered_types,
+    ConnectorType,
+    connector_types,
     validate_intake_settings,
     validate_output_settings,
 )
+from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.location_templates import run_values
 from scorecast.errors import InvalidInput, UnsupportedFeature
 
@@ -45,9 +47,34 @@ def test_unknown_type_and_intake_only_types(app: Settings) -> None:
     with pytest.raises(InvalidInput) as caught:
         validate_intake_settings({}, app_settings=app)
     assert caught.value.errors == {"intakeSettings": {"type": "is required"}}
-    assert {"s3", "azure", "gcp", "jdbc", "dataset", "filesystem", "localFile"} <= set(
-        registered_types()
+    assert connector_types() == sorted(
+        ["s3", "azure", "gcp", "jdbc", "dataset", "filesystem", "localFile"]
     )
+    assert "dataset" not in connector_types("output")
+
+
+def test_an_unknown_type_is_refused_naming_the_types_of_its_side(app: Settings) -> None:
+    """The message the API answers with (422): the side's types, so a typo is easy to fix."""
+    with pytest.raises(UnsupportedFeature) as intake:
+        validate_intake_settings({"type": "s4"}, app_settings=app)
+    assert intake.value.errors == {
+        "intakeSettings": {
+            "type": "intake type 's4' is not supported by this server; supported: azure, "
+            "dataset, filesystem, gcp, jdbc, localFile, s3"
+        }
+    }
+    with pytest.raises(UnsupportedFeature) as output:
+        validate_output_settings({"type": "dataset"}, app_settings=app)
+    assert output.value.message.endswith("supported: azure, filesystem, gcp, jdbc, localFile, s3")
+
+
+@pytest.mark.parametrize("type_name", sorted(CONNECTORS))
+def test_every_type_loads_a_connector_that_validates_its_own_settings(type_name: str) -> None:
+    """Each row of the table loads its module (no registration by import side effects)."""
+    connector = CONNECTORS[type_name].load()
+    with pytest.raises(InvalidInput) as refused:
+        connector.validate({"type": type_name, "no such key": 1}, "intake", Settings.from_env())
+    assert "no such key" in refused.value.errors
 
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -162,22 +189,33 @@ def test_client_shapes_pass(app: Settings) -> None:
         assert validate_intake_settings(adapter, app_settings=app) == adapter
 
 
-def test_register_adds_a_type(app: Settings, request: pytest.FixtureRequest) -> None:
-    class Nothing(Intake):
-        def chunks(self, target_bytes: int):  # type: ignore[no-untyped-def]
-            return iter(())
+class _Nothing(Intake):
+    def chunks(self, target_bytes: Any) -> Any:
+        return iter(())
 
-    def validator(settings: Any, side: str, settings_: Settings) -> dict[str, Any]:
-        return dict(settings)
 
-    register("nothing-test", lambda s, c, csv: Nothing(), None, validator)
-    request.addfinalizer(lambda: registry._table.pop("nothing-test", None))
+class _NothingConnector:
+    """A connector type of this test only: any settings, an intake of no rows, no output."""
+
+    def validate(self, config: Any, side: Side, app_settings: Settings) -> dict[str, Any]:
+        return dict(config)
+
+    def open_intake(self, intake: Any, ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+        return _Nothing()
+
+    def open_output(self, output: Any, ctx: ConnectorContext, csv: CsvSettings) -> Output:
+        raise AssertionError("never asked: the type offers no output")
+
+
+def test_a_new_type_is_one_row_of_the_table(app: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CONNECTORS, "nothing-test", ConnectorType(_NothingConnector, output=False))
     assert validate_intake_settings({"type": "nothing-test", "x": 1}, app_settings=app) == {
         "type": "nothing-test",
         "x": 1,
     }
-    with pytest.raises(UnsupportedFeature):
+    with pytest.raises(UnsupportedFeature, match=r"supported: .*localFile"):
         validate_output_settings({"type": "nothing-test"}, app_settings=app)
+    assert "nothing-test" in connector_types("intake")
 
 
 def test_placeholders_are_filled_then_checked_again(tmp_path: Path) -> None:
@@ -234,3 +272,31 @@ def test_valid_placeholders_pass_the_submit_check_unchanged(tmp_path: Path) -> N
     url = "s3://b/{scheduled_time:%Y/%m/%d}/{job_id}-{attempt}-{created_time}.csv"
     checked = validate_output_settings({"type": "s3", "url": url}, app_settings=app)
     assert checked["url"] == url
+
+
+def test_validating_file_and_upload_settings_loads_no_data_library(tmp_path: Path) -> None:
+    """The service process validates every submit; it must not load pyarrow doing so."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from scorecast.config import Settings\n"
+        "from scorecast.connectors.registry import validate_intake_settings as intake\n"
+        "from scorecast.connectors.registry import validate_output_settings as output\n"
+        "app = Settings(home=Path(sys.argv[1]), database_url='sqlite://')\n"
+        "intake({'type': 'localFile'}, app_settings=app)\n"
+        "output({'type': 'localFile'}, app_settings=app)\n"
+        "intake({'type': 's3', 'url': 's3://b/in.csv'}, app_settings=app)\n"
+        "intake({'type': 'dataset', 'datasetId': 'd'}, app_settings=app)\n"
+        "print(sorted(m for m in ('pyarrow', 'numpy') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "[]", done.stderr

@@ -127,8 +127,14 @@ def _keeps_extended_attributes(folder: Path) -> bool:
     return True
 
 
-def _run(ledger: FakeLedger, *, attempt: int = 1, signals: frozenset[str] = frozenset()) -> JobRun:
-    claim = Claim(job_id="j" * 24, attempt=attempt, worker_id="w1", retried=attempt > 1)
+def _run(
+    ledger: FakeLedger,
+    *,
+    attempt: int = 1,
+    signals: frozenset[str] = frozenset(),
+    job_id: str = "j" * 24,
+) -> JobRun:
+    claim = Claim(job_id=job_id, attempt=attempt, worker_id="w1", retried=attempt > 1)
     run = JobRun(Settings.from_env(), ledger, claim, lambda: set(signals))
     run.execute()
     return run
@@ -233,3 +239,45 @@ def test_a_deployment_that_is_gone_fails_the_job_with_the_reason(files: Path) ->
     _run(ledger)
 
     assert ledger.failed == [("FAILED", "the job's deployment no longer exists")]
+
+
+def test_a_local_file_job_reads_its_upload_and_commits_its_download(
+    files: Path, description: ModelDescription
+) -> None:
+    """localFile is opened through the connector table like any type (no registration)."""
+    from scorecast.connectors import localfile_files
+
+    settings = Settings.from_env()
+    job_id = "a1" * 12  # a stored job's id: storage keys take hexadecimal ids only
+    source = files / "in.csv"
+    _write_rows(source, 120)
+    upload = localfile_files.begin_streamed_upload(settings, job_id, source.stat().st_size)
+    upload.write(source.read_bytes())
+    upload.close()
+    localfile_files.end_streamed_upload(settings, job_id)
+    spec: dict[str, Any] = {
+        "deploymentId": "d" * 24,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+        "passthroughColumns": ["patient_id"],
+    }
+    plan = JobPlan(
+        spec=spec,
+        options=ScoringOptions.from_job_spec(spec),
+        description=description,
+        artifact=str(MODEL),
+        num_concurrent=1,
+        intake_size=None,
+        scheduled_time=None,
+    )
+    ledger = FakeLedger(plan)
+
+    _run(ledger, job_id=job_id)
+
+    assert ledger.failed == []
+    [(summary, _)] = ledger.finished
+    assert summary.startswith("120 rows scored, 0 failed")
+    pieces = localfile_files.result_chunks(settings, job_id)
+    assert pieces is not None
+    rows = list(csv.DictReader(b"".join(pieces).decode().splitlines()))
+    assert [row["patient_id"] for row in rows] == [f"P{i:06d}" for i in range(120)]

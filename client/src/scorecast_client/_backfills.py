@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import cast
 
-from scorecast_client._exceptions import WaitTimeout
+from scorecast_client._calls import Call, Collection
 from scorecast_client._models import BackfillData
 from scorecast_client._pages import iterate
+from scorecast_client._polling import POLL_INTERVAL, Deadline
 from scorecast_client._transport import SyncTransport
 
-#: Seconds between two polls of ``Backfills.wait``.
-POLL_INTERVAL = 1.0
+BackfillCallback = Callable[[BackfillData], None]
 
 
-def backfills_path(definition_id: str) -> str:
-    return f"batchPredictionJobDefinitions/{definition_id}/backfills/"
+def backfills(definition_id: str) -> Collection[BackfillData]:
+    """A definition's backfills (create one with ``create``, cancel with ``cancel_call``)."""
+    return Collection(f"batchPredictionJobDefinitions/{definition_id}/backfills/")
+
+
+def cancel_call(definition_id: str, backfill_id: str) -> Call[BackfillData]:
+    return Call("DELETE", backfills(definition_id).item(backfill_id))
 
 
 class Backfills:
@@ -27,24 +31,22 @@ class Backfills:
 
     def list(self, definition_id: str) -> Iterator[BackfillData]:
         """The definition's backfills, newest first (all pages)."""
-        return iterate(self._t, backfills_path(definition_id), {})
+        return iterate(self._t, backfills(definition_id).listing())
 
     def get(self, definition_id: str, backfill_id: str) -> BackfillData:
-        url = f"{backfills_path(definition_id)}{backfill_id}/"
-        return cast(BackfillData, self._t.json("GET", url))
+        return self._t.call(backfills(definition_id).get(backfill_id))
 
     def cancel(self, definition_id: str, backfill_id: str) -> BackfillData:
         """Cancels the rest: planned times never run, waiting jobs are aborted, running ones
         finish. Conflict if it has completed."""
-        url = f"{backfills_path(definition_id)}{backfill_id}/"
-        return cast(BackfillData, self._t.json("DELETE", url))
+        return self._t.call(cancel_call(definition_id, backfill_id))
 
     def wait(
         self,
         definition_id: str,
         backfill_id: str,
         timeout: float | None = None,
-        on_progress: Callable[[BackfillData], None] | None = None,
+        on_progress: BackfillCallback | None = None,
         interval: float = POLL_INTERVAL,
     ) -> BackfillData:
         """Polls until the backfill is no longer running (completed or cancelled); returns it.
@@ -52,13 +54,12 @@ class Backfills:
         ``on_progress(backfill)`` is called after every poll; WaitTimeout after ``timeout``
         seconds (the backfill itself goes on).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             backfill = self.get(definition_id, backfill_id)
             if on_progress is not None:
                 on_progress(backfill)
             if backfill["status"] != "running":
                 return backfill
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise WaitTimeout(f"backfill {backfill_id} is still running after {timeout:g} s")
+            deadline.check(interval, f"backfill {backfill_id} is still running")
             time.sleep(interval)

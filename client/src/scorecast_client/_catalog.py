@@ -5,12 +5,24 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
+from scorecast_client._calls import Collection
 from scorecast_client._models import CredentialData, DatasetData, DataStoreData, DeploymentData
-from scorecast_client._pages import compact, iterate
+from scorecast_client._pages import iterate
 from scorecast_client._transport import TRANSFER_TIMEOUT, SyncTransport
+
+DEPLOYMENTS: Collection[DeploymentData] = Collection("deployments/")
+CREDENTIALS: Collection[CredentialData] = Collection("credentials/")
+DATA_STORES: Collection[DataStoreData] = Collection("externalDataStores/")
+DATASETS: Collection[DatasetData] = Collection("datasets/")
+
+#: where a model file is uploaded (multipart form, see ``register_form``)
+REGISTER_PATH = "deployments/fromModelFile/"
+#: where a dataset file is uploaded (multipart; the answer holds the new ``catalogId``)
+DATASET_UPLOAD_PATH = "datasets/fromFile/"
 
 
 class Deployments:
@@ -40,8 +52,6 @@ class Deployments:
         predictions are flagged ``IS_OUTLIER_PREDICTION``.
         """
         path = Path(model_path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist")
         form = register_form(
             path,
             target=target,
@@ -49,34 +59,24 @@ class Deployments:
             positive_class=positive_class,
             label=label,
             trust_pickle=trust_pickle,
+            feature_names=feature_names,
+            prediction_range=prediction_range,
         )
-        if feature_names is not None:
-            form["featureNames"] = ",".join(feature_names)
-        if prediction_range is not None:
-            low, high = prediction_range
-            form["predictionRange"] = f"{low!r},{high!r}"
-        with tempfile.TemporaryDirectory() as scratch:
-            upload = model_upload(path, Path(scratch))
-            with upload.open("rb") as handle:
-                files = {"file": (upload.name, handle, "application/octet-stream")}
-                body = self._t.json(
-                    "POST",
-                    "deployments/fromModelFile/",
-                    data=form,
-                    files=files,
-                    timeout=TRANSFER_TIMEOUT,
-                )
+        with model_file(path) as files:
+            body = self._t.json(
+                "POST", REGISTER_PATH, data=form, files=files, timeout=TRANSFER_TIMEOUT
+            )
         return cast(DeploymentData, body)
 
     def list(self, *, search: str | None = None) -> Iterator[DeploymentData]:
         """Every deployment of the organization (all pages)."""
-        return iterate(self._t, "deployments/", compact(search=search))
+        return iterate(self._t, DEPLOYMENTS.listing(search=search))
 
     def get(self, deployment_id: str) -> DeploymentData:
-        return cast(DeploymentData, self._t.json("GET", f"deployments/{deployment_id}/"))
+        return self._t.call(DEPLOYMENTS.get(deployment_id))
 
     def delete(self, deployment_id: str) -> None:
-        self._t.request("DELETE", f"deployments/{deployment_id}/")
+        self._t.call(DEPLOYMENTS.delete(deployment_id))
 
 
 class Credentials:
@@ -87,16 +87,16 @@ class Credentials:
 
     def create(self, body: Mapping[str, Any]) -> CredentialData:
         """``{"name", "credentialType": basic|s3|azure|gcp, ...the secret fields}``."""
-        return cast(CredentialData, self._t.json("POST", "credentials/", json=dict(body)))
+        return self._t.call(CREDENTIALS.create(body))
 
     def list(self) -> Iterator[CredentialData]:
-        return iterate(self._t, "credentials/", {})
+        return iterate(self._t, CREDENTIALS.listing())
 
     def get(self, credential_id: str) -> CredentialData:
-        return cast(CredentialData, self._t.json("GET", f"credentials/{credential_id}/"))
+        return self._t.call(CREDENTIALS.get(credential_id))
 
     def delete(self, credential_id: str) -> None:
-        self._t.request("DELETE", f"credentials/{credential_id}/")
+        self._t.call(CREDENTIALS.delete(credential_id))
 
 
 class DataStores:
@@ -107,16 +107,16 @@ class DataStores:
 
     def create(self, body: Mapping[str, Any]) -> DataStoreData:
         """``{"type": "jdbc", "canonicalName": ..., "params": {"jdbcUrl": ...}}``."""
-        return cast(DataStoreData, self._t.json("POST", "externalDataStores/", json=dict(body)))
+        return self._t.call(DATA_STORES.create(body))
 
     def list(self) -> Iterator[DataStoreData]:
-        return iterate(self._t, "externalDataStores/", {})
+        return iterate(self._t, DATA_STORES.listing())
 
     def get(self, data_store_id: str) -> DataStoreData:
-        return cast(DataStoreData, self._t.json("GET", f"externalDataStores/{data_store_id}/"))
+        return self._t.call(DATA_STORES.get(data_store_id))
 
     def delete(self, data_store_id: str) -> None:
-        self._t.request("DELETE", f"externalDataStores/{data_store_id}/")
+        self._t.call(DATA_STORES.delete(data_store_id))
 
 
 class Datasets:
@@ -127,23 +127,24 @@ class Datasets:
 
     def upload(self, path: str | Path, *, name: str | None = None) -> DatasetData:
         """Store the file as a new dataset and return it (the upload is done on return)."""
-        source = Path(path)
-        with source.open("rb") as handle:
-            files = {"file": (source.name, handle, "application/octet-stream")}
-            data = {"datasetName": name} if name else None
+        with upload_file(Path(path)) as files:
             answer = self._t.json(
-                "POST", "datasets/fromFile/", files=files, data=data, timeout=TRANSFER_TIMEOUT
+                "POST",
+                DATASET_UPLOAD_PATH,
+                files=files,
+                data=dataset_form(name),
+                timeout=TRANSFER_TIMEOUT,
             )
         return self.get(str(answer["catalogId"]))
 
     def list(self) -> Iterator[DatasetData]:
-        return iterate(self._t, "datasets/", {})
+        return iterate(self._t, DATASETS.listing())
 
     def get(self, dataset_id: str) -> DatasetData:
-        return cast(DatasetData, self._t.json("GET", f"datasets/{dataset_id}/"))
+        return self._t.call(DATASETS.get(dataset_id))
 
     def delete(self, dataset_id: str) -> None:
-        self._t.request("DELETE", f"datasets/{dataset_id}/")
+        self._t.call(DATASETS.delete(dataset_id))
 
 
 def register_form(
@@ -154,7 +155,12 @@ def register_form(
     positive_class: str | None,
     label: str | None,
     trust_pickle: bool,
+    feature_names: Sequence[str] | None = None,
+    prediction_range: tuple[float, float] | None = None,
 ) -> dict[str, str]:
+    """The form fields of ``Deployments.register`` (FileNotFoundError if there is no model)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
     form = {
         "targetName": target,
         "targetType": target_type,
@@ -163,7 +169,36 @@ def register_form(
     }
     if positive_class is not None:
         form["positiveClass"] = positive_class
+    if feature_names is not None:
+        form["featureNames"] = ",".join(feature_names)
+    if prediction_range is not None:
+        low, high = prediction_range
+        form["predictionRange"] = f"{low!r},{high!r}"
     return form
+
+
+def dataset_form(name: str | None) -> dict[str, str] | None:
+    return {"datasetName": name} if name else None
+
+
+Files = dict[str, tuple[str, IO[bytes], str]]
+
+
+@contextmanager
+def upload_file(path: Path) -> Iterator[Files]:
+    """The multipart ``file`` field of a file upload, open while inside."""
+    with path.open("rb") as handle:
+        yield {"file": (path.name, handle, "application/octet-stream")}
+
+
+@contextmanager
+def model_file(path: Path) -> Iterator[Files]:
+    """``upload_file`` of a model file, or of a zip archive of a model folder."""
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        upload_file(model_upload(path, Path(scratch))) as files,
+    ):
+        yield files
 
 
 def model_upload(path: Path, scratch: Path) -> Path:

@@ -11,13 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, cast
 
-from scorecast_client._exceptions import JobFailed, ScorecastError, WaitTimeout
+from scorecast_client._calls import Call, Collection, Listing
+from scorecast_client._exceptions import JobFailed, ScorecastError
 from scorecast_client._models import TERMINAL_STATUSES, JobData, JobStatus, job_data
-from scorecast_client._pages import compact, iterate
+from scorecast_client._pages import iterate
+from scorecast_client._polling import POLL_INTERVAL, Deadline
 from scorecast_client._transport import TRANSFER_TIMEOUT, SyncTransport
-
-#: Seconds between two polls of a job: the server is asked at most once a second per job.
-POLL_INTERVAL = 1.0
 
 #: Bytes per read when uploading or downloading.
 CHUNK = 1 << 20
@@ -26,16 +25,86 @@ ProgressCallback = Callable[["Job"], None]
 Source = str | Path | IO[bytes]
 Destination = str | Path | IO[bytes]
 
+JOBS: Collection[JobData] = Collection("batchPredictions/")
 
-class Job:
-    """One job as last seen (``data``), with the calls that act on it."""
 
-    def __init__(self, jobs: Jobs, data: JobData) -> None:
-        self._jobs = jobs
+def jobs_listing(
+    *,
+    status: str | Sequence[str] | None,
+    definition_id: str | None,
+    deployment_id: str | None,
+    source: str | None,
+    page_size: int,
+) -> Listing[JobData]:
+    statuses = [status] if isinstance(status, str) else list(status or [])
+    return JOBS.listing(
+        status=statuses,
+        batchPredictionJobDefinitionId=definition_id,
+        deploymentId=deployment_id,
+        source=source,
+        limit=page_size,
+    )
+
+
+def abort_call(job_id: str) -> Call[JobData]:
+    return Call("DELETE", JOBS.item(job_id))
+
+
+def local_spec(deployment_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec of a job that reads an upload and writes a download."""
+    return {
+        **options,
+        "deploymentId": deployment_id,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+    }
+
+
+def upload_target(data: JobData, source: Source) -> tuple[str, dict[str, str]]:
+    """The URL and headers of a ``localFile`` job's CSV upload from ``source``."""
+    url = data["links"].get("csvUpload")
+    if url is None:
+        raise ScorecastError(f"job {data['id']} does not read an upload (intake is not localFile)")
+    headers = {"Content-Type": "text/csv"}
+    if isinstance(source, str | Path):
+        headers["Content-Length"] = str(Path(source).stat().st_size)
+    return url, headers
+
+
+def download_url(data: JobData) -> str:
+    url = data["links"].get("download")
+    if url is None:
+        raise ScorecastError(
+            f"job {data['id']} has no result to download (status {data['status']}; "
+            "only a localFile output is downloaded, once the job runs)"
+        )
+    return url
+
+
+def staged_path(target: Path) -> Path:
+    """Where a download is written before it is renamed to ``target``."""
+    return target.with_name(f".{target.name}.{os.getpid()}.part")
+
+
+def raise_if_failed(data: JobData) -> None:
+    if data["status"] in ("ABORTED", "FAILED"):
+        raise JobFailed(data)
+
+
+def raise_unless_completed(data: JobData) -> None:
+    if data["status"] != "COMPLETED":
+        raise JobFailed(data)
+
+
+class JobState:
+    """A job as last seen (``data``): what ``Job`` and ``AsyncJob`` read alike."""
+
+    def __init__(self, data: JobData) -> None:
         self.data = job_data(data)
 
     def __repr__(self) -> str:
-        return f"<Job {self.id} {self.status} {self.data['percentageCompleted']:.0f}%>"
+        name = type(self).__name__
+        return f"<{name} {self.id} {self.status} {self.data['percentageCompleted']:.0f}%>"
 
     @property
     def id(self) -> str:
@@ -53,6 +122,14 @@ class Job:
     @property
     def logs(self) -> list[str]:
         return list(self.data["logs"])
+
+
+class Job(JobState):
+    """One job as last seen (``data``), with the calls that act on it."""
+
+    def __init__(self, jobs: Jobs, data: JobData) -> None:
+        super().__init__(data)
+        self._jobs = jobs
 
     def refresh(self) -> Job:
         """Reads the job again; returns ``self``."""
@@ -72,18 +149,16 @@ class Job:
         FAILED, and WaitTimeout after ``timeout`` seconds (the job itself goes on).
         """
         interval = max(interval, POLL_INTERVAL)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             self.refresh()
             if on_progress is not None:
                 on_progress(self)
             if self.done:
                 break
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise WaitTimeout(f"job {self.id} is still {self.status} after {timeout:g} s")
+            deadline.check(interval, f"job {self.id} is still {self.status}")
             time.sleep(interval)
-        if self.status != "COMPLETED":
-            raise JobFailed(self.data)
+        raise_unless_completed(self.data)
         return self
 
     def abort(self) -> Job:
@@ -106,7 +181,7 @@ class Jobs:
         return Job(self, cast(JobData, data))
 
     def get(self, job_id: str) -> Job:
-        return self._job(self._t.json("GET", f"batchPredictions/{job_id}/"))
+        return self._job(self._t.call(JOBS.get(job_id)))
 
     def list(
         self,
@@ -118,23 +193,22 @@ class Jobs:
         page_size: int = 100,
     ) -> Iterator[Job]:
         """The organization's jobs, newest first, page after page (filters combine)."""
-        statuses = [status] if isinstance(status, str) else list(status or [])
-        params = compact(
-            status=statuses,
-            batchPredictionJobDefinitionId=definition_id,
-            deploymentId=deployment_id,
+        listing = jobs_listing(
+            status=status,
+            definition_id=definition_id,
+            deployment_id=deployment_id,
             source=source,
-            limit=page_size,
+            page_size=page_size,
         )
-        for item in iterate(self._t, "batchPredictions/", params):
+        for item in iterate(self._t, listing):
             yield self._job(item)
 
     def submit(self, spec: Mapping[str, Any]) -> Job:
         """Submits a job spec with any intake and output (DataRobot's JSON, camelCase)."""
-        return self._job(self._t.json("POST", "batchPredictions/", json=dict(spec)))
+        return self._job(self._t.call(JOBS.create(spec)))
 
     def abort(self, job_id: str) -> Job:
-        return self._job(self._t.json("DELETE", f"batchPredictions/{job_id}/"))
+        return self._job(self._t.call(abort_call(job_id)))
 
     def logs(self, job_id: str) -> builtins.list[str]:
         return self.get(job_id).logs
@@ -150,30 +224,14 @@ class Jobs:
 
     def create_local(self, deployment_id: str, **options: Any) -> Job:
         """A job reading an upload and writing a download; ``options`` are job spec keys."""
-        spec = {
-            **options,
-            "deploymentId": deployment_id,
-            "intakeSettings": {"type": "localFile"},
-            "outputSettings": {"type": "localFile"},
-        }
-        return self.submit(spec)
+        return self.submit(local_spec(deployment_id, options))
 
     def upload(self, job: Job, source: Source) -> None:
         """Sends the CSV input of a ``localFile`` job (a path or a binary file, e.g. stdin)."""
-        url = job.data["links"].get("csvUpload")
-        if url is None:
-            raise ScorecastError(f"job {job.id} does not read an upload (intake is not localFile)")
-        headers = {"Content-Type": "text/csv"}
-        if isinstance(source, str | Path):
-            path = Path(source)
-            headers["Content-Length"] = str(path.stat().st_size)
-            with path.open("rb") as handle:
-                self._t.request(
-                    "PUT", url, content=_chunks(handle), headers=headers, timeout=TRANSFER_TIMEOUT
-                )
-        else:
+        url, headers = upload_target(job.data, source)
+        with open_source(source) as handle:
             self._t.request(
-                "PUT", url, content=_chunks(source), headers=headers, timeout=TRANSFER_TIMEOUT
+                "PUT", url, content=_chunks(handle), headers=headers, timeout=TRANSFER_TIMEOUT
             )
 
     def score(
@@ -211,13 +269,7 @@ class Jobs:
         is NOT detected here: check the job's status once the chunks are consumed
         (``download`` does).
         """
-        job = self.get(job_id)
-        url = job.data["links"].get("download")
-        if url is None:
-            raise ScorecastError(
-                f"job {job_id} has no result to download (status {job.status}; "
-                "only a localFile output is downloaded, once the job runs)"
-            )
+        url = download_url(self.get(job_id).data)
         with self._t.stream(url) as response:
             yield response.iter_bytes(CHUNK)
 
@@ -233,7 +285,7 @@ class Jobs:
             self._check_completed(job_id)
             return size
         target = Path(destination)
-        staged = target.with_name(f".{target.name}.{os.getpid()}.part")
+        staged = staged_path(target)
         try:
             with staged.open("wb") as handle:
                 size = self._copy(job_id, handle)
@@ -253,9 +305,17 @@ class Jobs:
         return size
 
     def _check_completed(self, job_id: str) -> None:
-        job = self.get(job_id)
-        if job.status in ("ABORTED", "FAILED"):
-            raise JobFailed(job.data)
+        raise_if_failed(self.get(job_id).data)
+
+
+@contextmanager
+def open_source(source: Source) -> Iterator[IO[bytes]]:
+    """A path opened for reading (closed on leaving), or the binary file given."""
+    if isinstance(source, str | Path):
+        with Path(source).open("rb") as handle:
+            yield handle
+    else:
+        yield source
 
 
 def _chunks(handle: IO[bytes]) -> Iterator[bytes]:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, cast
+from typing import Any
 
+from scorecast_client._calls import Call, Collection, Listing, compact
 from scorecast_client._models import DeliveryData, NotificationChannelData, NotificationPolicyData
-from scorecast_client._pages import compact, iterate
+from scorecast_client._pages import iterate
 from scorecast_client._transport import SyncTransport
+
+CHANNELS: Collection[NotificationChannelData] = Collection("notificationChannels/")
+POLICIES: Collection[NotificationPolicyData] = Collection("notificationPolicies/")
+
+
+def deliveries_listing(channel_id: str, status: str | None) -> Listing[DeliveryData]:
+    return Listing(f"{CHANNELS.item(channel_id)}deliveries/", compact(status=status))
+
+
+def channel_test_call(channel_id: str) -> Call[DeliveryData]:
+    return Call("POST", f"{CHANNELS.item(channel_id)}test/")
 
 
 class NotificationChannels:
@@ -23,33 +35,28 @@ class NotificationChannels:
     def create(self, body: Mapping[str, Any]) -> NotificationChannelData:
         """``{"name", "channelType": "Webhook", "payloadUrl", "secretToken"?, ...}`` or
         ``{"name", "channelType": "Email", "emailAddress" | "emailAddresses"}``."""
-        answer = self._t.json("POST", "notificationChannels/", json=dict(body))
-        return cast(NotificationChannelData, answer)
+        return self._t.call(CHANNELS.create(body))
 
     def list(self, *, name_part: str | None = None) -> Iterator[NotificationChannelData]:
-        return iterate(self._t, "notificationChannels/", compact(namePart=name_part))
+        return iterate(self._t, CHANNELS.listing(namePart=name_part))
 
     def get(self, channel_id: str) -> NotificationChannelData:
-        answer = self._t.json("GET", f"notificationChannels/{channel_id}/")
-        return cast(NotificationChannelData, answer)
+        return self._t.call(CHANNELS.get(channel_id))
 
     def update(self, channel_id: str, changes: Mapping[str, Any]) -> NotificationChannelData:
-        answer = self._t.json("PATCH", f"notificationChannels/{channel_id}/", json=dict(changes))
-        return cast(NotificationChannelData, answer)
+        return self._t.call(CHANNELS.update(channel_id, changes))
 
     def delete(self, channel_id: str) -> None:
         """Delete the channel with its policies and deliveries."""
-        self._t.request("DELETE", f"notificationChannels/{channel_id}/")
+        self._t.call(CHANNELS.delete(channel_id))
 
     def deliveries(self, channel_id: str, *, status: str | None = None) -> Iterator[DeliveryData]:
         """The channel's deliveries, newest first, with their attempts."""
-        path = f"notificationChannels/{channel_id}/deliveries/"
-        return iterate(self._t, path, compact(status=status))
+        return iterate(self._t, deliveries_listing(channel_id, status))
 
     def test(self, channel_id: str) -> DeliveryData:
         """Queue a test delivery; the server sends it within a second or so."""
-        answer = self._t.json("POST", f"notificationChannels/{channel_id}/test/")
-        return cast(DeliveryData, answer)
+        return self._t.call(channel_test_call(channel_id))
 
 
 class NotificationPolicies:
@@ -61,19 +68,16 @@ class NotificationPolicies:
     def create(self, body: Mapping[str, Any]) -> NotificationPolicyData:
         """``{"name", "channelId", "eventType" | "eventGroup", "relatedEntityId"?,
         "maximalFrequency"?, "active"?}``."""
-        answer = self._t.json("POST", "notificationPolicies/", json=dict(body))
-        return cast(NotificationPolicyData, answer)
+        return self._t.call(POLICIES.create(body))
 
     def list(self, *, channel_id: str | None = None) -> Iterator[NotificationPolicyData]:
-        return iterate(self._t, "notificationPolicies/", compact(channelId=channel_id))
+        return iterate(self._t, POLICIES.listing(channelId=channel_id))
 
     def get(self, policy_id: str) -> NotificationPolicyData:
-        answer = self._t.json("GET", f"notificationPolicies/{policy_id}/")
-        return cast(NotificationPolicyData, answer)
+        return self._t.call(POLICIES.get(policy_id))
 
     def update(self, policy_id: str, changes: Mapping[str, Any]) -> NotificationPolicyData:
-        answer = self._t.json("PATCH", f"notificationPolicies/{policy_id}/", json=dict(changes))
-        return cast(NotificationPolicyData, answer)
+        return self._t.call(POLICIES.update(policy_id, changes))
 
     def delete(self, policy_id: str) -> None:
-        self._t.request("DELETE", f"notificationPolicies/{policy_id}/")
+        self._t.call(POLICIES.delete(policy_id))

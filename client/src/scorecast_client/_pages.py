@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar, cast
 
+from scorecast_client._calls import Listing, Params
 from scorecast_client._transport import AsyncTransport, SyncTransport
 
-Params = Mapping[str, str | int | list[str]]
+T = TypeVar("T")
 
 
-def iterate(transport: SyncTransport, path: str, params: Params) -> Iterator[Any]:
+def iterate(transport: SyncTransport, listing: Listing[T]) -> Iterator[T]:
     """Every item of every page; ``next`` is followed verbatim (it repeats the filters)."""
-    url: str | None = path
-    query: Params | None = params
+    url: str | None = listing.path
+    query: Params | None = listing.params
     while url:
         page = transport.json("GET", url, params=query)
-        yield from page.get("data", [])
+        yield from cast(list[T], page.get("data", []))
         url, query = page.get("next"), None
 
 
-async def aiterate(transport: AsyncTransport, path: str, params: Params) -> AsyncIterator[Any]:
-    url: str | None = path
-    query: Params | None = params
+async def aiterate(transport: AsyncTransport, listing: Listing[T]) -> AsyncIterator[T]:
+    """``iterate`` for asyncio."""
+    url: str | None = listing.path
+    query: Params | None = listing.params
     while url:
-        page = await transport.json("GET", url, params=query)
+        page: Any = await transport.json("GET", url, params=query)
         for item in page.get("data", []):
-            yield item
+            yield cast(T, item)
         url, query = page.get("next"), None
-
-
-def compact(**params: str | int | list[str] | None) -> dict[str, str | int | list[str]]:
-    """The query parameters that were given (``None`` and empty lists left out)."""
-    return {key: value for key, value in params.items() if value not in (None, [])}

@@ -11,18 +11,21 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 
 from scorecast_client import __version__
 from scorecast_client._backoff import RetryPolicy, may_retry, parse_retry_after
+from scorecast_client._calls import Call
 from scorecast_client._exceptions import TransportError, error_for_status
 from scorecast_client._settings import ClientSettings
 
 #: seconds; uploads and downloads of big files get a long read/write timeout
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=660.0, write=660.0, pool=10.0)
+
+T = TypeVar("T")
 
 
 def _headers(settings: ClientSettings) -> dict[str, str]:
@@ -112,6 +115,11 @@ class SyncTransport:
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         return self.request(method, url, **kwargs).json()
 
+    def call(self, call: Call[T]) -> T:
+        """Sends a request description; its answer (None for one without a body)."""
+        response = self.request(call.method, call.url, params=call.params, json=call.body)
+        return cast(T, response.json() if call.answered else None)
+
     @contextmanager
     def stream(self, url: str) -> Iterator[httpx.Response]:
         """A GET whose body is read as it arrives (the answer is checked first)."""
@@ -169,6 +177,10 @@ class AsyncTransport:
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         return (await self.request(method, url, **kwargs)).json()
+
+    async def call(self, call: Call[T]) -> T:
+        response = await self.request(call.method, call.url, params=call.params, json=call.body)
+        return cast(T, response.json() if call.answered else None)
 
     @asynccontextmanager
     async def stream(self, url: str) -> AsyncIterator[httpx.Response]:

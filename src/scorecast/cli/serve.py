@@ -104,6 +104,7 @@ def serve(
         _add_demo_root()
     settings = Settings.from_env()
     _check_storage(settings)
+    _check_dask(settings, chosen)
     from scorecast.metrics import Metrics
 
     engine = _open_store(settings)
@@ -160,10 +161,23 @@ def _background_loops(
 
 def _check_storage(settings: Settings) -> None:
     """Open the storage once at start, so that a missing extra or an unusable URL stops the
-    server with its message rather than failing the first upload or job."""
+    server with its message rather than failing the first upload or job; move the files of a
+    home written before segments into today's layout (``connectors.legacy_localfile``)."""
+    from scorecast.connectors.legacy_localfile import upgrade_legacy_files
     from scorecast.connectors.storage import open_storage
 
-    open_storage(settings)
+    upgrade_legacy_files(open_storage(settings))
+
+
+def _check_dask(settings: Settings, chosen: set[str]) -> None:
+    """A worker told to use a Dask cluster needs the ``dask`` extra: say so at start."""
+    import importlib.util
+
+    from scorecast.errors import MissingExtra
+
+    wanted = bool(settings.dask_address) and "worker" in chosen
+    if wanted and importlib.util.find_spec("distributed") is None:
+        raise MissingExtra("distributed", "dask")
 
 
 ROLES = ("api", "scheduler", "worker")

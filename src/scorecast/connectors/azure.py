@@ -66,14 +66,15 @@ def parse_blob_url(parts: SplitResult) -> BlobAddress | None:
     return BlobAddress(base, account, segments[0], "/".join(segments[1:]))
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
-    checks = Checks(settings, ("url", "credentialId", "format"))
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
+    checks = Checks(config, ("url", "credentialId", "format"))
     url = checks.string("url", required=True)
     checks.string("credentialId")
     checks.file_format()
     if url is not None:
+        allow_private = app_settings.allow_private_endpoints
         parts = checks.location(
-            "url", check_url, url, ("https", "http"), allow_private=app.allow_private_endpoints
+            "url", check_url, url, ("https", "http"), allow_private=allow_private
         )
         if parts is not None and parse_blob_url(parts) is None:
             checks.problem(
@@ -84,13 +85,13 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
 
 
 class _Blob:
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         blob_module = require_extra("azure.storage.blob", "azure")
-        self.url = str(settings["url"])
+        self.url = str(config["url"])
         parts = urlsplit(self.url)
         address = parse_blob_url(parts)
         assert address is not None  # validated
-        credential = credential_of(settings, ctx, self.url, "azure")
+        credential = credential_of(config, ctx, self.url, "azure")
         try:
             if credential is not None:
                 connection = field(credential, "azureConnectionString", "azure_connection_string")
@@ -121,7 +122,7 @@ class _Blob:
             resolve_host(
                 endpoint.hostname,
                 endpoint.port,
-                allow_private=ctx.settings.allow_private_endpoints,
+                allow_private=ctx.app_settings.allow_private_endpoints,
             )
         except UnsafeLocationError as exc:
             raise ConnectorError(f"{self.url}: blob endpoint {exc}") from exc
@@ -151,10 +152,8 @@ class _Blob:
             raise self.failure(action, exc) from exc
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    store = _Blob(settings, ctx)
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    store = _Blob(intake, ctx)
 
     def fetch(start: int, length: int) -> bytes:
         downloader = store.call("reading", "download_blob", offset=start, length=length)
@@ -166,7 +165,7 @@ def open_intake(
     def size_of() -> int:
         return int(store.call("reading", "get_blob_properties").size)
 
-    return ranged_intake(store.url, settings, csv_settings, size_of, fetch=fetch)
+    return ranged_intake(store.url, intake, csv, size_of, fetch=fetch)
 
 
 class AzureOutput(EncodedOutput):
@@ -220,7 +219,5 @@ class AzureOutput(EncodedOutput):
         return committed_by(properties.metadata, self._token, properties.last_modified)
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
-    return AzureOutput(_Blob(settings, ctx), file_format(settings), csv_settings, ctx.output_token)
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    return AzureOutput(_Blob(output, ctx), file_format(output), csv, ctx.output_token)

@@ -36,10 +36,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from scorecast.config import Settings
+    from scorecast.connectors.checks import Side
+    from scorecast.domain.csv_settings import CsvSettings
 
     # only annotations here: importing ``scorecast.formats`` would load pyarrow into the
     # service process, which validates connector settings but never reads data
@@ -67,12 +71,13 @@ class ConnectorContext:
     instance role, default credentials) when it gives no keys; when False, such a job's object
     store requests are anonymous (``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``).
     ``output_token`` is set for a job's output (None outside a job: no record is kept).
+    ``app_settings`` are the server's settings (file roots, private endpoints, the storage).
     """
 
     credential: Callable[[str], Mapping[str, Any]]
     data_store: Callable[[str], Mapping[str, Any]]
     dataset_path: Callable[[str, str | None], Any]
-    settings: Any  # scorecast.config.Settings
+    app_settings: Settings
     template: Mapping[str, str] = field(default_factory=dict)
     ambient_identity: bool = False
     output_token: OutputToken | None = None
@@ -144,3 +149,36 @@ class Output(ABC):
     @property
     def bytes_written(self) -> int:
         return 0
+
+
+class Connector(Protocol):
+    """One connector type (``filesystem``, ``s3``, ...): a module of ``scorecast.connectors``
+    with these three functions, listed once in ``connectors.registry.CONNECTORS``.
+
+    Names: ``config`` / ``intake`` / ``output`` are the job's ``intakeSettings`` or
+    ``outputSettings`` object (the wire's names), ``app_settings`` the server's ``Settings``,
+    ``csv`` the job's CSV dialect.
+    """
+
+    def validate(
+        self, config: Mapping[str, Any], side: Side, app_settings: Settings
+    ) -> dict[str, Any]:
+        """The submit-time check of ``config`` for ``side``: pure (no network, no files), it
+        returns the settings as they are kept and raises ``InvalidInput`` whose ``errors`` map
+        keys of ``config`` to their problems (the registry nests them under the side's key).
+        It is also run again, with the placeholders filled, when a job opens the connector."""
+        ...
+
+    def open_intake(
+        self, intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings
+    ) -> Intake:
+        """The intake of validated ``intake`` settings; nothing is read before ``chunks()``
+        beyond what resolving the location needs. Failures raise ``ConnectorError``."""
+        ...
+
+    def open_output(
+        self, output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings
+    ) -> Output:
+        """The output of validated ``output`` settings, staged until ``commit()``; an
+        intake-only type raises ``UnsupportedFeature`` (the registry never asks it)."""
+        ...

@@ -1,7 +1,8 @@
-"""Helpers for the submit-time checks of adapter settings (pure: no network, no files).
+"""Helpers for the submit-time checks of connector settings (pure: no network, no files).
 
-A validator builds a ``Checks`` over one side's settings, records every problem by key, and
-calls ``done()``, which raises one ``InvalidInput`` listing them all (keys in wire spelling).
+A connector's ``validate`` builds a ``Checks`` over one side's settings (``config``), records
+every problem by key, and calls ``done()``, which raises one ``InvalidInput`` listing them all
+(keys in wire spelling).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Literal
 from scorecast.connectors.safety import UnsafeLocationError
 from scorecast.errors import InvalidInput
 
+#: which end of a job a connector's settings describe: ``intakeSettings`` or ``outputSettings``
 Side = Literal["intake", "output"]
 
 FORMATS = ("csv", "parquet")
@@ -20,11 +22,11 @@ FORMATS = ("csv", "parquet")
 class Checks:
     """Collects the problems of one settings object; ``done()`` raises them together."""
 
-    def __init__(self, settings: Mapping[str, Any], allowed: Iterable[str]) -> None:
-        self.settings = settings
+    def __init__(self, config: Mapping[str, Any], allowed: Iterable[str]) -> None:
+        self.config = config
         self.errors: dict[str, str] = {}
         known = set(allowed) | {"type"}
-        for key in settings:
+        for key in config:
             if key not in known:
                 self.errors[key] = "is not a setting of this type; allowed: " + ", ".join(
                     sorted(known - {"type"})
@@ -34,7 +36,7 @@ class Checks:
         self.errors.setdefault(key, text)
 
     def string(self, key: str, *, required: bool = False) -> str | None:
-        value = self.settings.get(key)
+        value = self.config.get(key)
         if value is None:
             if required:
                 self.problem(key, "is required")
@@ -45,14 +47,14 @@ class Checks:
         return value
 
     def boolean(self, key: str) -> bool | None:
-        value = self.settings.get(key)
+        value = self.config.get(key)
         if value is not None and not isinstance(value, bool):
             self.problem(key, "must be true or false")
             return None
         return value
 
     def integer(self, key: str, minimum: int, maximum: int) -> int | None:
-        value = self.settings.get(key)
+        value = self.config.get(key)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -64,7 +66,7 @@ class Checks:
         return value
 
     def string_list(self, key: str) -> list[str] | None:
-        value = self.settings.get(key)
+        value = self.config.get(key)
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
@@ -73,7 +75,7 @@ class Checks:
         return value
 
     def file_format(self) -> str:
-        value = self.settings.get("format")
+        value = self.config.get("format")
         if value is None:
             return "csv"
         if value not in FORMATS:
@@ -94,4 +96,4 @@ class Checks:
         if self.errors:
             summary = "; ".join(f"{key}: {text}" for key, text in self.errors.items())
             raise InvalidInput(summary, dict(self.errors))
-        return dict(self.settings)
+        return dict(self.config)

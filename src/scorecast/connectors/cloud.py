@@ -10,17 +10,17 @@ from scorecast.errors import ConnectorError, ScorecastError
 
 
 def credential_of(
-    settings: Mapping[str, Any],
+    config: Mapping[str, Any],
     ctx: ConnectorContext,
     location: str,
     expected_type: str | None = None,
 ) -> Any:
-    """The decrypted fields of ``settings['credentialId']``, or None when there is none.
+    """The decrypted fields of ``config['credentialId']``, or None when there is none.
 
     When the fields carry ``credentialType`` and it is not ``expected_type``, the job fails:
     a credential of the wrong kind must not silently fall back to ambient credentials.
     """
-    credential_id = settings.get("credentialId")
+    credential_id = config.get("credentialId")
     if not credential_id:
         return None
     try:

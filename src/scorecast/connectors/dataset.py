@@ -13,28 +13,24 @@ from typing import Any, BinaryIO
 
 from scorecast import home_layout
 from scorecast.config import Settings
-from scorecast.connectors.base import ConnectorContext, Intake
+from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.fileio import ranged_intake
 from scorecast.connectors.storage import StorageError, open_storage
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
-from scorecast.errors import ConnectorError, ScorecastError
-
-open_output = None
+from scorecast.errors import ConnectorError, ScorecastError, UnsupportedFeature
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
-    checks = Checks(settings, ("datasetId", "datasetVersionId"))
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
+    checks = Checks(config, ("datasetId", "datasetVersionId"))
     checks.string("datasetId", required=True)
     checks.string("datasetVersionId")
     return checks.done()
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    dataset_id = str(settings["datasetId"])
-    version = settings.get("datasetVersionId")
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    dataset_id = str(intake["datasetId"])
+    version = intake.get("datasetVersionId")
     location = f"dataset {dataset_id}" + (f" version {version}" if version else "")
     try:
         key = str(ctx.dataset_path(dataset_id, version))
@@ -42,7 +38,7 @@ def open_intake(
         raise ConnectorError(f"{location}: {exc.message}") from exc
     if not key.startswith(f"{home_layout.DATASETS}/"):
         raise ConnectorError(f"{location}: the stored file is not in the datasets' storage")
-    store = open_storage(ctx.settings)
+    store = open_storage(ctx.app_settings)
     if store.size(key) is None:
         raise ConnectorError(f"{location}: the stored file is missing")
 
@@ -59,4 +55,9 @@ def open_intake(
             raise ConnectorError(f"{location}: cannot open: {exc.message}") from exc
 
     fmt: FileFormat = "parquet" if key.endswith((".parquet", ".pq")) else "csv"
-    return ranged_intake(location, {"format": fmt}, csv_settings, size_of, open_from=open_from)
+    return ranged_intake(location, {"format": fmt}, csv, size_of, open_from=open_from)
+
+
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    """Intake only: the registry offers ``dataset`` on the intake side alone."""
+    raise UnsupportedFeature("output type 'dataset' is not supported by this server")

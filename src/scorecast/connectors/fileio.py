@@ -128,15 +128,15 @@ def buffered(reader: RangedReader) -> BinaryIO:
     return stream  # type: ignore[no-any-return]
 
 
-def file_format(settings: Mapping[str, Any]) -> FileFormat:
+def file_format(config: Mapping[str, Any]) -> FileFormat:
     """The adapter's ``format`` setting (validated before), ``csv`` when absent."""
-    return cast(FileFormat, settings.get("format") or "csv")
+    return cast(FileFormat, config.get("format") or "csv")
 
 
 def ranged_intake(
     location: str,
-    settings: Mapping[str, Any],
-    csv_settings: CsvSettings,
+    config: Mapping[str, Any],
+    csv: CsvSettings,
     size_of: Callable[[], int],
     *,
     fetch: Callable[[int, int], bytes] | None = None,
@@ -150,7 +150,7 @@ def ranged_intake(
     def open_stream() -> BinaryIO:
         return buffered(RangedReader(size_of(), fetch, open_from))
 
-    return FileIntake(location, open_stream, file_format(settings), csv_settings, size_of)
+    return FileIntake(location, open_stream, file_format(config), csv, size_of)
 
 
 class FileIntake(Intake):
@@ -177,6 +177,11 @@ class FileIntake(Intake):
         self._stream: BinaryIO | None = None
         self._consumed = 0
         self._done = False
+
+    def open_stream(self) -> BinaryIO:
+        """A new seekable binary stream over the whole file (the Dask executor reads byte
+        ranges and row groups of it); the caller closes it."""
+        return self._open()
 
     @property
     def size(self) -> int | None:

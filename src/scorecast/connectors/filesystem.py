@@ -30,45 +30,41 @@ from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
-    checks = Checks(settings, ("url", "format"))
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
+    checks = Checks(config, ("url", "format"))
     url = checks.string("url", required=True)
     checks.file_format()
     if url is not None:
-        if not app.file_roots:
+        if not app_settings.file_roots:
             checks.problem("url", "this server has no file roots (set SCORECAST_FILE_ROOTS)")
         else:
-            checks.location("url", file_url_path, url, app.file_roots)
+            checks.location("url", file_url_path, url, app_settings.file_roots)
     return checks.done()
 
 
-def _path(settings: Mapping[str, Any], ctx: ConnectorContext) -> Path:
+def _path(config: Mapping[str, Any], ctx: ConnectorContext) -> Path:
     try:
-        return file_url_path(str(settings["url"]), ctx.settings.file_roots)
+        return file_url_path(str(config["url"]), ctx.app_settings.file_roots)
     except UnsafeLocationError as exc:
-        raise ConnectorError(f"{settings['url']}: {exc}") from exc
+        raise ConnectorError(f"{config['url']}: {exc}") from exc
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    path = _path(settings, ctx)
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    path = _path(intake, ctx)
 
     def open_stream() -> BinaryIO:
         try:
             return path.open("rb")
         except OSError as exc:
-            raise ConnectorError(f"{settings['url']}: cannot open: {exc.strerror}") from exc
+            raise ConnectorError(f"{intake['url']}: cannot open: {exc.strerror}") from exc
 
     def size_of() -> int:
         try:
             return path.stat().st_size
         except OSError as exc:
-            raise ConnectorError(f"{settings['url']}: {exc.strerror}") from exc
+            raise ConnectorError(f"{intake['url']}: {exc.strerror}") from exc
 
-    return FileIntake(
-        str(settings["url"]), open_stream, file_format(settings), csv_settings, size_of
-    )
+    return FileIntake(str(intake["url"]), open_stream, file_format(intake), csv, size_of)
 
 
 #: the extended attribute holding the committing job's mark (JSON)
@@ -176,10 +172,6 @@ class FileOutput(EncodedOutput):
             self._staging.unlink(missing_ok=True)
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
-    path = _path(settings, ctx)
-    return FileOutput(
-        str(settings["url"]), path, file_format(settings), csv_settings, ctx.output_token
-    )
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    path = _path(output, ctx)
+    return FileOutput(str(output["url"]), path, file_format(output), csv, ctx.output_token)

@@ -55,8 +55,8 @@ def parse_gcs_url(url: str) -> tuple[str, str]:
     return split_bucket_key(unquote(parts.path))
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
-    checks = Checks(settings, ("url", "credentialId", "format"))
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
+    checks = Checks(config, ("url", "credentialId", "format"))
     url = checks.string("url", required=True)
     checks.string("credentialId")
     checks.file_format()
@@ -98,11 +98,11 @@ def gcs_failure(url: str, action: str, exc: BaseException) -> ConnectorError:
 
 
 class _Gcs:
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         storage = require_extra("google.cloud.storage", "gcp")
-        self.url = str(settings["url"])
+        self.url = str(config["url"])
         self.bucket_name, self.name = parse_gcs_url(self.url)
-        credential = credential_of(settings, ctx, self.url, "gcp")
+        credential = credential_of(config, ctx, self.url, "gcp")
         emulator = os.environ.get("STORAGE_EMULATOR_HOST")
         try:
             if emulator:
@@ -166,10 +166,8 @@ class _Gcs:
             raise self.failure(action, exc) from exc
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    store = _Gcs(settings, ctx)
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    store = _Gcs(intake, ctx)
 
     def fetch(start: int, length: int) -> bytes:
         return cast(
@@ -187,7 +185,7 @@ def open_intake(
         store.call("reading", store.blob.reload)
         return int(store.blob.size or 0)
 
-    return ranged_intake(store.url, settings, csv_settings, size_of, fetch=fetch)
+    return ranged_intake(store.url, intake, csv, size_of, fetch=fetch)
 
 
 class GcsOutput(EncodedOutput):
@@ -259,7 +257,5 @@ class GcsOutput(EncodedOutput):
             self._store.client._http.delete(session)
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
-    return GcsOutput(_Gcs(settings, ctx), file_format(settings), csv_settings, ctx.output_token)
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    return GcsOutput(_Gcs(output, ctx), file_format(output), csv, ctx.output_token)

@@ -61,23 +61,23 @@ STATEMENT_TYPES = {
 }
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
     common = ("dataStoreId", "credentialId", "table", "schema", "catalog")
     if side == "intake":
-        checks = Checks(settings, (*common, "query", "fetchSize"))
+        checks = Checks(config, (*common, "query", "fetchSize"))
         checks.string("query")
         checks.integer("fetchSize", 1, 1_000_000)
-        has_query, has_table = settings.get("query") is not None, settings.get("table") is not None
+        has_query, has_table = config.get("query") is not None, config.get("table") is not None
         if has_query == has_table:
             checks.problem("table", "give either table or query (exactly one)")
-        if isinstance(settings.get("query"), str):
+        if isinstance(config.get("query"), str):
             try:
-                check_read_only_query(settings["query"])
+                check_read_only_query(config["query"])
             except ValueError as exc:
                 checks.problem("query", str(exc))
     else:
         checks = Checks(
-            settings,
+            config,
             (
                 *common,
                 "statementType",
@@ -107,22 +107,22 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
     return checks.done()
 
 
-def _engine(settings: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engine, str]:
-    store_id = str(settings["dataStoreId"])
+def _engine(config: Mapping[str, Any], ctx: ConnectorContext) -> tuple[sa.Engine, str]:
+    store_id = str(config["dataStoreId"])
     try:
         params = ctx.data_store(store_id)
     except ScorecastError as exc:
         raise ConnectorError(f"data store {store_id!r}: {exc.message}") from exc
-    credential = credential_of(settings, ctx, f"data store {store_id!r}", "basic")
+    credential = credential_of(config, ctx, f"data store {store_id!r}", "basic")
     try:
-        return data_store_engine(params, credential, ctx.settings)
+        return data_store_engine(params, credential, ctx.app_settings)
     except UnsafeLocationError as exc:
         raise ConnectorError(f"data store {store_id!r}: the address {exc}") from exc
 
 
-def _name(settings: Mapping[str, Any]) -> str:
-    schema = settings.get("schema")
-    return f"{schema}.{settings['table']}" if schema else str(settings["table"])
+def _name(config: Mapping[str, Any]) -> str:
+    schema = config.get("schema")
+    return f"{schema}.{config['table']}" if schema else str(config["table"])
 
 
 def _database_failure(where: str, action: str, exc: BaseException) -> ConnectorError:
@@ -131,12 +131,12 @@ def _database_failure(where: str, action: str, exc: BaseException) -> ConnectorE
 
 
 class SqlIntake(Intake):
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
-        self._engine, where = _engine(settings, ctx)
-        self._query = settings.get("query")
-        self.location = f"{where} " + ("query" if self._query else f"table {_name(settings)}")
-        self._table = sa.table(str(settings.get("table") or ""), schema=settings.get("schema"))
-        self._fetch = int(settings.get("fetchSize") or DEFAULT_FETCH_SIZE)
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        self._engine, where = _engine(config, ctx)
+        self._query = config.get("query")
+        self.location = f"{where} " + ("query" if self._query else f"table {_name(config)}")
+        self._table = sa.table(str(config.get("table") or ""), schema=config.get("schema"))
+        self._fetch = int(config.get("fetchSize") or DEFAULT_FETCH_SIZE)
         self._bytes = 0
         self._connection: sa.Connection | None = None
 
@@ -209,22 +209,20 @@ class SqlIntake(Intake):
         self._engine.dispose()
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    return SqlIntake(settings, ctx)
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    return SqlIntake(intake, ctx)
 
 
 class SqlOutput(Output):
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
-        self._engine, where = _engine(settings, ctx)
-        self.location = f"{where} table {_name(settings)}"
-        self._table_name = str(settings["table"])
-        self._schema = settings.get("schema")
-        self._kind = STATEMENT_TYPES[str(settings["statementType"])]
-        self._where = list(settings.get("whereColumns") or [])
-        self._update = list(settings.get("updateColumns") or [])
-        self._create = self._kind == "createTable" or bool(settings.get("createTableIfNotExists"))
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        self._engine, where = _engine(config, ctx)
+        self.location = f"{where} table {_name(config)}"
+        self._table_name = str(config["table"])
+        self._schema = config.get("schema")
+        self._kind = STATEMENT_TYPES[str(config["statementType"])]
+        self._where = list(config.get("whereColumns") or [])
+        self._update = list(config.get("updateColumns") or [])
+        self._create = self._kind == "createTable" or bool(config.get("createTableIfNotExists"))
         self._connection: sa.Connection | None = None
         self._staging: sa.Table | None = None
         self._target: sa.Table | None = None
@@ -395,7 +393,5 @@ class SqlOutput(Output):
         return self._bytes
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
-    return SqlOutput(settings, ctx)
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    return SqlOutput(output, ctx)

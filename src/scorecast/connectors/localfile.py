@@ -1,6 +1,8 @@
-"""The ``localFile`` adapter: input uploaded through the API, output downloaded through it.
+"""The ``localFile`` connector: input uploaded through the API, output downloaded through it.
 
-Where the files are and the upload side are in ``connectors.localfile_files``.
+Where the files are and the upload side are in ``connectors.localfile_files``. The API's
+service process validates ``localFile`` settings with this module, so it loads pyarrow only
+when a job opens its output.
 The worker passes the job id and attempt number in ``ConnectorContext.template`` (``job_id``,
 ``attempt``).
 """
@@ -9,13 +11,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO, cast
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from scorecast import home_layout as layout
 from scorecast.config import Settings
-from scorecast.connectors import registry
 from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.localfile_files import (
@@ -36,18 +35,23 @@ from scorecast.connectors.storage.segments import (
 )
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, InvalidInput
-from scorecast.formats import Encoder, iter_csv_blocks, open_encoder, read_csv_header
 from scorecast.formats.chunks import Chunk, ChunkBytes
+from scorecast.formats.csv_blocks import iter_csv_blocks, read_csv_header
 
-# --- the adapter --------------------------------------------------------------------------------
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from scorecast.formats.encoders import Encoder
+
+# --- the connector ------------------------------------------------------------------------------
 
 
 class LocalFileIntake(Intake):
     """Reads the job's uploaded CSV in blocks, following it while the upload still streams in."""
 
-    def __init__(self, settings: Settings, job_id: str, csv_settings: CsvSettings) -> None:
-        self._app, self._job_id = settings, job_id
-        self.settings = csv_settings
+    def __init__(self, app_settings: Settings, job_id: str, csv: CsvSettings) -> None:
+        self._app, self._job_id = app_settings, job_id
+        self.csv = csv
         self.location = "the uploaded file"
         self._raw: InputStream | None = None
         self._handle: BinaryIO | None = None
@@ -61,7 +65,7 @@ class LocalFileIntake(Intake):
         reader = SegmentReader(storage(self._app), layout.input_segments(self._job_id))
         with io.BufferedReader(AvailableBytes(reader)) as handle:
             try:
-                found = read_csv_header(cast(BinaryIO, handle), self.settings)
+                found = read_csv_header(cast(BinaryIO, handle), self.csv)
             except InvalidInput:
                 return None
         return found.names if found else None
@@ -69,7 +73,7 @@ class LocalFileIntake(Intake):
     def chunks(self, target_bytes: ChunkBytes) -> Iterator[Chunk]:
         self._raw = InputStream(self._app, self._job_id, STALL_SECONDS, self.waiting)
         self._handle = cast(BinaryIO, io.BufferedReader(self._raw, buffer_size=1 << 20))
-        yield from iter_csv_blocks(self._handle, self.settings, target_bytes)
+        yield from iter_csv_blocks(self._handle, self.csv, target_bytes)
 
     @property
     def bytes_read(self) -> int:
@@ -84,12 +88,14 @@ class LocalFileOutput(Output):
     """Writes CSV as the attempt's output segments, published as the job goes so that the
     download can stream them while the job runs; ``commit()`` makes them the job's result."""
 
-    def __init__(self, settings: Settings, job_id: str, attempt: int, csv: CsvSettings) -> None:
+    def __init__(self, app_settings: Settings, job_id: str, attempt: int, csv: CsvSettings) -> None:
+        from scorecast.formats.encoders import open_encoder
+
         self.location = "the job's download"
-        self._app, self._job_id, self._attempt = settings, job_id, attempt
-        discard_attempt(settings, job_id, attempt)  # nothing of this attempt can be there yet
+        self._app, self._job_id, self._attempt = app_settings, job_id, attempt
+        discard_attempt(app_settings, job_id, attempt)  # nothing of this attempt can be there yet
         self._sink: SegmentWriter | None = SegmentWriter(
-            storage(settings), layout.attempt_segments(job_id, attempt)
+            storage(app_settings), layout.attempt_segments(job_id, attempt)
         )
         self._encoder: Encoder = open_encoder("csv", csv, cast(BinaryIO, self._sink))
         self._publisher: PeriodicPublisher | None = None
@@ -139,10 +145,10 @@ class LocalFileOutput(Output):
         return self._encoder.bytes_written
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
     """``localFile`` takes ``multipart``/``async`` on the intake side and nothing else
     (``path`` of the output is the client's own and is accepted and ignored)."""
-    checks = Checks(settings, ("multipart", "async") if side == "intake" else ("path",))
+    checks = Checks(config, ("multipart", "async") if side == "intake" else ("path",))
     checks.boolean("multipart")
     checks.boolean("async")
     return checks.done()
@@ -155,18 +161,11 @@ def _job_of(ctx: ConnectorContext) -> tuple[str, int]:
         raise ConnectorError("localFile needs the job id and attempt from the worker") from exc
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
     job_id, _ = _job_of(ctx)
-    return LocalFileIntake(ctx.settings, job_id, csv_settings)
+    return LocalFileIntake(ctx.app_settings, job_id, csv)
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
     job_id, attempt = _job_of(ctx)
-    return LocalFileOutput(ctx.settings, job_id, attempt, csv_settings)
-
-
-registry.register("localFile", open_intake, open_output, validate)
+    return LocalFileOutput(ctx.app_settings, job_id, attempt, csv)

@@ -48,8 +48,8 @@ from scorecast.errors import ConnectorError, require_extra
 PART_SIZE = 8 << 20
 
 
-def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str, Any]:
-    checks = Checks(settings, ("url", "credentialId", "endpointUrl", "format"))
+def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
+    checks = Checks(config, ("url", "credentialId", "endpointUrl", "format"))
     url = checks.string("url", required=True)
     checks.string("credentialId")
     checks.file_format()
@@ -66,7 +66,7 @@ def validate(settings: Mapping[str, Any], side: Side, app: Settings) -> dict[str
             check_url,
             endpoint,
             ("http", "https"),
-            allow_private=app.allow_private_endpoints,
+            allow_private=app_settings.allow_private_endpoints,
         )
     return checks.done()
 
@@ -97,21 +97,21 @@ def _no_region_redirects(request_dict: dict[str, Any], **_: Any) -> None:
 class _S3:
     """A boto3 client for one location, with errors turned into ``ConnectorError``."""
 
-    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+    def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         boto3 = require_extra("boto3", "s3")
-        self.url = str(settings["url"])
+        self.url = str(config["url"])
         parts = urlsplit(self.url)
         self.bucket, self.key = parts.netloc, parts.path.lstrip("/")
-        endpoint = settings.get("endpointUrl")
+        endpoint = config.get("endpointUrl")
         if endpoint:
             host = urlsplit(str(endpoint))
             try:
                 resolve_host(
-                    host.hostname, host.port, allow_private=ctx.settings.allow_private_endpoints
+                    host.hostname, host.port, allow_private=ctx.app_settings.allow_private_endpoints
                 )
             except UnsafeLocationError as exc:
                 raise ConnectorError(f"{self.url}: endpointUrl {exc}") from exc
-        credential = credential_of(settings, ctx, self.url, "s3")
+        credential = credential_of(config, ctx, self.url, "s3")
         options: dict[str, Any] = {}
         keyed = credential is not None and field(credential, "awsAccessKeyId", "aws_access_key_id")
         if credential is not None and not keyed and not ctx.ambient_identity:
@@ -167,10 +167,8 @@ class _S3:
             raise self.failure(action, exc) from exc
 
 
-def open_intake(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Intake:
-    store = _S3(settings, ctx)
+def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Intake:
+    store = _S3(intake, ctx)
 
     def open_from(start: int) -> Any:
         body = store.call("reading", "get_object", Range=f"bytes={start}-")["Body"]
@@ -179,7 +177,7 @@ def open_intake(
     def size_of() -> int:
         return int(store.call("reading", "head_object")["ContentLength"])
 
-    return ranged_intake(store.url, settings, csv_settings, size_of, open_from=open_from)
+    return ranged_intake(store.url, intake, csv, size_of, open_from=open_from)
 
 
 class _FailingAs:
@@ -289,10 +287,8 @@ class S3Output(EncodedOutput):
                 )
 
 
-def open_output(
-    settings: Mapping[str, Any], ctx: ConnectorContext, csv_settings: CsvSettings
-) -> Output:
-    return S3Output(_S3(settings, ctx), file_format(settings), csv_settings, ctx.output_token)
+def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:
+    return S3Output(_S3(output, ctx), file_format(output), csv, ctx.output_token)
 
 
 __all__ = ["PART_SIZE", "S3Output", "open_intake", "open_output", "split_bucket_key", "validate"]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from scorecast.formats.batch_cutting import batches_of_about
     from scorecast.formats.csv_blocks import (
         CsvHeader,
+        csv_data_start,
         iter_csv_blocks,
         parse_header,
         read_csv_header,
@@ -42,6 +43,7 @@ _WHERE = {
     "ROW_ERROR_COLUMN": "scorecast.domain.output_columns",
     "batches_of_about": "scorecast.formats.batch_cutting",
     "CsvHeader": "scorecast.formats.csv_blocks",
+    "csv_data_start": "scorecast.formats.csv_blocks",
     "iter_csv_blocks": "scorecast.formats.csv_blocks",
     "parse_header": "scorecast.formats.csv_blocks",
     "read_csv_header": "scorecast.formats.csv_blocks",
@@ -65,6 +67,7 @@ __all__ = [
     "CsvHeader",
     "Encoder",
     "batches_of_about",
+    "csv_data_start",
     "decode_csv_block",
     "iter_csv_blocks",
     "iter_parquet_batches",

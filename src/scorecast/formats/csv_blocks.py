@@ -120,6 +120,15 @@ def read_csv_header(stream: BinaryIO, settings: CsvSettings) -> CsvHeader | None
     return CsvHeader(header, effective)
 
 
+def csv_data_start(stream: BinaryIO, settings: CsvSettings) -> tuple[CsvHeader | None, int]:
+    """The header of a seekable CSV stream in an ASCII-compatible encoding, and the offset of
+    the first byte after it (where the rows begin: a splitter cuts the rest by byte ranges)."""
+    stream.seek(0)
+    header, rest = _read_header(stream, settings)
+    offset = stream.tell() - len(rest)
+    return (CsvHeader(header, settings) if header.strip() else None), offset
+
+
 def parse_header(header: bytes, settings: CsvSettings) -> list[str]:
     """Column names of a header line (bytes in ``settings.encoding``)."""
     try:

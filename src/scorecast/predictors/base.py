@@ -23,7 +23,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +47,7 @@ __all__ = [
     "FeatureType",
     "FloatArray",
     "ModelDescription",
+    "ModelFormat",
     "Parallelism",
     "Predictor",
     "TargetType",
@@ -82,6 +83,25 @@ class Predictor(ABC):
         raise NotImplementedError(
             self.description.explain_unavailable_reason or "this model cannot explain"
         )
+
+
+class ModelFormat(Protocol):
+    """One model format (ONNX, skops, ...): a module of ``scorecast.predictors`` with these two
+    functions, listed once in ``predictors.registry.FORMATS`` under the name its descriptions
+    carry (``ModelDescription.format``)."""
+
+    def describe(self, path: Path, declared: Declared, sha256: str) -> ModelDescription:
+        """At registration (in a short-lived child process): load the artifact at ``path``,
+        check it against what the user ``declared`` and describe it (features, class labels,
+        whether it can explain, its parallelism). Raises ``ModelLoadError`` naming the field at
+        fault for a model that contradicts the declaration or cannot be loaded, and
+        ``MissingExtra`` when the format's package is not installed."""
+        ...
+
+    def load(self, path: Path, description: ModelDescription) -> Predictor:
+        """In a job process: the predictor of an artifact ``describe`` described; loaded once
+        per process and reused for every chunk (see the prediction contract above)."""
+        ...
 
 
 def sha256_of(path: Path) -> str:

@@ -1,7 +1,8 @@
 """The table of model formats, format detection, and the two entry points the service uses.
 
-A new format is one module with ``FORMAT``, ``describe(path, declared, sha256)`` and
-``load(path, description)``, plus one line in ``FORMATS``.
+A new format is one module implementing ``ModelFormat`` (``predictors.base``: ``describe`` and
+``load``) plus one row in ``FORMATS``, under the name its descriptions carry; mypy checks every
+module of the table against the protocol.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ import json
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 from scorecast.errors import ModelLoadError
@@ -20,23 +20,34 @@ from scorecast.predictors.base import (
     TARGET_TYPES,
     Declared,
     ModelDescription,
+    ModelFormat,
     Predictor,
     TargetType,
     sha256_of,
 )
 
-
-@dataclass(frozen=True)
-class ModelFormat:
-    name: str
-    describe: Callable[[Path, Declared, str], ModelDescription]
-    load: Callable[[Path, ModelDescription], Predictor]
-
-
+#: every model format this server reads, by the name in ``ModelDescription.format``
 FORMATS: dict[str, ModelFormat] = {
-    module.FORMAT: ModelFormat(module.FORMAT, module.describe, module.load)
-    for module in (onnx, sklearn_skops, pickle, lightgbm, xgboost, mlflow)
+    "onnx": onnx,
+    "skops": sklearn_skops,
+    "pickle": pickle,
+    "lightgbm": lightgbm,
+    "xgboost": xgboost,
+    "mlflow": mlflow,
 }
+
+
+def model_format(name: str) -> ModelFormat:
+    """The format called ``name``; ``ModelLoadError`` naming the supported ones for another (a
+    description stored by a server that knew more formats)."""
+    found = FORMATS.get(name)
+    if found is None:
+        raise ModelLoadError(
+            f"model format {name!r} is not supported by this server; "
+            f"supported: {', '.join(sorted(FORMATS))}"
+        )
+    return found
+
 
 _EXTENSIONS = {
     ".onnx": "onnx",
@@ -128,7 +139,7 @@ def describe_model(
         prediction_range=prediction_range,
         feature_names=tuple(feature_names) if feature_names is not None else None,
     )
-    fmt = FORMATS[detect_format(artifact)]
+    fmt = model_format(detect_format(artifact))
     description = fmt.describe(artifact, declared, sha256_of(artifact))
     description.trust_pickle = trust_pickle
     if not description.features:
@@ -158,7 +169,7 @@ def load_predictor(artifact: Path, description: ModelDescription) -> Predictor:
     with _cache_lock:
         predictor = _cache.get(key)
         if predictor is None:
-            predictor = FORMATS[description.format].load(artifact, description)
+            predictor = model_format(description.format).load(artifact, description)
             _cache[key] = predictor
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
@@ -167,4 +178,11 @@ def load_predictor(artifact: Path, description: ModelDescription) -> Predictor:
     return predictor
 
 
-__all__ = ["FORMATS", "TargetType", "describe_model", "detect_format", "load_predictor"]
+__all__ = [
+    "FORMATS",
+    "TargetType",
+    "describe_model",
+    "detect_format",
+    "load_predictor",
+    "model_format",
+]

@@ -32,7 +32,6 @@ from pathlib import Path
 
 from scorecast import home_layout
 from scorecast.config import Settings
-from scorecast.connectors import localfile as _localfile  # noqa: F401 - registers localFile
 from scorecast.connectors import registry
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.storage import BlobMissing
@@ -41,7 +40,7 @@ from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.domain.location_templates import run_values
 from scorecast.engine import Progress, run_job
 from scorecast.errors import JobFailure, OutputAlreadyCommitted, ScorecastError
-from scorecast.runtime import fault_points
+from scorecast.runtime import dask_jobs, fault_points
 from scorecast.runtime.job_ledger import JobLedger, JobPlan
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.service.trusted_models import check_may_score
@@ -92,7 +91,10 @@ class JobRun:
                 self._finish_committed_before(earlier)
                 return
             total = getattr(intake, "size", None) or plan.intake_size
-            outcome = run_job(
+            score = run_job
+            if self.settings.dask_address:  # a Dask cluster scores the jobs that can be split
+                score = dask_jobs.scorer(self.settings, plan, ctx, self.ledger.log)
+            outcome = score(
                 intake,
                 output,
                 artifact=_artifact_file(self.settings, plan.artifact),
@@ -233,7 +235,7 @@ class JobRun:
             credential=self.ledger.credential,
             data_store=self.ledger.data_store,
             dataset_path=self.ledger.dataset_path,
-            settings=self.settings,
+            app_settings=self.settings,
             template=template,
             ambient_identity=plan.ambient_identity,
             output_token=OutputToken(self.claim.job_id, self.claim.attempt),

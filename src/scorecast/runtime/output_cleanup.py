@@ -72,7 +72,6 @@ class DeadOutput:
 
 def remove_debris_of(dead: DeadOutput) -> None:
     """In the child process: open the output as the dead attempt did, remove its debris."""
-    from scorecast.connectors import localfile as _localfile  # noqa: F401 - registers localFile
     from scorecast.connectors import registry
 
     def known(table: Mapping[str, Mapping[str, Any]], what: str) -> Any:
@@ -87,7 +86,7 @@ def remove_debris_of(dead: DeadOutput) -> None:
         credential=known(dead.credentials, "credential"),
         data_store=known(dead.data_stores, "data store"),
         dataset_path=known({}, "dataset"),
-        settings=dead.settings,
+        app_settings=dead.settings,
         template=dead.template,
         output_token=dead.token,
     )

@@ -7,10 +7,13 @@ Contracts:
   ``MAX_BACKFILL_FIRES``), each ``planned`` or ``skipped`` with its reason, then releases the
   first ``maxConcurrent`` in the same transaction. ``end`` may not be in the future, and times
   at or after an enabled definition's next scheduled run are the scheduler's (skipped).
+- ``preview_backfill`` makes the same checks and the same plan and stores nothing: how many
+  fire times the range holds and how many would get a job (the console's preview).
 - Releasing a planned time (``service.backfill_release``) creates its job (source
   ``backfill``, with its ``scheduledTime``) and its fire row (outcome ``backfill``) in one
   savepoint; the fire rows' unique key (definition, scheduled time) makes a time that a
   scheduler or another backfill fired first a skipped one, never a second job.
+- ``backfill_times``: a page of a backfill's fire times with their state and job.
 - ``cancel_backfill``: the planned times become ``cancelled`` and the jobs still waiting are
   aborted; jobs already running finish (their output is complete or absent, never half).
 - Everything is in the caller's organization: another organization's definition or backfill is
@@ -30,6 +33,7 @@ from scorecast.config import Settings
 from scorecast.domain.schedule import parse_schedule
 from scorecast.domain.schedule.backfill_plan import (
     MAX_BACKFILL_FIRES,
+    PlannedTime,
     TooManyFireTimes,
     fire_times_between,
     plan_backfill,
@@ -37,7 +41,7 @@ from scorecast.domain.schedule.backfill_plan import (
 from scorecast.errors import Conflict, InvalidInput
 from scorecast.service import backfill_release, definitions, jobs
 from scorecast.service.caller import Caller
-from scorecast.store.models import Backfill, BackfillFire, Job, ScheduleFire
+from scorecast.store.models import Backfill, BackfillFire, Job, JobDefinition, ScheduleFire
 from scorecast.store.org_scope import in_org, org_page
 
 #: The most jobs of one backfill that may wait or run at once.
@@ -70,6 +74,30 @@ class Progress:
     cancelled: int = 0
 
 
+@dataclass(frozen=True)
+class BackfillPreview:
+    """What a backfill would do: its fire times, how many get a job and how many are skipped
+    (they already have a fire, or they are the scheduler's), the first and last (UTC)."""
+
+    total: int
+    planned: int
+    skipped: int
+    first: datetime
+    last: datetime
+
+
+@dataclass(frozen=True)
+class BackfillTime:
+    """One fire time of a backfill: its state (``planned``, ``released``, ``skipped``,
+    ``failed``, ``cancelled``), the reason, and the job and its status once released."""
+
+    scheduled_time: datetime
+    state: str
+    reason: str | None
+    job_id: str | None
+    job_status: str | None
+
+
 def create_backfill(
     session: Session,
     caller: Caller,
@@ -81,6 +109,69 @@ def create_backfill(
 ) -> Backfill:
     """Plan and store a backfill of the caller's definition; its first jobs are created."""
     definition = definitions.get_definition(session, caller, definition_id)
+    plan = _plan(session, caller, definition, request, now, app_settings=app_settings)
+    backfill = Backfill(
+        org_id=caller.org_id,
+        definition_id=definition.id,
+        start_time=request.start,
+        end_time=request.end,
+        max_concurrent=request.max_concurrent,
+        rerun=request.rerun,
+        status="running",
+        total=len(plan),
+        created_by=caller.user_id,
+        created=now,
+    )
+    session.add(backfill)
+    session.flush()
+    session.execute(
+        insert(BackfillFire),
+        [
+            {
+                "backfill_id": backfill.id,
+                "scheduled_time": item.scheduled_time,
+                "state": item.state,
+                "reason": item.reason,
+            }
+            for item in plan
+        ],
+    )
+    backfill_release.release(session, backfill, now, app_settings=app_settings)
+    return backfill
+
+
+def preview_backfill(
+    session: Session,
+    caller: Caller,
+    definition_id: str,
+    request: BackfillRequest,
+    now: datetime,
+    *,
+    app_settings: Settings | None = None,
+) -> BackfillPreview:
+    """What ``create_backfill`` would plan for ``request``, after the same checks (the same
+    ``InvalidInput``, by field); nothing is stored."""
+    definition = definitions.get_definition(session, caller, definition_id)
+    plan = _plan(session, caller, definition, request, now, app_settings=app_settings)
+    planned = [item.scheduled_time for item in plan if item.state == "planned"]
+    return BackfillPreview(
+        total=len(plan),
+        planned=len(planned),
+        skipped=len(plan) - len(planned),
+        first=plan[0].scheduled_time,
+        last=plan[-1].scheduled_time,
+    )
+
+
+def _plan(
+    session: Session,
+    caller: Caller,
+    definition: JobDefinition,
+    request: BackfillRequest,
+    now: datetime,
+    *,
+    app_settings: Settings | None,
+) -> list[PlannedTime]:
     _check_request(request, now)
     if definition.schedule is None:
         raise InvalidInput.at(
@@ -110,35 +201,7 @@ def create_backfill(
         )
     ).all()
     scheduler_from = definition.next_scheduled_run_time if definition.enabled else None
-    plan = plan_backfill(times, fired, rerun=request.rerun, scheduler_from=scheduler_from)
-    backfill = Backfill(
-        org_id=caller.org_id,
-        definition_id=definition.id,
-        start_time=request.start,
-        end_time=request.end,
-        max_concurrent=request.max_concurrent,
-        rerun=request.rerun,
-        status="running",
-        total=len(plan),
-        created_by=caller.user_id,
-        created=now,
-    )
-    session.add(backfill)
-    session.flush()
-    session.execute(
-        insert(BackfillFire),
-        [
-            {
-                "backfill_id": backfill.id,
-                "scheduled_time": item.scheduled_time,
-                "state": item.state,
-                "reason": item.reason,
-            }
-            for item in plan
-        ],
-    )
-    backfill_release.release(session, backfill, now, app_settings=app_settings)
-    return backfill
+    return plan_backfill(times, fired, rerun=request.rerun, scheduler_from=scheduler_from)
 
 
 def get_backfill(
@@ -177,6 +240,32 @@ def progress_of(session: Session, backfills: list[Backfill]) -> dict[str, Progre
         name = _progress_key(state, status)
         setattr(progress, name, getattr(progress, name) + count)
     return result
+
+
+def backfill_times(
+    session: Session,
+    caller: Caller,
+    definition_id: str,
+    backfill_id: str,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[BackfillTime], int]:
+    """One page of the caller's backfill's fire times, oldest first, and how many there are."""
+    backfill = get_backfill(session, caller, definition_id, backfill_id)
+    rows = session.execute(
+        select(BackfillFire, Job.status)
+        .outerjoin(Job, Job.id == BackfillFire.job_id)
+        .where(BackfillFire.backfill_id == backfill.id)
+        .order_by(BackfillFire.scheduled_time)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    page = [
+        BackfillTime(fire.scheduled_time, fire.state, fire.reason, fire.job_id, status)
+        for fire, status in rows
+    ]
+    return page, backfill.total
 
 
 def cancel_backfill(

@@ -11,7 +11,7 @@ The ``dataset`` intake connector reads these files. Functions flush, never commi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from scorecast import home_layout
 from scorecast.child_process import ChildDied
 from scorecast.config import Settings
-from scorecast.connectors.storage import StorageError, open_storage
+from scorecast.connectors.storage import BlobStore, StorageError, open_storage
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service.caller import Caller
 from scorecast.service.dataset_inspection import inspect_in_child
@@ -143,8 +143,9 @@ class StoredFile:
 
     #: the file itself when the storage is a local folder (served with ranges), else None
     path: Path | None
-    #: the file's bytes streamed from the storage (when ``path`` is None)
-    chunks: Iterator[bytes] | None
+    #: ``read(start, length)``: those bytes of the file streamed from the storage (when
+    #: ``path`` is None)
+    read: Callable[[int, int], Iterator[bytes]] | None
     size: int
     media_type: str
     filename: str
@@ -170,7 +171,6 @@ def stored_file(
     local = store.local_path(key)
     try:
         size = store.size(key)
-        stream = store.open_from(key) if size is not None and local is None else None
     except StorageError:
         size = None
     if size is None:
@@ -182,19 +182,25 @@ def stored_file(
     name = view.dataset.name if view.dataset.name.endswith(suffix) else view.dataset.name + suffix
     return StoredFile(
         local,
-        _chunks(stream) if stream is not None else None,
+        _reader(store, key) if local is None else None,
         size,
         _MEDIA_TYPES.get(view.version.format, "text/csv"),
         name,
     )
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    try:
-        while block := stream.read(COPY_BLOCK):
-            yield block
-    finally:
-        stream.close()
+def _reader(store: BlobStore, key: str) -> Callable[[int, int], Iterator[bytes]]:
+    def read(start: int, length: int) -> Iterator[bytes]:
+        stream = store.open_from(key, start)
+        try:
+            left = length
+            while left > 0 and (block := stream.read(min(COPY_BLOCK, left))):
+                left -= len(block)
+                yield block
+        finally:
+            stream.close()
+
+    return read
 
 
 def _store_version(

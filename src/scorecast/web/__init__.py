@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from scorecast.web.backfills import router as backfills_router
 from scorecast.web.console import (
     SECURITY_HEADERS,
     LoginRequired,
@@ -30,6 +31,7 @@ STATIC = Path(__file__).parent / "static"
 def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(editing_router)
+    app.include_router(backfills_router)
     app.include_router(objects_router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 

@@ -42,7 +42,8 @@ from scorecast.service.firing import fire_history
 from scorecast.service.job_views import job_views
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
-from scorecast.web import calendar, present
+from scorecast.web import backfill_views, calendar, present
+from scorecast.web.backfill_form import default_form
 from scorecast.web.session import COOKIE_NAME, SESSION_SECONDS, ConsoleKeys
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -302,8 +303,16 @@ def definition_page(
         labels = overview_queries.deployment_labels(
             session, user.caller, {definition.deployment_id}
         )
+        zone = backfill_views.zone_of(definition)
+        backfills, backfill_total = backfill_views.recent_backfills(
+            session, user.caller, definition, limit=backfill_views.RECENT
+        )
         return {
             "labels": labels,
+            "backfills": backfills,
+            "backfill_total": backfill_total,
+            "backfill": default_form(zone, now),
+            "zone_name": zone.key,
             "definition": present.definition_row(definition),
             "spec": present.spec_rows(session, user.caller, definition.job_spec),
             "fires": fire_history(session, definition.id, limit=100),

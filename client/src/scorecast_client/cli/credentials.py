@@ -8,8 +8,6 @@ hidden prompts on a terminal.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +25,7 @@ from scorecast_client.cli._common import (
     print_table,
     short_time,
 )
+from scorecast_client.cli._secrets import prompt_secret, read_secret_file, source_name
 
 app = typer.Typer(
     help="Store credentials for connectors (secrets are never shown again).",
@@ -42,25 +41,25 @@ FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
     "gcp": (("gcpKey", True),),
 }
 
+NO_SECRET_SOURCE = "give the secret fields with -f FILE (or -f - for stdin)"
+
 
 def _secret_fields(credential_type: str, source: str | None) -> dict[str, Any]:
     if source is not None:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = read_secret_file(source)
         try:
             import yaml
 
             document = yaml.safe_load(text)
         except Exception as exc:
-            where = "stdin" if source == "-" else source
-            raise UsageError(f"{where} is not JSON or YAML: {' '.join(str(exc).split())}") from None
+            problem = " ".join(str(exc).split())
+            raise UsageError(f"{source_name(source)} is not JSON or YAML: {problem}") from None
         if not isinstance(document, dict):
             raise UsageError("the secret file must hold one object of the credential's fields")
         return document
-    if not sys.stdin.isatty():
-        raise UsageError("give the secret fields with -f FILE (or -f - for stdin)")
     fields: dict[str, Any] = {}
     for field, secret in FIELDS[credential_type]:
-        value = str(typer.prompt(field, hide_input=secret))
+        value = prompt_secret(field, hidden=secret, otherwise=NO_SECRET_SOURCE)
         fields[field] = json.loads(value) if field == "gcpKey" else value
     return fields
 

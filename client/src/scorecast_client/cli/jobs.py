@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from scorecast_client._exceptions import JobFailed, WaitTimeout
-from scorecast_client._jobs import POLL_INTERVAL, Job
+from scorecast_client._jobs import Job
 from scorecast_client._models import JobData
+from scorecast_client._polling import POLL_INTERVAL
 from scorecast_client.cli._common import (
     EXIT_FAILED,
     JsonOption,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from scorecast_client._client import Client
 from scorecast_client._settings import DEFAULT_ENDPOINT, DEFAULT_PROFILE, Profile, save_profile
 from scorecast_client.cli._common import UsageError, handle_errors
+from scorecast_client.cli._secrets import prompt_or_stdin_line
 
 EXAMPLES = """
 Examples:
@@ -49,7 +49,7 @@ def login(
     The profile file is written with mode 0600.
     """
     if token is None:
-        token = _read_token()
+        token = prompt_or_stdin_line("API token")
     token = token.strip()
     if not token:
         raise UsageError("no token given (prompt, stdin or --token)")
@@ -58,12 +58,6 @@ def login(
         endpoint = client.endpoint
     path = save_profile(profile, Profile(endpoint, token), make_default=make_default)
     typer.echo(f"Logged in to {endpoint}; saved as profile {profile!r} in {path}", err=True)
-
-
-def _read_token() -> str:
-    if sys.stdin.isatty():
-        return str(typer.prompt("API token", hide_input=True))
-    return sys.stdin.readline()
 
 
 def register(app: typer.Typer) -> None:

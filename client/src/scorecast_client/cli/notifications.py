@@ -6,8 +6,6 @@ shell history): ``--secret-file`` reads it from a file or stdin (``-``).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +23,7 @@ from scorecast_client.cli._common import (
     print_table,
     short_time,
 )
+from scorecast_client.cli._secrets import read_one_secret
 
 app = typer.Typer(
     help="Tell people about runs: webhook and email channels, and policies.",
@@ -35,14 +34,6 @@ channels = typer.Typer(help="Webhook and email channels.", no_args_is_help=True)
 policies = typer.Typer(help="Which events go to which channel.", no_args_is_help=True)
 app.add_typer(channels, name="channels")
 app.add_typer(policies, name="policies")
-
-
-def _secret(source: str) -> str:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    secret = text.strip()
-    if not secret:
-        raise UsageError("the secret file is empty")
-    return secret
 
 
 def _headers(pairs: list[str]) -> list[dict[str, str]]:
@@ -93,7 +84,7 @@ def create_channel(
     if webhook is not None:
         body.update(channelType="Webhook", payloadUrl=webhook, validateSsl=not no_validate_ssl)
         if secret_file is not None:
-            body["secretToken"] = _secret(secret_file)
+            body["secretToken"] = read_one_secret(secret_file)
         if header:
             body["customHeaders"] = _headers(header)
     else:

@@ -15,8 +15,10 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
 from scorecast.api.auth import CallerDep
+from scorecast.api.byte_ranges import Unsatisfiable, requested_range
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
+from scorecast.api.errors import error_response
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import Limit, Offset, format_datetime
@@ -154,23 +156,35 @@ def get_dataset_version(
 
 @router.get("/datasets/{dataset_id}/file/", name="get_dataset_file")
 def get_dataset_file(
-    dataset_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
+    dataset_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
 ) -> Response:
     """The latest version's file as uploaded (CSV or Parquet): ``Dataset.get_file``."""
-    return _download(datasets.stored_file(session, caller, settings, dataset_id))
+    return _download(datasets.stored_file(session, caller, settings, dataset_id), request)
 
 
 @router.get("/datasets/{dataset_id}/versions/{version_id}/file/", name="get_dataset_version_file")
-def get_dataset_version_file(
-    dataset_id: str, version_id: str, session: SessionDep, caller: CallerDep, settings: SettingsDep
+def get_dataset_version_file(  # noqa: PLR0917 (FastAPI passes path and dependencies by name)
+    dataset_id: str,
+    version_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
 ) -> Response:
     """One version's file as uploaded (CSV or Parquet)."""
-    return _download(datasets.stored_file(session, caller, settings, dataset_id, version_id))
+    return _download(
+        datasets.stored_file(session, caller, settings, dataset_id, version_id), request
+    )
 
 
-def _download(stored: StoredFile) -> Response:
-    """The file (with byte ranges when the storage is local), else streamed from the storage
-    and named as ``FileResponse`` names files."""
+def _download(stored: StoredFile, request: Request) -> Response:
+    """The file (``FileResponse``, byte ranges included, when the storage is local), else
+    streamed from the storage, named as ``FileResponse`` names files, with one byte range when
+    ``Range`` asks for one (``api/byte_ranges.py``)."""
     if stored.path is not None:
         return FileResponse(
             stored.path,
@@ -178,17 +192,37 @@ def _download(stored: StoredFile) -> Response:
             filename=stored.filename,
             content_disposition_type="attachment",
         )
-    assert stored.chunks is not None
+    assert stored.read is not None
     quoted = quote(stored.filename)
     disposition = (
         f"attachment; filename*=utf-8''{quoted}"
         if quoted != stored.filename
         else f'attachment; filename="{stored.filename}"'
     )
+    headers = {"Content-Disposition": disposition, "Accept-Ranges": "bytes"}
+    try:
+        wanted = requested_range(request.headers.get("range"), stored.size)
+    except Unsatisfiable:
+        return error_response(
+            416,
+            f"the range {request.headers.get('range')!r} lies outside the file "
+            f"({stored.size} bytes)",
+            {"Range": f"must start before byte {stored.size}"},
+            headers={"Content-Range": f"bytes */{stored.size}"},
+        )
+    if wanted is None:
+        headers["Content-Length"] = str(stored.size)
+        return StreamingResponse(
+            stored.read(0, stored.size), media_type=stored.media_type, headers=headers
+        )
+    first, last = wanted
+    headers["Content-Length"] = str(last - first + 1)
+    headers["Content-Range"] = f"bytes {first}-{last}/{stored.size}"
     return StreamingResponse(
-        stored.chunks,
+        stored.read(first, last - first + 1),
+        status_code=206,
         media_type=stored.media_type,
-        headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
+        headers=headers,
     )
 
 

@@ -113,6 +113,80 @@ function schedulePreview(form) {
   });
 }
 
+// A backfill's figures and bar, polled while it runs (its row in a list, or its own page,
+// which reloads once when it ends so that its table of fire times is final).
+function followBackfill(box) {
+  if (box.dataset.finished === "true") return;
+  const poll = function () {
+    fetch(box.dataset.backfill, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (state) {
+        if (!state) return;
+        ["done", "failed", "active", "total"].forEach(function (field) {
+          const el = box.querySelector('[data-field="' + field + '"]');
+          if (el) el.textContent = formatNumber(state[field]);
+        });
+        const bar = box.querySelector('[data-field="bar"]');
+        if (bar) { bar.value = state.percentage; bar.textContent = state.percentage + " %"; }
+        const status = box.querySelector('[data-field="status"]');
+        if (status) {
+          status.textContent = state.status;
+          status.className = "status status-" + state.status;
+        }
+        if (!state.finished) { setTimeout(poll, 2000); return; }
+        if (box.dataset.reload === "true") { window.location.reload(); return; }
+        const cancel = box.querySelector("[data-cancel]");
+        if (cancel) cancel.classList.add("hidden");
+      });
+  };
+  setTimeout(poll, 1000);
+}
+
+// The backfill form: as the user types, count the fire times of the range
+// (/definitions/{id}/backfills/preview) and show the fields' problems.
+function backfillPreview(form) {
+  const line = document.getElementById("backfill-preview");
+  if (!line) return;
+  let timer = null;
+  let asked = 0;
+  const showErrors = function (errors) {
+    form.querySelectorAll("span[data-error-for]").forEach(function (el) {
+      const field = el.dataset.errorFor;
+      el.textContent = errors[field] || "";
+      const input = form.querySelector('[name="' + field + '"]');
+      if (!input) return;
+      if (errors[field]) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    });
+  };
+  const ask = function () {
+    const params = new URLSearchParams();
+    ["start", "end", "maxConcurrent"].forEach(function (name) {
+      params.append(name, form.elements[name].value);
+    });
+    if (form.elements.rerun.checked) params.append("rerun", "true");
+    const mine = ++asked;
+    fetch(form.dataset.previewUrl + "?" + params.toString(), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (body) {
+        if (mine !== asked) return; // a newer answer is on its way
+        if (body.valid) {
+          showErrors({});
+          line.textContent = body.text + " First " + body.first + ", last " + body.last + ".";
+          line.dataset.state = "ok";
+        } else {
+          showErrors(body.errors || {});
+          line.textContent = body.message;
+          line.dataset.state = "error";
+        }
+      });
+  };
+  form.addEventListener("input", function () {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(ask, 400);
+  });
+}
+
 // The credential form shows only the chosen type's secret fields (all of them without script).
 function credentialFields(select) {
   const show = function () {
@@ -130,4 +204,7 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll(".progress[data-job]").forEach(follow);
   const editor = document.getElementById("schedule-editor");
   if (editor) schedulePreview(editor);
+  document.querySelectorAll("[data-backfill]").forEach(followBackfill);
+  const backfill = document.getElementById("backfill-form");
+  if (backfill) backfillPreview(backfill);
 });

@@ -1,0 +1,69 @@
+"""Requests described once, sent by the blocking or the asyncio transport.
+
+A ``Call[T]`` is one request and the type of its answer; a ``Listing[T]`` is a paged list
+(DataRobot's ``{count, next, data}`` envelope) and the type of its items. The resources build
+them (pure code, no I/O); ``SyncTransport.call``/``AsyncTransport.call`` and
+``iterate``/``aiterate`` send them, so ``Client`` and ``AsyncClient`` cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+Params = Mapping[str, str | int | list[str]]
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A request relative to the endpoint (or an absolute URL); its JSON answer is a ``T``."""
+
+    method: str
+    url: str
+    params: Params | None = None
+    #: the JSON body, if any
+    body: Any = None
+    #: False when the answer has no body (a DELETE's 204): the call then returns None
+    answered: bool = True
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """Every item of every page of a list URL (``next`` is followed verbatim)."""
+
+    path: str
+    params: Params = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Collection(Generic[T]):
+    """The usual calls on a collection URL: ``credentials/`` and ``credentials/{id}/``."""
+
+    path: str
+
+    def item(self, ident: str) -> str:
+        return f"{self.path}{ident}/"
+
+    def create(self, body: Mapping[str, Any]) -> Call[T]:
+        return Call("POST", self.path, body=dict(body))
+
+    def get(self, ident: str) -> Call[T]:
+        return Call("GET", self.item(ident))
+
+    def update(self, ident: str, changes: Mapping[str, Any]) -> Call[T]:
+        return Call("PATCH", self.item(ident), body=dict(changes))
+
+    def delete(self, ident: str) -> Call[None]:
+        return Call("DELETE", self.item(ident), answered=False)
+
+    def listing(self, **params: str | int | list[str] | None) -> Listing[T]:
+        """The collection's items filtered by the query parameters given (``None`` left out)."""
+        return Listing(self.path, compact(**params))
+
+
+def compact(**params: str | int | list[str] | None) -> dict[str, str | int | list[str]]:
+    """The query parameters that were given (``None`` and empty lists left out)."""
+    return {key: value for key, value in params.items() if value not in (None, [])}

@@ -1,0 +1,372 @@
+"""Jobs scored on a Dask cluster (``SCORECAST_DASK_ADDRESS``), through ``JobRun`` itself.
+
+A real ``distributed.LocalCluster`` of two worker processes scores the parts; the intake and
+output are real files and a moto S3 server; the model is the demo's ONNX model. The same job run
+without the setting (the local executor) gives the output each Dask run must equal byte for
+byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
+
+import emulators
+
+from scorecast.config import Settings
+from scorecast.connectors import localfile_files
+from scorecast.demo import MODEL
+from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.model_description import ModelDescription
+from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.engine.dask_tasks import KILL_WORKER_ONCE
+from scorecast.errors import JobFailure
+from scorecast.predictors.registry import describe_model
+from scorecast.runtime.job_ledger import JobPlan
+from scorecast.runtime.job_run import JobRun
+
+distributed = pytest.importorskip("distributed")
+
+FEATURES = ("patient_id", "age", "visits_last_year", "medications", "admission_type")
+JOB = "d" * 24
+CHUNK = 128 << 10  # bytes per part: the inputs below (1 to 1.5 MB) make 8 or more parts
+REFERENCE_ROWS = 40_000
+SECRET = "dask-secret-key-never-shown"
+
+
+@dataclass
+class Ledger:
+    """A ``JobLedger`` in memory, recording what the run stores."""
+
+    job_plan: JobPlan
+    answer: frozenset[str] = frozenset()
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: list[ProgressUpdate] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    finished: list[tuple[str, ProgressUpdate]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def plan(self) -> JobPlan:
+        return self.job_plan
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        if credential_id not in self.credentials:
+            raise JobFailure(f"credential {credential_id} not found")
+        return self.credentials[credential_id]
+
+    def data_store(self, data_store_id: str) -> dict[str, Any]:
+        raise JobFailure(f"data store {data_store_id} not found")
+
+    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
+        raise JobFailure(f"dataset {dataset_id} not found")
+
+    def report(self, update: ProgressUpdate) -> frozenset[str]:
+        self.reports.append(update)
+        return self.answer
+
+    def log(self, message: str) -> None:
+        self.logs.append(message)
+
+    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
+        self.finished.append((summary, progress))
+        return True
+
+    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
+        self.failed.append((status, message))
+
+    def release(self, reason: str) -> None:
+        raise AssertionError(f"released: {reason}")
+
+
+@pytest.fixture(scope="module")
+def kill_marker(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """While this file exists, the first task that removes it ends its Dask worker process."""
+    return tmp_path_factory.mktemp("dask-faults") / "kill-a-worker-once"
+
+
+@pytest.fixture(scope="module")
+def cluster(kill_marker: Path) -> Iterator[Any]:
+    with distributed.LocalCluster(
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        dashboard_address=None,
+        env={KILL_WORKER_ONCE: str(kill_marker)},
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def description() -> ModelDescription:
+    return describe_model(MODEL, target="readmitted", target_type="binary", positive_class="yes")
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, home: Path, *roots: Path) -> None:
+    monkeypatch.setenv("SCORECAST_HOME", str(home))
+    monkeypatch.setenv("SCORECAST_FILE_ROOTS", os.pathsep.join(str(root) for root in roots))
+    monkeypatch.setenv("SCORECAST_ALLOW_PRIVATE_ENDPOINTS", "1")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An input shared by the module's tests and the local executor's output for it."""
+
+    source: Path
+    expected: bytes
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, description: ModelDescription) -> Any:
+    root = tmp_path_factory.mktemp("dask-reference")
+    source = root / "reference.csv"
+    _rows(source, REFERENCE_ROWS)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _environment(monkeypatch, root / "home", root)
+        expected = _local_output(description, root, source)
+    return Reference(source, expected)
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: Reference) -> Path:
+    root = tmp_path / "files"
+    root.mkdir()
+    _environment(monkeypatch, tmp_path / "home", root, reference.source.parent)
+    return root
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[emulators.Running]:
+    with emulators.moto() as running:
+        yield running
+
+
+def _rows(path: Path, count: int, *, bad_every: int = 0) -> None:
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(FEATURES)
+        for index in range(count):
+            age: object = "old" if bad_every and index % bad_every == 0 else 20 + index % 60
+            note = "urgent" if index % 3 else "elective"
+            writer.writerow([f"P{index:07d}", age, index % 5, index % 12, note])
+
+
+def _plan(
+    description: ModelDescription,
+    intake: dict[str, Any],
+    output: dict[str, Any],
+    *,
+    artifact: Path = MODEL,
+    abort_on_error: bool = True,
+) -> JobPlan:
+    spec: dict[str, Any] = {
+        "deploymentId": "e" * 24,
+        "intakeSettings": intake,
+        "outputSettings": output,
+        "passthroughColumns": ["patient_id"],
+        "chunkSize": CHUNK,
+        "abortOnError": abort_on_error,
+    }
+    return JobPlan(
+        spec=spec,
+        options=ScoringOptions.from_job_spec(spec),
+        description=description,
+        artifact=str(artifact),
+        num_concurrent=2,
+        intake_size=None,
+        scheduled_time=None,
+    )
+
+
+def _run(ledger: Ledger, address: str, signals: frozenset[str] = frozenset()) -> None:
+    claim = Claim(job_id=JOB, attempt=1, worker_id="w1", retried=False)
+    settings = replace(Settings.from_env(), dask_address=address)
+    JobRun(settings, ledger, claim, lambda: set(signals)).execute()
+
+
+def _file(path: Path) -> dict[str, str]:
+    return {"type": "filesystem", "url": path.as_uri()}
+
+
+def _local_output(description: ModelDescription, files: Path, source: Path) -> bytes:
+    target = files / "local.csv"
+    ledger = Ledger(_plan(description, _file(source), _file(target)))
+    _run(ledger, "")
+    assert ledger.failed == []
+    return target.read_bytes()
+
+
+def _wait_until_only(folder: Path, names: set[str]) -> None:
+    deadline = time.monotonic() + 120
+    while {p.name for p in folder.iterdir()} != names:
+        assert time.monotonic() < deadline, sorted(p.name for p in folder.iterdir())
+        time.sleep(0.1)
+
+
+def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
+    cluster: Any, files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _rows(source, 60_000, bad_every=20_011)
+    expected = _local_output(description, files, source)
+    ledger = Ledger(_plan(description, _file(source), _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any("on the Dask cluster" in line and "parts" in line for line in ledger.logs)
+    assert target.read_bytes() == expected
+    [(_, progress)] = ledger.finished
+    failed = len(range(0, 60_000, 20_011))
+    assert progress.scored_rows == 60_000 - failed and progress.failed_rows == failed
+    assert ledger.reports[-1].scored_rows == 60_000 - failed
+    assert ledger.reports[-1].percentage is not None and ledger.reports[-1].percentage >= 99.0
+    _wait_until_only(files, {"in.csv", "local.csv", "out.csv"})  # no part is left
+
+
+def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(
+    cluster: Any,
+    files: Path,
+    description: ModelDescription,
+    reference: Reference,
+    moto_server: emulators.Running,
+) -> None:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key=SECRET,
+    )
+    client.create_bucket(Bucket="dask")
+    client.upload_file(str(reference.source), "dask", "in/rows.csv")
+    s3 = {"credentialId": "c1", "endpointUrl": moto_server.endpoint}
+    ledger = Ledger(
+        _plan(
+            description,
+            {"type": "s3", "url": "s3://dask/in/rows.csv", **s3},
+            {"type": "s3", "url": "s3://dask/out/scored.csv", **s3},
+        ),
+        credentials={"c1": {"awsAccessKeyId": "testing", "awsSecretAccessKey": SECRET}},
+    )
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any("on the Dask cluster" in line for line in ledger.logs), ledger.logs
+    scored = client.get_object(Bucket="dask", Key="out/scored.csv")["Body"].read()
+    assert scored == reference.expected
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket="dask")["Contents"]]
+    assert sorted(keys) == ["in/rows.csv", "out/scored.csv"]  # no part is left
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as dask_client:
+        logs = str(dask_client.get_worker_logs()) + str(dask_client.get_scheduler_logs())
+    assert SECRET not in logs and SECRET not in "".join(ledger.logs)
+
+
+def test_a_local_file_upload_runs_locally_and_says_why(
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
+) -> None:
+    target = files / "out.csv"
+    settings = Settings.from_env()
+    upload = localfile_files.begin_streamed_upload(settings, JOB, None)
+    upload.write(reference.source.read_bytes())
+    upload.close()
+    localfile_files.end_streamed_upload(settings, JOB)
+    ledger = Ledger(_plan(description, {"type": "localFile"}, _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any(line.startswith("runs locally: a localFile input") for line in ledger.logs)
+    assert target.read_bytes() == reference.expected
+
+
+def test_an_aborted_job_cancels_its_tasks_and_leaves_no_output(
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
+) -> None:
+    target = files / "out.csv"
+    plan = _plan(description, _file(reference.source), _file(target))
+    ledger = Ledger(plan, answer=frozenset({"abort"}))
+
+    _run(ledger, cluster.scheduler_address, signals=frozenset({"abort"}))
+
+    assert ledger.failed == [("ABORTED", "aborted on request")]
+    assert any(line.startswith("cancelled the job's tasks") for line in ledger.logs)
+    _wait_until_only(files, set())
+
+
+def test_a_task_that_cannot_load_the_model_fails_the_job_with_its_reason(
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
+) -> None:
+    target = files / "out.csv"
+    broken = files.parent / "broken.onnx"
+    broken.write_bytes(b"this is not an ONNX model")
+    plan = _plan(description, _file(reference.source), _file(target), artifact=broken)
+    ledger = Ledger(plan)
+
+    _run(ledger, cluster.scheduler_address)
+
+    [(status, message)] = ledger.failed
+    assert status == "FAILED" and message.startswith("part ") and "ONNX model" in message
+    assert ledger.finished == []
+    _wait_until_only(files, set())
+
+
+def test_a_worker_that_dies_has_its_part_run_again_and_the_job_completes(
+    cluster: Any,
+    files: Path,
+    description: ModelDescription,
+    reference: Reference,
+    kill_marker: Path,
+) -> None:
+    target = files / "out.csv"
+    kill_marker.write_bytes(b"")
+    ledger = Ledger(_plan(description, _file(reference.source), _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert not kill_marker.exists()  # a task ended its worker process
+    assert ledger.failed == []
+    assert target.read_bytes() == reference.expected
+
+
+def test_abort_on_error_aborts_a_cluster_job_past_the_failed_rows_limit(
+    cluster: Any, files: Path, description: ModelDescription
+) -> None:
+    source, target = files / "in.csv", files / "out.csv"
+    _rows(source, 20_000, bad_every=10)
+    ledger = Ledger(_plan(description, _file(source), _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    [(status, message)] = ledger.failed
+    assert status == "ABORTED" and message.startswith("aborted on errors: ")
+    _wait_until_only(files, {"in.csv"})
+
+
+def test_a_parquet_input_is_split_by_row_groups(
+    cluster: Any, files: Path, description: ModelDescription, reference: Reference
+) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    parquet, target = files / "in.parquet", files / "out.csv"
+    pq.write_table(pacsv.read_csv(reference.source), parquet, row_group_size=5_000)
+    ledger = Ledger(_plan(description, {**_file(parquet), "format": "parquet"}, _file(target)))
+
+    _run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any("on the Dask cluster" in line for line in ledger.logs), ledger.logs
+    assert target.read_bytes() == reference.expected
