@@ -36,7 +36,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     | {"config", "home_layout", "domain", "formats", "connectors", "predictors", "engine"}
     | {"store", "service"}
     | {"child_process", "metrics", "log_format"},
-    "demo": _BASE | {"config", "domain", "service", "store"},
+    "demo": _BASE | {"config", "home_layout", "domain", "service", "store"},
     "web": _BASE | {"config", "home_layout", "domain", "connectors", "service", "store"},
     "api": _BASE
     | {"config", "home_layout", "domain", "connectors", "service", "store", "metrics"}

@@ -399,16 +399,16 @@ class Settings:
     # the storage's folders when it is the home (the default); tests look at them
     @property
     def uploads_dir(self) -> Path:
-        return self.home / home_layout.UPLOADS
+        return home_layout.local_storage_folder(self.home, home_layout.UPLOADS)
 
     @property
     def results_dir(self) -> Path:
-        return self.home / home_layout.RESULTS
+        return home_layout.local_storage_folder(self.home, home_layout.RESULTS)
 
     @property
     def artifacts_dir(self) -> Path:
-        return self.home / home_layout.ARTIFACTS
+        return home_layout.local_storage_folder(self.home, home_layout.ARTIFACTS)
 
     @property
     def datasets_dir(self) -> Path:
-        return self.home / home_layout.DATASETS
+        return home_layout.local_storage_folder(self.home, home_layout.DATASETS)

@@ -4,8 +4,9 @@ Two places hold files:
 
 - **the home** (``$SCORECAST_HOME``, one per server, never shared): the SQLite store
   (``scorecast.db``, when no ``SCORECAST_DATABASE_URL`` is set), the credential key
-  (``secret.key``), and ``cache/``: local copies of stored files a job reads whole (model
-  artifacts), which can be deleted at any time.
+  (``secret.key``), ``cache/``: local copies of stored files a job reads whole (model
+  artifacts), which can be deleted at any time, and ``cache/incoming/``, uploads being
+  received or checked before they are kept; ``demo/``: the files of ``serve --demo``.
 - **the storage** (``SCORECAST_STORAGE_URL``; by default the home itself, so one server keeps
   today's folders): everything servers must share. Its keys, relative to the storage's root:
 
@@ -39,6 +40,8 @@ from scorecast.errors import InvalidInput, NotFound
 DATABASE_FILE = "scorecast.db"
 SECRET_KEY_FILE = "secret.key"
 CACHE_FOLDER = "cache"
+INCOMING_FOLDER = "incoming"
+DEMO_FOLDER = "demo"
 
 #: the suffix of a model's prepared form, next to it (``predictors.prepared.SUFFIX``)
 PREPARED_SUFFIX = ".prepared"
@@ -61,13 +64,13 @@ _ATTEMPT_FOLDER = re.compile(r"attempt-(\d+)")
 
 def _job(job_id: str) -> str:
     if not _ID.fullmatch(job_id):
-        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
+        raise NotFound(f"batch prediction job {job_id} not found", {"predictionJobId": "not found"})
     return job_id
 
 
 def _object(kind: str, identifier: str) -> str:
     if not _ID.fullmatch(identifier):
-        raise NotFound(f"{kind} {identifier!r} not found", {f"{kind}Id": "not found"})
+        raise NotFound(f"{kind} {identifier} not found", {f"{kind}Id": "not found"})
     return identifier
 
 
@@ -84,6 +87,22 @@ def secret_key_file(home: Path) -> Path:
 
 def cache_folder(home: Path) -> Path:
     return home / CACHE_FOLDER
+
+
+def incoming_folder(home: Path) -> Path:
+    """Where uploads are received (and checked) before the storage keeps them."""
+    return cache_folder(home) / INCOMING_FOLDER
+
+
+def demo_folder(home: Path) -> Path:
+    return home / DEMO_FOLDER
+
+
+def local_storage_folder(home: Path, folder: str) -> Path:
+    """One of ``STORAGE_FOLDERS`` when the storage is the home (the default)."""
+    if folder not in STORAGE_FOLDERS:
+        raise ValueError(f"not a storage folder: {folder!r}")
+    return home / folder
 
 
 # --- the storage ------------------------------------------------------------------------------

@@ -7,13 +7,13 @@ from rows import add_job, org_and_user
 from sqlalchemy import Engine
 
 from scorecast import home_layout
-from scorecast.api.routes.localfile import _CutStreamError, _Follower
 from scorecast.config import Settings
 from scorecast.connectors import localfile, localfile_files
 from scorecast.connectors.storage import open_storage
 from scorecast.connectors.storage.segments import SegmentReader, SegmentWriter
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
+from scorecast.service.output_follower import OutputFollower, StreamCut
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job
 
@@ -86,7 +86,7 @@ def _set(engine: Engine, job_id: str, **values: object) -> None:
             setattr(job, key, value)
 
 
-def _drain(follower: _Follower) -> tuple[bytes, bool]:
+def _drain(follower: OutputFollower) -> tuple[bytes, bool]:
     out = bytearray()
     while True:
         data, done = follower.step()
@@ -112,7 +112,7 @@ def test_the_download_follows_a_retried_attempt_with_the_same_bytes(
 ) -> None:
     org, user = org_and_user(engine)
     job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
-    follower = _Follower(settings, engine, job_id)
+    follower = OutputFollower(settings, engine, job_id)
     assert _drain(follower) == (b"", False)  # nothing staged yet: wait
     _staged(settings, job_id, 1, 0, b"h\n1\n")
     assert _drain(follower) == (b"h\n1\n", False)
@@ -133,12 +133,12 @@ def test_the_download_is_cut_when_a_retry_wrote_other_bytes(
 ) -> None:
     org, user = org_and_user(engine)
     job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
-    follower = _Follower(settings, engine, job_id)
+    follower = OutputFollower(settings, engine, job_id)
     _staged(settings, job_id, 1, 0, b"h\n1\n")
     assert _drain(follower) == (b"h\n1\n", False)
     _set(engine, job_id, attempt=2)
     _staged(settings, job_id, 2, 0, b"h\n9\n")
-    with pytest.raises(_CutStreamError):
+    with pytest.raises(StreamCut):
         follower.step()
     follower.close()
 
@@ -149,7 +149,7 @@ def test_the_download_ends_when_the_job_fails(
 ) -> None:
     org, user = org_and_user(engine)
     job_id = add_job(engine, org, user, status="RUNNING", attempt=1)
-    follower = _Follower(settings, engine, job_id)
+    follower = OutputFollower(settings, engine, job_id)
     _staged(settings, job_id, 1, 0, b"h\n1\n")
     assert _drain(follower) == (b"h\n1\n", False)
     _set(engine, job_id, status=status)

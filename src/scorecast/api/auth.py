@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from scorecast.api.deps import SessionDep
+from scorecast.api.deps import SessionDep, engine_of
 from scorecast.api.transactions import request_unit
 from scorecast.errors import AuthenticationFailed
 from scorecast.service import accounts
@@ -49,3 +50,10 @@ def caller(request: Request, session: SessionDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+async def streaming_caller(request: Request) -> Caller:
+    """The authenticated caller of a ``StreamingRoute`` request, which has no unit of work:
+    the lookup and its ``last_used`` note are short transactions of their own."""
+    token = token_from_header(request.headers.get("authorization"))
+    return await run_in_threadpool(accounts.authenticate_reading, engine_of(request), token)

@@ -57,7 +57,7 @@ def storage(settings: Settings) -> BlobStore:
 def staging_file(settings: Settings, job_id: str, suffix: str) -> Path:
     """A fresh local temporary file name for a received body (the folder is created)."""
     layout.upload_folder(job_id)  # checks the id
-    folder = layout.cache_folder(settings.home) / "incoming"
+    folder = layout.incoming_folder(settings.home)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f".{job_id}-{os.urandom(6).hex()}{suffix}"
 

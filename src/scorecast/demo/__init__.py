@@ -17,14 +17,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from scorecast import home_layout
 from scorecast.config import Settings
+from scorecast.domain.job_statuses import TERMINAL_STATUSES
 from scorecast.errors import JobFailure
+from scorecast.service import accounts, definitions, deployments, jobs
 from scorecast.service.caller import Caller
 from scorecast.store.db import session_scope
-from scorecast.store.models import Deployment, Job, JobDefinition, User
+from scorecast.store.models import Job
 
 PACKAGE = Path(__file__).parent
 MODEL = PACKAGE / "readmission.onnx"
@@ -36,7 +39,7 @@ SCHEDULE = {"minute": [0], "hour": [6], "dayOfMonth": ["*"], "month": ["*"], "da
 
 
 def demo_dir(settings: Settings) -> Path:
-    return settings.home / "demo"
+    return home_layout.demo_folder(settings.home)
 
 
 @dataclass(frozen=True)
@@ -62,20 +65,14 @@ def install_demo(settings: Settings, engine: Engine, caller: Caller) -> Demo:
 
 
 def _deployment(session: Session, settings: Settings, caller: Caller) -> str:
-    found = session.scalar(
-        select(Deployment.id).where(
-            Deployment.org_id == caller.org_id, Deployment.label == DEPLOYMENT_LABEL
-        )
-    )
+    found = deployments.deployment_labelled(session, caller, DEPLOYMENT_LABEL)
     if found is not None:
-        return found
-    from scorecast.service.deployments import ModelUpload, register_model
-
-    declared = ModelUpload(
+        return found.id
+    declared = deployments.ModelUpload(
         target="readmitted", target_type="binary", positive_class="yes", label=DEPLOYMENT_LABEL
     )
     with MODEL.open("rb") as stream:
-        deployment = register_model(
+        deployment = deployments.register_model(
             session, caller, settings, stream=stream, filename=MODEL.name, declared=declared
         )
     return deployment.id
@@ -84,15 +81,9 @@ def _deployment(session: Session, settings: Settings, caller: Caller) -> str:
 def _definition(
     session: Session, caller: Caller, deployment_id: str, input_path: Path, output_path: Path
 ) -> str:
-    from scorecast.service.definitions import create_definition
-
-    found = session.scalar(
-        select(JobDefinition.id).where(
-            JobDefinition.org_id == caller.org_id, JobDefinition.name == DEFINITION_NAME
-        )
-    )
+    found = definitions.definition_named(session, caller, DEFINITION_NAME)
     if found is not None:
-        return found
+        return found.id
     body = {
         "name": DEFINITION_NAME,
         "enabled": False,
@@ -103,22 +94,20 @@ def _definition(
         "passthroughColumns": ["patient_id"],
         "includePredictionStatus": True,
     }
-    definition = create_definition(session, caller, body)
+    definition = definitions.create_definition(session, caller, body)
     return definition.id
 
 
 def run_demo(engine: Engine, caller: Caller, demo: Demo, timeout: float = 300.0) -> Job:
     """Run the demo definition once and wait for its job to end; the finished job."""
-    from scorecast.service.jobs import job_from_definition
-
     with session_scope(engine) as session:
-        job = job_from_definition(session, caller, demo.definition_id, source="manual")
+        job = jobs.job_from_definition(session, caller, demo.definition_id, source="manual")
         job_id = job.id
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_scope(engine) as session:
-            current = session.get(Job, job_id)
-            if current is not None and current.status in ("COMPLETED", "ABORTED", "FAILED"):
+            current = jobs.get_job(session, caller, job_id)
+            if current.status in TERMINAL_STATUSES:
                 return current
         time.sleep(0.2)
     raise JobFailure(f"the demo job {job_id} did not finish within {timeout:.0f} s")
@@ -127,9 +116,4 @@ def run_demo(engine: Engine, caller: Caller, demo: Demo, timeout: float = 300.0)
 def admin_caller(engine: Engine) -> Caller | None:
     """The first admin user of the store, as a caller (the demo acts as them)."""
     with session_scope(engine) as session:
-        user = session.scalar(
-            select(User).where(User.is_admin.is_(True)).order_by(User.created).limit(1)
-        )
-        if user is None:
-            return None
-        return Caller(user.org_id, user.id, user.username, user.full_name, user.is_admin)
+        return accounts.first_admin(session)

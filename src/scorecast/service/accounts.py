@@ -111,6 +111,28 @@ def has_organizations(session: Session) -> bool:
     return session.scalar(select(Organization.id).limit(1)) is not None
 
 
+def first_admin(session: Session) -> Caller | None:
+    """The store's first admin user as a caller (what ``serve --demo`` acts as), if any."""
+    user = session.scalar(
+        select(User).where(User.is_admin.is_(True)).order_by(User.created, User.id).limit(1)
+    )
+    if user is None:
+        return None
+    return caller_of(user)
+
+
+def caller_of(user: User, org_id: str | None = None) -> Caller:
+    """``user`` as a caller, limited to ``org_id`` (the organization of what the user acts
+    on: a scheduled run, a backfill) or else to the user's own."""
+    return Caller(
+        org_id=org_id or user.org_id,
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        is_admin=user.is_admin,
+    )
+
+
 def authenticate(session: Session, token: str) -> Caller:
     """The caller a token belongs to; AuthenticationFailed for unknown or revoked tokens.
 
@@ -137,13 +159,7 @@ def identify(session: Session, token: str) -> tuple[Caller, str | None]:
     api_token, user = row
     last_used = api_token.last_used
     stale = last_used is None or utcnow() - last_used >= LAST_USED_RESOLUTION
-    caller = Caller(
-        org_id=user.org_id,
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_admin=user.is_admin,
-    )
+    caller = caller_of(user)
     return caller, api_token.id if stale else None
 
 

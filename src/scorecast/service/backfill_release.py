@@ -36,7 +36,7 @@ from scorecast.config import Settings
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.schedule.backfill_plan import releasable
 from scorecast.errors import NotFound, ScorecastError
-from scorecast.service import jobs
+from scorecast.service import accounts, jobs
 from scorecast.service.caller import Caller
 from scorecast.store.models import (
     Backfill,
@@ -47,6 +47,7 @@ from scorecast.store.models import (
     ScheduleFire,
     User,
 )
+from scorecast.store.org_scope import in_org
 from scorecast.store.types import new_id
 
 ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
@@ -139,9 +140,7 @@ def _prepare(
     session: Session, backfill: Backfill, now: datetime, app_settings: Settings | None
 ) -> _Run:
     caller = _caller(session, backfill)
-    definition = jobs.find_definition(
-        session, caller, backfill.definition_id, field="jobDefinitionId"
-    )
+    definition = in_org(session, JobDefinition, caller.org_id, backfill.definition_id)
     spec = jobs.validate_job_spec(session, caller, definition.job_spec, app_settings=app_settings)
     return _Run(backfill, caller, spec, now)
 
@@ -282,13 +281,7 @@ def _caller(session: Session, backfill: Backfill) -> Caller:
     user = session.get(User, backfill.created_by)
     if user is None:
         raise NotFound(f"the user who asked for backfill {backfill.id} no longer exists")
-    return Caller(
-        org_id=backfill.org_id,
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_admin=user.is_admin,
-    )
+    return accounts.caller_of(user, backfill.org_id)
 
 
 def _stamp(moment: datetime) -> str:

@@ -38,10 +38,11 @@ from scorecast.domain.schedule.backfill_plan import (
     fire_times_between,
     plan_backfill,
 )
-from scorecast.errors import Conflict, InvalidInput, NotFound
+from scorecast.errors import Conflict, InvalidInput
 from scorecast.service import backfill_release, definitions, jobs
 from scorecast.service.caller import Caller
 from scorecast.store.models import Backfill, BackfillFire, Job, JobDefinition, ScheduleFire
+from scorecast.store.org_scope import in_org, org_page
 
 #: The most jobs of one backfill that may wait or run at once.
 MAX_CONCURRENT: Final = 1000
@@ -208,16 +209,9 @@ def get_backfill(
 ) -> Backfill:
     """The caller's backfill of that definition, or ``NotFound``."""
     definition = definitions.get_definition(session, caller, definition_id)
-    backfill = session.scalars(
-        select(Backfill).where(
-            Backfill.id == backfill_id,
-            Backfill.definition_id == definition.id,
-            Backfill.org_id == caller.org_id,
-        )
-    ).one_or_none()
-    if backfill is None:
-        raise NotFound(f"backfill {backfill_id!r} not found", {"backfillId": "not found"})
-    return backfill
+    return in_org(
+        session, Backfill, caller.org_id, backfill_id, Backfill.definition_id == definition.id
+    )
 
 
 def list_backfills(
@@ -225,14 +219,8 @@ def list_backfills(
 ) -> tuple[list[Backfill], int]:
     """One page of the definition's backfills, newest first, and how many there are."""
     definition = definitions.get_definition(session, caller, definition_id)
-    query = select(Backfill).where(
-        Backfill.definition_id == definition.id, Backfill.org_id == caller.org_id
-    )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.order_by(Backfill.created.desc(), Backfill.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(page), total
+    mine = Backfill.definition_id == definition.id
+    return org_page(session, Backfill, caller.org_id, mine, offset=offset, limit=limit)
 
 
 def progress_of(session: Session, backfills: list[Backfill]) -> dict[str, Progress]:

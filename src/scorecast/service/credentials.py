@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
-from scorecast.errors import InvalidInput, NotFound, UnsupportedFeature
+from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service.caller import Caller
 from scorecast.service.secrets import SecretBox
 from scorecast.store.models import Credential
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import utcnow
 
 _MAX_NAME = 200
@@ -88,23 +88,14 @@ def create_credential(
 
 def get_credential(session: Session, caller: Caller, credential_id: str) -> Credential:
     """One credential of the caller's organization; NotFound otherwise."""
-    return _owned(session, caller.org_id, credential_id)
+    return in_org(session, Credential, caller.org_id, credential_id)
 
 
 def list_credentials(
     session: Session, caller: Caller, *, offset: int, limit: int
 ) -> tuple[Sequence[Credential], int]:
     """A page of the organization's credentials, newest first, and the total count."""
-    where = Credential.org_id == caller.org_id
-    total = session.scalar(select(func.count()).select_from(Credential).where(where)) or 0
-    page = session.scalars(
-        select(Credential)
-        .where(where)
-        .order_by(Credential.created.desc(), Credential.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return page, total
+    return org_page(session, Credential, caller.org_id, offset=offset, limit=limit)
 
 
 def update_credential(
@@ -119,7 +110,7 @@ def update_credential(
     A different ``credentialType`` replaces the secret entirely (its required fields must be
     given); otherwise the given secret fields are merged into the stored ones.
     """
-    credential = _owned(session, caller.org_id, credential_id)
+    credential = in_org(session, Credential, caller.org_id, credential_id)
     body = _object(body)
     if "name" in body:
         credential.name = _name(body["name"])
@@ -142,7 +133,7 @@ def update_credential(
 
 def delete_credential(session: Session, caller: Caller, credential_id: str) -> None:
     """Delete a credential; jobs that still reference it fail when they start, naming it."""
-    session.delete(_owned(session, caller.org_id, credential_id))
+    session.delete(in_org(session, Credential, caller.org_id, credential_id))
     session.flush()
 
 
@@ -152,18 +143,9 @@ def reveal(session: Session, org_id: str, credential_id: str, settings: Settings
     Only organization ``org_id``'s credentials are visible; NotFound otherwise. Never send
     the result to a client or a log.
     """
-    credential = _owned(session, org_id, credential_id)
+    credential = in_org(session, Credential, org_id, credential_id)
     fields = SecretBox.from_settings(settings).decrypt(credential.secret)
     return {"credentialType": credential.credential_type, **fields}
-
-
-def _owned(session: Session, org_id: str, credential_id: str) -> Credential:
-    credential = session.scalar(
-        select(Credential).where(Credential.id == credential_id, Credential.org_id == org_id)
-    )
-    if credential is None:
-        raise NotFound(f"credential {credential_id} not found", {"credentialId": "not found"})
-    return credential
 
 
 def _object(body: object) -> Mapping[str, Any]:

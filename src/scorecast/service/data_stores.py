@@ -11,13 +11,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
-from scorecast.errors import InvalidInput, NotFound, UnsupportedFeature
+from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service.caller import Caller
 from scorecast.store.models import DataStore
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import utcnow
 
 SUPPORTED_TYPES = ("jdbc",)
@@ -47,26 +47,16 @@ def create_data_store(
 
 
 def get_data_store(session: Session, caller: Caller, data_store_id: str) -> DataStore:
-    store = session.scalar(
-        select(DataStore).where(DataStore.id == data_store_id, DataStore.org_id == caller.org_id)
-    )
-    if store is None:
-        raise NotFound(f"data store {data_store_id} not found", {"dataStoreId": "not found"})
-    return store
+    """One data store of the caller's organization; NotFound otherwise."""
+    return in_org(session, DataStore, caller.org_id, data_store_id)
 
 
 def list_data_stores(
     session: Session, caller: Caller, *, offset: int, limit: int, type_filter: str | None = None
 ) -> tuple[Sequence[DataStore], int]:
     """A page of the organization's data stores (newest first) and the total count."""
-    query = select(DataStore).where(DataStore.org_id == caller.org_id)
-    if type_filter and type_filter != "all":
-        query = query.where(DataStore.type == type_filter)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.order_by(DataStore.created.desc(), DataStore.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return page, total
+    wanted = [DataStore.type == type_filter] if type_filter and type_filter != "all" else []
+    return org_page(session, DataStore, caller.org_id, *wanted, offset=offset, limit=limit)
 
 
 def update_data_store(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scorecast import home_layout
@@ -28,6 +28,7 @@ from scorecast.service.caller import Caller
 from scorecast.service.dataset_inspection import inspect_in_child
 from scorecast.service.uploads import COPY_BLOCK, spooled_upload
 from scorecast.store.models import Dataset, DatasetVersion
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
 
 _MAX_NAME = 200
@@ -74,7 +75,7 @@ def add_version(
     filename: str | None,
 ) -> DatasetView:
     """A new (latest) version of an existing dataset from the uploaded file."""
-    dataset = _owned(session, caller.org_id, dataset_id)
+    dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     version = _store_version(session, settings, dataset, stream, filename)
     return DatasetView(dataset, version, True, _username(session, dataset.created_by))
 
@@ -83,7 +84,7 @@ def get_dataset(
     session: Session, caller: Caller, dataset_id: str, version_id: str | None = None
 ) -> DatasetView:
     """A dataset with its latest version, or with ``version_id``; NotFound otherwise."""
-    dataset = _owned(session, caller.org_id, dataset_id)
+    dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     latest = _latest_version(session, dataset.id)
     version: DatasetVersion | None = latest
     if version_id is not None:
@@ -107,15 +108,7 @@ def list_datasets(
     session: Session, caller: Caller, *, offset: int, limit: int
 ) -> tuple[list[DatasetView], int]:
     """A page of the organization's datasets (newest first, latest versions) and the total."""
-    where = Dataset.org_id == caller.org_id
-    total = session.scalar(select(func.count()).select_from(Dataset).where(where)) or 0
-    datasets = session.scalars(
-        select(Dataset)
-        .where(where)
-        .order_by(Dataset.created.desc(), Dataset.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    datasets, total = org_page(session, Dataset, caller.org_id, offset=offset, limit=limit)
     views = [
         DatasetView(d, _latest_version(session, d.id), True, _username(session, d.created_by))
         for d in datasets
@@ -125,7 +118,7 @@ def list_datasets(
 
 def list_versions(session: Session, caller: Caller, dataset_id: str) -> list[DatasetView]:
     """Every version of a dataset, newest first."""
-    dataset = _owned(session, caller.org_id, dataset_id)
+    dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     versions = _versions(session, dataset.id)
     username = _username(session, dataset.created_by)
     return [DatasetView(dataset, v, i == 0, username) for i, v in enumerate(versions)]
@@ -133,7 +126,7 @@ def list_versions(session: Session, caller: Caller, dataset_id: str) -> list[Dat
 
 def delete_dataset(session: Session, caller: Caller, settings: Settings, dataset_id: str) -> None:
     """Delete a dataset, its versions and their files."""
-    dataset = _owned(session, caller.org_id, dataset_id)
+    dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     session.delete(dataset)
     session.flush()
     open_storage(settings).delete_prefix(home_layout.dataset_folder(dataset.id))
@@ -266,15 +259,6 @@ def _inspect(settings: Settings, path: Path, file_format: str) -> dict[str, Any]
         raise InvalidInput.at(
             "file", f"could not be read: the process reading it ended ({exc.message})"
         ) from exc
-
-
-def _owned(session: Session, org_id: str, dataset_id: str) -> Dataset:
-    dataset = session.scalar(
-        select(Dataset).where(Dataset.id == dataset_id, Dataset.org_id == org_id)
-    )
-    if dataset is None:
-        raise NotFound(f"dataset {dataset_id} not found", {"datasetId": "not found"})
-    return dataset
 
 
 def _versions(session: Session, dataset_id: str) -> Sequence[DatasetVersion]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,9 @@ from scorecast.domain.schedule.firing_plan import jittered
 from scorecast.errors import Conflict, InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
-from scorecast.service.jobs import find_definition, validate_job_spec
+from scorecast.service.jobs import validate_job_spec
 from scorecast.store.models import JobDefinition
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
 
 #: Top-level keys of a definition body that are not job spec keys.
@@ -109,7 +110,7 @@ def create_definition(
 
 def get_definition(session: Session, caller: Caller, definition_id: str) -> JobDefinition:
     """The caller's definition, or ``NotFound`` (also for another organization's id)."""
-    return find_definition(session, caller, definition_id, field="id")
+    return in_org(session, JobDefinition, caller.org_id, definition_id)
 
 
 def list_definitions(
@@ -125,20 +126,12 @@ def list_definitions(
 
     ``search_name`` matches a case-insensitive substring of the name.
     """
-    query = select(JobDefinition).where(JobDefinition.org_id == caller.org_id)
+    wanted: list[ColumnElement[bool]] = []
     if search_name:
-        query = query.where(
-            func.lower(JobDefinition.name).contains(search_name.lower(), autoescape=True)
-        )
+        wanted.append(func.lower(JobDefinition.name).contains(search_name.lower(), autoescape=True))
     if deployment_id:
-        query = query.where(JobDefinition.deployment_id == deployment_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.order_by(JobDefinition.created.desc(), JobDefinition.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(page), total
+        wanted.append(JobDefinition.deployment_id == deployment_id)
+    return org_page(session, JobDefinition, caller.org_id, *wanted, offset=offset, limit=limit)
 
 
 def update_definition(
@@ -264,6 +257,14 @@ def _checked_schedule(value: object) -> dict[str, Any] | None:
             "schedule", "must be an object with minute, hour, dayOfMonth, month, dayOfWeek"
         )
     return parse_schedule(value).to_wire()
+
+
+def definition_named(session: Session, caller: Caller, name: str) -> JobDefinition | None:
+    """The caller's definition named ``name`` (names are unique in an organization), if any."""
+    query = select(JobDefinition).where(
+        JobDefinition.org_id == caller.org_id, JobDefinition.name == name
+    )
+    return session.scalar(query)
 
 
 def _name_taken(session: Session, org_id: str, name: str) -> bool:

@@ -25,13 +25,14 @@ from scorecast.config import Settings
 from scorecast.connectors.storage import BlobStore, open_storage
 from scorecast.connectors.storage.cache import forget
 from scorecast.domain.model_description import TARGET_TYPES, ModelDescription
-from scorecast.errors import Conflict, InvalidInput, ModelLoadError, NotFound
+from scorecast.errors import Conflict, InvalidInput, ModelLoadError
 from scorecast.service.caller import Caller
 from scorecast.service.model_inspection import describe_in_child
 from scorecast.service.secrets import signing_keys
 from scorecast.service.trusted_models import check_may_register
 from scorecast.service.uploads import spooled_upload
 from scorecast.store.models import Deployment, Job, JobDefinition
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
 
 _MAX_LABEL = 200
@@ -141,12 +142,13 @@ def _describe(
 
 def get_deployment(session: Session, caller: Caller, deployment_id: str) -> Deployment:
     """One deployment of the caller's organization; NotFound otherwise."""
-    deployment = session.scalar(
-        select(Deployment).where(Deployment.id == deployment_id, Deployment.org_id == caller.org_id)
-    )
-    if deployment is None:
-        raise NotFound(f"deployment {deployment_id} not found", {"deploymentId": "not found"})
-    return deployment
+    return in_org(session, Deployment, caller.org_id, deployment_id)
+
+
+def deployment_labelled(session: Session, caller: Caller, label: str) -> Deployment | None:
+    """The caller's oldest deployment labelled exactly ``label``, if any."""
+    query = select(Deployment).where(Deployment.org_id == caller.org_id, Deployment.label == label)
+    return session.scalars(query.order_by(Deployment.created, Deployment.id).limit(1)).first()
 
 
 def list_deployments(
@@ -154,14 +156,10 @@ def list_deployments(
 ) -> tuple[Sequence[Deployment], int]:
     """A page of the organization's deployments (newest first) and the total count;
     ``search`` matches a part of the label, ignoring case."""
-    query = select(Deployment).where(Deployment.org_id == caller.org_id)
+    wanted = []
     if search:
-        query = query.where(func.lower(Deployment.label).contains(search.lower(), autoescape=True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.order_by(Deployment.created.desc(), Deployment.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return page, total
+        wanted.append(func.lower(Deployment.label).contains(search.lower(), autoescape=True))
+    return org_page(session, Deployment, caller.org_id, *wanted, offset=offset, limit=limit)
 
 
 def update_deployment(

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.errors import InvalidInput
 from scorecast.store.models import Job, JobDefinition, ScheduleFire
+from scorecast.store.org_scope import page
 
 #: What a fire's ``outcome`` can be (``scorecast.service.firing`` records them).
 OUTCOMES: Final = tuple(outcome.value for outcome in FireOutcome)
@@ -47,12 +48,9 @@ def list_fires(
         query = query.where(ScheduleFire.scheduled_time >= filters.start)
     if filters.end is not None:
         query = query.where(ScheduleFire.scheduled_time < filters.end)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        # (definition, scheduled time) is unique: the unique index gives this order
-        query.order_by(ScheduleFire.scheduled_time.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(page), total
+    # (definition, scheduled time) is unique: the unique index gives this order
+    order = (ScheduleFire.scheduled_time.desc(),)
+    return page(session, query, order, offset=offset, limit=limit, key=ScheduleFire.id)
 
 
 def job_ids_by_fire(

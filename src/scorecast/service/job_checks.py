@@ -24,23 +24,16 @@ from scorecast.domain.adapter_settings import DatasetIntake
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, check_against_model
-from scorecast.errors import InvalidInput, NotFound
+from scorecast.errors import InvalidInput
 from scorecast.store.models import Credential, Dataset, DatasetVersion, DataStore, Deployment
+from scorecast.store.org_scope import exists_in_org, in_org
 
 #: Keys of adapter settings that name a stored credential.
 CREDENTIAL_KEYS: Final = ("credentialId", "cloudStorageCredentialId")
 
 
 def deployment_of(session: Session, org_id: str, deployment_id: str) -> Deployment:
-    deployment = session.scalars(
-        select(Deployment).where(Deployment.id == deployment_id, Deployment.org_id == org_id)
-    ).one_or_none()
-    if deployment is None:
-        raise NotFound(
-            f"deployment {deployment_id!r} not found",
-            {"deploymentId": f"no deployment with id {deployment_id!r} in this organization"},
-        )
-    return deployment
+    return in_org(session, Deployment, org_id, deployment_id)
 
 
 def validate_adapters(spec: JobSpec, app: Settings | None = None) -> None:
@@ -60,16 +53,16 @@ def check_references(session: Session, org_id: str, spec: JobSpec | Mapping[str,
         settings = wire.get(side) or {}
         problems = {}
         for key in CREDENTIAL_KEYS:
-            if settings.get(key) is not None and not _owned(
+            if settings.get(key) is not None and not exists_in_org(
                 session, Credential, org_id, settings[key]
             ):
                 problems[key] = f"no credential with id {settings[key]!r} in this organization"
         store_id = settings.get("dataStoreId")
-        if store_id is not None and not _owned(session, DataStore, org_id, store_id):
+        if store_id is not None and not exists_in_org(session, DataStore, org_id, store_id):
             problems["dataStoreId"] = f"no data store with id {store_id!r} in this organization"
         dataset_id = settings.get("datasetId")
         if dataset_id is not None:
-            if not _owned(session, Dataset, org_id, dataset_id):
+            if not exists_in_org(session, Dataset, org_id, dataset_id):
                 problems["datasetId"] = f"no dataset with id {dataset_id!r} in this organization"
             elif settings.get("datasetVersionId") is not None:
                 version = session.get(DatasetVersion, settings["datasetVersionId"])
@@ -118,13 +111,6 @@ def known_header(session: Session, org_id: str, spec: JobSpec) -> list[str] | No
             return None
     names = version.columns.get("names")
     return [str(name) for name in names] if isinstance(names, list) and names else None
-
-
-def _owned(session: Session, table: Any, org_id: str, object_id: object) -> bool:
-    if not isinstance(object_id, str):
-        return False
-    found = session.scalar(select(table.id).where(table.id == object_id, table.org_id == org_id))
-    return found is not None
 
 
 def _summary(errors: Mapping[str, Mapping[str, str]]) -> str:

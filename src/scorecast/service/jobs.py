@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -28,7 +28,7 @@ from scorecast.domain.job_statuses import (
     wire_status,
 )
 from scorecast.errors import Conflict, InvalidInput, NotFound
-from scorecast.service import job_checks
+from scorecast.service import accounts, job_checks
 from scorecast.service.caller import Caller
 from scorecast.service.job_events import emit_job_end
 from scorecast.store.models import (
@@ -39,6 +39,7 @@ from scorecast.store.models import (
     JobLog,
     User,
 )
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
 
 #: ``source`` values: submitted through the API, run once from a definition, fired by the
@@ -168,12 +169,7 @@ def insert_job(
 
 def get_job(session: Session, caller: Caller, job_id: str) -> Job:
     """The caller's job, or ``NotFound`` (also for another organization's id)."""
-    job = session.scalars(
-        select(Job).where(Job.id == job_id, Job.org_id == caller.org_id)
-    ).one_or_none()
-    if job is None:
-        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
-    return job
+    return in_org(session, Job, caller.org_id, job_id)
 
 
 def list_jobs(
@@ -196,13 +192,17 @@ def list_jobs(
             raise InvalidInput.at("status", f"unknown status {status!r}; one of {valid}")
     if filters.order_by not in ORDERINGS:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
-    query = _filtered(select(Job).where(Job.org_id == caller.org_id), filters)
-    counted = query if count_limit is None else query.with_only_columns(Job.id).limit(count_limit)
-    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     ascending = ORDERINGS[filters.order_by]
-    order = (Job.created.asc(), Job.id.asc()) if ascending else (Job.created.desc(), Job.id.desc())
-    page = session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
-    return list(page), total
+    return org_page(
+        session,
+        Job,
+        caller.org_id,
+        *_conditions(filters),
+        order_by=(Job.created.asc(), Job.id.asc()) if ascending else None,
+        offset=offset,
+        limit=limit,
+        count_limit=count_limit,
+    )
 
 
 def abort_job(session: Session, caller: Caller, job_id: str) -> Job:
@@ -263,23 +263,6 @@ def job_from_existing(
     return create_job(session, caller, source_job.spec, "api", app_settings=app_settings)
 
 
-def find_definition(
-    session: Session, caller: Caller, definition_id: str, *, field: str
-) -> JobDefinition:
-    """The caller's definition, or ``NotFound`` naming ``field`` (also for another
-    organization's id, whose existence is not revealed)."""
-    definition = session.scalars(
-        select(JobDefinition).where(
-            JobDefinition.id == definition_id, JobDefinition.org_id == caller.org_id
-        )
-    ).one_or_none()
-    if definition is None:
-        raise NotFound(
-            f"batch prediction job definition {definition_id!r} not found", {field: "not found"}
-        )
-    return definition
-
-
 def job_from_definition(
     session: Session,
     caller: Caller,
@@ -294,7 +277,7 @@ def job_from_definition(
     ``source`` is ``"manual"`` for ``fromJobDefinition`` and ``"scheduled"`` for the scheduler
     (which also passes the fire's ``scheduled_time``). Flushes, no commit.
     """
-    definition = find_definition(session, caller, definition_id, field="jobDefinitionId")
+    definition = in_org(session, JobDefinition, caller.org_id, definition_id)
     job = create_job(
         session,
         caller,
@@ -315,13 +298,7 @@ def caller_for_definition(session: Session, definition: JobDefinition) -> Caller
     user = session.get(User, definition.updated_by) or session.get(User, definition.created_by)
     if user is None:
         raise NotFound(f"the owner of job definition {definition.id} no longer exists")
-    return Caller(
-        org_id=definition.org_id,
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_admin=user.is_admin,
-    )
+    return accounts.caller_of(user, definition.org_id)
 
 
 def add_log(session: Session, job_id: str, message: str) -> None:
@@ -330,30 +307,31 @@ def add_log(session: Session, job_id: str, message: str) -> None:
     session.flush()
 
 
-def _filtered(query: Select[Any], filters: JobFilters) -> Select[Any]:
+def _conditions(filters: JobFilters) -> list[ColumnElement[bool]]:
+    wanted: list[ColumnElement[bool]] = []
     if filters.statuses:  # ABORTED also finds the failed jobs the wire shows ABORTED
-        query = query.where(Job.status.in_(sorted(stored_statuses(filters.statuses))))
+        wanted.append(Job.status.in_(sorted(stored_statuses(filters.statuses))))
     if filters.deployment_id is not None:
-        query = query.where(Job.deployment_id == filters.deployment_id)
+        wanted.append(Job.deployment_id == filters.deployment_id)
     if filters.job_id is not None:
-        query = query.where(Job.id == filters.job_id)
+        wanted.append(Job.id == filters.job_id)
     if filters.definition_id is not None:
-        query = query.where(Job.definition_id == filters.definition_id)
+        wanted.append(Job.definition_id == filters.definition_id)
     included = [s for s in filters.sources if not s.startswith("-")]
     excluded = [s[1:] for s in filters.sources if s.startswith("-")]
     if included:  # DataRobot's convention: "-api" excludes, "api" includes
-        query = query.where(Job.source.in_(included))
+        wanted.append(Job.source.in_(included))
     if excluded:
-        query = query.where(Job.source.not_in(excluded))
+        wanted.append(Job.source.not_in(excluded))
     if filters.intake_types:  # indexed expressions (store/models.py)
-        query = query.where(JOB_INTAKE_TYPE.in_(list(filters.intake_types)))
+        wanted.append(JOB_INTAKE_TYPE.in_(list(filters.intake_types)))
     if filters.output_types:
-        query = query.where(JOB_OUTPUT_TYPE.in_(list(filters.output_types)))
+        wanted.append(JOB_OUTPUT_TYPE.in_(list(filters.output_types)))
     if filters.created_after is not None:
-        query = query.where(Job.created >= filters.created_after)
+        wanted.append(Job.created >= filters.created_after)
     if filters.created_before is not None:
-        query = query.where(Job.created < filters.created_before)
-    return query
+        wanted.append(Job.created < filters.created_before)
+    return wanted
 
 
 def _note_definition_status(session: Session, job: Job, status: str, now: datetime) -> None:

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.connectors.safety import UnsafeLocationError, check_url
-from scorecast.errors import InvalidInput, NotFound, UnsupportedFeature
+from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service.caller import Caller
 from scorecast.service.secrets import SecretBox
 from scorecast.store.models import NotificationChannel, NotificationPolicy
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import utcnow
 
 WEBHOOK = "Webhook"
@@ -89,27 +90,21 @@ def create_channel(
 
 def get_channel(session: Session, caller: Caller, channel_id: str) -> NotificationChannel:
     """One channel of the caller's organization; NotFound otherwise."""
-    return owned_channel(session, caller.org_id, channel_id)
+    return in_org(session, NotificationChannel, caller.org_id, channel_id)
 
 
 def list_channels(
     session: Session, caller: Caller, *, offset: int, limit: int, name_part: str | None = None
 ) -> tuple[Sequence[NotificationChannel], int]:
     """A page of the organization's channels, newest first, and the total count."""
-    where = [NotificationChannel.org_id == caller.org_id]
+    wanted = []
     if name_part and "\x00" in name_part:
         raise InvalidInput.at("namePart", "must not contain a NUL character")
     if name_part:
-        where.append(func.lower(NotificationChannel.name).contains(name_part.lower()))
-    total = session.scalar(select(func.count()).select_from(NotificationChannel).where(*where))
-    page = session.scalars(
-        select(NotificationChannel)
-        .where(*where)
-        .order_by(NotificationChannel.created.desc(), NotificationChannel.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return page, total or 0
+        wanted.append(func.lower(NotificationChannel.name).contains(name_part.lower()))
+    return org_page(
+        session, NotificationChannel, caller.org_id, *wanted, offset=offset, limit=limit
+    )
 
 
 def update_channel(
@@ -120,7 +115,7 @@ def update_channel(
     body: Mapping[str, Any],
 ) -> NotificationChannel:
     """PATCH: the given fields change; ``channelType`` cannot (make a new channel)."""
-    channel = owned_channel(session, caller.org_id, channel_id)
+    channel = in_org(session, NotificationChannel, caller.org_id, channel_id)
     body = _object(body)
     if "channelType" in body and body["channelType"] != channel.channel_type:
         raise InvalidInput.at("channelType", "cannot change; create a new channel instead")
@@ -134,7 +129,7 @@ def update_channel(
 
 def delete_channel(session: Session, caller: Caller, channel_id: str) -> None:
     """Delete a channel with its policies and deliveries."""
-    session.delete(owned_channel(session, caller.org_id, channel_id))
+    session.delete(in_org(session, NotificationChannel, caller.org_id, channel_id))
     session.flush()
 
 
@@ -183,17 +178,6 @@ def _sealed(headers: list[dict[str, str]], settings: Settings) -> dict[str, Any]
 def email_addresses(channel: NotificationChannel) -> list[str]:
     addresses = (channel.email or {}).get("addresses", [])
     return [str(address) for address in addresses]
-
-
-def owned_channel(session: Session, org_id: str, channel_id: str) -> NotificationChannel:
-    channel = session.scalar(
-        select(NotificationChannel).where(
-            NotificationChannel.id == channel_id, NotificationChannel.org_id == org_id
-        )
-    )
-    if channel is None:
-        raise NotFound(f"notification channel {channel_id} not found", {"channelId": "not found"})
-    return channel
 
 
 def _apply(

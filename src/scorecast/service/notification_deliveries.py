@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -40,7 +40,6 @@ from scorecast.service.caller import Caller
 from scorecast.service.notification_channels import (
     custom_headers,
     email_addresses,
-    owned_channel,
     secret_token,
 )
 from scorecast.store.models import (
@@ -51,6 +50,7 @@ from scorecast.store.models import (
     NotificationDelivery,
     NotificationPolicy,
 )
+from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import utcnow
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -199,7 +199,7 @@ def _payload(session: Session, event: Event, event_id: str, now: datetime) -> di
 
 def create_test_delivery(session: Session, caller: Caller, channel_id: str) -> NotificationDelivery:
     """A delivery of the test event to the channel, due now."""
-    channel = owned_channel(session, caller.org_id, channel_id)
+    channel = in_org(session, NotificationChannel, caller.org_id, channel_id)
     now = utcnow()
     event_id = "evt_" + secrets.token_hex(16)
     payload = build_payload(
@@ -241,20 +241,15 @@ def list_deliveries(
     status: str | None = None,
 ) -> tuple[Sequence[NotificationDelivery], int, dict[str, list[NotificationAttempt]]]:
     """A page of a channel's deliveries (newest first), the total, and each one's attempts."""
-    channel = owned_channel(session, caller.org_id, channel_id)
+    channel = in_org(session, NotificationChannel, caller.org_id, channel_id)
     where = [NotificationDelivery.channel_id == channel.id]
     if status is not None:
         if status not in STATUSES:
             raise InvalidInput.at("status", f"must be one of {', '.join(STATUSES)}")
         where.append(NotificationDelivery.status == status)
-    total = session.scalar(select(func.count()).select_from(NotificationDelivery).where(*where))
-    page = session.scalars(
-        select(NotificationDelivery)
-        .where(*where)
-        .order_by(NotificationDelivery.created.desc(), NotificationDelivery.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    page, total = org_page(
+        session, NotificationDelivery, caller.org_id, *where, offset=offset, limit=limit
+    )
     attempts: dict[str, list[NotificationAttempt]] = {row.id: [] for row in page}
     if page:
         rows = session.scalars(

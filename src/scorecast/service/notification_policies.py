@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from scorecast.domain.events import EventType
 from scorecast.domain.notification_rules import EVENT_GROUPS, parse_duration
-from scorecast.errors import InvalidInput, NotFound
+from scorecast.errors import InvalidInput
 from scorecast.service.caller import Caller
-from scorecast.service.notification_channels import owned_channel
-from scorecast.store.models import JobDefinition, NotificationPolicy
+from scorecast.store.models import JobDefinition, NotificationChannel, NotificationPolicy
+from scorecast.store.org_scope import exists_in_org, in_org, not_found, org_page
 from scorecast.store.types import utcnow
 
 DEFINITION_ENTITY = "batchPredictionJobDefinition"
@@ -58,7 +58,7 @@ def create_policy(session: Session, caller: Caller, body: Mapping[str, Any]) -> 
 
 def get_policy(session: Session, caller: Caller, policy_id: str) -> NotificationPolicy:
     """One policy of the caller's organization; NotFound otherwise."""
-    return _owned(session, caller.org_id, policy_id)
+    return in_org(session, NotificationPolicy, caller.org_id, policy_id)
 
 
 def list_policies(
@@ -71,29 +71,21 @@ def list_policies(
     name_part: str | None = None,
 ) -> tuple[Sequence[NotificationPolicy], int]:
     """A page of the organization's policies, newest first, and the total count."""
-    where = [NotificationPolicy.org_id == caller.org_id]
+    wanted = []
     if channel_id is not None:
-        where.append(NotificationPolicy.channel_id == channel_id)
+        wanted.append(NotificationPolicy.channel_id == channel_id)
     if name_part and "\x00" in name_part:
         raise InvalidInput.at("namePart", "must not contain a NUL character")
     if name_part:
-        where.append(func.lower(NotificationPolicy.name).contains(name_part.lower()))
-    total = session.scalar(select(func.count()).select_from(NotificationPolicy).where(*where))
-    page = session.scalars(
-        select(NotificationPolicy)
-        .where(*where)
-        .order_by(NotificationPolicy.created.desc(), NotificationPolicy.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return page, total or 0
+        wanted.append(func.lower(NotificationPolicy.name).contains(name_part.lower()))
+    return org_page(session, NotificationPolicy, caller.org_id, *wanted, offset=offset, limit=limit)
 
 
 def update_policy(
     session: Session, caller: Caller, policy_id: str, body: Mapping[str, Any]
 ) -> NotificationPolicy:
     """PATCH: the given fields change; ``eventType`` replaces ``eventGroup`` and back."""
-    policy = _owned(session, caller.org_id, policy_id)
+    policy = in_org(session, NotificationPolicy, caller.org_id, policy_id)
     body = _object(body)
     if "name" in body:
         policy.name = _name(body["name"])
@@ -105,7 +97,7 @@ def update_policy(
 
 def delete_policy(session: Session, caller: Caller, policy_id: str) -> None:
     """Delete a policy; its deliveries stay in its channel's list."""
-    session.delete(_owned(session, caller.org_id, policy_id))
+    session.delete(in_org(session, NotificationPolicy, caller.org_id, policy_id))
     session.flush()
 
 
@@ -127,7 +119,7 @@ def _apply(
         channel_id = body.get("channelId")
         if not isinstance(channel_id, str) or not channel_id:
             raise InvalidInput.at("channelId", "is required (a notification channel id)")
-        policy.channel_id = owned_channel(session, caller.org_id, channel_id).id
+        policy.channel_id = in_org(session, NotificationChannel, caller.org_id, channel_id).id
     if creating or "eventType" in body or "eventGroup" in body:
         policy.event_type, policy.event_group = _events(body, policy, creating=creating)
     if "relatedEntityType" in body or "relatedEntityId" in body:
@@ -173,13 +165,8 @@ def _related(
         raise InvalidInput.at("relatedEntityType", f"must be {DEFINITION_ENTITY}")
     if not isinstance(entity_id, str):
         raise InvalidInput.at("relatedEntityId", "must be a job definition id")
-    found = session.scalar(
-        select(JobDefinition.id).where(
-            JobDefinition.id == entity_id, JobDefinition.org_id == caller.org_id
-        )
-    )
-    if found is None:
-        raise NotFound(f"job definition {entity_id} not found", {"relatedEntityId": "not found"})
+    if not exists_in_org(session, JobDefinition, caller.org_id, entity_id):
+        raise not_found(JobDefinition, entity_id, field="relatedEntityId")
     return DEFINITION_ENTITY, entity_id
 
 
@@ -193,17 +180,6 @@ def _frequency(value: object) -> str | None:
     except ValueError as exc:
         raise InvalidInput.at("maximalFrequency", str(exc)) from None
     return value.strip().upper()
-
-
-def _owned(session: Session, org_id: str, policy_id: str) -> NotificationPolicy:
-    policy = session.scalar(
-        select(NotificationPolicy).where(
-            NotificationPolicy.id == policy_id, NotificationPolicy.org_id == org_id
-        )
-    )
-    if policy is None:
-        raise NotFound(f"notification policy {policy_id} not found", {"policyId": "not found"})
-    return policy
 
 
 def _object(body: object) -> Mapping[str, Any]:

@@ -33,7 +33,7 @@ def copy_upload(stream: BinaryIO, target: Path) -> int:
 @contextmanager
 def spooled_upload(settings: Settings, stream: BinaryIO, suffix: str) -> Iterator[tuple[Path, int]]:
     """``stream`` copied to a fresh local file ending in ``suffix``: (the file, its size)."""
-    folder = home_layout.cache_folder(settings.home) / "incoming"
+    folder = home_layout.incoming_folder(settings.home)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"upload-{os.urandom(8).hex()}{suffix}"
     try:

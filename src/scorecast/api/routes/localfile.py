@@ -17,102 +17,38 @@
   client, never a silently wrong file).
 
 Handlers are ``async`` so that long bodies and streams hold no worker thread and no database
-connection; every database step is a short transaction run in the thread pool.
+connection: the use cases (``service.job_uploads``, ``service.output_follower``) are short
+transactions of their own, run in the thread pool between pieces of the body.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from scorecast.api.auth import token_from_header
+from scorecast.api.auth import streaming_caller
+from scorecast.api.deps import engine_of, settings
 from scorecast.api.transactions import StreamingRoute
-from scorecast.config import Settings
 from scorecast.connectors import localfile_files
-from scorecast.connectors.storage.segments import SegmentReader
-from scorecast.domain.csv_settings import CsvSettings
-from scorecast.domain.job_statuses import shown_status, wire_status
-from scorecast.errors import Conflict, Gone, InvalidInput, NotFound
-from scorecast.home_layout import part_key
-from scorecast.service import accounts, jobs
-from scorecast.service.caller import Caller
-from scorecast.store.db import session_scope
-from scorecast.store.models import Job
-from scorecast.store.types import utcnow
+from scorecast.errors import InvalidInput
+from scorecast.service import job_uploads
+from scorecast.service.output_follower import OutputFollower, check_downloadable
 
 router = APIRouter(tags=["Local file upload and download"], route_class=StreamingRoute)
 
 _WRITE_BYTES = 1 << 20
-_READ_BYTES = 1 << 20
 #: how often a download without new bytes looks at the job again (seconds)
 POLL_SECONDS = 0.05
 
 
-def _settings(request: Request) -> Settings:
-    value: Settings = request.app.state.settings
-    return value
-
-
-def _engine(request: Request) -> Engine:
-    value: Engine = request.app.state.engine
-    return value
-
-
-def _authenticate(engine: Engine, authorization: str | None) -> Caller:
-    return accounts.authenticate_reading(engine, token_from_header(authorization))
-
-
-async def _caller(request: Request) -> Caller:
-    return await run_in_threadpool(
-        _authenticate, _engine(request), request.headers.get("authorization")
-    )
-
-
 # --- uploads ------------------------------------------------------------------------------------
-
-
-def _upload_target(engine: Engine, caller: Caller, job_id: str, multipart: bool) -> CsvSettings:
-    """Check that the job waits for this kind of upload; its CSV settings."""
-    with session_scope(engine) as session:
-        job = jobs.get_job(session, caller, job_id)
-        _check_uploadable(job, multipart)
-        return CsvSettings.from_wire(job.spec.get("csvSettings"))
-
-
-def _check_uploadable(job: Job, multipart: bool) -> None:
-    intake = job.spec.get("intakeSettings") or {}
-    if intake.get("type") != "localFile":
-        raise InvalidInput(
-            f"job {job.id} reads its input from {intake.get('type')!r}, not from an upload",
-            {"intakeSettings": {"type": "is not localFile"}},
-        )
-    if job.status != "INITIALIZING" or job.intake_ready:
-        state = (
-            "already received its input" if job.intake_ready else f"is {shown_status(job.status)}"
-        )
-        raise Conflict(
-            f"job {job.id} {state}; it takes no more uploads", {"status": wire_status(job.status)}
-        )
-    if bool(intake.get("multipart")) != multipart:
-        expected = (
-            "parts (PUT csvUpload/part/<n>/, then POST csvUpload/finalizeMultipart/)"
-            if intake.get("multipart")
-            else "one body (PUT csvUpload/)"
-        )
-        raise InvalidInput(
-            f"job {job.id} expects its input as {expected}",
-            {"intakeSettings": {"multipart": f"is {bool(intake.get('multipart'))}"}},
-        )
 
 
 async def _receive(request: Request, target: Path) -> int:
@@ -146,37 +82,9 @@ async def _copy_body(
     return size + pending
 
 
-def _begin_upload(
-    engine: Engine, settings: Settings, caller: Caller, job_id: str, expected: int | None
-) -> localfile_files.InputUpload:
-    """Open the job's input for the body and make the job claimable at once (it streams)."""
-    with session_scope(engine, immediate=True) as session:
-        job = _locked_job(session, caller, job_id)
-        _check_uploadable(job, False)
-        handle = localfile_files.begin_streamed_upload(settings, job_id, expected)
-        job.intake_ready = True
-        job.intake_size = expected
-        job.status_details = "Upload of the input started; the job runs as the bytes arrive"
-        jobs.add_log(session, job.id, f"Upload of the input started by {caller.username}")
-        return handle
-
-
-def _end_upload(engine: Engine, job_id: str, size: int) -> None:
-    with session_scope(engine) as session:
-        job = session.get(Job, job_id)
-        if job is not None:
-            job.intake_size = size
-            jobs.add_log(session, job_id, f"Input file of {size} bytes received")
-
-
-def _locked_job(session: Any, caller: Caller, job_id: str) -> Job:
-    query = select(Job).where(Job.id == job_id, Job.org_id == caller.org_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    job: Job | None = session.scalars(query).one_or_none()
-    if job is None:
-        raise NotFound(f"batch prediction job {job_id!r} not found", {"id": "not found"})
-    return job
+def _write(handle: BinaryIO | localfile_files.InputUpload, pieces: list[bytes]) -> None:
+    handle.writelines(pieces)
+    handle.flush()
 
 
 def _expected_size(request: Request) -> int | None:
@@ -195,9 +103,9 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     in (so a long upload does not hold the download link back); the answer comes once the
     whole body is stored. A body that breaks off fails the job, naming the cause.
     """
-    caller = await _caller(request)
-    engine, settings = _engine(request), _settings(request)
-    await run_in_threadpool(_upload_target, engine, caller, job_id, False)
+    caller = await streaming_caller(request)
+    engine, app_settings = engine_of(request), settings(request)
+    await run_in_threadpool(job_uploads.upload_target, engine, caller, job_id, multipart=False)
     body = request.stream()
     first = b""
     async for piece in body:
@@ -207,7 +115,7 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     if not first:
         raise InvalidInput("the uploaded file is empty", {"body": "is empty"})
     handle = await run_in_threadpool(
-        _begin_upload, engine, settings, caller, job_id, _expected_size(request)
+        job_uploads.begin_upload, engine, app_settings, caller, job_id, _expected_size(request)
     )
     try:
         size = await _copy_body(body, handle, first)
@@ -215,32 +123,11 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     except BaseException as exc:
         reason = "the client went away" if isinstance(exc, ClientDisconnect) else str(exc)
         await run_in_threadpool(
-            localfile_files.end_streamed_upload, settings, job_id, reason or type(exc).__name__
+            job_uploads.fail_upload, app_settings, job_id, reason or type(exc).__name__
         )
         raise
-    await run_in_threadpool(localfile_files.end_streamed_upload, settings, job_id, None, size)
-    await run_in_threadpool(_end_upload, engine, job_id, size)
+    await run_in_threadpool(job_uploads.end_upload, engine, app_settings, job_id, size)
     return {"message": f"{size} bytes received"}
-
-
-def _write(handle: BinaryIO | localfile_files.InputUpload, pieces: list[bytes]) -> None:
-    handle.writelines(pieces)
-    handle.flush()
-
-
-def _accept_input(engine: Engine, caller: Caller, job_id: str, publish: Callable[[], int]) -> int:
-    """Run ``publish`` (it puts the input in place and returns its size) and make the job
-    claimable, in one transaction holding the job's row, unless the job changed meanwhile."""
-    with session_scope(engine, immediate=True) as session:
-        job = _locked_job(session, caller, job_id)
-        _check_uploadable(job, True)
-        size = publish()
-        job.intake_ready = True
-        job.intake_size = size
-        now = utcnow()
-        job.status_details = f"Input received at {now:%Y-%m-%d %H:%M:%S}; waiting for a worker"
-        jobs.add_log(session, job.id, f"Input file of {size} bytes received from {caller.username}")
-        return size
 
 
 @router.put(
@@ -250,14 +137,13 @@ def _accept_input(engine: Engine, caller: Caller, job_id: str, publish: Callable
 )
 async def upload_csv_part(job_id: str, part_number: int, request: Request) -> dict[str, Any]:
     """One part of a multipart upload (numbered from 0; each part repeats the header row)."""
-    caller = await _caller(request)
-    engine, settings = _engine(request), _settings(request)
-    await run_in_threadpool(_upload_target, engine, caller, job_id, True)
-    part_key(job_id, part_number)  # checks the number
-    received = localfile_files.staging_file(settings, job_id, ".part")
+    caller = await streaming_caller(request)
+    engine, app_settings = engine_of(request), settings(request)
+    await run_in_threadpool(job_uploads.upload_target, engine, caller, job_id, multipart=True)
+    received = job_uploads.part_file(app_settings, job_id, part_number)
     try:
         size = await _receive(request, received)
-        await run_in_threadpool(localfile_files.store_part, settings, job_id, part_number, received)
+        await run_in_threadpool(job_uploads.store_part, app_settings, job_id, part_number, received)
     finally:
         received.unlink(missing_ok=True)
     return {"message": f"part {part_number}: {size} bytes received"}
@@ -270,142 +156,21 @@ async def upload_csv_part(job_id: str, part_number: int, request: Request) -> di
 )
 async def finalize_multipart(job_id: str, request: Request) -> dict[str, Any]:
     """Join the parts into the job's input (headers of parts ≥ 1 dropped); the job is queued."""
-    caller = await _caller(request)
-    engine, settings = _engine(request), _settings(request)
-    csv_settings = await run_in_threadpool(_upload_target, engine, caller, job_id, True)
-
-    def assemble() -> int:
-        return localfile_files.assemble_parts(settings, job_id, csv_settings)
-
-    size = await run_in_threadpool(_accept_input, engine, caller, job_id, assemble)
+    caller = await streaming_caller(request)
+    engine, app_settings = engine_of(request), settings(request)
+    csv_settings = await run_in_threadpool(
+        job_uploads.upload_target, engine, caller, job_id, multipart=True
+    )
+    size = await run_in_threadpool(
+        job_uploads.accept_parts, engine, app_settings, caller, job_id, csv_settings
+    )
     return {"message": f"parts joined: {size} bytes; the job is queued"}
 
 
 # --- downloads ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _State:
-    status: str
-    attempt: int
-
-
-def _download_start(engine: Engine, caller: Caller, job_id: str) -> _State:
-    with session_scope(engine) as session:
-        job = jobs.get_job(session, caller, job_id)
-        output = job.spec.get("outputSettings") or {}
-        if output.get("type") != "localFile":
-            raise InvalidInput(
-                f"job {job.id} writes its output to {output.get('type')!r}; "
-                "only localFile output is downloaded",
-                {"outputSettings": {"type": "is not localFile"}},
-            )
-        if job.results_deleted:
-            raise Gone(
-                f"the results of job {job.id} were deleted by the retention policy",
-                {"resultsDeleted": "the results of this job were deleted"},
-            )
-        if job.status == "INITIALIZING":
-            raise Conflict(
-                f"job {job.id} has not started yet; its download opens when it is RUNNING",
-                {"status": job.status},
-            )
-        if job.status in ("ABORTED", "FAILED"):
-            raise NotFound(
-                f"job {job.id} is {shown_status(job.status)}: it has no result "
-                f"({job.status_details})",
-                {"status": wire_status(job.status)},
-            )
-        return _State(job.status, job.attempt)
-
-
-def _state(engine: Engine, job_id: str) -> _State:
-    with session_scope(engine, deferred=True) as session:
-        row = session.execute(select(Job.status, Job.attempt).where(Job.id == job_id)).one_or_none()
-        if row is None:
-            return _State("ABORTED", 0)  # deleted meanwhile
-        return _State(row[0], row[1])
-
-
-class _CutStreamError(Exception):
-    """The bytes already sent cannot be continued: the connection is cut."""
-
-
-class _Follower:
-    """Follows a job's output segments across attempts; see the module docstring."""
-
-    def __init__(self, settings: Settings, engine: Engine, job_id: str) -> None:
-        self.settings, self.engine, self.job_id = settings, engine, job_id
-        self.sent = 0
-        self.digest = hashlib.sha256()
-        self.reader: SegmentReader | None = None
-        self.attempt: int | None = None
-
-    def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
-
-    def _switch(self, attempt: int, last: int | None) -> bool | None:
-        """Continue from ``attempt``'s output; False when it does not start with what was
-        sent, None when it is not written that far yet."""
-        reader = localfile_files.attempt_reader(self.settings, self.job_id, attempt, last)
-        digest, seen = hashlib.sha256(), 0
-        while seen < self.sent:
-            piece = reader.read(min(_READ_BYTES, self.sent - seen))
-            if not piece:
-                reader.close()
-                return None
-            digest.update(piece)
-            seen += len(piece)
-        if self.sent and digest.digest() != self.digest.digest():
-            reader.close()
-            return False
-        self.close()
-        self.reader, self.attempt = reader, attempt
-        return True
-
-    def read(self) -> bytes:
-        assert self.reader is not None
-        data = self.reader.read(_READ_BYTES)
-        if data:
-            self.sent += len(data)
-            self.digest.update(data)
-        return data
-
-    def step(self) -> tuple[bytes, bool]:
-        """(bytes to send now, whether the stream is over)."""
-        if self.reader is not None:
-            data = self.read()
-            if data:
-                return data, False
-        state = _state(self.engine, self.job_id)
-        if state.status == "COMPLETED":
-            committed = localfile_files.committed_result(self.settings, self.job_id)
-            if committed is None:
-                raise _CutStreamError("the job completed without a committed result")
-            if self.reader is not None and self.attempt == committed.attempt:
-                self.reader.last = committed.segments  # the same segments: go on to their end
-                return self._drain()
-            if not self._switch(committed.attempt, committed.segments):
-                raise _CutStreamError("the completed result does not continue the bytes sent")
-            return self._drain()
-        if state.status != "RUNNING":
-            return b"", True  # ABORTED or FAILED: the client's status check reports it
-        if self.attempt != state.attempt:
-            switched = self._switch(state.attempt, None)
-            if switched is False:
-                raise _CutStreamError("a retried attempt wrote different bytes")
-            if switched:
-                return self.read(), False
-        return b"", False
-
-    def _drain(self) -> tuple[bytes, bool]:
-        data = self.read()
-        return data, not data
-
-
-async def _stream(follower: _Follower) -> Any:
+async def _stream(follower: OutputFollower) -> Any:
     try:
         while True:
             data, done = await run_in_threadpool(follower.step)
@@ -422,10 +187,10 @@ async def _stream(follower: _Follower) -> Any:
 @router.get("/batchPredictions/{job_id}/download/", name="download_batch_prediction")
 async def download(job_id: str, request: Request) -> StreamingResponse:
     """The job's output as CSV, streamed while the job runs (see the module docstring)."""
-    caller = await _caller(request)
-    engine, settings = _engine(request), _settings(request)
-    await run_in_threadpool(_download_start, engine, caller, job_id)
-    follower = _Follower(settings, engine, job_id)
+    caller = await streaming_caller(request)
+    engine, app_settings = engine_of(request), settings(request)
+    await run_in_threadpool(check_downloadable, engine, caller, job_id)
+    follower = OutputFollower(app_settings, engine, job_id)
     return StreamingResponse(
         _stream(follower),
         media_type="text/csv",

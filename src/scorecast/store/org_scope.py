@@ -1,0 +1,143 @@
+"""An organization's objects: one by id, else not found; a page of them with the total count.
+
+This is the whole authorization model of the store: every object a caller names is read through
+``in_org``, so another organization's id is answered exactly like an unknown one, with one
+error shape, ``NotFound("<noun> <id> not found", {"<noun>Id": "not found"})``, the field named
+as the API spells the id (a caller that took the id from another field names that one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from scorecast.errors import NotFound
+from scorecast.store.models import (
+    Backfill,
+    Base,
+    Credential,
+    Dataset,
+    DataStore,
+    Deployment,
+    Job,
+    JobDefinition,
+    NotificationChannel,
+    NotificationPolicy,
+)
+
+#: a model whose rows belong to one organization: its table has ``id``, ``org_id`` and
+#: ``created`` columns (every model the API names by id)
+_Owned = TypeVar("_Owned", bound=Base)
+_Row = TypeVar("_Row")
+
+#: how a not-found answer names each kind: (the noun of the message, the id's wire field)
+_NAMES: dict[type[Any], tuple[str, str]] = {
+    Job: ("batch prediction job", "predictionJobId"),
+    JobDefinition: ("batch prediction job definition", "jobDefinitionId"),
+    Deployment: ("deployment", "deploymentId"),
+    Credential: ("credential", "credentialId"),
+    DataStore: ("data store", "dataStoreId"),
+    Dataset: ("dataset", "datasetId"),
+    NotificationChannel: ("notification channel", "channelId"),
+    NotificationPolicy: ("notification policy", "policyId"),
+    Backfill: ("backfill", "backfillId"),
+}
+
+
+def not_found(model: type[Any], object_id: object, *, field: str | None = None) -> NotFound:
+    """The one error for an id that names no ``model`` row of the caller's organization;
+    ``field``: the field that carried the id, when it is not the kind's own (``datasetId``)."""
+    noun, own_field = _NAMES[model]
+    return NotFound(f"{noun} {object_id} not found", {field or own_field: "not found"})
+
+
+def in_org(
+    session: Session,
+    model: type[_Owned],
+    org_id: str,
+    object_id: object,
+    *conditions: ColumnElement[bool],
+    field: str | None = None,
+    lock: bool = False,
+) -> _Owned:
+    """The ``model`` row ``object_id`` of organization ``org_id`` (also matching
+    ``conditions``), else ``not_found``. ``lock``: hold the row until the transaction ends
+    (``FOR UPDATE`` on PostgreSQL; SQLite's single writer needs none)."""
+    if not isinstance(object_id, str):
+        raise not_found(model, object_id, field=field)
+    columns = model.__table__.c
+    query = select(model).where(columns.id == object_id, columns.org_id == org_id, *conditions)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = session.scalars(query).one_or_none()
+    if found is None:
+        raise not_found(model, object_id, field=field)
+    return found
+
+
+def exists_in_org(session: Session, model: type[Base], org_id: str, object_id: object) -> bool:
+    """Whether ``object_id`` names a ``model`` row of organization ``org_id`` (no row is read)."""
+    if not isinstance(object_id, str):
+        return False
+    columns = model.__table__.c
+    query = select(columns.id).where(columns.id == object_id, columns.org_id == org_id)
+    return session.scalar(query) is not None
+
+
+def newest_first(model: type[Base]) -> tuple[ColumnElement[Any], ...]:
+    """The order of every list of an organization's objects: newest first, ties by id."""
+    columns = model.__table__.c
+    return (columns.created.desc(), columns.id.desc())
+
+
+def org_page(
+    session: Session,
+    model: type[_Owned],
+    org_id: str,
+    *conditions: ColumnElement[bool],
+    offset: int,
+    limit: int,
+    order_by: Sequence[ColumnElement[Any]] | None = None,
+    count_limit: int | None = None,
+) -> tuple[list[_Owned], int]:
+    """One page of organization ``org_id``'s ``model`` rows matching ``conditions`` (newest
+    first unless ``order_by``) and the count of all that match (see ``page``)."""
+    columns = model.__table__.c
+    query = select(model).where(columns.org_id == org_id, *conditions)
+    ordering = newest_first(model) if order_by is None else tuple(order_by)
+    return page(
+        session,
+        query,
+        ordering,
+        offset=offset,
+        limit=limit,
+        count_limit=count_limit,
+        key=columns.id,
+    )
+
+
+def page(
+    session: Session,
+    query: Select[_Row],
+    order_by: Sequence[ColumnElement[Any]],
+    *,
+    offset: int,
+    limit: int,
+    count_limit: int | None = None,
+    key: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+) -> tuple[list[_Row], int]:
+    """Rows ``offset`` to ``offset + limit`` of ``query`` in ``order_by`` (which must end in a
+    unique column, so that pages neither skip nor repeat rows), and the count of all its rows.
+
+    With ``count_limit`` the count stops there (a page that shows "more than N" need not count
+    a million rows). ``key``: one column the count selects instead of whole rows.
+    """
+    counted: Select[Any] = query if key is None else query.with_only_columns(key)
+    if count_limit is not None:
+        counted = counted.limit(count_limit)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
+    return list(rows), total
