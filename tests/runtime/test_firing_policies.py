@@ -12,6 +12,7 @@ from rows import EVERY_MINUTE, add_definition, add_deployment, org_and_user
 from sqlalchemy import Engine, select
 
 from scorecast.domain.definition_policies import OverlapPolicy
+from scorecast.domain.run_policies import REPLACED, TIMED_OUT
 from scorecast.domain.schedule.firing_plan import jitter_offset
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.runtime.scheduler import Scheduler
@@ -147,6 +148,33 @@ def test_overlap_cancel_running_aborts_the_slow_run_and_starts_the_new_one(
     assert by_minute[0].abort_requested and by_minute[0].status == "RUNNING"  # its worker stops it
     assert [by_minute[m].status for m in (1, 2)] == ["ABORTED", "ABORTED"]  # waiting: at once
     assert by_minute[3].status == "INITIALIZING" and not by_minute[3].abort_requested
+    # the reason reaches the job's end (its statusDetails; replaced runs count as cancelled)
+    assert {by_minute[m].abort_reason for m in (0, 1, 2)} == {REPLACED}
+    with session_scope(engine, immediate=True) as session:
+        claimed = claim_next_job(session, "worker-1", T0 + timedelta(minutes=4), 3600)
+        assert claimed is not None and claimed.job_id == by_minute[3].id
+        running = session.get(Job, by_minute[0].id)
+        assert running is not None
+        running.lease_expires = T0  # its worker is gone: the next claim settles the abort
+    with session_scope(engine, immediate=True) as session:
+        claim_next_job(session, "worker-2", T0 + timedelta(minutes=4, seconds=1), 3600)
+    ended = jobs(engine, definition_id)[0]
+    assert ended.status == "ABORTED" and ended.status_details.endswith(REPLACED)
+
+
+def test_cancel_running_does_not_replace_the_reason_of_a_run_already_aborting(
+    engine: Engine,
+) -> None:
+    definition_id, slow = slow_run(engine, OverlapPolicy.SKIP)
+    with session_scope(engine) as session:
+        row = session.get(JobDefinition, definition_id)
+        assert row is not None
+        row.policies = {"overlapPolicy": "cancelRunning"}
+        job = session.get(Job, slow)
+        assert job is not None
+        job.abort_requested, job.abort_reason = True, TIMED_OUT
+    fire_alive(engine, T0 + timedelta(minutes=4, seconds=1))
+    assert jobs(engine, definition_id)[0].abort_reason == TIMED_OUT
 
 
 def test_overlap_allow_starts_every_fire(engine: Engine) -> None:
@@ -179,6 +207,10 @@ def test_catch_up_runs_the_latest_fires_in_the_window_after_a_downtime(engine: E
     assert "more than 40 minutes late" in (recorded[0][2] or "")
     assert "at most the latest 3 fire times run" in (recorded[1][2] or "")
     assert "no scheduler was running" in (recorded[1][2] or "")
+    # oldest first: workers claim the caught-up runs in the order of their times
+    claimed = [claim(engine, T0 + timedelta(seconds=30)) for _ in range(3)]
+    by_minute = jobs(engine, definition_id)
+    assert claimed == [by_minute[minute].id for minute in (40, 50, 0)]
 
 
 def test_catch_up_with_max_runs_zero_runs_nothing_missed(engine: Engine) -> None:
@@ -187,7 +219,10 @@ def test_catch_up_with_max_runs_zero_runs_nothing_missed(engine: Engine) -> None
     )
     with session_scope(engine, immediate=True) as session:
         fire_due_definitions(session, T0 + timedelta(seconds=20))
-    assert [o for _, o, _ in fires(engine, definition_id)] == ["missed"] * 3
+    recorded = fires(engine, definition_id)
+    assert [o for _, o, _ in recorded] == ["missed"] * 3
+    reasons = [reason or "" for *_, reason in recorded]
+    assert all(r.endswith("catchUp.maxRuns is 0: no missed time runs") for r in reasons)
     assert jobs(engine, definition_id) == {}
 
 

@@ -21,8 +21,9 @@ transaction; it flushes, never commits):
   whole, to be fired by the next tick.
 - Skipped and missed fires raise their event (``service.events.emit``) in the same transaction.
 - ``cancelRunning``: the definition's waiting jobs are aborted at once, its running ones are
-  asked to abort (their worker stops them); a run the same batch created and replaced is
-  recorded ``ABORTED``.
+  asked to abort (their worker stops them), each with the abort reason
+  ``domain.run_policies.REPLACED`` (its ``statusDetails`` end with it; neither retried nor
+  counted as a failure); a run the same batch created and replaced is recorded ``ABORTED``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
 from scorecast.domain.events import Event, EventType
 from scorecast.domain.job_statuses import JobStatus
+from scorecast.domain.run_policies import REPLACED
 from scorecast.domain.schedule import Schedule, parse_schedule
 from scorecast.domain.schedule.firing_plan import (
     ActiveRun,
@@ -304,8 +306,8 @@ class _BatchWriter:
                 self._fire(row, fire.scheduled_time, FireOutcome.FAILED, reason=problem)
             else:
                 runs[fire.scheduled_time] = self._run(row, fire, runs, update_values)
-        for run in runs.values():
-            self._job(row, run)
+        for order, run in enumerate(runs.values()):
+            self._job(row, run, order)
 
     def _started_alone(self, row: Row[Any], plan: FiringPlan) -> bool:
         """The common case: the plan starts one job and does nothing else."""
@@ -406,8 +408,12 @@ class _BatchWriter:
                 Event(event[outcome], row.org_id, row.id, scheduled_time=moment, reason=reason),
             )
 
-    def _job(self, row: Row[Any], run: _Run) -> None:
+    def _job(self, row: Row[Any], run: _Run, order: int) -> None:
+        """Add the job of ``run``, the ``order``-th run of its plan: workers claim jobs by
+        (``created``, id), so each run of a plan is created a microsecond after the one before
+        and a catch-up's runs start oldest first."""
         owner = self.owners[row.id]
+        created = self.now + timedelta(microseconds=order)
         local_intake = row.job_spec["intakeSettings"]["type"] == "localFile"
         submitted = f"Job submitted at {_log_time(self.now)}"
         details = (
@@ -433,11 +439,12 @@ class _BatchWriter:
                 "status_details": details,
                 "queued": not aborted,
                 "abort_requested": aborted,
+                "abort_reason": REPLACED if aborted else None,
                 "intake_ready": not local_intake,
                 "scheduled_time": run.fire.scheduled_time,
                 "created_by": owner[0],
-                "created": self.now,
-                "finished": self.now if aborted else None,
+                "created": created,
+                "finished": created if aborted else None,
                 "percentage_completed": 0.0,
                 "after_previous": run.fire.outcome is FireOutcome.QUEUED,
             }
@@ -574,15 +581,22 @@ def _cancel(session: Session, cancels: list[tuple[str, str]], now: datetime) -> 
                 status=JobStatus.ABORTED.value,
                 status_details=message,
                 abort_requested=True,
+                abort_reason=REPLACED,
                 queued=False,
                 finished=now,
             )
             .execution_options(synchronize_session=False)
         )
-        session.execute(
+        session.execute(  # a run already aborting (a user, a timeout) keeps its reason
             update(Job)
-            .where(and_(Job.id == job_id, Job.status == JobStatus.RUNNING.value))
-            .values(abort_requested=True, status_details=message)
+            .where(
+                and_(
+                    Job.id == job_id,
+                    Job.status == JobStatus.RUNNING.value,
+                    Job.abort_requested.is_(False),
+                )
+            )
+            .values(abort_requested=True, abort_reason=REPLACED, status_details=message)
             .execution_options(synchronize_session=False)
         )
         session.execute(insert(JobLog).values(job_id=job_id, message=message, created=now))
