@@ -75,7 +75,6 @@ class Timeline:
     catch_up_ids: dict[str, str] = field(default_factory=dict)
     #: the first hourly fire time after the definitions were created (before the shift)
     first_hourly: datetime | None = None
-    restarted_at: datetime | None = None
     catch_up_fires: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     catch_up_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     dormant_enabled: dict[str, Any] = field(default_factory=dict)
@@ -198,7 +197,6 @@ def run_timeline(home: Path, url: str, files: Path) -> Timeline:
                 dormant = _before_downtime(http, found, deployment, source)
             server.stop()
             move_back(url, DOWNTIME)
-            found.restarted_at = datetime.now(UTC)
             server.start()
             with server.http() as http:
                 _after_restart(http, server, found)

@@ -199,19 +199,23 @@ def test_cancel_running_aborts_the_running_job_and_starts_the_new_one(
     timeline: Timeline,
 ) -> None:
     first, second = _first_two(timeline, "cancelRunning")
-    jobs = timeline.overlap_jobs["cancelRunning"]
     replaced = [timeline.manual_jobs["cancelRunning"], first["jobId"]]
     for fire, previous in zip((first, second), replaced, strict=True):
         assert fire["outcome"] == "started", fire
         assert fire["reason"] == (
             f"overlap policy cancelRunning: aborted the previous run (job {previous})"
         )
-        aborted = jobs[previous]
-        assert aborted["status"] == "ABORTED", aborted
-        assert aborted["statusDetails"].endswith(
+    # every run but the newest was replaced (a third fire may have come before the end)
+    newest = timeline.overlap_fires["cancelRunning"][0]["jobId"]
+    for job_id, job in timeline.overlap_jobs["cancelRunning"].items():
+        if job_id == newest:
+            assert job["status"] == "RUNNING", job
+            continue
+        assert job["status"] == "ABORTED", job
+        assert job["statusDetails"].endswith(
             "replaced by a newer fire (overlap policy cancelRunning)"
-        ), aborted
-    assert jobs[second["jobId"]]["status"] == "RUNNING"
+        ), job
+    assert {*replaced, second["jobId"]} <= set(timeline.overlap_jobs["cancelRunning"])
 
 
 def test_allow_starts_every_fire_while_the_previous_runs_go_on(timeline: Timeline) -> None:
@@ -219,8 +223,8 @@ def test_allow_starts_every_fire_while_the_previous_runs_go_on(timeline: Timelin
     assert [fire["outcome"] for fire in fires] == ["started", "started"]
     assert all(fire["reason"] is None for fire in fires), fires
     running = [timeline.manual_jobs["allow"], *(fire["jobId"] for fire in fires)]
-    assert sorted(running) == sorted(timeline.overlap_jobs["allow"])
-    assert all(timeline.overlap_jobs["allow"][j]["status"] == "RUNNING" for j in running)
+    assert set(running) <= set(timeline.overlap_jobs["allow"])
+    assert all(job["status"] == "RUNNING" for job in timeline.overlap_jobs["allow"].values())
 
 
 def test_signed_webhooks_for_skipped_fires_and_auto_disable(timeline: Timeline) -> None:
