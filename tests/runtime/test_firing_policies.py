@@ -20,7 +20,14 @@ from scorecast.service.claims import claim_next_job
 from scorecast.service.firing import fire_due_definitions
 from scorecast.service.scheduler_liveness import beat
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job, JobDefinition, ScheduleFire
+from scorecast.store.models import (
+    Job,
+    JobDefinition,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPolicy,
+    ScheduleFire,
+)
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 EVERY_TEN = {**EVERY_MINUTE, "minute": [0, 10, 20, 30, 40, 50]}
@@ -160,6 +167,68 @@ def test_overlap_cancel_running_aborts_the_slow_run_and_starts_the_new_one(
         claim_next_job(session, "worker-2", T0 + timedelta(minutes=4, seconds=1), 3600)
     ended = jobs(engine, definition_id)[0]
     assert ended.status == "ABORTED" and ended.status_details.endswith(REPLACED)
+
+
+def test_cancel_running_raises_the_failed_event_of_a_waiting_run_it_aborts(
+    engine: Engine,
+) -> None:
+    definition_id, _ = slow_run(engine, OverlapPolicy.CANCEL_RUNNING)
+    subscribe_to_failed_runs(engine, definition_id)
+    waiting = jobs(engine, definition_id)[3]
+    assert waiting.status == "INITIALIZING"
+    fire_alive(engine, T0 + timedelta(minutes=4, seconds=1))  # replaces the waiting 12:03 run
+    assert failed_events(engine) == [(waiting.id, "ABORTED")]
+
+
+def test_cancel_running_raises_the_failed_event_of_a_caught_up_run_it_replaces(
+    engine: Engine,
+) -> None:
+    definition_id = definition(
+        engine,
+        EVERY_TEN,
+        T0 - timedelta(minutes=10),
+        catchUp={"windowSeconds": 3600, "maxRuns": 2},
+        overlapPolicy="cancelRunning",
+    )
+    subscribe_to_failed_runs(engine, definition_id)
+    with session_scope(engine, immediate=True) as session:
+        fire_due_definitions(session, T0 + timedelta(seconds=20))  # 11:50 replaced by 12:00
+    replaced = jobs(engine, definition_id)[50]
+    assert replaced.status == "ABORTED" and replaced.abort_reason == REPLACED
+    assert failed_events(engine) == [(replaced.id, "ABORTED")]
+
+
+def subscribe_to_failed_runs(engine: Engine, definition_id: str) -> None:
+    """A webhook channel and a policy for ``batch_predictions.failed`` in the definition's org."""
+    with session_scope(engine) as session:
+        row = session.get(JobDefinition, definition_id)
+        assert row is not None
+        channel = NotificationChannel(
+            org_id=row.org_id,
+            name="hook",
+            channel_type="Webhook",
+            payload_url="https://hooks.example/scorecast",
+            created_by=row.created_by,
+        )
+        session.add(channel)
+        session.flush()
+        session.add(
+            NotificationPolicy(
+                org_id=row.org_id,
+                name="failed runs",
+                channel_id=channel.id,
+                event_type="batch_predictions.failed",
+                created_by=row.created_by,
+            )
+        )
+
+
+def failed_events(engine: Engine) -> list[tuple[str | None, str]]:
+    """(job id, job status) of every planned ``batch_predictions.failed`` delivery."""
+    with session_scope(engine) as session:
+        planned = session.scalars(select(NotificationDelivery)).all()
+        assert all(d.event_type == "batch_predictions.failed" for d in planned)
+        return [(d.job_id, d.payload["job"]["status"]) for d in planned]
 
 
 def test_cancel_running_does_not_replace_the_reason_of_a_run_already_aborting(

@@ -24,6 +24,7 @@ transaction; it flushes, never commits):
   asked to abort (their worker stops them), each with the abort reason
   ``domain.run_policies.REPLACED`` (its ``statusDetails`` end with it; neither retried nor
   counted as a failure); a run the same batch created and replaced is recorded ``ABORTED``.
+  Each job aborted so raises its ``FAILED`` event (``service.job_events``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from scorecast.errors import ScorecastError
 from scorecast.service import fire_reasons, job_checks, run_outcomes
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
+from scorecast.service.job_events import emit_job_end
 from scorecast.service.scheduler_liveness import store_alive_since
 from scorecast.store.id_lists import among
 from scorecast.store.models import (
@@ -477,6 +479,12 @@ class _BatchWriter:
         connection = self.session.connection()
         if self.jobs:
             connection.execute(insert(_table(Job)), self.jobs)
+            for job_values in self.jobs:
+                if job_values["status"] != JobStatus.ABORTED.value:
+                    continue
+                replaced = self.session.get(Job, job_values["id"])  # by a later run of its plan
+                if replaced is not None:
+                    emit_job_end(self.session, replaced)
         if self.logs:
             connection.execute(insert(_table(JobLog)), self.logs)
         if self.fire_rows:
@@ -568,13 +576,14 @@ def _has_references(spec: Mapping[str, Any]) -> bool:
 
 
 def _cancel(session: Session, cancels: list[tuple[str, str]], now: datetime) -> None:
-    """Abort the replaced runs: waiting ones at once, running ones through their worker."""
+    """Abort the replaced runs: waiting ones at once (raising their ``FAILED`` event, as every
+    job of a definition that ends does), running ones through their worker."""
     for job_id, fire_time in cancels:
         message = (
             f"Job aborted at {_log_time(now)}: the fire of {fire_time} replaced it "
             "(overlap policy cancelRunning)"
         )
-        session.execute(
+        waiting = session.execute(
             update(Job)
             .where(and_(Job.id == job_id, Job.status == JobStatus.INITIALIZING.value))
             .values(
@@ -587,6 +596,10 @@ def _cancel(session: Session, cancels: list[tuple[str, str]], now: datetime) -> 
             )
             .execution_options(synchronize_session=False)
         )
+        if waiting.rowcount == 1:  # type: ignore[attr-defined]
+            ended = session.get(Job, job_id)
+            if ended is not None:
+                emit_job_end(session, ended)
         session.execute(  # a run already aborting (a user, a timeout) keeps its reason
             update(Job)
             .where(
