@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from scorecast.domain.run_policies import (
     MAX_RETRY_DELAY,
+    REPLACED,
     TIMED_OUT,
     FireResult,
     RunEnd,
@@ -80,6 +81,7 @@ def test_the_documented_example() -> None:
         ("ABORTED", False, None, RunEnd.FAILED),  # abortOnError
         ("ABORTED", True, None, RunEnd.CANCELLED),  # a user's abort
         ("ABORTED", True, TIMED_OUT, RunEnd.FAILED),
+        ("ABORTED", True, REPLACED, RunEnd.CANCELLED),  # overlap policy cancelRunning
         ("FAILED", True, None, RunEnd.FAILED),
     ],
 )

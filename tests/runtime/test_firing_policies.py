@@ -12,6 +12,7 @@ from rows import EVERY_MINUTE, add_definition, add_deployment, org_and_user
 from sqlalchemy import Engine, select
 
 from scorecast.domain.definition_policies import OverlapPolicy
+from scorecast.domain.run_policies import REPLACED, TIMED_OUT
 from scorecast.domain.schedule.firing_plan import jitter_offset
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.runtime.scheduler import Scheduler
@@ -19,7 +20,14 @@ from scorecast.service.claims import claim_next_job
 from scorecast.service.firing import fire_due_definitions
 from scorecast.service.scheduler_liveness import beat
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job, JobDefinition, ScheduleFire
+from scorecast.store.models import (
+    Job,
+    JobDefinition,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPolicy,
+    ScheduleFire,
+)
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 EVERY_TEN = {**EVERY_MINUTE, "minute": [0, 10, 20, 30, 40, 50]}
@@ -147,6 +155,95 @@ def test_overlap_cancel_running_aborts_the_slow_run_and_starts_the_new_one(
     assert by_minute[0].abort_requested and by_minute[0].status == "RUNNING"  # its worker stops it
     assert [by_minute[m].status for m in (1, 2)] == ["ABORTED", "ABORTED"]  # waiting: at once
     assert by_minute[3].status == "INITIALIZING" and not by_minute[3].abort_requested
+    # the reason reaches the job's end (its statusDetails; replaced runs count as cancelled)
+    assert {by_minute[m].abort_reason for m in (0, 1, 2)} == {REPLACED}
+    with session_scope(engine, immediate=True) as session:
+        claimed = claim_next_job(session, "worker-1", T0 + timedelta(minutes=4), 3600)
+        assert claimed is not None and claimed.job_id == by_minute[3].id
+        running = session.get(Job, by_minute[0].id)
+        assert running is not None
+        running.lease_expires = T0  # its worker is gone: the next claim settles the abort
+    with session_scope(engine, immediate=True) as session:
+        claim_next_job(session, "worker-2", T0 + timedelta(minutes=4, seconds=1), 3600)
+    ended = jobs(engine, definition_id)[0]
+    assert ended.status == "ABORTED" and ended.status_details.endswith(REPLACED)
+
+
+def test_cancel_running_raises_the_failed_event_of_a_waiting_run_it_aborts(
+    engine: Engine,
+) -> None:
+    definition_id, _ = slow_run(engine, OverlapPolicy.CANCEL_RUNNING)
+    subscribe_to_failed_runs(engine, definition_id)
+    waiting = jobs(engine, definition_id)[3]
+    assert waiting.status == "INITIALIZING"
+    fire_alive(engine, T0 + timedelta(minutes=4, seconds=1))  # replaces the waiting 12:03 run
+    assert failed_events(engine) == [(waiting.id, "ABORTED")]
+
+
+def test_cancel_running_raises_the_failed_event_of_a_caught_up_run_it_replaces(
+    engine: Engine,
+) -> None:
+    definition_id = definition(
+        engine,
+        EVERY_TEN,
+        T0 - timedelta(minutes=10),
+        catchUp={"windowSeconds": 3600, "maxRuns": 2},
+        overlapPolicy="cancelRunning",
+    )
+    subscribe_to_failed_runs(engine, definition_id)
+    with session_scope(engine, immediate=True) as session:
+        fire_due_definitions(session, T0 + timedelta(seconds=20))  # 11:50 replaced by 12:00
+    replaced = jobs(engine, definition_id)[50]
+    assert replaced.status == "ABORTED" and replaced.abort_reason == REPLACED
+    assert failed_events(engine) == [(replaced.id, "ABORTED")]
+
+
+def subscribe_to_failed_runs(engine: Engine, definition_id: str) -> None:
+    """A webhook channel and a policy for ``batch_predictions.failed`` in the definition's org."""
+    with session_scope(engine) as session:
+        row = session.get(JobDefinition, definition_id)
+        assert row is not None
+        channel = NotificationChannel(
+            org_id=row.org_id,
+            name="hook",
+            channel_type="Webhook",
+            payload_url="https://hooks.example/scorecast",
+            created_by=row.created_by,
+        )
+        session.add(channel)
+        session.flush()
+        session.add(
+            NotificationPolicy(
+                org_id=row.org_id,
+                name="failed runs",
+                channel_id=channel.id,
+                event_type="batch_predictions.failed",
+                created_by=row.created_by,
+            )
+        )
+
+
+def failed_events(engine: Engine) -> list[tuple[str | None, str]]:
+    """(job id, job status) of every planned ``batch_predictions.failed`` delivery."""
+    with session_scope(engine) as session:
+        planned = session.scalars(select(NotificationDelivery)).all()
+        assert all(d.event_type == "batch_predictions.failed" for d in planned)
+        return [(d.job_id, d.payload["job"]["status"]) for d in planned]
+
+
+def test_cancel_running_does_not_replace_the_reason_of_a_run_already_aborting(
+    engine: Engine,
+) -> None:
+    definition_id, slow = slow_run(engine, OverlapPolicy.SKIP)
+    with session_scope(engine) as session:
+        row = session.get(JobDefinition, definition_id)
+        assert row is not None
+        row.policies = {"overlapPolicy": "cancelRunning"}
+        job = session.get(Job, slow)
+        assert job is not None
+        job.abort_requested, job.abort_reason = True, TIMED_OUT
+    fire_alive(engine, T0 + timedelta(minutes=4, seconds=1))
+    assert jobs(engine, definition_id)[0].abort_reason == TIMED_OUT
 
 
 def test_overlap_allow_starts_every_fire(engine: Engine) -> None:
@@ -179,6 +276,10 @@ def test_catch_up_runs_the_latest_fires_in_the_window_after_a_downtime(engine: E
     assert "more than 40 minutes late" in (recorded[0][2] or "")
     assert "at most the latest 3 fire times run" in (recorded[1][2] or "")
     assert "no scheduler was running" in (recorded[1][2] or "")
+    # oldest first: workers claim the caught-up runs in the order of their times
+    claimed = [claim(engine, T0 + timedelta(seconds=30)) for _ in range(3)]
+    by_minute = jobs(engine, definition_id)
+    assert claimed == [by_minute[minute].id for minute in (40, 50, 0)]
 
 
 def test_catch_up_with_max_runs_zero_runs_nothing_missed(engine: Engine) -> None:
@@ -187,7 +288,10 @@ def test_catch_up_with_max_runs_zero_runs_nothing_missed(engine: Engine) -> None
     )
     with session_scope(engine, immediate=True) as session:
         fire_due_definitions(session, T0 + timedelta(seconds=20))
-    assert [o for _, o, _ in fires(engine, definition_id)] == ["missed"] * 3
+    recorded = fires(engine, definition_id)
+    assert [o for _, o, _ in recorded] == ["missed"] * 3
+    reasons = [reason or "" for *_, reason in recorded]
+    assert all(r.endswith("catchUp.maxRuns is 0: no missed time runs") for r in reasons)
     assert jobs(engine, definition_id) == {}
 
 

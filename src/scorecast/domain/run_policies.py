@@ -7,8 +7,9 @@ definition:
 - whether a failed scheduled run is tried again, and when: attempt ``n + 1`` of a fire starts
   ``delaySeconds * backoffFactor ** (n - 1)`` seconds after attempt ``n`` failed, while
   ``n < maxAttempts`` (``next_attempt_at``);
-- how a run ended (``run_end``): a user's abort is neither a success nor a failure, a run
-  aborted for a policy (timed out) or by ``abortOnError`` is a failure;
+- how a run ended (``run_end``): a user's abort, and a run a newer fire replaced
+  (``overlapPolicy: "cancelRunning"``), are neither a success nor a failure; a run aborted for
+  a policy (timed out) or by ``abortOnError`` is a failure;
 - how many fires failed in a row, newest first, counting only fires whose runs ended
   (``consecutive_failures``), and whether that disables the definition (``should_disable``);
 - whether a run went on too long (``past``): the timeout aborts it, the expected duration
@@ -28,6 +29,9 @@ from typing import Final
 MAX_RETRY_DELAY: Final = timedelta(days=7)
 #: the reason a job aborted for running longer than its definition's ``timeoutSeconds``
 TIMED_OUT: Final = "timed out"
+#: the reason a job aborted because a newer fire of its definition replaced it
+#: (``overlapPolicy: "cancelRunning"``): cancelled, like a user's abort
+REPLACED: Final = "replaced by a newer fire (overlap policy cancelRunning)"
 
 
 class RunEnd(StrEnum):
@@ -35,7 +39,7 @@ class RunEnd(StrEnum):
 
     SUCCEEDED = "succeeded"  #: COMPLETED
     FAILED = "failed"  #: FAILED, or ABORTED by a policy or by ``abortOnError``
-    CANCELLED = "cancelled"  #: ABORTED by a user: neither retried nor counted
+    CANCELLED = "cancelled"  #: ABORTED by a user or replaced: neither retried nor counted
 
 
 class FireResult(StrEnum):
@@ -77,11 +81,11 @@ def run_end(status: str, *, abort_requested: bool, abort_reason: str | None) -> 
     """How a job that ended with ``status`` counts (see ``RunEnd``).
 
     ``abort_requested`` without an ``abort_reason`` is a user's abort; a policy that aborts a
-    job stores its reason (``TIMED_OUT``).
+    job stores its reason (``TIMED_OUT``, ``REPLACED``). A replaced run is cancelled too.
     """
     if status == "COMPLETED":
         return RunEnd.SUCCEEDED
-    if status == "ABORTED" and abort_requested and abort_reason is None:
+    if status == "ABORTED" and abort_requested and abort_reason in (None, REPLACED):
         return RunEnd.CANCELLED
     return RunEnd.FAILED
 

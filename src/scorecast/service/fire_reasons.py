@@ -32,6 +32,8 @@ def missed(fire: PlannedFire, catch_up: CatchUp, outage: Outage | None) -> str:
             f"not fired at {stamp(moment)}: {why}; it is now more than "
             f"{duration(timedelta(seconds=catch_up.window_seconds))} late"
         )
+    if catch_up.max_runs == 0:
+        return f"not fired at {stamp(moment)}: {why}; catchUp.maxRuns is 0: no missed time runs"
     latest = (
         "the latest fire time runs"
         if catch_up.max_runs == 1

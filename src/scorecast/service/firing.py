@@ -21,8 +21,10 @@ transaction; it flushes, never commits):
   whole, to be fired by the next tick.
 - Skipped and missed fires raise their event (``service.events.emit``) in the same transaction.
 - ``cancelRunning``: the definition's waiting jobs are aborted at once, its running ones are
-  asked to abort (their worker stops them); a run the same batch created and replaced is
-  recorded ``ABORTED``.
+  asked to abort (their worker stops them), each with the abort reason
+  ``domain.run_policies.REPLACED`` (its ``statusDetails`` end with it; neither retried nor
+  counted as a failure); a run the same batch created and replaced is recorded ``ABORTED``.
+  Each job aborted so raises its ``FAILED`` event (``service.job_events``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session
 from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
 from scorecast.domain.events import Event, EventType
 from scorecast.domain.job_statuses import JobStatus
+from scorecast.domain.run_policies import REPLACED
 from scorecast.domain.schedule import Schedule, parse_schedule
 from scorecast.domain.schedule.firing_plan import (
     ActiveRun,
@@ -57,6 +60,7 @@ from scorecast.errors import ScorecastError
 from scorecast.service import fire_reasons, job_checks, run_outcomes
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
+from scorecast.service.job_events import emit_job_end
 from scorecast.service.scheduler_liveness import store_alive_since
 from scorecast.store.id_lists import among
 from scorecast.store.models import (
@@ -304,8 +308,8 @@ class _BatchWriter:
                 self._fire(row, fire.scheduled_time, FireOutcome.FAILED, reason=problem)
             else:
                 runs[fire.scheduled_time] = self._run(row, fire, runs, update_values)
-        for run in runs.values():
-            self._job(row, run)
+        for order, run in enumerate(runs.values()):
+            self._job(row, run, order)
 
     def _started_alone(self, row: Row[Any], plan: FiringPlan) -> bool:
         """The common case: the plan starts one job and does nothing else."""
@@ -406,8 +410,12 @@ class _BatchWriter:
                 Event(event[outcome], row.org_id, row.id, scheduled_time=moment, reason=reason),
             )
 
-    def _job(self, row: Row[Any], run: _Run) -> None:
+    def _job(self, row: Row[Any], run: _Run, order: int) -> None:
+        """Add the job of ``run``, the ``order``-th run of its plan: workers claim jobs by
+        (``created``, id), so each run of a plan is created a microsecond after the one before
+        and a catch-up's runs start oldest first."""
         owner = self.owners[row.id]
+        created = self.now + timedelta(microseconds=order)
         local_intake = row.job_spec["intakeSettings"]["type"] == "localFile"
         submitted = f"Job submitted at {_log_time(self.now)}"
         details = (
@@ -433,11 +441,12 @@ class _BatchWriter:
                 "status_details": details,
                 "queued": not aborted,
                 "abort_requested": aborted,
+                "abort_reason": REPLACED if aborted else None,
                 "intake_ready": not local_intake,
                 "scheduled_time": run.fire.scheduled_time,
                 "created_by": owner[0],
-                "created": self.now,
-                "finished": self.now if aborted else None,
+                "created": created,
+                "finished": created if aborted else None,
                 "percentage_completed": 0.0,
                 "after_previous": run.fire.outcome is FireOutcome.QUEUED,
             }
@@ -470,6 +479,12 @@ class _BatchWriter:
         connection = self.session.connection()
         if self.jobs:
             connection.execute(insert(_table(Job)), self.jobs)
+            for job_values in self.jobs:
+                if job_values["status"] != JobStatus.ABORTED.value:
+                    continue
+                replaced = self.session.get(Job, job_values["id"])  # by a later run of its plan
+                if replaced is not None:
+                    emit_job_end(self.session, replaced)
         if self.logs:
             connection.execute(insert(_table(JobLog)), self.logs)
         if self.fire_rows:
@@ -561,28 +576,40 @@ def _has_references(spec: Mapping[str, Any]) -> bool:
 
 
 def _cancel(session: Session, cancels: list[tuple[str, str]], now: datetime) -> None:
-    """Abort the replaced runs: waiting ones at once, running ones through their worker."""
+    """Abort the replaced runs: waiting ones at once (raising their ``FAILED`` event, as every
+    job of a definition that ends does), running ones through their worker."""
     for job_id, fire_time in cancels:
         message = (
             f"Job aborted at {_log_time(now)}: the fire of {fire_time} replaced it "
             "(overlap policy cancelRunning)"
         )
-        session.execute(
+        waiting = session.execute(
             update(Job)
             .where(and_(Job.id == job_id, Job.status == JobStatus.INITIALIZING.value))
             .values(
                 status=JobStatus.ABORTED.value,
                 status_details=message,
                 abort_requested=True,
+                abort_reason=REPLACED,
                 queued=False,
                 finished=now,
             )
             .execution_options(synchronize_session=False)
         )
-        session.execute(
+        if waiting.rowcount == 1:  # type: ignore[attr-defined]
+            ended = session.get(Job, job_id)
+            if ended is not None:
+                emit_job_end(session, ended)
+        session.execute(  # a run already aborting (a user, a timeout) keeps its reason
             update(Job)
-            .where(and_(Job.id == job_id, Job.status == JobStatus.RUNNING.value))
-            .values(abort_requested=True, status_details=message)
+            .where(
+                and_(
+                    Job.id == job_id,
+                    Job.status == JobStatus.RUNNING.value,
+                    Job.abort_requested.is_(False),
+                )
+            )
+            .values(abort_requested=True, abort_reason=REPLACED, status_details=message)
             .execution_options(synchronize_session=False)
         )
         session.execute(insert(JobLog).values(job_id=job_id, message=message, created=now))

@@ -1,8 +1,10 @@
 """The events a job of a definition raises when it ends: ``SUCCESS`` or ``FAILED``.
 
-Jobs end in two places: a worker finishing its claim (``service.claims``) and a user aborting a
-job no worker holds yet (``service.jobs.abort_job``). Both call ``emit_job_end`` once, in the
-transaction that stores the terminal status. A job without a definition raises nothing.
+Jobs end in three places: a worker finishing its claim (``service.claims``), a user aborting a
+job no worker holds yet (``service.jobs.abort_job``) and the scheduler aborting a waiting run
+that a newer fire replaced (``service.firing``, overlap policy ``cancelRunning``). Each calls
+``emit_job_end`` once, in the transaction that stores the terminal status. A job without a
+definition raises nothing.
 """
 
 from __future__ import annotations
