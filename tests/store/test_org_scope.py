@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -13,7 +15,13 @@ from scorecast.errors import NotFound
 from scorecast.service import accounts
 from scorecast.store.db import session_scope
 from scorecast.store.models import Credential, JobDefinition
-from scorecast.store.org_scope import exists_in_org, in_org, not_found, org_page
+from scorecast.store.org_scope import (
+    consistent_total,
+    exists_in_org,
+    in_org,
+    not_found,
+    org_page,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -101,3 +109,24 @@ def test_pages_hold_only_the_organizations_rows_newest_first_without_gaps(
         oldest = (Credential.created.asc(), Credential.id.asc())
         rows, _ = org_page(session, Credential, mine, offset=0, limit=7, order_by=oldest)
         assert [row.id for row in rows] == [row.id for row in reversed(seen)]
+
+
+@given(
+    rows=st.integers(min_value=0, max_value=300),
+    counted=st.integers(min_value=0, max_value=300),
+    offset=st.integers(min_value=0, max_value=300),
+    limit=st.integers(min_value=1, max_value=100),
+)
+def test_a_pages_total_agrees_with_its_rows(
+    rows: int, counted: int, offset: int, limit: int
+) -> None:
+    """Whatever the count said (another transaction may have added or removed rows between
+    the two statements), the total is never below the rows the page shows, and a short page,
+    the last, gives the exact number; a count that agrees with the rows is kept."""
+    shown = max(0, min(limit, rows - offset))
+    total = consistent_total(counted, offset=offset, limit=limit, shown=shown)
+    assert total >= offset + shown or (shown == 0 and offset > 0)
+    if shown < limit and (shown or not offset):
+        assert total == rows
+    if counted == rows:
+        assert total == rows

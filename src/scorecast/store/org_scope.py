@@ -133,11 +133,29 @@ def page(
     unique column, so that pages neither skip nor repeat rows), and the count of all its rows.
 
     With ``count_limit`` the count stops there (a page that shows "more than N" need not count
-    a million rows). ``key``: one column the count selects instead of whole rows.
+    a million rows). ``key``: one column the count selects instead of whole rows. The count
+    and the page are two statements, which PostgreSQL's READ COMMITTED may answer from two
+    moments; ``consistent_total`` makes the total agree with the page.
     """
     counted: Select[Any] = query if key is None else query.with_only_columns(key)
     if count_limit is not None:
         counted = counted.limit(count_limit)
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return list(rows), consistent_total(
+        total, offset=offset, limit=limit, shown=len(rows), count_limit=count_limit
+    )
+
+
+def consistent_total(
+    counted: int, *, offset: int, limit: int, shown: int, count_limit: int | None = None
+) -> int:
+    """A page's total that agrees with its rows: a page with fewer than ``limit`` rows is the
+    last one, so ``offset + shown`` rows exist; no page shows rows past the total. Rows added
+    or removed between the count and the page (another transaction, under READ COMMITTED) can
+    otherwise give a total of 0 beside a row."""
+    if offset and not shown:
+        return counted  # a page past the end: only the count knows
+    if shown < limit:
+        return offset + shown
+    return max(counted, offset + shown) if count_limit is None else counted
