@@ -30,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
 
 from live_api import LiveServer
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("SCORECAST_FUZZ_EXAMPLES", "15"))
 CHECKS = [
     not_a_server_error,

@@ -14,7 +14,9 @@ from scorecast.domain.location_templates import (
     PLACEHOLDERS,
     TIME_PLACEHOLDERS,
     TemplateError,
+    known_placeholder_problems,
     render,
+    render_known,
     run_values,
     template_problems,
     valid_placeholders,
@@ -108,3 +110,30 @@ def test_an_unknown_placeholder_is_named_with_the_valid_ones(name: str) -> None:
 def test_each_kind_of_bad_template_is_a_problem(template: str, problem: str) -> None:
     problems = template_problems(template)
     assert any(problem in found for found in problems), problems
+
+
+_sql_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40).filter(
+    lambda text: not any("{" + name in text for name in PLACEHOLDERS)
+)
+
+
+@given(before=_sql_text, after=_sql_text, moment=_moments)
+def test_sql_text_keeps_every_brace_but_the_known_placeholders(
+    before: str, after: str, moment: datetime
+) -> None:
+    """A JDBC ``query`` is SQL: only the known placeholders are filled, and whatever else it
+    holds (array literals ``'{a,b}'``, JSON, doubled braces) is left exactly as written."""
+    values = run_values("a" * 24, 2, moment, moment)
+    assert render_known(before, values) == before
+    assert known_placeholder_problems(before) == []
+    text = f"{before}'{{scheduled_time:%Y-%m-%d}}'{{job_id}}{after}"
+    day = moment.astimezone(UTC).strftime("%Y-%m-%d")
+    assert render_known(text, values) == f"{before}'{day}'{'a' * 24}{after}"
+
+
+def test_a_format_on_a_placeholder_that_takes_none_is_a_problem_in_sql_too() -> None:
+    assert known_placeholder_problems("SELECT '{job_id:%Y}'") == [
+        "placeholder {job_id} takes no format (only time placeholders do)"
+    ]
+    with pytest.raises(TemplateError):
+        render_known("SELECT '{attempt:x}'", run_values("a" * 24, 1, datetime.now(UTC), None))

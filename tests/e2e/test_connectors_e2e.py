@@ -560,3 +560,88 @@ def test_no_secret_in_server_output_files_or_answers(
     assert answers.find(planted.name) and planted.name in stored
     assert all((server.home / "serve.log").stat().st_size for server in (sqlite_server, pg_server))
     assert leaks == {}
+
+
+def test_a_jdbc_query_reads_each_scheduled_days_rows_in_a_backfill(
+    *,
+    pg_server: ServeProcess,
+    pg_deployment: str,
+    warehouse: str,
+    keys: Secrets,
+    answers: AnswerLog,
+    onnx_binary_model: Path,
+) -> None:
+    """The scheduled time fills a JDBC intake's ``query`` (issue 21): a daily definition
+    back-run over two days scores each day's rows, once; the query's own braces (a string
+    literal ``'{none}'``) are left as written."""
+    engine = sa.create_engine(
+        f"postgresql+psycopg://postgres@127.0.0.1:5432/{warehouse}", poolclass=sa.pool.NullPool
+    )
+    days = ["2026-03-01", "2026-03-02", "2026-03-03"]
+    source = features(90, seed=4, first_id=1001)
+    source["day"] = [days[n % 3] for n in range(90)]
+    source["note"] = "{some}"
+    try:
+        source.to_sql("visits", engine, index=False)
+        dr = connect(pg_server, answers)
+        store = dr.DataStore.create(
+            data_store_type="jdbc",
+            canonical_name="daily warehouse",
+            driver_id="postgresql",
+            jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
+        )
+        credential = dr.Credential.create_basic(
+            "daily login", user="postgres", password=keys.db_password
+        )
+        database = {"dataStoreId": store.id, "credentialId": credential.credential_id}
+        query = (
+            "SELECT id, num_a, num_b FROM visits "
+            "WHERE day = '{scheduled_time:%Y-%m-%d}' AND note <> '{none}' ORDER BY id"
+        )
+        with http(pg_server, answers) as api:
+            created = api.post(
+                "batchPredictionJobDefinitions/",
+                json={
+                    "name": "daily visits",
+                    "enabled": False,
+                    "schedule": {
+                        "minute": [0],
+                        "hour": [2],
+                        "dayOfMonth": ["*"],
+                        "month": ["*"],
+                        "dayOfWeek": ["*"],
+                    },
+                    "deploymentId": pg_deployment,
+                    "passthroughColumns": ["id"],
+                    "intakeSettings": {"type": "jdbc", **database, "query": query},
+                    "outputSettings": {
+                        "type": "jdbc",
+                        **database,
+                        "schema": "public",
+                        "table": "scored_daily",
+                        "statementType": "insert",
+                        "createTableIfNotExists": True,
+                    },
+                },
+            )
+            assert created.status_code == 202, created.text
+            definition = created.json()["id"]
+            backfill = api.post(
+                f"batchPredictionJobDefinitions/{definition}/backfills/",
+                json={"start": "2026-03-01T00:00:00Z", "end": "2026-03-03T00:00:00Z"},
+            )
+            assert backfill.status_code in (201, 202), backfill.text
+            link = f"batchPredictionJobDefinitions/{definition}/backfills/{backfill.json()['id']}/"
+            ended = poll(
+                "the backfill ended",
+                lambda: (b := api.get(link).json())["status"] != "running" and b,
+                timeout=300,
+            )
+            assert ended["status"] == "completed", ended
+            assert ended["progress"]["done"] == 2, ended
+        scored = pd.read_sql('SELECT * FROM scored_daily ORDER BY "id"', engine)
+        wanted = source[source["day"].isin(days[:2])].sort_values("id")
+        assert scored["id"].tolist() == wanted["id"].tolist()  # each back-run day, once
+        check_predictions(onnx_binary_model, wanted[["id", "num_a", "num_b"]], scored)
+    finally:
+        engine.dispose()

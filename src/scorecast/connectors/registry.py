@@ -25,7 +25,9 @@ from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.domain.location_templates import (
     SAMPLE_VALUES,
     TemplateError,
+    known_placeholder_problems,
     render,
+    render_known,
     template_problems,
 )
 from scorecast.errors import InvalidInput, UnsupportedFeature
@@ -150,13 +152,13 @@ def _validate(
     _connector_for(config, side)
     problems = {
         key: "; ".join(found)
-        for key in TEMPLATED_KEYS
-        if isinstance(config.get(key), str) and (found := template_problems(config[key]))
+        for key, check in _TEMPLATE_CHECKS.items()
+        if isinstance(config.get(key), str) and (found := check(config[key]))
     }
     if problems:
         _raise_nested(InvalidInput(_problem_summary(problems), problems), side)
     checked, _ = _check(apply_template(config, SAMPLE_VALUES), side, app_settings)
-    for key in TEMPLATED_KEYS:
+    for key in _TEMPLATE_CHECKS:
         if key in config:
             checked[key] = config[key]
     return checked
@@ -208,6 +210,12 @@ def validate_output_settings(
 
 #: Settings keys whose text may hold ``{placeholder}``s filled from ``ConnectorContext.template``.
 TEMPLATED_KEYS = ("url", "table", "schema")
+#: Settings keys of SQL text, where only the known placeholders are filled (``render_known``).
+SQL_TEMPLATED_KEYS = ("query",)
+_TEMPLATE_CHECKS: dict[str, Callable[[str], list[str]]] = {
+    **dict.fromkeys(TEMPLATED_KEYS, template_problems),
+    **dict.fromkeys(SQL_TEMPLATED_KEYS, known_placeholder_problems),
+}
 
 
 def apply_template(config: Mapping[str, Any], template: Mapping[str, str]) -> dict[str, Any]:
@@ -220,11 +228,12 @@ def apply_template(config: Mapping[str, Any], template: Mapping[str, str]) -> di
     """
     filled = dict(config)
     problems: dict[str, str] = {}
-    for key in TEMPLATED_KEYS:
+    for key in (*TEMPLATED_KEYS, *SQL_TEMPLATED_KEYS):
         value = filled.get(key)
         if isinstance(value, str) and ("{" in value or "}" in value):
+            fill = render_known if key in SQL_TEMPLATED_KEYS else render
             try:
-                filled[key] = render(value, template)
+                filled[key] = fill(value, template)
             except TemplateError as exc:
                 problems[key] = str(exc)
     if problems:

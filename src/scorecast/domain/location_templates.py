@@ -10,10 +10,15 @@ unbalanced brace is a problem reported at submit (``template_problems``), never 
 literally.
 
 Values are passed as strings (``ConnectorContext.template``): times as ISO 8601 with an offset.
+
+A JDBC intake's ``query`` is SQL, where braces have meanings of their own (PostgreSQL array
+literals, JSON): there only the placeholders named in ``PLACEHOLDERS`` are filled
+(``render_known``), any other brace is left as written, and doubled braces mean nothing special.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -41,6 +46,8 @@ SAMPLE_VALUES: Final = {
 }
 
 _FORMATTER: Final = string.Formatter()
+#: a known placeholder in SQL text: ``{name}`` or ``{name:format}`` (no brace in the format)
+_KNOWN: Final = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")(?::([^{}]*))?\}")
 
 
 class TemplateError(ValueError):
@@ -98,6 +105,31 @@ def render(text: str, values: Mapping[str, str]) -> str:
             value = format_time(value, spec or DEFAULT_TIME_FORMAT)
         parts.append(value)
     return "".join(parts)
+
+
+def known_placeholder_problems(text: str) -> list[str]:
+    """What is wrong with the known placeholders of SQL ``text`` (see the module docstring)."""
+    return [
+        f"placeholder {{{match[1]}}} takes no format (only time placeholders do)"
+        for match in _KNOWN.finditer(text)
+        if match[2] is not None and match[1] not in TIME_PLACEHOLDERS
+    ]
+
+
+def render_known(text: str, values: Mapping[str, str]) -> str:
+    """SQL ``text`` with its known placeholders filled from ``values``, every other brace as
+    written; ``TemplateError`` for a format on a placeholder that takes none."""
+    problems = known_placeholder_problems(text)
+    if problems:
+        raise TemplateError("; ".join(problems))
+
+    def value(match: re.Match[str]) -> str:
+        name, spec = match[1], match[2]
+        if name in TIME_PLACEHOLDERS:
+            return format_time(values[name], spec or DEFAULT_TIME_FORMAT)
+        return values[name]
+
+    return _KNOWN.sub(value, text)
 
 
 def format_time(iso: str, layout: str) -> str:
