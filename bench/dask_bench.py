@@ -24,53 +24,20 @@ import csv
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from scorecast.config import Settings
 from scorecast.demo import MODEL
-from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.job_claim import Claim
 from scorecast.domain.job_spec import JobSpec
 from scorecast.predictors.registry import describe_model
 from scorecast.runtime.job_ledger import JobPlan
 from scorecast.runtime.job_run import JobRun
+from scorecast.runtime.memory_ledger import MemoryLedger
 
 FEATURES = ("patient_id", "age", "visits_last_year", "medications", "admission_type")
-
-
-@dataclass
-class _Ledger:
-    job_plan: JobPlan
-    logs: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-    def plan(self) -> JobPlan:
-        return self.job_plan
-
-    def credential(self, credential_id: str) -> dict[str, Any]:
-        raise KeyError(credential_id)
-
-    def data_store(self, data_store_id: str) -> dict[str, Any]:
-        raise KeyError(data_store_id)
-
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
-        raise KeyError(dataset_id)
-
-    def report(self, update: ProgressUpdate) -> frozenset[str]:
-        return frozenset()
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
-        return True
-
-    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
-        self.failed.append((status, message))
-
-    def release(self, reason: str) -> None:
-        raise RuntimeError(reason)
 
 
 def _write_rows(path: Path, count: int) -> None:
@@ -100,7 +67,7 @@ def _job(source: Path, target: Path, chunk: int, address: str, attempt: int) -> 
         intake_size=None,
         scheduled_time=None,
     )
-    ledger = _Ledger(plan)
+    ledger = MemoryLedger(plan)
     settings = replace(Settings.from_env(), dask_address=address)
     claim = Claim(job_id=f"{attempt:024d}", attempt=1, worker_id="bench", retried=False)
     started = time.perf_counter()

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,14 @@ import emulators
 from scorecast.config import Settings
 from scorecast.connectors import localfile_files
 from scorecast.demo import MODEL
-from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.job_claim import Claim
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
 from scorecast.engine.dask_tasks import KILL_WORKER_ONCE
-from scorecast.errors import JobFailure
 from scorecast.predictors.registry import describe_model
 from scorecast.runtime.job_ledger import JobPlan
 from scorecast.runtime.job_run import JobRun
+from scorecast.runtime.memory_ledger import MemoryLedger
 
 distributed = pytest.importorskip("distributed")
 
@@ -42,50 +42,6 @@ JOB = "d" * 24
 CHUNK = 128 << 10  # bytes per part: the inputs below (1 to 1.5 MB) make 8 or more parts
 REFERENCE_ROWS = 40_000
 SECRET = "dask-secret-key-never-shown"
-
-
-@dataclass
-class Ledger:
-    """A ``JobLedger`` in memory, recording what the run stores."""
-
-    job_plan: JobPlan
-    answer: frozenset[str] = frozenset()
-    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reports: list[ProgressUpdate] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    finished: list[tuple[str, ProgressUpdate]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-    def plan(self) -> JobPlan:
-        return self.job_plan
-
-    def credential(self, credential_id: str) -> dict[str, Any]:
-        if credential_id not in self.credentials:
-            raise JobFailure(f"credential {credential_id} not found")
-        return self.credentials[credential_id]
-
-    def data_store(self, data_store_id: str) -> dict[str, Any]:
-        raise JobFailure(f"data store {data_store_id} not found")
-
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
-        raise JobFailure(f"dataset {dataset_id} not found")
-
-    def report(self, update: ProgressUpdate) -> frozenset[str]:
-        self.reports.append(update)
-        return self.answer
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
-        self.finished.append((summary, progress))
-        return True
-
-    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
-        self.failed.append((status, message))
-
-    def release(self, reason: str) -> None:
-        raise AssertionError(f"released: {reason}")
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +141,7 @@ def _plan(
     )
 
 
-def _run(ledger: Ledger, address: str, signals: frozenset[str] = frozenset()) -> None:
+def _run(ledger: MemoryLedger, address: str, signals: frozenset[str] = frozenset()) -> None:
     claim = Claim(job_id=JOB, attempt=1, worker_id="w1", retried=False)
     settings = replace(Settings.from_env(), dask_address=address)
     JobRun(settings, ledger, claim, lambda: set(signals)).execute()
@@ -197,7 +153,7 @@ def _file(path: Path) -> dict[str, str]:
 
 def _local_output(description: ModelDescription, files: Path, source: Path) -> bytes:
     target = files / "local.csv"
-    ledger = Ledger(_plan(description, _file(source), _file(target)))
+    ledger = MemoryLedger(_plan(description, _file(source), _file(target)))
     _run(ledger, "")
     assert ledger.failed == []
     return target.read_bytes()
@@ -216,7 +172,7 @@ def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
     source, target = files / "in.csv", files / "out.csv"
     _rows(source, 60_000, bad_every=20_011)
     expected = _local_output(description, files, source)
-    ledger = Ledger(_plan(description, _file(source), _file(target)))
+    ledger = MemoryLedger(_plan(description, _file(source), _file(target)))
 
     _run(ledger, cluster.scheduler_address)
 
@@ -250,7 +206,7 @@ def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(
     client.create_bucket(Bucket="dask")
     client.upload_file(str(reference.source), "dask", "in/rows.csv")
     s3 = {"credentialId": "c1", "endpointUrl": moto_server.endpoint}
-    ledger = Ledger(
+    ledger = MemoryLedger(
         _plan(
             description,
             {"type": "s3", "url": "s3://dask/in/rows.csv", **s3},
@@ -281,7 +237,7 @@ def test_a_local_file_upload_runs_locally_and_says_why(
     upload.write(reference.source.read_bytes())
     upload.close()
     localfile_files.end_streamed_upload(settings, JOB)
-    ledger = Ledger(_plan(description, {"type": "localFile"}, _file(target)))
+    ledger = MemoryLedger(_plan(description, {"type": "localFile"}, _file(target)))
 
     _run(ledger, cluster.scheduler_address)
 
@@ -295,7 +251,7 @@ def test_an_aborted_job_cancels_its_tasks_and_leaves_no_output(
 ) -> None:
     target = files / "out.csv"
     plan = _plan(description, _file(reference.source), _file(target))
-    ledger = Ledger(plan, answer=frozenset({"abort"}))
+    ledger = MemoryLedger(plan, answer=frozenset({"abort"}))
 
     _run(ledger, cluster.scheduler_address, signals=frozenset({"abort"}))
 
@@ -311,7 +267,7 @@ def test_a_task_that_cannot_load_the_model_fails_the_job_with_its_reason(
     broken = files.parent / "broken.onnx"
     broken.write_bytes(b"this is not an ONNX model")
     plan = _plan(description, _file(reference.source), _file(target), artifact=broken)
-    ledger = Ledger(plan)
+    ledger = MemoryLedger(plan)
 
     _run(ledger, cluster.scheduler_address)
 
@@ -330,7 +286,7 @@ def test_a_worker_that_dies_has_its_part_run_again_and_the_job_completes(
 ) -> None:
     target = files / "out.csv"
     kill_marker.write_bytes(b"")
-    ledger = Ledger(_plan(description, _file(reference.source), _file(target)))
+    ledger = MemoryLedger(_plan(description, _file(reference.source), _file(target)))
 
     _run(ledger, cluster.scheduler_address)
 
@@ -344,7 +300,7 @@ def test_abort_on_error_aborts_a_cluster_job_past_the_failed_rows_limit(
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
     _rows(source, 20_000, bad_every=10)
-    ledger = Ledger(_plan(description, _file(source), _file(target)))
+    ledger = MemoryLedger(_plan(description, _file(source), _file(target)))
 
     _run(ledger, cluster.scheduler_address)
 
@@ -361,7 +317,9 @@ def test_a_parquet_input_is_split_by_row_groups(
 
     parquet, target = files / "in.parquet", files / "out.csv"
     pq.write_table(pacsv.read_csv(reference.source), parquet, row_group_size=5_000)
-    ledger = Ledger(_plan(description, {**_file(parquet), "format": "parquet"}, _file(target)))
+    ledger = MemoryLedger(
+        _plan(description, {**_file(parquet), "format": "parquet"}, _file(target))
+    )
 
     _run(ledger, cluster.scheduler_address)
 

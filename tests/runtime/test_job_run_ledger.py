@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,60 +17,15 @@ import pytest
 
 from scorecast.config import Settings
 from scorecast.demo import MODEL
-from scorecast.domain.job_claim import Claim, ProgressUpdate
+from scorecast.domain.job_claim import Claim
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
-from scorecast.errors import JobFailure
 from scorecast.predictors.registry import describe_model
 from scorecast.runtime.job_ledger import JobPlan
 from scorecast.runtime.job_run import JobRun
+from scorecast.runtime.memory_ledger import MemoryLedger
 
 FEATURES = ("patient_id", "age", "visits_last_year", "medications", "admission_type")
-
-
-@dataclass
-class FakeLedger:
-    """A ``JobLedger`` in memory: ``plan`` as given, and everything the run stores, recorded."""
-
-    job_plan: JobPlan | None
-    #: what ``report`` answers (``"abort"``, ``"lost"``)
-    answer: frozenset[str] = frozenset()
-    reports: list[ProgressUpdate] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    finished: list[tuple[str, ProgressUpdate]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-
-    def plan(self) -> JobPlan:
-        if self.job_plan is None:
-            raise JobFailure("the job's deployment no longer exists")
-        return self.job_plan
-
-    def credential(self, credential_id: str) -> dict[str, Any]:
-        raise JobFailure(f"credential {credential_id} not found")
-
-    def data_store(self, data_store_id: str) -> dict[str, Any]:
-        raise JobFailure(f"data store {data_store_id} not found")
-
-    def dataset_path(self, dataset_id: str, version_id: str | None) -> str:
-        raise JobFailure(f"dataset {dataset_id} not found")
-
-    def report(self, update: ProgressUpdate) -> frozenset[str]:
-        self.reports.append(update)
-        return self.answer
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def finish(self, summary: str, progress: ProgressUpdate) -> bool:
-        self.finished.append((summary, progress))
-        return True
-
-    def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:
-        self.failed.append((status, message))
-
-    def release(self, reason: str) -> None:
-        self.released.append(reason)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +80,7 @@ def _keeps_extended_attributes(folder: Path) -> bool:
 
 
 def _run(
-    ledger: FakeLedger,
+    ledger: MemoryLedger,
     *,
     attempt: int = 1,
     signals: frozenset[str] = frozenset(),
@@ -143,7 +97,7 @@ def test_a_clean_run_commits_the_output_and_finishes_with_its_counts(
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
     _write_rows(source, 500)
-    ledger = FakeLedger(_plan(description, source, target))
+    ledger = MemoryLedger(_plan(description, source, target))
 
     _run(ledger)
 
@@ -162,7 +116,7 @@ def test_a_missing_column_fails_the_job_and_writes_nothing(
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
     source.write_text("patient_id,age\nP1,30\n")
-    ledger = FakeLedger(_plan(description, source, target))
+    ledger = MemoryLedger(_plan(description, source, target))
 
     _run(ledger)
 
@@ -177,7 +131,7 @@ def test_an_abort_from_the_store_ends_the_job_aborted_and_writes_nothing(
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
     _write_rows(source, 200)
-    ledger = FakeLedger(_plan(description, source, target), answer=frozenset({"abort"}))
+    ledger = MemoryLedger(_plan(description, source, target), answer=frozenset({"abort"}))
 
     _run(ledger, signals=frozenset({"abort"}))
 
@@ -190,7 +144,7 @@ def test_a_lost_lease_stores_nothing_and_commits_nothing(
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
     _write_rows(source, 200)
-    ledger = FakeLedger(_plan(description, source, target), answer=frozenset({"lost"}))
+    ledger = MemoryLedger(_plan(description, source, target), answer=frozenset({"lost"}))
 
     _run(ledger, signals=frozenset({"lost"}))
 
@@ -203,7 +157,7 @@ def test_a_shutdown_puts_the_job_back_in_the_queue(
 ) -> None:
     source, target = files / "in.csv", files / "out.csv"
     _write_rows(source, 200)
-    ledger = FakeLedger(_plan(description, source, target))
+    ledger = MemoryLedger(_plan(description, source, target))
 
     _run(ledger, signals=frozenset({"shutdown"}))
 
@@ -218,11 +172,11 @@ def test_a_retry_after_an_earlier_commit_completes_without_writing_again(
         pytest.skip("this file system keeps no user extended attributes (no commit mark)")
     source, target = files / "in.csv", files / "out.csv"
     _write_rows(source, 100)
-    first = FakeLedger(_plan(description, source, target))
+    first = MemoryLedger(_plan(description, source, target))
     _run(first)
     committed = target.read_bytes()
     _write_rows(source, 300)  # a second read would give another output
-    second = FakeLedger(_plan(description, source, target))
+    second = MemoryLedger(_plan(description, source, target))
 
     _run(second, attempt=2)
 
@@ -232,7 +186,7 @@ def test_a_retry_after_an_earlier_commit_completes_without_writing_again(
 
 
 def test_a_deployment_that_is_gone_fails_the_job_with_the_reason(files: Path) -> None:
-    ledger = FakeLedger(None)
+    ledger = MemoryLedger(None)
 
     _run(ledger)
 
@@ -266,7 +220,7 @@ def test_a_local_file_job_reads_its_upload_and_commits_its_download(
         intake_size=None,
         scheduled_time=None,
     )
-    ledger = FakeLedger(plan)
+    ledger = MemoryLedger(plan)
 
     _run(ledger, job_id=job_id)
 
