@@ -1,7 +1,8 @@
 """Notifications end to end: a real ``scorecast serve`` sends signed webhooks to a receiver on
 127.0.0.1 (private endpoints allowed) for a definition's successful and failed runs, retries
-the delivery the receiver answered 500, and a delivery queued while no sender ran is sent
-after a restart (deliveries are stored, not held in memory)."""
+the delivery the receiver answered 500, emails the failure through a real SMTP server
+(aiosmtpd), and a delivery queued while no sender ran is sent after a restart (deliveries are
+stored, not held in memory)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from job_streams import wait_for_job
 from serving import ServeProcess, patients_csv, register_demo_model
 
-from notification_receivers import webhook_receiver
+from notification_receivers import smtp_receiver, webhook_receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +78,25 @@ def _subscribe(server: ServeProcess, url: str) -> str:
     return channel_id
 
 
+def _subscribe_email(server: ServeProcess, address: str) -> None:
+    """An email channel for failed runs only."""
+    with server.http() as http:
+        channel = http.post(
+            "notificationChannels/",
+            json={"name": "ops", "channelType": "Email", "emailAddresses": [address]},
+        )
+        assert channel.status_code == 201, channel.text
+        policy = http.post(
+            "notificationPolicies/",
+            json={
+                "name": "failures by email",
+                "channelId": channel.json()["id"],
+                "eventType": "batch_predictions.failed",
+            },
+        )
+        assert policy.status_code == 201, policy.text
+
+
 def test_signed_deliveries_for_success_and_failure_retried_after_a_500(
     fresh_store: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -84,17 +104,25 @@ def test_signed_deliveries_for_success_and_failure_retried_after_a_500(
     root = tmp_path / "files"
     root.mkdir()
     source = patients_csv(root / "in.csv")
-    with webhook_receiver(SECRET, answers=[500]) as receiver:
-        server = ServeProcess(home, url, env=_env(root)).start()
+    with webhook_receiver(SECRET, answers=[500]) as receiver, smtp_receiver() as smtp:
+        env = {
+            **_env(root),
+            "SCORECAST_SMTP_HOST": smtp.host,
+            "SCORECAST_SMTP_PORT": str(smtp.port),
+            "SCORECAST_SMTP_FROM": "scorecast@example.com",
+        }
+        server = ServeProcess(home, url, env=env).start()
         try:
             deployment = register_demo_model(server)
             good = _definition(server, deployment, "good", source, root / "out.csv")
             bad = _definition(server, deployment, "bad", root / "absent.csv", root / "never.csv")
             channel = _subscribe(server, receiver.url)
+            _subscribe_email(server, "ops@example.com")
             succeeded = _run(server, good)
             failed = _run(server, bad)
             assert (succeeded["status"], failed["status"]) == ("COMPLETED", "ABORTED")
             received = receiver.wait_for(3)
+            (email,) = smtp.wait_for(1)
             with server.http() as http:
                 listing = http.get(f"notificationChannels/{channel}/deliveries/").json()
         finally:
@@ -112,6 +140,9 @@ def test_signed_deliveries_for_success_and_failure_retried_after_a_500(
     assert by_event["batch_predictions.failed"]["job"]["id"] == failed["id"]
     assert by_event["batch_predictions.failed"]["job"]["endReason"] == "failed"
     assert "absent.csv" in by_event["batch_predictions.failed"]["reason"]
+    assert email["Subject"] == "[scorecast] batch_predictions.failed: bad"
+    assert smtp.envelopes == [["ops@example.com"]]
+    assert "absent.csv" in email.get_payload(decode=True).decode()
     assert listing["totalCount"] == 2
     assert all(item["status"] == "delivered" for item in listing["data"])
     attempts = sorted(len(item["attempts"]) for item in listing["data"])
