@@ -1,0 +1,474 @@
+"""Writing one batch of fires (``service.firing``): the firing plan of every due definition
+of the batch turned into jobs, their first log lines, fire rows and the definitions' next-fire
+and last-run fields, with a few bulk statements whatever the batch's size; ``cancelRunning``'s
+aborts; the skipped and missed fires' events. See ``service.firing`` for the contracts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, cast
+
+from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
+from scorecast.domain.events import Event, EventType
+from scorecast.domain.job_statuses import JobStatus
+from scorecast.domain.run_policies import REPLACED
+from scorecast.domain.schedule import Schedule, parse_schedule
+from scorecast.domain.schedule.firing_plan import (
+    ActiveRun,
+    FireState,
+    FiringPlan,
+    PlannedFire,
+    jitter_offset,
+    jittered,
+    plan_fires,
+)
+from scorecast.domain.schedule.outcomes import FireOutcome
+from scorecast.errors import ScorecastError
+from scorecast.service import fire_reasons, job_checks
+from scorecast.service.events import emit
+from scorecast.service.fire_reasons import Outage
+from scorecast.service.job_events import emit_job_end
+from scorecast.store.id_lists import among
+from scorecast.store.models import (
+    Base,
+    Deployment,
+    Job,
+    JobDefinition,
+    JobLog,
+    ScheduleFire,
+    User,
+)
+from scorecast.store.scheduled_jobs import StartedRuns, insert_started_runs
+from scorecast.store.types import new_id
+
+ACTIVE_STATUSES: Final = (JobStatus.INITIALIZING.value, JobStatus.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class Fire:
+    """What happened to one scheduled time (``outcome``: a ``FireOutcome``)."""
+
+    definition_id: str
+    scheduled_time: datetime
+    outcome: FireOutcome
+    job_id: str | None = None
+    reason: str | None = None
+    lateness_seconds: float | None = None
+
+
+@dataclass
+class _Run:
+    """A job the batch creates."""
+
+    job_id: str
+    fire: PlannedFire
+    aborted_by: datetime | None = None
+
+
+class BatchWriter:
+    """Plans each definition of a batch, then writes every row of the batch at once."""
+
+    def __init__(
+        self, session: Session, now: datetime, outage: Outage | None, due: Sequence[Row[Any]]
+    ) -> None:
+        self.session = session
+        self.now = now
+        self.outage = outage
+        ids = [row.id for row in due]
+        self.active = _active_runs(session, ids)
+        self.recorded = _recorded_times(session, ids, min(r.next_scheduled_run_time for r in due))
+        self.owners = _owners(session, due)
+        self.deployments = _deployments(session, due)
+        self.fires: list[Fire] = []
+        self.jobs: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []
+        self.fire_rows: list[dict[str, Any]] = []
+        self.definitions: list[dict[str, Any]] = []
+        self.cancel: list[tuple[str, str]] = []  # (job id, reason)
+        #: definitions starting one job alone, by (scheduled time, lateness, localFile intake)
+        self.started: dict[tuple[datetime, float, bool], list[str]] = defaultdict(list)
+        # definitions share a few schedules and policies: each distinct one is parsed once
+        self._schedules: dict[str, Schedule] = {}
+        self._parsed_policies: dict[str, DefinitionPolicies] = {}
+
+    def _schedule(self, wire: Mapping[str, Any]) -> Schedule:
+        key = json.dumps(wire, sort_keys=True)
+        if key not in self._schedules:
+            self._schedules[key] = parse_schedule(wire)
+        return self._schedules[key]
+
+    def _policies(self, wire: Mapping[str, Any] | None) -> DefinitionPolicies:
+        key = json.dumps(wire, sort_keys=True)
+        if key not in self._parsed_policies:
+            self._parsed_policies[key] = policies_from_stored(wire)
+        return self._parsed_policies[key]
+
+    def plan(self, row: Row[Any], since: datetime | None) -> None:
+        update_values: dict[str, Any] = {"id": row.id}
+        self.definitions.append(update_values)
+        if row.schedule is None:
+            update_values["next_scheduled_run_time"] = update_values["next_due_at"] = None
+            return
+        policies = self._policies(row.policies)
+        state = FireState(
+            definition_id=row.id,
+            schedule=self._schedule(row.schedule),
+            next_time=row.next_scheduled_run_time,
+            overlap=policies.overlap_policy,
+            catch_up=policies.catch_up,
+            active=tuple(self.active.get(row.id, ())),
+            jitter=jitter_offset(row.id, policies.jitter_seconds),
+        )
+        plan = plan_fires(state, self.now, since)
+        update_values["next_scheduled_run_time"] = plan.next_time
+        update_values["next_due_at"] = jittered(row.id, plan.next_time, policies.jitter_seconds)
+        self._record(row, plan, policies, update_values)
+
+    def _record(
+        self,
+        row: Row[Any],
+        plan: FiringPlan,
+        policies: DefinitionPolicies,
+        update_values: dict[str, Any],
+    ) -> None:
+        if plan.summary is not None:
+            reason = fire_reasons.summary(plan.summary, self.outage)
+            self._fire(row, plan.summary.first, FireOutcome.MISSED, reason=reason)
+        problem = self._problem(row) if any(f.runs for f in plan.fires) else None
+        if problem is None and self._started_alone(row, plan):
+            self._start_with_others(row, plan.fires[0], update_values)
+            return
+        runs: dict[datetime, _Run] = {}
+        for fire in plan.fires:
+            if (row.id, fire.scheduled_time) in self.recorded:
+                continue  # another scheduler recorded this time first: its row stands
+            if fire.outcome is FireOutcome.MISSED:
+                reason = fire_reasons.missed(fire, policies.catch_up, self.outage)
+                self._fire(row, fire.scheduled_time, fire.outcome, reason=reason)
+            elif fire.outcome is FireOutcome.SKIPPED:
+                self._fire(
+                    row, fire.scheduled_time, fire.outcome, reason=fire_reasons.skipped(fire)
+                )
+            elif problem is not None:
+                update_values["last_failed_run_time"] = self.now
+                self._fire(row, fire.scheduled_time, FireOutcome.FAILED, reason=problem)
+            else:
+                runs[fire.scheduled_time] = self._run(row, fire, runs, update_values)
+        for order, run in enumerate(runs.values()):
+            self._job(row, run, order)
+
+    def _started_alone(self, row: Row[Any], plan: FiringPlan) -> bool:
+        """The common case: the plan starts one job and does nothing else."""
+        if plan.summary is not None or len(plan.fires) != 1:
+            return False
+        fire = plan.fires[0]
+        return (
+            fire.outcome is FireOutcome.STARTED
+            and not fire.cancels_jobs
+            and not fire.cancels_times
+            and (row.id, fire.scheduled_time) not in self.recorded
+            and self.owners[row.id][0] == row.updated_by
+        )
+
+    def _start_with_others(
+        self, row: Row[Any], fire: PlannedFire, update_values: dict[str, Any]
+    ) -> None:
+        """Leave the job, log and fire row to one set-based write per (time, kind) group."""
+        local = row.job_spec["intakeSettings"]["type"] == "localFile"
+        lateness = max(fire.lateness.total_seconds(), 0.0)
+        self.started[(fire.scheduled_time, lateness, local)].append(row.id)
+        update_values["last_scheduled_run_time"] = fire.scheduled_time
+        update_values["last_started_job_status"] = JobStatus.INITIALIZING.value
+        update_values["last_started_job_time"] = self.now
+
+    def _run(
+        self,
+        row: Row[Any],
+        fire: PlannedFire,
+        runs: Mapping[datetime, _Run],
+        update_values: dict[str, Any],
+    ) -> _Run:
+        run = _Run(new_id(), fire)
+        reason = None
+        if fire.cancels_jobs:
+            reason = fire_reasons.cancelled(list(fire.cancels_jobs))
+            self.cancel += [
+                (job_id, fire_reasons.stamp(fire.scheduled_time)) for job_id in fire.cancels_jobs
+            ]
+        for moment in fire.cancels_times:
+            if moment in runs:
+                runs[moment].aborted_by = fire.scheduled_time
+                reason = fire_reasons.cancelled([runs[moment].job_id])
+        lateness = max(fire.lateness.total_seconds(), 0.0)
+        self._fire(
+            row,
+            fire.scheduled_time,
+            fire.outcome,
+            job_id=run.job_id,
+            reason=reason,
+            lateness=lateness,
+        )
+        update_values["last_scheduled_run_time"] = fire.scheduled_time
+        update_values["last_started_job_status"] = JobStatus.INITIALIZING.value
+        update_values["last_started_job_time"] = self.now
+        return run
+
+    def _problem(self, row: Row[Any]) -> str | None:
+        """Why a job of this definition cannot be created now (a deleted reference), or None."""
+        if row.id not in self.owners:
+            return f"the owner of job definition {row.id} no longer exists"
+        deployment_id = row.job_spec.get("deploymentId")
+        if (row.org_id, deployment_id) not in self.deployments:
+            return f"deployment {deployment_id!r} not found"
+        if _has_references(row.job_spec):
+            try:
+                job_checks.check_references(self.session, row.org_id, row.job_spec)
+            except ScorecastError as exc:
+                return exc.message
+        return None
+
+    def _fire(
+        self,
+        row: Row[Any],
+        moment: datetime,
+        outcome: FireOutcome,
+        *,
+        job_id: str | None = None,
+        reason: str | None = None,
+        lateness: float | None = None,
+    ) -> None:
+        self.fire_rows.append(
+            {
+                "definition_id": row.id,
+                "scheduled_time": moment,
+                "fired_at": self.now,
+                "outcome": outcome.value,
+                "reason": reason,
+                "job_id": job_id,
+                "lateness_seconds": lateness,
+            }
+        )
+        self.fires.append(Fire(row.id, moment, outcome, job_id, reason, lateness))
+        event = {FireOutcome.SKIPPED: EventType.SKIPPED, FireOutcome.MISSED: EventType.MISSED}
+        if outcome in event:
+            emit(
+                self.session,
+                Event(event[outcome], row.org_id, row.id, scheduled_time=moment, reason=reason),
+            )
+
+    def _job(self, row: Row[Any], run: _Run, order: int) -> None:
+        """Add the job of ``run``, the ``order``-th run of its plan: workers claim jobs by
+        (``created``, id), so each run of a plan is created a microsecond after the one before
+        and a catch-up's runs start oldest first."""
+        owner = self.owners[row.id]
+        created = self.now + timedelta(microseconds=order)
+        local_intake = row.job_spec["intakeSettings"]["type"] == "localFile"
+        submitted = f"Job submitted at {_log_time(self.now)}"
+        details = (
+            f"{submitted}; waiting for the upload of the input file" if local_intake else submitted
+        )
+        if run.fire.outcome is FireOutcome.QUEUED:
+            details = f"{submitted}; queued behind the definition's active run"
+        aborted = run.aborted_by is not None
+        if run.aborted_by is not None:
+            details = (
+                f"Job aborted at {_log_time(self.now)}: the fire of "
+                f"{fire_reasons.stamp(run.aborted_by)} replaced it (overlap policy cancelRunning)"
+            )
+        self.jobs.append(
+            {
+                "id": run.job_id,
+                "org_id": row.org_id,
+                "deployment_id": row.job_spec["deploymentId"],
+                "definition_id": row.id,
+                "spec": row.job_spec,
+                "source": "scheduled",
+                "status": JobStatus.ABORTED.value if aborted else JobStatus.INITIALIZING.value,
+                "status_details": details,
+                "queued": not aborted,
+                "abort_requested": aborted,
+                "abort_reason": REPLACED if aborted else None,
+                "intake_ready": not local_intake,
+                "scheduled_time": run.fire.scheduled_time,
+                "created_by": owner[0],
+                "created": created,
+                "finished": created if aborted else None,
+                "percentage_completed": 0.0,
+                "after_previous": run.fire.outcome is FireOutcome.QUEUED,
+            }
+        )
+        message = f"Job created by {owner[1]} by the scheduler at {_log_time(self.now)}"
+        self.logs.append({"job_id": run.job_id, "message": message, "created": self.now})
+        if aborted:
+            self.logs.append({"job_id": run.job_id, "message": details, "created": self.now})
+
+    def write(self) -> None:
+        """Every row of the batch: set-based writes for the common case, Core ``executemany``
+        statements for the rest, and one update per distinct set of definition values."""
+        for (moment, lateness, local), definition_ids in self.started.items():
+            submitted = f"Job submitted at {_log_time(self.now)}"
+            runs = StartedRuns(
+                definition_ids=definition_ids,
+                scheduled_time=moment,
+                lateness_seconds=lateness,
+                intake_ready=not local,
+                status_details=(
+                    f"{submitted}; waiting for the upload of the input file" if local else submitted
+                ),
+                log_time=_log_time(self.now),
+            )
+            made = insert_started_runs(self.session, runs, self.now)
+            self.fires += [
+                Fire(d, moment, FireOutcome.STARTED, made.get(d), None, lateness)
+                for d in definition_ids
+            ]
+        connection = self.session.connection()
+        if self.jobs:
+            connection.execute(insert(_table(Job)), self.jobs)
+            for job_values in self.jobs:
+                if job_values["status"] != JobStatus.ABORTED.value:
+                    continue
+                replaced = self.session.get(Job, job_values["id"])  # by a later run of its plan
+                if replaced is not None:
+                    emit_job_end(self.session, replaced)
+        if self.logs:
+            connection.execute(insert(_table(JobLog)), self.logs)
+        if self.fire_rows:
+            connection.execute(insert(_table(ScheduleFire)), self.fire_rows)
+        if self.cancel:
+            _cancel(self.session, self.cancel, self.now)
+        for values, definition_ids in _by_values(self.definitions).items():
+            connection.execute(
+                update(_table(JobDefinition))
+                .where(among(self.session, JobDefinition.id, definition_ids))
+                .values(dict(values))
+            )
+
+
+def _table(model: type[Base]) -> Table:
+    return cast("Table", model.__table__)
+
+
+def _by_values(
+    rows: list[dict[str, Any]],
+) -> dict[tuple[tuple[str, Any], ...], list[str]]:
+    """The definitions' updates grouped by the values they set (one statement per group: the
+    definitions due together share their next time and last-run fields)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
+    for values in rows:
+        key = tuple(sorted((k, v) for k, v in values.items() if k != "id"))
+        groups[key].append(values["id"])
+    return groups
+
+
+def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[ActiveRun]]:
+    active: dict[str, list[ActiveRun]] = defaultdict(list)
+    rows = session.execute(
+        select(Job.id, Job.definition_id, Job.status)
+        .where(among(session, Job.definition_id, definition_ids), Job.status.in_(ACTIVE_STATUSES))
+        .order_by(Job.created, Job.id)
+    )
+    for job_id, definition_id, status in rows:
+        if definition_id is not None:
+            active[definition_id].append(ActiveRun(job_id, status))
+    return active
+
+
+def _recorded_times(
+    session: Session, definition_ids: list[str], earliest: datetime
+) -> set[tuple[str, datetime]]:
+    rows = session.execute(
+        select(ScheduleFire.definition_id, ScheduleFire.scheduled_time).where(
+            among(session, ScheduleFire.definition_id, definition_ids),
+            ScheduleFire.scheduled_time >= earliest,
+        )
+    )
+    return {(definition_id, moment) for definition_id, moment in rows}
+
+
+def _owners(session: Session, due: Iterable[Row[Any]]) -> dict[str, tuple[str, str]]:
+    """Each definition's acting user (the last one to change it): (user id, username)."""
+    user_ids = {row.updated_by for row in due} | {row.created_by for row in due}
+    users = dict(
+        session.execute(
+            select(User.id, User.username).where(among(session, User.id, user_ids))
+        ).all()
+    )
+    owners: dict[str, tuple[str, str]] = {}
+    for row in due:
+        user_id = row.updated_by if row.updated_by in users else row.created_by
+        if user_id in users:
+            owners[row.id] = (user_id, users[user_id])
+    return owners
+
+
+def _deployments(session: Session, due: Iterable[Row[Any]]) -> set[tuple[str, str]]:
+    wanted = {(row.org_id, row.job_spec.get("deploymentId")) for row in due}
+    rows = session.execute(
+        select(Deployment.org_id, Deployment.id).where(
+            among(session, Deployment.id, {d for _, d in wanted if d})
+        )
+    )
+    return {(org_id, deployment_id) for org_id, deployment_id in rows}
+
+
+def _has_references(spec: Mapping[str, Any]) -> bool:
+    keys = (*job_checks.CREDENTIAL_KEYS, "dataStoreId", "datasetId")
+    return any(
+        (spec.get(side) or {}).get(key) is not None
+        for side in ("intakeSettings", "outputSettings")
+        for key in keys
+    )
+
+
+def _cancel(session: Session, cancels: list[tuple[str, str]], now: datetime) -> None:
+    """Abort the replaced runs: waiting ones at once (raising their ``FAILED`` event, as every
+    job of a definition that ends does), running ones through their worker."""
+    for job_id, fire_time in cancels:
+        message = (
+            f"Job aborted at {_log_time(now)}: the fire of {fire_time} replaced it "
+            "(overlap policy cancelRunning)"
+        )
+        waiting = session.execute(
+            update(Job)
+            .where(and_(Job.id == job_id, Job.status == JobStatus.INITIALIZING.value))
+            .values(
+                status=JobStatus.ABORTED.value,
+                status_details=message,
+                abort_requested=True,
+                abort_reason=REPLACED,
+                queued=False,
+                finished=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if waiting.rowcount == 1:  # type: ignore[attr-defined]
+            ended = session.get(Job, job_id)
+            if ended is not None:
+                emit_job_end(session, ended)
+        session.execute(  # a run already aborting (a user, a timeout) keeps its reason
+            update(Job)
+            .where(
+                and_(
+                    Job.id == job_id,
+                    Job.status == JobStatus.RUNNING.value,
+                    Job.abort_requested.is_(False),
+                )
+            )
+            .values(abort_requested=True, abort_reason=REPLACED, status_details=message)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(insert(JobLog).values(job_id=job_id, message=message, created=now))
+
+
+def _log_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
