@@ -1,23 +1,27 @@
-"""Job processes: every job runs in a process of its own, a child of the service.
+"""Job processes: every job runs in a job process, a child of the service, reused for later jobs.
 
-Why a process per job: the service process (API, scheduler, worker) never imports a model
-library, so it stays small; the memory a job used is given back when it ends; and a model that
-crashes or exhausts memory takes down its job, not the service (the worker then ends the job
-FAILED saying so).
+Why job processes: the service process (API, scheduler, worker) never imports a model library,
+so it stays small; a model that crashes or exhausts memory takes down its job, not the service
+(the worker then ends the job FAILED saying so).
 
 A job process is a fresh interpreter (``child_process``: the service is multi-threaded, so no
-``fork``), imports the engine and the common model libraries, says ``ready`` and waits for
-one job. The worker keeps one such process warm while no job runs (``JobProcesses``), so a job
-does not wait for those imports; while jobs run, no spare is kept (it would only add memory at
-the busiest moment), and a second concurrent job starts its own. After ``SPARE_IDLE_SECONDS``
-without a job the spare is let go too.
+``fork``), imports the engine and the common model libraries, says ``ready`` and waits for a
+job. After a job it forgets it (``job_traces``: environment, temporary folder, loaded models,
+cached file systems) and says ``ready`` again, or exits (retires) when it ran
+``Settings.job_process_max_jobs`` jobs, when its resident size is above
+``Settings.job_process_max_rss_mb`` or when the job left a file open. The worker keeps the
+processes that wait in ``JobProcesses``: at most one per slot; one started in advance while no
+job runs; all let go after ``SPARE_IDLE_SECONDS`` without a job. The worker does not give a
+process back when its job was told to stop (abort, lost lease, shutdown) or when the job's
+model runs code when loaded (pickle, MLflow: such a job also gets a process that ran nothing).
 
 The connection between the worker and the job process carries: worker → job, the settings
 (``Settings.for_child``: no credential key, no store URL) and the prepared-model signing keys,
-the ``Claim``, then any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``) and the
-answers to the job's calls; job → worker, ``"ready"``, calls on the job's ``JobLedger``
-(``("call", method, args)``, answered from the store by the worker's ``StoreLedger``: a job
-process never opens the store, see ``job_ledger``) and ``"finished"``. A job process whose
+then for each job its ``Claim``, any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see
+``job_run``) and the answers to the job's calls; job → worker, ``"ready"`` (before each job),
+calls on the job's ``JobLedger`` (``("call", method, args)``, answered from the store by the
+worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``) and
+``"finished"``. A job process whose
 worker is gone (the connection closed: the service was killed) treats it as a lost lease and
 stops without writing anything; it ignores SIGINT, which a terminal sends to the whole process
 group, so that Ctrl-C reaches only the service, which then stops its jobs properly.
@@ -424,6 +428,7 @@ def _serve_jobs(
             return
         log_format.job_id.set(None)
         reasons = job_traces.forget_job(baseline, folder)
+        _trim_memory()
         if jobs >= settings.job_process_max_jobs:
             reasons.append(f"it ran {jobs} job(s), its most")
         resident = _resident_megabytes()
@@ -433,6 +438,15 @@ def _serve_jobs(
         if reasons:
             log.debug("job process %d retires: %s", os.getpid(), "; ".join(reasons))
             return
+
+
+def _trim_memory() -> None:
+    """Give the heap's free memory back to the system (glibc), so that the resident size
+    compared with the limit is what the process still holds."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _resident_megabytes() -> float | None:

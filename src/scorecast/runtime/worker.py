@@ -1,9 +1,10 @@
-"""The worker: claims jobs from the store and runs each in a job process of its own.
+"""The worker: claims jobs from the store and runs each in a job process (reused for later jobs).
 
 - A claim loop takes the oldest claimable job whenever a slot is free (``claims.claim_next_job``
   under a lease) and hands it to a job process (``job_process``), which runs it to its end
   (``job_run``: intake → ``engine.run_job`` → commit → ``finish_job``). A thread per job
-  supervises its process. While no job runs, one job process is kept warm.
+  supervises its process. A process that finished its job cleanly runs a later one
+  (``job_process.JobProcesses``); while no job runs, one job process is kept warm.
 - A heartbeat thread renews the leases of the running jobs every ``lease_seconds / 3`` and
   picks up abort requests, which it passes on to the job process: an aborted job stops within
   a heartbeat plus one progress tick. A job whose lease was lost (this process stalled and
