@@ -59,6 +59,8 @@ STOP_GRACE_SECONDS = 20.0
 _SUPERVISE_SECONDS = 0.25
 #: how often running jobs are checked against their definitions' time limits
 LIMITS_CHECK_SECONDS = 1.0
+#: how many of the latest jobs ``Worker.job_process_ids`` remembers
+_PROCESS_IDS_KEPT = 1000
 
 
 @dataclass
@@ -101,7 +103,7 @@ class Worker:
         self._processes = JobProcesses(
             settings, spare_idle_seconds, size=slots, grace=STOP_GRACE_SECONDS
         )
-        #: the process id that ran each job of this worker (the latest attempt's)
+        #: the process id that ran each of this worker's latest jobs (its latest attempt's)
         self.job_process_ids: dict[str, int] = {}
         self._claims_outage = OutageLog(log, "claiming jobs")
         self._heartbeat_outage = OutageLog(log, "renewing job leases")
@@ -315,7 +317,7 @@ class Worker:
         running.ledger = StoreLedger(self.settings, self.engine, claim)
         fresh = _runs_code_when_loaded(running.ledger)
         process = self._processes.take(fresh=fresh)
-        self.job_process_ids[claim.job_id] = process.pid
+        self._note_process(claim.job_id, process.pid)
         sent: set[str] = set()
         stopping_since: float | None = None
         reusable = False
@@ -325,7 +327,7 @@ class Worker:
             except OSError:  # it died while it waited: the job gets a new one
                 process.retire(STOP_GRACE_SECONDS)
                 process = self._processes.take(fresh=True)
-                self.job_process_ids[claim.job_id] = process.pid
+                self._note_process(claim.job_id, process.pid)
                 process.assign(claim, running.ledger)
             while not process.wait(_SUPERVISE_SECONDS):
                 wanted = {
@@ -361,6 +363,12 @@ class Worker:
                 process.close()
             else:
                 process.retire(STOP_GRACE_SECONDS)
+
+    def _note_process(self, job_id: str, pid: int) -> None:
+        with self._lock:
+            self.job_process_ids[job_id] = pid
+            while len(self.job_process_ids) > _PROCESS_IDS_KEPT:
+                del self.job_process_ids[next(iter(self.job_process_ids))]
 
     def _settle_crash(self, running: _Running, cause: str, sent: set[str]) -> None:
         """The job process ended without finishing its job: end or requeue the job here."""
