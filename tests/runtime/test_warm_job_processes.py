@@ -233,3 +233,22 @@ def test_forgetting_a_job_restores_the_environment_and_drops_its_models_files_an
     left_open.close()
     folder = job_traces.begin_job(baseline)
     assert job_traces.forget_job(baseline, folder) == []
+
+
+def test_the_settings_are_read_from_the_environment_and_bad_values_name_the_variable() -> None:
+    from scorecast.errors import InvalidInput
+
+    env = {"SCORECAST_HOME": "/nowhere"}
+    defaults = Settings.from_env(env)
+    assert (defaults.job_process_max_jobs, defaults.job_process_max_rss_mb) == (50, 1024.0)
+    chosen = Settings.from_env(
+        {**env, "SCORECAST_JOB_PROCESS_MAX_JOBS": "1", "SCORECAST_JOB_PROCESS_MAX_RSS_MB": "0"}
+    )
+    assert (chosen.job_process_max_jobs, chosen.job_process_max_rss_mb) == (1, 0.0)
+    for name, value in (
+        ("SCORECAST_JOB_PROCESS_MAX_JOBS", "0"),
+        ("SCORECAST_JOB_PROCESS_MAX_JOBS", "many"),
+        ("SCORECAST_JOB_PROCESS_MAX_RSS_MB", "-5"),
+    ):
+        with pytest.raises(InvalidInput, match=name):
+            Settings.from_env({**env, name: value})
