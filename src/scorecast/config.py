@@ -130,6 +130,28 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidInput(f"{name} must be a whole number (1 or more), not {raw!r}")
+    return value
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise InvalidInput(f"{name} must be a number of megabytes (0 or more), not {raw!r}")
+    return value
+
+
 STORAGE_SCHEMES = ("file", "s3", "az", "azure", "gs", "gcs")
 
 
@@ -335,6 +357,10 @@ class Settings:
     log_format: LogFormat = "text"
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
     debris_sweep_seconds: float = 600.0
+    #: a job process runs at most this many jobs before it is replaced (1: a process per job)
+    job_process_max_jobs: int = 50
+    #: a job process whose resident size is above this after a job is replaced (0: no limit)
+    job_process_max_rss_mb: float = 1024.0
     #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
     storage_url: str = ""
     #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
@@ -377,6 +403,8 @@ class Settings:
                 if name.strip()
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
+            job_process_max_jobs=_count(env, "SCORECAST_JOB_PROCESS_MAX_JOBS", 50),
+            job_process_max_rss_mb=_megabytes(env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),
             limits=Limits.from_env(env),

@@ -49,7 +49,7 @@ _may_fork = False
 
 
 def use_fork_for_workers() -> None:
-    """Let worker processes start with ``fork`` (for a job process, which runs one job): they
+    """Let worker processes start with ``fork`` (for a job process, which runs jobs only): they
     then share its imports and loaded model, and start at once."""
     global _may_fork  # noqa: PLW0603 - one start method per process
     _may_fork = True

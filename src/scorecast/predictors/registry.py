@@ -178,11 +178,18 @@ def load_predictor(artifact: Path, description: ModelDescription) -> Predictor:
     return predictor
 
 
+def forget_loaded() -> None:
+    """Drop every loaded model (a job process does between two jobs: ``runtime.job_traces``)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 __all__ = [
     "FORMATS",
     "TargetType",
     "describe_model",
     "detect_format",
+    "forget_loaded",
     "load_predictor",
     "model_format",
 ]

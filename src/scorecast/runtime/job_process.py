@@ -1,23 +1,27 @@
-"""Job processes: every job runs in a process of its own, a child of the service.
+"""Job processes: every job runs in a job process, a child of the service, reused for later jobs.
 
-Why a process per job: the service process (API, scheduler, worker) never imports a model
-library, so it stays small; the memory a job used is given back when it ends; and a model that
-crashes or exhausts memory takes down its job, not the service (the worker then ends the job
-FAILED saying so).
+Why job processes: the service process (API, scheduler, worker) never imports a model library,
+so it stays small; a model that crashes or exhausts memory takes down its job, not the service
+(the worker then ends the job FAILED saying so).
 
 A job process is a fresh interpreter (``child_process``: the service is multi-threaded, so no
-``fork``), imports the engine and the common model libraries, says ``ready`` and waits for
-one job. The worker keeps one such process warm while no job runs (``JobProcesses``), so a job
-does not wait for those imports; while jobs run, no spare is kept (it would only add memory at
-the busiest moment), and a second concurrent job starts its own. After ``SPARE_IDLE_SECONDS``
-without a job the spare is let go too.
+``fork``), imports the engine and the common model libraries, says ``ready`` and waits for a
+job. After a job it forgets it (``job_traces``: environment, temporary folder, loaded models,
+cached file systems) and says ``ready`` again, or exits (retires) when it ran
+``Settings.job_process_max_jobs`` jobs, when its resident size is above
+``Settings.job_process_max_rss_mb`` or when the job left a file open. The worker keeps the
+processes that wait in ``JobProcesses``: at most one per slot; one started in advance while no
+job runs; all let go after ``SPARE_IDLE_SECONDS`` without a job. The worker does not give a
+process back when its job was told to stop (abort, lost lease, shutdown) or when the job's
+model runs code when loaded (pickle, MLflow: such a job also gets a process that ran nothing).
 
 The connection between the worker and the job process carries: worker → job, the settings
 (``Settings.for_child``: no credential key, no store URL) and the prepared-model signing keys,
-the ``Claim``, then any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see ``job_run``) and the
-answers to the job's calls; job → worker, ``"ready"``, calls on the job's ``JobLedger``
-(``("call", method, args)``, answered from the store by the worker's ``StoreLedger``: a job
-process never opens the store, see ``job_ledger``) and ``"finished"``. A job process whose
+then for each job its ``Claim``, any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see
+``job_run``) and the answers to the job's calls; job → worker, ``"ready"`` (before each job),
+calls on the job's ``JobLedger`` (``("call", method, args)``, answered from the store by the
+worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``) and
+``"finished"``. A job process whose
 worker is gone (the connection closed: the service was killed) treats it as a lost lease and
 stops without writing anything; it ignores SIGINT, which a terminal sends to the whole process
 group, so that Ctrl-C reaches only the service, which then stops its jobs properly.
@@ -29,11 +33,14 @@ import contextlib
 import importlib
 import importlib.util
 import logging
+import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, cast
 
 from scorecast import log_format
@@ -68,7 +75,12 @@ class JobProcess:
         from scorecast.service.secrets import signing_keys
 
         self.process, self._conn = start_child(__name__, "main")
+        #: the jobs given to this process so far
+        self.jobs = 0
+        #: it ended its current job (``"finished"``)
         self.finished = False
+        self._readies = 0  # the "ready" received: one before each job it runs
+        self.idle_since = time.monotonic()
         self._ledger: JobLedger | None = None
         self._closed = False  # the process closed its end (it exited)
         self._store_outage = OutageLog(log, "answering a job process from the store")
@@ -78,10 +90,22 @@ class JobProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    @property
+    def ready(self) -> bool:
+        """It waits for a job: it said ``"ready"`` once more than it was given jobs (a process
+        still importing says it for its first job only once it has that job)."""
+        return self._readies > self.jobs
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def assign(self, claim: Claim, ledger: JobLedger) -> None:
         """Give the process its job, whose calls ``ledger`` answers (the process may still be
-        importing; it starts once ready)."""
+        importing, or forgetting its previous job; it starts once ready)."""
         self._ledger = ledger
+        self.jobs += 1
+        self.finished = False
         self._conn.send(claim)
 
     def signal(self, name: str) -> None:
@@ -90,10 +114,21 @@ class JobProcess:
             self._conn.send(name)
 
     def wait(self, timeout: float) -> bool:
-        """Answer the job's calls for up to ``timeout`` seconds or until the process ends;
-        True once it has."""
+        """Answer the job's calls for up to ``timeout`` seconds or until the process finished
+        its job or ended; True once it has."""
+        return self._wait_until(lambda: self.finished, timeout)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """After its job: True once the process waits for another, False when it exits (it
+        retires: see ``_serve_jobs``) or is not ready within ``timeout`` seconds."""
+        self._wait_until(lambda: self.ready, timeout)
+        return self.ready and self.alive
+
+    def _wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
+            if done():
+                return True
             remaining = max(deadline - time.monotonic(), 0.0)
             if self._closed:
                 try:
@@ -106,6 +141,8 @@ class JobProcess:
                     self._receive()
             except (EOFError, OSError):
                 self._closed = True
+            if done():
+                return True
             if self.process.poll() is not None:
                 self._receive()  # what it sent just before it exited
                 return True
@@ -118,6 +155,8 @@ class JobProcess:
                 message = self._conn.recv()
                 if message == "finished":
                     self.finished = True
+                elif message == "ready":
+                    self._readies += 1
                 elif isinstance(message, tuple) and message[0] == "call":
                     self._answer(message[1], message[2])
         except (EOFError, OSError):
@@ -149,6 +188,15 @@ class JobProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
 
+    def retire(self, grace: float) -> None:
+        """Let the process go: it sees its connection close and exits; killed if it has not
+        within ``grace`` seconds."""
+        self.close()
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
     def describe_exit(self) -> str:
         code = self.process.returncode
         if code is not None and code < 0:
@@ -165,54 +213,93 @@ class JobProcess:
 
 
 class JobProcesses:
-    """Hands out job processes, keeping one started in advance while no job runs.
+    """The worker's job processes waiting for a job: at most ``size`` (its slots).
 
-    The spare is kept for ``idle_seconds`` after the service starts or a job ends; a service
-    idle longer gives its memory back (the next job then starts its own process, a second or
-    two). ``idle_seconds`` None keeps it for ever.
+    A process that finished a job cleanly comes back (``give_back``) and runs a later one; one
+    is started in advance while no job runs (the spare). Idle processes are let go once the
+    service has been idle for ``idle_seconds`` (and any process idle that long), so an idle
+    service gives its memory back (the next job then starts its own process, a second or two).
+    ``idle_seconds`` None keeps them for ever.
     """
 
-    def __init__(self, settings: Settings, idle_seconds: float | None = SPARE_IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        idle_seconds: float | None = SPARE_IDLE_SECONDS,
+        size: int = 1,
+        grace: float = 20.0,
+    ) -> None:
         self.settings = settings
         self.idle_seconds = idle_seconds
-        self._spare: JobProcess | None = None
+        self.size = size
+        self.grace = grace
+        self._idle: list[JobProcess] = []
         self._lock = threading.Lock()
         self._warm_since = time.monotonic()
 
-    def take(self) -> JobProcess:
+    def take(self, *, fresh: bool = False) -> JobProcess:
+        """An idle process (the one back most recently), or a new one; ``fresh``: one that
+        has run no job yet."""
+        chosen: JobProcess | None = None
         with self._lock:
-            spare, self._spare = self._spare, None
-        if spare is not None and spare.alive:
-            return spare
-        if spare is not None:
-            spare.close()
-        return JobProcess(self.settings)
+            dead = [p for p in self._idle if not p.alive]
+            for process in reversed(self._idle):
+                if process.alive and (process.jobs == 0 or not fresh):
+                    chosen = process
+                    break
+            self._idle = [p for p in self._idle if p is not chosen and p not in dead]
+        for process in dead:
+            process.retire(self.grace)
+        return chosen if chosen is not None else JobProcess(self.settings)
+
+    def give_back(self, process: JobProcess) -> None:
+        """``process`` finished a job and waits for another: keep it, or let it go when as
+        many wait already."""
+        process.idle_since = time.monotonic()
+        with self._lock:
+            keep = len(self._idle) < self.size
+            if keep:
+                self._idle.append(process)
+        if not keep:
+            process.retire(self.grace)
 
     def job_ended(self) -> None:
         """A job ended: keep a spare for another ``idle_seconds``."""
         self._warm_since = time.monotonic()
 
+    def let_idle_go(self) -> None:
+        """Let go of the processes idle for longer than ``idle_seconds``."""
+        if self.idle_seconds is None:
+            return
+        cutoff = time.monotonic() - self.idle_seconds
+        with self._lock:
+            idle = [p for p in self._idle if p.idle_since < cutoff]
+            self._idle = [p for p in self._idle if p not in idle]
+        for process in idle:
+            process.retire(self.grace)
+
     def keep_warm(self) -> None:
-        """Start the spare if there is none, or let it go once idle too long (call while no
-        job runs)."""
+        """Start the spare if no process waits, or let them go once idle too long (call while
+        no job runs)."""
         idle = time.monotonic() - self._warm_since
         if self.idle_seconds is not None and idle > self.idle_seconds:
             self.close()
             return
         with self._lock:
-            if self._spare is None or not self._spare.alive:
-                self._spare = JobProcess(self.settings)
+            if not any(p.alive for p in self._idle):
+                self._idle.append(JobProcess(self.settings))
 
     @property
     def spare(self) -> JobProcess | None:
-        return self._spare
+        """The process the next job gets, if one waits."""
+        with self._lock:
+            return self._idle[-1] if self._idle else None
 
     def close(self) -> None:
         with self._lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.close()  # the process sees the pipe close and exits
-            spare.wait(5)
+            idle, self._idle = self._idle, []
+        for process in idle:
+            process.retire(self.grace)  # the process sees the pipe close and exits
 
 
 # --- inside the job process -------------------------------------------------------------------
@@ -297,10 +384,10 @@ def main(descriptor: int) -> None:
         settings, log_level, keys = conn.recv()
     except (EOFError, OSError):
         return
-    _serve_one_job(conn, settings, log_level, keys)
+    _serve_jobs(conn, settings, log_level, keys)
 
 
-def _serve_one_job(
+def _serve_jobs(
     conn: Connection, settings: Settings, log_level: int | None, keys: list[bytes]
 ) -> None:
     if log_level is not None:
@@ -309,26 +396,66 @@ def _serve_one_job(
     for module in PRELOAD:
         if importlib.util.find_spec(module.split(".")[0]) is not None:
             importlib.import_module(module)
-    try:
-        conn.send("ready")
-        claim = conn.recv()
-    except (EOFError, OSError):
-        return  # the worker is gone or let this spare go
     from scorecast.engine import pools
     from scorecast.predictors import prepared
+    from scorecast.runtime import job_traces
     from scorecast.runtime.job_run import JobRun
 
     pools.use_fork_for_workers()
     prepared.configure(keys)
-    link = _WorkerLink(conn)
-    log_format.job_id.set(claim.job_id)
+    baseline = job_traces.Baseline.now()
+    jobs = 0
+    while True:
+        try:
+            conn.send("ready")
+            claim = conn.recv()
+        except (EOFError, OSError):
+            return  # the worker is gone or let this process go
+        if not isinstance(claim, Claim):
+            return
+        jobs += 1
+        folder = job_traces.begin_job(baseline)
+        link = _WorkerLink(conn)
+        log_format.job_id.set(claim.job_id)
+        try:
+            JobRun(settings, _RemoteLedger(link), claim, link.signals).execute()
+        except WorkerGone:
+            log.warning("job %s: the service is gone; stopped", claim.job_id)
+            return
+        try:
+            conn.send("finished")
+        except OSError:
+            return
+        log_format.job_id.set(None)
+        reasons = job_traces.forget_job(baseline, folder)
+        _trim_memory()
+        if jobs >= settings.job_process_max_jobs:
+            reasons.append(f"it ran {jobs} job(s), its most")
+        resident = _resident_megabytes()
+        limit = settings.job_process_max_rss_mb
+        if limit and resident is not None and resident > limit:
+            reasons.append(f"it uses {resident:.0f} MB, more than {limit:.0f} MB")
+        if reasons:
+            log.debug("job process %d retires: %s", os.getpid(), "; ".join(reasons))
+            return
+
+
+def _trim_memory() -> None:
+    """Give the heap's free memory back to the system (glibc), so that the resident size
+    compared with the limit is what the process still holds."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _resident_megabytes() -> float | None:
+    """This process's resident size now (Linux), in MB."""
     try:
-        JobRun(settings, _RemoteLedger(link), claim, link.signals).execute()
-    except WorkerGone:
-        log.warning("job %s: the service is gone; stopped", claim.job_id)
-        return
-    with contextlib.suppress(OSError):
-        conn.send("finished")
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def _return_memory_early() -> None:

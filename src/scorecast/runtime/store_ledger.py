@@ -45,9 +45,17 @@ class StoreLedger:
         #: set once the job is being ended through this ledger (finish, fail, release): from
         #: then on the worker's heartbeat no longer finds the job owned, and that is expected
         self.ending = False
+        self._plan: JobPlan | None = None
         self._outage = OutageLog(log, f"job {claim.job_id}: storing its progress and logs")
 
     def plan(self) -> JobPlan:
+        """The job's plan, read once: the worker reads it before its job process asks
+        (``worker``: whether the job needs a fresh process)."""
+        if self._plan is None:
+            self._plan = self._read_plan()
+        return self._plan
+
+    def _read_plan(self) -> JobPlan:
         with session_scope(self.engine) as session:
             job = session.get(Job, self.claim.job_id)
             if job is None:

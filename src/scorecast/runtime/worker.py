@@ -1,9 +1,10 @@
-"""The worker: claims jobs from the store and runs each in a job process of its own.
+"""The worker: claims jobs from the store and runs each in a job process (reused for later jobs).
 
 - A claim loop takes the oldest claimable job whenever a slot is free (``claims.claim_next_job``
   under a lease) and hands it to a job process (``job_process``), which runs it to its end
   (``job_run``: intake → ``engine.run_job`` → commit → ``finish_job``). A thread per job
-  supervises its process. While no job runs, one job process is kept warm.
+  supervises its process. A process that finished its job cleanly runs a later one
+  (``job_process.JobProcesses``); while no job runs, one job process is kept warm.
 - A heartbeat thread renews the leases of the running jobs every ``lease_seconds / 3`` and
   picks up abort requests, which it passes on to the job process: an aborted job stops within
   a heartbeat plus one progress tick. A job whose lease was lost (this process stalled and
@@ -46,6 +47,7 @@ from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobPro
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.runtime.store_ledger import StoreLedger
 from scorecast.service import claims, run_limits
+from scorecast.service.trusted_models import UNPICKLED_FORMATS
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
@@ -57,6 +59,8 @@ STOP_GRACE_SECONDS = 20.0
 _SUPERVISE_SECONDS = 0.25
 #: how often running jobs are checked against their definitions' time limits
 LIMITS_CHECK_SECONDS = 1.0
+#: how many of the latest jobs ``Worker.job_process_ids`` remembers
+_PROCESS_IDS_KEPT = 1000
 
 
 @dataclass
@@ -96,7 +100,11 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._processes = JobProcesses(settings, spare_idle_seconds)
+        self._processes = JobProcesses(
+            settings, spare_idle_seconds, size=slots, grace=STOP_GRACE_SECONDS
+        )
+        #: the process id that ran each of this worker's latest jobs (its latest attempt's)
+        self.job_process_ids: dict[str, int] = {}
         self._claims_outage = OutageLog(log, "claiming jobs")
         self._heartbeat_outage = OutageLog(log, "renewing job leases")
         self._sweep_outage = OutageLog(log, "sweeping crash debris")
@@ -190,6 +198,10 @@ class Worker:
             if claimed is not None:
                 self._launch(claimed)
                 continue
+            try:
+                self._processes.let_idle_go()
+            except Exception:
+                log.exception("letting idle job processes go failed")
             if not self.running_jobs:
                 try:
                     self._processes.keep_warm()
@@ -299,14 +311,24 @@ class Worker:
             self._wake.set()
 
     def _supervise(self, running: _Running) -> None:
-        """Run the job in a job process; pass the worker's signals on; settle a crash."""
+        """Run the job in a job process; pass the worker's signals on; settle a crash; give
+        the process back for another job when it may run one (see ``_reusable``)."""
         claim = running.claim
-        process = self._processes.take()
+        running.ledger = StoreLedger(self.settings, self.engine, claim)
+        fresh = _runs_code_when_loaded(running.ledger)
+        process = self._processes.take(fresh=fresh)
+        self._note_process(claim.job_id, process.pid)
         sent: set[str] = set()
         stopping_since: float | None = None
+        reusable = False
         try:
-            running.ledger = StoreLedger(self.settings, self.engine, claim)
-            process.assign(claim, running.ledger)
+            try:
+                process.assign(claim, running.ledger)
+            except OSError:  # it died while it waited: the job gets a new one
+                process.retire(STOP_GRACE_SECONDS)
+                process = self._processes.take(fresh=True)
+                self._note_process(claim.job_id, process.pid)
+                process.assign(claim, running.ledger)
             while not process.wait(_SUPERVISE_SECONDS):
                 wanted = {
                     name
@@ -328,10 +350,25 @@ class Worker:
                     log.warning("job %s: its process does not stop; killing it", claim.job_id)
                     process.kill()
             if process.finished:
+                # a job told to stop, or whose model ran code of its own, leaves its process
+                # in a state no other job should see: it is not given another job
+                reusable = not sent and not fresh and process.wait_ready(STOP_GRACE_SECONDS)
                 return
             self._settle_crash(running, process.describe_exit(), sent)
         finally:
-            process.close()
+            if reusable and not self._stop.is_set():
+                self._processes.give_back(process)
+            elif process.alive and sent & {"abort", "lost"}:
+                process.kill()
+                process.close()
+            else:
+                process.retire(STOP_GRACE_SECONDS)
+
+    def _note_process(self, job_id: str, pid: int) -> None:
+        with self._lock:
+            self.job_process_ids[job_id] = pid
+            while len(self.job_process_ids) > _PROCESS_IDS_KEPT:
+                del self.job_process_ids[next(iter(self.job_process_ids))]
 
     def _settle_crash(self, running: _Running, cause: str, sent: set[str]) -> None:
         """The job process ended without finishing its job: end or requeue the job here."""
@@ -352,6 +389,15 @@ class Worker:
             output_cleanup.discard_dead_attempt(
                 self.settings, StoreLedger(self.settings, self.engine, claim), claim
             )
+
+
+def _runs_code_when_loaded(ledger: StoreLedger) -> bool:
+    """Whether the job's model runs code of its file when loaded (pickle, MLflow): such a
+    job gets a process that ran no other job, and its process runs no other job after it."""
+    try:
+        return ledger.plan().description.format in UNPICKLED_FORMATS
+    except Exception:  # the job process reads the plan again and fails the job saying why
+        return False
 
 
 #: the ids of the workers of this process that have not stopped
