@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -61,3 +61,31 @@ def axe_script() -> Path:
 
 def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=require_chromium(), headless=True, args=ARGS)
+
+
+def watch(page: Any, requests: list[str], errors: list[str]) -> Any:
+    """``page``, recording every URL it requests and every error it logs or raises."""
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical accessibility violations on ``page``."""
+    page.add_script_tag(path=str(axe_script()))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def check_page(page: Any, where: str, found: list[str]) -> None:
+    """Add ``page``'s serious axe violations to ``found``, named by ``where``; keep a
+    screenshot ``console-<where>.png`` when ``SCORECAST_SCREENSHOTS`` names a folder."""
+    found += [f"{where}: {v}" for v in serious_violations(page)]
+    shots = os.environ.get("SCORECAST_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / f"console-{where}.png"), full_page=True)

@@ -120,13 +120,18 @@ def _pickle_model_roles(env: Mapping[str, str]) -> frozenset[str]:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _amount(env, name, default, "seconds")
+
+
+def _amount(env: Mapping[str, str], name: str, default: float, unit: str) -> float:
+    """A finite number of ``unit`` (0 or more) from ``env[name]``, else ``default``."""
     raw = env.get(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError:
         value = -1.0
     if not 0 <= value < float("inf"):
-        raise InvalidInput(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+        raise InvalidInput(f"{name} must be a number of {unit} (0 or more), not {raw!r}")
     return value
 
 
@@ -138,17 +143,6 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise InvalidInput(f"{name} must be a whole number (1 or more), not {raw!r}")
-    return value
-
-
-def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise InvalidInput(f"{name} must be a number of megabytes (0 or more), not {raw!r}")
     return value
 
 
@@ -404,7 +398,9 @@ class Settings:
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
             job_process_max_jobs=_count(env, "SCORECAST_JOB_PROCESS_MAX_JOBS", 50),
-            job_process_max_rss_mb=_megabytes(env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0),
+            job_process_max_rss_mb=_amount(
+                env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0, "megabytes"
+            ),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),
             limits=Limits.from_env(env),

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from serving import ServeProcess, patients_csv, register_demo_model
 
-from chromium import axe_script, launch
+from chromium import launch, serious_violations, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -71,12 +71,9 @@ def browser_page(site: str) -> Iterator[tuple[Any, list[str], list[str]]]:
     with sync_playwright() as playwright:
         browser = launch(playwright)
         context = browser.new_context(accept_downloads=True)
-        page = context.new_page()
         requests: list[str] = []
         errors: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page = watch(context.new_page(), requests, errors)
         try:
             yield page, requests, errors
         finally:
@@ -223,7 +220,6 @@ def test_every_page_has_no_serious_accessibility_violation(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    script = axe_script()
     with server.http() as http:
         job_id = http.get("batchPredictions/").json()["data"][0]["id"]
     paths = ["/", "/definitions", f"/definitions/{demo_definition}", "/jobs", f"/jobs/{job_id}"]
@@ -236,30 +232,20 @@ def test_every_page_has_no_serious_accessibility_violation(
         context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
         page = context.new_page()
         page.goto(site + "/login")
-        found = _serious_violations(page, script)
+        found = serious_violations(page)
         sign_in(page, site, server.token)
         for path in paths:
             page.goto(site + path)
-            found += [f"{path}: {v}" for v in _serious_violations(page, script)]
+            found += [f"{path}: {v}" for v in serious_violations(page)]
             if shots:
                 name = path.strip("/").replace("/", "-").split("-")[0] or "overview"
                 page.screenshot(path=str(Path(shots) / f"console-{name}.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.goto(site + "/definitions")
-        found += [f"phone /definitions: {v}" for v in _serious_violations(page, script)]
+        found += [f"phone /definitions: {v}" for v in serious_violations(page)]
         context.close()
         browser.close()
     assert found == []
-
-
-def _serious_violations(page: Any, script: Path) -> list[str]:
-    page.add_script_tag(path=str(script))
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @contextmanager

@@ -13,7 +13,6 @@ request leaves 127.0.0.1. ``SCORECAST_SCREENSHOTS=DIR`` keeps screenshots for th
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -24,9 +23,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from serving import ServeProcess, register_demo_model
-from test_console import _csrf, _serious_violations, _signed_in, _token_for, sign_in
+from test_console import _csrf, _signed_in, _token_for, sign_in
 
-from chromium import axe_script, launch
+from chromium import check_page, launch, watch
 from scorecast.demo import DATA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -129,18 +128,7 @@ def _page(browser: Any, requests: list[str], errors: list[str], *, script: bool)
     context = browser.new_context(
         bypass_csp=True, java_script_enabled=script, viewport={"width": 1280, "height": 900}
     )
-    page = context.new_page()
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page
-
-
-def _check(page: Any, where: str, found: list[str]) -> None:
-    found += [f"{where}: {v}" for v in _serious_violations(page, axe_script())]
-    shots = os.environ.get("SCORECAST_SCREENSHOTS")
-    if shots:
-        page.screenshot(path=str(Path(shots) / f"console-{where}.png"), full_page=True)
+    return watch(context.new_page(), requests, errors)
 
 
 def test_backfill_through_the_form_refused_ranges_and_cancel(
@@ -165,7 +153,7 @@ def test_backfill_through_the_form_refused_ranges_and_cancel(
     jobs = page.locator('a[href^="/jobs/"]')
     assert jobs.count() == len(DAYS)
     assert page.locator("td .status-completed").count() == len(DAYS)
-    _check(page, "backfill", violations)
+    check_page(page, "backfill", violations)
     [backfill] = _backfills(server, nightly)
     assert backfill["status"] == "completed" and backfill["progress"]["done"] == len(DAYS)
     assert backfill["maxConcurrent"] == 2
@@ -226,7 +214,7 @@ def _refused_ranges(
     page: Any, site: str, server: ServeProcess, definition_id: str, violations: list[str]
 ) -> None:
     page.goto(f"{site}/definitions/{definition_id}")
-    _check(page, "definition-backfills", violations)
+    check_page(page, "definition-backfills", violations)
     start, end = page.get_by_label("Start (Europe/Paris)"), page.get_by_label("End (Europe/Paris)")
     start.fill("2026-03-26T00:00")
     end.fill("2026-03-20T00:00")
@@ -235,7 +223,7 @@ def _refused_ranges(
     _refused_submit(page)
     assert problem.inner_text() == "must be later than start"
     assert page.get_by_label("End (Europe/Paris)").get_attribute("aria-invalid") == "true"
-    _check(page, "backfill-refused", violations)
+    check_page(page, "backfill-refused", violations)
     assert len(_backfills(server, definition_id)) == 1  # only the completed one
 
 
@@ -273,7 +261,7 @@ def _cancel(
     listed = page.locator("table.backfills tbody tr")
     listed.filter(has_text="cancelled").wait_for()
     assert listed.count() == 1 and listed.get_by_role("button").count() == 0
-    _check(page, "backfills", violations)
+    check_page(page, "backfills", violations)
     [backfill] = _backfills(server, definition_id)
     assert backfill["status"] == "cancelled", backfill
     assert backfill["progress"]["planned"] == 0 and backfill["progress"]["cancelled"] >= 1

@@ -11,10 +11,8 @@ leaves 127.0.0.1. ``SCORECAST_SCREENSHOTS=DIR`` keeps screenshots for the docs.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,13 +22,12 @@ from serving import MODEL, ServeProcess, register_demo_model
 from test_console import (
     DEMO_NAME,
     _csrf,
-    _serious_violations,
     _signed_in,
     _token_for,
     sign_in,
 )
 
-from chromium import axe_script, launch
+from chromium import check_page, launch, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -76,25 +73,14 @@ def browser_page(site: str) -> Iterator[tuple[Any, list[str], list[str]]]:
     with sync_playwright() as playwright:
         browser = launch(playwright)
         context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
         requests: list[str] = []
         errors: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page = watch(context.new_page(), requests, errors)
         try:
             yield page, requests, errors
         finally:
             context.close()
             browser.close()
-
-
-def _check(page: Any, where: str, found: list[str]) -> None:
-    """Collect ``page``'s serious axe violations; keep a screenshot when asked to."""
-    found += [f"{where}: {v}" for v in _serious_violations(page, axe_script())]
-    shots = os.environ.get("SCORECAST_SCREENSHOTS")
-    if shots:
-        page.screenshot(path=str(Path(shots) / f"console-{where}.png"), full_page=True)
 
 
 def _open(page: Any, summary: str) -> None:
@@ -140,7 +126,7 @@ def _edit_schedule(
     problem = page.locator('[data-error-for="hour"]')
     problem.filter(has_text=re.compile(r"\S")).wait_for(timeout=WAIT_MS)
     assert hour.get_attribute("aria-invalid") == "true"
-    _check(page, "schedule-refused", violations)
+    check_page(page, "schedule-refused", violations)
 
     page.get_by_label("Minute", exact=True).fill("30")
     hour.fill("2")
@@ -155,7 +141,7 @@ def _edit_schedule(
     fires = page.locator('[data-preview="fires"] tr').all_inner_texts()
     assert len(fires) == 10
     assert all(re.search(r"02:30 CES?T", fire) for fire in fires), fires
-    _check(page, "schedule", violations)
+    check_page(page, "schedule", violations)
     page.get_by_role("button", name="Save the schedule").click()
     page.get_by_text("Schedule saved.", exact=True).wait_for()
     saved = _api(server, f"batchPredictionJobDefinitions/{definition_id}/")["schedule"]
@@ -175,9 +161,9 @@ def _browse_calendar(page: Any, violations: list[str]) -> None:
     due = calendar.locator("td.day-due")
     assert due.count() >= 19  # at least 19 weekdays in any month
     assert calendar.locator("td.day-due .fires").first.inner_text() == "1 due"
-    _check(page, "definition", violations)
+    check_page(page, "definition", violations)
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
-    _check(page, "definition-phone", violations)
+    check_page(page, "definition-phone", violations)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Previous month").click()
     calendar.locator("caption", has_text=this_month).wait_for()
@@ -234,7 +220,7 @@ def test_credentials_data_stores_and_model_upload(
 
 def _credential_forms(page: Any, site: str, server: ServeProcess, violations: list[str]) -> None:
     page.goto(f"{site}/credentials")
-    _check(page, "credentials", violations)
+    check_page(page, "credentials", violations)
     page.get_by_label("Name").fill("warehouse login")
     page.get_by_label("Type").select_option("basic")
     assert page.get_by_label("Secret access key").is_hidden()  # the other types' fields
@@ -262,7 +248,7 @@ def _data_store_forms(page: Any, site: str, server: ServeProcess, violations: li
     page.get_by_label("JDBC address").fill("jdbc:postgresql://db.example.com:5432/sales")
     page.get_by_role("button", name="Create data store").click()
     page.get_by_text("Data store created.", exact=True).wait_for()
-    _check(page, "data-stores", violations)
+    check_page(page, "data-stores", violations)
     page.get_by_role("button", name="Delete data store sales db").click()
     page.get_by_text("Data store deleted.", exact=True).wait_for()
     assert _api(server, "externalDataStores/")["totalCount"] == 0
@@ -271,7 +257,7 @@ def _data_store_forms(page: Any, site: str, server: ServeProcess, violations: li
 def _model_upload(page: Any, site: str, server: ServeProcess, violations: list[str]) -> None:
     page.goto(f"{site}/deployments")
     _open(page, "Upload a model")
-    _check(page, "deployments", violations)
+    check_page(page, "deployments", violations)
     page.get_by_label(re.compile("^Model file")).set_input_files(str(MODEL))
     page.get_by_label("Target column").fill("readmitted")
     page.get_by_label("Target type").select_option("binary")
