@@ -185,6 +185,21 @@ def test_seed_example_definition_run_once_on_s3(
     assert s3.list_multipart_uploads(Bucket="foobar").get("Uploads", []) == []
 
 
+def _warehouse(dr: Any, warehouse: str, keys: Secrets, name: str) -> tuple[str, str]:
+    """A JDBC data store on the ``warehouse`` database and a basic credential for it, made
+    through the official client: their ids."""
+    store = dr.DataStore.create(
+        data_store_type="jdbc",
+        canonical_name=name,
+        driver_id="postgresql",
+        jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
+    )
+    credential = dr.Credential.create_basic(
+        f"{name} login", user="postgres", password=keys.db_password
+    )
+    return store.id, credential.credential_id
+
+
 # --- jdbc → jdbc, insert_update ------------------------------------------------------------------
 
 
@@ -204,16 +219,8 @@ def test_jdbc_to_jdbc_definition_with_insert_update_on_postgresql(
     try:
         source.to_sql("patients", engine, index=False)
         dr = connect(pg_server, answers)
-        store = dr.DataStore.create(
-            data_store_type="jdbc",
-            canonical_name="warehouse",
-            driver_id="postgresql",
-            jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
-        )
-        credential = dr.Credential.create_basic(
-            "warehouse login", user="postgres", password=keys.db_password
-        )
-        database = {"data_store_id": store.id, "credential_id": credential.credential_id}
+        store, credential = _warehouse(dr, warehouse, keys, "warehouse")
+        database = {"data_store_id": store, "credential_id": credential}
         definition = dr.BatchPredictionJobDefinition.create(
             enabled=False,
             batch_prediction_job={
@@ -584,16 +591,8 @@ def test_a_jdbc_query_reads_each_scheduled_days_rows_in_a_backfill(
     try:
         source.to_sql("visits", engine, index=False)
         dr = connect(pg_server, answers)
-        store = dr.DataStore.create(
-            data_store_type="jdbc",
-            canonical_name="daily warehouse",
-            driver_id="postgresql",
-            jdbc_url=f"jdbc:postgresql://127.0.0.1:5432/{warehouse}",
-        )
-        credential = dr.Credential.create_basic(
-            "daily login", user="postgres", password=keys.db_password
-        )
-        database = {"dataStoreId": store.id, "credentialId": credential.credential_id}
+        store, credential = _warehouse(dr, warehouse, keys, "daily warehouse")
+        database = {"dataStoreId": store, "credentialId": credential}
         query = (
             "SELECT id, num_a, num_b FROM visits "
             "WHERE day = '{scheduled_time:%Y-%m-%d}' AND note <> '{none}' ORDER BY id"
