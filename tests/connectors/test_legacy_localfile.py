@@ -64,6 +64,10 @@ def test_legacy_files_read_as_before_after_the_upgrade(tmp_path: Path) -> None:
     assert leftovers == []
     assert upgrade_legacy_files(store).changed == 0  # a second start finds nothing to do
     assert _result(settings, JOB) == RESULT
+    # ... and looks at nothing: this release never writes the old names
+    (tmp_path / "results" / OTHER / "attempt-3.csv").write_bytes(b"never looked at")
+    assert upgrade_legacy_files(store).changed == 0
+    assert (tmp_path / "results" / OTHER / "attempt-3.csv").exists()
 
 
 def test_an_upgrade_stopped_halfway_is_completed_by_the_next_start(tmp_path: Path) -> None:

@@ -28,7 +28,9 @@ def _spec(deployment: str, *, multipart: bool) -> dict[str, object]:
 
 
 def _to_old_layout(home: Path, finished: str, waiting: str) -> None:
-    """What the version before segments left for these two jobs."""
+    """What the version before segments left for these two jobs (it wrote no mark of a
+    finished move either)."""
+    (home / "results" / ".legacy-layout-moved").unlink()
     results = home / "results" / finished
     manifest = results / "result.json"
     assert manifest.is_file()

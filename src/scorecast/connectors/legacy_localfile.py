@@ -20,7 +20,9 @@ finished job's download works as before:
 - a part keeps its number (``parts/<n>``); an old attempt's staging file is removed: the job's
   next attempt writes its output anew.
 
-Moves on a local folder are renames (no copy, whatever the size).
+Moves on a local folder are renames (no copy, whatever the size). A pass that ends leaves
+``DONE_KEY``; later starts find it and look at nothing (no scan of every job's folder on each
+start), since this release never writes the old names.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ log = logging.getLogger("scorecast.storage")
 
 #: the attempt number a converted result is committed under
 LEGACY_ATTEMPT = 0
+#: written once a pass moved everything: the store holds no legacy file any more
+DONE_KEY = f"{layout.RESULTS}/.legacy-layout-moved"
 
 _ID = re.compile(r"[0-9a-f]{24}")
 _ATTEMPT_FILE = re.compile(r"attempt-\d+\.csv")
@@ -65,7 +69,7 @@ def upgrade_legacy_files(store: BlobStore) -> LegacyUpgrade:
     """Move every legacy ``localFile`` file of a local ``store`` into today's layout (see the
     module docstring); nothing for a store that is not a local folder."""
     done = LegacyUpgrade()
-    if not isinstance(store, LocalBlobStore):
+    if not isinstance(store, LocalBlobStore) or store.size(DONE_KEY) is not None:
         return done
     root = store.root
     for folder in _job_folders(root / layout.RESULTS):
@@ -81,6 +85,7 @@ def upgrade_legacy_files(store: BlobStore) -> LegacyUpgrade:
             done.parts,
             done.removed,
         )
+    store.put_bytes(DONE_KEY, f"{done}\n".encode())
     return done
 
 
