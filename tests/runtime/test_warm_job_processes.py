@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +70,10 @@ def _demo_pids(server: LiveServer, worker: Worker, count: int) -> list[int]:
 def _open_files(pid: int) -> list[str]:
     folder = Path(f"/proc/{pid}/fd")
     return [os.readlink(entry) for entry in folder.iterdir()]
+
+
+def _job_folders(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"scorecast-job-{pid}-*"))
 
 
 def _gone(pid: int) -> bool:
@@ -180,13 +187,39 @@ def test_a_crash_fails_its_job_alone_and_the_next_job_gets_a_new_process(
         [second] = _demo_pids(live_server, worker, 1)
         assert second != first
 
-        crashing = _pickle_model(tmp_path / "crash.pkl", "os._exit(70)")
-        state = _score_pickle(live_server, crashing)
+        # it leaves a file in its temporary folder, then dies mid-job
+        crash = "open(os.environ['TMPDIR'] + '/left.txt', 'w').close(); os._exit(70)"
+        state = _score_pickle(live_server, _pickle_model(tmp_path / "crash.pkl", crash))
         assert state["status"] == "ABORTED", state  # the API shows a failed job ABORTED
         assert "exited unexpectedly with code 70" in state["statusDetails"]
-        assert worker.job_process_ids[state["id"]] != second
+        crashed = worker.job_process_ids[state["id"]]
+        assert crashed != second
+        until(lambda: not _job_folders(crashed), timeout=120)  # the worker removed it
         [third] = _demo_pids(live_server, worker, 1)
         assert third == second  # the pickle job took a fresh one: this one waited
+
+
+@SQLITE
+def test_a_starting_worker_removes_the_job_folders_of_processes_that_no_longer_run(
+    live_server: LiveServer,
+) -> None:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(ended.stdout)
+    orphan = Path(tempfile.mkdtemp(prefix=f"scorecast-job-{dead_pid}-"))
+    (orphan / "rows.csv").write_text("a\n1\n")
+    running = Path(tempfile.mkdtemp(prefix=f"scorecast-job-{os.getpid()}-"))
+    try:
+        with _worker(live_server):
+            assert not orphan.exists()
+            assert running.exists()  # its process runs: perhaps a job of another service
+    finally:
+        shutil.rmtree(running, ignore_errors=True)
+        shutil.rmtree(orphan, ignore_errors=True)
 
 
 @SQLITE

@@ -187,6 +187,7 @@ class JobProcess:
         self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
+        self._remove_folders()
 
     def retire(self, grace: float) -> None:
         """Let the process go: it sees its connection close and exits; killed if it has not
@@ -196,6 +197,14 @@ class JobProcess:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
             self.kill()
+        self._remove_folders()
+
+    def _remove_folders(self) -> None:
+        """What a job left in its temporary folder when its process ended mid-job."""
+        from scorecast.runtime import job_traces
+
+        if not self.alive:
+            job_traces.remove_folders_of(self.pid)
 
     def describe_exit(self) -> str:
         code = self.process.returncode

@@ -11,6 +11,10 @@ folder of its own (``TMPDIR`` and ``tempfile`` point to it). After the job, ``fo
 - collects the young generations of garbage (a full collection, 100+ ms with the libraries
   imported, only when a file is still open), which closes the files nothing refers to.
 
+A job's folder is named after its process (``scorecast-job-<pid>-…``), so the worker removes
+what a process killed mid-job left (``remove_folders_of``), and a worker starting removes the
+folders of processes no longer running (``remove_orphan_folders``: a service killed whole).
+
 What it cannot undo it reports: a file still open (a reference kept somewhere) makes the job
 process retire instead of running another job. Files under the user's cache folder do not
 count: libraries keep theirs open for the life of the process (onnxruntime's
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _FD_FOLDER = Path("/proc/self/fd")
+_PREFIX = "scorecast-job-"
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Baseline:
 
 def begin_job(baseline: Baseline) -> Path:
     """A fresh temporary folder for the next job, made the process's temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="scorecast-job-", dir=baseline.tempdir))
+    folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=baseline.tempdir))
     tempfile.tempdir = str(folder)
     os.environ["TMPDIR"] = str(folder)
     return folder
@@ -80,6 +85,31 @@ def forget_job(baseline: Baseline, folder: Path) -> list[str]:
     if left_open:
         reasons.append(f"{len(left_open)} file(s) left open ({', '.join(left_open[:3])})")
     return reasons
+
+
+def remove_folders_of(pid: int) -> None:
+    """Remove the job folders process ``pid`` left (call once it has ended)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}{pid}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_orphan_folders() -> None:
+    """Remove the job folders of processes that no longer run (a job process, or the whole
+    service, killed mid-job). A folder whose process id runs again is kept."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _runs(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
 
 
 def open_files() -> set[str]:

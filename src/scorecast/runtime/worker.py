@@ -42,7 +42,7 @@ from sqlalchemy import Engine
 from scorecast import log_format
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
-from scorecast.runtime import debris_sweep, output_cleanup, retention_sweep
+from scorecast.runtime import debris_sweep, job_traces, output_cleanup, retention_sweep
 from scorecast.runtime.job_process import SPARE_IDLE_SECONDS, JobProcess, JobProcesses
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.runtime.store_ledger import StoreLedger
@@ -114,6 +114,7 @@ class Worker:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        job_traces.remove_orphan_folders()  # of job processes killed with an earlier run
         try:
             self._release_dead_local_leases()
         except Exception as exc:  # the store may be down: the leases then simply run out
