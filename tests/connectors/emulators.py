@@ -121,10 +121,12 @@ def azurite_connection_string(port: int) -> str:
 
 
 @contextmanager
-def gcs() -> Iterator[Running]:
+def gcs(port: int | None = None) -> Iterator[Running]:
+    """The emulator on ``port`` (a free one when None: give one to say the endpoint to processes
+    started before it, such as Dask workers, in ``STORAGE_EMULATOR_HOST``)."""
     executable = shutil.which("gcp-storage-emulator")
     command = [executable] if executable else [sys.executable, "-m", "gcp_storage_emulator"]
-    port = free_port()
+    port = port or free_port()
     with _process(
         "gcp-storage-emulator",
         [*command, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"],

@@ -126,6 +126,9 @@ class _Blob:
             )
         except UnsafeLocationError as exc:
             raise ConnectorError(f"{self.url}: blob endpoint {exc}") from exc
+        self.blob_name = address.blob
+        #: the blob's container (the Dask executor's parts are blobs next to the output's)
+        self.container = service.get_container_client(address.container)
         self.client = service.get_blob_client(address.container, address.blob)
 
     def failure(self, action: str, exc: BaseException) -> ConnectorError:

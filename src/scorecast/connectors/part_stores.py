@@ -9,7 +9,10 @@ output's location as a result:
 - ``filesystem``: hidden files next to the target, named as the output's own staging files
   (``.<target>.scorecast-<job>.<attempt>.dask-<n>.part``), so that a retry's
   ``remove_debris`` and the periodic sweep (``runtime.debris_sweep``) remove a dead attempt's.
-- ``s3``: objects ``<key>.scorecast-<job>.<attempt>.dask-<n>.part`` in the output's bucket.
+- ``s3``, ``azure``, ``gcp``: objects (blobs) ``<key>.scorecast-<job>.<attempt>.dask-<n>.part``
+  in the output's bucket (container), written with the output's own client, so with the job's
+  credential and endpoint (a gcp output on an emulator: ``STORAGE_EMULATOR_HOST`` of the
+  process, as for the output itself).
 
 Other output types have no part store (``open_part_store`` returns None): such jobs run
 locally. Every store error is a ``ConnectorError`` naming the location, never a secret.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,7 @@ from scorecast.connectors.safety import UnsafeLocationError, file_url_path
 from scorecast.errors import ConnectorError
 
 #: output types whose location can hold a job's parts
-PART_STORE_TYPES = ("filesystem", "s3")
+PART_STORE_TYPES = ("filesystem", "s3", "azure", "gcp")
 _PART = "dask-"
 _SUFFIX = ".part"
 
@@ -140,6 +143,105 @@ class _S3Parts(PartStore):
                 self._call("removing a dead attempt's part", "delete_object", Key=key)
 
 
+class _AzureParts(PartStore):
+    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        from scorecast.connectors.azure import _Blob  # the azure connector's client and checks
+
+        assert ctx.output_token is not None
+        self._store, self._token = _Blob(settings, ctx), ctx.output_token
+        self.location = self._store.url
+
+    def _name(self, index: int) -> str:
+        return _part_name(self._store.blob_name, self._token, index)
+
+    def _call(self, action: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._store.container, method)(*args, **kwargs)
+        except Exception as exc:
+            raise self._store.failure(action, exc) from exc
+
+    def put(self, index: int, data: bytes) -> None:
+        self._call(f"writing part {index}", "upload_blob", self._name(index), data, overwrite=True)
+
+    def get(self, index: int) -> bytes:
+        action = f"reading part {index}"
+        downloader = self._call(action, "download_blob", self._name(index))
+        try:
+            return bytes(downloader.readall())
+        except Exception as exc:
+            raise self._store.failure(action, exc) from exc
+
+    def remove(self, index: int) -> None:
+        self._delete(f"removing part {index}", self._name(index))
+
+    def _delete(self, action: str, name: str) -> None:
+        try:
+            self._store.container.delete_blob(name)
+        except Exception as exc:
+            if type(exc).__name__ != "ResourceNotFoundError":
+                raise self._store.failure(action, exc) from exc
+
+    def remove_others(self) -> None:
+        stem = _stem(self._store.blob_name, self._token)
+        mine = f"{stem}{self._token.attempt}."
+        try:
+            names = [str(b.name) for b in self._store.container.list_blobs(name_starts_with=stem)]
+        except Exception as exc:
+            raise self._store.failure("listing parts", exc) from exc
+        for name in names:
+            if _PART in name and name.endswith(_SUFFIX) and not name.startswith(mine):
+                self._delete("removing a dead attempt's part", name)
+
+
+class _GcsParts(PartStore):
+    def __init__(self, settings: Mapping[str, Any], ctx: ConnectorContext) -> None:
+        from scorecast.connectors.gcp import _Gcs  # the gcp connector's client and checks
+
+        assert ctx.output_token is not None
+        self._store, self._token = _Gcs(settings, ctx), ctx.output_token
+        self._bucket = self._store.client.bucket(self._store.bucket_name)
+        self.location = self._store.url
+
+    def _blob(self, index: int) -> Any:
+        return self._bucket.blob(_part_name(self._store.name, self._token, index))
+
+    def put(self, index: int, data: bytes) -> None:
+        blob = self._blob(index)
+        self._store.call(f"writing part {index}", blob.upload_from_string, data)
+
+    def get(self, index: int) -> bytes:
+        blob = self._blob(index)
+        return bytes(self._store.call(f"reading part {index}", blob.download_as_bytes))
+
+    def remove(self, index: int) -> None:
+        self._delete(f"removing part {index}", self._blob(index))
+
+    def _delete(self, action: str, blob: Any) -> None:
+        try:
+            blob.delete()
+        except Exception as exc:
+            if type(exc).__name__ != "NotFound":
+                raise self._store.failure(action, exc) from exc
+
+    def remove_others(self) -> None:
+        stem = _stem(self._store.name, self._token)
+        mine = f"{stem}{self._token.attempt}."
+        found = self._store.call(
+            "listing parts", lambda: list(self._store.client.list_blobs(self._bucket, prefix=stem))
+        )
+        for blob in found:
+            name = str(blob.name)
+            if _PART in name and name.endswith(_SUFFIX) and not name.startswith(mine):
+                self._delete("removing a dead attempt's part", blob)
+
+
+_OBJECT_STORES: dict[str, Callable[[Mapping[str, Any], ConnectorContext], PartStore]] = {
+    "s3": _S3Parts,
+    "azure": _AzureParts,
+    "gcp": _GcsParts,
+}
+
+
 def open_part_store(settings: Mapping[str, Any], ctx: ConnectorContext) -> PartStore | None:
     """The part store at the output ``settings``' location (already validated by the output's
     opening), or None when its type has none or the job has no output token."""
@@ -147,8 +249,8 @@ def open_part_store(settings: Mapping[str, Any], ctx: ConnectorContext) -> PartS
     if kind not in PART_STORE_TYPES or ctx.output_token is None:
         return None
     filled = apply_template(settings, ctx.template)
-    if kind == "s3":
-        return _S3Parts(filled, ctx)
+    if kind in _OBJECT_STORES:
+        return _OBJECT_STORES[kind](filled, ctx)
     url = str(filled["url"])
     try:
         path = file_url_path(url, ctx.app_settings.file_roots)

@@ -3,7 +3,7 @@
 ``scorer`` returns ``engine.run_job`` or a function with its signature that scores the job on
 the cluster (``engine.dask_executor``). A job goes to the cluster when its intake can be split
 (a CSV in an ASCII-compatible encoding or a Parquet file on the filesystem, S3, Azure or GCS),
-its output can hold the tasks' parts (``filesystem``, ``s3``) and its input is larger than
+its output can hold the tasks' parts (``filesystem``, ``s3``, ``azure``, ``gcp``) and its input is larger than
 ``SMALL_INPUT_CHUNKS`` chunks. Any other job runs locally, and its log says why
 (``"runs locally: <reason>"``).
 """
@@ -74,7 +74,7 @@ def _why_local(intake: dict[str, Any], output: dict[str, Any], plan: JobPlan) ->
     if output.get("type") not in PART_STORE_TYPES:
         return (
             f"a {output.get('type')} output cannot take parts from the cluster (only "
-            f"{' and '.join(PART_STORE_TYPES)} outputs can)"
+            f"{', '.join(PART_STORE_TYPES)} outputs can)"
         )
     encoding = plan.spec.csv.encoding
     if intake.get("format", "csv") == "csv" and not is_ascii_compatible(encoding):
