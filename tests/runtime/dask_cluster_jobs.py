@@ -145,11 +145,19 @@ def make_reference(
     return Reference(source, expected)
 
 
+def _task_keys(dask_scheduler: Any) -> list[str]:
+    return sorted({str(transition[0]) for transition in dask_scheduler.transition_log})
+
+
 def assert_never_logged(address: str, secret: str, ledger: MemoryLedger) -> None:
-    """``secret`` is in no log of the cluster at ``address`` (scheduler, workers) nor the job's."""
+    """``secret`` is in no log of the cluster at ``address`` (scheduler, workers), in none of
+    the keys of the tasks it ran, and not in the job's log."""
     import distributed
 
     with distributed.Client(address, set_as_default=False) as client:
         logs = str(client.get_worker_logs()) + str(client.get_scheduler_logs())
+        keys = client.run_on_scheduler(_task_keys)
     assert secret not in logs
+    assert any(key.startswith(f"scorecast-{JOB}-") for key in keys), keys
+    assert not [key for key in keys if secret in key]
     assert secret not in "".join(ledger.logs)
