@@ -3,9 +3,9 @@
 ``scorer`` returns ``engine.run_job`` or a function with its signature that scores the job on
 the cluster (``engine.dask_executor``). A job goes to the cluster when its intake can be split
 (a CSV in an ASCII-compatible encoding or a Parquet file on the filesystem, S3, Azure or GCS),
-its output can hold the tasks' parts (``filesystem``, ``s3``, ``azure``, ``gcp``) and its input is larger than
-``SMALL_INPUT_CHUNKS`` chunks. Any other job runs locally, and its log says why
-(``"runs locally: <reason>"``).
+its output can hold the tasks' parts (``filesystem``, ``s3``, ``azure``, ``gcp``:
+``connectors.part_stores``) and its input is larger than ``SMALL_INPUT_CHUNKS`` chunks. Any other
+job runs locally, and its log says why (``"runs locally: <reason>"``).
 """
 
 from __future__ import annotations
