@@ -138,7 +138,7 @@ def register_demo_model(server: ServeProcess, token: str | None = None) -> str:
             files={"file": ("readmission.onnx", MODEL.read_bytes(), "application/octet-stream")},
             data={"targetName": "readmitted", "targetType": "binary", "positiveClass": "yes"},
         )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 201, f"{response.text}\n{server.output()}"
     deployment_id: str = response.json()["id"]
     return deployment_id
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -303,14 +304,28 @@ def test_the_download_streams_while_the_job_runs(
         assert http.get(running["links"]["download"]).content == bytes(received)
 
 
+class _AbortOnFirstBytes(io.BytesIO):
+    """A download target that calls ``abort`` (in a thread of its own) when its first bytes
+    arrive."""
+
+    def __init__(self, abort: Callable[[], object]) -> None:
+        super().__init__()
+        self._abort: Callable[[], object] | None = abort
+
+    def write(self, data: Any) -> int:
+        if self._abort is not None:
+            threading.Thread(target=self._abort, daemon=True).start()
+            self._abort = None
+        return super().write(data)
+
+
 def test_a_stream_cut_short_by_an_abort_is_reported_by_the_client(
     dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
 ) -> None:
     created = submit_local_job(server, deployment, patients_csv(tmp_path / "in.csv", 2000))
     job = dr.BatchPredictionJob.get(created["id"])
     _wait(job, lambda s: s["status"] != "INITIALIZING" and s["scored_rows"] > 0)
-    threading.Timer(1.0, job.delete).start()
-    target = io.BytesIO()
+    target = _AbortOnFirstBytes(job.delete)  # the abort comes once the stream has begun
     with pytest.raises(RuntimeError, match="was aborted"):
         job.download(target)  # the stream ends early; the final status check says ABORTED
     assert job.get_status()["status"] == "ABORTED"
