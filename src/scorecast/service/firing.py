@@ -34,16 +34,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.engine import Row
+from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.service import run_outcomes
 from scorecast.service.fire_reasons import Outage
-from scorecast.service.fire_writer import BatchWriter, Fire
+from scorecast.service.fire_writer import REFERENCE_KEYS, BatchWriter, Fire
 from scorecast.service.scheduler_liveness import store_alive_since
+from scorecast.store.json_text import json_text
 from scorecast.store.models import (
     JobDefinition,
     ScheduleFire,
@@ -90,8 +91,7 @@ def fire_batch(
         return BatchResult(0, [])
     since = store_alive_since(session, now, own_span)
     writer = BatchWriter(session, now, outage, due)
-    for row in due:
-        writer.plan(row, since)
+    writer.plan(since)
     writer.write()
     _count_failed_fires(session, now, writer.fires)
     return BatchResult(len(due), writer.fires)
@@ -141,12 +141,24 @@ def fire_history(session: Session, definition_id: str, limit: int = 100) -> list
     )
 
 
+#: What the batch reads of each due definition. The schedule and policies come as their JSON
+#: text (the writer parses each distinct text once); of the spec only the few fields the
+#: decision needs, read in SQL: the whole spec is loaded only for the rare definitions whose
+#: jobs the writer builds row by row (``fire_writer.BatchWriter``).
 _DUE_COLUMNS: Final = (
     JobDefinition.id,
     JobDefinition.org_id,
-    JobDefinition.schedule,
-    JobDefinition.job_spec,
-    JobDefinition.policies,
+    cast(JobDefinition.schedule, Text).label("schedule_text"),
+    cast(JobDefinition.policies, Text).label("policies_text"),
+    json_text(JobDefinition.job_spec, "deploymentId").label("spec_deployment_id"),
+    json_text(JobDefinition.job_spec, "intakeSettings", "type").label("intake_type"),
+    or_(
+        *(
+            json_text(JobDefinition.job_spec, side, key).is_not(None)
+            for side in ("intakeSettings", "outputSettings")
+            for key in REFERENCE_KEYS
+        )
+    ).label("has_references"),
     JobDefinition.next_scheduled_run_time,
     JobDefinition.updated_by,
     JobDefinition.created_by,
@@ -167,4 +179,5 @@ def _due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=JobDefinition, skip_locked=True)
-    return session.execute(query).all()
+    result: Result[Any] = session.execute(query)
+    return result.all()
