@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
@@ -78,16 +78,10 @@ class _Run:
 REFERENCE_KEYS: Final = (*job_checks.CREDENTIAL_KEYS, "dataStoreId", "datasetId")
 
 
-@dataclass(frozen=True)
-class _PlanKey:
-    """What a definition's plan depends on besides ``now`` and the liveness (the same for the
-    whole batch): definitions due together with the same schedule and policies share a plan."""
-
-    schedule: str
-    policies: str | None
-    next_time: datetime
-    active: tuple[ActiveRun, ...]
-    jitter: timedelta
+#: What a definition's plan depends on besides ``now`` and the liveness (the same for the whole
+#: batch): (schedule text, policies text, next time, active runs, jitter offset). Definitions
+#: due together with the same schedule and policies and no jitter share one plan.
+_PlanKey = tuple[str, str | None, datetime, tuple[ActiveRun, ...], timedelta]
 
 
 class BatchWriter:
@@ -168,8 +162,12 @@ class BatchWriter:
     ) -> FiringPlan:
         active = tuple(self.active.get(row.id, ()))
         jitter = jitter_offset(row.id, policies.jitter_seconds)
-        key = _PlanKey(
-            row.schedule_text, row.policies_text, row.next_scheduled_run_time, active, jitter
+        key: _PlanKey = (
+            row.schedule_text,
+            row.policies_text,
+            row.next_scheduled_run_time,
+            active,
+            jitter,
         )
         shared = self._plans.get(key)
         if shared is None:
@@ -185,7 +183,7 @@ class BatchWriter:
             shared = self._plans[key] = plan_fires(state, self.now, since)
         if shared.definition_id == row.id:
             return shared
-        return replace(shared, definition_id=row.id)
+        return FiringPlan(row.id, shared.fires, shared.summary, shared.next_time)
 
     def _needs_spec(self, row: Row[Any], plan: FiringPlan) -> bool:
         """Whether recording ``plan`` reads the definition's whole spec: a run whose references
