@@ -52,8 +52,7 @@ def add_same_definitions(engine: Engine, org_name: str) -> None:
                         schedule=schedule,
                         policies=policies,
                         job_spec=local_spec(deployment),
-                        next_scheduled_run_time=NOW.replace(second=0)
-                        - timedelta(minutes=minutes),
+                        next_scheduled_run_time=NOW.replace(second=0) - timedelta(minutes=minutes),
                     )
                     if active:
                         add_job(
