@@ -101,6 +101,7 @@ class Scheduler:
             self._beat_if_idle()
             return []
         fires: list[Fire] = []
+        last: tuple[datetime, str] | None = None
         while True:
             limit = self.batch_size or self.sizer.size
             started = time.perf_counter()
@@ -113,7 +114,9 @@ class Scheduler:
                     limit=limit,
                     outage=self._outage(),
                     own_span=AliveSpan(self.alive_since, now),
+                    after=last,
                 )
+            last = batch.last
             self.sizer.observe(batch.handled, time.perf_counter() - started)
             self._last_beat = now
             self._report(batch.fires)

@@ -6,7 +6,10 @@ transaction; it flushes, never commits):
 - Due = ``enabled`` and ``next_scheduled_run_time <= now``, read through the index
   ``(enabled, next_scheduled_run_time, id)`` in that order, at most ``limit`` definitions. On
   PostgreSQL they are locked ``FOR UPDATE SKIP LOCKED``, so concurrent schedulers split the due
-  set instead of racing for it; on SQLite the caller holds the write lock.
+  set instead of racing for it; on SQLite the caller holds the write lock. ``fire_batch``'s
+  ``after`` (the ``last`` of the tick's batch before) starts the read after that definition in
+  the index order, so a tick's batches do not read again what it passed (on PostgreSQL the index
+  entries of the definitions it fired stay until vacuumed); a new tick starts from the start.
 - The decision for every definition of the batch is ``domain.schedule.firing_plan`` (its
   overlap and catch-up policies, its jitter, its waiting and running jobs, and since when some
   scheduler ran without a gap: ``scheduler_liveness``). Only time when no scheduler ran makes
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import Text, cast, func, literal, or_, select, tuple_
 from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session
 
@@ -49,6 +52,7 @@ from scorecast.store.models import (
     JobDefinition,
     ScheduleFire,
 )
+from scorecast.store.types import UTCDateTime
 
 __all__ = ["Fire", "Outage", "fire_batch", "fire_due_definitions", "fire_history", "next_due_time"]
 
@@ -59,6 +63,8 @@ class BatchResult:
 
     handled: int
     fires: list[Fire]
+    #: the last definition read, as (next fire time, id): the next batch's ``after``
+    last: tuple[datetime, str] | None = None
 
 
 def fire_due_definitions(
@@ -84,9 +90,11 @@ def fire_batch(
     limit: int = 100,
     outage: Outage | None = None,
     own_span: AliveSpan | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> BatchResult:
-    """``fire_due_definitions`` that also says how many definitions the batch handled."""
-    due = _due(session, now, limit)
+    """``fire_due_definitions`` that also says how many definitions the batch handled and the
+    last one it read; ``after``: start after this (next fire time, id) (see the contracts)."""
+    due = _due(session, now, limit, after)
     if not due:
         return BatchResult(0, [])
     since = store_alive_since(session, now, own_span)
@@ -94,7 +102,7 @@ def fire_batch(
     writer.plan(since)
     writer.write()
     _count_failed_fires(session, now, writer.fires)
-    return BatchResult(len(due), writer.fires)
+    return BatchResult(len(due), writer.fires, (due[-1].next_scheduled_run_time, due[-1].id))
 
 
 def _count_failed_fires(session: Session, now: datetime, fires: list[Fire]) -> None:
@@ -165,7 +173,9 @@ _DUE_COLUMNS: Final = (
 )
 
 
-def _due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
+def _due(
+    session: Session, now: datetime, limit: int, after: tuple[datetime, str] | None
+) -> Sequence[Row[Any]]:
     query = (
         select(*_DUE_COLUMNS)
         .where(
@@ -177,6 +187,9 @@ def _due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
         .order_by(JobDefinition.next_scheduled_run_time, JobDefinition.id)
         .limit(limit)
     )
+    if after is not None:
+        order = tuple_(JobDefinition.next_scheduled_run_time, JobDefinition.id)
+        query = query.where(order > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=JobDefinition, skip_locked=True)
     result: Result[Any] = session.execute(query)
