@@ -11,9 +11,17 @@ For each store (SQLite file, PostgreSQL database) and each N:
    set-based ``INSERT … SELECT`` statements writing the same jobs, job logs and fire rows and
    advancing the definitions (what the scheduler writes, with no decision made).
 3. PostgreSQL only: the same with two scheduler processes, against one.
+4. SQLite only (``--reads``, default on for the first count): reads while the scheduler fires.
+   A real ``scorecast serve --roles api,scheduler`` process (the embedded default: the API and
+   the scheduler in one process, one SQLite file) fires N definitions due on one moment while a
+   reader in this process sends ``GET batchPredictions/{id}/`` and ``GET batchPredictions/``
+   (a page of 20 jobs) back to back; their p50/p99 while the fires are written (from the due
+   moment until the last fire row is committed), against the same reads before it.
+
+The schedulers size their batches themselves (``runtime/batch_sizing``) unless ``--batch N``.
 
 Usage: python bench/scheduler_bench.py [--counts 10000,100000] [--stores sqlite,postgresql]
-       [--batch 200] [--pg postgresql://postgres@127.0.0.1:5432]
+       [--batch 0] [--reads 10000] [--pg postgresql://postgres@127.0.0.1:5432]
 """
 
 from __future__ import annotations
@@ -24,22 +32,37 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _serve import Serve
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 
+from scorecast.home_layout import database_file
 from scorecast.store.db import create_engine_for, migrate, session_scope
-from scorecast.store.models import Deployment, JobDefinition, Organization, ScheduleFire, User
+from scorecast.store.models import (
+    Deployment,
+    Job,
+    JobDefinition,
+    Organization,
+    ScheduleFire,
+    User,
+)
 from scorecast.store.types import new_id
 
 LEAD = timedelta(seconds=4)  # definitions are due this long after the schedulers start
 
 
-def add_definitions(engine: Engine, count: int, due: datetime) -> None:
-    org, user, deployment = new_id(), new_id(), new_id()
+def add_definitions(
+    engine: Engine, count: int, due: datetime, owner: tuple[str, str] | None = None
+) -> str:
+    """``count`` definitions due at ``due`` (in a new organization, or ``owner``'s: (org id,
+    user id)); their deployment's id."""
+    org, user = owner or (new_id(), new_id())
+    deployment = new_id()
     schedule: dict[str, list[Any]] = {"minute": [due.minute], "hour": [due.hour]}
     schedule |= {"dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
     spec = {
@@ -48,8 +71,9 @@ def add_definitions(engine: Engine, count: int, due: datetime) -> None:
         "outputSettings": {"type": "localFile"},
     }
     with session_scope(engine) as session:
-        session.execute(insert(Organization).values(id=org, name="bench"))
-        session.execute(insert(User).values(id=user, org_id=org, username="admin@bench"))
+        if owner is None:
+            session.execute(insert(Organization).values(id=org, name="bench"))
+            session.execute(insert(User).values(id=user, org_id=org, username="admin@bench"))
         session.execute(
             insert(Deployment).values(
                 id=deployment,
@@ -77,6 +101,7 @@ def add_definitions(engine: Engine, count: int, due: datetime) -> None:
                 for index in range(start, min(start + 10_000, count))
             ]
             session.execute(insert(JobDefinition), rows)
+    return deployment
 
 
 def fresh_store(store: str, pg: str, name: str, folder: Path) -> str:
@@ -98,6 +123,74 @@ def drop_store(store: str, pg: str, name: str) -> None:
         admin.dispose()
 
 
+def fires_committed(engine: Engine) -> int:
+    with session_scope(engine, deferred=True) as session:
+        return session.scalar(select(func.count()).select_from(ScheduleFire)) or 0
+
+
+def reads_while_firing(home: Path, count: int) -> dict[str, list[float]]:
+    """Seconds of each read, by "<read> alone" and "<read> while firing" (see the docstring)."""
+    with Serve(home, "--roles", "api,scheduler") as serve:
+        engine = create_engine_for(f"sqlite:///{database_file(home)}")
+        with session_scope(engine) as session:
+            org, user = session.execute(select(User.org_id, User.id)).one()
+        due = (datetime.now(UTC) + timedelta(seconds=30)).replace(microsecond=0)
+        deployment = add_definitions(engine, count, due, (org, user))
+        job = new_id()
+        with session_scope(engine) as session:
+            session.execute(
+                insert(Job).values(
+                    id=job,
+                    org_id=org,
+                    deployment_id=deployment,
+                    spec={"deploymentId": deployment, "intakeSettings": {"type": "localFile"}},
+                    source="api",
+                    status="COMPLETED",
+                    status_details="Job completed",
+                    created_by=user,
+                    finished=datetime.now(UTC),
+                )
+            )
+        samples: list[tuple[float, str, float]] = []  # (started, read, seconds)
+        stop = threading.Event()
+
+        def read() -> None:
+            reads = {"GET batchPredictions/{id}/": f"batchPredictions/{job}/"}
+            reads["GET batchPredictions/?limit=20"] = "batchPredictions/?limit=20"
+            with serve.http() as http:
+                while not stop.is_set():
+                    for name, path in reads.items():
+                        started = time.time()
+                        response = http.get(path)
+                        samples.append((started, name, time.time() - started))
+                        response.raise_for_status()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            while fires_committed(engine) < count:
+                time.sleep(0.2)
+            committed = time.time()
+        finally:
+            stop.set()
+            reader.join()
+            engine.dispose()
+    start = due.timestamp()
+    found: dict[str, list[float]] = {}
+    for started, name, seconds in samples:
+        if started < start - 1:
+            found.setdefault(f"{name} alone", []).append(seconds)
+        elif start <= started <= committed:
+            found.setdefault(f"{name} while firing", []).append(seconds)
+    return found
+
+
+def _ms(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+
+
 def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[str, Any]:
     engine = create_engine_for(url)
     due = (datetime.now(UTC) + LEAD + timedelta(seconds=2)).replace(microsecond=0)
@@ -111,9 +204,7 @@ def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[st
     committed = None
     while committed is None:
         time.sleep(0.2)
-        with session_scope(engine) as session:
-            done = session.scalar(select(func.count()).select_from(ScheduleFire)) or 0
-        if done >= count:
+        if fires_committed(engine) >= count:
             committed = datetime.now(UTC)
     for child in children:
         child.wait(60)
@@ -188,7 +279,7 @@ def child(url: str, batch: int, until: int) -> None:
     from scorecast.runtime.scheduler import Scheduler
 
     engine = create_engine_for(url)
-    scheduler = Scheduler(engine, batch_size=batch, max_sleep=0.2)
+    scheduler = Scheduler(engine, batch_size=batch or None, max_sleep=0.2)
     scheduler.start()
     while True:
         time.sleep(0.5)
@@ -203,7 +294,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", default="10000,100000")
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=0, help="0: batches sized by the scheduler")
+    parser.add_argument("--reads", type=int, default=10_000, help="0: no reads phase")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--child")
     parser.add_argument("--until", type=int, default=0)
@@ -213,6 +305,12 @@ def main() -> None:
         return
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
+        if args.reads and "sqlite" in args.stores:
+            found = reads_while_firing(Path(folder) / "reads", args.reads)
+            for name, samples in sorted(found.items()):
+                print(
+                    f"sqlite {args.reads:>7} reads, {name}: {_ms(samples)} ({len(samples)} reads)"
+                )
         for store in args.stores.split(","):
             for count in (int(c) for c in args.counts.split(",")):
                 name = f"sched_bench_{os.getpid()}_{count}"

@@ -1,7 +1,8 @@
 """The scheduler: a loop that fires due job definitions (``service.firing``).
 
-A tick fires everything due in batches of ``batch_size`` definitions, one short transaction per
-batch (on SQLite the write lock is held for one batch, never a whole tick), so any number of
+A tick fires everything due in batches, one short transaction per batch (on SQLite the write
+lock is held for one batch, never a whole tick), each sized to take about a target time
+(``runtime.batch_sizing``; a fixed ``batch_size`` when one is given), so any number of
 schedulers may run against one store: on PostgreSQL they split the due set (``SKIP LOCKED``),
 and the fire rows' unique key lets each scheduled time fire once. Between ticks the loop sleeps
 until the earliest ``nextScheduledRunTime`` or ``max_sleep`` seconds, whichever comes first
@@ -34,6 +35,7 @@ from sqlalchemy import Engine
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.domain.schedule.outcomes import RUN_OUTCOMES
 from scorecast.metrics import Metrics
+from scorecast.runtime.batch_sizing import sizer_for
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.service.firing import Fire, Outage, fire_batch, next_due_time
 from scorecast.service.scheduler_liveness import beat
@@ -57,10 +59,12 @@ class Scheduler:
         on_fire: Callable[[Fire], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
-        batch_size: int = 200,
+        batch_size: int | None = None,
     ) -> None:
         self.engine = engine
+        #: a fixed batch size; None: each batch sized by ``sizer`` to its target time
         self.batch_size = batch_size
+        self.sizer = sizer_for(engine.dialect.name)
         self.scheduler_id = _new_id()
         #: the start of this scheduler's span alive (set by its first tick, reset by recovery)
         self.alive_since: datetime | None = None
@@ -97,21 +101,27 @@ class Scheduler:
             self._beat_if_idle()
             return []
         fires: list[Fire] = []
+        last: tuple[datetime, str] | None = None
         while True:
+            limit = self.batch_size or self.sizer.size
+            started = time.perf_counter()
             with session_scope(self.engine, immediate=True) as session:
                 now = self.clock()
                 beat(session, self.scheduler_id, self.alive_since, now)
                 batch = fire_batch(
                     session,
                     now,
-                    limit=self.batch_size,
+                    limit=limit,
                     outage=self._outage(),
                     own_span=AliveSpan(self.alive_since, now),
+                    after=last,
                 )
+            last = batch.last
+            self.sizer.observe(batch.handled, time.perf_counter() - started)
             self._last_beat = now
             self._report(batch.fires)
             fires += batch.fires
-            if batch.handled < self.batch_size or self._stop.is_set():
+            if batch.handled < limit or self._stop.is_set():
                 return fires
 
     def _beat_if_idle(self) -> None:

@@ -74,8 +74,22 @@ class _Run:
     aborted_by: datetime | None = None
 
 
+#: The spec keys that name a credential, data store or dataset (checked before a fire).
+REFERENCE_KEYS: Final = (*job_checks.CREDENTIAL_KEYS, "dataStoreId", "datasetId")
+
+
+#: What a definition's plan depends on besides ``now`` and the liveness (the same for the whole
+#: batch): (schedule text, policies text, next time, active runs, jitter offset). Definitions
+#: due together with the same schedule and policies and no jitter share one plan.
+_PlanKey = tuple[str, str | None, datetime, tuple[ActiveRun, ...], timedelta]
+
+
 class BatchWriter:
-    """Plans each definition of a batch, then writes every row of the batch at once."""
+    """Plans each definition of a batch, then writes every row of the batch at once.
+
+    The due rows (``service.firing._DUE_COLUMNS``) carry the schedule and policies as JSON
+    text and a few fields of the spec; ``plan`` loads the whole spec only of the definitions
+    whose jobs are written row by row here (not the common case of one started job each)."""
 
     def __init__(
         self, session: Session, now: datetime, outage: Outage | None, due: Sequence[Row[Any]]
@@ -83,6 +97,7 @@ class BatchWriter:
         self.session = session
         self.now = now
         self.outage = outage
+        self.due = due
         ids = [row.id for row in due]
         self.active = _active_runs(session, ids)
         self.recorded = _recorded_times(session, ids, min(r.next_scheduled_run_time for r in due))
@@ -96,42 +111,86 @@ class BatchWriter:
         self.cancel: list[tuple[str, str]] = []  # (job id, reason)
         #: definitions starting one job alone, by (scheduled time, lateness, localFile intake)
         self.started: dict[tuple[datetime, float, bool], list[str]] = defaultdict(list)
-        # definitions share a few schedules and policies: each distinct one is parsed once
-        self._schedules: dict[str, Schedule] = {}
-        self._parsed_policies: dict[str, DefinitionPolicies] = {}
+        #: the stored specs of the definitions that need them (``plan`` loads them)
+        self.specs: dict[str, dict[str, Any]] = {}
+        # definitions share a few schedules and policies: each distinct one is parsed once,
+        # and each distinct decision (``_PlanKey``) is made once
+        self._schedules: dict[str, Schedule | None] = {}
+        self._parsed_policies: dict[str | None, DefinitionPolicies] = {}
+        self._plans: dict[_PlanKey, FiringPlan] = {}
 
-    def _schedule(self, wire: Mapping[str, Any]) -> Schedule:
-        key = json.dumps(wire, sort_keys=True)
+    def _schedule(self, text: str | None) -> Schedule | None:
+        key = text or "null"
         if key not in self._schedules:
-            self._schedules[key] = parse_schedule(wire)
+            wire = json.loads(key)
+            self._schedules[key] = None if wire is None else parse_schedule(wire)
         return self._schedules[key]
 
-    def _policies(self, wire: Mapping[str, Any] | None) -> DefinitionPolicies:
-        key = json.dumps(wire, sort_keys=True)
-        if key not in self._parsed_policies:
-            self._parsed_policies[key] = policies_from_stored(wire)
-        return self._parsed_policies[key]
+    def _policies(self, text: str | None) -> DefinitionPolicies:
+        if text not in self._parsed_policies:
+            self._parsed_policies[text] = policies_from_stored(json.loads(text or "null"))
+        return self._parsed_policies[text]
 
-    def plan(self, row: Row[Any], since: datetime | None) -> None:
-        update_values: dict[str, Any] = {"id": row.id}
-        self.definitions.append(update_values)
-        if row.schedule is None:
-            update_values["next_scheduled_run_time"] = update_values["next_due_at"] = None
-            return
-        policies = self._policies(row.policies)
-        state = FireState(
-            definition_id=row.id,
-            schedule=self._schedule(row.schedule),
-            next_time=row.next_scheduled_run_time,
-            overlap=policies.overlap_policy,
-            catch_up=policies.catch_up,
-            active=tuple(self.active.get(row.id, ())),
-            jitter=jitter_offset(row.id, policies.jitter_seconds),
+    def plan(self, since: datetime | None) -> None:
+        """Decide every definition of the batch; the rows are written by ``write``."""
+        decided: list[tuple[Row[Any], FiringPlan, DefinitionPolicies, dict[str, Any]]] = []
+        for row in self.due:
+            update_values: dict[str, Any] = {"id": row.id}
+            self.definitions.append(update_values)
+            schedule = self._schedule(row.schedule_text)
+            if schedule is None:
+                update_values["next_scheduled_run_time"] = update_values["next_due_at"] = None
+                continue
+            policies = self._policies(row.policies_text)
+            plan = self._plan(row, schedule, policies, since)
+            update_values["next_scheduled_run_time"] = plan.next_time
+            update_values["next_due_at"] = jittered(row.id, plan.next_time, policies.jitter_seconds)
+            decided.append((row, plan, policies, update_values))
+        self.specs = _specs(
+            self.session,
+            [row.id for row, plan, _, _ in decided if self._needs_spec(row, plan)],
         )
-        plan = plan_fires(state, self.now, since)
-        update_values["next_scheduled_run_time"] = plan.next_time
-        update_values["next_due_at"] = jittered(row.id, plan.next_time, policies.jitter_seconds)
-        self._record(row, plan, policies, update_values)
+        for row, plan, policies, update_values in decided:
+            self._record(row, plan, policies, update_values)
+
+    def _plan(
+        self,
+        row: Row[Any],
+        schedule: Schedule,
+        policies: DefinitionPolicies,
+        since: datetime | None,
+    ) -> FiringPlan:
+        active = tuple(self.active.get(row.id, ()))
+        jitter = jitter_offset(row.id, policies.jitter_seconds)
+        key: _PlanKey = (
+            row.schedule_text,
+            row.policies_text,
+            row.next_scheduled_run_time,
+            active,
+            jitter,
+        )
+        shared = self._plans.get(key)
+        if shared is None:
+            state = FireState(
+                definition_id=row.id,
+                schedule=schedule,
+                next_time=row.next_scheduled_run_time,
+                overlap=policies.overlap_policy,
+                catch_up=policies.catch_up,
+                active=active,
+                jitter=jitter,
+            )
+            shared = self._plans[key] = plan_fires(state, self.now, since)
+        if shared.definition_id == row.id:
+            return shared
+        return FiringPlan(row.id, shared.fires, shared.summary, shared.next_time)
+
+    def _needs_spec(self, row: Row[Any], plan: FiringPlan) -> bool:
+        """Whether recording ``plan`` reads the definition's whole spec: a run whose references
+        are checked, or whose job is written row by row."""
+        if not any(f.runs for f in plan.fires) or row.id not in self.owners:
+            return False
+        return bool(row.has_references) or not self._started_alone(row, plan)
 
     def _record(
         self,
@@ -183,7 +242,7 @@ class BatchWriter:
         self, row: Row[Any], fire: PlannedFire, update_values: dict[str, Any]
     ) -> None:
         """Leave the job, log and fire row to one set-based write per (time, kind) group."""
-        local = row.job_spec["intakeSettings"]["type"] == "localFile"
+        local = row.intake_type == "localFile"
         lateness = max(fire.lateness.total_seconds(), 0.0)
         self.started[(fire.scheduled_time, lateness, local)].append(row.id)
         update_values["last_scheduled_run_time"] = fire.scheduled_time
@@ -226,12 +285,12 @@ class BatchWriter:
         """Why a job of this definition cannot be created now (a deleted reference), or None."""
         if row.id not in self.owners:
             return f"the owner of job definition {row.id} no longer exists"
-        deployment_id = row.job_spec.get("deploymentId")
+        deployment_id = row.spec_deployment_id
         if (row.org_id, deployment_id) not in self.deployments:
             return f"deployment {deployment_id!r} not found"
-        if _has_references(row.job_spec):
+        if row.has_references:
             try:
-                job_checks.check_references(self.session, row.org_id, row.job_spec)
+                job_checks.check_references(self.session, row.org_id, self.specs[row.id])
             except ScorecastError as exc:
                 return exc.message
         return None
@@ -270,8 +329,9 @@ class BatchWriter:
         (``created``, id), so each run of a plan is created a microsecond after the one before
         and a catch-up's runs start oldest first."""
         owner = self.owners[row.id]
+        spec = self.specs[row.id]
         created = self.now + timedelta(microseconds=order)
-        local_intake = row.job_spec["intakeSettings"]["type"] == "localFile"
+        local_intake = row.intake_type == "localFile"
         submitted = f"Job submitted at {_log_time(self.now)}"
         details = (
             f"{submitted}; waiting for the upload of the input file" if local_intake else submitted
@@ -288,9 +348,9 @@ class BatchWriter:
             {
                 "id": run.job_id,
                 "org_id": row.org_id,
-                "deployment_id": row.job_spec["deploymentId"],
+                "deployment_id": spec["deploymentId"],
                 "definition_id": row.id,
-                "spec": row.job_spec,
+                "spec": spec,
                 "source": "scheduled",
                 "status": JobStatus.ABORTED.value if aborted else JobStatus.INITIALIZING.value,
                 "status_details": details,
@@ -411,23 +471,25 @@ def _owners(session: Session, due: Iterable[Row[Any]]) -> dict[str, tuple[str, s
     return owners
 
 
+def _specs(session: Session, definition_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not definition_ids:
+        return {}
+    rows = session.execute(
+        select(JobDefinition.id, JobDefinition.job_spec).where(
+            among(session, JobDefinition.id, definition_ids)
+        )
+    )
+    return {definition_id: spec for definition_id, spec in rows}
+
+
 def _deployments(session: Session, due: Iterable[Row[Any]]) -> set[tuple[str, str]]:
-    wanted = {(row.org_id, row.job_spec.get("deploymentId")) for row in due}
+    wanted = {(row.org_id, row.spec_deployment_id) for row in due}
     rows = session.execute(
         select(Deployment.org_id, Deployment.id).where(
             among(session, Deployment.id, {d for _, d in wanted if d})
         )
     )
     return {(org_id, deployment_id) for org_id, deployment_id in rows}
-
-
-def _has_references(spec: Mapping[str, Any]) -> bool:
-    keys = (*job_checks.CREDENTIAL_KEYS, "dataStoreId", "datasetId")
-    return any(
-        (spec.get(side) or {}).get(key) is not None
-        for side in ("intakeSettings", "outputSettings")
-        for key in keys
-    )
 
 
 def _cancel(session: Session, cancels: list[tuple[str, str]], now: datetime) -> None:

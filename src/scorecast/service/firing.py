@@ -6,7 +6,10 @@ transaction; it flushes, never commits):
 - Due = ``enabled`` and ``next_scheduled_run_time <= now``, read through the index
   ``(enabled, next_scheduled_run_time, id)`` in that order, at most ``limit`` definitions. On
   PostgreSQL they are locked ``FOR UPDATE SKIP LOCKED``, so concurrent schedulers split the due
-  set instead of racing for it; on SQLite the caller holds the write lock.
+  set instead of racing for it; on SQLite the caller holds the write lock. ``fire_batch``'s
+  ``after`` (the ``last`` of the tick's batch before) starts the read after that definition in
+  the index order, so a tick's batches do not read again what it passed (on PostgreSQL the index
+  entries of the definitions it fired stay until vacuumed); a new tick starts from the start.
 - The decision for every definition of the batch is ``domain.schedule.firing_plan`` (its
   overlap and catch-up policies, its jitter, its waiting and running jobs, and since when some
   scheduler ran without a gap: ``scheduler_liveness``). Only time when no scheduler ran makes
@@ -34,20 +37,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.engine import Row
+from sqlalchemy import Text, cast, func, literal, or_, select, tuple_
+from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.service import run_outcomes
 from scorecast.service.fire_reasons import Outage
-from scorecast.service.fire_writer import BatchWriter, Fire
+from scorecast.service.fire_writer import REFERENCE_KEYS, BatchWriter, Fire
 from scorecast.service.scheduler_liveness import store_alive_since
+from scorecast.store.json_text import json_text
 from scorecast.store.models import (
     JobDefinition,
     ScheduleFire,
 )
+from scorecast.store.types import UTCDateTime
 
 __all__ = ["Fire", "Outage", "fire_batch", "fire_due_definitions", "fire_history", "next_due_time"]
 
@@ -58,6 +63,8 @@ class BatchResult:
 
     handled: int
     fires: list[Fire]
+    #: the last definition read, as (next fire time, id): the next batch's ``after``
+    last: tuple[datetime, str] | None = None
 
 
 def fire_due_definitions(
@@ -83,18 +90,19 @@ def fire_batch(
     limit: int = 100,
     outage: Outage | None = None,
     own_span: AliveSpan | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> BatchResult:
-    """``fire_due_definitions`` that also says how many definitions the batch handled."""
-    due = _due(session, now, limit)
+    """``fire_due_definitions`` that also says how many definitions the batch handled and the
+    last one it read; ``after``: start after this (next fire time, id) (see the contracts)."""
+    due = _due(session, now, limit, after)
     if not due:
         return BatchResult(0, [])
     since = store_alive_since(session, now, own_span)
     writer = BatchWriter(session, now, outage, due)
-    for row in due:
-        writer.plan(row, since)
+    writer.plan(since)
     writer.write()
     _count_failed_fires(session, now, writer.fires)
-    return BatchResult(len(due), writer.fires)
+    return BatchResult(len(due), writer.fires, (due[-1].next_scheduled_run_time, due[-1].id))
 
 
 def _count_failed_fires(session: Session, now: datetime, fires: list[Fire]) -> None:
@@ -141,19 +149,33 @@ def fire_history(session: Session, definition_id: str, limit: int = 100) -> list
     )
 
 
+#: What the batch reads of each due definition. The schedule and policies come as their JSON
+#: text (the writer parses each distinct text once); of the spec only the few fields the
+#: decision needs, read in SQL: the whole spec is loaded only for the rare definitions whose
+#: jobs the writer builds row by row (``fire_writer.BatchWriter``).
 _DUE_COLUMNS: Final = (
     JobDefinition.id,
     JobDefinition.org_id,
-    JobDefinition.schedule,
-    JobDefinition.job_spec,
-    JobDefinition.policies,
+    cast(JobDefinition.schedule, Text).label("schedule_text"),
+    cast(JobDefinition.policies, Text).label("policies_text"),
+    json_text(JobDefinition.job_spec, "deploymentId").label("spec_deployment_id"),
+    json_text(JobDefinition.job_spec, "intakeSettings", "type").label("intake_type"),
+    or_(
+        *(
+            json_text(JobDefinition.job_spec, side, key).is_not(None)
+            for side in ("intakeSettings", "outputSettings")
+            for key in REFERENCE_KEYS
+        )
+    ).label("has_references"),
     JobDefinition.next_scheduled_run_time,
     JobDefinition.updated_by,
     JobDefinition.created_by,
 )
 
 
-def _due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
+def _due(
+    session: Session, now: datetime, limit: int, after: tuple[datetime, str] | None
+) -> Sequence[Row[Any]]:
     query = (
         select(*_DUE_COLUMNS)
         .where(
@@ -165,6 +187,10 @@ def _due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
         .order_by(JobDefinition.next_scheduled_run_time, JobDefinition.id)
         .limit(limit)
     )
+    if after is not None:
+        order = tuple_(JobDefinition.next_scheduled_run_time, JobDefinition.id)
+        query = query.where(order > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=JobDefinition, skip_locked=True)
-    return session.execute(query).all()
+    result: Result[Any] = session.execute(query)
+    return result.all()

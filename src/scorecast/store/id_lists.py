@@ -1,16 +1,19 @@
-"""``column IN (ids)`` for long id lists, written so that PostgreSQL sees one statement text.
+"""``column IN (ids)`` for long id lists, written so that the database sees one statement text.
 
-SQLAlchemy expands ``in_()`` into one bind parameter per value, so every batch size is a new
-statement for psycopg to parse and PostgreSQL to plan. On PostgreSQL ``among`` binds the whole
-list as one array (``column = ANY(%(ids)s)``); elsewhere it is the plain ``in_()``.
+SQLAlchemy expands ``in_()`` into one bind parameter per value when each statement runs (a cost
+per value in Python), and every list length is a new statement for the database to parse and
+plan. ``among`` binds the whole list as one value instead: an array on PostgreSQL
+(``column = ANY(%(ids)s)``), a JSON array on SQLite (``column IN (SELECT value FROM
+json_each(?))``, which SQLite answers through the column's index).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, literal
+from sqlalchemy import ColumnElement, String, any_, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -19,6 +22,10 @@ def among(
     session: Session, column: InstrumentedAttribute[Any], values: Collection[str]
 ) -> ColumnElement[bool]:
     """``column`` is one of ``values`` (string ids)."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         return column == any_(literal(list(values), ARRAY(String())))
+    if dialect == "sqlite":
+        listed = func.json_each(literal(json.dumps(list(values)), String())).table_valued("value")
+        return column.in_(select(listed.c.value))
     return column.in_(list(values))

@@ -224,6 +224,8 @@ class Job(Base):
         Index("ix_jobs_org_source", "org_id", "source", "created", "id"),
         Index("ix_jobs_deployment", "deployment_id", "org_id", "created", "id"),
         Index("ix_jobs_definition", "definition_id", "org_id", "created", "id"),
+        # the scheduler's read of each due definition's waiting and running jobs
+        Index("ix_jobs_definition_status", "definition_id", "status"),
         Index("ix_jobs_results_deleted_at", "results_deleted_at"),
     )
 
