@@ -53,6 +53,7 @@ def start_extra(
         sys.executable,
         "-m",
         "scorecast.cli.api_processes",
+        str(os.getpid()),
         str(sock.fileno()),
         log_level,
         str(keep_alive),
@@ -76,8 +77,9 @@ def stop_extra(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-def _serve(descriptor: int, log_level: str, keep_alive: int) -> None:
-    """An extra API process: the app on the inherited listening socket ``descriptor``."""
+def _serve(parent: int, descriptor: int, log_level: str, keep_alive: int) -> None:
+    """An extra API process of the main process ``parent``: the app on the inherited listening
+    socket ``descriptor``."""
     import uvicorn
 
     from scorecast import log_format
@@ -94,7 +96,6 @@ def _serve(descriptor: int, log_level: str, keep_alive: int) -> None:
     engine = create_engine_for(settings.database_url)
     app = create_app(settings, engine, metrics=Metrics(engine))
     server = server_class(uvicorn)(uvicorn_config(uvicorn, app, settings, log_level, keep_alive))
-    parent = os.getppid()
 
     def watch_parent() -> None:
         while not server.should_exit:
@@ -112,4 +113,4 @@ def _serve(descriptor: int, log_level: str, keep_alive: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+    _serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
