@@ -14,9 +14,16 @@ process is the client:
 - 40 concurrent clients for ``--seconds``: 80 % reads (a job, a page of 20 jobs, a page of 20
   definitions), 20 % submissions; requests/s and p50/p99, any non-2xx counted;
 - 200 simultaneous submissions (SQLite only, where they used to fail): how many were accepted
-  and the wall time until the last answer.
+  and the wall time until the last answer;
+- PostgreSQL only: reads beside writers and the 40 clients again against ``serve`` with
+  ``--api-processes`` processes serving the API (``SCORECAST_API_PROCESSES``; SQLite allows
+  one), the one-process figures above as the baseline.
+
+PostgreSQL's store is vacuumed and analyzed once filled, as autovacuum does in a running store
+(a bulk load it has not seen yet is planned blind and counted row by row).
 
 Usage: python bench/api_bench.py [--definitions N] [--jobs N] [--waiting N] [--seconds S]
+       [--api-processes N] [--sqlite-only]
 """
 
 from __future__ import annotations
@@ -117,9 +124,14 @@ def _seed(engine: Engine, n_definitions: int, n_jobs: int, n_waiting: int) -> tu
 
 
 @contextmanager
-def _serve(home: Path, database_url: str) -> Iterator[str]:
-    """``scorecast serve --roles api`` on the store; its API root."""
-    env = {**os.environ, "SCORECAST_HOME": str(home), "SCORECAST_DATABASE_URL": database_url}
+def _serve(home: Path, database_url: str, processes: int = 1) -> Iterator[str]:
+    """``scorecast serve --roles api`` on the store (``processes`` serving the API); its root."""
+    env = {
+        **os.environ,
+        "SCORECAST_HOME": str(home),
+        "SCORECAST_DATABASE_URL": database_url,
+        "SCORECAST_API_PROCESSES": str(processes),
+    }
     log = (home / "serve.log").open("a")
     process = subprocess.Popen(
         [sys.executable, "-m", "scorecast", "serve", "--port", "0", "--roles", "api"],
@@ -331,10 +343,15 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
     try:
         started = time.perf_counter()
         token, caller = _seed(engine, args.definitions, args.jobs, args.waiting)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE"
+                )
         print(
             f"\n{name}: {args.definitions:,} definitions, {args.jobs:,} jobs "
             f"({args.waiting:,} waiting), filled in {time.perf_counter() - started:.0f} s; "
-            f"load average {os.getloadavg()[0]:.1f}"
+            f"load average {_load()}"
         )
         with _serve(home, url) as api:
             headers = {"Authorization": f"Token {token}"}
@@ -345,9 +362,19 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
             _mix(api, token, deployment, args.seconds)
             if name == "SQLite":
                 _simultaneous(api, token, deployment)
-        print(f"  load average after: {os.getloadavg()[0]:.1f}")
+        if name != "SQLite" and args.api_processes > 1:
+            print(f"  with {args.api_processes} API processes (load average {_load()}):")
+            with _serve(home, url, args.api_processes) as api:
+                _reads_beside_writers(api, token, deployment, args.requests)
+                _mix(api, token, deployment, args.seconds)
+        print(f"  load average after: {_load()}")
     finally:
         engine.dispose()
+
+
+def _load() -> str:
+    """The load averages over 1, 5 and 15 minutes (``/proc/loadavg``)."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _postgres_available() -> bool:
@@ -365,6 +392,7 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--api-processes", type=int, default=2)
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
