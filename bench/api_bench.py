@@ -6,6 +6,10 @@ Per store (SQLite; PostgreSQL when it answers on 127.0.0.1:5432) the store is fi
 in one organization, then a real ``scorecast serve --roles api`` process serves it and this
 process is the client:
 
+Beside each time, the server's CPU per request (its process and its extra API processes, user +
+system): what a request costs whatever else the machine runs, where times on a shared machine
+swing with its load.
+
 - every list page (100 rows): p50/p99 of sequential requests, each against its ceiling in the
   same run: the same service call (SQL and rows, no JSON, no HTTP) in this process, and
   ``GET version/`` (HTTP and authentication only);
@@ -47,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from sqlalchemy import Engine, insert
 
 from scorecast.demo import MODEL
@@ -123,6 +128,32 @@ def _seed(engine: Engine, n_definitions: int, n_jobs: int, n_waiting: int) -> tu
     return token, caller
 
 
+class _CpuMeter:
+    """CPU seconds (user + system) of the server process and its children, as they grow."""
+
+    pid = 0
+
+    def seconds(self) -> float:
+        if not self.pid:
+            return 0.0
+        process = psutil.Process(self.pid)
+        total = 0.0
+        for member in [process, *process.children(recursive=True)]:
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def per_request(self, started: float, requests: int) -> str:
+        """The CPU per request since ``started`` (a ``seconds()`` reading), in ms."""
+        return f"server CPU {(self.seconds() - started) * 1000 / max(requests, 1):5.1f} ms/request"
+
+
+SERVER = _CpuMeter()
+
+
 @contextmanager
 def _serve(home: Path, database_url: str, processes: int = 1) -> Iterator[str]:
     """``scorecast serve --roles api`` on the store (``processes`` serving the API); its root."""
@@ -141,6 +172,7 @@ def _serve(home: Path, database_url: str, processes: int = 1) -> Iterator[str]:
         text=True,
     )
     assert process.stdout is not None
+    SERVER.pid = process.pid
     endpoint = ""
     for line in process.stdout:
         found = SERVING.search(line)
@@ -155,6 +187,7 @@ def _serve(home: Path, database_url: str, processes: int = 1) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
+        SERVER.pid = 0
 
 
 def _percentiles(samples: list[float]) -> str:
@@ -194,11 +227,17 @@ def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> No
         "jobs, oldest first": {"orderBy": "created"},
     }
     print(f"  list pages of 100 rows, {count} sequential requests each:")
+    cpu = SERVER.seconds()
     version = _timed(count, lambda: _ok(http.get("version/")))
-    print(f"    {'GET version/ (HTTP + token)':<34} {_percentiles(version)}")
+    print(
+        f"    {'GET version/ (HTTP + token)':<34} {_percentiles(version)}"
+        f"   {SERVER.per_request(cpu, count)}"
+    )
     for name, params in job_lists.items():
         query = {"limit": 100, **params}
+        cpu = SERVER.seconds()
         served = _timed(count, _getter(http, "batchPredictions/", query))
+        cost = SERVER.per_request(cpu, count)
         filters = jobs.JobFilters(
             statuses=[params["status"]] if "status" in params else (),
             deployment_id=params.get("deploymentId"),
@@ -211,20 +250,26 @@ def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> No
                 jobs.list_jobs(session, caller, f, offset=offset, limit=100)
 
         ceiling = _timed(count, raw)
-        print(f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}")
+        print(
+            f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}   {cost}"
+        )
     for name, params in {
         "definitions": {},
         "definitions, offset 9,900": {"offset": 9_900},
     }.items():
         query = {"limit": 100, **params}
+        cpu = SERVER.seconds()
         served = _timed(count, _getter(http, "batchPredictionJobDefinitions/", query))
+        cost = SERVER.per_request(cpu, count)
 
         def raw_definitions(offset: int = params.get("offset", 0)) -> None:
             with session_scope(engine, deferred=True) as session:
                 definitions.list_definitions(session, caller, offset=offset, limit=100)
 
         ceiling = _timed(count, raw_definitions)
-        print(f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}")
+        print(
+            f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}   {cost}"
+        )
 
 
 def _deployment(http: httpx.Client) -> str:
@@ -296,6 +341,7 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
                     failures[0] += response.status_code >= 300
 
     started = time.monotonic()
+    cpu = SERVER.seconds()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -305,6 +351,7 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
     print(
         f"  {clients} clients, 80 % reads / 20 % submissions, {seconds:.0f} s: "
         f"{len(samples) / wall:6.0f} requests/s  {_percentiles(samples)}  non-2xx {failures[0]}"
+        f"  {SERVER.per_request(cpu, len(samples))}"
     )
 
 
