@@ -25,9 +25,8 @@ import sys
 import threading
 from typing import Final
 
-from sqlalchemy import make_url
-
 from scorecast.config import Settings
+from scorecast.store.db import normalize_url
 
 #: how often an extra process checks that the main process is still there (seconds)
 PARENT_CHECK_SECONDS: Final = 1.0
@@ -37,7 +36,7 @@ STOP_SECONDS: Final = 15.0
 
 def refusal(processes: int, database_url: str) -> str | None:
     """Why ``processes`` API processes cannot serve the store at ``database_url``, or None."""
-    if processes > 1 and make_url(database_url).get_backend_name() == "sqlite":
+    if processes > 1 and normalize_url(database_url).get_backend_name() == "sqlite":
         return (
             "several API processes need a PostgreSQL store: SQLite's writers are queued "
             "within one process only; use 1 with SQLite"

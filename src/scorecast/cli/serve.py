@@ -12,6 +12,9 @@ several processes sharing one PostgreSQL store can split the work, e.g. API proc
 load balancer and worker processes elsewhere. A process without ``api`` runs its threads until
 SIGINT/SIGTERM.
 
+``--api-processes N`` (``SCORECAST_API_PROCESSES``) serves the API from N processes sharing
+its socket, on a PostgreSQL store only (``cli/api_processes.py``).
+
 ``--demo`` also registers a demo model and job definition and runs it once (see
 ``scorecast.demo``), printing where the scored file is.
 """
