@@ -6,6 +6,10 @@ Per store (SQLite; PostgreSQL when it answers on 127.0.0.1:5432) the store is fi
 in one organization, then a real ``scorecast serve --roles api`` process serves it and this
 process is the client:
 
+Beside each time, the server's CPU per request (its process and its extra API processes, user +
+system): what a request costs whatever else the machine runs, where times on a shared machine
+swing with its load.
+
 - every list page (100 rows): p50/p99 of sequential requests, each against its ceiling in the
   same run: the same service call (SQL and rows, no JSON, no HTTP) in this process, and
   ``GET version/`` (HTTP and authentication only);
@@ -14,9 +18,16 @@ process is the client:
 - 40 concurrent clients for ``--seconds``: 80 % reads (a job, a page of 20 jobs, a page of 20
   definitions), 20 % submissions; requests/s and p50/p99, any non-2xx counted;
 - 200 simultaneous submissions (SQLite only, where they used to fail): how many were accepted
-  and the wall time until the last answer.
+  and the wall time until the last answer;
+- PostgreSQL only: reads beside writers and the 40 clients again against ``serve`` with
+  ``--api-processes`` processes serving the API (``SCORECAST_API_PROCESSES``; SQLite allows
+  one), the one-process figures above as the baseline.
+
+PostgreSQL's store is vacuumed and analyzed once filled, as autovacuum does in a running store
+(a bulk load it has not seen yet is planned blind and counted row by row).
 
 Usage: python bench/api_bench.py [--definitions N] [--jobs N] [--waiting N] [--seconds S]
+       [--api-processes N] [--sqlite-only]
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from sqlalchemy import Engine, insert
 
 from scorecast.demo import MODEL
@@ -116,10 +128,41 @@ def _seed(engine: Engine, n_definitions: int, n_jobs: int, n_waiting: int) -> tu
     return token, caller
 
 
+class _CpuMeter:
+    """CPU seconds (user + system) of the server process and its children, as they grow."""
+
+    pid = 0
+
+    def seconds(self) -> float:
+        if not self.pid:
+            return 0.0
+        process = psutil.Process(self.pid)
+        total = 0.0
+        for member in [process, *process.children(recursive=True)]:
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def per_request(self, started: float, requests: int) -> str:
+        """The CPU per request since ``started`` (a ``seconds()`` reading), in ms."""
+        return f"server CPU {(self.seconds() - started) * 1000 / max(requests, 1):5.1f} ms/request"
+
+
+SERVER = _CpuMeter()
+
+
 @contextmanager
-def _serve(home: Path, database_url: str) -> Iterator[str]:
-    """``scorecast serve --roles api`` on the store; its API root."""
-    env = {**os.environ, "SCORECAST_HOME": str(home), "SCORECAST_DATABASE_URL": database_url}
+def _serve(home: Path, database_url: str, processes: int = 1) -> Iterator[str]:
+    """``scorecast serve --roles api`` on the store (``processes`` serving the API); its root."""
+    env = {
+        **os.environ,
+        "SCORECAST_HOME": str(home),
+        "SCORECAST_DATABASE_URL": database_url,
+        "SCORECAST_API_PROCESSES": str(processes),
+    }
     log = (home / "serve.log").open("a")
     process = subprocess.Popen(
         [sys.executable, "-m", "scorecast", "serve", "--port", "0", "--roles", "api"],
@@ -129,6 +172,7 @@ def _serve(home: Path, database_url: str) -> Iterator[str]:
         text=True,
     )
     assert process.stdout is not None
+    SERVER.pid = process.pid
     endpoint = ""
     for line in process.stdout:
         found = SERVING.search(line)
@@ -143,6 +187,7 @@ def _serve(home: Path, database_url: str) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
+        SERVER.pid = 0
 
 
 def _percentiles(samples: list[float]) -> str:
@@ -182,11 +227,17 @@ def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> No
         "jobs, oldest first": {"orderBy": "created"},
     }
     print(f"  list pages of 100 rows, {count} sequential requests each:")
+    cpu = SERVER.seconds()
     version = _timed(count, lambda: _ok(http.get("version/")))
-    print(f"    {'GET version/ (HTTP + token)':<34} {_percentiles(version)}")
+    print(
+        f"    {'GET version/ (HTTP + token)':<34} {_percentiles(version)}"
+        f"   {SERVER.per_request(cpu, count)}"
+    )
     for name, params in job_lists.items():
         query = {"limit": 100, **params}
+        cpu = SERVER.seconds()
         served = _timed(count, _getter(http, "batchPredictions/", query))
+        cost = SERVER.per_request(cpu, count)
         filters = jobs.JobFilters(
             statuses=[params["status"]] if "status" in params else (),
             deployment_id=params.get("deploymentId"),
@@ -199,20 +250,26 @@ def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> No
                 jobs.list_jobs(session, caller, f, offset=offset, limit=100)
 
         ceiling = _timed(count, raw)
-        print(f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}")
+        print(
+            f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}   {cost}"
+        )
     for name, params in {
         "definitions": {},
         "definitions, offset 9,900": {"offset": 9_900},
     }.items():
         query = {"limit": 100, **params}
+        cpu = SERVER.seconds()
         served = _timed(count, _getter(http, "batchPredictionJobDefinitions/", query))
+        cost = SERVER.per_request(cpu, count)
 
         def raw_definitions(offset: int = params.get("offset", 0)) -> None:
             with session_scope(engine, deferred=True) as session:
                 definitions.list_definitions(session, caller, offset=offset, limit=100)
 
         ceiling = _timed(count, raw_definitions)
-        print(f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}")
+        print(
+            f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}   {cost}"
+        )
 
 
 def _deployment(http: httpx.Client) -> str:
@@ -284,6 +341,7 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
                     failures[0] += response.status_code >= 300
 
     started = time.monotonic()
+    cpu = SERVER.seconds()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -293,6 +351,7 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
     print(
         f"  {clients} clients, 80 % reads / 20 % submissions, {seconds:.0f} s: "
         f"{len(samples) / wall:6.0f} requests/s  {_percentiles(samples)}  non-2xx {failures[0]}"
+        f"  {SERVER.per_request(cpu, len(samples))}"
     )
 
 
@@ -331,10 +390,15 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
     try:
         started = time.perf_counter()
         token, caller = _seed(engine, args.definitions, args.jobs, args.waiting)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE"
+                )
         print(
             f"\n{name}: {args.definitions:,} definitions, {args.jobs:,} jobs "
             f"({args.waiting:,} waiting), filled in {time.perf_counter() - started:.0f} s; "
-            f"load average {os.getloadavg()[0]:.1f}"
+            f"load average {_load()}"
         )
         with _serve(home, url) as api:
             headers = {"Authorization": f"Token {token}"}
@@ -345,9 +409,19 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
             _mix(api, token, deployment, args.seconds)
             if name == "SQLite":
                 _simultaneous(api, token, deployment)
-        print(f"  load average after: {os.getloadavg()[0]:.1f}")
+        if name != "SQLite" and args.api_processes > 1:
+            print(f"  with {args.api_processes} API processes (load average {_load()}):")
+            with _serve(home, url, args.api_processes) as api:
+                _reads_beside_writers(api, token, deployment, args.requests)
+                _mix(api, token, deployment, args.seconds)
+        print(f"  load average after: {_load()}")
     finally:
         engine.dispose()
+
+
+def _load() -> str:
+    """The load averages over 1, 5 and 15 minutes (``/proc/loadavg``)."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _postgres_available() -> bool:
@@ -365,6 +439,7 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--api-processes", type=int, default=2)
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:

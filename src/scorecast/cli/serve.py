@@ -12,23 +12,25 @@ several processes sharing one PostgreSQL store can split the work, e.g. API proc
 load balancer and worker processes elsewhere. A process without ``api`` runs its threads until
 SIGINT/SIGTERM.
 
+``--api-processes N`` (``SCORECAST_API_PROCESSES``) serves the API from N processes sharing
+its socket, on a PostgreSQL store only (``cli/api_processes.py``).
+
 ``--demo`` also registers a demo model and job definition and runs it once (see
 ``scorecast.demo``), printing where the scored file is.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from scorecast.cli.uvicorn_server import server_class, uvicorn_config
 from scorecast.config import Settings
 from scorecast.process_privacy import keep_memory_private
 from scorecast.state_folder import make_owner_only
@@ -93,11 +95,25 @@ def serve(
             help="What this process runs, comma-separated: api, scheduler, worker.",
         ),
     ] = "api,scheduler,worker",
+    api_processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            envvar="SCORECAST_API_PROCESSES",
+            help="Processes serving the API (PostgreSQL only above 1; the others stay single).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API with the scheduler and workers (state in $SCORECAST_HOME)."""
     chosen = _roles(roles, scheduler)
     if demo and not {"api", "worker"} <= chosen:
         raise typer.BadParameter("--demo needs the api and worker roles", param_hint="--roles")
+    from scorecast.cli import api_processes as extra_api
+
+    refused = extra_api.refusal(api_processes, Settings.from_env().database_url)
+    if refused and "api" in chosen:
+        raise typer.BadParameter(refused, param_hint="--api-processes / SCORECAST_API_PROCESSES")
     from scorecast import log_format
 
     log_format.configure(Settings.from_env().log_format, log_level)
@@ -125,7 +141,7 @@ def serve(
         sys.setswitchinterval(API_SWITCH_INTERVAL_SECONDS)
     try:
         if "api" in chosen:
-            api = _Api(host, port, log_level, keep_alive)
+            api = _Api(host, port, log_level, keep_alive, processes=api_processes)
             api.run(settings, engine, metrics, token, demo=demo)
         else:
             _run_without_api(settings, token, chosen)
@@ -208,10 +224,13 @@ def _roles(value: str, scheduler: bool) -> set[str]:
 class _Api:
     """The HTTP side of ``serve``: uvicorn on a bound socket, and the start-up lines."""
 
-    def __init__(self, host: str, port: int, log_level: str, keep_alive: int) -> None:
+    def __init__(
+        self, host: str, port: int, log_level: str, keep_alive: int, *, processes: int = 1
+    ) -> None:
         self.sock = _bind(host, port)
         self.endpoint = f"http://{_display_host(host)}:{self.sock.getsockname()[1]}/api/v2"
         self.log_level, self.keep_alive = log_level, keep_alive
+        self.processes = processes
 
     def run(
         self, settings: Settings, engine: Engine, metrics: Any, token: str | None, *, demo: bool
@@ -221,8 +240,8 @@ class _Api:
         from scorecast.api.app import create_app
 
         app = create_app(settings, engine, metrics=metrics)
-        config = _uvicorn_config(uvicorn, app, settings, self.log_level, self.keep_alive)
-        server = _server_class(uvicorn)(config)
+        config = uvicorn_config(uvicorn, app, settings, self.log_level, self.keep_alive)
+        server = server_class(uvicorn)(config)
 
         def announce() -> None:
             while not server.started and not server.should_exit:
@@ -237,9 +256,15 @@ class _Api:
                 _run_demo(settings, engine, endpoint, token)
 
         threading.Thread(target=announce, name="scorecast-announce", daemon=True).start()
+        from scorecast.cli import api_processes
+
+        extra = api_processes.start_extra(
+            self.processes - 1, self.sock, self.log_level, self.keep_alive
+        )
         try:
             server.run(sockets=[self.sock])
         finally:
+            api_processes.stop_extra(extra)
             self.sock.close()
         if not server.started:
             raise typer.Exit(1)
@@ -267,44 +292,6 @@ def _announce_token(token: str | None) -> None:
         _echo("first start: created organization 'default' and user 'admin'; API token:")
         _echo(f"    {token}")
         _echo("(shown once; make more with: scorecast token create --org default --user NAME)")
-
-
-def _uvicorn_config(
-    uvicorn: Any, app: Any, settings: Settings, log_level: str, keep_alive: int
-) -> Any:
-    from uvicorn.config import LOGGING_CONFIG
-
-    return uvicorn.Config(
-        app,
-        log_level=log_level.lower(),
-        ws="none",
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-        timeout_keep_alive=keep_alive,
-        # JSON logs: keep the handlers log_format set up instead of uvicorn's own
-        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
-    )
-
-
-def _server_class(uvicorn: Any) -> Any:
-    """uvicorn's Server, except that a SIGINT/SIGTERM it shut down for is not raised again on
-    the way out (which would kill the process before the worker puts its jobs back)."""
-
-    class Server(uvicorn.Server):  # type: ignore[misc]
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            if threading.current_thread() is not threading.main_thread():
-                yield
-                return
-            handled = (signal.SIGINT, signal.SIGTERM)
-            originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-            try:
-                yield
-            finally:
-                for sig, handler in originals.items():
-                    signal.signal(sig, handler)
-
-    return Server
 
 
 def _open_store(settings: Settings) -> Engine:

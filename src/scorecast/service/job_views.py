@@ -155,8 +155,10 @@ def _claim_key(job: Job) -> Tuple:
 def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:
     if not user_ids:
         return {}
-    rows = session.scalars(select(User).where(User.id.in_(set(user_ids)))).all()
-    return {user.id: UserRef(user.id, user.username, user.full_name) for user in rows}
+    rows = session.execute(
+        select(User.id, User.username, User.full_name).where(User.id.in_(set(user_ids)))
+    )
+    return {user_id: UserRef(user_id, username, full_name) for user_id, username, full_name in rows}
 
 
 def _is_waiting(job: Job) -> bool:
@@ -169,6 +171,17 @@ def _logs(session: Session, job_ids: Collection[str]) -> dict[str, list[str]]:
     """The last ``MAX_LOG_LINES`` lines of each job, oldest first, in one query."""
     if not job_ids:
         return {}
+    if len(job_ids) == 1:  # one job's page (most requests): its newest lines, no window
+        (job_id,) = job_ids
+        newest = session.execute(
+            select(JobLog.message)
+            .where(JobLog.job_id == job_id)
+            .order_by(JobLog.id.desc())
+            .limit(MAX_LOG_LINES)
+        ).scalars()
+        lines = list(newest)
+        lines.reverse()
+        return {job_id: lines} if lines else {}
     rank = (
         func.row_number().over(partition_by=JobLog.job_id, order_by=JobLog.id.desc()).label("rank")
     )

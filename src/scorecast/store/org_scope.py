@@ -133,17 +133,21 @@ def page(
     unique column, so that pages neither skip nor repeat rows), and the count of all its rows.
 
     With ``count_limit`` the count stops there (a page that shows "more than N" need not count
-    a million rows). ``key``: one column the count selects instead of whole rows. The count
-    and the page are two statements, which PostgreSQL's READ COMMITTED may answer from two
-    moments; ``consistent_total`` makes the total agree with the page.
+    a million rows). ``key``: one column the count selects instead of whole rows. A page with
+    rows but fewer than ``limit`` is the last one and tells the total itself: no count is run
+    for it. The count and the page are two statements, which PostgreSQL's READ COMMITTED may
+    answer from two moments; ``consistent_total`` makes the total agree with the page.
     """
+    rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
+    shown = len(rows)
+    if limit > 0 and (0 < shown < limit or (shown == 0 and offset == 0)):
+        return list(rows), offset + shown
     counted: Select[Any] = query if key is None else query.with_only_columns(key)
     if count_limit is not None:
         counted = counted.limit(count_limit)
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
-    rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
     return list(rows), consistent_total(
-        total, offset=offset, limit=limit, shown=len(rows), count_limit=count_limit
+        total, offset=offset, limit=limit, shown=shown, count_limit=count_limit
     )
 
 
