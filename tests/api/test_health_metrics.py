@@ -61,6 +61,19 @@ def test_readyz_is_503_not_500_when_the_store_is_gone(
     assert "missing" not in answer.text  # no path, address or error text
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_an_api_request_the_store_cannot_serve_is_503_with_retry_after(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    gone = create_engine_for(f"sqlite:///{tmp_path / 'missing' / 'store.db'}")
+    with serve_app(live_server.settings, gone) as base_url:
+        answer = httpx.get(f"{base_url}/api/v2/batchPredictions/", headers=live_server.headers())
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["message"].startswith("the store is unavailable or busy")
+    assert "missing" not in answer.text  # no path, address or error text
+
+
 @pytest.fixture
 def admin_token(live_server: LiveServer) -> str:
     with session_scope(live_server.engine) as session:

@@ -5,6 +5,10 @@ exactly ``application/json`` (the datarobot client parses JSON only then) and AS
 - Request validation (wrong types, malformed JSON, missing fields) → 422 naming the field.
 - Unknown route / method → 404 / 405, JSON too.
 - A body over its size limit (``body_limits``) → 422 naming the field and the setting.
+- The store unreachable, out of connections or busy beyond the request's retries (SQLAlchemy's
+  ``OperationalError``, ``InterfaceError``, a pool ``TimeoutError``) → 503 with ``Retry-After``:
+  nothing of the request was committed, so the client may send it again (the datarobot client
+  does); the traceback goes to the server log.
 - Anything unexpected → 500 with ``x-request-id`` and ``Connection: close``; the traceback
   goes to the server log only.
 
@@ -21,7 +25,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
@@ -171,6 +176,26 @@ def _data_error(request: Request, exc: Exception) -> Response:
     )
 
 
+#: seconds a client is asked to wait before it sends a request the store could not serve again
+STORE_RETRY_AFTER = 5
+
+
+def _store_unavailable(request: Request, exc: Exception) -> Response:
+    ident = request_id(request)
+    log.error(
+        "the store could not serve %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        ident,
+        exc_info=exc,
+    )
+    return error_response(
+        503,
+        f"the store is unavailable or busy (request id {ident}); nothing was changed, retry later",
+        headers={REQUEST_ID_HEADER: ident, "Retry-After": str(STORE_RETRY_AFTER)},
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
     ident = request_id(request)
     log.error(
@@ -194,6 +219,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(unavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 
