@@ -146,6 +146,7 @@ def _score_pickle(server: LiveServer, model: Path) -> dict[str, Any]:
 # --- the tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_jobs_in_sequence_run_in_one_process_that_keeps_no_file_of_theirs(
     live_server: LiveServer, tmp_path: Path
@@ -170,6 +171,7 @@ def test_jobs_in_sequence_run_in_one_process_that_keeps_no_file_of_theirs(
         assert _demo_pids(live_server, worker, 1) == [pids[0]]
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_a_crash_fails_its_job_alone_and_the_next_job_gets_a_new_process(
     live_server: LiveServer, tmp_path: Path
@@ -189,6 +191,7 @@ def test_a_crash_fails_its_job_alone_and_the_next_job_gets_a_new_process(
         assert third == second  # the pickle job took a fresh one: this one waited
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_a_process_is_replaced_after_its_most_jobs_and_above_its_memory_limit(
     live_server: LiveServer,
