@@ -185,6 +185,7 @@ def test_another_organizations_deployment_is_not_found(
     assert httpx.get(url, headers=live_server.headers()).json()["predictionWarning"]["enabled"]
 
 
+@pytest.mark.e2e
 def test_cli_prediction_range(live_server: LiveServer, regression_model: Path) -> None:
     env = {
         **os.environ,
