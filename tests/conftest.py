@@ -24,6 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from hypothesis_profiles import load_profile
 from live_api import LiveServer, serve_app
 from scorecast.config import Settings
 from scorecast.store.db import create_engine_for, migrate
@@ -48,6 +49,7 @@ def _generous_http_waits() -> None:
 
 
 _generous_http_waits()
+load_profile()
 
 
 @pytest.fixture(scope="session")

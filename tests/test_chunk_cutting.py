@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.formats import batches_of_about, iter_csv_blocks, iter_parquet_batches
 
@@ -26,7 +27,7 @@ class Asked:
         return size
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(st.integers(0, 10**9), min_size=1, max_size=300),
     st.lists(st.integers(1, 400), min_size=1, max_size=40),

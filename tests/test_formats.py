@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.formats import (
@@ -61,7 +62,7 @@ def _rows(blocks: list[CsvBlock], types: dict[str, pa.DataType] | None = None) -
     return rows
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=30),
     target=st.integers(1, 200),
@@ -249,7 +250,7 @@ def test_a_non_parquet_file_is_invalid_input(tmp_path: Path) -> None:
         list(iter_parquet_batches(path, 100))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     rows=st.lists(
         st.tuples(
@@ -278,7 +279,7 @@ def test_quoted_newlines_never_corrupt_rows_whatever_pyarrow_block_size(
     assert got.column("n").to_pylist() == [n for _, n in rows]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(
     data=st.one_of(
         st.text(alphabet="aé€😀,\n").map(str.encode),

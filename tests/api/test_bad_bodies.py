@@ -7,6 +7,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from live_api import LiveServer
 
 KEYS = [
@@ -47,7 +48,7 @@ bodies = st.dictionaries(st.sampled_from(KEYS), values, max_size=6) | values
 
 
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -61,7 +62,7 @@ def test_create_routes_answer_4xx_for_any_json(
 
 
 @settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

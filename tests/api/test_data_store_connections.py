@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from live_api import LiveServer, serve_app
 from scorecast.config import Settings
 from services import MARIADB, POSTGRES, free_port, pg_execute, require
@@ -247,7 +248,7 @@ _BODIES = st.dictionaries(st.sampled_from([*_KEYS, "useKerberos"]), _VALUES, max
 
 
 @hypothesis_settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -93,6 +93,7 @@ def test_a_model_naming_its_own_columns_must_agree(
     assert same.status_code == 201, same.text
 
 
+@pytest.mark.e2e
 def test_cli_feature_names(live_server: LiveServer, matrix_model: Path) -> None:
     env = {
         **os.environ,

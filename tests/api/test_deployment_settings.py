@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from live_api import LiveServer
 
 
@@ -184,6 +185,7 @@ def test_another_organizations_deployment_is_not_found(
     assert httpx.get(url, headers=live_server.headers()).json()["predictionWarning"]["enabled"]
 
 
+@pytest.mark.e2e
 def test_cli_prediction_range(live_server: LiveServer, regression_model: Path) -> None:
     env = {
         **os.environ,
@@ -239,7 +241,7 @@ def settings_url(live_server: LiveServer, regression_model: Path) -> str:
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import datarobot as dr
 import httpx
+import pytest
 from sqlalchemy import select
 
 from live_api import LiveServer
@@ -158,6 +159,7 @@ def test_rename_and_delete(live_server: LiveServer, onnx_binary_model: Path) -> 
     assert not (live_server.settings.artifacts_dir / deployment_id).exists()
 
 
+@pytest.mark.e2e
 def test_cli_deployment_create_prints_the_id_last(
     live_server: LiveServer, onnx_binary_model: Path
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.schedule import next_fires, parse_schedule
 from scorecast.domain.schedule.backfill_plan import (
     TooManyFireTimes,
@@ -54,7 +55,7 @@ def _by_minute_walk(payload: dict[str, Any], start: datetime, end: datetime) -> 
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(schedules(), moments, st.integers(1, 3 * 24 * 60 * 60))
 def test_utc_fire_times_in_range_are_the_minutes_the_schedule_lists(
     payload: dict[str, Any], start: datetime, seconds: int
@@ -64,7 +65,7 @@ def test_utc_fire_times_in_range_are_the_minutes_the_schedule_lists(
     assert times == _by_minute_walk(payload, start, end)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(schedules(zoned=True), moments, st.integers(1, 10 * 24 * 60 * 60))
 def test_zoned_fire_times_in_range_are_the_schedulers_fire_times(
     payload: dict[str, Any], start: datetime, seconds: int
@@ -81,7 +82,7 @@ def test_zoned_fire_times_in_range_are_the_schedulers_fire_times(
     assert times == sorted(set(times))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.lists(moments, unique=True, max_size=30).map(sorted),
     st.data(),

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.definition_policies import CatchUp, OverlapPolicy
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.domain.schedule.firing_plan import (
@@ -101,7 +102,7 @@ downtimes = st.integers(0, 6 * 3600).map(lambda s: timedelta(seconds=s))
 liveness = st.one_of(st.none(), st.integers(-3600, 6 * 3600))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(states(), downtimes, liveness)
 def test_the_policies_decide_every_due_time_exactly_once(
     state: FireState, downtime: timedelta, alive_offset: int | None
@@ -133,7 +134,7 @@ def test_the_policies_decide_every_due_time_exactly_once(
     assert plan.next_time is None or plan.next_time + state.jitter > now
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(states(), st.lists(st.integers(0, 3 * 3600), min_size=1, max_size=5))
 def test_a_running_scheduler_fires_the_same_in_ticks_as_at_once(
     state: FireState, tick_seconds: list[int]
@@ -169,7 +170,7 @@ def test_a_running_scheduler_fires_the_same_in_ticks_as_at_once(
     assert all(outcome is not FireOutcome.MISSED for _, outcome in fires)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(states(), min_size=1, max_size=8), downtimes, liveness, st.integers(1, 8))
 def test_any_batch_split_gives_the_same_fires(
     batch: list[FireState], downtime: timedelta, alive_offset: int | None, size: int

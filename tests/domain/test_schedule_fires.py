@@ -11,6 +11,7 @@ from croniter import croniter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.schedule import (
     EVERY,
     Schedule,
@@ -71,7 +72,7 @@ def cron_expression(schedule: Schedule) -> str:
     return " ".join("*" if f == EVERY else ",".join(map(str, f)) for f in fields)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payloads(), moments)
 def test_next_fire_matches_croniter_with_day_or(data: dict[str, Any], moment: datetime) -> None:
     schedule = parse_schedule(data)
@@ -82,7 +83,7 @@ def test_next_fire_matches_croniter_with_day_or(data: dict[str, Any], moment: da
     assert next_fire_after(schedule, moment) == expected
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payloads(), moments)
 def test_next_fires_match_cronsim(data: dict[str, Any], moment: datetime) -> None:
     schedule = parse_schedule(data)
@@ -94,7 +95,7 @@ def test_next_fires_match_cronsim(data: dict[str, Any], moment: datetime) -> Non
     assert next_fires(schedule, moment, 5) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(payloads(), moments)
 def test_next_fires_is_next_fire_after_repeated(data: dict[str, Any], moment: datetime) -> None:
     schedule = parse_schedule(data)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.schedule import next_fires, parse_schedule
 from scorecast.domain.schedule.preview import preview
 
@@ -55,7 +56,7 @@ def test_utc_schedules_are_never_marked() -> None:
     assert all(f.local == f.utc for f in fires)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     zone=st.sampled_from(ZONES),
     minutes=st.lists(st.integers(0, 59), min_size=1, max_size=3),

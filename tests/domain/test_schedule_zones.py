@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.domain.schedule import (
     EVERY,
     DstGapPolicy,
@@ -163,7 +164,7 @@ def zoned_schedules(draw: st.DrawFn) -> tuple[Schedule, datetime]:
     return schedule, centre
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(zoned_schedules())
 def test_random_schedules_around_transitions(case: tuple[Schedule, datetime]) -> None:
     schedule, centre = case
@@ -315,7 +316,7 @@ def any_payloads(draw: st.DrawFn) -> dict[str, Any]:
 far_moments = st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2090, 1, 1))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(any_payloads(), far_moments, st.integers(1, 4))
 def test_zone_path_with_offset_zero_equals_the_utc_fast_path(
     data: dict[str, Any], moment: datetime, count: int
@@ -327,7 +328,7 @@ def test_zone_path_with_offset_zero_equals_the_utc_fast_path(
     assert next_fires(gmt, moment, count) == next_fires(utc, moment, count)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(any_payloads(), far_moments)
 def test_zone_without_dst_is_utc_shifted(data: dict[str, Any], moment: datetime) -> None:
     # Asia/Tokyo has been UTC+9 without DST since 1951.

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.config import Settings
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.engine.dask_split import SplitMisaligned, plan_split, read_csv_range
@@ -33,7 +34,7 @@ lines = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(rows=lines, last=st.text(alphabet="ab1", max_size=5), target=st.integers(1, 60))
 def test_the_ranges_hold_every_record_once_in_order(
     rows: list[str], last: str, target: int

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from model_zoo import BuiltModel, build_all
+from model_zoo import BuiltModel, shared_zoo
 
 
 @pytest.fixture(scope="session")
-def zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltModel]:
-    directory: Path = tmp_path_factory.mktemp("models")
-    return build_all(directory)
+def zoo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, BuiltModel]:
+    return shared_zoo(tmp_path_factory, worker_id)

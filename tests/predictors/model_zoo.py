@@ -1,7 +1,14 @@
-"""Models built in the test session: one training set, every format and target type."""
+"""Models built in the test session: one training set, every format and target type.
+
+``shared_zoo`` builds them once per test run: pytest-xdist's workers (and the engine's and the
+predictors' tests) share one folder, whose first user builds the models under a lock.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,3 +187,24 @@ def tree_pipeline(family: str, kind: str, *, sparse: bool = False) -> Any:
         sparse_threshold=1.0 if sparse else 0.0,
     )
     return make_pipeline(pre, getattr(module, family + suffix)(**options))
+
+
+def shared_zoo(tmp_path_factory: Any, worker_id: str) -> dict[str, BuiltModel]:
+    """``build_all`` once per test run, in a folder every pytest-xdist worker of the run shares
+    (the parent of the workers' own temporary folders); the first worker builds and pickles
+    the models (the in-memory reference objects too) under an exclusive lock, the others load
+    them. Tests never write into the folder: those that change a model file copy it first."""
+    base: Path = tmp_path_factory.getbasetemp()
+    directory = (base if worker_id == "master" else base.parent) / "model-zoo"
+    directory.mkdir(exist_ok=True)
+    built_file = directory / "built.pickle"
+    with (directory / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if built_file.exists():
+            zoo: dict[str, BuiltModel] = pickle.loads(built_file.read_bytes())
+            return zoo
+        zoo = build_all(directory)
+        partial = directory / f"built.pickle.{os.getpid()}"
+        partial.write_bytes(pickle.dumps(zoo))
+        partial.rename(built_file)
+        return zoo

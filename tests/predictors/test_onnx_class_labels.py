@@ -24,6 +24,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
+from hypothesis_profiles import examples
 from scorecast.domain.output_columns import prediction_column, probability_column
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine.scoring import score_chunk
@@ -193,14 +194,14 @@ label_lists = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(labels=label_lists, hops=st.integers(0, 4))
 def test_labels_are_read_through_any_chain_of_nodes(labels: list[Any], hops: int) -> None:
     graph = _chain(labels, hops, zipmap_labels=None)
     assert graph_labels(graph, graph.output[0].name) == labels
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(labels=label_lists, zipped=label_lists)
 def test_the_nearest_labelled_node_wins(labels: list[Any], zipped: list[Any]) -> None:
     graph = _chain(labels, 1, zipmap_labels=zipped)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from rows import add_definition, add_deployment, org_and_user
 from sqlalchemy import Engine, select, update
 
+from hypothesis_profiles import examples
 from scorecast.config import Settings
 from scorecast.domain.schedule import parse_schedule
 from scorecast.domain.schedule.backfill_plan import fire_times_between
@@ -61,7 +62,7 @@ def app_settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 @settings(
-    max_examples=15,
+    max_examples=examples(15),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

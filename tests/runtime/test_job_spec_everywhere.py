@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rows import add_deployment, org_and_user
 from sqlalchemy import Engine
 
+from hypothesis_profiles import examples
 from job_spec_cases import INVALID_CHANGES, valid_specs
 from scorecast.config import Settings
 from scorecast.domain.job_claim import Claim
@@ -35,7 +36,9 @@ def _errors(action: Any) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(valid_specs(), st.sampled_from(INVALID_CHANGES))
 def test_the_same_field_error_at_submit_definitions_and_the_worker(

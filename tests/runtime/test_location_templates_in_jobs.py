@@ -117,6 +117,7 @@ def test_an_unknown_placeholder_is_a_422_naming_it(live_server: LiveServer) -> N
     assert list(root.iterdir()) == []
 
 
+@pytest.mark.e2e
 def test_every_placeholder_has_a_value_on_every_kind_of_run(
     api: httpx.Client, live_server: LiveServer
 ) -> None:

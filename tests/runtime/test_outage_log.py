@@ -10,6 +10,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from scorecast.runtime.outage_log import OutageLog
 
 
@@ -44,7 +45,7 @@ def _outage_log(first: float = 10.0, most: float = 600.0) -> tuple[OutageLog, _C
     )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=examples(60))
 @given(
     pauses=st.lists(st.floats(0.01, 5.0), min_size=1, max_size=3000),
     first=st.floats(1.0, 30.0),

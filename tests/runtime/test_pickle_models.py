@@ -186,6 +186,7 @@ class TestAllowedForAdministrators:
         assert _reports(reports) == []
         assert not any(live_server.settings.artifacts_dir.iterdir())
 
+    @pytest.mark.e2e
     def test_the_model_runs_without_the_credential_key(
         self, live_runtime: LiveServer, spy_model: Path, reports: Path
     ) -> None:
@@ -253,6 +254,7 @@ class _KillsItsProcess:
 # --- registered while allowed, scored after the operator turned it off -------------------------
 
 
+@pytest.mark.e2e
 def test_a_pickle_model_registered_earlier_fails_its_jobs_unread(
     live_runtime: LiveServer, spy_model: Path, reports: Path
 ) -> None:

@@ -36,6 +36,7 @@ def created(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.e2e
 def test_queued_jobs_fail_naming_the_deleted_credential_and_data_store(
     live_server: Any, api: httpx.Client
 ) -> None:

@@ -20,6 +20,7 @@ def settings(settings: Settings) -> Settings:
     return replace(settings, scoring_parallelism="processes")
 
 
+@pytest.mark.e2e
 def test_the_setting_sends_a_threaded_model_to_worker_processes(live_runtime: Any) -> None:
     with httpx.Client(
         base_url=live_runtime.url + "/", headers=live_runtime.headers(), timeout=60

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from demo_jobs import score_demo, until
 
 from scorecast.runtime.worker import Worker
@@ -13,6 +14,7 @@ from scorecast.runtime.worker import Worker
 IDLE_SECONDS = 3.0
 
 
+@pytest.mark.e2e
 def test_the_spare_job_process_is_let_go_when_idle_and_comes_back_after_a_job(
     live_server: Any,
 ) -> None:

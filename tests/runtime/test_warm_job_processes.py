@@ -153,6 +153,7 @@ def _score_pickle(server: LiveServer, model: Path) -> dict[str, Any]:
 # --- the tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_jobs_in_sequence_run_in_one_process_that_keeps_no_file_of_theirs(
     live_server: LiveServer, tmp_path: Path
@@ -177,6 +178,7 @@ def test_jobs_in_sequence_run_in_one_process_that_keeps_no_file_of_theirs(
         assert _demo_pids(live_server, worker, 1) == [pids[0]]
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_a_crash_fails_its_job_alone_and_the_next_job_gets_a_new_process(
     live_server: LiveServer, tmp_path: Path
@@ -199,6 +201,7 @@ def test_a_crash_fails_its_job_alone_and_the_next_job_gets_a_new_process(
         assert third == second  # the pickle job took a fresh one: this one waited
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_a_starting_worker_removes_the_job_folders_of_processes_that_no_longer_run(
     live_server: LiveServer,
