@@ -1,17 +1,24 @@
 """``StoreLedger``: a claimed job's ``JobLedger`` on the store, in the worker that claimed it.
 
-Each call is one transaction. Every write goes through ``service.claims`` and so is
-conditional on the claim still owning the job.
+Each call is one transaction, but ``log``: a log line waits for the job's next write
+(a progress report, at least once a second while it scores, or its end) and is appended in
+that write's transaction, with the time it was logged, so that a line costs no transaction of
+its own (a ten-row job logs one line and ends). A line still waiting when the job's process
+crashes is written with the failure (``Worker._settle_crash``: ``pending_logs``); a job
+whose lease was lost writes nothing, its lines included. Every write goes through
+``service.claims`` and so is conditional on the claim still owning the job.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from scorecast import home_layout
 from scorecast.config import Settings
@@ -46,6 +53,8 @@ class StoreLedger:
         #: then on the worker's heartbeat no longer finds the job owned, and that is expected
         self.ending = False
         self._plan: JobPlan | None = None
+        #: (when, line) logged and not yet written (see the module docstring)
+        self._pending_logs: list[tuple[datetime, str]] = []
         self._outage = OutageLog(log, f"job {claim.job_id}: storing its progress and logs")
 
     def plan(self) -> JobPlan:
@@ -148,19 +157,28 @@ class StoreLedger:
                 if not claims.report_progress(session, self.claim, update):
                     return frozenset({"lost"})
                 aborted = claims.abort_requested(session, self.claim.job_id)
+                written = self._write_logs(session)
             self._outage.succeeded()
         except Exception as exc:
             self._outage.failed(exc)
             return frozenset()
+        del self._pending_logs[:written]
         return frozenset({"abort"}) if aborted else frozenset()
 
     def log(self, message: str) -> None:
-        try:
-            with session_scope(self.engine) as session:
-                claims.append_log(session, self.claim.job_id, message)
-            self._outage.succeeded()
-        except Exception as exc:
-            self._outage.failed(exc)
+        self._pending_logs.append((utcnow(), message))
+
+    @property
+    def pending_logs(self) -> list[tuple[datetime, str]]:
+        """The (when, line) logged and not yet written: for the caller that ends the job
+        (``claims.end_with_failure(..., logs=...)``)."""
+        return list(self._pending_logs)
+
+    def _write_logs(self, session: Session) -> int:
+        pending = list(self._pending_logs)
+        for moment, message in pending:
+            claims.append_log(session, self.claim.job_id, message, now=moment)
+        return len(pending)
 
     def finish(self, summary: str, progress: ProgressUpdate) -> bool:
         now = utcnow()
@@ -168,7 +186,13 @@ class StoreLedger:
         self.ending = True
         with session_scope(self.engine) as session:
             done = claims.finish_job(
-                session, self.claim, "COMPLETED", details, now, progress=progress
+                session,
+                self.claim,
+                "COMPLETED",
+                details,
+                now,
+                progress=progress,
+                logs=self._pending_logs,
             )
         return self._ended(done)
 
@@ -176,14 +200,22 @@ class StoreLedger:
         self.ending = True
         with session_scope(self.engine) as session:
             done = claims.end_with_failure(
-                session, self.claim, status, message, utcnow(), progress=progress
+                session,
+                self.claim,
+                status,
+                message,
+                utcnow(),
+                progress=progress,
+                logs=self._pending_logs,
             )
         self._ended(done)
 
     def release(self, reason: str) -> None:
         self.ending = True
         with session_scope(self.engine) as session:
-            done = claims.release_job(session, self.claim, reason, utcnow())
+            done = claims.release_job(
+                session, self.claim, reason, utcnow(), logs=self._pending_logs
+            )
         self._ended(done)
 
     def _ended(self, done: bool) -> bool:

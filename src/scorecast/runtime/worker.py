@@ -181,19 +181,24 @@ class Worker:
     # --- loops ----------------------------------------------------------------------------------
 
     def _claim_loop(self) -> None:
+        busy = False  # the last claim found a job: claim again without checking first
         while not self._stop.is_set():
             claimed = None
             if len(self.running_jobs) < self.slots:
                 try:
-                    with session_scope(self.engine, deferred=True) as session:
-                        anything = claims.has_claimable_job(session, utcnow())
+                    anything = busy
+                    if not busy:  # a cheap read first: an idle worker takes no write lock
+                        with session_scope(self.engine, deferred=True) as session:
+                            anything = claims.has_claimable_job(session, utcnow())
                     if anything:
                         with session_scope(self.engine, immediate=True) as session:
                             claimed = claims.claim_next_job(
                                 session, self.worker_id, utcnow(), self.lease_seconds
                             )
+                    busy = claimed is not None
                     self._claims_outage.succeeded()
                 except Exception as exc:
+                    busy = False
                     self._claims_outage.failed(exc)
             if claimed is not None:
                 self._launch(claimed)
@@ -375,16 +380,18 @@ class Worker:
         claim = running.claim
         if running.lost or "lost" in sent:
             return
+        # the lines the job logged that wait for its next write (``store_ledger``)
+        logs = running.ledger.pending_logs if running.ledger is not None else []
         if "shutdown" in sent and not running.abort_requested:
             with session_scope(self.engine) as session:
-                claims.release_job(session, claim, "the worker shut down", utcnow())
+                claims.release_job(session, claim, "the worker shut down", utcnow(), logs=logs)
             return
         status, message = ("ABORTED", "aborted on request")
         if not running.abort_requested:
             status, message = "FAILED", cause
             log.error("job %s: %s", claim.job_id, cause)
         with session_scope(self.engine) as session:
-            ended = claims.end_with_failure(session, claim, status, message, utcnow())
+            ended = claims.end_with_failure(session, claim, status, message, utcnow(), logs=logs)
         if ended:  # no attempt follows that would remove what the dead one staged
             output_cleanup.discard_dead_attempt(
                 self.settings, StoreLedger(self.settings, self.engine, claim), claim

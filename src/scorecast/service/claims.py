@@ -30,7 +30,7 @@ All functions work inside the caller's transaction (they flush, never commit).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -233,11 +233,13 @@ def finish_job(
     now: datetime,
     *,
     progress: ProgressUpdate | None = None,
+    logs: Sequence[tuple[datetime, str]] = (),
 ) -> bool:
     """End the claimed job with ``status`` (COMPLETED, ABORTED or FAILED).
 
-    ``details`` becomes ``statusDetails`` and a log line. Returns False (and changes nothing)
-    when the claim was lost. Updates the definition's last-run fields.
+    ``logs`` (when, line), the lines its run logged and not yet written, are appended first;
+    ``details`` becomes ``statusDetails`` and the last log line. Returns False (and changes
+    nothing) when the claim was lost. Updates the definition's last-run fields.
     """
     if status not in TERMINAL:
         raise ValueError(f"{status!r} is not a terminal status")
@@ -247,6 +249,8 @@ def finish_job(
     job = session.scalars(query).one_or_none()
     if job is None:
         return False
+    for moment, line in logs:
+        append_log(session, job.id, line, now=moment)
     if progress is not None:
         _apply(job, progress)
     _finish(session, job, status, details, now)
@@ -261,12 +265,14 @@ def end_with_failure(
     now: datetime,
     *,
     progress: ProgressUpdate | None = None,
+    logs: Sequence[tuple[datetime, str]] = (),
 ) -> bool:
-    """End the claimed job ABORTED or FAILED, ``statusDetails`` saying when and ``message``."""
+    """End the claimed job ABORTED or FAILED, ``statusDetails`` saying when and ``message``
+    (``logs``: as for ``finish_job``)."""
     verb = "aborted" if status == "ABORTED" else "failed"
     reason = _policy_abort_reason(session, claim) if status == "ABORTED" else None
     details = f"Job {verb} at {_stamp(now)}: {reason or message}"
-    return finish_job(session, claim, status, details, now, progress=progress)
+    return finish_job(session, claim, status, details, now, progress=progress, logs=logs)
 
 
 def _policy_abort_reason(session: Session, claim: Claim) -> str | None:
@@ -274,8 +280,16 @@ def _policy_abort_reason(session: Session, claim: Claim) -> str | None:
     return session.scalar(select(Job.abort_reason).where(Job.id == claim.job_id))
 
 
-def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> bool:
-    """Put a claimed job back in the queue (its worker is shutting down); False if lost.
+def release_job(
+    session: Session,
+    claim: Claim,
+    reason: str,
+    now: datetime,
+    *,
+    logs: Sequence[tuple[datetime, str]] = (),
+) -> bool:
+    """Put a claimed job back in the queue (its worker is shutting down); False if lost
+    (``logs``: as for ``finish_job``).
 
     The job becomes ``INITIALIZING`` and queued again with its progress reset; the next claim
     starts a new attempt whose output replaces this one's.
@@ -286,6 +300,8 @@ def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> b
     job = session.scalars(query).one_or_none()
     if job is None:
         return False
+    for moment, line in logs:
+        append_log(session, job.id, line, now=moment)
     job.status = "INITIALIZING"
     job.queued = True
     job.lease_owner = None
