@@ -65,7 +65,7 @@ class StoreLedger:
         return self._plan
 
     def _read_plan(self) -> JobPlan:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, deferred=True) as session:  # a read: no write lock
             job = session.get(Job, self.claim.job_id)
             if job is None:
                 raise JobFailure("the job was deleted")
