@@ -23,10 +23,11 @@ it: the job asks and fails saying why), any of ``"abort"``, ``"lost"``, ``"shutd
 calls on the job's ``JobLedger`` (``("call", method, args)``, answered from the store by the
 worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``), its log
 lines (``("log", line)``, not answered: the ledger keeps them for its next write) and
-``"finished"``. So a ten-row localFile job waits for one answer only, to its ``finish``. A job process whose
-worker is gone (the connection closed: the service was killed) treats it as a lost lease and
-stops without writing anything; it ignores SIGINT, which a terminal sends to the whole process
-group, so that Ctrl-C reaches only the service, which then stops its jobs properly.
+``"finished"``. So a ten-row localFile job waits for one answer only, to its ``finish``.
+A job process whose worker is gone (the connection closed: the service was killed) treats it
+as a lost lease and stops without writing anything; it ignores SIGINT, which a terminal sends
+to the whole process group, so that Ctrl-C reaches only the service, which then stops its jobs
+properly.
 """
 
 from __future__ import annotations

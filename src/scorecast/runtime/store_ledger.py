@@ -7,11 +7,16 @@ its own (a ten-row job logs one line and ends). A line still waiting when the jo
 crashes is written with the failure (``Worker._settle_crash``: ``pending_logs``); a job
 whose lease was lost writes nothing, its lines included. Every write goes through
 ``service.claims`` and so is conditional on the claim still owning the job.
+
+A worker may set ``claim_next``: the transaction that ends a job COMPLETED then also claims
+the worker's next job (``next_claim``), which the same job thread runs at once, so that a
+slot goes from one job to the next in one transaction instead of two (``worker``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +60,10 @@ class StoreLedger:
         self._plan: JobPlan | None = None
         #: (when, line) logged and not yet written (see the module docstring)
         self._pending_logs: list[tuple[datetime, str]] = []
+        #: set by the worker: claims its next job in the transaction that ends this one
+        self.claim_next: Callable[[Session, datetime], Claim | None] | None = None
+        #: the job ``claim_next`` claimed, once that transaction committed
+        self.next_claim: Claim | None = None
         self._outage = OutageLog(log, f"job {claim.job_id}: storing its progress and logs")
 
     def plan(self) -> JobPlan:
@@ -184,6 +193,7 @@ class StoreLedger:
         now = utcnow()
         details = f"Job completed at {now:%Y-%m-%d %H:%M:%S}: {summary}"
         self.ending = True
+        following = None
         with session_scope(self.engine) as session:
             done = claims.finish_job(
                 session,
@@ -194,6 +204,9 @@ class StoreLedger:
                 progress=progress,
                 logs=self._pending_logs,
             )
+            if done and self.claim_next is not None:
+                following = self.claim_next(session, now)
+        self.next_claim = following
         return self._ended(done)
 
     def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:

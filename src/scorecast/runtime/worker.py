@@ -4,7 +4,10 @@
   under a lease) and hands it to a job process (``job_process``), which runs it to its end
   (``job_run``: intake → ``engine.run_job`` → commit → ``finish_job``). A thread per job
   supervises its process. A process that finished its job cleanly runs a later one
-  (``job_process.JobProcesses``); while no job runs, one job process is kept warm.
+  (``job_process.JobProcesses``); while no job runs, one job process is kept warm. The
+  transaction that ends a job COMPLETED also claims the next claimable job
+  (``StoreLedger.claim_next``), which the same thread runs next: while jobs wait, a slot goes
+  from one to the next in one store transaction, without waiting for the claim loop.
 - A heartbeat thread renews the leases of the running jobs every ``lease_seconds / 3`` and
   picks up abort requests, which it passes on to the job process: an aborted job stops within
   a heartbeat plus one progress tick. A job whose lease was lost (this process stalled and
@@ -36,8 +39,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from scorecast import log_format
 from scorecast.config import Settings
@@ -303,23 +308,63 @@ class Worker:
     # --- one job --------------------------------------------------------------------------------
 
     def _run(self, running: _Running) -> None:
-        claim = running.claim
-        log_format.job_id.set(claim.job_id)  # this thread's context: its log lines name the job
+        """Run ``running``'s job, then the job its end claimed (``_claim_after``), if any,
+        and so on: the slot passes from one job to the next without the claim loop."""
         try:
-            self._supervise(running)
-        except Exception:  # never let a job thread die silently
-            log.exception("job %s: unexpected error in the worker", claim.job_id)
+            following: _Running | None = running
+            while following is not None:
+                running = following
+                following = None
+                claim = running.claim
+                log_format.job_id.set(claim.job_id)  # this thread's log lines name the job
+                try:
+                    self._supervise(running)
+                except Exception:  # never let a job thread die silently
+                    log.exception("job %s: unexpected error in the worker", claim.job_id)
+                finally:
+                    after = running.ledger.next_claim if running.ledger is not None else None
+                    with self._lock:  # the slot passes on: the claim loop never sees it free
+                        self._running.pop(claim.job_id, None)
+                        if after is not None:
+                            following = _Running(after, thread=threading.current_thread())
+                            self._running[after.job_id] = following
+                if following is not None:
+                    log.info(
+                        "job %s: attempt %d claimed by %s at the end of job %s",
+                        following.claim.job_id,
+                        following.claim.attempt,
+                        self.worker_id,
+                        claim.job_id,
+                    )
+                    if self._stop.is_set():  # claimed as the worker began to stop
+                        self._put_back(following)
+                        following = None
         finally:
-            with self._lock:
-                self._running.pop(claim.job_id, None)
             self._processes.job_ended()
             self._wake.set()
+
+    def _claim_after(self, session: Session, now: datetime) -> Claim | None:
+        """The next job of the slot whose job ends in ``session``'s transaction (see
+        ``StoreLedger.claim_next``); None once the worker stops."""
+        if self._stop.is_set():
+            return None
+        return claims.claim_next_job(session, self.worker_id, now, self.lease_seconds)
+
+    def _put_back(self, running: _Running) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                claims.release_job(session, running.claim, "the worker shut down", utcnow())
+        except Exception:  # its lease runs out and another worker runs it
+            log.exception("job %s: putting it back in the queue failed", running.claim.job_id)
+        with self._lock:
+            self._running.pop(running.claim.job_id, None)
 
     def _supervise(self, running: _Running) -> None:
         """Run the job in a job process; pass the worker's signals on; settle a crash; give
         the process back for another job when it may run one (see ``_reusable``)."""
         claim = running.claim
         running.ledger = StoreLedger(self.settings, self.engine, claim)
+        running.ledger.claim_next = self._claim_after
         fresh = _runs_code_when_loaded(running.ledger)
         process = self._processes.take(fresh=fresh)
         self._note_process(claim.job_id, process.pid)
