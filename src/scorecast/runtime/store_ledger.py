@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scorecast import home_layout
@@ -61,9 +62,9 @@ class StoreLedger:
         #: (when, line) logged and not yet written (see the module docstring)
         self._pending_logs: list[tuple[datetime, str]] = []
         #: set by the worker: claims its next job in the transaction that ends this one
-        self.claim_next: Callable[[Session, datetime], Claim | None] | None = None
-        #: the job ``claim_next`` claimed, once that transaction committed
-        self.next_claim: Claim | None = None
+        self.claim_next: Callable[[Session, datetime], StoreLedger | None] | None = None
+        #: the ledger of the job ``claim_next`` claimed, once that transaction committed
+        self.next_job: StoreLedger | None = None
         self._outage = OutageLog(log, f"job {claim.job_id}: storing its progress and logs")
 
     def plan(self) -> JobPlan:
@@ -75,36 +76,50 @@ class StoreLedger:
 
     def _read_plan(self) -> JobPlan:
         with session_scope(self.engine, deferred=True) as session:  # a read: no write lock
-            job = session.get(Job, self.claim.job_id)
-            if job is None:
-                raise JobFailure("the job was deleted")
-            self._org_id = job.org_id
-            deployment = session.scalar(
-                select(Deployment).where(
-                    Deployment.id == job.deployment_id, Deployment.org_id == job.org_id
-                )
+            return self._plan_in(session)
+
+    def read_plan_in(self, session: Session) -> None:
+        """Read the plan in ``session``'s transaction (the one that claimed the job), so that
+        ``plan`` needs none of its own; a job or deployment gone is left for ``plan`` to
+        say."""
+        try:
+            self._plan = self._plan_in(session)
+        except DBAPIError:  # the transaction failed: the caller's ``finish`` is retried
+            raise
+        except Exception:  # the job or its deployment is gone, its spec unreadable
+            log.debug("job %s: its plan is read again when it runs", self.claim.job_id)
+
+    def _plan_in(self, session: Session) -> JobPlan:
+        job = session.get(Job, self.claim.job_id)
+        if job is None:
+            raise JobFailure("the job was deleted")
+        self._org_id = job.org_id
+        deployment = session.scalar(
+            select(Deployment).where(
+                Deployment.id == job.deployment_id, Deployment.org_id == job.org_id
             )
-            if deployment is None:
-                raise JobFailure(
-                    f"deployment {job.deployment_id} no longer exists",
-                    {"deploymentId": "not found"},
-                )
-            spec = JobSpec.from_wire(job.spec)
-            description = scoring_description(deployment)
-            organization = session.get(Organization, job.org_id)
-            if self.settings.scoring_parallelism != "auto":  # the operator's choice
-                description = replace(description, parallelism=self.settings.scoring_parallelism)
-            return JobPlan(
-                spec=spec,
-                description=description,
-                artifact=artifact_key(deployment.artifact_path),
-                intake_size=job.intake_size,
-                scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
-                ambient_identity=self.settings.may_use_ambient_identity(
-                    organization.name if organization is not None else None
-                ),
-                created_time=job.created.isoformat(),
+        )
+        if deployment is None:
+            raise JobFailure(
+                f"deployment {job.deployment_id} no longer exists",
+                {"deploymentId": "not found"},
             )
+        spec = JobSpec.from_wire(job.spec)
+        description = scoring_description(deployment)
+        organization = session.get(Organization, job.org_id)
+        if self.settings.scoring_parallelism != "auto":  # the operator's choice
+            description = replace(description, parallelism=self.settings.scoring_parallelism)
+        return JobPlan(
+            spec=spec,
+            description=description,
+            artifact=artifact_key(deployment.artifact_path),
+            intake_size=job.intake_size,
+            scheduled_time=job.scheduled_time.isoformat() if job.scheduled_time else None,
+            ambient_identity=self.settings.may_use_ambient_identity(
+                organization.name if organization is not None else None
+            ),
+            created_time=job.created.isoformat(),
+        )
 
     @property
     def org_id(self) -> str:
@@ -206,7 +221,7 @@ class StoreLedger:
             )
             if done and self.claim_next is not None:
                 following = self.claim_next(session, now)
-        self.next_claim = following
+        self.next_job = following
         return self._ended(done)
 
     def fail(self, status: str, message: str, progress: ProgressUpdate | None) -> None:

@@ -197,9 +197,7 @@ class Worker:
                             anything = claims.has_claimable_job(session, utcnow())
                     if anything:
                         with session_scope(self.engine, immediate=True) as session:
-                            claimed = claims.claim_next_job(
-                                session, self.worker_id, utcnow(), self.lease_seconds
-                            )
+                            claimed = self._claim_in(session, utcnow())
                     busy = claimed is not None
                     self._claims_outage.succeeded()
                 except Exception as exc:
@@ -220,8 +218,9 @@ class Worker:
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
 
-    def _launch(self, claim: Claim) -> None:
-        running = _Running(claim)
+    def _launch(self, ledger: StoreLedger) -> None:
+        claim = ledger.claim
+        running = _Running(claim, ledger=ledger)
         thread = threading.Thread(
             target=self._run, args=(running,), name=f"scorecast-job-{claim.job_id}", daemon=True
         )
@@ -322,13 +321,16 @@ class Worker:
                 except Exception:  # never let a job thread die silently
                     log.exception("job %s: unexpected error in the worker", claim.job_id)
                 finally:
-                    after = running.ledger.next_claim if running.ledger is not None else None
+                    after = running.ledger.next_job if running.ledger is not None else None
                     with self._lock:  # the slot passes on: the claim loop never sees it free
                         self._running.pop(claim.job_id, None)
                         if after is not None:
-                            following = _Running(after, thread=threading.current_thread())
-                            self._running[after.job_id] = following
+                            following = _Running(
+                                after.claim, thread=threading.current_thread(), ledger=after
+                            )
+                            self._running[after.claim.job_id] = following
                 if following is not None:
+                    threading.current_thread().name = f"scorecast-job-{following.claim.job_id}"
                     log.info(
                         "job %s: attempt %d claimed by %s at the end of job %s",
                         following.claim.job_id,
@@ -343,12 +345,22 @@ class Worker:
             self._processes.job_ended()
             self._wake.set()
 
-    def _claim_after(self, session: Session, now: datetime) -> Claim | None:
+    def _claim_after(self, session: Session, now: datetime) -> StoreLedger | None:
         """The next job of the slot whose job ends in ``session``'s transaction (see
         ``StoreLedger.claim_next``); None once the worker stops."""
         if self._stop.is_set():
             return None
-        return claims.claim_next_job(session, self.worker_id, now, self.lease_seconds)
+        return self._claim_in(session, now)
+
+    def _claim_in(self, session: Session, now: datetime) -> StoreLedger | None:
+        """Claim the next claimable job in ``session``'s transaction, and read its plan there
+        too; its ledger, or None when no job is claimable."""
+        claim = claims.claim_next_job(session, self.worker_id, now, self.lease_seconds)
+        if claim is None:
+            return None
+        ledger = StoreLedger(self.settings, self.engine, claim)
+        ledger.read_plan_in(session)
+        return ledger
 
     def _put_back(self, running: _Running) -> None:
         try:
@@ -363,7 +375,8 @@ class Worker:
         """Run the job in a job process; pass the worker's signals on; settle a crash; give
         the process back for another job when it may run one (see ``_reusable``)."""
         claim = running.claim
-        running.ledger = StoreLedger(self.settings, self.engine, claim)
+        if running.ledger is None:
+            running.ledger = StoreLedger(self.settings, self.engine, claim)
         running.ledger.claim_next = self._claim_after
         fresh = _runs_code_when_loaded(running.ledger)
         process = self._processes.take(fresh=fresh)
