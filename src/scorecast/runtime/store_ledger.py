@@ -9,8 +9,8 @@ whose lease was lost writes nothing, its lines included. Every write goes throug
 ``service.claims`` and so is conditional on the claim still owning the job.
 
 A worker may set ``claim_next``: the transaction that ends a job COMPLETED then also claims
-the worker's next job (``next_claim``), which the same job thread runs at once, so that a
-slot goes from one job to the next in one transaction instead of two (``worker``).
+the worker's next job and reads its plan (``next_job``), which the same job thread runs next,
+so that a slot goes from one job to the next in one transaction instead of three (``worker``).
 """
 
 from __future__ import annotations

@@ -75,6 +75,8 @@ class _Running:
     abort_requested: bool = False
     lost: bool = False
     ledger: StoreLedger | None = None
+    #: the job its end claimed, run next by the same thread (``Worker._adopt_next``)
+    next: _Running | None = None
 
 
 class Worker:
@@ -321,14 +323,9 @@ class Worker:
                 except Exception:  # never let a job thread die silently
                     log.exception("job %s: unexpected error in the worker", claim.job_id)
                 finally:
-                    after = running.ledger.next_job if running.ledger is not None else None
+                    following = self._adopt_next(running)
                     with self._lock:  # the slot passes on: the claim loop never sees it free
                         self._running.pop(claim.job_id, None)
-                        if after is not None:
-                            following = _Running(
-                                after.claim, thread=threading.current_thread(), ledger=after
-                            )
-                            self._running[after.claim.job_id] = following
                 if following is not None:
                     threading.current_thread().name = f"scorecast-job-{following.claim.job_id}"
                     log.info(
@@ -344,6 +341,16 @@ class Worker:
         finally:
             self._processes.job_ended()
             self._wake.set()
+
+    def _adopt_next(self, running: _Running) -> _Running | None:
+        """The job ``running``'s end claimed, among the running jobs from now on (its lease
+        renewed by the heartbeat); None when its end claimed none."""
+        after = running.ledger.next_job if running.ledger is not None else None
+        if after is not None and running.next is None:
+            running.next = _Running(after.claim, thread=threading.current_thread(), ledger=after)
+            with self._lock:
+                self._running[after.claim.job_id] = running.next
+        return running.next
 
     def _claim_after(self, session: Session, now: datetime) -> StoreLedger | None:
         """The next job of the slot whose job ends in ``session``'s transaction (see
@@ -412,6 +419,7 @@ class Worker:
                 ):
                     log.warning("job %s: its process does not stop; killing it", claim.job_id)
                     process.kill()
+            self._adopt_next(running)  # before waiting for the process to be ready again
             if process.finished:
                 # a job told to stop, or whose model ran code of its own, leaves its process
                 # in a state no other job should see: it is not given another job
