@@ -1,6 +1,7 @@
 """Shared bench helpers: a real ``scorecast serve`` subprocess, and peak memory of a process tree.
 
-``Serve`` starts ``scorecast serve --port 0`` on SQLite in its own ``SCORECAST_HOME``, reads the
+``Serve`` starts ``scorecast serve --port 0`` on SQLite (or the ``database_url`` given) in its
+own ``SCORECAST_HOME``, reads the
 endpoint and the first-start admin token from its stdout (its output goes on to
 ``<home>/serve.log`` so the pipe never fills), registers model files as deployments, scores files
 through the official client, and stops with SIGTERM on leaving the ``with`` block. ``PeakMemory``
@@ -31,9 +32,11 @@ START_TIMEOUT = 120.0
 class Serve:
     """One ``scorecast serve`` process (see the module docstring)."""
 
-    def __init__(self, home: Path, *args: str) -> None:
+    def __init__(self, home: Path, *args: str, database_url: str | None = None) -> None:
         self.home = home
         self.args = args
+        #: the store (``SCORECAST_DATABASE_URL``); None: SQLite in the home
+        self.database_url = database_url
         self.endpoint = ""
         self.token = ""
         self.process: subprocess.Popen[str] | None = None
@@ -43,6 +46,8 @@ class Serve:
         env = {**os.environ, "SCORECAST_HOME": str(self.home)}
         for name in ("SCORECAST_DATABASE_URL", "SCORECAST_ENDPOINT", "SCORECAST_TOKEN"):
             env.pop(name, None)
+        if self.database_url is not None:
+            env["SCORECAST_DATABASE_URL"] = self.database_url
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "serve.log").open("a")
         self.process = subprocess.Popen(

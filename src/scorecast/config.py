@@ -352,7 +352,7 @@ class Settings:
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
     debris_sweep_seconds: float = 600.0
     #: a job process runs at most this many jobs before it is replaced (1: a process per job)
-    job_process_max_jobs: int = 50
+    job_process_max_jobs: int = 500
     #: a job process whose resident size is above this after a job is replaced (0: no limit)
     job_process_max_rss_mb: float = 1024.0
     #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
@@ -397,7 +397,7 @@ class Settings:
                 if name.strip()
             ),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
-            job_process_max_jobs=_count(env, "SCORECAST_JOB_PROCESS_MAX_JOBS", 50),
+            job_process_max_jobs=_count(env, "SCORECAST_JOB_PROCESS_MAX_JOBS", 500),
             job_process_max_rss_mb=_amount(
                 env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0, "megabytes"
             ),

@@ -12,6 +12,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from scorecast.errors import ModelLoadError
@@ -155,7 +156,24 @@ def describe_model(
 
 #: loaded models kept per process, least recently used first out
 CACHE_SIZE = 8
-_cache: OrderedDict[tuple[str, str], Predictor] = OrderedDict()
+#: the formats whose loaded model may serve later jobs of a job process (see ``keep_between_jobs``)
+KEPT_BETWEEN_JOBS = frozenset({"onnx", "skops"})
+#: at most this many models are kept between jobs ...
+KEPT_MODELS = 4
+#: ... whose artifact files sum to at most this many bytes (a loaded model's memory grows
+#: with its file; a process above ``Settings.job_process_max_rss_mb`` is replaced anyway)
+KEPT_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    predictor: Predictor
+    #: the artifact file as it was when loaded: a file changed since is loaded again
+    signature: tuple[int, ...]
+    format: str
+
+
+_cache: OrderedDict[tuple[str, str], _Loaded] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -163,25 +181,72 @@ def load_predictor(artifact: Path, description: ModelDescription) -> Predictor:
     """The loaded model, cached per process by artifact path and the whole description.
 
     The description is part of the key because the same file can be registered twice with
-    different declarations (another positive class flips probabilities and explanations).
+    different declarations (another positive class flips probabilities and explanations); it
+    holds the artifact's content digest recorded at registration. A cached model is used only
+    while the file is the one it was loaded from (same inode, size, modification and change
+    times): a file rewritten or replaced since is loaded again.
     """
     key = (str(artifact), json.dumps(description.to_dict(), sort_keys=True))
+    signature = _signature(artifact)
     with _cache_lock:
-        predictor = _cache.get(key)
-        if predictor is None:
+        loaded = _cache.get(key)
+        if loaded is None or loaded.signature != signature:
             predictor = model_format(description.format).load(artifact, description)
-            _cache[key] = predictor
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-        else:
-            _cache.move_to_end(key)
-    return predictor
+            loaded = _cache[key] = _Loaded(predictor, signature, description.format)
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return loaded.predictor
+
+
+def _signature(artifact: Path) -> tuple[int, ...]:
+    """What changes whenever the file's content can have changed (a directory: its own
+    entry only; MLflow models are never kept between jobs)."""
+    try:
+        found = artifact.stat()
+    except OSError:
+        return ()
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 def forget_loaded() -> None:
-    """Drop every loaded model (a job process does between two jobs: ``runtime.job_traces``)."""
+    """Drop every loaded model."""
     with _cache_lock:
         _cache.clear()
+
+
+def keep_between_jobs() -> None:
+    """Drop the loaded models a later job must not get (a job process does between two jobs:
+    ``runtime.job_traces``): keep only the most recently used models of the formats in
+    ``KEPT_BETWEEN_JOBS``, at most ``KEPT_MODELS`` of them and ``KEPT_BYTES`` of files.
+
+    Why a kept model is safe for the next job: an ONNX session and a scikit-learn estimator
+    loaded through skops' type check keep no state of the rows they score (scoring reads the
+    model, never writes it; our predictors set their attributes when built only), no file open
+    and no credential; the object was made from the artifact's content alone, which the
+    signature check ties to the file the next job names. Pickle and MLflow models run code
+    of their own when loaded, so their jobs get a process of their own (``runtime.worker``).
+    """
+    with _cache_lock:
+        kept: list[tuple[tuple[str, str], _Loaded]] = []
+        total = 0
+        for key, loaded in reversed(_cache.items()):
+            size = loaded.signature[2] if loaded.signature else KEPT_BYTES + 1
+            if (
+                loaded.format in KEPT_BETWEEN_JOBS
+                and len(kept) < KEPT_MODELS
+                and total + size <= KEPT_BYTES
+            ):
+                kept.append((key, loaded))
+                total += size
+        _cache.clear()
+        _cache.update(reversed(kept))
+
+
+def loaded_models() -> list[tuple[str, str]]:
+    """The (artifact path, format) of the models loaded in this process, oldest first."""
+    with _cache_lock:
+        return [(key[0], loaded.format) for key, loaded in _cache.items()]
 
 
 __all__ = [
@@ -190,6 +255,8 @@ __all__ = [
     "describe_model",
     "detect_format",
     "forget_loaded",
+    "keep_between_jobs",
     "load_predictor",
+    "loaded_models",
     "model_format",
 ]

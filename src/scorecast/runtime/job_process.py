@@ -17,14 +17,17 @@ model runs code when loaded (pickle, MLflow: such a job also gets a process that
 
 The connection between the worker and the job process carries: worker → job, the settings
 (``Settings.for_child``: no credential key, no store URL) and the prepared-model signing keys,
-then for each job its ``Claim``, any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see
+then for each job its ``Claim`` with its ``JobPlan`` (None when the worker could not read
+it: the job asks and fails saying why), any of ``"abort"``, ``"lost"``, ``"shutdown"`` (see
 ``job_run``) and the answers to the job's calls; job → worker, ``"ready"`` (before each job),
 calls on the job's ``JobLedger`` (``("call", method, args)``, answered from the store by the
-worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``) and
-``"finished"``. A job process whose
-worker is gone (the connection closed: the service was killed) treats it as a lost lease and
-stops without writing anything; it ignores SIGINT, which a terminal sends to the whole process
-group, so that Ctrl-C reaches only the service, which then stops its jobs properly.
+worker's ``StoreLedger``: a job process never opens the store, see ``job_ledger``), its log
+lines (``("log", line)``, not answered: the ledger keeps them for its next write) and
+``"finished"``. So a ten-row localFile job waits for one answer only, to its ``finish``.
+A job process whose worker is gone (the connection closed: the service was killed) treats it
+as a lost lease and stops without writing anything; it ignores SIGINT, which a terminal sends
+to the whole process group, so that Ctrl-C reaches only the service, which then stops its jobs
+properly.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ PRELOAD = (
 )
 #: a warm job process is let go after the service was idle this long
 SPARE_IDLE_SECONDS = 600.0
+#: a job's progress is stored from its first second on: a job that ends sooner (most of them
+#: score a few rows) shows its counters when it ends, a store write less (``_RemoteLedger``)
+FIRST_REPORT_SECONDS = 1.0
 #: glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_ARENA_MAX = -1, -8
 
@@ -103,10 +109,14 @@ class JobProcess:
     def assign(self, claim: Claim, ledger: JobLedger) -> None:
         """Give the process its job, whose calls ``ledger`` answers (the process may still be
         importing, or forgetting its previous job; it starts once ready)."""
+        try:
+            plan: JobPlan | None = ledger.plan()  # read already: the worker looked at it
+        except Exception:  # the job asks again and fails saying why
+            plan = None
         self._ledger = ledger
         self.jobs += 1
         self.finished = False
-        self._conn.send(claim)
+        self._conn.send((claim, plan))
 
     def signal(self, name: str) -> None:
         """Send ``"abort"``, ``"lost"`` or ``"shutdown"``; ignored once the process is gone."""
@@ -159,6 +169,8 @@ class JobProcess:
                     self._readies += 1
                 elif isinstance(message, tuple) and message[0] == "call":
                     self._answer(message[1], message[2])
+                elif isinstance(message, tuple) and message[0] == "log":
+                    self._log(message[1])
         except (EOFError, OSError):
             self._closed = True
 
@@ -182,6 +194,14 @@ class JobProcess:
             return answer
 
         reply_to(self._conn, call, "reply")
+
+    def _log(self, line: str) -> None:
+        if self._ledger is None or not isinstance(line, str):
+            return
+        try:
+            self._ledger.log(line)
+        except Exception:  # never: a ledger keeps the line for later (``JobLedger.log``)
+            log.exception("keeping a job's log line failed")
 
     def kill(self) -> None:
         self.process.kill()
@@ -350,14 +370,29 @@ class _WorkerLink:
                 self.received.add("lost")
                 raise WorkerGone("the service that ran this job is gone", abort=True) from exc
 
+    def tell(self, kind: str, value: Any) -> None:
+        """Send ``(kind, value)``, which the worker does not answer."""
+        with self._lock:
+            try:
+                self._conn.send((kind, value))
+            except (EOFError, OSError) as exc:
+                self.received.add("lost")
+                raise WorkerGone("the service that ran this job is gone", abort=True) from exc
+
 
 class _RemoteLedger:
-    """A ``JobLedger`` whose every call is answered by the worker (see the module docstring)."""
+    """A ``JobLedger`` whose calls the worker answers (see the module docstring); but the plan
+    came with the job, log lines are sent without waiting, and the progress reports of the
+    job's first ``FIRST_REPORT_SECONDS`` are not sent."""
 
-    def __init__(self, link: _WorkerLink) -> None:
+    def __init__(self, link: _WorkerLink, plan: JobPlan | None) -> None:
         self._link = link
+        self._plan = plan
+        self._started = time.monotonic()
 
     def plan(self) -> JobPlan:
+        if self._plan is not None:
+            return self._plan
         return cast(JobPlan, self._link.call("plan"))
 
     def credential(self, credential_id: str) -> dict[str, Any]:
@@ -370,10 +405,12 @@ class _RemoteLedger:
         return cast(str, self._link.call("dataset_path", dataset_id, version_id))
 
     def report(self, update: ProgressUpdate) -> frozenset[str]:
+        if time.monotonic() - self._started < FIRST_REPORT_SECONDS:
+            return frozenset()  # the worker's signals still tell of an abort or a lost lease
         return cast(frozenset[str], self._link.call("report", update))
 
     def log(self, message: str) -> None:
-        self._link.call("log", message)
+        self._link.tell("log", message)
 
     def finish(self, summary: str, progress: ProgressUpdate) -> bool:
         return cast(bool, self._link.call("finish", summary, progress))
@@ -417,17 +454,18 @@ def _serve_jobs(
     while True:
         try:
             conn.send("ready")
-            claim = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError):
             return  # the worker is gone or let this process go
-        if not isinstance(claim, Claim):
+        if not (isinstance(job, tuple) and len(job) == 2 and isinstance(job[0], Claim)):
             return
+        claim, plan = job
         jobs += 1
         folder = job_traces.begin_job(baseline)
         link = _WorkerLink(conn)
         log_format.job_id.set(claim.job_id)
         try:
-            JobRun(settings, _RemoteLedger(link), claim, link.signals).execute()
+            JobRun(settings, _RemoteLedger(link, plan), claim, link.signals).execute()
         except WorkerGone:
             log.warning("job %s: the service is gone; stopped", claim.job_id)
             return

@@ -6,7 +6,9 @@ folder of its own (``TMPDIR`` and ``tempfile`` point to it). After the job, ``fo
 
 - puts the environment variables and the working folder back as they were;
 - removes the job's temporary folder with everything in it;
-- drops the loaded models (``predictors.registry``) and the cached file systems (fsspec keeps
+- drops the loaded models (``predictors.registry``) but a few ONNX and skops models, whose
+  loaded form holds nothing of a job (``registry.keep_between_jobs`` says why), so that the
+  next job of the same model skips loading it; and drops the cached file systems (fsspec keeps
   one instance per set of arguments: with a credential's keys in them);
 - collects the young generations of garbage (a full collection, 100+ ms with the libraries
   imported, only when a file is still open), which closes the files nothing refers to.
@@ -72,7 +74,7 @@ def forget_job(baseline: Baseline, folder: Path) -> list[str]:
     shutil.rmtree(folder, ignore_errors=True)
     from scorecast.predictors import registry
 
-    registry.forget_loaded()
+    registry.keep_between_jobs()
     _forget_file_systems()
     gc.collect(1)  # the young generations; a full collection takes 100+ ms with the imports
     reasons = []

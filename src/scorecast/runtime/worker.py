@@ -4,7 +4,10 @@
   under a lease) and hands it to a job process (``job_process``), which runs it to its end
   (``job_run``: intake → ``engine.run_job`` → commit → ``finish_job``). A thread per job
   supervises its process. A process that finished its job cleanly runs a later one
-  (``job_process.JobProcesses``); while no job runs, one job process is kept warm.
+  (``job_process.JobProcesses``); while no job runs, one job process is kept warm. The
+  transaction that ends a job COMPLETED also claims the next claimable job
+  (``StoreLedger.claim_next``), which the same thread runs next: while jobs wait, a slot goes
+  from one to the next in one store transaction, without waiting for the claim loop.
 - A heartbeat thread renews the leases of the running jobs every ``lease_seconds / 3`` and
   picks up abort requests, which it passes on to the job process: an aborted job stops within
   a heartbeat plus one progress tick. A job whose lease was lost (this process stalled and
@@ -36,8 +39,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from scorecast import log_format
 from scorecast.config import Settings
@@ -70,6 +75,8 @@ class _Running:
     abort_requested: bool = False
     lost: bool = False
     ledger: StoreLedger | None = None
+    #: the job its end claimed, run next by the same thread (``Worker._adopt_next``)
+    next: _Running | None = None
 
 
 class Worker:
@@ -182,19 +189,22 @@ class Worker:
     # --- loops ----------------------------------------------------------------------------------
 
     def _claim_loop(self) -> None:
+        busy = False  # the last claim found a job: claim again without checking first
         while not self._stop.is_set():
             claimed = None
             if len(self.running_jobs) < self.slots:
                 try:
-                    with session_scope(self.engine, deferred=True) as session:
-                        anything = claims.has_claimable_job(session, utcnow())
+                    anything = busy
+                    if not busy:  # a cheap read first: an idle worker takes no write lock
+                        with session_scope(self.engine, deferred=True) as session:
+                            anything = claims.has_claimable_job(session, utcnow())
                     if anything:
                         with session_scope(self.engine, immediate=True) as session:
-                            claimed = claims.claim_next_job(
-                                session, self.worker_id, utcnow(), self.lease_seconds
-                            )
+                            claimed = self._claim_in(session, utcnow())
+                    busy = claimed is not None
                     self._claims_outage.succeeded()
                 except Exception as exc:
+                    busy = False
                     self._claims_outage.failed(exc)
             if claimed is not None:
                 self._launch(claimed)
@@ -211,8 +221,9 @@ class Worker:
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
 
-    def _launch(self, claim: Claim) -> None:
-        running = _Running(claim)
+    def _launch(self, ledger: StoreLedger) -> None:
+        claim = ledger.claim
+        running = _Running(claim, ledger=ledger)
         thread = threading.Thread(
             target=self._run, args=(running,), name=f"scorecast-job-{claim.job_id}", daemon=True
         )
@@ -299,23 +310,82 @@ class Worker:
     # --- one job --------------------------------------------------------------------------------
 
     def _run(self, running: _Running) -> None:
-        claim = running.claim
-        log_format.job_id.set(claim.job_id)  # this thread's context: its log lines name the job
+        """Run ``running``'s job, then the job its end claimed (``_claim_after``), if any,
+        and so on: the slot passes from one job to the next without the claim loop."""
         try:
-            self._supervise(running)
-        except Exception:  # never let a job thread die silently
-            log.exception("job %s: unexpected error in the worker", claim.job_id)
+            following: _Running | None = running
+            while following is not None:
+                running = following
+                following = None
+                claim = running.claim
+                log_format.job_id.set(claim.job_id)  # this thread's log lines name the job
+                try:
+                    self._supervise(running)
+                except Exception:  # never let a job thread die silently
+                    log.exception("job %s: unexpected error in the worker", claim.job_id)
+                finally:
+                    following = self._adopt_next(running)
+                    with self._lock:  # the slot passes on: the claim loop never sees it free
+                        self._running.pop(claim.job_id, None)
+                if following is not None:
+                    threading.current_thread().name = f"scorecast-job-{following.claim.job_id}"
+                    log.info(
+                        "job %s: attempt %d claimed by %s at the end of job %s",
+                        following.claim.job_id,
+                        following.claim.attempt,
+                        self.worker_id,
+                        claim.job_id,
+                    )
+                    if self._stop.is_set():  # claimed as the worker began to stop
+                        self._put_back(following)
+                        following = None
         finally:
-            with self._lock:
-                self._running.pop(claim.job_id, None)
             self._processes.job_ended()
             self._wake.set()
+
+    def _adopt_next(self, running: _Running) -> _Running | None:
+        """The job ``running``'s end claimed, among the running jobs from now on (its lease
+        renewed by the heartbeat); None when its end claimed none."""
+        after = running.ledger.next_job if running.ledger is not None else None
+        if after is not None and running.next is None:
+            running.next = _Running(after.claim, thread=threading.current_thread(), ledger=after)
+            with self._lock:
+                self._running[after.claim.job_id] = running.next
+        return running.next
+
+    def _claim_after(self, session: Session, now: datetime) -> StoreLedger | None:
+        """The next job of the slot whose job ends in ``session``'s transaction (see
+        ``StoreLedger.claim_next``); None once the worker stops."""
+        if self._stop.is_set():
+            return None
+        return self._claim_in(session, now)
+
+    def _claim_in(self, session: Session, now: datetime) -> StoreLedger | None:
+        """Claim the next claimable job in ``session``'s transaction, and read its plan there
+        too; its ledger, or None when no job is claimable."""
+        claim = claims.claim_next_job(session, self.worker_id, now, self.lease_seconds)
+        if claim is None:
+            return None
+        ledger = StoreLedger(self.settings, self.engine, claim)
+        ledger.read_plan_in(session)
+        return ledger
+
+    def _put_back(self, running: _Running) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                claims.release_job(session, running.claim, "the worker shut down", utcnow())
+        except Exception:  # its lease runs out and another worker runs it
+            log.exception("job %s: putting it back in the queue failed", running.claim.job_id)
+        with self._lock:
+            self._running.pop(running.claim.job_id, None)
 
     def _supervise(self, running: _Running) -> None:
         """Run the job in a job process; pass the worker's signals on; settle a crash; give
         the process back for another job when it may run one (see ``_reusable``)."""
         claim = running.claim
-        running.ledger = StoreLedger(self.settings, self.engine, claim)
+        if running.ledger is None:
+            running.ledger = StoreLedger(self.settings, self.engine, claim)
+        running.ledger.claim_next = self._claim_after
         fresh = _runs_code_when_loaded(running.ledger)
         process = self._processes.take(fresh=fresh)
         self._note_process(claim.job_id, process.pid)
@@ -350,6 +420,7 @@ class Worker:
                 ):
                     log.warning("job %s: its process does not stop; killing it", claim.job_id)
                     process.kill()
+            self._adopt_next(running)  # before waiting for the process to be ready again
             if process.finished:
                 # a job told to stop, or whose model ran code of its own, leaves its process
                 # in a state no other job should see: it is not given another job
@@ -376,16 +447,18 @@ class Worker:
         claim = running.claim
         if running.lost or "lost" in sent:
             return
+        # the lines the job logged that wait for its next write (``store_ledger``)
+        logs = running.ledger.pending_logs if running.ledger is not None else []
         if "shutdown" in sent and not running.abort_requested:
             with session_scope(self.engine) as session:
-                claims.release_job(session, claim, "the worker shut down", utcnow())
+                claims.release_job(session, claim, "the worker shut down", utcnow(), logs=logs)
             return
         status, message = ("ABORTED", "aborted on request")
         if not running.abort_requested:
             status, message = "FAILED", cause
             log.error("job %s: %s", claim.job_id, cause)
         with session_scope(self.engine) as session:
-            ended = claims.end_with_failure(session, claim, status, message, utcnow())
+            ended = claims.end_with_failure(session, claim, status, message, utcnow(), logs=logs)
         if ended:  # no attempt follows that would remove what the dead one staged
             output_cleanup.discard_dead_attempt(
                 self.settings, StoreLedger(self.settings, self.engine, claim), claim

@@ -30,11 +30,12 @@ All functions work inside the caller's transaction (they flush, never commit).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from scorecast.domain.job_claim import Claim, ProgressUpdate
@@ -60,7 +61,7 @@ def _not_behind_an_active_run() -> ColumnElement[bool]:
     return or_(Job.after_previous.is_(False), ~ahead)
 
 
-def _fresh(now: datetime) -> ColumnElement[bool]:
+def _fresh(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         Job.status == "INITIALIZING",
         Job.queued.is_(True),
@@ -71,15 +72,36 @@ def _fresh(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    fresh = _fresh(now)
+def _now() -> ColumnElement[datetime]:
+    """The claim queries' one parameter, ``now`` (the queries are built once)."""
+    return bindparam("now", type_=Job.__table__.c.lease_expires.type)
+
+
+@functools.cache
+def _any_claimable() -> Select[str]:
+    now = _now()
     orphaned = and_(Job.status == "RUNNING", Job.lease_expires < now)
-    return or_(fresh, orphaned)
+    return select(Job.id).where(or_(_fresh(now), orphaned)).limit(1)
+
+
+@functools.cache
+def _next_claimable(skip_locked: bool) -> Select[Job]:
+    """The oldest claimable job (built once per kind of store: building it, with its aliased
+    subquery, took longer than running it)."""
+    now = _now()
+    orphaned = and_(
+        Job.status == "RUNNING",
+        Job.lease_expires < now,
+        Job.abort_requested.is_(False),
+        Job.attempt < MAX_ATTEMPTS,
+    )
+    query = select(Job).where(or_(_fresh(now), orphaned)).order_by(Job.created, Job.id).limit(1)
+    return query.with_for_update(skip_locked=True) if skip_locked else query
 
 
 def has_claimable_job(session: Session, now: datetime) -> bool:
     """A cheap read-only check: is there anything for ``claim_next_job`` to do?"""
-    return session.scalar(select(Job.id).where(_claimable(now)).limit(1)) is not None
+    return session.scalar(_any_claimable(), {"now": now}) is not None
 
 
 def claim_next_job(
@@ -90,17 +112,8 @@ def claim_next_job(
     See the module docstring for what is claimable and how concurrent claimers are kept apart.
     """
     _settle_dead_jobs(session, now)
-    fresh = _fresh(now)
-    orphaned = and_(
-        Job.status == "RUNNING",
-        Job.lease_expires < now,
-        Job.abort_requested.is_(False),
-        Job.attempt < MAX_ATTEMPTS,
-    )
-    query = select(Job).where(or_(fresh, orphaned)).order_by(Job.created, Job.id).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    job = session.scalars(query).one_or_none()
+    query = _next_claimable(session.get_bind().dialect.name == "postgresql")
+    job = session.scalars(query, {"now": now}).one_or_none()
     if job is None:
         return None
     retried = job.status == "RUNNING"
@@ -233,11 +246,13 @@ def finish_job(
     now: datetime,
     *,
     progress: ProgressUpdate | None = None,
+    logs: Sequence[tuple[datetime, str]] = (),
 ) -> bool:
     """End the claimed job with ``status`` (COMPLETED, ABORTED or FAILED).
 
-    ``details`` becomes ``statusDetails`` and a log line. Returns False (and changes nothing)
-    when the claim was lost. Updates the definition's last-run fields.
+    ``logs`` (when, line), the lines its run logged and not yet written, are appended first;
+    ``details`` becomes ``statusDetails`` and the last log line. Returns False (and changes
+    nothing) when the claim was lost. Updates the definition's last-run fields.
     """
     if status not in TERMINAL:
         raise ValueError(f"{status!r} is not a terminal status")
@@ -247,6 +262,8 @@ def finish_job(
     job = session.scalars(query).one_or_none()
     if job is None:
         return False
+    for moment, line in logs:
+        append_log(session, job.id, line, now=moment)
     if progress is not None:
         _apply(job, progress)
     _finish(session, job, status, details, now)
@@ -261,12 +278,14 @@ def end_with_failure(
     now: datetime,
     *,
     progress: ProgressUpdate | None = None,
+    logs: Sequence[tuple[datetime, str]] = (),
 ) -> bool:
-    """End the claimed job ABORTED or FAILED, ``statusDetails`` saying when and ``message``."""
+    """End the claimed job ABORTED or FAILED, ``statusDetails`` saying when and ``message``
+    (``logs``: as for ``finish_job``)."""
     verb = "aborted" if status == "ABORTED" else "failed"
     reason = _policy_abort_reason(session, claim) if status == "ABORTED" else None
     details = f"Job {verb} at {_stamp(now)}: {reason or message}"
-    return finish_job(session, claim, status, details, now, progress=progress)
+    return finish_job(session, claim, status, details, now, progress=progress, logs=logs)
 
 
 def _policy_abort_reason(session: Session, claim: Claim) -> str | None:
@@ -274,8 +293,16 @@ def _policy_abort_reason(session: Session, claim: Claim) -> str | None:
     return session.scalar(select(Job.abort_reason).where(Job.id == claim.job_id))
 
 
-def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> bool:
-    """Put a claimed job back in the queue (its worker is shutting down); False if lost.
+def release_job(
+    session: Session,
+    claim: Claim,
+    reason: str,
+    now: datetime,
+    *,
+    logs: Sequence[tuple[datetime, str]] = (),
+) -> bool:
+    """Put a claimed job back in the queue (its worker is shutting down); False if lost
+    (``logs``: as for ``finish_job``).
 
     The job becomes ``INITIALIZING`` and queued again with its progress reset; the next claim
     starts a new attempt whose output replaces this one's.
@@ -286,6 +313,8 @@ def release_job(session: Session, claim: Claim, reason: str, now: datetime) -> b
     job = session.scalars(query).one_or_none()
     if job is None:
         return False
+    for moment, line in logs:
+        append_log(session, job.id, line, now=moment)
     job.status = "INITIALIZING"
     job.queued = True
     job.lease_owner = None
