@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,17 @@ __all__ = [
 FEATURES = ("patient_id", "age", "visits_last_year", "medications", "admission_type")
 JOB = "d" * 24
 CHUNK = 128 << 10  # bytes per part: an input of 1 MB makes 8 or more parts
+
+
+@contextmanager
+def local_cluster(**env: str) -> Iterator[Any]:
+    """A real two-process ``distributed.LocalCluster`` whose workers see ``env``."""
+    import distributed
+
+    with distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, env=env
+    ) as running:
+        yield running
 
 
 def model_description() -> ModelDescription:

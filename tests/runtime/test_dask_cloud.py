@@ -27,6 +27,7 @@ from dask_cluster_jobs import (
     assert_never_logged,
     emulators,
     environment,
+    local_cluster,
     make_reference,
     model_description,
     plan,
@@ -52,13 +53,7 @@ def gcs_port() -> int:
 
 @pytest.fixture(scope="module")
 def cluster(gcs_port: int) -> Iterator[Any]:
-    with distributed.LocalCluster(
-        processes=True,
-        n_workers=2,
-        threads_per_worker=1,
-        dashboard_address=None,
-        env={"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{gcs_port}"},
-    ) as running:
+    with local_cluster(STORAGE_EMULATOR_HOST=f"http://127.0.0.1:{gcs_port}") as running:
         yield running
 
 

@@ -20,6 +20,7 @@ from dask_cluster_jobs import (
     assert_never_logged,
     emulators,
     environment,
+    local_cluster,
     local_output,
     make_reference,
     model_description,
@@ -49,13 +50,7 @@ def kill_marker(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster(kill_marker: Path) -> Iterator[Any]:
-    with distributed.LocalCluster(
-        processes=True,
-        n_workers=2,
-        threads_per_worker=1,
-        dashboard_address=None,
-        env={KILL_WORKER_ONCE: str(kill_marker)},
-    ) as running:
+    with local_cluster(**{KILL_WORKER_ONCE: str(kill_marker)}) as running:
         yield running
 
 

@@ -10,17 +10,16 @@ import pickle
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from demo_jobs import until
+from demo_jobs import register_demo, submit_demo, wait_ended
 from sklearn.linear_model import LogisticRegression
 
 from live_api import LiveServer
-from scorecast.demo import DATA, MODEL
+from scorecast.demo import MODEL
 from scorecast.predictors import registry
 from scorecast.predictors.base import ModelDescription
 from scorecast.predictors.registry import describe_model, load_predictor
@@ -123,26 +122,6 @@ def test_a_skops_model_is_kept_and_a_pickle_model_is_not(tmp_path: Path) -> None
     assert registry.loaded_models() == [(str(skops_model), "skops")]
 
 
-def _score(http: httpx.Client, deployment: str) -> dict[str, Any]:
-    job = http.post(
-        "batchPredictions/",
-        json={
-            "deploymentId": deployment,
-            "intakeSettings": {"type": "localFile"},
-            "outputSettings": {"type": "localFile"},
-        },
-    ).json()
-    assert http.put(job["links"]["csvUpload"], content=DATA.read_bytes()).status_code == 202
-    state: dict[str, Any] = {}
-
-    def ended() -> bool:
-        state.update(http.get(job["links"]["self"]).json())
-        return state["status"] in ("COMPLETED", "ABORTED", "FAILED")
-
-    until(ended)
-    return state
-
-
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_jobs_of_one_deployment_in_one_process_score_alike_and_keep_their_logs(
     live_server: LiveServer,
@@ -153,13 +132,8 @@ def test_jobs_of_one_deployment_in_one_process_score_alike_and_keep_their_logs(
         with httpx.Client(
             base_url=live_server.url + "/", headers=live_server.headers(), timeout=60
         ) as http:
-            registered = http.post(
-                "deployments/fromModelFile/",
-                files={"file": ("readmission.onnx", MODEL.read_bytes())},
-                data={"targetName": "readmitted", "targetType": "binary", "positiveClass": "yes"},
-            )
-            assert registered.status_code == 201, registered.text
-            states = [_score(http, registered.json()["id"]) for _ in range(3)]
+            deployment = register_demo(http)
+            states = [wait_ended(http, submit_demo(http, deployment)) for _ in range(3)]
             results = [http.get(state["links"]["download"]).content for state in states]
     finally:
         worker.stop()

@@ -9,29 +9,16 @@ import itertools
 from typing import Any
 
 import httpx
-from demo_jobs import until
+from demo_jobs import register_demo, submit_demo, until
 from sqlalchemy import select
 
 from live_api import LiveServer
-from scorecast.demo import DATA, MODEL
+from scorecast.demo import DATA
 from scorecast.runtime.worker import Worker
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job, JobLog
 
 ROWS = b"".join(DATA.read_bytes().splitlines(keepends=True)[:11])
-
-
-def _submit(http: httpx.Client, deployment: str) -> str:
-    job = http.post(
-        "batchPredictions/",
-        json={
-            "deploymentId": deployment,
-            "intakeSettings": {"type": "localFile"},
-            "outputSettings": {"type": "localFile"},
-        },
-    ).json()
-    assert http.put(job["links"]["csvUpload"], content=ROWS).status_code == 202
-    return str(job["id"])
 
 
 def test_each_job_is_claimed_by_the_end_of_the_one_before_in_one_slot(
@@ -40,13 +27,8 @@ def test_each_job_is_claimed_by_the_end_of_the_one_before_in_one_slot(
     with httpx.Client(
         base_url=live_server.url + "/", headers=live_server.headers(), timeout=60
     ) as http:
-        registered = http.post(
-            "deployments/fromModelFile/",
-            files={"file": ("readmission.onnx", MODEL.read_bytes())},
-            data={"targetName": "readmitted", "targetType": "binary", "positiveClass": "yes"},
-        )
-        assert registered.status_code == 201, registered.text
-        job_ids = [_submit(http, registered.json()["id"]) for _ in range(4)]
+        deployment = register_demo(http)
+        job_ids = [submit_demo(http, deployment, ROWS)["id"] for _ in range(4)]
         worker = Worker(live_server.settings, live_server.engine, slots=1, lease_seconds=5.0)
         worker.start()
         try:
