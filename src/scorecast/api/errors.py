@@ -180,15 +180,17 @@ def _data_error(request: Request, exc: Exception) -> Response:
 STORE_RETRY_AFTER = 5
 
 
-def _store_unavailable(request: Request, exc: Exception) -> Response:
+def _logged(request: Request, exc: Exception, what: str) -> str:
+    """Log ``exc`` with its traceback (server log only); the request's id."""
     ident = request_id(request)
     log.error(
-        "the store could not serve %s %s (request id %s)",
-        request.method,
-        request.url.path,
-        ident,
-        exc_info=exc,
+        "%s %s %s (request id %s)", what, request.method, request.url.path, ident, exc_info=exc
     )
+    return ident
+
+
+def _store_unavailable(request: Request, exc: Exception) -> Response:
+    ident = _logged(request, exc, "the store could not serve")
     return error_response(
         503,
         f"the store is unavailable or busy (request id {ident}); nothing was changed, retry later",
@@ -197,14 +199,7 @@ def _store_unavailable(request: Request, exc: Exception) -> Response:
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
-    ident = request_id(request)
-    log.error(
-        "unexpected error handling %s %s (request id %s)",
-        request.method,
-        request.url.path,
-        ident,
-        exc_info=exc,
-    )
+    ident = _logged(request, exc, "unexpected error handling")
     # ``Connection: close``: the server closes the connection after an unhandled exception,
     # and a keep-alive client must know before it sends its next request on it
     return error_response(
