@@ -143,6 +143,7 @@ def _score(http: httpx.Client, deployment: str) -> dict[str, Any]:
     return state
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_jobs_of_one_deployment_in_one_process_score_alike_and_keep_their_logs(
     live_server: LiveServer,

@@ -9,6 +9,7 @@ import itertools
 from typing import Any
 
 import httpx
+import pytest
 from demo_jobs import until
 from sqlalchemy import select
 
@@ -34,6 +35,7 @@ def _submit(http: httpx.Client, deployment: str) -> str:
     return str(job["id"])
 
 
+@pytest.mark.e2e
 def test_each_job_is_claimed_by_the_end_of_the_one_before_in_one_slot(
     live_server: LiveServer,
 ) -> None:
