@@ -242,6 +242,7 @@ def test_a_process_is_replaced_after_its_most_jobs_and_above_its_memory_limit(
 def test_forgetting_a_job_restores_the_environment_and_drops_its_files_and_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    registry.forget_loaded()  # what earlier tests of this pytest process loaded
     monkeypatch.setenv("KEPT", "before")
     baseline = job_traces.Baseline.now()
     folder = job_traces.begin_job(baseline)
