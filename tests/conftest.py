@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,7 +50,33 @@ def _generous_http_waits() -> None:
     default.connect = default.read = default.write = default.pool = 120.0
 
 
+def _one_default_ssl_context() -> None:
+    """Every ``httpx.get(...)`` of these tests builds a client, and every client its own SSL
+    context, reading a CA bundle again: 20-30 ms of CPU each, for calls to a plain-HTTP live
+    server. The clients with httpx's defaults (``verify=True``, no ``cert``, ``trust_env``)
+    share one context per value of ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (which httpx reads),
+    made by httpx the same way, as httpx's docs advise; any other client (the service's webhooks
+    pass ``trust_env=False``) gets its own as before."""
+    from httpx._transports import default as transports
+
+    build = transports.create_ssl_context
+    shared: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+
+    def create_ssl_context(
+        verify: Any = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if not (verify is True and cert is None and trust_env):
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in shared:
+            shared[key] = build()
+        return shared[key]
+
+    transports.create_ssl_context = create_ssl_context
+
+
 _generous_http_waits()
+_one_default_ssl_context()
 load_profile()
 
 

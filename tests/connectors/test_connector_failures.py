@@ -82,8 +82,10 @@ def test_missing_bucket_or_container(
 
 
 def test_s3_endpoint_that_does_not_answer(
-    request: pytest.FixtureRequest, app_settings: Settings
+    request: pytest.FixtureRequest, app_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # one attempt: botocore's default five, with their back-off, took 10 s to the same error
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     backend = make_backend("s3", request, app_settings)
     adapter = {
         **backend.settings_for("x.csv", "csv", "intake"),

@@ -122,6 +122,7 @@ def test_a_skops_model_is_kept_and_a_pickle_model_is_not(tmp_path: Path) -> None
     assert registry.loaded_models() == [(str(skops_model), "skops")]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_jobs_of_one_deployment_in_one_process_score_alike_and_keep_their_logs(
     live_server: LiveServer,

@@ -9,6 +9,7 @@ import itertools
 from typing import Any
 
 import httpx
+import pytest
 from demo_jobs import register_demo, submit_demo, until
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from scorecast.store.models import Job, JobLog
 ROWS = b"".join(DATA.read_bytes().splitlines(keepends=True)[:11])
 
 
+@pytest.mark.e2e
 def test_each_job_is_claimed_by_the_end_of_the_one_before_in_one_slot(
     live_server: LiveServer,
 ) -> None:

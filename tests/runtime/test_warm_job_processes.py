@@ -225,6 +225,7 @@ def test_a_starting_worker_removes_the_job_folders_of_processes_that_no_longer_r
         shutil.rmtree(orphan, ignore_errors=True)
 
 
+@pytest.mark.e2e
 @SQLITE
 def test_a_process_is_replaced_after_its_most_jobs_and_above_its_memory_limit(
     live_server: LiveServer,
