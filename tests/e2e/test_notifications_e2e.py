@@ -6,6 +6,7 @@ stored, not held in memory)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,18 @@ def _subscribe_email(server: ServeProcess, address: str) -> None:
         assert policy.status_code == 201, policy.text
 
 
+def _deliveries_settled(server: ServeProcess, channel: str, count: int) -> dict[str, Any]:
+    """The channel's deliveries once ``count`` of them are recorded and none is pending."""
+    deadline = time.monotonic() + 120
+    with server.http() as http:
+        while True:
+            listing: dict[str, Any] = http.get(f"notificationChannels/{channel}/deliveries/").json()
+            settled = all(item["status"] != "pending" for item in listing["data"])
+            if (listing["totalCount"] >= count and settled) or time.monotonic() > deadline:
+                return listing
+            time.sleep(0.2)
+
+
 def test_signed_deliveries_for_success_and_failure_retried_after_a_500(
     fresh_store: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -123,8 +136,8 @@ def test_signed_deliveries_for_success_and_failure_retried_after_a_500(
             assert (succeeded["status"], failed["status"]) == ("COMPLETED", "ABORTED")
             received = receiver.wait_for(3)
             (email,) = smtp.wait_for(1)
-            with server.http() as http:
-                listing = http.get(f"notificationChannels/{channel}/deliveries/").json()
+            # a delivery is recorded once its answer is back: after the receiver saw it
+            listing = _deliveries_settled(server, channel, count=2)
         finally:
             server.stop()
     assert all(request.signature_ok for request in received), received
