@@ -216,7 +216,8 @@ class JobProcess:
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
-            self.kill()
+            self.kill()  # which removes its folders
+            return
         self._remove_folders()
 
     def _remove_folders(self) -> None:
