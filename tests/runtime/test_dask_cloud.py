@@ -210,3 +210,35 @@ def test_a_cloud_job_scored_on_the_cluster_equals_the_local_executors_output(
     [(_, progress)] = ledger.finished
     assert progress.scored_rows == ROWS and progress.failed_rows == 0
     assert_never_logged(cluster.scheduler_address, store.secret, ledger)
+
+
+@pytest.mark.usefixtures("files")
+def test_a_job_reading_one_store_and_writing_another_ships_both_credentials(
+    *,
+    cluster: Any,
+    description: ModelDescription,
+    reference: Reference,
+    azurite_server: emulators.Running,
+    gcs_server: emulators.Running,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Azure in, GCS out: each task reads with one credential and leaves its part with the
+    other; the output equals the local executor's and neither secret is logged."""
+    source, target = _azure(azurite_server), _gcs(gcs_server, monkeypatch)
+    source.put("in/rows.csv", reference.source.read_bytes())
+    intake = {"type": source.kind, "url": source.url("in/rows.csv"), **source.settings}
+    output = {"type": target.kind, "url": target.url("out/scored.csv"), **target.settings}
+    ledger = MemoryLedger(
+        plan(description, intake, output, chunk=CHUNK),
+        credentials={**source.credentials, **target.credentials},
+    )
+
+    run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any("on the Dask cluster at" in line for line in ledger.logs), ledger.logs
+    assert target.get("out/scored.csv") == reference.expected
+    assert target.names() == ["out/scored.csv"]
+    assert source.names() == ["in/rows.csv"]
+    for secret in (source.secret, target.secret):
+        assert_never_logged(cluster.scheduler_address, secret, ledger)
