@@ -436,7 +436,7 @@ def _by_values(
 
 def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[ActiveRun]]:
     active: dict[str, list[ActiveRun]] = defaultdict(list)
-    query = (
+    query: Select[Any] = (
         select(Job.id, Job.definition_id, Job.status)
         .where(among(session, Job.definition_id, definition_ids), Job.status.in_(ACTIVE_STATUSES))
         .order_by(Job.created, Job.id)
@@ -450,7 +450,7 @@ def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[
     return active
 
 
-def _active_runs_by_definition(definition_ids: list[str]) -> Select[tuple[str, str, str]]:
+def _active_runs_by_definition(definition_ids: list[str]) -> Select[Any]:
     """PostgreSQL: the active runs read definition by definition through the index on
     (definition, status). Planned as one query, PostgreSQL reads every waiting job through the
     claim index whenever its statistics say few jobs wait: during a burst of fires they are
