@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy import Select, String, Table, and_, func, insert, literal, select, true, update
+from sqlalchemy import String, Table, and_, func, insert, literal, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
 from scorecast.domain.events import Event, EventType
@@ -436,7 +437,7 @@ def _by_values(
 
 def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[ActiveRun]]:
     active: dict[str, list[ActiveRun]] = defaultdict(list)
-    query: Select[Any] = (
+    query: Executable = (
         select(Job.id, Job.definition_id, Job.status)
         .where(among(session, Job.definition_id, definition_ids), Job.status.in_(ACTIVE_STATUSES))
         .order_by(Job.created, Job.id)
@@ -450,7 +451,7 @@ def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[
     return active
 
 
-def _active_runs_by_definition(definition_ids: list[str]) -> Select[Any]:
+def _active_runs_by_definition(definition_ids: list[str]) -> Executable:
     """PostgreSQL: the active runs read definition by definition through the index on
     (definition, status). Planned as one query, PostgreSQL reads every waiting job through the
     claim index whenever its statistics say few jobs wait: during a burst of fires they are
