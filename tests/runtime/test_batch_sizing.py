@@ -28,3 +28,10 @@ def test_an_empty_batch_changes_nothing_and_each_store_has_its_target() -> None:
     sizer.observe(0, 0.0)
     assert sizer.size == 300
     assert sizer_for("sqlite").target_seconds < sizer_for("postgresql").target_seconds
+
+
+def test_a_scheduler_starts_above_the_smallest_batch_and_may_shrink_to_it() -> None:
+    sizer = sizer_for("sqlite")
+    assert sizer.smallest < sizer.size <= sizer.largest
+    sizer.observe(sizer.size, 60.0)  # a store far slower than the target
+    assert sizer.size == sizer.smallest

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from rows import EVERY_MINUTE, add_definition, add_deployment, local_spec, org_and_user
 from sqlalchemy import Engine, select
 
@@ -45,3 +47,45 @@ def test_ticks_fire_each_minute_once_and_report_it(engine: Engine) -> None:
     [second] = scheduler.tick()
     assert second.scheduled_time == START + timedelta(seconds=90)
     assert [f.outcome for f in heard] == ["started", "started"]
+
+
+def test_a_batch_logs_one_line_for_its_runs_and_a_warning_per_fire_that_ran_nothing(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    org, user = org_and_user(engine)
+    deployment = add_deployment(engine, org, user)
+    due = START + timedelta(seconds=30)
+    started = [
+        add_definition(
+            engine,
+            org,
+            user,
+            name=f"hourly {index}",
+            enabled=True,
+            schedule=EVERY_MINUTE,
+            job_spec=local_spec(deployment),
+            next_scheduled_run_time=due,
+        )
+        for index in range(3)
+    ]
+    failing = add_definition(  # its deployment does not exist: the fire fails
+        engine,
+        org,
+        user,
+        name="orphan",
+        enabled=True,
+        schedule=EVERY_MINUTE,
+        job_spec=local_spec("no-such-deployment"),
+        next_scheduled_run_time=due,
+    )
+    scheduler = Scheduler(engine, clock=lambda: due + timedelta(milliseconds=200))
+    with caplog.at_level(logging.INFO, logger="scorecast.scheduler"):
+        fires = scheduler.tick()
+    assert sorted(f.definition_id for f in fires) == sorted([*started, failing])
+    records = [r for r in caplog.records if r.name == "scorecast.scheduler"]
+    infos = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(infos) == 1 and infos[0].startswith("a batch of 4 fires in ")
+    assert infos[0].endswith(": 3 started")
+    assert len(warnings) == 1 and warnings[0].startswith(f"definition {failing}, ")
+    assert "failed" in warnings[0]

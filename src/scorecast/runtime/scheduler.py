@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
@@ -117,9 +118,10 @@ class Scheduler:
                     after=last,
                 )
             last = batch.last
-            self.sizer.observe(batch.handled, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.sizer.observe(batch.handled, seconds)
             self._last_beat = now
-            self._report(batch.fires)
+            self._report(batch.fires, seconds)
             fires += batch.fires
             if batch.handled < limit or self._stop.is_set():
                 return fires
@@ -135,19 +137,29 @@ class Scheduler:
                 beat(session, self.scheduler_id, self.alive_since, now)
             self._last_beat = now
 
-    def _report(self, fires: list[Fire]) -> None:
+    def _report(self, fires: list[Fire], seconds: float) -> None:
+        """Log a batch: one line for its runs, a warning for each fire that ran nothing. A fire
+        that ran is logged on its own at debug level only: a burst of 100,000 fires made as many
+        log lines, formatted and written by the process that also serves the API."""
+        runs: Counter[str] = Counter()
+        debug = log.isEnabledFor(logging.DEBUG)
         for fire in fires:
-            level = logging.INFO if fire.outcome in RUN_OUTCOMES else logging.WARNING
-            log.log(
-                level,
-                "definition %s, %s: %s%s",
-                fire.definition_id,
-                fire.scheduled_time.isoformat(),
-                fire.outcome,
-                f" ({fire.reason})" if fire.reason else f" (job {fire.job_id})",
-            )
+            if fire.outcome in RUN_OUTCOMES:
+                runs[fire.outcome] += 1
+            if debug or fire.outcome not in RUN_OUTCOMES:
+                log.log(
+                    logging.DEBUG if fire.outcome in RUN_OUTCOMES else logging.WARNING,
+                    "definition %s, %s: %s%s",
+                    fire.definition_id,
+                    fire.scheduled_time.isoformat(),
+                    fire.outcome,
+                    f" ({fire.reason})" if fire.reason else f" (job {fire.job_id})",
+                )
             if self.on_fire is not None:
                 self.on_fire(fire)
+        if runs:
+            counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(runs.items()))
+            log.info("a batch of %d fires in %.2f s: %s", len(fires), seconds, counts)
 
     def _pause(self) -> float:
         with session_scope(self.engine, deferred=True) as session:

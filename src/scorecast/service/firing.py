@@ -52,6 +52,7 @@ from scorecast.store.models import (
     JobDefinition,
     ScheduleFire,
 )
+from scorecast.store.planner_hints import planner_avoids
 from scorecast.store.types import UTCDateTime
 
 __all__ = ["Fire", "Outage", "fire_batch", "fire_due_definitions", "fire_history", "next_due_time"]
@@ -192,5 +193,7 @@ def _due(
         query = query.where(order > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=JobDefinition, skip_locked=True)
-    result: Result[Any] = session.execute(query)
-    return result.all()
+    # the due index in its order, stopping at ``limit``, never every due definition sorted
+    with planner_avoids(session, "sort", "bitmapscan"):
+        result: Result[Any] = session.execute(query)
+        return result.all()

@@ -2,8 +2,10 @@
 
 ``insert_started_runs`` writes, for definitions that each start one job for the same scheduled
 time, the jobs (copied from the definitions' stored specs by ``INSERT … SELECT``, with ids made
-by the database), their first log line and their ``started`` fire rows: three statements for
-any number of definitions, no spec passing through Python. The ids come back by ``RETURNING``
+by the database), their first log line and their ``started`` fire rows, for any number of
+definitions, no spec passing through Python: on PostgreSQL one statement (the logs and fire rows
+are inserted from the jobs insert's ``RETURNING`` in data-modifying CTEs), on SQLite three (the
+logs and fires read the new jobs back by primary key). The ids come back by ``RETURNING``
 (PostgreSQL, SQLite 3.35+).
 """
 
@@ -74,6 +76,8 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
                 Job.attempt,
                 Job.results_deleted,
                 Job.after_previous,
+                Job.fire_attempt,  # named: a CTE's insert gets no Python-side defaults
+                Job.slow_reported,
             ],
             select(
                 _new_id(session),
@@ -97,45 +101,63 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
                 literal(0, Integer()),
                 literal(False, Boolean()),
                 literal(False, Boolean()),
+                literal(1, Integer()),
+                literal(False, Boolean()),
             ).where(among(session, definition.id, runs.definition_ids)),
         )
-        .returning(Job.id, Job.definition_id)
+        .returning(Job.id, Job.definition_id, Job.created_by, Job.scheduled_time)
     )
+    message_start = literal("Job created by ", Text())
+    message_end = literal(f" by the scheduler at {runs.log_time}", Text())
+    log_columns = [JobLog.job_id, JobLog.created, JobLog.message]
+    fire_columns = [
+        ScheduleFire.definition_id,
+        ScheduleFire.scheduled_time,
+        ScheduleFire.fired_at,
+        ScheduleFire.outcome,
+        ScheduleFire.job_id,
+        ScheduleFire.lateness_seconds,
+    ]
+    started = literal("started", String())
+    lateness = literal(runs.lateness_seconds, Float())
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement: the logs and fire rows are written from the jobs insert's RETURNING
+        # (data-modifying CTEs), so no batch looks its new jobs up again in a growing table
+        new = jobs.cte("new_jobs")
+        logs = insert(JobLog).from_select(
+            log_columns,
+            select(new.c.id, created, message_start + User.username + message_end).join(
+                User, User.id == new.c.created_by
+            ),
+        )
+        fires = insert(ScheduleFire).from_select(
+            fire_columns,
+            select(new.c.definition_id, new.c.scheduled_time, created, started, new.c.id, lateness),
+        )
+        together = select(new.c.id, new.c.definition_id).add_cte(
+            logs.cte("new_logs"), fires.cte("new_fires")
+        )
+        return {definition_id: job_id for job_id, definition_id in session.execute(together)}
     made: dict[str, str] = {
-        definition_id: job_id for job_id, definition_id in session.execute(jobs) if definition_id
+        definition_id: job_id
+        for job_id, definition_id, *_ in session.execute(jobs)
+        if definition_id
     }
     job_ids = list(made.values())
-    message = (
-        literal("Job created by ", Text())
-        + User.username
-        + literal(f" by the scheduler at {runs.log_time}", Text())
-    )
     session.execute(
         insert(JobLog).from_select(
-            [JobLog.job_id, JobLog.created, JobLog.message],
-            select(Job.id, created, message)
+            log_columns,
+            select(Job.id, created, message_start + User.username + message_end)
             .join(User, User.id == Job.created_by)
             .where(among(session, Job.id, job_ids)),
         )
     )
     session.execute(
         insert(ScheduleFire).from_select(
-            [
-                ScheduleFire.definition_id,
-                ScheduleFire.scheduled_time,
-                ScheduleFire.fired_at,
-                ScheduleFire.outcome,
-                ScheduleFire.job_id,
-                ScheduleFire.lateness_seconds,
-            ],
-            select(
-                Job.definition_id,
-                Job.scheduled_time,
-                created,
-                literal("started", String()),
-                Job.id,
-                literal(runs.lateness_seconds, Float()),
-            ).where(among(session, Job.id, job_ids)),
+            fire_columns,
+            select(Job.definition_id, Job.scheduled_time, created, started, Job.id, lateness).where(
+                among(session, Job.id, job_ids)
+            ),
         )
     )
     return made
