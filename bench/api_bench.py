@@ -461,6 +461,9 @@ def main() -> None:
     parser.add_argument("--api-processes", type=int, default=2)
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument(
+        "--pg-database", default=BENCH_DB, help="the PostgreSQL database to (re)create and drop"
+    )
+    parser.add_argument(
         "--parts",
         nargs="+",
         choices=PARTS,
@@ -480,13 +483,14 @@ def main() -> None:
 
         admin = "host=127.0.0.1 user=postgres dbname=postgres"
         with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            c.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            c.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{args.pg_database}"')
         try:
-            _measure("PostgreSQL", home / "pg", POSTGRES_URL.format(database=BENCH_DB), args)
+            url = POSTGRES_URL.format(database=args.pg_database)
+            _measure("PostgreSQL", home / "pg", url, args)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+                c.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
