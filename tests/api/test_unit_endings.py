@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, event, select
 
-from live_api import serve_app
+from live_api import LiveServer, serve_app
 from scorecast.api.deps import SessionDep
 from scorecast.api.errors import AsciiJSONResponse, install_error_handlers
 from scorecast.api.transactions import TransactionRoute
@@ -141,3 +141,17 @@ def test_a_plain_handler_commits_in_its_own_thread_and_rolls_back_when_it_raises
     with store.connect() as connection:
         names = set(connection.scalars(select(Organization.name)))
     assert "kept" in names and "dropped" not in names
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_bad_token_is_refused_before_a_bad_parameter(live_server: LiveServer) -> None:
+    """The token check runs in the handler's thread, yet a request that fails before its
+    handler still meets it first, as when it ran as a dependency of its own."""
+    refused = {"limit": -5}  # a query parameter FastAPI refuses before the handler runs
+    with httpx.Client(base_url=live_server.url + "/", timeout=120) as http:
+        bad = http.get("batchPredictions/", params=refused, headers={"Authorization": "Token x"})
+        good = http.get("batchPredictions/", params=refused, headers=live_server.headers())
+        missing = http.post("batchPredictions/", json={"deploymentId": 5})
+    assert bad.status_code == 401, bad.text
+    assert good.status_code == 422, good.text
+    assert missing.status_code == 401, missing.text
