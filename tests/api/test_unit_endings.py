@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import Engine, event, select
 
 from live_api import LiveServer, serve_app
@@ -24,6 +25,10 @@ from scorecast.errors import InvalidInput
 from scorecast.service import accounts
 from scorecast.store.db import create_engine_for
 from scorecast.store.models import Organization
+
+
+class _Shown(BaseModel):
+    name: str
 
 
 def _answers(router: APIRouter) -> None:
@@ -56,6 +61,10 @@ def _answers(router: APIRouter) -> None:
     @router.get("/listed/")
     def listed() -> list[int]:  # not a dict: FastAPI's way
         return [1, 2, 3]
+
+    @router.get("/modelled/", response_model=_Shown)
+    def modelled() -> dict[str, Any]:  # a response model filters the dict: FastAPI's way
+        return {"name": "shown", "secret": "not shown"}
 
     @router.get("/refused/")
     def refused() -> dict[str, Any]:
@@ -93,6 +102,7 @@ def store(settings: Settings) -> Iterator[Engine]:
         ("GET", "moment/"),
         ("GET", "nan/"),
         ("GET", "listed/"),
+        ("GET", "modelled/"),
         ("GET", "refused/"),
     ],
 )

@@ -48,6 +48,7 @@ import asyncio
 import functools
 import inspect
 import json
+import typing
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -174,10 +175,14 @@ class TransactionRoute(APIRoute):
         if self.ends_unit:
             endpoint = _ending_unit(endpoint, self)
         super().__init__(path, endpoint, **kwargs)
-        # the answer a handler's dict becomes when nothing asks FastAPI for more than JSON
+        # the answer a handler's dict becomes when nothing asks FastAPI for more than JSON:
+        # no response model but a plain dict, the default response class, no filtering
         self.renders_json = (
-            isinstance(self.response_class, DefaultPlaceholder)
-            or self.response_class is AsciiJSONResponse
+            _plain_dict(self.response_model)
+            and (
+                isinstance(self.response_class, DefaultPlaceholder)
+                or self.response_class is AsciiJSONResponse
+            )
         ) and not (
             self.response_model_include
             or self.response_model_exclude
@@ -241,6 +246,17 @@ async def _attempt(
         _current_unit.reset(token)
         if unit.used:
             await run_in_threadpool(unit.close)
+
+
+def _plain_dict(model: Any) -> bool:
+    """Whether FastAPI's check of a returned value against ``model`` passes a dict of JSON
+    values unchanged (no model, ``dict``, ``dict[str, Any]``, ``dict[str, object]``)."""
+    if model is None or model is dict:
+        return True
+    return typing.get_origin(model) is dict and typing.get_args(model) in (
+        (str, Any),
+        (str, object),
+    )
 
 
 def _plain_function(endpoint: Callable[..., Any]) -> bool:
