@@ -10,9 +10,10 @@ Beside each time, the server's CPU per request (its process and its extra API pr
 system): what a request costs whatever else the machine runs, where times on a shared machine
 swing with its load.
 
+- small requests: ``GET version/`` (HTTP and authentication only), one job, a page of 20
+  definitions: p50/p99 of sequential requests;
 - every list page (100 rows): p50/p99 of sequential requests, each against its ceiling in the
-  same run: the same service call (SQL and rows, no JSON, no HTTP) in this process, and
-  ``GET version/`` (HTTP and authentication only);
+  same run: the same service call (SQL and rows, no JSON, no HTTP) in this process;
 - reads while a writer runs: ``GET batchPredictions/{id}/`` p50/p99 while 8 threads submit jobs
   back to back, against the same reads alone;
 - 40 concurrent clients for ``--seconds``: 80 % reads (a job, a page of 20 jobs, a page of 20
@@ -27,7 +28,7 @@ PostgreSQL's store is vacuumed and analyzed once filled, as autovacuum does in a
 (a bulk load it has not seen yet is planned blind and counted row by row).
 
 Usage: python bench/api_bench.py [--definitions N] [--jobs N] [--waiting N] [--seconds S]
-       [--api-processes N] [--sqlite-only]
+       [--api-processes N] [--sqlite-only] [--parts pages beside mix simultaneous]
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
 BENCH_DB = "scorecast_api_bench"
 SERVING = re.compile(r"scorecast is serving at (http://\S+/api/v2)")
 LOCAL = {"intakeSettings": {"type": "localFile"}, "outputSettings": {"type": "localFile"}}
+#: What ``--parts`` can choose (see the module docstring, in this order).
+PARTS = ("pages", "beside", "mix", "simultaneous")
 
 
 def _seed(engine: Engine, n_definitions: int, n_jobs: int, n_waiting: int) -> tuple[str, Caller]:
@@ -227,12 +230,6 @@ def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> No
         "jobs, oldest first": {"orderBy": "created"},
     }
     print(f"  list pages of 100 rows, {count} sequential requests each:")
-    cpu = SERVER.seconds()
-    version = _timed(count, lambda: _ok(http.get("version/")))
-    print(
-        f"    {'GET version/ (HTTP + token)':<34} {_percentiles(version)}"
-        f"   {SERVER.per_request(cpu, count)}"
-    )
     for name, params in job_lists.items():
         query = {"limit": 100, **params}
         cpu = SERVER.seconds()
@@ -270,6 +267,21 @@ def _pages(http: httpx.Client, engine: Engine, caller: Caller, count: int) -> No
         print(
             f"    {name:<34} {_percentiles(served)}   service call {_percentiles(ceiling)}   {cost}"
         )
+
+
+def _fixed_costs(http: httpx.Client, count: int) -> None:
+    """What every request pays (``version/``: HTTP and the token check) and the small reads of
+    the mix below, sequential requests each."""
+    one = _ok(http.get("batchPredictions/", params={"limit": 1})).json()["data"][0]["id"]
+    print(f"  small requests, {count} sequential requests each:")
+    for name, path, query in (
+        ("GET version/ (HTTP + token)", "version/", {}),
+        ("GET batchPredictions/{id}/", f"batchPredictions/{one}/", {}),
+        ("GET batchPredictionJobDefinitions/ 20", "batchPredictionJobDefinitions/", {"limit": 20}),
+    ):
+        cpu = SERVER.seconds()
+        served = _timed(count, _getter(http, path, query))
+        print(f"    {name:<38} {_percentiles(served)}   {SERVER.per_request(cpu, count)}")
 
 
 def _deployment(http: httpx.Client) -> str:
@@ -400,20 +412,27 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
             f"({args.waiting:,} waiting), filled in {time.perf_counter() - started:.0f} s; "
             f"load average {_load()}"
         )
+        parts = set(args.parts)
         with _serve(home, url) as api:
             headers = {"Authorization": f"Token {token}"}
             with httpx.Client(base_url=api + "/", headers=headers, timeout=120) as http:
-                _pages(http, engine, caller, args.requests)
+                _fixed_costs(http, args.requests)
+                if "pages" in parts:
+                    _pages(http, engine, caller, args.requests)
                 deployment = _deployment(http)
-            _reads_beside_writers(api, token, deployment, args.requests)
-            _mix(api, token, deployment, args.seconds)
-            if name == "SQLite":
+            if "beside" in parts:
+                _reads_beside_writers(api, token, deployment, args.requests)
+            if "mix" in parts:
+                _mix(api, token, deployment, args.seconds)
+            if name == "SQLite" and "simultaneous" in parts:
                 _simultaneous(api, token, deployment)
         if name != "SQLite" and args.api_processes > 1:
             print(f"  with {args.api_processes} API processes (load average {_load()}):")
             with _serve(home, url, args.api_processes) as api:
-                _reads_beside_writers(api, token, deployment, args.requests)
-                _mix(api, token, deployment, args.seconds)
+                if "beside" in parts:
+                    _reads_beside_writers(api, token, deployment, args.requests)
+                if "mix" in parts:
+                    _mix(api, token, deployment, args.seconds)
         print(f"  load average after: {_load()}")
     finally:
         engine.dispose()
@@ -441,6 +460,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--api-processes", type=int, default=2)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--pg-database", default=BENCH_DB, help="the PostgreSQL database to (re)create and drop"
+    )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="what to measure besides the small requests (default: all)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         home = Path(scratch)
@@ -454,13 +483,14 @@ def main() -> None:
 
         admin = "host=127.0.0.1 user=postgres dbname=postgres"
         with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            c.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            c.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{args.pg_database}"')
         try:
-            _measure("PostgreSQL", home / "pg", POSTGRES_URL.format(database=BENCH_DB), args)
+            url = POSTGRES_URL.format(database=args.pg_database)
+            _measure("PostgreSQL", home / "pg", url, args)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+                c.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

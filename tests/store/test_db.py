@@ -12,6 +12,7 @@ from scorecast.store.db import (
     begin_session,
     create_engine_for,
     is_busy,
+    lazy_session,
     normalize_url,
     session_scope,
 )
@@ -128,3 +129,29 @@ def test_is_busy_is_only_the_store_answering_busy() -> None:
     assert is_busy(locked)
     assert not is_busy(OperationalError("SELECT", {}, Exception("no such table: x")))
     assert not is_busy(RuntimeError("database is locked"))
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_lazy_session_begins_with_its_first_statement(engine: Engine) -> None:
+    other = create_engine_for(engine.url, connect_args={"timeout": 0})
+    try:
+        with session_scope(other, immediate=True) as holder:
+            holder.add(Organization(id="5" * 24, name="held"))
+            holder.flush()  # another connection holds the write lock
+            writer = lazy_session(engine, write=True)  # no BEGIN IMMEDIATE yet: no waiting
+            reader = lazy_session(engine, write=False)
+            try:
+                assert reader.scalars(select(Organization.name)).all() == []  # beside the holder
+            finally:
+                reader.close()
+        try:  # the holder committed: the writer's first statement takes the write lock
+            assert writer.scalars(select(Organization.name)).all() == ["held"]
+            with pytest.raises(OperationalError) as caught, other.connect() as third:
+                third.exec_driver_sql("PRAGMA busy_timeout=0")
+                third.exec_driver_sql("BEGIN IMMEDIATE")
+            assert is_busy(caught.value)
+        finally:
+            writer.rollback()
+            writer.close()
+    finally:
+        other.dispose()

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from scorecast.api.deps import SessionDep, engine_of
@@ -31,13 +33,23 @@ def token_from_header(value: str | None) -> str:
     return token.strip()
 
 
-def caller(request: Request, session: SessionDep) -> Caller:
+async def caller(request: Request, session: SessionDep) -> Caller:
     """The authenticated caller of this request (a FastAPI dependency).
 
-    A writing request notes its token's ``last_used`` (when due) in its own transaction; a
-    read-only one after its response, in a short write of its own (``api/transactions.py``),
-    so that its reads never take the write lock.
+    The check reads the store, so it runs in a thread: the handler's own, when the route
+    allows it (``RequestUnit.defer``: one hop to the thread pool less on every request, and
+    still checked on every request), else one of its own.
     """
+    unit = request_unit(request)
+    if unit.defers:
+        return unit.defer(functools.partial(_identified, request, session))
+    return await run_in_threadpool(_identified, request, session)
+
+
+def _identified(request: Request, session: Session) -> Caller:
+    """The check itself. A writing request notes its token's ``last_used`` (when due) in its
+    own transaction; a read-only one after its response, in a short write of its own
+    (``api/transactions.py``), so that its reads never take the write lock."""
     token = token_from_header(request.headers.get("authorization"))
     found, stale_token = accounts.identify(session, token)
     if stale_token is not None:

@@ -30,10 +30,19 @@ def settings(request: Request) -> Settings:
     return value
 
 
-def session(request: Request) -> Session:
-    """The request's session (one transaction, committed before the response is sent)."""
+async def session(request: Request) -> Session:
+    """The request's session (one transaction, committed before the response is sent).
+
+    ``async``: making it does no I/O (its transaction begins with its first statement), and a
+    plain dependency would cost a hop to the thread pool on every request."""
     return request_unit(request).session()
 
 
 SessionDep = Annotated[Session, Depends(session)]
-SettingsDep = Annotated[Settings, Depends(settings)]
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    return settings(request)  # ``async``: a plain dependency would cost a thread-pool hop
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]

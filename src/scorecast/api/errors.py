@@ -99,16 +99,16 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def _scorecast_error(request: Request, exc: Exception) -> Response:
+async def _scorecast_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScorecastError)
     status = exc.status_code if 400 <= exc.status_code < 500 else 500
     if status == 500:
-        return _unexpected(request, exc)
+        return await _unexpected(request, exc)
     headers = {"WWW-Authenticate": "Token"} if status == 401 else None
     return error_response(status, exc.message, exc.errors, headers)
 
 
-def _validation_error(request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors: dict[str, Any] = {}
     problems: list[str] = []
@@ -124,7 +124,7 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(422, message, errors)
 
 
-def _http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, BodyTooLarge):
         limit = exc.limit
@@ -164,7 +164,7 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
-def _data_error(request: Request, exc: Exception) -> Response:
+async def _data_error(request: Request, exc: Exception) -> Response:
     # The database refused a value the caller sent (a NUL character, a number out of range):
     # the caller's mistake, so 422, without the SQL or the driver's wording.
     log.info("database refused a value in %s %s: %s", request.method, request.url.path, exc)
@@ -189,7 +189,7 @@ def _logged(request: Request, exc: Exception, what: str) -> str:
     return ident
 
 
-def _store_unavailable(request: Request, exc: Exception) -> Response:
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
     ident = _logged(request, exc, "the store could not serve")
     return error_response(
         503,
@@ -198,7 +198,7 @@ def _store_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     ident = _logged(request, exc, "unexpected error handling")
     # ``Connection: close``: the server closes the connection after an unhandled exception,
     # and a keep-alive client must know before it sends its next request on it
@@ -210,6 +210,8 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers are ``async`` (they do no I/O besides a log line): Starlette would run a
+    plain one in the thread pool, a hop for every error answer."""
     app.add_exception_handler(ScorecastError, _scorecast_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

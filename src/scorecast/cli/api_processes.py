@@ -83,6 +83,7 @@ def _serve(parent: int, descriptor: int, log_level: str, keep_alive: int) -> Non
 
     from scorecast import log_format
     from scorecast.api.app import create_app
+    from scorecast.cli import heap
     from scorecast.cli.uvicorn_server import server_class, uvicorn_config
     from scorecast.metrics import Metrics
     from scorecast.process_privacy import keep_memory_private
@@ -104,6 +105,7 @@ def _serve(parent: int, descriptor: int, log_level: str, keep_alive: int) -> Non
             threading.Event().wait(PARENT_CHECK_SECONDS)
 
     threading.Thread(target=watch_parent, name="scorecast-parent-watch", daemon=True).start()
+    heap.settle()
     try:
         server.run(sockets=[sock])
     finally:

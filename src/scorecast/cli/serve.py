@@ -256,11 +256,12 @@ class _Api:
                 _run_demo(settings, engine, endpoint, token)
 
         threading.Thread(target=announce, name="scorecast-announce", daemon=True).start()
-        from scorecast.cli import api_processes
+        from scorecast.cli import api_processes, heap
 
         extra = api_processes.start_extra(
             self.processes - 1, self.sock, self.log_level, self.keep_alive
         )
+        heap.settle()  # the app and the background loops are made: freeze them
         try:
             server.run(sockets=[self.sock])
         finally:

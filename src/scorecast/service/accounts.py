@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -144,27 +144,31 @@ def authenticate(session: Session, token: str) -> Caller:
     return caller
 
 
+#: The token check's query. Columns, not ORM objects: every API request runs this, and loading
+#: two mapped objects cost several times the query itself; made once, with the hash as a
+#: parameter: building the statement and its cache key per request cost a fifth of the check.
+_IDENTIFY = (
+    select(
+        ApiToken.id,
+        ApiToken.revoked,
+        ApiToken.last_used,
+        User.id,
+        User.org_id,
+        User.username,
+        User.full_name,
+        User.is_admin,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def identify(session: Session, token: str) -> tuple[Caller, str | None]:
     """The caller a token belongs to, and the token's id when its ``last_used`` is due for an
     update (see ``touch_token``), else None. Reads only; AuthenticationFailed as above."""
     if not token:
         raise AuthenticationFailed("an API token is required")
-    # Columns, not ORM objects: every API request runs this, and loading two mapped objects
-    # cost several times the query itself.
-    row = session.execute(
-        select(
-            ApiToken.id,
-            ApiToken.revoked,
-            ApiToken.last_used,
-            User.id,
-            User.org_id,
-            User.username,
-            User.full_name,
-            User.is_admin,
-        )
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
+    row = session.execute(_IDENTIFY, {"token_hash": hash_token(token)}).first()
     if row is None or row[1]:
         raise AuthenticationFailed("the API token is not valid")
     token_id, _, last_used, user_id, org_id, username, full_name, is_admin = row

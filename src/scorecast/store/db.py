@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,6 +144,29 @@ def begin_session(engine: Engine, *, write: bool) -> Session:
         mode = "IMMEDIATE" if write else "DEFERRED"
         session.connection(execution_options={SQLITE_BEGIN: mode})
     return session
+
+
+def lazy_session(engine: Engine, *, write: bool) -> Session:
+    """``begin_session`` without I/O: the transaction (``BEGIN IMMEDIATE`` when ``write`` on
+    SQLite, else ``BEGIN DEFERRED``) begins with the session's first statement, so the session
+    can be made on an event loop and used in a worker thread."""
+    bind = _begin_options(engine)[write]
+    return Session(bind=bind, expire_on_commit=False)
+
+
+def _begin_options(engine: Engine) -> tuple[Engine, Engine]:
+    """The engine's two views (deferred, immediate) whose connections begin as named; one pair
+    per engine, made once (a view is cheap to use, not to make)."""
+    views = _BEGIN_VIEWS.get(engine)
+    if views is None:
+        views = _BEGIN_VIEWS[engine] = (
+            engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}),
+            engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
+        )
+    return views
+
+
+_BEGIN_VIEWS: weakref.WeakKeyDictionary[Engine, tuple[Engine, Engine]] = weakref.WeakKeyDictionary()
 
 
 def is_busy(error: BaseException) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from scorecast.errors import NotFound
@@ -68,14 +68,38 @@ def in_org(
     (``FOR UPDATE`` on PostgreSQL; SQLite's single writer needs none)."""
     if not isinstance(object_id, str):
         raise not_found(model, object_id, field=field)
-    columns = model.__table__.c
-    query = select(model).where(columns.id == object_id, columns.org_id == org_id, *conditions)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = session.scalars(query).one_or_none()
+    for_update = lock and session.get_bind().dialect.name == "postgresql"
+    found: _Owned | None
+    if conditions:
+        columns = model.__table__.c
+        query = select(model).where(columns.id == object_id, columns.org_id == org_id, *conditions)
+        if for_update:
+            query = query.with_for_update()
+        found = session.scalars(query).one_or_none()
+    else:
+        by_id = _by_id(model, for_update=for_update)
+        found = session.scalars(by_id, {"object_id": object_id, "org_id": org_id}).one_or_none()
     if found is None:
         raise not_found(model, object_id, field=field)
     return found
+
+
+#: ``in_org``'s statement per model (and row lock), made once: building a statement and its
+#: cache key cost more than running it (every single-object request reads through here)
+_BY_ID: dict[tuple[type[Any], bool], Select[Any]] = {}
+
+
+def _by_id(model: type[Any], *, for_update: bool) -> Select[Any]:
+    query = _BY_ID.get((model, for_update))
+    if query is None:
+        columns = model.__table__.c
+        query = select(model).where(
+            columns.id == bindparam("object_id"), columns.org_id == bindparam("org_id")
+        )
+        if for_update:
+            query = query.with_for_update()
+        _BY_ID[(model, for_update)] = query
+    return query
 
 
 def exists_in_org(session: Session, model: type[Base], org_id: str, object_id: object) -> bool:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import URLPath
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
@@ -32,8 +33,16 @@ router = APIRouter(tags=["Batch predictions"], route_class=TransactionRoute)
 
 
 def api_root(request: Request) -> str:
-    """The absolute API root (``https://host/api/v2/``) as the client reached it."""
-    return str(request.url_for("list_batch_predictions")).removesuffix("batchPredictions/")
+    """The absolute API root (``https://host/api/v2/``) as the client reached it.
+
+    ``request.url_for`` would search the app's routes for the jobs list on every request; its
+    path is the same for the app's life, so it is found once."""
+    state = request.app.state
+    path: URLPath | None = getattr(state, "jobs_list_path", None)
+    if path is None:
+        path = state.jobs_list_path = request.app.url_path_for("list_batch_predictions")
+    url = path.make_absolute_url(base_url=request.base_url)
+    return str(url).removesuffix("batchPredictions/")
 
 
 def _answer(
