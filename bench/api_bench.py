@@ -26,8 +26,12 @@ swing with its load.
 PostgreSQL's store is vacuumed and analyzed once filled, as autovacuum does in a running store
 (a bulk load it has not seen yet is planned blind and counted row by row).
 
+``--pages-only`` measures the list pages alone (a minute or two instead of five);
+``--pg-database`` names the scratch PostgreSQL database (dropped before and after), so that two
+runs on one server do not share it.
+
 Usage: python bench/api_bench.py [--definitions N] [--jobs N] [--waiting N] [--seconds S]
-       [--api-processes N] [--sqlite-only]
+       [--api-processes N] [--sqlite-only] [--pages-only] [--pg-database NAME]
 """
 
 from __future__ import annotations
@@ -404,6 +408,9 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
             headers = {"Authorization": f"Token {token}"}
             with httpx.Client(base_url=api + "/", headers=headers, timeout=120) as http:
                 _pages(http, engine, caller, args.requests)
+                if args.pages_only:
+                    print(f"  load average after: {_load()}")
+                    return
                 deployment = _deployment(http)
             _reads_beside_writers(api, token, deployment, args.requests)
             _mix(api, token, deployment, args.seconds)
@@ -441,6 +448,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--api-processes", type=int, default=2)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--pages-only", action="store_true")
+    parser.add_argument("--pg-database", default=BENCH_DB)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         home = Path(scratch)
@@ -453,14 +462,17 @@ def main() -> None:
         import psycopg
 
         admin = "host=127.0.0.1 user=postgres dbname=postgres"
+        database = args.pg_database
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
+            parser.error("--pg-database: lowercase letters, digits and underscores only")
         with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            c.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            c.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{database}"')
         try:
-            _measure("PostgreSQL", home / "pg", POSTGRES_URL.format(database=BENCH_DB), args)
+            _measure("PostgreSQL", home / "pg", POSTGRES_URL.format(database=database), args)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+                c.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Row, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -39,7 +39,7 @@ from scorecast.store.models import (
     JobLog,
     User,
 )
-from scorecast.store.org_scope import in_org, org_page
+from scorecast.store.org_scope import in_org, org_rows_page
 from scorecast.store.types import new_id, utcnow
 
 #: ``source`` values: submitted through the API, run once from a definition, fired by the
@@ -180,8 +180,11 @@ def list_jobs(
     offset: int,
     limit: int,
     count_limit: int | None = None,
-) -> tuple[list[Job], int]:
+) -> tuple[list[Row[Any]], int]:
     """One page of the caller's jobs matching ``filters`` and the total count of matches.
+
+    The jobs are read-only rows of every column of ``jobs`` (``service.job_views.JobFields``),
+    not ORM objects: a page is shown, never changed.
 
     With ``count_limit``, the count stops there (a page that shows "more than N" need not
     count a million rows): the total is then at most ``count_limit``.
@@ -193,7 +196,7 @@ def list_jobs(
     if filters.order_by not in ORDERINGS:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
     ascending = ORDERINGS[filters.order_by]
-    return org_page(
+    return org_rows_page(
         session,
         Job,
         caller.org_id,
