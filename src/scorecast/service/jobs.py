@@ -31,6 +31,7 @@ from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import accounts, job_checks
 from scorecast.service.caller import Caller
 from scorecast.service.job_events import emit_job_end
+from scorecast.store.job_tallies import job_count
 from scorecast.store.models import (
     JOB_INTAKE_TYPE,
     JOB_OUTPUT_TYPE,
@@ -196,15 +197,18 @@ def list_jobs(
     if filters.order_by not in ORDERINGS:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
     ascending = ORDERINGS[filters.order_by]
+    conditions = _conditions(filters)
     return org_rows_page(
         session,
         Job,
         caller.org_id,
-        *_conditions(filters),
+        *conditions,
         order_by=(Job.created.asc(), Job.id.asc()) if ascending else None,
         offset=offset,
         limit=limit,
         count_limit=count_limit,
+        # every job of the organization: its tally knows how many without counting them
+        counted_by=None if conditions else lambda: job_count(session, caller.org_id),
     )
 
 

@@ -293,6 +293,19 @@ Index(
 )
 
 
+class JobTally(Base):
+    """Rows of +n/-n jobs per organization whose sum is its number of jobs: written and folded
+    by triggers on ``jobs`` (migration ``0012_job_tallies``), summed by
+    ``store.job_tallies.job_count`` instead of counting the jobs."""
+
+    __tablename__ = "job_tallies"
+    __table_args__ = (Index("ix_job_tallies_org", "org_id", "delta"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(_ID)
+    delta: Mapped[int] = mapped_column(Integer)
+
+
 class JobLog(Base):
     __tablename__ = "job_logs"
 

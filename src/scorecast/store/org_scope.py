@@ -8,7 +8,7 @@ as the API spells the id (a caller that took the id from another field names tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, func, select
@@ -128,6 +128,7 @@ def org_rows_page(
     limit: int,
     order_by: Sequence[ColumnElement[Any]] | None = None,
     count_limit: int | None = None,
+    counted_by: Callable[[], int] | None = None,
 ) -> tuple[list[Row[Any]], int]:
     """``org_page`` as plain rows of every column of ``model``'s table (named like the model's
     attributes), for read-only pages: no ORM object is built, tracked in the session or
@@ -137,6 +138,9 @@ def org_rows_page(
     their rows by primary key: reading whole rows while skipping tens of thousands (SQLite
     fetches each skipped row from the table) cost more than the page itself. A row deleted
     between the two reads (PostgreSQL's READ COMMITTED) is left out, as if read a moment later.
+
+    ``counted_by``: the exact number of rows matching, when something cheaper than counting them
+    knows it (``store.job_tallies.job_count``); it is asked only when the page does not tell.
     """
     table = model.__table__
     columns = table.c
@@ -202,14 +206,20 @@ def _total(
     limit: int,
     shown: int,
     count_limit: int | None,
+    counted_by: Callable[[], int] | None = None,
 ) -> int:
     """The total of a page of ``shown`` rows (see ``page``): counted only when the page does not
     tell it."""
     if limit > 0 and (0 < shown < limit or (shown == 0 and offset == 0)):
         return offset + shown
-    if count_limit is not None:
-        counted = counted.limit(count_limit)
-    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    if counted_by is not None:
+        total = counted_by()
+        if count_limit is not None:
+            total = min(total, count_limit)
+    else:
+        if count_limit is not None:
+            counted = counted.limit(count_limit)
+        total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     return consistent_total(total, offset=offset, limit=limit, shown=shown, count_limit=count_limit)
 
 
