@@ -1,4 +1,4 @@
-"""The per-organization job tally (``store.job_tallies``, migration ``0012_job_tallies``) stays
+"""The per-organization job tally (``store.job_tallies``, migration ``0012_job_list_counts``) stays
 exact on both stores: through jobs created by the service, bulk inserts, deletions, retention
 pruning, any sequence of them (hypothesis), concurrent submissions on PostgreSQL, and a
 rolled-back transaction; its rows stay few (the triggers fold them)."""

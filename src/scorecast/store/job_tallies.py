@@ -1,6 +1,6 @@
 """The number of an organization's jobs without counting them: the sum of its ``job_tallies``
 rows, which triggers on ``jobs`` keep exact in every transaction and fold now and then
-(migration ``0012_job_tallies``), so the sum reads a few hundred rows however many jobs there
+(migration ``0012_job_list_counts``), so the sum reads a few hundred rows however many jobs there
 are. The job list's ``totalCount`` of an unfiltered page counted 100,000 rows on every request.
 """
 
