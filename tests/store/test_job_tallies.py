@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from hypothesis_profiles import examples
@@ -111,6 +111,35 @@ def test_a_rolled_back_transaction_leaves_the_tally_as_it_was(engine: Engine) ->
     _assert_exact(engine, first, second)
     with session_scope(engine, deferred=True) as session:
         assert job_count(session, first.org_id) == 10
+
+
+def test_the_unfiltered_job_list_totals_by_the_tally_and_counts_no_job(engine: Engine) -> None:
+    first, second = _callers(engine)
+    with session_scope(engine) as session:
+        _bulk(session, first, 260)
+        _bulk(session, second, 5)
+    statements: list[str] = []
+
+    def capture(_c: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with session_scope(engine, deferred=True) as session:
+            page, total = jobs.list_jobs(session, first, jobs.JobFilters(), offset=0, limit=100)
+            _, capped = jobs.list_jobs(
+                session, first, jobs.JobFilters(), offset=0, limit=100, count_limit=150
+            )
+            _, deep = jobs.list_jobs(session, first, jobs.JobFilters(), offset=200, limit=50)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert (len(page), total, capped, deep) == (100, 260, 150, 260)
+    assert not [s for s in statements if "count(" in s.lower() and "FROM jobs" in s], statements
+    with session_scope(engine, deferred=True) as session:  # a filter still counts its matches
+        _, filtered = jobs.list_jobs(
+            session, first, jobs.JobFilters(sources=["api"]), offset=0, limit=100
+        )
+    assert filtered == 260
 
 
 @settings(

@@ -162,7 +162,13 @@ def org_rows_page(
         shown = len(ids)  # the page as its ids found it tells the total
     counted = query.with_only_columns(columns.id)
     total = _total(
-        session, counted, offset=offset, limit=limit, shown=shown, count_limit=count_limit
+        session,
+        counted,
+        offset=offset,
+        limit=limit,
+        shown=shown,
+        count_limit=count_limit,
+        counted_by=counted_by,
     )
     return rows, total
 
