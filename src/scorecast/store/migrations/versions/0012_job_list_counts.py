@@ -11,9 +11,9 @@ Tally:
 
 Triggers on ``jobs`` add a row ``(org_id, +n)`` for every insert and ``(org_id, -n)`` for every
 delete, in the transaction that changes the jobs, so the sum of an organization's rows is its
-number of jobs as that transaction sees them (``store.job_tallies.job_count``). Rows are only
-ever inserted, so concurrent submissions never wait for one another (one counter row updated by
-every submission would serialize them on PostgreSQL).
+number of jobs as that transaction sees them (``store.job_tallies.job_count``). A submission
+only inserts a row, so concurrent submissions never wait for one another (one counter row
+updated by every submission would serialize them on PostgreSQL).
 
 The triggers also fold the rows now and then (when the tally's ids reach a multiple of
 ``FOLD_EVERY``), into one row per organization, so a sum reads a few hundred rows at most:
@@ -63,6 +63,7 @@ _SQLITE = (
 )
 
 _POSTGRES = (
+    # after adding the tally rows first_id..last_id: fold when they reach a multiple of FOLD_EVERY
     f"""CREATE FUNCTION job_tallies_add(first_id bigint, last_id bigint) RETURNS void
     LANGUAGE plpgsql AS $$
     BEGIN
