@@ -27,6 +27,10 @@ swing with its load.
 PostgreSQL's store is vacuumed and analyzed once filled, as autovacuum does in a running store
 (a bulk load it has not seen yet is planned blind and counted row by row).
 
+``--parts pages`` measures the list pages alone (a minute or two instead of five);
+``--pg-database`` names the scratch PostgreSQL database (dropped before and after), so that two
+runs on one server do not share it.
+
 Usage: python bench/api_bench.py [--definitions N] [--jobs N] [--waiting N] [--seconds S]
        [--api-processes N] [--sqlite-only] [--parts pages beside mix simultaneous]
 """
@@ -482,15 +486,17 @@ def main() -> None:
         import psycopg
 
         admin = "host=127.0.0.1 user=postgres dbname=postgres"
+        database = args.pg_database
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
+            parser.error("--pg-database: lowercase letters, digits and underscores only")
         with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
-            c.execute(f'CREATE DATABASE "{args.pg_database}"')
+            c.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{database}"')
         try:
-            url = POSTGRES_URL.format(database=args.pg_database)
-            _measure("PostgreSQL", home / "pg", url, args)
+            _measure("PostgreSQL", home / "pg", POSTGRES_URL.format(database=database), args)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
+                c.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -30,8 +30,7 @@ from scorecast.domain.definition_policies import policies_to_wire
 from scorecast.domain.job_statuses import end_reason, wire_status
 from scorecast.domain.spec_secrets import without_secrets
 from scorecast.service.definitions import DefinitionView, definition_policies
-from scorecast.service.job_views import JobView, UserRef
-from scorecast.store.models import Job
+from scorecast.service.job_views import JobFields, JobView, UserRef
 from scorecast.store.types import utcnow
 
 #: Statuses in which the result of a ``localFile`` output can be streamed.
@@ -50,7 +49,7 @@ def job_url(api_root: str, job_id: str) -> str:
     return f"{api_root}batchPredictions/{job_id}/"
 
 
-def job_links(job: Job, api_root: str) -> dict[str, str]:
+def job_links(job: JobFields, api_root: str) -> dict[str, str]:
     """``self`` always; ``csvUpload`` for a localFile intake; ``download`` once streamable."""
     url = job_url(api_root, job.id)
     links = {"self": url}
@@ -62,7 +61,7 @@ def job_links(job: Job, api_root: str) -> dict[str, str]:
     return links
 
 
-def elapsed_seconds(job: Job, now: datetime) -> int:
+def elapsed_seconds(job: JobFields, now: datetime) -> int:
     """Whole seconds the job has been running (to its end once finished); 0 before it starts."""
     if job.started is None:
         return 0
@@ -146,5 +145,5 @@ def definition_to_wire(view: DefinitionView) -> dict[str, Any]:
     }
 
 
-def _default_details(job: Job) -> str:
+def _default_details(job: JobFields) -> str:
     return f"Job {job.status.lower()}"  # the stored status: "Job failed" tells more than "aborted"

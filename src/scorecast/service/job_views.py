@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
@@ -21,6 +21,60 @@ from scorecast.store.models import JOB_WAITING, Dataset, Job, JobDefinition, Job
 
 #: At most this many of a job's most recent log lines are shown.
 MAX_LOG_LINES: Final = 1000
+
+
+class JobFields(Protocol):
+    """The columns of a job its JSON reads: a ``Job`` or a row of the ``jobs`` table (the list
+    reads rows, see ``service.jobs.list_jobs``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def definition_id(self) -> str | None: ...
+    @property
+    def spec(self) -> dict[str, Any]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def status_details(self) -> str: ...
+    @property
+    def queued(self) -> bool: ...
+    @property
+    def abort_requested(self) -> bool: ...
+    @property
+    def intake_ready(self) -> bool: ...
+    @property
+    def scheduled_time(self) -> datetime | None: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def started(self) -> datetime | None: ...
+    @property
+    def finished(self) -> datetime | None: ...
+    @property
+    def percentage_completed(self) -> float: ...
+    @property
+    def scored_rows(self) -> int: ...
+    @property
+    def failed_rows(self) -> int: ...
+    @property
+    def skipped_rows(self) -> int: ...
+    @property
+    def intake_size(self) -> int | None: ...
+    @property
+    def output_size(self) -> int | None: ...
+    @property
+    def rows_per_second(self) -> float | None: ...
+    @property
+    def eta_seconds(self) -> float | None: ...
+    @property
+    def results_deleted(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +96,7 @@ class DefinitionRef:
 class JobView:
     """A job with what its JSON needs besides its row (see ``api/serializers.job_to_wire``)."""
 
-    job: Job
+    job: JobFields
     created_by: UserRef
     logs: list[str]
     queue_position: int | None
@@ -54,7 +108,7 @@ class JobView:
 
 def job_views(
     session: Session,
-    jobs: Sequence[Job],
+    jobs: Sequence[JobFields],
     *,
     with_logs: bool = True,
     with_positions: bool = True,
@@ -93,13 +147,15 @@ def job_views(
     return views
 
 
-def _intake_dataset_id(job: Job) -> str | None:
+def _intake_dataset_id(job: JobFields) -> str | None:
     intake = job.spec.get("intakeSettings") or {}
     dataset_id = intake.get("datasetId") if intake.get("type") == "dataset" else None
     return dataset_id if isinstance(dataset_id, str) else None
 
 
-def _dataset_names(session: Session, jobs: Sequence[Job]) -> dict[tuple[str, str | None], str]:
+def _dataset_names(
+    session: Session, jobs: Sequence[JobFields]
+) -> dict[tuple[str, str | None], str]:
     """The names of the datasets the jobs read, by (organization, dataset id)."""
     wanted = {(job.org_id, _intake_dataset_id(job)) for job in jobs if _intake_dataset_id(job)}
     if not wanted:
@@ -112,7 +168,7 @@ def _dataset_names(session: Session, jobs: Sequence[Job]) -> dict[tuple[str, str
     return {(org, ident): name for org, ident, name in rows if (org, ident) in wanted}
 
 
-def queue_position(session: Session, job: Job) -> int | None:
+def queue_position(session: Session, job: JobFields) -> int | None:
     """How many claimable jobs (of every organization) are ahead of ``job``; None if not waiting.
 
     A job waits when it is ``INITIALIZING``, queued, its intake is ready and no abort was asked.
@@ -120,7 +176,7 @@ def queue_position(session: Session, job: Job) -> int | None:
     return queue_positions(session, [job]).get(job.id)
 
 
-def queue_positions(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
+def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, int]:
     """``queue_position`` of each waiting job among ``jobs``, in two queries through the partial
     index of waiting jobs: how many wait before the first of them, then the waiting jobs from
     the first to the last of them, numbered in claim order (created, then id)."""
@@ -140,7 +196,7 @@ def queue_positions(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
     return {job_id: (ahead or 0) + rank for rank, job_id in enumerate(in_range) if job_id in wanted}
 
 
-def _claim_order(job: Job) -> tuple[datetime, str]:
+def _claim_order(job: JobFields) -> tuple[datetime, str]:
     return (job.created, job.id)
 
 
@@ -148,7 +204,7 @@ def _claim_order(job: Job) -> tuple[datetime, str]:
 _CLAIM_ORDER = tuple_(Job.created, Job.id)
 
 
-def _claim_key(job: Job) -> Tuple:
+def _claim_key(job: JobFields) -> Tuple:
     return tuple_(literal(job.created, Job.created.type), literal(job.id, Job.id.type))
 
 
@@ -161,7 +217,7 @@ def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]
     return {user_id: UserRef(user_id, username, full_name) for user_id, username, full_name in rows}
 
 
-def _is_waiting(job: Job) -> bool:
+def _is_waiting(job: JobFields) -> bool:
     return (
         job.status == "INITIALIZING" and job.queued and job.intake_ready and not job.abort_requested
     )

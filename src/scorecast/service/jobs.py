@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Row, update
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -31,6 +31,7 @@ from scorecast.errors import Conflict, InvalidInput, NotFound
 from scorecast.service import accounts, job_checks
 from scorecast.service.caller import Caller
 from scorecast.service.job_events import emit_job_end
+from scorecast.store.job_tallies import job_count
 from scorecast.store.models import (
     JOB_INTAKE_TYPE,
     JOB_OUTPUT_TYPE,
@@ -39,7 +40,7 @@ from scorecast.store.models import (
     JobLog,
     User,
 )
-from scorecast.store.org_scope import in_org, org_page
+from scorecast.store.org_scope import in_org, org_rows_page
 from scorecast.store.types import new_id, utcnow
 
 #: ``source`` values: submitted through the API, run once from a definition, fired by the
@@ -180,8 +181,11 @@ def list_jobs(
     offset: int,
     limit: int,
     count_limit: int | None = None,
-) -> tuple[list[Job], int]:
+) -> tuple[list[Row[Any]], int]:
     """One page of the caller's jobs matching ``filters`` and the total count of matches.
+
+    The jobs are read-only rows of every column of ``jobs`` (``service.job_views.JobFields``),
+    not ORM objects: a page is shown, never changed.
 
     With ``count_limit``, the count stops there (a page that shows "more than N" need not
     count a million rows): the total is then at most ``count_limit``.
@@ -193,15 +197,18 @@ def list_jobs(
     if filters.order_by not in ORDERINGS:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
     ascending = ORDERINGS[filters.order_by]
-    return org_page(
+    conditions = _conditions(filters)
+    return org_rows_page(
         session,
         Job,
         caller.org_id,
-        *_conditions(filters),
+        *conditions,
         order_by=(Job.created.asc(), Job.id.asc()) if ascending else None,
         offset=offset,
         limit=limit,
         count_limit=count_limit,
+        # every job of the organization: its tally knows how many without counting them
+        counted_by=None if conditions else lambda: job_count(session, caller.org_id),
     )
 
 
