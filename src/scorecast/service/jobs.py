@@ -11,7 +11,7 @@ for a ``localFile`` intake (the upload route sets it) and true otherwise. Worker
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Final
 
@@ -33,11 +33,10 @@ from scorecast.service.caller import Caller
 from scorecast.service.job_events import emit_job_end
 from scorecast.store.job_tallies import job_count
 from scorecast.store.models import (
-    JOB_INTAKE_TYPE,
-    JOB_OUTPUT_TYPE,
     Job,
     JobDefinition,
     JobLog,
+    JobTally,
     User,
 )
 from scorecast.store.org_scope import in_org, org_rows_page
@@ -207,8 +206,12 @@ def list_jobs(
         offset=offset,
         limit=limit,
         count_limit=count_limit,
-        # every job of the organization: its tally knows how many without counting them
-        counted_by=None if conditions else lambda: job_count(session, caller.org_id),
+        # filters on the tally's key only: the tally knows how many match without counting them
+        counted_by=(
+            (lambda: job_count(session, caller.org_id, *_key_conditions(filters, JobTally)))
+            if _tallied(filters)
+            else None
+        ),
     )
 
 
@@ -318,27 +321,55 @@ def _conditions(filters: JobFilters) -> list[ColumnElement[bool]]:
     wanted: list[ColumnElement[bool]] = []
     if filters.statuses:  # ABORTED also finds the failed jobs the wire shows ABORTED
         wanted.append(Job.status.in_(sorted(stored_statuses(filters.statuses))))
-    if filters.deployment_id is not None:
-        wanted.append(Job.deployment_id == filters.deployment_id)
     if filters.job_id is not None:
         wanted.append(Job.id == filters.job_id)
     if filters.definition_id is not None:
         wanted.append(Job.definition_id == filters.definition_id)
-    included = [s for s in filters.sources if not s.startswith("-")]
-    excluded = [s[1:] for s in filters.sources if s.startswith("-")]
-    if included:  # DataRobot's convention: "-api" excludes, "api" includes
-        wanted.append(Job.source.in_(included))
-    if excluded:
-        wanted.append(Job.source.not_in(excluded))
-    if filters.intake_types:  # indexed expressions (store/models.py)
-        wanted.append(JOB_INTAKE_TYPE.in_(list(filters.intake_types)))
-    if filters.output_types:
-        wanted.append(JOB_OUTPUT_TYPE.in_(list(filters.output_types)))
+    wanted.extend(_key_conditions(filters, Job))
     if filters.created_after is not None:
         wanted.append(Job.created >= filters.created_after)
     if filters.created_before is not None:
         wanted.append(Job.created < filters.created_before)
     return wanted
+
+
+#: the filters on a job's tally key (``store.job_tallies``), and the order, which counts nothing
+_TALLIED_FILTERS = frozenset(
+    {"deployment_id", "sources", "intake_types", "output_types", "order_by"}
+)
+
+
+def _key_conditions(
+    filters: JobFilters, model: type[Job] | type[JobTally]
+) -> list[ColumnElement[bool]]:
+    """The filters on the columns of a job's tally key, on the jobs or on their tally rows."""
+    wanted: list[ColumnElement[bool]] = []
+    if filters.deployment_id is not None:
+        wanted.append(model.deployment_id == filters.deployment_id)
+    included = [s for s in filters.sources if not s.startswith("-")]
+    excluded = [s[1:] for s in filters.sources if s.startswith("-")]
+    if included:  # DataRobot's convention: "-api" excludes, "api" includes
+        wanted.append(model.source.in_(included))
+    if excluded:
+        wanted.append(model.source.not_in(excluded))
+    if filters.intake_types:  # indexed generated columns (store/models.py)
+        wanted.append(model.intake_type.in_(list(filters.intake_types)))
+    if filters.output_types:
+        wanted.append(model.output_type.in_(list(filters.output_types)))
+    return wanted
+
+
+def _tallied(filters: JobFilters) -> bool:
+    """Whether the tally counts the jobs matching ``filters``: no filter but on its key (a
+    filter added to ``JobFilters`` later counts the jobs until it is named here)."""
+    return all(
+        field.name in _TALLIED_FILTERS or _unset(getattr(filters, field.name))
+        for field in fields(filters)
+    )
+
+
+def _unset(value: object) -> bool:
+    return value is None or (isinstance(value, list | tuple) and not value)
 
 
 def _note_definition_status(session: Session, job: Job, status: str, now: datetime) -> None:

@@ -308,15 +308,31 @@ Index(
 
 
 class JobTally(Base):
-    """Rows of +n/-n jobs per organization whose sum is its number of jobs: written and folded
-    by triggers on ``jobs`` (migration ``0012_job_list_counts``), summed by
-    ``store.job_tallies.job_count`` instead of counting the jobs."""
+    """Rows of +n/-n jobs whose sum is a number of jobs: each row counts the jobs of one key
+    (organization, deployment, source, intake type, output type: the values of a job that never
+    change), written and folded to one row per key by triggers on ``jobs`` (migrations
+    ``0012_job_list_counts``, ``0013_job_tally_keys``), summed by ``store.job_tallies.job_count``
+    instead of counting the jobs, for any filter on those columns."""
 
     __tablename__ = "job_tallies"
-    __table_args__ = (Index("ix_job_tallies_org", "org_id", "delta"),)
+    __table_args__ = (
+        Index(
+            "ix_job_tallies_org",
+            "org_id",
+            "deployment_id",
+            "source",
+            "intake_type",
+            "output_type",
+            "delta",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(_ID)
+    deployment_id: Mapped[str] = mapped_column(_ID)
+    source: Mapped[str] = mapped_column(String(20))
+    intake_type: Mapped[str | None] = mapped_column(String(40))
+    output_type: Mapped[str | None] = mapped_column(String(40))
     delta: Mapped[int] = mapped_column(Integer)
 
 
