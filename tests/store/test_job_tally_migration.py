@@ -5,11 +5,8 @@ per-organization tally (its triggers working), and upgrading again gives the sam
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import Connection, Engine, delete, insert, inspect, text
 from sqlalchemy.pool import NullPool
@@ -18,7 +15,6 @@ from scorecast.service import accounts
 from scorecast.store.db import alembic_config, create_engine_for, migrate, session_scope
 from scorecast.store.models import Job
 from scorecast.store.types import new_id
-from services import BACKENDS, POSTGRES, drop_postgres_database, pg_execute, pg_url, require
 
 BEFORE = "0012_job_list_counts"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,21 +24,6 @@ KEYS = [
     ("d" * 24, "scheduled", "s3", None),
     ("e" * 24, "manual", "localFile", "jdbc"),
 ]
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tally.db'}"
-        return
-    require(POSTGRES)
-    name = f"scorecast_tally_{tmp_path.name[-20:]}".replace("-", "_").lower()
-    drop_postgres_database(name)
-    pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_url(name)
-    finally:
-        drop_postgres_database(name)
 
 
 def _downgrade(url: str, revision: str) -> None:

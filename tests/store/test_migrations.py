@@ -6,10 +6,7 @@ import re
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -17,23 +14,6 @@ from sqlalchemy import Column, Engine, inspect
 
 from scorecast.store.db import alembic_config, create_engine_for, current_revision, migrate
 from scorecast.store.models import Base
-from services import BACKENDS, POSTGRES, drop_postgres_database, pg_execute, pg_url, require
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A brand-new database with no tables at all."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    require(POSTGRES)
-    name = f"scorecast_empty_{tmp_path.name[-20:]}".replace("-", "_").lower()
-    drop_postgres_database(name)
-    pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_url(name)
-    finally:
-        drop_postgres_database(name)
 
 
 def _differences(url: str) -> list[object]:
