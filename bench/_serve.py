@@ -7,6 +7,7 @@ endpoint and the first-start admin token from its stdout (its output goes on to
 through the official client, and stops with SIGTERM on leaving the ``with`` block. ``PeakMemory``
 samples the RSS and PSS summed over a process and all its children from a sampling process of its
 own. ``serve_in_thread(app)`` serves an ASGI app with uvicorn in a thread of this process.
+``load_average()`` and ``postgres_available()`` are what every bench prints and asks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +26,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+
+def load_average() -> str:
+    """The load averages over 1, 5 and 15 minutes, as every bench prints them."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def postgres_available() -> bool:
+    """Whether a PostgreSQL server answers on 127.0.0.1:5432."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
 
 SERVING = re.compile(r"scorecast is serving at (http://\S+/api/v2)")
 START_TIMEOUT = 120.0

@@ -42,7 +42,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,9 @@ from typing import Any
 import httpx
 import psutil
 from sqlalchemy import Engine, insert
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _serve import load_average, postgres_available
 
 from scorecast.demo import MODEL
 from scorecast.service import definitions, jobs
@@ -414,7 +416,7 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
         print(
             f"\n{name}: {args.definitions:,} definitions, {args.jobs:,} jobs "
             f"({args.waiting:,} waiting), filled in {time.perf_counter() - started:.0f} s; "
-            f"load average {_load()}"
+            f"load average {load_average()}"
         )
         parts = set(args.parts)
         with _serve(home, url) as api:
@@ -431,28 +433,15 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
             if name == "SQLite" and "simultaneous" in parts:
                 _simultaneous(api, token, deployment)
         if name != "SQLite" and args.api_processes > 1:
-            print(f"  with {args.api_processes} API processes (load average {_load()}):")
+            print(f"  with {args.api_processes} API processes (load average {load_average()}):")
             with _serve(home, url, args.api_processes) as api:
                 if "beside" in parts:
                     _reads_beside_writers(api, token, deployment, args.requests)
                 if "mix" in parts:
                     _mix(api, token, deployment, args.seconds)
-        print(f"  load average after: {_load()}")
+        print(f"  load average after: {load_average()}")
     finally:
         engine.dispose()
-
-
-def _load() -> str:
-    """The load averages over 1, 5 and 15 minutes (``/proc/loadavg``)."""
-    return " ".join(f"{value:.1f}" for value in os.getloadavg())
-
-
-def _postgres_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def main() -> None:
@@ -480,7 +469,7 @@ def main() -> None:
         _measure("SQLite", home / "sqlite", f"sqlite:///{home / 'bench.db'}", args)
         if args.sqlite_only:
             return
-        if not _postgres_available():
+        if not postgres_available():
             print("\nPostgreSQL: not reachable on 127.0.0.1:5432, skipped")
             return
         import psycopg

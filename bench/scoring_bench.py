@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _serve import PeakMemory, Serve, wait_until_idle
+from _serve import PeakMemory, Serve, load_average, wait_until_idle
 
 NUMERIC = [f"x{i}" for i in range(20)]
 CATEGORICAL = [f"c{i}" for i in range(5)]
@@ -382,7 +382,7 @@ def main() -> None:
     size_mb = data.stat().st_size / 1e6
     print(f"input {size_mb:.0f} MB; training models ...", flush=True)
     models = make_models(data, workdir)
-    print(f"{os.cpu_count()} cores; load average {_load_average()} before the runs", flush=True)
+    print(f"{os.cpu_count()} cores; load average {load_average()} before the runs", flush=True)
     results: dict[tuple[str, str], tuple[float, float, float]] = {}
     for name in args.models.split(","):
         for scenario in scenarios:
@@ -392,7 +392,7 @@ def main() -> None:
             print(
                 f"{name:4} {LABELS[scenario]:18} {args.rows / seconds:>10,.0f} rows/s "
                 f"{size_mb / seconds:7.1f} MB/s  peak RSS {rss:7,.0f} MB  PSS {pss:7,.0f} MB"
-                f"  ({seconds:.1f} s; load average {_load_average()})",
+                f"  ({seconds:.1f} s; load average {load_average()})",
                 flush=True,
             )
         if "service" in scenarios and "pandas" in scenarios:
@@ -409,10 +409,6 @@ def main() -> None:
     print("\nratios (throughput; memory)")
     for name in args.models.split(","):
         _ratios(name, results, args.rows)
-
-
-def _load_average() -> str:
-    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _ratios(

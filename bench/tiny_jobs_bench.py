@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _serve import Serve, wait_until_idle
+from _serve import Serve, load_average, postgres_available, wait_until_idle
 
 from scorecast.demo import DATA, MODEL
 
@@ -176,18 +175,6 @@ def run_service(
         }
 
 
-def _load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def _postgres_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def _postgres_database() -> Any:
     import psycopg
@@ -227,7 +214,7 @@ def main() -> None:
         f"{args.jobs} jobs of {args.rows} rows, --workers {args.workers}, "
         f"{args.clients} submitting clients"
     )
-    print(f"load average before: {_load_average()}")
+    print(f"load average before: {load_average()}")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "rows.csv").write_bytes(rows)
@@ -238,14 +225,14 @@ def main() -> None:
             figures = run_service(folder / "sqlite", None, args, rows)
             _print("SQLite", figures, in_process_ms)
         if args.store in ("postgres", "both"):
-            if not _postgres_available():
+            if not postgres_available():
                 print("PostgreSQL: not reachable on 127.0.0.1:5432, skipped")
             else:
                 with _postgres_database() as url:
-                    print(f"load average: {_load_average()}")
+                    print(f"load average: {load_average()}")
                     figures = run_service(folder / "pg", url, args, rows)
                     _print("PostgreSQL", figures, in_process_ms)
-    print(f"load average after: {_load_average()}")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":
