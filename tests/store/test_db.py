@@ -9,7 +9,6 @@ from sqlalchemy.exc import OperationalError
 from scorecast.errors import InvalidInput
 from scorecast.store.db import (
     SQLITE_BEGIN,
-    begin_session,
     create_engine_for,
     is_busy,
     lazy_session,
@@ -105,7 +104,7 @@ def test_sqlite_reads_go_on_while_a_writer_holds_the_lock(engine: Engine) -> Non
         with session_scope(engine, immediate=True) as writer:
             writer.add(Organization(id="3" * 24, name="not yet"))
             writer.flush()  # the write lock is held, the row is not committed
-            reader = begin_session(reader_engine, write=False)
+            reader = lazy_session(reader_engine, write=False)
             try:
                 reader.connection().exec_driver_sql("PRAGMA busy_timeout=0")  # never waits
                 names = reader.scalars(select(Organization.name)).all()

@@ -6,7 +6,7 @@
   writers queued at a gate of the engine (``store/sqlite_gate.py``); PostgreSQL goes through
   psycopg 3.
 - :func:`session_scope` is one transaction: commit on success, rollback on error;
-  :func:`begin_session` begins one for a caller that ends it itself (the API's request units).
+  :func:`lazy_session` makes one for a caller that ends it itself (the API's request units).
 - :func:`is_busy` tells an error that means "the store was busy, run the unit again" (SQLite's
   ``SQLITE_BUSY``/``SQLITE_LOCKED``: the busy timeout ran out, or a deferred transaction that read
   could not start writing because another connection wrote meanwhile).
@@ -135,21 +135,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def begin_session(engine: Engine, *, write: bool) -> Session:
-    """A session whose transaction has begun: on SQLite with ``BEGIN IMMEDIATE`` when ``write``
-    (the write lock, waiting up to the busy timeout), else ``BEGIN DEFERRED`` (reads beside any
-    writer, never waiting). The caller commits or rolls back, and closes it."""
-    session = Session(bind=engine, expire_on_commit=False)
-    if engine.dialect.name == "sqlite":
-        mode = "IMMEDIATE" if write else "DEFERRED"
-        session.connection(execution_options={SQLITE_BEGIN: mode})
-    return session
-
-
 def lazy_session(engine: Engine, *, write: bool) -> Session:
-    """``begin_session`` without I/O: the transaction (``BEGIN IMMEDIATE`` when ``write`` on
-    SQLite, else ``BEGIN DEFERRED``) begins with the session's first statement, so the session
-    can be made on an event loop and used in a worker thread."""
+    """A session for a caller that ends it itself (commits or rolls back, and closes it). Made
+    without I/O: its transaction begins with its first statement, on SQLite with ``BEGIN
+    IMMEDIATE`` when ``write`` (the write lock, waiting up to the busy timeout), else ``BEGIN
+    DEFERRED`` (reads beside any writer, never waiting); so it can be made on an event loop
+    and used in a worker thread."""
     bind = _begin_options(engine)[write]
     return Session(bind=bind, expire_on_commit=False)
 
