@@ -223,9 +223,17 @@ def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[st
     }
 
 
+#: (a new job id in ``store.types.new_id``'s layout: the second, then 64 random bits; now)
 _CEILING_SQL = {
-    "sqlite": ("lower(hex(randomblob(12)))", "CURRENT_TIMESTAMP"),
-    "postgresql": ("substr(md5(random()::text || d.id), 1, 24)", "now()"),
+    "sqlite": (
+        "printf('%08x', CAST(strftime('%s', 'now') AS INTEGER)) || lower(hex(randomblob(8)))",
+        "CURRENT_TIMESTAMP",
+    ),
+    "postgresql": (
+        "lpad(to_hex(floor(extract(epoch FROM clock_timestamp()))::bigint), 8, '0')"
+        " || substr(md5(random()::text || d.id), 1, 16)",
+        "now()",
+    ),
 }
 
 

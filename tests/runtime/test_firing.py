@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqlalchemy import Engine, select
 from scorecast.domain.schedule.firing_plan import MAX_RECORDED_MISSES
 from scorecast.service.firing import Outage, fire_due_definitions, next_due_time
 from scorecast.store.db import create_engine_for, session_scope
-from scorecast.store.models import Deployment, Job, JobDefinition, ScheduleFire
+from scorecast.store.models import Deployment, Job, JobDefinition, JobLog, ScheduleFire
 
 NOW = datetime(2026, 3, 2, 12, 0, 20, tzinfo=UTC)
 CATCH_UP_WINDOW = timedelta(hours=1)  # the default catch-up window
@@ -229,3 +231,35 @@ def test_a_fire_whose_job_cannot_be_created_is_recorded_failed(engine: Engine) -
     assert jobs == [] and fires[0].outcome == "failed"
     assert definition.last_failed_run_time == NOW
     assert definition.next_scheduled_run_time == due + timedelta(minutes=1)
+
+
+def test_the_scheduler_makes_its_job_ids_in_the_layout_of_new_id(engine: Engine) -> None:
+    """The database makes the ids of scheduled jobs: 24 hex digits, the current second first."""
+    org, user = org_and_user(engine, "org-a")
+    deployment = add_deployment(engine, org, user)
+    now = datetime.now(UTC).replace(microsecond=0)
+    definitions = {
+        add_definition(
+            engine,
+            org,
+            user,
+            name=f"nightly {index}",
+            enabled=True,
+            schedule=EVERY_MINUTE,
+            job_spec=local_spec(deployment),
+            next_scheduled_run_time=now,
+        )
+        for index in range(50)
+    }
+    before = int(time.time())
+    with session_scope(engine, immediate=True) as session:
+        fired = fire_due_definitions(session, now)
+    after = int(time.time())
+    assert {fire.definition_id for fire in fired} == definitions
+    with session_scope(engine) as session:
+        jobs = session.scalars(select(Job.id).where(Job.definition_id.in_(definitions))).all()
+        fire_jobs = session.scalars(select(ScheduleFire.job_id)).all()
+        logged = session.scalars(select(JobLog.job_id)).all()
+    assert len(set(jobs)) == 50 and all(re.fullmatch("[0-9a-f]{24}", job) for job in jobs)
+    assert all(before <= int(job[:8], 16) <= after for job in jobs)
+    assert set(fire_jobs) == set(jobs) and set(logged) == set(jobs)

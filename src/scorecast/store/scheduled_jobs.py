@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Float,
@@ -164,8 +165,13 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
 
 
 def _new_id(session: Session) -> ColumnElement[str]:
-    """A 24-hex-digit id made by the database (``store.types.new_id``'s shape)."""
+    """A 24-hex-digit id made by the database in ``store.types.new_id``'s layout: the current
+    second (8 hex digits), then 64 random bits."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.lower(func.hex(func.randomblob(12)))
+        second = cast(func.strftime("%s", "now"), Integer())
+        random_part = func.lower(func.hex(func.randomblob(8)), type_=String())
+        return func.printf("%08x", second, type_=String()) + random_part
+    second = cast(func.floor(func.extract("epoch", func.clock_timestamp())), BigInteger())
     random_text = cast(func.random(), Text()) + cast(func.clock_timestamp(), Text())
-    return func.substr(func.md5(random_text + JobDefinition.id), 1, 24)
+    random_part = func.substr(func.md5(random_text + JobDefinition.id), 1, 16, type_=String())
+    return func.lpad(func.to_hex(second), 8, "0", type_=String()) + random_part

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,21 @@ from sqlalchemy.types import TypeDecorator
 
 
 def new_id() -> str:
-    """A 24-hex-digit id, the shape of DataRobot's ObjectIds (clients may validate it)."""
-    return secrets.token_hex(12)
+    """A 24-hex-digit id, the shape of DataRobot's ObjectIds (clients may validate it), laid
+    out like one: the second it was made (8 hex digits) first, then 64 random bits.
+
+    Ids made later sort later (to the second), so an index on ids takes new rows at its end
+    rather than at random places: with random ids every new job dirtied a page of its own in
+    each such index (the jobs' key, the job log's and the fire rows' job ids), and 100,000
+    scheduled jobs took twice as long to write on SQLite. The random part keeps ids
+    unguessable. ``store.scheduled_jobs`` makes ids of this layout in SQL."""
+    return id_made_at(time.time())
+
+
+def id_made_at(seconds: float) -> str:
+    """A new id of ``new_id``'s layout for the moment ``seconds`` (since the epoch, before
+    2106)."""
+    return f"{int(seconds):08x}{secrets.token_hex(8)}"
 
 
 def utcnow() -> datetime:
