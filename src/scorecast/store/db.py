@@ -1,11 +1,10 @@
 """Engines, sessions and migrations for the store (SQLite or PostgreSQL).
 
 - :func:`create_engine_for` builds an engine with the settings each backend needs: SQLite gets
-  WAL (checkpointed every 40 MB), a 32 MB page cache per connection, a busy timeout and foreign
-  keys, and transactions that really
-  start with ``BEGIN`` (so DDL is transactional and ``BEGIN IMMEDIATE`` is available), its
-  writers queued at a gate of the engine (``store/sqlite_gate.py``); PostgreSQL goes through
-  psycopg 3.
+  WAL (checkpointed every 40 MB), a page cache of up to 64 MB per connection, a busy timeout
+  and foreign keys, and transactions that really start with ``BEGIN`` (so DDL is transactional
+  and ``BEGIN IMMEDIATE`` is available), its writers queued at a gate of the engine
+  (``store/sqlite_gate.py``); PostgreSQL goes through psycopg 3.
 - :func:`session_scope` is one transaction: commit on success, rollback on error;
   :func:`lazy_session` makes one for a caller that ends it itself (the API's request units).
 - :func:`is_busy` tells an error that means "the store was busy, run the unit again" (SQLite's
