@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from scorecast.errors import InvalidInput
@@ -132,7 +132,9 @@ def test_is_busy_is_only_the_store_answering_busy() -> None:
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_a_lazy_session_begins_with_its_first_statement(engine: Engine) -> None:
-    other = create_engine_for(engine.url, connect_args={"timeout": 0})
+    other = create_engine_for(engine.url)
+    # after the store's own settings (a 30 s busy timeout): another connection never waits
+    event.listen(other, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout=0"))
     try:
         with session_scope(other, immediate=True) as holder:
             holder.add(Organization(id="5" * 24, name="held"))
@@ -146,8 +148,7 @@ def test_a_lazy_session_begins_with_its_first_statement(engine: Engine) -> None:
         try:  # the holder committed: the writer's first statement takes the write lock
             assert writer.scalars(select(Organization.name)).all() == ["held"]
             with pytest.raises(OperationalError) as caught, other.connect() as third:
-                third.exec_driver_sql("PRAGMA busy_timeout=0")
-                third.exec_driver_sql("BEGIN IMMEDIATE")
+                third.exec_driver_sql("SELECT 1")  # begins with BEGIN IMMEDIATE: busy at once
             assert is_busy(caught.value)
         finally:
             writer.rollback()
