@@ -47,7 +47,8 @@ SQLITE_WAL_CHECKPOINT_PAGES = 10_000
 #: The most a SQLite connection caches of the database, in KiB (SQLite's default is 2 MB). A
 #: scheduler batch or a large delete touches more index pages than that: at 2 MB they were read
 #: again and again from the file, and a big transaction spilled dirty pages before its commit.
-#: The cache is filled only as pages are read, and emptied whenever another connection writes.
+#: The cache fills only as pages are read; its pages are dropped whenever another connection
+#: writes, but the memory stays with the connection (up to 64 MB for each one the pool keeps).
 SQLITE_CACHE_KIB = 65_536
 #: Connections a SQLite engine keeps open (more are opened, and closed again, when needed).
 SQLITE_POOL_SIZE = 10
