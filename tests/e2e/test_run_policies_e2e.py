@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,20 @@ def until(
     http: httpx.Client, path: str, condition: Any, server: ServeProcess, timeout: float = 180.0
 ) -> dict[str, Any]:
     """GET ``path`` until ``condition(body)``; the body. The deadline is generous on purpose."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = http.get(path).json()
         if condition(body):
             return body
         assert time.monotonic() < deadline, f"{path}: {body}\n{server.output()}"
+        time.sleep(0.2)
+
+
+def until_gone(paths: tuple[Path, ...], server: ServeProcess, timeout: float = 180.0) -> None:
+    """Wait until none of ``paths`` exists. The deadline is generous on purpose."""
+    deadline = time.monotonic() + timeout
+    while any(path.exists() for path in paths):
+        assert time.monotonic() < deadline, f"{paths} still exist\n{server.output()}"
         time.sleep(0.2)
 
 
@@ -171,7 +178,9 @@ def test_retention_deletes_older_results_from_the_disk(
         results = server.home / "results"
         gone = until(http, f"batchPredictions/{older}/", lambda j: j["resultsDeleted"], server)
         assert gone["status"] == "COMPLETED"
-        assert not (results / older).exists() and not (server.home / "uploads" / older).exists()
+        # the sweep marks the job first and removes its files after that commit
+        files_of_older = (results / older, server.home / "uploads" / older)
+        until_gone(files_of_older, server)
         assert (results / newer / "result.json").exists()  # the committed result's manifest
         kept = http.get(f"batchPredictions/{newer}/").json()
         assert kept["resultsDeleted"] is False
