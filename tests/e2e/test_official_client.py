@@ -145,7 +145,8 @@ def test_status_list_abort_and_copy(
 def test_aborting_a_running_job(
     dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
 ) -> None:
-    source = patients_csv(tmp_path / "long.csv", copies=400)
+    # 1,000,000 rows: the job runs for seconds, so it is still RUNNING when the abort comes
+    source = patients_csv(tmp_path / "long.csv", copies=2000)
     with server.http() as http:
         created = http.post(
             "batchPredictions/",
@@ -282,7 +283,8 @@ def test_credentials_never_show_their_secrets(dr: Any, server: ServeProcess) -> 
 def test_the_download_streams_while_the_job_runs(
     dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
 ) -> None:
-    rows = 200_000
+    # long enough that the first bytes (published a second in) come well before the job ends
+    rows = 1_000_000
     created = submit_local_job(server, deployment, patients_csv(tmp_path / "in.csv", rows // 500))
     job = dr.BatchPredictionJob.get(created["id"])
     running = _wait(job, lambda s: s["status"] != "INITIALIZING")
@@ -290,7 +292,10 @@ def test_the_download_streams_while_the_job_runs(
     received = bytearray()
     seen_running_while_streaming = False
     with httpx.stream(
-        "GET", running["links"]["download"], headers={"Authorization": f"Token {server.token}"}
+        "GET",
+        running["links"]["download"],
+        headers={"Authorization": f"Token {server.token}"},
+        timeout=300,  # not httpx's 5 s between pieces: a loaded machine may pause longer
     ) as stream:
         for piece in stream.iter_bytes():
             received += piece
