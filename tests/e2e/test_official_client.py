@@ -251,6 +251,7 @@ def test_one_upload_per_job_and_a_plain_download(
         "GET",
         job["links"]["self"] + "download/",
         headers={"Authorization": f"Token {server.token}", "Accept-Encoding": "gzip"},
+        timeout=60,  # as server.http(): httpx's 5 s default is short for a loaded machine
     ) as stream:
         assert stream.status_code == 200
         assert "content-encoding" not in stream.headers
