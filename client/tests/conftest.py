@@ -11,8 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from sdk_server import DEMO_MODEL, Server, start_server
+
+# No deadline for hypothesis's examples, as in the main suite (tests/hypothesis_profiles.py):
+# this suite runs beside it on a loaded CI machine, where one example can stall past the
+# default 200 ms and fail a correct test. Other settings stay as loaded (e.g. the fast tier's).
+settings.register_profile("client-no-deadline", parent=settings.default, deadline=None)
+settings.load_profile("client-no-deadline")
 
 
 @pytest.fixture(scope="session")

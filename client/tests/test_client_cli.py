@@ -13,6 +13,7 @@ import socket
 import stat
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -376,10 +377,13 @@ def test_deployments_commands(server: Server, config_dir: Path) -> None:
     assert_clean_failure(missing, 2)
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port held bound and never listened on for the test: a port merely free a moment ago
+    could be taken meanwhile by a server of a test running beside this one."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @pytest.mark.parametrize(
@@ -414,8 +418,8 @@ def test_no_token_at_all_exits_4(config_dir: Path) -> None:
     assert "scorecast login" in result.stderr
 
 
-def test_an_unreachable_server_exits_1(config_dir: Path) -> None:
-    endpoint = f"http://127.0.0.1:{_closed_port()}/api/v2"
+def test_an_unreachable_server_exits_1(config_dir: Path, refused_port: int) -> None:
+    endpoint = f"http://127.0.0.1:{refused_port}/api/v2"
     result = run_cli(
         "jobs",
         "list",

@@ -117,14 +117,17 @@ def test_a_wrong_token_is_unauthorized(server: Server) -> None:
         client.check()
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port held bound and never listened on for the test: a port merely free a moment ago
+    could be taken meanwhile by a server of a test running beside this one."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
-def test_an_unreachable_server_is_a_transport_error() -> None:
-    endpoint = f"http://127.0.0.1:{_closed_port()}/api/v2"
+def test_an_unreachable_server_is_a_transport_error(refused_port: int) -> None:
+    endpoint = f"http://127.0.0.1:{refused_port}/api/v2"
     policy = RetryPolicy(attempts=2, base=0.0)
     with Client(endpoint, "t", retry=policy) as client, pytest.raises(TransportError) as failure:
         client.jobs.get("x")

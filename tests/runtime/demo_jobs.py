@@ -12,7 +12,8 @@ import httpx
 from scorecast.demo import DATA, MODEL
 
 
-def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+def until(condition: Callable[[], bool], timeout: float = 180.0) -> None:
+    # generous: a job run over HTTP on a loaded 2-core CI machine can take far longer than here
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

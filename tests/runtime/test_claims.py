@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from rows import add_definition, add_job, add_jobs, org_and_user
@@ -24,9 +24,11 @@ from scorecast.store.types import utcnow
 LEASE = 30.0
 
 
-def claim(engine: Engine, worker: str, *, later: float = 0.0) -> Claim | None:
+def claim(
+    engine: Engine, worker: str, *, later: float = 0.0, at: datetime | None = None
+) -> Claim | None:
     with session_scope(engine, immediate=True) as session:
-        return claim_next_job(session, worker, utcnow() + timedelta(seconds=later), LEASE)
+        return claim_next_job(session, worker, (at or utcnow()) + timedelta(seconds=later), LEASE)
 
 
 def job_row(engine: Engine, job_id: str) -> Job:
@@ -72,8 +74,10 @@ def test_jobs_that_are_not_claimable(engine: Engine, values: dict[str, object]) 
 def test_a_live_lease_keeps_a_running_job(engine: Engine) -> None:
     org, user = org_and_user(engine)
     add_job(engine, org, user)
-    assert claim(engine, "w1") is not None
-    assert claim(engine, "w2", later=LEASE - 1) is None
+    # one clock reading for both: a machine pausing over 1 s between them must not expire it
+    now = utcnow()
+    assert claim(engine, "w1", at=now) is not None
+    assert claim(engine, "w2", at=now, later=LEASE - 1) is None
 
 
 def test_an_expired_lease_is_reclaimed_with_the_next_attempt(engine: Engine) -> None:

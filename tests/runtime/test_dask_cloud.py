@@ -36,7 +36,6 @@ from dask_cluster_jobs import (
 
 from scorecast.domain.model_description import ModelDescription
 from scorecast.runtime.memory_ledger import MemoryLedger
-from services import free_port
 
 distributed = pytest.importorskip("distributed")
 
@@ -47,13 +46,10 @@ GCP_SECRET = "gcpPrivate" + secrets.token_hex(16)
 
 
 @pytest.fixture(scope="module")
-def gcs_port() -> int:
-    return free_port()
-
-
-@pytest.fixture(scope="module")
-def cluster(gcs_port: int) -> Iterator[Any]:
-    with local_cluster(STORAGE_EMULATOR_HOST=f"http://127.0.0.1:{gcs_port}") as running:
+def cluster(gcs_server: emulators.Running) -> Iterator[Any]:
+    # the emulator first: a port chosen for it but left unbound while the cluster and the Azure
+    # tests ran could be taken by a server of the other test worker (``-n 2``) meanwhile
+    with local_cluster(STORAGE_EMULATOR_HOST=gcs_server.endpoint) as running:
         yield running
 
 
@@ -64,8 +60,8 @@ def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulato
 
 
 @pytest.fixture(scope="module")
-def gcs_server(gcs_port: int) -> Iterator[emulators.Running]:
-    with emulators.gcs(gcs_port) as running:
+def gcs_server() -> Iterator[emulators.Running]:
+    with emulators.gcs() as running:
         yield running
 
 

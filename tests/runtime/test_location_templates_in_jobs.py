@@ -65,7 +65,7 @@ def _basic(moment: str) -> str:
 
 
 def _ended(api: httpx.Client, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # generous: a job on a loaded 2-core CI machine
     while True:
         job: dict[str, Any] = api.get(f"batchPredictions/{job_id}/").json()
         if job["endReason"] is not None:

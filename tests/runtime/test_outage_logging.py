@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +15,22 @@ import sqlalchemy as sa
 
 from scorecast.config import Settings
 from scorecast.runtime.worker import Worker
-from services import free_port
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port held bound and never listened on for the test: a port merely free a moment ago
+    could be taken meanwhile by a server of the other test worker (``-n 2``)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def test_a_worker_logs_a_store_outage_once_not_per_retry(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, refused_port: int
 ) -> None:
     # nothing listens there: every connection is refused at once, like a stopped database
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{refused_port}/gone"
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     settings = dataclasses.replace(
         Settings(home=tmp_path, database_url=url), debris_sweep_seconds=0.0

@@ -128,7 +128,7 @@ def test_queued_jobs_fail_naming_the_deleted_credential_and_data_store(
 
 
 def finished(api: httpx.Client, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # generous: a worker on a loaded 2-core CI machine
     while True:
         record: dict[str, Any] = api.get(f"batchPredictions/{job_id}/").json()
         if record["status"] in ("COMPLETED", "ABORTED", "FAILED"):

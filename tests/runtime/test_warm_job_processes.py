@@ -161,6 +161,8 @@ def test_jobs_in_sequence_run_in_one_process_that_keeps_no_file_of_theirs(
     with _worker(live_server) as worker:
         pids = _demo_pids(live_server, worker, 3)
         assert pids[0] == pids[1] == pids[2]
+        # the job thread gives the process back after the COMPLETED commit the API showed
+        until(lambda: worker.spare_process is not None, timeout=120)
         spare = worker.spare_process
         assert spare is not None and spare.pid == pids[0] and spare.alive
         left = [path for path in _open_files(pids[0]) if path.startswith("/")]
