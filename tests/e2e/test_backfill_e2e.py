@@ -148,7 +148,10 @@ def test_a_cancelled_backfill_runs_no_more_of_its_times(
             cancelled = http.delete(f"{path}{backfill['id']}/")
             assert cancelled.status_code == 202, cancelled.text
             progress = cancelled.json()["progress"]
-            assert progress["cancelled"] == len(DAYS) - 1 and progress["planned"] == 0
+            # the create released the first time; if its job ended before the cancel arrived,
+            # the pump (every second) may have released the next one too: count, not assume
+            released = len(DAYS) - progress["cancelled"]
+            assert 1 <= released < len(DAYS) and progress["planned"] == 0, progress
             settled = _wait(
                 http,
                 f"{path}{backfill['id']}/",
@@ -158,7 +161,8 @@ def test_a_cancelled_backfill_runs_no_more_of_its_times(
             jobs = http.get("batchPredictions/", params={"jobDefinitionId": definition_id}).json()[
                 "data"
             ]
-            assert len(jobs) == 1  # the one released before the cancel, aborted or finished
-        assert len(list((root / "out").iterdir())) <= 1
+            # the ones released before the cancel, aborted or finished
+            assert len(jobs) == released, jobs
+        assert len(list((root / "out").iterdir())) <= released
     finally:
         server.stop()

@@ -167,7 +167,8 @@ def corpus(
         try:
             good_before = wait_for_job(http, good_id, lambda j: j["status"] != "INITIALIZING")
             streamed = StreamedDownload(server, good_id, folder / "good_streamed.csv")
-            streamed_before = streamed.wait_for(1 << 20)  # the good job scores meanwhile
+            # the good job scores meanwhile (a deadline for a loaded machine: ends once there)
+            streamed_before = streamed.wait_for(1 << 20, timeout=180)
             for name, case in _corpus().items():
                 job = http.post("batchPredictions/", json=_spec(deployment, **case.spec))
                 assert job.status_code == 202, job.text
@@ -179,7 +180,7 @@ def corpus(
             good_after = job_status(http, good_id)
         finally:
             release.set()
-        good_upload: httpx.Response = uploader.join(60)
+        good_upload: httpx.Response = uploader.join(180)  # generous: a loaded machine
         good = wait_for_job(http, good_id, _ended)
         outcomes["empty"].job = job_status(http, outcomes["empty"].job["id"])
         for name, outcome in outcomes.items():

@@ -145,8 +145,17 @@ def test_a_crashed_job_process_raises_at_the_next_poll(
 ) -> None:
     source = patients_csv(tmp_path / "big.csv", copies=CRASH_ROWS // 500)
     created = submit_local_job(server, deployment, source)
+    # RUNNING is stored when the worker claims the job, a moment before it hands the job to a
+    # job process: killed then, the spare would be replaced and the job complete. Its output
+    # segments are written by the job process itself, so once they exist that process runs it.
+    output = server.home / "results" / created["id"] / "attempt-1"
     with server.http() as http:
-        wait_for_job(http, created["id"], lambda j: j["status"] != "INITIALIZING")
+        wait_for_job(
+            http,
+            created["id"],
+            lambda j: j["status"] != "INITIALIZING" and output.exists(),
+            timeout=MAX_WAIT,
+        )
     running = server.job_processes()
     assert running, server.output()
     for process in running:

@@ -5,6 +5,7 @@ the job process) carry its job id."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,14 @@ def test_json_logs_carry_request_and_job_ids(tmp_path: Path) -> None:
         deployment = register_demo_model(server)
         job = submit_local_job(server, deployment, patients_csv(tmp_path / "in.csv"))
         with server.http() as http:
-            for _ in range(600):
+            # a deadline, not a number of polls: 600 quick polls can all come before the end
+            deadline = time.monotonic() + 180
+            while True:
                 answer = http.get(f"batchPredictions/{job['id']}/")
                 if answer.json()["status"] in ("COMPLETED", "FAILED", "ABORTED"):
                     break
+                assert time.monotonic() < deadline, answer.text
+                time.sleep(0.1)
             request_id = answer.headers["x-request-id"]
             assert answer.json()["status"] == "COMPLETED", answer.text
     finally:
