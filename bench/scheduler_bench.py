@@ -223,15 +223,19 @@ def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[st
     }
 
 
-#: (a new job id in ``store.types.new_id``'s layout: the second, then 64 random bits; now)
+#: (a new job id in ``store.types.new_id``'s layout: the second, a sequence number, then 40
+#: random bits; now)
 _CEILING_SQL = {
     "sqlite": (
-        "printf('%08x', CAST(strftime('%s', 'now') AS INTEGER)) || lower(hex(randomblob(8)))",
+        "printf('%08x', CAST(strftime('%s', 'now') AS INTEGER))"
+        " || printf('%06x', row_number() OVER (ORDER BY d.id) % 16777216)"
+        " || lower(hex(randomblob(5)))",
         "CURRENT_TIMESTAMP",
     ),
     "postgresql": (
         "lpad(to_hex(floor(extract(epoch FROM clock_timestamp()))::bigint), 8, '0')"
-        " || substr(md5(random()::text || d.id), 1, 16)",
+        " || lpad(to_hex(row_number() OVER (ORDER BY d.id) % 16777216), 6, '0')"
+        " || substr(md5(random()::text || d.id), 1, 10)",
         "now()",
     ),
 }

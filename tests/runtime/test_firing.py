@@ -262,4 +262,8 @@ def test_the_scheduler_makes_its_job_ids_in_the_layout_of_new_id(engine: Engine)
         logged = session.scalars(select(JobLog.job_id)).all()
     assert len(set(jobs)) == 50 and all(re.fullmatch("[0-9a-f]{24}", job) for job in jobs)
     assert all(before <= int(job[:8], 16) <= after for job in jobs)
+    # a run of 50 consecutive numbers of the process's id sequence (wrapping at its span)
+    numbers = sorted(int(job[8:14], 16) for job in jobs)
+    wraps = numbers[-1] - numbers[0] != 49
+    assert wraps or numbers == list(range(numbers[0], numbers[0] + 50)), numbers
     assert set(fire_jobs) == set(jobs) and set(logged) == set(jobs)

@@ -11,12 +11,12 @@ logs and fires read the new jobs back by primary key). The ids come back by ``RE
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     ColumnElement,
     Float,
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.store.id_lists import among
 from scorecast.store.models import Job, JobDefinition, JobLog, ScheduleFire, User
-from scorecast.store.types import UTCDateTime
+from scorecast.store.types import ID_SEQUENCE_SPAN, UTCDateTime, reserve_id_sequence
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
                 Job.slow_reported,
             ],
             select(
-                _new_id(session),
+                _new_ids(session, len(runs.definition_ids)),
                 definition.org_id,
                 definition.deployment_id,
                 definition.id,
@@ -164,14 +164,18 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
     return made
 
 
-def _new_id(session: Session) -> ColumnElement[str]:
-    """A 24-hex-digit id made by the database in ``store.types.new_id``'s layout: the current
-    second (8 hex digits), then 64 random bits."""
+def _new_ids(session: Session, count: int) -> ColumnElement[str]:
+    """24-hex-digit ids made by the database in ``store.types.new_id``'s layout for up to
+    ``count`` rows: the current second, a run of this process's id sequence reserved for them
+    (numbered in definition order), then 40 random bits."""
+    first = reserve_id_sequence(count)
+    second = literal(f"{int(time.time()):08x}", String())
+    number = (first + func.row_number().over(order_by=JobDefinition.id)) % ID_SEQUENCE_SPAN
     if session.get_bind().dialect.name == "sqlite":
-        second = cast(func.strftime("%s", "now"), Integer())
-        random_part = func.lower(func.hex(func.randomblob(8)), type_=String())
-        return func.printf("%08x", second, type_=String()) + random_part
-    second = cast(func.floor(func.extract("epoch", func.clock_timestamp())), BigInteger())
+        sequence = func.printf("%06x", number, type_=String())
+        random_part = func.lower(func.hex(func.randomblob(5)), type_=String())
+        return second + sequence + random_part
+    sequence = func.lpad(func.to_hex(number), 6, "0", type_=String())
     random_text = cast(func.random(), Text()) + cast(func.clock_timestamp(), Text())
-    random_part = func.substr(func.md5(random_text + JobDefinition.id), 1, 16, type_=String())
-    return func.lpad(func.to_hex(second), 8, "0", type_=String()) + random_part
+    random_part = func.substr(func.md5(random_text + JobDefinition.id), 1, 10, type_=String())
+    return second + sequence + random_part
