@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy import String, Table, and_, func, insert, literal, select, true, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, and_, func, insert, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -39,7 +38,7 @@ from scorecast.service import fire_reasons, job_checks
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.job_events import emit_job_end
-from scorecast.store.id_lists import among
+from scorecast.store.id_lists import among, id_array
 from scorecast.store.models import (
     Base,
     Deployment,
@@ -457,7 +456,7 @@ def _active_runs_by_definition(definition_ids: list[str]) -> Executable:
     claim index whenever its statistics say few jobs wait: during a burst of fires they are
     the burst's own jobs, 100,000 of them. ``OFFSET 0`` keeps the per-definition subquery a
     subquery (a nested loop over the ids) instead of a join planned from the statistics."""
-    ids = literal(definition_ids, ARRAY(String()))
+    ids = id_array(definition_ids)
     wanted = func.unnest(ids).table_valued("id").render_derived(name="wanted")
     runs = (
         select(Job.id, Job.definition_id, Job.status, Job.created)

@@ -138,10 +138,11 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
         together = select(new.c.id, new.c.definition_id).add_cte(
             logs.cte("new_logs"), fires.cte("new_fires")
         )
-        return {definition_id: job_id for job_id, definition_id in session.execute(together)}
+        rows = session.connection().execute(together)  # plain rows: no ORM loading
+        return {definition_id: job_id for job_id, definition_id in rows}
     made: dict[str, str] = {
         definition_id: job_id
-        for job_id, definition_id, *_ in session.execute(jobs)
+        for job_id, definition_id, *_ in session.connection().execute(jobs)
         if definition_id
     }
     job_ids = list(made.values())
