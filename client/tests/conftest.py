@@ -7,6 +7,7 @@ test module importing ``conftest`` could get the other one.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def config_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "config"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port held bound and never listened on for the test: a port merely free a moment ago
+    could be taken meanwhile by a server of a test running beside this one."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])

@@ -9,11 +9,9 @@ import os
 import pty
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -375,15 +373,6 @@ def test_deployments_commands(server: Server, config_dir: Path) -> None:
         config=config_dir,
     )
     assert_clean_failure(missing, 2)
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    """A port held bound and never listened on for the test: a port merely free a moment ago
-    could be taken meanwhile by a server of a test running beside this one."""
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        yield int(held.getsockname()[1])
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,15 +114,6 @@ def test_datasets_upload_list_delete(server: Server) -> None:
 def test_a_wrong_token_is_unauthorized(server: Server) -> None:
     with Client(server.endpoint, "not-a-token") as client, pytest.raises(Unauthorized):
         client.check()
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    """A port held bound and never listened on for the test: a port merely free a moment ago
-    could be taken meanwhile by a server of a test running beside this one."""
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        yield int(held.getsockname()[1])
 
 
 def test_an_unreachable_server_is_a_transport_error(refused_port: int) -> None:
