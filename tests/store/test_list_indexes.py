@@ -123,13 +123,17 @@ def test_each_list_page_reads_its_index_in_order(engine: Engine, case: str) -> N
         assert "Sort" not in plan, plan
 
 
-def test_queue_positions_count_through_the_partial_index_of_waiting_jobs(engine: Engine) -> None:
+@pytest.mark.parametrize("count", [1, 2])
+def test_queue_positions_count_through_the_partial_index_of_waiting_jobs(
+    engine: Engine, count: int
+) -> None:
+    """One job (its GET) costs one count; a page's jobs a count and a range."""
     moment = datetime(2026, 1, 1, tzinfo=UTC)
-    job = Job(id="e" * 24, created=moment, **WAITING_JOB)
+    jobs = [Job(id=letter * 24, created=moment, **WAITING_JOB) for letter in "ef"[:count]]
     with _statements(engine) as seen, session_scope(engine, deferred=True) as session:
-        queue_positions(session, [job])
+        queue_positions(session, jobs)
     statements = [(sql, params) for sql, params in seen if "FROM jobs" in sql]
-    assert len(statements) == 2, seen
+    assert len(statements) == count, seen
     for statement in statements:
         plan = _plan(engine, *statement)
         assert "ix_jobs_waiting" in plan, plan

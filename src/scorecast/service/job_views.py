@@ -178,8 +178,9 @@ def queue_position(session: Session, job: JobFields) -> int | None:
 
 def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, int]:
     """``queue_position`` of each waiting job among ``jobs``, in two queries through the partial
-    index of waiting jobs: how many wait before the first of them, then the waiting jobs from
-    the first to the last of them, numbered in claim order (created, then id)."""
+    index of waiting jobs: how many wait before the first of them, then (for more than one) the
+    waiting jobs from the first to the last of them, numbered in claim order (created, then
+    id)."""
     waiting = sorted((job for job in jobs if _is_waiting(job)), key=_claim_order)
     if not waiting:
         return {}
@@ -187,6 +188,8 @@ def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, in
     ahead = session.scalar(
         select(func.count()).select_from(Job).where(JOB_WAITING, _claim_key(first) > _CLAIM_ORDER)
     )
+    if len(waiting) == 1:  # one job (its GET): the count is its position
+        return {first.id: ahead or 0}
     in_range = session.scalars(
         select(Job.id)
         .where(JOB_WAITING, _claim_key(first) <= _CLAIM_ORDER, _claim_key(last) >= _CLAIM_ORDER)

@@ -220,9 +220,8 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_org_created", "org_id", "created", "id"),
+        # running jobs (leases, time limits); waiting ones are read through ix_jobs_waiting
         Index("ix_jobs_claim", "status", "queued", "lease_expires"),
-        # queue positions (waiting jobs in claim order) and recent failures
-        Index("ix_jobs_queue", "status", "created", "id"),
         Index("ix_jobs_org_finished", "org_id", "finished"),
         # the list's filters, each in the list's order (see also JOB_INTAKE_TYPE below)
         Index("ix_jobs_org_status", "org_id", "status", "created", "id"),
