@@ -51,7 +51,7 @@ from scorecast.store.models import (
     ScheduleFire,
     User,
 )
-from scorecast.store.types import new_id
+from scorecast.store.types import ID_SEQUENCE_SPAN, new_id
 
 LEAD = timedelta(seconds=4)  # definitions are due this long after the schedulers start
 
@@ -228,13 +228,13 @@ def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[st
 _CEILING_SQL = {
     "sqlite": (
         "printf('%08x', CAST(strftime('%s', 'now') AS INTEGER))"
-        " || printf('%06x', row_number() OVER (ORDER BY d.id) % 16777216)"
+        f" || printf('%06x', row_number() OVER (ORDER BY d.id) % {ID_SEQUENCE_SPAN})"
         " || lower(hex(randomblob(5)))",
         "CURRENT_TIMESTAMP",
     ),
     "postgresql": (
         "lpad(to_hex(floor(extract(epoch FROM clock_timestamp()))::bigint), 8, '0')"
-        " || lpad(to_hex(row_number() OVER (ORDER BY d.id) % 16777216), 6, '0')"
+        f" || lpad(to_hex(row_number() OVER (ORDER BY d.id) % {ID_SEQUENCE_SPAN}), 6, '0')"
         " || substr(md5(random()::text || d.id), 1, 10)",
         "now()",
     ),

@@ -177,10 +177,9 @@ def queue_position(session: Session, job: JobFields) -> int | None:
 
 
 def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, int]:
-    """``queue_position`` of each waiting job among ``jobs``, in two queries through the partial
-    index of waiting jobs: how many wait before the first of them, then (for more than one) the
-    waiting jobs from the first to the last of them, numbered in claim order (created, then
-    id)."""
+    """``queue_position`` of each waiting job among ``jobs``, through the partial index of
+    waiting jobs: how many wait before the first of them, then (for more than one) the waiting
+    jobs from the first to the last of them, numbered in claim order (created, then id)."""
     waiting = sorted((job for job in jobs if _is_waiting(job)), key=_claim_order)
     if not waiting:
         return {}
