@@ -20,9 +20,9 @@ swing with its load.
   definitions), 20 % submissions; requests/s and p50/p99, any non-2xx counted;
 - 200 simultaneous submissions (SQLite only, where they used to fail): how many were accepted
   and the wall time until the last answer;
-- PostgreSQL only: reads beside writers and the 40 clients again against ``serve`` with
-  ``--api-processes`` processes serving the API (``SCORECAST_API_PROCESSES``; SQLite allows
-  one), the one-process figures above as the baseline.
+- reads beside writers and the 40 clients again against ``serve`` with ``--api-processes``
+  processes serving the API (``SCORECAST_API_PROCESSES``), the one-process figures above as
+  the baseline.
 
 PostgreSQL's store is vacuumed and analyzed once filled, as autovacuum does in a running store
 (a bulk load it has not seen yet is planned blind and counted row by row).
@@ -432,7 +432,7 @@ def _measure(name: str, home: Path, url: str, args: argparse.Namespace) -> None:
                 _mix(api, token, deployment, args.seconds)
             if name == "SQLite" and "simultaneous" in parts:
                 _simultaneous(api, token, deployment)
-        if name != "SQLite" and args.api_processes > 1:
+        if args.api_processes > 1:
             print(f"  with {args.api_processes} API processes (load average {load_average()}):")
             with _serve(home, url, args.api_processes) as api:
                 if "beside" in parts:

@@ -7,46 +7,14 @@ that exactly the submitted jobs exist.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-import httpx
 import pytest
-from serving import ServeProcess, register_demo_model
+from serving import ServeProcess, register_demo_model, submit_all
 
 pytestmark = pytest.mark.e2e
 
 SUBMISSIONS = 200
-#: generous: the requests queue for the store's single writer on a shared 2-core machine
-REQUEST_TIMEOUT = 300.0
-
-
-def _submit_all(server: ServeProcess, deployment: str) -> list[int | str]:
-    start = threading.Barrier(SUBMISSIONS)
-    answers: list[int | str] = [0] * SUBMISSIONS
-    body = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "localFile"},
-        "outputSettings": {"type": "localFile"},
-    }
-
-    def submit(index: int) -> None:
-        headers = {"Authorization": f"Token {server.token}"}
-        with httpx.Client(base_url=server.endpoint + "/", headers=headers) as http:
-            start.wait()
-            try:
-                response = http.post("batchPredictions/", json=body, timeout=REQUEST_TIMEOUT)
-            except httpx.HTTPError as exc:
-                answers[index] = repr(exc)
-                return
-            answers[index] = response.status_code if response.status_code < 300 else response.text
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(SUBMISSIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def test_simultaneous_submissions_on_sqlite_are_all_accepted(tmp_path: Path) -> None:
@@ -54,7 +22,7 @@ def test_simultaneous_submissions_on_sqlite_are_all_accepted(tmp_path: Path) -> 
     server = ServeProcess(home, f"sqlite:///{home / 'scorecast.db'}", "--workers", "2").start()
     try:
         deployment = register_demo_model(server)
-        answers = _submit_all(server, deployment)
+        answers = submit_all(server, deployment, SUBMISSIONS)
         refused = [answer for answer in answers if answer != 202]
         assert not refused, f"{len(refused)} refused, e.g. {refused[:3]}\n{server.output()}"
         with server.http() as http:

@@ -9,10 +9,9 @@ Each extra process opens its own engine on the same store and serves the same ap
 migrates or bootstraps the store. It stops with the main process: on SIGTERM/SIGINT (the main
 process sends SIGTERM when it stops), or when it finds its parent gone.
 
-Only a PostgreSQL store may have several API processes: SQLite's writers are queued by a lock
-of the process (``store/sqlite_gate.py``, and the writer's turn of ``api/transactions.py``),
-so writers of several processes would meet in SQLite's busy handler again, polling for the lock
-in no order (what the gate exists to avoid).
+On a SQLite store the processes' writers take turns at the database's writer gate
+(``store/sqlite_gate.py``: the lock of each process, then the lock of a file beside the
+database), so they never meet in SQLite's busy handler; their reads run beside any writer.
 """
 
 from __future__ import annotations
@@ -26,22 +25,11 @@ import threading
 from typing import Final
 
 from scorecast.config import Settings
-from scorecast.store.db import normalize_url
 
 #: how often an extra process checks that the main process is still there (seconds)
 PARENT_CHECK_SECONDS: Final = 1.0
 #: how long the main process waits for its extra processes to stop (seconds)
 STOP_SECONDS: Final = 15.0
-
-
-def refusal(processes: int, database_url: str) -> str | None:
-    """Why ``processes`` API processes cannot serve the store at ``database_url``, or None."""
-    if processes > 1 and normalize_url(database_url).get_backend_name() == "sqlite":
-        return (
-            "several API processes need a PostgreSQL store: SQLite's writers are queued "
-            "within one process only; use 1 with SQLite"
-        )
-    return None
 
 
 def start_extra(

@@ -13,7 +13,7 @@ load balancer and worker processes elsewhere. A process without ``api`` runs its
 SIGINT/SIGTERM.
 
 ``--api-processes N`` (``SCORECAST_API_PROCESSES``) serves the API from N processes sharing
-its socket, on a PostgreSQL store only (``cli/api_processes.py``).
+its socket, on either store (``cli/api_processes.py``).
 
 ``--demo`` also registers a demo model and job definition and runs it once (see
 ``scorecast.demo``), printing where the scored file is.
@@ -101,7 +101,7 @@ def serve(
             min=1,
             metavar="N",
             envvar="SCORECAST_API_PROCESSES",
-            help="Processes serving the API (PostgreSQL only above 1; the others stay single).",
+            help="Processes serving the API (the scheduler and workers stay in one).",
         ),
     ] = 1,
 ) -> None:
@@ -109,11 +109,6 @@ def serve(
     chosen = _roles(roles, scheduler)
     if demo and not {"api", "worker"} <= chosen:
         raise typer.BadParameter("--demo needs the api and worker roles", param_hint="--roles")
-    from scorecast.cli import api_processes as extra_api
-
-    refused = extra_api.refusal(api_processes, Settings.from_env().database_url)
-    if refused and "api" in chosen:
-        raise typer.BadParameter(refused, param_hint="--api-processes / SCORECAST_API_PROCESSES")
     from scorecast import log_format
 
     log_format.configure(Settings.from_env().log_format, log_level)

@@ -4,7 +4,7 @@
   WAL (checkpointed every 40 MB), a page cache of up to 64 MB per connection, a busy timeout
   and foreign keys, and transactions that really start with ``BEGIN`` (so DDL is transactional
   and ``BEGIN IMMEDIATE`` is available), its writers queued at a gate of the engine
-  (``store/sqlite_gate.py``); PostgreSQL goes through psycopg 3.
+  and of the database file (``store/sqlite_gate.py``); PostgreSQL goes through psycopg 3.
 - :func:`session_scope` is one transaction: commit on success, rollback on error;
   :func:`lazy_session` makes one for a caller that ends it itself (the API's request units).
 - :func:`is_busy` tells an error that means "the store was busy, run the unit again" (SQLite's
@@ -81,8 +81,10 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        on_disk: Path | None = None
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            on_disk = Path(database).expanduser()
+            on_disk.parent.mkdir(parents=True, exist_ok=True)
         connect_args = {
             "check_same_thread": False,
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
@@ -96,14 +98,14 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
             # the connection used last is used next: its cache is the warmest
             kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, on_disk)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    gate = install_writer_gate(engine, SQLITE_BUSY_TIMEOUT_MS / 1000)
+def _configure_sqlite(engine: Engine, database: Path | None) -> None:
+    gate = install_writer_gate(engine, SQLITE_BUSY_TIMEOUT_MS / 1000, database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -126,7 +128,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # a deferred transaction that reads and then writes fails at once with "database is
         # locked" (SQLite does not wait for a reader to upgrade) whenever another connection
         # holds the write lock, which the service's worker and scheduler do all the time.
-        # Writers of this process queue at the engine's gate first (``store/sqlite_gate.py``).
+        # Writers queue at the gate first, this process's and the file's (``store/sqlite_gate.py``).
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
         if mode == "DEFERRED":
             connection.exec_driver_sql("BEGIN DEFERRED")

@@ -1,60 +1,148 @@
-"""The writer gate: one SQLite write transaction at a time per engine, the others queued.
+"""The writer gate: one SQLite write transaction at a time per database, the others queued.
 
 SQLite has a single writer. Without the gate, every thread that wants to write waits in
 SQLite's busy handler, which polls with growing sleeps (up to 100 ms) and serves no one in
 order: with dozens of writers some poll past the busy timeout and fail with "database is
-locked" although the lock was free most of the time. With the gate, a thread of this process
-that begins a write transaction (``BEGIN IMMEDIATE``) first waits for the engine's lock, so at
-most one connection of the process waits in the busy handler (for writers of other processes).
+locked" although the lock was free most of the time, and a writer that slept 25 to 100 ms finds
+the lock taken again by one that came later.
 
-Contract: the gate is taken in the ``begin`` event of a write transaction and given back when
-that transaction commits or rolls back (or its connection returns to the pool or is thrown
-away), from whatever thread ends it. A thread waits at most the busy timeout for the gate and
+The gate has two parts:
+
+- a lock of the engine: a thread of this process that begins a write transaction (``BEGIN
+  IMMEDIATE``) first waits for it, first come first served;
+- for a database file, a lock of the file ``<database>-writers`` beside it (``flock``), taken
+  by the thread holding the engine's lock: so one thread per process, at most, asks for it,
+  and the processes sharing the database (``serve``'s extra API processes, a CLI command
+  beside the service) take turns on it, polling every few milliseconds, instead of meeting in
+  SQLite's busy handler. An in-memory database has the first part only.
+
+Contract: the gate is taken in the ``begin`` event of a write transaction and given back once
+that transaction has committed or rolled back (after the database's own ``COMMIT``, so the
+next writer finds SQLite's lock free; or when its connection returns to the pool or is thrown
+away), from whatever thread ends it. A thread waits at most the busy timeout for each part and
 then begins anyway, leaving the wait to SQLite: the gate orders writers, SQLite's lock keeps
 them apart. Readers (``BEGIN DEFERRED``) never touch the gate.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
+import weakref
+from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine, event
 
+#: In a connection's ``info`` while it holds the gate: whether it holds the file's part too.
 _HELD: Final = "scorecast_writer_gate"
+#: The file lock's polls: the first pause and the longest (seconds).
+FIRST_PAUSE: Final = 0.0005
+LONGEST_PAUSE: Final = 0.004
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, WriterGate] = weakref.WeakKeyDictionary()
+
+
+class _FileLock:
+    """An exclusive ``flock`` on one file, opened once per process (a forked child opens its
+    own: a lock held through an inherited descriptor would be its parent's)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+        self._pid = 0
+
+    def acquire(self, wait_seconds: float) -> bool:
+        """Take the lock, polling for at most ``wait_seconds``; whether it was taken."""
+        fd = self._descriptor()
+        deadline = time.monotonic() + wait_seconds
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int:
+        if self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+            weakref.finalize(self, os.close, self._fd)  # closed with its engine
+        return self._fd
 
 
 class WriterGate:
-    """The lock of one engine's writers (see the module docstring)."""
+    """The lock of one engine's writers and, for a file, of every process's (see the module
+    docstring)."""
 
-    def __init__(self, wait_seconds: float) -> None:
+    def __init__(self, wait_seconds: float, database: Path | None = None) -> None:
         self.wait_seconds = wait_seconds
         self._lock = threading.Lock()
+        self._file = _FileLock(database.with_name(database.name + "-writers")) if database else None
+
+    @property
+    def taken(self) -> bool:
+        """Whether a thread of this process holds the gate, or waits at its file part."""
+        return self._lock.locked()
 
     def enter(self, info: dict[Any, Any]) -> None:
-        """Wait for the gate (at most ``wait_seconds``) for the connection whose ``info``."""
-        if info.get(_HELD):
+        """Wait for the gate (at most ``wait_seconds`` for each part) for the connection whose
+        ``info``."""
+        if _HELD in info or not self._lock.acquire(timeout=self.wait_seconds):
             return
-        info[_HELD] = self._lock.acquire(timeout=self.wait_seconds)
+        try:
+            info[_HELD] = self._file is not None and self._file.acquire(self.wait_seconds)
+        except BaseException:
+            self._lock.release()
+            raise
 
     def leave(self, info: dict[Any, Any]) -> None:
         """Give the gate back if the connection whose ``info`` holds it."""
-        if info.pop(_HELD, False):
+        if _HELD not in info:
+            return
+        try:
+            if info.pop(_HELD) and self._file is not None:
+                self._file.release()
+        finally:
             self._lock.release()
 
 
-def install_writer_gate(engine: Engine, wait_seconds: float) -> WriterGate:
-    """Give ``engine`` a writer gate; ``begin_write(connection)`` must be called by the
-    engine's ``begin`` listener before it emits ``BEGIN IMMEDIATE``."""
-    gate = WriterGate(wait_seconds)
+def install_writer_gate(
+    engine: Engine, wait_seconds: float, database: Path | None = None
+) -> WriterGate:
+    """Give ``engine`` a writer gate (``database``: the file, for the processes' part);
+    ``enter(connection.info)`` must be called by the engine's ``begin`` listener before it
+    emits ``BEGIN IMMEDIATE``."""
+    gate = _GATES[engine] = WriterGate(wait_seconds, database)
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
 
-    @event.listens_for(engine, "commit")
-    def _on_commit(connection: Connection) -> None:
-        gate.leave(connection.info)
+    # After the database's own COMMIT/ROLLBACK (the engine's "commit" and "rollback" events
+    # come before it): the dialect is this engine's own object.
+    def do_commit(connection: Any) -> None:
+        try:
+            commit(connection)
+        finally:
+            _leave(gate, connection)
 
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(connection: Connection) -> None:
-        gate.leave(connection.info)
+    def do_rollback(connection: Any) -> None:
+        try:
+            rollback(connection)
+        finally:
+            _leave(gate, connection)
+
+    setattr(dialect, "do_commit", do_commit)  # noqa: B010 - an instance's method, replaced
+    setattr(dialect, "do_rollback", do_rollback)  # noqa: B010
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -65,3 +153,18 @@ def install_writer_gate(engine: Engine, wait_seconds: float) -> WriterGate:
         gate.leave(record.info)
 
     return gate
+
+
+def writer_gate(engine: Engine) -> WriterGate | None:
+    """The gate of ``engine`` (None when it has none: not SQLite)."""
+    return _GATES.get(engine)
+
+
+def _leave(gate: WriterGate, connection: Any) -> None:
+    """``gate.leave`` for a pool's connection (the engine's first connect hands the dialect
+    one without an ``info``: it never held the gate)."""
+    try:
+        info = connection.info
+    except NotImplementedError:
+        return
+    gate.leave(info)
