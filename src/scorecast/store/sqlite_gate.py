@@ -14,7 +14,8 @@ The gate has two parts:
   by the thread holding the engine's lock: so one thread per process, at most, asks for it,
   and the processes sharing the database (``serve``'s extra API processes, a CLI command
   beside the service) take turns on it, polling every few milliseconds, instead of meeting in
-  SQLite's busy handler. An in-memory database has the first part only.
+  SQLite's busy handler. An in-memory database has the first part only, and so does every
+  database on Windows (no ``flock``).
 
 Contract: the gate is taken in the ``begin`` event of a write transaction and given back once
 that transaction has committed or rolled back (after the database's own ``COMMIT``, so the
@@ -26,8 +27,8 @@ them apart. Readers (``BEGIN DEFERRED``) never touch the gate.
 
 from __future__ import annotations
 
-import fcntl
 import os
+import sys
 import threading
 import time
 import weakref
@@ -35,6 +36,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Engine, event
+
+if sys.platform != "win32":  # Windows has no flock: its gate is the engine's lock alone
+    import fcntl
 
 #: In a connection's ``info`` while it holds the gate: whether it holds the file's part too.
 _HELD: Final = "scorecast_writer_gate"
@@ -88,7 +92,9 @@ class WriterGate:
     def __init__(self, wait_seconds: float, database: Path | None = None) -> None:
         self.wait_seconds = wait_seconds
         self._lock = threading.Lock()
-        self._file = _FileLock(database.with_name(database.name + "-writers")) if database else None
+        self._file = None
+        if database is not None and sys.platform != "win32":
+            self._file = _FileLock(database.with_name(database.name + "-writers"))
 
     @property
     def taken(self) -> bool:
