@@ -176,37 +176,3 @@ def patients_csv(path: Path, copies: int = 1) -> Path:
                 ident, rest = row.split(",", 1)
                 out.write(f"{ident}-{copy},{rest}\n")
     return path
-
-
-#: generous: simultaneous requests queue for the store's single writer on a shared machine
-REQUEST_TIMEOUT = 300.0
-
-
-def submit_all(server: ServeProcess, deployment: str, count: int) -> list[int | str]:
-    """Submit ``count`` local-file jobs at once (released together); each answer's status
-    code when a 2xx, else its body or the client's error."""
-    start = threading.Barrier(count)
-    answers: list[int | str] = [0] * count
-    body = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "localFile"},
-        "outputSettings": {"type": "localFile"},
-    }
-
-    def submit(index: int) -> None:
-        headers = {"Authorization": f"Token {server.token}"}
-        with httpx.Client(base_url=server.endpoint + "/", headers=headers) as http:
-            start.wait()
-            try:
-                response = http.post("batchPredictions/", json=body, timeout=REQUEST_TIMEOUT)
-            except httpx.HTTPError as exc:
-                answers[index] = repr(exc)
-                return
-            answers[index] = response.status_code if response.status_code < 300 else response.text
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers

@@ -3,9 +3,8 @@ serve the API on the main process's socket, on either store.
 
 The extra processes are shown to serve by stopping the main process (SIGSTOP): reads and a
 submission still get their answers, from the extra processes alone. They end with the main
-process, whether it stops (SIGTERM) or is killed (SIGKILL). On SQLite, 200 simultaneous
-submissions spread over two API processes are all accepted: their writers take turns at the
-database file's writer gate instead of failing with "database is locked".
+process, whether it stops (SIGTERM) or is killed (SIGKILL). (Simultaneous submissions over
+two SQLite API processes: ``test_simultaneous_submissions.py``.)
 """
 
 from __future__ import annotations
@@ -18,14 +17,13 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from serving import ServeProcess, register_demo_model, submit_all
+from serving import ServeProcess, register_demo_model
 
 from services import POSTGRES, drop_postgres_database, pg_execute, pg_url, require
 
 pytestmark = [pytest.mark.e2e]
 
 DEADLINE = 120.0  # seconds: generous, for a loaded machine
-SUBMISSIONS = 200
 LOCAL_JOB = {"intakeSettings": {"type": "localFile"}, "outputSettings": {"type": "localFile"}}
 
 
@@ -117,25 +115,3 @@ def test_extra_processes_end_when_the_main_one_is_killed(store_url: str, tmp_pat
         _wait_gone(extra)
     finally:
         server.kill()
-
-
-def test_simultaneous_submissions_over_two_sqlite_api_processes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    server = ServeProcess(
-        home,
-        f"sqlite:///{home / 'scorecast.db'}",
-        "--roles",
-        "api",
-        env={"SCORECAST_API_PROCESSES": "2"},
-    ).start()
-    try:
-        assert len(_extra_processes(server)) == 1, server.output()
-        deployment = register_demo_model(server)
-        answers = submit_all(server, deployment, SUBMISSIONS)
-        refused = [answer for answer in answers if answer != 202]
-        assert not refused, f"{len(refused)} refused, e.g. {refused[:3]}\n{server.output()}"
-        with server.http() as http:
-            listed = http.get("batchPredictions/", params={"limit": 1}).json()
-        assert listed["totalCount"] == SUBMISSIONS
-    finally:
-        server.stop()
