@@ -1,6 +1,7 @@
 """``scorecast serve --api-processes N`` (``SCORECAST_API_PROCESSES``): N - 1 extra processes
 serve the API on the main process's socket, on either store.
 
+``serve`` says it serves once every API process does (each has logged its start-up by then).
 The extra processes are shown to serve by stopping the main process (SIGSTOP): reads and a
 submission still get their answers, from the extra processes alone. They end with the main
 process, whether it stops (SIGTERM) or is killed (SIGKILL). (Simultaneous submissions over
@@ -84,6 +85,11 @@ def test_extra_processes_serve_the_api_and_stop_with_the_main_one(
     try:
         extra = _extra_processes(server)
         assert len(extra) == 2, server.output()
+        # "serving" is said once every API process serves: each logged its start-up before
+        started = (
+            (tmp_path / "home" / "serve.log").read_text().count("Application startup complete")
+        )
+        assert started == 3, server.output()
         deployment = register_demo_model(server)
         main.suspend()  # SIGSTOP: from now on only the extra processes accept and answer
         try:

@@ -6,7 +6,10 @@ One Python process serves its requests one bytecode at a time; on a machine with
 the scheduler and the notification sender stay in the main process, which also serves the API.
 
 Each extra process opens its own engine on the same store and serves the same app; it never
-migrates or bootstraps the store. It stops with the main process: on SIGTERM/SIGINT (the main
+migrates or bootstraps the store. Once it serves, it writes one byte to a pipe the main process
+reads (``wait_serving``), so that ``serve`` says it is serving only when every API process is:
+a client that opens its keep-alive connections at once would otherwise find the main process
+alone and keep all of them there. It stops with the main process: on SIGTERM/SIGINT (the main
 process sends SIGTERM when it stops), or when it finds its parent gone.
 
 On a SQLite store the processes' writers take turns at the database's writer gate
@@ -17,11 +20,14 @@ database), so they never meet in SQLite's busy handler; their reads run beside a
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from scorecast.config import Settings
@@ -32,27 +38,58 @@ PARENT_CHECK_SECONDS: Final = 1.0
 STOP_SECONDS: Final = 15.0
 
 
-def start_extra(
-    count: int, sock: socket.socket, log_level: str, keep_alive: int
-) -> list[subprocess.Popen[bytes]]:
+@dataclass
+class ExtraProcesses:
+    """The extra processes, and the read end of the pipe each writes one byte to once it
+    serves."""
+
+    processes: list[subprocess.Popen[bytes]]
+    serving: int
+
+
+def start_extra(count: int, sock: socket.socket, log_level: str, keep_alive: int) -> ExtraProcesses:
     """``count`` processes serving the API on ``sock`` (inherited), with this environment."""
+    serving, written = os.pipe()
     command = [
         sys.executable,
         "-m",
         "scorecast.cli.api_processes",
         str(os.getpid()),
         str(sock.fileno()),
+        str(written),
         log_level,
         str(keep_alive),
     ]
-    return [
-        subprocess.Popen(command, pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL)
-        for _ in range(count)
-    ]
+    try:
+        processes = [
+            subprocess.Popen(command, pass_fds=(sock.fileno(), written), stdout=subprocess.DEVNULL)
+            for _ in range(count)
+        ]
+    finally:
+        os.close(written)
+    return ExtraProcesses(processes, serving)
 
 
-def stop_extra(processes: list[subprocess.Popen[bytes]]) -> None:
+def wait_serving(extra: ExtraProcesses, given_up: Callable[[], bool]) -> bool:
+    """Wait until every extra process serves: True, or False as soon as one has ended first
+    (its error is in the log) or ``given_up()``."""
+    waiting = len(extra.processes)
+    while waiting > 0:
+        readable, _, _ = select.select([extra.serving], [], [], 0.1)
+        if readable:
+            said = os.read(extra.serving, waiting)
+            if not said:  # every process closed its end: the rest ended without serving
+                return False
+            waiting -= len(said)
+        elif given_up() or any(p.poll() is not None for p in extra.processes):
+            return False
+    return True
+
+
+def stop_extra(extra: ExtraProcesses) -> None:
     """SIGTERM each process, wait for them, kill any still running after ``STOP_SECONDS``."""
+    os.close(extra.serving)
+    processes = extra.processes
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -64,9 +101,9 @@ def stop_extra(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-def _serve(parent: int, descriptor: int, log_level: str, keep_alive: int) -> None:
+def _serve(parent: int, descriptor: int, serving: int, log_level: str, keep_alive: int) -> None:
     """An extra API process of the main process ``parent``: the app on the inherited listening
-    socket ``descriptor``."""
+    socket ``descriptor``; one byte to ``serving`` once it serves."""
     import uvicorn
 
     from scorecast import log_format
@@ -92,7 +129,17 @@ def _serve(parent: int, descriptor: int, log_level: str, keep_alive: int) -> Non
                 return
             threading.Event().wait(PARENT_CHECK_SECONDS)
 
+    def say_serving() -> None:
+        try:
+            while not server.started and not server.should_exit:
+                threading.Event().wait(0.05)
+            if server.started:
+                os.write(serving, b"1")
+        finally:
+            os.close(serving)
+
     threading.Thread(target=watch_parent, name="scorecast-parent-watch", daemon=True).start()
+    threading.Thread(target=say_serving, name="scorecast-say-serving", daemon=True).start()
     heap.settle()
     try:
         server.run(sockets=[sock])
@@ -102,4 +149,4 @@ def _serve(parent: int, descriptor: int, log_level: str, keep_alive: int) -> Non
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    _serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))

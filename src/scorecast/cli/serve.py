@@ -238,11 +238,21 @@ class _Api:
         config = uvicorn_config(uvicorn, app, settings, self.log_level, self.keep_alive)
         server = server_class(uvicorn)(config)
 
+        from scorecast.cli import api_processes, heap
+
+        extra = api_processes.start_extra(
+            self.processes - 1, self.sock, self.log_level, self.keep_alive
+        )
+
         def announce() -> None:
             while not server.started and not server.should_exit:
                 threading.Event().wait(0.05)
             if not server.started:
                 return
+            if not api_processes.wait_serving(extra, lambda: bool(server.should_exit)):
+                if server.should_exit:
+                    return
+                _echo("an extra API process ended before serving (see the log); serving without it")
             endpoint = self.endpoint
             _echo(f"scorecast is serving at {endpoint}  (API docs: {endpoint[:-7]}/docs)")
             _announce_token(token)
@@ -251,11 +261,6 @@ class _Api:
                 _run_demo(settings, engine, endpoint, token)
 
         threading.Thread(target=announce, name="scorecast-announce", daemon=True).start()
-        from scorecast.cli import api_processes, heap
-
-        extra = api_processes.start_extra(
-            self.processes - 1, self.sock, self.log_level, self.keep_alive
-        )
         heap.settle()  # the app and the background loops are made: freeze them
         try:
             server.run(sockets=[self.sock])
