@@ -355,6 +355,9 @@ class Settings:
     job_process_max_jobs: int = 500
     #: a job process whose resident size is above this after a job is replaced (0: no limit)
     job_process_max_rss_mb: float = 1024.0
+    #: ``SCORECAST_DATABASE_POOL_SIZE``: connections a process keeps open to the store; None:
+    #: the store's default (``store.db``: 10 for SQLite, 20 for PostgreSQL)
+    database_pool_size: int | None = None
     #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
     storage_url: str = ""
     #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
@@ -400,6 +403,11 @@ class Settings:
             job_process_max_jobs=_count(env, "SCORECAST_JOB_PROCESS_MAX_JOBS", 500),
             job_process_max_rss_mb=_amount(
                 env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0, "megabytes"
+            ),
+            database_pool_size=(
+                _count(env, "SCORECAST_DATABASE_POOL_SIZE", 1)
+                if env.get("SCORECAST_DATABASE_POOL_SIZE", "").strip()
+                else None
             ),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),

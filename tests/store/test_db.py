@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import QueuePool
 
+from scorecast.config import Settings
 from scorecast.errors import InvalidInput
 from scorecast.store.db import (
+    POSTGRES_POOL_SIZE,
     SQLITE_BEGIN,
+    SQLITE_POOL_SIZE,
     create_engine_for,
     is_busy,
     lazy_session,
@@ -93,6 +99,31 @@ def test_urls() -> None:
         normalize_url("mysql://u@h/db")
     with pytest.raises(InvalidInput):
         normalize_url("not a url")
+
+
+def test_pool_sizes(tmp_path: Path) -> None:
+    """Each store keeps its default number of connections open, or the one chosen
+    (``SCORECAST_DATABASE_POOL_SIZE``); PostgreSQL opens as many again at a peak."""
+    chosen = Settings.from_env({"SCORECAST_HOME": str(tmp_path)}).database_pool_size
+    assert chosen is None
+    cases = [
+        ("postgresql://u@h/db", None, POSTGRES_POOL_SIZE, POSTGRES_POOL_SIZE),
+        ("postgresql://u@h/db", 7, 7, 7),
+        (f"sqlite:///{tmp_path / 'a.db'}", None, SQLITE_POOL_SIZE, -1),
+        (f"sqlite:///{tmp_path / 'b.db'}", 7, 7, -1),
+    ]
+    for url, size, kept, more in cases:
+        engine = create_engine_for(url, pool_size=size)  # no connection is made
+        try:
+            assert isinstance(engine.pool, QueuePool)
+            assert (engine.pool.size(), engine.pool._max_overflow) == (kept, more)
+        finally:
+            engine.dispose()
+    env = {"SCORECAST_HOME": str(tmp_path)}
+    assert Settings.from_env({**env, "SCORECAST_DATABASE_POOL_SIZE": "30"}).database_pool_size == 30
+    for bad in ("0", "many", "-3"):
+        with pytest.raises(InvalidInput, match="SCORECAST_DATABASE_POOL_SIZE"):
+            Settings.from_env({**env, "SCORECAST_DATABASE_POOL_SIZE": bad})
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

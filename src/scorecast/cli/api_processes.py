@@ -118,7 +118,7 @@ def _serve(parent: int, descriptor: int, serving: int, log_level: str, keep_aliv
     log_format.configure(settings.log_format, log_level)
     keep_memory_private()
     sock = socket.socket(fileno=descriptor)
-    engine = create_engine_for(settings.database_url)
+    engine = create_engine_for(settings.database_url, pool_size=settings.database_pool_size)
     app = create_app(settings, engine, metrics=Metrics(engine))
     server = server_class(uvicorn)(uvicorn_config(uvicorn, app, settings, log_level, keep_alive))
 

@@ -303,7 +303,7 @@ def _open_store(settings: Settings) -> Engine:
 
     settings.home.mkdir(parents=True, exist_ok=True)
     call_in_child("scorecast.store.db", "migrate", settings.database_url)
-    return create_engine_for(settings.database_url)
+    return create_engine_for(settings.database_url, pool_size=settings.database_pool_size)
 
 
 def _bootstrap(engine: object) -> str | None:

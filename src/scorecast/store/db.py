@@ -52,6 +52,9 @@ SQLITE_WAL_CHECKPOINT_PAGES = 10_000
 SQLITE_CACHE_KIB = 65_536
 #: Connections a SQLite engine keeps open (more are opened, and closed again, when needed).
 SQLITE_POOL_SIZE = 10
+#: Connections a PostgreSQL engine keeps open; as many more are opened at a peak, and closed
+#: again when returned (``SCORECAST_DATABASE_POOL_SIZE``).
+POSTGRES_POOL_SIZE = 20
 
 _SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
 
@@ -71,10 +74,12 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
+def create_engine_for(url: str | URL, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the store's per-backend settings (see the module docstring).
 
-    A SQLite file's parent folder is created when missing.
+    ``pool_size``: the connections kept open (``SCORECAST_DATABASE_POOL_SIZE``; default
+    ``SQLITE_POOL_SIZE`` or ``POSTGRES_POOL_SIZE``). A SQLite file's parent folder is created
+    when missing.
     """
     parsed = normalize_url(url)
     # Statement parameters never appear in error messages or logs (they may hold user data).
@@ -93,7 +98,7 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         if database and database != ":memory:" and "poolclass" not in kwargs:
             # Connections to a file are cheap and a writer may wait at the gate holding one:
             # never let request threads wait for the pool (its timeout would be a 500).
-            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("pool_size", pool_size or SQLITE_POOL_SIZE)
             kwargs.setdefault("max_overflow", -1)
             # the connection used last is used next: its cache is the warmest
             kwargs.setdefault("pool_use_lifo", True)
@@ -101,6 +106,14 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         _configure_sqlite(engine, on_disk)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:
+        # As many connections as a process's threads use at once (the API's 40 threads, the
+        # worker's and the scheduler's): with SQLAlchemy's 5 kept and 10 more, requests waited
+        # for a connection, and each one past the fifth was a new PostgreSQL backend, closed
+        # again on return.
+        size = pool_size or POSTGRES_POOL_SIZE
+        kwargs.setdefault("pool_size", size)
+        kwargs.setdefault("max_overflow", size)
     return create_engine(parsed, **kwargs)
 
 
