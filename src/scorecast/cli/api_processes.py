@@ -75,9 +75,12 @@ def wait_serving(extra: ExtraProcesses, given_up: Callable[[], bool]) -> bool:
     (its error is in the log) or ``given_up()``."""
     waiting = len(extra.processes)
     while waiting > 0:
-        readable, _, _ = select.select([extra.serving], [], [], 0.1)
-        if readable:
-            said = os.read(extra.serving, waiting)
+        try:
+            readable, _, _ = select.select([extra.serving], [], [], 0.1)
+            said = os.read(extra.serving, waiting) if readable else None
+        except OSError:  # the pipe was closed: serve is stopping (``stop_extra``)
+            return False
+        if said is not None:
             if not said:  # every process closed its end: the rest ended without serving
                 return False
             waiting -= len(said)
