@@ -146,6 +146,11 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _optional_count(env: Mapping[str, str], name: str) -> int | None:
+    """``_count`` of a setting that may be left unset (None)."""
+    return _count(env, name, 1) if env.get(name, "").strip() else None
+
+
 STORAGE_SCHEMES = ("file", "s3", "az", "azure", "gs", "gcs")
 
 
@@ -404,11 +409,7 @@ class Settings:
             job_process_max_rss_mb=_amount(
                 env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0, "megabytes"
             ),
-            database_pool_size=(
-                _count(env, "SCORECAST_DATABASE_POOL_SIZE", 1)
-                if env.get("SCORECAST_DATABASE_POOL_SIZE", "").strip()
-                else None
-            ),
+            database_pool_size=_optional_count(env, "SCORECAST_DATABASE_POOL_SIZE"),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),
             limits=Limits.from_env(env),
