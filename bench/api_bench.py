@@ -333,7 +333,7 @@ def _reads_beside_writers(url: str, token: str, deployment: str, count: int) -> 
 def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 40) -> None:
     headers = {"Authorization": f"Token {token}"}
     body = {"deploymentId": deployment, **LOCAL}
-    samples: list[float] = []
+    samples: dict[str, list[float]] = {"read": [], "submission": []}
     failures = [0]
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -341,21 +341,22 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
     def client(index: int) -> None:
         with httpx.Client(base_url=url + "/", headers=headers, timeout=120) as http:
             one = http.get("batchPredictions/", params={"limit": 1}).json()["data"][0]["id"]
-            requests: list[Callable[[], httpx.Response]] = [
-                lambda: http.get(f"batchPredictions/{one}/"),
-                lambda: http.get("batchPredictions/", params={"limit": 20}),
-                lambda: http.get("batchPredictionJobDefinitions/", params={"limit": 20}),
-                lambda: http.get(f"batchPredictions/{one}/"),
-                lambda: http.post("batchPredictions/", json=body),
+            requests: list[tuple[str, Callable[[], httpx.Response]]] = [
+                ("read", lambda: http.get(f"batchPredictions/{one}/")),
+                ("read", lambda: http.get("batchPredictions/", params={"limit": 20})),
+                ("read", lambda: http.get("batchPredictionJobDefinitions/", params={"limit": 20})),
+                ("read", lambda: http.get(f"batchPredictions/{one}/")),
+                ("submission", lambda: http.post("batchPredictions/", json=body)),
             ]
             turn = index
             while time.monotonic() < deadline:
+                kind, request = requests[turn % len(requests)]
                 started = time.perf_counter()
-                response = requests[turn % len(requests)]()
+                response = request()
                 elapsed = time.perf_counter() - started
                 turn += 1
                 with lock:
-                    samples.append(elapsed)
+                    samples[kind].append(elapsed)
                     failures[0] += response.status_code >= 300
 
     started = time.monotonic()
@@ -366,10 +367,15 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
     for thread in threads:
         thread.join()
     wall = time.monotonic() - started
+    every = samples["read"] + samples["submission"]
     print(
         f"  {clients} clients, 80 % reads / 20 % submissions, {seconds:.0f} s: "
-        f"{len(samples) / wall:6.0f} requests/s  {_percentiles(samples)}  non-2xx {failures[0]}"
-        f"  {SERVER.per_request(cpu, len(samples))}"
+        f"{len(every) / wall:6.0f} requests/s  {_percentiles(every)}  non-2xx {failures[0]}"
+        f"  {SERVER.per_request(cpu, len(every))}"
+    )
+    print(
+        f"    reads {_percentiles(samples['read'])}"
+        f"   submissions {_percentiles(samples['submission'])}"
     )
 
 

@@ -363,6 +363,8 @@ class Settings:
     #: ``SCORECAST_DATABASE_POOL_SIZE``: connections a process keeps open to the store; None:
     #: the store's default (``store.db``: 10 for SQLite, 20 for PostgreSQL)
     database_pool_size: int | None = None
+    #: ``SCORECAST_API_THREADS``: threads an API process runs its handlers in, at most
+    api_threads: int = 8
     #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
     storage_url: str = ""
     #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
@@ -410,6 +412,7 @@ class Settings:
                 env, "SCORECAST_JOB_PROCESS_MAX_RSS_MB", 1024.0, "megabytes"
             ),
             database_pool_size=_optional_count(env, "SCORECAST_DATABASE_POOL_SIZE"),
+            api_threads=_count(env, "SCORECAST_API_THREADS", 8),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),
             limits=Limits.from_env(env),

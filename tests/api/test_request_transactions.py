@@ -10,7 +10,7 @@ import httpx
 import pytest
 from api_helpers import seed_deployment
 from fastapi.routing import APIRoute
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from live_api import LiveServer
 from scorecast.api.app import API_PREFIX, create_app
@@ -18,6 +18,7 @@ from scorecast.api.routes import health
 from scorecast.api.transactions import TransactionRoute
 from scorecast.config import Settings
 from scorecast.store.db import create_engine_for
+from scorecast.store.write_batches import write_batches
 from scorecast.web import console
 
 
@@ -108,3 +109,52 @@ def _wait_until_uploading(http: httpx.Client, job_id: str) -> None:
     ):
         assert time.monotonic() < deadline, "the upload did not start"
         threading.Event().wait(0.05)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_writers_that_meet_share_one_commit_and_a_refused_one_loses_only_itself(
+    live_server: LiveServer,
+) -> None:
+    """Submissions that wait for the write lock together run in one transaction (group
+    commit): the valid ones are accepted and kept, the refused ones answer their 4xx and leave
+    nothing behind, and the store commits once for all of them."""
+    deployment = seed_deployment(live_server, "org-a")
+    valid = {
+        "deploymentId": deployment,
+        "intakeSettings": {"type": "localFile"},
+        "outputSettings": {"type": "localFile"},
+    }
+    bodies = [valid, {**valid, "numConcurrent": "many"}, valid, {**valid, "deploymentId": "x"}]
+    engine = live_server.engine
+    batches = write_batches(engine)
+    assert batches is not None
+    answers: list[httpx.Response | None] = [None] * len(bodies)
+
+    def submit(index: int) -> None:
+        with httpx.Client(
+            base_url=live_server.url + "/", headers=live_server.headers(), timeout=300
+        ) as http:
+            answers[index] = http.post("batchPredictions/", json=bodies[index])
+
+    commits: list[int] = []
+    with engine.connect() as holder:
+        held = holder.begin()  # the engine's writer gate, until every submission waits
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(bodies))]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 120
+        while batches.waiting < len(bodies) - 1:
+            assert time.monotonic() < deadline, "the submissions did not meet"
+            time.sleep(0.01)
+        event.listen(engine, "commit", lambda _connection: commits.append(1))
+        held.rollback()
+    for thread in threads:
+        thread.join(300)
+    statuses = [answer.status_code if answer is not None else None for answer in answers]
+    assert statuses[0] == statuses[2] == 202, statuses
+    assert statuses[1] == 422 and statuses[3] == 404, statuses
+    assert len(commits) == 1
+    with engine.connect() as connection:
+        kept = set(connection.scalars(text("SELECT id FROM jobs")))
+    accepted = {answer.json()["id"] for answer in answers if answer and answer.status_code == 202}
+    assert kept == accepted

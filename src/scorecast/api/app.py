@@ -7,6 +7,10 @@ bootstrap, workers and the scheduler are started by ``scorecast serve``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -53,6 +57,7 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
         docs_url=None,  # served by ``install_docs``, from this server's own files
         redoc_url=None,
         default_response_class=AsciiJSONResponse,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -82,3 +87,13 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
     app.include_router(health.router)
     install_console(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The process's thread pool sized (``SCORECAST_API_THREADS``): handlers share one GIL, so
+    threads beyond a few only take turns at it, and the one holding the store's write lock
+    gets a smaller share the more there are."""
+    settings: Settings = app.state.settings
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+    yield

@@ -21,13 +21,18 @@ dependency ran in its turn.
 
 On SQLite (one writer at a time, readers beside it in WAL):
 
-- a ``GET``/``HEAD``/``OPTIONS`` request reads in a deferred transaction: it never takes or
-  waits for the write lock, so a writer (the scheduler, a worker, a submission) never delays it;
-- any other method begins with ``BEGIN IMMEDIATE`` (the write lock, waiting up to the busy
-  timeout), so its reads and writes see one state. Writing requests queue for their turn on the
-  event loop first (``asyncio.Lock``, first come first served), so a request waiting to write
-  holds no thread of the thread pool: the writer's next step (its handler, its commit, each a
-  hop to the pool) never waits for a thread held by requests waiting for it;
+- a ``GET``/``HEAD``/``OPTIONS`` request, or a route's handler marked ``reads_only`` (a ``POST``
+  that only reads, such as a data store's connection test), reads in a deferred transaction: it
+  never takes or waits for the write lock, so a writer (the scheduler, a worker, a submission)
+  never delays it, and it never holds the lock while it waits for something else;
+- any other request writes, and the writing requests that meet share one write transaction
+  (``store/write_batches.py``, group commit): the first begins it (``BEGIN IMMEDIATE``, through
+  the writer gate), runs its handler, then runs the handlers of those that asked meanwhile,
+  each in a savepoint of its own (one that fails is rolled back alone and answers its error),
+  and commits once; every one is answered after that commit. Under load, what a short writer
+  costs is mostly its turn (the gate handed over, ``BEGIN`` and ``COMMIT``, and the GIL given
+  away and waited for around each statement while every other writer waits for the lock): a
+  batch pays it once for all its members;
 - a read that finds its token's ``last_used`` due for an update notes it after the response is
   sent, as a short writer of its own (``request.state.stale_token``, see ``api/auth.py``);
 - when the store answers busy (``store.db.is_busy``): a read that turned out to write and met a
@@ -38,8 +43,8 @@ PostgreSQL needs none of this (MVCC readers never wait), and the same code runs 
 
 ``StreamingRoute`` is for handlers that receive or send a long body (localFile uploads and
 downloads): they run their own short transactions (``session_scope``) between pieces of the
-body and never use the request's unit, so they take no writer's turn: an upload that streams
-for minutes must not make every other writing request wait for it.
+body and never use the request's unit, so they never hold the write lock while the body
+streams: an upload that streams for minutes must not make every other writing request wait.
 """
 
 from __future__ import annotations
@@ -57,21 +62,25 @@ from typing import Any, Final, TypeVar, cast
 from fastapi import Request, Response
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from scorecast.api.errors import AsciiJSONResponse
+from scorecast.config import Settings
 from scorecast.service import accounts
 from scorecast.store.db import is_busy, lazy_session, session_scope
+from scorecast.store.write_batches import WriteBatches, write_batches
 
 #: How many times a request's unit of work runs at most when the store answers busy.
 ATTEMPTS: Final = 3
 
 #: Methods whose handlers only read: their unit never takes the write lock first.
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Threads of the pool that SQLite writers leave to readers (see the module docstring).
+READER_THREADS: Final = 1
 
 T = TypeVar("T")
 
@@ -88,11 +97,20 @@ class _Deferred:
 class RequestUnit:
     """The session of one attempt at a request (begun on first use) and its end."""
 
-    def __init__(self, engine: Engine, *, write: bool, defers: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write: bool,
+        defers: bool = False,
+        batches: WriteBatches | None = None,
+    ) -> None:
         self.engine = engine
         self.write = write
         #: whether dependencies may leave blocking work to the handler's thread (``defer``)
         self.defers = defers
+        #: the write batches the unit's handler runs in (SQLite writers), else None
+        self.batches = batches
         self._session: Session | None = None
         self._pending: list[_Deferred] = []
 
@@ -128,6 +146,19 @@ class RequestUnit:
         if self._session is None:
             self._session = lazy_session(self.engine, write=self.write)
         return self._session
+
+    @property
+    def began(self) -> bool:
+        """Whether the unit's session has begun a transaction."""
+        return self._session is not None and self._session.in_transaction()
+
+    def join(self, connection: Connection) -> None:
+        """Make the unit, not begun yet, run in a savepoint of ``connection``'s transaction
+        (a write batch's): its session's commit releases the savepoint, its rollback rolls
+        back to it."""
+        session = self.session()
+        session.bind = connection
+        session.join_transaction_mode = "create_savepoint"
 
     def end(self) -> None:
         """Commit, then give the connection back (``close`` when the commit raises)."""
@@ -166,10 +197,9 @@ def request_unit(request: Request) -> RequestUnit:
 class TransactionRoute(APIRoute):
     """An API route whose handler runs as one unit of work (see the module docstring)."""
 
-    #: whether a writing request waits for its turn among this process's SQLite writers
-    takes_turn: bool = True
-
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        #: whether a request that is not a ``GET`` writes (see ``reads_only``)
+        self.writes = not getattr(endpoint, "reads_only", False)
         #: whether the handler runs in one thread with the end of its unit (``_ending_unit``)
         self.ends_unit = _plain_function(endpoint)
         if self.ends_unit:
@@ -193,14 +223,14 @@ class TransactionRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        takes_turn = self.takes_turn
+        writes = self.writes
         defers = self.ends_unit
 
         async def run_unit(request: Request) -> Response:
-            write = request.method not in READ_METHODS
+            write = writes and request.method not in READ_METHODS
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    async with _turn(request.app.state, write=write and takes_turn):
+                    async with _writer_place(request.app.state, write=write):
                         response = await _attempt(handler, request, write=write, defers=defers)
                 except Exception as exc:
                     if not is_busy(exc) or attempt == ATTEMPTS:
@@ -216,9 +246,14 @@ class TransactionRoute(APIRoute):
 
 class StreamingRoute(TransactionRoute):
     """A route whose handler streams a long body and runs its own short transactions (see the
-    module docstring): it takes no writer's turn for the length of the body."""
+    module docstring): it holds no write lock for the length of the body."""
 
-    takes_turn = False
+
+def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a handler whose requests only read, whatever their method (see the module
+    docstring): on SQLite its unit reads beside the writers and never holds the write lock."""
+    endpoint.reads_only = True  # type: ignore[attr-defined]
+    return endpoint
 
 
 async def _attempt(
@@ -228,7 +263,9 @@ async def _attempt(
     write: bool,
     defers: bool,
 ) -> Response:
-    unit = RequestUnit(request.app.state.engine, write=write, defers=defers)
+    engine: Engine = request.app.state.engine
+    batches = write_batches(engine) if write and defers else None
+    unit = RequestUnit(engine, write=write, defers=defers, batches=batches)
     request.state.unit = unit
     request.state.stale_token = None
     token = _current_unit.set(unit)
@@ -283,15 +320,25 @@ def _ending_unit(endpoint: Callable[..., Any], route: TransactionRoute) -> Calla
         unit = _current_unit.get()
         if unit is None:  # not run by a TransactionRoute's handler (e.g. called directly)
             return endpoint(**arguments)
-        try:
-            for name, value in arguments.items():
-                arguments[name] = unit.resolve(value)
-            result = endpoint(**arguments)
-            answer = _rendered(route, result, arguments)
-            unit.commit()
-        finally:
-            unit.close()
-        return answer
+
+        def work() -> Any:
+            try:
+                for name, value in arguments.items():
+                    arguments[name] = unit.resolve(value)
+                result = endpoint(**arguments)
+                answer = _rendered(route, result, arguments)
+                unit.commit()
+            finally:
+                unit.close()
+            return answer
+
+        def joined(connection: Connection) -> Any:
+            unit.join(connection)
+            return work()
+
+        if unit.batches is None or unit.began:
+            return work()
+        return unit.batches.run(joined)
 
     run.ends_unit = True  # type: ignore[attr-defined]
     return run
@@ -325,16 +372,20 @@ def _rendered(route: TransactionRoute, result: Any, arguments: dict[str, Any]) -
 
 
 @asynccontextmanager
-async def _turn(app_state: State, *, write: bool) -> AsyncIterator[None]:
-    """A writer's turn on SQLite (first come first served); nothing for readers or PostgreSQL."""
+async def _writer_place(app_state: State, *, write: bool) -> AsyncIterator[None]:
+    """A SQLite writer's place among the pool's threads that writers may hold (all but
+    ``READER_THREADS``); nothing for readers or PostgreSQL."""
     engine: Engine = app_state.engine
     if not write or engine.dialect.name != "sqlite":
         yield
         return
-    writers = getattr(app_state, "sqlite_writers", None)
-    if writers is None:
-        writers = app_state.sqlite_writers = asyncio.Lock()
-    async with writers:
+    places: asyncio.Semaphore | None = getattr(app_state, "sqlite_writer_places", None)
+    if places is None:
+        settings: Settings | None = getattr(app_state, "settings", None)
+        threads = settings.api_threads if settings is not None else Settings.api_threads
+        places = asyncio.Semaphore(max(1, threads - READER_THREADS))
+        app_state.sqlite_writer_places = places
+    async with places:
         yield
 
 
@@ -346,7 +397,7 @@ def _note_token_use(request: Request, response: Response) -> None:
     state = request.app.state
 
     async def note() -> None:
-        async with _turn(state, write=True):
+        async with _writer_place(state, write=True):
             await run_in_threadpool(_touch, state.engine, token_id)
 
     earlier = response.background
@@ -360,5 +411,9 @@ def _note_token_use(request: Request, response: Response) -> None:
 
 
 def _touch(engine: Engine, token_id: str) -> None:
-    with session_scope(engine, immediate=True) as session:
+    batches = write_batches(engine)
+    if batches is not None:  # SQLite: with the other writers of the moment
+        batches.run_in_session(lambda session: accounts.touch_token(session, token_id))
+        return
+    with session_scope(engine) as session:
         accounts.touch_token(session, token_id)

@@ -11,7 +11,7 @@ from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
-from scorecast.api.transactions import TransactionRoute
+from scorecast.api.transactions import TransactionRoute, reads_only
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import data_store_connections, data_stores
 from scorecast.store.models import DataStore
@@ -89,6 +89,7 @@ def delete_data_store(data_store_id: str, session: SessionDep, caller: CallerDep
 
 
 @router.post(_PATH + "{data_store_id}/test/", name="test_data_store")
+@reads_only
 def check_data_store_connection(
     data_store_id: str,
     session: SessionDep,
@@ -104,6 +105,7 @@ def check_data_store_connection(
 
 
 @router.post(_PATH + "{data_store_id}/schemas/", name="list_data_store_schemas")
+@reads_only
 def list_data_store_schemas(
     data_store_id: str,
     session: SessionDep,
@@ -119,6 +121,7 @@ def list_data_store_schemas(
 
 
 @router.post(_PATH + "{data_store_id}/tables/", name="list_data_store_tables")
+@reads_only
 def list_data_store_tables(
     data_store_id: str,
     session: SessionDep,
