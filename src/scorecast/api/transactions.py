@@ -33,8 +33,13 @@ On SQLite (one writer at a time, readers beside it in WAL):
   costs is mostly its turn (the gate handed over, ``BEGIN`` and ``COMMIT``, and the GIL given
   away and waited for around each statement while every other writer waits for the lock): a
   batch pays it once for all its members;
+- writers wait for their batch, or for the write lock, in threads of the pool
+  (``SCORECAST_API_THREADS``, 8 by default): they may hold all of them but ``READER_THREADS``,
+  so a reader always finds a thread, even while another process holds the write lock. Beyond
+  that, a writing request waits on the event loop (``_writer_place``), holding no thread;
 - a read that finds its token's ``last_used`` due for an update notes it after the response is
-  sent, as a short writer of its own (``request.state.stale_token``, see ``api/auth.py``);
+  sent, as a short writer in the batch of the moment (``request.state.stale_token``, see
+  ``api/auth.py``);
 - when the store answers busy (``store.db.is_busy``): a read that turned out to write and met a
   writer, or a write that waited out the busy timeout, the whole unit (handler and commit) runs
   again, as a writer, up to ``ATTEMPTS`` times; the request's body was read once and is reused.
