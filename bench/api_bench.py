@@ -17,7 +17,8 @@ swing with its load.
 - reads while a writer runs: ``GET batchPredictions/{id}/`` p50/p99 while 8 threads submit jobs
   back to back, against the same reads alone;
 - 40 concurrent clients for ``--seconds``: 80 % reads (a job, a page of 20 jobs, a page of 20
-  definitions), 20 % submissions; requests/s and p50/p99, any non-2xx counted;
+  definitions), 20 % submissions; requests/s and p50/p99, any non-2xx counted, then the reads'
+  and the submissions' p50/p99 apart;
 - 200 simultaneous submissions (SQLite only, where they used to fail): how many were accepted
   and the wall time until the last answer;
 - reads beside writers and the 40 clients again against ``serve`` with ``--api-processes``
