@@ -49,6 +49,23 @@ class LiveServer:
         return {"Authorization": f"Token {token or self.token}"}
 
 
+@contextmanager
+def write_lock_held(server: LiveServer) -> Iterator[None]:
+    """The store's write lock, held while the block runs by a connection of another engine
+    (on SQLite: ``BEGIN IMMEDIATE`` and a write, so every other writer waits for it)."""
+    from sqlalchemy import text
+
+    from scorecast.store.db import create_engine_for
+
+    other = create_engine_for(server.engine.url)
+    try:
+        with other.begin() as holder:
+            holder.execute(text("UPDATE organizations SET name = name"))
+            yield
+    finally:
+        other.dispose()
+
+
 class PromptServer(uvicorn.Server):
     """uvicorn's ``Server``, which wakes on ``stop()`` instead of at its next 0.1 s tick and, once
     stopping, waits for its open connections and tasks in 5 ms steps instead of 0.1 s ones

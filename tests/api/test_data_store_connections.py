@@ -15,12 +15,10 @@ from api_helpers import Api, api_a_fixture, api_b_fixture, assert_json_error
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from hypothesis_profiles import examples
-from live_api import LiveServer, serve_app
+from live_api import LiveServer, serve_app, write_lock_held
 from scorecast.config import Settings
-from scorecast.store.db import create_engine_for
 from services import MARIADB, POSTGRES, free_port, pg_execute, require
 
 __all__ = ["api_a_fixture", "api_b_fixture"]
@@ -271,12 +269,7 @@ def test_a_connection_test_holds_no_write_lock(
     as long as the data store took to answer)."""
     store_id = _store(api_a, _jdbc(database, port=free_port()))
     assert api_a.get("externalDataStores/").status_code == 200  # notes the token's use now
-    other = create_engine_for(live_server.engine.url)
-    try:
-        with other.begin() as writer:  # BEGIN IMMEDIATE: the write lock, held below
-            writer.execute(text("UPDATE organizations SET name = name"))
-            for call in ("test/", "schemas/", "tables/"):
-                answer = api_a.post(f"externalDataStores/{store_id}/{call}", json={})
-                assert_json_error(answer, 422)  # nothing listens there: refused, and said
-    finally:
-        other.dispose()
+    with write_lock_held(live_server):
+        for call in ("test/", "schemas/", "tables/"):
+            answer = api_a.post(f"externalDataStores/{store_id}/{call}", json={})
+            assert_json_error(answer, 422)  # nothing listens there: refused, and said

@@ -12,7 +12,7 @@ from api_helpers import seed_deployment
 from fastapi.routing import APIRoute
 from sqlalchemy import event, text
 
-from live_api import LiveServer
+from live_api import LiveServer, write_lock_held
 from scorecast.api.app import API_PREFIX, create_app
 from scorecast.api.routes import health
 from scorecast.api.transactions import TransactionRoute
@@ -48,15 +48,10 @@ def test_reads_are_answered_while_another_connection_holds_the_write_lock(
     headers = {"Authorization": f"Token {live_server.token}"}
     with httpx.Client(base_url=live_server.url + "/", headers=headers, timeout=60) as http:
         assert http.get("batchPredictions/").status_code == 200  # notes the token's use now
-        other = create_engine_for(live_server.engine.url)
-        try:
-            with other.begin() as writer:  # BEGIN IMMEDIATE: the write lock, held below
-                writer.execute(text("UPDATE organizations SET name = name"))
-                for path in ("batchPredictions/", "batchPredictionJobDefinitions/", "version/"):
-                    answer = http.get(path)
-                    assert answer.status_code == 200, answer.text
-        finally:
-            other.dispose()
+        with write_lock_held(live_server):
+            for path in ("batchPredictions/", "batchPredictionJobDefinitions/", "version/"):
+                answer = http.get(path)
+                assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

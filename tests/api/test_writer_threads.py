@@ -13,9 +13,9 @@ import anyio.to_thread
 import httpx
 import pytest
 from api_helpers import seed_deployment
-from sqlalchemy import event, text
+from sqlalchemy import event
 
-from live_api import LiveServer, serve_app
+from live_api import LiveServer, serve_app, write_lock_held
 from scorecast.api.app import create_app
 from scorecast.api.transactions import READER_THREADS
 from scorecast.config import Settings
@@ -81,11 +81,9 @@ def test_writers_waiting_for_the_lock_leave_a_thread_to_readers(live_server: Liv
         base_url=live_server.url + "/", headers=live_server.headers(), timeout=120
     ) as http:
         assert http.get("batchPredictions/").status_code == 200  # notes the token's use now
-        other = create_engine_for(live_server.engine.url)
         writers = [threading.Thread(target=submit) for _ in range(THREADS + 2)]
         try:
-            with other.begin() as holder:  # the write lock, from another connection
-                holder.execute(text("UPDATE organizations SET name = name"))
+            with write_lock_held(live_server):
                 for writer in writers:
                     writer.start()
                 # every writer's place taken: a leader waiting for the lock, the rest behind it
@@ -101,5 +99,4 @@ def test_writers_waiting_for_the_lock_leave_a_thread_to_readers(live_server: Liv
         finally:
             for writer in writers:
                 writer.join(300)
-            other.dispose()
     assert answers == [202] * len(writers)

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from scorecast.store.db import create_engine_for
-from scorecast.store.write_batches import TransactionLost, WriteBatches, write_batches
+from scorecast.store.write_batches import MOST, TransactionLost, WriteBatches, write_batches
 
 DEADLINE = 120.0  # seconds: generous, for a loaded machine
 
@@ -94,34 +94,38 @@ def _joined(threads: list[threading.Thread]) -> None:
         assert not thread.is_alive()
 
 
+def _together(engine: Engine, works: list[Any], *, most: int = MOST) -> tuple[list[Any], list[int]]:
+    """The works asked together (``_ask``) from new batches of ``engine``, the gate held until
+    they all wait; their outcomes and the commits made."""
+    batches = WriteBatches(engine, most)
+    commits = _commits(engine)
+    with _gate_held(engine):
+        threads, outcomes = _ask(batches, works)
+    _joined(threads)
+    return outcomes, commits
+
+
+def _refuse(_session: Session) -> None:
+    raise ValueError("refused after writing")
+
+
 def _names(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         return sorted(connection.scalars(text("SELECT name FROM rows")))
 
 
 def test_callers_that_meet_share_one_commit(engine: Engine) -> None:
-    batches = WriteBatches(engine)
-    commits = _commits(engine)
     names = [f"row {i}" for i in range(6)]
-    with _gate_held(engine):
-        threads, outcomes = _ask(batches, [_adding(name) for name in names])
-    _joined(threads)
+    outcomes, commits = _together(engine, [_adding(name) for name in names])
     assert outcomes == names
     assert _names(engine) == names
     assert len(commits) == 1
 
 
 def test_a_failing_work_is_rolled_back_alone(engine: Engine) -> None:
-    def refuse(_session: Session) -> None:
-        raise ValueError("refused after writing")
-
-    batches = WriteBatches(engine)
-    commits = _commits(engine)
-    with _gate_held(engine):
-        threads, outcomes = _ask(
-            batches, [_adding("kept 1"), _adding("dropped", then=refuse), _adding("kept 2")]
-        )
-    _joined(threads)
+    outcomes, commits = _together(
+        engine, [_adding("kept 1"), _adding("dropped", then=_refuse), _adding("kept 2")]
+    )
     assert outcomes[0] == "kept 1" and outcomes[2] == "kept 2"
     assert isinstance(outcomes[1], ValueError)
     assert _names(engine) == ["kept 1", "kept 2"]
@@ -129,25 +133,14 @@ def test_a_failing_work_is_rolled_back_alone(engine: Engine) -> None:
 
 
 def test_a_batch_where_every_work_failed_commits_nothing(engine: Engine) -> None:
-    def refuse(_session: Session) -> None:
-        raise ValueError("refused")
-
-    batches = WriteBatches(engine)
-    commits = _commits(engine)
-    with _gate_held(engine):
-        threads, outcomes = _ask(batches, [_adding(f"{i}", then=refuse) for i in range(3)])
-    _joined(threads)
+    outcomes, commits = _together(engine, [_adding(f"{i}", then=_refuse) for i in range(3)])
     assert all(isinstance(outcome, ValueError) for outcome in outcomes)
     assert _names(engine) == [] and commits == []
 
 
 def test_a_full_batch_hands_the_rest_to_the_next(engine: Engine) -> None:
-    batches = WriteBatches(engine, most=2)
-    commits = _commits(engine)
     names = [f"row {i}" for i in range(5)]
-    with _gate_held(engine):
-        threads, outcomes = _ask(batches, [_adding(name) for name in names])
-    _joined(threads)
+    outcomes, commits = _together(engine, [_adding(name) for name in names], most=2)
     assert outcomes == names
     assert _names(engine) == names
     assert len(commits) == 3  # 2, 2 and 1
@@ -161,12 +154,9 @@ def test_when_the_commit_fails_no_caller_is_told_its_work_landed(engine: Engine)
     def end_the_transaction(session: Session) -> None:
         session.connection().exec_driver_sql("ROLLBACK")
 
-    batches = WriteBatches(engine)
-    with _gate_held(engine):
-        threads, outcomes = _ask(
-            batches, [_adding("a"), _adding("b", then=end_the_transaction), _adding("c")]
-        )
-    _joined(threads)
+    outcomes, _ = _together(
+        engine, [_adding("a"), _adding("b", then=end_the_transaction), _adding("c")]
+    )
     assert isinstance(outcomes[0], TransactionLost)
     assert isinstance(outcomes[1], Exception)
     assert isinstance(outcomes[2], TransactionLost)
