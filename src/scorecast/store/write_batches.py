@@ -13,10 +13,12 @@ work of other threads that ask while it is open:
   gate) and runs its own work; whoever asks meanwhile, also while the leader waits at the gate,
   hands its work to the leader and waits;
 - the leader runs the handed-over work in turn, each in its caller's context (its context
-  variables), until none is left or ``most`` have run, then commits once;
-- each work runs in a savepoint of its own (its session joins the connection with
-  ``join_transaction_mode="create_savepoint"``): a work that fails is rolled back alone and
-  its caller gets its error; the others commit;
+  variables), until none is left, then commits once; past ``most`` works it commits those and
+  hands the rest on, the first of them leading the next transaction;
+- each work runs in a savepoint of its own, its session joined to the connection with
+  ``join_transaction_mode="create_savepoint"`` (``run_in_session`` makes that session; the
+  API's request units join theirs, see ``api/transactions.py``): a work that fails is rolled
+  back alone and its caller gets its error; the others commit;
 - every caller gets its result only once the transaction has committed (a caller that answers
   right away tells its client of a change that is in the database); when the transaction
   cannot begin or commit, or the database rolled it back itself (SQLite does on a full disk or
@@ -99,8 +101,9 @@ class WriteBatches:
             return len(self._open.members) if self._open is not None else 0
 
     def run(self, work: Callable[[Connection], T]) -> T:
-        """``work(connection)``, run in a write transaction that may hold other callers' work
-        (each in a savepoint); returns its result, or raises its error, after the commit."""
+        """``work(connection)``, run in a write transaction that may hold other callers' work;
+        returns its result, or raises its error, after the commit. ``work`` makes its own
+        savepoint (see the module docstring), or a failure of it fails the others' too."""
         member = _Member(work)
         with self._lock:
             batch = self._open
