@@ -103,7 +103,8 @@ class WriteBatches:
     def run(self, work: Callable[[Connection], T]) -> T:
         """``work(connection)``, run in a write transaction that may hold other callers' work;
         returns its result, or raises its error, after the commit. ``work`` makes its own
-        savepoint (see the module docstring), or a failure of it fails the others' too."""
+        savepoint (see the module docstring): without one, what it wrote before failing would
+        be committed with the others' work."""
         member = _Member(work)
         with self._lock:
             batch = self._open
