@@ -10,7 +10,9 @@ For each store (SQLite file, PostgreSQL database) and each N:
 2. The ceiling, in the same run on a fresh copy of the same rows: one transaction of
    set-based ``INSERT … SELECT`` statements writing the same jobs, job logs and fire rows and
    advancing the definitions (what the scheduler writes, with no decision made).
-3. PostgreSQL only: the same with two scheduler processes, against one.
+3. PostgreSQL only: the same with two scheduler processes, against one; then one scheduler
+   firing in two lanes (``SCORECAST_SCHEDULER_LANES=2``: two threads, each taking batches
+   as a scheduler of its own would).
 4. SQLite only (``--reads``, default on for the first count): reads while the scheduler fires.
    A real ``scorecast serve --roles api,scheduler`` process (the embedded default: the API and
    the scheduler in one process, one SQLite file) fires N definitions due on one moment while a
@@ -191,13 +193,18 @@ def _ms(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
 
 
-def run_schedulers(url: str, count: int, schedulers: int, batch: int) -> dict[str, Any]:
+def run_schedulers(
+    url: str, count: int, schedulers: int, batch: int, lanes: int = 1
+) -> dict[str, Any]:
     engine = create_engine_for(url)
     due = (datetime.now(UTC) + LEAD + timedelta(seconds=2)).replace(microsecond=0)
     add_definitions(engine, count, due)
     children = [
         subprocess.Popen(
-            [sys.executable, __file__, "--child", url, "--batch", str(batch), "--until", str(count)]
+            [
+                *(sys.executable, __file__, "--child", url, "--batch", str(batch)),
+                *("--until", str(count), "--lanes", str(lanes)),
+            ]
         )
         for _ in range(schedulers)
     ]
@@ -286,12 +293,12 @@ def ceiling(url: str, store: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def child(url: str, batch: int, until: int) -> None:
+def child(url: str, batch: int, until: int, lanes: int) -> None:
     """One scheduler process: ticks until ``until`` fire rows exist."""
     from scorecast.runtime.scheduler import Scheduler
 
     engine = create_engine_for(url)
-    scheduler = Scheduler(engine, batch_size=batch or None, max_sleep=0.2)
+    scheduler = Scheduler(engine, batch_size=batch or None, max_sleep=0.2, lanes=lanes)
     scheduler.start()
     while True:
         time.sleep(0.5)
@@ -311,9 +318,10 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--child")
     parser.add_argument("--until", type=int, default=0)
+    parser.add_argument("--lanes", type=int, default=1, help="a child's scheduler lanes")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.batch, args.until)
+        child(args.child, args.batch, args.until, args.lanes)
         return
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -326,13 +334,14 @@ def main() -> None:
         for store in args.stores.split(","):
             for count in (int(c) for c in args.counts.split(",")):
                 name = f"sched_bench_{os.getpid()}_{count}"
-                setups = [(1, "one scheduler")]
+                setups = [(1, 1, "one scheduler")]
                 if store == "postgresql":
-                    setups.append((2, "two schedulers"))
-                for schedulers, label in setups:
+                    setups.append((2, 1, "two schedulers"))
+                    setups.append((1, 2, "one scheduler, 2 lanes"))
+                for schedulers, lanes, label in setups:
                     url = fresh_store(store, args.pg, name, Path(folder))
                     migrate(url)
-                    result = run_schedulers(url, count, schedulers, args.batch)
+                    result = run_schedulers(url, count, schedulers, args.batch, lanes)
                     drop_store(store, args.pg, name)
                     print(
                         f"{store} {count:>7} {label}: lag p50 {result['p50']:.2f} s, "

@@ -365,6 +365,9 @@ class Settings:
     database_pool_size: int | None = None
     #: ``SCORECAST_API_THREADS``: threads an API process runs its handlers in, at most
     api_threads: int = 8
+    #: ``SCORECAST_SCHEDULER_LANES``: threads a scheduler fires batches in at once
+    #: (PostgreSQL; SQLite has one)
+    scheduler_lanes: int = 1
     #: ``SCORECAST_STORAGE_URL``; empty: the home (see ``connectors.storage``)
     storage_url: str = ""
     #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
@@ -413,6 +416,7 @@ class Settings:
             ),
             database_pool_size=_optional_count(env, "SCORECAST_DATABASE_POOL_SIZE"),
             api_threads=_count(env, "SCORECAST_API_THREADS", 8),
+            scheduler_lanes=_count(env, "SCORECAST_SCHEDULER_LANES", 1),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),
             limits=Limits.from_env(env),

@@ -1,6 +1,8 @@
 """Two ``scorecast serve --roles scheduler`` processes on one PostgreSQL database split 5,000
 definitions due on the same minute between them: exactly 5,000 jobs, one per definition, each
-fire ``started``, none missed or twice. Waits for a real minute boundary (up to ~80 s)."""
+fire ``started``, none missed or twice; again with each scheduler firing in two lanes
+(``SCORECAST_SCHEDULER_LANES=2``: four threads taking batches at once). Waits for a real minute
+boundary (up to ~80 s)."""
 
 from __future__ import annotations
 
@@ -92,15 +94,23 @@ def add_definitions(engine: Engine, count: int, due: datetime) -> None:
         )
 
 
+@pytest.mark.parametrize("lanes", [1, 2])
 def test_two_schedulers_split_5000_definitions_due_on_one_minute(
-    database: str, tmp_path: Path
+    database: str, tmp_path: Path, lanes: int
 ) -> None:
     migrate(database)
     engine = create_engine_for(database)
     due = (datetime.now(UTC) + timedelta(seconds=80)).replace(second=0, microsecond=0)
     add_definitions(engine, DEFINITIONS, due)
     schedulers = [
-        ServeProcess(tmp_path / f"home-{n}", database, "--roles", "scheduler", api=False)
+        ServeProcess(
+            tmp_path / f"home-{n}",
+            database,
+            "--roles",
+            "scheduler",
+            api=False,
+            env={"SCORECAST_SCHEDULER_LANES": str(lanes)},
+        )
         for n in (1, 2)
     ]
     try:

@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rows import EVERY_MINUTE, add_definition, add_deployment, local_spec, org_and_user
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
-from scorecast.runtime.scheduler import Scheduler
+from scorecast.runtime.scheduler import Scheduler, lane_id
 from scorecast.service.firing import Fire
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job
+from scorecast.store.models import Job, JobDefinition, SchedulerHeartbeat
+from scorecast.store.types import new_id
 
 START = datetime(2026, 5, 4, 9, 59, 30, tzinfo=UTC)
+#: definitions due on one moment for the lanes' test: many batches of 20 for two lanes
+DUE_TOGETHER = 400
 
 
 def test_ticks_fire_each_minute_once_and_report_it(engine: Engine) -> None:
@@ -89,3 +92,46 @@ def test_a_batch_logs_one_line_for_its_runs_and_a_warning_per_fire_that_ran_noth
     assert infos[0].endswith(": 3 started")
     assert len(warnings) == 1 and warnings[0].startswith(f"definition {failing}, ")
     assert "failed" in warnings[0]
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_lanes_split_the_due_set_and_fire_each_definition_once(engine: Engine) -> None:
+    """One scheduler firing in two lanes (threads) on PostgreSQL: every due definition fires
+    exactly once, with one job, and both lanes took batches (each beats a row of its own)."""
+    org, user = org_and_user(engine)
+    deployment = add_deployment(engine, org, user)
+    due = START + timedelta(seconds=30)
+    with session_scope(engine) as session:
+        session.execute(
+            insert(JobDefinition),
+            [
+                {
+                    "id": new_id(),
+                    "org_id": org,
+                    "name": f"definition {index}",
+                    "enabled": True,
+                    "schedule": EVERY_MINUTE,
+                    "job_spec": local_spec(deployment),
+                    "deployment_id": deployment,
+                    "created_by": user,
+                    "updated_by": user,
+                    "next_scheduled_run_time": due,
+                }
+                for index in range(DUE_TOGETHER)
+            ],
+        )
+    scheduler = Scheduler(engine, clock=lambda: due, batch_size=20, lanes=2)
+    fires = scheduler.tick()
+    assert len(fires) == DUE_TOGETHER
+    assert {fire.outcome for fire in fires} == {"started"}
+    with session_scope(engine) as session:
+        jobs = session.execute(select(Job.definition_id)).scalars().all()
+        beats = set(session.scalars(select(SchedulerHeartbeat.id)))
+    assert len(jobs) == DUE_TOGETHER and len(set(jobs)) == DUE_TOGETHER
+    assert {fire.definition_id for fire in fires} == set(jobs)
+    assert beats == {scheduler.scheduler_id, lane_id(scheduler.scheduler_id, 1)}
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_sqlite_has_one_lane(engine: Engine) -> None:
+    assert Scheduler(engine, lanes=4).lanes == 1

@@ -170,7 +170,7 @@ def _background_loops(
         metrics.watch_worker(workers, lambda: len(worker.running_jobs))
         loops.append(worker)
     if "scheduler" in chosen:
-        loops.append(Scheduler(engine, metrics=metrics))
+        loops.append(Scheduler(engine, metrics=metrics, lanes=settings.scheduler_lanes))
     if chosen & {"worker", "scheduler"}:
         loops.append(NotificationSender(settings, engine))
     if "scheduler" in chosen:

@@ -8,6 +8,12 @@ and the fire rows' unique key lets each scheduled time fire once. Between ticks 
 until the earliest ``nextScheduledRunTime`` or ``max_sleep`` seconds, whichever comes first
 (definitions changed through the API are picked up within ``max_sleep``).
 
+On PostgreSQL one scheduler can also fire in ``lanes`` threads at once
+(``SCORECAST_SCHEDULER_LANES``, 1 by default): each runs the tick's batches as another
+scheduler would (its own transactions, the due set split by ``SKIP LOCKED``, a heartbeat row of
+its own), so one lane's Python runs while another's statements run in the database. On SQLite
+(one writer, and a batch's planning runs inside its write transaction) there is one lane.
+
 Each batch, and an idle scheduler every ``HEARTBEAT_SECONDS``, records the scheduler's heartbeat
 (``service.scheduler_liveness``): its span alive, from its start or its last recovery from a
 store outage. A fire that is late while some scheduler ran is only late; only time when none
@@ -61,11 +67,15 @@ class Scheduler:
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         batch_size: int | None = None,
+        lanes: int = 1,
     ) -> None:
         self.engine = engine
         #: a fixed batch size; None: each batch sized by ``sizer`` to its target time
         self.batch_size = batch_size
         self.sizer = sizer_for(engine.dialect.name)
+        self._sizing = threading.Lock()  # the lanes share the sizer
+        #: threads firing a tick's batches at once (see the module docstring)
+        self.lanes = max(1, lanes) if engine.dialect.name == "postgresql" else 1
         self.scheduler_id = _new_id()
         #: the start of this scheduler's span alive (set by its first tick, reset by recovery)
         self.alive_since: datetime | None = None
@@ -101,25 +111,52 @@ class Scheduler:
         if due is None or due > self.clock():
             self._beat_if_idle()
             return []
+        since = self.alive_since
+        if self.lanes == 1:
+            return self._fire_lane(self.scheduler_id, since)
+        fired: list[list[Fire]] = [[] for _ in range(self.lanes)]
+        errors: list[BaseException] = []
+
+        def lane(index: int) -> None:
+            try:
+                fired[index] = self._fire_lane(lane_id(self.scheduler_id, index), since)
+            except BaseException as exc:  # raised below, from the tick
+                errors.append(exc)
+
+        others = [threading.Thread(target=lane, args=(i,)) for i in range(1, self.lanes)]
+        for thread in others:
+            thread.start()
+        lane(0)
+        for thread in others:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return [fire for fires in fired for fire in fires]
+
+    def _fire_lane(self, heartbeat_id: str, since: datetime) -> list[Fire]:
+        """Fire due batches until a batch finds fewer than it could take, alive ``since``;
+        what happened."""
         fires: list[Fire] = []
         last: tuple[datetime, str] | None = None
         while True:
-            limit = self.batch_size or self.sizer.size
+            with self._sizing:
+                limit = self.batch_size or self.sizer.size
             started = time.perf_counter()
             with session_scope(self.engine, immediate=True) as session:
                 now = self.clock()
-                beat(session, self.scheduler_id, self.alive_since, now)
+                beat(session, heartbeat_id, since, now)
                 batch = fire_batch(
                     session,
                     now,
                     limit=limit,
                     outage=self._outage(),
-                    own_span=AliveSpan(self.alive_since, now),
+                    own_span=AliveSpan(since, now),
                     after=last,
                 )
             last = batch.last
             seconds = time.perf_counter() - started
-            self.sizer.observe(batch.handled, seconds)
+            with self._sizing:
+                self.sizer.observe(batch.handled, seconds)
             self._last_beat = now
             self._report(batch.fires, seconds)
             fires += batch.fires
@@ -207,6 +244,12 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def lane_id(scheduler_id: str, lane: int) -> str:
+    """The heartbeat id of a scheduler's ``lane`` (its first lane's is the scheduler's): each
+    lane's batches update a row of their own, so no lane waits for another's row lock."""
+    return scheduler_id if lane == 0 else f"{scheduler_id}/{lane}"
 
 
 def _new_id() -> str:
