@@ -14,18 +14,15 @@ from pathlib import Path
 
 import pytest
 from serving import ServeProcess
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
+from due_definitions import add_due_definitions
 from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import (
-    Deployment,
     Job,
     JobDefinition,
-    Organization,
     ScheduleFire,
-    User,
 )
-from scorecast.store.types import new_id
 from services import POSTGRES, drop_postgres_database, pg_execute, pg_url, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -45,55 +42,6 @@ def database() -> Iterator[str]:
         drop_postgres_database(name)
 
 
-def add_definitions(engine: Engine, count: int, due: datetime) -> None:
-    """``count`` enabled definitions firing daily at ``due``'s hour and minute, next at ``due``
-    (rows written directly: a localFile intake, so their jobs wait for uploads, not workers)."""
-    org, user, deployment = new_id(), new_id(), new_id()
-    schedule = {
-        "minute": [due.minute],
-        "hour": [due.hour],
-        "dayOfMonth": ["*"],
-        "month": ["*"],
-        "dayOfWeek": ["*"],
-    }
-    spec = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "localFile"},
-        "outputSettings": {"type": "localFile"},
-    }
-    with session_scope(engine) as session:
-        session.execute(insert(Organization).values(id=org, name="split"))
-        session.execute(insert(User).values(id=user, org_id=org, username="admin@split"))
-        session.execute(
-            insert(Deployment).values(
-                id=deployment,
-                org_id=org,
-                label="model",
-                artifact_path="none.onnx",
-                model={},
-                created_by=user,
-            )
-        )
-        session.execute(
-            insert(JobDefinition),
-            [
-                {
-                    "id": new_id(),
-                    "org_id": org,
-                    "name": f"definition {index}",
-                    "enabled": True,
-                    "schedule": schedule,
-                    "job_spec": spec,
-                    "deployment_id": deployment,
-                    "created_by": user,
-                    "updated_by": user,
-                    "next_scheduled_run_time": due,
-                }
-                for index in range(count)
-            ],
-        )
-
-
 @pytest.mark.parametrize("lanes", [1, 2])
 def test_two_schedulers_split_5000_definitions_due_on_one_minute(
     database: str, tmp_path: Path, lanes: int
@@ -101,7 +49,7 @@ def test_two_schedulers_split_5000_definitions_due_on_one_minute(
     migrate(database)
     engine = create_engine_for(database)
     due = (datetime.now(UTC) + timedelta(seconds=80)).replace(second=0, microsecond=0)
-    add_definitions(engine, DEFINITIONS, due)
+    add_due_definitions(engine, DEFINITIONS, due)
     schedulers = [
         ServeProcess(
             tmp_path / f"home-{n}",

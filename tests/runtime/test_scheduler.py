@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rows import EVERY_MINUTE, add_definition, add_deployment, local_spec, org_and_user
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
+from due_definitions import add_due_definitions
 from scorecast.runtime.scheduler import Scheduler, lane_id
 from scorecast.service.firing import Fire
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job, JobDefinition, SchedulerHeartbeat
-from scorecast.store.types import new_id
+from scorecast.store.models import Job, SchedulerHeartbeat
 
 START = datetime(2026, 5, 4, 9, 59, 30, tzinfo=UTC)
 #: definitions due on one moment for the lanes' test: many batches of 20 for two lanes
@@ -98,28 +98,8 @@ def test_a_batch_logs_one_line_for_its_runs_and_a_warning_per_fire_that_ran_noth
 def test_lanes_split_the_due_set_and_fire_each_definition_once(engine: Engine) -> None:
     """One scheduler firing in two lanes (threads) on PostgreSQL: every due definition fires
     exactly once, with one job, and both lanes took batches (each beats a row of its own)."""
-    org, user = org_and_user(engine)
-    deployment = add_deployment(engine, org, user)
     due = START + timedelta(seconds=30)
-    with session_scope(engine) as session:
-        session.execute(
-            insert(JobDefinition),
-            [
-                {
-                    "id": new_id(),
-                    "org_id": org,
-                    "name": f"definition {index}",
-                    "enabled": True,
-                    "schedule": EVERY_MINUTE,
-                    "job_spec": local_spec(deployment),
-                    "deployment_id": deployment,
-                    "created_by": user,
-                    "updated_by": user,
-                    "next_scheduled_run_time": due,
-                }
-                for index in range(DUE_TOGETHER)
-            ],
-        )
+    add_due_definitions(engine, DUE_TOGETHER, due)
     scheduler = Scheduler(engine, clock=lambda: due, batch_size=20, lanes=2)
     fires = scheduler.tick()
     assert len(fires) == DUE_TOGETHER
