@@ -10,6 +10,8 @@ from rows import EVERY_MINUTE, add_definition, add_deployment, local_spec, org_a
 from sqlalchemy import Engine, select
 
 from due_definitions import add_due_definitions
+from scorecast.config import Settings
+from scorecast.errors import InvalidInput
 from scorecast.runtime.scheduler import Scheduler, lane_id
 from scorecast.service.firing import Fire
 from scorecast.store.db import session_scope
@@ -115,3 +117,12 @@ def test_lanes_split_the_due_set_and_fire_each_definition_once(engine: Engine) -
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_sqlite_has_one_lane(engine: Engine) -> None:
     assert Scheduler(engine, lanes=4).lanes == 1
+
+
+def test_the_lanes_setting_is_a_whole_number() -> None:
+    env = {"SCORECAST_HOME": "home"}
+    assert Settings.from_env(env).scheduler_lanes == 1
+    assert Settings.from_env({**env, "SCORECAST_SCHEDULER_LANES": "2"}).scheduler_lanes == 2
+    for bad in ("0", "two", "1.5"):
+        with pytest.raises(InvalidInput, match="SCORECAST_SCHEDULER_LANES"):
+            Settings.from_env({**env, "SCORECAST_SCHEDULER_LANES": bad})
