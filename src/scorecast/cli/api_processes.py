@@ -112,7 +112,7 @@ def _serve(parent: int, descriptor: int, serving: int, log_level: str, keep_aliv
     from scorecast import log_format
     from scorecast.api.app import create_app
     from scorecast.cli import heap
-    from scorecast.cli.uvicorn_server import server_class, uvicorn_config
+    from scorecast.cli.uvicorn_server import server_class, uvicorn_config, wait_started
     from scorecast.metrics import Metrics
     from scorecast.process_privacy import keep_memory_private
     from scorecast.store.db import create_engine_for
@@ -134,9 +134,7 @@ def _serve(parent: int, descriptor: int, serving: int, log_level: str, keep_aliv
 
     def say_serving() -> None:
         try:
-            while not server.started and not server.should_exit:
-                threading.Event().wait(0.05)
-            if server.started:
+            if wait_started(server):
                 os.write(serving, b"1")
         finally:
             os.close(serving)

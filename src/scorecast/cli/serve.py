@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scorecast.cli.uvicorn_server import server_class, uvicorn_config
+from scorecast.cli.uvicorn_server import server_class, uvicorn_config, wait_started
 from scorecast.config import Settings
 from scorecast.process_privacy import keep_memory_private
 from scorecast.state_folder import make_owner_only
@@ -245,9 +245,7 @@ class _Api:
         )
 
         def announce() -> None:
-            while not server.started and not server.should_exit:
-                threading.Event().wait(0.05)
-            if not server.started:
+            if not wait_started(server):
                 return
             if not api_processes.wait_serving(extra, lambda: bool(server.should_exit)):
                 if server.should_exit:

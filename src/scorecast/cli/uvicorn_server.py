@@ -1,6 +1,6 @@
 """uvicorn as ``scorecast serve`` runs it, in the main process and in its extra API processes
-(``cli/api_processes.py``): the config, and a server class that leaves the process alive after
-the signal it stopped for."""
+(``cli/api_processes.py``): the config, a server class that leaves the process alive after
+the signal it stopped for, and the wait for it to start."""
 
 from __future__ import annotations
 
@@ -49,3 +49,11 @@ def server_class(uvicorn: Any) -> Any:
                     signal.signal(sig, handler)
 
     return Server
+
+
+def wait_started(server: Any) -> bool:
+    """Wait, from another thread, until uvicorn's ``server`` serves or is told to exit;
+    whether it serves."""
+    while not server.started and not server.should_exit:
+        threading.Event().wait(0.05)
+    return bool(server.started)

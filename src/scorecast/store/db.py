@@ -107,10 +107,10 @@ def create_engine_for(url: str | URL, *, pool_size: int | None = None, **kwargs:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
-        # As many connections as a process's threads use at once (the API's 40 threads, the
-        # worker's and the scheduler's): with SQLAlchemy's 5 kept and 10 more, requests waited
-        # for a connection, and each one past the fifth was a new PostgreSQL backend, closed
-        # again on return.
+        # As many connections as a process's threads use at once (the API's threads, the
+        # worker's and the scheduler's lanes): with SQLAlchemy's 5 kept and 10 more, requests
+        # waited for a connection, and each one past the fifth was a new PostgreSQL backend,
+        # closed again on return.
         size = pool_size or POSTGRES_POOL_SIZE
         kwargs.setdefault("pool_size", size)
         kwargs.setdefault("max_overflow", size)
