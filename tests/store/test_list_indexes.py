@@ -4,11 +4,14 @@ stores: the page query of each list is captured as the service runs it and expla
 On SQLite ``EXPLAIN QUERY PLAN`` must name the index and need no temporary B-tree for the
 ORDER BY. On PostgreSQL sequential scans and sorts are switched off for the explanation, so the
 planner picks an index that gives the order whenever one exists (an empty table would otherwise
-always be scanned); the plan must name the index and hold no Sort node.
+always be scanned); the plan must name the index and hold no Sort node, and so must the generic
+plan (the one a statement prepared on a connection settles on: psycopg prepares a statement
+from its fifth run on a connection, and PostgreSQL then plans it without its values).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.service import credentials, data_stores, datasets, definitions, deployments, jobs
 from scorecast.service.caller import Caller
-from scorecast.service.job_views import queue_positions
+from scorecast.service.job_views import job_views, queue_positions
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job
 
@@ -115,12 +118,12 @@ def test_each_list_page_reads_its_index_in_order(engine: Engine, case: str) -> N
         if f"FROM {table}" in sql and "ORDER BY" in sql and "LIMIT" in sql
     ]
     assert len(pages) == 1, seen
-    plan = _plan(engine, *pages[0])
-    assert index in plan, plan
-    if engine.dialect.name == "sqlite":
-        assert "TEMP B-TREE" not in plan, plan
-    else:
-        assert "Sort" not in plan, plan
+    plans = [_plan(engine, *pages[0])]
+    if engine.dialect.name == "postgresql":
+        plans.append(_generic_plan(engine, *pages[0]))
+    for plan in plans:
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
 @pytest.mark.parametrize("count", [1, 2])
@@ -137,3 +140,46 @@ def test_queue_positions_count_through_the_partial_index_of_waiting_jobs(
     for statement in statements:
         plan = _plan(engine, *statement)
         assert "ix_jobs_waiting" in plan, plan
+
+
+def _generic_plan(engine: Engine, statement: str, parameters: dict[str, Any]) -> str:
+    """PostgreSQL's generic plan of ``statement`` (the one a statement prepared on a connection
+    settles on, planned without its parameters' values), as ``_plan`` explains it."""
+    names: list[str] = []
+
+    def number(found: re.Match[str]) -> str:
+        if found.group(1) not in names:
+            names.append(found.group(1))
+        return f"${names.index(found.group(1)) + 1}"
+
+    prepared = re.sub(r"%\((\w+)\)s", number, statement)
+    with engine.connect() as connection:
+        for setting in ("plan_cache_mode = force_generic_plan", "enable_seqscan = off"):
+            connection.exec_driver_sql(f"SET {setting}")
+        connection.exec_driver_sql("SET enable_sort = off")
+        connection.exec_driver_sql(f"PREPARE newest AS {prepared}")
+        values = ", ".join(_literal(parameters[name]) for name in names)
+        rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE newest({values})")
+        return "\n".join(str(row[0]) for row in rows)
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def test_a_jobs_newest_log_lines_read_through_its_own_lines(engine: Engine) -> None:
+    """A job's page reads its newest lines through (job_id, id). On PostgreSQL the generic plan
+    counts too: without the index it walked the whole log table backwards by id."""
+    job = Job(id="e" * 24, created=datetime(2026, 1, 1, tzinfo=UTC), status="COMPLETED", spec={})
+    with _statements(engine) as seen, session_scope(engine, deferred=True) as session:
+        job_views(session, [job])
+    (statement,) = [(sql, params) for sql, params in seen if "FROM job_logs" in sql]
+    if engine.dialect.name == "sqlite":
+        plan = _plan(engine, *statement)
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        plan = _generic_plan(engine, *statement)
+        assert "Sort" not in plan, plan
+    assert "ix_job_logs_job_newest" in plan, plan

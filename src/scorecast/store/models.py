@@ -336,10 +336,14 @@ class JobTally(Base):
 
 
 class JobLog(Base):
+    """A job's log line. ``(job_id, id)`` is indexed: a job's newest lines are read by it, also
+    through a generic plan on PostgreSQL (migration ``0015``)."""
+
     __tablename__ = "job_logs"
+    __table_args__ = (Index("ix_job_logs_job_newest", "job_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     created: Mapped[datetime] = mapped_column(default=utcnow)
     message: Mapped[str] = mapped_column(Text)
 
