@@ -17,6 +17,7 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Tuple
 
+from scorecast.service.caller import Caller
 from scorecast.store.models import JOB_WAITING, Dataset, Job, JobDefinition, JobLog, User
 
 #: At most this many of a job's most recent log lines are shown.
@@ -112,13 +113,15 @@ def job_views(
     *,
     with_logs: bool = True,
     with_positions: bool = True,
+    caller: Caller | None = None,
 ) -> list[JobView]:
     """What the JSON of each job needs: creator, logs, queue position, definition name.
 
     A list that shows no logs (or no queue positions) leaves them out: each costs a query
-    over the page's jobs (the positions one over every job waiting ahead of them).
+    over the page's jobs (the positions one over every job waiting ahead of them). ``caller``:
+    the user asking (see ``user_refs``).
     """
-    users = user_refs(session, {job.created_by for job in jobs})
+    users = user_refs(session, {job.created_by for job in jobs}, caller)
     definition_ids = {job.definition_id for job in jobs if job.definition_id}
     names: dict[str, str] = {}
     if definition_ids:
@@ -210,13 +213,22 @@ def _claim_key(job: JobFields) -> Tuple:
     return tuple_(literal(job.created, Job.created.type), literal(job.id, Job.id.type))
 
 
-def user_refs(session: Session, user_ids: Collection[str]) -> dict[str, UserRef]:
-    if not user_ids:
-        return {}
-    rows = session.execute(
-        select(User.id, User.username, User.full_name).where(User.id.in_(set(user_ids)))
-    )
-    return {user_id: UserRef(user_id, username, full_name) for user_id, username, full_name in rows}
+def user_refs(
+    session: Session, user_ids: Collection[str], caller: Caller | None = None
+) -> dict[str, UserRef]:
+    """Who each of ``user_ids`` is. ``caller``: the user asking, read with their token in the
+    same transaction, so not read again (most objects a user lists are their own)."""
+    refs: dict[str, UserRef] = {}
+    wanted = set(user_ids)
+    if caller is not None and caller.user_id in wanted:
+        refs[caller.user_id] = UserRef(caller.user_id, caller.username, caller.full_name)
+        wanted.discard(caller.user_id)
+    if wanted:
+        rows = session.execute(
+            select(User.id, User.username, User.full_name).where(User.id.in_(wanted))
+        )
+        refs.update((user_id, UserRef(user_id, name, full)) for user_id, name, full in rows)
+    return refs
 
 
 def _is_waiting(job: JobFields) -> bool:

@@ -23,6 +23,7 @@ from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import IsoDateTime, JsonObject, Limit, Offset
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service import jobs
+from scorecast.service.caller import Caller
 from scorecast.service.job_views import job_views
 from scorecast.store.models import Job
 
@@ -46,12 +47,16 @@ def api_root(request: Request) -> str:
 
 
 def _answer(
-    session: Session, job: Job, request: Request, response: Response | None = None
+    session: Session,
+    job: Job,
+    request: Request,
+    caller: Caller,
+    response: Response | None = None,
 ) -> dict[str, Any]:
     root = api_root(request)
     if response is not None:
         response.headers["Location"] = job_url(root, job.id)
-    return job_to_wire(job_views(session, [job])[0], root)
+    return job_to_wire(job_views(session, [job], caller=caller)[0], root)
 
 
 @router.post("/batchPredictions/", status_code=202, name="create_batch_prediction")
@@ -66,7 +71,7 @@ def create_batch_prediction(
 ) -> dict[str, Any]:
     """Submit a job (the body is a job spec). A ``localFile`` intake then waits for its upload."""
     job = jobs.create_job(session, caller, body, "api", app_settings=app_settings)
-    return _answer(session, job, request, response)
+    return _answer(session, job, request, caller, response)
 
 
 @router.get("/batchPredictions/", name="list_batch_predictions", responses=PAGE_RESPONSE)
@@ -135,7 +140,7 @@ def list_batch_predictions(
     )
     page, total = jobs.list_jobs(session, caller, filters, offset=offset, limit=limit)
     root = api_root(request)
-    data = [job_to_wire(view, root) for view in job_views(session, page)]
+    data = [job_to_wire(view, root) for view in job_views(session, page, caller=caller)]
     return page_response(request, data, total=total, offset=offset, limit=limit)
 
 
@@ -156,7 +161,7 @@ def run_definition(
     job = jobs.job_from_definition(
         session, caller, definition_id, source="manual", app_settings=app_settings
     )
-    return _answer(session, job, request, response)
+    return _answer(session, job, request, caller, response)
 
 
 @router.post("/batchPredictions/fromExisting/", status_code=202, name="copy_batch_prediction")
@@ -172,7 +177,7 @@ def copy_job(
     """Submit a new job with an existing job's spec: ``{"predictionJobId": "..."}``."""
     job_id = _required_id(body, "predictionJobId")
     job = jobs.job_from_existing(session, caller, job_id, app_settings=app_settings)
-    return _answer(session, job, request, response)
+    return _answer(session, job, request, caller, response)
 
 
 @router.get("/batchPredictions/{job_id}/", name="get_batch_prediction")
@@ -180,7 +185,7 @@ def get_batch_prediction(
     job_id: str, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     """One job, with live progress."""
-    return _answer(session, jobs.get_job(session, caller, job_id), request)
+    return _answer(session, jobs.get_job(session, caller, job_id), request, caller)
 
 
 @router.delete("/batchPredictions/{job_id}/", status_code=202, name="abort_batch_prediction")
@@ -188,7 +193,7 @@ def abort_batch_prediction(
     job_id: str, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Abort a job: a waiting one at once, a running one within seconds; 409 once ended."""
-    return _answer(session, jobs.abort_job(session, caller, job_id), request)
+    return _answer(session, jobs.abort_job(session, caller, job_id), request, caller)
 
 
 def _required_id(body: dict[str, Any], key: str) -> str:

@@ -20,6 +20,7 @@ from scorecast.api.serializers import definition_to_wire
 from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset
 from scorecast.service import definitions
+from scorecast.service.caller import Caller
 from scorecast.store.models import JobDefinition
 
 router = APIRouter(tags=["Batch prediction job definitions"], route_class=TransactionRoute)
@@ -27,8 +28,8 @@ router = APIRouter(tags=["Batch prediction job definitions"], route_class=Transa
 _PATH = "/batchPredictionJobDefinitions/"
 
 
-def _wire(session: Session, definition: JobDefinition) -> dict[str, Any]:
-    return definition_to_wire(definitions.definition_views(session, [definition])[0])
+def _wire(session: Session, definition: JobDefinition, caller: Caller) -> dict[str, Any]:
+    return definition_to_wire(definitions.definition_views(session, [definition], caller)[0])
 
 
 @router.post(_PATH, status_code=202, name="create_job_definition")
@@ -45,7 +46,7 @@ def create_job_definition(
     definition = definitions.create_definition(session, caller, body, app_settings=app_settings)
     url = request.url_for("get_job_definition", definition_id=definition.id)
     response.headers["Location"] = str(url)
-    return _wire(session, definition)
+    return _wire(session, definition, caller)
 
 
 @router.get(_PATH, name="list_job_definitions", responses=PAGE_RESPONSE)
@@ -69,7 +70,9 @@ def list_job_definitions(
         offset=offset,
         limit=limit,
     )
-    data = [definition_to_wire(view) for view in definitions.definition_views(session, page)]
+    data = [
+        definition_to_wire(view) for view in definitions.definition_views(session, page, caller)
+    ]
     return page_response(request, data, total=total, offset=offset, limit=limit)
 
 
@@ -77,7 +80,7 @@ def list_job_definitions(
 def get_job_definition(
     definition_id: str, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
-    return _wire(session, definitions.get_definition(session, caller, definition_id))
+    return _wire(session, definitions.get_definition(session, caller, definition_id), caller)
 
 
 @router.patch(_PATH + "{definition_id}/", name="update_job_definition")
@@ -94,7 +97,7 @@ def update_job_definition(
     definition = definitions.update_definition(
         session, caller, definition_id, body, app_settings=app_settings
     )
-    return _wire(session, definition)
+    return _wire(session, definition, caller)
 
 
 @router.delete(_PATH + "{definition_id}/", status_code=204, name="delete_job_definition")
