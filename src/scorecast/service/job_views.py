@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Tuple
 
@@ -237,34 +237,43 @@ def _is_waiting(job: JobFields) -> bool:
     )
 
 
+#: A job's newest ``MAX_LOG_LINES`` lines, newest first (``_logs``). The log statements are
+#: built once, their ids bound per call: building one per request cost a list page more than
+#: running it.
+_NEWEST_LINES: Final = (
+    select(JobLog.message)
+    .where(JobLog.job_id == bindparam("job_id"))
+    .order_by(JobLog.id.desc())
+    .limit(MAX_LOG_LINES)
+)
+_RANKED = (
+    select(
+        JobLog.job_id,
+        JobLog.id,
+        JobLog.message,
+        func.row_number().over(partition_by=JobLog.job_id, order_by=JobLog.id.desc()).label("rank"),
+    )
+    .where(JobLog.job_id.in_(bindparam("job_ids", expanding=True)))
+    .subquery()
+)
+#: The newest ``MAX_LOG_LINES`` lines of each of several jobs, by job then oldest first.
+_RECENT_LINES: Final = (
+    select(_RANKED.c.job_id, _RANKED.c.message)
+    .where(_RANKED.c.rank <= MAX_LOG_LINES)
+    .order_by(_RANKED.c.job_id, _RANKED.c.id)
+)
+
+
 def _logs(session: Session, job_ids: Collection[str]) -> dict[str, list[str]]:
     """The last ``MAX_LOG_LINES`` lines of each job, oldest first, in one query."""
     if not job_ids:
         return {}
     if len(job_ids) == 1:  # one job's page (most requests): its newest lines, no window
         (job_id,) = job_ids
-        newest = session.execute(
-            select(JobLog.message)
-            .where(JobLog.job_id == job_id)
-            .order_by(JobLog.id.desc())
-            .limit(MAX_LOG_LINES)
-        ).scalars()
-        lines = list(newest)
+        lines = list(session.execute(_NEWEST_LINES, {"job_id": job_id}).scalars())
         lines.reverse()
         return {job_id: lines} if lines else {}
-    rank = (
-        func.row_number().over(partition_by=JobLog.job_id, order_by=JobLog.id.desc()).label("rank")
-    )
-    recent = (
-        select(JobLog.job_id, JobLog.id, JobLog.message, rank)
-        .where(JobLog.job_id.in_(set(job_ids)))
-        .subquery()
-    )
-    rows = session.execute(
-        select(recent.c.job_id, recent.c.message)
-        .where(recent.c.rank <= MAX_LOG_LINES)
-        .order_by(recent.c.job_id, recent.c.id)
-    )
+    rows = session.execute(_RECENT_LINES, {"job_ids": list(set(job_ids))})
     logs: dict[str, list[str]] = {}
     for job_id, message in rows:
         logs.setdefault(job_id, []).append(message)
