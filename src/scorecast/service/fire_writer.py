@@ -38,6 +38,7 @@ from scorecast.service import fire_reasons, job_checks
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.job_events import emit_job_end
+from scorecast.service.thread_turns import give_way
 from scorecast.store.id_lists import among, id_array
 from scorecast.store.models import (
     Base,
@@ -136,7 +137,8 @@ class BatchWriter:
     def plan(self, since: datetime | None) -> None:
         """Decide every definition of the batch; the rows are written by ``write``."""
         decided: list[tuple[Row[Any], FiringPlan, DefinitionPolicies, dict[str, Any]]] = []
-        for row in self.due:
+        for number, row in enumerate(self.due):
+            give_way(number)  # the API's threads may share this interpreter
             update_values: dict[str, Any] = {"id": row.id}
             self.definitions.append(update_values)
             schedule = self._schedule(row.schedule_text)
@@ -152,7 +154,8 @@ class BatchWriter:
             self.session,
             [row.id for row, plan, _, _ in decided if self._needs_spec(row, plan)],
         )
-        for row, plan, policies, update_values in decided:
+        for number, (row, plan, policies, update_values) in enumerate(decided):
+            give_way(number)
             self._record(row, plan, policies, update_values)
 
     def _plan(

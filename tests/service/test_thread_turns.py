@@ -1,0 +1,17 @@
+"""``give_way``: a long loop gives the GIL away once every ``ROWS_PER_TURN`` rows, no more."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scorecast.service.thread_turns import ROWS_PER_TURN, give_way
+
+
+def test_a_turn_is_given_once_per_rows_per_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(time, "sleep", pauses.append)
+    for number in range(4 * ROWS_PER_TURN + 3):
+        give_way(number)
+    assert pauses == [0, 0, 0, 0]
