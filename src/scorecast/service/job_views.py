@@ -216,8 +216,8 @@ def _claim_key(job: JobFields) -> Tuple:
 def user_refs(
     session: Session, user_ids: Collection[str], caller: Caller | None = None
 ) -> dict[str, UserRef]:
-    """Who each of ``user_ids`` is. ``caller``: the user asking, read with their token in the
-    same transaction, so not read again (most objects a user lists are their own)."""
+    """Who each of ``user_ids`` is. ``caller``: the user asking, read with their token for this
+    request, so not read again (most objects a user lists are their own)."""
     refs: dict[str, UserRef] = {}
     wanted = set(user_ids)
     if caller is not None and caller.user_id in wanted:

@@ -245,8 +245,10 @@ def overview(request: Request, user: UserDep) -> HTMLResponse:
         waiting = overview_queries.jobs_in_status(session, caller, ["INITIALIZING"])
         upcoming = overview_queries.upcoming_fires(session, caller, now, day)
         return {
-            "running": job_views(session, running, with_logs=False, with_positions=False),
-            "waiting": job_views(session, waiting, with_logs=False),
+            "running": job_views(
+                session, running, with_logs=False, with_positions=False, caller=caller
+            ),
+            "waiting": job_views(session, waiting, with_logs=False, caller=caller),
             "failures": overview_queries.failed_jobs_since(session, caller, now - day),
             "fires": overview_queries.fires_needing_attention(session, caller, now - day),
             "upcoming": upcoming,
@@ -357,7 +359,9 @@ def jobs_page(
             session, user.caller, filters, offset=offset, limit=PAGE_SIZE, count_limit=counted
         )
         return {
-            "jobs": job_views(session, page, with_logs=False, with_positions=False),
+            "jobs": job_views(
+                session, page, with_logs=False, with_positions=False, caller=user.caller
+            ),
             "filters": {
                 "status": status,
                 "definition": definition,
@@ -385,7 +389,7 @@ def jobs_page(
 def job_page(request: Request, user: UserDep, job_id: str) -> HTMLResponse:
     def work(session: Session) -> dict[str, Any]:
         job = jobs.get_job(session, user.caller, job_id)
-        view = job_views(session, [job])[0]
+        view = job_views(session, [job], caller=user.caller)[0]
         return {
             "view": view,
             "job": job,
