@@ -3,7 +3,7 @@
 A job's page reads its newest log lines (``WHERE job_id = :id ORDER BY id DESC LIMIT :n``).
 On PostgreSQL a statement run often on one connection is prepared, and its generic plan (the
 job and the limit unknown) walked the whole log table backwards by ``id``, keeping the lines
-of one job: 1.8 ms of the server's CPU for every job read or submitted with 12,000 lines in
+of one job: 1.8 ms of PostgreSQL's CPU for every job read or submitted with 12,000 lines in
 the table, and a scan of every line of the store for an old job. With ``(job_id, id)`` both
 plans read the job's lines alone, newest first; the index still serves the jobs' cascade.
 
