@@ -39,7 +39,6 @@ from scorecast.errors import Conflict, InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
 from scorecast.service.jobs import validate_job_spec
-from scorecast.store.definition_tallies import definition_count
 from scorecast.store.models import JobDefinition
 from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
@@ -132,17 +131,7 @@ def list_definitions(
         wanted.append(func.lower(JobDefinition.name).contains(search_name.lower(), autoescape=True))
     if deployment_id:
         wanted.append(JobDefinition.deployment_id == deployment_id)
-    # unfiltered, the organization's tally knows the total without counting
-    tallied = None if wanted else (lambda: definition_count(session, caller.org_id))
-    return org_page(
-        session,
-        JobDefinition,
-        caller.org_id,
-        *wanted,
-        offset=offset,
-        limit=limit,
-        counted_by=tallied,
-    )
+    return org_page(session, JobDefinition, caller.org_id, *wanted, offset=offset, limit=limit)
 
 
 def update_definition(

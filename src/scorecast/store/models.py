@@ -335,19 +335,6 @@ class JobTally(Base):
     delta: Mapped[int] = mapped_column(Integer)
 
 
-class DefinitionTally(Base):
-    """The number of an organization's job definitions, kept exact in every transaction by
-    triggers on ``job_definitions`` (migration ``0016_definition_tallies``) and read by
-    ``store.definition_tallies.definition_count`` instead of counting the definitions."""
-
-    __tablename__ = "definition_tallies"
-
-    org_id: Mapped[str] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    count: Mapped[int] = mapped_column(Integer)
-
-
 class JobLog(Base):
     """A job's log line. ``(job_id, id)`` is indexed: a job's newest lines are read by it, also
     through a generic plan on PostgreSQL (migration ``0015``)."""

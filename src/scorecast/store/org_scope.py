@@ -126,7 +126,6 @@ def org_page(
     limit: int,
     order_by: Sequence[ColumnElement[Any]] | None = None,
     count_limit: int | None = None,
-    counted_by: Callable[[], int] | None = None,
 ) -> tuple[list[_Owned], int]:
     """One page of organization ``org_id``'s ``model`` rows matching ``conditions`` (newest
     first unless ``order_by``) and the count of all that match (see ``page``)."""
@@ -141,7 +140,6 @@ def org_page(
         limit=limit,
         count_limit=count_limit,
         key=columns.id,
-        counted_by=counted_by,
     )
 
 
@@ -212,14 +210,12 @@ def page(
     limit: int,
     count_limit: int | None = None,
     key: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
-    counted_by: Callable[[], int] | None = None,
 ) -> tuple[list[_Row], int]:
     """Rows ``offset`` to ``offset + limit`` of ``query`` in ``order_by`` (which must end in a
     unique column, so that pages neither skip nor repeat rows), and the count of all its rows.
 
     With ``count_limit`` the count stops there (a page that shows "more than N" need not count
-    a million rows). ``key``: one column the count selects instead of whole rows;
-    ``counted_by``: the count, when something cheaper knows it (``org_rows_page``). A page with
+    a million rows). ``key``: one column the count selects instead of whole rows. A page with
     rows but fewer than ``limit`` is the last one and tells the total itself: no count is run
     for it. The count and the page are two statements, which PostgreSQL's READ COMMITTED may
     answer from two moments; ``consistent_total`` makes the total agree with the page.
@@ -227,13 +223,7 @@ def page(
     rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
     counted: Select[Any] = query if key is None else query.with_only_columns(key)
     total = _total(
-        session,
-        counted,
-        offset=offset,
-        limit=limit,
-        shown=len(rows),
-        count_limit=count_limit,
-        counted_by=counted_by,
+        session, counted, offset=offset, limit=limit, shown=len(rows), count_limit=count_limit
     )
     return list(rows), total
 
