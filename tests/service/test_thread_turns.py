@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import pytest
 
+from scorecast.service import thread_turns
 from scorecast.service.thread_turns import ROWS_PER_TURN, give_way
 
 
 def test_a_turn_is_given_once_per_rows_per_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     pauses: list[float] = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
+    # the module's own ``time`` only: other threads of the test process keep the real sleep
+    monkeypatch.setattr(thread_turns, "time", SimpleNamespace(sleep=pauses.append))
     for number in range(4 * ROWS_PER_TURN + 3):
         give_way(number)
     assert pauses == [0, 0, 0, 0]

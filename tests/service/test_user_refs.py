@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine, event, select
 
-from scorecast.service import accounts
+from scorecast.service import accounts, definitions
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, job_views, user_refs
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job, User
+from scorecast.store.models import Job, JobDefinition, User
 
 SPEC = {"intakeSettings": {"type": "localFile"}, "outputSettings": {"type": "localFile"}}
 
@@ -81,3 +81,32 @@ def test_other_users_are_read_from_the_store(engine: Engine) -> None:
             ann.user_id: UserRef(ann.user_id, "ann", "Ann Lee"),
             bob: UserRef(bob, "bob", None),
         }
+
+
+def test_definitions_name_the_caller_without_reading_it(engine: Engine) -> None:
+    ann, bob = _users(engine)
+    with session_scope(engine) as session:
+        for name, changed_by in (("own", ann.user_id), ("changed by bob", bob)):
+            session.add(
+                JobDefinition(
+                    org_id=ann.org_id,
+                    name=name,
+                    job_spec=SPEC,
+                    deployment_id="d" * 24,
+                    created_by=ann.user_id,
+                    updated_by=changed_by,
+                )
+            )
+    with session_scope(engine, deferred=True) as session:
+        rows = session.scalars(select(JobDefinition).order_by(JobDefinition.name)).all()
+        by_name = {row.name: row for row in rows}
+        with _user_reads(engine) as reads:
+            (own,) = definitions.definition_views(session, [by_name["own"]], caller=ann)
+        assert reads == []
+        assert own.created_by == own.updated_by == UserRef(ann.user_id, "ann", "Ann Lee")
+        with _user_reads(engine) as reads:
+            (changed,) = definitions.definition_views(
+                session, [by_name["changed by bob"]], caller=ann
+            )
+        assert len(reads) == 1
+        assert changed.updated_by == UserRef(bob, "bob", None)

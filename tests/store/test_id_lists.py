@@ -11,11 +11,12 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, func, insert, se
 from scorecast.store.db import session_scope
 from scorecast.store.id_lists import among, id_array
 
-#: any text a database stores (PostgreSQL's text holds no NUL), the array literal's own
-#: characters included: quotes, backslashes, commas, braces, spaces, the word NULL
-TEXTS = st.text(st.characters(blacklist_characters="\x00"), max_size=12) | st.sampled_from(
-    ['"', "\\", ",", "{}", " a ", "NULL", "null", '\\"', "a,b", "{x}"]
-)
+#: any text a database stores (PostgreSQL's text holds no NUL; both stores hold UTF-8, which
+#: has no lone surrogate), the array literal's own characters included: quotes, backslashes,
+#: commas, braces, spaces, the word NULL
+TEXTS = st.text(
+    st.characters(codec="utf-8", blacklist_characters="\x00"), max_size=12
+) | st.sampled_from(['"', "\\", ",", "{}", " a ", "NULL", "null", '\\"', "a,b", "{x}"])
 FIXTURE = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 metadata = MetaData()

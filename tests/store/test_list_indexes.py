@@ -156,23 +156,27 @@ def _generic_plan(engine: Engine, statement: str, parameters: dict[str, Any]) ->
         return f"${names.index(found.group(1)) + 1}"
 
     prepared = re.sub(r"%\((\w+)\)s", number, statement)
+    settings = ("plan_cache_mode = force_generic_plan", "enable_seqscan = off", "enable_sort = off")
+    values = ", ".join(_literal(parameters[name]) for name in names)
     with engine.connect() as connection:
-        for setting in ("plan_cache_mode = force_generic_plan", "enable_seqscan = off"):
+        for setting in settings:
             connection.exec_driver_sql(f"SET {setting}")
-        connection.exec_driver_sql("SET enable_sort = off")
         connection.exec_driver_sql(f"PREPARE explained AS {prepared}")
-        try:
-            values = ", ".join(_literal(parameters[name]) for name in names)
-            rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE explained({values})")
-            return "\n".join(str(row[0]) for row in rows)
-        finally:
-            connection.exec_driver_sql("DEALLOCATE explained")
+        rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE explained({values})").all()
+        # prepared statements outlive the transaction on the pooled connection
+        connection.exec_driver_sql("DEALLOCATE explained")
+        return "\n".join(str(row[0]) for row in rows)
 
 
 def _literal(value: object) -> str:
-    if isinstance(value, int):
+    """A parameter of the captured statements as SQL (the few types they bind)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int):
         return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    if isinstance(value, str | datetime):
+        return "'" + str(value).replace("'", "''") + "'"
+    raise TypeError(f"no literal for {value!r}")
 
 
 def test_a_jobs_newest_log_lines_read_through_its_own_lines(engine: Engine) -> None:

@@ -199,11 +199,11 @@ def delete_definition(session: Session, caller: Caller, definition_id: str) -> N
 
 
 def definition_views(
-    session: Session, definitions: Sequence[JobDefinition], caller: Caller | None = None
+    session: Session, definitions: Sequence[JobDefinition], *, caller: Caller | None = None
 ) -> list[DefinitionView]:
     """What the JSON of each definition needs; ``caller``: the user asking (``user_refs``)."""
     ids = {d.created_by for d in definitions} | {d.updated_by for d in definitions}
-    users = user_refs(session, ids, caller)
+    users = user_refs(session, ids, caller=caller)
 
     def ref(user_id: str) -> UserRef:
         return users.get(user_id, UserRef(user_id, "unknown", None))

@@ -121,7 +121,7 @@ def job_views(
     over the page's jobs (the positions one over every job waiting ahead of them). ``caller``:
     the user asking (see ``user_refs``).
     """
-    users = user_refs(session, {job.created_by for job in jobs}, caller)
+    users = user_refs(session, {job.created_by for job in jobs}, caller=caller)
     definition_ids = {job.definition_id for job in jobs if job.definition_id}
     names: dict[str, str] = {}
     if definition_ids:
@@ -214,7 +214,7 @@ def _claim_key(job: JobFields) -> Tuple:
 
 
 def user_refs(
-    session: Session, user_ids: Collection[str], caller: Caller | None = None
+    session: Session, user_ids: Collection[str], *, caller: Caller | None = None
 ) -> dict[str, UserRef]:
     """Who each of ``user_ids`` is. ``caller``: the user asking, read with their token for this
     request, so not read again (most objects a user lists are their own)."""
@@ -246,7 +246,7 @@ _NEWEST_LINES: Final = (
     .order_by(JobLog.id.desc())
     .limit(MAX_LOG_LINES)
 )
-_RANKED = (
+_RANKED: Final = (
     select(
         JobLog.job_id,
         JobLog.id,

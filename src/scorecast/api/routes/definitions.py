@@ -29,7 +29,7 @@ _PATH = "/batchPredictionJobDefinitions/"
 
 
 def _wire(session: Session, definition: JobDefinition, caller: Caller) -> dict[str, Any]:
-    return definition_to_wire(definitions.definition_views(session, [definition], caller)[0])
+    return definition_to_wire(definitions.definition_views(session, [definition], caller=caller)[0])
 
 
 @router.post(_PATH, status_code=202, name="create_job_definition")
@@ -71,7 +71,8 @@ def list_job_definitions(
         limit=limit,
     )
     data = [
-        definition_to_wire(view) for view in definitions.definition_views(session, page, caller)
+        definition_to_wire(view)
+        for view in definitions.definition_views(session, page, caller=caller)
     ]
     return page_response(request, data, total=total, offset=offset, limit=limit)
 
