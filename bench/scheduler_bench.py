@@ -46,64 +46,14 @@ from sqlalchemy import Engine, create_engine, func, insert, select, text
 from scorecast.home_layout import database_file
 from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import (
-    Deployment,
     Job,
-    JobDefinition,
-    Organization,
     ScheduleFire,
     User,
 )
 from scorecast.store.types import ID_SEQUENCE_SPAN, new_id
+from scorecast.testing.due_definitions import add_due_definitions
 
 LEAD = timedelta(seconds=4)  # definitions are due this long after the schedulers start
-
-
-def add_definitions(
-    engine: Engine, count: int, due: datetime, owner: tuple[str, str] | None = None
-) -> str:
-    """``count`` definitions due at ``due`` (in a new organization, or ``owner``'s: (org id,
-    user id)); their deployment's id."""
-    org, user = owner or (new_id(), new_id())
-    deployment = new_id()
-    schedule: dict[str, list[Any]] = {"minute": [due.minute], "hour": [due.hour]}
-    schedule |= {"dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
-    spec = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "localFile"},
-        "outputSettings": {"type": "localFile"},
-    }
-    with session_scope(engine) as session:
-        if owner is None:
-            session.execute(insert(Organization).values(id=org, name="bench"))
-            session.execute(insert(User).values(id=user, org_id=org, username="admin@bench"))
-        session.execute(
-            insert(Deployment).values(
-                id=deployment,
-                org_id=org,
-                label="m",
-                artifact_path="none",
-                model={},
-                created_by=user,
-            )
-        )
-        for start in range(0, count, 10_000):
-            rows = [
-                {
-                    "id": new_id(),
-                    "org_id": org,
-                    "name": f"definition {index}",
-                    "enabled": True,
-                    "schedule": schedule,
-                    "job_spec": spec,
-                    "deployment_id": deployment,
-                    "created_by": user,
-                    "updated_by": user,
-                    "next_scheduled_run_time": due,
-                }
-                for index in range(start, min(start + 10_000, count))
-            ]
-            session.execute(insert(JobDefinition), rows)
-    return deployment
 
 
 def fresh_store(store: str, pg: str, name: str, folder: Path) -> str:
@@ -137,7 +87,7 @@ def reads_while_firing(home: Path, count: int) -> dict[str, list[float]]:
         with session_scope(engine) as session:
             org, user = session.execute(select(User.org_id, User.id)).one()
         due = (datetime.now(UTC) + timedelta(seconds=30)).replace(microsecond=0)
-        deployment = add_definitions(engine, count, due, (org, user))
+        deployment = add_due_definitions(engine, count, due, (org, user))
         job = new_id()
         with session_scope(engine) as session:
             session.execute(
@@ -198,7 +148,7 @@ def run_schedulers(
 ) -> dict[str, Any]:
     engine = create_engine_for(url)
     due = (datetime.now(UTC) + LEAD + timedelta(seconds=2)).replace(microsecond=0)
-    add_definitions(engine, count, due)
+    add_due_definitions(engine, count, due)
     children = [
         subprocess.Popen(
             [
@@ -252,7 +202,7 @@ def ceiling(url: str, store: str, count: int) -> float:
     """Seconds for one transaction writing the same rows set-based (no decisions made)."""
     engine = create_engine_for(url)
     due = datetime.now(UTC) - timedelta(seconds=1)
-    add_definitions(engine, count, due)
+    add_due_definitions(engine, count, due)
     new_job_id, now = _CEILING_SQL[store]
     started = time.perf_counter()
     with engine.begin() as connection:

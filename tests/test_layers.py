@@ -27,7 +27,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "child_process": _BASE | {"state_folder"},
     "connectors": _BASE | {"config", "home_layout", "domain", "formats"},
     "engine": _BASE | {"domain", "formats", "connectors", "predictors"},
-    "testing": _BASE | {"domain", "formats", "connectors"},
+    "testing": _BASE | {"domain", "formats", "connectors", "store"},
     "log_format": _BASE | {"config"},
     "metrics": _BASE | {"store"},
     "service": _BASE

@@ -16,13 +16,13 @@ import pytest
 from serving import ServeProcess
 from sqlalchemy import Engine, func, select
 
-from due_definitions import add_due_definitions
 from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import (
     Job,
     JobDefinition,
     ScheduleFire,
 )
+from scorecast.testing.due_definitions import add_due_definitions
 from services import POSTGRES, drop_postgres_database, pg_execute, pg_url, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -9,13 +9,13 @@ import pytest
 from rows import EVERY_MINUTE, add_definition, add_deployment, local_spec, org_and_user
 from sqlalchemy import Engine, select
 
-from due_definitions import add_due_definitions
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput
 from scorecast.runtime.scheduler import Scheduler, lane_id
 from scorecast.service.firing import Fire
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job, SchedulerHeartbeat
+from scorecast.testing.due_definitions import add_due_definitions
 
 START = datetime(2026, 5, 4, 9, 59, 30, tzinfo=UTC)
 #: definitions due on one moment for the lanes' test: many batches of 20 for two lanes
