@@ -97,8 +97,9 @@ class Scheduler:
         fires = self._tick()
         if self.metrics is not None:
             self.metrics.scheduler_ticks.observe(time.perf_counter() - started)
+            for outcome, count in Counter(fire.outcome for fire in fires).items():
+                self.metrics.fires.labels(outcome).inc(count)
             for fire in fires:
-                self.metrics.fires.labels(fire.outcome).inc()
                 if fire.lateness_seconds is not None:
                     self.metrics.fire_lag.observe(fire.lateness_seconds)
         return fires
@@ -178,21 +179,24 @@ class Scheduler:
         """Log a batch: one line for its runs, a warning for each fire that ran nothing. A fire
         that ran is logged on its own at debug level only: a burst of 100,000 fires made as many
         log lines, formatted and written by the process that also serves the API."""
-        runs: Counter[str] = Counter()
+        outcomes = Counter(fire.outcome for fire in fires)
+        runs = {outcome: count for outcome, count in outcomes.items() if outcome in RUN_OUTCOMES}
         debug = log.isEnabledFor(logging.DEBUG)
-        for fire in fires:
-            if fire.outcome in RUN_OUTCOMES:
-                runs[fire.outcome] += 1
-            if debug or fire.outcome not in RUN_OUTCOMES:
+        if debug or sum(runs.values()) < len(fires):  # each fire that ran nothing is logged
+            for fire in fires:
+                ran = fire.outcome in RUN_OUTCOMES
+                if ran and not debug:
+                    continue
                 log.log(
-                    logging.DEBUG if fire.outcome in RUN_OUTCOMES else logging.WARNING,
+                    logging.DEBUG if ran else logging.WARNING,
                     "definition %s, %s: %s%s",
                     fire.definition_id,
                     fire.scheduled_time.isoformat(),
                     fire.outcome,
                     f" ({fire.reason})" if fire.reason else f" (job {fire.job_id})",
                 )
-            if self.on_fire is not None:
+        if self.on_fire is not None:
+            for fire in fires:
                 self.on_fire(fire)
         if runs:
             counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(runs.items()))

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, and_, func, insert, select, true, update
 from sqlalchemy.engine import Row
@@ -30,11 +30,13 @@ from scorecast.domain.schedule.firing_plan import (
     PlannedFire,
     jitter_offset,
     jittered,
+    lone_start,
     plan_fires,
 )
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.errors import ScorecastError
 from scorecast.service import fire_reasons, job_checks
+from scorecast.service.due_batch import ACTIVE_STATUSES, DueGroup
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.job_events import emit_job_end
@@ -53,12 +55,10 @@ from scorecast.store.planner_hints import planner_avoids
 from scorecast.store.scheduled_jobs import StartedRuns, insert_started_runs
 from scorecast.store.types import new_id
 
-ACTIVE_STATUSES: Final = (JobStatus.INITIALIZING.value, JobStatus.RUNNING.value)
 
-
-@dataclass(frozen=True)
-class Fire:
-    """What happened to one scheduled time (``outcome``: a ``FireOutcome``)."""
+class Fire(NamedTuple):
+    """What happened to one scheduled time (``outcome``: a ``FireOutcome``). A named tuple: a
+    burst makes one per fire, and a tuple is made in half a frozen dataclass's time."""
 
     definition_id: str
     scheduled_time: datetime
@@ -77,10 +77,6 @@ class _Run:
     aborted_by: datetime | None = None
 
 
-#: The spec keys that name a credential, data store or dataset (checked before a fire).
-REFERENCE_KEYS: Final = (*job_checks.CREDENTIAL_KEYS, "dataStoreId", "datasetId")
-
-
 #: What a definition's plan depends on besides ``now`` and the liveness (the same for the whole
 #: batch): (schedule text, policies text, next time, active runs, jitter offset). Definitions
 #: due together with the same schedule and policies and no jitter share one plan.
@@ -88,29 +84,29 @@ _PlanKey = tuple[str, str | None, datetime, tuple[ActiveRun, ...], timedelta]
 
 
 class BatchWriter:
-    """Plans each definition of a batch, then writes every row of the batch at once.
+    """Decides each definition of a batch, then writes every row of the batch at once.
 
-    The due rows (``service.firing._DUE_COLUMNS``) carry the schedule and policies as JSON
-    text and a few fields of the spec; ``plan`` loads the whole spec only of the definitions
+    ``start_group`` takes a group of plain definitions that share their decision
+    (``service.due_batch.DueGroup``) by their ids alone; ``plan`` decides due rows
+    (``service.due_batch.DUE_COLUMNS``) one by one: they carry the schedule and policies as JSON
+    text and a few fields of the spec, and the whole spec is loaded only of the definitions
     whose jobs are written row by row here (not the common case of one started job each)."""
 
-    def __init__(
-        self, session: Session, now: datetime, outage: Outage | None, due: Sequence[Row[Any]]
-    ) -> None:
+    def __init__(self, session: Session, now: datetime, outage: Outage | None) -> None:
         self.session = session
         self.now = now
         self.outage = outage
-        self.due = due
-        ids = [row.id for row in due]
-        self.active = _active_runs(session, ids)
-        self.recorded = _recorded_times(session, ids, min(r.next_scheduled_run_time for r in due))
-        self.owners = _owners(session, due)
-        self.deployments = _deployments(session, due)
+        self.active: dict[str, list[ActiveRun]] = {}
+        self.recorded: set[tuple[str, datetime]] = set()
+        self.owners: dict[str, tuple[str, str]] = {}
+        self.deployments: set[tuple[str, str]] = set()
         self.fires: list[Fire] = []
         self.jobs: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []
         self.fire_rows: list[dict[str, Any]] = []
         self.definitions: list[dict[str, Any]] = []
+        #: the definition updates of whole groups (``start_group``): (values, ids)
+        self.group_updates: list[tuple[dict[str, Any], list[str]]] = []
         self.cancel: list[tuple[str, str]] = []  # (job id, reason)
         #: definitions starting one job alone, by (scheduled time, lateness, localFile intake)
         self.started: dict[tuple[datetime, float, bool], list[str]] = defaultdict(list)
@@ -134,10 +130,48 @@ class BatchWriter:
             self._parsed_policies[text] = policies_from_stored(json.loads(text or "null"))
         return self._parsed_policies[text]
 
-    def plan(self, since: datetime | None) -> None:
-        """Decide every definition of the batch; the rows are written by ``write``."""
+    def start_group(self, group: DueGroup, since: datetime | None) -> bool:
+        """Start one job for each definition of ``group`` when the group is plain and its
+        shared decision starts one job and does nothing else (no jitter: each definition's
+        offset would make its own decision); False, with nothing done, when its definitions
+        must be decided one by one (``plan``). The rows are written by ``write``."""
+        if not group.plain:
+            return False
+        schedule = self._schedule(group.schedule_text)
+        policies = self._policies(group.policies_text)
+        if schedule is None or policies.jitter_seconds > 0:
+            return False
+        state = FireState(
+            definition_id="",
+            schedule=schedule,
+            next_time=group.next_time,
+            overlap=policies.overlap_policy,
+            catch_up=policies.catch_up,
+        )
+        plan = plan_fires(state, self.now, since)
+        fire = lone_start(plan)
+        if fire is None:
+            return False
+        values: dict[str, Any] = {
+            "next_scheduled_run_time": plan.next_time,
+            "next_due_at": None,
+        }
+        self._start_together(group.definition_ids, fire, group.intake_type, values)
+        self.group_updates.append((values, group.definition_ids))
+        return True
+
+    def plan(self, due: Sequence[Row[Any]], since: datetime | None) -> None:
+        """Decide each definition of ``due``; the rows are written by ``write``."""
+        if not due:
+            return
+        ids = [row.id for row in due]
+        self.active = _active_runs(self.session, ids)
+        earliest = min(row.next_scheduled_run_time for row in due)
+        self.recorded = _recorded_times(self.session, ids, earliest)
+        self.owners = _owners(self.session, due)
+        self.deployments = _deployments(self.session, due)
         decided: list[tuple[Row[Any], FiringPlan, DefinitionPolicies, dict[str, Any]]] = []
-        for number, row in enumerate(self.due):
+        for number, row in enumerate(due):
             give_way(number)  # the API's threads may share this interpreter
             update_values: dict[str, Any] = {"id": row.id}
             self.definitions.append(update_values)
@@ -209,7 +243,7 @@ class BatchWriter:
             self._fire(row, plan.summary.first, FireOutcome.MISSED, reason=reason)
         problem = self._problem(row) if any(f.runs for f in plan.fires) else None
         if problem is None and self._started_alone(row, plan):
-            self._start_with_others(row, plan.fires[0], update_values)
+            self._start_together([row.id], plan.fires[0], row.intake_type, update_values)
             return
         runs: dict[datetime, _Run] = {}
         for fire in plan.fires:
@@ -231,25 +265,26 @@ class BatchWriter:
             self._job(row, run, order)
 
     def _started_alone(self, row: Row[Any], plan: FiringPlan) -> bool:
-        """The common case: the plan starts one job and does nothing else."""
-        if plan.summary is not None or len(plan.fires) != 1:
-            return False
-        fire = plan.fires[0]
+        """The common case: the plan starts one job and does nothing else, and the
+        definition's last editor acts for it."""
+        fire = lone_start(plan)
         return (
-            fire.outcome is FireOutcome.STARTED
-            and not fire.cancels_jobs
-            and not fire.cancels_times
+            fire is not None
             and (row.id, fire.scheduled_time) not in self.recorded
             and self.owners[row.id][0] == row.updated_by
         )
 
-    def _start_with_others(
-        self, row: Row[Any], fire: PlannedFire, update_values: dict[str, Any]
+    def _start_together(
+        self,
+        definition_ids: list[str],
+        fire: PlannedFire,
+        intake_type: str | None,
+        update_values: dict[str, Any],
     ) -> None:
-        """Leave the job, log and fire row to one set-based write per (time, kind) group."""
-        local = row.intake_type == "localFile"
+        """Leave the jobs, logs and fire rows to one set-based write per (time, kind) group."""
+        local = intake_type == "localFile"
         lateness = max(fire.lateness.total_seconds(), 0.0)
-        self.started[(fire.scheduled_time, lateness, local)].append(row.id)
+        self.started[(fire.scheduled_time, lateness, local)] += definition_ids
         update_values["last_scheduled_run_time"] = fire.scheduled_time
         update_values["last_started_job_status"] = JobStatus.INITIALIZING.value
         update_values["last_started_job_time"] = self.now
@@ -412,8 +447,11 @@ class BatchWriter:
             connection.execute(insert(_table(ScheduleFire)), self.fire_rows)
         if self.cancel:
             _cancel(self.session, self.cancel, self.now)
+        updates = _by_values(self.definitions)
+        for group_values, group_ids in self.group_updates:
+            updates[_values_key(group_values)] += group_ids
         with planner_avoids(self.session, "seqscan"):  # the definitions, by id
-            for values, definition_ids in _by_values(self.definitions).items():
+            for values, definition_ids in updates.items():
                 connection.execute(
                     update(_table(JobDefinition))
                     .where(among(self.session, JobDefinition.id, definition_ids))
@@ -432,9 +470,12 @@ def _by_values(
     definitions due together share their next time and last-run fields)."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
     for values in rows:
-        key = tuple(sorted((k, v) for k, v in values.items() if k != "id"))
-        groups[key].append(values["id"])
+        groups[_values_key(values)].append(values["id"])
     return groups
+
+
+def _values_key(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, v) for k, v in values.items() if k != "id"))
 
 
 def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[ActiveRun]]:

@@ -4,9 +4,12 @@ Contracts of ``fire_due_definitions(session, now, limit=...)`` (one batch, the c
 transaction; it flushes, never commits):
 
 - Due = ``enabled`` and ``next_scheduled_run_time <= now``, read through the index
-  ``(enabled, next_scheduled_run_time, id)`` in that order, at most ``limit`` definitions. On
-  PostgreSQL they are locked ``FOR UPDATE SKIP LOCKED``, so concurrent schedulers split the due
-  set instead of racing for it; on SQLite the caller holds the write lock. ``fire_batch``'s
+  ``(enabled, next_scheduled_run_time, id)`` in that order, at most ``limit`` definitions
+  (``service.due_batch``). On PostgreSQL they are locked ``FOR UPDATE SKIP LOCKED``, so
+  concurrent schedulers split the due set instead of racing for it; on SQLite the caller holds
+  the write lock, and the batch is read as groups of definitions sharing one decision, so that
+  the common case (plain definitions that each start one job) is decided once per group and
+  written from the ids alone; the rest is read as rows and decided one by one. ``fire_batch``'s
   ``after`` (the ``last`` of the tick's batch before) starts the read after that definition in
   the index order, so a tick's batches do not read again what it passed (on PostgreSQL the index
   entries of the definitions it fired stay until vacuumed); a new tick starts from the start.
@@ -32,28 +35,23 @@ transaction; it flushes, never commits):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
 
-from sqlalchemy import Text, cast, func, literal, or_, select, tuple_
-from sqlalchemy.engine import Result, Row
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.service import run_outcomes
+from scorecast.service.due_batch import due_groups, due_rows, rows_of
 from scorecast.service.fire_reasons import Outage
-from scorecast.service.fire_writer import REFERENCE_KEYS, BatchWriter, Fire
+from scorecast.service.fire_writer import BatchWriter, Fire
 from scorecast.service.scheduler_liveness import store_alive_since
-from scorecast.store.json_text import json_text
 from scorecast.store.models import (
     JobDefinition,
     ScheduleFire,
 )
-from scorecast.store.planner_hints import planner_avoids
-from scorecast.store.types import UTCDateTime
 
 __all__ = ["Fire", "Outage", "fire_batch", "fire_due_definitions", "fire_history", "next_due_time"]
 
@@ -95,15 +93,31 @@ def fire_batch(
 ) -> BatchResult:
     """``fire_due_definitions`` that also says how many definitions the batch handled and the
     last one it read; ``after``: start after this (next fire time, id) (see the contracts)."""
-    due = _due(session, now, limit, after)
-    if not due:
-        return BatchResult(0, [])
-    since = store_alive_since(session, now, own_span)
-    writer = BatchWriter(session, now, outage, due)
-    writer.plan(since)
+    writer = BatchWriter(session, now, outage)
+    if session.get_bind().dialect.name == "sqlite":
+        groups = due_groups(session, now, limit, after)
+        if not groups:
+            return BatchResult(0, [])
+        since = store_alive_since(session, now, own_span)
+        one_by_one = [
+            definition_id
+            for group in groups
+            if not writer.start_group(group, since)
+            for definition_id in group.definition_ids
+        ]
+        due = rows_of(session, one_by_one)
+        handled = sum(len(group.definition_ids) for group in groups)
+        last = max((group.next_time, group.last_id) for group in groups)
+    else:
+        due = due_rows(session, now, limit, after)
+        if not due:
+            return BatchResult(0, [])
+        since = store_alive_since(session, now, own_span)
+        handled, last = len(due), (due[-1].next_scheduled_run_time, due[-1].id)
+    writer.plan(due, since)
     writer.write()
     _count_failed_fires(session, now, writer.fires)
-    return BatchResult(len(due), writer.fires, (due[-1].next_scheduled_run_time, due[-1].id))
+    return BatchResult(handled, writer.fires, last)
 
 
 def _count_failed_fires(session: Session, now: datetime, fires: list[Fire]) -> None:
@@ -148,54 +162,3 @@ def fire_history(session: Session, definition_id: str, limit: int = 100) -> list
             .limit(limit)
         ).all()
     )
-
-
-#: What the batch reads of each due definition. The schedule and policies come as their JSON
-#: text (the writer parses each distinct text once); of the spec only the few fields the
-#: decision needs, read in SQL: the whole spec is loaded only for the rare definitions whose
-#: jobs the writer builds row by row (``fire_writer.BatchWriter``).
-_DUE_COLUMNS: Final = (
-    JobDefinition.id,
-    JobDefinition.org_id,
-    cast(JobDefinition.schedule, Text).label("schedule_text"),
-    cast(JobDefinition.policies, Text).label("policies_text"),
-    json_text(JobDefinition.job_spec, "deploymentId").label("spec_deployment_id"),
-    json_text(JobDefinition.job_spec, "intakeSettings", "type").label("intake_type"),
-    or_(
-        *(
-            json_text(JobDefinition.job_spec, side, key).is_not(None)
-            for side in ("intakeSettings", "outputSettings")
-            for key in REFERENCE_KEYS
-        )
-    ).label("has_references"),
-    JobDefinition.next_scheduled_run_time,
-    JobDefinition.updated_by,
-    JobDefinition.created_by,
-)
-
-
-def _due(
-    session: Session, now: datetime, limit: int, after: tuple[datetime, str] | None
-) -> Sequence[Row[Any]]:
-    query = (
-        select(*_DUE_COLUMNS)
-        .where(
-            JobDefinition.enabled.is_(True),
-            JobDefinition.next_scheduled_run_time.is_not(None),
-            JobDefinition.next_scheduled_run_time <= now,
-            or_(JobDefinition.next_due_at.is_(None), JobDefinition.next_due_at <= now),
-        )
-        .order_by(JobDefinition.next_scheduled_run_time, JobDefinition.id)
-        .limit(limit)
-    )
-    if after is not None:
-        order = tuple_(JobDefinition.next_scheduled_run_time, JobDefinition.id)
-        query = query.where(order > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=JobDefinition, skip_locked=True)
-    # the due index in its order, stopping at ``limit``, never every due definition sorted;
-    # plain rows through the session's connection (a batch's thousands of rows skip the ORM's
-    # loading, which cost more than the query)
-    with planner_avoids(session, "sort", "bitmapscan"):
-        result: Result[Any] = session.connection().execute(query)
-        return result.all()

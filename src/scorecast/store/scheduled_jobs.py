@@ -52,61 +52,57 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
     """Write the jobs, logs and fire rows of ``runs``; the new job id of each definition."""
     definition = JobDefinition
     created = literal(now, UTCDateTime())
-    jobs = (
-        insert(Job)
-        .from_select(
-            [
-                Job.id,
-                Job.org_id,
-                Job.deployment_id,
-                Job.definition_id,
-                Job.spec,
-                Job.source,
-                Job.status,
-                Job.status_details,
-                Job.queued,
-                Job.abort_requested,
-                Job.intake_ready,
-                Job.scheduled_time,
-                Job.created_by,
-                Job.created,
-                Job.percentage_completed,
-                Job.scored_rows,
-                Job.failed_rows,
-                Job.skipped_rows,
-                Job.attempt,
-                Job.results_deleted,
-                Job.after_previous,
-                Job.fire_attempt,  # named: a CTE's insert gets no Python-side defaults
-                Job.slow_reported,
-            ],
-            select(
-                _new_ids(session, len(runs.definition_ids)),
-                definition.org_id,
-                definition.deployment_id,
-                definition.id,
-                definition.job_spec,
-                literal("scheduled", String()),
-                literal("INITIALIZING", String()),
-                literal(runs.status_details, Text()),
-                literal(True, Boolean()),
-                literal(False, Boolean()),
-                literal(runs.intake_ready, Boolean()),
-                literal(runs.scheduled_time, UTCDateTime()),
-                definition.updated_by,
-                created,
-                literal(0.0, Float()),
-                literal(0, Integer()),
-                literal(0, Integer()),
-                literal(0, Integer()),
-                literal(0, Integer()),
-                literal(False, Boolean()),
-                literal(False, Boolean()),
-                literal(1, Integer()),
-                literal(False, Boolean()),
-            ).where(among(session, definition.id, runs.definition_ids)),
-        )
-        .returning(Job.id, Job.definition_id, Job.created_by, Job.scheduled_time)
+    jobs = insert(Job).from_select(
+        [
+            Job.id,
+            Job.org_id,
+            Job.deployment_id,
+            Job.definition_id,
+            Job.spec,
+            Job.source,
+            Job.status,
+            Job.status_details,
+            Job.queued,
+            Job.abort_requested,
+            Job.intake_ready,
+            Job.scheduled_time,
+            Job.created_by,
+            Job.created,
+            Job.percentage_completed,
+            Job.scored_rows,
+            Job.failed_rows,
+            Job.skipped_rows,
+            Job.attempt,
+            Job.results_deleted,
+            Job.after_previous,
+            Job.fire_attempt,  # named: a CTE's insert gets no Python-side defaults
+            Job.slow_reported,
+        ],
+        select(
+            _new_ids(session, len(runs.definition_ids)),
+            definition.org_id,
+            definition.deployment_id,
+            definition.id,
+            definition.job_spec,
+            literal("scheduled", String()),
+            literal("INITIALIZING", String()),
+            literal(runs.status_details, Text()),
+            literal(True, Boolean()),
+            literal(False, Boolean()),
+            literal(runs.intake_ready, Boolean()),
+            literal(runs.scheduled_time, UTCDateTime()),
+            definition.updated_by,
+            created,
+            literal(0.0, Float()),
+            literal(0, Integer()),
+            literal(0, Integer()),
+            literal(0, Integer()),
+            literal(0, Integer()),
+            literal(False, Boolean()),
+            literal(False, Boolean()),
+            literal(1, Integer()),
+            literal(False, Boolean()),
+        ).where(among(session, definition.id, runs.definition_ids)),
     )
     message_start = literal("Job created by ", Text())
     message_end = literal(f" by the scheduler at {runs.log_time}", Text())
@@ -124,7 +120,9 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
     if session.get_bind().dialect.name == "postgresql":
         # One statement: the logs and fire rows are written from the jobs insert's RETURNING
         # (data-modifying CTEs), so no batch looks its new jobs up again in a growing table
-        new = jobs.cte("new_jobs")
+        new = jobs.returning(Job.id, Job.definition_id, Job.created_by, Job.scheduled_time).cte(
+            "new_jobs"
+        )
         logs = insert(JobLog).from_select(
             log_columns,
             select(new.c.id, created, message_start + User.username + message_end).join(
@@ -142,7 +140,9 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
         return {definition_id: job_id for job_id, definition_id in rows}
     made: dict[str, str] = {
         definition_id: job_id
-        for job_id, definition_id, *_ in session.connection().execute(jobs)
+        for job_id, definition_id in session.connection().execute(
+            jobs.returning(Job.id, Job.definition_id)
+        )
         if definition_id
     }
     job_ids = list(made.values())

@@ -172,6 +172,17 @@ def plan_fires(state: FireState, now: datetime, alive_since: datetime | None) ->
     return FiringPlan(state.definition_id, tuple(fires), summary, next_time)
 
 
+def lone_start(plan: FiringPlan) -> PlannedFire | None:
+    """The plan's one fire when the plan starts one job and does nothing else (the common
+    case: no miss, no skip, no queue, nothing cancelled), else None."""
+    if plan.summary is not None or len(plan.fires) != 1:
+        return None
+    fire = plan.fires[0]
+    if fire.outcome is not FireOutcome.STARTED or fire.cancels_jobs or fire.cancels_times:
+        return None
+    return fire
+
+
 def _due_times(state: FireState, now: datetime) -> tuple[list[datetime], datetime | None, int]:
     """The due times, the next fire time after them, and how many times a jump passed over
     (0 without a jump; at least 1 with one)."""
