@@ -54,6 +54,9 @@ from scorecast.store.types import ID_SEQUENCE_SPAN, new_id
 from scorecast.testing.due_definitions import add_due_definitions
 
 LEAD = timedelta(seconds=4)  # definitions are due this long after the schedulers start
+#: How often the fire rows are counted while the schedulers fire: "all committed" is at most
+#: this late (plus one count), against a ceiling timed exactly.
+POLL = 0.05
 
 
 def fresh_store(store: str, pg: str, name: str, folder: Path) -> str:
@@ -160,7 +163,7 @@ def run_schedulers(
     ]
     committed = None
     while committed is None:
-        time.sleep(0.2)
+        time.sleep(POLL)
         if fires_committed(engine) >= count:
             committed = datetime.now(UTC)
     for child in children:

@@ -22,9 +22,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, literal, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy import tuple_ as row_of
 from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session
@@ -93,7 +109,13 @@ def due_rows(
     session: Session, now: datetime, limit: int, after: tuple[datetime, str] | None
 ) -> Sequence[Row[Any]]:
     """The batch's definitions as rows of ``DUE_COLUMNS``, in the due index's order."""
-    query = select(*DUE_COLUMNS).where(*_due(now, after)).order_by(*_ORDER).limit(limit)
+    start = None if after is None else _literals(after)
+    query = (
+        select(*DUE_COLUMNS)
+        .where(*_due(literal(now, UTCDateTime()), start))
+        .order_by(*_ORDER)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=JobDefinition, skip_locked=True)
     # the due index in its order, stopping at ``limit``; plain rows through the session's
@@ -109,33 +131,9 @@ def due_groups(
 ) -> list[DueGroup]:
     """SQLite: the batch as groups (see the module docstring); the caller holds the write
     lock, so the rows stay as read until its transaction ends."""
-    definition = JobDefinition
-    batch = (
-        select(
-            cast(definition.schedule, Text).label("schedule_text"),
-            cast(definition.policies, Text).label("policies_text"),
-            definition.next_scheduled_run_time.label("next_time"),
-            json_text(_SPEC, "intakeSettings", "type").label("intake_type"),
-            _plain().label("plain"),
-            definition.id,
-        )
-        .where(*_due(now, after))
-        .order_by(*_ORDER)
-        .limit(limit)
-        .subquery("batch")
-    )
-    keys = (
-        batch.c.schedule_text,
-        batch.c.policies_text,
-        batch.c.next_time,
-        batch.c.intake_type,
-        batch.c.plain,
-    )
-    query = select(
-        *keys,
-        func.group_concat(batch.c.id, _SEPARATOR).label("ids"),
-        func.max(batch.c.id).label("last_id"),
-    ).group_by(*keys)
+    values: dict[str, Any] = {"now": now, "limit": limit}
+    if after is not None:
+        values |= {"after_time": after[0], "after_id": after[1]}
     return [
         DueGroup(
             row.schedule_text,
@@ -146,8 +144,43 @@ def due_groups(
             row.ids.split(_SEPARATOR),
             row.last_id,
         )
-        for row in session.connection().execute(query)
+        for row in session.connection().execute(_groups_query(after is not None), values)
     ]
+
+
+@cache
+def _groups_query(after: bool) -> Select[Any]:
+    """``due_groups``' statement, built once rather than by every batch: bound ``now`` and
+    ``limit``, and with ``after``, ``after_time`` and ``after_id``."""
+    definition = JobDefinition
+    now = bindparam("now", type_=UTCDateTime())
+    start = (bindparam("after_time", type_=UTCDateTime()), bindparam("after_id", type_=String()))
+    batch = (
+        select(
+            cast(definition.schedule, Text).label("schedule_text"),
+            cast(definition.policies, Text).label("policies_text"),
+            definition.next_scheduled_run_time.label("next_time"),
+            json_text(_SPEC, "intakeSettings", "type").label("intake_type"),
+            _plain().label("plain"),
+            definition.id,
+        )
+        .where(*_due(now, start if after else None))
+        .order_by(*_ORDER)
+        .limit(bindparam("limit", type_=Integer()))
+        .subquery("batch")
+    )
+    keys = (
+        batch.c.schedule_text,
+        batch.c.policies_text,
+        batch.c.next_time,
+        batch.c.intake_type,
+        batch.c.plain,
+    )
+    return select(
+        *keys,
+        func.group_concat(batch.c.id, _SEPARATOR).label("ids"),
+        func.max(batch.c.id).label("last_id"),
+    ).group_by(*keys)
 
 
 def rows_of(session: Session, definition_ids: list[str]) -> Sequence[Row[Any]]:
@@ -163,7 +196,10 @@ def rows_of(session: Session, definition_ids: list[str]) -> Sequence[Row[Any]]:
     return result.all()
 
 
-def _due(now: datetime, after: tuple[datetime, str] | None) -> list[ColumnElement[bool]]:
+def _due(
+    now: ColumnElement[datetime], after: tuple[ColumnElement[datetime], ColumnElement[str]] | None
+) -> list[ColumnElement[bool]]:
+    """Due, and after ``after`` (next fire time, id) in the due order when given."""
     conditions = [
         JobDefinition.enabled.is_(True),
         JobDefinition.next_scheduled_run_time.is_not(None),
@@ -171,9 +207,12 @@ def _due(now: datetime, after: tuple[datetime, str] | None) -> list[ColumnElemen
         or_(JobDefinition.next_due_at.is_(None), JobDefinition.next_due_at <= now),
     ]
     if after is not None:
-        start = row_of(literal(after[0], UTCDateTime()), literal(after[1]))
-        conditions.append(row_of(*_ORDER) > start)
+        conditions.append(row_of(*_ORDER) > row_of(*after))
     return conditions
+
+
+def _literals(after: tuple[datetime, str]) -> tuple[ColumnElement[datetime], ColumnElement[str]]:
+    return literal(after[0], UTCDateTime()), literal(after[1], String())
 
 
 def _plain() -> ColumnElement[bool]:

@@ -428,10 +428,8 @@ class BatchWriter:
             )
             with planner_avoids(self.session, "seqscan"):  # the definitions, by id
                 made = insert_started_runs(self.session, runs, self.now)
-            self.fires += [
-                Fire(d, moment, FireOutcome.STARTED, made.get(d), None, lateness)
-                for d in definition_ids
-            ]
+            started = FireOutcome.STARTED
+            self.fires += [Fire(d, moment, started, job, None, lateness) for d, job in made]
         connection = self.session.connection()
         if self.jobs:
             connection.execute(insert(_table(Job)), self.jobs)

@@ -134,21 +134,34 @@ def _count_failed_fires(session: Session, now: datetime, fires: list[Fire]) -> N
 def next_due_time(session: Session, now: datetime) -> datetime | None:
     """When an enabled definition is due next (the scheduler's alarm): the earliest
     ``nextScheduledRunTime`` after ``now``, or the earliest due time (with jitter) of the
-    definitions whose time has come. Both read the due index by range."""
-    enabled = JobDefinition.enabled.is_(True)
+    definitions whose time has come. Each read stops early in the due index's order: the
+    earliest arrived definition without jitter is its first entry, and only jittered ones
+    before it can be due earlier (a jittered definition is due at or after its next time), so
+    a burst of 100,000 due definitions is not read whole before the first is fired."""
+    definition = JobDefinition
+    enabled = definition.enabled.is_(True)
     upcoming = session.scalar(
-        select(func.min(JobDefinition.next_scheduled_run_time)).where(
-            enabled, JobDefinition.next_scheduled_run_time > now
+        select(func.min(definition.next_scheduled_run_time)).where(
+            enabled, definition.next_scheduled_run_time > now
         )
     )
-    arrived = session.scalar(
-        select(
-            func.min(
-                func.coalesce(JobDefinition.next_due_at, JobDefinition.next_scheduled_run_time)
-            )
-        ).where(enabled, JobDefinition.next_scheduled_run_time <= now)
+    plain = session.scalar(
+        select(definition.next_scheduled_run_time)
+        .where(enabled, definition.next_scheduled_run_time <= now, definition.next_due_at.is_(None))
+        .order_by(definition.next_scheduled_run_time)
+        .limit(1)
     )
-    times = [moment for moment in (upcoming, arrived) if moment is not None]
+    before = (
+        definition.next_scheduled_run_time <= now
+        if plain is None
+        else definition.next_scheduled_run_time < plain
+    )
+    jittered = session.scalar(
+        select(func.min(definition.next_due_at)).where(
+            enabled, before, definition.next_due_at.is_not(None)
+        )
+    )
+    times = [moment for moment in (upcoming, plain, jittered) if moment is not None]
     return min(times) if times else None
 
 

@@ -48,8 +48,10 @@ class StartedRuns:
     log_time: str  #: the creation time as the job log's words show it
 
 
-def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> dict[str, str]:
-    """Write the jobs, logs and fire rows of ``runs``; the new job id of each definition."""
+def insert_started_runs(
+    session: Session, runs: StartedRuns, now: datetime
+) -> list[tuple[str, str]]:
+    """Write the jobs, logs and fire rows of ``runs``; each definition's id with its new job's."""
     definition = JobDefinition
     created = literal(now, UTCDateTime())
     jobs = insert(Job).from_select(
@@ -133,19 +135,14 @@ def insert_started_runs(session: Session, runs: StartedRuns, now: datetime) -> d
             fire_columns,
             select(new.c.definition_id, new.c.scheduled_time, created, started, new.c.id, lateness),
         )
-        together = select(new.c.id, new.c.definition_id).add_cte(
+        together = select(new.c.definition_id, new.c.id).add_cte(
             logs.cte("new_logs"), fires.cte("new_fires")
         )
         rows = session.connection().execute(together)  # plain rows: no ORM loading
-        return {definition_id: job_id for job_id, definition_id in rows}
-    made: dict[str, str] = {
-        definition_id: job_id
-        for job_id, definition_id in session.connection().execute(
-            jobs.returning(Job.id, Job.definition_id)
-        )
-        if definition_id
-    }
-    job_ids = list(made.values())
+        return [(definition_id, job_id) for definition_id, job_id in rows if definition_id]
+    returned = session.connection().execute(jobs.returning(Job.definition_id, Job.id))
+    made = [(definition_id, job_id) for definition_id, job_id in returned if definition_id]
+    job_ids = [job_id for _, job_id in made]
     session.execute(
         insert(JobLog).from_select(
             log_columns,
