@@ -8,8 +8,9 @@ For each store (SQLite file, PostgreSQL database) and each N:
    fire lag p50/p99 (``fired_at - scheduledTime`` of the fire rows), the time from the due
    moment until the last fire row was committed, and how many fires were recorded missed.
 2. The ceiling, in the same run on a fresh copy of the same rows: one transaction of
-   set-based ``INSERT … SELECT`` statements writing the same jobs, job logs and fire rows and
-   advancing the definitions (what the scheduler writes, with no decision made).
+   set-based ``INSERT … SELECT`` statements writing the same jobs, job logs (naming the
+   acting user, as the scheduler's do) and fire rows (with their lateness) and setting the
+   same fields of the definitions (what the scheduler writes, with no decision made).
 3. PostgreSQL only: the same with two scheduler processes, against one; then one scheduler
    firing in two lanes (``SCORECAST_SCHEDULER_LANES=2``: two threads, each taking batches
    as a scheduler of its own would).
@@ -214,30 +215,36 @@ def ceiling(url: str, store: str, count: int) -> float:
                 "INSERT INTO jobs (id, org_id, deployment_id, definition_id, spec, source, status,"
                 " status_details, queued, abort_requested, intake_ready, scheduled_time,"
                 " created_by, created, percentage_completed, scored_rows, failed_rows,"
-                " skipped_rows, attempt, results_deleted, after_previous)"
+                " skipped_rows, attempt, results_deleted, after_previous, fire_attempt,"
+                " slow_reported)"
                 f" SELECT {new_job_id}, d.org_id, d.deployment_id, d.id, d.job_spec, 'scheduled',"
-                " 'INITIALIZING', 'Job submitted', true, false, false, d.next_scheduled_run_time,"
-                f" d.updated_by, {now}, 0, 0, 0, 0, 0, false, false FROM job_definitions d"
+                " 'INITIALIZING', 'Job submitted at 2026-01-01 00:00:00; waiting for the upload of"
+                " the input file', true, false, false, d.next_scheduled_run_time,"
+                f" d.updated_by, {now}, 0, 0, 0, 0, 0, false, false, 1, false"
+                " FROM job_definitions d"
                 " WHERE d.enabled AND d.next_scheduled_run_time <= :now"
             ),
             {"now": datetime.now(UTC)},
         )
         connection.execute(
             text(
-                "INSERT INTO job_logs (job_id, created, message) SELECT id, created,"
-                " 'Job created by the scheduler' FROM jobs"
+                "INSERT INTO job_logs (job_id, created, message) SELECT j.id, j.created,"
+                " 'Job created by ' || u.username || ' by the scheduler at 2026-01-01 00:00:00'"
+                " FROM jobs j JOIN users u ON u.id = j.created_by"
             )
         )
         connection.execute(
             text(
                 "INSERT INTO schedule_fires (definition_id, scheduled_time, fired_at, outcome,"
-                f" job_id) SELECT definition_id, scheduled_time, {now}, 'started', id FROM jobs"
+                f" job_id, lateness_seconds) SELECT definition_id, scheduled_time, {now},"
+                " 'started', id, 1.5 FROM jobs"
             )
         )
         connection.execute(
             text(
-                "UPDATE job_definitions SET next_scheduled_run_time = :next,"
-                " last_scheduled_run_time = next_scheduled_run_time"
+                "UPDATE job_definitions SET next_scheduled_run_time = :next, next_due_at = NULL,"
+                " last_scheduled_run_time = next_scheduled_run_time,"
+                f" last_started_job_status = 'INITIALIZING', last_started_job_time = {now}"
                 " WHERE enabled AND next_scheduled_run_time <= :now"
             ),
             {"next": due + timedelta(days=1), "now": datetime.now(UTC)},
