@@ -48,7 +48,16 @@ POLICIES: list[dict[str, Any] | None] = [
     {"catchUp": {"windowSeconds": 7200, "maxRuns": 2}},
 ]
 #: why a definition is not plain (None: it is)
-REASONS = [None, "references", "foreign deployment", "no deployment", "active run", "recorded"]
+REASONS = [
+    None,
+    "references",
+    "foreign deployment",
+    "no deployment",
+    "no deployment key",
+    "running job",
+    "waiting job",
+    "recorded",
+]
 #: where each drawn definition's spec reads from besides its reason
 INTAKES = ["localFile", "s3"]
 
@@ -93,6 +102,8 @@ class Store:
             spec["deploymentId"] = self.foreign
         elif reason == "no deployment":
             spec["deploymentId"] = "f" * 24
+        elif reason == "no deployment key":
+            del spec["deploymentId"]
         next_time = DUE - timedelta(minutes=behind)
         definition = add_definition(
             self.engine,
@@ -107,13 +118,13 @@ class Store:
             next_scheduled_run_time=next_time,
             next_due_at=next_time + timedelta(seconds=3) if policies == 2 else None,
         )
-        if reason == "active run":
+        if reason in ("running job", "waiting job"):
             add_job(
                 self.engine,
                 self.org,
                 self.user,
                 definition_id=definition,
-                status="RUNNING",
+                status="RUNNING" if reason == "running job" else "INITIALIZING",
                 created=NOW - timedelta(hours=1),
             )
         if reason == "recorded":
@@ -192,18 +203,20 @@ def _key(kind: Kind) -> tuple[int, int, str]:
     return schedule, policies, "jdbc" if reason == "references" else intake
 
 
-def add_variety(store: Store) -> None:
-    """Every drawn kind once, and a dozen plain definitions sharing a decision."""
-    number = 0
+def add_variety(store: Store) -> dict[str, Kind]:
+    """Every drawn kind once, and a dozen plain definitions sharing a decision; their kinds."""
+    kinds: dict[str, Kind] = {}
     for schedule in range(len(SCHEDULES)):
         for policies in range(len(POLICIES)):
             for behind in (0, 90):
                 for intake in INTAKES:
                     for reason in REASONS:
-                        store.add(f"v{number}", (schedule, policies, behind, intake, reason))
-                        number += 1
+                        kind = (schedule, policies, behind, intake, reason)
+                        kinds[store.add(f"v{len(kinds)}", kind)] = kind
     for extra in range(12):
-        store.add(f"plain{extra}", (1, 0, 0, "localFile", None))
+        kind = (1, 0, 0, "localFile", None)
+        kinds[store.add(f"plain{extra}", kind)] = kind
+    return kinds
 
 
 def fire_in_groups(engine: Engine, size: int, *, alive: bool) -> None:
@@ -248,7 +261,13 @@ def recorded(engine: Engine) -> dict[str, Any]:
                 Job.intake_ready,
                 Job.created_by,
                 Job.after_previous,
+                Job.created,
             ).order_by(Job.definition_id, Job.scheduled_time, Job.status)
+        ).all()
+        logs = session.execute(
+            select(Job.definition_id, JobLog.message)
+            .join(Job, Job.id == JobLog.job_id)
+            .order_by(Job.definition_id, JobLog.message)
         ).all()
         definitions = session.execute(
             select(
@@ -260,12 +279,16 @@ def recorded(engine: Engine) -> dict[str, Any]:
                 JobDefinition.last_failed_run_time,
             ).order_by(JobDefinition.name)
         ).all()
-    by_name: dict[str, Any] = {name: {"fires": [], "jobs": []} for name in names.values()}
+    by_name: dict[str, Any] = {
+        name: {"fires": [], "jobs": [], "logs": []} for name in names.values()
+    }
     for definition_id, *fire in fires:
         text = [_IDS.sub("<id>", str(value)) for value in fire]  # ids differ between stores
         by_name[names[definition_id]]["fires"].append(text)
     for definition_id, *job in jobs:
         by_name[names[definition_id]]["jobs"].append(tuple(job))
+    for definition_id, message in logs:
+        by_name[names[definition_id]]["logs"].append(message)
     for name, *fields in definitions:
         by_name[name]["definition"] = tuple(fields)
     return by_name
@@ -285,10 +308,71 @@ def test_groups_fire_the_same_as_deciding_each_row(
     # the users' ids differ between the two stores: compare who created each job by role
     for store, result in ((grouped, by_groups), (one_by_one, by_rows)):
         for entry in result.values():
-            entry["jobs"] = [(*job[:4], job[4] == store.user, job[5]) for job in entry["jobs"]]
+            entry["jobs"] = [(*job[:4], job[4] == store.user, *job[5:]) for job in entry["jobs"]]
     assert by_groups == by_rows
     outcomes = {fire[2] for entry in by_groups.values() for fire in entry["fires"]}
     assert {"started", "skipped", "queued", "failed"} <= outcomes
     assert ("missed" in outcomes) is not alive
     started_plain = [e for name, e in by_groups.items() if name.startswith("plain")]
     assert all(len(entry["jobs"]) == 1 for entry in started_plain)
+
+
+def test_plain_groups_that_start_one_job_each_are_written_from_their_ids(store: Store) -> None:
+    """The fast path is taken exactly where it applies: a plain group, due once, no jitter."""
+    kinds = add_variety(store)
+    alive = AliveSpan(NOW - timedelta(days=1), NOW)
+    with session_scope(store.engine, immediate=True) as session:
+        groups = due_groups(session, NOW, 10_000, None)
+        writer = BatchWriter(session, NOW, None)
+        since = store_alive_since(session, NOW, alive)
+        for group in groups:
+            schedule, policies, behind, _, reason = kinds[group.definition_ids[0]]
+            expected = (
+                reason is None and POLICIES[policies] != {"jitterSeconds": 10} and behind == 0
+            )
+            assert writer.start_group(group, since) is expected, (schedule, policies, behind)
+        session.rollback()
+    assert sum(len(group.definition_ids) for group in groups) == len(kinds)
+    assert len(groups) < len(kinds) - 11  # the dozen plain ones share one group
+
+
+def test_older_fires_are_claimed_first(engine: Engine) -> None:
+    """Jobs of one batch share their creation time; workers claim them by id, which must
+    follow the scheduled times (on SQLite the groups come back in no such order)."""
+    store = Store(engine)
+    eleven = store.add("eleven", (1, 0, 0, "localFile", None))
+    with session_scope(engine) as session:
+        definition = session.get(JobDefinition, eleven)
+        assert definition is not None
+        definition.schedule = {**DAILY_NOON, "minute": [59], "hour": [11]}
+        definition.next_scheduled_run_time = DUE - timedelta(minutes=1)
+    store.add("noon", (1, 0, 0, "localFile", None))
+    store.add("noon-s3", (1, 0, 0, "s3", None))
+    fire_in_groups(engine, 100, alive=True)
+    with session_scope(engine) as session:
+        claimed = session.execute(
+            select(JobDefinition.name, Job.scheduled_time)
+            .join(JobDefinition, JobDefinition.id == Job.definition_id)
+            .order_by(Job.created, Job.id)
+        ).all()
+    names = [name for name, _ in claimed]
+    assert names[0] == "eleven" and sorted(names[1:]) == ["noon", "noon-s3"]
+
+
+def test_a_batch_reports_how_many_it_handled_and_where_it_ended(engine: Engine) -> None:
+    store = Store(engine)
+    add_variety(store)
+    with session_scope(engine) as session:
+        due = session.execute(
+            select(JobDefinition.next_scheduled_run_time, JobDefinition.id)
+            .where(JobDefinition.next_due_at.is_(None) | (JobDefinition.next_due_at <= NOW))
+            .order_by(JobDefinition.next_scheduled_run_time, JobDefinition.id)
+        ).all()
+    alive = AliveSpan(NOW - timedelta(days=1), NOW)
+    after = None
+    for batch in range(3):
+        with session_scope(engine, immediate=True) as session:
+            result = fire_batch(session, NOW, limit=7, own_span=alive, after=after)
+        assert result.handled == 7
+        assert result.last == tuple(due[7 * batch + 6])
+        after = result.last

@@ -38,6 +38,9 @@ class EndReason(StrEnum):
 
 
 STATUSES: Final = tuple(status.value for status in JobStatus)
+#: The statuses of a job that has not ended: waiting (``INITIALIZING``) or ``RUNNING``; a
+#: definition's such jobs are its active runs (its overlap policy looks at them).
+ACTIVE_STATUSES: Final = (JobStatus.INITIALIZING.value, JobStatus.RUNNING.value)
 TERMINAL_STATUSES: Final = frozenset({JobStatus.COMPLETED, JobStatus.ABORTED, JobStatus.FAILED})
 
 _END_REASONS: Final = {

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.domain.job_spec import JobSpec
+from scorecast.domain.job_statuses import ACTIVE_STATUSES
 from scorecast.domain.schedule.backfill_plan import releasable
 from scorecast.errors import NotFound, ScorecastError
 from scorecast.service import accounts, jobs
@@ -49,8 +49,6 @@ from scorecast.store.models import (
 )
 from scorecast.store.org_scope import in_org
 from scorecast.store.types import new_id
-
-ACTIVE_STATUSES: Final = ("INITIALIZING", "RUNNING")
 
 
 def release_backfills(

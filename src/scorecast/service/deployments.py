@@ -24,6 +24,7 @@ from scorecast import home_layout
 from scorecast.config import Settings
 from scorecast.connectors.storage import BlobStore, open_storage
 from scorecast.connectors.storage.cache import forget
+from scorecast.domain.job_statuses import ACTIVE_STATUSES
 from scorecast.domain.model_description import TARGET_TYPES, ModelDescription
 from scorecast.errors import Conflict, InvalidInput, ModelLoadError
 from scorecast.service.caller import Caller
@@ -37,7 +38,6 @@ from scorecast.store.types import new_id, utcnow
 
 _MAX_LABEL = 200
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,12}$")
-_ACTIVE_STATUSES = ("INITIALIZING", "RUNNING")
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def delete_deployment(
     active = session.scalar(
         select(func.count())
         .select_from(Job)
-        .where(Job.deployment_id == deployment.id, Job.status.in_(_ACTIVE_STATUSES))
+        .where(Job.deployment_id == deployment.id, Job.status.in_(ACTIVE_STATUSES))
     )
     if active:
         raise Conflict(

@@ -40,12 +40,12 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    tuple_,
 )
-from sqlalchemy import tuple_ as row_of
 from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session
 
-from scorecast.domain.job_statuses import JobStatus
+from scorecast.domain.job_statuses import ACTIVE_STATUSES
 from scorecast.service.job_checks import CREDENTIAL_KEYS
 from scorecast.store.id_lists import among
 from scorecast.store.json_text import json_text
@@ -55,8 +55,6 @@ from scorecast.store.types import UTCDateTime
 
 _SPEC = JobDefinition.job_spec
 
-#: A definition's jobs that are its active runs (waiting or running).
-ACTIVE_STATUSES: Final = (JobStatus.INITIALIZING.value, JobStatus.RUNNING.value)
 #: The spec keys that name a credential, data store or dataset (checked before a fire).
 REFERENCE_KEYS: Final = (*CREDENTIAL_KEYS, "dataStoreId", "datasetId")
 
@@ -207,7 +205,7 @@ def _due(
         or_(JobDefinition.next_due_at.is_(None), JobDefinition.next_due_at <= now),
     ]
     if after is not None:
-        conditions.append(row_of(*_ORDER) > row_of(*after))
+        conditions.append(tuple_(*_ORDER) > tuple_(*after))
     return conditions
 
 

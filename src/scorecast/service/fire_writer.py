@@ -20,7 +20,7 @@ from sqlalchemy.sql import Executable
 
 from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
 from scorecast.domain.events import Event, EventType
-from scorecast.domain.job_statuses import JobStatus
+from scorecast.domain.job_statuses import ACTIVE_STATUSES, JobStatus
 from scorecast.domain.run_policies import REPLACED
 from scorecast.domain.schedule import Schedule, parse_schedule
 from scorecast.domain.schedule.firing_plan import (
@@ -36,7 +36,7 @@ from scorecast.domain.schedule.firing_plan import (
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.errors import ScorecastError
 from scorecast.service import fire_reasons, job_checks
-from scorecast.service.due_batch import ACTIVE_STATUSES, DueGroup
+from scorecast.service.due_batch import DueGroup
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.job_events import emit_job_end
@@ -413,8 +413,14 @@ class BatchWriter:
 
     def write(self) -> None:
         """Every row of the batch: set-based writes for the common case, Core ``executemany``
-        statements for the rest, and one update per distinct set of definition values."""
-        for (moment, lateness, local), definition_ids in self.started.items():
+        statements for the rest, and one update per distinct set of definition values.
+
+        The started jobs of the batch are written oldest scheduled time first: they share their
+        creation time, so workers claim them in the order of their ids, which each write numbers
+        after the last one's."""
+        for (moment, lateness, local), definition_ids in sorted(
+            self.started.items(), key=lambda item: item[0][0]
+        ):
             submitted = f"Job submitted at {_log_time(self.now)}"
             runs = StartedRuns(
                 definition_ids=definition_ids,

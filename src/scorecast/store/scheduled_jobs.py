@@ -142,20 +142,20 @@ def insert_started_runs(
         return [(definition_id, job_id) for definition_id, job_id in rows if definition_id]
     returned = session.connection().execute(jobs.returning(Job.definition_id, Job.id))
     made = [(definition_id, job_id) for definition_id, job_id in returned if definition_id]
-    job_ids = [job_id for _, job_id in made]
+    new_jobs = among(session, Job.id, [job_id for _, job_id in made])  # bound once, used twice
     session.execute(
         insert(JobLog).from_select(
             log_columns,
             select(Job.id, created, message_start + User.username + message_end)
             .join(User, User.id == Job.created_by)
-            .where(among(session, Job.id, job_ids)),
+            .where(new_jobs),
         )
     )
     session.execute(
         insert(ScheduleFire).from_select(
             fire_columns,
             select(Job.definition_id, Job.scheduled_time, created, started, Job.id, lateness).where(
-                among(session, Job.id, job_ids)
+                new_jobs
             ),
         )
     )
