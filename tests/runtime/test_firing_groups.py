@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rows import EVERY_MINUTE, add_definition, add_deployment, add_job, local_spec, org_and_user
 from sqlalchemy import Engine, delete, select
+from test_firing_batch_split import fire_all
 from test_firing_deleted_references import jdbc_spec, references
 
 from hypothesis_profiles import examples
@@ -219,15 +220,6 @@ def add_variety(store: Store) -> dict[str, Kind]:
     return kinds
 
 
-def fire_in_groups(engine: Engine, size: int, *, alive: bool) -> None:
-    own = AliveSpan(NOW - timedelta(days=1), NOW) if alive else None
-    while True:
-        with session_scope(engine, immediate=True) as session:
-            handled = fire_batch(session, NOW, limit=size, own_span=own).handled
-        if handled < size:
-            return
-
-
 def fire_row_by_row(engine: Engine, *, alive: bool) -> None:
     own = AliveSpan(NOW - timedelta(days=1), NOW) if alive else None
     with session_scope(engine, immediate=True) as session:
@@ -301,7 +293,7 @@ def test_groups_fire_the_same_as_deciding_each_row(
     grouped, one_by_one = (Store(engine) for engine in sqlite_engines)
     for store in (grouped, one_by_one):
         add_variety(store)
-    fire_in_groups(grouped.engine, 7, alive=alive)
+    fire_all(grouped.engine, 7, alive=alive)
     fire_row_by_row(one_by_one.engine, alive=alive)
 
     by_groups, by_rows = recorded(grouped.engine), recorded(one_by_one.engine)
@@ -348,7 +340,7 @@ def test_older_fires_are_claimed_first(engine: Engine) -> None:
         definition.next_scheduled_run_time = DUE - timedelta(minutes=1)
     store.add("noon", (1, 0, 0, "localFile", None))
     store.add("noon-s3", (1, 0, 0, "s3", None))
-    fire_in_groups(engine, 100, alive=True)
+    fire_all(engine, 100, alive=True)
     with session_scope(engine) as session:
         claimed = session.execute(
             select(JobDefinition.name, Job.scheduled_time)
