@@ -145,7 +145,7 @@ def next_due_time(session: Session, now: datetime) -> datetime | None:
             enabled, definition.next_scheduled_run_time > now
         )
     )
-    plain = session.scalar(
+    first_unjittered = session.scalar(
         select(definition.next_scheduled_run_time)
         .where(enabled, definition.next_scheduled_run_time <= now, definition.next_due_at.is_(None))
         .order_by(definition.next_scheduled_run_time)
@@ -153,15 +153,15 @@ def next_due_time(session: Session, now: datetime) -> datetime | None:
     )
     before = (
         definition.next_scheduled_run_time <= now
-        if plain is None
-        else definition.next_scheduled_run_time < plain
+        if first_unjittered is None
+        else definition.next_scheduled_run_time < first_unjittered
     )
     jittered = session.scalar(
         select(func.min(definition.next_due_at)).where(
             enabled, before, definition.next_due_at.is_not(None)
         )
     )
-    times = [moment for moment in (upcoming, plain, jittered) if moment is not None]
+    times = [moment for moment in (upcoming, first_unjittered, jittered) if moment is not None]
     return min(times) if times else None
 
 
