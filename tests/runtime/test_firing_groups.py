@@ -1,6 +1,6 @@
-"""SQLite reads a batch of due definitions as groups that share one decision
+"""The scheduler reads a batch of due definitions as groups that share one decision
 (``service.due_batch.due_groups``) and writes the plain groups from their ids alone
-(``fire_writer.BatchWriter.start_group``); the rest is decided row by row.
+(``fire_writer.BatchWriter.start_group``); the rest is decided row by row. On both stores.
 
 - The groups are exactly the batch (the first ``limit`` due definitions after ``after``, in the
   due order), each group's definitions share its key, and *plain* is true exactly for the
@@ -36,6 +36,7 @@ from scorecast.service.firing import fire_batch
 from scorecast.service.scheduler_liveness import store_alive_since
 from scorecast.store.db import create_engine_for, session_scope
 from scorecast.store.models import Job, JobDefinition, JobLog, ScheduleFire
+from services import BACKENDS, drop_postgres_database, fresh_postgres_database, pg_url
 
 _IDS = re.compile("[0-9a-f]{24}")
 NOW = datetime(2026, 3, 2, 12, 0, 20, tzinfo=UTC)
@@ -67,17 +68,29 @@ INTAKES = ["localFile", "s3"]
 Kind = tuple[int, int, int, str, str | None]
 
 
-@pytest.fixture
-def sqlite_engines(sqlite_template: Path, tmp_path: Path) -> Iterator[list[Engine]]:
-    """Two fresh SQLite stores."""
-    engines = []
-    for name in ("a", "b"):
-        path = tmp_path / f"{name}.db"
-        shutil.copyfile(sqlite_template, path)
-        engines.append(create_engine_for(f"sqlite:///{path}"))
-    yield engines
-    for engine in engines:
-        engine.dispose()
+@pytest.fixture(params=BACKENDS)
+def engine_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Engine]]:
+    """Two fresh stores of the parametrized backend."""
+    databases: list[str] = []
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        urls = []
+        for name in ("a", "b"):
+            path = tmp_path / f"{name}.db"
+            shutil.copyfile(template, path)
+            urls.append(f"sqlite:///{path}")
+    else:
+        pg_template: str = request.getfixturevalue("postgres_template")
+        databases = [fresh_postgres_database(pg_template) for _ in range(2)]
+        urls = [pg_url(name) for name in databases]
+    engines = [create_engine_for(url) for url in urls]
+    try:
+        yield engines
+    finally:
+        for engine in engines:
+            engine.dispose()
+        for name in databases:
+            drop_postgres_database(name)
 
 
 class Store:
@@ -151,8 +164,8 @@ DRAWN = st.tuples(
 
 
 @pytest.fixture
-def store(sqlite_engines: list[Engine]) -> Store:
-    return Store(sqlite_engines[0])
+def store(engine: Engine) -> Store:
+    return Store(engine)
 
 
 @settings(
@@ -287,10 +300,8 @@ def recorded(engine: Engine) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("alive", [True, False], ids=["scheduler-alive", "after-downtime"])
-def test_groups_fire_the_same_as_deciding_each_row(
-    sqlite_engines: list[Engine], alive: bool
-) -> None:
-    grouped, one_by_one = (Store(engine) for engine in sqlite_engines)
+def test_groups_fire_the_same_as_deciding_each_row(engine_pair: list[Engine], alive: bool) -> None:
+    grouped, one_by_one = (Store(engine) for engine in engine_pair)
     for store in (grouped, one_by_one):
         add_variety(store)
     fire_all(grouped.engine, 7, alive=alive)
@@ -330,7 +341,7 @@ def test_plain_groups_that_start_one_job_each_are_written_from_their_ids(store: 
 
 def test_older_fires_are_claimed_first(engine: Engine) -> None:
     """Jobs of one batch share their creation time; workers claim them by id, which must
-    follow the scheduled times (on SQLite the groups come back in no such order)."""
+    follow the scheduled times (the groups come back in no such order)."""
     store = Store(engine)
     eleven = store.add("eleven", (1, 0, 0, "localFile", None))
     with session_scope(engine) as session:

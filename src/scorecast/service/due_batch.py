@@ -1,29 +1,29 @@
-"""Reading one batch of due definitions for ``service.firing``: as rows, or (SQLite) as groups.
+"""Reading one batch of due definitions for ``service.firing``, as groups that share one decision.
 
 Due = ``enabled`` and ``next_scheduled_run_time <= now`` (with jitter, ``next_due_at <= now``
 too); a batch is the first ``limit`` due definitions after ``after`` in the order of the index
-``(enabled, next_scheduled_run_time, id)``, read in that order, never every due one sorted.
+``(enabled, next_scheduled_run_time, id)``, read in that order, never every due one sorted. On
+PostgreSQL the batch's definitions are locked ``FOR UPDATE SKIP LOCKED``, so that concurrent
+schedulers split the due set; on SQLite the caller holds the write lock. Either way the rows
+stay as read until the caller's transaction ends.
 
-- ``due_rows``: each definition of the batch as a row of ``DUE_COLUMNS`` (every store; on
-  PostgreSQL locked ``FOR UPDATE SKIP LOCKED``, so that concurrent schedulers split the due set).
-- ``due_groups`` (SQLite, where the caller holds the write lock): the batch as groups that
-  share one firing decision, each definition's id in one string per group (never a row each). A
-  group is the definitions with the same schedule, policies, next fire time and intake type,
-  and the same answer to *plain*: no credential, data store or dataset to check, its last
-  editor and its deployment still exist, no waiting or running job, no fire recorded at its
-  next time. A plain group whose decision starts one job each is written set-based from the ids
-  (``fire_writer.BatchWriter.start_group``); the ids of the others are read again as rows
-  (``rows_of``) and decided one by one. A burst of definitions sharing a few schedules so
-  costs a few groups per batch in Python, not a row per definition.
+``due_groups`` returns the batch as groups that share one firing decision, each definition's id
+in one string per group (never a row each). A group is the definitions with the same schedule,
+policies, next fire time and intake type, and the same answer to *plain*: no credential, data
+store or dataset to check, its last editor and its deployment still exist, no waiting or running
+job, no fire recorded at its next time (each checked by an index probe). A plain group whose
+decision starts one job each is written set-based from the ids
+(``fire_writer.BatchWriter.start_group``); the ids of the others are read again as rows of
+``DUE_COLUMNS`` (``rows_of``) and decided one by one. A burst of definitions sharing a few
+schedules so costs a few groups per batch in Python, not a row per definition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,14 +36,13 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    literal,
     not_,
     or_,
     select,
     tuple_,
 )
 from sqlalchemy.engine import Result, Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scorecast.domain.job_statuses import ACTIVE_STATUSES
 from scorecast.service.job_checks import CREDENTIAL_KEYS
@@ -55,17 +54,23 @@ from scorecast.store.types import UTCDateTime
 
 _SPEC = JobDefinition.job_spec
 
+#: A column of a table, or of a subquery or expression.
+_Column = ColumnElement[Any] | InstrumentedAttribute[Any]
+
 #: The spec keys that name a credential, data store or dataset (checked before a fire).
 REFERENCE_KEYS: Final = (*CREDENTIAL_KEYS, "dataStoreId", "datasetId")
 
-#: A reference the fire must check exists (a credential, data store or dataset).
-_HAS_REFERENCES: Final = or_(
-    *(
-        json_text(_SPEC, side, key).is_not(None)
-        for side in ("intakeSettings", "outputSettings")
-        for key in REFERENCE_KEYS
+
+def _has_references(spec: _Column) -> ColumnElement[bool]:
+    """The stored ``spec`` names a credential, data store or dataset (the fire checks it)."""
+    return or_(
+        *(
+            json_text(spec, side, key).is_not(None)
+            for side in ("intakeSettings", "outputSettings")
+            for key in REFERENCE_KEYS
+        )
     )
-)
+
 
 #: What the batch reads of each due definition. The schedule and policies come as their JSON
 #: text (the writer parses each distinct text once); of the spec only the few fields the
@@ -78,7 +83,7 @@ DUE_COLUMNS: Final = (
     cast(JobDefinition.policies, Text).label("policies_text"),
     json_text(_SPEC, "deploymentId").label("spec_deployment_id"),
     json_text(_SPEC, "intakeSettings", "type").label("intake_type"),
-    _HAS_REFERENCES.label("has_references"),
+    _has_references(_SPEC).label("has_references"),
     JobDefinition.next_scheduled_run_time,
     JobDefinition.updated_by,
     JobDefinition.created_by,
@@ -103,95 +108,116 @@ class DueGroup:
     last_id: str
 
 
-def due_rows(
-    session: Session, now: datetime, limit: int, after: tuple[datetime, str] | None
-) -> Sequence[Row[Any]]:
-    """The batch's definitions as rows of ``DUE_COLUMNS``, in the due index's order."""
-    start = None if after is None else _literals(after)
-    query = (
-        select(*DUE_COLUMNS)
-        .where(*_due(literal(now, UTCDateTime()), start))
-        .order_by(*_ORDER)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=JobDefinition, skip_locked=True)
-    # the due index in its order, stopping at ``limit``; plain rows through the session's
-    # connection (a batch's thousands of rows skip the ORM's loading, which cost more than the
-    # query)
-    with planner_avoids(session, "sort", "bitmapscan"):
-        result: Result[Any] = session.connection().execute(query)
-        return result.all()
-
-
 def due_groups(
     session: Session, now: datetime, limit: int, after: tuple[datetime, str] | None
 ) -> list[DueGroup]:
-    """SQLite: the batch as groups (see the module docstring); the caller holds the write
-    lock, so the rows stay as read until its transaction ends."""
+    """The batch as groups (see the module docstring), in the caller's transaction."""
     values: dict[str, Any] = {"now": now, "limit": limit}
     if after is not None:
         values |= {"after_time": after[0], "after_id": after[1]}
-    return [
-        DueGroup(
-            row.schedule_text,
-            row.policies_text,
-            row.next_time,
-            row.intake_type,
-            bool(row.plain),
-            row.ids.split(_SEPARATOR),
-            row.last_id,
-        )
-        for row in session.connection().execute(_groups_query(after is not None), values)
-    ]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    # the batch read in the due index's order, stopping at ``limit`` (PostgreSQL's statistics
+    # lag a burst: ``store.planner_hints``)
+    with planner_avoids(session, "sort", "bitmapscan"):
+        rows = session.connection().execute(_groups_query(after is not None, postgresql), values)
+        return [
+            DueGroup(
+                row.schedule_text,
+                row.policies_text,
+                row.next_time,
+                row.intake_type,
+                bool(row.plain),
+                row.ids.split(_SEPARATOR),
+                row.last_id,
+            )
+            for row in rows
+        ]
 
 
 @cache
-def _groups_query(after: bool) -> Select[Any]:
+def _groups_query(after: bool, postgresql: bool) -> Select[Any]:
     """``due_groups``' statement, built once rather than by every batch: bound ``now`` and
     ``limit``, and with ``after``, ``after_time`` and ``after_id``."""
     definition = JobDefinition
     now = bindparam("now", type_=UTCDateTime())
     start = (bindparam("after_time", type_=UTCDateTime()), bindparam("after_id", type_=String()))
-    batch = (
-        select(
-            cast(definition.schedule, Text).label("schedule_text"),
-            cast(definition.policies, Text).label("policies_text"),
-            definition.next_scheduled_run_time.label("next_time"),
-            json_text(_SPEC, "intakeSettings", "type").label("intake_type"),
-            _plain().label("plain"),
-            definition.id,
-        )
-        .where(*_due(now, start if after else None))
-        .order_by(*_ORDER)
-        .limit(bindparam("limit", type_=Integer()))
-        .subquery("batch")
+    stored = _Batch(
+        definition.id,
+        definition.org_id,
+        definition.updated_by,
+        definition.job_spec,
+        cast(definition.schedule, Text).label("schedule_text"),
+        cast(definition.policies, Text).label("policies_text"),
+        definition.next_scheduled_run_time.label("next_time"),
     )
+
+    def batch(*columns: _Column) -> Select[Any]:
+        return (
+            select(*columns)
+            .where(*_due(now, start if after else None))
+            .order_by(*_ORDER)
+            .limit(bindparam("limit", type_=Integer()))
+        )
+
+    if postgresql:
+        # locked FOR UPDATE SKIP LOCKED, so that concurrent schedulers split the due set (in a
+        # subquery: a grouped query cannot lock); what is computed of each definition (JSON,
+        # index probes) is computed above the lock, of the definitions taken only: a row that
+        # another scheduler holds is skipped before it costs anything
+        locked = batch(*stored).with_for_update(of=definition, skip_locked=True)
+        taken = locked.subquery("batch")
+        rows = select(*_decided(_Batch(*taken.c))).subquery("decided")
+    else:  # computed in the same pass (a subquery of the stored columns cost a quarter more)
+        rows = batch(*_decided(stored)).subquery("batch")
     keys = (
-        batch.c.schedule_text,
-        batch.c.policies_text,
-        batch.c.next_time,
-        batch.c.intake_type,
-        batch.c.plain,
+        rows.c.schedule_text,
+        rows.c.policies_text,
+        rows.c.next_time,
+        rows.c.intake_type,
+        rows.c.plain,
     )
     return select(
         *keys,
-        func.group_concat(batch.c.id, _SEPARATOR).label("ids"),
-        func.max(batch.c.id).label("last_id"),
+        func.aggregate_strings(rows.c.id, _SEPARATOR).label("ids"),
+        func.max(rows.c.id).label("last_id"),
     ).group_by(*keys)
 
 
-def rows_of(session: Session, definition_ids: list[str]) -> Sequence[Row[Any]]:
-    """The due definitions ``definition_ids`` as rows of ``DUE_COLUMNS``, in the due order."""
+class _Batch(NamedTuple):
+    """The stored columns of a batch's definitions that its groups are computed from."""
+
+    id: _Column
+    org_id: _Column
+    updated_by: _Column
+    job_spec: _Column
+    schedule_text: _Column
+    policies_text: _Column
+    next_time: _Column
+
+
+def _decided(batch: _Batch) -> list[_Column]:
+    """What a group shares, and each definition's id."""
+    return [
+        batch.schedule_text,
+        batch.policies_text,
+        batch.next_time,
+        json_text(batch.job_spec, "intakeSettings", "type").label("intake_type"),
+        _plain(batch).label("plain"),
+        batch.id,
+    ]
+
+
+def rows_of(session: Session, definition_ids: list[str]) -> list[Row[Any]]:
+    """The due definitions ``definition_ids`` as rows of ``DUE_COLUMNS``, in the due order
+    (sorted here: each is read by its primary key, and an ``ORDER BY`` could lead PostgreSQL,
+    its statistics lagging a burst, to walk the due index instead)."""
     if not definition_ids:
         return []
-    query = (
-        select(*DUE_COLUMNS)
-        .where(among(session, JobDefinition.id, definition_ids))
-        .order_by(*_ORDER)
-    )
-    result: Result[Any] = session.connection().execute(query)
-    return result.all()
+    query = select(*DUE_COLUMNS).where(among(session, JobDefinition.id, definition_ids))
+    with planner_avoids(session, "seqscan"):
+        result: Result[Any] = session.connection().execute(query)
+        rows = result.all()
+    return sorted(rows, key=lambda row: (row.next_scheduled_run_time, row.id))
 
 
 def _due(
@@ -209,26 +235,31 @@ def _due(
     return conditions
 
 
-def _literals(after: tuple[datetime, str]) -> tuple[ColumnElement[datetime], ColumnElement[str]]:
-    return literal(after[0], UTCDateTime()), literal(after[1], String())
-
-
-def _plain() -> ColumnElement[bool]:
-    """Whether a definition's fire needs nothing of its own read (see the module docstring):
-    what ``fire_writer.BatchWriter`` checks row by row, here in SQL, each by an index."""
-    definition = JobDefinition
+def _plain(batch: _Batch) -> ColumnElement[bool]:
+    """Whether a definition of ``batch`` fires needing nothing of its own read (see the module
+    docstring): what ``fire_writer.BatchWriter`` checks row by row, here in SQL, each by an
+    index."""
+    spec = batch.job_spec
     return and_(
-        not_(_HAS_REFERENCES),
-        exists().where(User.id == definition.updated_by),
+        not_(_has_references(spec)),
+        exists().where(User.id == batch.updated_by),
         exists().where(
-            Deployment.id == json_text(_SPEC, "deploymentId"),
-            Deployment.org_id == definition.org_id,
+            Deployment.id == json_text(spec, "deploymentId"),
+            Deployment.org_id == batch.org_id,
         ),
-        not_(exists().where(Job.definition_id == definition.id, Job.status.in_(ACTIVE_STATUSES))),
-        not_(
-            exists().where(
-                ScheduleFire.definition_id == definition.id,
-                ScheduleFire.scheduled_time == definition.next_scheduled_run_time,
-            )
+        _absent(Job.id, Job.definition_id == batch.id, Job.status.in_(ACTIVE_STATUSES)),
+        _absent(
+            ScheduleFire.id,
+            ScheduleFire.definition_id == batch.id,
+            ScheduleFire.scheduled_time == batch.next_time,
         ),
     )
+
+
+def _absent(column: _Column, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """No row matches ``where``: one index probe per definition. Written as a scalar subquery
+    rather than ``NOT EXISTS``: PostgreSQL may run a ``NOT EXISTS`` as one hash of every
+    matching row (every waiting job, every fire row) per batch whenever its statistics, which
+    lag a burst, say those are few; a burst's batches then cost in proportion to the jobs and
+    fires the burst has made."""
+    return select(column).where(*where).limit(1).scalar_subquery().is_(None)

@@ -7,8 +7,8 @@ transaction; it flushes, never commits):
   ``(enabled, next_scheduled_run_time, id)`` in that order, at most ``limit`` definitions
   (``service.due_batch``). On PostgreSQL they are locked ``FOR UPDATE SKIP LOCKED``, so
   concurrent schedulers split the due set instead of racing for it; on SQLite the caller holds
-  the write lock, and the batch is read as groups of definitions sharing one decision, so that
-  the common case (plain definitions that each start one job) is decided once per group and
+  the write lock. The batch is read as groups of definitions sharing one decision, so that the
+  common case (plain definitions that each start one job) is decided once per group and
   written from the ids alone; the rest is read as rows and decided one by one. ``fire_batch``'s
   ``after`` (the ``last`` of the tick's batch before) starts the read after that definition in
   the index order, so a tick's batches do not read again what it passed (on PostgreSQL the index
@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from scorecast.domain.schedule.liveness import AliveSpan
 from scorecast.domain.schedule.outcomes import FireOutcome
 from scorecast.service import run_outcomes
-from scorecast.service.due_batch import due_groups, due_rows, rows_of
+from scorecast.service.due_batch import due_groups, rows_of
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.fire_writer import BatchWriter, Fire
 from scorecast.service.scheduler_liveness import store_alive_since
@@ -94,26 +94,19 @@ def fire_batch(
     """``fire_due_definitions`` that also says how many definitions the batch handled and the
     last one it read; ``after``: start after this (next fire time, id) (see the contracts)."""
     writer = BatchWriter(session, now, outage)
-    if session.get_bind().dialect.name == "sqlite":
-        groups = due_groups(session, now, limit, after)
-        if not groups:
-            return BatchResult(0, [])
-        since = store_alive_since(session, now, own_span)
-        one_by_one = [
-            definition_id
-            for group in groups
-            if not writer.start_group(group, since)
-            for definition_id in group.definition_ids
-        ]
-        due = rows_of(session, one_by_one)
-        handled = sum(len(group.definition_ids) for group in groups)
-        last = max((group.next_time, group.last_id) for group in groups)
-    else:
-        due = due_rows(session, now, limit, after)
-        if not due:
-            return BatchResult(0, [])
-        since = store_alive_since(session, now, own_span)
-        handled, last = len(due), (due[-1].next_scheduled_run_time, due[-1].id)
+    groups = due_groups(session, now, limit, after)
+    if not groups:
+        return BatchResult(0, [])
+    since = store_alive_since(session, now, own_span)
+    one_by_one = [
+        definition_id
+        for group in groups
+        if not writer.start_group(group, since)
+        for definition_id in group.definition_ids
+    ]
+    due = rows_of(session, one_by_one)
+    handled = sum(len(group.definition_ids) for group in groups)
+    last = max((group.next_time, group.last_id) for group in groups)
     writer.plan(due, since)
     writer.write()
     _count_failed_fires(session, now, writer.fires)
