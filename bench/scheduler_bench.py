@@ -3,14 +3,20 @@
 For each store (SQLite file, PostgreSQL database) and each N:
 
 1. N enabled definitions (localFile intake, so their jobs wait for uploads and no worker
-   runs) are written directly, all due a few seconds ahead; one scheduler (a separate process,
-   ``--child``) is started before that moment and fires them with the real clock. Reported:
-   fire lag p50/p99 (``fired_at - scheduledTime`` of the fire rows), the time from the due
-   moment until the last fire row was committed, and how many fires were recorded missed.
-2. The ceiling, in the same run on a fresh copy of the same rows: one transaction of
-   set-based ``INSERT … SELECT`` statements writing the same jobs, job logs (naming the
-   acting user, as the scheduler's do) and fire rows (with their lateness) and setting the
-   same fields of the definitions (what the scheduler writes, with no decision made).
+   runs) are written directly, all due on one moment; the store is settled as it would be long
+   after they were written (PostgreSQL: ``VACUUM (ANALYZE)`` and ``CHECKPOINT``, so no
+   checkpoint falls in the measured seconds; SQLite: the WAL checkpointed). One scheduler (a
+   separate process, ``--child``) is started a few seconds before its clock reaches the due
+   moment (its clock is the real one shifted, so that however long the rows took to write,
+   the schedulers have started and are idle when the moment comes). Reported: fire lag p50/p99
+   (``fired_at - scheduledTime`` of the fire rows), the time from the due moment until the
+   last fire row was committed (each scheduler notes when it heard of its last fire, right
+   after that batch's commit), and how many fires were recorded missed.
+2. The ceiling, in the same run on a fresh copy of the same rows, settled the same way: one
+   transaction of set-based ``INSERT … SELECT`` statements writing the same jobs, job logs
+   (naming the acting user, as the scheduler's do) and fire rows (with their lateness) and
+   setting the same fields of the definitions (what the scheduler writes, with no decision
+   made).
 3. PostgreSQL only: the same with two scheduler processes, against one; then one scheduler
    firing in two lanes (``SCORECAST_SCHEDULER_LANES=2``: two threads, each taking batches
    as a scheduler of its own would).
@@ -32,12 +38,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -154,13 +162,17 @@ def run_schedulers(
     url: str, count: int, schedulers: int, batch: int, lanes: int = 1
 ) -> dict[str, Any]:
     engine = create_engine_for(url)
-    due = (datetime.now(UTC) + LEAD + timedelta(seconds=2)).replace(microsecond=0)
+    due = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     add_due_definitions(engine, count, due)
+    settle(engine)
+    # the schedulers' clocks reach ``due`` LEAD from now, however long the rows took to write
+    arrives = datetime.now(UTC) + LEAD
     children = [
         subprocess.Popen(
             [
                 *(sys.executable, __file__, "--child", url, "--batch", str(batch)),
                 *("--until", str(count), "--lanes", str(lanes)),
+                *("--due", due.isoformat(), "--arrives", arrives.isoformat()),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -208,6 +220,7 @@ def ceiling(url: str, store: str, count: int) -> float:
     engine = create_engine_for(url)
     due = datetime.now(UTC) - timedelta(seconds=1)
     add_due_definitions(engine, count, due)
+    settle(engine)
     new_job_id, now = _CEILING_SQL[store]
     started = time.perf_counter()
     with engine.begin() as connection:
@@ -254,19 +267,38 @@ def ceiling(url: str, store: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def child(url: str, batch: int, until: int, lanes: int) -> None:
-    """One scheduler process: ticks until ``until`` fire rows exist."""
+def settle(engine: Engine) -> None:
+    """The store as it would be long after its definitions were written: on PostgreSQL
+    vacuumed and analyzed (autovacuum's work) and checkpointed, so that no checkpoint falls in
+    the measured seconds; on SQLite the write-ahead log checkpointed."""
+    if engine.dialect.name == "sqlite":
+        engine.dispose()  # its pooled connections would keep the log from being truncated
+        with closing(sqlite3.connect(str(engine.url.database))) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM (ANALYZE)")
+        connection.exec_driver_sql("CHECKPOINT")
+
+
+def child(url: str, batch: int, until: int, lanes: int, *, due: str, arrives: str) -> None:
+    """One scheduler process: ticks until ``until`` fire rows exist. Its clock reads ``due``
+    at the real moment ``arrives`` (the definitions were written long before it)."""
     from scorecast.runtime.scheduler import Scheduler
 
     engine = create_engine_for(url)
+    offset = datetime.fromisoformat(due) - datetime.fromisoformat(arrives)
     heard: dict[str, Any] = {"fires": 0, "last": None}
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + offset
 
     def on_fire(fire: object) -> None:  # called after the fire's batch committed
         heard["fires"] += 1
-        heard["last"] = datetime.now(UTC).isoformat()
+        heard["last"] = clock().isoformat()
 
     scheduler = Scheduler(
-        engine, batch_size=batch or None, max_sleep=0.2, lanes=lanes, on_fire=on_fire
+        engine, batch_size=batch or None, max_sleep=0.2, lanes=lanes, on_fire=on_fire, clock=clock
     )
     scheduler.start()
     while fires_committed(engine) < until:
@@ -286,9 +318,11 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--until", type=int, default=0)
     parser.add_argument("--lanes", type=int, default=1, help="a child's scheduler lanes")
+    parser.add_argument("--due", help="a child's: the moment the definitions are due")
+    parser.add_argument("--arrives", help="a child's: the real moment its clock reads --due")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.batch, args.until, args.lanes)
+        child(args.child, args.batch, args.until, args.lanes, due=args.due, arrives=args.arrives)
         return
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
