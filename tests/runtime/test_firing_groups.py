@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rows import EVERY_MINUTE, add_definition, add_deployment, add_job, local_spec, org_and_user
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, text
 from test_firing_batch_split import fire_all
 from test_firing_deleted_references import jdbc_spec, references
 
@@ -58,6 +58,8 @@ REASONS = [
     "no deployment key",
     "running job",
     "waiting job",
+    "noted running",  # its row names a running last job (another scheduler's fire, committed
+    # after this batch's statement began on PostgreSQL), though no job is found
     "recorded",
 ]
 #: where each drawn definition's spec reads from besides its reason
@@ -131,6 +133,7 @@ class Store:
             job_spec=spec,
             next_scheduled_run_time=next_time,
             next_due_at=next_time + timedelta(seconds=3) if policies == 2 else None,
+            last_started_job_status="RUNNING" if reason == "noted running" else None,
         )
         if reason in ("running job", "waiting job"):
             add_job(
@@ -379,3 +382,20 @@ def test_a_batch_reports_how_many_it_handled_and_where_it_ended(engine: Engine) 
         assert result.handled == 7
         assert result.last == tuple(due[7 * batch + 6])
         after = result.last
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_batch_takes_the_next_definitions_past_those_another_scheduler_holds(
+    engine: Engine,
+) -> None:
+    store = Store(engine)
+    due = sorted(store.add(f"p{i}", (1, 0, 0, "localFile", None)) for i in range(10))
+    held = due[:4]  # same next time: the due order is the ids'
+    with engine.connect() as other, other.begin():
+        other.execute(select(JobDefinition.id).where(JobDefinition.id.in_(held)).with_for_update())
+        with session_scope(engine) as session:
+            session.execute(text("SET LOCAL lock_timeout = '10s'"))  # fail, not hang, if it waits
+            groups = due_groups(session, NOW, 3, None)
+            session.rollback()
+    assert sorted(d for group in groups for d in group.definition_ids) == due[4:7]
+    assert all(group.plain for group in groups)

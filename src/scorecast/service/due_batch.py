@@ -11,11 +11,11 @@ stay as read until the caller's transaction ends.
 in one string per group (never a row each). A group is the definitions with the same schedule,
 policies, next fire time and intake type, and the same answer to *plain*: no credential, data
 store or dataset to check, its last editor and its deployment still exist, no waiting or running
-job, no fire recorded at its next time (each checked by an index probe). A plain group whose
-decision starts one job each is written set-based from the ids
-(``fire_writer.BatchWriter.start_group``); the ids of the others are read again as rows of
-``DUE_COLUMNS`` (``rows_of``) and decided one by one. A burst of definitions sharing a few
-schedules so costs a few groups per batch in Python, not a row per definition.
+job (neither found by an index probe nor named by its last started job's status), no fire
+recorded at its next time. A plain group whose decision starts one job each is written
+set-based from the ids (``fire_writer.BatchWriter.start_group``); the ids of the others are read
+again as rows of ``DUE_COLUMNS`` (``rows_of``) and decided one by one. A burst of definitions
+sharing a few schedules so costs a few groups per batch in Python, not a row per definition.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ DUE_COLUMNS: Final = (
 )
 
 _ORDER: Final = (JobDefinition.next_scheduled_run_time, JobDefinition.id)
-#: Separates the ids of a group in ``group_concat``'s text (ids are hexadecimal digits).
+#: Separates the ids of a group in its aggregated text (``aggregate_strings``: ``group_concat``
+#: on SQLite, ``string_agg`` on PostgreSQL; ids are hexadecimal digits).
 _SEPARATOR: Final = ","
 
 
@@ -149,6 +150,7 @@ def _groups_query(after: bool, postgresql: bool) -> Select[Any]:
         cast(definition.schedule, Text).label("schedule_text"),
         cast(definition.policies, Text).label("policies_text"),
         definition.next_scheduled_run_time.label("next_time"),
+        definition.last_started_job_status,
     )
 
     def batch(*columns: _Column) -> Select[Any]:
@@ -193,6 +195,7 @@ class _Batch(NamedTuple):
     schedule_text: _Column
     policies_text: _Column
     next_time: _Column
+    last_started_job_status: _Column
 
 
 def _decided(batch: _Batch) -> list[_Column]:
@@ -238,10 +241,19 @@ def _due(
 def _plain(batch: _Batch) -> ColumnElement[bool]:
     """Whether a definition of ``batch`` fires needing nothing of its own read (see the module
     docstring): what ``fire_writer.BatchWriter`` checks row by row, here in SQL, each by an
-    index."""
+    index.
+
+    Its last started job must not be waiting or running either, as the definition's own row
+    says. On PostgreSQL the probes see the store as the statement began, but a definition that
+    another scheduler fired and committed meanwhile is locked and returned in its new version
+    when it is due again (a burst across its next fire time): the probes miss the job just
+    started, and the row's ``last_started_job_status`` (set by that fire) shows it. Such a
+    definition is decided row by row, its active runs read by a statement of their own."""
     spec = batch.job_spec
+    status = batch.last_started_job_status
     return and_(
         not_(_has_references(spec)),
+        or_(status.is_(None), status.not_in(ACTIVE_STATUSES)),
         exists().where(User.id == batch.updated_by),
         exists().where(
             Deployment.id == json_text(spec, "deploymentId"),
