@@ -8,7 +8,8 @@ For each store (SQLite file, PostgreSQL database) and each N:
    checkpoint falls in the measured seconds; SQLite: the WAL checkpointed). One scheduler (a
    separate process, ``--child``) is started a few seconds before its clock reaches the due
    moment (its clock is the real one shifted, so that however long the rows took to write,
-   the schedulers have started and are idle when the moment comes). Reported: fire lag p50/p99
+   the schedulers have started and are idle when the moment comes; the bench stops if one
+   started after it). Reported: fire lag p50/p99
    (``fired_at - scheduledTime`` of the fire rows), the time from the due moment until the
    last fire row was committed (each scheduler notes when it heard of its last fire, right
    after that batch's commit), and how many fires were recorded missed.
@@ -181,7 +182,13 @@ def run_schedulers(
     ]
     # each child says when it heard of its last fire (right after that batch's commit)
     reports = [json.loads(child.communicate(timeout=600)[0]) for child in children]
-    committed = max(datetime.fromisoformat(r["last"]) for r in reports if r["last"])
+    late = [r["started"] for r in reports if datetime.fromisoformat(r["started"]) > due]
+    if late:  # its start-up would count in the figures: say so rather than print them
+        raise SystemExit(f"a scheduler started after the due moment ({late}); raise LEAD")
+    heard = [datetime.fromisoformat(r["last"]) for r in reports if r["last"]]
+    if not heard:
+        raise SystemExit("no scheduler heard of any fire")
+    committed = max(heard)
     with session_scope(engine) as session:
         rows = session.execute(
             select(ScheduleFire.fired_at, ScheduleFire.scheduled_time, ScheduleFire.outcome)
@@ -300,6 +307,7 @@ def child(url: str, batch: int, until: int, lanes: int, *, due: str, arrives: st
     scheduler = Scheduler(
         engine, batch_size=batch or None, max_sleep=0.2, lanes=lanes, on_fire=on_fire, clock=clock
     )
+    heard["started"] = clock().isoformat()
     scheduler.start()
     while fires_committed(engine) < until:
         time.sleep(POLL)
