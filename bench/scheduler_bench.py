@@ -65,10 +65,11 @@ from scorecast.store.types import ID_SEQUENCE_SPAN, new_id
 from scorecast.testing.due_definitions import add_due_definitions
 
 LEAD = timedelta(seconds=4)  # definitions are due this long after the schedulers start
-#: How often a scheduler child counts the fire rows to know when to stop. "All committed" is
-#: not measured by counting (a count of a growing table 20 times a second took the database's
-#: time from the schedulers): each child notes when it heard of its last fire, which its
-#: scheduler reports right after the batch's commit.
+#: How often the bench counts the fire rows, to know when to stop the schedulers (one count
+#: whatever their number). "All committed" is not measured by counting (a count of a growing
+#: table 20 times a second took the database's time from the schedulers): each scheduler child
+#: notes when it heard of its last fire, which its scheduler reports right after the batch's
+#: commit.
 POLL = 0.5
 
 
@@ -172,16 +173,21 @@ def run_schedulers(
         subprocess.Popen(
             [
                 *(sys.executable, __file__, "--child", url, "--batch", str(batch)),
-                *("--until", str(count), "--lanes", str(lanes)),
+                *("--lanes", str(lanes)),
                 *("--due", due.isoformat(), "--arrives", arrives.isoformat()),
             ],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(schedulers)
     ]
-    # each child says when it heard of its last fire (right after that batch's commit)
-    reports = [json.loads(child.communicate(timeout=600)[0]) for child in children]
+    # one count of the fire rows every POLL seconds whatever the number of schedulers; then
+    # each child is told to stop, and says when it heard of its last fire (right after that
+    # batch's commit)
+    while fires_committed(engine) < count:
+        time.sleep(POLL)
+    reports = [json.loads(child.communicate("stop\n", timeout=600)[0]) for child in children]
     late = [r["started"] for r in reports if datetime.fromisoformat(r["started"]) > due]
     if late:  # its start-up would count in the figures: say so rather than print them
         raise SystemExit(f"a scheduler started after the due moment ({late}); raise LEAD")
@@ -288,9 +294,10 @@ def settle(engine: Engine) -> None:
         connection.exec_driver_sql("CHECKPOINT")
 
 
-def child(url: str, batch: int, until: int, lanes: int, *, due: str, arrives: str) -> None:
-    """One scheduler process: ticks until ``until`` fire rows exist. Its clock reads ``due``
-    at the real moment ``arrives`` (the definitions were written long before it)."""
+def child(url: str, batch: int, lanes: int, *, due: str, arrives: str) -> None:
+    """One scheduler process: ticks until a line on its standard input says stop. Its clock
+    reads ``due`` at the real moment ``arrives`` (the definitions were written long before
+    it)."""
     from scorecast.runtime.scheduler import Scheduler
 
     engine = create_engine_for(url)
@@ -309,8 +316,7 @@ def child(url: str, batch: int, until: int, lanes: int, *, due: str, arrives: st
     )
     heard["started"] = clock().isoformat()
     scheduler.start()
-    while fires_committed(engine) < until:
-        time.sleep(POLL)
+    sys.stdin.readline()
     scheduler.stop()
     engine.dispose()
     print(json.dumps(heard))
@@ -324,13 +330,12 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=10_000, help="0: no reads phase")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--child")
-    parser.add_argument("--until", type=int, default=0)
     parser.add_argument("--lanes", type=int, default=1, help="a child's scheduler lanes")
     parser.add_argument("--due", help="a child's: the moment the definitions are due")
     parser.add_argument("--arrives", help="a child's: the real moment its clock reads --due")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.batch, args.until, args.lanes, due=args.due, arrives=args.arrives)
+        child(args.child, args.batch, args.lanes, due=args.due, arrives=args.arrives)
         return
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
