@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +32,7 @@ from scorecast.store.db import create_engine_for, migrate
 from services import (
     BACKENDS,
     POSTGRES,
-    drop_postgres_database,
-    fresh_postgres_database,
+    fresh_store,
     pg_execute,
     pg_url,
     require,
@@ -103,18 +101,8 @@ def postgres_template() -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a migrated empty store on the parametrized backend."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "store.db"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    pg_template: str = request.getfixturevalue("postgres_template")
-    name = fresh_postgres_database(pg_template)
-    try:
-        yield pg_url(name)
-    finally:
-        drop_postgres_database(name)
+    with fresh_store(request, request.param, tmp_path / "store.db") as url:
+        yield url
 
 
 @pytest.fixture

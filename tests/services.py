@@ -13,8 +13,12 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -116,3 +120,19 @@ def fresh_postgres_database(template: str) -> str:
 
 def drop_postgres_database(name: str) -> None:
     pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_store(request: pytest.FixtureRequest, backend: str, sqlite_path: Path) -> Iterator[str]:
+    """The URL of a migrated empty store on ``backend``, made from the session's template
+    (``sqlite_template``: copied to ``sqlite_path``; ``postgres_template``: a database cloned
+    from it, dropped when the block ends)."""
+    if backend == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), sqlite_path)
+        yield f"sqlite:///{sqlite_path}"
+        return
+    name = fresh_postgres_database(request.getfixturevalue("postgres_template"))
+    try:
+        yield pg_url(name)
+    finally:
+        drop_postgres_database(name)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from scorecast.service.firing import fire_batch
 from scorecast.service.scheduler_liveness import store_alive_since
 from scorecast.store.db import create_engine_for, session_scope
 from scorecast.store.models import Job, JobDefinition, JobLog, ScheduleFire
-from services import BACKENDS, drop_postgres_database, fresh_postgres_database, pg_url
+from services import BACKENDS, fresh_store
 
 _IDS = re.compile("[0-9a-f]{24}")
 NOW = datetime(2026, 3, 2, 12, 0, 20, tzinfo=UTC)
@@ -73,26 +73,15 @@ Kind = tuple[int, int, int, str, str | None]
 @pytest.fixture(params=BACKENDS)
 def engine_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Engine]]:
     """Two fresh stores of the parametrized backend."""
-    databases: list[str] = []
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        urls = []
-        for name in ("a", "b"):
-            path = tmp_path / f"{name}.db"
-            shutil.copyfile(template, path)
-            urls.append(f"sqlite:///{path}")
-    else:
-        pg_template: str = request.getfixturevalue("postgres_template")
-        databases = [fresh_postgres_database(pg_template) for _ in range(2)]
-        urls = [pg_url(name) for name in databases]
-    engines = [create_engine_for(url) for url in urls]
-    try:
+    with ExitStack() as stack:
+        urls = [
+            stack.enter_context(fresh_store(request, request.param, tmp_path / f"{name}.db"))
+            for name in ("a", "b")
+        ]
+        engines = [create_engine_for(url) for url in urls]
         yield engines
-    finally:
         for engine in engines:
             engine.dispose()
-        for name in databases:
-            drop_postgres_database(name)
 
 
 class Store:
