@@ -7,7 +7,8 @@ endpoint and the first-start admin token from its stdout (its output goes on to
 through the official client, and stops with SIGTERM on leaving the ``with`` block. ``PeakMemory``
 samples the RSS and PSS summed over a process and all its children from a sampling process of its
 own. ``serve_in_thread(app)`` serves an ASGI app with uvicorn in a thread of this process.
-``load_average()`` and ``postgres_available()`` are what every bench prints and asks.
+``load_average()`` and ``postgres_available()`` are what every bench prints and asks;
+``CpuSpent`` is the CPU that processes and the machine spent over a window of a bench.
 """
 
 from __future__ import annotations
@@ -40,6 +41,55 @@ def postgres_available() -> bool:
             return True
     except OSError:
         return False
+
+
+class CpuSpent:
+    """CPU seconds (user + system) spent since it was made: by the processes ``pids`` (with
+    their children), by every PostgreSQL server process on this machine, and by the machine
+    (all its cores; ``busy_share`` of what they could have given)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        import psutil
+
+        self._processes = [psutil.Process(pid) for pid in pids]
+        self._started = time.monotonic()
+        self._start = self._now()
+
+    def _now(self) -> tuple[float, float, float]:
+        import psutil
+
+        def spent(process: Any) -> float:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                return 0.0
+            return float(times.user + times.system)
+
+        processes = 0.0
+        for process in self._processes:
+            with contextlib.suppress(psutil.Error):
+                processes += sum(map(spent, [process, *process.children(recursive=True)]))
+        database = sum(
+            spent(process)
+            for process in psutil.process_iter(["name"])
+            if process.info["name"] == "postgres"
+        )
+        machine = psutil.cpu_times()
+        return processes, database, float(sum(machine) - machine.idle - machine.iowait)
+
+    def read(self) -> dict[str, float]:
+        """``processes``, ``postgresql``, ``machine`` seconds so far; ``busy_share`` (0-1)."""
+        wall = time.monotonic() - self._started
+        processes, database, machine = (
+            now - then for now, then in zip(self._now(), self._start, strict=True)
+        )
+        cores = os.cpu_count() or 1
+        return {
+            "processes": processes,
+            "postgresql": database,
+            "machine": machine,
+            "busy_share": machine / max(wall * cores, 1e-9),
+        }
 
 
 SERVING = re.compile(r"scorecast is serving at (http://\S+/api/v2)")

@@ -8,7 +8,9 @@ process is the client:
 
 Beside each time, the server's CPU per request (its process and its extra API processes, user +
 system): what a request costs whatever else the machine runs, where times on a shared machine
-swing with its load.
+swing with its load. Beside the 40 clients' figures also the clients' own CPU (this process)
+and PostgreSQL's (every ``postgres`` process) per request, and the share of the machine's cores
+that was busy: when it nears 100 %, the throughput is what the cores give.
 
 - small requests: ``GET version/`` (HTTP and authentication only), one job, a page of 20
   definitions: p50/p99 of sequential requests;
@@ -60,7 +62,7 @@ import psutil
 from sqlalchemy import Engine, insert
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _serve import load_average, postgres_available
+from _serve import CpuSpent, load_average, postgres_available
 
 from scorecast.demo import MODEL
 from scorecast.service import definitions, jobs
@@ -162,6 +164,18 @@ class _CpuMeter:
 
 
 SERVER = _CpuMeter()
+
+
+def _others_per_request(clients: float, spent: CpuSpent, requests: int) -> str:
+    """The clients' CPU (this process's, since ``clients``, a ``time.process_time()``) and
+    PostgreSQL's per request, and how busy the machine was, since ``spent`` was made."""
+    per_client = (time.process_time() - clients) * 1000 / max(requests, 1)
+    cpu = spent.read()
+    per_database = cpu["postgresql"] * 1000 / max(requests, 1)
+    return (
+        f"clients' CPU {per_client:4.1f} ms/request  PostgreSQL's {per_database:4.1f}"
+        f"  (the machine {cpu['busy_share']:.0%} busy)"
+    )
 
 
 @contextmanager
@@ -362,6 +376,7 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
 
     started = time.monotonic()
     cpu = SERVER.seconds()
+    clients_cpu, database_cpu = time.process_time(), CpuSpent([])
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -377,6 +392,7 @@ def _mix(url: str, token: str, deployment: str, seconds: float, clients: int = 4
     print(
         f"    reads {_percentiles(samples['read'])}"
         f"   submissions {_percentiles(samples['submission'])}"
+        f"   {_others_per_request(clients_cpu, database_cpu, len(every))}"
     )
 
 

@@ -12,7 +12,9 @@ For each store (SQLite file, PostgreSQL database) and each N:
    started after it). Reported: fire lag p50/p99 (``fired_at - scheduledTime`` of the fire
    rows), the time from the due moment until the last fire row was committed (each scheduler
    notes when it heard of its last fire, right after that batch's commit), and how many fires
-   were recorded missed.
+   were recorded missed; and the CPU spent from the due moment until the parent counted every
+   fire (the schedulers', PostgreSQL's processes', the machine's, and the share of its cores
+   that was busy), so that what bounds a run shows: one scheduler keeps about one core busy.
 2. The ceiling, in the same run on a fresh copy of the same rows, settled the same way: one
    transaction of set-based ``INSERT … SELECT`` statements writing the same jobs, job logs
    (naming the acting user, as the scheduler's do) and fire rows (with their lateness) and
@@ -51,7 +53,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _serve import Serve
+from _serve import CpuSpent, Serve
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 
 from scorecast.home_layout import database_file
@@ -184,9 +186,12 @@ def run_schedulers(
     ]
     # one count of the fire rows every POLL seconds whatever the number of schedulers; then
     # each child is told to stop, and says when it heard of its last fire (right after that
-    # batch's commit)
+    # batch's commit). The CPU spent is read from the due moment on.
+    time.sleep(max(0.0, (arrives - datetime.now(UTC)).total_seconds()))
+    spent = CpuSpent([child.pid for child in children])
     while fires_committed(engine) < count:
         time.sleep(POLL)
+    cpu = spent.read()
     reports = [json.loads(child.communicate("stop\n", timeout=600)[0]) for child in children]
     late = [r["started"] for r in reports if datetime.fromisoformat(r["started"]) > due]
     if late:  # its start-up would count in the figures: say so rather than print them
@@ -207,6 +212,7 @@ def run_schedulers(
         "total": (committed - due).total_seconds(),
         "missed": sum(1 for *_, outcome in rows if outcome == "missed"),
         "fires": len(rows),
+        "cpu": cpu,
     }
 
 
@@ -360,6 +366,15 @@ def main() -> None:
                         f"{store} {count:>7} {label}: lag p50 {result['p50']:.2f} s, "
                         f"p99 {result['p99']:.2f} s, all committed {result['total']:.2f} s "
                         f"after due, missed {result['missed']} of {result['fires']}"
+                    )
+                    cpu = result["cpu"]
+                    database = ""
+                    if store == "postgresql":
+                        database = f"PostgreSQL {cpu['postgresql']:.1f} s, "
+                    print(
+                        f"{'':>{len(store) + 8}} CPU from due until counted: schedulers "
+                        f"{cpu['processes']:.1f} s, {database}the machine {cpu['machine']:.1f} s "
+                        f"({cpu['busy_share']:.0%} of its {os.cpu_count()} cores busy)"
                     )
                 url = fresh_store(store, args.pg, name + "_ceiling", Path(folder))
                 migrate(url)

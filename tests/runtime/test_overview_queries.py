@@ -13,7 +13,7 @@ from rows import add_definition, add_job, org_and_user
 from sqlalchemy import Engine
 
 from scorecast.domain.schedule import next_fire_after, parse_schedule
-from scorecast.service import jobs, overview
+from scorecast.service import job_views, jobs, overview
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import queue_positions
 from scorecast.store.db import session_scope
@@ -75,7 +75,13 @@ def test_upcoming_fires_are_the_soonest_for_any_limit(engine: Engine, seed: int)
             assert [(f.moment, f.definition.id) for f in found] == every[:limit]
 
 
-def test_queue_positions_of_a_page_equal_each_jobs_own_count(engine: Engine) -> None:
+@pytest.mark.parametrize("behind_counted", [3, 500])
+def test_queue_positions_of_a_page_equal_each_jobs_own_count(
+    engine: Engine, behind_counted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether the jobs waiting ahead come from the queue tally less those behind (fewer than
+    ``BEHIND_COUNTED`` waiting from the first on) or are counted (3: most pages here)."""
+    monkeypatch.setattr(job_views, "BEHIND_COUNTED", behind_counted)
     org_id, user_id = org_and_user(engine)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rng = random.Random(7)
@@ -104,9 +110,10 @@ def test_queue_positions_of_a_page_equal_each_jobs_own_count(engine: Engine) -> 
             key=lambda j: (j.created, j.id),
         )
         expected = {job.id: index for index, job in enumerate(claim_order)}
-        page = rng.sample(jobs, 25)
-        got = queue_positions(session, page)
-        assert got == {job.id: expected[job.id] for job in page if job.id in expected}
+        for size in (25, 1, 1, 1, 3):
+            page = rng.sample(jobs, size)
+            got = queue_positions(session, page)
+            assert got == {job.id: expected[job.id] for job in page if job.id in expected}
 
 
 def test_attention_fires_failures_month_fires_and_a_capped_count_stay_in_the_org(

@@ -335,6 +335,17 @@ class JobTally(Base):
     delta: Mapped[int] = mapped_column(Integer)
 
 
+class QueueTally(Base):
+    """Rows of +n/-n jobs whose sum is the number of jobs waiting in the queue (``JOB_WAITING``),
+    written and folded by triggers on ``jobs`` (migration ``0016_queue_tally``), so that a
+    waiting job's position need not count every job ahead of it (``service.job_views``)."""
+
+    __tablename__ = "queue_tallies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delta: Mapped[int] = mapped_column(Integer)
+
+
 class JobLog(Base):
     """A job's log line. ``(job_id, id)`` is indexed: a job's newest lines are read by it, also
     through a generic plan on PostgreSQL (migration ``0015``)."""
