@@ -24,7 +24,7 @@ from scorecast.service import accounts
 from scorecast.service.caller import Caller
 from scorecast.service.claims import claim_next_job
 from scorecast.store.db import alembic_config, create_engine_for, migrate, session_scope
-from scorecast.store.models import JOB_WAITING, Job, QueueTally
+from scorecast.store.models import JOB_WAITING, Job, Organization, QueueTally
 from scorecast.store.types import new_id
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -147,6 +147,11 @@ def test_a_rolled_back_transaction_leaves_the_tally_as_it_was(engine: Engine) ->
         assert _tally(session) == 10
 
 
+#: each thread's rounds of the concurrent test: about 5 tally ids a round (4 on the threads
+#: whose jobs are not ready), so the threads cross about 4 folds, some at once
+ROUNDS = 40
+
+
 def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
@@ -156,7 +161,7 @@ def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engi
 
     def work(index: int) -> None:
         try:
-            for _ in range(30):
+            for _ in range(ROUNDS):
                 with session_scope(engine) as session:
                     _add(session, caller, 5, waiting=True, ready=index % 2 == 0)
                 with session_scope(engine) as session:  # the worker's claim, locks skipped
@@ -170,10 +175,11 @@ def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engi
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
+        assert not thread.is_alive()
     assert not errors, errors
     _assert_exact(engine)
     with session_scope(engine, deferred=True) as session:
-        assert _tally(session) == 3 * 30 * 5 - len(claims)
+        assert _tally(session) == 3 * ROUNDS * 5 - len(claims)
 
 
 def test_the_upgrade_counts_the_waiting_jobs_and_the_downgrade_drops_the_tally(
@@ -207,3 +213,19 @@ def test_the_upgrade_counts_the_waiting_jobs_and_the_downgrade_drops_the_tally(
             assert _tally(session) == 45
     finally:
         engine.dispose()
+
+
+def test_deleting_an_organization_takes_its_waiting_jobs_out_of_the_tally(engine: Engine) -> None:
+    """Its jobs go by the foreign key's cascade, whose deletes fire the jobs' triggers too."""
+    caller = _caller(engine)
+    with session_scope(engine) as session:
+        other = accounts.ensure_organization(session, "other")
+        other_user = accounts.ensure_user(session, other, "other-user")
+        gone = Caller(org_id=other.id, user_id=other_user.id, username=other_user.username)
+        _add(session, caller, 7, waiting=True, ready=True)
+        _add(session, gone, 20, waiting=True, ready=True)
+    with session_scope(engine) as session:
+        session.execute(delete(Organization).where(Organization.id == gone.org_id))
+    _assert_exact(engine)
+    with session_scope(engine, deferred=True) as session:
+        assert _tally(session) == 7

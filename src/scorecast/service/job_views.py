@@ -209,8 +209,9 @@ def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, in
     # the two read in one statement, so from one snapshot: exact
     exact = from_first < BEHIND_COUNTED
     ahead = total - from_first if exact else session.scalar(statements.ahead, place)
+    ahead = max(ahead or 0, 0)  # never negative, were the tally ever changed by hand
     if len(waiting) == 1:  # one job (its GET): the count is its position
-        return {first.id: ahead or 0}
+        return {first.id: ahead}
     in_range = session.scalars(
         statements.in_range,
         {
@@ -221,7 +222,7 @@ def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, in
         },
     )
     wanted = {job.id for job in waiting}
-    return {job_id: (ahead or 0) + rank for rank, job_id in enumerate(in_range) if job_id in wanted}
+    return {job_id: ahead + rank for rank, job_id in enumerate(in_range) if job_id in wanted}
 
 
 def _claim_order(job: JobFields) -> tuple[datetime, str]:

@@ -342,7 +342,10 @@ class QueueTally(Base):
 
     __tablename__ = "queue_tallies"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: every change of a job's waiting takes an id: 64 bits (SQLite's rowid is)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     delta: Mapped[int] = mapped_column(Integer)
 
 

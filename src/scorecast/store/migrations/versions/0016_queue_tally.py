@@ -134,7 +134,13 @@ def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     op.create_table(
         "queue_tallies",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        # every change of a job's waiting takes an id: 64 bits on PostgreSQL (SQLite's rowid is)
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("delta", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_tallies")),
     )
