@@ -2,8 +2,9 @@
 the name of the dataset it reads.
 
 Loaded for a page of jobs at once: one query each for users, definitions, datasets and logs,
-two for the queue positions of the page's waiting jobs. ``api/serializers.py`` turns a
-``JobView`` into JSON.
+two for the queue positions of the page's waiting jobs (three when more than
+``BEHIND_COUNTED`` wait from the first of them on). ``api/serializers.py`` turns a ``JobView``
+into JSON.
 """
 
 from __future__ import annotations
