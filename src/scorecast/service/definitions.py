@@ -13,6 +13,7 @@ caller's organization.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from scorecast.errors import Conflict, InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
 from scorecast.service.jobs import validate_job_spec
+from scorecast.store.definition_tallies import definition_count
 from scorecast.store.models import JobDefinition
 from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
@@ -131,7 +133,18 @@ def list_definitions(
         wanted.append(func.lower(JobDefinition.name).contains(search_name.lower(), autoescape=True))
     if deployment_id:
         wanted.append(JobDefinition.deployment_id == deployment_id)
-    return org_page(session, JobDefinition, caller.org_id, *wanted, offset=offset, limit=limit)
+    tallied = None  # a name search is counted; the rest is a sum of the definitions' tally
+    if not search_name:
+        tallied = functools.partial(definition_count, session, caller.org_id, deployment_id or None)
+    return org_page(
+        session,
+        JobDefinition,
+        caller.org_id,
+        *wanted,
+        offset=offset,
+        limit=limit,
+        counted_by=tallied,
+    )
 
 
 def update_definition(

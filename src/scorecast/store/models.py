@@ -335,6 +335,24 @@ class JobTally(Base):
     delta: Mapped[int] = mapped_column(Integer)
 
 
+class DefinitionTally(Base):
+    """Rows of +n/-n definitions whose sum is a number of definitions: each row counts the
+    definitions of one (organization, deployment), written and folded by triggers on
+    ``job_definitions`` (migration ``0017_definition_tally``), summed by
+    ``store.definition_tallies.definition_count`` instead of counting the definitions."""
+
+    __tablename__ = "definition_tallies"
+    __table_args__ = (Index("ix_definition_tallies_org", "org_id", "deployment_id", "delta"),)
+
+    #: every change takes an id: 64 bits (SQLite's rowid is)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(_ID)
+    deployment_id: Mapped[str] = mapped_column(_ID)
+    delta: Mapped[int] = mapped_column(Integer)
+
+
 class QueueTally(Base):
     """Rows of +n/-n jobs whose sum is the number of jobs waiting in the queue (``JOB_WAITING``),
     written and folded by triggers on ``jobs`` (migration ``0016_queue_tally``), so that a

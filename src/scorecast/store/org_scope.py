@@ -126,9 +126,11 @@ def org_page(
     limit: int,
     order_by: Sequence[ColumnElement[Any]] | None = None,
     count_limit: int | None = None,
+    counted_by: Callable[[], int] | None = None,
 ) -> tuple[list[_Owned], int]:
     """One page of organization ``org_id``'s ``model`` rows matching ``conditions`` (newest
-    first unless ``order_by``) and the count of all that match (see ``page``)."""
+    first unless ``order_by``) and the count of all that match (see ``page``; ``counted_by``
+    as for ``org_rows_page``)."""
     columns = model.__table__.c
     query = select(model).where(columns.org_id == org_id, *conditions)
     ordering = newest_first(model) if order_by is None else tuple(order_by)
@@ -140,6 +142,7 @@ def org_page(
         limit=limit,
         count_limit=count_limit,
         key=columns.id,
+        counted_by=counted_by,
     )
 
 
@@ -210,6 +213,7 @@ def page(
     limit: int,
     count_limit: int | None = None,
     key: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+    counted_by: Callable[[], int] | None = None,
 ) -> tuple[list[_Row], int]:
     """Rows ``offset`` to ``offset + limit`` of ``query`` in ``order_by`` (which must end in a
     unique column, so that pages neither skip nor repeat rows), and the count of all its rows.
@@ -223,7 +227,13 @@ def page(
     rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
     counted: Select[Any] = query if key is None else query.with_only_columns(key)
     total = _total(
-        session, counted, offset=offset, limit=limit, shown=len(rows), count_limit=count_limit
+        session,
+        counted,
+        offset=offset,
+        limit=limit,
+        shown=len(rows),
+        count_limit=count_limit,
+        counted_by=counted_by,
     )
     return list(rows), total
 
