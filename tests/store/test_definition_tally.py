@@ -7,12 +7,10 @@ totals by it (no count of the definitions) unless it searches names."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
-from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, func, insert, inspect, select, update
@@ -22,10 +20,11 @@ from sqlalchemy.pool import NullPool
 from hypothesis_profiles import examples
 from scorecast.service import accounts, definitions
 from scorecast.service.caller import Caller
-from scorecast.store.db import alembic_config, create_engine_for, migrate, session_scope
+from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.definition_tallies import definition_count
 from scorecast.store.models import DefinitionTally, JobDefinition, Organization
 from scorecast.store.types import new_id
+from tallies import downgrade, in_threads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BEFORE = "0016_queue_tally"
@@ -194,27 +193,17 @@ def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engi
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     callers = _callers(engine, "first", "second")
-    errors: list[BaseException] = []
 
     def work(index: int) -> None:
         caller = callers[index % 2]
-        try:
-            for round_ in range(50):  # a tally row each: the threads cross folds, some at once
-                with session_scope(engine) as session:
-                    _add(session, caller, 3, DEPLOYMENTS[round_ % 2])
-                    if round_ % 3 == 0:
-                        ids = _some(session, caller, 1)
-                        session.execute(delete(JobDefinition).where(JobDefinition.id.in_(ids)))
-        except BaseException as exc:  # reported by the test's thread
-            errors.append(exc)
+        for round_ in range(50):  # a tally row each: the threads cross folds, some at once
+            with session_scope(engine) as session:
+                _add(session, caller, 3, DEPLOYMENTS[round_ % 2])
+                if round_ % 3 == 0:
+                    ids = _some(session, caller, 1)
+                    session.execute(delete(JobDefinition).where(JobDefinition.id.in_(ids)))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-        assert not thread.is_alive()
-    assert not errors, errors
+    in_threads(work, 6)
     _assert_exact(engine, *callers)
 
 
@@ -231,10 +220,7 @@ def test_the_upgrade_counts_the_definitions_and_the_downgrade_drops_the_tally(
         migrate(empty_url)
         _assert_exact(engine, caller)
 
-        with engine.connect() as connection:
-            config = alembic_config(empty_url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, BEFORE)
+        downgrade(empty_url, BEFORE)
         assert "definition_tallies" not in inspect(engine).get_table_names()
         with session_scope(engine) as session:  # the definitions' triggers are gone with it
             _add(session, caller, 3)

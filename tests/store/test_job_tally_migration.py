@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from alembic import command
 from sqlalchemy import Connection, Engine, delete, insert, inspect, text
-from sqlalchemy.pool import NullPool
 
 from scorecast.service import accounts
-from scorecast.store.db import alembic_config, create_engine_for, migrate, session_scope
+from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import Job
 from scorecast.store.types import new_id
+from tallies import downgrade
 
 BEFORE = "0012_job_list_counts"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -24,17 +23,6 @@ KEYS = [
     ("d" * 24, "scheduled", "s3", None),
     ("e" * 24, "manual", "localFile", "jdbc"),
 ]
-
-
-def _downgrade(url: str, revision: str) -> None:
-    engine = create_engine_for(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
 
 
 def _add_jobs(engine: Engine, org_id: str, user_id: str, counts: list[int]) -> None:
@@ -122,7 +110,7 @@ def test_the_upgrade_counts_by_key_and_the_downgrade_restores_the_org_tally(
         with engine.connect() as connection:
             assert _tally_by_key(connection) == _jobs_by_key(connection)
 
-        _downgrade(empty_url, BEFORE)
+        downgrade(empty_url, BEFORE)
         columns = {column["name"] for column in inspect(engine).get_columns("job_tallies")}
         assert columns == {"id", "org_id", "delta"}
         with engine.connect() as connection:

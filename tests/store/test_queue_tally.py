@@ -7,12 +7,10 @@ transaction; its rows stay few (the triggers fold them). ``queue_positions`` rea
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, inspect, select, update
@@ -23,9 +21,10 @@ from hypothesis_profiles import examples
 from scorecast.service import accounts
 from scorecast.service.caller import Caller
 from scorecast.service.claims import claim_next_job
-from scorecast.store.db import alembic_config, create_engine_for, migrate, session_scope
+from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import JOB_WAITING, Job, Organization, QueueTally
 from scorecast.store.types import new_id
+from tallies import downgrade, in_threads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BEFORE = "0015_job_logs_newest_index"
@@ -156,27 +155,17 @@ def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engi
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     caller = _caller(engine)
-    errors: list[BaseException] = []
     claims: list[int] = []
 
     def work(index: int) -> None:
-        try:
-            for _ in range(ROUNDS):
-                with session_scope(engine) as session:
-                    _add(session, caller, 5, waiting=True, ready=index % 2 == 0)
-                with session_scope(engine) as session:  # the worker's claim, locks skipped
-                    if claim_next_job(session, f"worker-{index}", T0 + timedelta(days=1), 60):
-                        claims.append(index)
-        except BaseException as exc:  # reported by the test's thread
-            errors.append(exc)
+        for _ in range(ROUNDS):
+            with session_scope(engine) as session:
+                _add(session, caller, 5, waiting=True, ready=index % 2 == 0)
+            with session_scope(engine) as session:  # the worker's claim, locks skipped
+                if claim_next_job(session, f"worker-{index}", T0 + timedelta(days=1), 60):
+                    claims.append(index)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-        assert not thread.is_alive()
-    assert not errors, errors
+    in_threads(work, 6)
     _assert_exact(engine)
     with session_scope(engine, deferred=True) as session:
         assert _tally(session) == 3 * ROUNDS * 5 - len(claims)
@@ -198,10 +187,7 @@ def test_the_upgrade_counts_the_waiting_jobs_and_the_downgrade_drops_the_tally(
         with session_scope(engine, deferred=True) as session:
             assert _tally(session) == 30
 
-        with engine.connect() as connection:
-            config = alembic_config(empty_url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, BEFORE)
+        downgrade(empty_url, BEFORE)
         assert "queue_tallies" not in inspect(engine).get_table_names()
         with session_scope(engine) as session:  # the jobs' triggers are gone with the table
             _add(session, caller, 3, waiting=True, ready=True)

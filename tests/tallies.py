@@ -1,0 +1,48 @@
+"""What the tests of the store's tallies (job, queue and definitions tallies: rows kept by
+triggers) share: running a body in threads at once, and downgrading a store to a revision.
+
+Import from tests as ``from tallies import downgrade, in_threads`` (pytest puts the tests folder
+on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from alembic import command
+from sqlalchemy.pool import NullPool
+
+from scorecast.store.db import alembic_config, create_engine_for
+
+
+def in_threads(work: Callable[[int], None], count: int, timeout: float = 300.0) -> None:
+    """``work(0)`` to ``work(count - 1)`` at once, each in a thread; fails if one raised or
+    has not ended after ``timeout`` seconds."""
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            work(index)
+        except BaseException as exc:  # reported by the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+        assert not thread.is_alive()
+    assert not errors, errors
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade the store at ``url`` to ``revision``."""
+    engine = create_engine_for(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
