@@ -8,6 +8,7 @@ on ``sys.path``).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from alembic import command
@@ -17,8 +18,8 @@ from scorecast.store.db import alembic_config, create_engine_for
 
 
 def in_threads(work: Callable[[int], None], count: int, timeout: float = 300.0) -> None:
-    """``work(0)`` to ``work(count - 1)`` at once, each in a thread; fails if one raised or
-    has not ended after ``timeout`` seconds."""
+    """``work(0)`` to ``work(count - 1)`` at once, each in a (daemon) thread; fails if one
+    raised or has not ended ``timeout`` seconds after they started."""
     errors: list[BaseException] = []
 
     def run(index: int) -> None:
@@ -27,12 +28,13 @@ def in_threads(work: Callable[[int], None], count: int, timeout: float = 300.0) 
         except BaseException as exc:  # reported by the test's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(count)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout
     for thread in threads:
-        thread.join(timeout=timeout)
-        assert not thread.is_alive()
+        thread.join(timeout=max(deadline - time.monotonic(), 0.0))
+        assert not thread.is_alive(), f"a thread still runs after {timeout} s"
     assert not errors, errors
 
 

@@ -13,7 +13,7 @@ from itertools import count
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, event, func, insert, inspect, select, update
+from sqlalchemy import Engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -152,13 +152,15 @@ def test_the_list_totals_by_the_tally_and_counts_only_a_name_search(engine: Engi
             totals = [
                 total(),
                 total(offset=200, limit=50),
+                total(offset=400),  # past the end
                 total(deployment_id=DEPLOYMENTS[0]),
                 total(deployment_id=DEPLOYMENTS[1], limit=10),
+                total(deployment_id=DEPLOYMENTS[1], offset=100),  # past the end
             ]
             counted = total(search_name="definition", limit=10)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    assert totals == [300, 300, 260, 40]
+    assert totals == [300, 300, 300, 260, 40, 40]
     assert counted == 300
     counts = [s for s in statements if "count(" in s.lower() and "FROM job_definitions" in s]
     assert len(counts) == 1, counts  # the name search's alone
@@ -189,6 +191,10 @@ def test_a_rolled_back_transaction_leaves_the_tally_as_it_was(engine: Engine) ->
         assert definition_count(session, caller.org_id) == 10
 
 
+#: each thread's rounds in the concurrent test: 6 threads make about 8 tally ids a round
+ROUNDS = 120
+
+
 def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
@@ -196,7 +202,7 @@ def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engi
 
     def work(index: int) -> None:
         caller = callers[index % 2]
-        for round_ in range(50):  # a tally row each: the threads cross folds, some at once
+        for round_ in range(ROUNDS):  # a tally row a statement
             with session_scope(engine) as session:
                 _add(session, caller, 3, DEPLOYMENTS[round_ % 2])
                 if round_ % 3 == 0:
@@ -204,6 +210,9 @@ def test_concurrent_transactions_keep_the_tally_exact_on_postgresql(engine: Engi
                     session.execute(delete(JobDefinition).where(JobDefinition.id.in_(ids)))
 
     in_threads(work, 6)
+    with session_scope(engine, deferred=True) as session:  # the threads crossed several folds
+        ids = session.scalar(text("SELECT last_value FROM definition_tallies_id_seq")) or 0
+    assert ids >= 3 * FOLD_EVERY, ids
     _assert_exact(engine, *callers)
 
 

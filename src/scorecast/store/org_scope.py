@@ -223,6 +223,8 @@ def page(
     rows but fewer than ``limit`` is the last one and tells the total itself: no count is run
     for it. The count and the page are two statements, which PostgreSQL's READ COMMITTED may
     answer from two moments; ``consistent_total`` makes the total agree with the page.
+    ``counted_by``: the exact number of rows matching, when something cheaper than counting
+    them knows it (a tally); asked only where the count would have run.
     """
     rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).all()
     counted: Select[Any] = query if key is None else query.with_only_columns(key)
