@@ -8,7 +8,8 @@ through the official client, and stops with SIGTERM on leaving the ``with`` bloc
 samples the RSS and PSS summed over a process and all its children from a sampling process of its
 own. ``serve_in_thread(app)`` serves an ASGI app with uvicorn in a thread of this process.
 ``load_average()`` and ``postgres_available()`` are what every bench prints and asks;
-``CpuSpent`` is the CPU that processes and the machine spent over a window of a bench.
+``CpuSpent`` is the CPU that processes and the machine spent over a window of a bench,
+``tree_cpu_seconds(pid)`` a process tree's so far.
 """
 
 from __future__ import annotations
@@ -49,31 +50,18 @@ class CpuSpent:
     (all its cores; ``busy_share`` of what they could have given)."""
 
     def __init__(self, pids: list[int]) -> None:
-        import psutil
-
-        self._processes = [psutil.Process(pid) for pid in pids]
+        self._pids = list(pids)
         self._started = time.monotonic()
         self._start = self._now()
 
     def _now(self) -> tuple[float, float, float]:
         import psutil
 
-        def spent(process: Any) -> float:
-            try:
-                times = process.cpu_times()
-            except psutil.Error:
-                return 0.0
-            return float(times.user + times.system)
-
-        processes = 0.0
-        for process in self._processes:
-            with contextlib.suppress(psutil.Error):
-                processes += sum(map(spent, [process, *process.children(recursive=True)]))
-        database = sum(
-            spent(process)
-            for process in psutil.process_iter(["name"])
-            if process.info["name"] == "postgres"
-        )
+        processes = sum(map(tree_cpu_seconds, self._pids))
+        database = 0.0
+        for process in psutil.process_iter(["name"]):
+            if process.info["name"] == "postgres":
+                database += _cpu_seconds(process)
         machine = psutil.cpu_times()
         return processes, database, float(sum(machine) - machine.idle - machine.iowait)
 
@@ -260,6 +248,28 @@ def wait_until_idle(pid: int, timeout: float = 60.0, quiet: float = 0.05) -> flo
         if cpu_seconds() - before < quiet * 0.5:
             break
     return time.monotonic() - started
+
+
+def _cpu_seconds(process: Any) -> float:
+    """User + system CPU seconds of a ``psutil.Process`` so far (0 if it is gone)."""
+    import psutil
+
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds so far of process ``pid`` and all its children (0 if gone)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return sum(map(_cpu_seconds, [root, *root.children(recursive=True)]))
+    except psutil.Error:
+        return 0.0
 
 
 def tree_memory(pid: int) -> tuple[int, int]:

@@ -58,11 +58,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 from sqlalchemy import Engine, insert
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _serve import CpuSpent, load_average, postgres_available
+from _serve import CpuSpent, load_average, postgres_available, tree_cpu_seconds
 
 from scorecast.demo import MODEL
 from scorecast.service import definitions, jobs
@@ -146,17 +145,7 @@ class _CpuMeter:
     pid = 0
 
     def seconds(self) -> float:
-        if not self.pid:
-            return 0.0
-        process = psutil.Process(self.pid)
-        total = 0.0
-        for member in [process, *process.children(recursive=True)]:
-            try:
-                times = member.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
+        return tree_cpu_seconds(self.pid) if self.pid else 0.0
 
     def per_request(self, started: float, requests: int) -> str:
         """The CPU per request since ``started`` (a ``seconds()`` reading), in ms."""
