@@ -3,8 +3,8 @@
 combination of the list's filters on its key (deployment, source and its negation, intake and
 output types): through jobs created by the service, bulk inserts, deletions, retention pruning,
 updates of a key, any sequence of them (hypothesis), concurrent submissions on PostgreSQL (which
-never wait for each other), and a rolled-back transaction; its rows stay few (the triggers fold
-them to one per key)."""
+never wait for each other), a rolled-back transaction, and ids past 32 bits (migration
+``0018_job_tally_bigint``); its rows stay few (the triggers fold them to one per key)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from hypothesis_profiles import examples
 from scorecast.domain.job_spec import JobSpec
 from scorecast.service import accounts, jobs, retention
 from scorecast.service.caller import Caller
-from scorecast.store.db import session_scope
+from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.job_tallies import job_count
 from scorecast.store.models import Job, JobTally
 from scorecast.store.types import new_id
@@ -316,3 +317,70 @@ def test_a_submission_never_waits_for_another_on_postgresql(engine: Engine) -> N
         assert job_count(session, second.org_id) == FOLD_EVERY // 2 + 2
         folded = session.scalar(select(func.count()).select_from(JobTally)) or 0
     assert folded < FOLD_EVERY
+
+
+#: a tally id past what 32 bits hold (PostgreSQL's ``integer`` ends at 2**31 - 1)
+PAST_32_BITS = 2**31 + 10
+
+
+def _ids_past_32_bits(session: Session) -> None:
+    """Make the tally's next ids exceed 32 bits, as a long-lived store's would."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT setval('job_tallies_id_seq', {PAST_32_BITS})"))
+    else:  # the next rowid is the greatest one's next
+        session.execute(
+            insert(JobTally).values(
+                id=PAST_32_BITS,
+                org_id="f" * 24,
+                deployment_id="f" * 24,
+                source="api",
+                intake_type=None,
+                output_type=None,
+                delta=0,
+            )
+        )
+
+
+def test_the_tally_takes_ids_past_32_bits(engine: Engine) -> None:
+    """Jobs are still submitted, deleted and counted once the tally's ids no longer fit 32 bits
+    (migration ``0018_job_tally_bigint``; before it, PostgreSQL refused every job there)."""
+    first, second = _callers(engine)
+    with session_scope(engine) as session:
+        _ids_past_32_bits(session)
+    spec = JobSpec.from_wire(SPEC)
+    with session_scope(engine) as session:
+        jobs.insert_job(session, first, spec, "api")
+        _bulk(session, second, 2 * FOLD_EVERY, KEYS[3])  # crosses folds
+    with session_scope(engine) as session:
+        _delete(session, second, 20)
+    _assert_exact(engine, first, second)
+    with session_scope(engine, deferred=True) as session:
+        assert (session.scalar(select(func.max(JobTally.id))) or 0) > PAST_32_BITS
+        assert job_count(session, second.org_id) == 2 * FOLD_EVERY - 20
+
+
+def test_the_upgrade_widens_the_ids_and_keeps_the_tally(empty_url: str) -> None:
+    migrate(empty_url, "0017_definition_tally")
+    engine = create_engine_for(empty_url, poolclass=NullPool)
+    try:
+        first, second = _callers(engine)
+        with session_scope(engine) as session:
+            _bulk(session, first, 300, KEYS[2])
+        migrate(empty_url)
+        with session_scope(engine) as session:
+            _ids_past_32_bits(session)
+            _bulk(session, second, 40, KEYS[4])
+        _assert_exact(engine, first, second)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                kinds = connection.execute(
+                    text(
+                        "SELECT data_type FROM information_schema.columns"
+                        " WHERE table_name = 'job_tallies' AND column_name = 'id'"
+                        " UNION ALL SELECT data_type FROM information_schema.sequences"
+                        " WHERE sequence_name = 'job_tallies_id_seq'"
+                    )
+                ).scalars()
+                assert list(kinds) == ["bigint", "bigint"]
+    finally:
+        engine.dispose()

@@ -2,9 +2,8 @@
 the name of the dataset it reads.
 
 Loaded for a page of jobs at once: one query each for users, definitions, datasets and logs,
-two for the queue positions of the page's waiting jobs (three when more than
-``BEHIND_COUNTED`` wait from the first of them on). ``api/serializers.py`` turns a ``JobView``
-into JSON.
+and one for the queue positions of the page's waiting jobs. ``api/serializers.py`` turns a
+``JobView`` into JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Tuple
 
@@ -197,33 +206,25 @@ def queue_positions(session: Session, jobs: Sequence[JobFields]) -> dict[str, in
     How many wait before the first is the number waiting in all (the queue tally's sum) less
     the jobs waiting from the first on, when fewer than ``BEHIND_COUNTED`` do (a recent job, the
     one its client polls); else they are counted (a job far from both ends of a long queue).
+    Either way one statement reads it, with the range for a page: one snapshot, so the
+    positions are exact even while other transactions claim and queue jobs.
     """
     waiting = sorted((job for job in jobs if _is_waiting(job)), key=_claim_order)
     if not waiting:
         return {}
     first, last = waiting[0], waiting[-1]
     statements = _queue_statements(session.get_bind().dialect.name == "postgresql")
-    place = {"first_created": first.created, "first_id": first.id}
-    total, from_first = session.execute(
-        statements.total_and_from_first, {**place, "counted": BEHIND_COUNTED}
-    ).one()
-    # the two read in one statement, so from one snapshot: exact
-    exact = from_first < BEHIND_COUNTED
-    ahead = total - from_first if exact else session.scalar(statements.ahead, place)
-    ahead = max(ahead or 0, 0)  # never negative, were the tally ever changed by hand
+    place = {"first_created": first.created, "first_id": first.id, "counted": BEHIND_COUNTED}
     if len(waiting) == 1:  # one job (its GET): the count is its position
-        return {first.id: ahead}
-    in_range = session.scalars(
-        statements.in_range,
-        {
-            "first_created": first.created,
-            "first_id": first.id,
-            "last_created": last.created,
-            "last_id": last.id,
-        },
-    )
+        return {first.id: max(session.scalar(statements.ahead, place) or 0, 0)}
+    rows = session.execute(
+        statements.page, {**place, "last_created": last.created, "last_id": last.id}
+    ).all()
     wanted = {job.id for job in waiting}
-    return {job_id: ahead + rank for rank, job_id in enumerate(in_range) if job_id in wanted}
+    # never negative, were the tally ever changed by hand
+    return {
+        row.id: max(row.ahead or 0, 0) + rank for rank, row in enumerate(rows) if row.id in wanted
+    }
 
 
 def _claim_order(job: JobFields) -> tuple[datetime, str]:
@@ -234,12 +235,11 @@ class _QueueStatements(NamedTuple):
     """``queue_positions``' statements for one kind of store, made once: building them (and
     their cache keys) on every request cost a job's GET more than running them."""
 
-    #: how many jobs wait in all, and how many from the first on (at most ``counted``)
-    total_and_from_first: Select[Any]
-    #: how many wait ahead of the first
+    #: how many wait ahead of the first (``ahead``)
     ahead: Select[Any]
-    #: the ids of the jobs waiting from the first to the last, in claim order
-    in_range: Select[Any]
+    #: that (``ahead``, on each row) and the ids of the jobs waiting from the first to the last
+    #: (``id``), in claim order
+    page: Select[Any]
 
 
 @functools.cache
@@ -250,7 +250,14 @@ def _queue_statements(postgresql: bool) -> _QueueStatements:
     keeps no equality on the index's first column and could not start or stop a scan of it at
     a bound on (created, id) alone; it read the whole index for every bound (96 pages and
     1.2 ms with 10,000 waiting, for the newest job too). SQLite keeps that equality and ranges
-    over (created, id); with the status in the row value it took another index."""
+    over (created, id); with the status in the row value it took another index.
+
+    The jobs ahead are the tally's total less those waiting from the first on when fewer than
+    ``counted`` do, else counted: the count is the second argument of a ``COALESCE``, a subquery
+    that both stores run only when the first is null.
+
+    The page's statement reads ``ahead`` on each row of the range (a subquery run once); a
+    range that is empty (every job of it claimed since the page was read) has no positions."""
     status: tuple[ColumnElement[Any], ...] = (
         (literal_column("'INITIALIZING'"),) if postgresql else ()
     )
@@ -264,18 +271,26 @@ def _queue_statements(postgresql: bool) -> _QueueStatements:
             bindparam(f"{name}_id", type_=Job.id.type),
         )
 
-    from_first = (
-        select(Job.id).where(JOB_WAITING, key("first") <= order).limit(bindparam("counted"))
-    ).subquery()
-    return _QueueStatements(
-        total_and_from_first=select(
-            select(func.coalesce(func.sum(QueueTally.delta), 0)).scalar_subquery(),
-            select(func.count()).select_from(from_first).scalar_subquery(),
-        ),
-        ahead=select(func.count()).select_from(Job).where(JOB_WAITING, key("first") > order),
-        in_range=select(Job.id)
+    counted = bindparam("counted", type_=Integer())
+    from_first = select(Job.id).where(JOB_WAITING, key("first") <= order).limit(counted).subquery()
+    total = select(func.coalesce(func.sum(QueueTally.delta), 0)).scalar_subquery()
+    behind = func.count()
+    # null when ``counted`` or more wait from the first on (one count, read twice)
+    total_less_behind = (
+        select(case((behind < counted, total - behind))).select_from(from_first).scalar_subquery()
+    )
+    counted_ahead = (
+        select(func.count()).select_from(Job).where(JOB_WAITING, key("first") > order)
+    ).scalar_subquery()
+    ahead = func.coalesce(total_less_behind, counted_ahead).label("ahead")
+    in_range = (
+        select(Job.id, Job.created)
         .where(JOB_WAITING, key("first") <= order, key("last") >= order)
-        .order_by(Job.created, Job.id),
+        .subquery("in_range")
+    )
+    return _QueueStatements(
+        ahead=select(ahead),
+        page=select(ahead, in_range.c.id).order_by(in_range.c.created, in_range.c.id),
     )
 
 

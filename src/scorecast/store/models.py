@@ -326,7 +326,11 @@ class JobTally(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: every statement that changes jobs takes an id: 64 bits (SQLite's rowid is; migration
+    #: ``0018_job_tally_bigint``)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     org_id: Mapped[str] = mapped_column(_ID)
     deployment_id: Mapped[str] = mapped_column(_ID)
     source: Mapped[str] = mapped_column(String(20))
