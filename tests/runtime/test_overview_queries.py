@@ -164,3 +164,41 @@ def test_attention_fires_failures_month_fires_and_a_capped_count_stay_in_the_org
         assert (len(page), total) == (2, 3)
         _, exact = jobs.list_jobs(session, caller, filters, offset=0, limit=2)
         assert exact == 4
+
+
+def test_a_position_runs_only_the_count_it_needs_on_postgresql(engine: Engine) -> None:
+    """The jobs ahead are the tally less those behind, or counted from the front: PostgreSQL
+    runs the other subquery of ``queue_positions``' statement never (``COALESCE`` is lazy)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("EXPLAIN ANALYZE's 'never executed' is PostgreSQL's")
+    org_id, user_id = org_and_user(engine)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for index in range(10):
+        add_job(engine, org_id, user_id, created=start + timedelta(seconds=index), queued=True)
+    statement = job_views._queue_statements(postgresql=True).ahead
+    compiled = statement.compile(dialect=engine.dialect)
+    with session_scope(engine, deferred=True) as session:
+        waiting = sorted(session.query(Job).all(), key=lambda job: (job.created, job.id))
+
+        def plan(job: Job, counted: int) -> str:
+            values = {
+                **compiled.params,
+                "first_created": job.created,
+                "first_id": job.id,
+                "counted": counted,
+            }
+            rows = session.connection().exec_driver_sql(
+                f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}", values
+            )
+            return "\n".join(str(row[0]) for row in rows)
+
+        near_the_end = plan(waiting[-2], 500)  # one behind it: the tally less it
+        ahead_counts = [
+            node for node in near_the_end.split("->") if "ROW(status, created, id) < ROW(" in node
+        ]
+        assert ahead_counts, near_the_end
+        assert all("never executed" in node for node in ahead_counts), near_the_end
+        assert "queue_tallies (never executed)" not in near_the_end, near_the_end
+        far_back = plan(waiting[1], 3)  # 9 from it on, over 3: counted from the front
+        assert "queue_tallies (never executed)" in far_back, far_back
+        assert queue_positions(session, [waiting[-2]]) == {waiting[-2].id: 8}

@@ -28,6 +28,7 @@ from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.job_tallies import job_count
 from scorecast.store.models import Job, JobTally
 from scorecast.store.types import new_id
+from tallies import downgrade
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 #: the fold period of the migration's triggers
@@ -382,5 +383,17 @@ def test_the_upgrade_widens_the_ids_and_keeps_the_tally(empty_url: str) -> None:
                     )
                 ).scalars()
                 assert list(kinds) == ["bigint", "bigint"]
+        with session_scope(engine) as session:  # ids that 32 bits hold, for the downgrade
+            session.execute(delete(JobTally).where(JobTally.id > 2**31 - 1))
+            if engine.dialect.name == "postgresql":
+                session.execute(text("SELECT setval('job_tallies_id_seq', 1000000)"))
+            _bulk(session, first, 5, KEYS[2])
+        downgrade(empty_url, "0017_definition_tally")
+        with session_scope(engine) as session:
+            _bulk(session, first, 7, KEYS[2])
+        with session_scope(engine, deferred=True) as session:
+            # the rows taken out above held the 40 jobs of ``second``
+            assert job_count(session, first.org_id) == 312
+        migrate(empty_url)
     finally:
         engine.dispose()

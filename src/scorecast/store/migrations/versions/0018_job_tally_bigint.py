@@ -1,14 +1,14 @@
 """The job tally's ids in 64 bits on PostgreSQL, as the queue and definition tallies' are.
 
 Every statement that inserts or deletes jobs takes an id of ``job_tallies`` (a row per key it
-changes; the folds take one each too). The column was a 32-bit ``integer``: after about
-2,100 million such rows the sequence's next value did not fit the column, and every job
-submitted or fired failed with "integer out of range". Now ``bigint``, column and sequence.
-SQLite needs nothing: its rowid is 64 bits already.
+changes; the folds take one each too). The column was a 32-bit ``serial``: after about 2,100
+million such rows its sequence stopped (``nextval: reached maximum value of sequence
+"job_tallies_id_seq" (2147483647)``) and every job submitted or fired failed. Now ``bigint``,
+column and sequence. SQLite needs nothing: its rowid is 64 bits already.
 
-The table is rewritten (``ALTER COLUMN ... TYPE``), under a lock that makes writers of jobs
-wait meanwhile; it holds about one row per key, since the folds keep it small. The downgrade
-narrows both again, and fails if an id no longer fits.
+The table is rewritten (``ALTER COLUMN ... TYPE``) under an exclusive lock: meanwhile writers of
+jobs and the job lists' totals wait. It holds about one row per key, since the folds keep it
+small, so that is moments. The downgrade narrows both again, and fails if an id no longer fits.
 
 Revision ID: 0018_job_tally_bigint
 Revises: 0017_definition_tally
