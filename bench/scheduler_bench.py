@@ -20,9 +20,11 @@ For each store (SQLite file, PostgreSQL database) and each N:
    (naming the acting user, as the scheduler's do) and fire rows (with their lateness) and
    setting the same fields of the definitions (what the scheduler writes, with no decision
    made).
-3. PostgreSQL only: the same with two scheduler processes, against one; then one scheduler
-   firing in two lanes (``SCORECAST_SCHEDULER_LANES=2``: two threads, each taking batches
-   as a scheduler of its own would).
+3. PostgreSQL only: the same with two scheduler processes, against one (``--repeat N``: the
+   pair N times, in turns one first and two first, each on a fresh copy of the rows; each
+   turn's ratio and their median), so that a drift of the shared machine's speed falls on
+   both; then one scheduler firing in two lanes (``SCORECAST_SCHEDULER_LANES=2``: two
+   threads, each taking batches as a scheduler of its own would).
 4. SQLite only (``--reads``, default on for the first count): reads while the scheduler fires.
    A real ``scorecast serve --roles api,scheduler`` process (the embedded default: the API and
    the scheduler in one process, one SQLite file) fires N definitions due on one moment while a
@@ -33,7 +35,7 @@ For each store (SQLite file, PostgreSQL database) and each N:
 The schedulers size their batches themselves (``runtime/batch_sizing``) unless ``--batch N``.
 
 Usage: python bench/scheduler_bench.py [--counts 10000,100000] [--stores sqlite,postgresql]
-       [--batch 0] [--reads 10000] [--pg postgresql://postgres@127.0.0.1:5432]
+       [--batch 0] [--reads 10000] [--repeat 1] [--pg postgresql://postgres@127.0.0.1:5432]
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from _serve import CpuSpent, Serve
 from sqlalchemy import Engine, create_engine, func, insert, select, text
@@ -189,6 +191,7 @@ def run_schedulers(
     # batch's commit). The CPU spent is read from the due moment on.
     time.sleep(max(0.0, (arrives - datetime.now(UTC)).total_seconds()))
     spent = CpuSpent([child.pid for child in children])
+    wal_before = _wal(engine)
     while fires_committed(engine) < count:
         time.sleep(POLL)
     cpu = spent.read()
@@ -200,6 +203,9 @@ def run_schedulers(
     if not heard:
         raise SystemExit("no scheduler heard of any fire")
     committed = max(heard)
+    # read once the children are gone: a backend reports its counts as it ends at the latest
+    wal_after = _wal(engine)
+    wal_buffers = _wal_buffers(engine)
     with session_scope(engine) as session:
         rows = session.execute(
             select(ScheduleFire.fired_at, ScheduleFire.scheduled_time, ScheduleFire.outcome)
@@ -213,7 +219,39 @@ def run_schedulers(
         "missed": sum(1 for *_, outcome in rows if outcome == "missed"),
         "fires": len(rows),
         "cpu": cpu,
+        "wal": None if wal_before is None or wal_after is None else wal_after - wal_before,
+        "wal_buffers": wal_buffers,
     }
+
+
+def _wal(engine: Engine) -> Wal | None:
+    """PostgreSQL's counts of write-ahead log so far (the whole server's), else None."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        written, full = connection.execute(
+            text("SELECT wal_bytes, wal_buffers_full FROM pg_stat_wal")
+        ).one()
+    return Wal(int(written), int(full))
+
+
+def _wal_buffers(engine: Engine) -> str:
+    """PostgreSQL's ``wal_buffers`` (see docs/operations/deployment.md), else ''."""
+    if engine.dialect.name != "postgresql":
+        return ""
+    with engine.connect() as connection:
+        return str(connection.execute(text("SHOW wal_buffers")).scalar())
+
+
+class Wal(NamedTuple):
+    """Write-ahead log written (bytes), and the times a transaction found the log's buffers
+    full and wrote them out itself (``wal_buffers_full``)."""
+
+    written: int
+    buffers_full: int
+
+    def __sub__(self, other: Wal) -> Wal:  # type: ignore[override]
+        return Wal(self.written - other.written, self.buffers_full - other.buffers_full)
 
 
 #: (a new job id in ``store.types.new_id``'s layout: the second, a sequence number, then 40
@@ -336,6 +374,9 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--child")
     parser.add_argument("--lanes", type=int, default=1, help="a child's scheduler lanes")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="PostgreSQL: one and two schedulers, this many times"
+    )
     parser.add_argument("--due", help="a child's: the moment the definitions are due")
     parser.add_argument("--arrives", help="a child's: the real moment its clock reads --due")
     args = parser.parse_args()
@@ -355,13 +396,25 @@ def main() -> None:
                 name = f"sched_bench_{os.getpid()}_{count}"
                 setups = [(1, 1, "one scheduler")]
                 if store == "postgresql":
-                    setups.append((2, 1, "two schedulers"))
-                    setups.append((1, 2, "one scheduler, 2 lanes"))
+                    pair = [(1, 1, "one scheduler"), (2, 1, "two schedulers")]
+                    # the pair again and again, in turns (one first, then two first), so that
+                    # the machine's drift falls on both; lanes once, last
+                    setups = [
+                        *(
+                            setup
+                            for turn in range(args.repeat)
+                            for setup in pair[:: 1 - 2 * (turn % 2)]
+                        ),
+                        (1, 2, "one scheduler, 2 lanes"),
+                    ]
+                totals: dict[int, list[float]] = {1: [], 2: []}
                 for schedulers, lanes, label in setups:
                     url = fresh_store(store, args.pg, name, Path(folder))
                     migrate(url)
                     result = run_schedulers(url, count, schedulers, args.batch, lanes)
                     drop_store(store, args.pg, name)
+                    if lanes == 1:
+                        totals[schedulers].append(result["total"])
                     print(
                         f"{store} {count:>7} {label}: lag p50 {result['p50']:.2f} s, "
                         f"p99 {result['p99']:.2f} s, all committed {result['total']:.2f} s "
@@ -375,6 +428,20 @@ def main() -> None:
                         f"{'':>{len(store) + 8}} CPU from due until counted: schedulers "
                         f"{cpu['processes']:.1f} s, {database}the machine {cpu['machine']:.1f} s "
                         f"({cpu['busy_share']:.0%} of its {os.cpu_count()} cores busy)"
+                    )
+                    if result["wal"] is not None:
+                        wal = result["wal"]
+                        print(
+                            f"{'':>{len(store) + 8}} write-ahead log: {wal.written / 2**20:.0f} MB,"
+                            f" its buffers found full {wal.buffers_full:,} times"
+                            f" (wal_buffers {result['wal_buffers']})"
+                        )
+                if totals[2]:
+                    ratios = [one / two for one, two in zip(totals[1], totals[2], strict=True)]
+                    print(
+                        f"{store} {count:>7} two schedulers against one, turn by turn: "
+                        f"{', '.join(f'{ratio:.2f}x' for ratio in ratios)}; "
+                        f"median {statistics.median(ratios):.2f}x"
                     )
                 url = fresh_store(store, args.pg, name + "_ceiling", Path(folder))
                 migrate(url)
