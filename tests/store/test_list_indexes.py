@@ -21,7 +21,17 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from scorecast.service import credentials, data_stores, datasets, definitions, deployments, jobs
+from scorecast.config import RetentionSettings
+from scorecast.service import (
+    credentials,
+    data_stores,
+    datasets,
+    definitions,
+    deployments,
+    jobs,
+    overview,
+    retention,
+)
 from scorecast.service import job_views as job_views_module
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import job_views, queue_positions
@@ -201,3 +211,34 @@ def test_a_jobs_newest_log_lines_read_through_its_own_lines(engine: Engine) -> N
         plan = _generic_plan(engine, *statement)
         assert "Sort" not in plan, plan
     assert "ix_job_logs_job_newest" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("index", "run"),
+    [
+        (
+            "ix_jobs_org_finished",
+            lambda s: overview.failed_jobs_since(s, CALLER, datetime(2026, 1, 1, tzinfo=UTC)),
+        ),
+        (
+            "ix_jobs_results_deleted_at",
+            lambda s: retention.prunable_jobs(
+                s, RetentionSettings(), datetime(2026, 1, 1, tzinfo=UTC), batch=100
+            ),
+        ),
+    ],
+)
+def test_finished_and_pruned_jobs_are_read_through_their_partial_indexes(
+    engine: Engine, index: str, run: Callable[[Session], object]
+) -> None:
+    """The indexes hold only the rows whose column is set (migration
+    ``0019_jobs_partial_indexes``); the queries' comparisons prove it, the value bound or not
+    (PostgreSQL's generic plan)."""
+    with _statements(engine) as seen, session_scope(engine, deferred=True) as session:
+        run(session)
+    (statement,) = [(sql, params) for sql, params in seen if "FROM jobs" in sql]
+    plans = [_plan(engine, *statement)]
+    if engine.dialect.name == "postgresql":
+        plans.append(_generic_plan(engine, *statement))
+    for plan in plans:
+        assert index in plan, plan

@@ -64,7 +64,9 @@ def test_migrating_an_empty_database_gives_the_models_schema(empty_url: str) -> 
         engine.dispose()
 
 
-def test_expression_indexes_are_the_models(empty_url: str) -> None:
+def test_expression_and_partial_indexes_are_the_models(empty_url: str) -> None:
+    """Each index of the models is in the migrated store, with its expressions; one the model
+    makes partial (``sqlite_where``/``postgresql_where``) is partial there, and only such one."""
     migrate(empty_url)
     engine = create_engine_for(empty_url)
     try:
@@ -76,6 +78,8 @@ def test_expression_indexes_are_the_models(empty_url: str) -> None:
                 for expression in expressions:  # e.g. json_extract(spec, '$.intakeSettings.type')
                     sql = str(expression.compile(engine, compile_kwargs={"include_table": False}))
                     assert _normalized(sql) in found[index.name]
+                partial = index.dialect_options[engine.dialect.name].get("where") is not None
+                assert ("where" in found[index.name]) == partial, (index.name, found[index.name])
     finally:
         engine.dispose()
 

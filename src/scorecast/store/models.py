@@ -222,7 +222,6 @@ class Job(Base):
         Index("ix_jobs_org_created", "org_id", "created", "id"),
         # running jobs (leases, time limits); waiting ones are read through ix_jobs_waiting
         Index("ix_jobs_claim", "status", "queued", "lease_expires"),
-        Index("ix_jobs_org_finished", "org_id", "finished"),
         # the list's filters, each in the list's order (see also JOB_INTAKE_TYPE below)
         Index("ix_jobs_org_status", "org_id", "status", "created", "id"),
         Index("ix_jobs_org_source", "org_id", "source", "created", "id"),
@@ -230,7 +229,7 @@ class Job(Base):
         Index("ix_jobs_definition", "definition_id", "org_id", "created", "id"),
         # the scheduler's read of each due definition's waiting and running jobs
         Index("ix_jobs_definition_status", "definition_id", "status"),
-        Index("ix_jobs_results_deleted_at", "results_deleted_at"),
+        # ix_jobs_org_finished and ix_jobs_results_deleted_at: below
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
@@ -303,6 +302,24 @@ Index(
     Job.id,
     sqlite_where=JOB_WAITING,
     postgresql_where=JOB_WAITING,
+)
+# Finished jobs (the overview's failures, retention), and jobs whose results retention deleted
+# (pruned a grace period later): only those rows are in them (migration
+# ``0019_jobs_partial_indexes``), so a new job, and every change of a job until it ends, writes
+# two index entries fewer. Their queries compare the column (``finished >= :since``,
+# ``results_deleted_at <= :cutoff``), which proves it not null on both stores, bound or not.
+Index(
+    "ix_jobs_org_finished",
+    Job.org_id,
+    Job.finished,
+    sqlite_where=Job.finished.is_not(None),
+    postgresql_where=Job.finished.is_not(None),
+)
+Index(
+    "ix_jobs_results_deleted_at",
+    Job.results_deleted_at,
+    sqlite_where=Job.results_deleted_at.is_not(None),
+    postgresql_where=Job.results_deleted_at.is_not(None),
 )
 
 
