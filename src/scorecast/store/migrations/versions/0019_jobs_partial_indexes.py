@@ -10,8 +10,13 @@ null, with the value bound or not, so they read the partial indexes as before. A
 waiting or running now writes two index entries fewer each time: of the 22 index entries a
 scheduled fire wrote on PostgreSQL (measured with ``pg_waldump``), 20.
 
-Both indexes are built again (on PostgreSQL the jobs table is locked for writes meanwhile,
-about a second per million jobs). The downgrade builds the full indexes again.
+Both indexes are built again while the jobs table is locked for writes (0.8 s on PostgreSQL
+and 0.5 s on SQLite for 100,000 jobs on a 2-core development machine, busy with a test run
+beside it). On PostgreSQL each is built under a new name beside the old one, and the old ones
+are dropped and the new renamed at the end: dropping an index locks out readers too, until the
+migration commits, so readers wait only for that end, not for the builds. (SQLite cannot rename
+an index, and its readers never wait for a writer.) The downgrade builds the full indexes again
+the same way.
 
 Revision ID: 0019_jobs_partial_indexes
 Revises: 0018_job_tally_bigint
@@ -38,13 +43,28 @@ INDEXES = (
 
 
 def upgrade() -> None:
-    for name, columns, column in INDEXES:
-        op.drop_index(name, table_name="jobs")
-        held = sa.text(f"{column} IS NOT NULL")
-        op.create_index(name, "jobs", columns, sqlite_where=held, postgresql_where=held)
+    _rebuild(partial=True)
 
 
 def downgrade() -> None:
-    for name, columns, _ in INDEXES:
-        op.drop_index(name, table_name="jobs")
-        op.create_index(name, "jobs", columns)
+    _rebuild(partial=False)
+
+
+def _rebuild(*, partial: bool) -> None:
+    """Each index again, holding only the rows whose column is set when ``partial``."""
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for name, columns, column in INDEXES:
+        held = sa.text(f"{column} IS NOT NULL") if partial else None
+        if not postgresql:
+            op.drop_index(name, table_name="jobs")
+        op.create_index(
+            f"{name}_new" if postgresql else name,
+            "jobs",
+            columns,
+            sqlite_where=held,
+            postgresql_where=held,
+        )
+    if postgresql:  # the old ones out and the new in last (see the module docstring)
+        for name, _, _ in INDEXES:
+            op.drop_index(name, table_name="jobs")
+            op.execute(f"ALTER INDEX {name}_new RENAME TO {name}")
