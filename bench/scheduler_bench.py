@@ -205,7 +205,6 @@ def run_schedulers(
     committed = max(heard)
     # read once the children are gone: a backend reports its counts as it ends at the latest
     wal_after = _wal(engine)
-    wal_buffers = _wal_buffers(engine)
     with session_scope(engine) as session:
         rows = session.execute(
             select(ScheduleFire.fired_at, ScheduleFire.scheduled_time, ScheduleFire.outcome)
@@ -219,8 +218,7 @@ def run_schedulers(
         "missed": sum(1 for *_, outcome in rows if outcome == "missed"),
         "fires": len(rows),
         "cpu": cpu,
-        "wal": None if wal_before is None or wal_after is None else wal_after - wal_before,
-        "wal_buffers": wal_buffers,
+        "wal": None if wal_before is None or wal_after is None else wal_after.since(wal_before),
     }
 
 
@@ -229,29 +227,29 @@ def _wal(engine: Engine) -> Wal | None:
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as connection:
-        written, full = connection.execute(
-            text("SELECT wal_bytes, wal_buffers_full FROM pg_stat_wal")
+        written, full, setting = connection.execute(
+            text(
+                "SELECT wal_bytes, wal_buffers_full, current_setting('wal_buffers')"
+                " FROM pg_stat_wal"
+            )
         ).one()
-    return Wal(int(written), int(full))
-
-
-def _wal_buffers(engine: Engine) -> str:
-    """PostgreSQL's ``wal_buffers`` (see docs/operations/deployment.md), else ''."""
-    if engine.dialect.name != "postgresql":
-        return ""
-    with engine.connect() as connection:
-        return str(connection.execute(text("SHOW wal_buffers")).scalar())
+    return Wal(int(written), int(full), str(setting))
 
 
 class Wal(NamedTuple):
-    """Write-ahead log written (bytes), and the times a transaction found the log's buffers
-    full and wrote them out itself (``wal_buffers_full``)."""
+    """Write-ahead log written (bytes), the times a transaction found the log's buffers full
+    and wrote them out itself (``wal_buffers_full``), and the buffers' size (``wal_buffers``,
+    see docs/operations/deployment.md)."""
 
     written: int
     buffers_full: int
+    wal_buffers: str
 
-    def __sub__(self, other: Wal) -> Wal:  # type: ignore[override]
-        return Wal(self.written - other.written, self.buffers_full - other.buffers_full)
+    def since(self, before: Wal) -> Wal:
+        """What was written between ``before`` and this reading."""
+        return Wal(
+            self.written - before.written, self.buffers_full - before.buffers_full, self.wal_buffers
+        )
 
 
 #: (a new job id in ``store.types.new_id``'s layout: the second, a sequence number, then 40
@@ -403,7 +401,7 @@ def main() -> None:
                         *(
                             setup
                             for turn in range(args.repeat)
-                            for setup in pair[:: 1 - 2 * (turn % 2)]
+                            for setup in (pair if turn % 2 == 0 else pair[::-1])
                         ),
                         (1, 2, "one scheduler, 2 lanes"),
                     ]
@@ -434,7 +432,7 @@ def main() -> None:
                         print(
                             f"{'':>{len(store) + 8}} write-ahead log: {wal.written / 2**20:.0f} MB,"
                             f" its buffers found full {wal.buffers_full:,} times"
-                            f" (wal_buffers {result['wal_buffers']})"
+                            f" (wal_buffers {wal.wal_buffers})"
                         )
                 if totals[2]:
                     ratios = [one / two for one, two in zip(totals[1], totals[2], strict=True)]

@@ -1,8 +1,9 @@
 """What the tests of the store's tallies (job, queue and definitions tallies: rows kept by
-triggers) share: running a body in threads at once, and downgrading a store to a revision.
+triggers) share: the settings of their property tests over sequences of changes, running a body
+in threads at once, and downgrading a store to a revision.
 
-Import from tests as ``from tallies import downgrade, in_threads`` (pytest puts the tests folder
-on ``sys.path``).
+Import from tests as ``from tallies import SEQUENCES, downgrade, in_threads`` (pytest puts the
+tests folder on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ import time
 from collections.abc import Callable
 
 from alembic import command
+from hypothesis import HealthCheck, settings
 from sqlalchemy.pool import NullPool
 
+from hypothesis_profiles import examples
 from scorecast.store.db import alembic_config, create_engine_for
+
+#: The property tests over sequences of changes: their examples share the function-scoped
+#: ``engine`` fixture, and each writes hundreds of rows (slow).
+SEQUENCES = settings(
+    max_examples=examples(25),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def in_threads(work: Callable[[int], None], count: int, timeout: float = 300.0) -> None:

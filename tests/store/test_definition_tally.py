@@ -11,20 +11,19 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from hypothesis_profiles import examples
 from scorecast.service import accounts, definitions
 from scorecast.service.caller import Caller
 from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.definition_tallies import definition_count
 from scorecast.store.models import DefinitionTally, JobDefinition, Organization
 from scorecast.store.types import new_id
-from tallies import downgrade, in_threads
+from tallies import SEQUENCES, downgrade, in_threads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BEFORE = "0016_queue_tally"
@@ -94,10 +93,7 @@ def _assert_exact(engine: Engine, *callers: Caller) -> None:
     assert rows <= FOLD_EVERY + 2 * len(DEPLOYMENTS) * len(callers), rows
 
 
-@settings(
-    max_examples=examples(25),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SEQUENCES
 @given(
     steps=st.lists(
         st.tuples(

@@ -14,13 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from hypothesis_profiles import examples
 from scorecast.domain.job_spec import JobSpec
 from scorecast.service import accounts, jobs, retention
 from scorecast.service.caller import Caller
@@ -28,7 +27,7 @@ from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.job_tallies import job_count
 from scorecast.store.models import Job, JobTally
 from scorecast.store.types import new_id
-from tallies import downgrade
+from tallies import SEQUENCES, downgrade
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 #: the fold period of the migration's triggers
@@ -239,10 +238,7 @@ def test_the_job_lists_filtered_on_the_key_total_by_the_tally_and_count_no_job(
     assert len([s for s in statements if "count(" in s.lower() and "FROM jobs" in s]) == 2
 
 
-@settings(
-    max_examples=examples(25),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SEQUENCES
 @given(
     steps=st.lists(
         st.tuples(

@@ -11,20 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from hypothesis_profiles import examples
 from scorecast.service import accounts
 from scorecast.service.caller import Caller
 from scorecast.service.claims import claim_next_job
 from scorecast.store.db import create_engine_for, migrate, session_scope
 from scorecast.store.models import JOB_WAITING, Job, Organization, QueueTally
 from scorecast.store.types import new_id
-from tallies import downgrade, in_threads
+from tallies import SEQUENCES, downgrade, in_threads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BEFORE = "0015_job_logs_newest_index"
@@ -87,10 +86,7 @@ def _assert_exact(engine: Engine) -> None:
     assert rows <= FOLD_EVERY + 1, rows
 
 
-@settings(
-    max_examples=examples(25),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SEQUENCES
 @given(
     steps=st.lists(
         st.tuples(
