@@ -7,13 +7,15 @@ import subprocess
 import sys
 import warnings
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, inspect
+from sqlalchemy import Column, Engine, inspect, text
 
 from scorecast.store.db import alembic_config, create_engine_for, current_revision, migrate
 from scorecast.store.models import Base
+from tallies import downgrade
 
 
 def _differences(url: str) -> list[object]:
@@ -95,6 +97,52 @@ def test_expression_and_partial_indexes_are_the_models(empty_url: str) -> None:
                 assert _unbracketed(str(condition)) == _unbracketed(stored), index.name
     finally:
         engine.dispose()
+
+
+def test_storage_parameters_are_the_models(empty_url: str) -> None:
+    """Each table's storage parameters on PostgreSQL (``WITH (fillfactor = …)``) are the
+    model's ``postgresql_with``, and a table whose model sets none has none (Alembic's
+    comparison reads none). SQLite has no such parameters."""
+    migrate(empty_url)
+    engine = create_engine_for(empty_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's storage parameters")
+        query = (
+            "SELECT relname, reloptions FROM pg_class"
+            " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+        )
+        with engine.connect() as connection:
+            stored = {
+                name: sorted(options or []) for name, options in connection.execute(text(query))
+            }
+        for name, table in Base.metadata.tables.items():
+            wanted = table.dialect_options["postgresql"].get("with") or {}
+            assert stored[name] == sorted(f"{key}={value}" for key, value in wanted.items()), name
+        assert stored["job_definitions"] == ["fillfactor=50"]  # the one table that sets one
+    finally:
+        engine.dispose()
+
+
+def test_the_fire_writes_migration_downgrades_and_upgrades_again(empty_url: str) -> None:
+    """``0020_fire_writes``: its downgrade brings back the fires' index on ``definition_id``
+    (and on PostgreSQL the definitions' default fill factor); upgrading again gives the
+    models' schema."""
+    migrate(empty_url)
+    downgrade(empty_url, "0019_jobs_partial_indexes")
+    engine = create_engine_for(empty_url)
+    try:
+        assert "ix_schedule_fires_definition_id" in _index_definitions(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                options = connection.execute(
+                    text("SELECT reloptions FROM pg_class WHERE relname = 'job_definitions'")
+                ).scalar()
+            assert options is None
+    finally:
+        engine.dispose()
+    migrate(empty_url)
+    assert _differences(empty_url) == []
 
 
 def test_migrate_is_idempotent(empty_url: str) -> None:
