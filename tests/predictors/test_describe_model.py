@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 import shutil
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given
@@ -142,6 +144,42 @@ def test_skops_refuses_untrusted_types_and_lists_them(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"_operator\.neg") as caught:
         describe_model(path, target="y", target_type="regression", positive_class=None)
     assert "_operator.neg" in caught.value.errors["untrustedTypes"]
+
+
+def test_skops_refuses_a_function_named_under_sklearn(tmp_path: Path) -> None:
+    """A name under ``sklearn.`` is trusted only when it is a class scikit-learn defines: here
+    ``subprocess.check_output``, which ``sklearn.utils._testing`` imports, renamed into that
+    module in the file's schema, would run a shell command named by a column (as the file's
+    author meant) once a job transformed its rows. It is refused when the model is described,
+    and nothing runs."""
+    import subprocess
+
+    import skops.io
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    canary = tmp_path / "ran"
+    frame = pd.DataFrame({f"touch {canary}": [1.0, 2.0, 3.0]})
+    model = make_pipeline(FunctionTransformer(validate=False), LinearRegression())
+    model.fit(frame, [1.0, 2.0, 3.0])
+    model.steps[0][1].func = subprocess.check_output
+    model.steps[0][1].kw_args = {"shell": True}
+    plain = tmp_path / "plain.skops"
+    skops.io.dump(model, plain)
+    renamed = tmp_path / "renamed.skops"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(renamed, "w") as target:
+        for member in source.namelist():
+            data = source.read(member)
+            if member == "schema.json":
+                data = data.replace(b'"subprocess"', b'"sklearn.utils._testing"')
+            target.writestr(member, data)
+    name = "sklearn.utils._testing.check_output"
+    assert name in skops.io.get_untrusted_types(file=renamed)
+    with pytest.raises(ModelLoadError, match=re.escape(name)) as caught:
+        describe_model(renamed, target="y", target_type="regression", positive_class=None)
+    assert name in caught.value.errors["untrustedTypes"]
+    assert not canary.exists()
 
 
 def test_unloadable_and_unknown_artifacts(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_a_tampered_file_is_not_unpickled_and_the_artifact_is_loaded_again(
     marker = tmp_path / "code-ran"
     header, signature, _ = path.read_bytes().split(b"\n", 3)[1:]
     evil = pickle.dumps(_RunsCode(str(marker)))
-    path.write_bytes(b"scorecast-prepared 1\n" + header + b"\n" + signature + b"\n" + evil)
+    path.write_bytes(prepared._MAGIC + header + b"\n" + signature + b"\n" + evil)
     with caplog.at_level(logging.WARNING, logger="scorecast.predictors"):
         assert prepared.read(model.path, description.sha256) is None
     assert "does not verify" in caplog.text
@@ -92,13 +92,28 @@ def test_a_signed_file_that_cannot_be_unpickled_is_ignored(
     payload = b"not a pickle"
     signature = prepared._sign(KEY, header, payload).hex().encode()
     prepared.prepared_path(model.path).write_bytes(
-        b"scorecast-prepared 1\n" + header + b"\n" + signature + b"\n" + payload
+        prepared._MAGIC + header + b"\n" + signature + b"\n" + payload
     )
     with caplog.at_level(logging.WARNING, logger="scorecast.predictors"):
         assert prepared.read(model.path, description.sha256) is None
     assert "cannot be unpickled" in caplog.text
     assert sklearn_skops.load(model.path, description) is not None  # the safe way, again
     assert prepared.read(model.path, description.sha256) is not None
+
+
+def test_a_file_of_the_first_format_is_ignored(model: BuiltModel, keys: None) -> None:
+    """Files written before the skops check refused functions named under ``sklearn.`` (format
+    1) may hold what that check let through: they are never read, however well signed, and
+    the artifact is checked again."""
+    description = _description(model)
+    assert sklearn_skops.load(model.path, description) is not None
+    path = prepared.prepared_path(model.path)
+    current = path.read_bytes()
+    assert current.startswith(prepared._MAGIC)
+    path.write_bytes(b"scorecast-prepared 1\n" + current[len(prepared._MAGIC) :])
+    assert prepared.read(model.path, description.sha256) is None
+    assert sklearn_skops.load(model.path, description) is not None  # the safe way, again
+    assert path.read_bytes().startswith(prepared._MAGIC)
 
 
 def test_a_file_signed_with_another_key_is_ignored(model: BuiltModel, keys: None) -> None:

@@ -38,7 +38,9 @@ from typing import Any
 log = logging.getLogger("scorecast.predictors")
 
 SUFFIX = ".prepared"
-_MAGIC = b"scorecast-prepared 1\n"
+#: 2: files the skops check of before wrote (it trusted any name under ``sklearn.``, see
+#: ``predictors.sklearn_skops``) are ignored, and their artifacts checked again
+_MAGIC = b"scorecast-prepared 2\n"
 #: libraries whose versions a pickled scikit-learn object depends on
 _LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas")
 _keys: list[bytes] = []

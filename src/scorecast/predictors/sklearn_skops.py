@@ -1,15 +1,20 @@
 """scikit-learn models saved with skops (``.skops``), loaded with skops' trusted-types check.
 
 Only the types skops trusts by default (scikit-learn estimators, numpy, scipy building blocks)
-plus scikit-learn's own internal classes (``sklearn.*``, e.g. the tree predictors of
-HistGradientBoosting, which skops does not list) are loaded; a file that needs any other type
-(a function, a class from another package) is refused with the list of those types, because
-loading them could run code. What the check let through is kept in its prepared form
-(``predictors.prepared``), so that later processes skip the check's cost.
+plus scikit-learn's own internal classes (e.g. the tree predictors of HistGradientBoosting,
+which skops does not list) are loaded; a file that needs any other type (a function, a class
+from another package) is refused with the list of those types, because loading them could run
+code. A name under ``sklearn.`` counts as scikit-learn's own class only when it is one: a class
+that a scikit-learn module defines. A name is only a path, and scikit-learn's modules import
+other packages' functions and classes (``sklearn.utils._testing.check_output`` is
+``subprocess.check_output``): trusting the prefix let a file run shell commands in a job. What
+the check let through is kept in its prepared form (``predictors.prepared``), so that later
+processes skip the check's cost.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +40,7 @@ def _load_checked(path: Path) -> Any:
         untrusted = skops_io.get_untrusted_types(file=path)
     except Exception as exc:
         raise ModelLoadError(f"not a readable skops file: {exc}") from exc
-    refused = sorted(name for name in untrusted if not name.startswith("sklearn."))
+    refused = sorted(name for name in untrusted if not _sklearn_class(name))
     if refused:
         raise ModelLoadError(
             "the skops file needs types that are not trusted: " + ", ".join(refused),
@@ -45,6 +50,30 @@ def _load_checked(path: Path) -> Any:
         return skops_io.load(path, trusted=list(untrusted))
     except Exception as exc:
         raise ModelLoadError(f"the skops file could not be loaded: {exc}") from exc
+
+
+#: modules of scikit-learn's own tests and test helpers, never trusted
+_TESTING_MODULES = frozenset({"tests", "_testing", "estimator_checks", "conftest"})
+
+
+def _sklearn_class(name: str) -> bool:
+    """Whether ``name`` (``module.Class``, as skops names a type) is a class that scikit-learn
+    itself defines: not a function, not another package's class that a scikit-learn module
+    imported. Only modules under ``sklearn.`` are imported to find out."""
+    module_name, _, attribute = name.rpartition(".")
+    if not module_name.startswith("sklearn.") or not attribute:
+        return False
+    if _TESTING_MODULES & set(module_name.split(".")):
+        return False  # scikit-learn's test helpers are no part of a model
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except Exception:  # not there, or failing to import: not a class it defines
+        return False
+    return (
+        isinstance(found, type)
+        and found.__module__.startswith("sklearn.")
+        and found.__qualname__ == attribute
+    )
 
 
 def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
