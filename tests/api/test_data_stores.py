@@ -48,6 +48,18 @@ def test_patch_merges_params(live_server: LiveServer) -> None:
     )
     assert bad.status_code == 422
     assert httpx.get(f"{url}{store_id}/", headers=headers).json()["params"]["jdbcUrl"] == other
+    # an address in another key replaces the stored one (the connector reads only one)
+    moved = "postgresql://db2.example.com:5432/hr"
+    replaced = httpx.patch(
+        f"{url}{store_id}/", json={"params": {"sqlalchemyUrl": moved}}, headers=headers
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["params"] == {"sqlalchemyUrl": moved, "driverId": "d"}
+    unchecked = httpx.patch(
+        f"{url}{store_id}/", json={"params": {"url": "mssql+pyodbc://h/x"}}, headers=headers
+    )
+    assert unchecked.status_code == 422, unchecked.text
+    assert "url" in unchecked.json()["errors"]["params"]
 
 
 def test_bad_bodies_are_422_naming_the_field(live_server: LiveServer) -> None:
@@ -79,6 +91,14 @@ def test_bad_bodies_are_422_naming_the_field(live_server: LiveServer) -> None:
             "params",
         ),
     ]
+    secrets = [
+        {"jdbcUrl": JDBC_URL, "Password": "pw"},
+        {"jdbcUrl": JDBC_URL, "PWD": "pw"},
+        {"jdbcUrl": f"{JDBC_URL}?Password=pw"},
+        {"jdbcUrl": "jdbc:mysql://db.example.com:3306/x?PASSWORD=pw&User=bob"},
+        {"jdbcUrl": JDBC_URL, "sqlalchemyUrl": "postgresql://db.example.com/sales"},
+    ]
+    cases += [({"type": "jdbc", "canonicalName": "x", "params": p}, "params") for p in secrets]
     for body, field in cases:
         response = httpx.post(url, json=body, headers=live_server.headers())
         assert response.status_code == 422, (body, response.text)

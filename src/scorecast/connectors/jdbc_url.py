@@ -38,6 +38,9 @@ _KEPT_PARAMETERS = {
     "postgresql+psycopg": {"sslmode", "application_name", "connect_timeout"},
     "mysql+pymysql": {"charset"},
 }
+#: Parameters that carry a user or password, in any case (``Password=`` is a password to the
+#: drivers too): they belong in a basic credential, encrypted, never in a data store's params
+SECRET_PARAMETERS = frozenset({"password", "passwd", "pwd", "user"})
 #: Query parameters that make a driver connect somewhere else than the checked host (libpq's
 #: ``host``/``hostaddr``/``service``…, pymysql's ``unix_socket``/``read_default_file``…).
 _REDIRECTING = {
@@ -107,7 +110,7 @@ def _from_jdbc(text: str) -> URL:
     if parts.username or parts.password:
         raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
     query = {key: value for key, value in parse_qsl(parts.query)}
-    if {"password", "user"} & set(query):
+    if any(key.lower() in SECRET_PARAMETERS for key in query):  # drivers read any case
         raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
     _refuse_redirecting(query)
     kept = {key: value for key, value in query.items() if key in _KEPT_PARAMETERS[driver]}

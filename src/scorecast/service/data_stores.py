@@ -66,14 +66,18 @@ def update_data_store(
     data_store_id: str,
     body: Mapping[str, Any],
 ) -> DataStore:
-    """PATCH: ``canonicalName``; ``params`` keys are merged into the stored ones."""
+    """PATCH: ``canonicalName``; ``params`` keys are merged into the stored ones, except that
+    an address (``jdbcUrl``, ``sqlalchemyUrl`` or ``url``) replaces the stored address."""
     store = get_data_store(session, caller, data_store_id)
     body = _object(body, "body")
     if "canonicalName" in body:
         store.canonical_name = _name(body["canonicalName"])
     if "params" in body:
         changes = _object(body["params"], "params")
-        store.params = _params({**store.params, **changes}, settings)
+        kept = dict(store.params)
+        if any(changes.get(key) for key in _ADDRESS_KEYS):
+            kept = {k: v for k, v in kept.items() if k not in _ADDRESS_KEYS}
+        store.params = _params({**kept, **changes}, settings)
     store.updated = utcnow()
     session.flush()
     return store
@@ -114,17 +118,20 @@ def _name(value: object) -> str:
 
 def _params(value: object, settings: Settings) -> dict[str, Any]:
     """Check the address the way the jdbc connector will read it; return the params."""
-    from scorecast.connectors.jdbc_url import database_url
+    from scorecast.connectors.jdbc_url import SECRET_PARAMETERS, database_url
     from scorecast.connectors.safety import UnsafeLocationError
 
     params = dict(_object(value, "params"))
-    key = next((k for k in _ADDRESS_KEYS if params.get(k)), None)
-    if key is None:
+    given = [k for k in _ADDRESS_KEYS if params.get(k)]
+    if not given:
         raise InvalidInput.at("params.jdbcUrl", "is required (e.g. jdbc:postgresql://host:5432/db)")
+    key = given[0]
+    if len(given) > 1:  # the connector would read the first and ignore the others
+        raise InvalidInput.at(f"params.{given[1]}", f"give one address: params.{key} is given too")
     if not isinstance(params[key], str):
         raise InvalidInput.at(f"params.{key}", "must be a string")
-    for secret_key in ("password", "user"):
-        if secret_key in params:
+    for secret_key in params:
+        if secret_key.lower() in SECRET_PARAMETERS:
             raise InvalidInput.at(
                 f"params.{secret_key}", "is not stored in a data store (use a basic credential)"
             )
