@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -194,7 +195,9 @@ def _measure(settings: Settings, args: argparse.Namespace) -> None:
     _analyze(engine)
     app = create_app(settings, engine)
     with serve_in_thread(app) as site, httpx.Client(base_url=site, timeout=120) as client:
-        login = client.post("/login", data={"token": token, "next": "/"})
+        form = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/login").text)
+        assert form, "the sign-in page has no form token"
+        login = client.post("/login", data={"token": token, "next": "/", "csrf": form.group(1)})
         assert login.status_code == 303, login.text
         first_job = client.get(
             "/api/v2/batchPredictions/?limit=1", headers={"Authorization": f"Token {token}"}

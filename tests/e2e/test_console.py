@@ -183,8 +183,20 @@ def test_pages_and_actions_refuse_without_session_csrf_or_own_organization(
             assert answer.headers["location"].startswith("/login?next=")
         refused = anonymous.post(f"/definitions/{demo_definition}/run", data={"csrf": "x"})
         assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
-        wrong = anonymous.post("/login", data={"token": "not-a-token", "next": "/"})
+        wrong = anonymous.post("/login", data=_login_form(anonymous, "not-a-token"))
         assert wrong.status_code == 401 and "scorecast_session" not in wrong.cookies
+        # login CSRF: a form posted from another site carries no form token and no cookie of
+        # this site's sign-in page; so a valid token (the poster's) signs no one in
+        assert server.token
+        for crossing in (
+            {"token": server.token, "next": "/"},
+            {"token": server.token, "next": "/", "csrf": _csrf(anonymous.get("/login").text)},
+        ):
+            with httpx.Client(base_url=site, follow_redirects=False, timeout=60) as other_site:
+                posted = other_site.post("/login", data=crossing)
+            assert posted.status_code == 403, posted.text
+            assert "scorecast_session" not in posted.cookies
+            assert "sent from another site" in posted.text
         assert "script-src 'self'" in wrong.headers["content-security-policy"]
         assert "unsafe-inline" not in wrong.headers["content-security-policy"]
 
@@ -251,9 +263,14 @@ def test_every_page_has_no_serious_accessibility_violation(
 @contextmanager
 def _signed_in(site: str, token: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=site, follow_redirects=False, timeout=60) as client:
-        answer = client.post("/login", data={"token": token, "next": "/"})
+        answer = client.post("/login", data=_login_form(client, token))
         assert answer.status_code == 303, answer.text
         yield client
+
+
+def _login_form(client: httpx.Client, token: str) -> dict[str, str]:
+    """The sign-in form as a browser sends it: after the page, with its form token."""
+    return {"token": token, "next": "/", "csrf": _csrf(client.get("/login").text)}
 
 
 def _csrf(html: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -44,7 +45,7 @@ from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 from scorecast.web import backfill_views, calendar, present
 from scorecast.web.backfill_form import default_form
-from scorecast.web.session import COOKIE_NAME, SESSION_SECONDS, ConsoleKeys
+from scorecast.web.session import COOKIE_NAME, LOGIN_COOKIE, SESSION_SECONDS, ConsoleKeys
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(
@@ -185,8 +186,25 @@ def favicon() -> FileResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", {"next": _local(next), "error": None})
+def login_page(request: Request, next: str = "/") -> Response:
+    return _login_form(request, _local(next), None)
+
+
+def _login_form(request: Request, next_path: str, error: str | None, status: int = 200) -> Response:
+    """The sign-in page with a fresh form token and its cookie (``web/session.py``)."""
+    nonce = secrets.token_urlsafe(24)
+    context = {"next": next_path, "error": error, "login_csrf": _keys(request).login_csrf(nonce)}
+    response = render(request, "login.html", context, status_code=status)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
 
 
 @router.post("/login")
@@ -194,14 +212,20 @@ def login(
     request: Request,
     token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
+    csrf: CsrfField = None,
 ) -> Response:
     next_path = _local(next)
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if not nonce or not _keys(request).csrf_ok("login:" + nonce, csrf):
+        error = "This sign-in form has expired or was sent from another site. Sign in here."
+        return _login_form(request, next_path, error, status=403)
     try:
         accounts.authenticate_reading(_engine(request), token.strip())
     except AuthenticationFailed:
-        context = {"next": next_path, "error": "That token is not valid. Check it and try again."}
-        return render(request, "login.html", context, status_code=401)
+        error = "That token is not valid. Check it and try again."
+        return _login_form(request, next_path, error, status=401)
     response = RedirectResponse(next_path, status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     response.set_cookie(
         COOKIE_NAME,
         _keys(request).seal(token.strip()),

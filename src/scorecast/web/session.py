@@ -6,6 +6,11 @@ neither read nor forged; Fernet's timestamp makes it expire after ``SESSION_SECO
 request re-checks the token against the store, so a revoked token ends its sessions at once.
 The cookie is ``HttpOnly`` (no script reads it), ``SameSite=Strict`` and, over HTTPS,
 ``Secure``. Each form carries ``csrf_token(cookie)``, an HMAC of the cookie, checked on POST.
+
+The sign-in form has no session yet, so it carries the HMAC of a random value that the page
+set in a cookie of its own (``LOGIN_COOKIE``, ``SameSite=Strict``, for ``/login`` only): a
+form posted from another site sends neither, and cannot sign a browser in with the poster's
+token (login CSRF: the victim's uploads would then go to the poster's organization).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from scorecast.config import Settings
 from scorecast.service.secrets import derived_keys
 
 COOKIE_NAME = "scorecast_session"
+#: the sign-in form's own cookie (see the module docstring)
+LOGIN_COOKIE = "scorecast_login"
 #: how long a console session lasts after signing in
 SESSION_SECONDS = 8 * 3600
 
@@ -48,6 +55,10 @@ class ConsoleKeys:
         except (InvalidToken, UnicodeError, ValueError, AttributeError):
             return None
         return token if isinstance(token, str) and token else None
+
+    def login_csrf(self, nonce: str) -> str:
+        """The sign-in form's token for the value of its cookie (apart from sessions')."""
+        return self.csrf_token("login:" + nonce)
 
     def csrf_token(self, cookie: str) -> str:
         return hmac.new(self._csrf_key, cookie.encode("ascii"), hashlib.sha256).hexdigest()
