@@ -169,6 +169,26 @@ def test_bad_bodies_are_422_naming_the_field(live_server: LiveServer) -> None:
     assert httpx.get(url, headers=live_server.headers()).json()["totalCount"] == 0
 
 
+def test_a_deeply_nested_gcp_key_is_422_naming_it(live_server: LiveServer) -> None:
+    url = f"{live_server.url}/credentials/"
+    body = {"name": "g", "credentialType": "gcp", "gcpKey": "[" * 100_000}
+    response = httpx.post(url, json=body, headers=live_server.headers(), timeout=120)
+    assert response.status_code == 422, response.text
+    assert "not a valid JSON key" in response.json()["errors"]["gcpKey"]
+    created = httpx.post(
+        url, json={**body, **SECRETS["gcp"]}, headers=live_server.headers(), timeout=120
+    )
+    assert created.status_code == 201, created.text
+    patched = httpx.patch(
+        f"{url}{created.json()['credentialId']}/",
+        json={"gcpKey": "{" * 100_000},
+        headers=live_server.headers(),
+        timeout=120,
+    )
+    assert patched.status_code == 422, patched.text
+    assert "gcpKey" in patched.json()["errors"]
+
+
 def test_unknown_ids_are_404(live_server: LiveServer) -> None:
     url = f"{live_server.url}/credentials/5e429d6ecf8a5f36c5693e03/"
     headers = live_server.headers()

@@ -154,6 +154,29 @@ def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
     [
         ({"name": "x", "channelType": "Slack", "payloadUrl": HOOK}, "channelType"),
         ({"name": "x", "channelType": "Pager"}, "channelType"),
+        ({"name": "x", "channelType": []}, "channelType"),
+        ({"name": "x", "channelType": {}}, "channelType"),
+        ({"name": "x", "channelType": 3}, "channelType"),
+        (
+            {"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "contentType": []},
+            "contentType",
+        ),
+        ({"name": "x", "channelType": "Webhook", "payloadUrl": {}}, "payloadUrl"),
+        ({"name": "x", "channelType": "Email", "emailAddress": []}, "emailAddress"),
+        ({"name": "x", "channelType": "Email", "emailAddresses": [{}]}, "emailAddresses"),
+        (
+            {
+                "name": "x",
+                "channelType": "Webhook",
+                "payloadUrl": HOOK,
+                "customHeaders": [{"name": [], "value": {}}],
+            },
+            "customHeaders",
+        ),
+        (
+            {"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "languageCode": []},
+            "languageCode",
+        ),
         ({"channelType": "Webhook", "payloadUrl": HOOK}, "name"),
         ({"name": "x", "channelType": "Webhook"}, "payloadUrl"),
         (
@@ -225,6 +248,33 @@ def test_bad_channels_are_422_naming_the_field(
             "eventType",
         ),
         ({"eventGroup": "everything"}, "eventGroup"),
+        ({"eventType": []}, "eventType"),
+        ({"eventType": {}}, "eventType"),
+        ({"eventGroup": []}, "eventGroup"),
+        ({"eventGroup": {}}, "eventGroup"),
+        ({"channelId": [], "eventType": "batch_predictions.failed"}, "channelId"),
+        (
+            {"eventType": "batch_predictions.failed", "relatedEntityType": {}},
+            "relatedEntityType",
+        ),
+        ({"eventType": "batch_predictions.failed", "relatedEntityId": []}, "relatedEntityId"),
+        ({"eventType": "batch_predictions.failed", "maximalFrequency": []}, "maximalFrequency"),
+        (
+            {"eventType": "batch_predictions.failed", "maximalFrequency": "P1000000000D"},
+            "maximalFrequency",
+        ),
+        (
+            {"eventType": "batch_predictions.failed", "maximalFrequency": "PT" + "9" * 20 + "S"},
+            "maximalFrequency",
+        ),
+        (
+            {"eventType": "batch_predictions.failed", "maximalFrequency": "P" + "9" * 5000 + "D"},
+            "maximalFrequency",
+        ),
+        (
+            {"eventType": "batch_predictions.failed", "maximalFrequency": "P\u0663D"},
+            "maximalFrequency",
+        ),
         (
             {"eventType": "batch_predictions.failed", "maximalFrequency": "hourly"},
             "maximalFrequency",
@@ -249,6 +299,50 @@ def test_bad_policies_are_422_naming_the_field(
     )
     assert response.status_code == 422, response.text
     assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "problem"),
+    [
+        ({"eventType": []}, "eventType", "must be a string"),
+        ({"eventGroup": {}}, "eventGroup", "must be a string"),
+        ({"relatedEntityId": {}}, "relatedEntityId", "must be a string"),
+        ({"maximalFrequency": "P1000000000D"}, "maximalFrequency", "at most a year (P366D)"),
+        ({"maximalFrequency": "PT" + "9" * 20 + "S"}, "maximalFrequency", "at most a year"),
+        ({"maximalFrequency": "P" + "9" * 5000 + "D"}, "maximalFrequency", "at most a year"),
+    ],
+)
+def test_bad_policy_patches_are_422_naming_the_field(
+    live_server: LiveServer, body: dict[str, Any], field: str, problem: str
+) -> None:
+    channel = _webhook(live_server)
+    created = _post(
+        live_server,
+        "notificationPolicies/",
+        {"name": "p", "channelId": channel["id"], "eventType": "batch_predictions.failed"},
+    )
+    assert created.status_code == 201, created.text
+    one = f"{live_server.url}/notificationPolicies/{created.json()['id']}/"
+    response = http.patch(one, json=body, headers=live_server.headers())
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["errors"][field]
+    assert "set_int_max_str_digits" not in response.text
+
+
+@pytest.mark.parametrize("value", [[], {}, 3])
+def test_a_non_string_channel_type_patch_is_422(live_server: LiveServer, value: object) -> None:
+    channel = _webhook(live_server)
+    one = f"{live_server.url}/notificationChannels/{channel['id']}/"
+    response = http.patch(one, json={"channelType": value}, headers=live_server.headers())
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == {"channelType": "must be a string"}
+
+
+def test_non_string_channel_types_are_422_saying_so(live_server: LiveServer) -> None:
+    for value in ([], {}, ["Slack"]):
+        response = _post(live_server, "notificationChannels/", {"name": "c", "channelType": value})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == {"channelType": "must be a string"}
 
 
 def test_unknown_references_are_404(live_server: LiveServer) -> None:

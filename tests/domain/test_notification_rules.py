@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scorecast.domain.events import EventType
 from scorecast.domain.notification_rules import (
     EVENT_GROUPS,
+    MAX_PERIOD,
     events_of,
     parse_duration,
     plan_delivery,
@@ -41,6 +42,52 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "P1000000000D",
+        "PT99999999999999999999S",
+        "P99999999999W",
+        "P" + "9" * 5000 + "D",
+        "P367D",
+        "P53W",
+        "PT31622401S",
+    ],
+)
+def test_durations_beyond_a_year_are_refused_plainly(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^must be longer than 0 seconds and at most a year"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["P\u0663D", "PT\uff11H", "PT1\u017f", "P1D\u0663"])
+def test_only_ascii_durations_are_accepted(text: str) -> None:
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_duration(text)
+
+
+def test_the_longest_duration_and_leading_zeros() -> None:
+    assert parse_duration("P366D") == timedelta(days=366)
+    assert parse_duration("PT31622400S") == timedelta(days=366)
+    assert parse_duration("P" + "0" * 50 + "1D") == timedelta(days=1)
+
+
+_DURATION_TEXT = st.one_of(
+    st.text(),
+    st.from_regex(r"\A[Pp]([0-9]{1,30}[WwDd]){0,2}([Tt]([0-9]{1,30}[HhMmSs]){0,3})?\Z"),
+)
+
+
+@settings(deadline=None)
+@given(text=_DURATION_TEXT)
+def test_any_text_is_a_bounded_duration_or_a_value_error(text: str) -> None:
+    try:
+        period = parse_duration(text)
+    except ValueError as exc:
+        assert "sys.set_int_max_str_digits" not in str(exc)
+        return
+    assert timedelta(0) < period <= MAX_PERIOD
 
 
 def test_matching() -> None:

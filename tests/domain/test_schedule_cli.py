@@ -101,6 +101,14 @@ def test_bad_input_is_one_line_on_stderr_without_traceback(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_deeply_nested_payload_is_one_line_without_traceback() -> None:
+    result = run("next", "-", stdin="[" * 100_000)
+    assert result.returncode == 2
+    assert "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_describe_prints_text_and_warnings() -> None:
     result = run("describe", DATAROBOT_EXAMPLE)
     assert result.returncode == 0, result.stderr

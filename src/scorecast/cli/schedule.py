@@ -36,6 +36,11 @@ def _load(payload: str) -> Schedule:
             f"PAYLOAD is not valid JSON ({exc.msg} at character {exc.pos})",
             {"schedule": f"not valid JSON: {exc.msg}"},
         ) from None
+    except RecursionError:
+        raise InvalidInput(
+            "PAYLOAD is not valid JSON (nested too deeply)",
+            {"schedule": "not valid JSON: nested too deeply"},
+        ) from None
     return parse_schedule(data)
 
 

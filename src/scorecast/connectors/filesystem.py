@@ -129,7 +129,7 @@ class FileOutput(EncodedOutput):
             raw = os.getxattr(self.path, MARK_ATTRIBUTE)
             modified = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
             mark = json.loads(raw)
-        except (OSError, ValueError):  # no file, no mark, or no extended attributes here
+        except (OSError, ValueError, RecursionError):  # no file, no (valid) mark, or no xattrs
             return None
         return committed_by(mark if isinstance(mark, dict) else None, self._token, modified)
 

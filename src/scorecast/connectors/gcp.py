@@ -150,7 +150,7 @@ class _Gcs:
         if isinstance(key, str):
             try:
                 key = json.loads(key)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 key = None
         if not isinstance(key, dict):
             raise ConnectorError(f"{self.url}: the credential has no gcpKey object")

@@ -25,26 +25,39 @@ EVENT_GROUPS: dict[str, frozenset[EventType]] = {
     "batch_predictions.problems.all": frozenset(set(EventType) - {EventType.SUCCESS}),
 }
 
+#: ASCII digits only: ``\d`` would also take other scripts' digits (``P\u0663D``)
 _DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+    r"P(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?"
+    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?"
 )
+#: the seconds in one of each unit of ``_DURATION``
+_UNIT_SECONDS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 #: the longest ``maximalFrequency`` (a year): longer periods would mean "never"
 MAX_PERIOD = timedelta(days=366)
+#: a number with more significant digits is beyond ``MAX_PERIOD`` in any unit (and is never
+#: converted: ``int`` refuses very long numbers, and ``timedelta`` overflows on large ones)
+_MAX_DIGITS = len(str(int(MAX_PERIOD.total_seconds())))
+_SYNTAX = "must be an ISO 8601 duration such as PT1H, PT30M or P1D"
+_RANGE = "must be longer than 0 seconds and at most a year (P366D)"
 
 
 def parse_duration(text: str) -> timedelta:
-    """An ISO 8601 duration of weeks, days, hours, minutes and seconds; ValueError otherwise."""
-    match = _DURATION.fullmatch(text.strip().upper())
-    if match is None or text.strip().upper() in ("P", "PT") or text.strip().endswith("T"):
-        raise ValueError("must be an ISO 8601 duration such as PT1H, PT30M or P1D")
-    parts = {name: int(value) for name, value in match.groupdict().items() if value}
-    if not parts:
-        raise ValueError("must be an ISO 8601 duration such as PT1H, PT30M or P1D")
-    period = timedelta(**{name: float(value) for name, value in parts.items()})
-    if period <= timedelta(0) or period > MAX_PERIOD:
-        raise ValueError("must be longer than 0 seconds and at most a year (P366D)")
-    return period
+    """An ISO 8601 duration of weeks, days, hours, minutes and seconds (ASCII digits), longer
+    than 0 and at most ``MAX_PERIOD``; ValueError with a user-facing message otherwise."""
+    stripped = text.strip()
+    cleaned = stripped.upper()  # checked before: upper() makes U+017F (long s) an ASCII "S"
+    match = _DURATION.fullmatch(cleaned) if stripped.isascii() else None
+    if match is None or cleaned in ("P", "PT") or cleaned.endswith("T"):
+        raise ValueError(_SYNTAX)
+    numbers = {unit: digits.lstrip("0") for unit, digits in match.groupdict().items() if digits}
+    if not numbers:
+        raise ValueError(_SYNTAX)
+    if any(len(digits) > _MAX_DIGITS for digits in numbers.values()):
+        raise ValueError(_RANGE)
+    seconds = sum(int(digits or "0") * _UNIT_SECONDS[unit] for unit, digits in numbers.items())
+    if seconds <= 0 or seconds > MAX_PERIOD.total_seconds():
+        raise ValueError(_RANGE)
+    return timedelta(seconds=seconds)
 
 
 def events_of(event_type: str | None, event_group: str | None) -> frozenset[EventType]:

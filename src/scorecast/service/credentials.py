@@ -235,9 +235,9 @@ def _gcp_key(value: object) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             raise InvalidInput.at(
-                "gcpKey", "must be a JSON object (a service account key)"
+                "gcpKey", "is not a valid JSON key (a service account key object)"
             ) from None
     if not isinstance(value, dict) or not value:
         raise InvalidInput.at("gcpKey", "must be a JSON object (a service account key)")
@@ -245,6 +245,8 @@ def _gcp_key(value: object) -> dict[str, Any]:
         json.dumps(value, allow_nan=False)
     except ValueError:
         raise InvalidInput.at("gcpKey", "numbers must be finite (no NaN or Infinity)") from None
+    except RecursionError:
+        raise InvalidInput.at("gcpKey", "is nested too deeply for a service account key") from None
     if "token_uri" in value:
         from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri
 

@@ -118,6 +118,7 @@ def update_channel(
     channel = in_org(session, NotificationChannel, caller.org_id, channel_id)
     body = _object(body)
     if "channelType" in body and body["channelType"] != channel.channel_type:
+        optional_string("channelType", body["channelType"])
         raise InvalidInput.at("channelType", "cannot change; create a new channel instead")
     if "name" in body:
         channel.name = _name(body["name"])
@@ -238,17 +239,25 @@ def _object(body: object) -> Mapping[str, Any]:
 
 
 def _channel_type(value: object) -> str:
+    value = optional_string("channelType", value)
+    if value is None:
+        raise InvalidInput.at("channelType", "is required (Webhook or Email)")
     if value in CHANNEL_TYPES:
-        assert isinstance(value, str)
         return value
     if value in _UNSUPPORTED_TYPES:
         raise UnsupportedFeature(
             f"channelType {value!r} is not supported by this server (supported: Webhook, Email)",
             {"channelType": f"{value!r} is not supported; use Webhook or Email"},
         )
-    if value is None:
-        raise InvalidInput.at("channelType", "is required (Webhook or Email)")
     raise InvalidInput.at("channelType", "must be Webhook or Email")
+
+
+def optional_string(field: str, value: object) -> str | None:
+    """``value`` when it is a string or absent (None); a 422 naming ``field`` otherwise (a
+    list or object would also break the set look-ups that follow)."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput.at(field, "must be a string")
+    return value
 
 
 def _name(value: object) -> str:
@@ -275,6 +284,7 @@ def _payload_url(value: object, settings: Settings) -> str:
 
 
 def _content_type(value: object) -> str:
+    optional_string("contentType", value)
     if value == JSON_CONTENT:
         return JSON_CONTENT
     if value == "application/x-www-form-urlencoded":

@@ -20,6 +20,7 @@ from scorecast.domain.events import EventType
 from scorecast.domain.notification_rules import EVENT_GROUPS, parse_duration
 from scorecast.errors import InvalidInput
 from scorecast.service.caller import Caller
+from scorecast.service.notification_channels import optional_string
 from scorecast.store.models import JobDefinition, NotificationChannel, NotificationPolicy
 from scorecast.store.org_scope import exists_in_org, in_org, not_found, org_page
 from scorecast.store.types import utcnow
@@ -116,8 +117,8 @@ def _apply(
             {key: "is not a field of notification policies" for key in unknown},
         )
     if creating or "channelId" in body:
-        channel_id = body.get("channelId")
-        if not isinstance(channel_id, str) or not channel_id:
+        channel_id = optional_string("channelId", body.get("channelId"))
+        if not channel_id:
             raise InvalidInput.at("channelId", "is required (a notification channel id)")
         policy.channel_id = in_org(session, NotificationChannel, caller.org_id, channel_id).id
     if creating or "eventType" in body or "eventGroup" in body:
@@ -136,18 +137,19 @@ def _apply(
 def _events(
     body: Mapping[str, Any], policy: NotificationPolicy, *, creating: bool
 ) -> tuple[str | None, str | None]:
-    event_type, event_group = body.get("eventType"), body.get("eventGroup")
+    event_type = optional_string("eventType", body.get("eventType"))
+    event_group = optional_string("eventGroup", body.get("eventGroup"))
     if event_type is not None and event_group is not None:
         raise InvalidInput.at("eventType", "give eventType or eventGroup, not both")
     if event_type is not None:
         if event_type not in {member.value for member in EventType}:
             choices = ", ".join(member.value for member in EventType)
             raise InvalidInput.at("eventType", f"must be one of {choices}")
-        return str(event_type), None
+        return event_type, None
     if event_group is not None:
         if event_group not in EVENT_GROUPS:
             raise InvalidInput.at("eventGroup", f"must be one of {', '.join(EVENT_GROUPS)}")
-        return None, str(event_group)
+        return None, event_group
     if creating or (policy.event_type is None and policy.event_group is None):
         raise InvalidInput.at("eventType", "is required (or an eventGroup)")
     return policy.event_type, policy.event_group
@@ -156,25 +158,23 @@ def _events(
 def _related(
     session: Session, caller: Caller, body: Mapping[str, Any]
 ) -> tuple[str | None, str | None]:
-    entity_type, entity_id = body.get("relatedEntityType"), body.get("relatedEntityId")
+    entity_type = optional_string("relatedEntityType", body.get("relatedEntityType"))
+    entity_id = optional_string("relatedEntityId", body.get("relatedEntityId"))
     if entity_id is None:
         if entity_type not in (None, DEFINITION_ENTITY):
             raise InvalidInput.at("relatedEntityType", f"must be {DEFINITION_ENTITY}")
         return None, None
     if entity_type not in (None, DEFINITION_ENTITY):
         raise InvalidInput.at("relatedEntityType", f"must be {DEFINITION_ENTITY}")
-    if not isinstance(entity_id, str):
-        raise InvalidInput.at("relatedEntityId", "must be a job definition id")
     if not exists_in_org(session, JobDefinition, caller.org_id, entity_id):
         raise not_found(JobDefinition, entity_id, field="relatedEntityId")
     return DEFINITION_ENTITY, entity_id
 
 
 def _frequency(value: object) -> str | None:
+    value = optional_string("maximalFrequency", value)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidInput.at("maximalFrequency", "must be an ISO 8601 duration such as PT1H")
     try:
         parse_duration(value)
     except ValueError as exc:
