@@ -111,6 +111,55 @@ def test_patch_merges_secret_fields(live_server: LiveServer) -> None:
     assert fields == {"credentialType": "basic", "user": "u", "password": "p2"}
 
 
+def test_patch_keeps_an_s3_key_pair_whole_and_null_removes_an_optional_field(
+    live_server: LiveServer,
+) -> None:
+    """A PATCH is checked as the merged credential: one key of a pair is refused (as on
+    create), ``null`` removes an optional field (the session token) and cannot remove a
+    required one (a basic credential's password)."""
+    headers = live_server.headers()
+    url = f"{live_server.url}/credentials/"
+
+    def create(body: dict[str, str]) -> str:
+        answer = httpx.post(url, json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["credentialId"])
+
+    def stored(credential_id: str) -> dict[str, object]:
+        with session_scope(live_server.engine) as session:
+            found = session.get(Credential, credential_id)
+            assert found is not None
+            return reveal(session, found.org_id, credential_id, live_server.settings)
+
+    keyless = create({"name": "own identity", "credentialType": "s3"})
+    half = httpx.patch(f"{url}{keyless}/", json={"awsAccessKeyId": "AKIA"}, headers=headers)
+    assert half.status_code == 422, half.text
+    assert "awsSecretAccessKey" in half.json()["errors"]
+    assert stored(keyless) == {"credentialType": "s3"}
+
+    keyed = create(
+        {
+            "name": "keys",
+            "credentialType": "s3",
+            "awsAccessKeyId": "AKIA",
+            "awsSecretAccessKey": "secret",
+            "awsSessionToken": "session",
+        }
+    )
+    cleared = httpx.patch(f"{url}{keyed}/", json={"awsSessionToken": None}, headers=headers)
+    assert cleared.status_code == 200, cleared.text
+    assert "awsSessionToken" not in stored(keyed)
+    one_gone = httpx.patch(f"{url}{keyed}/", json={"awsSecretAccessKey": None}, headers=headers)
+    assert one_gone.status_code == 422, one_gone.text
+    assert stored(keyed)["awsSecretAccessKey"] == "secret"
+
+    basic = create({"name": "db", "credentialType": "basic", "user": "u", "password": "p"})
+    required = httpx.patch(f"{url}{basic}/", json={"password": None}, headers=headers)
+    assert required.status_code == 422, required.text
+    assert "password" in required.json()["errors"]
+    assert stored(basic)["password"] == "p"
+
+
 def test_official_client_create_list_get_delete(live_server: LiveServer) -> None:
     dr.Client(endpoint=live_server.url, token=live_server.token)
     basic = dr.Credential.create_basic("db", user="user1", password="pw-Secret-1", description="d")

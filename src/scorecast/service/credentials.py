@@ -108,7 +108,9 @@ def update_credential(
     """PATCH: ``name``, ``description`` and secret fields change what is given.
 
     A different ``credentialType`` replaces the secret entirely (its required fields must be
-    given); otherwise the given secret fields are merged into the stored ones.
+    given); otherwise the given secret fields are merged into the stored ones, and an optional
+    one given as ``null`` is removed. The merged secret must hold together as a new one must
+    (an s3 credential's two keys, both or neither).
     """
     credential = in_org(session, Credential, caller.org_id, credential_id)
     body = _object(body)
@@ -123,8 +125,12 @@ def update_credential(
         credential.credential_type = credential_type
     else:
         changes = _secret_fields(credential.credential_type, body, partial=True)
-        if changes:
-            merged = {**box.decrypt(credential.secret), **changes}
+        removed = _removed_fields(credential.credential_type, body)
+        if changes or removed:
+            stored = box.decrypt(credential.secret)
+            merged = {k: v for k, v in stored.items() if k not in removed} | changes
+            if credential.credential_type == "s3":
+                _check_s3_keys(merged)
             credential.secret = box.encrypt(merged)
     credential.updated = utcnow()
     session.flush()
@@ -211,6 +217,16 @@ def _secret_fields(
     if credential_type == "s3" and not partial:
         _check_s3_keys(fields)
     return fields
+
+
+def _removed_fields(credential_type: str, body: Mapping[str, Any]) -> set[str]:
+    """The secret fields a PATCH sets to ``null``: removed when optional; a required one
+    cannot be (a 422 naming it)."""
+    spec = CREDENTIAL_TYPES[credential_type]
+    removed = {key for key in spec.fields if key in body and body[key] is None}
+    for key in sorted(removed & set(spec.required)):
+        raise InvalidInput.at(key, f"is required for {credential_type} credentials")
+    return removed
 
 
 def _check_s3_keys(fields: Mapping[str, Any]) -> None:
