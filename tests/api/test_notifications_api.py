@@ -10,6 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures)
+    Api,
+    api_a_fixture,
+    deployment_a_fixture,
+)
 
 from live_api import LiveServer
 
@@ -343,6 +348,44 @@ def test_non_string_channel_types_are_422_saying_so(live_server: LiveServer) -> 
         response = _post(live_server, "notificationChannels/", {"name": "c", "channelType": value})
         assert response.status_code == 422, response.text
         assert response.json()["errors"] == {"channelType": "must be a string"}
+
+
+def test_a_policys_definition_is_kept_unless_changed(api_a: Api, deployment_a: str) -> None:
+    """A PATCH naming only ``relatedEntityType`` keeps the policy's definition (it cleared it,
+    widening the policy to every definition); the type without a definition is refused on
+    create; ``null`` for both is the way to cover every definition."""
+    definition = api_a.post(
+        "batchPredictionJobDefinitions/",
+        json={
+            "deploymentId": deployment_a,
+            "intakeSettings": {"type": "localFile"},
+            "outputSettings": {"type": "localFile"},
+            "enabled": False,
+        },
+    )
+    assert definition.status_code == 202, definition.text
+    channel = api_a.post(
+        "notificationChannels/",
+        json={"name": "hook", "channelType": "Webhook", "payloadUrl": HOOK},
+    )
+    assert channel.status_code == 201, channel.text
+    scope = {"relatedEntityType": "batchPredictionJobDefinition"}
+    base = {"name": "p", "channelId": channel.json()["id"], "eventType": "batch_predictions.failed"}
+    typed_only = api_a.post("notificationPolicies/", json={**base, **scope})
+    assert typed_only.status_code == 422, typed_only.text
+    assert "relatedEntityId" in typed_only.json()["errors"]
+    created = api_a.post(
+        "notificationPolicies/",
+        json={**base, **scope, "relatedEntityId": definition.json()["id"]},
+    )
+    assert created.status_code == 201, created.text
+    one = f"notificationPolicies/{created.json()['id']}/"
+    kept = api_a.patch(one, json=scope)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["relatedEntityId"] == definition.json()["id"]
+    widened = api_a.patch(one, json={"relatedEntityType": None, "relatedEntityId": None})
+    assert widened.status_code == 200, widened.text
+    assert widened.json()["relatedEntityId"] is None
 
 
 def test_unknown_references_are_404(live_server: LiveServer) -> None:

@@ -124,7 +124,8 @@ def _apply(
     if creating or "eventType" in body or "eventGroup" in body:
         policy.event_type, policy.event_group = _events(body, policy, creating=creating)
     if "relatedEntityType" in body or "relatedEntityId" in body:
-        policy.related_entity_type, policy.related_entity_id = _related(session, caller, body)
+        scope = _related(session, caller, body, policy)
+        policy.related_entity_type, policy.related_entity_id = scope
     if "active" in body:
         if not isinstance(body["active"], bool):
             raise InvalidInput.at("active", "must be true or false")
@@ -156,16 +157,22 @@ def _events(
 
 
 def _related(
-    session: Session, caller: Caller, body: Mapping[str, Any]
+    session: Session, caller: Caller, body: Mapping[str, Any], policy: NotificationPolicy
 ) -> tuple[str | None, str | None]:
+    """The definition the policy is about, or (None, None) for all of them. A PATCH that names
+    only the type keeps the stored definition; the type without any definition is refused (it
+    would silently widen the policy to every definition)."""
     entity_type = optional_string("relatedEntityType", body.get("relatedEntityType"))
-    entity_id = optional_string("relatedEntityId", body.get("relatedEntityId"))
-    if entity_id is None:
-        if entity_type not in (None, DEFINITION_ENTITY):
-            raise InvalidInput.at("relatedEntityType", f"must be {DEFINITION_ENTITY}")
-        return None, None
     if entity_type not in (None, DEFINITION_ENTITY):
         raise InvalidInput.at("relatedEntityType", f"must be {DEFINITION_ENTITY}")
+    if "relatedEntityId" in body:
+        entity_id = optional_string("relatedEntityId", body["relatedEntityId"])
+    else:
+        entity_id = policy.related_entity_id if entity_type is not None else None
+    if entity_id is None:
+        if entity_type is not None:
+            raise InvalidInput.at("relatedEntityId", f"is required with {DEFINITION_ENTITY}")
+        return None, None
     if not exists_in_org(session, JobDefinition, caller.org_id, entity_id):
         raise not_found(JobDefinition, entity_id, field="relatedEntityId")
     return DEFINITION_ENTITY, entity_id
