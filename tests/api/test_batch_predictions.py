@@ -196,6 +196,17 @@ def test_list_filters_repeated_status_and_absolute_next_links(
 
     bad = api_a.get(JOBS, params={"status": "QUEUED"})
     assert "status" in assert_json_error(bad, 422)["errors"]
+    # a misspelled kind matched nothing (or, excluded, everything) without a word
+    for field, value in (
+        ("source", "apii"),
+        ("source", "-foo"),
+        ("intakeType", "FILESYSTEM"),
+        ("outputType", "localfile"),
+    ):
+        misspelled = api_a.get(JOBS, params={field: value})
+        assert field in assert_json_error(misspelled, 422)["errors"], (field, value)
+    assert api_a.get(JOBS, params={"source": "-api"}).status_code == 200
+    assert api_a.get(JOBS, params={"intakeType": "snowflake"}).json()["totalCount"] == 0
     for unsupported in ("modelId", "hostname"):
         refused = api_a.get(JOBS, params={unsupported: "x"})
         assert unsupported in assert_json_error(refused, 422)["errors"]

@@ -118,6 +118,8 @@ def test_definition_preview_and_fires(
         "outcome" in assert_json_error(api_a.get(url, params={"outcome": "eaten"}), 422)["errors"]
     )
     assert "start" in assert_json_error(api_a.get(url, params={"start": "soon"}), 422)["errors"]
+    backwards = api_a.get(url, params={"start": "2026-01-05", "end": "2026-01-01"})
+    assert "end" in assert_json_error(backwards, 422)["errors"]
 
     assert_json_error(api_b.get(url), 404)
     assert_json_error(

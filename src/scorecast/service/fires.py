@@ -41,6 +41,8 @@ def list_fires(
     for outcome in filters.outcomes:
         if outcome not in OUTCOMES:
             raise InvalidInput.at("outcome", f"unknown outcome {outcome!r}; one of {OUTCOMES}")
+    if filters.start is not None and filters.end is not None and filters.end < filters.start:
+        raise InvalidInput.at("end", "must not be before start")
     query = select(ScheduleFire).where(ScheduleFire.definition_id == definition.id)
     if filters.outcomes:
         query = query.where(ScheduleFire.outcome.in_(filters.outcomes))

@@ -172,6 +172,27 @@ def get_job(session: Session, caller: Caller, job_id: str) -> Job:
     return in_org(session, Job, caller.org_id, job_id)
 
 
+def _check_kinds(filters: JobFilters) -> None:
+    """Sources and intake/output types must be ones a job can have (a misspelled one matched
+    nothing, or with ``-`` everything, without a word). DataRobot's types this server does not
+    implement are accepted: no job has them."""
+    from scorecast.connectors.registry import UNSUPPORTED_TYPES, connector_types
+
+    for source in filters.sources:
+        if source.removeprefix("-") not in SOURCES:
+            valid = ", ".join(SOURCES)
+            raise InvalidInput.at(
+                "source", f"unknown source {source!r}; one of {valid} (a leading - excludes one)"
+            )
+    for field, known, kinds in (
+        ("intakeType", connector_types("intake"), filters.intake_types),
+        ("outputType", connector_types("output"), filters.output_types),
+    ):
+        for kind in kinds:
+            if kind not in known and kind not in UNSUPPORTED_TYPES:
+                raise InvalidInput.at(field, f"unknown type {kind!r}; one of {', '.join(known)}")
+
+
 def list_jobs(
     session: Session,
     caller: Caller,
@@ -193,6 +214,7 @@ def list_jobs(
         if status not in STATUSES:
             valid = ", ".join(STATUSES)
             raise InvalidInput.at("status", f"unknown status {status!r}; one of {valid}")
+    _check_kinds(filters)
     if filters.order_by not in ORDERINGS:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
     ascending = ORDERINGS[filters.order_by]
