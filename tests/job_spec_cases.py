@@ -159,7 +159,13 @@ _remapping = st.one_of(
         st.fixed_dictionaries({"inputName": names, "outputName": st.one_of(st.none(), names)}),
         max_size=3,
     ),
-)
+).filter(lambda value: _unique_new_names(_remapping_normal(value)))
+
+
+def _unique_new_names(remapping: dict[str, Any]) -> bool:
+    """Two columns given one new name are refused (the output would hold it twice)."""
+    new = [name for name in remapping.values() if name is not None]
+    return len(set(new)) == len(new)
 
 
 def _remapping_normal(value: Any) -> dict[str, Any]:
@@ -197,6 +203,13 @@ INVALID_CHANGES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (
         {"columnNamesRemapping": {"a": ""}},
         {"columnNamesRemapping": "the new name of 'a' must be a non-empty string or null"},
+    ),
+    (
+        {"columnNamesRemapping": {"a": "x", "b": "x"}},
+        {
+            "columnNamesRemapping": "maps ['a', 'b'] to the same name 'x'; "
+            "output names must be unique"
+        },
     ),
     ({"predictionThreshold": 1.5}, {"predictionThreshold": "1.5 is out of range 0.0-1.0"}),
     (

@@ -5,6 +5,7 @@ before year 1 in UTC. Each is a 422 naming its field; an unexpected error is a 5
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from live_api import LiveServer, serve_app
-from scorecast.api.json_values import MAX_JSON_INTEGER, check_json_values
+from scorecast.api.json_values import MAX_JSON_DEPTH, MAX_JSON_INTEGER, check_json_values
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput
 
@@ -34,6 +35,15 @@ LISTS = [
     "batchPredictions/",
     "batchPredictionJobDefinitions/",
 ]
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The conftest's settings with a file root (``filesystem`` locations are allowed)."""
+    root = tmp_path / "files"
+    root.mkdir()
+    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
+    return Settings.from_env()
 
 
 @SQLITE
@@ -237,3 +247,132 @@ def test_a_405_names_every_method_of_the_path(api_a: Api) -> None:
     response = api_a.put("credentials/")
     assert_json_error(response, 405)
     assert response.headers["allow"] == "GET, POST"
+
+
+def _nested_text(levels: int) -> str:
+    """A JSON object ``levels`` deep: ``{"a":{"a":...{}}}``."""
+    return '{"a":' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+DEEP = _nested_text(500)
+TOO_DEEP = f"is nested too deeply (at most {MAX_JSON_DEPTH} levels of objects and lists)"
+
+
+@SQLITE
+@pytest.mark.parametrize(
+    ("route", "key"),
+    [
+        ("batchPredictions/", "explanationsMode"),
+        ("batchPredictions/", "secondaryDatasetsConfigId"),
+        ("batchPredictionJobDefinitions/", "explanationsMode"),
+        ("batchPredictionJobDefinitions/", "secondaryDatasetsConfigId"),
+        ("credentials/", "name"),
+    ],
+)
+def test_a_value_nested_500_deep_is_422_naming_its_field(
+    api_a: Api, deployment_a: str, route: str, key: str
+) -> None:
+    head = '{"deploymentId": "' + deployment_a + '", "intakeSettings": {"type": "localFile"}, '
+    response = _post_raw(api_a, route, head + f'"{key}": {DEEP}}}')
+    assert assert_json_error(response, 422)["errors"] == {key: TOO_DEEP}
+
+
+@SQLITE
+def test_a_deep_patch_of_a_definition_is_422_and_changes_nothing(
+    api_a: Api, deployment_a: str
+) -> None:
+    created = api_a.post(
+        "batchPredictionJobDefinitions/",
+        json={"deploymentId": deployment_a, "intakeSettings": {"type": "localFile"}},
+    )
+    assert created.status_code == 202, created.text
+    route = f"batchPredictionJobDefinitions/{created.json()['id']}/"
+    before = api_a.get(route).json()
+    for key, body in (
+        ("x", '{"x": ' + DEEP + "}"),
+        ("explanationsMode", '{"explanationsMode": [' + DEEP + "]}"),
+    ):
+        response = api_a.patch(
+            route, content=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        assert assert_json_error(response, 422)["errors"] == {key: TOO_DEEP}
+    assert api_a.get(route).json() == before
+
+
+@SQLITE
+def test_the_deepest_allowed_value_is_accepted(api_a: Api, deployment_a: str) -> None:
+    spec = {
+        "deploymentId": deployment_a,
+        "intakeSettings": {"type": "localFile"},
+        # the body is level 1, so its field may hold MAX_JSON_DEPTH - 1 levels
+        "explanationsMode": json.loads(_nested_text(MAX_JSON_DEPTH - 1)),
+    }
+    response = api_a.post("batchPredictions/", json=spec)
+    assert response.status_code == 202, response.text
+    assert response.json()["jobSpec"]["explanationsMode"] == spec["explanationsMode"]
+
+
+@pytest.mark.parametrize("levels", [MAX_JSON_DEPTH + 1, 500, 100_000])
+def test_a_body_nested_deeper_than_the_limit_is_refused_without_recursing(levels: int) -> None:
+    value: Any = []
+    for _ in range(levels - 2):  # with the body: ``levels`` deep
+        value = [value]
+    with pytest.raises(InvalidInput) as raised:
+        check_json_values({"field": value})
+    assert raised.value.errors == {"field": TOO_DEEP}
+    check_json_values({"field": json.loads(_nested_text(MAX_JSON_DEPTH - 1))})
+
+
+@SQLITE
+@pytest.mark.parametrize("spelling", ["{root}/in.csv", "{root}/./sub/../in.csv", "{root}//in.csv"])
+def test_an_output_onto_the_intakes_file_is_422_and_the_file_is_kept(
+    api_a: Api, deployment_a: str, settings: Settings, spelling: str
+) -> None:
+    root = settings.file_roots[0]
+    source = root / "in.csv"
+    source.write_text("a,b\n1,x\n")
+    spec = {
+        "deploymentId": deployment_a,
+        "intakeSettings": {"type": "filesystem", "url": source.as_uri()},
+        "outputSettings": {
+            "type": "filesystem",
+            "url": "file://" + spelling.format(root=root.as_posix()),
+        },
+    }
+    for route in ("batchPredictions/", "batchPredictionJobDefinitions/"):
+        errors = assert_json_error(api_a.post(route, json=spec), 422)["errors"]
+        assert list(errors) == ["outputSettings"] and "url" in errors["outputSettings"]
+    assert source.read_text() == "a,b\n1,x\n"
+
+
+@SQLITE
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (
+            {
+                "columnNamesRemapping": {
+                    "readmitted_no_PREDICTION": "x",
+                    "readmitted_yes_PREDICTION": "x",
+                }
+            },
+            "columnNamesRemapping",
+        ),
+        ({"columnNamesRemapping": {"readmitted_PREDICTION": "THRESHOLD"}}, "columnNamesRemapping"),
+        (
+            {
+                "includePredictionStatus": True,
+                "columnNamesRemapping": {"POSITIVE_CLASS": "prediction_status"},
+            },
+            "columnNamesRemapping",
+        ),
+        ({"passthroughColumns": ["THRESHOLD"]}, "passthroughColumns"),
+    ],
+)
+def test_an_output_with_two_columns_of_one_name_is_422_at_submit(
+    api_a: Api, deployment_a: str, extra: dict[str, Any], field: str
+) -> None:
+    spec = {"deploymentId": deployment_a, "intakeSettings": {"type": "localFile"}, **extra}
+    for route in ("batchPredictions/", "batchPredictionJobDefinitions/"):
+        errors = assert_json_error(api_a.post(route, json=spec), 422)["errors"]
+        assert list(errors) == [field] and "name" in errors[field]

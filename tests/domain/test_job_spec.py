@@ -223,6 +223,15 @@ def test_merge_switching_passthrough_modes_drops_the_other_mode() -> None:
 # -- properties ---------------------------------------------------------------------------
 
 _names = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=8)
+_remappings = st.dictionaries(_names, st.one_of(st.none(), _names), max_size=3).filter(
+    lambda remapping: _unique([new for new in remapping.values() if new is not None])
+)
+
+
+def _unique(names: list[str]) -> bool:
+    return len(set(names)) == len(names)
+
+
 _optional_fields = st.fixed_dictionaries(
     {},
     optional={
@@ -239,7 +248,7 @@ _optional_fields = st.fixed_dictionaries(
         "predictionThreshold": st.floats(0, 1),
         "passthroughColumns": st.lists(_names, max_size=4),
         "includeProbabilitiesClasses": st.lists(_names, max_size=3),
-        "columnNamesRemapping": st.dictionaries(_names, st.one_of(st.none(), _names), max_size=3),
+        "columnNamesRemapping": _remappings,
         "csvSettings": st.fixed_dictionaries(
             {},
             optional={
@@ -312,3 +321,83 @@ def test_names_get_a_suffix_when_every_plain_name_is_taken() -> None:
     name = generate_name(random.Random(0), lambda candidate: candidate.count("_") == 1)
     assert name.count("_") == 2
     assert name.rsplit("_", 1)[1].isdigit()
+
+
+@pytest.mark.parametrize(
+    "remapping",
+    [
+        {"readmitted_no_PREDICTION": "x", "readmitted_yes_PREDICTION": "x"},
+        [
+            {"inputName": "a", "outputName": "x"},
+            {"inputName": "b", "outputName": None},
+            {"inputName": "c", "outputName": "x"},
+        ],
+    ],
+)
+def test_a_remapping_giving_two_columns_one_name_is_refused(remapping: object) -> None:
+    errors = errors_of({**MINIMAL, "columnNamesRemapping": remapping})
+    assert list(errors) == ["columnNamesRemapping"]
+    assert "the same name 'x'" in errors["columnNamesRemapping"]
+
+
+def test_a_remapping_dropping_several_columns_is_fine() -> None:
+    raw = {**MINIMAL, "columnNamesRemapping": {"a": None, "b": None, "c": "a"}}
+    assert normalized(raw)["columnNamesRemapping"] == {"a": None, "b": None, "c": "a"}
+
+
+@pytest.mark.parametrize(
+    ("intake", "output"),
+    [
+        ("file:///data/in.csv", "file:///data/in.csv"),
+        ("file:///data/in.csv", "file://localhost/data/./in.csv"),
+        ("file:///data/in.csv", "file:///data//sub/../in%2Ecsv"),
+        ("file:///data/{job_id}.csv", "file:///data/{job_id}.csv"),
+    ],
+)
+def test_an_output_onto_the_intakes_file_is_refused(intake: str, output: str) -> None:
+    raw = {
+        **MINIMAL,
+        "intakeSettings": {"type": "filesystem", "url": intake},
+        "outputSettings": {"type": "filesystem", "url": output},
+    }
+    errors = errors_of(raw)
+    assert list(errors) == ["outputSettings"]
+    assert "would replace the input" in errors["outputSettings"]["url"]
+
+
+@pytest.mark.parametrize(
+    ("intake", "output"),
+    [
+        (
+            {"type": "filesystem", "url": "file:///data/in.csv"},
+            {"type": "filesystem", "url": "file:///data/out.csv"},
+        ),
+        (
+            {"type": "s3", "url": "s3://b/k.csv"},
+            {"type": "s3", "url": "s3://b/k.csv", "endpointUrl": "https://minio.example"},
+        ),
+        ({"type": "s3", "url": "s3://b/in.csv"}, {"type": "s3", "url": "s3://b/out.csv"}),
+        ({"type": "localFile"}, {"type": "localFile"}),
+    ],
+)
+def test_an_output_elsewhere_is_accepted(intake: dict[str, str], output: dict[str, str]) -> None:
+    normalized({**MINIMAL, "intakeSettings": intake, "outputSettings": output})
+
+
+def test_an_s3_output_onto_the_intakes_object_is_accepted_as_datarobots_example_does() -> None:
+    location = {"type": "s3", "url": "s3://foobar/123", "format": "csv"}
+    normalized({**MINIMAL, "intakeSettings": location, "outputSettings": location})
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("key", ["explanationsMode", "secondaryDatasetsConfigId"])
+def test_an_opaque_value_nested_too_deeply_is_refused_not_copied(key: str) -> None:
+    assert normalized({**MINIMAL, key: _nested(32)})[key] == _nested(32)
+    errors = errors_of({**MINIMAL, key: _nested(5000)})
+    assert errors == {key: "is nested more than 32 levels deep"}

@@ -14,8 +14,16 @@ from scorecast.domain.explanation_columns import (
     explained_rows,
     qualitative_strength,
 )
-from scorecast.domain.output_columns import assemble, remapped
+from scorecast.domain.output_columns import (
+    assemble,
+    check_output_names,
+    duplicate_name_problem,
+    model_column_names,
+    passthrough_names,
+    remapped,
+)
 from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.errors import JobFailure
 from scorecast.formats import ROW_ERROR_COLUMN
 from scorecast.predictors.base import Feature, ModelDescription
 
@@ -408,3 +416,112 @@ def test_class_columns_without_explanations_are_empty() -> None:
     out = _run(_description("multiclass"), options, MULTI, explanations=None)
     assert [n for n in out.schema.names if n.startswith("CLASS")] == _class_names(1, 1)
     assert out.column("CLASS_1").null_count == 3
+
+
+PREDICTIONS = {"regression": np.zeros(3), "binary": BINARY, "multiclass": MULTI}
+
+
+@given(target_type=st.sampled_from(list(PREDICTIONS)), data=st.data())
+def test_the_names_known_before_scoring_are_the_names_written(
+    target_type: str, data: st.DataObject
+) -> None:
+    """``model_column_names`` (what the runner checks before any output) is what ``assemble``
+    writes, in order, whatever the options."""
+    ranges = st.sampled_from([None, (0.0, 1.0)])
+    description = _description(target_type, prediction_range=data.draw(ranges))
+    labels = description.class_labels
+    multiclass = target_type == "multiclass"
+    options = ScoringOptions(
+        passthrough_columns=tuple(data.draw(st.lists(st.sampled_from(INPUTS.schema.names)))),
+        passthrough_all=data.draw(st.booleans()),
+        include_probabilities=data.draw(st.booleans()),
+        include_probabilities_classes=tuple(
+            data.draw(st.lists(st.sampled_from(labels), unique=True) if labels else st.just([]))
+        ),
+        include_prediction_status=data.draw(st.booleans()),
+        prediction_warning_enabled=data.draw(st.booleans()),
+        max_explanations=data.draw(st.integers(0, 3)),
+        explanation_num_top_classes=data.draw(st.integers(1, 3) if multiclass else st.none()),
+    )
+    out = _run(description, options, PREDICTIONS[target_type])
+    expected = passthrough_names(options, INPUTS.schema.names)
+    assert out.schema.names == expected + model_column_names(description, options)
+
+
+@given(
+    written=st.lists(st.sampled_from(["A", "B", "C", "D"]), unique=True, max_size=4),
+    passthrough=st.lists(st.sampled_from(["p", "q", "A"]), unique=True, max_size=3),
+    data=st.data(),
+)
+def test_a_problem_exactly_when_two_output_columns_share_a_name(
+    written: list[str], passthrough: list[str], data: st.DataObject
+) -> None:
+    remapping = data.draw(
+        st.dictionaries(
+            st.sampled_from(["A", "B", "C", "D", "p", "q"]),
+            st.one_of(st.none(), st.sampled_from(["A", "B", "x", "y", "p"])),
+        )
+    )
+    names = [new for _, new in remapped(passthrough + written, remapping)]
+    problem = duplicate_name_problem(passthrough, written, remapping)
+    assert (problem is not None) == (len(set(names)) < len(names))
+    if problem is not None:
+        key, message = problem
+        assert key in ("columnNamesRemapping", "passthroughColumns") and message
+
+
+@pytest.mark.parametrize(
+    ("options", "key", "words"),
+    [
+        (
+            ScoringOptions(passthrough_all=True),
+            "passthroughColumnsSet",
+            "the input column 'THRESHOLD' has the name of a column the scoring writes",
+        ),
+        (
+            ScoringOptions(passthrough_columns=("THRESHOLD",)),
+            "passthroughColumns",
+            "list passthroughColumns without it",
+        ),
+        (
+            ScoringOptions(
+                column_names_remapping={
+                    "readmitted_0.0_PREDICTION": "x",
+                    "readmitted_1.0_PREDICTION": "x",
+                }
+            ),
+            "columnNamesRemapping",
+            "the same name 'x'",
+        ),
+        (
+            ScoringOptions(
+                include_prediction_status=True,
+                column_names_remapping={"readmitted_PREDICTION": "prediction_status"},
+            ),
+            "columnNamesRemapping",
+            "['readmitted_PREDICTION', 'prediction_status'] the same name 'prediction_status'",
+        ),
+        (
+            ScoringOptions(passthrough_columns=("id",), column_names_remapping={"id": "THRESHOLD"}),
+            "columnNamesRemapping",
+            "the same name 'THRESHOLD'",
+        ),
+    ],
+)
+def test_an_output_column_is_never_silently_replaced_by_another(
+    options: ScoringOptions, key: str, words: str
+) -> None:
+    inputs = INPUTS.append_column("THRESHOLD", pa.array([0.9, 0.9, 0.9]))
+    with pytest.raises(JobFailure) as caught:
+        check_output_names(_description("binary"), options, inputs.schema.names)
+    assert words in caught.value.message and set(caught.value.errors) == {key}
+    with pytest.raises(JobFailure, match=r"same name|has the name of"):
+        assemble(_description("binary"), options, inputs, BINARY, status=OK3, explanations=None)
+
+
+def test_a_name_clash_the_remapping_drops_is_no_clash() -> None:
+    inputs = INPUTS.append_column("THRESHOLD", pa.array([0.9, 0.9, 0.9]))
+    options = ScoringOptions(passthrough_all=True, column_names_remapping={"THRESHOLD": None})
+    check_output_names(_description("binary"), options, inputs.schema.names)
+    out = assemble(_description("binary"), options, inputs, BINARY, status=OK3, explanations=None)
+    assert "THRESHOLD" not in out.schema.names

@@ -190,3 +190,38 @@ def test_explained_classes_against_the_model() -> None:
             ScoringOptions(max_explanations=1, explanation_class_names=("yes",)), BINARY, None
         )
     assert "explanationClassNames" in caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("options", "header", "field"),
+    [
+        (
+            ScoringOptions(column_names_remapping={"y_PREDICTION": "THRESHOLD"}),
+            None,
+            "columnNamesRemapping",
+        ),
+        (
+            ScoringOptions(
+                include_prediction_status=True,
+                column_names_remapping={"POSITIVE_CLASS": "prediction_status"},
+            ),
+            None,
+            "columnNamesRemapping",
+        ),
+        (ScoringOptions(passthrough_columns=("THRESHOLD",)), None, "passthroughColumns"),
+        (ScoringOptions(passthrough_all=True), ["a", "b", "THRESHOLD"], "passthroughColumnsSet"),
+    ],
+)
+def test_two_output_columns_of_one_name_are_refused_at_submit(
+    options: ScoringOptions, header: list[str] | None, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_against_model(options, BINARY, header)
+    assert list(caught.value.errors) == [field]
+    assert "name" in caught.value.errors[field]
+
+
+def test_columns_of_passthrough_all_are_judged_when_the_header_is_known() -> None:
+    options = ScoringOptions(passthrough_all=True)
+    check_against_model(options, BINARY, None)  # the input's columns are not known yet
+    check_against_model(options, BINARY, ["a", "b", "threshold"])

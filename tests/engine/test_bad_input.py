@@ -15,20 +15,30 @@ service (``tests/e2e/test_bad_input_service.py``).
 | missing feature columns       | FAILED at the first chunk, naming the columns                 |
 | one 20 MB line                | COMPLETED; that row fails, the rows around it are scored      |
 | a binary file named .csv      | FAILED: its "header" lacks the feature columns                |
+| an input column named like an | FAILED before any output is written, naming the column (no    |
+| output column (``THRESHOLD``) | column silently replaces the other)                           |
+| a remapping giving two output | FAILED before any output is written, naming the columns       |
+| columns one name              |                                                               |
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from engine_specs import spec_for
 from model_zoo import FEATURES, BuiltModel, training_frame
-from test_run_job import score_file
+from test_run_job import describe, score_file
 
 import bad_inputs
+from scorecast.domain.csv_settings import FileFormat
 from scorecast.domain.scoring_options import ScoringOptions
+from scorecast.engine import run_job
 from scorecast.errors import JobFailure
+from scorecast.testing import PathIntake, PathOutput
 
 STATUS = ScoringOptions(include_prediction_status=True, passthrough_columns=("num_a",))
 
@@ -190,3 +200,89 @@ def test_rows_the_model_refuses_fail_alone(good_text: str, tmp_path: Path) -> No
     failed = [i for i, s in enumerate(statuses) if s != "OK"]
     assert failed == [6, 149, 150]
     assert "could not score this row" in statuses[6] and "purple" in statuses[6]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        (
+            ScoringOptions(passthrough_all=True),
+            "the input column 'THRESHOLD' has the name of a column the scoring writes",
+        ),
+        (
+            ScoringOptions(passthrough_columns=("THRESHOLD", "num_a")),
+            "the input column 'THRESHOLD' has the name of a column the scoring writes",
+        ),
+        (
+            ScoringOptions(
+                column_names_remapping={"y_no_PREDICTION": "x", "y_yes_PREDICTION": "x"}
+            ),
+            r"gives the output columns \['y_no_PREDICTION', 'y_yes_PREDICTION'\] the same name 'x'",
+        ),
+        (
+            ScoringOptions(
+                include_prediction_status=True,
+                column_names_remapping={"y_PREDICTION": "prediction_status"},
+            ),
+            "the same name 'prediction_status'",
+        ),
+        (
+            ScoringOptions(
+                passthrough_columns=("num_a",), column_names_remapping={"num_a": "THRESHOLD"}
+            ),
+            "the same name 'THRESHOLD'",
+        ),
+    ],
+)
+def test_two_output_columns_of_one_name_fail_before_any_output(
+    model: BuiltModel,
+    good_text: str,
+    tmp_path: Path,
+    *,
+    fmt: FileFormat,
+    options: ScoringOptions,
+    match: str,
+) -> None:
+    frame = pd.read_csv(io.StringIO(good_text)).assign(THRESHOLD=0.9)
+    source = tmp_path / f"in.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source)
+    destination = tmp_path / f"out.{fmt}"
+    output = _CountingOutput(destination, fmt)
+    with pytest.raises(JobFailure, match=match) as caught:
+        run_job(
+            spec_for(options),
+            PathIntake(source, fmt),
+            output,
+            artifact=model.path,
+            description=describe(model),
+            report=lambda _: None,
+            should_abort=lambda: False,
+            log=lambda _: None,
+        )
+    assert not caught.value.abort
+    assert output.batches == 0
+    _still_serving(model, good_text, tmp_path)
+
+
+class _CountingOutput(PathOutput):
+    """A ``PathOutput`` that counts the batches written to it."""
+
+    batches = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.batches += 1
+        super().write(batch)
+
+
+def test_an_output_column_name_dropped_by_the_remapping_is_no_clash(
+    model: BuiltModel, good_text: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    pd.read_csv(io.StringIO(good_text)).assign(THRESHOLD=0.9).to_csv(source, index=False)
+    options = ScoringOptions(passthrough_all=True, column_names_remapping={"THRESHOLD": None})
+    score_file(model, source, tmp_path / "out.csv", options=options)
+    assert "THRESHOLD" not in pd.read_csv(tmp_path / "out.csv").columns

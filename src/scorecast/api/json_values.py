@@ -4,10 +4,12 @@
   overflow database columns, ``timedelta`` and ``range`` further in);
 - finite numbers (Python's parser takes ``NaN``, ``Infinity`` and ``1e400`` as non-finite);
 - strings and keys that are Unicode text: no lone surrogate (``"\\ud800"`` parses, but can be
-  neither stored nor encoded as UTF-8).
+  neither stored nor encoded as UTF-8);
+- objects and lists nested at most ``MAX_JSON_DEPTH`` levels deep (the body itself is level 1):
+  deeper values would exhaust Python's recursion further in (copies, comparisons, storage).
 
 A value outside these is refused with ``InvalidInput`` naming its field (dotted path, list
-items by index) before any route sees it.
+items by index; a value nested too deeply by its top-level field) before any route sees it.
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ from scorecast.errors import InvalidInput
 
 #: The largest integer magnitude a JSON body may hold.
 MAX_JSON_INTEGER = 2**53 - 1
+#: The most levels of objects and lists a JSON body may nest, the body itself counted.
+MAX_JSON_DEPTH = 32
 
 
 def check_json_values(value: Any, path: str = "body") -> None:
     """Raise ``InvalidInput`` at the first value of ``value`` that is outside the rules above;
     ``path`` names ``value`` itself (the body's top-level fields are named without it)."""
+    _check(value, path, path, 0)
+
+
+def _check(value: Any, path: str, top: str, depth: int) -> None:
+    """``top``: the body's field ``value`` is in; ``depth``: the levels of objects and lists
+    around ``value``. Recurses at most ``MAX_JSON_DEPTH`` levels, whatever the value's depth."""
+    if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
+        problem = f"is nested too deeply (at most {MAX_JSON_DEPTH} levels of objects and lists)"
+        raise InvalidInput(f"{top}: {problem}", {top: problem})
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int):
@@ -43,10 +56,10 @@ def check_json_values(value: Any, path: str = "body") -> None:
             field = name if path == "body" else f"{path}.{name}"
             if name != key:
                 raise InvalidInput.at(field, "this key contains a lone surrogate")
-            check_json_values(item, field)
+            _check(item, field, name if path == "body" else top, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_json_values(item, f"{path}.{index}")
+            _check(item, f"{path}.{index}", top, depth + 1)
 
 
 def _is_text(value: str) -> bool:

@@ -16,9 +16,11 @@ or required, never meaningfully null).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
+from urllib.parse import unquote, urlsplit
 
 from scorecast.domain.csv_settings import FileFormat
 
@@ -176,6 +178,28 @@ _INTAKE_KINDS: tuple[type[_Adapter], ...] = (LocalFileIntake, JdbcIntake, Datase
 _OUTPUT_KINDS: tuple[type[_Adapter], ...] = (LocalFileOutput, JdbcOutput, *_FILES)
 _INTAKES = {kind.TYPE: kind for kind in _INTAKE_KINDS}
 _OUTPUTS = {kind.TYPE: kind for kind in _OUTPUT_KINDS}
+
+
+def same_location(intake: IntakeSettings, output: OutputSettings) -> bool:
+    """Whether a ``filesystem`` output names the file its ``filesystem`` intake reads (the
+    predictions would replace their input).
+
+    The ``file:`` URLs are compared as paths: host ``localhost`` or none, percent-escapes
+    decoded, ``.``, ``..`` and doubled slashes resolved (links are not followed: that needs the
+    server's files); placeholders as written, since both sides of a job get the same values.
+    Object stores are not judged: DataRobot's own example definition reads and writes one S3
+    object, and its output replaces the input only once the whole input is read.
+    """
+    if not isinstance(intake, FileSystemAdapter) or not isinstance(output, FileSystemAdapter):
+        return False
+    return _path(intake.url) == _path(output.url)
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return url
+    return posixpath.normpath(unquote(parts.path)).replace("//", "/")
 
 
 class AdapterProblems(Exception):

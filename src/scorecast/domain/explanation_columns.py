@@ -134,6 +134,23 @@ def explained_rows(
     return result
 
 
+def explanation_names(description: ModelDescription, options: ScoringOptions) -> list[str]:
+    """The names of the columns ``explanation_columns`` returns, in the same order."""
+    if options.max_explanations <= 0:
+        return []
+    slots = range(1, min(options.max_explanations, len(description.feature_names)) + 1)
+    count = explained_class_count(description, options)
+    if count == 0:
+        return [explanation_column(i, part) for i in slots for part in EXPLANATION_PARTS]
+    names: list[str] = []
+    for rank in range(1, count + 1):
+        names.append(class_column(rank))
+        names.extend(
+            class_explanation_column(rank, i, part) for i in slots for part in EXPLANATION_PARTS
+        )
+    return names
+
+
 def explanation_columns(
     description: ModelDescription,
     options: ScoringOptions,

@@ -36,6 +36,7 @@ from scorecast.domain.adapter_settings import (
     OutputSettings,
     intake_settings_from_wire,
     output_settings_from_wire,
+    same_location,
 )
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.domain.job_spec_fields import (
@@ -65,6 +66,9 @@ OPAQUE_KEYS: Final = (
     "secondaryDatasetsConfigId",
     "explanationsMode",
 )
+#: The most levels of objects and lists an ``OPAQUE_KEYS`` value may nest (the API refuses
+#: deeper bodies first; this keeps other callers from exhausting the recursion of a copy).
+MAX_OPAQUE_DEPTH: Final = 32
 _UNSUPPORTED_KEYS: Final = {
     "modelId": "scoring a leaderboard model is not supported; register it and use deploymentId",
 }
@@ -145,6 +149,9 @@ class JobSpec:
             if output is None
             else _adapter(raw, "outputSettings", output_settings_from_wire, errors)
         )
+        for key in OPAQUE_KEYS:
+            if _nesting(raw.get(key)) > MAX_OPAQUE_DEPTH:
+                errors[key] = f"is nested more than {MAX_OPAQUE_DEPTH} levels deep"
         if raw.get("deploymentId") is None and raw.get("modelId") is None:
             errors.setdefault("deploymentId", "is required")
         _cross_field_problems(values, errors)
@@ -220,6 +227,24 @@ def _timeseries(value: object) -> None:
     raise _Unsupported("time series scoring is not supported by this server")
 
 
+def _nesting(value: object) -> int:
+    """The levels of objects and lists in ``value`` (0 for a scalar), counted without recursion
+    and only up to one past ``MAX_OPAQUE_DEPTH``."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending and deepest <= MAX_OPAQUE_DEPTH:
+        item, level = pending.pop()
+        if isinstance(item, Mapping):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _required_deployment_id(value: object) -> str | None:
     return f.parse_deployment_id(value)
 
@@ -286,6 +311,12 @@ def _cross_field_problems(values: Mapping[str, Any], errors: dict[str, Any]) -> 
     elif (top is not None or names) and values.get("max_explanations") == 0:
         key = "explanationNumTopClasses" if top is not None else "explanationClassNames"
         errors.setdefault(key, "needs maxExplanations of at least 1")
+    intake, output = values.get("intake"), values.get("output")
+    if intake is not None and output is not None and same_location(intake, output):
+        errors["outputSettings"] = {
+            "url": "is where the intake reads its input (intakeSettings.url): the predictions "
+            "would replace the input; write them to another location"
+        }
     low, high = values.get("threshold_low"), values.get("threshold_high")
     if low is not None and high is not None and low > high:
         errors["thresholdLow"] = f"{low} is greater than thresholdHigh {high}"

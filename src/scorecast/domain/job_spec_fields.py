@@ -228,7 +228,8 @@ def parse_explanation_class_names(value: object) -> tuple[str, ...] | None:
 
 def parse_column_names_remapping(value: object) -> tuple[tuple[str, str | None], ...]:
     """``{"old": "new" | null}`` or ``[{"inputName", "outputName"}]``; pairs in the given order
-    (a name given twice: the last one counts)."""
+    (a name given twice: the last one counts). Two columns given the same new name are refused:
+    the output would have two columns of that name."""
     if value is None:
         return ()
     if isinstance(value, Mapping):
@@ -248,6 +249,11 @@ def parse_column_names_remapping(value: object) -> tuple[tuple[str, str | None],
         if new is not None and (not isinstance(new, str) or not new):
             raise FieldError(f"the new name of {old!r} must be a non-empty string or null")
         remapping[old] = new
+    targets = [new for new in remapping.values() if new is not None]
+    shared = next((new for new in targets if targets.count(new) > 1), None)
+    if shared is not None:
+        sources = [old for old, new in remapping.items() if new == shared]
+        raise FieldError(f"maps {sources} to the same name {shared!r}; output names must be unique")
     return tuple(remapping.items())
 
 

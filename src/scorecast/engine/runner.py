@@ -23,7 +23,10 @@ Contract of ``run_job``:
   rows have failed and they are more than ``ABORT_FAILED_FRACTION`` of the rows processed so
   far, or at the end when no row at all could be scored. With ``abortOnError`` false every row
   is processed and failures are only counted.
-- Missing feature columns fail the job at the first chunk, with a message naming them.
+- Missing feature columns fail the job at the first chunk, with a message naming them; so does
+  an output that would hold two columns of one name (``output_columns.check_output_names``:
+  a passthrough column named like a prediction column, or a remapping onto a taken name),
+  before any output is written.
 """
 
 from __future__ import annotations

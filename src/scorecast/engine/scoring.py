@@ -4,7 +4,8 @@ It has no I/O and no shared state, so the same function runs in a worker process
 later on a Dask cluster. Row-level problems never fail the chunk: a row whose value cannot be
 read as its feature's type, or that makes the model raise, is failed alone (the engine counts it
 in ``failedRows`` and ``prediction_status`` carries the reason). A chunk that lacks feature
-columns fails the job (``JobFailure`` naming the columns).
+columns, or whose output would hold two columns of one name, fails the job (``JobFailure``
+naming the columns).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scorecast.domain.explanation_columns import (
     explained_classes,
     explained_rows,
 )
-from scorecast.domain.output_columns import assemble, failed_mask
+from scorecast.domain.output_columns import assemble, check_output_names, failed_mask
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import JobFailure
 from scorecast.formats import ROW_ERROR_COLUMN
@@ -55,7 +56,8 @@ def missing_columns(
 def check_columns(
     description: ModelDescription, options: ScoringOptions, columns: list[str]
 ) -> None:
-    """Raise ``JobFailure`` naming the feature or passthrough columns the input lacks."""
+    """Raise ``JobFailure`` naming the feature or passthrough columns the input lacks, or the
+    column name the output would hold twice (``check_output_names``)."""
     features, passthrough = missing_columns(description, options, columns)
     if features:
         raise JobFailure(
@@ -67,6 +69,7 @@ def check_columns(
             f"the input lacks the passthrough columns: {', '.join(passthrough)}",
             {"passthroughColumns": {"missing": passthrough}},
         )
+    check_output_names(description, options, columns)
 
 
 def score_chunk(
