@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Query
 from pydantic import BeforeValidator
 
 from scorecast.api.json_values import check_json_values
+from scorecast.domain.wire_time import rfc3339
 
 #: The largest ``offset`` of a list (a 32-bit signed integer: every store takes it).
 MAX_OFFSET = 2**31 - 1
@@ -41,8 +42,4 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 def format_datetime(moment: datetime | None) -> str | None:
     """RFC 3339 in UTC with microseconds: ``2024-05-04T11:20:41.691000Z``."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rfc3339(moment)

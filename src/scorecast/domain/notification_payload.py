@@ -19,10 +19,11 @@ folded into this delivery (their own payloads are not repeated).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scorecast.domain.job_statuses import end_reason, wire_status
+from scorecast.domain.wire_time import rfc3339
 
 API_PREFIX = "/api/v2"
 CONSOLE_PREFIX = ""  #: the web console is served from the root
@@ -44,11 +45,7 @@ class JobFacts:
 
 def iso(moment: datetime | None) -> str | None:
     """RFC 3339 UTC with a ``Z``, as the API writes times."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rfc3339(moment)
 
 
 def build_payload(
