@@ -147,6 +147,23 @@ def test_unknown_deployment_and_credential_ids_are_refused(
     foreign = api_a.post(JOBS, json=local_spec(deployment_a, outputSettings=output))
     assert "credentialId" in assert_json_error(foreign, 422)["errors"]["outputSettings"]
 
+    # the organization's own credential, of a type the connector cannot use: refused now, not
+    # when the job runs
+    basic = api_a.post(
+        "credentials/", json={"name": "db", "credentialType": "basic", "user": "u", "password": "p"}
+    )
+    assert basic.status_code == 201, basic.text
+    wrong = {
+        "type": "s3",
+        "url": "s3://bucket/in.csv",
+        "credentialId": basic.json()["credentialId"],
+    }
+    mismatched = assert_json_error(
+        api_a.post(JOBS, json=local_spec(deployment_a, intakeSettings=wrong)), 422
+    )
+    problem = mismatched["errors"]["intakeSettings"]["credentialId"]
+    assert "'basic'" in problem and "'s3'" in problem, problem
+
 
 def test_get_unknown_job_is_404_json(api_a: Api) -> None:
     assert_json_error(api_a.get(f"{JOBS}{'0' * 24}/"), 404)

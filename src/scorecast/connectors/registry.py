@@ -51,11 +51,15 @@ UNSUPPORTED_TYPES = ("snowflake", "synapse", "bigquery", "datasphere", "dss")
 
 @dataclass(frozen=True)
 class ConnectorType:
-    """One row of ``CONNECTORS``: how to load the type's module, and which sides it offers."""
+    """One row of ``CONNECTORS``: how to load the type's module, which sides it offers, and
+    the type of credential its ``credentialId`` names (None: it takes none; the connector
+    refuses another type when it opens, and a submitted job's is checked before it is stored,
+    ``service.job_checks``)."""
 
     load: Callable[[], Connector]
     intake: bool = True
     output: bool = True
+    credential: str | None = None
 
     def offers(self, side: Side) -> bool:
         return self.intake if side == "intake" else self.output
@@ -106,13 +110,19 @@ def _local_file() -> Connector:
 #: every connector type this server implements, by its wire name (``intakeSettings.type``)
 CONNECTORS: dict[str, ConnectorType] = {
     "filesystem": ConnectorType(_filesystem),
-    "s3": ConnectorType(_s3),
-    "azure": ConnectorType(_azure),
-    "gcp": ConnectorType(_gcp),
-    "jdbc": ConnectorType(_jdbc),
+    "s3": ConnectorType(_s3, credential="s3"),
+    "azure": ConnectorType(_azure, credential="azure"),
+    "gcp": ConnectorType(_gcp, credential="gcp"),
+    "jdbc": ConnectorType(_jdbc, credential="basic"),
     "dataset": ConnectorType(_dataset, output=False),
     "localFile": ConnectorType(_local_file),
 }
+
+
+def credential_type(connector: str) -> str | None:
+    """The type of credential connector type ``connector`` takes (None: none, or unknown)."""
+    row = CONNECTORS.get(connector)
+    return row.credential if row is not None else None
 
 
 def connector_types(side: Side | None = None) -> list[str]:

@@ -19,7 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
-from scorecast.connectors.registry import validate_intake_settings, validate_output_settings
+from scorecast.connectors.registry import (
+    credential_type,
+    validate_intake_settings,
+    validate_output_settings,
+)
 from scorecast.domain.adapter_settings import DatasetIntake
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
@@ -53,10 +57,13 @@ def check_references(session: Session, org_id: str, spec: JobSpec | Mapping[str,
         settings = wire.get(side) or {}
         problems = {}
         for key in CREDENTIAL_KEYS:
-            if settings.get(key) is not None and not exists_in_org(
-                session, Credential, org_id, settings[key]
-            ):
-                problems[key] = f"no credential with id {settings[key]!r} in this organization"
+            if settings.get(key) is not None:
+                wanted = (
+                    credential_type(str(settings.get("type"))) if key == "credentialId" else None
+                )
+                problem = _credential_problem(session, org_id, settings[key], wanted)
+                if problem is not None:
+                    problems[key] = problem
         store_id = settings.get("dataStoreId")
         if store_id is not None and not exists_in_org(session, DataStore, org_id, store_id):
             problems["dataStoreId"] = f"no data store with id {store_id!r} in this organization"
@@ -74,6 +81,24 @@ def check_references(session: Session, org_id: str, spec: JobSpec | Mapping[str,
             errors[side] = problems
     if errors:
         raise InvalidInput(_summary(errors), errors)
+
+
+def _credential_problem(
+    session: Session, org_id: str, credential_id: object, wanted: str | None
+) -> str | None:
+    """What is wrong with a credential the settings name: none in the organization, or not of
+    the type ``wanted`` by its connector (a ``basic`` one on an ``s3`` intake failed only when
+    the job ran)."""
+    kind = session.scalar(
+        select(Credential.credential_type).where(
+            Credential.org_id == org_id, Credential.id == str(credential_id)
+        )
+    )
+    if kind is None:
+        return f"no credential with id {credential_id!r} in this organization"
+    if wanted is not None and kind != wanted:
+        return f"credential {credential_id!r} is of type {kind!r}; this connector needs {wanted!r}"
+    return None
 
 
 def check_scoring_options(
