@@ -4,7 +4,8 @@
   overflow database columns, ``timedelta`` and ``range`` further in);
 - finite numbers (Python's parser takes ``NaN``, ``Infinity`` and ``1e400`` as non-finite);
 - strings and keys that are Unicode text: no lone surrogate (``"\\ud800"`` parses, but can be
-  neither stored nor encoded as UTF-8);
+  neither stored nor encoded as UTF-8), and no NUL character (``"\\u0000"``: PostgreSQL's text
+  cannot hold it, and SQLite's string functions stop at it);
 - objects and lists nested at most ``MAX_JSON_DEPTH`` levels deep (the body itself is level 1):
   deeper values would exhaust Python's recursion further in (copies, comparisons, storage).
 
@@ -21,6 +22,8 @@ from scorecast.errors import InvalidInput
 
 #: The largest integer magnitude a JSON body may hold.
 MAX_JSON_INTEGER = 2**53 - 1
+#: PostgreSQL's text cannot hold U+0000, and SQLite's string functions stop at it
+_NUL = "contains a NUL character (\\u0000), which no text column can hold"
 #: The most levels of objects and lists a JSON body may nest, the body itself counted.
 MAX_JSON_DEPTH = 32
 
@@ -50,12 +53,16 @@ def _check(value: Any, path: str, top: str, depth: int) -> None:
     elif isinstance(value, str):
         if not _is_text(value):
             raise InvalidInput.at(path, "contains a lone surrogate (not Unicode text)")
+        if "\x00" in value:
+            raise InvalidInput.at(path, _NUL)
     elif isinstance(value, dict):
         for key, item in value.items():
             name = str(key) if _is_text(str(key)) else ascii(key)[1:-1]
             field = name if path == "body" else f"{path}.{name}"
             if name != key:
                 raise InvalidInput.at(field, "this key contains a lone surrogate")
+            if "\x00" in name:
+                raise InvalidInput.at(ascii(field)[1:-1], "this key " + _NUL)
             _check(item, field, name if path == "body" else top, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
