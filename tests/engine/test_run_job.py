@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +302,52 @@ def test_prediction_warning_without_range_is_logged(
         out.IS_OUTLIER_PREDICTION.tolist()
         == ((out.y_PREDICTION < -1) | (out.y_PREDICTION > 1)).tolist()
     )
+
+
+def test_prediction_warning_on_a_classifier_is_logged(
+    zoo: dict[str, BuiltModel], input_csv: Path, tmp_path: Path
+) -> None:
+    """Classification deployments have no prediction warnings: a job that asks for them says
+    so in its log (it was skipped without a word)."""
+    logs: list[str] = []
+    options = ScoringOptions(prediction_warning_enabled=True)
+    score_file(
+        zoo["skops_linear_binary"], input_csv, tmp_path / "a.csv", options=options, logs=logs
+    )
+    assert any("regression deployments and this one is binary" in line for line in logs), logs
+    assert "IS_OUTLIER_PREDICTION" not in pd.read_csv(tmp_path / "a.csv").columns
+
+
+def test_keys_without_effect_here_are_logged(
+    zoo: dict[str, BuiltModel], input_csv: Path, tmp_path: Path
+) -> None:
+    """DataRobot keys accepted so that a DataRobot spec runs, but not acted on here, are named
+    in the job's log (they were stored and echoed without a word)."""
+    model = zoo["skops_linear_regression"]
+    spec = dataclasses.replace(
+        spec_for(),
+        opaque={"explanationsMode": {"kind": "x"}, "secondaryDatasetsConfigId": "c" * 24},
+        max_ngram_explanations=5,
+    )
+    logs: list[str] = []
+    intake = PathIntake(input_csv, "csv", spec.csv)
+    output = PathOutput(tmp_path / "out.csv", "csv", spec.csv)
+    try:
+        run_job(
+            spec,
+            intake,
+            output,
+            artifact=model.path,
+            description=describe(model),
+            report=lambda _: None,
+            should_abort=lambda: False,
+            log=logs.append,
+        )
+    finally:
+        intake.close()
+    noted = [line for line in logs if "no effect on this server" in line]
+    assert noted == [
+        "explanationsMode, secondaryDatasetsConfigId, maxNgramExplanations: accepted for "
+        "compatibility with DataRobot, no effect on this server (see the DataRobot differences "
+        "in the docs)"
+    ], logs

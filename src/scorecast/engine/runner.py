@@ -142,6 +142,38 @@ def _column_names(chunk: Chunk) -> list[str]:
     return list(chunk.schema.names)
 
 
+def _note_keys_without_effect(spec: JobSpec, log: Callable[[str], None]) -> None:
+    """Log the DataRobot job spec keys the job carries that this server accepts (so that a
+    DataRobot spec runs unchanged) but does not act on, so that none is ignored silently."""
+    given = sorted(spec.opaque)
+    if spec.max_ngram_explanations is not None:
+        given.append("maxNgramExplanations")
+    if given:
+        log(
+            f"{', '.join(given)}: accepted for compatibility with DataRobot, no effect on this "
+            "server (see the DataRobot differences in the docs)"
+        )
+
+
+def _note_unmet_prediction_warnings(
+    options: ScoringOptions, description: ModelDescription, log: Callable[[str], None]
+) -> None:
+    """Log why a job that asked for prediction warnings gets no ``IS_OUTLIER_PREDICTION``."""
+    if not options.prediction_warning_enabled:
+        return
+    if description.target_type != "regression":
+        log(
+            "predictionWarningEnabled: no IS_OUTLIER_PREDICTION column, because prediction "
+            f"warnings are for regression deployments and this one is {description.target_type}"
+        )
+    elif description.prediction_range is None:
+        log(
+            "predictionWarningEnabled: no IS_OUTLIER_PREDICTION column, because the "
+            "deployment's prediction warnings are off or it has no prediction range (give "
+            "one at registration, or enable them with boundaries in the deployment's settings)"
+        )
+
+
 def run_job(
     spec: JobSpec,
     intake: Intake,
@@ -176,16 +208,8 @@ def run_job(
         if should_abort():
             raise JobFailure("the job was aborted", abort=True)
 
-    if (
-        options.prediction_warning_enabled
-        and description.target_type == "regression"
-        and description.prediction_range is None
-    ):
-        log(
-            "predictionWarningEnabled: no IS_OUTLIER_PREDICTION column, because the "
-            "deployment's prediction warnings are off or it has no prediction range (give "
-            "one at registration, or enable them with boundaries in the deployment's settings)"
-        )
+    _note_unmet_prediction_warnings(options, description, log)
+    _note_keys_without_effect(spec, log)
     sizer, sizes, first_bytes = _chunk_sizes(spec.chunk_size, chunk_sizing)
     intake.waiting = tick  # an intake waiting for rows still reports progress and sees aborts
     chunks = iter(intake.chunks(sizes))
