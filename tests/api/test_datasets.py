@@ -87,6 +87,18 @@ def test_bad_uploads_are_422_and_leave_nothing(live_server: LiveServer) -> None:
     assert not any(p.is_file() for p in live_server.settings.datasets_dir.rglob("*"))
 
 
+def test_two_files_in_one_upload_are_refused(live_server: LiveServer) -> None:
+    """The second ``file`` part replaced the first without a word; now neither is stored."""
+    headers = live_server.headers()
+    url = f"{live_server.url}/datasets/fromFile/"
+    files = [("file", ("a.csv", b"a\n1\n")), ("file", ("b.csv", b"b\n2\n"))]
+    response = httpx.post(url, files=files, headers=headers, timeout=60)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == {"file": "is given more than once"}
+    listing = httpx.get(f"{live_server.url}/datasets/", headers=headers).json()
+    assert listing["totalCount"] == 0
+
+
 def test_csv_values_are_not_typed_at_upload(live_server: LiveServer) -> None:
     """A column that turns from numbers to text after the first blocks, and a Latin-1 file,
     are stored (the job's csvSettings decide how they are read)."""

@@ -115,6 +115,21 @@ def test_bad_models_are_422_and_leave_nothing(
         assert str(live_server.settings.home) not in response.text
         if field:
             assert field in response.json()["errors"], response.text
+    # a misspelled field, or one given twice, is refused rather than dropped
+    misspelled = _register(live_server, onnx_binary_model, positive_class="no")
+    assert misspelled.status_code == 422, misspelled.text
+    assert "positive_class" in misspelled.json()["errors"]
+    with onnx_binary_model.open("rb") as handle:
+        model = handle.read()
+    twice = httpx.post(
+        f"{live_server.url}/deployments/fromModelFile/",
+        files=[("file", ("a.onnx", model)), ("file", ("b.onnx", model))],
+        data=FORM,
+        headers=live_server.headers(),
+        timeout=60,
+    )
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["errors"] == {"file": "is given more than once"}
     missing = httpx.post(
         f"{live_server.url}/deployments/fromModelFile/",
         data={"targetType": "binary"},

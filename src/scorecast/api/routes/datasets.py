@@ -19,6 +19,7 @@ from scorecast.api.byte_ranges import Unsatisfiable, requested_range
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
 from scorecast.api.errors import error_response
+from scorecast.api.form_fields import form_fields
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import Limit, Offset, format_datetime
@@ -66,7 +67,12 @@ def _accepted(request: Request, view: DatasetView) -> Response:
     return AsciiJSONResponse(body, status_code=202, headers={"Location": str(status_url)})
 
 
-@router.post("/datasets/fromFile/", status_code=202, name="create_dataset_from_file")
+@router.post(
+    "/datasets/fromFile/",
+    status_code=202,
+    name="create_dataset_from_file",
+    dependencies=[form_fields()],
+)
 def create_dataset_from_file(
     *,
     request: Request,
@@ -84,7 +90,10 @@ def create_dataset_from_file(
 
 
 @router.post(
-    "/datasets/{dataset_id}/versions/fromFile/", status_code=202, name="create_dataset_version"
+    "/datasets/{dataset_id}/versions/fromFile/",
+    status_code=202,
+    name="create_dataset_version",
+    dependencies=[form_fields()],
 )
 def create_dataset_version(
     dataset_id: str,

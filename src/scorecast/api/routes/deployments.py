@@ -21,6 +21,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
+from scorecast.api.form_fields import form_fields
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
@@ -32,6 +33,19 @@ from scorecast.service.deployments import ModelUpload
 from scorecast.store.models import Deployment
 
 router = APIRouter(tags=["Deployments"], route_class=TransactionRoute)
+#: the fields of ``fromModelFile``'s form (any other is refused, not ignored)
+MODEL_FILE_FIELDS = frozenset(
+    {
+        "file",
+        "targetName",
+        "targetType",
+        "positiveClass",
+        "label",
+        "trustPickle",
+        "featureNames",
+        "predictionRange",
+    }
+)
 
 _DATAROBOT_TARGET_TYPES = {
     "regression": "Regression",
@@ -78,7 +92,12 @@ def _range_to_wire(value: Any) -> dict[str, float] | None:
     return {"lower": float(value[0]), "upper": float(value[1])} if value else None
 
 
-@router.post("/deployments/fromModelFile/", status_code=201, name="create_deployment_from_file")
+@router.post(
+    "/deployments/fromModelFile/",
+    status_code=201,
+    name="create_deployment_from_file",
+    dependencies=[form_fields(MODEL_FILE_FIELDS)],
+)
 def create_deployment_from_file(
     *,
     request: Request,
