@@ -232,6 +232,14 @@ def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
             },
             "payloadUrl",
         ),
+        (  # stored and ignored before: an email has no content type or certificate check
+            {"name": "x", "channelType": "Email", "emailAddress": "a@b.com", "validateSsl": "junk"},
+            "validateSsl",
+        ),
+        (
+            {"name": "x", "channelType": "Email", "emailAddress": "a@b.com", "contentType": "x"},
+            "contentType",
+        ),
         ({"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "colour": "red"}, "colour"),
     ],
 )

@@ -225,7 +225,9 @@ def _apply_webhook(
 
 
 def _apply_email(channel: NotificationChannel, body: Mapping[str, Any], *, creating: bool) -> None:
-    for key in ("payloadUrl", "customHeaders", "secretToken"):
+    # each of these would be stored and ignored: an email has no URL, headers, signature,
+    # content type or certificate check of its own
+    for key in ("payloadUrl", "customHeaders", "secretToken", "contentType", "validateSsl"):
         if body.get(key) is not None:
             raise InvalidInput.at(key, "is for Webhook channels")
     if "emailAddress" in body or "emailAddresses" in body or creating:
