@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from scorecast.domain.location_templates import (
     PLACEHOLDERS,
+    TIME_DIRECTIVES,
     TIME_PLACEHOLDERS,
     TemplateError,
     known_placeholder_problems,
@@ -104,6 +105,9 @@ def test_an_unknown_placeholder_is_named_with_the_valid_ones(name: str) -> None:
         ("{attempt:03d}", "takes no format"),
         ("{scheduled_time:{job_id}}", "must not contain braces"),
         ("{scheduled_time", "expected '}'"),
+        # not a time code: the C library wrote it as it is (files named %Q.csv)
+        ("{scheduled_time:%Q}", "has '%Q', not a time code"),
+        ("{created_time:%Y-%}", "has '%', not a time code"),
         ("scheduled_time}", "Single '}'"),
     ],
 )
@@ -129,6 +133,27 @@ def test_sql_text_keeps_every_brace_but_the_known_placeholders(
     text = f"{before}'{{scheduled_time:%Y-%m-%d}}'{{job_id}}{after}"
     day = moment.astimezone(UTC).strftime("%Y-%m-%d")
     assert render_known(text, values) == f"{before}'{day}'{'a' * 24}{after}"
+
+
+@given(
+    st.lists(
+        st.sampled_from(sorted(TIME_DIRECTIVES)).map(lambda code: "%" + code)
+        | st.text(alphabet=st.characters(blacklist_characters="{}%", blacklist_categories=("Cs",))),
+        max_size=6,
+    ),
+    _moments,
+)
+def test_a_format_of_time_codes_renders_no_percent_sign_of_its_own(
+    pieces: list[str], moment: datetime
+) -> None:
+    """Any format made of known codes and plain text is accepted, and every code is replaced
+    (only ``%%`` writes a ``%``), in locations and in SQL alike."""
+    layout = "".join(pieces)
+    template = f"{{scheduled_time:{layout}}}"
+    assert template_problems(template) == []
+    assert known_placeholder_problems(template) == []
+    values = run_values("a" * 24, 1, moment, moment)
+    assert render(template, values).count("%") == layout.count("%%")
 
 
 def test_a_format_on_a_placeholder_that_takes_none_is_a_problem_in_sql_too() -> None:

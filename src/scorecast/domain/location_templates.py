@@ -35,6 +35,10 @@ PLACEHOLDERS: Final = {
     "created_time": "the time the job was created",
 }
 TIME_PLACEHOLDERS: Final = frozenset({"scheduled_time", "created_time"})
+#: The ``strftime`` codes a time placeholder's format may use: the C library's (glibc, on
+#: which scorecast runs) and Python's ``%f``; ``%%`` is a literal ``%``. glibc's flags and
+#: width (``%-d``, ``%_3j``) and its ``E``/``O`` modifiers are allowed before a code.
+TIME_DIRECTIVES: Final = frozenset("aAbBcCdDeFfgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%")
 #: ``20240504T030000Z``: ISO 8601 basic format, UTC.
 DEFAULT_TIME_FORMAT: Final = "%Y%m%dT%H%M%SZ"
 #: Values that let a location be checked at submit, before the job has real ones.
@@ -78,6 +82,8 @@ def template_problems(text: str) -> list[str]:
             problems.append(f"placeholder {{{name}}} takes no format (only time placeholders do)")
         elif spec and ("{" in spec or "}" in spec):
             problems.append(f"the format of {{{name}}} must not contain braces")
+        elif spec and (wrong := _unknown_directive(spec)) is not None:
+            problems.append(_directive_problem(name, wrong))
     if unknown:
         names = ", ".join(dict.fromkeys(unknown))
         noun = "placeholder" if len(set(unknown)) == 1 else "placeholders"
@@ -109,11 +115,14 @@ def render(text: str, values: Mapping[str, str]) -> str:
 
 def known_placeholder_problems(text: str) -> list[str]:
     """What is wrong with the known placeholders of SQL ``text`` (see the module docstring)."""
-    return [
-        f"placeholder {{{match[1]}}} takes no format (only time placeholders do)"
-        for match in _KNOWN.finditer(text)
-        if match[2] is not None and match[1] not in TIME_PLACEHOLDERS
-    ]
+    problems = []
+    for match in _KNOWN.finditer(text):
+        name, spec = match[1], match[2]
+        if spec is not None and name not in TIME_PLACEHOLDERS:
+            problems.append(f"placeholder {{{name}}} takes no format (only time placeholders do)")
+        elif spec and (wrong := _unknown_directive(spec)) is not None:
+            problems.append(_directive_problem(name, wrong))
+    return problems
 
 
 def render_known(text: str, values: Mapping[str, str]) -> str:
@@ -130,6 +139,21 @@ def render_known(text: str, values: Mapping[str, str]) -> str:
         return values[name]
 
     return _KNOWN.sub(value, text)
+
+
+def _unknown_directive(layout: str) -> str | None:
+    """The first ``%`` directive of a time format that is not one of ``TIME_DIRECTIVES`` (a
+    lone ``%`` at the end counts), else None. Python hands an unknown one to the C library,
+    which writes it as it is: ``{scheduled_time:%Q}`` wrote files named ``%Q.csv``."""
+    for found in re.finditer(r"%[-_0^#]?[0-9]*[EO]?(.?)", layout, re.DOTALL):
+        if found[1] not in TIME_DIRECTIVES or not found[1]:
+            return found[0]
+    return None
+
+
+def _directive_problem(name: str, directive: str) -> str:
+    known = " ".join("%" + letter for letter in sorted(TIME_DIRECTIVES, key=str.lower))
+    return f"the format of {{{name}}} has {directive!r}, not a time code; use: {known}"
 
 
 def format_time(iso: str, layout: str) -> str:
