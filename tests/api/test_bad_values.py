@@ -73,6 +73,15 @@ def test_huge_job_list_filters_are_422_naming_them(
 
 
 @SQLITE
+@pytest.mark.parametrize("part", ["1e3", "-1", "x"])
+def test_a_bad_part_number_is_422_naming_it_as_the_wire_does(api_a: Api, part: str) -> None:
+    """The range check names ``partNumber``; the type check named ``part_number``."""
+    answer = api_a.put(f"batchPredictions/{'a' * 24}/csvUpload/part/{part}/", content=b"a\n1\n")
+    errors = assert_json_error(answer, 422)["errors"]
+    assert set(errors) == {"partNumber"}, errors
+
+
+@SQLITE
 def test_the_largest_offset_and_cutoff_are_answered(api_a: Api) -> None:
     params = {"offset": str(2**31 - 1), "cutoffHours": "1000000"}
     response = api_a.get("batchPredictions/", params=params)

@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -131,11 +132,13 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.put(
-    "/batchPredictions/{job_id}/csvUpload/part/{part_number}/",
+    "/batchPredictions/{job_id}/csvUpload/part/{partNumber}/",
     status_code=202,
     name="upload_csv_part",
 )
-async def upload_csv_part(job_id: str, part_number: int, request: Request) -> dict[str, Any]:
+async def upload_csv_part(
+    job_id: str, part_number: Annotated[int, PathParameter(alias="partNumber", ge=0)], request: Request
+) -> dict[str, Any]:
     """One part of a multipart upload (numbered from 0; each part repeats the header row)."""
     caller = await streaming_caller(request)
     engine, app_settings = engine_of(request), settings(request)
