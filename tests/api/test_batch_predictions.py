@@ -113,6 +113,11 @@ def test_malformed_bodies_are_422(api_a: Api) -> None:
     broken = api_a.post(JOBS, content=b"{nope", headers={"Content-Type": "application/json"})
     assert_json_error(broken, 422)
     assert_json_error(api_a.post(JOBS, json=["deploymentId"]), 422)
+    # valid JSON without the JSON content type: the answer says what to send
+    plain = api_a.post(
+        JOBS, content=b'{"deploymentId": "x"}', headers={"Content-Type": "text/plain"}
+    )
+    assert "Content-Type: application/json" in assert_json_error(plain, 422)["errors"]["body"]
 
 
 def test_unknown_deployment_and_credential_ids_are_refused(

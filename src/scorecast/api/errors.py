@@ -118,10 +118,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         else:
             location = _field_path(item.get("loc", ()))
         problem = _problem(item)
+        if location == ["body"] and not _sent_as_json(request):
+            problem += "; send it as JSON, with the header Content-Type: application/json"
         _put(errors, location, problem)
         problems.append(f"{'.'.join(location)}: {problem}")
     message = "Invalid request: " + "; ".join(problems) if problems else "Invalid request"
     return error_response(422, message, errors)
+
+
+def _sent_as_json(request: Request) -> bool:
+    """Whether the request says its body is JSON (without it, FastAPI reads the body as text,
+    and a JSON object answers "should be a valid dictionary")."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
