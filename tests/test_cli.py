@@ -7,8 +7,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -164,3 +165,143 @@ def test_serve_options_have_named_metavars() -> None:
         assert shown in result.stdout, result.stdout
     assert "--log-level LEVEL" in result.stdout
     assert "--scheduler / --no-scheduler  Run" in result.stdout
+
+
+def test_the_exit_code_a_command_ends_with_is_the_process_exit_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without standalone mode click returns ``typer.Exit``'s code: ``run`` must exit with it
+    (``definitions backfill --wait`` with failed times exits 1 this way)."""
+    import typer
+
+    from scorecast.cli import main
+
+    fails = typer.Typer()
+
+    @fails.command()
+    def check() -> None:
+        raise typer.Exit(1)
+
+    @fails.command()
+    def fine() -> None:
+        pass
+
+    monkeypatch.setattr(main, "app", fails)
+    monkeypatch.setattr(main, "_register_subcommands", lambda: None)
+    for command, code in (("check", 1), ("fine", 0)):
+        monkeypatch.setattr(sys, "argv", ["scorecast", command])
+        with pytest.raises(SystemExit) as ended:
+            main.run()
+        assert ended.value.code == code
+
+
+def test_ctrl_c_exits_130_without_traceback() -> None:
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scorecast", "schedule", "next", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)  # importing, then waiting for the payload on standard input
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+
+
+def _file(path: Path, text: str = "garbage\n") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+class BadSetup(NamedTuple):
+    """A ``serve`` that must stop at start with one line (``says``, ``{home}`` filled in)."""
+
+    case: str
+    code: int
+    says: str
+    env: dict[str, str] = {}  # never changed
+    options: tuple[str, ...] = ()
+    #: makes the scratch home unusable
+    prepare: Callable[[Path], object] | None = None
+
+
+def _db(url: str) -> dict[str, str]:
+    return {"SCORECAST_DATABASE_URL": url}
+
+
+BAD_SERVE_SETUPS = [
+    BadSetup("key", 2, "SCORECAST_SECRET_KEY: not a Fernet", {"SCORECAST_SECRET_KEY": "bad"}),
+    BadSetup(
+        "key file", 2, "secret.key: not a Fernet key", prepare=lambda h: _file(h / "secret.key")
+    ),
+    BadSetup(
+        "key folder",
+        2,
+        "secret.key: cannot use",
+        prepare=lambda h: (h / "secret.key").mkdir(parents=True),
+    ),
+    BadSetup("home file", 2, "SCORECAST_HOME: {home} is not a folder", prepare=_file),
+    BadSetup("uploads", 2, "{home}/uploads: not a folder", prepare=lambda h: _file(h / "uploads")),
+    BadSetup(
+        "demo",
+        2,
+        "{home}/demo is not a folder",
+        options=("--demo",),
+        prepare=lambda h: _file(h / "demo"),
+    ),
+    BadSetup(
+        "store", 1, "{home}/scorecast.db: file is not", prepare=lambda h: _file(h / "scorecast.db")
+    ),
+    BadSetup(
+        "psycopg2",
+        2,
+        "postgresql+psycopg2:// is not supported",
+        _db("postgresql+psycopg2://u:pw@127.0.0.1/db"),
+    ),
+    BadSetup("asyncpg", 2, "postgresql+psycopg://", _db("postgresql+asyncpg://u:pw@127.0.0.1/db")),
+    BadSetup("memory", 2, "in-memory SQLite store is not supported", _db("sqlite://")),
+    BadSetup("log level", 2, "debug, info, warning, error", options=("--log-level", "loud")),
+    BadSetup("lease", 2, "--lease-seconds", options=("--lease-seconds", "-1")),
+    BadSetup("file url", 2, "file:///folder", {"SCORECAST_STORAGE_URL": "file://relative/x"}),
+    BadSetup("flag", 2, "must be true or false", {"SCORECAST_ALLOW_PICKLE_MODELS": "maybe"}),
+    BadSetup("smtp", 2, "TCP port", {"SCORECAST_SMTP_PORT": "abc"}),
+    BadSetup("hours", 2, "number of hours", {"SCORECAST_NOTIFICATION_RETRY_HOURS": "x"}),
+    BadSetup("days", 2, "number of days", {"SCORECAST_NOTIFICATION_KEEP_DAYS": "-1"}),
+]
+
+
+@pytest.mark.parametrize("setup", BAD_SERVE_SETUPS, ids=[s.case for s in BAD_SERVE_SETUPS])
+def test_serve_stops_on_a_bad_setting_with_one_line(tmp_path: Path, setup: BadSetup) -> None:
+    home = tmp_path / "home"
+    if setup.prepare is not None:
+        setup.prepare(home)
+    env = {"SCORECAST_HOME": str(home), **setup.env}
+    result = _scorecast("serve", "--port", "0", *setup.options, env=env)
+    assert result.returncode == setup.code, result
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout
+    assert setup.says.format(home=home) in result.stderr, result.stderr
+    assert "pw@" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, result.stderr
+
+
+def test_token_create_names_a_store_that_is_not_a_database(tmp_path: Path) -> None:
+    _file(tmp_path / "scorecast.db")
+    result = _scorecast("token", "create", env={"SCORECAST_HOME": str(tmp_path)})
+    assert result.returncode == 1, result
+    assert result.stderr == (
+        f"error: cannot use the store {tmp_path / 'scorecast.db'}: file is not a database\n"
+    )
+
+
+def test_token_create_refuses_a_home_that_is_a_file(tmp_path: Path) -> None:
+    _file(tmp_path / "home")
+    result = _scorecast("token", "create", env={"SCORECAST_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2, result
+    assert result.stderr == f"error: SCORECAST_HOME: {tmp_path / 'home'} is not a folder\n"

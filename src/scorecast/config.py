@@ -1,6 +1,9 @@
 """Configuration, read from the environment once per process.
 
-Precedence: explicit arguments > environment variables > defaults. Variables:
+Precedence: explicit arguments > environment variables > defaults. On/off settings take
+``true``/``1``/``yes``/``on`` or ``false``/``0``/``no``/``off`` (any case; unset or empty: the
+default); anything else is refused (``InvalidInput``), like every value that cannot be used.
+Variables:
 
 - ``SCORECAST_HOME``: state folder (default ``~/.scorecast``): SQLite database, uploads,
   results, model artifacts, the generated secret key file.
@@ -81,11 +84,22 @@ from typing import Literal, cast, get_args
 from scorecast import home_layout
 from scorecast.errors import InvalidInput
 
-_TRUE = {"1", "true", "yes", "on"}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in _TRUE
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """An on/off setting: ``true``/``1``/``yes``/``on`` or ``false``/``0``/``no``/``off`` (any
+    case); ``default`` when unset or empty; ``InvalidInput`` naming ``name`` for anything else."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in _TRUE | _FALSE:
+        raise InvalidInput(
+            f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}",
+            {name: "not true or false"},
+        )
+    return value in _TRUE
 
 
 ScoringParallelism = Literal["auto", "threads", "processes"]
@@ -165,7 +179,23 @@ def _storage_url(env: Mapping[str, str]) -> str:
             f"gs://bucket/prefix or file:///folder, not {value!r}",
             {"SCORECAST_STORAGE_URL": "not a storage URL"},
         )
+    if scheme.lower() == "file":
+        _check_file_url(value)
     return value
+
+
+def _check_file_url(value: str) -> None:
+    """A ``file://`` storage URL names an absolute folder on this machine: ``file:///folder``
+    (or ``file://localhost/folder``); ``file://folder`` would make ``folder`` a host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.netloc.lower() not in ("", "localhost") or not parts.path.startswith("/"):
+        raise InvalidInput(
+            f"SCORECAST_STORAGE_URL must name an absolute folder as file:///folder (three "
+            f"slashes), not {value!r}",
+            {"SCORECAST_STORAGE_URL": "not an absolute file URL"},
+        )
 
 
 DASK_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
@@ -196,12 +226,16 @@ def _scoring_parallelism(env: Mapping[str, str]) -> ScoringParallelism:
 _MIB = 1 << 20
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+def _whole_number(
+    env: Mapping[str, str], name: str, default: int, meaning: str = "0 = no limit"
+) -> int:
+    """A whole number (0 or more) from ``env[name]``, else ``default``; the message of a bad
+    value says what it is (``meaning``)."""
     text = env.get(name, "").strip().replace("_", "")
     if not text:
         return default
     if not text.isdigit():
-        raise InvalidInput(f"{name} must be a whole number (0 = no limit), not {text!r}")
+        raise InvalidInput(f"{name} must be a whole number ({meaning}), not {text!r}")
     return int(text)
 
 
@@ -276,16 +310,15 @@ class RetentionSettings:
             raise InvalidInput(
                 f"SCORECAST_RETENTION_MAX_JOBS must be a whole number, not {max_jobs}"
             )
-        keep = env.get("SCORECAST_RETENTION_KEEP_LAST_SUCCESSFUL", "").strip()
         return cls(
             max_jobs=int(max_jobs) if max_jobs is not None else None,
             max_age_days=_optional_number(env, "SCORECAST_RETENTION_MAX_AGE_DAYS"),
-            keep_last_successful=not keep or keep.lower() in _TRUE,
+            keep_last_successful=_flag(env, "SCORECAST_RETENTION_KEEP_LAST_SUCCESSFUL", True),
             prune_after_days=_optional_number(env, "SCORECAST_RETENTION_PRUNE_AFTER_DAYS") or 0.0
             if env.get("SCORECAST_RETENTION_PRUNE_AFTER_DAYS", "").strip()
             else cls.prune_after_days,
             sweep_seconds=_seconds(env, "SCORECAST_RETENTION_SWEEP_SECONDS", 300.0),
-            batch=max(1, _whole_number(env, "SCORECAST_RETENTION_BATCH", 500)),
+            batch=max(1, _whole_number(env, "SCORECAST_RETENTION_BATCH", 500, "jobs per sweep")),
         )
 
 
@@ -302,9 +335,9 @@ class Smtp:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Smtp:
-        port = _whole_number(env, "SCORECAST_SMTP_PORT", cls.port)
+        port = _whole_number(env, "SCORECAST_SMTP_PORT", cls.port, "a TCP port, 1 to 65535")
         if not 0 < port < 65536:
-            raise InvalidInput(f"SCORECAST_SMTP_PORT must be a TCP port, not {port}")
+            raise InvalidInput(f"SCORECAST_SMTP_PORT must be a TCP port (1 to 65535), not {port}")
         return cls(
             host=env.get("SCORECAST_SMTP_HOST", "").strip() or None,
             port=port,
@@ -334,8 +367,8 @@ class NotificationSettings:
             retry_max_delay_seconds=_seconds(
                 env, "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", 3600.0
             ),
-            retry_hours=_seconds(env, "SCORECAST_NOTIFICATION_RETRY_HOURS", 24.0),
-            keep_days=_seconds(env, "SCORECAST_NOTIFICATION_KEEP_DAYS", 30.0),
+            retry_hours=_amount(env, "SCORECAST_NOTIFICATION_RETRY_HOURS", 24.0, "hours"),
+            keep_days=_amount(env, "SCORECAST_NOTIFICATION_KEEP_DAYS", 30.0, "days"),
         )
 
 

@@ -21,6 +21,8 @@ import os
 import stat
 from pathlib import Path
 
+from scorecast.errors import InvalidInput
+
 log = logging.getLogger("scorecast")
 
 #: no rights for the group and others on anything the process creates
@@ -28,9 +30,10 @@ OWNER_ONLY_UMASK = 0o077
 
 
 def make_owner_only(home: Path) -> None:
-    """Set the process umask to ``OWNER_ONLY_UMASK`` and make sure ``home`` exists, 0700."""
+    """Set the process umask to ``OWNER_ONLY_UMASK`` and make sure ``home`` exists, 0700;
+    ``InvalidInput`` naming ``SCORECAST_HOME`` when it cannot be a folder."""
     os.umask(OWNER_ONLY_UMASK)
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_folder(home, "SCORECAST_HOME")
     mode = stat.S_IMODE(home.stat().st_mode)
     if mode & 0o077:
         try:
@@ -39,3 +42,16 @@ def make_owner_only(home: Path) -> None:
             log.warning("cannot make the state folder %s owner-only: %s", home, exc)
         else:
             log.info("the state folder %s was %o; it is now %o", home, mode, mode & 0o700)
+
+
+def make_folder(folder: Path, setting: str) -> None:
+    """Create ``folder`` (0700 under the umask above) unless it exists; ``InvalidInput`` naming
+    ``setting`` and the folder when a file is in the way or it cannot be created."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidInput(f"{setting}: {folder} is not a folder") from None
+    except OSError as exc:
+        raise InvalidInput(
+            f"{setting}: cannot create the folder {folder}: {exc.strerror}"
+        ) from None

@@ -70,3 +70,28 @@ def test_a_malformed_key_is_invalid_input(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         SecretBox.from_settings(_settings(tmp_path, "not-a-key"))
     assert "SCORECAST_SECRET_KEY" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["ümlaut", f"{Fernet.generate_key().decode()},"],
+    ids=["not ascii", "an empty second key"],  # the same on every xdist worker
+)
+def test_a_key_that_is_not_ascii_or_empty_is_invalid_input(tmp_path: Path, key: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        SecretBox.from_settings(_settings(tmp_path, key))
+    assert caught.value.message.startswith("SCORECAST_SECRET_KEY: not a Fernet key")
+
+
+def test_a_key_file_without_a_key_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE_NAME).write_text("garbage\n")
+    with pytest.raises(InvalidInput) as caught:
+        SecretBox.from_settings(_settings(tmp_path))
+    assert str(tmp_path / KEY_FILE_NAME) in caught.value.message
+
+
+def test_a_key_file_that_is_a_folder_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE_NAME).mkdir()
+    with pytest.raises(InvalidInput) as caught:
+        SecretBox.from_settings(_settings(tmp_path))
+    assert caught.value.message.startswith(f"{tmp_path / KEY_FILE_NAME}: cannot use the key file")

@@ -101,6 +101,35 @@ def test_urls() -> None:
         normalize_url("not a url")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://u:pw@127.0.0.1/db",
+        "postgresql+asyncpg://u:pw@127.0.0.1/db",
+        "sqlite+aiosqlite:///x.db",
+    ],
+)
+def test_other_drivers_are_refused_naming_the_supported_urls(url: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        normalize_url(url)
+    assert "postgresql+psycopg://" in caught.value.message
+    assert "pw" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+)
+def test_an_in_memory_sqlite_store_is_refused(url: str) -> None:
+    with pytest.raises(InvalidInput, match="in-memory SQLite store is not supported"):
+        normalize_url(url)
+
+
+def test_the_supported_urls_keep_their_driver() -> None:
+    assert normalize_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("sqlite+pysqlite:///x.db").drivername == "sqlite"
+
+
 def test_pool_sizes(tmp_path: Path) -> None:
     """Each store keeps its default number of connections open, or the one chosen
     (``SCORECAST_DATABASE_POOL_SIZE``); PostgreSQL opens as many again at a peak."""

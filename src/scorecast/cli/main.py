@@ -66,10 +66,14 @@ def _register_subcommands() -> None:
 
 
 def run() -> None:
-    """Console-script entry point: user errors become a one-line message, never a traceback."""
+    """Console-script entry point: user errors become a one-line message, never a traceback.
+
+    The process ends with the command's exit code: without standalone mode, click returns the
+    code of a ``typer.Exit`` (130 for Ctrl-C) instead of exiting, so it is passed on here.
+    """
     _register_subcommands()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ScorecastError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
@@ -92,8 +96,34 @@ def run() -> None:
             # the URL text itself is not echoed: it may hold a password
             typer.echo("error: SCORECAST_DATABASE_URL is not a usable SQLAlchemy URL", err=True)
             sys.exit(2)
-        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-            cause = str(exc.orig or exc).strip().splitlines()[0]
-            typer.echo(f"error: cannot use the store: {cause}", err=True)
+        if _is_store_failure(exc):
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            typer.echo(f"error: cannot use the store{_store_file()}: {cause}", err=True)
             sys.exit(1)
         raise
+    sys.exit(code if type(code) is int else 0)  # a command's other return values mean done
+
+
+def _is_store_failure(exc: Exception) -> bool:
+    """Whether ``exc`` says the store cannot be reached or read (not a bug of a statement): a
+    connection that failed, or a SQLite file that is not a database."""
+    from sqlalchemy import exc as sa_exc
+
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or (
+        type(exc) is sa_exc.DatabaseError
+    )
+
+
+def _store_file() -> str:
+    """`` PATH`` of the store when it is a SQLite file, for messages; else nothing (another
+    store's URL may hold a password)."""
+    from sqlalchemy import make_url
+
+    from scorecast.config import Settings
+
+    try:
+        url = make_url(Settings.from_env().database_url)
+    except Exception:
+        return ""
+    database = url.database or ""
+    return f" {database}" if url.get_backend_name() == "sqlite" and database else ""

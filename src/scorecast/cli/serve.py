@@ -50,8 +50,25 @@ DEFAULT_KEEP_ALIVE_SECONDS = 75
 API_SWITCH_INTERVAL_SECONDS = 0.001
 
 
+#: The shortest job lease ``--lease-seconds`` takes: a worker renews its leases every third of
+#: it (at least every 0.2 s), so a shorter lease would expire between two renewals.
+MIN_LEASE_SECONDS = 1.0
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+
+
+def _log_level(value: str) -> str:
+    """``--log-level`` in lower case; a usage error (exit 2) unless it is one of
+    ``LOG_LEVELS``."""
+    level = value.strip().lower()
+    if level not in LOG_LEVELS:
+        raise typer.BadParameter(
+            f"{value!r} is not one of {', '.join(LOG_LEVELS)}", param_hint="--log-level"
+        )
+    return level
 
 
 def serve(
@@ -72,12 +89,14 @@ def serve(
     lease_seconds: Annotated[
         float,
         typer.Option(
+            min=MIN_LEASE_SECONDS,
             metavar="SECONDS",
             help="Job lease: a job whose worker is silent this long runs again.",
         ),
     ] = 30.0,
     log_level: Annotated[
-        str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+        str,
+        typer.Option(metavar="LEVEL", callback=_log_level, help="debug, info, warning or error."),
     ] = "info",
     keep_alive: Annotated[
         int,
@@ -117,6 +136,7 @@ def serve(
     if demo:
         _add_demo_root()
     settings = Settings.from_env()
+    _check_secret_key(settings)
     _check_storage(settings)
     _check_dask(settings, chosen)
     from scorecast.metrics import Metrics
@@ -185,7 +205,18 @@ def _check_storage(settings: Settings) -> None:
     from scorecast.connectors.legacy_localfile import upgrade_legacy_files
     from scorecast.connectors.storage import open_storage
 
-    upgrade_legacy_files(open_storage(settings))
+    store = open_storage(settings)
+    store.prepare()  # a file where a storage folder belongs stops the server here
+    upgrade_legacy_files(store)
+
+
+def _check_secret_key(settings: Settings) -> None:
+    """Read the credential key once at start (creating the key file on a first start), so
+    that a ``SCORECAST_SECRET_KEY`` or key file that is not a Fernet key stops the server with
+    one line instead of failing every request and job that needs it."""
+    from scorecast.service.secrets import SecretBox
+
+    SecretBox.from_settings(settings)
 
 
 def _check_dask(settings: Settings, chosen: set[str]) -> None:
@@ -359,9 +390,10 @@ def _run_demo(settings: Settings, engine: object, endpoint: str, token: str | No
 def _add_demo_root() -> None:
     """Let the filesystem connector use $SCORECAST_HOME/demo (for the demo definition)."""
     from scorecast.demo import demo_dir
+    from scorecast.state_folder import make_folder
 
     folder = demo_dir(Settings.from_env())
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder, "--demo")
     roots = [p for p in os.environ.get("SCORECAST_FILE_ROOTS", "").split(os.pathsep) if p]
     if str(folder.resolve()) not in roots:
         os.environ["SCORECAST_FILE_ROOTS"] = os.pathsep.join([*roots, str(folder.resolve())])

@@ -86,7 +86,7 @@ def key_file(settings: Settings) -> Path:
 
 def _keys(settings: Settings) -> list[bytes]:
     if settings.secret_key:
-        keys = [part.strip().encode("ascii") for part in settings.secret_key.split(",")]
+        keys = [part.strip().encode("utf-8") for part in settings.secret_key.split(",")]
         for key in keys:
             _check_key(key, "SCORECAST_SECRET_KEY")
         return keys
@@ -94,16 +94,19 @@ def _keys(settings: Settings) -> list[bytes]:
 
 
 def _key_from_file(path: Path) -> bytes:
-    """Read the key file, creating it (0600, exclusively) when it does not exist yet."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Read the key file, creating it (0600, exclusively) when it does not exist yet;
+    ``InvalidInput`` naming the file when it cannot be read or holds no key."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        key = path.read_bytes().strip()
+        key = _read_key(path)
         if not key:  # another process created it and is writing it right now
             key = _wait_for_key(path)
         _check_key(key, str(path))
         return key
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     key = Fernet.generate_key()
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key + b"\n")
@@ -112,10 +115,23 @@ def _key_from_file(path: Path) -> bytes:
     return key
 
 
+def _read_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except OSError as exc:  # a folder, a file without read rights
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> InvalidInput:
+    return InvalidInput(
+        f"{path}: cannot use the key file: {exc.strerror}", {"secretKey": "unreadable key file"}
+    )
+
+
 def _wait_for_key(path: Path) -> bytes:
     event = threading.Event()
     for _ in range(100):
-        key = path.read_bytes().strip()
+        key = _read_key(path)
         if key:
             return key
         event.wait(0.05)

@@ -59,19 +59,48 @@ POSTGRES_POOL_SIZE = 20
 _SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
 
 
+#: the store's URL forms: SQLite files through the standard library's driver, PostgreSQL
+#: through psycopg 3 (``postgresql://`` and ``postgres://`` get it)
+SUPPORTED_URLS = "sqlite:///PATH, postgresql://... or postgresql+psycopg://..."
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
 def normalize_url(url: str | URL) -> URL:
-    """The SQLAlchemy URL to use: plain ``postgresql://`` URLs get the psycopg 3 driver."""
+    """The SQLAlchemy URL to use: plain ``postgresql://`` URLs get the psycopg 3 driver.
+
+    ``InvalidInput`` for another database or driver (``postgresql+psycopg2://``, ...), and for
+    an in-memory SQLite database, which each connection (and the migrating child process)
+    would see empty. The message never holds the URL (it may hold a password).
+    """
     try:
         parsed = make_url(url)
     except Exception as exc:
         raise InvalidInput.at("SCORECAST_DATABASE_URL", f"is not a database URL: {exc}") from exc
-    if parsed.drivername in {"postgresql", "postgres"}:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
         raise InvalidInput.at(
-            "SCORECAST_DATABASE_URL", "the store supports sqlite:/// and postgresql+psycopg:// URLs"
+            "SCORECAST_DATABASE_URL",
+            f"{parsed.drivername}:// is not supported; the store takes {SUPPORTED_URLS} URLs",
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver == "sqlite" and _in_memory(parsed):
+        raise InvalidInput.at(
+            "SCORECAST_DATABASE_URL",
+            "an in-memory SQLite store is not supported: name a file, sqlite:///PATH",
         )
     return parsed
+
+
+def _in_memory(url: URL) -> bool:
+    """Whether a SQLite URL names no file (``sqlite://``, ``:memory:``, ``mode=memory``)."""
+    database = url.database or ""
+    return database in ("", ":memory:") or url.query.get("mode") == "memory"
 
 
 def create_engine_for(url: str | URL, *, pool_size: int | None = None, **kwargs: Any) -> Engine:

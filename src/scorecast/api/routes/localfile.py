@@ -137,7 +137,9 @@ async def upload_csv(job_id: str, request: Request) -> dict[str, Any]:
     name="upload_csv_part",
 )
 async def upload_csv_part(
-    job_id: str, part_number: Annotated[int, PathParameter(alias="partNumber", ge=0)], request: Request
+    job_id: str,
+    part_number: Annotated[int, PathParameter(alias="partNumber", ge=0)],
+    request: Request,
 ) -> dict[str, Any]:
     """One part of a multipart upload (numbered from 0; each part repeats the header row)."""
     caller = await streaming_caller(request)

@@ -47,6 +47,10 @@ def _open(settings: Settings) -> BlobStore:
     if scheme == "file":
         from scorecast.connectors.storage.local import LocalBlobStore
 
+        if place.lower() not in ("", "localhost") or not prefix.startswith("/"):
+            raise StorageError(
+                f"SCORECAST_STORAGE_URL {url!r} is not file:///folder (an absolute folder)"
+            )
         return LocalBlobStore(Path(prefix), STORAGE_FOLDERS)
     if not place:
         raise StorageError(f"SCORECAST_STORAGE_URL {url!r} names no bucket or container")

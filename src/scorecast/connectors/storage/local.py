@@ -25,9 +25,15 @@ class LocalBlobStore:
         self.folders = folders
 
     def prepare(self) -> None:
-        """Create the root and its folders (on a server's start)."""
+        """Create the root and its folders (on a server's start); ``StorageError`` naming the
+        folder when a file is in its way or it cannot be created."""
         for folder in (self.root, *(self.root / name for name in self.folders)):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise StorageError(f"{folder}: not a folder (a file is in the way)") from None
+            except OSError as exc:
+                raise StorageError(f"{folder}: cannot create the folder: {exc.strerror}") from None
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")

@@ -38,6 +38,7 @@ class S3BlobStore:
         self.location = f"s3://{bucket}/{self.prefix}"
         with _CLIENT_LOCK:
             session = boto3.session.Session()
+            _check_credentials(session, self.location)
             self.client = session.client("s3", region_name=session.region_name or "us-east-1")
         self._transfer = TransferConfig(
             multipart_threshold=BLOCK_BYTES, multipart_chunksize=BLOCK_BYTES, use_threads=False
@@ -137,6 +138,20 @@ class S3BlobStore:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
             raise self._failure("reaching the bucket", "", exc) from exc
+
+
+def _check_credentials(session: Any, location: str) -> None:
+    """``StorageError`` when boto3 finds no AWS credentials: the storage is written, so a
+    server without them would fail every upload and job (as GCS and Azure stores say at once)."""
+    try:
+        found = session.get_credentials()
+    except Exception as exc:  # a broken profile or credential process
+        raise StorageError(f"{location}: unusable AWS credentials ({type(exc).__name__})") from exc
+    if found is None:
+        raise StorageError(
+            f"{location}: no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "a profile or an instance role)"
+        )
 
 
 class _Body(io.RawIOBase):
