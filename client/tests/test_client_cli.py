@@ -419,6 +419,83 @@ def test_an_unreachable_server_exits_1(config_dir: Path, refused_port: int) -> N
     assert "cannot reach" in result.stderr
 
 
+def test_an_id_is_never_read_as_a_path(server: Server, config_dir: Path) -> None:
+    with server.client() as client:
+        kept = client.deployments.register(
+            DEMO_MODEL, target="readmitted", target_type="binary", positive_class="yes"
+        )["id"]
+    escaped = run_cli("jobs", "abort", f"../deployments/{kept}", server=server, config=config_dir)
+    assert_clean_failure(escaped, 2)
+    assert "not an id" in escaped.stderr
+    for args in (
+        ["jobs", "abort", f"%2E%2E%2Fdeployments%2F{kept}"],
+        ["deployments", "delete", "."],
+        ["deployments", "delete", ".."],
+    ):
+        assert_clean_failure(run_cli(*args, server=server, config=config_dir), 3)
+    with server.client() as client:
+        assert client.deployments.get(kept)["id"] == kept
+    for args in (["jobs", "show", "#"], ["definitions", "show", "#"], ["jobs", "show", "?x"]):
+        result = run_cli(*args, server=server, config=config_dir)
+        assert_clean_failure(result, 3)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:abc/api/v2", "http://[::1"])
+def test_an_endpoint_that_is_not_a_url_exits_2_naming_the_setting(
+    config_dir: Path, endpoint: str
+) -> None:
+    env = {"SCORECAST_ENDPOINT": endpoint, "SCORECAST_TOKEN": "t"}
+    listed = run_cli("jobs", "list", config=config_dir, env=env)
+    assert_clean_failure(listed, 2)
+    assert "SCORECAST_ENDPOINT" in listed.stderr
+    logged = run_cli(
+        "login", "--endpoint", endpoint, "--token", "t", config=config_dir, input_text=""
+    )
+    assert_clean_failure(logged, 2)
+    assert "--endpoint" in logged.stderr
+    assert not (config_dir / "profiles.json").exists()
+
+
+def test_an_upper_case_scheme_is_accepted(server: Server, config_dir: Path) -> None:
+    endpoint = "HTTP://" + server.endpoint.removeprefix("http://")
+    listed = run_cli(
+        "deployments", "list", "--json", server=server, config=config_dir,
+        env={"SCORECAST_ENDPOINT": endpoint},
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert isinstance(json.loads(listed.stdout), list)
+
+
+@pytest.mark.parametrize("output", [[], ["--quiet"], ["--json"]])
+def test_a_closed_stdout_ends_the_command_quietly(
+    server: Server, deployment: str, config_dir: Path, output: list[str]
+) -> None:
+    """As with ``| head -1`` once head has exited: exit 141, as a shell shows a command ended
+    by SIGPIPE, and nothing on stderr."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SCORECAST_")}
+    env.update(
+        SCORECAST_CONFIG_DIR=str(config_dir),
+        SCORECAST_ENDPOINT=server.endpoint,
+        SCORECAST_TOKEN=server.token,
+    )
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [*scorecast_command(), "deployments", "list", *output],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (141, "")
+
+
 def test_no_color_and_no_terminal_mean_plain_text(server: Server, config_dir: Path) -> None:
     result = run_cli("deployments", "list", server=server, config=config_dir, env={"NO_COLOR": "1"})
     assert result.returncode == 0

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scorecast_client import ConfigurationError, Profile, RetryPolicy, resolve
+from scorecast_client import ConfigurationError, EndpointError, Profile, RetryPolicy, resolve
 from scorecast_client._backoff import may_retry, parse_retry_after
 from scorecast_client._settings import DEFAULT_ENDPOINT, read_profiles, save_profile
 
@@ -61,6 +61,36 @@ def test_a_damaged_profile_file_is_named(tmp_path: Path) -> None:
 def test_an_endpoint_must_be_http() -> None:
     with pytest.raises(ConfigurationError, match="http"):
         resolve(endpoint="ftp://host/api/v2", token="t", env={})
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:abc/api/v2",
+        "http://[::1",
+        "http://host:99999/api/v2",
+        "http:///api/v2",
+        "https://host/api/v2?x=1",
+    ],
+)
+def test_an_endpoint_that_is_not_a_url_names_its_setting(tmp_path: Path, endpoint: str) -> None:
+    env = _env(tmp_path, SCORECAST_ENDPOINT=endpoint, SCORECAST_TOKEN="t")
+    with pytest.raises(EndpointError, match=r"^SCORECAST_ENDPOINT is not a usable URL"):
+        resolve(env=env)
+    with pytest.raises(EndpointError, match=r"^the endpoint is not a usable URL"):
+        resolve(endpoint=endpoint, token="t", env={})
+    save_profile("p", Profile(endpoint, "t"), make_default=True, env=_env(tmp_path))
+    with pytest.raises(ConfigurationError, match=r"^the endpoint of profile 'p' in "):
+        resolve(profile="p", env=_env(tmp_path))
+
+
+def test_the_scheme_of_an_endpoint_is_case_insensitive() -> None:
+    assert resolve(endpoint="HTTP://host:8080/api/v2/", token="t", env={}).endpoint == (
+        "http://host:8080/api/v2"
+    )
+    assert resolve(endpoint="Https://host/api/v2", token="t", env={}).endpoint == (
+        "https://host/api/v2"
+    )
 
 
 @given(

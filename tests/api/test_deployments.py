@@ -4,6 +4,7 @@ refuse bad models, delete."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,40 @@ def test_cli_deployment_create_prints_the_id_last(
     assert bad.returncode == 2
     assert "targetType" in bad.stderr or "target type" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.e2e
+def test_cli_deployment_create_exits_as_deployments_create_does(
+    live_server: LiveServer, onnx_binary_model: Path
+) -> None:
+    """1 when the API cannot be reached, 4 without a token or with one refused, 2 for an
+    endpoint that is not a URL: the codes of docs/reference/cli.md and client-cli.md."""
+    with socket.socket() as held:  # bound, never listening: connections are refused
+        held.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{held.getsockname()[1]}/api/v2"
+        cases = [
+            ({"SCORECAST_ENDPOINT": refused, "SCORECAST_TOKEN": "t"}, 1, "cannot reach"),
+            ({"SCORECAST_ENDPOINT": live_server.url, "SCORECAST_TOKEN": "wrong"}, 4, "401"),
+            ({"SCORECAST_ENDPOINT": live_server.url}, 4, "SCORECAST_TOKEN"),
+            (
+                {"SCORECAST_ENDPOINT": "http://127.0.0.1:abc/api/v2", "SCORECAST_TOKEN": "t"},
+                2,
+                "SCORECAST_ENDPOINT",
+            ),
+        ]
+        for settings, code, named in cases:
+            env = {key: value for key, value in os.environ.items() if key != "SCORECAST_TOKEN"}
+            result = subprocess.run(
+                [sys.executable, "-m", "scorecast", "deployment", "create",
+                 str(onnx_binary_model), "--target", "label", "--target-type", "binary",
+                 "--positive-class", "yes"],
+                env={**env, **settings},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )  # fmt: skip
+            assert result.returncode == code, (settings, result.stderr)
+            assert "Traceback" not in result.stderr
+            last = result.stderr.strip().splitlines()[-1]
+            assert last.startswith("error: ") and named in last, last

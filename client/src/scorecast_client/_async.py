@@ -58,7 +58,7 @@ class AsyncClient:
 
     async def version(self) -> dict[str, Any]:
         """``GET version/``: also the cheapest check that the endpoint and token work."""
-        body: dict[str, Any] = await self._transport.json("GET", "version/")
+        body: dict[str, Any] = await self._transport.json("GET", "version/", keys=())
         return body
 
     async def check(self) -> None:

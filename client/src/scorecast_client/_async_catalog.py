@@ -60,10 +60,14 @@ class AsyncDeployments:
             prediction_range=prediction_range,
         )
         with model_file(path) as files:
-            answer = await self._t.request(
-                "POST", REGISTER_PATH, data=form, files=files, timeout=TRANSFER_TIMEOUT
+            deployment: DeploymentData = await self._t.json(
+                "POST",
+                REGISTER_PATH,
+                keys=DEPLOYMENTS.keys,
+                data=form,
+                files=files,
+                timeout=TRANSFER_TIMEOUT,
             )
-        deployment: DeploymentData = answer.json()
         return deployment
 
     async def list(self, *, search: str | None = None) -> AsyncIterator[DeploymentData]:
@@ -132,11 +136,12 @@ class AsyncDatasets:
     async def upload(self, path: str | Path, *, name: str | None = None) -> DatasetData:
         """Store the file as a new dataset and return it (the upload is done on return)."""
         with upload_file(Path(path)) as files:
-            answer = await self._t.request(
+            answer = await self._t.json(
                 "POST",
                 DATASET_UPLOAD_PATH,
+                keys=("catalogId",),
                 files=files,
                 data=dataset_form(name),
                 timeout=TRANSFER_TIMEOUT,
             )
-        return await self.get(str(answer.json()["catalogId"]))
+        return await self.get(str(answer["catalogId"]))

@@ -8,6 +8,7 @@ from typing import Any
 
 from scorecast_client._async_jobs import AsyncJob, AsyncJobs
 from scorecast_client._backfills import backfills, cancel_call
+from scorecast_client._calls import is_segment
 from scorecast_client._definitions import (
     DEFINITIONS,
     backfill_call,
@@ -41,10 +42,11 @@ class AsyncDefinitions:
 
     async def find(self, id_or_name: str) -> DefinitionData:
         """The definition with this id, else the one with exactly this name (NotFound if none)."""
-        try:
-            return await self.get(id_or_name)
-        except NotFound:
-            pass
+        if is_segment(id_or_name):  # else it cannot be an id, only a name
+            try:
+                return await self.get(id_or_name)
+            except NotFound:
+                pass
         async for definition in self.list(search_name=id_or_name):
             if definition["name"] == id_or_name:
                 return definition

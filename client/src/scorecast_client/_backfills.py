@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from scorecast_client._calls import Call, Collection
+from scorecast_client._calls import Call, Collection, segment
 from scorecast_client._models import BackfillData
 from scorecast_client._pages import iterate
 from scorecast_client._polling import POLL_INTERVAL, Deadline
@@ -16,11 +16,13 @@ BackfillCallback = Callable[[BackfillData], None]
 
 def backfills(definition_id: str) -> Collection[BackfillData]:
     """A definition's backfills (create one with ``create``, cancel with ``cancel_call``)."""
-    return Collection(f"batchPredictionJobDefinitions/{definition_id}/backfills/")
+    path = f"batchPredictionJobDefinitions/{segment(definition_id)}/backfills/"
+    return Collection(path, keys=("id", "status"))
 
 
 def cancel_call(definition_id: str, backfill_id: str) -> Call[BackfillData]:
-    return Call("DELETE", backfills(definition_id).item(backfill_id))
+    collection = backfills(definition_id)
+    return Call("DELETE", collection.item(backfill_id), keys=collection.keys)
 
 
 class Backfills:

@@ -14,10 +14,10 @@ from scorecast_client._models import CredentialData, DatasetData, DataStoreData,
 from scorecast_client._pages import iterate
 from scorecast_client._transport import TRANSFER_TIMEOUT, SyncTransport
 
-DEPLOYMENTS: Collection[DeploymentData] = Collection("deployments/")
-CREDENTIALS: Collection[CredentialData] = Collection("credentials/")
-DATA_STORES: Collection[DataStoreData] = Collection("externalDataStores/")
-DATASETS: Collection[DatasetData] = Collection("datasets/")
+DEPLOYMENTS: Collection[DeploymentData] = Collection("deployments/", keys=("id", "label"))
+CREDENTIALS: Collection[CredentialData] = Collection("credentials/", keys=("credentialId",))
+DATA_STORES: Collection[DataStoreData] = Collection("externalDataStores/", keys=("id",))
+DATASETS: Collection[DatasetData] = Collection("datasets/", keys=("datasetId",))
 
 #: where a model file is uploaded (multipart form, see ``register_form``)
 REGISTER_PATH = "deployments/fromModelFile/"
@@ -64,7 +64,12 @@ class Deployments:
         )
         with model_file(path) as files:
             body = self._t.json(
-                "POST", REGISTER_PATH, data=form, files=files, timeout=TRANSFER_TIMEOUT
+                "POST",
+                REGISTER_PATH,
+                keys=DEPLOYMENTS.keys,
+                data=form,
+                files=files,
+                timeout=TRANSFER_TIMEOUT,
             )
         return cast(DeploymentData, body)
 
@@ -131,6 +136,7 @@ class Datasets:
             answer = self._t.json(
                 "POST",
                 DATASET_UPLOAD_PATH,
+                keys=("catalogId",),
                 files=files,
                 data=dataset_form(name),
                 timeout=TRANSFER_TIMEOUT,

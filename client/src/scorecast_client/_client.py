@@ -53,7 +53,7 @@ class Client:
 
     def version(self) -> dict[str, Any]:
         """``GET version/``: also the cheapest check that the endpoint and token work."""
-        body: dict[str, Any] = self._transport.json("GET", "version/")
+        body: dict[str, Any] = self._transport.json("GET", "version/", keys=())
         return body
 
     def check(self) -> None:

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from scorecast_client._backfills import backfills
-from scorecast_client._calls import Call, Collection, Listing, compact
+from scorecast_client._calls import Call, Collection, Listing, compact, is_segment
 from scorecast_client._exceptions import NotFound
-from scorecast_client._jobs import Job, Jobs
+from scorecast_client._jobs import JOBS, Job, Jobs
 from scorecast_client._models import (
     BackfillData,
     DefinitionData,
@@ -19,7 +19,9 @@ from scorecast_client._models import (
 from scorecast_client._pages import iterate
 from scorecast_client._transport import SyncTransport
 
-DEFINITIONS: Collection[DefinitionData] = Collection("batchPredictionJobDefinitions/")
+DEFINITIONS: Collection[DefinitionData] = Collection(
+    "batchPredictionJobDefinitions/", keys=("id", "name")
+)
 
 
 def fires_listing(
@@ -34,7 +36,8 @@ def fires_listing(
 
 
 def preview_call(definition_id: str, count: int) -> Call[SchedulePreviewData]:
-    return Call("GET", f"{DEFINITIONS.item(definition_id)}schedulePreview/", {"count": count})
+    url = f"{DEFINITIONS.item(definition_id)}schedulePreview/"
+    return Call("GET", url, {"count": count}, keys=("fires",))
 
 
 def preview_schedule_call(
@@ -43,7 +46,7 @@ def preview_schedule_call(
     body: dict[str, Any] = {"schedule": dict(schedule), "count": count}
     if after is not None:
         body["after"] = after
-    return Call("POST", "schedules/preview/", body=body)
+    return Call("POST", "schedules/preview/", body=body, keys=("fires",))
 
 
 def backfill_call(
@@ -55,7 +58,7 @@ def backfill_call(
 
 def run_call(definition_id: str) -> Call[JobData]:
     body = {"jobDefinitionId": definition_id}
-    return Call("POST", "batchPredictions/fromJobDefinition/", body=body)
+    return Call("POST", "batchPredictions/fromJobDefinition/", body=body, keys=JOBS.keys)
 
 
 def not_found(id_or_name: str) -> NotFound:
@@ -78,10 +81,11 @@ class Definitions:
 
     def find(self, id_or_name: str) -> DefinitionData:
         """The definition with this id, else the one with exactly this name (NotFound if none)."""
-        try:
-            return self.get(id_or_name)
-        except NotFound:
-            pass
+        if is_segment(id_or_name):  # else it cannot be an id, only a name
+            try:
+                return self.get(id_or_name)
+            except NotFound:
+                pass
         for definition in self.list(search_name=id_or_name):
             if definition["name"] == id_or_name:
                 return definition

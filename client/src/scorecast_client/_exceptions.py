@@ -2,6 +2,7 @@
 
 ScorecastError                 anything this package raises on purpose
 ├── ConfigurationError         no endpoint or token, an unreadable profile file
+│   └── EndpointError          the endpoint is not an http(s) URL (a bad port, a stray ``[``)
 ├── TransportError             the server could not be reached (after the retries)
 ├── WaitTimeout                ``Job.wait`` ran out of time; the job goes on
 ├── JobFailed                  the job ended ABORTED or FAILED (``status_details`` says why)
@@ -25,6 +26,7 @@ __all__ = [
     "APIError",
     "ConfigurationError",
     "Conflict",
+    "EndpointError",
     "Forbidden",
     "Invalid",
     "JobFailed",
@@ -47,6 +49,10 @@ class ScorecastError(Exception):
 
 class ConfigurationError(ScorecastError):
     """The client cannot be set up (missing token, unreadable profile file)."""
+
+
+class EndpointError(ConfigurationError):
+    """The endpoint is not a usable http(s) URL; the message names the setting it came from."""
 
 
 class TransportError(ScorecastError):

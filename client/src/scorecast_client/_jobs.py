@@ -25,7 +25,7 @@ ProgressCallback = Callable[["Job"], None]
 Source = str | Path | IO[bytes]
 Destination = str | Path | IO[bytes]
 
-JOBS: Collection[JobData] = Collection("batchPredictions/")
+JOBS: Collection[JobData] = Collection("batchPredictions/", keys=("id", "status"))
 
 
 def jobs_listing(
@@ -47,7 +47,7 @@ def jobs_listing(
 
 
 def abort_call(job_id: str) -> Call[JobData]:
-    return Call("DELETE", JOBS.item(job_id))
+    return Call("DELETE", JOBS.item(job_id), keys=JOBS.keys)
 
 
 def local_spec(deployment_id: str, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from scorecast_client._models import DeliveryData, NotificationChannelData, Noti
 from scorecast_client._pages import iterate
 from scorecast_client._transport import SyncTransport
 
-CHANNELS: Collection[NotificationChannelData] = Collection("notificationChannels/")
-POLICIES: Collection[NotificationPolicyData] = Collection("notificationPolicies/")
+CHANNELS: Collection[NotificationChannelData] = Collection("notificationChannels/", keys=("id",))
+POLICIES: Collection[NotificationPolicyData] = Collection("notificationPolicies/", keys=("id",))
 
 
 def deliveries_listing(channel_id: str, status: str | None) -> Listing[DeliveryData]:
@@ -19,7 +19,7 @@ def deliveries_listing(channel_id: str, status: str | None) -> Listing[DeliveryD
 
 
 def channel_test_call(channel_id: str) -> Call[DeliveryData]:
-    return Call("POST", f"{CHANNELS.item(channel_id)}test/")
+    return Call("POST", f"{CHANNELS.item(channel_id)}test/", keys=("id",))
 
 
 class NotificationChannels:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorecast_client._exceptions import ConfigurationError
+import httpx
+
+from scorecast_client._exceptions import ConfigurationError, EndpointError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080/api/v2"
 DEFAULT_PROFILE = "default"
@@ -65,29 +67,67 @@ def resolve(
     """Endpoint and token by the precedence of the module docstring.
 
     Raises ConfigurationError when no token is found anywhere, or when ``profile`` is named
-    but absent from the profile file.
+    but absent from the profile file; EndpointError (a ConfigurationError) when the endpoint
+    is not a usable http(s) URL.
     """
     env = os.environ if env is None else env
-    endpoint = endpoint or env.get("SCORECAST_ENDPOINT") or None
+    endpoint, setting = _given_endpoint(endpoint, env)
     token = token or env.get("SCORECAST_TOKEN") or None
     if endpoint is None or token is None:
-        chosen = _load_profile(profile or env.get("SCORECAST_PROFILE") or None, env)
+        name = profile or env.get("SCORECAST_PROFILE") or None
+        chosen = _load_profile(name, env)
         if chosen is not None:
-            endpoint = endpoint or chosen.endpoint
+            if endpoint is None:
+                endpoint = chosen.endpoint
+                which = f"profile {name!r}" if name else "the default profile"
+                setting = f"the endpoint of {which} in {profile_path(env)}"
             token = token or chosen.token
     if not token:
         raise ConfigurationError(
             "no API token: pass token=, set SCORECAST_TOKEN or run `scorecast login`"
         )
-    return ClientSettings(normalize_endpoint(endpoint or DEFAULT_ENDPOINT), token)
+    return ClientSettings(normalize_endpoint(endpoint or DEFAULT_ENDPOINT, setting), token)
 
 
-def normalize_endpoint(endpoint: str) -> str:
-    """``https://host/api/v2/`` → ``https://host/api/v2``; refuses what is not http(s)."""
-    cleaned = endpoint.strip().rstrip("/")
-    if not cleaned.startswith(("http://", "https://")):
-        raise ConfigurationError(f"the endpoint must start with http:// or https://: {cleaned!r}")
-    return cleaned
+def _given_endpoint(endpoint: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """The endpoint of the arguments, else of the environment, and the setting it came from."""
+    if endpoint:
+        return endpoint, "the endpoint"
+    if env.get("SCORECAST_ENDPOINT"):
+        return env["SCORECAST_ENDPOINT"], "SCORECAST_ENDPOINT"
+    return None, "the endpoint"
+
+
+def normalize_endpoint(endpoint: str, setting: str = "the endpoint") -> str:
+    """``HTTPS://host/api/v2/`` → ``https://host/api/v2``.
+
+    Raises EndpointError, naming ``setting`` (where the endpoint came from, e.g.
+    ``SCORECAST_ENDPOINT``), for what is not an http(s) URL with a host and a valid port.
+    """
+    cleaned = endpoint.strip()
+    scheme, separator, rest = cleaned.partition("://")
+    if not separator or scheme.lower() not in ("http", "https"):
+        raise EndpointError(f"{setting} must start with http:// or https://: {cleaned!r}")
+    cleaned, rest = cleaned.rstrip("/"), rest.rstrip("/")
+    problem = _url_problem(cleaned)
+    if problem:
+        raise EndpointError(f"{setting} is not a usable URL ({problem}): {cleaned!r}")
+    return f"{scheme.lower()}://{rest}"
+
+
+def _url_problem(url: str) -> str | None:
+    """What keeps an http(s) URL from being an API root, or None."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return str(exc)
+    if not parsed.host:
+        return "no host"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"port {parsed.port} is out of range"
+    if parsed.query or parsed.fragment:
+        return "a query or fragment"
+    return None
 
 
 def read_profiles(env: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, Profile]]:

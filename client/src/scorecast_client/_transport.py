@@ -18,7 +18,7 @@ import httpx
 from scorecast_client import __version__
 from scorecast_client._backoff import RetryPolicy, may_retry, parse_retry_after
 from scorecast_client._calls import Call
-from scorecast_client._exceptions import TransportError, error_for_status
+from scorecast_client._exceptions import ScorecastError, TransportError, error_for_status
 from scorecast_client._settings import ClientSettings
 
 #: seconds; uploads and downloads of big files get a long read/write timeout
@@ -59,6 +59,33 @@ def raise_for_answer(response: httpx.Response) -> None:
     request_id = response.headers.get("x-request-id")
     text = "" if body is not None else response.text
     raise error_for_status(response.status_code, body, request_id, text)
+
+
+def read_answer(response: httpx.Response, keys: tuple[str, ...] | None = None) -> Any:
+    """The JSON of a 2xx answer. With ``keys``, it must be a JSON object holding them.
+
+    Raises ScorecastError for any other answer (no body, HTML, another kind of object): the
+    endpoint is not a scorecast API, or the URL was not the one meant.
+    """
+    try:
+        body: Any = response.json()
+    except ValueError:
+        raise _unexpected(response, "is not JSON") from None
+    if keys is None:
+        return body
+    if not isinstance(body, dict):
+        raise _unexpected(response, "is not a JSON object")
+    missing = [key for key in keys if key not in body]
+    if missing:
+        raise _unexpected(response, f"has no {', '.join(missing)}")
+    return body
+
+
+def _unexpected(response: httpx.Response, problem: str) -> ScorecastError:
+    request = response.request
+    return ScorecastError(
+        f"the answer to {request.method} {request.url} {problem}; is the endpoint a scorecast API?"
+    )
 
 
 def _unreachable(settings: ClientSettings, exc: httpx.HTTPError) -> TransportError:
@@ -112,13 +139,16 @@ class SyncTransport:
             raise_for_answer(response)
             return response
 
-    def json(self, method: str, url: str, **kwargs: Any) -> Any:
-        return self.request(method, url, **kwargs).json()
+    def json(
+        self, method: str, url: str, *, keys: tuple[str, ...] | None = None, **kwargs: Any
+    ) -> Any:
+        """The JSON answer (see ``read_answer`` for ``keys``)."""
+        return read_answer(self.request(method, url, **kwargs), keys)
 
     def call(self, call: Call[T]) -> T:
         """Sends a request description; its answer (None for one without a body)."""
         response = self.request(call.method, call.url, params=call.params, json=call.body)
-        return cast(T, response.json() if call.answered else None)
+        return cast(T, read_answer(response, call.keys) if call.answered else None)
 
     @contextmanager
     def stream(self, url: str) -> Iterator[httpx.Response]:
@@ -175,12 +205,14 @@ class AsyncTransport:
             raise_for_answer(response)
             return response
 
-    async def json(self, method: str, url: str, **kwargs: Any) -> Any:
-        return (await self.request(method, url, **kwargs)).json()
+    async def json(
+        self, method: str, url: str, *, keys: tuple[str, ...] | None = None, **kwargs: Any
+    ) -> Any:
+        return read_answer(await self.request(method, url, **kwargs), keys)
 
     async def call(self, call: Call[T]) -> T:
         response = await self.request(call.method, call.url, params=call.params, json=call.body)
-        return cast(T, response.json() if call.answered else None)
+        return cast(T, read_answer(response, call.keys) if call.answered else None)
 
     @asynccontextmanager
     async def stream(self, url: str) -> AsyncIterator[httpx.Response]:

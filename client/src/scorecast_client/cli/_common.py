@@ -2,17 +2,21 @@
 results and how an error becomes one line on stderr and an exit code.
 
 Exit codes: 0 done; 1 the job or the request failed; 2 usage (bad option, unreadable local
-file); 3 not found; 4 authentication (no token, a token refused); 130 interrupted.
+file, an endpoint that is not a URL); 3 not found; 4 authentication (no token, a token
+refused); 130 interrupted; 141 stdout was closed early (``| head``), quietly, as a shell shows a
+command ended by SIGPIPE.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -20,11 +24,15 @@ from scorecast_client._client import Client
 from scorecast_client._exceptions import (
     APIError,
     ConfigurationError,
+    EndpointError,
     Forbidden,
     NotFound,
     ScorecastError,
     Unauthorized,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: characters; the width of a table written to a pipe or a file
 _UNWRAPPED = 10_000
@@ -34,6 +42,7 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141
 
 ProfileOption = Annotated[
     str | None,
@@ -59,7 +68,7 @@ R = TypeVar("R")
 
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception a command let escape."""
-    if isinstance(exc, UsageError | OSError | ValueError):
+    if isinstance(exc, UsageError | EndpointError | OSError | ValueError):
         return EXIT_USAGE
     if isinstance(exc, NotFound):
         return EXIT_NOT_FOUND
@@ -84,12 +93,18 @@ def one_line(exc: BaseException) -> str:
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turns the SDK's exceptions into ``error: ...`` on stderr and the documented exit code."""
+    """Turns the SDK's exceptions into ``error: ...`` on stderr and the documented exit code;
+    a closed stdout ends the command quietly."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+            return result
+        except BrokenPipeError:
+            _discard_stdout()
+            exit_with(EXIT_CLOSED_PIPE)
         except (ScorecastError, OSError, ValueError, KeyboardInterrupt) as exc:
             if isinstance(exc, KeyboardInterrupt):
                 typer.echo("interrupted", err=True)
@@ -98,6 +113,15 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             exit_with(exit_code_for(exc))
 
     return wrapper
+
+
+def _discard_stdout() -> None:
+    """Points stdout at the null device: what is still buffered for the closed pipe would
+    otherwise fail again, with a message, when Python flushes it at exit."""
+    with contextlib.suppress(OSError, ValueError):  # no file descriptor (a test's runner)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def exit_with(code: int) -> NoReturn:
@@ -134,12 +158,11 @@ def print_ids(ids: Iterable[str]) -> None:
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A table on stdout: boxed and coloured on a terminal, plain columns otherwise."""
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(no_color=_no_color())
+    console = _stdout_console()
     if not console.is_terminal:  # a pipe or a file: never wrap a row
-        console = Console(no_color=_no_color(), width=_UNWRAPPED)
+        console = _stdout_console(width=_UNWRAPPED)
     table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, pad_edge=False)
     for index, column in enumerate(columns):
         # the first column is the id: whole, so that it can be copied; on a narrow terminal
@@ -148,6 +171,19 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(table)
+
+
+def _stdout_console(width: int | None = None) -> Console:
+    """A rich console on stdout whose closed pipe ends the command as any other write's does
+    (see ``handle_errors``), rather than with rich's own exit code 1."""
+    from rich.console import Console
+
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return StdoutConsole(no_color=_no_color(), width=width)
 
 
 def short_time(value: str | None) -> str | None:

@@ -7,7 +7,13 @@ from typing import Annotated
 import typer
 
 from scorecast_client._client import Client
-from scorecast_client._settings import DEFAULT_ENDPOINT, DEFAULT_PROFILE, Profile, save_profile
+from scorecast_client._settings import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_PROFILE,
+    Profile,
+    normalize_endpoint,
+    save_profile,
+)
 from scorecast_client.cli._common import UsageError, handle_errors
 from scorecast_client.cli._secrets import prompt_or_stdin_line
 
@@ -48,6 +54,7 @@ def login(
     The token is read from a hidden prompt on a terminal, else from the first line of stdin.
     The profile file is written with mode 0600.
     """
+    endpoint = normalize_endpoint(endpoint, "--endpoint")
     if token is None:
         token = prompt_or_stdin_line("API token")
     token = token.strip()
