@@ -72,6 +72,24 @@ def test_huge_job_list_filters_are_422_naming_them(
     assert set(body["errors"]) == {field}
 
 
+@pytest.mark.parametrize(
+    ("route", "field"),
+    [
+        ("batchPredictionJobDefinitions/?searchName=t1%00qqq", "searchName"),
+        ("batchPredictions/?jobId=%00", "jobId"),
+        (f"batchPredictions/{'a' * 23}%00/", "path"),
+    ],
+)
+def test_a_nul_in_a_path_or_query_is_422_naming_it_on_both_stores(
+    api_a: Api, route: str, field: str
+) -> None:
+    """PostgreSQL refused it (a 422 naming only ``body``); SQLite's search stopped at it and
+    found ``t1``."""
+    errors = assert_json_error(api_a.get(route), 422)["errors"]
+    assert errors == {field: "must not contain a NUL character (%00)"}
+    assert api_a.get("batchPredictionJobDefinitions/?searchName=%2500").status_code == 200
+
+
 @SQLITE
 @pytest.mark.parametrize("part", ["1e3", "-1", "x"])
 def test_a_bad_part_number_is_422_naming_it_as_the_wire_does(api_a: Api, part: str) -> None:
