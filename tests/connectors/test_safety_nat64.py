@@ -1,5 +1,5 @@
-"""IPv6 addresses that carry an IPv4 address (NAT64, 6to4, IPv4-mapped, IPv4-compatible) are
-judged by the IPv4 address a gateway would deliver them to (issue 14)."""
+"""IPv6 addresses that carry an IPv4 address (NAT64, 6to4, IPv4-mapped, IPv4-compatible, SIIT's
+IPv4-translated) are judged by the IPv4 address a gateway would deliver them to (issue 14)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def carriers(v4: ipaddress.IPv4Address) -> list[str]:
         str(ipaddress.IPv6Address((0x2002 << 112) | (value << 80) | 1)),
         str(ipaddress.IPv6Address((0xFFFF << 32) | value)),  # IPv4-mapped
         str(ipaddress.IPv6Address(value)),  # IPv4-compatible ::V4
+        str(ipaddress.IPv6Address((0xFFFF << 48) | value)),  # SIIT IPv4-translated ::ffff:0:V4
     ]
 
 
