@@ -20,12 +20,15 @@ from scorecast.connectors.registry import (
     validate_output_settings,
 )
 from scorecast.connectors.safety import (
+    UnresolvedHost,
     UnsafeLocationError,
     check_host,
     check_url,
     contained_path,
     file_url_path,
+    pinned_address,
 )
+from scorecast.connectors.sql_engine import data_store_engine
 from scorecast.errors import ConnectorError, InvalidInput
 
 PRIVATE_HOSTS = [
@@ -243,3 +246,20 @@ def test_file_urls_map_to_paths(tmp_path: Path) -> None:
     assert file_url_path(f"file://localhost{root}/x.csv", [root]) == root / "x.csv"
     with pytest.raises(UnsafeLocationError):
         file_url_path(f"file://{root}", [root])
+
+
+def test_a_name_that_does_not_resolve_is_never_connected_to_by_name() -> None:
+    """A client that pins the checked address gets it, or ``UnresolvedHost``: connecting by
+    name would resolve it again, and that answer (a DNS rebinding) could be private."""
+    with pytest.raises(UnresolvedHost, match="does not resolve"):
+        pinned_address("nothing.invalid", 443, allow_private=False)
+    assert pinned_address("nothing.invalid", 443, allow_private=True) is None
+    assert pinned_address("8.8.8.8", 443, allow_private=False) == "8.8.8.8"
+    with pytest.raises(UnsafeLocationError):
+        pinned_address("127.0.0.1", 443, allow_private=False)
+
+
+def test_a_data_store_whose_host_does_not_resolve_gets_no_engine(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, tmp_path, allow_private=False)
+    with pytest.raises(UnresolvedHost):
+        data_store_engine({"jdbcUrl": "jdbc:postgresql://nothing.invalid:5432/db"}, None, settings)

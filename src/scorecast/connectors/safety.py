@@ -32,12 +32,14 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 __all__ = [
     "GOOGLE_TOKEN_URIS",
+    "UnresolvedHost",
     "UnsafeLocationError",
     "check_google_token_uri",
     "check_host",
     "check_url",
     "contained_path",
     "file_url_path",
+    "pinned_address",
     "resolve_host",
 ]
 
@@ -205,6 +207,25 @@ def resolve_host(host: str | None, port: int | None, *, allow_private: bool) -> 
             )
         addresses.append(text)
     return addresses
+
+
+class UnresolvedHost(UnsafeLocationError):
+    """The host's name did not resolve when it was checked (``pinned_address``)."""
+
+
+def pinned_address(host: str | None, port: int | None, *, allow_private: bool) -> str | None:
+    """The checked address a client connects to instead of ``host`` (``resolve_host``), or None
+    when private hosts are allowed (nothing to pin).
+
+    A name that does not resolve is ``UnresolvedHost``, never connected to by name: the client
+    would resolve it again, and a second answer (a DNS rebinding) could be a private address.
+    """
+    checked = resolve_host(host, port, allow_private=allow_private)
+    if allow_private:
+        return None
+    if not checked:
+        raise UnresolvedHost(f"host {host!r} does not resolve")
+    return checked[0]
 
 
 def check_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> SplitResult:

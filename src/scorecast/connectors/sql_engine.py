@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from scorecast.config import Settings
 from scorecast.connectors.jdbc_url import database_url, describe_url
-from scorecast.connectors.safety import resolve_host
+from scorecast.connectors.safety import pinned_address
 from scorecast.errors import require_extra
 
 _DRIVER_EXTRAS = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
@@ -42,9 +42,9 @@ def data_store_engine(
     connect_args: dict[str, Any] = {}
     backend = url.get_backend_name()
     if url.drivername != "sqlite":
-        checked = resolve_host(url.host, url.port, allow_private=settings.allow_private_endpoints)
-        if checked:
-            url = _pinned(url, checked[0])
+        address = pinned_address(url.host, url.port, allow_private=settings.allow_private_endpoints)
+        if address is not None:
+            url = _pinned(url, address)
         if connect_timeout is not None:
             connect_args["connect_timeout"] = connect_timeout
     if backend in _DRIVER_EXTRAS:

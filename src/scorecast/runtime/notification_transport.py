@@ -27,7 +27,7 @@ import httpx
 
 from scorecast import __version__
 from scorecast.config import Settings, Smtp
-from scorecast.connectors.safety import UnsafeLocationError, resolve_host
+from scorecast.connectors.safety import UnresolvedHost, UnsafeLocationError, pinned_address
 from scorecast.domain.delivery_retry import AttemptResult, classify_http
 from scorecast.domain.notification_payload import email_subject, email_text
 from scorecast.domain.webhook_signing import signed_headers
@@ -56,9 +56,11 @@ def send_webhook(task: DeliveryTask, settings: Settings) -> AttemptOutcome:
     url = task.payload_url or ""
     try:
         parts = urlsplit(url)
-        checked = resolve_host(
+        address = pinned_address(
             parts.hostname, parts.port, allow_private=settings.allow_private_endpoints
         )
+    except UnresolvedHost as exc:  # the resolver may be back later; never connect by name
+        return AttemptOutcome(AttemptResult.RETRYABLE, error=f"payloadUrl: {exc}")
     except (UnsafeLocationError, ValueError) as exc:
         return AttemptOutcome(AttemptResult.REJECTED, error=f"payloadUrl refused: {exc}")
     body = webhook_body(task)
@@ -67,8 +69,8 @@ def send_webhook(task: DeliveryTask, settings: Settings) -> AttemptOutcome:
     headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
     target: str = url
     extensions: dict[str, Any] = {}
-    if checked:
-        target, host, extensions = pinned(parts, checked[0])
+    if address is not None:
+        target, host, extensions = pinned(parts, address)
         headers["host"] = host
     timeout = settings.notifications.timeout_seconds
     try:
