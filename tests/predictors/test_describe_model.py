@@ -182,6 +182,53 @@ def test_skops_refuses_a_function_named_under_sklearn(tmp_path: Path) -> None:
     assert not canary.exists()
 
 
+def test_skops_loads_scikit_learns_own_score_functions_and_dtypes(tmp_path: Path) -> None:
+    """What plain models hold and the trusted-types check must let through: a feature
+    selection's score function, a scorer's metric, a ``SimpleImputer``'s dtype."""
+    import skops.io
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, make_scorer
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    frame = training_frame()
+    pipeline = make_pipeline(SimpleImputer(), SelectKBest(f_classif, k=2), LogisticRegression())
+    search = GridSearchCV(
+        pipeline,
+        {"logisticregression__C": [0.5, 1.0]},
+        scoring=make_scorer(f1_score, pos_label="yes"),
+        cv=2,
+    )
+    search.fit(frame[NUMERIC], frame.y_bin)
+    path = tmp_path / "selected.skops"
+    skops.io.dump(search.best_estimator_, path)
+    found = describe_model(path, target="y", target_type="binary", positive_class="yes")
+    assert found.target_type == "binary"
+    scorer = tmp_path / "scorer.skops"
+    skops.io.dump(search, scorer)
+    assert describe_model(scorer, target="y", target_type="binary", positive_class="yes")
+
+
+def test_skops_refuses_scikit_learns_other_functions(tmp_path: Path) -> None:
+    """A function of scikit-learn outside its metrics and feature selection (this one writes
+    a file named by its arguments) is as untrusted as any other."""
+    import skops.io
+    from sklearn.datasets import dump_svmlight_file
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    frame = training_frame()
+    model = make_pipeline(FunctionTransformer(dump_svmlight_file), LinearRegression())
+    model.steps[1][1].fit(frame[NUMERIC], frame.y_reg)
+    path = tmp_path / "writes.skops"
+    skops.io.dump(model, path)
+    with pytest.raises(ModelLoadError, match="dump_svmlight_file"):
+        describe_model(path, target="y", target_type="regression", positive_class=None)
+
+
 def test_unloadable_and_unknown_artifacts(tmp_path: Path) -> None:
     garbage = tmp_path / "model.onnx"
     garbage.write_bytes(b"this is not a model")

@@ -2,12 +2,13 @@
 
 Only the types skops trusts by default (scikit-learn estimators, numpy, scipy building blocks)
 plus scikit-learn's own internal classes (e.g. the tree predictors of HistGradientBoosting,
-which skops does not list) are loaded; a file that needs any other type (a function, a class
-from another package) is refused with the list of those types, because loading them could run
-code. A name under ``sklearn.`` counts as scikit-learn's own class only when it is one: a class
-that a scikit-learn module defines. A name is only a path, and scikit-learn's modules import
-other packages' functions and classes (``sklearn.utils._testing.check_output`` is
-``subprocess.check_output``): trusting the prefix let a file run shell commands in a job. What
+which skops does not list), the score and metric functions of ``sklearn.feature_selection``
+and ``sklearn.metrics``, and ``numpy.dtype`` are loaded; a file that needs any other type (any
+other function, a class from another package) is refused with the list of those types, because
+loading them could run code. A name under ``sklearn.`` counts only when it is what it claims: a
+class or such a function defined in that very module. A name is only a path, and scikit-learn's
+modules import other packages' functions and classes (``sklearn.utils._testing.check_output``
+is ``subprocess.check_output``): trusting the prefix let a file run shell commands in a job. What
 the check let through is kept in its prepared form (``predictors.prepared``), so that later
 processes skip the check's cost.
 """
@@ -15,6 +16,7 @@ processes skip the check's cost.
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,9 @@ def _load_checked(path: Path) -> Any:
         untrusted = skops_io.get_untrusted_types(file=path)
     except Exception as exc:
         raise ModelLoadError(f"not a readable skops file: {exc}") from exc
-    refused = sorted(name for name in untrusted if not _sklearn_class(name))
+    refused = sorted(
+        name for name in untrusted if name not in _ALSO_TRUSTED and not _sklearn_class(name)
+    )
     if refused:
         raise ModelLoadError(
             "the skops file needs types that are not trusted: " + ", ".join(refused),
@@ -52,14 +56,25 @@ def _load_checked(path: Path) -> Any:
         raise ModelLoadError(f"the skops file could not be loaded: {exc}") from exc
 
 
+#: types skops does not list that plain scikit-learn models hold: ``numpy.dtype`` (a
+#: ``SimpleImputer`` keeps the dtype it was fitted on; building a dtype runs no code of the
+#: file's: a dtype of a class would need that class, which the check judges on its own)
+_ALSO_TRUSTED = frozenset({"numpy.dtype"})
 #: modules of scikit-learn's own tests and test helpers, never trusted
-_TESTING_MODULES = frozenset({"tests", "_testing", "estimator_checks", "conftest"})
+_TESTING_MODULES = frozenset({"tests", "_testing", "_mocking", "estimator_checks", "conftest"})
+#: the scikit-learn packages whose functions a model may hold: the score functions of feature
+#: selection (``SelectKBest(f_classif)``) and the metrics of a scorer (``make_scorer(f1_score)``),
+#: which compute on arrays. No other function is trusted: a ``FunctionTransformer`` calls its
+#: function with arguments the file chooses, and other scikit-learn functions write files
+#: (``dump_svmlight_file``) or fetch data.
+_FUNCTION_PACKAGES = ("sklearn.metrics.", "sklearn.feature_selection.")
 
 
 def _sklearn_class(name: str) -> bool:
     """Whether ``name`` (``module.Class``, as skops names a type) is a class that scikit-learn
-    itself defines: not a function, not another package's class that a scikit-learn module
-    imported. Only modules under ``sklearn.`` are imported to find out."""
+    itself defines in that very module, or a function of ``_FUNCTION_PACKAGES`` defined there:
+    not another package's function or class that a scikit-learn module imported, not a test
+    helper. Only modules under ``sklearn.`` are imported to find out."""
     module_name, _, attribute = name.rpartition(".")
     if not module_name.startswith("sklearn.") or not attribute:
         return False
@@ -69,11 +84,13 @@ def _sklearn_class(name: str) -> bool:
         found = getattr(importlib.import_module(module_name), attribute)
     except Exception:  # not there, or failing to import: not a class it defines
         return False
-    return (
-        isinstance(found, type)
-        and found.__module__.startswith("sklearn.")
-        and found.__qualname__ == attribute
-    )
+    if getattr(found, "__module__", None) != module_name:
+        return False  # imported from elsewhere (skops names a type by where it is defined)
+    if getattr(found, "__qualname__", None) != attribute:
+        return False
+    if isinstance(found, type):
+        return True
+    return inspect.isfunction(found) and module_name.startswith(_FUNCTION_PACKAGES)
 
 
 def describe(path: Path, declared: Declared, sha256: str) -> ModelDescription:
