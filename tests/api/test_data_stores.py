@@ -97,6 +97,13 @@ def test_bad_bodies_are_422_naming_the_field(live_server: LiveServer) -> None:
         {"jdbcUrl": f"{JDBC_URL}?Password=pw"},
         {"jdbcUrl": "jdbc:mysql://db.example.com:3306/x?PASSWORD=pw&User=bob"},
         {"jdbcUrl": JDBC_URL, "sqlalchemyUrl": "postgresql://db.example.com/sales"},
+        # other names for a secret or a user, dropped to connect but stored as written
+        {"jdbcUrl": f"{JDBC_URL}?sslpassword=pw"},
+        {"jdbcUrl": "jdbc:mysql://db.example.com:3306/x?trustCertificateKeyStorePassword=pw"},
+        {"jdbcUrl": JDBC_URL, "username": "alice"},
+        {"jdbcUrl": JDBC_URL, "pass": "pw"},
+        {"jdbcUrl": JDBC_URL, "fields": [{"id": "password", "value": "pw"}]},
+        {"sqlalchemyUrl": "postgresql://alice@db.example.com/sales"},
     ]
     cases += [({"type": "jdbc", "canonicalName": "x", "params": p}, "params") for p in secrets]
     for body, field in cases:

@@ -22,6 +22,7 @@ check means nothing. So these are refused, whatever ``SCORECAST_ALLOW_PRIVATE_EN
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -38,9 +39,19 @@ _KEPT_PARAMETERS = {
     "postgresql+psycopg": {"sslmode", "application_name", "connect_timeout"},
     "mysql+pymysql": {"charset"},
 }
-#: Parameters that carry a user or password, in any case (``Password=`` is a password to the
-#: drivers too): they belong in a basic credential, encrypted, never in a data store's params
-SECRET_PARAMETERS = frozenset({"password", "passwd", "pwd", "user"})
+#: Parameter names that carry a user or a secret, in any case (``Password=`` is a password to
+#: the drivers too; ``sslpassword``, ``trustCertificateKeyStorePassword``, ``apiToken`` ...):
+#: they belong in a basic credential, encrypted, never in a data store's params, which are
+#: stored as given and sent back
+_SECRET_NAME = re.compile(r"pass|pwd|secret|token|private.?key|credential", re.IGNORECASE)
+_USER_NAMES = frozenset({"user", "username", "uid"})
+
+
+def secret_like(name: str) -> bool:
+    """Whether a parameter called ``name`` would hold a user or a secret (see above)."""
+    return name.lower() in _USER_NAMES or _SECRET_NAME.search(name) is not None
+
+
 #: Query parameters that make a driver connect somewhere else than the checked host (libpq's
 #: ``host``/``hostaddr``/``service``…, pymysql's ``unix_socket``/``read_default_file``…).
 _REDIRECTING = {
@@ -110,7 +121,7 @@ def _from_jdbc(text: str) -> URL:
     if parts.username or parts.password:
         raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
     query = {key: value for key, value in parse_qsl(parts.query)}
-    if any(key.lower() in SECRET_PARAMETERS for key in query):  # drivers read any case
+    if any(secret_like(key) for key in query):  # stored as written, though dropped to connect
         raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
     _refuse_redirecting(query)
     kept = {key: value for key, value in query.items() if key in _KEPT_PARAMETERS[driver]}
@@ -142,8 +153,8 @@ def _refuse_redirecting(query: Mapping[str, object]) -> None:
 def _from_sqlalchemy(text: str) -> URL:
     _refuse_several_hosts(urlsplit(text).netloc)
     url = make_url(text)
-    if url.password:
-        raise UnsafeLocationError("must not contain a password (use a basic credential)")
+    if url.password or url.username or any(secret_like(key) for key in url.query):
+        raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
     backend = url.get_backend_name()
     if backend not in _DRIVERS:
         raise UnsafeLocationError(f"{backend} databases are not supported")

@@ -118,7 +118,7 @@ def _name(value: object) -> str:
 
 def _params(value: object, settings: Settings) -> dict[str, Any]:
     """Check the address the way the jdbc connector will read it; return the params."""
-    from scorecast.connectors.jdbc_url import SECRET_PARAMETERS, database_url
+    from scorecast.connectors.jdbc_url import database_url, secret_like
     from scorecast.connectors.safety import UnsafeLocationError
 
     params = dict(_object(value, "params"))
@@ -130,11 +130,17 @@ def _params(value: object, settings: Settings) -> dict[str, Any]:
         raise InvalidInput.at(f"params.{given[1]}", f"give one address: params.{key} is given too")
     if not isinstance(params[key], str):
         raise InvalidInput.at(f"params.{key}", "must be a string")
-    for secret_key in params:
-        if secret_key.lower() in SECRET_PARAMETERS:
-            raise InvalidInput.at(
-                f"params.{secret_key}", "is not stored in a data store (use a basic credential)"
-            )
+    secret_fields = [
+        f"params.{key}" for key in params if secret_like(key) and key not in _ADDRESS_KEYS
+    ] + [
+        f"params.fields.{index}"
+        for index, item in enumerate(params.get("fields") or [])
+        if isinstance(item, Mapping) and secret_like(str(item.get("id", item.get("name", ""))))
+    ]
+    if secret_fields:
+        raise InvalidInput.at(
+            secret_fields[0], "is not stored in a data store (use a basic credential)"
+        )
     _check_finite(params, "params")
     try:
         database_url(params, None, settings)
