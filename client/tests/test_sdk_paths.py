@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scorecast_client import Client, ScorecastError
+from scorecast_client import Client, InvalidId, ScorecastError
 from scorecast_client._backfills import backfills, cancel_call
 from scorecast_client._calls import segment
 from scorecast_client._definitions import fires_listing, preview_call
@@ -35,7 +35,7 @@ def test_an_id_becomes_one_segment_that_decodes_to_itself(ident: str) -> None:
 
 @pytest.mark.parametrize("ident", ["", "../deployments/" + ID, "a/b", "/"])
 def test_an_id_that_cannot_be_one_segment_is_refused(ident: str) -> None:
-    with pytest.raises(ValueError, match="id"):
+    with pytest.raises(InvalidId, match="id"):
         segment(ident)
 
 
@@ -61,9 +61,9 @@ def _client(handler: Handler, seen: list[str]) -> Client:
 def test_an_id_with_a_slash_is_never_sent() -> None:
     seen: list[str] = []
     with _client(lambda request: httpx.Response(204), seen) as client:
-        with pytest.raises(ValueError, match="not an id"):
+        with pytest.raises(InvalidId, match="not an id"):
             client.jobs.abort(f"../deployments/{ID}")
-        with pytest.raises(ValueError, match="not an id"):
+        with pytest.raises(InvalidId, match="not an id"):
             client.deployments.delete(f"x/../{ID}")
     assert seen == []
 

@@ -21,6 +21,7 @@ from scorecast_client._exceptions import (
     EndpointError,
     Forbidden,
     Invalid,
+    InvalidId,
     JobFailed,
     NotFound,
     ScorecastError,
@@ -48,7 +49,13 @@ from scorecast_client._models import (
     PreviewFireData,
     SchedulePreviewData,
 )
-from scorecast_client._settings import ClientSettings, Profile, profile_path, resolve
+from scorecast_client._settings import (
+    ClientSettings,
+    Profile,
+    normalize_endpoint,
+    profile_path,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from scorecast_client._async import AsyncClient, AsyncJob
@@ -84,6 +91,7 @@ __all__ = [
     "FireData",
     "Forbidden",
     "Invalid",
+    "InvalidId",
     "Job",
     "JobData",
     "JobFailed",
@@ -101,6 +109,7 @@ __all__ = [
     "Unauthorized",
     "WaitTimeout",
     "__version__",
+    "normalize_endpoint",
     "profile_path",
     "resolve",
 ]

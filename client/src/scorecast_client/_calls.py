@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
+from scorecast_client._exceptions import InvalidId
+
 T = TypeVar("T")
 
 Params = Mapping[str, str | int | list[str]]
@@ -75,13 +77,14 @@ def segment(value: str) -> str:
 
     Nothing in it can reach another URL: ``/``, ``?``, ``#`` and ``%`` are encoded, and so are
     the dots of ``.`` and ``..``, which httpx would otherwise resolve. Raises ValueError for a
-    value that cannot be an id: an empty one, or one with a ``/`` (the server decodes ``%2F``
-    before it routes a request, so the value could still name another object).
+    value that cannot be an id (``InvalidId``, a ValueError too): an empty one, or one with a
+    ``/`` (the server decodes ``%2F`` before it routes a request, so the value could still name
+    another object).
     """
     if not value:
-        raise ValueError("an id must not be empty")
+        raise InvalidId("an id must not be empty")
     if not is_segment(value):
-        raise ValueError(f"{value!r} is not an id: an id has no '/'")
+        raise InvalidId(f"{value!r} is not an id: an id has no '/'")
     if value in (".", ".."):
         return value.replace(".", "%2E")
     return quote(value, safe="")

@@ -55,6 +55,10 @@ class EndpointError(ConfigurationError):
     """The endpoint is not a usable http(s) URL; the message names the setting it came from."""
 
 
+class InvalidId(ScorecastError, ValueError):
+    """A value given as an id that cannot be one (empty, or holding a ``/``): nothing is sent."""
+
+
 class TransportError(ScorecastError):
     """No answer from the server: refused connection, DNS failure, timeout."""
 

@@ -79,11 +79,10 @@ def create(
 ) -> None:
     """Upload MODEL_PATH and print the new deployment's id."""
     import scorecast_client
-    from scorecast_client._settings import normalize_endpoint
 
     settings = Settings.from_env()
     try:
-        endpoint = normalize_endpoint(settings.endpoint, "SCORECAST_ENDPOINT")
+        endpoint = scorecast_client.normalize_endpoint(settings.endpoint, "SCORECAST_ENDPOINT")
     except scorecast_client.ConfigurationError as exc:
         raise InvalidInput(exc.message, {"SCORECAST_ENDPOINT": "is not an http(s) URL"}) from None
     if not settings.token:
@@ -127,7 +126,7 @@ def _fail_for(exc: scorecast_client.ScorecastError) -> NoReturn:
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """``error: message`` on standard error, then exit ``code``. SystemExit, since the CLI's
-    ``run`` turns a ScorecastError into exit 2 and drops a typer.Exit's code."""
+    """``error: message`` on standard error, then exit ``code`` (SystemExit: the CLI's ``run``
+    turns a ScorecastError into exit 2, whatever this command's documented code)."""
     typer.echo(f"error: {message}", err=True)
     raise SystemExit(code)
