@@ -54,10 +54,15 @@ def missing_columns(
 
 
 def check_columns(
-    description: ModelDescription, options: ScoringOptions, columns: list[str]
+    description: ModelDescription,
+    options: ScoringOptions,
+    columns: list[str],
+    *,
+    output_names: bool = True,
 ) -> None:
-    """Raise ``JobFailure`` naming the feature or passthrough columns the input lacks, or the
-    column name the output would hold twice (``check_output_names``)."""
+    """Raise ``JobFailure`` naming the feature or passthrough columns the input lacks, or, with
+    ``output_names``, the column name the output would hold twice (``check_output_names``: a
+    job checks it once, at its first chunk; each chunk's ``assemble`` refuses it anyway)."""
     features, passthrough = missing_columns(description, options, columns)
     if features:
         raise JobFailure(
@@ -69,7 +74,8 @@ def check_columns(
             f"the input lacks the passthrough columns: {', '.join(passthrough)}",
             {"passthroughColumns": {"missing": passthrough}},
         )
-    check_output_names(description, options, columns)
+    if output_names:
+        check_output_names(description, options, columns)
 
 
 def score_chunk(
@@ -79,7 +85,7 @@ def score_chunk(
     batch: pa.RecordBatch,
 ) -> ScoredChunk:
     """Score every row of ``batch``; the output has one row per input row, in order."""
-    check_columns(description, options, batch.schema.names)
+    check_columns(description, options, batch.schema.names, output_names=False)
     rows = batch.num_rows
     status: list[str | None] = [None] * rows
     if ROW_ERROR_COLUMN in batch.schema.names:
