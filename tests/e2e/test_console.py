@@ -197,6 +197,9 @@ def test_pages_and_actions_refuse_without_session_csrf_or_own_organization(
             assert posted.status_code == 403, posted.text
             assert "scorecast_session" not in posted.cookies
             assert "sent from another site" in posted.text
+        # a sign-in form in an older tab stays valid when another tab shows the page again
+        older = _csrf(anonymous.get("/login").text)
+        assert _csrf(anonymous.get("/login").text) == older
         assert "script-src 'self'" in wrong.headers["content-security-policy"]
         assert "unsafe-inline" not in wrong.headers["content-security-policy"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
@@ -185,14 +186,20 @@ def favicon() -> FileResponse:
 # --- signing in and out ---------------------------------------------------------------------
 
 
+#: what a sign-in cookie made by ``_login_form`` looks like (``secrets.token_urlsafe(24)``)
+_NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     return _login_form(request, _local(next), None)
 
 
 def _login_form(request: Request, next_path: str, error: str | None, status: int = 200) -> Response:
-    """The sign-in page with a fresh form token and its cookie (``web/session.py``)."""
-    nonce = secrets.token_urlsafe(24)
+    """The sign-in page with a form token and its cookie (``web/session.py``): the browser's
+    cookie when it has one (a sign-in form in another tab stays valid), else a new one."""
+    sent = request.cookies.get(LOGIN_COOKIE, "")
+    nonce = sent if _NONCE.fullmatch(sent) else secrets.token_urlsafe(24)
     context = {"next": next_path, "error": error, "login_csrf": _keys(request).login_csrf(nonce)}
     response = render(request, "login.html", context, status_code=status)
     response.set_cookie(
