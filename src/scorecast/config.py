@@ -180,22 +180,25 @@ def _storage_url(env: Mapping[str, str]) -> str:
             {"SCORECAST_STORAGE_URL": "not a storage URL"},
         )
     if scheme.lower() == "file":
-        _check_file_url(value)
+        file_storage_folder(value)
     return value
 
 
-def _check_file_url(value: str) -> None:
-    """A ``file://`` storage URL names an absolute folder on this machine: ``file:///folder``
-    (or ``file://localhost/folder``); ``file://folder`` would make ``folder`` a host."""
-    from urllib.parse import urlsplit
+def file_storage_folder(value: str) -> str:
+    """The folder a ``file://`` storage URL names (percent-escapes decoded): an absolute folder
+    on this machine, ``file:///folder`` (or ``file://localhost/folder``); ``InvalidInput``
+    otherwise (``file://folder`` would make ``folder`` a host, and was written at the root)."""
+    from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(value)
-    if parts.netloc.lower() not in ("", "localhost") or not parts.path.startswith("/"):
+    folder = unquote(parts.path)
+    if parts.netloc.lower() not in ("", "localhost") or not folder.startswith("/"):
         raise InvalidInput(
             f"SCORECAST_STORAGE_URL must name an absolute folder as file:///folder (three "
             f"slashes), not {value!r}",
             {"SCORECAST_STORAGE_URL": "not an absolute file URL"},
         )
+    return folder
 
 
 DASK_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")

@@ -18,7 +18,7 @@ def _settings(home: Path, storage_url: str) -> Settings:
 
 @pytest.mark.parametrize("url", ["file://relative/x", "file://host/srv", "file://localhost"])
 def test_a_file_url_without_an_absolute_local_folder_is_refused(tmp_path: Path, url: str) -> None:
-    with pytest.raises(StorageError, match="is not file:///folder"):
+    with pytest.raises(StorageError, match="must name an absolute folder as file:///folder"):
         open_storage(_settings(tmp_path, url))
 
 

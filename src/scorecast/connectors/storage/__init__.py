@@ -15,8 +15,9 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from scorecast.config import Settings
+from scorecast.config import Settings, file_storage_folder
 from scorecast.connectors.storage.base import BlobMissing, BlobStore, StorageError
+from scorecast.errors import InvalidInput
 from scorecast.home_layout import STORAGE_FOLDERS
 
 __all__ = ["BlobMissing", "BlobStore", "StorageError", "open_storage"]
@@ -47,11 +48,11 @@ def _open(settings: Settings) -> BlobStore:
     if scheme == "file":
         from scorecast.connectors.storage.local import LocalBlobStore
 
-        if place.lower() not in ("", "localhost") or not prefix.startswith("/"):
-            raise StorageError(
-                f"SCORECAST_STORAGE_URL {url!r} is not file:///folder (an absolute folder)"
-            )
-        return LocalBlobStore(Path(prefix), STORAGE_FOLDERS)
+        try:
+            folder = file_storage_folder(url)
+        except InvalidInput as exc:
+            raise StorageError(exc.message) from None
+        return LocalBlobStore(Path(folder), STORAGE_FOLDERS)
     if not place:
         raise StorageError(f"SCORECAST_STORAGE_URL {url!r} names no bucket or container")
     if scheme == "s3":
