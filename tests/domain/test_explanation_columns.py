@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from scorecast.domain.explanation_columns import explained_class_count, explained_classes
+from scorecast.domain.explanation_columns import explained_classes
+from scorecast.domain.output_names import explained_class_count
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.predictors.base import Feature, ModelDescription
 

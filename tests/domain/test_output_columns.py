@@ -14,9 +14,8 @@ from scorecast.domain.explanation_columns import (
     explained_rows,
     qualitative_strength,
 )
-from scorecast.domain.output_columns import (
-    assemble,
-    check_output_names,
+from scorecast.domain.output_columns import assemble, check_output_names
+from scorecast.domain.output_names import (
     duplicate_name_problem,
     model_column_names,
     passthrough_names,

@@ -11,7 +11,7 @@ import pytest
 from model_zoo import FEATURES, BuiltModel, training_frame
 
 from scorecast.domain.csv_settings import CsvSettings
-from scorecast.domain.output_columns import prediction_column, probability_column
+from scorecast.domain.output_names import prediction_column, probability_column
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine.runner import csv_column_types
 from scorecast.engine.scoring import score_chunk

@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from hypothesis_profiles import examples
-from scorecast.domain.output_columns import prediction_column, probability_column
+from scorecast.domain.output_names import prediction_column, probability_column
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine.scoring import score_chunk
 from scorecast.errors import ModelLoadError

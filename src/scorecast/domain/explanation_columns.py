@@ -30,31 +30,22 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from scorecast.domain.output_names import (
+    class_column,
+    class_explanation_column,
+    explained_class_count,
+    explanation_column,
+)
+
 if TYPE_CHECKING:
     from scorecast.domain.model_description import ModelDescription
     from scorecast.domain.scoring_options import ScoringOptions
 
-EXPLANATION_PARTS = ("FEATURE_NAME", "STRENGTH", "ACTUAL_VALUE", "QUALITATIVE_STRENGTH")
 #: cut-offs of the qualitative strength, as a fraction of the row's largest |contribution|
 QUALITATIVE_CUTOFFS = (0.5, 0.2)
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
-
-
-def explanation_column(index: int, part: str) -> str:
-    """``EXPLANATION_<index>_<part>``; ``index`` counts from 1."""
-    return f"EXPLANATION_{index}_{part}"
-
-
-def class_column(rank: int) -> str:
-    """``CLASS_<rank>``: the label of the ``rank``-th explained class (from 1)."""
-    return f"CLASS_{rank}"
-
-
-def class_explanation_column(rank: int, index: int, part: str) -> str:
-    """``CLASS_<rank>_EXPLANATION_<index>_<part>``; both count from 1."""
-    return f"{class_column(rank)}_{explanation_column(index, part)}"
 
 
 def qualitative_strength(strength: float, row_max_abs: float) -> str:
@@ -77,15 +68,6 @@ class Explanations:
 
     contributions: FloatArray
     classes: IndexArray | None = None
-
-
-def explained_class_count(description: ModelDescription, options: ScoringOptions) -> int:
-    """K, the number of ``CLASS_<k>`` blocks; 0 for the one-class-per-row layout."""
-    if description.target_type != "multiclass" or options.max_explanations <= 0:
-        return 0
-    if options.explanation_num_top_classes is not None:
-        return min(options.explanation_num_top_classes, len(description.class_labels))
-    return len(options.explanation_class_names)
 
 
 def explained_classes(
@@ -132,23 +114,6 @@ def explained_rows(
             wanted |= value < low
     result: npt.NDArray[np.bool_] = wanted & ~failed
     return result
-
-
-def explanation_names(description: ModelDescription, options: ScoringOptions) -> list[str]:
-    """The names of the columns ``explanation_columns`` returns, in the same order."""
-    if options.max_explanations <= 0:
-        return []
-    slots = range(1, min(options.max_explanations, len(description.feature_names)) + 1)
-    count = explained_class_count(description, options)
-    if count == 0:
-        return [explanation_column(i, part) for i in slots for part in EXPLANATION_PARTS]
-    names: list[str] = []
-    for rank in range(1, count + 1):
-        names.append(class_column(rank))
-        names.extend(
-            class_explanation_column(rank, i, part) for i in slots for part in EXPLANATION_PARTS
-        )
-    return names
 
 
 def explanation_columns(

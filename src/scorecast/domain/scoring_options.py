@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scorecast.domain.job_spec import ChunkSize, JobSpec
-from scorecast.domain.output_columns import output_name_problem
+from scorecast.domain.output_names import output_name_problem
 from scorecast.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def check_against_model(
     options: ScoringOptions, description: ModelDescription, header: list[str] | None
 ) -> None:
     """Refuse options the deployment cannot honour (a 422 at submit), and an output that would
-    have two columns of one name (``output_columns.output_name_problem``).
+    have two columns of one name (``output_names.output_name_problem``).
 
     ``header`` is the input's column names when known at submit time; then missing feature
     columns and missing passthrough columns are refused here instead of failing the job.

@@ -24,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scorecast.domain.output_columns import ROW_ERROR_COLUMN
+    from scorecast.domain.output_names import ROW_ERROR_COLUMN
     from scorecast.formats.batch_cutting import batches_of_about
     from scorecast.formats.csv_blocks import (
         CsvHeader,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 # Loaded on first use: the chunk types (``scorecast.formats.chunks``) are imported by modules of
 # the service process, which must not load pyarrow for them.
 _WHERE = {
-    "ROW_ERROR_COLUMN": "scorecast.domain.output_columns",
+    "ROW_ERROR_COLUMN": "scorecast.domain.output_names",
     "batches_of_about": "scorecast.formats.batch_cutting",
     "CsvHeader": "scorecast.formats.csv_blocks",
     "csv_data_start": "scorecast.formats.csv_blocks",

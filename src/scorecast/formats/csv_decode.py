@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from scorecast.domain.output_columns import ROW_ERROR_COLUMN
+from scorecast.domain.output_names import ROW_ERROR_COLUMN
 from scorecast.formats.chunks import CsvBlock
 from scorecast.formats.csv_blocks import parse_header
 from scorecast.formats.dialect import csv_dialect
