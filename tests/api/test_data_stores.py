@@ -103,7 +103,7 @@ def test_bad_bodies_are_422_naming_the_field(live_server: LiveServer) -> None:
         {"jdbcUrl": JDBC_URL, "username": "alice"},
         {"jdbcUrl": JDBC_URL, "pass": "pw"},
         {"jdbcUrl": JDBC_URL, "fields": [{"id": "password", "value": "pw"}]},
-        {"sqlalchemyUrl": "postgresql://alice@db.example.com/sales"},
+        {"sqlalchemyUrl": "postgresql://alice:pw@db.example.com/sales"},
     ]
     cases += [({"type": "jdbc", "canonicalName": "x", "params": p}, "params") for p in secrets]
     for body, field in cases:

@@ -153,8 +153,10 @@ def _refuse_redirecting(query: Mapping[str, object]) -> None:
 def _from_sqlalchemy(text: str) -> URL:
     _refuse_several_hosts(urlsplit(text).netloc)
     url = make_url(text)
-    if url.password or url.username or any(secret_like(key) for key in url.query):
-        raise UnsafeLocationError("must not contain a user or password (use a basic credential)")
+    # a user without a password may stay (a database that trusts it: a basic credential needs
+    # a password); a password, or a query parameter holding a secret, never
+    if url.password or any(secret_like(key) for key in url.query):
+        raise UnsafeLocationError("must not contain a password (use a basic credential)")
     backend = url.get_backend_name()
     if backend not in _DRIVERS:
         raise UnsafeLocationError(f"{backend} databases are not supported")
