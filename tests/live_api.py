@@ -17,8 +17,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from sqlalchemy import Engine
 
@@ -149,3 +151,16 @@ def serve_app(settings: Settings, engine: Engine, app: Any = None) -> Iterator[s
         server.stop()
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture(name="settings")
+def file_root_settings_fixture(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """The conftest's settings with a file root (``filesystem`` intake and output allowed),
+    also in the environment (the scheduler's checks read it there). A module that imports it
+    (``# noqa: F401``) overrides ``settings`` with it."""
+    root = tmp_path / "files"
+    root.mkdir()
+    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
+    return Settings.from_env()

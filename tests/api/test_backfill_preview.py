@@ -16,21 +16,13 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     deployment_a_fixture,
 )
 
-from scorecast.config import Settings
+from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service import accounts, backfills
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
 DAILY_0300 = {"minute": [0], "hour": [3], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    root = tmp_path / "files"
-    root.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
-    return Settings.from_env()
 
 
 def _definition(api: Api, deployment: str, root: Path) -> str:

@@ -22,7 +22,7 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
 )
 from sqlalchemy import select, update
 
-from scorecast.config import Settings
+from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
 from scorecast.runtime.backfill_pump import BackfillPump
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job, ScheduleFire
@@ -37,14 +37,6 @@ DAILY_0300 = {
 START = datetime(2026, 1, 1, tzinfo=UTC)
 TEN_DAYS = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-11T00:00:00Z"}
 EXPECTED = [START + timedelta(days=d, hours=3) for d in range(10)]
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    root = tmp_path / "files"
-    root.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
-    return Settings.from_env()
 
 
 @pytest.fixture

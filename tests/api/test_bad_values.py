@@ -5,7 +5,6 @@ before year 1 in UTC. Each is a 422 naming its field; an unexpected error is a 5
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +19,11 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from live_api import LiveServer, serve_app
+from live_api import (  # noqa: F401 (file_root_settings_fixture is the settings fixture)
+    LiveServer,
+    file_root_settings_fixture,
+    serve_app,
+)
 from scorecast.api.json_values import MAX_JSON_DEPTH, MAX_JSON_INTEGER, check_json_values
 from scorecast.config import Settings
 from scorecast.errors import InvalidInput
@@ -35,15 +38,6 @@ LISTS = [
     "batchPredictions/",
     "batchPredictionJobDefinitions/",
 ]
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The conftest's settings with a file root (``filesystem`` locations are allowed)."""
-    root = tmp_path / "files"
-    root.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
-    return Settings.from_env()
 
 
 @SQLITE

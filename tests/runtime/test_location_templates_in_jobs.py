@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from live_api import LiveServer
-from scorecast.config import Settings
+from live_api import (  # noqa: F401 (file_root_settings_fixture is the settings fixture)
+    LiveServer,
+    file_root_settings_fixture,
+)
 from scorecast.demo import DATA, MODEL
 from scorecast.service.firing import fire_due_definitions
 from scorecast.store.db import session_scope
@@ -31,16 +33,6 @@ EVERY_MINUTE = {
     "dayOfWeek": ["*"],
 }
 VALID = "{attempt}, {created_time}, {job_id}, {scheduled_time}"
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The test's settings with a file root (``filesystem`` intake and output), also in the
-    environment (the scheduler's checks read it there)."""
-    root = tmp_path / "files"
-    root.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(root))
-    return Settings.from_env()
 
 
 @pytest.fixture

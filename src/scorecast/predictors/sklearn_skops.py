@@ -43,7 +43,7 @@ def _load_checked(path: Path) -> Any:
     except Exception as exc:
         raise ModelLoadError(f"not a readable skops file: {exc}") from exc
     refused = sorted(
-        name for name in untrusted if name not in _ALSO_TRUSTED and not _sklearn_class(name)
+        name for name in untrusted if name not in _ALSO_TRUSTED and not _trusted_sklearn_name(name)
     )
     if refused:
         raise ModelLoadError(
@@ -70,7 +70,7 @@ _TESTING_MODULES = frozenset({"tests", "_testing", "_mocking", "estimator_checks
 _FUNCTION_PACKAGES = ("sklearn.metrics.", "sklearn.feature_selection.")
 
 
-def _sklearn_class(name: str) -> bool:
+def _trusted_sklearn_name(name: str) -> bool:
     """Whether ``name`` (``module.Class``, as skops names a type) is a class that scikit-learn
     itself defines in that very module, or a function of ``_FUNCTION_PACKAGES`` defined there:
     not another package's function or class that a scikit-learn module imported, not a test
