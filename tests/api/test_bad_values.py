@@ -84,6 +84,20 @@ def test_a_nul_in_a_path_or_query_is_422_naming_it_on_both_stores(
     assert api_a.get("batchPredictionJobDefinitions/?searchName=%2500").status_code == 200
 
 
+@pytest.mark.parametrize("slash", ["%2F", "%2f"])
+def test_an_encoded_slash_in_a_path_is_422_not_more_path(
+    api_a: Api, deployment_a: str, slash: str
+) -> None:
+    """Routes match the decoded path: ``deployments/<id>%2Fsettings/`` answered as
+    ``deployments/<id>/settings/`` (an id holding a slash reached another route)."""
+    assert api_a.get(f"deployments/{deployment_a}/settings/").status_code == 200
+    errors = assert_json_error(api_a.get(f"deployments/{deployment_a}{slash}settings/"), 422)
+    assert errors["errors"] == {
+        "path": "must not contain an encoded slash (%2F): no id or name in a path holds one"
+    }
+    assert api_a.get("batchPredictionJobDefinitions/?searchName=a%2Fb").status_code == 200
+
+
 @SQLITE
 @pytest.mark.parametrize("part", ["1e3", "-1", "x"])
 def test_a_bad_part_number_is_422_naming_it_as_the_wire_does(api_a: Api, part: str) -> None:

@@ -19,7 +19,6 @@ from scorecast.api.body_limits import BodyLimitMiddleware
 from scorecast.api.docs import install_docs
 from scorecast.api.documented import ERROR_RESPONSES
 from scorecast.api.errors import AsciiJSONResponse, RequestIdMiddleware, install_error_handlers
-from scorecast.api.nul_guard import NulGuardMiddleware
 from scorecast.api.routes import (
     backfills,
     batch_predictions,
@@ -36,6 +35,7 @@ from scorecast.api.routes import (
     schedules,
     version,
 )
+from scorecast.api.url_guard import UrlGuardMiddleware
 from scorecast.config import Settings
 from scorecast.connectors.storage import open_storage
 from scorecast.metrics import Metrics, MetricsMiddleware
@@ -68,7 +68,7 @@ def create_app(settings: Settings, engine: Engine, *, metrics: Metrics | None = 
     install_docs(app, title="scorecast")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
-    app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(UrlGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for module in (
         version,
