@@ -42,6 +42,9 @@ Variables:
   ``dask`` extra) on which a worker server scores each job whose input can be split (files on
   the filesystem, S3, Azure or GCS), one task per part (``engine.dask_executor``); other jobs
   run locally. Unset by default: every job runs on the worker's machine.
+- ``SCORECAST_FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-Proto`` the API believes
+  (addresses or networks, comma-separated, or ``*``; default ``127.0.0.1``): behind a TLS
+  proxy on another machine, the links of every answer say ``https://`` only when it is named.
 - ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
   attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
 - Retention (``RetentionSettings``; what a job definition without a ``retention`` of its own
@@ -75,6 +78,7 @@ Variables:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -158,6 +162,26 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise InvalidInput(f"{name} must be a whole number (1 or more), not {raw!r}")
     return value
+
+
+def _forwarded_allow_ips(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``SCORECAST_FORWARDED_ALLOW_IPS``: comma-separated addresses or networks (``10.0.0.0/8``),
+    or ``*`` for any; unset: ``127.0.0.1`` (a proxy on this machine), as uvicorn's default."""
+    raw = env.get("SCORECAST_FORWARDED_ALLOW_IPS", "").strip()
+    if not raw:
+        return ("127.0.0.1",)
+    entries = tuple(entry.strip() for entry in raw.split(","))
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise InvalidInput(
+                "SCORECAST_FORWARDED_ALLOW_IPS must be addresses or networks separated by commas"
+                f" (such as 10.0.0.5,10.1.0.0/16), or *: {entry!r} is neither"
+            ) from None
+    return entries
 
 
 def _optional_count(env: Mapping[str, str], name: str) -> int | None:
@@ -408,6 +432,9 @@ class Settings:
     storage_url: str = ""
     #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
     dask_address: str = ""
+    #: ``SCORECAST_FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-Proto`` and
+    #: ``X-Forwarded-For`` the API believes (addresses or networks, or ``*``)
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     limits: Limits = field(default_factory=Limits)
     smtp: Smtp = field(default_factory=Smtp)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
@@ -455,6 +482,7 @@ class Settings:
             scheduler_lanes=_count(env, "SCORECAST_SCHEDULER_LANES", 1),
             storage_url=_storage_url(env),
             dask_address=_dask_address(env),
+            forwarded_allow_ips=_forwarded_allow_ips(env),
             limits=Limits.from_env(env),
             smtp=Smtp.from_env(env),
             notifications=NotificationSettings.from_env(env),
