@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,8 @@ _KNOWN_UNSUPPORTED = {
     "box_jwt",
 }
 _COMMON = ("name", "credentialType", "description")
+#: ``orderBy`` of the list: ascending or not (by creation, ties by id)
+ORDERINGS: Final = {"creationDate": True, "-creationDate": False}
 
 
 def create_credential(
@@ -92,10 +94,35 @@ def get_credential(session: Session, caller: Caller, credential_id: str) -> Cred
 
 
 def list_credentials(
-    session: Session, caller: Caller, *, offset: int, limit: int
+    session: Session,
+    caller: Caller,
+    *,
+    offset: int,
+    limit: int,
+    types: Sequence[str] = (),
+    order_by: str | None = None,
 ) -> tuple[Sequence[Credential], int]:
-    """A page of the organization's credentials, newest first, and the total count."""
-    return org_page(session, Credential, caller.org_id, offset=offset, limit=limit)
+    """A page of the organization's credentials and the total count.
+
+    ``types``: DataRobot's filter, each value one type or several comma-separated; a DataRobot
+    type this server does not store matches none, any other is InvalidInput naming ``types``.
+    ``order_by``: one of ``ORDERINGS`` (InvalidInput naming ``orderBy`` otherwise); newest
+    first when None.
+    """
+    wanted = _wanted_types(types)
+    if order_by is not None and order_by not in ORDERINGS:
+        raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
+    conditions = [Credential.credential_type.in_(sorted(wanted))] if wanted else []
+    ascending = order_by is not None and ORDERINGS[order_by]
+    return org_page(
+        session,
+        Credential,
+        caller.org_id,
+        *conditions,
+        offset=offset,
+        limit=limit,
+        order_by=(Credential.created.asc(), Credential.id.asc()) if ascending else None,
+    )
 
 
 def update_credential(
@@ -152,6 +179,19 @@ def reveal(session: Session, org_id: str, credential_id: str, settings: Settings
     credential = in_org(session, Credential, org_id, credential_id)
     fields = SecretBox.from_settings(settings).decrypt(credential.secret)
     return {"credentialType": credential.credential_type, **fields}
+
+
+def _wanted_types(values: Sequence[str]) -> set[str]:
+    """The credential types of the ``types`` filter (repeated, or comma-separated)."""
+    known = set(CREDENTIAL_TYPES) | _KNOWN_UNSUPPORTED
+    wanted = {part.strip() for value in values for part in value.split(",")}
+    for credential_type in sorted(wanted):
+        if credential_type not in known:
+            valid = ", ".join(sorted(known))
+            raise InvalidInput.at(
+                "types", f"unknown credential type {credential_type!r}; one of {valid}"
+            )
+    return wanted
 
 
 def _object(body: object) -> Mapping[str, Any]:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -23,6 +24,8 @@ from scorecast.store.types import utcnow
 SUPPORTED_TYPES = ("jdbc",)
 _ADDRESS_KEYS = ("jdbcUrl", "sqlalchemyUrl", "url")
 _MAX_NAME = 200
+#: a page size no organization's data stores reach (a LIMIT every store takes)
+_EVERY_ROW = 2**31 - 1
 
 
 def create_data_store(
@@ -52,11 +55,32 @@ def get_data_store(session: Session, caller: Caller, data_store_id: str) -> Data
 
 
 def list_data_stores(
-    session: Session, caller: Caller, *, offset: int, limit: int, type_filter: str | None = None
+    session: Session,
+    caller: Caller,
+    *,
+    offset: int,
+    limit: int | None,
+    type_filter: str | None = None,
+    name: str | None = None,
 ) -> tuple[Sequence[DataStore], int]:
-    """A page of the organization's data stores (newest first) and the total count."""
-    wanted = [DataStore.type == type_filter] if type_filter and type_filter != "all" else []
-    return org_page(session, DataStore, caller.org_id, *wanted, offset=offset, limit=limit)
+    """A page of the organization's data stores (newest first) and the total count.
+
+    ``limit`` None: every store from ``offset`` on (``DataStore.list()`` reads one page only).
+    ``name``: a part of ``canonicalName``, ignoring case (LIKE's ``%`` and ``_`` are plain
+    characters; on SQLite, case is ignored for ASCII letters only)."""
+    wanted: list[ColumnElement[bool]] = []
+    if type_filter and type_filter != "all":
+        wanted.append(DataStore.type == type_filter)
+    if name:
+        wanted.append(DataStore.canonical_name.icontains(name, autoescape=True))
+    return org_page(
+        session,
+        DataStore,
+        caller.org_id,
+        *wanted,
+        offset=offset,
+        limit=_EVERY_ROW if limit is None else limit,
+    )
 
 
 def update_data_store(

@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from scorecast import home_layout
@@ -26,7 +26,7 @@ from scorecast.connectors.storage import BlobStore, open_storage
 from scorecast.connectors.storage.cache import forget
 from scorecast.domain.job_statuses import ACTIVE_STATUSES
 from scorecast.domain.model_description import TARGET_TYPES, ModelDescription
-from scorecast.errors import Conflict, InvalidInput, ModelLoadError
+from scorecast.errors import Conflict, InvalidInput, ModelLoadError, UnsupportedFeature
 from scorecast.service.caller import Caller
 from scorecast.service.model_inspection import describe_in_child
 from scorecast.service.secrets import signing_keys
@@ -152,14 +152,68 @@ def deployment_labelled(session: Session, caller: Caller, label: str) -> Deploym
 
 
 def list_deployments(
-    session: Session, caller: Caller, *, offset: int, limit: int, search: str | None = None
+    session: Session,
+    caller: Caller,
+    *,
+    offset: int,
+    limit: int,
+    search: str | None = None,
+    order_by: str | None = None,
 ) -> tuple[Sequence[Deployment], int]:
-    """A page of the organization's deployments (newest first) and the total count;
-    ``search`` matches a part of the label, ignoring case."""
+    """A page of the organization's deployments and the total count; ``search`` matches a
+    part of the label, ignoring case.
+
+    ``order_by``: one of ``ORDERINGS`` (a leading ``-`` descends); newest first when None.
+    DataRobot's health and usage orders are UnsupportedFeature, anything else InvalidInput,
+    both naming ``orderBy``.
+    """
     wanted = []
     if search:
         wanted.append(func.lower(Deployment.label).contains(search.lower(), autoescape=True))
-    return org_page(session, Deployment, caller.org_id, *wanted, offset=offset, limit=limit)
+    ordering = None if order_by is None else _ordering(order_by)
+    return org_page(
+        session,
+        Deployment,
+        caller.org_id,
+        *wanted,
+        offset=offset,
+        limit=limit,
+        order_by=ordering,
+    )
+
+
+#: ``orderBy`` values of the list, each ascending and with ``-`` descending:
+#: ``label`` ignoring case (ties by id); ``lastPredictionTimestamp`` by when the deployment's
+#: newest batch prediction job was submitted, a deployment without jobs counting as oldest
+ORDERINGS: Final = ("label", "lastPredictionTimestamp")
+#: DataRobot's orders this server keeps no figures for (health, recent prediction counts)
+_UNSUPPORTED_ORDERINGS = ("serviceHealth", "modelHealth", "accuracyHealth", "recentPredictions")
+
+
+def _ordering(order_by: str) -> tuple[ColumnElement[Any], ...]:
+    key = order_by.removeprefix("-")
+    descending = key != order_by
+    if key in _UNSUPPORTED_ORDERINGS:
+        raise UnsupportedFeature.at(
+            "orderBy",
+            f"{key} is not kept by this server; order by {' or '.join(ORDERINGS)}",
+        )
+    if key == "label":  # sorted, not read in order: no index has the label (an org's few)
+        columns = (func.lower(Deployment.label), Deployment.label, Deployment.id)
+        return tuple(column.desc() if descending else column.asc() for column in columns)
+    if key == "lastPredictionTimestamp":
+        # one index lookup per deployment: ix_jobs_deployment (deployment_id, org_id, created)
+        newest_job = (
+            select(func.max(Job.created))
+            .where(Job.deployment_id == Deployment.id, Job.org_id == Deployment.org_id)
+            .correlate(Deployment)
+            .scalar_subquery()
+        )
+        if descending:
+            return (newest_job.desc().nulls_last(), Deployment.id.desc())
+        return (newest_job.asc().nulls_first(), Deployment.id.asc())
+    valid = ", ".join(f"{name}, -{name}" for name in ORDERINGS)
+    raise InvalidInput.at("orderBy", f"must be one of {valid}")
 
 
 def update_deployment(

@@ -60,8 +60,13 @@ class JobFilters:
     sources: Sequence[str] = ()
     intake_types: Sequence[str] = ()
     output_types: Sequence[str] = ()
+    #: ``created >= created_after`` (``startDateTime``)
     created_after: datetime | None = None
+    #: ``created < created_before``: the end of a range such as a day (the console's)
     created_before: datetime | None = None
+    #: ``created <= created_until``: DataRobot's ``endDateTime``, "the latest time the job was
+    #: added (inclusive)"
+    created_until: datetime | None = None
     order_by: str = "-created"
 
 
@@ -352,6 +357,8 @@ def _conditions(filters: JobFilters) -> list[ColumnElement[bool]]:
         wanted.append(Job.created >= filters.created_after)
     if filters.created_before is not None:
         wanted.append(Job.created < filters.created_before)
+    if filters.created_until is not None:
+        wanted.append(Job.created <= filters.created_until)
     return wanted
 
 

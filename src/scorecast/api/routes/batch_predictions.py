@@ -104,6 +104,8 @@ def list_batch_predictions(
 
     ``status=ABORTED`` also finds failed jobs (shown ABORTED); ``status=FAILED`` only those.
     ``source`` may repeat; ``source=-api`` excludes the jobs submitted through the API.
+    ``startDateTime`` and ``endDateTime`` both include their moment; ``cutoffHours`` (jobs of
+    the last hours) applies only without ``startDateTime``, as DataRobot documents.
 
     ``limit=0`` means the default page size. ``allJobs`` is accepted for compatibility: every
     member of an organization sees all of its jobs. ``modelId`` and ``hostname`` (leaderboard
@@ -119,12 +121,12 @@ def list_batch_predictions(
             "hostname", "jobs here do not use prediction servers; filter with deploymentId"
         )
     limit = limit or DEFAULT_LIMIT
+    # DataRobot: startDateTime "will ignore cutoffHours if set"; endDateTime is inclusive
     created_after = _utc(start, "startDateTime")
-    if cutoff_hours is not None:
-        cutoff = datetime.now(UTC) - timedelta(hours=cutoff_hours)
-        created_after = max(created_after, cutoff) if created_after else cutoff
-    created_before = _utc(end, "endDateTime")
-    if created_after and created_before and created_after > created_before:
+    if created_after is None and cutoff_hours is not None:
+        created_after = datetime.now(UTC) - timedelta(hours=cutoff_hours)
+    created_until = _utc(end, "endDateTime")
+    if created_after and created_until and created_after > created_until:
         raise InvalidInput.at("endDateTime", "must not be before startDateTime")
     filters = jobs.JobFilters(
         statuses=status or (),
@@ -135,7 +137,7 @@ def list_batch_predictions(
         intake_types=intake_type or (),
         output_types=output_type or (),
         created_after=created_after,
-        created_before=created_before,
+        created_until=created_until,
         order_by=order_by,
     )
     page, total = jobs.list_jobs(session, caller, filters, offset=offset, limit=limit)

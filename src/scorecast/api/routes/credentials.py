@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
@@ -42,15 +42,25 @@ def create_credential(
 
 @router.get("/credentials/", name="list_credentials", responses=PAGE_RESPONSE)
 def list_credentials(
+    *,
     request: Request,
     session: SessionDep,
     caller: CallerDep,
     offset: Offset = 0,
     limit: Limit = DEFAULT_LIMIT,
+    types: Annotated[
+        list[str] | None, Query(description="credential types; repeat or comma-separate")
+    ] = None,
+    order_by: Annotated[
+        str | None, Query(alias="orderBy", description="creationDate or -creationDate")
+    ] = None,
 ) -> dict[str, Any]:
-    """The organization's credentials, newest first."""
+    """The organization's credentials, newest first unless ``orderBy``; ``types`` keeps those
+    of the given types (``Credential.list()`` follows ``next``, so paging suits it)."""
     limit = limit or DEFAULT_LIMIT
-    page, total = credentials.list_credentials(session, caller, offset=offset, limit=limit)
+    page, total = credentials.list_credentials(
+        session, caller, offset=offset, limit=limit, types=types or (), order_by=order_by
+    )
     data = [credential_to_wire(credential) for credential in page]
     return page_envelope(request, data, total=total, offset=offset, limit=limit)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from scorecast.api.auth import CallerDep
 from scorecast.api.deps import SessionDep, SettingsDep
 from scorecast.api.documented import PAGE_RESPONSE
-from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
+from scorecast.api.pagination import page_envelope
 from scorecast.api.transactions import TransactionRoute, reads_only
 from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import data_store_connections, data_stores
@@ -52,16 +52,22 @@ def list_data_stores(
     session: SessionDep,
     caller: CallerDep,
     offset: Offset = 0,
-    limit: Limit = DEFAULT_LIMIT,
+    limit: Limit = 0,
     type_filter: Annotated[str | None, Query(alias="type")] = None,
+    name: Annotated[str | None, Query(description="a part of canonicalName, any case")] = None,
 ) -> dict[str, Any]:
-    """The organization's data stores, newest first."""
-    limit = limit or DEFAULT_LIMIT
+    """The organization's data stores, newest first; ``name`` matches a part of
+    ``canonicalName``, ignoring case.
+
+    Without ``limit`` (or ``limit=0``) the answer holds every store from ``offset`` on: the
+    official client's ``DataStore.list()`` reads the first page only, never ``next``."""
     page, total = data_stores.list_data_stores(
-        session, caller, offset=offset, limit=limit, type_filter=type_filter
+        session, caller, offset=offset, limit=limit or None, type_filter=type_filter, name=name
     )
     data = [data_store_to_wire(store) for store in page]
-    return page_envelope(request, data, total=total, offset=offset, limit=limit)
+    # a whole list is one page as long as the rows before it (``previous``: offset 0)
+    page_size = limit or max(offset, len(data), 1)
+    return page_envelope(request, data, total=total, offset=offset, limit=page_size)
 
 
 @router.get(_PATH + "{data_store_id}/", name="get_data_store")

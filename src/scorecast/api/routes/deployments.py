@@ -145,11 +145,16 @@ def list_deployments(
     offset: Offset = 0,
     limit: Limit = DEFAULT_LIMIT,
     search: Annotated[str | None, Query()] = None,
+    order_by: Annotated[
+        str | None,
+        Query(alias="orderBy", description="label or lastPredictionTimestamp; - descends"),
+    ] = None,
 ) -> dict[str, Any]:
-    """The organization's deployments, newest first; ``search`` filters on the label."""
+    """The organization's deployments, newest first unless ``orderBy``; ``search`` filters
+    on the label."""
     limit = limit or DEFAULT_LIMIT
     page, total = deployments.list_deployments(
-        session, caller, offset=offset, limit=limit, search=search
+        session, caller, offset=offset, limit=limit, search=search, order_by=order_by
     )
     data = [deployment_to_wire(deployment) for deployment in page]
     return page_envelope(request, data, total=total, offset=offset, limit=limit)
