@@ -7,16 +7,19 @@ parser's memory stays in the service: a file that is neither readable CSV nor Pa
 passes a limit of ``settings.limits`` (columns, line length), is refused with 422 and nothing is
 left behind.
 The ``dataset`` intake connector reads these files. Functions flush, never commit.
+
+Every dataset has the categories ``UPLOAD_CATEGORIES``: the datasets table keeps none of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from scorecast import home_layout
@@ -27,11 +30,20 @@ from scorecast.errors import InvalidInput, NotFound
 from scorecast.service.caller import Caller
 from scorecast.service.dataset_inspection import inspect_in_child
 from scorecast.service.uploads import COPY_BLOCK, spooled_upload
-from scorecast.store.models import Dataset, DatasetVersion
+from scorecast.store.models import Dataset, DatasetVersion, User
 from scorecast.store.org_scope import in_org, org_page
 from scorecast.store.types import new_id, utcnow
 
 _MAX_NAME = 200
+
+#: DataRobot's dataset categories (the intended use of a dataset), as ``category`` filters them
+CATEGORIES = ("TRAINING", "PREDICTION", "SAMPLE")
+#: the categories of every dataset here: uploads are scored by batch prediction jobs
+UPLOAD_CATEGORIES = ("PREDICTION",)
+#: ``orderBy`` of the list: whether it is oldest first
+ORDERINGS = {"-created": False, "created": True}
+#: the values of ``filterFailed`` (whether to leave out failed uploads) as DataRobot spells them
+FILTER_FAILED = ("false", "False", "true", "True")
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,32 @@ class DatasetView:
     version: DatasetVersion
     is_latest: bool
     created_by: str | None  # username
+    #: when the dataset last changed: its latest version's upload
+    last_modified: datetime
+    #: the full name (else the username) of the user who made that change; versions do not
+    #: record their uploader, so this is the dataset's creator
+    last_modifier: str
+
+    @property
+    def categories(self) -> list[str]:
+        return list(UPLOAD_CATEGORIES)
+
+    @property
+    def file_name(self) -> str:
+        """The name of the version's file as ``file/`` downloads it (the dataset's name with
+        the format's extension): the URI of its data."""
+        suffix = f".{self.version.format}"
+        name = self.dataset.name
+        return name if name.endswith(suffix) else name + suffix
+
+
+@dataclass(frozen=True)
+class DatasetFilters:
+    """The list's query as DataRobot spells it (``category``, ``orderBy``, ``filterFailed``)."""
+
+    category: str | None = None
+    order_by: str = "-created"
+    filter_failed: str | None = None
 
 
 def create_dataset(
@@ -62,7 +100,7 @@ def create_dataset(
         created=utcnow(),
     )
     version = _store_version(session, settings, dataset, stream, filename)
-    return DatasetView(dataset, version, True, caller.username)
+    return _view(session, dataset, version, version)
 
 
 def add_version(
@@ -77,7 +115,7 @@ def add_version(
     """A new (latest) version of an existing dataset from the uploaded file."""
     dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     version = _store_version(session, settings, dataset, stream, filename)
-    return DatasetView(dataset, version, True, _username(session, dataset.created_by))
+    return _view(session, dataset, version, version)
 
 
 def get_dataset(
@@ -99,29 +137,59 @@ def get_dataset(
                 {"datasetVersionId": "not found"},
             )
     assert version is not None
-    return DatasetView(
-        dataset, version, version.id == latest.id, _username(session, dataset.created_by)
-    )
+    return _view(session, dataset, version, latest)
 
 
 def list_datasets(
-    session: Session, caller: Caller, *, offset: int, limit: int
+    session: Session,
+    caller: Caller,
+    filters: DatasetFilters | None = None,
+    *,
+    offset: int,
+    limit: int,
 ) -> tuple[list[DatasetView], int]:
-    """A page of the organization's datasets (newest first, latest versions) and the total."""
-    datasets, total = org_page(session, Dataset, caller.org_id, offset=offset, limit=limit)
-    views = [
-        DatasetView(d, _latest_version(session, d.id), True, _username(session, d.created_by))
-        for d in datasets
-    ]
+    """A page of the organization's datasets (latest versions) matching ``filters`` (newest
+    first unless ``orderBy=created``) and the total; InvalidInput naming a filter with an
+    unknown value.
+
+    ``filterFailed`` changes nothing: a failed upload is refused and leaves no dataset."""
+    filters = filters or DatasetFilters()
+    conditions = _list_conditions(filters)
+    oldest_first = ORDERINGS[filters.order_by]
+    datasets, total = org_page(
+        session,
+        Dataset,
+        caller.org_id,
+        *conditions,
+        offset=offset,
+        limit=limit,
+        order_by=(Dataset.created.asc(), Dataset.id.asc()) if oldest_first else None,
+    )
+    views = []
+    for dataset in datasets:
+        latest = _latest_version(session, dataset.id)
+        views.append(_view(session, dataset, latest, latest))
     return views, total
+
+
+def _list_conditions(filters: DatasetFilters) -> list[ColumnElement[bool]]:
+    """The list's conditions; checks every filter's value first."""
+    if filters.category is not None and filters.category not in CATEGORIES:
+        raise InvalidInput.at("category", f"must be one of {', '.join(CATEGORIES)}")
+    if filters.order_by not in ORDERINGS:
+        raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
+    if filters.filter_failed is not None and filters.filter_failed not in FILTER_FAILED:
+        raise InvalidInput.at("filterFailed", "must be true or false")
+    if filters.category is not None and filters.category not in UPLOAD_CATEGORIES:
+        return [false()]
+    return []
 
 
 def list_versions(session: Session, caller: Caller, dataset_id: str) -> list[DatasetView]:
     """Every version of a dataset, newest first."""
     dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     versions = _versions(session, dataset.id)
-    username = _username(session, dataset.created_by)
-    return [DatasetView(dataset, v, i == 0, username) for i, v in enumerate(versions)]
+    return [_view(session, dataset, version, versions[0]) for version in versions]
 
 
 def delete_dataset(session: Session, caller: Caller, settings: Settings, dataset_id: str) -> None:
@@ -178,14 +246,12 @@ def stored_file(
             f"the file of dataset {dataset_id} version {view.version.id} is missing",
             {"datasetId": "its file is missing"},
         )
-    suffix = f".{view.version.format}"
-    name = view.dataset.name if view.dataset.name.endswith(suffix) else view.dataset.name + suffix
     return StoredFile(
         local,
         _reader(store, key) if local is None else None,
         size,
         _MEDIA_TYPES.get(view.version.format, "text/csv"),
-        name,
+        view.file_name,
     )
 
 
@@ -276,11 +342,21 @@ def _latest_version(session: Session, dataset_id: str) -> DatasetVersion:
     return versions[0]
 
 
-def _username(session: Session, user_id: str) -> str | None:
-    from scorecast.store.models import User
-
-    user = session.get(User, user_id)
-    return user.username if user else None
+def _view(
+    session: Session, dataset: Dataset, version: DatasetVersion, latest: DatasetVersion
+) -> DatasetView:
+    """``version`` of ``dataset`` shown, ``latest`` being the dataset's latest version."""
+    creator = session.get(User, dataset.created_by)
+    username = creator.username if creator else None
+    full_name = ((creator.full_name if creator else None) or "").strip()
+    return DatasetView(
+        dataset,
+        version,
+        version.id == latest.id,
+        username,
+        last_modified=latest.created,
+        last_modifier=full_name or username or dataset.created_by,
+    )
 
 
 def _name(value: str) -> str:

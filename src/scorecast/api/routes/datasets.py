@@ -1,6 +1,10 @@
 """``datasets/``: upload CSV/Parquet files (``fromFile/``), versions, get, list, download
 (``file/``), delete.
 
+Every dataset object carries the details ``dr.DatasetDetails`` needs (``dataSourceType``,
+``error``, ``lastModificationDate``, ``lastModifierFullName``, ``uri``), so
+``Dataset.get_details`` works on any of them.
+
 DataRobot's upload is asynchronous; here it is done when the POST returns. The POST answers 202
 with ``Location: …/status/{datasetId}/`` as DataRobot does, and ``GET status/{id}/`` answers 303
 to the dataset, so ``dr.Dataset.create_from_file`` works unchanged.
@@ -11,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
 from scorecast.api.auth import CallerDep
@@ -24,21 +28,26 @@ from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.transactions import TransactionRoute
 from scorecast.api.wire import Limit, Offset, format_datetime
 from scorecast.service import datasets
-from scorecast.service.datasets import DatasetView, StoredFile
+from scorecast.service.datasets import DatasetFilters, DatasetView, StoredFile
 
 router = APIRouter(tags=["Datasets"], route_class=TransactionRoute)
 
 Upload = Annotated[UploadFile, File(description="a CSV or Parquet file")]
 
 
+#: where every dataset's data came from: a file uploaded through ``fromFile/``
+_DATA_SOURCE_TYPE = "file"
+
+
 def dataset_to_wire(view: DatasetView) -> dict[str, Any]:
-    """DataRobot's dataset object for one version."""
+    """DataRobot's dataset object for one version, with its details (``DatasetDetails``)."""
     columns = view.version.columns or {}
+    names = list(columns.get("names", []))
     return {
         "datasetId": view.dataset.id,
         "versionId": view.version.id,
         "name": view.dataset.name,
-        "categories": ["PREDICTION"],
+        "categories": view.categories,
         "creationDate": format_datetime(view.dataset.created),
         "versionCreationDate": format_datetime(view.version.created),
         "createdBy": view.created_by,
@@ -48,10 +57,16 @@ def dataset_to_wire(view: DatasetView) -> dict[str, Any]:
         "isSnapshot": True,
         "datasetSize": view.version.size,
         "rowCount": columns.get("rowCount"),
-        "columnCount": len(columns.get("names", [])),
-        "columns": list(columns.get("names", [])),
+        "columnCount": len(names),
+        "featureCount": len(names),
+        "columns": names,
         "format": view.version.format,
         "processingState": "COMPLETED",
+        "dataSourceType": _DATA_SOURCE_TYPE,
+        "uri": view.file_name,
+        "error": "",  # an upload that fails is refused, so no stored version has an error
+        "lastModificationDate": format_datetime(view.last_modified),
+        "lastModifierFullName": view.last_modifier,
     }
 
 
@@ -126,15 +141,32 @@ def get_dataset_status(
 
 @router.get("/datasets/", name="list_datasets", responses=PAGE_RESPONSE)
 def list_datasets(
+    *,
     request: Request,
     session: SessionDep,
     caller: CallerDep,
     offset: Offset = 0,
     limit: Limit = DEFAULT_LIMIT,
+    category: Annotated[
+        str | None,
+        Query(description="only datasets of this category (TRAINING, PREDICTION, SAMPLE)"),
+    ] = None,
+    order_by: Annotated[
+        str, Query(alias="orderBy", description="-created (newest first) or created")
+    ] = "-created",
+    filter_failed: Annotated[
+        str | None,
+        Query(alias="filterFailed", description="true or false: leave out failed uploads"),
+    ] = None,
 ) -> dict[str, Any]:
-    """The organization's datasets (latest versions), newest first."""
+    """The organization's datasets (latest versions), newest first unless ``orderBy=created``.
+
+    Every dataset here is of category PREDICTION, so ``category=TRAINING`` or ``SAMPLE`` lists
+    none. ``filterFailed`` changes nothing: a failed upload is refused and leaves no dataset.
+    """
     limit = limit or DEFAULT_LIMIT
-    views, total = datasets.list_datasets(session, caller, offset=offset, limit=limit)
+    filters = DatasetFilters(category=category, order_by=order_by, filter_failed=filter_failed)
+    views, total = datasets.list_datasets(session, caller, filters, offset=offset, limit=limit)
     data = [dataset_to_wire(view) for view in views]
     return page_envelope(request, data, total=total, offset=offset, limit=limit)
 
