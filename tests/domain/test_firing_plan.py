@@ -73,9 +73,9 @@ def expected_runs(state: FireState, now: datetime, since: datetime | None) -> li
     """The times that run: every covered one, plus the latest maxRuns uncovered ones inside
     the catch-up window (written independently of the implementation)."""
     due = due_times(state, now)
-    covered = [t for t in due if since is not None and since <= t]
+    covered = [t for t in due if since is not None and since <= t + state.jitter]
     window = timedelta(seconds=state.catch_up.window_seconds)
-    eligible = [t for t in due if t not in covered and now - t < window]
+    eligible = [t for t in due if t not in covered and now - (t + state.jitter) < window]
     chosen = eligible[len(eligible) - min(state.catch_up.max_runs, len(eligible)) :]
     return sorted(set(covered) | set(chosen))
 
@@ -124,7 +124,7 @@ def test_the_policies_decide_every_due_time_exactly_once(
     outcomes = [f.outcome for f in plan.fires if f.outcome is not FireOutcome.MISSED]
     assert outcomes == expected_overlap(state.overlap, len(state.active), len(runs))
     for fire in plan.fires:
-        covered = since is not None and since <= fire.scheduled_time
+        covered = since is not None and since <= fire.scheduled_time + state.jitter
         assert fire.down is not covered
         if fire.outcome is FireOutcome.MISSED:
             assert not covered and fire.why in (Why.OUTSIDE_WINDOW, Why.BEYOND_MAX_RUNS)
@@ -208,6 +208,28 @@ def test_cancel_running_cancels_the_active_jobs_and_the_runs_it_just_made() -> N
         (),
         (BASE,),
     )
+
+
+def test_a_jittered_fire_is_covered_by_a_scheduler_running_when_it_fell_due() -> None:
+    """The fire at 12:00 with a 30-minute offset falls due at 12:30; a scheduler running since
+    12:01 reaches it 5 s late: it runs. It was judged by 12:00, as missed (no scheduler ran at
+    12:00), and with a 60 s catch-up window as outside it."""
+    state = FireState(
+        definition_id="a" * 24,
+        schedule=schedule_of({"minute": [0], "hour": EVERY}),
+        next_time=BASE,
+        catch_up=CatchUp(60, 0),
+        jitter=timedelta(minutes=30),
+    )
+    now = BASE + timedelta(minutes=30, seconds=5)
+    plan = plan_fires(state, now, BASE + timedelta(minutes=1))
+    assert recorded(plan) == [(BASE, FireOutcome.STARTED)]
+    assert plan.fires[0].lateness == timedelta(seconds=5) and not plan.fires[0].down
+    down_then = plan_fires(state, now, BASE + timedelta(minutes=30, seconds=1))
+    assert recorded(down_then) == [(BASE, FireOutcome.MISSED)]  # maxRuns 0: nothing catches up
+    window = FireState(**{**state.__dict__, "catch_up": CatchUp(60, 1)})
+    caught_up = plan_fires(window, now, BASE + timedelta(minutes=30, seconds=1))
+    assert recorded(caught_up) == [(BASE, FireOutcome.STARTED)]  # due 5 s ago: in the window
 
 
 def test_a_week_down_on_an_every_minute_schedule_is_a_bounded_number_of_rows() -> None:

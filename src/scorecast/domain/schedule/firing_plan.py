@@ -7,11 +7,13 @@ missed, and the definition's next fire time. The store only records what ``plan_
    ``T + state.jitter <= now``, oldest first (``jitter`` is the definition's deterministic
    offset, ``jitter_offset``; the recorded ``scheduledTime`` stays the nominal ``T``). The plan's
    ``next_time`` is the first fire time after the last due one (``None``: the schedule ends).
-2. **Covered or down**: ``T`` is *covered* when ``alive_since <= T``: some scheduler ran
-   without a gap from ``T`` until ``now``, so the fire is late only because schedulers were busy;
+2. **Covered or down**: ``T`` is *covered* when ``alive_since <= T + jitter`` (when the fire
+   fell due): some scheduler ran without a gap from then until ``now``, so the fire is late
+   only because schedulers were busy;
    it runs however late, and its lateness is recorded. Only an uncovered time (no scheduler ran
    at some point between ``T`` and ``now``) can be missed.
-3. **Catch-up** (uncovered times): those less than ``catch_up.window_seconds`` old are eligible;
+3. **Catch-up** (uncovered times): those due less than ``catch_up.window_seconds`` ago
+   (``now - (T + jitter)``) are eligible;
    the most recent ``catch_up.max_runs`` eligible ones run (oldest first); every other uncovered
    time is missed, with the reason (outside the window, or beyond ``maxRuns``).
 4. **Overlap** (every time that runs, in order): the active runs are the definition's waiting
@@ -150,7 +152,7 @@ def plan_batch(
 def plan_fires(state: FireState, now: datetime, alive_since: datetime | None) -> FiringPlan:
     """The decision for one definition (see the module docstring)."""
     due, next_time, jumped = _due_times(state, now)
-    covered = [alive_since is not None and alive_since <= moment for moment in due]
+    covered = [alive_since is not None and alive_since <= moment + state.jitter for moment in due]
     runs = _catch_up_runs(state, now, due, covered)
     fires: list[PlannedFire] = []
     missed: list[PlannedFire] = []
@@ -160,7 +162,7 @@ def plan_fires(state: FireState, now: datetime, alive_since: datetime | None) ->
         if moment in runs:
             fires.append(overlap.decide(moment, lateness, down=not is_covered))
             continue
-        eligible = now - moment < timedelta(seconds=state.catch_up.window_seconds)
+        eligible = lateness < timedelta(seconds=state.catch_up.window_seconds)
         why = Why.BEYOND_MAX_RUNS if eligible else Why.OUTSIDE_WINDOW
         miss = PlannedFire(moment, FireOutcome.MISSED, lateness, down=True, why=why)
         missed.append(miss)
@@ -208,7 +210,7 @@ def _catch_up_runs(
     eligible = [
         moment
         for moment, is_covered in zip(due, covered, strict=True)
-        if not is_covered and now - moment < window
+        if not is_covered and now - (moment + state.jitter) < window
     ]
     chosen = eligible[max(len(eligible) - state.catch_up.max_runs, 0) :]
     return {m for m, is_covered in zip(due, covered, strict=True) if is_covered} | set(chosen)
