@@ -39,8 +39,9 @@ def policy_definition(engine: Engine, root: Path, **policies: Any) -> str:
     )
 
 
-def fire(engine: Engine, definition_id: str, moment: datetime) -> str:
-    """Record a started fire at ``moment`` with its job, as the scheduler does; the job id."""
+def fire(engine: Engine, definition_id: str, moment: datetime, outcome: str = "started") -> str:
+    """Record a fire at ``moment`` (``started``, or ``queued`` behind an earlier run) with its
+    job, as the scheduler does; the job id."""
     with session_scope(engine) as session:
         definition = session.get(JobDefinition, definition_id)
         assert definition is not None
@@ -53,7 +54,7 @@ def fire(engine: Engine, definition_id: str, moment: datetime) -> str:
                 definition_id=definition_id,
                 scheduled_time=moment,
                 fired_at=moment,
-                outcome="started",
+                outcome=outcome,
                 job_id=job.id,
             )
         )

@@ -166,6 +166,32 @@ def test_consecutive_failed_fires_disable_the_definition(engine: Engine, root: P
     ]
 
 
+def test_a_queued_run_that_completes_breaks_the_series(engine: Engine, root: Path) -> None:
+    """With ``overlapPolicy: queue`` a run that completes can be a ``queued`` fire: it breaks
+    the series of failures as a ``started`` one does (it was passed over, so fail, complete,
+    fail disabled the definition at 2)."""
+    definition_id = policy_definition(
+        engine, root, autoDisableAfterFailures=2, overlapPolicy="queue"
+    )
+    moments = [T + timedelta(minutes=i) for i in range(3)]
+    for moment, outcome, kind in zip(
+        moments, ["fail", "complete", "fail"], ["started", "queued", "started"], strict=True
+    ):
+        fire(engine, definition_id, moment, outcome=kind)
+        got = claim(engine, moment)
+        assert got is not None
+        if outcome == "fail":
+            fail(engine, got, moment + timedelta(seconds=10))
+        else:
+            complete(engine, got, moment + timedelta(seconds=10))
+    assert definition_row(engine, definition_id).enabled
+    assert [fire_row(engine, definition_id, m).outcome for m in moments] == [
+        "failed",
+        "queued",
+        "failed",
+    ]
+
+
 def test_enabling_again_starts_the_count_afresh(engine: Engine, root: Path) -> None:
     definition_id = policy_definition(engine, root, autoDisableAfterFailures=2)
     for minute in range(2):

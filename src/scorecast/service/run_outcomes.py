@@ -50,7 +50,7 @@ from scorecast.store.models import Job, JobDefinition, ScheduleFire
 #: the job sources whose failed runs the ``retry`` policy tries again
 RETRIED_SOURCES: Final = frozenset({"scheduled"})
 #: fire outcomes whose runs count for ``autoDisableAfterFailures`` (others are neutral)
-_COUNTED_OUTCOMES: Final = ("started", "retried", "failed")
+_COUNTED_OUTCOMES: Final = ("started", "queued", "retried", "failed")
 #: fires read past the threshold when counting failures (neutral ones are passed over)
 _NEUTRAL_SLACK: Final = 50
 _EPOCH: Final = datetime(1970, 1, 1)
