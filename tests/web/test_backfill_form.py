@@ -72,3 +72,12 @@ def test_the_empty_form_proposes_the_last_seven_days_in_the_zone() -> None:
     assert form.values["start"] == "2026-07-04T00:00"
     assert form.values["end"] == "2026-07-11T00:00"
     assert form.values["maxConcurrent"] == "1" and form.errors == {}
+
+
+@pytest.mark.parametrize("typed", ["\u00b2", "\u0661", "\u0664", "1\u00b2"])
+def test_max_concurrent_takes_only_ascii_digits(typed: str) -> None:
+    """``str.isdigit`` takes a superscript two (which ``int`` refuses) and an Arabic-Indic
+    one (which ``int`` reads as 1)."""
+    with pytest.raises(InvalidInput) as caught:
+        request_from_form(RANGE | {"maxConcurrent": typed}, PARIS)
+    assert "whole number" in caught.value.errors["maxConcurrent"]

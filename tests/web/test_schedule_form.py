@@ -56,3 +56,14 @@ def test_no_schedule_reads_as_every_minute() -> None:
         "dstGapPolicy": "",
         "dstOverlapPolicy": "",
     }
+
+
+@pytest.mark.parametrize(
+    "typed", ["\u00b2", "\u0661", "1\u00b2", "\u0660-\u0665", "1-\u0665", "\U0001d7d3"]
+)
+def test_only_ascii_digits_are_numbers(typed: str) -> None:
+    """``str.isdigit`` takes a superscript two (which ``int`` refuses) and an Arabic-Indic
+    one (which ``int`` reads as 1)."""
+    with pytest.raises(InvalidInput) as caught:
+        payload_from_form(EVERY | {"minute": typed})
+    assert set(caught.value.errors) == {"minute"}

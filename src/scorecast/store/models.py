@@ -80,6 +80,18 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ConsoleSession(Base):
+    """A console sign-in (``web/session.py``): its cookie names the row, and signing out
+    deletes it, so the cookie is refused from then on even where a copy of it survives."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_id: Mapped[str] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    expires: Mapped[datetime] = mapped_column(index=True)
+
+
 class Credential(Base):
     """A stored secret; ``secret`` is the Fernet ciphertext of a JSON object of its fields."""
 

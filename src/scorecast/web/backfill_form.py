@@ -10,6 +10,7 @@ the service then checks (the range, its size, the limits) comes back keyed by th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -24,6 +25,9 @@ FIELDS = ("start", "end", "maxConcurrent", "rerun")
 #: the range the empty form proposes: the last seven whole days
 DEFAULT_DAYS = 7
 _LOCAL = "%Y-%m-%dT%H:%M"
+#: ASCII digits only: ``str.isdigit`` takes a superscript two, which ``int`` refuses, and an
+#: Arabic-Indic one, which ``int`` reads as 1
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def request_from_form(values: Mapping[str, str], zone: ZoneInfo) -> BackfillRequ
         except ValueError as exc:
             errors[field] = str(exc)
     text = values.get("maxConcurrent", "").strip() or "1"
-    if not text.isdigit():
+    if not _WHOLE_NUMBER.fullmatch(text):
         errors["maxConcurrent"] = "must be a whole number such as 1 or 4"
     if errors:
         raise InvalidInput(_summary(errors), errors)

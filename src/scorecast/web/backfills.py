@@ -109,9 +109,9 @@ def create(
     except InvalidInput as exc:
         return _form_page(request, user, definition_id, values, errors=field_errors(exc))
     except ScorecastError as exc:
-        return _back(f"/definitions/{quote(definition_id)}", error=exc.message)
+        return _back(request, user, f"/definitions/{quote(definition_id)}", error=exc.message)
     path = f"/definitions/{quote(definition_id)}/backfills/{created[0]}"
-    return _back(path, message="Backfill started.")
+    return _back(request, user, path, message="Backfill started.")
 
 
 @router.get(_BASE)
@@ -184,8 +184,8 @@ def cancel(
     except NotFound as exc:
         return _error_page(request, user, exc, 404)
     except ScorecastError as exc:
-        return _back(path, error=exc.message)
-    return _back(path, message="Backfill cancelled.")
+        return _back(request, user, path, error=exc.message)
+    return _back(request, user, path, message="Backfill cancelled.")
 
 
 def _preview(

@@ -3,9 +3,10 @@
 Every page needs a signed-in session (``scorecast.web.session``) and shows only the signed-in
 user's organization, through the same service functions as the API; an unknown id and another
 organization's id are both "not found". Actions are POSTed forms carrying the session's CSRF
-token and answer with a redirect (post/redirect/get). The only script is ``static/console.js``
-(no inline script: the Content-Security-Policy forbids it); live progress comes from
-``/jobs/{id}/events``, a server-sent event stream.
+token and answer with a redirect (post/redirect/get) whose message is signed for the session
+(``web/flash.py``); a refused creation form is shown again instead. The only script is
+``static/console.js`` (no inline script: the Content-Security-Policy forbids it); live progress
+comes from ``/jobs/{id}/events``, a server-sent event stream.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import json
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -37,14 +39,21 @@ from scorecast.config import Settings
 from scorecast.connectors import localfile_files
 from scorecast.domain.job_statuses import STATUSES
 from scorecast.errors import AuthenticationFailed, NotFound, ScorecastError
-from scorecast.service import accounts, credentials, data_stores, definitions, deployments, jobs
+from scorecast.service import (
+    console_sessions,
+    credentials,
+    data_stores,
+    definitions,
+    deployments,
+    jobs,
+)
 from scorecast.service import overview as overview_queries
 from scorecast.service.caller import Caller
 from scorecast.service.firing import fire_history
 from scorecast.service.job_views import job_views
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
-from scorecast.web import backfill_views, calendar, present
+from scorecast.web import backfill_views, calendar, flash, present
 from scorecast.web.backfill_form import default_form
 from scorecast.web.session import COOKIE_NAME, LOGIN_COOKIE, SESSION_SECONDS, ConsoleKeys
 
@@ -83,10 +92,12 @@ class LoginRequired(Exception):
 
 
 class SignedIn:
-    """The signed-in user of a console request: the caller, the cookie and its CSRF token."""
+    """The signed-in user of a console request: the caller, the cookie, its CSRF token and the
+    id of its session in the store."""
 
-    def __init__(self, caller: Caller, cookie: str, csrf: str) -> None:
+    def __init__(self, caller: Caller, cookie: str, csrf: str, session_id: str) -> None:
         self.caller, self.cookie, self.csrf = caller, cookie, csrf
+        self.session_id = session_id
 
 
 def _engine(request: Request) -> Engine:
@@ -110,14 +121,37 @@ def _keys(request: Request) -> ConsoleKeys:
 def _signed_in(request: Request) -> SignedIn:
     keys = _keys(request)
     cookie = request.cookies.get(COOKIE_NAME)
-    token = keys.open(cookie)
-    if token is None or cookie is None:
-        raise LoginRequired(request.url.path)
+    opened = keys.open(cookie)
+    if opened is None or cookie is None:
+        raise LoginRequired(_return_path(request))
+    token, session_id = opened
     try:
-        caller = accounts.authenticate_reading(_engine(request), token)
+        caller = console_sessions.signed_in(_engine(request), token, session_id)
     except AuthenticationFailed:
-        raise LoginRequired(request.url.path) from None
-    return SignedIn(caller, cookie, keys.csrf_token(cookie))
+        raise LoginRequired(_return_path(request)) from None
+    return SignedIn(caller, cookie, keys.csrf_token(cookie), session_id)
+
+
+#: the first segment of a form's path whose page is the object's own (``/jobs/<id>``)
+_OBJECT_PAGES = frozenset({"definitions", "jobs"})
+#: the first segment of a form's path whose page is the list (``/credentials``)
+_LIST_PAGES = frozenset({"credentials", "data-stores", "deployments"})
+
+
+def _return_path(request: Request) -> str:
+    """Where to go after signing in again: a page asked for, with its query (its filters); for
+    a form sent when the session had ended, the page the form is on (its own path may be
+    POST-only: following it after sign-in was a 405)."""
+    path = request.url.path
+    if request.method in ("GET", "HEAD"):
+        query = request.url.query
+        return path + ("?" + query if query else "")
+    segments = path.strip("/").split("/")
+    if segments[0] in _OBJECT_PAGES and len(segments) >= 2:
+        return f"/{segments[0]}/{segments[1]}"
+    if segments[0] in _LIST_PAGES:
+        return f"/{segments[0]}"
+    return "/"
 
 
 def _checked_form(request: Request, csrf: str | None) -> SignedIn:
@@ -146,9 +180,17 @@ def render(
     user: SignedIn | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """A page with the console's security headers; ``user`` gives the layout its name and
-    the forms their CSRF token."""
-    values = {"user": user, "csrf": user.csrf if user else "", "now": utcnow(), **context}
+    """A page with the console's security headers; ``user`` gives the layout its name, the
+    forms their CSRF token and the page the notices its link carries for them
+    (``web/flash.py``; a context's own ``notices`` replace those)."""
+    shown = flash.notices(_keys(request), user.csrf, request.query_params) if user else []
+    values = {
+        "user": user,
+        "csrf": user.csrf if user else "",
+        "now": utcnow(),
+        "notices": shown,
+        **context,
+    }
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -159,18 +201,28 @@ def _read(request: Request, work: Callable[[Session], dict[str, Any]]) -> dict[s
         return work(session)
 
 
-def _write(request: Request, work: Callable[[Session], None]) -> None:
+def _write(request: Request, work: Callable[[Session], object]) -> None:
     with session_scope(_engine(request)) as session:
         work(session)
 
 
-def _back(path: str, message: str | None = None, error: str | None = None) -> RedirectResponse:
-    query = []
-    if message:
-        query.append(f"message={quote(message)}")
-    if error:
-        query.append(f"error={quote(error)}")
-    target = path + ("?" + "&".join(query) if query else "")
+def _back(
+    request: Request,
+    user: SignedIn,
+    path: str,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+) -> RedirectResponse:
+    """A redirect to ``path`` (a local path, which may have a query) whose page shows
+    ``message`` and ``error`` to ``user`` alone (``web/flash.py``)."""
+    keys = _keys(request)
+    parts = urlsplit(path)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in flash.KINDS]
+    for kind, text in (("message", message), ("error", error)):
+        if text:
+            query.append((kind, flash.sealed(keys, user.csrf, kind, text)))
+    target = urlunsplit(("", "", parts.path, urlencode(query), ""))
     response = RedirectResponse(target, status_code=303)
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -226,8 +278,9 @@ def login(
     if not nonce or not _keys(request).csrf_ok("login:" + nonce, csrf):
         error = "This sign-in form has expired or was sent from another site. Sign in here."
         return _login_form(request, next_path, error, status=403)
+    lasts = timedelta(seconds=SESSION_SECONDS)
     try:
-        accounts.authenticate_reading(_engine(request), token.strip())
+        _, session_id = console_sessions.sign_in(_engine(request), token.strip(), lasts)
     except AuthenticationFailed:
         error = "That token is not valid. Check it and try again."
         return _login_form(request, next_path, error, status=401)
@@ -235,7 +288,7 @@ def login(
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     response.set_cookie(
         COOKIE_NAME,
-        _keys(request).seal(token.strip()),
+        _keys(request).seal(token.strip(), session_id),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
@@ -248,7 +301,10 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, csrf: CsrfField = None) -> Response:
-    _checked_form(request, csrf)
+    """Ends the session in the store (a copy of the cookie is refused from now on), then in
+    the browser."""
+    user = _checked_form(request, csrf)
+    console_sessions.sign_out(_engine(request), user.session_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     response.headers.update(SECURITY_HEADERS)
@@ -277,9 +333,11 @@ def overview(request: Request, user: UserDep) -> HTMLResponse:
         upcoming = overview_queries.upcoming_fires(session, caller, now, day)
         return {
             "running": job_views(
-                session, running, with_logs=False, with_positions=False, caller=caller
+                session, running.jobs, with_logs=False, with_positions=False, caller=caller
             ),
-            "waiting": job_views(session, waiting, with_logs=False, caller=caller),
+            "running_total": running.total,
+            "waiting": job_views(session, waiting.jobs, with_logs=False, caller=caller),
+            "waiting_total": waiting.total,
             "failures": overview_queries.failed_jobs_since(session, caller, now - day),
             "fires": overview_queries.fires_needing_attention(session, caller, now - day),
             "upcoming": upcoming,
@@ -308,11 +366,13 @@ def definitions_page(
         labels = overview_queries.deployment_labels(
             session, user.caller, {d.deployment_id for d in page}
         )
+        paging = present.Pager(offset, PAGE_SIZE, total, {"q": q})
         return {
             "labels": labels,
             "definitions": [present.definition_row(d) for d in page],
             "q": q,
-            "paging": present.Pager(offset, PAGE_SIZE, total, {"q": q}),
+            "back": paging.here("/definitions"),  # Enable and Disable come back to this page
+            "paging": paging,
         }
 
     return render(request, "definitions.html", _read(request, work), user=user)
@@ -386,7 +446,7 @@ def jobs_page(
             created_before=end,
         )
         counted = max(COUNT_LIMIT, offset + PAGE_SIZE) + 1
-        page, total = jobs.list_jobs(
+        page, total = overview_queries.job_list(
             session, user.caller, filters, offset=offset, limit=PAGE_SIZE, count_limit=counted
         )
         return {
@@ -438,6 +498,19 @@ def deployments_page(
     q: str = "",
     offset: PageOffset = 0,
 ) -> HTMLResponse:
+    return deployments_listing(request, user, q=q, offset=offset)
+
+
+def deployments_listing(
+    request: Request,
+    user: SignedIn,
+    *,
+    q: str = "",
+    offset: int = 0,
+    refused: Refused | None = None,
+) -> HTMLResponse:
+    """The deployments page; with ``refused``, its upload form as typed and why (422)."""
+
     def work(session: Session) -> dict[str, Any]:
         page, total = deployments.list_deployments(
             session, user.caller, offset=offset, limit=PAGE_SIZE, search=q or None
@@ -449,7 +522,7 @@ def deployments_page(
             "paging": present.Pager(offset, PAGE_SIZE, total, {"q": q}),
         }
 
-    return render(request, "deployments.html", _read(request, work), user=user)
+    return _with_refused(request, user, "deployments.html", _read(request, work), refused)
 
 
 @router.get("/deployments/{deployment_id}")
@@ -463,6 +536,12 @@ def deployment_page(request: Request, user: UserDep, deployment_id: str) -> HTML
 
 @router.get("/credentials")
 def credentials_page(request: Request, user: UserDep, offset: PageOffset = 0) -> HTMLResponse:
+    return credentials_listing(request, user, offset=offset)
+
+
+def credentials_listing(
+    request: Request, user: SignedIn, *, offset: int = 0, refused: Refused | None = None
+) -> HTMLResponse:
     return _listing(
         request,
         user,
@@ -470,11 +549,18 @@ def credentials_page(request: Request, user: UserDep, offset: PageOffset = 0) ->
         key="credentials",
         offset=offset,
         lister=credentials.list_credentials,
+        refused=refused,
     )
 
 
 @router.get("/data-stores")
 def data_stores_page(request: Request, user: UserDep, offset: PageOffset = 0) -> HTMLResponse:
+    return data_stores_listing(request, user, offset=offset)
+
+
+def data_stores_listing(
+    request: Request, user: SignedIn, *, offset: int = 0, refused: Refused | None = None
+) -> HTMLResponse:
     return _listing(
         request,
         user,
@@ -482,6 +568,7 @@ def data_stores_page(request: Request, user: UserDep, offset: PageOffset = 0) ->
         key="stores",
         offset=offset,
         lister=data_stores.list_data_stores,
+        refused=refused,
     )
 
 
@@ -493,14 +580,37 @@ def _listing(
     key: str,
     offset: int,
     lister: Callable[..., tuple[Sequence[Any], int]],
+    refused: Refused | None = None,
 ) -> HTMLResponse:
-    """A page of one kind of object: ``lister(session, caller, offset=, limit=)``."""
+    """A page of one kind of object: ``lister(session, caller, offset=, limit=)``; with
+    ``refused``, its creation form as typed and why (422)."""
 
     def work(session: Session) -> dict[str, Any]:
         page, total = lister(session, user.caller, offset=offset, limit=PAGE_SIZE)
         return {key: list(page), "paging": present.Pager(offset, PAGE_SIZE, total, {})}
 
-    return render(request, template, _read(request, work), user=user)
+    return _with_refused(request, user, template, _read(request, work), refused)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A creation form the service refused: what was typed, secrets left out, and why."""
+
+    form: Mapping[str, str]
+    error: str
+
+
+def _with_refused(
+    request: Request,
+    user: SignedIn,
+    template: str,
+    context: dict[str, Any],
+    refused: Refused | None,
+) -> HTMLResponse:
+    if refused is None:
+        return render(request, template, {"form": {}, **context}, user=user)
+    context |= {"form": refused.form, "notices": [flash.Notice(refused.error, error=True)]}
+    return render(request, template, context, user=user, status_code=422)
 
 
 def _page_or_not_found(
@@ -541,8 +651,8 @@ def run_now(request: Request, definition_id: str, csrf: CsrfField = None) -> Res
     try:
         _write(request, work)
     except ScorecastError as exc:
-        return _back(f"/definitions/{quote(definition_id)}", error=exc.message)
-    return _back(f"/jobs/{created[0]}", message="Job started.")
+        return _back(request, user, f"/definitions/{quote(definition_id)}", error=exc.message)
+    return _back(request, user, f"/jobs/{created[0]}", message="Job started.")
 
 
 @router.post("/definitions/{definition_id}/enabled")
@@ -569,8 +679,8 @@ def set_enabled(
     try:
         _write(request, work)
     except ScorecastError as exc:
-        return _back(target, error=exc.message)
-    return _back(target, message="Enabled." if wanted else "Disabled.")
+        return _back(request, user, target, error=exc.message)
+    return _back(request, user, target, message="Enabled." if wanted else "Disabled.")
 
 
 @router.post("/definitions/{definition_id}/delete")
@@ -582,12 +692,14 @@ def delete_definition(
 ) -> Response:
     user = _checked_form(request, csrf)
     if confirm != "yes":
-        return _back(f"/definitions/{quote(definition_id)}", error="Tick the box to confirm.")
+        return _back(
+            request, user, f"/definitions/{quote(definition_id)}", error="Tick the box to confirm."
+        )
     try:
         _write(request, lambda s: definitions.delete_definition(s, user.caller, definition_id))
     except ScorecastError as exc:
-        return _back(f"/definitions/{quote(definition_id)}", error=exc.message)
-    return _back("/definitions", message="Definition deleted.")
+        return _back(request, user, f"/definitions/{quote(definition_id)}", error=exc.message)
+    return _back(request, user, "/definitions", message="Definition deleted.")
 
 
 @router.post("/jobs/{job_id}/abort")
@@ -600,8 +712,8 @@ def abort(request: Request, job_id: str, csrf: CsrfField = None) -> Response:
     try:
         _write(request, work)
     except ScorecastError as exc:
-        return _back(f"/jobs/{quote(job_id)}", error=exc.message)
-    return _back(f"/jobs/{quote(job_id)}", message="Abort requested.")
+        return _back(request, user, f"/jobs/{quote(job_id)}", error=exc.message)
+    return _back(request, user, f"/jobs/{quote(job_id)}", message="Abort requested.")
 
 
 @router.get("/jobs/{job_id}/result")
@@ -634,10 +746,19 @@ def download_result(request: Request, user: UserDep, job_id: str) -> Response:
 
 @router.get("/jobs/{job_id}/events")
 async def job_events(request: Request, user: UserDep, job_id: str) -> Response:
-    """Server-sent events: the job's progress as JSON about once a second until it ends."""
+    """Server-sent events: the job's progress as JSON about once a second until it ends, or
+    until the session does (signed out, expired, its token revoked): checked with every
+    snapshot, as every page request checks it."""
     engine = _engine(request)
+    opened = _keys(request).open(user.cookie)
 
     def snapshot() -> dict[str, Any]:
+        if opened is None:  # cannot be: the cookie opened to make ``user``
+            raise NotFound("this console session has ended")
+        try:
+            console_sessions.signed_in(engine, *opened)
+        except AuthenticationFailed:
+            raise NotFound("this console session has ended") from None
         with session_scope(engine, deferred=True) as session:
             job = jobs.get_job(session, user.caller, job_id)
             return present.progress(job)

@@ -143,8 +143,8 @@ def save_schedule(
     try:
         _write(request, work)
     except ScorecastError as exc:
-        return _back(target, error=exc.message)
-    return _back(target, message="Schedule saved.")
+        return _back(request, user, target, error=exc.message)
+    return _back(request, user, target, message="Schedule saved.")
 
 
 @router.post("/definitions/{definition_id}/clone")
@@ -171,8 +171,8 @@ def clone(
     try:
         _write(request, work)
     except ScorecastError as exc:
-        return _back(f"/definitions/{quote(definition_id)}", error=exc.message)
-    return _back(f"/definitions/{created[0]}", message="Cloned (disabled).")
+        return _back(request, user, f"/definitions/{quote(definition_id)}", error=exc.message)
+    return _back(request, user, f"/definitions/{created[0]}", message="Cloned (disabled).")
 
 
 def _refused(

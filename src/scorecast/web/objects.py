@@ -2,9 +2,12 @@
 
 Each form is a CSRF-checked POST that goes through the same service function as the API
 (``service.credentials``, ``service.data_stores``, ``service.deployments``), so it is checked
-the same way and scoped to the signed-in organization; it answers with a redirect carrying a
-message or the service's error (post/redirect/get). A secret typed into the credential form is
-encrypted as the API encrypts it and never sent back, not even when the form is refused.
+the same way and scoped to the signed-in organization. A form the service accepts answers with
+a redirect carrying a message (post/redirect/get); a refused creation form is shown again (422)
+with the service's error and what was typed, except secrets: a secret typed into the credential
+form (user, password, keys, token, connection string) is encrypted as the API encrypts it and
+never sent back, not even when the form is refused, nor is a JDBC address holding a user or
+password (the reason a data store refuses it).
 
 A model upload (``POST /deployments/upload``, multipart) has the API's upload size limit
 (``SCORECAST_MAX_UPLOAD_BYTES``, see ``api.body_limits``); a file over it is refused with the
@@ -13,9 +16,10 @@ error page (422) naming the setting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from scorecast.connectors.jdbc_url import secret_like
 from scorecast.domain.model_description import parse_feature_names
 from scorecast.domain.prediction_warnings import parse_prediction_range
 from scorecast.errors import ScorecastError
@@ -32,12 +37,17 @@ from scorecast.service.deployments import ModelUpload
 from scorecast.service.secrets import SecretBox
 from scorecast.web.console import (
     CsrfField,
+    Refused,
+    SignedIn,
     _back,
     _checked_form,
     _error_page,
     _settings,
     _signed_in,
     _write,
+    credentials_listing,
+    data_stores_listing,
+    deployments_listing,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -82,12 +92,13 @@ def create_credential(
     }
     body |= {key: typed[key] for key in (kind.fields if kind else ()) if typed.get(key)}
     box = SecretBox.from_settings(_settings(request))
-    return _done(
-        request,
-        lambda s: credentials.create_credential(s, signed_in.caller, box, body),
-        "/credentials",
-        "Credential created. Its secret is stored encrypted and is never shown again.",
-    )
+    try:
+        _write(request, lambda s: credentials.create_credential(s, signed_in.caller, box, body))
+    except ScorecastError as exc:
+        typed = {"name": name, "credentialType": credentialType, "description": description}
+        return credentials_listing(request, signed_in, refused=Refused(typed, exc.message))
+    message = "Credential created. Its secret is stored encrypted and is never shown again."
+    return _back(request, signed_in, "/credentials", message=message)
 
 
 @router.post("/credentials/{credential_id}/delete")
@@ -95,6 +106,7 @@ def delete_credential(request: Request, credential_id: str, csrf: CsrfField = No
     user = _checked_form(request, csrf)
     return _done(
         request,
+        user,
         lambda s: credentials.delete_credential(s, user.caller, credential_id),
         "/credentials",
         "Credential deleted.",
@@ -111,12 +123,12 @@ def create_data_store(
     user = _checked_form(request, csrf)
     body = {"type": "jdbc", "canonicalName": canonicalName, "params": {"jdbcUrl": jdbcUrl}}
     settings = _settings(request)
-    return _done(
-        request,
-        lambda s: data_stores.create_data_store(s, user.caller, settings, body),
-        "/data-stores",
-        "Data store created.",
-    )
+    try:
+        _write(request, lambda s: data_stores.create_data_store(s, user.caller, settings, body))
+    except ScorecastError as exc:
+        typed = {"canonicalName": canonicalName, "jdbcUrl": shown_address(jdbcUrl)}
+        return data_stores_listing(request, user, refused=Refused(typed, exc.message))
+    return _back(request, user, "/data-stores", message="Data store created.")
 
 
 @router.post("/data-stores/{data_store_id}/delete")
@@ -124,6 +136,7 @@ def delete_data_store(request: Request, data_store_id: str, csrf: CsrfField = No
     user = _checked_form(request, csrf)
     return _done(
         request,
+        user,
         lambda s: data_stores.delete_data_store(s, user.caller, data_store_id),
         "/data-stores",
         "Data store deleted.",
@@ -141,11 +154,12 @@ async def upload_model(request: Request) -> Response:
         user = await run_in_threadpool(_checked_form, request, _text(form.get("csrf")))
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            return _back("/deployments", error="file: choose a model file to upload")
+            error = "file: choose a model file to upload"
+            return await _upload_refused(request, user, form, error)
         try:
             declared = _declared(form)
         except ScorecastError as exc:
-            return _back("/deployments", error=exc.message)
+            return await _upload_refused(request, user, form, exc.message)
         created: list[str] = []
         settings = _settings(request)
 
@@ -163,10 +177,28 @@ async def upload_model(request: Request) -> Response:
         try:
             await run_in_threadpool(_write, request, work)
         except ScorecastError as exc:
-            return _back("/deployments", error=exc.message)
-        return _back(f"/deployments/{quote(created[0])}", message="Model registered.")
+            return await _upload_refused(request, user, form, exc.message)
+        path = f"/deployments/{quote(created[0])}"
+        return _back(request, user, path, message="Model registered.")
     finally:
         await form.close()
+
+
+#: the upload form's fields shown again when it is refused (all but the file)
+_UPLOAD_FIELDS = (
+    "targetName",
+    "targetType",
+    "positiveClass",
+    "label",
+    "featureNames",
+    "predictionRange",
+)
+
+
+async def _upload_refused(request: Request, user: SignedIn, form: Any, error: str) -> Response:
+    typed = {name: _text(form.get(name)) for name in _UPLOAD_FIELDS}
+    refused = Refused(typed, error)
+    return await run_in_threadpool(deployments_listing, request, user, refused=refused)
 
 
 def _declared(form: Any) -> ModelUpload:
@@ -187,14 +219,30 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _done(
-    request: Request, work: Callable[[Session], object], target: str, message: str
-) -> Response:
-    def run(session: Session) -> None:
-        work(session)
+#: a parameter's name in a JDBC address (``?password=…``, ``;Password=…``, and inside another
+#: parameter's value: ``options=-c password=…``)
+_PARAMETER_NAME = re.compile(r"([A-Za-z_][\w.-]*)\s*=")
 
+
+def shown_address(typed: str) -> str:
+    """A typed JDBC address as the refused form shows it again: empty when it may hold a user
+    or a password (in ``user:password@``, or a parameter such as ``password=``)."""
+    text = unquote(typed)
+    names = (found.group(1) for found in _PARAMETER_NAME.finditer(text))
+    if "@" in text or any(secret_like(name) for name in names):
+        return ""
+    return typed
+
+
+def _done(
+    request: Request,
+    user: SignedIn,
+    work: Callable[[Session], object],
+    target: str,
+    message: str,
+) -> Response:
     try:
-        _write(request, run)
+        _write(request, work)
     except ScorecastError as exc:
-        return _back(target, error=exc.message)
-    return _back(target, message=message)
+        return _back(request, user, target, error=exc.message)
+    return _back(request, user, target, message=message)

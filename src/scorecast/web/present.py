@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from scorecast.domain.schedule import Schedule, describe, parse_schedule
 from scorecast.domain.schedule import next_fires as schedule_next_fires
+from scorecast.domain.spec_secrets import without_secrets
 from scorecast.errors import InvalidInput, NotFound
 from scorecast.service import credentials, data_stores
 from scorecast.service.caller import Caller
@@ -186,9 +187,10 @@ class SpecRow:
 
 
 def spec_rows(session: Session, caller: Caller, spec: Mapping[str, Any]) -> list[SpecRow]:
-    """A job spec as ``key: value`` lines, with credentials and data stores by name."""
+    """A job spec as ``key: value`` lines, with credentials and data stores by name and
+    without the secrets a spec stored long ago may hold (as the API serializers drop them)."""
     found: list[SpecRow] = []
-    _flatten(session, caller, spec, "", found)
+    _flatten(session, caller, without_secrets(spec), "", found)
     return found
 
 
@@ -329,6 +331,13 @@ class Pager:
         query = {k: v for k, v in self.params.items() if v}
         query["offset"] = str(offset)
         return "?" + urlencode(query)
+
+    def here(self, path: str) -> str:
+        """``path`` with this page's query (its parameters and offset, when not 0)."""
+        query = {k: v for k, v in self.params.items() if v}
+        if self.offset:
+            query["offset"] = str(self.offset)
+        return f"{path}?{urlencode(query)}" if query else path
 
     @property
     def previous(self) -> str | None:

@@ -24,7 +24,9 @@ FIELDS = (
     ("dayOfWeek", "Day of week"),
 )
 OPTIONAL = ("timezone", "dstGapPolicy", "dstOverlapPolicy")
-_RANGE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+#: digits are ASCII only: ``str.isdigit`` and ``\d`` take superscript and Arabic-Indic ones too
+_NUMBER = re.compile(r"[0-9]+")
+_RANGE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})")
 #: a typed range may list at most this many values (a minute field has 60)
 _MAX_RANGE = 60
 
@@ -87,13 +89,13 @@ def _items(name: str, text: str) -> list[int | str]:
     for token in tokens:
         if not token:
             raise InvalidInput.at(name, "has an empty item between two commas")
-        ranged = _RANGE.match(token)
+        ranged = _RANGE.fullmatch(token)
         if ranged:
             low, high = int(ranged.group(1)), int(ranged.group(2))
             if low > high or high - low >= _MAX_RANGE:
                 raise InvalidInput.at(name, f"the range {token} must go up (such as 1-5)")
             items.extend(range(low, high + 1))
-        elif token.isdigit():
+        elif _NUMBER.fullmatch(token):
             items.append(int(token))
         else:
             items.append(token)

@@ -1,9 +1,12 @@
 """The console's sign-in: an encrypted, expiring session cookie and per-session CSRF tokens.
 
-The cookie holds the API token the user signed in with, encrypted and authenticated with
-Fernet under a key derived from the service's secret key (``derived_keys``), so it can be
-neither read nor forged; Fernet's timestamp makes it expire after ``SESSION_SECONDS``. Every
-request re-checks the token against the store, so a revoked token ends its sessions at once.
+The cookie holds the API token the user signed in with and the id of the sign-in's row in the
+store (``service/console_sessions.py``), encrypted and authenticated with Fernet under a key
+derived from the service's secret key (``derived_keys``), so it can be neither read nor forged;
+Fernet's timestamp makes it expire after ``SESSION_SECONDS``, and so does the row. Every request
+re-checks the token and the row against the store, so a revoked token ends its sessions at
+once, and signing out (which deletes the row) ends that session even where a copy of the
+cookie survives.
 The cookie is ``HttpOnly`` (no script reads it), ``SameSite=Strict`` and, over HTTPS,
 ``Secure``. Each form carries ``csrf_token(cookie)``, an HMAC of the cookie, checked on POST.
 
@@ -40,30 +43,38 @@ class ConsoleKeys:
         self._fernet = MultiFernet([Fernet(base64.urlsafe_b64encode(k)) for k in cookie_keys])
         self._csrf_key = derived_keys(settings, b"scorecast console csrf")[0]
 
-    def seal(self, api_token: str) -> str:
-        """The cookie value carrying ``api_token``."""
-        payload = json.dumps({"token": api_token}).encode("utf-8")
+    def seal(self, api_token: str, session_id: str) -> str:
+        """The cookie value carrying ``api_token`` and its sign-in's ``session_id``."""
+        payload = json.dumps({"token": api_token, "session": session_id}).encode("utf-8")
         return self._fernet.encrypt(payload).decode("ascii")
 
-    def open(self, cookie: str | None) -> str | None:
-        """The API token in a cookie that is genuine and not expired, else None."""
+    def open(self, cookie: str | None) -> tuple[str, str] | None:
+        """The API token and session id in a cookie that is genuine and not expired, else None
+        (a cookie made before sign-ins were kept in the store names no session: None)."""
         if not cookie:
             return None
         try:
             payload = self._fernet.decrypt(cookie.encode("ascii"), ttl=SESSION_SECONDS)
-            token = json.loads(payload).get("token")
+            values = json.loads(payload)
+            token, session_id = values.get("token"), values.get("session")
         except (InvalidToken, UnicodeError, ValueError, AttributeError):
             return None
-        return token if isinstance(token, str) and token else None
+        if isinstance(token, str) and token and isinstance(session_id, str) and session_id:
+            return token, session_id
+        return None
 
     def login_csrf(self, nonce: str) -> str:
         """The sign-in form's token for the value of its cookie (apart from sessions')."""
         return self.csrf_token("login:" + nonce)
 
     def csrf_token(self, cookie: str) -> str:
-        return hmac.new(self._csrf_key, cookie.encode("ascii"), hashlib.sha256).hexdigest()
+        data = cookie.encode("utf-8", "surrogateescape")
+        return hmac.new(self._csrf_key, data, hashlib.sha256).hexdigest()
 
     def csrf_ok(self, cookie: str | None, sent: str | None) -> bool:
+        """Whether ``sent`` is the form token of ``cookie``; any text compares (as bytes: a
+        non-ASCII value is simply wrong, where comparing it as a string raised)."""
         if not cookie or not sent:
             return False
-        return hmac.compare_digest(self.csrf_token(cookie), sent)
+        expected = self.csrf_token(cookie).encode("ascii")
+        return hmac.compare_digest(expected, sent.encode("utf-8", "surrogateescape"))
