@@ -13,6 +13,10 @@ Contracts:
   which serializes claimers.
 - A job whose worker died ``MAX_ATTEMPTS`` times is not retried again: it is ``FAILED``. A
   ``RUNNING`` job with an expired lease and an abort request is ``ABORTED`` instead of retried.
+- **Release** (``release_job``, a clean shutdown): the job is queued again and the attempt it
+  held does not count as a dead worker (its number is not reused: outputs and leases are keyed
+  by it). A job whose abort was asked ends ``ABORTED`` instead (``_finish``), as its worker
+  would have ended it.
 - **Lease**: every write a worker makes (heartbeat, progress, finish) is conditional on it still
   owning the job's current attempt (``lease_owner`` and ``attempt``). A worker that lost its
   lease (it stalled past ``lease_expires`` and another worker took over) gets ``False`` /
@@ -72,6 +76,13 @@ def _fresh(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     )
 
 
+def _dead_attempts() -> ColumnElement[int]:
+    """How many of the job's attempts ended with their worker dead: every attempt ends
+    finished, put back by ``release_job`` (a clean shutdown, counted in ``released_attempts``)
+    or dead, and only the dead ones count towards ``MAX_ATTEMPTS``."""
+    return Job.attempt - Job.released_attempts
+
+
 def _now() -> ColumnElement[datetime]:
     """The claim queries' one parameter, ``now`` (the queries are built once)."""
     return bindparam("now", type_=Job.__table__.c.lease_expires.type)
@@ -93,7 +104,7 @@ def _next_claimable(skip_locked: bool) -> Select[Job]:
         Job.status == "RUNNING",
         Job.lease_expires < now,
         Job.abort_requested.is_(False),
-        Job.attempt < MAX_ATTEMPTS,
+        _dead_attempts() < MAX_ATTEMPTS,
     )
     query = select(Job).where(or_(_fresh(now), orphaned)).order_by(Job.created, Job.id).limit(1)
     return query.with_for_update(skip_locked=True) if skip_locked else query
@@ -148,25 +159,29 @@ def claim_next_job(
 
 def _settle_dead_jobs(session: Session, now: datetime) -> None:
     """End orphaned jobs that must not be retried: abort requested, or out of attempts."""
-    query = select(Job).where(
+    dead = _dead_attempts()
+    query = select(Job, dead).where(
         Job.status == "RUNNING",
         Job.lease_expires < now,
-        or_(Job.abort_requested.is_(True), Job.attempt >= MAX_ATTEMPTS),
+        or_(Job.abort_requested.is_(True), dead >= MAX_ATTEMPTS),
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    for job in session.scalars(query).all():
+        query = query.with_for_update(of=Job, skip_locked=True)
+    for job, deaths in session.execute(query).all():
         if job.abort_requested:
-            status, details = "ABORTED", f"Job aborted at {_stamp(now)}"
-            if job.abort_reason:
-                details += f": {job.abort_reason}"
-        else:
-            status = "FAILED"
-            details = (
-                f"Job failed at {_stamp(now)}: its worker stopped answering in each of "
-                f"{job.attempt} attempts (out of memory, or killed?)"
-            )
-        _finish(session, job, status, details, now)
+            _finish(session, job, "ABORTED", _aborted_details(job, now), now)
+            continue
+        details = (
+            f"Job failed at {_stamp(now)}: its worker stopped answering in each of "
+            f"{deaths} attempts (out of memory, or killed?)"
+        )
+        _finish(session, job, "FAILED", details, now)
+
+
+def _aborted_details(job: Job, now: datetime) -> str:
+    """``statusDetails`` of a job that ends on an abort its worker did not act on."""
+    details = f"Job aborted at {_stamp(now)}"
+    return f"{details}: {job.abort_reason}" if job.abort_reason else details
 
 
 def heartbeat(
@@ -305,7 +320,10 @@ def release_job(
     (``logs``: as for ``finish_job``).
 
     The job becomes ``INITIALIZING`` and queued again with its progress reset; the next claim
-    starts a new attempt whose output replaces this one's.
+    starts a new attempt whose output replaces this one's; this attempt does not count towards
+    ``MAX_ATTEMPTS``. A job whose abort was asked (a user, a timeout, a newer fire replacing it)
+    before its worker acted on it ends ``ABORTED`` here instead, as its worker would have ended
+    it (``_finish``): nothing would claim it again.
     """
     query = select(Job).where(*_owned_by(claim, claim.worker_id))
     if session.get_bind().dialect.name == "postgresql":
@@ -315,6 +333,9 @@ def release_job(
         return False
     for moment, line in logs:
         append_log(session, job.id, line, now=moment)
+    if job.abort_requested:
+        _finish(session, job, "ABORTED", _aborted_details(job, now), now)
+        return True
     job.status = "INITIALIZING"
     job.queued = True
     job.lease_owner = None
@@ -323,6 +344,7 @@ def release_job(
     job.scored_rows = job.failed_rows = job.skipped_rows = 0
     job.output_size = None
     job.eta_seconds = job.rows_per_second = None
+    job.released_attempts += 1
     job.status_details = f"Job re-queued at {_stamp(now)}: {reason}"
     append_log(session, job.id, job.status_details, now=now)
     _note_definition(session, job, "INITIALIZING", now=None)
