@@ -137,6 +137,11 @@ def _moment(field: str, value: str | None) -> datetime | None:
         raise InvalidInput.at(field, f"{value!r} is not an ISO-8601 date and time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    if not 1 < moment.year < 9999:
-        raise InvalidInput.at(field, "must be a date between the years 2 and 9998")
-    return moment.astimezone(UTC)
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    # The year is checked in UTC: 9998-12-31T23:59-23:59 is already in 9999.
+    if utc is None or not 1 < utc.year < 9999:
+        raise InvalidInput.at(field, "must be a date between the years 2 and 9998 in UTC")
+    return utc

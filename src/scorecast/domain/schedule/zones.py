@@ -9,6 +9,9 @@ from the zone's transitions. :mod:`zoneinfo` has no public list of transitions, 
 found by sampling the UTC offset once a day (:data:`SAMPLE_SECONDS`) and bisecting each change
 to the second. Two changes that cancel each other within one day would be missed; tzdata has
 no such pair (the test-suite compares the result with the TZif data of sample zones).
+
+A segment with no transition found ahead is cut at a year's end (or at :data:`SEARCH_END`),
+never just after the instant asked about: a search walks a year in at most a few segments.
 """
 
 from __future__ import annotations
@@ -24,9 +27,15 @@ SAMPLE_SECONDS: Final = 86400
 #: Transitions are searched this many years ahead before a segment is cut artificially.
 LOOKAHEAD_YEARS: Final = 10
 _EPOCH_YEAR: Final = 1970
-#: Years outside this range have no transitions (datetime cannot represent their neighbours).
+#: Years outside this range have no transitions (datetime cannot represent their neighbours);
+#: in the last one they are searched up to :data:`SEARCH_END` only.
 FIRST_YEAR: Final = 2
-LAST_YEAR: Final = 9998
+LAST_YEAR: Final = 9999
+#: Epoch seconds of 30 December 9999 UTC: zone searches end here, as past it the wall clock of a
+#: zone up to a day ahead of UTC is beyond the range of datetime.
+SEARCH_END: Final = int(datetime(LAST_YEAR, 12, 30, tzinfo=UTC).timestamp())
+# Epoch seconds of 1 January 10000 UTC, one past the last second datetime can hold.
+_TIME_END: Final = int(datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()) + 1
 
 
 class DstGapPolicy(enum.Enum):
@@ -60,7 +69,8 @@ class Transition(NamedTuple):
 class Segment(NamedTuple):
     """A stretch of UTC time with one offset; ``start``/``end`` are the transitions bounding it.
 
-    ``end.after == offset`` marks an artificial end (no transition found within the lookahead).
+    ``end.after == offset`` marks an artificial end (no transition found within the lookahead):
+    the end of a year, :data:`SEARCH_END`, or past that the end of datetime's range.
     ``start`` is None when no transition is known in the year of the segment or the one before.
     """
 
@@ -93,12 +103,17 @@ def _year_start(year: int) -> int:
     return int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
 
 
+def _year_end(year: int) -> int:
+    return SEARCH_END if year >= LAST_YEAR else _year_start(year + 1)
+
+
 @lru_cache(maxsize=8192)
 def transitions_in_year(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
-    """The zone's transitions with instants in ``(1 Jan year, 1 Jan year+1]`` UTC, in order."""
+    """The zone's transitions with instants in ``(1 Jan year, 1 Jan year+1]`` UTC, in order
+    (in :data:`LAST_YEAR`: up to :data:`SEARCH_END`)."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         return ()
-    start, end = _year_start(year), _year_start(year + 1)
+    start, end = _year_start(year), _year_end(year)
     found: list[Transition] = []
     low, low_offset = start, offset_at(zone, start)
     while low < end:
@@ -130,7 +145,8 @@ def segment_at(zone: ZoneInfo, instant: int) -> Segment:
     offset = offset_at(zone, instant)
     year = year_of(instant)
     end: Transition | None = None
-    for candidate_year in range(year, min(year + LOOKAHEAD_YEARS, LAST_YEAR) + 1):
+    last_year = min(year + LOOKAHEAD_YEARS, LAST_YEAR)
+    for candidate_year in range(year, last_year + 1):
         for transition in transitions_in_year(zone, candidate_year):
             if transition.instant > instant:
                 end = transition
@@ -138,8 +154,9 @@ def segment_at(zone: ZoneInfo, instant: int) -> Segment:
         if end is not None:
             break
     if end is None:
-        cut = _year_start(min(year + LOOKAHEAD_YEARS, LAST_YEAR) + 1)
-        end = Transition(max(cut, instant + 1), offset, offset)
+        # Only an instant at or past SEARCH_END lies beyond the year's end.
+        cut = _year_end(last_year)
+        end = Transition(cut if cut > instant else _TIME_END, offset, offset)
     start: Transition | None = None
     for candidate_year in (year, year - 1):
         for transition in reversed(transitions_in_year(zone, candidate_year)):
