@@ -17,6 +17,7 @@ from scorecast import home_layout as layout
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, Intake, Output
 from scorecast.connectors.checks import Checks, Side
+from scorecast.connectors.fileio import EncodedOutput
 from scorecast.connectors.localfile_files import (
     STALL_SECONDS,
     InputStream,
@@ -40,8 +41,6 @@ from scorecast.formats.csv_blocks import iter_csv_blocks, read_csv_header
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from scorecast.formats.encoders import Encoder
 
 # --- the connector ------------------------------------------------------------------------------
 
@@ -84,20 +83,17 @@ class LocalFileIntake(Intake):
             self._handle.close()
 
 
-class LocalFileOutput(Output):
+class LocalFileOutput(EncodedOutput):
     """Writes CSV as the attempt's output segments, published as the job goes so that the
-    download can stream them while the job runs; ``commit()`` makes them the job's result."""
+    download can stream them while the job runs; ``commit()`` makes them the job's result.
+    Errors while encoding or storing are ``ConnectorError`` naming the download
+    (``EncodedOutput``)."""
 
     def __init__(self, app_settings: Settings, job_id: str, attempt: int, csv: CsvSettings) -> None:
-        from scorecast.formats.encoders import open_encoder
-
-        self.location = "the job's download"
+        super().__init__("the job's download", "csv", csv)
         self._app, self._job_id, self._attempt = app_settings, job_id, attempt
         discard_attempt(app_settings, job_id, attempt)  # nothing of this attempt can be there yet
-        self._sink: SegmentWriter | None = SegmentWriter(
-            storage(app_settings), layout.attempt_segments(job_id, attempt)
-        )
-        self._encoder: Encoder = open_encoder("csv", csv, cast(BinaryIO, self._sink))
+        self._sink = SegmentWriter(storage(app_settings), layout.attempt_segments(job_id, attempt))
         self._publisher: PeriodicPublisher | None = None
 
     def committed_before(self) -> str | None:
@@ -115,34 +111,31 @@ class LocalFileOutput(Output):
                 discard_attempt(self._app, self._job_id, attempt)
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if self._sink is None:
-            raise ConnectorError("the job's download output is already closed")
-        self._encoder.write(batch)
+        super().write(batch)
         if self._publisher is None:  # publishes while the job waits (for its input, say)
             self._publisher = PeriodicPublisher(self._sink)
 
     def commit(self) -> None:
-        if self._sink is None:
-            raise ConnectorError("the job's download output is already closed")
         self._stop_publishing()
-        self._encoder.close()
-        commit_result(self._app, self._job_id, self._attempt, self._sink)
-        self._sink = None
+        super().commit()
 
     def abort(self) -> None:
         self._stop_publishing()
-        if self._sink is not None:
-            self._sink = None
-            discard_attempt(self._app, self._job_id, self._attempt)
+        super().abort()
+
+    def _open_sink(self) -> BinaryIO:
+        return cast(BinaryIO, self._sink)
+
+    def _finish(self) -> None:
+        commit_result(self._app, self._job_id, self._attempt, self._sink)
+
+    def _discard(self) -> None:
+        discard_attempt(self._app, self._job_id, self._attempt)
 
     def _stop_publishing(self) -> None:
         if self._publisher is not None:
             self._publisher.stop()
             self._publisher = None
-
-    @property
-    def bytes_written(self) -> int:
-        return self._encoder.bytes_written
 
 
 def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:

@@ -193,7 +193,9 @@ def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -
     """Join the parts into the job's input and mark it complete; returns its size in bytes.
 
     Parts must be numbered 0..N-1 without gaps; each part after the first must start with the
-    same header line as part 0, which is dropped. ``InvalidInput`` names the offending part.
+    same header line as part 0, which is dropped. Blank lines a part starts with are dropped
+    (its header is the line after them); a part holding nothing else is skipped, and the first
+    part that is not gives the header. ``InvalidInput`` names the offending part.
     """
     store = storage(settings)
     folder = layout.parts_folder(job_id)
@@ -225,18 +227,19 @@ def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -
 
 def _join(store: BlobStore, job_id: str, numbers: list[int], quote: bytes, out: Any) -> None:
     header: bytes | None = None
+    header_part = 0
     last = b"\n"
     for number in numbers:
         with store.open_from(layout.part_key(job_id, number)) as part:
-            line, rest = _header_line(part, quote)
+            line, rest = _header_line(part, quote, _skip_blank_lines(part))
+            if not line:
+                continue  # an empty part: no bytes, or only blank lines
             if header is None:
-                header = line
-            elif line.strip(b"\r\n") == b"":
-                continue  # an empty part
+                header, header_part = line, number
             elif _plain(line) != _plain(header):
                 raise InvalidInput(
-                    f"part {number} starts with a different header than part 0",
-                    {"parts": f"part {number}: header differs from part 0"},
+                    f"part {number} starts with a different header than part {header_part}",
+                    {"parts": f"part {number}: header differs from part {header_part}"},
                 )
             else:
                 line = b""
@@ -255,21 +258,32 @@ def _plain(line: bytes) -> bytes:
     return line.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
 
 
-def _header_line(handle: BinaryIO, quote: bytes) -> tuple[bytes, bytes]:
-    """Read the first CSV record (a newline inside quotes does not end it): (the record with
-    its line end, the bytes read after it)."""
-    buffer = bytearray()
+def _skip_blank_lines(handle: BinaryIO) -> bytes:
+    """Read past the blank lines a part starts with: the bytes read after them (empty when the
+    part holds nothing else)."""
+    while piece := handle.read(64 * 1024):
+        start = piece.lstrip(b"\r\n")
+        if start:
+            return start
+    return b""
+
+
+def _header_line(handle: BinaryIO, quote: bytes, start: bytes = b"") -> tuple[bytes, bytes]:
+    """Read the first CSV record (a newline inside quotes does not end it), continuing the bytes
+    ``start`` already read: (the record with its line end, the bytes read after it)."""
+    buffer = bytearray(start)
+    searched = 0
     while True:
-        piece = handle.read(64 * 1024)
-        start = len(buffer)
-        buffer += piece
-        pos = buffer.find(b"\n", max(start - 1, 0))
+        pos = buffer.find(b"\n", searched)
         while pos >= 0:
             if not quote or buffer.count(quote, 0, pos) % 2 == 0:
                 return bytes(buffer[: pos + 1]), bytes(buffer[pos + 1 :])
             pos = buffer.find(b"\n", pos + 1)
+        searched = len(buffer)
+        piece = handle.read(64 * 1024)
         if not piece:
             return bytes(buffer), b""
+        buffer += piece
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Result column types come from the driver's cursor description (PostgreSQL type O
 psycopg, MySQL field types through pymysql), so every batch of one result has the same schema
 even when the first rows are all NULL. ``numeric``/``decimal`` become float64 (the scoring
 engine works in floats), ``uuid``/``json``/``time`` values become strings. Columns whose type
-the driver does not say (SQLite) take the type of the first batch's values.
+the driver does not say (SQLite) take the type of the first batch's values. An integer beyond
+int64 (a MySQL ``BIGINT UNSIGNED`` over 2^63 - 1) is a ``ValueError`` naming the column.
 """
 
 from __future__ import annotations
@@ -131,9 +132,21 @@ def rows_to_batch(
             convert = _CONVERTERS.get(arrow_type)
             if convert is not None:
                 values = [convert(value) for value in values]
-            array = pa.array(values, type=arrow_type)
+            try:
+                array = pa.array(values, type=arrow_type)
+            except OverflowError as exc:
+                raise ValueError(_out_of_range(name, values)) from exc
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=[name for name, _ in columns])
+
+
+def _out_of_range(name: str, values: list[Any]) -> str:
+    found = next((v for v in values if isinstance(v, int) and not -(2**63) <= v < 2**63), "a value")
+    return (
+        f"column {name!r} holds {found}, beyond the signed 64-bit integers its rows are read"
+        " as (a MySQL/MariaDB BIGINT UNSIGNED or BIT(64) can hold more); read it with a query"
+        f" that casts it, e.g. CAST(`{name}` AS CHAR) to keep every digit as text"
+    )
 
 
 def sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine[Any]:

@@ -127,16 +127,16 @@ def parse_csv_settings(value: object) -> CsvSettings:
     if delimiter is not None:
         if delimiter == "tab":
             settings["delimiter"] = "\t"
-        elif isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\r\n":
+        elif (problem := _csv_character_problem(delimiter)) is None:
             settings["delimiter"] = delimiter
         else:
-            problems["delimiter"] = "must be one character or 'tab'"
+            problems["delimiter"] = f"{problem} or 'tab'"
     quotechar = value.get("quotechar")
     if quotechar is not None:
-        if isinstance(quotechar, str) and len(quotechar) == 1 and quotechar not in "\r\n":
+        if (problem := _csv_character_problem(quotechar)) is None:
             settings["quotechar"] = quotechar
         else:
-            problems["quotechar"] = "must be one character"
+            problems["quotechar"] = problem
     encoding = value.get("encoding")
     if encoding is not None:
         if not isinstance(encoding, str) or not _known_codec(encoding):
@@ -149,6 +149,14 @@ def parse_csv_settings(value: object) -> CsvSettings:
     if problems:
         raise FieldError(problems)
     return CsvSettings(**settings)
+
+
+def _csv_character_problem(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
+        return "must be one character"
+    if not value.isascii():  # the CSV reader (pyarrow) splits on one byte: every chunk would fail
+        return f"must be one ASCII character ({value!r} is not ASCII)"
+    return None
 
 
 def _known_codec(name: str) -> bool:
