@@ -1,4 +1,7 @@
-"""Rows for run policy tests: a scheduled definition with policies, its fires and their jobs."""
+"""Rows for run policy tests: a scheduled definition with policies, its fires and their jobs.
+
+The fixture ``root`` (a file root the definitions read and write) is defined as
+``root_fixture``: the test modules that use it import it (``# noqa: F401``)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rows import EVERY_MINUTE, add_definition, add_deployment, org_and_user
 from sqlalchemy import Engine, select
 
+from scorecast.config import Settings
 from scorecast.domain.definition_policies import parse_policies, policies_to_wire
 from scorecast.domain.job_claim import Claim
 from scorecast.service.claims import claim_next_job, end_with_failure, finish_job
@@ -17,6 +22,15 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import Job, JobDefinition, ScheduleFire
 
 LEASE = 30.0
+
+
+@pytest.fixture(name="root")
+def root_fixture(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file root the definitions read and write (validation reads it from the environment)."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(folder))
+    return folder
 
 
 def policy_definition(engine: Engine, root: Path, **policies: Any) -> str:
@@ -102,3 +116,10 @@ def definition_row(engine: Engine, definition_id: str) -> JobDefinition:
         definition = session.get(JobDefinition, definition_id)
         assert definition is not None
         return definition
+
+
+def job_row(engine: Engine, job_id: str) -> Job:
+    with session_scope(engine) as session:
+        row = session.get(Job, job_id)
+        assert row is not None
+        return row

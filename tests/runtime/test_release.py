@@ -6,8 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-from policy_rows import LEASE, claim, fire, fire_row, jobs_of, policy_definition
+from policy_rows import (  # noqa: F401 (root_fixture is the root fixture)
+    LEASE,
+    claim,
+    fire,
+    fire_row,
+    job_row,
+    jobs_of,
+    policy_definition,
+    root_fixture,
+)
 from rows import add_job, org_and_user
 from sqlalchemy import Engine, select
 from test_firing_policies import (
@@ -20,7 +28,6 @@ from test_firing_policies import (
     subscribe_to_failed_runs,
 )
 
-from scorecast.config import Settings
 from scorecast.domain.definition_policies import OverlapPolicy
 from scorecast.domain.job_claim import Claim
 from scorecast.domain.run_policies import REPLACED
@@ -34,25 +41,9 @@ from scorecast.store.models import Job, JobDefinition, JobLog, User
 SHUTDOWN = "the worker shut down"
 
 
-@pytest.fixture
-def root(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A file root the definitions read and write (validation reads it from the environment)."""
-    folder = tmp_path / "files"
-    folder.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(folder))
-    return folder
-
-
 def release(engine: Engine, got: Claim, now: datetime) -> bool:
     with session_scope(engine) as session:
         return release_job(session, got, SHUTDOWN, now)
-
-
-def job_row(engine: Engine, job_id: str) -> Job:
-    with session_scope(engine) as session:
-        row = session.get(Job, job_id)
-        assert row is not None
-        return row
 
 
 def last_log_line(engine: Engine, job_id: str) -> str:

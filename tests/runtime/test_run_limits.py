@@ -6,38 +6,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from policy_rows import claim, fail, fire, fire_row, jobs_of, policy_definition
+from policy_rows import (  # noqa: F401 (root_fixture is the root fixture)
+    claim,
+    fail,
+    fire,
+    fire_row,
+    job_row,
+    jobs_of,
+    policy_definition,
+    root_fixture,
+)
 from sqlalchemy import Engine
 
-from scorecast.config import Settings
 from scorecast.domain.events import EventType
 from scorecast.service.claims import claim_next_job, heartbeat
 from scorecast.service.run_limits import enforce_run_limits, limits_reached
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job
 
 T = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def root(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "files"
-    folder.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(folder))
-    return folder
 
 
 def enforce(engine: Engine, now: datetime) -> list[tuple[str, EventType]]:
     with session_scope(engine) as session:
         return [(r.job_id, r.event) for r in enforce_run_limits(session, now)]
-
-
-def job(engine: Engine, job_id: str) -> Job:
-    with session_scope(engine) as session:
-        row = session.get(Job, job_id)
-        assert row is not None
-        return row
 
 
 def test_a_run_past_its_timeout_is_aborted_as_timed_out(engine: Engine, root: Path) -> None:
@@ -50,7 +41,7 @@ def test_a_run_past_its_timeout_is_aborted_as_timed_out(engine: Engine, root: Pa
         assert limits_reached(session, T + timedelta(seconds=61))
     assert enforce(engine, T + timedelta(seconds=61)) == [(job_id, EventType.TIMED_OUT)]
     assert enforce(engine, T + timedelta(seconds=62)) == []  # once
-    row = job(engine, job_id)
+    row = job_row(engine, job_id)
     assert row.abort_requested and row.abort_reason == "timed out"
     with session_scope(engine) as session:  # the worker's heartbeat sees the abort
         assert heartbeat(session, "w1", [got], T + timedelta(seconds=62), 30.0) == {job_id: True}
@@ -59,7 +50,7 @@ def test_a_run_past_its_timeout_is_aborted_as_timed_out(engine: Engine, root: Pa
         from scorecast.service.claims import end_with_failure
 
         end_with_failure(session, got, "ABORTED", "aborted on request", T + timedelta(seconds=63))
-    row = job(engine, job_id)
+    row = job_row(engine, job_id)
     assert row.status == "ABORTED" and row.status_details.endswith(": timed out")
 
 
@@ -89,7 +80,7 @@ def test_a_timed_out_run_whose_worker_died_ends_when_its_lease_runs_out(
     enforce(engine, T + timedelta(seconds=11))
     with session_scope(engine, immediate=True) as session:
         assert claim_next_job(session, "w2", T + timedelta(seconds=60), 30.0) is None
-    row = job(engine, job_id)
+    row = job_row(engine, job_id)
     assert row.status == "ABORTED" and "timed out" in row.status_details
 
 
@@ -100,7 +91,7 @@ def test_a_slow_run_is_reported_once(engine: Engine, root: Path) -> None:
     assert enforce(engine, T + timedelta(seconds=30)) == []
     assert enforce(engine, T + timedelta(seconds=31)) == [(job_id, EventType.SLOW)]
     assert enforce(engine, T + timedelta(seconds=90)) == []
-    row = job(engine, job_id)
+    row = job_row(engine, job_id)
     assert row.slow_reported and not row.abort_requested and row.status == "RUNNING"
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from policy_rows import (
+from policy_rows import (  # noqa: F401 (root_fixture is the root fixture)
     claim,
     complete,
     definition_row,
@@ -16,10 +15,10 @@ from policy_rows import (
     fire_row,
     jobs_of,
     policy_definition,
+    root_fixture,
 )
 from sqlalchemy import Engine, update
 
-from scorecast.config import Settings
 from scorecast.service.caller import Caller
 from scorecast.service.definitions import update_definition
 from scorecast.service.jobs import abort_job
@@ -27,15 +26,6 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import Job, User
 
 T = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def root(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A file root the definitions read and write (validation reads it from the environment)."""
-    folder = tmp_path / "files"
-    folder.mkdir()
-    monkeypatch.setenv("SCORECAST_FILE_ROOTS", str(folder))
-    return folder
 
 
 def test_a_failed_fire_is_retried_with_backoff_until_its_attempts_are_used(
