@@ -67,8 +67,8 @@ def test_submit_answers_202_with_location_and_a_client_valid_job(
     assert response.headers["content-type"] == "application/json"
     assert_client_valid(job)
     assert job["status"] == "INITIALIZING"
-    assert job["queued"] is True
-    assert job["queuePosition"] is None  # waiting for its upload, not in the queue yet
+    assert job["queued"] is False  # waiting for its upload, not on the queue yet
+    assert job["queuePosition"] is None
     assert job["percentageCompleted"] == 0.0 and job["elapsedTimeSec"] == 0
     assert job["links"]["csvUpload"] == job["links"]["self"] + "csvUpload/"
     assert "download" not in job["links"]

@@ -108,7 +108,8 @@ def test_every_job_state_passes_the_clients_converter(job: Job, from_definition:
     assert ("download" in wire["links"]) == downloadable
     local_in = job.spec["intakeSettings"]["type"] == "localFile"
     assert ("csvUpload" in wire["links"]) == local_in
-    assert wire["queued"] == (job.status == "INITIALIZING" and job.queued)
+    on_the_queue = job.queued and job.intake_ready and not job.abort_requested
+    assert wire["queued"] == (job.status == "INITIALIZING" and on_the_queue)
     # every unsuccessful end is ABORTED on the wire (the client stops waiting on it) ...
     assert wire["status"] == ("ABORTED" if job.status == "FAILED" else job.status)
     # ... and endReason tells a failure from an abort

@@ -75,7 +75,14 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
     now = now or utcnow()
     spec = without_secrets(job.spec)  # also for jobs stored before secrets were dropped
     spec.setdefault("numConcurrent", 1)
-    waiting = job.status == "INITIALIZING" and job.queued
+    # on the execution queue (``store.models.JOB_WAITING``): not while a localFile job waits
+    # for its upload, nor once its abort was asked
+    waiting = (
+        job.status == "INITIALIZING"
+        and job.queued
+        and job.intake_ready
+        and not job.abort_requested
+    )
     definition = None
     if view.definition is not None:
         definition = {
