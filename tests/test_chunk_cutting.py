@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -109,3 +110,40 @@ def test_parquet_with_a_fixed_size_reads_rows_of_that_size(tmp_path: Path) -> No
     meta = pq.ParquetFile(path).metadata
     row_bytes = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)) / 20_000
     assert max(sizes) == int(32_000 / row_bytes)  # as before dynamic sizes: by the metadata
+
+
+_unquoted_fields = st.text(alphabet='a"', max_size=4).filter(lambda text: not text.startswith('"'))
+_quoted_fields = st.tuples(
+    st.text(alphabet='a,\n"', max_size=5),
+    _unquoted_fields,  # the bytes after the closing quote (a quote there would double it)
+)
+_fields = st.one_of(
+    _unquoted_fields,
+    _quoted_fields.map(lambda parts: '"' + parts[0].replace('"', '""') + '"' + parts[1]),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.lists(
+        st.lists(_fields, min_size=1, max_size=4).filter(lambda row: row != [""]),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 40),
+)
+def test_csv_blocks_end_where_the_csv_module_ends_records_whatever_the_quotes(
+    rows: list[list[str]], size: int
+) -> None:
+    """A quote inside a field (``5" screen``, or after a closing quote) is a character, as the
+    csv module and pyarrow read it: it neither opens a field nor moves a cut into one."""
+    body = "".join(",".join(row) + "\n" for row in rows)
+    blocks = list(iter_csv_blocks(io.BytesIO(b"h\n" + body.encode()), CsvSettings(), size))
+    assert b"".join(block.data for block in blocks) == body.encode()
+    whole = list(csv.reader(io.StringIO(body, newline="")))
+    cut = [
+        row
+        for block in blocks
+        for row in csv.reader(io.StringIO(bytes(block.data).decode(), newline=""))
+    ]
+    assert cut == whole

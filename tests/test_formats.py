@@ -343,3 +343,69 @@ def test_a_long_bad_value_is_shown_cut_in_its_row_error() -> None:
     rows = _rows(_blocks(data, len(data) + 1), {"n": pa.float64()})
     error = rows[1][ROW_ERROR_COLUMN]
     assert len(error) < 200 and "5,000 characters" in error and "is not a valid double" in error
+
+
+def test_an_unclosed_quote_fails_its_row_and_the_rows_after_it_are_read() -> None:
+    from scorecast.formats.csv_decode import UNCLOSED_QUOTE_ERROR
+
+    lines = [b"id,n,t\n"] + [b"r%d,%d,x\n" % (i, i) for i in range(1000)]
+    lines[6] = b'r5,5,"red\n'  # pyarrow reads the other 994 rows into this field
+    data = b"".join(lines)
+    for target in (len(data) + 1, 64):
+        rows = _rows(_blocks(data, target), {"n": pa.int64()})
+        assert [r["n"] for r in rows] == list(range(1000))
+        assert rows[5]["id"] == "r5" and rows[5]["t"] == "red"  # the line's fields, shown
+        errors = [r.get(ROW_ERROR_COLUMN) for r in rows]
+        assert [e for e in errors if e] == [UNCLOSED_QUOTE_ERROR] and errors[5]
+        assert (rows[6]["id"], rows[6]["t"]) == ("r6", "x")
+
+
+def test_a_quote_inside_a_field_is_a_character_and_blocks_stay_small() -> None:
+    """A quote opens a quoted field only at the start of a field (as pyarrow and the csv
+    module read it): ``5" screen`` does not make the rest of the file one block."""
+    body = b'r0,5" screen\n' + b"".join(b"r%d,plain\n" % i for i in range(1, 5000))
+    blocks = _blocks(b"id,t\n" + body, 4096)
+    assert b"".join(b.data for b in blocks) == body
+    assert max(b.nbytes for b in blocks) <= 4096
+    rows = _rows(blocks)
+    assert len(rows) == 5000 and rows[0]["t"] == '5" screen' and rows[1]["t"] == "plain"
+
+
+def test_a_quote_that_never_closes_ends_its_row_at_its_line_end_within_a_bounded_span() -> None:
+    from scorecast.formats.csv_blocks import UNCLOSED_QUOTE_SPAN
+    from scorecast.formats.csv_decode import UNCLOSED_QUOTE_ERROR
+
+    row = b"2," + b"y" * (256 << 10) + b"\n"
+    count = UNCLOSED_QUOTE_SPAN // len(row) + 8
+    data = b'n,t\n1,a\n3,"open\n' + row * count
+    target = 4 << 20
+    sizes, errors, rows = [], [], 0
+    for block in _blocks(data, target):
+        sizes.append(block.nbytes)
+        batch = decode_csv_block(replace(block, column_types={"n": pa.int64()}))
+        rows += batch.num_rows
+        if ROW_ERROR_COLUMN in batch.schema.names:
+            errors += [e for e in batch.column(ROW_ERROR_COLUMN).to_pylist() if e]
+    assert max(sizes) <= target  # not one block of everything after the quote
+    assert rows == count + 2 and errors == [UNCLOSED_QUOTE_ERROR]
+
+
+def test_a_header_with_a_quote_inside_a_name_is_one_line() -> None:
+    data = b'id,size"in\n1,5\n'
+    header = read_csv_header(io.BytesIO(data), UTF8)
+    assert header is not None and header.names == ["id", 'size"in']
+    assert [b.data for b in _blocks(data, 100)] == [b"1,5\n"]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [(b"a,b\rc,d", "lone CR"), (b'a,"b,c', "a quoted field in it does not close")],
+)
+def test_an_unreadable_header_is_invalid_input(header: bytes, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_header(header, UTF8)
+
+
+def test_a_file_with_cr_line_ends_is_invalid_input_not_an_empty_one() -> None:
+    with pytest.raises(InvalidInput, match=r"the CSV header cannot be read: .*lone CR"):
+        _blocks(b"a,b\r1,2\r3,4\r", 100)

@@ -19,6 +19,9 @@ service (``tests/e2e/test_bad_input_service.py``).
 | output column (``THRESHOLD``) | column silently replaces the other)                           |
 | a remapping giving two output | FAILED before any output is written, naming the columns       |
 | columns one name              |                                                               |
+| a quote that never closes     | COMPLETED; that row fails, the rows after it are scored       |
+| a header that cannot be read  | FAILED, saying why (CR-only line ends, a quote that does not  |
+|                               | close)                                                        |
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ import bad_inputs
 from scorecast.domain.csv_settings import FileFormat
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.engine import run_job
-from scorecast.errors import JobFailure
+from scorecast.errors import JobFailure, ScorecastError
+from scorecast.runtime.job_run import failure
 from scorecast.testing import PathIntake, PathOutput
 
 STATUS = ScoringOptions(include_prediction_status=True, passthrough_columns=("num_a",))
@@ -286,3 +290,38 @@ def test_an_output_column_name_dropped_by_the_remapping_is_no_clash(
     options = ScoringOptions(passthrough_all=True, column_names_remapping={"THRESHOLD": None})
     score_file(model, source, tmp_path / "out.csv", options=options)
     assert "THRESHOLD" not in pd.read_csv(tmp_path / "out.csv").columns
+
+
+def test_an_unclosed_quote_fails_its_row_alone(
+    model: BuiltModel, good_text: str, tmp_path: Path
+) -> None:
+    """pyarrow reads a quoted field running to the end of the chunk: the rows after it would
+    vanish from a COMPLETED job."""
+    lines = good_text.splitlines()
+    lines[6] = lines[6].rsplit(",", 1)[0] + ',"red'  # the 6th row: cat_a opens a quote
+    source = tmp_path / "unclosed.csv"
+    source.write_text("\n".join(lines) + "\n")
+    outcome = score_file(model, source, tmp_path / "out.csv", options=STATUS)
+    assert (outcome.rows_scored, outcome.rows_failed) == (299, 1)
+    statuses = _status(tmp_path / "out.csv")
+    assert len(statuses) == 300 and "does not close" in statuses[5]
+    assert statuses[:5] == ["OK"] * 5 and set(statuses[6:]) == {"OK"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("num_a,num_b,num_c,cat_a\r1,2,3,red\r4,5,6,blue\r", "lone CR"),
+        ('num_a,num_b,"num_c,cat_a\n1,2,3,red\n4,5,6,blue\n', "does not close"),
+    ],
+)
+def test_an_unreadable_header_fails_the_job_with_a_message(
+    model: BuiltModel, good_text: str, tmp_path: Path, text: str, message: str
+) -> None:
+    source = tmp_path / "header.csv"
+    source.write_text(text, newline="")
+    with pytest.raises(ScorecastError) as caught:
+        score_file(model, source, tmp_path / "out.csv")
+    status, shown = failure(caught.value, abort_requested=False)
+    assert status == "FAILED" and "CSV header" in shown and message in shown
+    _still_serving(model, good_text, tmp_path)

@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 
 from scorecast.domain.output_names import ROW_ERROR_COLUMN
 from scorecast.formats.chunks import CsvBlock
-from scorecast.formats.csv_blocks import parse_header
+from scorecast.formats.csv_blocks import QuoteSyntax, parse_header
 from scorecast.formats.dialect import csv_dialect
 
 # ``ROW_ERROR_COLUMN`` (named in ``domain.output_columns``): added when some rows could not be
@@ -57,8 +57,11 @@ def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
 
     Columns named in ``block.column_types`` get that type, the others are inferred. Empty
     fields are null. Rows that cannot be parsed (wrong number of fields, a value that is not of
-    its column's type, bytes invalid in the encoding) are kept, with nulls in the bad fields and
-    a message in ``ROW_ERROR_COLUMN``; a block without bad rows has no such column.
+    its column's type, bytes invalid in the encoding, a quote that does not close before the
+    end of the block) are kept, with nulls in the bad fields and a message in
+    ``ROW_ERROR_COLUMN``; a block without bad rows has no such column. A record whose quote
+    does not close ends at its line end (the rule of ``QuoteSyntax``): pyarrow would read the
+    rest of the block into that one field.
     """
     utf8 = replace(block.settings, encoding="utf-8")
     try:
@@ -66,10 +69,11 @@ def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
     except UnicodeDecodeError:
         header, data = _utf8_of(block, "replace")
     else:
-        try:
-            return _fast_decode(parse_header(header, utf8), data, block)
-        except pa.ArrowInvalid:
-            pass
+        if not QuoteSyntax(utf8).unclosed_lines(data):
+            try:
+                return _fast_decode(parse_header(header, utf8), data, block)
+            except pa.ArrowInvalid:
+                pass
     return _careful_decode(parse_header(header, utf8), data, block)
 
 
@@ -130,10 +134,10 @@ class _Lines:
     """The lines of UTF-8 ``data`` as strings, each decoded on its own (never the whole block
     at once), with a look at the next one before it is taken."""
 
-    def __init__(self, data: bytes | bytearray) -> None:
+    def __init__(self, data: bytes | bytearray, start: int, stop: int) -> None:
         self._data = data
         self._view = memoryview(data)
-        self._found = _LINE.finditer(data)
+        self._found = _LINE.finditer(data, start, stop)
         self._next = next(self._found, None)
 
     def __iter__(self) -> _Lines:
@@ -154,10 +158,38 @@ class _Lines:
         return not quote or self._data.find(quote.encode(), line.start(), line.end()) < 0
 
 
+#: the row error of a record whose quote does not close (see ``QuoteSyntax``)
+UNCLOSED_QUOTE_ERROR = "the row cannot be read as CSV: a quoted field on it does not close"
+
+
 def _records(
     data: bytes | bytearray, block: CsvBlock
 ) -> Iterator[tuple[list[str] | None, str | None]]:
-    """(fields, None) per CSV record of ``data``, or (None, why) for one the csv module refused.
+    """(fields, why) per CSV record of ``data``: why is None for a record read as it is, and
+    fields None for one the csv module refused.
+
+    A record whose quote does not close before the end of ``data`` ends at its line end and
+    fails; its fields are read as the csv module reads that line alone.
+    """
+    start = 0
+    for record, line_end in QuoteSyntax(replace(block.settings, encoding="utf-8")).unclosed_lines(
+        data
+    ):
+        yield from _records_between(data, start, record, block)
+        line = str(memoryview(data)[record:line_end], "utf-8", "replace").rstrip("\r\n")
+        try:
+            fields: list[str] | None = next(csv.reader([line], **csv_dialect(block.settings)))
+        except (csv.Error, StopIteration):
+            fields = None
+        yield fields, UNCLOSED_QUOTE_ERROR
+        start = line_end
+    yield from _records_between(data, start, len(data), block)
+
+
+def _records_between(
+    data: bytes | bytearray, start: int, stop: int, block: CsvBlock
+) -> Iterator[tuple[list[str] | None, str | None]]:
+    """The records of ``data[start:stop]``, as ``_records`` gives them.
 
     A line longer than ``CAREFUL_FIELD_LIMIT`` without a quote character is split at its
     delimiters directly (what the csv module would do, at a quarter of its memory); in a quoted
@@ -166,7 +198,7 @@ def _records(
     """
     settings = block.settings
     csv.field_size_limit(CAREFUL_FIELD_LIMIT)
-    lines = _Lines(data)
+    lines = _Lines(data, start, stop)
     reader = csv.reader(lines, **csv_dialect(settings))
     while True:
         if lines.next_is_long_and_unquoted(settings.quotechar):
@@ -191,13 +223,14 @@ def _careful_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) 
                 column.append(None)
             row_errors.append(unreadable)
             continue
-        if not fields or (fields == [""] and width > 1):
+        if unreadable is None and (not fields or (fields == [""] and width > 1)):
             continue  # blank line
         problem = None
         if any("\ufffd" in field for field in fields):
             problem = f"row {number + 1} of the chunk is not valid {block.settings.encoding}"
         if len(fields) != width:
             problem = f"row has {len(fields)} fields, the header has {width}"
+        problem = unreadable or problem
         padded = (fields + [""] * width)[:width]
         for column, value in zip(columns, padded, strict=True):
             column.append(value if value != "" else None)
