@@ -68,6 +68,9 @@ class JobFilters:
     #: added (inclusive)"
     created_until: datetime | None = None
     order_by: str = "-created"
+    #: ``statuses`` match the stored status only (the console, which shows FAILED apart from
+    #: ABORTED); else as the wire shows them (``ABORTED`` also finds the failed jobs)
+    exact_statuses: bool = False
 
 
 def validate_job_spec(
@@ -347,7 +350,10 @@ def add_log(session: Session, job_id: str, message: str) -> None:
 def _conditions(filters: JobFilters) -> list[ColumnElement[bool]]:
     wanted: list[ColumnElement[bool]] = []
     if filters.statuses:  # ABORTED also finds the failed jobs the wire shows ABORTED
-        wanted.append(Job.status.in_(sorted(stored_statuses(filters.statuses))))
+        matched = stored_statuses(filters.statuses)
+        if filters.exact_statuses:
+            matched = frozenset(filters.statuses)
+        wanted.append(Job.status.in_(sorted(matched)))
     if filters.job_id is not None:
         wanted.append(Job.id == filters.job_id)
     if filters.definition_id is not None:
@@ -398,7 +404,7 @@ def _tallied(filters: JobFilters) -> bool:
 
 
 def _unset(value: object) -> bool:
-    return value is None or (isinstance(value, list | tuple) and not value)
+    return value is None or value is False or (isinstance(value, list | tuple) and not value)
 
 
 def _note_definition_status(session: Session, job: Job, status: str, now: datetime) -> None:

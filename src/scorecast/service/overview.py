@@ -9,19 +9,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from scorecast.domain.job_statuses import STATUSES
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.domain.schedule.outcomes import ATTENTION_OUTCOMES as FIRES_NEEDING_ATTENTION
 from scorecast.errors import InvalidInput
-from scorecast.service import jobs
 from scorecast.service.caller import Caller
 from scorecast.store.models import Deployment, Job, JobDefinition, ScheduleFire
-from scorecast.store.org_scope import org_rows_page
 
 #: Fire outcomes the overview lists as needing attention.
 ATTENTION_OUTCOMES = tuple(sorted(outcome.value for outcome in FIRES_NEEDING_ATTENTION))
@@ -75,43 +71,6 @@ def jobs_in_status(
     if total == limit:  # a short page is all of them; a full one may not be
         total = session.scalar(select(func.count()).select_from(Job).where(*wanted)) or 0
     return JobsInStatus(found, total)
-
-
-def job_list(
-    session: Session,
-    caller: Caller,
-    filters: jobs.JobFilters,
-    *,
-    offset: int,
-    limit: int,
-    count_limit: int,
-) -> tuple[list[Row[Any]], int]:
-    """The console's jobs list: ``jobs.list_jobs``, except that a status matches the stored
-    status only. The console shows every job with its stored status, FAILED apart from
-    ABORTED; the API shows FAILED as ABORTED, so its ``status=ABORTED`` finds both."""
-    if not filters.statuses:
-        return jobs.list_jobs(
-            session, caller, filters, offset=offset, limit=limit, count_limit=count_limit
-        )
-    for status in filters.statuses:
-        if status not in STATUSES:
-            valid = ", ".join(STATUSES)
-            raise InvalidInput.at("status", f"unknown status {status!r}; one of {valid}")
-    for source in filters.sources:
-        if source not in jobs.SOURCES:
-            raise InvalidInput.at("source", f"unknown source {source!r}")
-    wanted: list[ColumnElement[bool]] = [Job.status.in_(list(filters.statuses))]
-    if filters.definition_id is not None:
-        wanted.append(Job.definition_id == filters.definition_id)
-    if filters.sources:
-        wanted.append(Job.source.in_(list(filters.sources)))
-    if filters.created_after is not None:
-        wanted.append(Job.created >= filters.created_after)
-    if filters.created_before is not None:
-        wanted.append(Job.created < filters.created_before)
-    return org_rows_page(
-        session, Job, caller.org_id, *wanted, offset=offset, limit=limit, count_limit=count_limit
-    )
 
 
 def failed_jobs_since(session: Session, caller: Caller, since: datetime) -> list[Job]:

@@ -444,9 +444,10 @@ def jobs_page(
             sources=[source] if source else [],
             created_after=start,
             created_before=end,
+            exact_statuses=True,  # the rows show the stored status (docs: console.md)
         )
         counted = max(COUNT_LIMIT, offset + PAGE_SIZE) + 1
-        page, total = overview_queries.job_list(
+        page, total = jobs.list_jobs(
             session, user.caller, filters, offset=offset, limit=PAGE_SIZE, count_limit=counted
         )
         return {
