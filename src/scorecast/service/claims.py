@@ -6,11 +6,17 @@ Contracts:
   intake is ready and no abort was asked; or when it is ``RUNNING`` and its lease has expired
   (its worker died). A job queued behind its definition's active run (overlap policy
   ``queue``, ``after_previous``) is claimable only when no other job of the definition is
-  ``RUNNING`` or waiting unqueued. Claiming sets ``RUNNING``, ``lease_owner``,
-  ``lease_expires`` and bumps ``attempt``, in one transaction. PostgreSQL picks the row with
-  ``FOR UPDATE SKIP LOCKED``, so concurrent claimers never get the same job; on SQLite the
-  caller's transaction must hold the write lock (``session_scope(engine, immediate=True)``),
-  which serializes claimers.
+  ``RUNNING`` or waiting unqueued, and no earlier queued one (by ``created``, id: the claim
+  order) is waiting: queued runs start one at a time, oldest first. Claiming sets ``RUNNING``,
+  ``lease_owner``, ``lease_expires`` and bumps ``attempt``, in one transaction. PostgreSQL
+  picks the row with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers never get the same
+  job; on SQLite the caller's transaction must hold the write lock
+  (``session_scope(engine, immediate=True)``), which serializes claimers.
+- Concurrent claimers never start two queued runs of one definition, with no lock on the
+  definition: a queued job waits for every earlier job of its definition, and a claim only
+  turns a waiting job into a running one, which blocks the later jobs as much. Whether a
+  claimer reads the earlier job before or after another claimer's claim of it commits (and
+  whether ``SKIP LOCKED`` skipped it), that job keeps the later ones back until it ends.
 - A job whose worker died ``MAX_ATTEMPTS`` times is not retried again: it is ``FAILED``. A
   ``RUNNING`` job with an expired lease and an abort request is ``ABORTED`` instead of retried.
 - **Release** (``release_job``, a clean shutdown): the job is queued again and the attempt it
@@ -54,12 +60,18 @@ TERMINAL: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
 
 def _not_behind_an_active_run() -> ColumnElement[bool]:
     other = aliased(Job)
+    earlier = or_(
+        other.created < Job.created, and_(other.created == Job.created, other.id < Job.id)
+    )
     ahead = exists().where(
         other.definition_id == Job.definition_id,
         other.id != Job.id,
         or_(
             other.status == "RUNNING",
-            and_(other.status == "INITIALIZING", other.after_previous.is_(False)),
+            and_(
+                other.status == "INITIALIZING",
+                or_(other.after_previous.is_(False), earlier),
+            ),
         ),
     )
     return or_(Job.after_previous.is_(False), ~ahead)
