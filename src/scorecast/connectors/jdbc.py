@@ -15,6 +15,12 @@ and ignored: a job's rows always land together. The same transaction inserts the
 the marker table ``scorecast_commits`` (``sql_commits``), so a retried attempt of a job whose
 rows are in finds it and writes nothing again.
 
+On PostgreSQL, which refuses e.g. text for an integer column, each staged column is cast to an
+existing target column's type when the two differ (never to a string type: an explicit cast to
+``varchar(n)`` would truncate); a value the cast refuses fails the commit naming the column.
+MySQL/MariaDB and SQLite convert on assignment. NaN and ±inf are written as NULL to
+MySQL/MariaDB, which cannot store them.
+
 Identifiers are always quoted by SQLAlchemy; no SQL is assembled from user text except the
 checked read-only ``query``.
 """
@@ -35,7 +41,7 @@ from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of
 from scorecast.connectors.fileio import describe
 from scorecast.connectors.safety import UnsafeLocationError
-from scorecast.connectors.sql_arrow import result_schema, rows_to_batch, sql_type
+from scorecast.connectors.sql_arrow import finite_or_null, result_schema, rows_to_batch, sql_type
 from scorecast.connectors.sql_commits import (
     commits_table,
     ensure_commits_table,
@@ -226,6 +232,8 @@ class SqlOutput(Output):
         self._connection: sa.Connection | None = None
         self._staging: sa.Table | None = None
         self._target: sa.Table | None = None
+        #: staged column → the existing target column's type it is cast to (PostgreSQL)
+        self._casts: dict[str, sa.types.TypeEngine[Any]] = {}
         self._bytes = 0
         self._state = "open"
         self._token: OutputToken | None = ctx.output_token
@@ -261,6 +269,8 @@ class SqlOutput(Output):
         else:
             self._check_names(schema, set(schema.names))
         columns = [sa.Column(field.name, sql_type(field.type)) for field in schema]
+        if self._target is not None and connection.dialect.name == "postgresql":
+            self._casts = _casts_needed(columns, self._target, connection.dialect)
         name = f"scorecast_stage_{uuid.uuid4().hex[:16]}"
         self._staging = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
         self._staging.create(connection)  # in the autobegun transaction
@@ -294,6 +304,8 @@ class SqlOutput(Output):
                 self._start(batch.schema)
             assert self._connection is not None and self._staging is not None
             if batch.num_rows:
+                if self._connection.dialect.name == "mysql":
+                    batch = finite_or_null(batch)  # MySQL/MariaDB cannot store NaN or ±inf
                 self._connection.execute(self._staging.insert(), batch.to_pylist())
         except ScorecastError:
             raise
@@ -317,20 +329,15 @@ class SqlOutput(Output):
         try:
             if self._token is not None:  # after any DDL: MySQL commits DDL implicitly
                 self._record(connection, self._token)
-            names = [column.name for column in staging.columns]
-            matches = sa.and_(sa.true(), *(target.c[k] == staging.c[k] for k in self._where))
-            if self._kind in ("update", "insertUpdate"):
-                setting = self._update or [name for name in names if name not in self._where]
-                connection.execute(
-                    sa.update(target).values({n: staging.c[n] for n in setting}).where(matches)
-                )
-            if self._kind != "update":
-                rows = sa.select(*(staging.c[name] for name in names))
-                if self._kind == "insertUpdate":
-                    rows = rows.where(~sa.exists().where(matches))
-                connection.execute(
-                    sa.insert(target).from_select([target.c[name] for name in names], rows)
-                )
+            if self._casts:
+                try:
+                    with connection.begin_nested():
+                        self._apply_rows(connection, target, staging)
+                except sa.exc.DBAPIError as exc:
+                    self._name_refused_column(connection, staging, exc)
+                    raise
+            else:
+                self._apply_rows(connection, target, staging)
             connection.commit()
         except Exception:
             connection.rollback()
@@ -339,6 +346,44 @@ class SqlOutput(Output):
                 target.drop(connection, checkfirst=True)
                 connection.commit()
             raise
+
+    def _staged(self, staging: sa.Table, name: str) -> sa.ColumnElement[Any]:
+        column = staging.c[name]
+        return sa.cast(column, self._casts[name]) if name in self._casts else column
+
+    def _apply_rows(self, connection: sa.Connection, target: sa.Table, staging: sa.Table) -> None:
+        names = [column.name for column in staging.columns]
+        matches = sa.and_(
+            sa.true(), *(target.c[k] == self._staged(staging, k) for k in self._where)
+        )
+        if self._kind in ("update", "insertUpdate"):
+            setting = self._update or [name for name in names if name not in self._where]
+            values = {n: self._staged(staging, n) for n in setting}
+            connection.execute(sa.update(target).values(values).where(matches))
+        if self._kind != "update":
+            rows = sa.select(*(self._staged(staging, name) for name in names))
+            if self._kind == "insertUpdate":
+                rows = rows.where(~sa.exists().where(matches))
+            connection.execute(
+                sa.insert(target).from_select([target.c[name] for name in names], rows)
+            )
+
+    def _name_refused_column(
+        self, connection: sa.Connection, staging: sa.Table, failure: BaseException
+    ) -> None:
+        """Raise a ConnectorError naming the first cast column whose values the target's type
+        refuses (each tried in a savepoint); return when every cast succeeds."""
+        for name, target_type in self._casts.items():
+            probe = sa.select(sa.func.count(sa.cast(staging.c[name], target_type)))
+            try:
+                with connection.begin_nested():
+                    connection.execute(probe)
+            except sa.exc.DBAPIError as exc:
+                type_name = target_type.compile(dialect=connection.dialect).lower()
+                raise ConnectorError(
+                    f"{self.location}: column {name!r} holds a value the table's {type_name} "
+                    f"column cannot take: {describe(exc.orig or exc)}"
+                ) from failure
 
     def _record(self, connection: sa.Connection, token: OutputToken) -> None:
         try:
@@ -391,6 +436,26 @@ class SqlOutput(Output):
     @property
     def bytes_written(self) -> int:
         return self._bytes
+
+
+def _casts_needed(
+    staged: list[sa.Column[Any]], target: sa.Table, dialect: sa.Dialect
+) -> dict[str, sa.types.TypeEngine[Any]]:
+    """Target types of the staged columns PostgreSQL would not assign as they are: those
+    whose type differs, except string targets (every type converts to those on assignment,
+    while an explicit cast to ``varchar(n)`` would silently truncate)."""
+    casts: dict[str, sa.types.TypeEngine[Any]] = {}
+    for column in staged:
+        if column.name not in target.c:
+            continue
+        wanted = target.c[column.name].type
+        if isinstance(wanted, sa.types.NullType):
+            continue  # a type SQLAlchemy does not know: leave it to the database
+        if isinstance(wanted, sa.String) and not isinstance(wanted, sa.Enum):
+            continue
+        if wanted.compile(dialect=dialect) != column.type.compile(dialect=dialect):
+            casts[column.name] = wanted
+    return casts
 
 
 def open_output(output: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettings) -> Output:

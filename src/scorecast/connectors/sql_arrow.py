@@ -3,9 +3,16 @@
 Result column types come from the driver's cursor description (PostgreSQL type OIDs through
 psycopg, MySQL field types through pymysql), so every batch of one result has the same schema
 even when the first rows are all NULL. ``numeric``/``decimal`` become float64 (the scoring
-engine works in floats), ``uuid``/``json``/``time`` values become strings. Columns whose type
-the driver does not say (SQLite) take the type of the first batch's values. An integer beyond
-int64 (a MySQL ``BIGINT UNSIGNED`` over 2^63 - 1) is a ``ValueError`` naming the column.
+engine works in floats); types without an Arrow equivalent (``uuid``, ``inet``/``cidr``,
+``interval``, ``money``, ``json``/``jsonb``, ``time``, arrays, ranges, …) are read as text
+(``str(value)``; JSON documents and arrays as JSON), so passing them through or leaving them
+unused never fails a job. Columns whose type the driver does not name (SQLite, PostgreSQL
+types outside the table below) take the type of the first batch's values when that is a plain
+scalar type, else text. An integer beyond int64 (a MySQL ``BIGINT UNSIGNED`` over 2^63 - 1) is
+a ``ValueError`` naming the column.
+
+``finite_or_null`` replaces NaN and ±inf by NULL for databases that cannot store them
+(MySQL/MariaDB).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 _TS = pa.timestamp("us")
@@ -30,7 +38,6 @@ _PG_TYPES: dict[int, pa.DataType] = {
     700: pa.float64(),
     701: pa.float64(),
     1700: pa.float64(),
-    790: pa.float64(),
     25: pa.string(),
     1043: pa.string(),
     1042: pa.string(),
@@ -45,6 +52,15 @@ _PG_TYPES: dict[int, pa.DataType] = {
     3802: pa.string(),
     1083: pa.string(),
     1186: pa.string(),
+    1266: pa.string(),  # timetz
+    790: pa.string(),  # money: psycopg gives the server's formatted text ("$12.50")
+    869: pa.string(),  # inet
+    650: pa.string(),  # cidr
+    829: pa.string(),  # macaddr
+    774: pa.string(),  # macaddr8
+    142: pa.string(),  # xml
+    1560: pa.string(),  # bit
+    1562: pa.string(),  # varbit
 }
 _MYSQL_TYPES: dict[int, pa.DataType] = {
     0: pa.float64(),
@@ -78,8 +94,8 @@ def _to_text(value: Any) -> Any:
         return value
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, dict | list):
-        return json.dumps(value)
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str)
     return str(value)
 
 
@@ -125,7 +141,7 @@ def rows_to_batch(
     for index, (name, arrow_type) in enumerate(columns):
         values = [row[index] for row in rows]
         if arrow_type is None:
-            array = pa.array(values)
+            array = _inferred(values)
             if not pa.types.is_null(array.type):
                 columns[index] = (name, array.type)
         else:
@@ -138,6 +154,42 @@ def rows_to_batch(
                 raise ValueError(_out_of_range(name, values)) from exc
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=[name for name, _ in columns])
+
+
+def _is_plain(arrow_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_null(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+        or pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or pa.types.is_string(arrow_type)
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_date(arrow_type)
+        or pa.types.is_timestamp(arrow_type)
+    )
+
+
+def _inferred(values: list[Any]) -> pa.Array:
+    """The values' own Arrow type when it is a plain scalar one, else their text."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = None  # e.g. IPv4Address, a range, mixed types in one SQLite column
+    if array is not None and _is_plain(array.type):
+        return array
+    return pa.array([_to_text(value) for value in values], type=pa.string())
+
+
+def finite_or_null(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with NaN and ±inf of its floating columns replaced by NULL."""
+    arrays = [
+        pc.if_else(pc.is_finite(column), column, pa.scalar(None, column.type))
+        if pa.types.is_floating(column.type)
+        else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
 def _out_of_range(name: str, values: list[Any]) -> str:
