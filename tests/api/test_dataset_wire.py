@@ -1,5 +1,6 @@
-"""What the official client reads from ``datasets/``: the details of ``Dataset.get_details``
-and the list's ``category``, ``orderBy`` and ``filterFailed``."""
+"""What the official client reads from ``datasets/``: the details of ``Dataset.get_details``,
+the list's ``category``, ``orderBy`` and ``filterFailed``, and the categories and name that
+``Dataset.modify`` (and ``create_from_file(categories=...)``) change with ``PATCH``."""
 
 from __future__ import annotations
 
@@ -118,3 +119,130 @@ def test_unknown_list_values_are_422_naming_the_field(api_a: Api) -> None:
     ]:
         body = assert_json_error(api_a.get("datasets/", params={field: value}), 422)
         assert list(body["errors"]) == [field], (field, value, body)
+
+
+def test_create_from_file_with_categories_then_modify_with_the_official_client(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    dr.Client(endpoint=live_server.url, token=live_server.token)
+    path = tmp_path / "train.csv"
+    path.write_bytes(CSV)
+    dataset = dr.Dataset.create_from_file(file_path=str(path), categories=["TRAINING", "SAMPLE"])
+    assert dataset.categories == ["TRAINING", "SAMPLE"]
+
+    dataset.modify(name="training rows")  # the client sends the categories it holds along
+    assert (dataset.name, dataset.categories) == ("training rows", ["TRAINING", "SAMPLE"])
+    stored = dr.Dataset.get(dataset.id)
+    assert (stored.name, stored.categories) == ("training rows", ["TRAINING", "SAMPLE"])
+    assert dr.DatasetDetails.get(dataset.id).categories == ["TRAINING", "SAMPLE"]
+
+    plain = dr.Dataset.create_from_file(file_path=str(path))
+    assert plain.categories == ["PREDICTION"]
+    assert [d.id for d in dr.Dataset.list(category="TRAINING")] == [dataset.id]
+    assert [d.id for d in dr.Dataset.list(category="SAMPLE")] == [dataset.id]
+    assert [d.id for d in dr.Dataset.list(category="PREDICTION")] == [plain.id]
+
+    dataset.modify(categories=["PREDICTION"])
+    assert dataset.categories == ["PREDICTION"]
+    assert [d.id for d in dr.Dataset.list(category="PREDICTION")] == [plain.id, dataset.id]
+    assert dr.Dataset.list(category="TRAINING") == []
+
+
+def test_patch_answers_the_dataset_and_changes_only_what_it_names(api_a: Api) -> None:
+    dataset_id = _upload(api_a, "rows.csv")
+    response = api_a.patch(f"datasets/{dataset_id}/", json={"categories": ["SAMPLE", "TRAINING"]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["datasetId"], body["name"]) == (dataset_id, "rows.csv")
+    assert body["categories"] == ["SAMPLE", "TRAINING"]
+
+    body = api_a.patch(f"datasets/{dataset_id}/", json={"name": "  renamed  "}).json()
+    assert (body["name"], body["categories"]) == ("renamed", ["SAMPLE", "TRAINING"])
+    # null keeps the stored value, as DataRobot's PATCH does; a repeated category counts once
+    body = api_a.patch(
+        f"datasets/{dataset_id}/", json={"name": None, "categories": ["TRAINING", "TRAINING"]}
+    ).json()
+    assert (body["name"], body["categories"]) == ("renamed", ["TRAINING"])
+    assert api_a.get(f"datasets/{dataset_id}/").json()["categories"] == ["TRAINING"]
+
+
+def test_list_counts_and_pages_by_the_stored_categories(api_a: Api, api_b: Api) -> None:
+    ids = [_upload(api_a, f"part{i}.csv") for i in range(4)]
+    for dataset_id in ids[1:]:
+        api_a.patch(f"datasets/{dataset_id}/", json={"categories": ["TRAINING", "PREDICTION"]})
+    other = _upload(api_b, "other.csv")
+    api_b.patch(f"datasets/{other}/", json={"categories": ["TRAINING"]})
+    page = api_a.get(
+        "datasets/", params={"orderBy": "created", "category": "TRAINING", "limit": 2}
+    ).json()
+    assert ([d["datasetId"] for d in page["data"]], page["totalCount"]) == (ids[1:3], 3)
+    rest = httpx.get(page["next"], headers=dict(api_a.headers)).json()
+    assert [d["datasetId"] for d in rest["data"]] == ids[3:]
+    predicted = api_a.get("datasets/", params={"category": "PREDICTION"}).json()
+    assert predicted["totalCount"] == 4
+    assert api_a.get("datasets/", params={"category": "SAMPLE"}).json()["totalCount"] == 0
+
+
+def test_patch_of_no_categories_clears_them_as_datarobot_does(api_a: Api) -> None:
+    dataset_id = _upload(api_a, "rows.csv")
+    answer = api_a.patch(f"datasets/{dataset_id}/", json={"categories": []})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["categories"] == []
+    listed = api_a.get("datasets/", params={"category": "PREDICTION"}).json()
+    assert dataset_id not in [d["datasetId"] for d in listed["data"]]
+
+
+def test_patch_refuses_bad_values_with_422_naming_the_field(api_a: Api) -> None:
+    dataset_id = _upload(api_a, "rows.csv")
+    for body, field in [
+        ({"categories": "TRAINING"}, "categories"),
+        ({"categories": ["training"]}, "categories"),
+        ({"categories": ["BATCH_PREDICTIONS"]}, "categories"),
+        ({"categories": [1]}, "categories"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": 7}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "ok", "description": "no"}, "description"),
+        ({"datasetId": "other"}, "datasetId"),
+    ]:
+        response = api_a.patch(f"datasets/{dataset_id}/", json=body)
+        error = assert_json_error(response, 422)
+        assert list(error["errors"]) == [field], (body, error)
+    assert_json_error(api_a.patch(f"datasets/{dataset_id}/", json=["TRAINING"]), 422)
+    stored = api_a.get(f"datasets/{dataset_id}/").json()
+    assert (stored["name"], stored["categories"]) == ("rows.csv", ["PREDICTION"])
+    assert api_a.patch(f"datasets/{dataset_id}/", json={"name": "x" * 200}).status_code == 200
+
+
+def test_patch_of_another_organizations_dataset_is_404(api_a: Api, api_b: Api) -> None:
+    dataset_id = _upload(api_a, "rows.csv")
+    for body in ({"name": "mine now"}, {"categories": ["TRAINING"]}):
+        error = assert_json_error(api_b.patch(f"datasets/{dataset_id}/", json=body), 404)
+        assert list(error["errors"]) == ["datasetId"]
+    assert_json_error(api_a.patch("datasets/" + "0" * 24 + "/", json={"name": "x"}), 404)
+    stored = api_a.get(f"datasets/{dataset_id}/").json()
+    assert (stored["name"], stored["categories"]) == ("rows.csv", ["PREDICTION"])
+
+
+def test_upload_takes_categories_as_a_form_field(api_a: Api) -> None:
+    response = api_a.post(
+        "datasets/fromFile/",
+        files={"file": ("rows.csv", CSV)},
+        data={"categories": "TRAINING, SAMPLE"},
+    )
+    assert response.status_code == 202, response.text
+    dataset_id = response.json()["catalogId"]
+    assert api_a.get(f"datasets/{dataset_id}/").json()["categories"] == ["TRAINING", "SAMPLE"]
+    one = api_a.post(
+        "datasets/fromFile/", files={"file": ("one.csv", CSV)}, data={"categories": "SAMPLE"}
+    )
+    assert one.status_code == 202, one.text
+    assert api_a.get(f"datasets/{one.json()['catalogId']}/").json()["categories"] == ["SAMPLE"]
+    for value in (" ", "training", "TRAINING,BATCH", "TRAINING,"):
+        refused = api_a.post(
+            "datasets/fromFile/", files={"file": ("bad.csv", CSV)}, data={"categories": value}
+        )
+        assert list(assert_json_error(refused, 422)["errors"]) == ["categories"], value
+    listed = api_a.get("datasets/").json()
+    assert listed["totalCount"] == 2  # a refused upload leaves no dataset

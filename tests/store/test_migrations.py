@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import warnings
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,8 +14,15 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, inspect, text
 
-from scorecast.store.db import alembic_config, create_engine_for, current_revision, migrate
-from scorecast.store.models import Base
+from scorecast.service import accounts
+from scorecast.store.db import (
+    alembic_config,
+    create_engine_for,
+    current_revision,
+    migrate,
+    session_scope,
+)
+from scorecast.store.models import Base, Dataset
 from tallies import downgrade
 
 
@@ -139,6 +147,39 @@ def test_the_fire_writes_migration_downgrades_and_upgrades_again(empty_url: str)
                     text("SELECT reloptions FROM pg_class WHERE relname = 'job_definitions'")
                 ).scalar()
             assert options is None
+    finally:
+        engine.dispose()
+    migrate(empty_url)
+    assert _differences(empty_url) == []
+
+
+def test_the_dataset_categories_migration_keeps_what_existing_datasets_reported(
+    empty_url: str,
+) -> None:
+    """``0023_dataset_categories``: a dataset stored before it has the categories it reported
+    (``["PREDICTION"]``); the downgrade drops the column and upgrading again gives the models'
+    schema."""
+    migrate(empty_url, "0022_job_released_attempts")
+    engine = create_engine_for(empty_url)
+    try:
+        with session_scope(engine) as session:
+            organization = accounts.ensure_organization(session, "older")
+            user = accounts.ensure_user(session, organization, "older-user")
+            session.execute(
+                text(
+                    "INSERT INTO datasets (id, org_id, name, created_by, created) "
+                    "VALUES ('d0000000000000000000000d', :org, 'old.csv', :user, :created)"
+                ),
+                {"org": organization.id, "user": user.id, "created": datetime.now(UTC)},
+            )
+        migrate(empty_url)
+        with session_scope(engine) as session:
+            dataset = session.get(Dataset, "d0000000000000000000000d")
+            assert dataset is not None
+            assert dataset.categories == ["PREDICTION"]
+        downgrade(empty_url, "0022_job_released_attempts")
+        columns = {column["name"] for column in inspect(engine).get_columns("datasets")}
+        assert "categories" not in columns
     finally:
         engine.dispose()
     migrate(empty_url)

@@ -8,18 +8,20 @@ passes a limit of ``settings.limits`` (columns, line length), is refused with 42
 left behind.
 The ``dataset`` intake connector reads these files. Functions flush, never commit.
 
-Every dataset has the categories ``UPLOAD_CATEGORIES``: the datasets table keeps none of its own.
+A dataset keeps its categories (``Dataset.categories``): those its upload names, else
+``UPLOAD_CATEGORIES``; ``update_dataset`` (``PATCH``) changes them and the name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement, cast, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from scorecast import home_layout
@@ -38,8 +40,11 @@ _MAX_NAME = 200
 
 #: DataRobot's dataset categories (the intended use of a dataset), as ``category`` filters them
 CATEGORIES = ("TRAINING", "PREDICTION", "SAMPLE")
-#: the categories of every dataset here: uploads are scored by batch prediction jobs
+#: the categories of a dataset whose upload names none: uploads are scored by batch prediction
+#: jobs
 UPLOAD_CATEGORIES = ("PREDICTION",)
+#: the fields a PATCH may change
+_CHANGEABLE = ("name", "categories")
 #: ``orderBy`` of the list: whether it is oldest first
 ORDERINGS = {"-created": False, "created": True}
 #: the values of ``filterFailed`` (whether to leave out failed uploads) as DataRobot spells them
@@ -62,7 +67,7 @@ class DatasetView:
 
     @property
     def categories(self) -> list[str]:
-        return list(UPLOAD_CATEGORIES)
+        return list(self.dataset.categories)
 
     @property
     def file_name(self) -> str:
@@ -90,12 +95,21 @@ def create_dataset(
     stream: BinaryIO,
     filename: str | None,
     name: str | None = None,
+    categories: str | None = None,
 ) -> DatasetView:
-    """A new dataset whose first version is the uploaded file (``filename`` gives the format)."""
+    """A new dataset whose first version is the uploaded file (``filename`` gives the format).
+
+    ``categories``: the upload form's field, one category or several separated by commas;
+    ``UPLOAD_CATEGORIES`` when not given."""
     dataset = Dataset(
         id=new_id(),
         org_id=caller.org_id,
         name=_name(name or filename or "dataset"),
+        categories=(
+            list(UPLOAD_CATEGORIES)
+            if categories is None
+            else _categories([part.strip() for part in categories.split(",")])
+        ),
         created_by=caller.user_id,
         created=utcnow(),
     )
@@ -116,6 +130,29 @@ def add_version(
     dataset = in_org(session, Dataset, caller.org_id, dataset_id)
     version = _store_version(session, settings, dataset, stream, filename)
     return _view(session, dataset, version, version)
+
+
+def update_dataset(
+    session: Session, caller: Caller, dataset_id: str, body: Mapping[str, Any]
+) -> DatasetView:
+    """PATCH (``Dataset.modify``): ``name`` and/or ``categories`` replace the stored ones; a
+    field given as null, or not given, keeps its value. InvalidInput naming the field for an
+    unknown field, an empty or too long name, or categories that are not a non-empty list of
+    ``CATEGORIES`` (a category named twice counts once)."""
+    unknown = sorted(set(body) - set(_CHANGEABLE))
+    if unknown:
+        raise InvalidInput(
+            f"only name and categories can be changed (got {', '.join(unknown)})",
+            {key: "cannot be changed" for key in unknown},
+        )
+    dataset = in_org(session, Dataset, caller.org_id, dataset_id, lock=True)
+    if body.get("name") is not None:
+        dataset.name = _new_name(body["name"])
+    if body.get("categories") is not None:
+        dataset.categories = _categories(body["categories"])
+    session.flush()
+    latest = _latest_version(session, dataset.id)
+    return _view(session, dataset, latest, latest)
 
 
 def get_dataset(
@@ -154,7 +191,7 @@ def list_datasets(
 
     ``filterFailed`` changes nothing: a failed upload is refused and leaves no dataset."""
     filters = filters or DatasetFilters()
-    conditions = _list_conditions(filters)
+    conditions = _list_conditions(filters, session.get_bind().dialect.name == "postgresql")
     oldest_first = ORDERINGS[filters.order_by]
     datasets, total = org_page(
         session,
@@ -172,7 +209,7 @@ def list_datasets(
     return views, total
 
 
-def _list_conditions(filters: DatasetFilters) -> list[ColumnElement[bool]]:
+def _list_conditions(filters: DatasetFilters, postgresql: bool) -> list[ColumnElement[bool]]:
     """The list's conditions; checks every filter's value first."""
     if filters.category is not None and filters.category not in CATEGORIES:
         raise InvalidInput.at("category", f"must be one of {', '.join(CATEGORIES)}")
@@ -180,9 +217,20 @@ def _list_conditions(filters: DatasetFilters) -> list[ColumnElement[bool]]:
         raise InvalidInput.at("orderBy", f"must be one of {', '.join(ORDERINGS)}")
     if filters.filter_failed is not None and filters.filter_failed not in FILTER_FAILED:
         raise InvalidInput.at("filterFailed", "must be true or false")
-    if filters.category is not None and filters.category not in UPLOAD_CATEGORIES:
-        return [false()]
-    return []
+    if filters.category is None:
+        return []
+    return [_has_category(filters.category, postgresql)]
+
+
+def _has_category(category: str, postgresql: bool) -> ColumnElement[bool]:
+    """Whether a dataset's stored categories hold ``category``: JSON containment on
+    PostgreSQL (``CAST(categories AS JSONB) @> '["TRAINING"]'``), an ``EXISTS`` over
+    ``json_each(categories)`` on SQLite. No index serves it: the condition is checked on the
+    rows of one organization (``ix_datasets_org_created``), a short list."""
+    if postgresql:
+        return cast(Dataset.categories, JSONB).contains([category])
+    each = func.json_each(Dataset.categories).table_valued("value")
+    return exists().select_from(each).where(each.c.value == category)
 
 
 def list_versions(session: Session, caller: Caller, dataset_id: str) -> list[DatasetView]:
@@ -364,3 +412,24 @@ def _name(value: str) -> str:
     if not value:
         raise InvalidInput.at("name", "must not be empty")
     return value[:_MAX_NAME]
+
+
+def _new_name(value: object) -> str:
+    """A name a PATCH gives: refused, not cut, when too long."""
+    if not isinstance(value, str):
+        raise InvalidInput.at("name", "must be a string")
+    if len(value.strip()) > _MAX_NAME:
+        raise InvalidInput.at("name", f"must be at most {_MAX_NAME} characters")
+    return _name(value)
+
+
+def _categories(value: object) -> list[str]:
+    """A list of ``CATEGORIES``, each once, in the order given; empty clears them (as
+    DataRobot's ``Dataset.modify(categories=[])`` does)."""
+    valid = ", ".join(CATEGORIES)
+    if not isinstance(value, list):
+        raise InvalidInput.at("categories", f"must be a list of {valid}")
+    unknown = [item for item in value if item not in CATEGORIES]
+    if unknown:
+        raise InvalidInput.at("categories", f"{unknown[0]!r} is not one of {valid}")
+    return list(dict.fromkeys(value))

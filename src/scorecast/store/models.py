@@ -126,12 +126,20 @@ class DataStore(Base):
 
 
 class Dataset(Base):
+    """An uploaded dataset (its files are its versions). ``categories``: its intended use as
+    DataRobot names it, a JSON list of ``TRAINING``, ``PREDICTION`` and ``SAMPLE``
+    (``["PREDICTION"]`` unless the upload or a PATCH names others; migration
+    0023_dataset_categories)."""
+
     __tablename__ = "datasets"
     __table_args__ = (Index("ix_datasets_org_created", "org_id", "created", "id"),)
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list[str]] = mapped_column(
+        JSON(), default=lambda: ["PREDICTION"], server_default='["PREDICTION"]'
+    )
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created: Mapped[datetime] = mapped_column(default=utcnow)
 

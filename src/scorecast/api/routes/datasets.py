@@ -1,5 +1,5 @@
-"""``datasets/``: upload CSV/Parquet files (``fromFile/``), versions, get, list, download
-(``file/``), delete.
+"""``datasets/``: upload CSV/Parquet files (``fromFile/``), versions, get, list, PATCH (name
+and categories), download (``file/``), delete.
 
 Every dataset object carries the details ``dr.DatasetDetails`` needs (``dataSourceType``,
 ``error``, ``lastModificationDate``, ``lastModifierFullName``, ``uri``), so
@@ -7,7 +7,8 @@ Every dataset object carries the details ``dr.DatasetDetails`` needs (``dataSour
 
 DataRobot's upload is asynchronous; here it is done when the POST returns. The POST answers 202
 with ``Location: …/status/{datasetId}/`` as DataRobot does, and ``GET status/{id}/`` answers 303
-to the dataset, so ``dr.Dataset.create_from_file`` works unchanged.
+to the dataset, so ``dr.Dataset.create_from_file`` works unchanged; with ``categories`` the
+client then PATCHes the new dataset (``Dataset.modify``), which answers 200 with the dataset.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from scorecast.api.errors import error_response
 from scorecast.api.form_fields import form_fields
 from scorecast.api.pagination import DEFAULT_LIMIT, page_envelope
 from scorecast.api.transactions import TransactionRoute
-from scorecast.api.wire import Limit, Offset, format_datetime
+from scorecast.api.wire import JsonObject, Limit, Offset, format_datetime
 from scorecast.service import datasets
 from scorecast.service.datasets import DatasetFilters, DatasetView, StoredFile
 
@@ -96,10 +97,20 @@ def create_dataset_from_file(
     caller: CallerDep,
     settings: SettingsDep,
     name: Annotated[str | None, Form(alias="datasetName")] = None,
+    categories: Annotated[
+        str | None,
+        Form(description="TRAINING, PREDICTION, SAMPLE: one or more, comma-separated"),
+    ] = None,
 ) -> Response:
     """Store an uploaded file as a new dataset (multipart field ``file``)."""
     view = datasets.create_dataset(
-        session, caller, settings, stream=file.file, filename=file.filename, name=name
+        session,
+        caller,
+        settings,
+        stream=file.file,
+        filename=file.filename,
+        name=name,
+        categories=categories,
     )
     return _accepted(request, view)
 
@@ -159,10 +170,10 @@ def list_datasets(
         Query(alias="filterFailed", description="true or false: leave out failed uploads"),
     ] = None,
 ) -> dict[str, Any]:
-    """The organization's datasets (latest versions), newest first unless ``orderBy=created``.
+    """The organization's datasets (latest versions), newest first unless ``orderBy=created``;
+    ``category`` keeps those whose stored categories hold it.
 
-    Every dataset here is of category PREDICTION, so ``category=TRAINING`` or ``SAMPLE`` lists
-    none. ``filterFailed`` changes nothing: a failed upload is refused and leaves no dataset.
+    ``filterFailed`` changes nothing: a failed upload is refused and leaves no dataset.
     """
     limit = limit or DEFAULT_LIMIT
     filters = DatasetFilters(category=category, order_by=order_by, filter_failed=filter_failed)
@@ -175,6 +186,15 @@ def list_datasets(
 def get_dataset(dataset_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
     """A dataset with its latest version."""
     return dataset_to_wire(datasets.get_dataset(session, caller, dataset_id))
+
+
+@router.patch("/datasets/{dataset_id}/", name="update_dataset")
+def update_dataset(
+    dataset_id: str, body: JsonObject, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Change ``name`` and/or ``categories`` (``Dataset.modify``): the dataset with its latest
+    version."""
+    return dataset_to_wire(datasets.update_dataset(session, caller, dataset_id, body))
 
 
 @router.get(
