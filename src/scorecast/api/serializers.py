@@ -78,10 +78,7 @@ def job_to_wire(view: JobView, api_root: str, now: datetime | None = None) -> di
     # on the execution queue (``store.models.JOB_WAITING``): not while a localFile job waits
     # for its upload, nor once its abort was asked
     waiting = (
-        job.status == "INITIALIZING"
-        and job.queued
-        and job.intake_ready
-        and not job.abort_requested
+        job.status == "INITIALIZING" and job.queued and job.intake_ready and not job.abort_requested
     )
     definition = None
     if view.definition is not None:
