@@ -409,3 +409,47 @@ def test_an_unreadable_header_is_invalid_input(header: bytes, message: str) -> N
 def test_a_file_with_cr_line_ends_is_invalid_input_not_an_empty_one() -> None:
     with pytest.raises(InvalidInput, match=r"the CSV header cannot be read: .*lone CR"):
         _blocks(b"a,b\r1,2\r3,4\r", 100)
+
+
+#: texts pyarrow reads as null by default
+_MISSING = ["NA", "null", "N/A", "nan", "NULL", "#N/A", "n/a", "-nan"]
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["fast parse", "careful parse"])
+def test_text_columns_keep_missing_text_and_numeric_columns_read_it_as_null(ragged: bool) -> None:
+    body = "".join(f"{t},{t}\n" for t in _MISSING) + ',""\n' + ("1\n" if ragged else "")
+    block = CsvBlock(b"text,number\n", body.encode(), UTF8)
+    types = {"text": pa.string(), "number": pa.float64()}
+    batch = decode_csv_block(replace(block, column_types=types))
+    rows = len(_MISSING) + 1
+    assert batch.column("text").to_pylist()[:rows] == [*_MISSING, None]
+    assert batch.column("number").to_pylist()[:rows] == [None] * rows
+    assert (ROW_ERROR_COLUMN in batch.schema.names) == ragged
+
+
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.sampled_from(["", "1", "2.5", "x", *_MISSING]), min_size=3, max_size=3),
+        min_size=1,
+        max_size=10,
+    ),
+    ragged_at=st.integers(0, 10),
+)
+def test_a_row_decodes_the_same_whatever_else_its_block_holds(
+    rows: list[list[str]], ragged_at: int
+) -> None:
+    lines = [",".join(row) + "\n" for row in rows]
+    types = {"a": pa.string(), "b": pa.float64(), "c": pa.string()}
+
+    def decoded(block_lines: list[str]) -> list[dict]:
+        block = CsvBlock(b"a,b,c\n", "".join(block_lines).encode(), UTF8, types)
+        return [
+            {k: v for k, v in r.items() if k != ROW_ERROR_COLUMN}
+            for r in decode_csv_block(block).to_pylist()
+        ]
+
+    alone = decoded(lines)
+    beside_a_bad_row = decoded([*lines[:ragged_at], "1,2\n", *lines[ragged_at:]])
+    del beside_a_bad_row[min(ragged_at, len(lines))]
+    assert beside_a_bad_row == alone

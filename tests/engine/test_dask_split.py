@@ -65,3 +65,30 @@ def test_a_bad_dask_address_is_refused_naming_the_setting() -> None:
         Settings.from_env({"SCORECAST_DASK_ADDRESS": "http://scheduler:8786"})
     assert "SCORECAST_DASK_ADDRESS" in error.value.errors
     assert Settings.from_env({"SCORECAST_DASK_ADDRESS": "tcp://h:8786"}).dask_address
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(rows=lines, stray_at=st.integers(0, 30), target=st.integers(1, 60))
+def test_a_quote_inside_an_unquoted_field_does_not_refuse_the_split(
+    rows: list[str], stray_at: int, target: int
+) -> None:
+    # a quote in the middle of a field is an ordinary character (as pyarrow reads it)
+    body = "".join([*rows[:stray_at], '7,5" screen\n', *rows[stray_at:]])
+    joined = b"".join(_blocks(("x,y\n" + body).encode(), target))
+    assert [line for line in joined.split(b"\n") if line] == [
+        line for line in body.encode().split(b"\n") if line
+    ]
+
+
+@pytest.mark.parametrize("target", range(1, 40))
+def test_every_boundary_inside_a_quoted_line_break_is_refused(target: int) -> None:
+    data = b'id,note\n1,"first\nsecond"\n2,"a ""quoted"" word"\n3,5" screen\n'
+    ranges_cut_the_value = any(
+        data.index(b'"first') < data.index(b"\n", start - 1) < data.index(b'second"')
+        for start in range(len(b"id,note\n") + target, len(data), target)
+    )
+    if ranges_cut_the_value:
+        with pytest.raises(SplitMisaligned):
+            _blocks(data, target)
+    else:
+        assert b"".join(_blocks(data, target)) == data[len(b"id,note\n") :]

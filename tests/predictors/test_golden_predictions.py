@@ -64,7 +64,7 @@ def _score_via_csv(description: ModelDescription, model: BuiltModel, frame) -> p
     data = frame.to_csv(index=False).encode()
     blocks = list(iter_csv_blocks(io.BytesIO(data), CsvSettings(), 4096))
     names = frame.columns.tolist()
-    types = csv_column_types(names, description)
+    types = csv_column_types(names, description, ())
     predictor = load_predictor(model.path, description)
     batches = []
     for block in blocks:

@@ -96,12 +96,13 @@ def plan(
     artifact: Path = MODEL,
     abort_on_error: bool = True,
     chunk: int = CHUNK,
+    passthrough: tuple[str, ...] = ("patient_id",),
 ) -> JobPlan:
     spec: dict[str, Any] = {
         "deploymentId": "e" * 24,
         "intakeSettings": intake,
         "outputSettings": output,
-        "passthroughColumns": ["patient_id"],
+        "passthroughColumns": list(passthrough),
         "chunkSize": chunk,
         "abortOnError": abort_on_error,
     }
@@ -127,11 +128,22 @@ def file_settings(path: Path) -> dict[str, str]:
 
 
 def local_output(
-    description: ModelDescription, files: Path, source: Path, *, chunk: int = CHUNK
+    description: ModelDescription,
+    files: Path,
+    source: Path,
+    *,
+    chunk: int = CHUNK,
+    passthrough: tuple[str, ...] = ("patient_id",),
 ) -> bytes:
     """What the local executor writes for ``source`` (to ``files/local.csv``)."""
     target = files / "local.csv"
-    job = plan(description, file_settings(source), file_settings(target), chunk=chunk)
+    job = plan(
+        description,
+        file_settings(source),
+        file_settings(target),
+        chunk=chunk,
+        passthrough=passthrough,
+    )
     ledger = MemoryLedger(job)
     run(ledger, "")
     assert ledger.failed == []

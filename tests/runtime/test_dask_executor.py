@@ -8,6 +8,8 @@ byte.
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from dask_cluster_jobs import (
+    FEATURES,
     JOB,
     Reference,
     assert_never_logged,
@@ -104,6 +107,30 @@ def test_a_file_job_scored_on_the_cluster_equals_the_local_executors_output(
     assert ledger.reports[-1].scored_rows == 60_000 - failed
     assert ledger.reports[-1].percentage is not None and ledger.reports[-1].percentage >= 99.0
     _wait_until_only(files, {"in.csv", "local.csv", "out.csv"})  # no part is left
+
+
+def test_a_passed_through_numeric_feature_keeps_its_text_on_the_cluster(
+    cluster: Any, files: Path, description: ModelDescription
+) -> None:
+    """``age`` is a numeric feature and a passthrough column: its text is copied as written
+    (``45.50``, not ``45.5``), on the cluster as by the local executor."""
+    source, target = files / "in.csv", files / "out.csv"
+    with source.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(FEATURES)
+        for index in range(20_000):
+            writer.writerow([f"P{index:07d}", f"{20 + index % 60}.50", index % 5, 1, "urgent"])
+    both = ("patient_id", "age")
+    expected = local_output(description, files, source, passthrough=both)
+    ledger = MemoryLedger(plan(description, _file(source), _file(target), passthrough=both))
+
+    run(ledger, cluster.scheduler_address)
+
+    assert ledger.failed == []
+    assert any("on the Dask cluster" in line for line in ledger.logs)
+    assert target.read_bytes() == expected
+    ages = [row["age"] for row in csv.DictReader(io.StringIO(target.read_text()))]
+    assert len(ages) == 20_000 and all(age.endswith(".50") for age in ages), ages[:3]
 
 
 def test_an_s3_job_scored_on_the_cluster_equals_the_local_executors_output(

@@ -36,6 +36,7 @@ from scorecast.connectors.part_stores import PartStore
 from scorecast.connectors.shipped_context import ShippedContext
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
+from scorecast.domain.output_names import passthrough_names
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine.dask_split import plan_split
 from scorecast.engine.dask_tasks import PartJob, PartResult, read_ipc, score_part
@@ -85,7 +86,9 @@ def prepare(
         fmt=intake.format,
         split=split,
         column_types=(
-            csv_column_types(split.names, description) if intake.format != "parquet" else None
+            csv_column_types(split.names, description, passthrough_names(options, split.names))
+            if intake.format != "parquet"
+            else None
         ),
         description=description.to_dict(),
         options=options,

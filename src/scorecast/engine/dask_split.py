@@ -5,7 +5,10 @@
   end at or after ``start - 1`` and reads on to the first line end at or after ``end - 1``, so
   neighbouring ranges meet exactly, with no look at the file at planning time. A line break
   inside a quoted value cannot be told from a record's end without reading from the start: a
-  task whose range holds an odd number of quote characters says so (``SplitMisaligned``).
+  task whose range ends inside a quoted field, read as pyarrow reads it (``QuoteSyntax``: a
+  quote opens a field only at the start of a field), says so (``SplitMisaligned``). A range
+  that begins inside a quoted value is caught by the one before it, which ends inside it (the
+  first range begins at the first record).
 - Parquet: consecutive row groups of about the job's chunk size (uncompressed).
 
 ``plan_split`` reads only the header (CSV) or the footer (Parquet).
@@ -20,6 +23,7 @@ from typing import Any, BinaryIO
 from scorecast.errors import JobFailure
 from scorecast.formats import csv_data_start
 from scorecast.formats.chunks import CsvBlock
+from scorecast.formats.csv_blocks import QuoteSyntax
 
 _SCAN = 64 << 10  # bytes read at a time while looking for a line end
 
@@ -99,7 +103,8 @@ def read_csv_range(
 ) -> CsvBlock | None:
     """The whole records that begin in ``part``'s range, as a block (None when there is none).
 
-    Raises ``SplitMisaligned`` when the block holds an odd number of quote characters.
+    Raises ``SplitMisaligned`` when the block ends inside a quoted field (or holds a quote
+    that never closes: a task cannot tell the two apart).
     """
     begin = part.start if part.start <= split.data_start else _after_line_end(stream, part.start)
     stop = split.size if part.end >= split.size else _after_line_end(stream, part.end)
@@ -107,8 +112,7 @@ def read_csv_range(
         return None  # a record longer than the range began before it
     stream.seek(begin)
     data = stream.read(stop - begin)
-    quote = settings.quotechar.encode(settings.encoding) if settings.quotechar else b""
-    if quote and data.count(quote) % 2:
+    if QuoteSyntax(settings).unclosed_lines(data):
         raise SplitMisaligned(
             f"the CSV input has a line break inside a quoted value between bytes {begin} and "
             f"{stop}: it cannot be cut into parts for the Dask cluster; score it without "

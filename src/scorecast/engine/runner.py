@@ -34,7 +34,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from scorecast.connectors.base import Intake, Output
 from scorecast.domain.chunk_sizing import ChunkSizer, ChunkSizing
 from scorecast.domain.job_spec import ChunkSize, JobSpec
 from scorecast.domain.model_description import ModelDescription
+from scorecast.domain.output_names import passthrough_names
 from scorecast.domain.scoring_options import ScoringOptions, target_bytes
 from scorecast.engine import pools
 from scorecast.engine.scoring import ScoredChunk, check_columns, score_chunk
@@ -96,14 +97,19 @@ class JobOutcome:
 # --- job side ---------------------------------------------------------------------------------
 
 
-def csv_column_types(names: list[str], description: ModelDescription) -> dict[str, pa.DataType]:
+def csv_column_types(
+    names: list[str], description: ModelDescription, passthrough: Collection[str]
+) -> dict[str, pa.DataType]:
     """Types every CSV chunk of a job is decoded with, so that all chunks agree.
 
-    Numeric features are float64, categorical features and every other column strings (a
-    passthrough column keeps its text exactly as in the input).
+    Numeric features are float64, unless they are also ``passthrough`` columns: those, the
+    categorical features and every other column are text, kept exactly as in the input (the
+    model reads a text column's missing values as ``engine.scoring`` says).
     """
+    copied = set(passthrough)
     declared = {
-        f.name: pa.float64() if f.type == "numeric" else pa.string() for f in description.features
+        f.name: pa.float64() if f.type == "numeric" and f.name not in copied else pa.string()
+        for f in description.features
     }
     return {name: declared.get(name, pa.string()) for name in names}
 
@@ -230,7 +236,9 @@ def run_job(
         description=description,
         options=options,
         column_types=(
-            csv_column_types(names, description) if isinstance(first, CsvBlock) else None
+            csv_column_types(names, description, passthrough_names(options, names))
+            if isinstance(first, CsvBlock)
+            else None
         ),
         tally=tally,
         tick=tick,

@@ -25,6 +25,7 @@ from scorecast.domain.output_columns import assemble, check_output_names, failed
 from scorecast.domain.scoring_options import ScoringOptions
 from scorecast.errors import JobFailure
 from scorecast.formats import ROW_ERROR_COLUMN
+from scorecast.formats.csv_decode import missing_text_as_null
 from scorecast.predictors.base import FloatArray, ModelDescription, Predictor
 
 _MAX_MESSAGE = 300
@@ -122,17 +123,23 @@ def score_chunk(
 def _feature_batch(
     description: ModelDescription, batch: pa.RecordBatch, status: list[str | None]
 ) -> pa.RecordBatch:
-    """The feature columns, numeric ones as float64; unreadable values fail their rows."""
+    """The feature columns, numeric ones as float64; unreadable values fail their rows.
+
+    In a text column, a ``MISSING_TEXT`` value (``NA``, ``null``, ...) is missing: the CSV
+    decoder keeps it as text (a passthrough column is copied exactly) and reads it as null only
+    in a numeric column.
+    """
     arrays = []
     for feature in description.features:
         column = batch.column(feature.name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = missing_text_as_null(column)
         if feature.type == "categorical":
             arrays.append(pc.cast(column, pa.string()))
-            continue
-        if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        elif pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
             arrays.append(pc.cast(column, pa.float64()))
-            continue
-        arrays.append(_to_float(feature.name, column, status))
+        else:
+            arrays.append(_to_float(feature.name, column, status))
     return pa.RecordBatch.from_arrays(arrays, names=description.feature_names)
 
 

@@ -52,16 +52,33 @@ def _check_utf8(data: bytes | bytearray) -> None:
         raise UnicodeDecodeError("utf-8", data, 0, len(data), str(exc)) from None
 
 
+#: The text of a missing value (pyarrow's default list). Both CSV parse paths read it as null
+#: in a numeric column; a text column keeps it (a passthrough column is copied exactly), and
+#: the model reads it as missing there (``missing_text_as_null``, in ``engine.scoring``).
+MISSING_TEXT: tuple[str, ...] = tuple(pacsv.ConvertOptions().null_values)
+_MISSING_TEXT = pa.array(MISSING_TEXT, pa.string())
+
+
+def missing_text_as_null(strings: pa.Array) -> pa.Array:
+    """A CSV text column as the model reads it: the values of ``MISSING_TEXT`` are null."""
+    missing = pc.is_in(strings, value_set=_MISSING_TEXT.cast(strings.type))
+    if not pc.any(missing).as_py():
+        return strings
+    return pc.if_else(missing, pa.scalar(None, strings.type), strings)
+
+
 def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
     """Parse one block into a record batch (pure; safe to run in a worker process).
 
-    Columns named in ``block.column_types`` get that type, the others are inferred. Empty
-    fields are null. Rows that cannot be parsed (wrong number of fields, a value that is not of
-    its column's type, bytes invalid in the encoding, a quote that does not close before the
-    end of the block) are kept, with nulls in the bad fields and a message in
-    ``ROW_ERROR_COLUMN``; a block without bad rows has no such column. A record whose quote
-    does not close ends at its line end (the rule of ``QuoteSyntax``): pyarrow would read the
-    rest of the block into that one field.
+    Columns named in ``block.column_types`` get that type, the others are inferred. An empty
+    field is null; so is a ``MISSING_TEXT`` value in a numeric column, while a text column
+    keeps every other field exactly as written. Both parse paths follow these rules, so a row
+    decodes the same whatever else its block holds. Rows that cannot be parsed (wrong number of
+    fields, a value that is not of its column's type, bytes invalid in the encoding, a quote
+    that does not close before the end of the block) are kept, with nulls in the bad fields and
+    a message in ``ROW_ERROR_COLUMN``; a block without bad rows has no such column. A record
+    whose quote does not close ends at its line end (the rule of ``QuoteSyntax``): pyarrow would
+    read the rest of the block into that one field.
     """
     utf8 = replace(block.settings, encoding="utf-8")
     try:
@@ -112,11 +129,23 @@ def _fast_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) -> 
         ),
         convert_options=pacsv.ConvertOptions(
             column_types=dict(block.column_types or {}),
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
+            strings_can_be_null=False,  # text is kept; an empty field is made null below
         ),
     )
-    return table.combine_chunks().to_batches()[0] if table.num_rows else _empty(table.schema)
+    if not table.num_rows:
+        return _empty(table.schema)
+    batch = table.combine_chunks().to_batches()[0]
+    columns = [_empty_as_null(column) for column in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def _empty_as_null(column: pa.Array) -> pa.Array:
+    if not pa.types.is_string(column.type):
+        return column
+    empty = pc.equal(column, "")
+    if not pc.any(empty).as_py():  # the usual column: kept without a copy
+        return column
+    return pc.if_else(empty, pa.scalar(None, column.type), column)
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
@@ -242,7 +271,9 @@ def _careful_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) 
         strings = pa.array(values, type=pa.string())
         target = types.get(name)
         if target is None:
-            target = _infer_type(strings)
+            target = _infer_type(missing_text_as_null(strings))
+        if not pa.types.is_string(target):  # the null rules of ``_fast_decode``
+            strings = missing_text_as_null(strings)
         converted, bad = _convert(strings, target)
         for index in bad:
             if row_errors[index] is None:
