@@ -279,8 +279,10 @@ class Job(Base):
     rows_per_second: Mapped[float | None] = mapped_column(Float)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
-    #: attempts a clean shutdown put back (``release_job``): not dead workers' attempts
-    released_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: attempts a clean shutdown put back (``release_job``): not dead workers' attempts; the
+    #: store's default only, so inserts never name it (neither the set-based fires nor the
+    #: tests that write jobs at older schema revisions)
+    released_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     #: overlap policy ``queue``: not claimed while an earlier run of its definition is active
     after_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(100))

@@ -79,7 +79,6 @@ def insert_started_runs(
             Job.after_previous,
             Job.fire_attempt,  # named: a CTE's insert gets no Python-side defaults
             Job.slow_reported,
-            Job.released_attempts,
         ],
         select(
             _new_ids(session, len(runs.definition_ids)),
@@ -105,7 +104,6 @@ def insert_started_runs(
             literal(False, Boolean()),
             literal(1, Integer()),
             literal(False, Boolean()),
-            literal(0, Integer()),
         ).where(among(session, definition.id, runs.definition_ids)),
     )
     message_start = literal("Job created by ", Text())
