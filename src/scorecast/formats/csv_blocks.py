@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
-import numpy as np
-
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.formats.chunks import ChunkBytes, CsvBlock, chunk_bytes_source
@@ -144,6 +142,8 @@ class QuoteSyntax:
             return len(data), -1
         # the last quote with an even number before it that does not follow a quote (one that
         # does is the second half of a doubled quote)
+        import numpy as np  # only for quoted input: validating a spec loads no data library
+
         gaps = np.diff(quotes, prepend=-2)[0::2]
         opened = int(quotes[0::2][np.flatnonzero(gaps != 1)[-1]])
         record = _last_newline_outside(data, start, opened, quotes)
@@ -154,6 +154,8 @@ class QuoteSyntax:
         (or is half of a doubled quote), so that counting them tells quoted from not; else
         None. A quote with an even number before it opens a field: it must follow a line end,
         a delimiter, or a quote (a doubled one), or start the record."""
+        import numpy as np
+
         if self._bytes is None or stop <= start:
             return None if stop > start else np.zeros(0, np.int64)
         quote, field_starts = self._bytes
@@ -182,6 +184,8 @@ def _end(
 def _last_newline_outside(data: bytes | bytearray, start: int, stop: int, quotes: Any) -> int:
     """Offset just past the last ``\\n`` in ``data[start:stop]`` outside quoted fields, or -1;
     ``quotes``: the offsets of the (paired) quotes from ``start`` on."""
+    import numpy as np
+
     pos = data.rfind(b"\n", start, stop)
     while pos >= 0:
         before = int(np.searchsorted(quotes, pos))
