@@ -256,20 +256,8 @@ def _prepare(stream: BinaryIO, settings: CsvSettings) -> tuple[BinaryIO, CsvSett
 
 def _read_header(stream: BinaryIO, settings: CsvSettings) -> tuple[bytes, bytes]:
     """Return (header line without its line end, bytes already read past it)."""
-    first = _FirstRecord(QuoteSyntax(settings))
     buffer = bytearray()
-    eof = False
-    while True:
-        end = first.end(buffer, eof)
-        if end < 0:
-            end = first.unclosed_line_end(buffer, eof)
-        if end < 0 and eof:
-            end = len(buffer)
-        if end >= 0:
-            break
-        piece = stream.read(_READ_SIZE)
-        eof = not piece
-        buffer += piece
+    end, _ = _cut_first_record(stream, buffer, QuoteSyntax(settings), eof=False)
     header = bytes(buffer[:end]).rstrip(b"\r\n")
     if header.startswith(_UTF8_BOM):
         header = header[len(_UTF8_BOM) :]
