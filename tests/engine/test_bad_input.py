@@ -15,6 +15,8 @@ service (``tests/e2e/test_bad_input_service.py``).
 | missing feature columns       | FAILED at the first chunk, naming the columns                 |
 | one 20 MB line                | COMPLETED; that row fails, the rows around it are scored      |
 | a binary file named .csv      | FAILED: its "header" lacks the feature columns                |
+| a feature or passthrough      | FAILED at the first chunk, naming the column (it was an        |
+| column named twice            | internal error: "Field ... exists 2 times in schema")         |
 | an input column named like an | FAILED before any output is written, naming the column (no    |
 | output column (``THRESHOLD``) | column silently replaces the other)                           |
 | a remapping giving two output | FAILED before any output is written, naming the columns       |
@@ -152,6 +154,23 @@ def test_missing_columns(model: BuiltModel, good_text: str, tmp_path: Path) -> N
     source.write_text("num_a,cat_a,other\n1,red,3\n")
     with pytest.raises(JobFailure, match="feature columns: num_b, num_c"):
         score_file(model, source, tmp_path / "out.csv")
+    _still_serving(model, good_text, tmp_path)
+
+
+@pytest.mark.parametrize("repeated", ["num_a", "cat_a"])
+def test_a_feature_named_twice_fails_naming_it(
+    model: BuiltModel, good_text: str, tmp_path: Path, repeated: str
+) -> None:
+    """``num_a`` is a feature and (``STATUS``) a passthrough column, ``cat_a`` a feature."""
+    header, *rows = good_text.splitlines()
+    names = header.split(",")
+    doubled = [header + "," + repeated] + [
+        row + "," + row.split(",")[names.index(repeated)] for row in rows
+    ]
+    source = tmp_path / "doubled.csv"
+    source.write_text("\n".join(doubled) + "\n")
+    with pytest.raises(JobFailure, match=f"names the column '{repeated}' more than once"):
+        score_file(model, source, tmp_path / "out.csv", options=STATUS)
     _still_serving(model, good_text, tmp_path)
 
 

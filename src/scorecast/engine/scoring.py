@@ -10,6 +10,7 @@ naming the columns).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,13 @@ def check_columns(
     """Raise ``JobFailure`` naming the feature or passthrough columns the input lacks, or, with
     ``output_names``, the column name the output would hold twice (``check_output_names``: a
     job checks it once, at its first chunk; each chunk's ``assemble`` refuses it anyway)."""
+    repeated = _repeated_used_columns(description, options, columns)
+    if repeated:
+        raise JobFailure(
+            f"the input names the column {', '.join(repr(name) for name in repeated)} more than"
+            " once: a feature or passthrough column must be named once in the header",
+            {"columns": {"repeated": repeated}},
+        )
     features, passthrough = missing_columns(description, options, columns)
     if features:
         raise JobFailure(
@@ -77,6 +85,19 @@ def check_columns(
         )
     if output_names:
         check_output_names(description, options, columns)
+
+
+def _repeated_used_columns(
+    description: ModelDescription, options: ScoringOptions, columns: list[str]
+) -> list[str]:
+    """The features and listed passthrough columns the header names more than once (the
+    reader could not tell which one is meant). With ``passthroughColumnsSet: all`` every column
+    is copied: ``check_output_names`` refuses a repeated name then."""
+    counts = Counter(columns)
+    used = {feature.name for feature in description.features}
+    if not options.passthrough_all:
+        used.update(options.passthrough_columns)
+    return sorted(name for name in used if counts[name] > 1)
 
 
 def score_chunk(
