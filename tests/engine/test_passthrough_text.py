@@ -105,7 +105,9 @@ def test_a_row_scores_the_same_whatever_else_its_chunk_holds(
     def scored(chunk_lines: list[str]) -> list[dict[str, object]]:
         block = CsvBlock(HEADER.encode(), "".join(chunk_lines).encode(), settings_)
         batch = decode_csv_block(replace(block, column_types=types))
-        return score_chunk(predictor, description, PASSTHROUGH, batch).batch.to_pylist()
+        return score_chunk(
+            predictor, description, PASSTHROUGH, batch, from_csv=True
+        ).batch.to_pylist()
 
     clean, mixed = scored(lines), scored(with_ragged)
     position = min(ragged_at, len(lines))

@@ -70,7 +70,9 @@ def _score_via_csv(description: ModelDescription, model: BuiltModel, frame) -> p
     for block in blocks:
         typed = replace(block, column_types=types)
         batches.append(
-            score_chunk(predictor, description, ScoringOptions(), decode_csv_block(typed)).batch
+            score_chunk(
+                predictor, description, ScoringOptions(), decode_csv_block(typed), from_csv=True
+            ).batch
         )
     return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 

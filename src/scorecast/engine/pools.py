@@ -79,9 +79,10 @@ def score_one(
 ) -> ScoredChunk:
     """Decode (a CSV block) and score one chunk, timing it for the dynamic chunk size."""
     started, nbytes = time.perf_counter(), chunk.nbytes
+    from_csv = isinstance(chunk, CsvBlock)
     if isinstance(chunk, CsvBlock):
         chunk = decode_csv_block(replace(chunk, column_types=column_types))
-    scored = score_chunk(predictor, description, options, chunk)
+    scored = score_chunk(predictor, description, options, chunk, from_csv=from_csv)
     return replace(scored, input_bytes=nbytes, seconds=time.perf_counter() - started)
 
 

@@ -105,15 +105,20 @@ def score_chunk(
     description: ModelDescription,
     options: ScoringOptions,
     batch: pa.RecordBatch,
+    *,
+    from_csv: bool = False,
 ) -> ScoredChunk:
-    """Score every row of ``batch``; the output has one row per input row, in order."""
+    """Score every row of ``batch``; the output has one row per input row, in order.
+
+    ``from_csv``: ``batch`` was decoded from CSV text, whose missing values a text feature
+    still spells (``NA``, ``null``, ...; see ``_feature_batch``)."""
     check_columns(description, options, batch.schema.names, output_names=False)
     rows = batch.num_rows
     status: list[str | None] = [None] * rows
     if ROW_ERROR_COLUMN in batch.schema.names:
         status = list(batch.column(ROW_ERROR_COLUMN).to_pylist())
         batch = batch.drop_columns([ROW_ERROR_COLUMN])
-    features = _feature_batch(description, batch, status)
+    features = _feature_batch(description, batch, status, from_csv=from_csv)
 
     width = len(description.class_labels) or None
     predictions: FloatArray = np.full((rows, width) if width else (rows,), np.nan)
@@ -142,18 +147,23 @@ def score_chunk(
 
 
 def _feature_batch(
-    description: ModelDescription, batch: pa.RecordBatch, status: list[str | None]
+    description: ModelDescription,
+    batch: pa.RecordBatch,
+    status: list[str | None],
+    *,
+    from_csv: bool,
 ) -> pa.RecordBatch:
     """The feature columns, numeric ones as float64; unreadable values fail their rows.
 
-    In a text column, a ``MISSING_TEXT`` value (``NA``, ``null``, ...) is missing: the CSV
-    decoder keeps it as text (a passthrough column is copied exactly) and reads it as null only
-    in a numeric column.
+    From CSV, a ``MISSING_TEXT`` value (``NA``, ``null``, ...) of a text column is missing: the
+    CSV decoder keeps it as text (a passthrough column is copied exactly) and reads it as null
+    only in a numeric column. Other formats have typed nulls: their text is a value (``NA`` may
+    be Namibia).
     """
     arrays = []
     for feature in description.features:
         column = batch.column(feature.name)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        if from_csv and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = missing_text_as_null(column)
         if feature.type == "categorical":
             arrays.append(pc.cast(column, pa.string()))
