@@ -137,8 +137,8 @@ def update_dataset(
 ) -> DatasetView:
     """PATCH (``Dataset.modify``): ``name`` and/or ``categories`` replace the stored ones; a
     field given as null, or not given, keeps its value. InvalidInput naming the field for an
-    unknown field, an empty or too long name, or categories that are not a non-empty list of
-    ``CATEGORIES`` (a category named twice counts once)."""
+    unknown field, an empty or too long name, or categories that are not a list of
+    ``CATEGORIES`` (a category named twice counts once; an empty list clears them)."""
     unknown = sorted(set(body) - set(_CHANGEABLE))
     if unknown:
         raise InvalidInput(
