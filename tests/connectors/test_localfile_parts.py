@@ -67,3 +67,17 @@ def test_a_part_with_another_header_after_a_blank_line_is_refused(settings: Sett
 def test_a_blank_line_longer_than_a_read_is_skipped(settings: Settings) -> None:
     parts = [HEADER + b"1,a\n", b"\n" * 200_000 + HEADER + b"2,b\n"]
     assert joined(settings, parts) == HEADER + b"1,a\n2,b\n"
+
+
+def test_a_quote_inside_a_header_name_is_a_character(settings: Settings) -> None:
+    """``5" screen`` opens no quoted field (``csv_blocks.QuoteSyntax``): counting quotes took
+    the whole part for its header, and refused part 1 as a different header."""
+    header = b'id,size 5" screen\n'
+    parts = [header + b"1,a\n", header + b"2,b\n3,c\n"]
+    assert joined(settings, parts) == header + b"1,a\n2,b\n3,c\n"
+
+
+def test_a_quoted_header_name_may_hold_a_line_end(settings: Settings) -> None:
+    header = b'id,"two\nlines"\n'
+    parts = [header + b"1,a\n", header + b"2,b\n"]
+    assert joined(settings, parts) == header + b"1,a\n2,b\n"

@@ -37,6 +37,7 @@ from scorecast.connectors.storage import BlobMissing, BlobStore, open_storage
 from scorecast.connectors.storage.segments import SegmentReader, SegmentWriter
 from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import ConnectorError, InvalidInput
+from scorecast.formats.csv_blocks import first_record
 
 _COPY_BYTES = 1 << 20
 MAX_PARTS = layout.MAX_PARTS
@@ -211,12 +212,11 @@ def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -
             f"part {missing[0]} is missing: parts are numbered from 0 without gaps",
             {"parts": f"part {missing[0]} is missing"},
         )
-    quote = csv_settings.quotechar.encode() if csv_settings.quotechar else b""
     segments = layout.input_segments(job_id)
     store.delete_prefix(segments)
     out = SegmentWriter(store, segments)
     try:
-        _join(store, job_id, numbers, quote, out)
+        _join(store, job_id, numbers, csv_settings, out)
         out.publish()
     except BaseException:
         store.delete_prefix(segments)
@@ -225,13 +225,15 @@ def assemble_parts(settings: Settings, job_id: str, csv_settings: CsvSettings) -
     return out.size
 
 
-def _join(store: BlobStore, job_id: str, numbers: list[int], quote: bytes, out: Any) -> None:
+def _join(
+    store: BlobStore, job_id: str, numbers: list[int], csv_settings: CsvSettings, out: Any
+) -> None:
     header: bytes | None = None
     header_part = 0
     last = b"\n"
     for number in numbers:
         with store.open_from(layout.part_key(job_id, number)) as part:
-            line, rest = _header_line(part, quote, _skip_blank_lines(part))
+            line, rest = first_record(part, csv_settings, _skip_blank_lines(part))
             if not line:
                 continue  # an empty part: no bytes, or only blank lines
             if header is None:
@@ -266,24 +268,6 @@ def _skip_blank_lines(handle: BinaryIO) -> bytes:
         if start:
             return start
     return b""
-
-
-def _header_line(handle: BinaryIO, quote: bytes, start: bytes = b"") -> tuple[bytes, bytes]:
-    """Read the first CSV record (a newline inside quotes does not end it), continuing the bytes
-    ``start`` already read: (the record with its line end, the bytes read after it)."""
-    buffer = bytearray(start)
-    searched = 0
-    while True:
-        pos = buffer.find(b"\n", searched)
-        while pos >= 0:
-            if not quote or buffer.count(quote, 0, pos) % 2 == 0:
-                return bytes(buffer[: pos + 1]), bytes(buffer[pos + 1 :])
-            pos = buffer.find(b"\n", pos + 1)
-        searched = len(buffer)
-        piece = handle.read(64 * 1024)
-        if not piece:
-            return bytes(buffer), b""
-        buffer += piece
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -254,14 +254,24 @@ def _prepare(stream: BinaryIO, settings: CsvSettings) -> tuple[BinaryIO, CsvSett
     return _utf8_reader(stream, settings.encoding), replace(settings, encoding="utf-8")
 
 
+def first_record(
+    stream: BinaryIO, settings: CsvSettings, start: bytes = b""
+) -> tuple[bytes, bytes]:
+    """The first CSV record of ``start`` followed by ``stream``, with its line end, and the
+    bytes read after it: a line end inside a quoted field does not end it, and a quote inside
+    a field is a character (``QuoteSyntax``). Reads no more of the stream than it needs."""
+    buffer = bytearray(start)
+    end, _ = _cut_first_record(stream, buffer, QuoteSyntax(settings), eof=False)
+    return bytes(buffer[:end]), bytes(buffer[end:])
+
+
 def _read_header(stream: BinaryIO, settings: CsvSettings) -> tuple[bytes, bytes]:
     """Return (header line without its line end, bytes already read past it)."""
-    buffer = bytearray()
-    end, _ = _cut_first_record(stream, buffer, QuoteSyntax(settings), eof=False)
-    header = bytes(buffer[:end]).rstrip(b"\r\n")
+    record, rest = first_record(stream, settings)
+    header = record.rstrip(b"\r\n")
     if header.startswith(_UTF8_BOM):
         header = header[len(_UTF8_BOM) :]
-    return header, bytes(buffer[end:])
+    return header, rest
 
 
 def read_csv_header(stream: BinaryIO, settings: CsvSettings) -> CsvHeader | None:
