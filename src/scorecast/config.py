@@ -43,7 +43,8 @@ Variables:
   the filesystem, S3, Azure or GCS), one task per part (``engine.dask_executor``); other jobs
   run locally. Unset by default: every job runs on the worker's machine.
 - ``SCORECAST_FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-Proto`` the API believes
-  (addresses or networks, comma-separated, or ``*``; default ``127.0.0.1``): behind a TLS
+  (addresses or networks, comma-separated, or ``*``; unset: uvicorn's ``FORWARDED_ALLOW_IPS``,
+  else ``127.0.0.1,::1``): behind a TLS
   proxy on another machine, the links of every answer say ``https://`` only when it is named.
 - ``SCORECAST_DEBRIS_SWEEP_SECONDS``: how often a worker removes staging files that crashed
   attempts left (``runtime.debris_sweep``); default 600, ``0`` switches the sweep off.
@@ -166,10 +167,10 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _forwarded_allow_ips(env: Mapping[str, str]) -> tuple[str, ...]:
     """``SCORECAST_FORWARDED_ALLOW_IPS``: comma-separated addresses or networks (``10.0.0.0/8``),
-    or ``*`` for any; unset: ``127.0.0.1`` (a proxy on this machine), as uvicorn's default."""
+    or ``*`` for any; unset: empty (uvicorn's default: a proxy on this machine)."""
     raw = env.get("SCORECAST_FORWARDED_ALLOW_IPS", "").strip()
     if not raw:
-        return ("127.0.0.1",)
+        return ()
     entries = tuple(entry.strip() for entry in raw.split(","))
     for entry in entries:
         if entry == "*":
@@ -433,8 +434,9 @@ class Settings:
     #: ``SCORECAST_DASK_ADDRESS``; empty: every job is scored on the worker's machine
     dask_address: str = ""
     #: ``SCORECAST_FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-Proto`` and
-    #: ``X-Forwarded-For`` the API believes (addresses or networks, or ``*``)
-    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
+    #: ``X-Forwarded-For`` the API believes (addresses or networks, or ``*``); empty: uvicorn's
+    #: own default (``FORWARDED_ALLOW_IPS``, else ``127.0.0.1,::1``)
+    forwarded_allow_ips: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     smtp: Smtp = field(default_factory=Smtp)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)

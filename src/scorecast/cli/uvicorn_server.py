@@ -28,7 +28,7 @@ def uvicorn_config(
         # the scheme and client address a proxy reports, from the proxies the operator trusts:
         # the links of every answer (``links``, ``Location``, ``next``) use that scheme
         proxy_headers=True,
-        forwarded_allow_ips=list(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,  # None: uvicorn's
         # JSON logs: keep the handlers log_format set up instead of uvicorn's own
         log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
     )
