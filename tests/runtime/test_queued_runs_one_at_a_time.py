@@ -129,3 +129,17 @@ def test_a_queued_run_waits_behind_an_earlier_queued_run_still_waiting(engine: E
         1: "INITIALIZING",
         2: "INITIALIZING",
     }
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_an_earlier_run_whose_abort_was_asked_holds_nothing_back(engine: Engine) -> None:
+    """A waiting job with ``abort_requested`` never runs (a clean stop before this release
+    could leave one so): the run queued behind it goes."""
+    _, second, third = two_queued_runs(engine)
+    with session_scope(engine) as session:
+        stuck = session.get(Job, second)
+        assert stuck is not None
+        stuck.abort_requested = True
+
+    got = claim(engine, NOW)
+    assert got is not None and got.job_id == third

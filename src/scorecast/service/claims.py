@@ -60,8 +60,11 @@ TERMINAL: Final = frozenset({"COMPLETED", "ABORTED", "FAILED"})
 
 def _not_behind_an_active_run() -> ColumnElement[bool]:
     other = aliased(Job)
-    earlier = or_(
-        other.created < Job.created, and_(other.created == Job.created, other.id < Job.id)
+    # an earlier job whose abort was asked never runs (one a clean stop put back before this
+    # release ended such jobs stayed INITIALIZING): it holds nothing back
+    earlier = and_(
+        or_(other.created < Job.created, and_(other.created == Job.created, other.id < Job.id)),
+        other.abort_requested.is_(False),
     )
     ahead = exists().where(
         other.definition_id == Job.definition_id,
