@@ -370,7 +370,8 @@ def _conditions(filters: JobFilters) -> list[ColumnElement[bool]]:
 
 #: the filters on a job's tally key (``store.job_tallies``), and the order, which counts nothing
 _TALLIED_FILTERS = frozenset(
-    {"deployment_id", "sources", "intake_types", "output_types", "order_by"}
+    # exact_statuses matters only with statuses, which the tally does not count
+    {"deployment_id", "sources", "intake_types", "output_types", "order_by", "exact_statuses"}
 )
 
 
