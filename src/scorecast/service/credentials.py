@@ -20,7 +20,7 @@ from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service.caller import Caller
 from scorecast.service.secrets import SecretBox
 from scorecast.store.models import Credential
-from scorecast.store.org_scope import in_org, org_page
+from scorecast.store.org_scope import in_org, oldest_first, org_page
 from scorecast.store.types import utcnow
 
 _MAX_NAME = 200
@@ -121,7 +121,7 @@ def list_credentials(
         *conditions,
         offset=offset,
         limit=limit,
-        order_by=(Credential.created.asc(), Credential.id.asc()) if ascending else None,
+        order_by=oldest_first(Credential) if ascending else None,
     )
 
 

@@ -33,7 +33,7 @@ from scorecast.service.caller import Caller
 from scorecast.service.dataset_inspection import inspect_in_child
 from scorecast.service.uploads import COPY_BLOCK, spooled_upload
 from scorecast.store.models import Dataset, DatasetVersion, User
-from scorecast.store.org_scope import in_org, org_page
+from scorecast.store.org_scope import in_org, oldest_first, org_page
 from scorecast.store.types import new_id, utcnow
 
 _MAX_NAME = 200
@@ -192,7 +192,7 @@ def list_datasets(
     ``filterFailed`` changes nothing: a failed upload is refused and leaves no dataset."""
     filters = filters or DatasetFilters()
     conditions = _list_conditions(filters, session.get_bind().dialect.name == "postgresql")
-    oldest_first = ORDERINGS[filters.order_by]
+    ascending = ORDERINGS[filters.order_by]
     datasets, total = org_page(
         session,
         Dataset,
@@ -200,7 +200,7 @@ def list_datasets(
         *conditions,
         offset=offset,
         limit=limit,
-        order_by=(Dataset.created.asc(), Dataset.id.asc()) if oldest_first else None,
+        order_by=oldest_first(Dataset) if ascending else None,
     )
     views = []
     for dataset in datasets:

@@ -39,7 +39,7 @@ from scorecast.store.models import (
     JobTally,
     User,
 )
-from scorecast.store.org_scope import in_org, org_rows_page
+from scorecast.store.org_scope import in_org, oldest_first, org_rows_page
 from scorecast.store.types import new_id, utcnow
 
 #: ``source`` values: submitted through the API, run once from a definition, fired by the
@@ -232,7 +232,7 @@ def list_jobs(
         Job,
         caller.org_id,
         *conditions,
-        order_by=(Job.created.asc(), Job.id.asc()) if ascending else None,
+        order_by=oldest_first(Job) if ascending else None,
         offset=offset,
         limit=limit,
         count_limit=count_limit,

@@ -117,6 +117,13 @@ def newest_first(model: type[Base]) -> tuple[ColumnElement[Any], ...]:
     return (columns.created.desc(), columns.id.desc())
 
 
+def oldest_first(model: type[Base]) -> tuple[ColumnElement[Any], ...]:
+    """The other order a list may ask for (``orderBy=created`` and the like): oldest first,
+    ties by id."""
+    columns = model.__table__.c
+    return (columns.created.asc(), columns.id.asc())
+
+
 def org_page(
     session: Session,
     model: type[_Owned],
