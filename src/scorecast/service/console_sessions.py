@@ -15,7 +15,12 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, exists, select
 
 from scorecast.errors import AuthenticationFailed
-from scorecast.service.accounts import authenticate_reading, hash_token
+from scorecast.service.accounts import (
+    authenticate_reading,
+    hash_token,
+    identify,
+    touch_token,
+)
 from scorecast.service.caller import Caller
 from scorecast.store.db import session_scope
 from scorecast.store.models import ApiToken, ConsoleSession
@@ -45,9 +50,11 @@ def sign_in(engine: Engine, token: str, lasts: timedelta) -> tuple[Caller, str]:
 
 def signed_in(engine: Engine, token: str, session_id: str) -> Caller:
     """The caller of a console request: ``token`` as the API checks it, and its session
-    ``session_id`` still open; AuthenticationFailed otherwise."""
-    caller = authenticate_reading(engine, token)
+    ``session_id`` still open; AuthenticationFailed otherwise. Both read in one transaction;
+    the token's ``last_used`` note, when due, is a short write of its own (as
+    ``accounts.authenticate_reading``)."""
     with session_scope(engine, deferred=True) as session:
+        caller, stale = identify(session, token)
         is_open = session.scalar(
             select(
                 exists().where(
@@ -60,6 +67,9 @@ def signed_in(engine: Engine, token: str, session_id: str) -> Caller:
         )
     if not is_open:
         raise AuthenticationFailed(ENDED)
+    if stale is not None:
+        with session_scope(engine, immediate=True) as session:
+            touch_token(session, stale)
     return caller
 
 
