@@ -157,6 +157,19 @@ def test_invalid_utf8_bytes_fail_only_their_row() -> None:
     assert "not valid utf-8" in rows[1][ROW_ERROR_COLUMN]
 
 
+@pytest.mark.parametrize(("encoding", "invalid"), [("utf-8", b"\xff"), ("utf-16-le", b"\x00\xdc")])
+def test_a_valid_replacement_character_is_kept_beside_an_invalid_byte(
+    encoding: str, invalid: bytes
+) -> None:
+    """U+FFFD is a character like any other: only the row whose bytes are invalid fails."""
+    settings = CsvSettings(encoding=encoding)
+    data = "a,b\n1,ok \ufffd\n2,x".encode(encoding) + invalid + "\n3,z\n".encode(encoding)
+    rows = _rows(_blocks(data, 1000, settings))
+    assert [row["b"] for row in rows] == ["ok \ufffd", "x\ufffd", "z"]
+    assert rows[0][ROW_ERROR_COLUMN] is None and rows[2][ROW_ERROR_COLUMN] is None
+    assert "is not valid" in rows[1][ROW_ERROR_COLUMN]
+
+
 def test_consistent_types_across_blocks_when_given() -> None:
     data = b"a,b\n1,x\n\n2.5,\n,z\n"
     types = {"a": pa.float64(), "b": pa.string()}

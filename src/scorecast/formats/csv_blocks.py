@@ -14,6 +14,7 @@ from scorecast.domain.csv_settings import CsvSettings
 from scorecast.errors import InvalidInput
 from scorecast.formats.chunks import ChunkBytes, CsvBlock, chunk_bytes_source
 from scorecast.formats.dialect import csv_dialect, is_ascii_compatible
+from scorecast.formats.invalid_bytes import MARK_INVALID
 
 _READ_SIZE = 1 << 20  # bytes per read() call while looking for a line end
 _UTF8_BOM = codecs.BOM_UTF8
@@ -32,8 +33,11 @@ class CsvHeader:
 
 
 def _utf8_reader(stream: BinaryIO, encoding: str) -> BinaryIO:
-    """Wrap a stream in a non-ASCII-compatible codec as a stream of UTF-8 bytes."""
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
+    """Wrap a stream in a non-ASCII-compatible codec as a stream of UTF-8 bytes; bytes invalid
+    in the codec are marked (``invalid_bytes``), and fail their rows when decoded."""
+    text = io.TextIOWrapper(  # type: ignore[type-var]
+        stream, encoding=encoding, errors=MARK_INVALID, newline=""
+    )
 
     class _Reader(io.RawIOBase):
         pending = b""
@@ -46,7 +50,7 @@ def _utf8_reader(stream: BinaryIO, encoding: str) -> BinaryIO:
                 chunk = text.read(_READ_SIZE // 4)
                 if not chunk:
                     return 0
-                self.pending = chunk.encode("utf-8")
+                self.pending = chunk.encode("utf-8", "surrogatepass")
             n = min(len(buffer), len(self.pending))
             buffer[:n] = self.pending[:n]
             self.pending = self.pending[n:]

@@ -17,24 +17,27 @@ from scorecast.domain.output_names import ROW_ERROR_COLUMN
 from scorecast.formats.chunks import CsvBlock
 from scorecast.formats.csv_blocks import QuoteSyntax, parse_header
 from scorecast.formats.dialect import csv_dialect
+from scorecast.formats.invalid_bytes import INVALID_MARK, MARK_INVALID, replaced
 
 # ``ROW_ERROR_COLUMN`` (named in ``domain.output_columns``): added when some rows could not be
 # parsed, absent when every row parsed.
 
 
-def _utf8_of(block: CsvBlock, errors: str) -> tuple[bytes, bytes | bytearray]:
-    """Header and data as UTF-8 bytes; ``errors="strict"`` raises on bytes invalid in the codec.
+def _utf8_of(block: CsvBlock, *, strict: bool) -> tuple[bytes, bytes | bytearray]:
+    """Header and data as UTF-8 bytes; ``strict`` raises on bytes invalid in the codec, else
+    they are marked (``MARK_INVALID``).
 
     The header is always decoded leniently (an undecodable name then simply matches nothing).
     """
     encoding = codecs.lookup(block.settings.encoding).name
     header = block.header.decode(encoding, errors="replace").encode("utf-8")
+    if not strict:
+        text = block.data.decode(encoding, MARK_INVALID)
+        return header, text.encode("utf-8", "surrogatepass")
     if encoding == "utf-8":
-        if errors == "strict":
-            _check_utf8(block.data)  # pyarrow would replace invalid bytes silently
-            return header, block.data
-        return header, block.data.decode("utf-8", errors).encode("utf-8")
-    return header, block.data.decode(encoding, errors).encode("utf-8")
+        _check_utf8(block.data)  # pyarrow would replace invalid bytes silently
+        return header, block.data
+    return header, block.data.decode(encoding).encode("utf-8")
 
 
 def _check_utf8(data: bytes | bytearray) -> None:
@@ -82,9 +85,9 @@ def decode_csv_block(block: CsvBlock) -> pa.RecordBatch:
     """
     utf8 = replace(block.settings, encoding="utf-8")
     try:
-        header, data = _utf8_of(block, "strict")
+        header, data = _utf8_of(block, strict=True)
     except UnicodeDecodeError:
-        header, data = _utf8_of(block, "replace")
+        header, data = _utf8_of(block, strict=False)
     else:
         if not QuoteSyntax(utf8).unclosed_lines(data):
             try:
@@ -178,7 +181,7 @@ class _Lines:
             self._view.release()
             raise StopIteration
         self._next = next(self._found, None)
-        return str(self._view[line.start() : line.end()], "utf-8", "replace")
+        return str(self._view[line.start() : line.end()], "utf-8", "surrogatepass")
 
     def next_is_long_and_unquoted(self, quote: str) -> bool:
         line = self._next
@@ -205,7 +208,7 @@ def _records(
         data
     ):
         yield from _records_between(data, start, record, block)
-        line = str(memoryview(data)[record:line_end], "utf-8", "replace").rstrip("\r\n")
+        line = str(memoryview(data)[record:line_end], "utf-8", "surrogatepass").rstrip("\r\n")
         try:
             fields: list[str] | None = next(csv.reader([line], **csv_dialect(block.settings)))
         except (csv.Error, StopIteration):
@@ -255,8 +258,9 @@ def _careful_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) 
         if unreadable is None and (not fields or (fields == [""] and width > 1)):
             continue  # blank line
         problem = None
-        if any("\ufffd" in field for field in fields):
+        if any(INVALID_MARK.search(field) for field in fields):
             problem = f"row {number + 1} of the chunk is not valid {block.settings.encoding}"
+            fields = [replaced(field) for field in fields]  # noqa: PLW2901
         if len(fields) != width:
             problem = f"row has {len(fields)} fields, the header has {width}"
         problem = unreadable or problem
