@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from policy_rows import (  # noqa: F401 (root_fixture is the root fixture)
     claim,
     complete,
@@ -20,7 +21,7 @@ from policy_rows import (  # noqa: F401 (root_fixture is the root fixture)
 from sqlalchemy import Engine, update
 
 from scorecast.service.caller import Caller
-from scorecast.service.definitions import update_definition
+from scorecast.service.definitions import delete_definition, update_definition
 from scorecast.service.jobs import abort_job
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job, User
@@ -117,6 +118,40 @@ def test_a_users_abort_is_not_retried(engine: Engine, root: Path) -> None:
         session.execute(update(Job).where(Job.id == second).values(abort_requested=True))
     fail(engine, got, T + timedelta(minutes=1), status="ABORTED")
     assert len(jobs_of(engine, definition_id)) == 2
+
+
+@pytest.mark.parametrize("how", ["disabled", "deleted"])
+def test_a_waiting_retry_ends_when_its_definition_is_disabled_or_deleted(
+    engine: Engine, root: Path, how: str
+) -> None:
+    definition_id = policy_definition(
+        engine, root, retry={"maxAttempts": 3, "delaySeconds": 600, "backoffFactor": 1}
+    )
+    first = fire(engine, definition_id, T)
+    got = claim(engine, T)
+    assert got is not None
+    fail(engine, got, T)
+    [_, waiting] = jobs_of(engine, definition_id)
+    assert waiting.status == "INITIALIZING"
+    with session_scope(engine) as session:
+        definition = definition_row(engine, definition_id)
+        user = session.get(User, definition.created_by)
+        assert user is not None
+        caller = Caller(user.org_id, user.id, user.username, None, True)
+        if how == "disabled":
+            update_definition(session, caller, definition_id, {"enabled": False})
+        else:
+            delete_definition(session, caller, definition_id)
+    with session_scope(engine) as session:
+        retry = session.get(Job, waiting.id)
+        assert retry is not None and retry.status == "ABORTED"
+        assert f"the definition was {how} by" in (retry.status_details or "")
+        assert session.get(Job, first) is not None
+    assert claim(engine, T + timedelta(hours=1)) is None  # never runs
+    if how == "disabled":
+        row = fire_row(engine, definition_id, T)
+        assert (row.outcome, row.job_id) == ("failed", waiting.id)
+        assert "cancelled" in (row.reason or "")
 
 
 def test_abort_on_error_is_a_failure_and_is_retried(engine: Engine, root: Path) -> None:

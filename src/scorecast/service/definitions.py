@@ -40,6 +40,7 @@ from scorecast.errors import Conflict, InvalidInput
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
 from scorecast.service.jobs import validate_job_spec
+from scorecast.service.run_outcomes import cancel_waiting_retries
 from scorecast.store.definition_tallies import definition_count
 from scorecast.store.models import JobDefinition
 from scorecast.store.org_scope import in_org, org_page
@@ -190,6 +191,10 @@ def update_definition(
     if enabled and not definition.enabled:  # a fresh start for autoDisableAfterFailures
         definition.disabled_reason = None
         definition.enabled_since = now
+    if definition.enabled and not enabled:
+        cancel_waiting_retries(
+            session, definition, now, f"the definition was disabled by {caller.username}"
+        )
     definition.name = name
     definition.enabled = enabled
     definition.schedule = schedule_wire
@@ -205,8 +210,12 @@ def update_definition(
 
 
 def delete_definition(session: Session, caller: Caller, definition_id: str) -> None:
-    """Delete the caller's definition; its future runs stop, a running job finishes."""
+    """Delete the caller's definition; its future runs stop (a retry waiting for its time or a
+    worker ends ``ABORTED``), a running job finishes."""
     definition = get_definition(session, caller, definition_id)
+    cancel_waiting_retries(
+        session, definition, utcnow(), f"the definition was deleted by {caller.username}"
+    )
     session.delete(definition)
     session.flush()
 

@@ -13,7 +13,9 @@ Called by ``service.claims`` once per job, in the transaction that stores its te
   has two jobs at once, and it is a stored row, so it survives a restart. The fire's row becomes
   ``retried`` with the new job's id and a reason naming both jobs. A retry whose job cannot be
   created (the deployment was deleted) ends the fire ``failed``. No retry while the definition
-  is disabled.
+  is disabled: disabling it (by a user or by auto-disable) or deleting it ends its retries
+  that still wait for their time or a worker ``ABORTED`` (``cancel_waiting_retries``), and
+  their fires ``failed``.
 - **Fire outcome**: the last attempt failed: the fire is ``failed`` with the reason; a retry
   that completes leaves it ``retried``, its reason telling which attempt completed.
 - **Auto-disable**: after each failed fire the consecutive failed fires are counted
@@ -28,7 +30,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scorecast.domain.definition_policies import DefinitionPolicies, policies_from_stored
@@ -44,6 +46,7 @@ from scorecast.domain.run_policies import (
 )
 from scorecast.errors import ScorecastError
 from scorecast.service.events import emit
+from scorecast.service.job_events import emit_job_end
 from scorecast.service.jobs import add_log, caller_for_definition, job_from_definition
 from scorecast.store.models import Job, JobDefinition, ScheduleFire
 
@@ -145,6 +148,7 @@ def count_failed_fires(
     definition.next_scheduled_run_time = None
     definition.disabled_reason = disabled_reason(failures, last_failure)
     definition.updated = now
+    cancel_waiting_retries(session, definition, now, "the definition was disabled automatically")
     emit(
         session,
         Event(
@@ -156,6 +160,43 @@ def count_failed_fires(
     )
     session.flush()
     return True
+
+
+def cancel_waiting_retries(
+    session: Session, definition: JobDefinition, now: datetime, why: str
+) -> list[Job]:
+    """End ``ABORTED`` the retries of ``definition`` not claimed yet (``why``: the definition
+    was disabled or deleted), each fire ``failed``; the jobs ended."""
+    waiting = session.scalars(
+        select(Job).where(
+            Job.definition_id == definition.id,
+            Job.status == "INITIALIZING",
+            Job.retry_of.is_not(None),
+        )
+    ).all()
+    ended: list[Job] = []
+    for job in waiting:
+        details = f"Retry cancelled at {_stamp(now)}: {why}"
+        cancelled = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == "INITIALIZING")  # not claimed meanwhile
+            .values(status="ABORTED", status_details=details, queued=False, finished=now)
+            .execution_options(synchronize_session=False)
+        )
+        if cancelled.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        add_log(session, job.id, details)
+        session.refresh(job)
+        fire = _fire_of(session, job)
+        if fire is not None and fire.job_id == job.id:
+            fire.outcome = "failed"
+            fire.reason = (
+                f"{fire.reason}; attempt {job.fire_attempt} (job {job.id}) cancelled: {why}"
+            )
+        emit_job_end(session, job)
+        ended.append(job)
+    session.flush()
+    return ended
 
 
 def _fire_result(
