@@ -3,7 +3,11 @@ names and object keys by default, a format gives other layouts, anything else is
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -162,3 +166,73 @@ def test_a_format_on_a_placeholder_that_takes_none_is_a_problem_in_sql_too() -> 
     ]
     with pytest.raises(TemplateError):
         render_known("SELECT '{attempt:x}'", run_values("a" * 24, 1, datetime.now(UTC), None))
+
+
+@contextmanager
+def process_zone(key: str) -> Iterator[None]:
+    """The server process's local time zone (``TZ``) set to ``key``, restored afterwards."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = key
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+# The codes the C library renders from the process's zone (%s is mktime of the fields), or
+# from fields that name a zone (%z, %Z with a flag), with glibc's flags and widths.
+_zone_codes = st.builds(
+    lambda flag, width, code: f"%{flag}{width}{code}",
+    st.sampled_from(["", "-", "_", "0", "^", "#"]),
+    st.sampled_from(["", "1", "12", "15"]),
+    st.sampled_from(["s", "z", "Z"]),
+)
+_any_moments = st.datetimes(
+    min_value=datetime(1800, 1, 1),
+    max_value=datetime(2300, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3, minutes=-30))]),
+)
+
+
+@given(
+    st.lists(_zone_codes | st.sampled_from(["%Y%m%dT%H%M%S", "/", "%f"]), max_size=5),
+    _any_moments,
+    st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]),
+)
+def test_a_time_renders_the_same_whatever_the_servers_time_zone(
+    pieces: list[str], moment: datetime, zone: str
+) -> None:
+    """``TZ=UTC`` is the oracle: there the C library's local time is UTC."""
+    template = "{scheduled_time:" + "".join(pieces) + "}"
+    values = run_values("a" * 24, 1, moment, moment)
+    with process_zone("UTC"):
+        expected = render(template, values)
+    with process_zone(zone):
+        assert render(template, values) == expected
+        assert render_known(template, values) == expected
+
+
+def test_epoch_seconds_are_the_utc_moments_own() -> None:
+    # 26 March 2028 is a spring-forward day in Paris: its local fields repeat or go missing.
+    moment = datetime(2028, 3, 26, 1, tzinfo=UTC)
+    with process_zone("Europe/Paris"):
+        for hours in range(-2, 3):
+            slot = moment + timedelta(hours=hours)
+            values = run_values("a" * 24, 1, slot, slot)
+            assert render("{scheduled_time:%s}", values) == str(int(slot.timestamp()))
+    before_1970 = run_values("a" * 24, 1, datetime(1969, 12, 31, 23, 59, 59, 500000), None)
+    assert render("{created_time:%s}", before_1970) == "-1"
+
+
+@pytest.mark.parametrize(
+    ("layout", "rendered"), [("%z", "+0000"), ("%Z", "UTC"), ("%-z", "+0"), ("%#Z", "utc")]
+)
+def test_the_zone_of_a_time_is_utc_with_or_without_a_flag(layout: str, rendered: str) -> None:
+    with process_zone("America/New_York"):
+        values = run_values("a" * 24, 1, datetime(2024, 5, 4, 3, tzinfo=UTC), None)
+        assert render(f"{{created_time:{layout}}}", values) == rendered

@@ -69,7 +69,8 @@ def reference_fires(schedule: Schedule, start: datetime, end: datetime) -> list[
     zone = zoneinfo.ZoneInfo(schedule.timezone or "UTC")
     fires: set[datetime] = set()
     instant = start.replace(second=0, microsecond=0) + MINUTE
-    previous_wall: datetime | None = None
+    # The minute before the first one: a jump between the two is walked too.
+    previous_wall = (instant - MINUTE).astimezone(zone).replace(tzinfo=None, fold=0)
     while instant <= end:
         local = instant.astimezone(zone)
         wall = local.replace(tzinfo=None, fold=0)
@@ -84,7 +85,7 @@ def reference_fires(schedule: Schedule, start: datetime, end: datetime) -> list[
                 or (policy is DstOverlapPolicy.LAST and local.fold == 1)
             ):
                 fires.add(instant)
-        if previous_wall is not None and schedule.gap_policy is DstGapPolicy.SHIFT:
+        if schedule.gap_policy is DstGapPolicy.SHIFT:
             skipped = previous_wall + MINUTE
             while skipped < wall:  # local minutes the clocks jumped over
                 if matches(schedule, skipped):
@@ -104,11 +105,15 @@ def engine_fires(schedule: Schedule, start: datetime, end: datetime) -> list[dat
     return fires
 
 
-def check_window(schedule: Schedule, centre: datetime, hours: int = 30) -> None:
-    start, end = centre - timedelta(hours=hours), centre + timedelta(hours=hours)
+def check_from(schedule: Schedule, start: datetime, hours: int) -> None:
+    end = start + timedelta(hours=hours)
     expected = reference_fires(schedule, start, end)
     assert engine_fires(schedule, start, end) == expected
     assert next_fires(schedule, start, len(expected)) == expected
+
+
+def check_window(schedule: Schedule, centre: datetime, hours: int = 30) -> None:
+    check_from(schedule, centre - timedelta(hours=hours), 2 * hours)
 
 
 def zoned(zone: str, gap: DstGapPolicy, overlap: DstOverlapPolicy, **fields: Any) -> Schedule:
@@ -171,6 +176,40 @@ def test_random_schedules_around_transitions(case: tuple[Schedule, datetime]) ->
     check_window(schedule, centre, hours=26)
 
 
+# Searches that start at a segment boundary (a transition) or just before or after it.
+NUDGES = [
+    timedelta(hours=-1),
+    -MINUTE,
+    timedelta(seconds=-1),
+    timedelta(microseconds=-1),
+    timedelta(0),
+    timedelta(microseconds=1),
+    timedelta(seconds=1),
+    MINUTE,
+]
+
+
+@pytest.mark.parametrize(("gap", "overlap"), POLICIES, ids=lambda p: p.value)
+@pytest.mark.parametrize("zone", ZONES)
+def test_searches_starting_at_each_transition(
+    zone: str, gap: DstGapPolicy, overlap: DstOverlapPolicy
+) -> None:
+    # No listed time at a jump's first second: a fire there can only be a shifted one.
+    schedule = zoned(zone, gap, overlap, minute=[10, 40])
+    for centre in windows(zone):
+        for nudge in NUDGES:
+            check_from(schedule, centre + nudge, hours=3)
+
+
+@settings(max_examples=examples(120), deadline=None)
+@given(zoned_schedules(), st.sampled_from(NUDGES))
+def test_random_schedules_from_a_transition(
+    case: tuple[Schedule, datetime], nudge: timedelta
+) -> None:
+    schedule, centre = case
+    check_from(schedule, centre + nudge, hours=26)
+
+
 def london(**fields: Any) -> Schedule:
     return parse_schedule(
         {
@@ -221,6 +260,24 @@ def test_moment_inside_the_second_pass_of_an_overlap() -> None:
     assert next_fire_after(last, moment) == datetime(2026, 10, 25, 2, 0, tzinfo=UTC)
     inside_first_pass = datetime(2026, 10, 25, 0, 40, tzinfo=UTC)  # 01:40 BST
     assert next_fire_after(last, inside_first_pass) == datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
+
+
+def test_a_search_from_the_jump_finds_the_time_shifted_to_it() -> None:
+    # 29 March 2026: 02:00 CET becomes 03:00 CEST at 01:00 UTC, so 02:30 runs at 01:00 UTC.
+    paris = parse_schedule(
+        {
+            "minute": [30],
+            "hour": [2],
+            "dayOfMonth": ["*"],
+            "month": ["*"],
+            "dayOfWeek": ["*"],
+            "timezone": "Europe/Paris",
+        }
+    )
+    jump = datetime(2026, 3, 29, 1, tzinfo=UTC)
+    for moment in (jump - timedelta(seconds=1), jump - timedelta(microseconds=1)):
+        assert next_fire_after(paris, moment) == jump
+    assert next_fire_after(paris, jump) == datetime(2026, 3, 30, 0, 30, tzinfo=UTC)
 
 
 def test_lord_howe_half_hour_gap_shifts_to_the_jump() -> None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 import string
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 #: Every placeholder and its value, on each kind of run.
@@ -50,6 +51,10 @@ SAMPLE_VALUES: Final = {
 }
 
 _FORMATTER: Final = string.Formatter()
+#: one ``strftime`` directive: ``%``, glibc's flag, width and modifier, the code (empty at the end)
+_DIRECTIVE: Final = re.compile(r"%[-_0^#]?[0-9]*[EO]?(.?)", re.DOTALL)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
 #: a known placeholder in SQL text: ``{name}`` or ``{name:format}`` (no brace in the format)
 _KNOWN: Final = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")(?::([^{}]*))?\}")
 
@@ -145,7 +150,7 @@ def _unknown_directive(layout: str) -> str | None:
     """The first ``%`` directive of a time format that is not one of ``TIME_DIRECTIVES`` (a
     lone ``%`` at the end counts), else None. Python hands an unknown one to the C library,
     which writes it as it is: ``{scheduled_time:%Q}`` wrote files named ``%Q.csv``."""
-    for found in re.finditer(r"%[-_0^#]?[0-9]*[EO]?(.?)", layout, re.DOTALL):
+    for found in _DIRECTIVE.finditer(layout):
         if found[1] not in TIME_DIRECTIVES or not found[1]:
             return found[0]
     return None
@@ -157,10 +162,27 @@ def _directive_problem(name: str, directive: str) -> str:
 
 
 def format_time(iso: str, layout: str) -> str:
-    """An ISO 8601 time (naive means UTC) rendered in UTC with ``strftime`` ``layout``."""
-    moment = datetime.fromisoformat(iso)
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.strftime(layout)
+    """An ISO 8601 time (naive means UTC) rendered in UTC with ``strftime`` ``layout``, the same
+    whatever the time zone of the server process (``TZ``)."""
+    moment = _utc(datetime.fromisoformat(iso))
+    layout = _DIRECTIVE.sub(lambda found: _zone_free(found, moment), layout)
+    # The C library's strftime ends the format at a NUL: render the text between them.
+    return "\0".join(moment.strftime(piece) for piece in layout.split("\0"))
+
+
+def _zone_free(found: re.Match[str], moment: datetime) -> str:
+    """A directive that the C library would render from the process's time zone, rendered for
+    UTC; any other directive as it is (``strftime`` renders it next)."""
+    code = found[1]
+    if code == "s":
+        # glibc's %s is mktime() of the fields, which reads them in the process's zone: hand
+        # it the process's local fields of the moment's own epoch second (flags still apply).
+        return time.strftime(found[0], time.localtime((moment - _EPOCH) // _SECOND))
+    if code in {"z", "Z"}:
+        # Python fills a bare %z or %Z itself; with a flag (%-z, %#Z) glibc renders it, and
+        # only from fields that name the zone (the offset 0, not daylight time).
+        return time.strftime(found[0], time.struct_time((*moment.timetuple()[:8], 0, "UTC", 0)))
+    return found[0]
 
 
 def run_values(

@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from scorecast.child_process import call_in_child
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, OutputToken
 from scorecast.domain.job_claim import Claim
+from scorecast.domain.location_templates import run_values
 from scorecast.errors import ConnectorError, ScorecastError
 from scorecast.runtime.store_ledger import StoreLedger
 
@@ -34,16 +36,19 @@ def discard_dead_attempt(settings: Settings, ledger: StoreLedger, claim: Claim) 
         output = plan.spec.output.to_wire()
         credentials = _resolved(output.get("credentialId"), ledger.credential)
         data_stores = _resolved(output.get("dataStoreId"), ledger.data_store)
-        template = {"job_id": claim.job_id, "attempt": str(claim.attempt)}
-        if plan.scheduled_time:
-            template["scheduled_time"] = plan.scheduled_time
+        # the placeholder values the attempt ran with (``job_run``), so the same location
+        created = (
+            datetime.fromisoformat(plan.created_time) if plan.created_time else datetime.now(UTC)
+        )
+        scheduled = datetime.fromisoformat(plan.scheduled_time) if plan.scheduled_time else None
         dead = DeadOutput(
             settings,
             output,
-            template,
+            run_values(claim.job_id, claim.attempt, created, scheduled),
             OutputToken(claim.job_id, claim.attempt),
             credentials,
             data_stores,
+            plan.ambient_identity,
         )
         call_in_child(__name__, "remove_debris_of", dead)
     except ScorecastError as exc:
@@ -68,6 +73,8 @@ class DeadOutput:
     token: OutputToken
     credentials: Mapping[str, Mapping[str, Any]]
     data_stores: Mapping[str, Mapping[str, Any]]
+    #: the job may use the server's own cloud identity (``ConnectorContext``), as it did
+    ambient_identity: bool = False
 
 
 def remove_debris_of(dead: DeadOutput) -> None:
@@ -88,6 +95,7 @@ def remove_debris_of(dead: DeadOutput) -> None:
         dataset_path=known({}, "dataset"),
         app_settings=dead.settings,
         template=dead.template,
+        ambient_identity=dead.ambient_identity,
         output_token=dead.token,
     )
     output = registry.open_output(dead.output_settings, ctx)

@@ -189,6 +189,12 @@ def _next_instant_in_zone(schedule: Schedule, earliest: int) -> int | None:
     instant = max(earliest, _FIRST_INSTANT)
     while instant < _LAST_INSTANT:
         offset, start, end = segment_at(zone, instant)
+        if shift and start is not None and start.instant == earliest and start.after > start.before:
+            # The search starts at a jump: a listed time in the gap just jumped over runs now
+            # (a later segment's start is an earlier segment's end, checked below).
+            in_gap = _next_wall_seconds(schedule, start.instant + start.before)
+            if in_gap is not None and in_gap < start.instant + start.after:
+                return start.instant
         wall_from = instant + offset
         if first and start is not None and start.before > start.after:
             # The segment begins with the second pass over repeated wall-clock times.
