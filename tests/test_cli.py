@@ -35,6 +35,7 @@ def _scorecast(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         ["serve", "--port", "99999"],
         ["serve", "--workers", "0"],
         ["schedule", "next"],
+        ["schedule", "next", "--count", "1001", '{"minute": [0], "hour": [16]}'],
     ],
 )
 def test_usage_errors_are_one_message_without_traceback(args: list[str]) -> None:
@@ -74,6 +75,54 @@ def test_a_malformed_store_url_is_refused_without_echoing_it(
     assert "Traceback" not in result.stderr
     assert "SCORECAST_DATABASE_URL" in result.stderr
     assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+#: URLs whose options the driver refuses when it connects, before any network
+REFUSED_STORE_URLS = [
+    "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/x?connect_timeout=x",
+    "postgresql://postgres:s3cret-pw@127.0.0.1:1/x?no_such_option=s3cret-pw",
+    "sqlite:///{home}/scorecast.db?timeout=x",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED_STORE_URLS)
+@pytest.mark.parametrize("command", STORE_COMMANDS)
+def test_a_store_url_option_the_driver_refuses_is_a_usage_error(
+    tmp_path: Path, command: tuple[str, ...], url: str
+) -> None:
+    env = {"SCORECAST_HOME": str(tmp_path), "SCORECAST_DATABASE_URL": url.format(home=tmp_path)}
+    result = _scorecast(*command, env=env)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("error: SCORECAST_DATABASE_URL: "), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    assert "serving" not in result.stdout
+
+
+def test_schedule_next_prints_up_to_the_largest_count() -> None:
+    daily = '{"minute": [0], "hour": [16], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}'
+    result = _scorecast("schedule", "next", daily, "--after", "2026-01-01", "--count", "1000")
+    assert result.returncode == 0, result
+    assert len(result.stdout.splitlines()) == 1000
+    too_many = _scorecast("schedule", "next", daily, "--count", "1001")
+    assert too_many.returncode == 2, too_many
+    assert too_many.stderr == "error: --count: 1001 is more than 1000\n"
+
+
+def test_a_port_in_use_stops_serve_before_the_store_is_opened(tmp_path: Path) -> None:
+    """Exit 1 with one line, and no worker or scheduler ever ran: the store was not created."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _scorecast("serve", "--port", str(port), env={"SCORECAST_HOME": str(tmp_path)})
+    assert result.returncode == 1, result
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: "), result
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "serving" not in result.stdout
+    assert not (tmp_path / "scorecast.db").exists()
 
 
 def test_version_flag_prints_the_version() -> None:
@@ -248,11 +297,20 @@ BAD_SERVE_SETUPS = [
     BadSetup("memory", 2, "in-memory SQLite store is not supported", _db("sqlite://")),
     BadSetup("log level", 2, "debug, info, warning, error", options=("--log-level", "loud")),
     BadSetup("lease", 2, "--lease-seconds", options=("--lease-seconds", "-1")),
+    BadSetup("lease nan", 2, "--lease-seconds", options=("--lease-seconds", "nan")),
+    BadSetup("lease inf", 2, "--lease-seconds", options=("--lease-seconds", "inf")),
+    BadSetup("no role", 2, "--roles", options=("--roles", "scheduler", "--no-scheduler")),
+    BadSetup("host", 2, "--host", options=("--host", "no-such-host.invalid")),
     BadSetup("file url", 2, "file:///folder", {"SCORECAST_STORAGE_URL": "file://relative/x"}),
     BadSetup("flag", 2, "must be true or false", {"SCORECAST_ALLOW_PICKLE_MODELS": "maybe"}),
     BadSetup("smtp", 2, "TCP port", {"SCORECAST_SMTP_PORT": "abc"}),
     BadSetup("hours", 2, "number of hours", {"SCORECAST_NOTIFICATION_RETRY_HOURS": "x"}),
     BadSetup("days", 2, "number of days", {"SCORECAST_NOTIFICATION_KEEP_DAYS": "-1"}),
+    *(
+        BadSetup(f"{name} {value}", 2, name, {name: value})
+        for name in ("SCORECAST_DEBRIS_SWEEP_SECONDS", "SCORECAST_RETENTION_MAX_AGE_DAYS")
+        for value in ("nan", "inf")
+    ),
 ]
 
 

@@ -19,6 +19,10 @@ from scorecast.domain.schedule import (
 )
 from scorecast.errors import InvalidInput
 
+#: the most fire times ``schedule next`` prints (each costs a search; a million took seconds
+#: and hundreds of megabytes)
+MAX_COUNT = 1000
+
 app = command_group(help="Preview a schedule: its next fire times and a plain-English description.")
 
 _PAYLOAD_HELP = (
@@ -75,13 +79,19 @@ def next_command(
             show_default=False,
         ),
     ] = None,
-    count: Annotated[int, typer.Option(metavar="N", help="How many fire times to print.")] = 10,
+    count: Annotated[
+        int, typer.Option(metavar="N", help=f"How many fire times to print (at most {MAX_COUNT}).")
+    ] = 10,
 ) -> None:
     """Print the next fire times, one per line, as ISO-8601 UTC (2026-12-01T16:00:00Z)."""
     schedule = _load(payload)
     moment = _parse_after(after)
     if count < 0:
         raise InvalidInput(f"--count: {count} is negative", {"count": f"{count} is negative"})
+    if count > MAX_COUNT:
+        raise InvalidInput(
+            f"--count: {count} is more than {MAX_COUNT}", {"count": f"more than {MAX_COUNT}"}
+        )
     if never_fires(schedule):
         typer.echo(f"schedule {_never_reason(schedule)}", err=True)
         return

@@ -1,6 +1,8 @@
 """``scorecast serve``: the REST API, the scheduler and the workers in one process.
 
-Start-up: the store is migrated (Alembic, safe with several processes), a first start on an
+Start-up: the settings, the key, the state folder and the storage are checked and the port is
+taken (a port in use exits 1 before the store is touched); then the store is connected to once
+(``cli.store_url``) and migrated (Alembic, safe with several processes), a first start on an
 empty store creates the organization ``default`` with the admin user ``admin`` and prints its
 API token once, then uvicorn serves the API while a worker (``--workers`` concurrent jobs), a
 scheduler and the notification sender run in background threads. SIGINT/SIGTERM stop them
@@ -21,6 +23,7 @@ its socket, on either store (``cli/api_processes.py``).
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -53,6 +56,9 @@ API_SWITCH_INTERVAL_SECONDS = 0.001
 #: The shortest job lease ``--lease-seconds`` takes: a worker renews its leases every third of
 #: it (at least every 0.2 s), so a shorter lease would expire between two renewals.
 MIN_LEASE_SECONDS = 1.0
+#: The longest: a silent worker's job waits this long at most before it runs again (and a
+#: lease end must stay a date the store can hold).
+MAX_LEASE_SECONDS = 86400.0
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -69,6 +75,17 @@ def _log_level(value: str) -> str:
             f"{value!r} is not one of {', '.join(LOG_LEVELS)}", param_hint="--log-level"
         )
     return level
+
+
+def _lease_seconds(value: float) -> float:
+    """``--lease-seconds``: a usage error (exit 2) for ``nan`` and ``inf``, which the range
+    check lets through (every comparison with NaN is false)."""
+    if not math.isfinite(value):
+        raise typer.BadParameter(
+            f"{value} is not a number of seconds ({MIN_LEASE_SECONDS:g} to {MAX_LEASE_SECONDS:g})",
+            param_hint="--lease-seconds",
+        )
+    return value
 
 
 def serve(
@@ -90,7 +107,9 @@ def serve(
         float,
         typer.Option(
             min=MIN_LEASE_SECONDS,
+            max=MAX_LEASE_SECONDS,
             metavar="SECONDS",
+            callback=_lease_seconds,
             help="Job lease: a job whose worker is silent this long runs again.",
         ),
     ] = 30.0,
@@ -139,6 +158,30 @@ def serve(
     _check_secret_key(settings)
     _check_storage(settings)
     _check_dask(settings, chosen)
+    # the port is taken before the store is opened: a port in use stops the start before a
+    # worker or a scheduler works on the store, and before a first start makes a token unseen
+    api = (
+        _Api(host, port, log_level, keep_alive, processes=api_processes)
+        if "api" in chosen
+        else None
+    )
+    try:
+        _serve_store(settings, chosen, api, workers=workers, lease_seconds=lease_seconds, demo=demo)
+    finally:
+        if api is not None:
+            api.sock.close()
+
+
+def _serve_store(
+    settings: Settings,
+    chosen: set[str],
+    api: _Api | None,
+    *,
+    workers: int,
+    lease_seconds: float,
+    demo: bool,
+) -> None:
+    """Open the store, then run the roles chosen on it until SIGINT or SIGTERM."""
     from scorecast.metrics import Metrics
 
     engine = _open_store(settings)
@@ -149,14 +192,13 @@ def serve(
     )
     for started in loops:
         started.start()
-    if "api" in chosen and loops:
+    if api is not None and loops:
         # the API shares the interpreter with busy background loops (a scheduler firing a
         # large batch): a request thread waiting for the GIL gets it back within this interval
         # at each of its I/O calls, instead of Python's default 5 ms
         sys.setswitchinterval(API_SWITCH_INTERVAL_SECONDS)
     try:
-        if "api" in chosen:
-            api = _Api(host, port, log_level, keep_alive, processes=api_processes)
+        if api is not None:
             api.run(settings, engine, metrics, token, demo=demo)
         else:
             _run_without_api(settings, token, chosen)
@@ -244,6 +286,10 @@ def _roles(value: str, scheduler: bool) -> set[str]:
         )
     if not scheduler:
         chosen.discard("scheduler")
+    if not chosen:
+        raise typer.BadParameter(
+            "--no-scheduler leaves no role to run; name api or worker too", param_hint="--roles"
+        )
     return chosen
 
 
@@ -328,9 +374,11 @@ def _open_store(settings: Settings) -> Engine:
     """The store's engine, its schema migrated first in a child process (Alembic would stay in
     this long-lived process for nothing: about 13 MB)."""
     from scorecast.child_process import call_in_child
+    from scorecast.cli.store_url import check_store_url
     from scorecast.store.db import create_engine_for
 
     settings.home.mkdir(parents=True, exist_ok=True)
+    check_store_url(settings.database_url)
     call_in_child("scorecast.store.db", "migrate", settings.database_url)
     return create_engine_for(settings.database_url, pool_size=settings.database_pool_size)
 
@@ -400,16 +448,22 @@ def _add_demo_root() -> None:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    """A listening socket on ``host:port``. A host that is no address is a usage error (exit
+    2); a port that cannot be had (in use, privileged) stops the start with one line and exit
+    1, as a server that could not start."""
+    from scorecast.errors import InvalidInput
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise InvalidInput.at("--host", f"{host!r} is not an address: {exc.strerror}") from exc
     except OSError as exc:
         sock.close()
-        from scorecast.errors import InvalidInput
-
-        raise InvalidInput.at("port", f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from exc
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

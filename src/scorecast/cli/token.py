@@ -31,6 +31,7 @@ def create(
     admin: Annotated[bool, typer.Option("--admin", help="a new user is an administrator")] = False,
 ) -> None:
     """Print a new API token for USER of ORG (both created when missing)."""
+    from scorecast.cli.store_url import check_store_url
     from scorecast.config import Settings
     from scorecast.service.accounts import create_token
     from scorecast.state_folder import make_owner_only
@@ -38,6 +39,7 @@ def create(
 
     settings = Settings.from_env()
     make_owner_only(settings.home)  # this may create the state folder and the store
+    check_store_url(settings.database_url)
     migrate(settings.database_url)
     engine = create_engine_for(settings.database_url)
     try:
