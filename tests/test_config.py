@@ -64,7 +64,11 @@ def test_unset_or_empty_booleans_take_their_defaults() -> None:
         ("SCORECAST_SMTP_PORT", "70000", "TCP port (1 to 65535)"),
         ("SCORECAST_NOTIFICATION_RETRY_HOURS", "x", "a number of hours (0 or more)"),
         ("SCORECAST_NOTIFICATION_KEEP_DAYS", "-1", "a number of days (0 or more)"),
-        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "x", "a number of seconds (0 or more)"),
+        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "x", "a number of seconds (1 or more)"),
+        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "0", "a number of seconds (1 or more)"),
+        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "0.5", "a number of seconds (1 or more)"),
+        ("SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", "0", "seconds (1 or more)"),
+        ("SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", "nan", "seconds (1 or more)"),
         ("SCORECAST_MAX_BODY_BYTES", "x", "whole number (0 = no limit)"),
     ],
 )
@@ -73,6 +77,14 @@ def test_a_bad_number_names_its_unit(name: str, value: str, says: str) -> None:
         _settings(**{name: value})
     assert caught.value.message.startswith(f"{name} must be")
     assert says in caught.value.message
+
+
+def test_notification_retry_delays_of_a_second_or_more_are_taken() -> None:
+    notifications = _settings(
+        SCORECAST_NOTIFICATION_RETRY_SECONDS="1",
+        SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS="1.5",
+    ).notifications
+    assert (notifications.retry_seconds, notifications.retry_max_delay_seconds) == (1.0, 1.5)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ commands, against a real ``scorecast serve``: the secret goes in and never comes
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,53 @@ def test_cli_notifications_commands(server: Server, config_dir: Path, tmp_path: 
         "notifications", "channels", "delete", channel["id"], server=server, config=config_dir
     )
     assert_clean_failure(missing, 3)
+
+
+def test_cli_reads_custom_headers_from_a_file(
+    server: Server, config_dir: Path, tmp_path: Path
+) -> None:
+    """Header values (often credentials) need not be on the command line, which any local
+    user sees in the process list: ``--headers-file`` takes ``NAME: VALUE`` lines."""
+    headers = tmp_path / "headers.txt"
+    headers.write_text("# for the ops hook\nAuthorization: Bearer hdr-Secret\n\nX-Team:scoring\n")
+
+    def create(*extra: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_cli(
+            "notifications",
+            "channels",
+            "create",
+            "file hook",
+            "--webhook",
+            HOOK,
+            *extra,
+            server=server,
+            config=config_dir,
+            input_text=input_text,
+        )
+
+    made = create("--header", "X-Env=prod", "--headers-file", str(headers), "--json")
+    assert made.returncode == 0, made.stderr
+    shown = json.loads(made.stdout)["customHeaders"]
+    assert shown == [{"name": "X-Env"}, {"name": "Authorization"}, {"name": "X-Team"}]
+    piped = create("--headers-file", "-", "--json", input_text="X-Token: t0ken\n")
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["customHeaders"] == [{"name": "X-Token"}]
+    (tmp_path / "bad.txt").write_text("Authorization Bearer hdr-Secret\n")
+    bad = create("--headers-file", str(tmp_path / "bad.txt"))
+    assert_clean_failure(bad, 2)
+    assert "line 1" in bad.stderr and "hdr-Secret" not in bad.stderr
+    both = create("--headers-file", "-", "--secret-file", "-", input_text="X: y\n")
+    assert_clean_failure(both, 2)
+    mail = run_cli(
+        "notifications",
+        "channels",
+        "create",
+        "m",
+        "--email",
+        "ops@example.com",
+        "--headers-file",
+        str(headers),
+        server=server,
+        config=config_dir,
+    )
+    assert_clean_failure(mail, 2)

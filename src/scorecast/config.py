@@ -70,9 +70,10 @@ Variables:
   ``SCORECAST_SMTP_STARTTLS=1`` (upgrade the connection with STARTTLS before logging in) and
   ``SCORECAST_SMTP_FROM`` (the sender address, default ``scorecast@localhost``).
 - Notification deliveries (``NotificationSettings``): ``SCORECAST_NOTIFICATION_TIMEOUT_SECONDS``
-  (one attempt, default 10), ``SCORECAST_NOTIFICATION_RETRY_SECONDS`` (the first retry's delay,
-  doubled for each next one, default 5), ``SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS``
-  (default 3600), ``SCORECAST_NOTIFICATION_RETRY_HOURS`` (give up after, default 24) and
+  (one whole attempt, default 10), ``SCORECAST_NOTIFICATION_RETRY_SECONDS`` (the first retry's
+  delay, doubled for each next one, default 5, at least 1),
+  ``SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS`` (default 3600, at least 1),
+  ``SCORECAST_NOTIFICATION_RETRY_HOURS`` (give up after, default 24) and
   ``SCORECAST_NOTIFICATION_KEEP_DAYS`` (delivered and failed deliveries are removed after,
   default 30; ``0`` keeps them).
 """
@@ -142,15 +143,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return _amount(env, name, default, "seconds")
 
 
-def _amount(env: Mapping[str, str], name: str, default: float, unit: str) -> float:
-    """A finite number of ``unit`` (0 or more) from ``env[name]``, else ``default``."""
+def _amount(
+    env: Mapping[str, str], name: str, default: float, unit: str, *, minimum: float = 0.0
+) -> float:
+    """A finite number of ``unit`` (``minimum`` or more) from ``env[name]``, else ``default``."""
     raw = env.get(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise InvalidInput(f"{name} must be a number of {unit} (0 or more), not {raw!r}")
+        value = float("nan")
+    if not minimum <= value < float("inf"):
+        raise InvalidInput(f"{name} must be a number of {unit} ({minimum:g} or more), not {raw!r}")
     return value
 
 
@@ -391,9 +394,16 @@ class NotificationSettings:
     def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
         return cls(
             timeout_seconds=_seconds(env, "SCORECAST_NOTIFICATION_TIMEOUT_SECONDS", 10.0) or 10.0,
-            retry_seconds=_seconds(env, "SCORECAST_NOTIFICATION_RETRY_SECONDS", 5.0),
-            retry_max_delay_seconds=_seconds(
-                env, "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", 3600.0
+            # below a second, a receiver that keeps failing is retried in a tight loop
+            retry_seconds=_amount(
+                env, "SCORECAST_NOTIFICATION_RETRY_SECONDS", 5.0, "seconds", minimum=1.0
+            ),
+            retry_max_delay_seconds=_amount(
+                env,
+                "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS",
+                3600.0,
+                "seconds",
+                minimum=1.0,
             ),
             retry_hours=_amount(env, "SCORECAST_NOTIFICATION_RETRY_HOURS", 24.0, "hours"),
             keep_days=_amount(env, "SCORECAST_NOTIFICATION_KEEP_DAYS", 30.0, "days"),

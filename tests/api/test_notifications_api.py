@@ -241,6 +241,53 @@ def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
             "contentType",
         ),
         ({"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "colour": "red"}, "colour"),
+        # header values HTTP cannot carry (each used to stop every delivery of the server)
+        *(
+            (
+                {
+                    "name": "x",
+                    "channelType": "Webhook",
+                    "payloadUrl": HOOK,
+                    "customHeaders": [{"name": "X-Team", "value": value}],
+                },
+                "customHeaders",
+            )
+            for value in ("Zürich", "a\x0bb", "a\x7fb", "a\u2028b", "a\x85b", "€")
+        ),
+        # addresses with a line break str.splitlines knows, or another control character
+        *(
+            (
+                {"name": "x", "channelType": "Email", "emailAddress": f"ops{char}x@example.com"},
+                "emailAddress",
+            )
+            for char in ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x07")
+        ),
+        (
+            {
+                "name": "x",
+                "channelType": "Email",
+                "emailAddresses": ["a@b.com", "ops@example.com\x0b"],
+            },
+            "emailAddresses",
+        ),
+        # a whsec_ secret must decode to a key of 24 bytes or more
+        *(
+            (
+                {"name": "x", "channelType": "Webhook", "payloadUrl": HOOK, "secretToken": token},
+                "secretToken",
+            )
+            for token in (
+                "whsec_",
+                "whsec_====",
+                "whsec_c2hvcnQ=",
+                "whsec_not-base64!",
+                "whsec_" + "é" * 40,
+            )
+        ),
+        (
+            {"name": "x", "channelType": "Webhook", "payloadUrl": "https://hooks.example.com:0/h"},
+            "payloadUrl",
+        ),
     ],
 )
 def test_bad_channels_are_422_naming_the_field(
@@ -437,3 +484,15 @@ def test_a_test_delivery_is_queued_and_listed(live_server: LiveServer) -> None:
         headers=live.headers(),
     )
     assert bad.status_code == 422 and "status" in bad.json()["errors"]
+
+
+def test_values_http_and_signing_can_use_are_taken(live_server: LiveServer) -> None:
+    """Header values of visible ASCII with spaces and tabs inside, a 24-byte ``whsec_`` key
+    and a secret without the prefix (used as its UTF-8 bytes) are all accepted."""
+    created = _webhook(
+        live_server,
+        secretToken="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        customHeaders=[{"name": "X-Team", "value": " Bearer a\tb ~!{} "}],
+    )
+    assert created["customHeaders"] == [{"name": "X-Team"}] and created["hasSecretToken"]
+    assert _webhook(live_server, name="plain", secretToken="s3cret")["hasSecretToken"]

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecast.domain.webhook_signing import (
+    MIN_KEY_BYTES,
+    InvalidSecret,
     SignatureMismatch,
     sign,
     signed_headers,
@@ -19,8 +21,10 @@ from scorecast.domain.webhook_signing import (
 )
 
 secrets_ = st.one_of(
-    st.text(min_size=1, max_size=40),
-    st.binary(min_size=16, max_size=48).map(lambda raw: "whsec_" + base64.b64encode(raw).decode()),
+    st.text(min_size=1, max_size=40).filter(lambda text: not text.startswith("whsec_")),
+    st.binary(min_size=MIN_KEY_BYTES, max_size=64).map(
+        lambda raw: "whsec_" + base64.b64encode(raw).decode()
+    ),
 )
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=40)
 stamps = st.integers(min_value=0, max_value=2**40)
@@ -87,3 +91,20 @@ def test_one_of_several_signatures_may_match() -> None:
     headers = signed_headers("new", "msg_1", 1000, b"x")
     headers["webhook-signature"] = "v1,bm90IGl0 " + headers["webhook-signature"]
     verify("new", headers, b"x", now=1000)
+
+
+@settings(deadline=None)
+@given(short=st.binary(max_size=MIN_KEY_BYTES - 1))
+def test_a_whsec_secret_never_gives_a_short_or_empty_key(short: bytes) -> None:
+    """``whsec_`` with nothing, padding only or a short key after it would sign with a key
+    anyone can guess: it is refused, not used."""
+    for secret in ("whsec_" + base64.b64encode(short).decode(), "whsec_", "whsec_===="):
+        with pytest.raises(InvalidSecret, match=r"at least 24 bytes|not base64"):
+            signing_key(secret)
+
+
+@pytest.mark.parametrize("secret", ["whsec_not base64!", "whsec_" + "é" * 40, ""])
+def test_a_secret_that_gives_no_key_is_refused_saying_why(secret: str) -> None:
+    with pytest.raises(InvalidSecret) as caught:
+        sign(secret, "msg_1", 1000, b"x")
+    assert secret[6:] not in str(caught.value) or not secret[6:]

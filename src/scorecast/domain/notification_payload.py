@@ -96,11 +96,19 @@ def _job(job: JobFacts) -> dict[str, Any]:
 
 
 def email_subject(payload: dict[str, Any]) -> str:
-    """A one-line subject for an email notification."""
+    """A one-line subject for an email notification: every line break in it (whatever
+    ``str.splitlines`` breaks at, such as a definition name's ``\n`` or ``U+2028``) is a
+    space, since a header cannot hold one."""
     definition = payload.get("definition") or {}
     name = definition.get("name") if isinstance(definition, dict) else None
     subject = f"[scorecast] {payload.get('event')}"
-    return f"{subject}: {name}" if name else subject
+    return one_line(f"{subject}: {name}" if name else subject)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks (``str.splitlines``'s, ``\r\n`` as one) made spaces;
+    a break at the end is dropped."""
+    return " ".join(text.splitlines())
 
 
 def email_text(payload: dict[str, Any]) -> str:

@@ -3,9 +3,11 @@
 A delivery carries three headers: ``webhook-id`` (unique per message, the same on every retry),
 ``webhook-timestamp`` (Unix seconds of this attempt) and ``webhook-signature``: ``v1,`` followed
 by the base64 HMAC-SHA256 of ``{id}.{timestamp}.{body}`` under the channel's secret. A secret
-written ``whsec_<base64>`` is base64-decoded to the key; any other secret is used as its UTF-8
-bytes. The header may list several space-separated signatures (e.g. during a key change); a
-receiver accepts the message when any ``v1`` one matches and the timestamp is recent.
+written ``whsec_<base64>`` is base64-decoded to the key, which must be at least
+``MIN_KEY_BYTES`` long (``InvalidSecret`` otherwise: never an empty or a guessed key); any other
+non-empty secret is used as its UTF-8 bytes. The header may list several space-separated
+signatures (e.g. during a key change); a receiver accepts the message when any ``v1`` one
+matches and the timestamp is recent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import hashlib
 import hmac
 
 SECRET_PREFIX = "whsec_"
+#: the shortest key a ``whsec_`` secret may decode to (the Standard Webhooks minimum)
+MIN_KEY_BYTES = 24
 #: how far a receiver lets ``webhook-timestamp`` be from its clock (the spec's suggestion)
 DEFAULT_TOLERANCE_SECONDS = 5 * 60
 
@@ -24,18 +28,32 @@ class SignatureMismatch(ValueError):
     """A delivery whose signature or timestamp does not verify; ``str()`` says which."""
 
 
+class InvalidSecret(ValueError):
+    """A secret that gives no usable key; ``str()`` says why, never the secret."""
+
+
 def signing_key(secret: str) -> bytes:
-    """The HMAC key of ``secret``: the decoded bytes of ``whsec_<base64>``, else its UTF-8."""
-    if secret.startswith(SECRET_PREFIX):
-        try:
-            return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
-        except (binascii.Error, ValueError):
-            pass
-    return secret.encode("utf-8")
+    """The HMAC key of ``secret``: the decoded bytes of ``whsec_<base64>``, else its UTF-8;
+    InvalidSecret for an empty secret or a ``whsec_`` one that is not base64 of at least
+    ``MIN_KEY_BYTES`` bytes."""
+    if not secret:
+        raise InvalidSecret("the secret is empty")
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode("utf-8")
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidSecret(f"the part after {SECRET_PREFIX} is not base64") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise InvalidSecret(
+            f"the part after {SECRET_PREFIX} must decode to at least {MIN_KEY_BYTES} bytes"
+        )
+    return key
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header value: ``v1,<base64 HMAC-SHA256>``."""
+    """The ``webhook-signature`` header value: ``v1,<base64 HMAC-SHA256>`` (InvalidSecret
+    when ``secret`` gives no key)."""
     signed = f"{message_id}.{timestamp}.".encode() + body
     digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")

@@ -6,7 +6,8 @@ and records each outcome (another short one), so any number of senders may share
 sender that dies mid-attempt only delays its deliveries until their leases run out. Deliveries
 are rows, so a restart loses none: they are retried with exponential backoff for
 ``SCORECAST_NOTIFICATION_RETRY_HOURS``. Once an hour it removes the deliveries that ended more
-than ``SCORECAST_NOTIFICATION_KEEP_DAYS`` ago.
+than ``SCORECAST_NOTIFICATION_KEEP_DAYS`` ago. A delivery whose attempt or record fails in an
+unforeseen way is logged and left to its lease; the round goes on with the others.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ from sqlalchemy import Engine
 
 from scorecast.config import Settings
 from scorecast.domain.delivery_retry import RetryPolicy
-from scorecast.runtime.notification_transport import attempt
+from scorecast.runtime.notification_transport import attempt, printable
 from scorecast.runtime.outage_log import OutageLog
 from scorecast.service import notification_deliveries
+from scorecast.service.notification_deliveries import DeliveryTask
 from scorecast.store.db import session_scope
 from scorecast.store.types import utcnow
 
 log = logging.getLogger("scorecast.notifications")
-#: deliveries claimed per round; their lease covers every attempt of the round, each taking up
-#: to a few timeouts (an SMTP session times out per command), so no other sender takes them
+#: deliveries claimed per round; their lease covers every attempt of the round, each cut off
+#: after one timeout (name resolution comes on top), with room to spare, so no other sender
+#: takes them
 BATCH = 5
 PRUNE_EVERY_SECONDS = 3600.0
 
@@ -87,21 +90,29 @@ class NotificationSender:
         for task in tasks:
             if self._stop.is_set():
                 break  # the rest wait for their leases to run out, then go to another sender
-            outcome = attempt(task, self.settings)
-            with session_scope(self.engine, immediate=True) as session:
-                status = notification_deliveries.record_attempt(
-                    session, task, outcome, self.clock(), self.retry
+            try:
+                self._deliver(task)
+            except Exception:  # this one waits for its lease to run out; the others go on
+                log.exception(
+                    "notification %s attempt %d could not be made", task.delivery_id, task.attempt
                 )
-            level = logging.INFO if outcome.error is None else logging.WARNING
-            log.log(
-                level,
-                "notification %s attempt %d: %s%s",
-                task.delivery_id,
-                task.attempt,
-                status or "lost",
-                f" ({outcome.error})" if outcome.error else "",
-            )
         return len(tasks)
+
+    def _deliver(self, task: DeliveryTask) -> None:
+        outcome = attempt(task, self.settings)
+        with session_scope(self.engine, immediate=True) as session:
+            status = notification_deliveries.record_attempt(
+                session, task, outcome, self.clock(), self.retry
+            )
+        level = logging.INFO if outcome.error is None else logging.WARNING
+        log.log(
+            level,
+            "notification %s attempt %d: %s%s",
+            task.delivery_id,
+            task.attempt,
+            status or "lost",
+            f" ({printable(outcome.error)})" if outcome.error else "",
+        )
 
     def prune(self) -> int:
         """Remove finished deliveries older than the configured days; how many."""

@@ -6,9 +6,12 @@ types are refused with a 422 naming the field), for webhooks ``payloadUrl``, ``c
 (write-only: stored encrypted like credentials, never returned) and ``validateSsl``; for email
 ``emailAddress`` (one address, DataRobot's) or ``emailAddresses`` (a list, ours). Custom
 header values often carry credentials (``Authorization``), so they are encrypted like the
-secret and never returned either: a channel shows its headers' names only. A webhook URL
-passes the connectors' private-address checks (``connectors.safety``) unless the operator
-allows private endpoints. Functions flush, never commit.
+secret and never returned either: a channel shows its headers' names only; their values are
+printable ASCII (what HTTP can carry). A ``secretToken`` written ``whsec_<base64>`` must decode
+to a key of at least 24 bytes (``domain.webhook_signing``). Email addresses hold no line break
+or other control character (each would break the message's headers). A webhook URL passes
+the connectors' private-address checks (``connectors.safety``) unless the operator allows
+private endpoints, and names no port 0. Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import re
 from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
 from scorecast.connectors.safety import UnsafeLocationError, check_url
+from scorecast.domain.webhook_signing import InvalidSecret, signing_key
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.service.caller import Caller
 from scorecast.service.secrets import SecretBox
@@ -49,6 +54,8 @@ MAX_ADDRESSES = 100
 _MAX_NAME = 200
 _MAX_URL = 2000
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+#: a header value HTTP can carry: visible ASCII, spaces and tabs, at most 4000 characters
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]{0,4000}")
 #: headers a delivery sets itself
 _RESERVED_HEADERS = {"host", "content-type", "content-length", "transfer-encoding", "connection"}
 _FIELDS = {
@@ -218,10 +225,10 @@ def _apply_webhook(
         token = body["secretToken"]
         if token is None or token == "":
             channel.secret = None
-        elif not isinstance(token, str) or len(token) > 1000:
-            raise InvalidInput.at("secretToken", "must be a string of at most 1000 characters")
         else:
-            channel.secret = SecretBox.from_settings(settings).encrypt({"secretToken": token})
+            channel.secret = SecretBox.from_settings(settings).encrypt(
+                {"secretToken": _secret_token(token)}
+            )
 
 
 def _apply_email(channel: NotificationChannel, body: Mapping[str, Any], *, creating: bool) -> None:
@@ -282,6 +289,18 @@ def _payload_url(value: object, settings: Settings) -> str:
     except UnsafeLocationError as exc:
         raise InvalidInput.at("payloadUrl", str(exc)) from None
     assert isinstance(value, str)
+    if urlsplit(value).port == 0:
+        raise InvalidInput.at("payloadUrl", "port 0 cannot be connected to")
+    return value
+
+
+def _secret_token(value: object) -> str:
+    if not isinstance(value, str) or len(value) > 1000:
+        raise InvalidInput.at("secretToken", "must be a string of at most 1000 characters")
+    try:
+        signing_key(value)
+    except InvalidSecret as exc:
+        raise InvalidInput.at("secretToken", str(exc)) from None
     return value
 
 
@@ -314,11 +333,13 @@ def _headers(value: object) -> list[dict[str, str]]:
         lowered = name.lower()
         if lowered in _RESERVED_HEADERS or lowered.startswith("webhook-"):
             raise InvalidInput.at("customHeaders", f"{name} is set by the server")
-        if not isinstance(text, str) or len(text) > 4000 or any(ch in text for ch in "\r\n\0"):
+        if not isinstance(text, str) or not _HEADER_VALUE.fullmatch(text):
             raise InvalidInput.at(
-                "customHeaders", f"the value of {name} must be one line of text (4000 at most)"
+                "customHeaders",
+                f"the value of {name} must be printable ASCII (spaces and tabs allowed), "
+                "4000 characters at most",
             )
-        headers.append({"name": name, "value": text})
+        headers.append({"name": name, "value": text.strip(" \t")})
     return headers
 
 
@@ -340,16 +361,19 @@ def _addresses(body: Mapping[str, Any]) -> list[str]:
         field = "emailAddress" if address is body.get("emailAddress") else "emailAddresses"
         if not isinstance(address, str) or not _is_address(address):
             raise InvalidInput.at(field, f"{address!r} is not an email address")
-        addresses.append(address.strip())
+        addresses.append(address.strip(" \t"))
     return list(dict.fromkeys(addresses))
 
 
 def _is_address(text: str) -> bool:
-    if len(text) > 320 or any(ch in text for ch in "\r\n\0,;<>\"' "):
+    # not printable: control characters and every line break str.splitlines knows
+    # (\v, \x1c, \x85, U+2028, ...), which the email's To header cannot carry
+    stripped = text.strip(" \t")
+    if len(text) > 320 or any(ch in stripped for ch in ",;<>\"' ") or not stripped.isprintable():
         return False
-    _, parsed = parseaddr(text.strip())
+    _, parsed = parseaddr(stripped)
     local, at, domain = parsed.rpartition("@")
-    return bool(at and local and "." in domain and parsed == text.strip())
+    return bool(at and local and "." in domain and parsed == stripped)
 
 
 def _language(value: object) -> str | None:

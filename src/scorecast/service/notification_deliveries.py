@@ -9,7 +9,8 @@
   LOCKED``; SQLite: the caller's write lock), so several servers may send; a sender that dies
   loses its lease and another sends again (receivers deduplicate on ``webhook-id``).
 - ``record_attempt`` stores the attempt and decides: delivered, retried later with exponential
-  backoff (``domain.delivery_retry``), or failed for good.
+  backoff (``domain.delivery_retry``, which also honours the receiver's ``Retry-After``), or
+  failed for good.
 
 Functions flush, never commit.
 """
@@ -283,12 +284,14 @@ class DeliveryTask:
 
 @dataclass(frozen=True)
 class AttemptOutcome:
-    """What one attempt came to; ``error`` never holds a secret."""
+    """What one attempt came to; ``error`` never holds a secret. ``retry_after``: the
+    seconds the receiver asked to wait before the next attempt (its ``Retry-After``)."""
 
     result: AttemptResult
     status_code: int | None = None
     error: str | None = None
     duration_ms: int | None = None
+    retry_after: float | None = None
 
 
 def claim_due(
@@ -412,7 +415,9 @@ def record_attempt(
             .values(last_notification_at=now)
         )
     elif outcome.result is AttemptResult.RETRYABLE:
-        next_at = retry.next_attempt(delivery.first_due, delivery.attempt_count, now)
+        next_at = retry.next_attempt(
+            delivery.first_due, delivery.attempt_count, now, retry_after=outcome.retry_after
+        )
         delivery.status = PENDING if next_at is not None else FAILED
         delivery.next_attempt_at = next_at
     else:

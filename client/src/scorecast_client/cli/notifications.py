@@ -1,7 +1,9 @@
 """``scorecast notifications``: channels (webhooks, email) and the policies that feed them.
 
 A webhook's secret never comes from the command line (argv shows in the process list and the
-shell history): ``--secret-file`` reads it from a file or stdin (``-``).
+shell history): ``--secret-file`` reads it from a file or stdin (``-``). Custom headers, whose
+values often are credentials, come the same way from ``--headers-file`` (``NAME: VALUE`` lines,
+as HTTP writes them); ``--header NAME=VALUE`` stays for values that are no secret.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from scorecast_client.cli._common import (
     print_table,
     short_time,
 )
-from scorecast_client.cli._secrets import read_one_secret
+from scorecast_client.cli._secrets import STDIN, read_one_secret, read_secret_file, source_name
 
 app = typer.Typer(
     help="Tell people about runs: webhook and email channels, and policies.",
@@ -34,6 +36,21 @@ channels = typer.Typer(help="Webhook and email channels.", no_args_is_help=True)
 policies = typer.Typer(help="Which events go to which channel.", no_args_is_help=True)
 app.add_typer(channels, name="channels")
 app.add_typer(policies, name="policies")
+
+
+def _headers_file(source: str) -> list[dict[str, str]]:
+    """The headers of a file (or stdin, ``-``) of ``NAME: VALUE`` lines; blank lines and lines
+    starting with ``#`` are skipped."""
+    headers = []
+    for number, line in enumerate(read_secret_file(source).splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            where = f"{source_name(source)} line {number}"
+            raise UsageError(f"--headers-file takes NAME: VALUE lines; {where} is not one")
+        headers.append({"name": name.strip(), "value": value.strip()})
+    return headers
 
 
 def _headers(pairs: list[str]) -> list[dict[str, str]]:
@@ -68,7 +85,20 @@ def create_channel(
     ] = None,
     header: Annotated[
         list[str] | None,
-        typer.Option("--header", metavar="NAME=VALUE", help="a custom header (repeatable)"),
+        typer.Option(
+            "--header",
+            metavar="NAME=VALUE",
+            help="a custom header (repeatable); shows in the process list: for credentials "
+            "use --headers-file",
+        ),
+    ] = None,
+    headers_file: Annotated[
+        str | None,
+        typer.Option(
+            "--headers-file",
+            metavar="FILE",
+            help="custom headers, one 'NAME: VALUE' per line; - for stdin",
+        ),
     ] = None,
     no_validate_ssl: Annotated[
         bool, typer.Option("--no-validate-ssl", help="accept any TLS certificate")
@@ -83,13 +113,16 @@ def create_channel(
     body: dict[str, Any] = {"name": name}
     if webhook is not None:
         body.update(channelType="Webhook", payloadUrl=webhook, validateSsl=not no_validate_ssl)
+        if secret_file == headers_file == STDIN:
+            raise UsageError("only one of --secret-file and --headers-file can read stdin")
         if secret_file is not None:
             body["secretToken"] = read_one_secret(secret_file)
-        if header:
-            body["customHeaders"] = _headers(header)
+        custom = _headers(header or []) + (_headers_file(headers_file) if headers_file else [])
+        if custom:
+            body["customHeaders"] = custom
     else:
-        if secret_file is not None or header:
-            raise UsageError("--secret-file and --header are for webhook channels")
+        if secret_file is not None or header or headers_file is not None:
+            raise UsageError("--secret-file, --header and --headers-file are for webhook channels")
         body.update(channelType="Email", emailAddresses=email)
     with connect(profile) as client:
         made = client.notification_channels.create(body)
