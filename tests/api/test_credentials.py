@@ -289,3 +289,43 @@ def test_an_s3_credential_without_keys_is_stored(live_server: LiveServer) -> Non
         )
         assert response.status_code == 422, response.text
         assert field in response.json()["errors"], response.text
+
+
+def test_a_key_or_token_with_a_copied_line_break_is_422_naming_it(
+    live_server: LiveServer,
+) -> None:
+    """Keys and tokens are printable ASCII: surrounding whitespace or a control character is
+    refused on create and on PATCH, naming the field and never quoting the value. A gcpKey's
+    JSON may hold line breaks (its private_key does), and a password any character."""
+    url = f"{live_server.url}/credentials/"
+    headers = live_server.headers()
+    token = "IQoJb3JpZ2luX2VjSECRETSESSIONTOKEN"
+    s3 = {"name": "x", "credentialType": "s3", **SECRETS["s3"]}
+    cases = [
+        ({**s3, "awsSessionToken": token + "\n"}, "awsSessionToken"),
+        ({**s3, "awsSessionToken": " " + token}, "awsSessionToken"),
+        ({**s3, "awsAccessKeyId": token + "\r\n"}, "awsAccessKeyId"),
+        ({**s3, "awsSecretAccessKey": token[:10] + "\t" + token[10:]}, "awsSecretAccessKey"),
+        ({**s3, "awsSecretAccessKey": token + "\u00e9"}, "awsSecretAccessKey"),
+        (
+            {"name": "x", "credentialType": "azure", "azureConnectionString": token + "\n"},
+            "azureConnectionString",
+        ),
+    ]
+    for body, field in cases:
+        response = httpx.post(url, json=body, headers=headers)
+        assert response.status_code == 422, (body, response.text)
+        assert list(response.json()["errors"]) == [field], response.text
+        assert token not in response.text and token[:10] not in response.text
+    keyed = httpx.post(url, json=s3, headers=headers).json()["credentialId"]
+    patched = httpx.patch(f"{url}{keyed}/", json={"awsSessionToken": token + "\n"}, headers=headers)
+    assert patched.status_code == 422, patched.text
+    assert "awsSessionToken" in patched.json()["errors"] and token not in patched.text
+    with_line_breaks = {
+        "name": "g",
+        "credentialType": "gcp",
+        "gcpKey": '{"type": "service_account",\n "private_key": "-----BEGIN\\nKEY\\n"}\n',
+    }
+    assert httpx.post(url, json=with_line_breaks, headers=headers).status_code == 201
+    password = {"name": "b", "credentialType": "basic", "user": "u", "password": " p\u00e9 "}
+    assert httpx.post(url, json=password, headers=headers).status_code == 201

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,31 +49,31 @@ def _unavailable(message: str) -> None:
 def _process(
     name: str, command: list[str], port: int, env: dict[str, str] | None = None
 ) -> Iterator[Running]:
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not is_listening("127.0.0.1", port, timeout=0.2):
-            if process.poll() is not None or time.monotonic() > deadline:
-                error = (
-                    process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
-                )
-                _unavailable(f"{name} did not start on port {port}: {error}")
-            time.sleep(0.1)
-        yield Running(f"http://127.0.0.1:{port}", port)
-    finally:
-        process.terminate()
+    """``command`` running until the block ends. Its output goes to a temporary file, never a
+    pipe: a pipe nobody reads fills (64 KiB of request logs) and blocks the emulator."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env={**os.environ, **(env or {})},
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+            deadline = time.monotonic() + 60
+            while not is_listening("127.0.0.1", port, timeout=0.2):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    error = log.read().decode(errors="replace")[-2000:]
+                    _unavailable(f"{name} did not start on port {port}: {error}")
+                time.sleep(0.1)
+            yield Running(f"http://127.0.0.1:{port}", port)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextmanager

@@ -3,7 +3,10 @@ use the server's own cloud identity, and what the others get instead."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from context import make_context
@@ -83,3 +86,74 @@ def test_gcs_without_a_credential_ignores_the_servers_default_credentials(
     assert isinstance(anonymous.client._credentials, AnonymousCredentials)
     allowed = _Gcs(adapter, _context(tmp_path, ambient=True))
     assert not isinstance(allowed.client._credentials, AnonymousCredentials)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A user's own "S3 endpoint": records the Authorization header of every request."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Authorization") or "")
+        self.send_response(404)
+        self.end_headers()
+
+    do_HEAD = do_GET  # noqa: N815 - http.server's naming
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def test_the_servers_identity_is_never_sent_to_a_custom_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An allowed organization's job with an ``endpointUrl`` and no keys fails naming
+    endpointUrl before any request: SigV4 would send the server's access key id (and session
+    token) to a host the user chose. With a keyed credential the endpoint is fine."""
+    pytest.importorskip("boto3")
+    from scorecast.connectors import s3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASERVERIDENTITY01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "server-session-token")
+    monkeypatch.setattr(s3, "_SESSIONS", [])  # a new worker process: reads the environment
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Recorder.seen = []
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        app = Settings(home=tmp_path, database_url="sqlite://", allow_private_endpoints=True)
+        ctx = make_context(
+            app,
+            {
+                "keyless": {"credentialType": "s3"},
+                "keyed": {
+                    "credentialType": "s3",
+                    "awsAccessKeyId": "AKIAUSERKEY",
+                    "awsSecretAccessKey": "user-secret",
+                },
+            },
+        )
+        ctx.ambient_identity = True
+        base = {"type": "s3", "url": "s3://bucket/in.csv", "endpointUrl": endpoint}
+        for credential in ({}, {"credentialId": "keyless"}):
+            with pytest.raises(ConnectorError, match="endpointUrl") as caught:
+                intake = open_intake({**base, **credential}, ctx)
+                try:
+                    list(intake.chunks(1000))
+                finally:
+                    intake.close()
+            assert "AKIASERVERIDENTITY01" not in caught.value.message
+        assert not any("AKIASERVERIDENTITY01" in header for header in _Recorder.seen)
+        with pytest.raises(ConnectorError, match="does not exist"):
+            intake = open_intake({**base, "credentialId": "keyed"}, ctx)
+            try:
+                list(intake.chunks(1000))
+            finally:
+                intake.close()
+        assert _Recorder.seen and all("AKIAUSERKEY" in header for header in _Recorder.seen)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

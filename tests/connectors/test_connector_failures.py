@@ -134,3 +134,60 @@ def test_a_credential_of_the_wrong_type_fails(
     }
     error = _fail(backend, adapter)
     assert "'oauth'" in error.message and "tok-secret" not in error.message
+
+
+def test_an_s3_session_token_with_a_line_break_is_never_quoted(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    """A token stored before credentials refused line breaks: http.client refuses the header
+    and quotes its value; the job's message names the error's type, never the text."""
+    backend = make_backend("s3", request, app_settings)
+    token = "IQoJb3JpZ2luX2VjSECRETSESSIONTOKEN0123456789"
+    backend.credentials["newline"] = {
+        "credentialType": "s3",
+        "awsAccessKeyId": "testing",
+        "awsSecretAccessKey": "testing",
+        "awsSessionToken": token + "\n",
+    }
+    adapter = {**backend.settings_for("x.csv", "csv", "intake"), "credentialId": "newline"}
+    for output in (False, True):
+        error = _fail(backend, adapter, output)
+        assert "s3://contract/data/x.csv" in error.message
+        assert "HTTPClientError" in error.message
+        assert token not in error.message and token[:12] not in error.message
+
+
+def test_a_gcs_store_gone_mid_upload_never_shows_the_session_url(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resumable session's URL (with its upload_id, which lets anyone finish the upload)
+    is in a connection error's text; the message has the error's type and host only."""
+    import emulators
+    import pyarrow as pa
+    from context import make_context
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    from scorecast.connectors.base import OutputToken
+    from scorecast.connectors.gcp import PART_SIZE
+
+    rows = pa.record_batch({"x": ["y" * 1000] * (PART_SIZE // 1000 + 100)})
+    with emulators.gcs() as gcs:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs.endpoint)
+        client = storage.Client(
+            project="test",
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            client_options={"api_endpoint": gcs.endpoint},
+        )
+        client.create_bucket("gone")
+        ctx = make_context(app_settings)
+        ctx.output_token = OutputToken("job-1", 1)
+        output = open_output({"type": "gcp", "url": "gs://gone/out.csv"}, ctx)
+        output.write(rows)  # more than one part: the session is open
+    with pytest.raises(ConnectorError) as caught:
+        output.write(rows)
+        output.commit()
+    output.abort()
+    message = caught.value.message
+    assert "gs://gone/out.csv" in message and f"127.0.0.1:{gcs.port}" in message
+    assert "upload_id" not in message and "/upload/" not in message

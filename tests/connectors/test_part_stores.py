@@ -79,3 +79,28 @@ def test_an_output_type_without_parts_has_no_store(backend: Backend) -> None:
     name = backend.new_name("csv")
     no_token = backend.settings_for(name, "csv", "output")
     assert open_part_store(no_token, backend.context(name)) is None  # not a job's output
+
+
+def test_a_new_attempt_removes_more_dead_parts_than_one_listing_page(
+    request: pytest.FixtureRequest, app_settings: Settings
+) -> None:
+    """S3 answers a listing 1000 keys at a time: every page is read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = make_backend("s3", request, app_settings)
+    name = backend.new_name("csv")
+    settings = backend.settings_for(name, "csv", "output")
+
+    def open_attempt(attempt: int) -> PartStore:
+        store = open_part_store(settings, backend.context(name, OutputToken(JOB, attempt)))
+        assert store is not None
+        return store
+
+    dead, current = open_attempt(1), open_attempt(2)
+    count = 1005
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda index: dead.put(index, b"dead attempt"), range(count)))
+    current.remove_others()
+    for index in (0, 999, 1000, count - 1):
+        with pytest.raises(ConnectorError):
+            dead.get(index)

@@ -25,16 +25,16 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
-from scorecast.connectors.cloud import credential_of, field
+from scorecast.connectors.cloud import credential_of, field, shown_url
 from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
     PartWriter,
-    describe,
+    describe_client_error,
     file_format,
     ranged_intake,
 )
-from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
+from scorecast.connectors.safety import UnsafeLocationError, check_object_url, resolve_host
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
@@ -74,7 +74,7 @@ def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> d
     if url is not None:
         allow_private = app_settings.allow_private_endpoints
         parts = checks.location(
-            "url", check_url, url, ("https", "http"), allow_private=allow_private
+            "url", check_object_url, url, ("https", "http"), allow_private=allow_private
         )
         if parts is not None and parse_blob_url(parts) is None:
             checks.problem(
@@ -87,8 +87,8 @@ def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> d
 class _Blob:
     def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         blob_module = require_extra("azure.storage.blob", "azure")
-        self.url = str(config["url"])
-        parts = urlsplit(self.url)
+        parts = urlsplit(str(config["url"]))
+        self.url = shown_url(str(config["url"]))
         address = parse_blob_url(parts)
         assert address is not None  # validated
         credential = credential_of(config, ctx, self.url, "azure")
@@ -145,7 +145,7 @@ class _Blob:
             return ConnectorError(f"{self.url}: {action}: authentication failed")
         if name == "ServiceRequestError":
             return ConnectorError(f"{self.url}: {action}: cannot connect to the blob endpoint")
-        cause = f"{code}" if code else describe(exc)
+        cause = f"{code}" if code else describe_client_error(exc)
         return ConnectorError(f"{self.url}: {action}: {cause}")
 
     def call(self, action: str, method: str, *args: Any, **kwargs: Any) -> Any:

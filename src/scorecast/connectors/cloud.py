@@ -47,6 +47,12 @@ def field(credential: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
+def shown_url(url: str) -> str:
+    """``url`` as messages name it: without query or fragment. Submit refuses both
+    (``safety.check_object_url``), but a job stored before may carry a SAS token there."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
 def split_bucket_key(path: str) -> tuple[str, str]:
     """``bucket/key…`` → (bucket, key); either may be empty when missing."""
     bucket, _, key = path.lstrip("/").partition("/")

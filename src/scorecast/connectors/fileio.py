@@ -18,6 +18,7 @@ import io
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from urllib.parse import urlsplit
 
 from scorecast.connectors.base import Intake, Output
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
@@ -382,7 +383,81 @@ class EncodedOutput(Output):
         return int(self._encoder.bytes_written) if self._encoder is not None else 0
 
 
+#: Packages of the HTTP clients under the object-store connectors. Their exceptions' text can
+#: quote what was sent: a header value (an AWS session token: http.client's "Invalid header
+#: value b'…'"), a signed URL's query, a resumable upload's session URL with its upload id.
+_CLIENT_PACKAGES = (
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "requests",
+    "http",
+    "azure",
+    "google",
+)
+
+
 def describe(exc: BaseException) -> str:
-    """A one-line cause for a message: the exception's own text, never its arguments' secrets."""
+    """A one-line cause for a message: the exception's type and first line of text.
+
+    An exception of an HTTP client (``_CLIENT_PACKAGES``) is described by
+    ``describe_client_error`` instead: its type and host, never its text.
+    """
+    if is_client_error(exc):
+        return describe_client_error(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_client_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from an HTTP client (``_CLIENT_PACKAGES``): its text is not shown.
+
+    ``requests``' errors are ``OSError``s: a caller that lets a source's ``OSError`` through
+    must still wrap these."""
+    return type(exc).__module__.split(".", 1)[0] in _CLIENT_PACKAGES
+
+
+def describe_client_error(exc: BaseException) -> str:
+    """The cause of a failed request to a store: the exception's type and the host it was
+    talking to when the exception (or one it was raised from) names one, never the text.
+
+    For every exception raised inside a storage client call, whatever its type: the text of a
+    client-side error can quote request headers, signatures or URL queries (``_CLIENT_PACKAGES``).
+    """
+    host = _host_of(exc)
+    return f"{type(exc).__name__} (host {host})" if host else type(exc).__name__
+
+
+def _host_of(exc: BaseException) -> str | None:
+    """``host[:port]`` of the URL or connection pool a client exception carries, if any."""
+    current: BaseException | None = exc
+    for _ in range(5):  # the exception and the ones it was raised from
+        if current is None:
+            return None
+        kwargs = getattr(current, "kwargs", None)  # botocore: endpoint_url
+        candidates = [
+            kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None,
+            getattr(getattr(current, "request", None), "url", None),  # requests
+        ]
+        for url in candidates:
+            if isinstance(url, str) and (host := _url_host(url)):
+                return host
+        pool = getattr(current, "pool", None)  # urllib3
+        pool_host = getattr(pool, "host", None)
+        if isinstance(pool_host, str) and pool_host:
+            port = getattr(pool, "port", None)
+            return f"{pool_host}:{port}" if isinstance(port, int) else pool_host
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _url_host(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return f"{parts.hostname}:{port}" if port else parts.hostname

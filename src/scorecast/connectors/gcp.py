@@ -30,16 +30,20 @@ from urllib.parse import unquote, urlsplit
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
-from scorecast.connectors.cloud import credential_of, field, split_bucket_key
+from scorecast.connectors.cloud import credential_of, field, shown_url, split_bucket_key
 from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
     PartWriter,
-    describe,
+    describe_client_error,
     file_format,
     ranged_intake,
 )
-from scorecast.connectors.safety import UnsafeLocationError, check_google_token_uri, check_url
+from scorecast.connectors.safety import (
+    UnsafeLocationError,
+    check_google_token_uri,
+    check_object_url,
+)
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
@@ -61,10 +65,10 @@ def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> d
     checks.string("credentialId")
     checks.file_format()
     if url is not None:
-        parts = checks.location("url", check_url, url, ("gs", "https"), allow_private=False)
+        parts = checks.location("url", check_object_url, url, ("gs", "https"), allow_private=False)
         if parts is not None:
-            if parts.scheme == "https" and parts.hostname != _PUBLIC_HOST:
-                checks.problem("url", f"an https URL must be on {_PUBLIC_HOST}")
+            if parts.scheme == "https" and (parts.hostname != _PUBLIC_HOST or parts.port):
+                checks.problem("url", f"an https URL must be on {_PUBLIC_HOST} (no port)")
             bucket, name = parse_gcs_url(url)
             if not bucket or not name or name.endswith("/"):
                 checks.problem("url", "must name an object: gs://bucket/object")
@@ -82,7 +86,8 @@ def gcs_failure(url: str, action: str, exc: BaseException) -> ConnectorError:
     """The job's message for a failed GCS call, never quoting a response body.
 
     A token endpoint's or the store's answer is the remote side's text, so it is reduced to
-    a fixed reason (and the HTTP status); only local errors (connecting, DNS) keep their text.
+    a fixed reason (and the HTTP status); any other error to its type and host
+    (``describe_client_error``: a connection error's text quotes the resumable session's URL).
     """
     code = getattr(exc, "code", None)
     if not isinstance(code, int) or isinstance(code, bool):
@@ -94,14 +99,14 @@ def gcs_failure(url: str, action: str, exc: BaseException) -> ConnectorError:
         return ConnectorError(
             f"{url}: {action}: authentication failed (the service-account key was refused)"
         )
-    return ConnectorError(f"{url}: {action}: {describe(exc)}")
+    return ConnectorError(f"{url}: {action}: {describe_client_error(exc)}")
 
 
 class _Gcs:
     def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         storage = require_extra("google.cloud.storage", "gcp")
-        self.url = str(config["url"])
-        self.bucket_name, self.name = parse_gcs_url(self.url)
+        self.bucket_name, self.name = parse_gcs_url(str(config["url"]))
+        self.url = shown_url(str(config["url"]))
         credential = credential_of(config, ctx, self.url, "gcp")
         emulator = os.environ.get("STORAGE_EMULATOR_HOST")
         try:

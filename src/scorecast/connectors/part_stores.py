@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from scorecast.connectors.base import ConnectorContext, OutputToken
-from scorecast.connectors.fileio import describe
 from scorecast.connectors.registry import apply_template
 from scorecast.connectors.safety import UnsafeLocationError, file_url_path
 from scorecast.errors import ConnectorError
@@ -121,7 +120,7 @@ class _S3Parts(PartStore):
         try:
             return getattr(self._store.client, method)(Bucket=self._store.bucket, **kwargs)
         except Exception as exc:
-            raise ConnectorError(f"{self.location}: {action}: {describe(exc)}") from exc
+            raise self._store.failure(action, exc) from exc
 
     def put(self, index: int, data: bytes) -> None:
         self._call(f"writing part {index}", "put_object", Key=self._key(index), Body=data)
@@ -136,9 +135,15 @@ class _S3Parts(PartStore):
     def remove_others(self) -> None:
         stem = _stem(self._store.key, self._token)
         mine = f"{stem}{self._token.attempt}."
-        listed = self._call("listing parts", "list_objects_v2", Prefix=stem)
-        for item in listed.get("Contents", []):
-            key = str(item["Key"])
+        store = self._store
+        try:  # every page: a listing answers at most 1000 keys
+            pages = store.client.get_paginator("list_objects_v2").paginate(
+                Bucket=store.bucket, Prefix=stem
+            )
+            keys = [str(item["Key"]) for page in pages for item in page.get("Contents", [])]
+        except Exception as exc:
+            raise store.failure("listing parts", exc) from exc
+        for key in keys:
             if _PART in key and key.endswith(_SUFFIX) and not key.startswith(mine):
                 self._call("removing a dead attempt's part", "delete_object", Key=key)
 

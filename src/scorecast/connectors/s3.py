@@ -6,7 +6,9 @@ Settings: ``url`` (required), ``credentialId`` (an ``s3`` credential: ``awsAcces
 The server's own identity (the standard AWS chain: environment, profiles, instance role) serves
 a job without a credential, or with a credential without keys, only when its organization is
 named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``; otherwise a job without a credential sends
-unsigned requests (public buckets only) and a keyless credential fails the job.
+unsigned requests (public buckets only) and a keyless credential fails the job. The server's
+identity is never used with an ``endpointUrl``: its signature carries the access key id and
+session token to that host, so such a job fails naming ``endpointUrl`` before any request.
 
 botocore's HTTP layer follows no redirect, but its S3 region redirector re-sends a request
 when an answer names another region (one store made it loop 162 times); it is switched off
@@ -31,16 +33,21 @@ from urllib.parse import urlsplit
 from scorecast.config import Settings
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
-from scorecast.connectors.cloud import credential_of, field, split_bucket_key
+from scorecast.connectors.cloud import credential_of, field, shown_url, split_bucket_key
 from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
     PartWriter,
-    describe,
+    describe_client_error,
     file_format,
     ranged_intake,
 )
-from scorecast.connectors.safety import UnsafeLocationError, check_url, resolve_host
+from scorecast.connectors.safety import (
+    UnsafeLocationError,
+    check_object_url,
+    check_url,
+    resolve_host,
+)
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
@@ -54,7 +61,7 @@ def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> d
     checks.string("credentialId")
     checks.file_format()
     if url is not None:
-        parts = checks.location("url", check_url, url, ("s3",), allow_private=False)
+        parts = checks.location("url", check_object_url, url, ("s3",), allow_private=False)
         if parts is not None:
             bucket, key = parts.netloc, parts.path.lstrip("/")
             if not bucket or not key or key.endswith("/"):
@@ -99,8 +106,8 @@ class _S3:
 
     def __init__(self, config: Mapping[str, Any], ctx: ConnectorContext) -> None:
         boto3 = require_extra("boto3", "s3")
-        self.url = str(config["url"])
-        parts = urlsplit(self.url)
+        parts = urlsplit(str(config["url"]))
+        self.url = shown_url(str(config["url"]))
         self.bucket, self.key = parts.netloc, parts.path.lstrip("/")
         endpoint = config.get("endpointUrl")
         if endpoint:
@@ -118,6 +125,12 @@ class _S3:
             raise ConnectorError(
                 f"{self.url}: the credential has no keys, and this organization may not use the "
                 "server's own AWS identity (SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS)"
+            )
+        if endpoint and ctx.ambient_identity and not keyed:
+            # SigV4 sends the access key id and session token in clear to the endpoint
+            raise ConnectorError(
+                f"{self.url}: endpointUrl: the server's own AWS identity is used only with "
+                "AWS's own endpoints; give a credential with keys for this endpoint"
             )
         if credential is None and not ctx.ambient_identity:
             from botocore import UNSIGNED
@@ -158,7 +171,7 @@ class _S3:
                 "SignatureDoesNotMatch": "the secret key does not match the access key",
             }.get(str(code), str(error.get("Message") or code))
             return ConnectorError(f"{self.url}: {action}: {reason} ({code})")
-        return ConnectorError(f"{self.url}: {action}: {describe(exc)}")
+        return ConnectorError(f"{self.url}: {action}: {describe_client_error(exc)}")
 
     def call(self, action: str, method: str, **kwargs: Any) -> Any:
         try:
@@ -271,11 +284,14 @@ class S3Output(EncodedOutput):
         writing the same key at the same time would lose its upload too: two jobs racing for one
         key is already a race that only one of them can win."""
         store = self._store
-        try:
-            listed = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.key)
+        try:  # every page: a listing answers at most 1000 uploads
+            pages = store.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=store.bucket, Prefix=store.key
+            )
+            uploads = [upload for page in pages for upload in page.get("Uploads", [])]
         except Exception as exc:
             raise store.failure("listing open uploads", exc) from exc
-        for upload in listed.get("Uploads", []):
+        for upload in uploads:
             started = upload.get("Initiated")
             if upload.get("Key") != store.key or upload.get("UploadId") == self._upload_id:
                 continue

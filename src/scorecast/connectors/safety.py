@@ -4,6 +4,9 @@
   separator, no NUL; after ``realpath`` (which follows symlinks) the path must lie under one of
   the allowed roots, checked with ``os.path.commonpath`` as starlette's ``lookup_path`` does.
 - Schemes: each adapter names the schemes it owns; anything else is refused.
+- Object URLs (``check_object_url``: the ``url`` of s3, gcp, azure): one object and nothing
+  else: no query or fragment (a SAS token or signature belongs in a credential), no empty
+  path segment, no port in an ``s3://``/``gs://`` bucket.
 - Hosts (``endpointUrl``, storage URLs, data stores): a host that is, or resolves to, a
   loopback, private, link-local, reserved or unspecified address is refused unless the admin set
   ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS``. IPv4 literals are parsed as the C resolver does, so
@@ -36,6 +39,7 @@ __all__ = [
     "UnsafeLocationError",
     "check_google_token_uri",
     "check_host",
+    "check_object_url",
     "check_url",
     "contained_path",
     "file_url_path",
@@ -254,6 +258,33 @@ def check_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> Sp
         raise UnsafeLocationError("must not contain user or password (use a credential)")
     if parts.scheme.lower() in ("http", "https"):
         check_host(parts.hostname, allow_private=allow_private)
+    return parts
+
+
+def check_object_url(url: object, schemes: Iterable[str], *, allow_private: bool) -> SplitResult:
+    """``check_url`` for the ``url`` of an object store (``s3``, ``gcp``, ``azure``): it names
+    one object and carries nothing else.
+
+    Refused, never quoting the URL: a query or a fragment (an Azure SAS or a GCS signed URL
+    would authenticate nothing and sit in clear in the job: a credential holds secrets; a ``?``
+    or ``#`` in an ``s3://`` key would be cut off), an empty path segment or a leading ``//``
+    (stores keep ``a//b`` as a different name, and a leading slash would be dropped), and a
+    port in an ``s3://`` or ``gs://`` bucket.
+    """
+    parts = check_url(url, schemes, allow_private=allow_private)
+    text = str(url)
+    if "?" in text:
+        raise UnsafeLocationError(
+            "must not have a query (a SAS token or a signed URL's signature): use a credential"
+        )
+    if "#" in text:
+        raise UnsafeLocationError("must not contain '#' (a fragment)")
+    if "//" in parts.path:
+        raise UnsafeLocationError("must not have an empty path segment ('//')")
+    if parts.scheme.lower() not in ("http", "https") and (
+        parts.port is not None or ":" in parts.netloc
+    ):
+        raise UnsafeLocationError("must not have a port: the bucket is a name, not a host")
     return parts
 
 

@@ -61,6 +61,13 @@ _KNOWN_UNSUPPORTED = {
     "box_jwt",
 }
 _COMMON = ("name", "credentialType", "description")
+#: Secret fields that are keys, tokens or connection strings: printable ASCII by definition, so
+#: surrounding whitespace or a control character (a copied line break) can never be valid; sent
+#: as an HTTP header it would make every request fail with the value quoted in the error. Not
+#: ``basic`` (a password may hold any character) nor ``gcpKey`` (JSON, line breaks are legal).
+_TOKEN_FIELDS = frozenset(
+    {"awsAccessKeyId", "awsSecretAccessKey", "awsSessionToken", "azureConnectionString"}
+)
 #: ``orderBy`` of the list: ascending or not (by creation, ties by id)
 ORDERINGS: Final = {"creationDate": True, "-creationDate": False}
 
@@ -253,7 +260,10 @@ def _secret_fields(
             if key in spec.required and not partial:
                 raise InvalidInput.at(key, f"is required for {credential_type} credentials")
             continue
-        fields[key] = _gcp_key(body[key]) if key == "gcpKey" else _secret_string(key, body[key])
+        if key == "gcpKey":
+            fields[key] = _gcp_key(body[key])
+        else:
+            fields[key] = _secret_string(key, body[key], token=key in _TOKEN_FIELDS)
     if credential_type == "s3" and not partial:
         _check_s3_keys(fields)
     return fields
@@ -280,9 +290,17 @@ def _check_s3_keys(fields: Mapping[str, Any]) -> None:
         raise InvalidInput.at("awsSessionToken", "needs awsAccessKeyId and awsSecretAccessKey")
 
 
-def _secret_string(key: str, value: object) -> str:
+def _secret_string(key: str, value: object, *, token: bool) -> str:
+    """A non-empty string; a ``token`` field (``_TOKEN_FIELDS``) also printable ASCII without
+    surrounding whitespace. The message never quotes the value."""
     if not isinstance(value, str) or not value:
         raise InvalidInput.at(key, "must be a non-empty string")
+    if token and (value != value.strip() or not all(" " <= ch <= "~" for ch in value)):
+        raise InvalidInput.at(
+            key,
+            "must not start or end with whitespace or contain control or non-ASCII characters "
+            "(a line break copied with the value?)",
+        )
     return value
 
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from scorecast.connectors.fileio import describe
 from scorecast.connectors.storage.base import (
     BLOCK_BYTES,
     BlobMissing,
@@ -50,7 +51,7 @@ class AzureBlobStore:
         code = getattr(exc, "error_code", None)
         if type(exc).__name__ == "ResourceNotFoundError" and code != "ContainerNotFound":
             return BlobMissing(f"{self.location}{key} does not exist")
-        cause = code or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        cause = code or describe(exc)
         return StorageError(f"{self.location}: {action} {key}: {cause}")
 
     def put(self, key: str, source: BinaryIO) -> int:

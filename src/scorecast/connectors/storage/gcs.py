@@ -9,11 +9,13 @@ extra.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from scorecast.connectors.fileio import describe, is_client_error
 from scorecast.connectors.storage.base import BLOCK_BYTES, BlobMissing, StorageError
 from scorecast.errors import require_extra
 
@@ -50,12 +52,13 @@ class GcsBlobStore:
     def _failure(self, action: str, key: str, exc: BaseException) -> StorageError:
         if type(exc).__name__ == "NotFound":
             return BlobMissing(f"{self.location}{key} does not exist")
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        return StorageError(f"{self.location}: {action} {key}: {type(exc).__name__}: {text}")
+        return StorageError(f"{self.location}: {action} {key}: {describe(exc)}")
 
     def put(self, key: str, source: BinaryIO) -> int:
         """A resumable upload fed block by block; it is finished (the object appears) only by
-        ``close()`` after the last block, so a source that breaks off leaves no object."""
+        ``close()`` after the last block. A source or request that fails terminates the upload
+        (its session is cancelled), so nothing finishes it later: left to the garbage
+        collector, the writer's ``close()`` would create the object from the blocks sent."""
         size = 0
         try:
             out = self._blob(key).open(
@@ -64,13 +67,20 @@ class GcsBlobStore:
                 ignore_flush=True,
                 content_type="application/octet-stream",
             )
+        except Exception as exc:
+            raise self._failure("writing", key, exc) from exc
+        try:
             while block := source.read(BLOCK_BYTES):
                 out.write(block)
                 size += len(block)
             out.close()
-        except OSError:
-            raise
-        except Exception as exc:
+        except BaseException as exc:
+            with contextlib.suppress(Exception):  # the failure itself is what matters
+                out.terminate()
+            if not isinstance(exc, Exception) or (
+                isinstance(exc, OSError) and not is_client_error(exc)
+            ):
+                raise  # the source's own failure, or an interruption
             raise self._failure("writing", key, exc) from exc
         return size
 

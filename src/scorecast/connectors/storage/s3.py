@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from scorecast.connectors.fileio import describe
 from scorecast.connectors.storage.base import (
     BLOCK_BYTES,
     BlobMissing,
@@ -55,7 +56,7 @@ class S3BlobStore:
                 return BlobMissing(f"{self.location}{key} does not exist")
             message = response["Error"].get("Message") or code
             return StorageError(f"{self.location}: {action} {key}: {message} ({code})")
-        return StorageError(f"{self.location}: {action} {key}: {type(exc).__name__}: {exc}")
+        return StorageError(f"{self.location}: {action} {key}: {describe(exc)}")
 
     def put(self, key: str, source: BinaryIO) -> int:
         counted = CountingReader(source)
