@@ -3,13 +3,14 @@ CLI (``scorecast definitions backfill|backfills|cancel-backfill``) against a rea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from scorecast_client import Conflict
+from scorecast_client import AsyncClient, Conflict, WaitTimeout
 from sdk_server import DEMO_DATA, Server, file_spec, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -53,6 +54,44 @@ def test_sdk_backfill_list_get_wait_and_cancel(server: Server, deployment: str) 
             client.backfills.cancel(definition_id, made["id"])
     written = sorted(p.name for p in (server.files / "sdk-backfill").iterdir())
     assert written == ["2026-01-01.csv", "2026-01-02.csv", "2026-01-03.csv"]
+
+
+def test_wait_polls_at_most_once_a_second_whatever_the_interval(
+    server: Server, deployment: str
+) -> None:
+    definition_id = _definition(server, deployment, "sdk-backfill-interval")
+    with server.client() as client:
+        made = client.definitions.backfill(  # a year of daily runs, one at a time: minutes
+            definition_id, "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z", max_concurrent=1
+        )
+        try:
+            polls: list[str] = []
+            with pytest.raises(WaitTimeout):
+                client.backfills.wait(
+                    definition_id,
+                    made["id"],
+                    timeout=2,
+                    interval=0,
+                    on_progress=lambda b: polls.append(b["status"]),
+                )
+            assert 1 <= len(polls) <= 4, len(polls)
+
+            async def wait_async() -> int:
+                seen: list[str] = []
+                async with AsyncClient(server.endpoint, server.token) as aclient:
+                    with pytest.raises(WaitTimeout):
+                        await aclient.backfills.wait(
+                            definition_id,
+                            made["id"],
+                            timeout=2,
+                            interval=0,
+                            on_progress=lambda b: seen.append(b["status"]),
+                        )
+                return len(seen)
+
+            assert 1 <= asyncio.run(wait_async()) <= 4
+        finally:
+            client.backfills.cancel(definition_id, made["id"])
 
 
 def test_cli_backfill_commands(server: Server, deployment: str, config_dir: Path) -> None:

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from scorecast_client import (
     Client,
     Conflict,
+    Invalid,
     JobFailed,
     NotFound,
     RetryPolicy,
@@ -20,6 +23,7 @@ from scorecast_client import (
     TransportError,
     Unauthorized,
 )
+from scorecast_client._catalog import register_form
 from sdk_server import DEMO_DATA, DEMO_MODEL, Server, file_spec
 
 pytestmark = pytest.mark.e2e
@@ -86,6 +90,26 @@ def test_deployments_register_list_get_delete(server: Server) -> None:
         client.deployments.delete(made["id"])
         with pytest.raises(NotFound):
             client.deployments.get(made["id"])
+
+
+def test_a_model_folder_given_as_dot_is_named_after_it_and_leaves_nothing(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "readmission-model"
+    folder.mkdir()
+    (folder / "model.txt").write_text("no model format the server knows")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the zip archive is made
+    monkeypatch.chdir(folder)
+    form = register_form(
+        Path("."), target="t", target_type="regression", positive_class=None, label=None,
+        trust_pickle=False,
+    )  # fmt: skip
+    assert form["label"] == "readmission-model"
+    with server.client() as client, pytest.raises(Invalid, match="model format"):
+        client.deployments.register(".", target="readmitted", target_type="regression")
+    assert list(scratch.iterdir()) == []
 
 
 def test_credentials_never_come_back_with_their_secret(server: Server) -> None:

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scorecast_client import ConfigurationError, EndpointError, Profile, RetryPolicy, resolve
+from scorecast_client import (
+    ClientSettings,
+    ConfigurationError,
+    EndpointError,
+    Profile,
+    ProfileFileError,
+    RetryPolicy,
+    resolve,
+)
 from scorecast_client._backoff import may_retry, parse_retry_after
 from scorecast_client._settings import DEFAULT_ENDPOINT, read_profiles, save_profile
 
@@ -53,9 +61,57 @@ def test_no_token_anywhere_is_a_configuration_error(tmp_path: Path) -> None:
 
 
 def test_a_damaged_profile_file_is_named(tmp_path: Path) -> None:
-    (tmp_path / "profiles.json").write_text("{not json")
-    with pytest.raises(ConfigurationError, match=r"profiles\.json"):
+    (tmp_path / "profiles.json").write_text('{"profiles": {"a": {"token": "s3cret-t0ken"')
+    with pytest.raises(ProfileFileError, match=r"profiles\.json.*line 1") as failure:
         resolve(env=_env(tmp_path))
+    assert "s3cret" not in failure.value.message
+
+
+def test_a_named_profile_must_exist_whatever_else_is_set(tmp_path: Path) -> None:
+    env = _env(tmp_path, SCORECAST_ENDPOINT="http://env:2/api/v2", SCORECAST_TOKEN="t")
+    with pytest.raises(ConfigurationError, match="no profile 'nope'"):
+        resolve(profile="nope", env=env)
+    with pytest.raises(ConfigurationError, match="no profile 'nope'"):
+        resolve(env={**env, "SCORECAST_PROFILE": "nope"})
+    assert resolve(env=env).token == "t"  # no profile named: the file is not needed
+    # both as arguments (what `scorecast login` passes): SCORECAST_PROFILE is not read
+    named = {**env, "SCORECAST_PROFILE": "nope"}
+    assert resolve(endpoint="http://a:1/api/v2", token="t", env=named).token == "t"
+
+
+def test_a_profiles_token_goes_to_its_own_endpoint_only(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    save_profile(
+        "prod", Profile("https://prod.example/api/v2", "prod-token"), make_default=True, env=env
+    )
+    elsewhere = {**env, "SCORECAST_ENDPOINT": "http://elsewhere:8080/api/v2"}
+    with pytest.raises(ConfigurationError, match=r"SCORECAST_ENDPOINT.*own endpoint") as failure:
+        resolve(env=elsewhere)
+    assert "prod-token" not in failure.value.message
+    with pytest.raises(ConfigurationError, match="own endpoint"):
+        resolve(endpoint="http://elsewhere:8080/api/v2", profile="prod", env=env)
+    # with a token of its own, another endpoint is fine; the profile's own endpoint too
+    assert resolve(env={**elsewhere, "SCORECAST_TOKEN": "other"}).token == "other"
+    same = {**env, "SCORECAST_ENDPOINT": "HTTPS://prod.example/api/v2/"}
+    assert resolve(env=same).token == "prod-token"
+
+
+def test_a_token_is_stripped_and_one_with_control_characters_refused(tmp_path: Path) -> None:
+    assert resolve(token=" tok\n", env={}).token == "tok"
+    assert resolve(env=_env(tmp_path, SCORECAST_TOKEN="tok\r\n")).token == "tok"
+    for bad in ("to\x00k", "to\nk", "tok\x1b[2J", "to k", "tök"):
+        with pytest.raises(ConfigurationError, match="cannot hold") as failure:
+            resolve(token=bad, env={})
+        assert bad not in failure.value.message
+    save_profile("p", Profile("http://h/api/v2", "t\x07k"), make_default=True, env=_env(tmp_path))
+    with pytest.raises(ConfigurationError, match="token of the default profile"):
+        resolve(env=_env(tmp_path))
+
+
+def test_no_repr_shows_a_token() -> None:
+    assert "s3cret" not in repr(ClientSettings("http://h/api/v2", "s3cret"))
+    assert "s3cret" not in repr(Profile("http://h/api/v2", "s3cret"))
+    assert "s3cret" not in repr(resolve(token="s3cret", env={}))
 
 
 def test_an_endpoint_must_be_http() -> None:

@@ -62,8 +62,9 @@ class AsyncClient:
         return body
 
     async def check(self) -> None:
-        """Raises Unauthorized unless the token is accepted (one cheap authenticated request)."""
-        await self._transport.request("GET", "deployments/", params={"limit": 1})
+        """Raises Unauthorized unless the token is accepted (one cheap authenticated request),
+        and ScorecastError unless the answer is the API's (a list page of deployments)."""
+        await self._transport.json("GET", "deployments/", keys=("data",), params={"limit": 1})
 
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -18,7 +18,7 @@ from scorecast_client._definitions import (
     preview_schedule_call,
     run_call,
 )
-from scorecast_client._exceptions import NotFound
+from scorecast_client._exceptions import NotFound, TransportError
 from scorecast_client._models import BackfillData, DefinitionData, FireData, SchedulePreviewData
 from scorecast_client._pages import aiterate
 from scorecast_client._polling import POLL_INTERVAL, Deadline
@@ -131,9 +131,16 @@ class AsyncBackfills:
         interval: float = POLL_INTERVAL,
     ) -> BackfillData:
         """``Backfills.wait``; ``on_progress`` may be a plain function or a coroutine function."""
+        interval = max(interval, POLL_INTERVAL)
         deadline = Deadline(timeout)
+        call = backfills(definition_id).get(backfill_id)
         while True:
-            backfill = await self.get(definition_id, backfill_id)
+            try:
+                backfill = await self._t.call(call, until=deadline.end)
+            except TransportError:
+                if deadline.passed():
+                    raise deadline.no_answer(f"backfill {backfill_id}") from None
+                raise
             if on_progress is not None:
                 outcome = on_progress(backfill)
                 if outcome is not None:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from scorecast_client._exceptions import ScorecastError
+from scorecast_client._exceptions import ScorecastError, TransportError
 from scorecast_client._jobs import (
     CHUNK,
     JOBS,
@@ -18,12 +18,15 @@ from scorecast_client._jobs import (
     JobState,
     Source,
     abort_call,
+    checked_chunk,
+    declared_size,
     download_url,
     jobs_listing,
     local_spec,
     open_source,
     raise_if_failed,
     raise_unless_completed,
+    shown,
     staged_path,
     upload_target,
 )
@@ -57,7 +60,7 @@ class AsyncJob(JobState):
         interval = max(interval, POLL_INTERVAL)
         deadline = Deadline(timeout)
         while True:
-            await self.refresh()
+            self.data = (await self._jobs._poll(self.id, deadline)).data
             if on_progress is not None:
                 outcome = on_progress(self)
                 if outcome is not None:
@@ -89,6 +92,15 @@ class AsyncJobs:
     async def get(self, job_id: str) -> AsyncJob:
         return self._job(await self._t.call(JOBS.get(job_id)))
 
+    async def _poll(self, job_id: str, deadline: Deadline) -> AsyncJob:
+        """``Jobs._poll``: WaitTimeout when the server does not answer before ``deadline``."""
+        try:
+            return self._job(await self._t.call(JOBS.get(job_id), until=deadline.end))
+        except TransportError:
+            if deadline.passed():
+                raise deadline.no_answer(f"job {job_id}") from None
+            raise
+
     async def list(
         self,
         *,
@@ -106,7 +118,9 @@ class AsyncJobs:
             page_size=page_size,
         )
         async for item in aiterate(self._t, listing):
-            yield self._job(item)
+            job = self._job(item)
+            if shown(job, status):
+                yield job
 
     async def submit(self, spec: Mapping[str, Any]) -> AsyncJob:
         return self._job(await self._t.call(JOBS.create(spec)))
@@ -123,7 +137,9 @@ class AsyncJobs:
         timeout: float | None = None,
         on_progress: AsyncProgressCallback | None = None,
     ) -> AsyncJob:
-        return await (await self.get(job_id)).wait(timeout=timeout, on_progress=on_progress)
+        deadline = Deadline(timeout)
+        job = await self._poll(job_id, deadline)
+        return await job.wait(timeout=deadline.left(), on_progress=on_progress)
 
     async def create_local(self, deployment_id: str, **options: Any) -> AsyncJob:
         return await self.submit(local_spec(deployment_id, options))
@@ -131,10 +147,17 @@ class AsyncJobs:
     async def upload(self, job: AsyncJob, source: Source) -> None:
         """Sends the CSV input of a ``localFile`` job (a path or a binary file); the file is
         read in a worker thread, chunk by chunk."""
-        url, headers = upload_target(job.data, source)
+        url, headers = upload_target(job.data)
         with open_source(source) as handle:
+            declared = declared_size(source, handle)
+            if declared is not None:
+                headers["Content-Length"] = str(declared)
             await self._t.request(
-                "PUT", url, content=_chunks(handle), headers=headers, timeout=TRANSFER_TIMEOUT
+                "PUT",
+                url,
+                content=_chunks(handle, declared, source),
+                headers=headers,
+                timeout=TRANSFER_TIMEOUT,
             )
 
     async def score(
@@ -195,6 +218,11 @@ class AsyncJobs:
         return size
 
 
-async def _chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
-    while chunk := await asyncio.to_thread(handle.read, CHUNK):
+async def _chunks(handle: IO[bytes], declared: int | None, source: Source) -> AsyncIterator[bytes]:
+    sent = 0
+    while True:
+        chunk = await asyncio.to_thread(handle.read, CHUNK)
+        sent = checked_chunk(chunk, sent, declared, source)
+        if not chunk:
+            return
         yield chunk

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from scorecast_client._calls import Call, Collection, segment
+from scorecast_client._exceptions import TransportError
 from scorecast_client._models import BackfillData
 from scorecast_client._pages import iterate
 from scorecast_client._polling import POLL_INTERVAL, Deadline
@@ -54,11 +55,18 @@ class Backfills:
         """Polls until the backfill is no longer running (completed or cancelled); returns it.
 
         ``on_progress(backfill)`` is called after every poll; WaitTimeout after ``timeout``
-        seconds (the backfill itself goes on).
+        seconds (the backfill itself goes on). It polls at most once every ``POLL_INTERVAL``.
         """
+        interval = max(interval, POLL_INTERVAL)
         deadline = Deadline(timeout)
+        call = backfills(definition_id).get(backfill_id)
         while True:
-            backfill = self.get(definition_id, backfill_id)
+            try:
+                backfill = self._t.call(call, until=deadline.end)
+            except TransportError:
+                if deadline.passed():
+                    raise deadline.no_answer(f"backfill {backfill_id}") from None
+                raise
             if on_progress is not None:
                 on_progress(backfill)
             if backfill["status"] != "running":

@@ -41,6 +41,8 @@ class Listing(Generic[T]):
 
     path: str
     params: Params = field(default_factory=dict)
+    #: the key that tells items apart: an item seen on an earlier page is not yielded again
+    identity: str = "id"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Collection(Generic[T]):
 
     def listing(self, **params: str | int | list[str] | None) -> Listing[T]:
         """The collection's items filtered by the query parameters given (``None`` left out)."""
-        return Listing(self.path, compact(**params))
+        return Listing(self.path, compact(**params), self.keys[0] if self.keys else "id")
 
 
 def segment(value: str) -> str:

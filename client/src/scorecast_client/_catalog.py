@@ -164,14 +164,15 @@ def register_form(
     feature_names: Sequence[str] | None = None,
     prediction_range: tuple[float, float] | None = None,
 ) -> dict[str, str]:
-    """The form fields of ``Deployments.register`` (FileNotFoundError if there is no model)."""
+    """The form fields of ``Deployments.register`` (FileNotFoundError if there is no model).
+    The label defaults to the model's name, that of ``.`` being its folder's."""
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     form = {
         "targetName": target,
         "targetType": target_type,
         "trustPickle": "true" if trust_pickle else "false",
-        "label": label or path.stem,
+        "label": label or path.resolve().stem or "model",
     }
     if positive_class is not None:
         form["positiveClass"] = positive_class
@@ -199,16 +200,21 @@ def upload_file(path: Path) -> Iterator[Files]:
 
 @contextmanager
 def model_file(path: Path) -> Iterator[Files]:
-    """``upload_file`` of a model file, or of a zip archive of a model folder."""
+    """``upload_file`` of a model file, or of a zip archive of a model folder. The archive is
+    made in a private temporary folder (mode 0700), removed on leaving however it is left."""
     with (
-        tempfile.TemporaryDirectory() as scratch,
+        tempfile.TemporaryDirectory(prefix="scorecast-model-") as scratch,
         upload_file(model_upload(path, Path(scratch))) as files,
     ):
         yield files
 
 
 def model_upload(path: Path, scratch: Path) -> Path:
-    """The file to send: the model file itself, or a zip archive of a model folder."""
-    if path.is_dir():
-        return Path(shutil.make_archive(str(scratch / path.name), "zip", path))
-    return path
+    """The file to send: the model file itself, or a zip archive (mode 0600) in ``scratch`` of
+    a model folder, named after it (``.`` too: the path is resolved first)."""
+    if not path.is_dir():
+        return path
+    resolved = path.resolve()
+    archive = Path(shutil.make_archive(str(scratch / (resolved.name or "model")), "zip", resolved))
+    archive.chmod(0o600)
+    return archive

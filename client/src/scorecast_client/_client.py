@@ -57,8 +57,9 @@ class Client:
         return body
 
     def check(self) -> None:
-        """Raises Unauthorized unless the token is accepted (one cheap authenticated request)."""
-        self._transport.request("GET", "deployments/", params={"limit": 1})
+        """Raises Unauthorized unless the token is accepted (one cheap authenticated request),
+        and ScorecastError unless the answer is the API's (a list page of deployments)."""
+        self._transport.json("GET", "deployments/", keys=("data",), params={"limit": 1})
 
     def close(self) -> None:
         self._transport.close()

@@ -32,7 +32,7 @@ def fires_listing(
 ) -> Listing[FireData]:
     outcomes = [outcome] if isinstance(outcome, str) else [*outcome] if outcome else None
     params = compact(outcome=outcomes, start=start, end=end)
-    return Listing(f"{DEFINITIONS.item(definition_id)}fires/", params)
+    return Listing(f"{DEFINITIONS.item(definition_id)}fires/", params, identity="scheduledTime")
 
 
 def preview_call(definition_id: str, count: int) -> Call[SchedulePreviewData]:

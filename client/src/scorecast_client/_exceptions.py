@@ -1,18 +1,20 @@
 """Every error the SDK raises, in one tree::
 
-ScorecastError                 anything this package raises on purpose
-├── ConfigurationError         no endpoint or token, an unreadable profile file
-│   └── EndpointError          the endpoint is not an http(s) URL (a bad port, a stray ``[``)
+ScorecastError                 anything this package raises on purpose; itself for an answer
+│                              that is not the API's (a redirect, HTML, keys missing)
+├── ConfigurationError         no endpoint or token, a token that cannot be one, an unknown profile
+│   ├── EndpointError          the endpoint is not an http(s) URL (a bad port, a stray ``[``)
+│   └── ProfileFileError       the profile file cannot be read or parsed
 ├── TransportError             the server could not be reached (after the retries)
 ├── WaitTimeout                ``Job.wait`` ran out of time; the job goes on
 ├── JobFailed                  the job ended ABORTED or FAILED (``status_details`` says why)
-└── APIError                   the server answered 4xx/5xx (``status_code``, ``errors``)
+└── APIError                   the API answered 4xx/5xx (``status_code``, ``errors``)
     ├── Invalid                400/422: ``errors`` maps each bad field to its problem
     ├── Unauthorized           401: no token, or a wrong one
     ├── Forbidden              403
     ├── NotFound               404: no such object in the caller's organization
     ├── Conflict               409: e.g. aborting a job that already ended
-    └── ServerError            5xx: ``request_id`` names the server's log entry
+    └── ServerError            5xx (with or without the API's JSON): ``request_id``
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "Invalid",
     "JobFailed",
     "NotFound",
+    "ProfileFileError",
     "ScorecastError",
     "ServerError",
     "TransportError",
@@ -53,6 +56,10 @@ class ConfigurationError(ScorecastError):
 
 class EndpointError(ConfigurationError):
     """The endpoint is not a usable http(s) URL; the message names the setting it came from."""
+
+
+class ProfileFileError(ConfigurationError):
+    """The profile file cannot be read, or is not JSON of profiles; it is never quoted."""
 
 
 class InvalidId(ScorecastError, ValueError):
@@ -128,10 +135,15 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def error_for_status(
-    status_code: int, body: Any, request_id: str | None = None, fallback_text: str = ""
-) -> APIError:
-    """The exception for an error answer; ``body`` is the parsed JSON or ``None``."""
+def is_api_error(body: Any) -> bool:
+    """Whether a parsed error answer has the API's shape: ``{"message": ..., "errors": ...}``.
+    Any other error answer (HTML, another JSON) comes from something that is not the API."""
+    return isinstance(body, dict) and isinstance(body.get("message"), str)
+
+
+def error_for_status(status_code: int, body: Any, request_id: str | None = None) -> APIError:
+    """The exception for an error answer of the API; ``body`` is the parsed JSON (see
+    ``is_api_error``: the transport never passes another answer here)."""
     message = ""
     errors: dict[str, Any] = {}
     if isinstance(body, dict):
@@ -139,8 +151,6 @@ def error_for_status(
         raw_errors = body.get("errors")
         if isinstance(raw_errors, dict):
             errors = raw_errors
-    if not message:
-        message = fallback_text.strip().splitlines()[0][:300] if fallback_text.strip() else ""
     message = message or f"HTTP {status_code}"
     if status_code >= 500:
         kind: type[APIError] = ServerError

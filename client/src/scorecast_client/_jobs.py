@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from scorecast_client._calls import Call, Collection, Listing
-from scorecast_client._exceptions import JobFailed, ScorecastError
+from scorecast_client._exceptions import JobFailed, ScorecastError, TransportError
 from scorecast_client._models import TERMINAL_STATUSES, JobData, JobStatus, job_data
 from scorecast_client._pages import iterate
 from scorecast_client._polling import POLL_INTERVAL, Deadline
@@ -46,6 +47,19 @@ def jobs_listing(
     )
 
 
+def shown(job: JobState, status: str | Sequence[str] | None) -> bool:
+    """Whether ``job`` has one of the statuses asked for (any case; None: all).
+
+    The server's ``status=ABORTED`` also finds failed jobs (the wire shows them ABORTED, see
+    docs/reference/datarobot-differences.md), which the SDK shows FAILED: they are left out
+    unless FAILED is asked for too, so that a listing holds the statuses asked for only.
+    """
+    if not status:
+        return True
+    asked = [status] if isinstance(status, str) else status
+    return job.status in {value.upper() for value in asked}
+
+
 def abort_call(job_id: str) -> Call[JobData]:
     return Call("DELETE", JOBS.item(job_id), keys=JOBS.keys)
 
@@ -60,15 +74,40 @@ def local_spec(deployment_id: str, options: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-def upload_target(data: JobData, source: Source) -> tuple[str, dict[str, str]]:
-    """The URL and headers of a ``localFile`` job's CSV upload from ``source``."""
+def upload_target(data: JobData) -> tuple[str, dict[str, str]]:
+    """The URL and headers of a ``localFile`` job's CSV upload (``Content-Length`` apart, see
+    ``declared_size``)."""
     url = data["links"].get("csvUpload")
     if url is None:
         raise ScorecastError(f"job {data['id']} does not read an upload (intake is not localFile)")
-    headers = {"Content-Type": "text/csv"}
-    if isinstance(source, str | Path):
-        headers["Content-Length"] = str(Path(source).stat().st_size)
-    return url, headers
+    return url, {"Content-Type": "text/csv"}
+
+
+def declared_size(source: Source, handle: IO[bytes]) -> int | None:
+    """The ``Content-Length`` of an upload: the size of a regular file opened from a path (the
+    server shows the upload's progress with it); None for anything else (a FIFO, an open file
+    such as stdin), which is sent chunked."""
+    if not isinstance(source, str | Path):
+        return None
+    info = os.fstat(handle.fileno())
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def size_changed(source: Source, declared: int) -> ScorecastError:
+    """The error of a file whose size changed while it was sent with ``declared`` bytes."""
+    return ScorecastError(
+        f"{source} changed size while it was uploaded ({declared:,} bytes when the upload "
+        "began); upload a file that is complete, or pipe it in (INPUT -)"
+    )
+
+
+def checked_chunk(chunk: bytes, sent: int, declared: int | None, source: Source) -> int:
+    """The byte count after ``chunk`` (``b""`` at the end of the file); ScorecastError when
+    it no longer matches ``declared``."""
+    total = sent + len(chunk)
+    if declared is not None and (total > declared or (not chunk and total != declared)):
+        raise size_changed(source, declared)
+    return total
 
 
 def download_url(data: JobData) -> str:
@@ -146,12 +185,13 @@ class Job(JobState):
 
         ``on_progress(job)`` is called after every poll (the first one at once).
         Raises JobFailed (with the server's ``statusDetails``) when the job ends ABORTED or
-        FAILED, and WaitTimeout after ``timeout`` seconds (the job itself goes on).
+        FAILED, and WaitTimeout after ``timeout`` seconds (the job itself goes on): a poll the
+        server does not answer is given up then too.
         """
         interval = max(interval, POLL_INTERVAL)
         deadline = Deadline(timeout)
         while True:
-            self.refresh()
+            self.data = self._jobs._poll(self.id, deadline).data
             if on_progress is not None:
                 on_progress(self)
             if self.done:
@@ -183,6 +223,16 @@ class Jobs:
     def get(self, job_id: str) -> Job:
         return self._job(self._t.call(JOBS.get(job_id)))
 
+    def _poll(self, job_id: str, deadline: Deadline) -> Job:
+        """``get`` within a wait: WaitTimeout when the server does not answer (retries
+        included) before ``deadline``."""
+        try:
+            return self._job(self._t.call(JOBS.get(job_id), until=deadline.end))
+        except TransportError:
+            if deadline.passed():
+                raise deadline.no_answer(f"job {job_id}") from None
+            raise
+
     def list(
         self,
         *,
@@ -192,7 +242,8 @@ class Jobs:
         source: str | None = None,
         page_size: int = 100,
     ) -> Iterator[Job]:
-        """The organization's jobs, newest first, page after page (filters combine)."""
+        """The organization's jobs, newest first, page after page (filters combine); a job
+        appears once, with one of the statuses asked for (see ``shown``)."""
         listing = jobs_listing(
             status=status,
             definition_id=definition_id,
@@ -201,7 +252,9 @@ class Jobs:
             page_size=page_size,
         )
         for item in iterate(self._t, listing):
-            yield self._job(item)
+            job = self._job(item)
+            if shown(job, status):
+                yield job
 
     def submit(self, spec: Mapping[str, Any]) -> Job:
         """Submits a job spec with any intake and output (DataRobot's JSON, camelCase)."""
@@ -219,8 +272,10 @@ class Jobs:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Job:
-        """``Job.wait`` for a job id."""
-        return self.get(job_id).wait(timeout=timeout, on_progress=on_progress)
+        """``Job.wait`` for a job id (its first read is bounded by ``timeout`` too)."""
+        deadline = Deadline(timeout)
+        job = self._poll(job_id, deadline)
+        return job.wait(timeout=deadline.left(), on_progress=on_progress)
 
     def create_local(self, deployment_id: str, **options: Any) -> Job:
         """A job reading an upload and writing a download; ``options`` are job spec keys."""
@@ -228,10 +283,17 @@ class Jobs:
 
     def upload(self, job: Job, source: Source) -> None:
         """Sends the CSV input of a ``localFile`` job (a path or a binary file, e.g. stdin)."""
-        url, headers = upload_target(job.data, source)
+        url, headers = upload_target(job.data)
         with open_source(source) as handle:
+            declared = declared_size(source, handle)
+            if declared is not None:
+                headers["Content-Length"] = str(declared)
             self._t.request(
-                "PUT", url, content=_chunks(handle), headers=headers, timeout=TRANSFER_TIMEOUT
+                "PUT",
+                url,
+                content=_chunks(handle, declared, source),
+                headers=headers,
+                timeout=TRANSFER_TIMEOUT,
             )
 
     def score(
@@ -318,8 +380,13 @@ def open_source(source: Source) -> Iterator[IO[bytes]]:
         yield source
 
 
-def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
+def _chunks(handle: IO[bytes], declared: int | None, source: Source) -> Iterator[bytes]:
+    sent = 0
+    while True:
+        chunk = handle.read(CHUNK)
+        sent = checked_chunk(chunk, sent, declared, source)
+        if not chunk:
+            return
         yield chunk
 
 

@@ -5,6 +5,12 @@
 3. a profile of the profile file written by ``scorecast login``: the one named by the argument
    ``profile``, else by ``SCORECAST_PROFILE``, else the file's default profile.
 
+A profile's token goes only to that profile's own endpoint: when the endpoint comes from an
+argument or the environment and differs from the profile's, the token must come from there too
+(else ConfigurationError). A profile that is named must exist, whatever else is set (an
+endpoint and a token both given as arguments need no profile: ``SCORECAST_PROFILE`` is then
+not read).
+
 The profile file is ``profiles.json`` in the user's configuration folder
 (``$XDG_CONFIG_HOME/scorecast`` or ``~/.config/scorecast`` on Linux,
 ``~/Library/Application Support/scorecast`` on macOS, ``%APPDATA%\\scorecast`` on Windows);
@@ -16,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from scorecast_client._exceptions import ConfigurationError, EndpointError
+from scorecast_client._exceptions import ConfigurationError, EndpointError, ProfileFileError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080/api/v2"
 DEFAULT_PROFILE = "default"
@@ -34,13 +40,14 @@ class ClientSettings:
     """A resolved endpoint (``…/api/v2`` without the trailing slash) and token."""
 
     endpoint: str
-    token: str
+    #: never in the repr, which ends up in logs and tracebacks
+    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class Profile:
     endpoint: str
-    token: str
+    token: str = field(repr=False)
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -66,27 +73,69 @@ def resolve(
 ) -> ClientSettings:
     """Endpoint and token by the precedence of the module docstring.
 
-    Raises ConfigurationError when no token is found anywhere, or when ``profile`` is named
-    but absent from the profile file; EndpointError (a ConfigurationError) when the endpoint
-    is not a usable http(s) URL.
+    Raises ConfigurationError when no token is found anywhere, when the token cannot be one
+    (control characters), when a profile is named (``profile``, ``SCORECAST_PROFILE``) but
+    absent from the profile file, or when a profile's token would go to another endpoint;
+    ProfileFileError when the profile file cannot be read; EndpointError (a
+    ConfigurationError) when the endpoint is not a usable http(s) URL.
     """
     env = os.environ if env is None else env
+    # arguments alone (``scorecast login``'s) need no profile, unless one is named with them
+    self_contained = profile is None and bool(endpoint) and bool(token and token.strip())
     endpoint, setting = _given_endpoint(endpoint, env)
-    token = token or env.get("SCORECAST_TOKEN") or None
-    if endpoint is None or token is None:
-        name = profile or env.get("SCORECAST_PROFILE") or None
+    token = _given_token(token, env)
+    name = profile or env.get("SCORECAST_PROFILE") or None
+    if not self_contained and (name is not None or endpoint is None or token is None):
         chosen = _load_profile(name, env)
-        if chosen is not None:
-            if endpoint is None:
-                endpoint = chosen.endpoint
-                which = f"profile {name!r}" if name else "the default profile"
-                setting = f"the endpoint of {which} in {profile_path(env)}"
-            token = token or chosen.token
+        which = f"profile {name!r}" if name else "the default profile"
+        if chosen is not None and endpoint is None:
+            endpoint = chosen.endpoint
+            setting = f"the endpoint of {which} in {profile_path(env)}"
+        elif chosen is not None and token is None and not _same_endpoint(endpoint or "", chosen):
+            raise ConfigurationError(
+                f"{setting} {endpoint!r} is not the endpoint of {which}, and a profile's token "
+                "is sent to its own endpoint only: give a token with it (token=, "
+                "SCORECAST_TOKEN) or use the profile's endpoint"
+            )
+        if chosen is not None and token is None:
+            token = _checked_token(chosen.token, f"the token of {which}")
     if not token:
         raise ConfigurationError(
             "no API token: pass token=, set SCORECAST_TOKEN or run `scorecast login`"
         )
     return ClientSettings(normalize_endpoint(endpoint or DEFAULT_ENDPOINT, setting), token)
+
+
+def _given_token(token: str | None, env: Mapping[str, str]) -> str | None:
+    """The token of the arguments, else of the environment, stripped; None when neither has
+    one."""
+    if token is not None and token.strip():
+        return _checked_token(token, "the token")
+    if env.get("SCORECAST_TOKEN", "").strip():
+        return _checked_token(env["SCORECAST_TOKEN"], "SCORECAST_TOKEN")
+    return None
+
+
+def _checked_token(token: str, setting: str) -> str:
+    """``token`` without surrounding whitespace (a newline left by a file or ``echo``).
+
+    Raises ConfigurationError, without showing the token, when it holds a character that
+    cannot travel in an HTTP header (a control character, a space, non-ASCII).
+    """
+    cleaned = token.strip()
+    if not all(" " < char < "\x7f" for char in cleaned):
+        raise ConfigurationError(
+            f"{setting} holds a character a token cannot hold (a control character, a space "
+            "or a non-ASCII character); check where it was copied from"
+        )
+    return cleaned
+
+
+def _same_endpoint(endpoint: str, profile: Profile) -> bool:
+    try:
+        return normalize_endpoint(endpoint) == normalize_endpoint(profile.endpoint)
+    except EndpointError:
+        return False
 
 
 def _given_endpoint(endpoint: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
@@ -138,9 +187,9 @@ def read_profiles(env: Mapping[str, str] | None = None) -> tuple[str | None, dic
     except FileNotFoundError:
         return None, {}
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the profile file {path}: {exc}") from None
+        raise ProfileFileError(f"cannot read the profile file {path}: {_reason(exc)}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("profiles", {}), dict):
-        raise ConfigurationError(f"the profile file {path} is not a scorecast profile file")
+        raise ProfileFileError(f"the profile file {path} is not a scorecast profile file")
     profiles: dict[str, Profile] = {}
     for name, entry in raw.get("profiles", {}).items():
         if isinstance(entry, dict) and isinstance(entry.get("token"), str):
@@ -149,6 +198,15 @@ def read_profiles(env: Mapping[str, str] | None = None) -> tuple[str | None, dic
             )
     default = raw.get("default")
     return (default if isinstance(default, str) else None), profiles
+
+
+def _reason(exc: OSError | ValueError) -> str:
+    """Why the profile file could not be read, without quoting it (it holds tokens)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return "not UTF-8 text"
 
 
 def save_profile(

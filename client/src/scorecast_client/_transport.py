@@ -18,12 +18,22 @@ import httpx
 from scorecast_client import __version__
 from scorecast_client._backoff import RetryPolicy, may_retry, parse_retry_after
 from scorecast_client._calls import Call
-from scorecast_client._exceptions import ScorecastError, TransportError, error_for_status
+from scorecast_client._exceptions import (
+    ScorecastError,
+    ServerError,
+    TransportError,
+    error_for_status,
+    is_api_error,
+)
 from scorecast_client._settings import ClientSettings
 
 #: seconds; uploads and downloads of big files get a long read/write timeout
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=660.0, write=660.0, pool=10.0)
+#: how the server's 404 for a URL that is no API route starts (``api/errors.py``)
+NO_ROUTE = "no such API route"
+#: seconds; the shortest timeout of one try of a request bounded by ``until`` (see ``request``)
+MIN_TRY_TIMEOUT = 1.0
 
 T = TypeVar("T")
 
@@ -49,16 +59,36 @@ def tls_trust(endpoint: str) -> ssl.SSLContext | bool:
 
 
 def raise_for_answer(response: httpx.Response) -> None:
-    """Raises the APIError subclass for a 4xx/5xx answer; returns for anything else."""
-    if response.status_code < 400:
+    """Returns for a 2xx answer. Raises the APIError subclass for an error answer of the API,
+    ServerError for another 5xx, and ScorecastError for a redirect, another 4xx or a 404 for a
+    route the API does not have: the endpoint is then not the API root (the API never
+    redirects, and the SDK asks only for routes it has)."""
+    status = response.status_code
+    if status < 300:
         return
+    if status < 400:
+        where = response.headers.get("location", "")[:200]
+        raise ScorecastError(
+            f"{_what(response)} was redirected (HTTP {status} to {where or 'nowhere'}): the "
+            "endpoint looks wrong; it should be the API root, e.g. http://HOST:PORT/api/v2"
+        )
     try:
         body: Any = response.json()
     except ValueError:
         body = None
     request_id = response.headers.get("x-request-id")
-    text = "" if body is not None else response.text
-    raise error_for_status(response.status_code, body, request_id, text)
+    if is_api_error(body) and not (status == 404 and body["message"].startswith(NO_ROUTE)):
+        raise error_for_status(status, body, request_id)
+    if is_api_error(body):  # the server, but not at the API root: no route is ever missing
+        raise _unexpected(response, f"is HTTP 404 ({body['message']})")
+    problem = f"is HTTP {status} without the API's error object"
+    if status >= 500:  # e.g. a proxy in front of the server: worth trying again later
+        raise ServerError(status, f"{_what(response)} {problem}", {}, request_id)
+    raise _unexpected(response, problem)
+
+
+def _what(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url}"
 
 
 def read_answer(response: httpx.Response, keys: tuple[str, ...] | None = None) -> Any:
@@ -82,16 +112,60 @@ def read_answer(response: httpx.Response, keys: tuple[str, ...] | None = None) -
 
 
 def _unexpected(response: httpx.Response, problem: str) -> ScorecastError:
-    request = response.request
     return ScorecastError(
-        f"the answer to {request.method} {request.url} {problem}; is the endpoint a scorecast API?"
+        f"the answer to {_what(response)} {problem}; is the endpoint a scorecast API root "
+        "(…/api/v2)?"
     )
 
 
-def _unreachable(settings: ClientSettings, exc: httpx.HTTPError) -> TransportError:
+def _unreachable(settings: ClientSettings, exc: httpx.TransportError) -> ScorecastError:
+    """The error of a request that got no answer. A request httpx refused to send
+    (``LocalProtocolError``: a header or a body it cannot frame) is no reason to call the
+    server unreachable, and its text may quote a header: it is never shown."""
+    if isinstance(exc, httpx.LocalProtocolError):
+        return ScorecastError(
+            f"the request to {settings.endpoint} could not be sent (a header or the body is "
+            "malformed)"
+        )
+    reason = str(exc).replace(settings.token, "***")  # no header is quoted; this is a safeguard
     return TransportError(
-        f"cannot reach the scorecast API at {settings.endpoint} ({type(exc).__name__}: {exc})"
+        f"cannot reach the scorecast API at {settings.endpoint} ({type(exc).__name__}: {reason})"
     )
+
+
+def _bounded(timeout: httpx.Timeout | float | None, until: float | None) -> httpx.Timeout:
+    """The timeout of one try ending by ``until`` (``time.monotonic()``), at least
+    ``MIN_TRY_TIMEOUT``; ``timeout`` itself when there is no ``until``."""
+    base = httpx.Timeout(timeout)
+    if until is None:
+        return base
+    left = max(MIN_TRY_TIMEOUT, until - time.monotonic())
+    return httpx.Timeout(
+        connect=_least(base.connect, left),
+        read=_least(base.read, left),
+        write=_least(base.write, left),
+        pool=_least(base.pool, left),
+    )
+
+
+def _least(configured: float | None, left: float) -> float:
+    return left if configured is None else min(configured, left)
+
+
+def _again(
+    policy: RetryPolicy, method: str, retry: int, failure: httpx.TransportError | int
+) -> bool:
+    """Whether try ``retry + 2`` may follow a failure (no answer, or an answer's status); a
+    request httpx refused to send (``LocalProtocolError``) would be refused again."""
+    if isinstance(failure, httpx.LocalProtocolError):
+        return False
+    status_code = failure if isinstance(failure, int) else None
+    return retry + 1 < policy.attempts and may_retry(method, status_code)
+
+
+def _fits(until: float | None, delay: float) -> bool:
+    """Whether a retry after ``delay`` seconds starts before ``until``."""
+    return until is None or time.monotonic() + delay < until
 
 
 class SyncTransport:
@@ -118,24 +192,36 @@ class SyncTransport:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """The answer of a 2xx/3xx; raises APIError or TransportError otherwise."""
+    def request(
+        self, method: str, url: str, *, until: float | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer of a 2xx; raises APIError, TransportError or ScorecastError otherwise
+        (see ``raise_for_answer``).
+
+        ``until`` (a ``time.monotonic()``) bounds the request, retries included: each try's
+        timeout is cut to the time left, and no retry starts after it.
+        """
+        timeout = kwargs.pop("timeout", DEFAULT_TIMEOUT)
         retry = 0
         while True:
             try:
-                response = self._http.request(method, url, **kwargs)
+                response = self._http.request(
+                    method, url, timeout=_bounded(timeout, until), **kwargs
+                )
             except httpx.TransportError as exc:
-                if retry + 1 >= self.retry.attempts or not may_retry(method, None):
+                delay = self.retry.delay(retry + 1)
+                if not _again(self.retry, method, retry, exc) or not _fits(until, delay):
                     raise _unreachable(self.settings, exc) from None
                 retry += 1
-                self._sleep(self.retry.delay(retry))
+                self._sleep(delay)
                 continue
-            last = retry + 1 >= self.retry.attempts
-            if not last and may_retry(method, response.status_code):
-                retry += 1
+            if _again(self.retry, method, retry, response.status_code):
                 after = parse_retry_after(response.headers.get("Retry-After"))
-                self._sleep(self.retry.delay(retry, after))
-                continue
+                delay = self.retry.delay(retry + 1, after)
+                if _fits(until, delay):
+                    retry += 1
+                    self._sleep(delay)
+                    continue
             raise_for_answer(response)
             return response
 
@@ -145,9 +231,11 @@ class SyncTransport:
         """The JSON answer (see ``read_answer`` for ``keys``)."""
         return read_answer(self.request(method, url, **kwargs), keys)
 
-    def call(self, call: Call[T]) -> T:
+    def call(self, call: Call[T], *, until: float | None = None) -> T:
         """Sends a request description; its answer (None for one without a body)."""
-        response = self.request(call.method, call.url, params=call.params, json=call.body)
+        response = self.request(
+            call.method, call.url, until=until, params=call.params, json=call.body
+        )
         return cast(T, read_answer(response, call.keys) if call.answered else None)
 
     @contextmanager
@@ -185,23 +273,31 @@ class AsyncTransport:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def request(
+        self, method: str, url: str, *, until: float | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """``SyncTransport.request``, awaited."""
+        timeout = kwargs.pop("timeout", DEFAULT_TIMEOUT)
         retry = 0
         while True:
             try:
-                response = await self._http.request(method, url, **kwargs)
+                response = await self._http.request(
+                    method, url, timeout=_bounded(timeout, until), **kwargs
+                )
             except httpx.TransportError as exc:
-                if retry + 1 >= self.retry.attempts or not may_retry(method, None):
+                delay = self.retry.delay(retry + 1)
+                if not _again(self.retry, method, retry, exc) or not _fits(until, delay):
                     raise _unreachable(self.settings, exc) from None
                 retry += 1
-                await asyncio.sleep(self.retry.delay(retry))
+                await asyncio.sleep(delay)
                 continue
-            last = retry + 1 >= self.retry.attempts
-            if not last and may_retry(method, response.status_code):
-                retry += 1
+            if _again(self.retry, method, retry, response.status_code):
                 after = parse_retry_after(response.headers.get("Retry-After"))
-                await asyncio.sleep(self.retry.delay(retry, after))
-                continue
+                delay = self.retry.delay(retry + 1, after)
+                if _fits(until, delay):
+                    retry += 1
+                    await asyncio.sleep(delay)
+                    continue
             raise_for_answer(response)
             return response
 
@@ -210,8 +306,10 @@ class AsyncTransport:
     ) -> Any:
         return read_answer(await self.request(method, url, **kwargs), keys)
 
-    async def call(self, call: Call[T]) -> T:
-        response = await self.request(call.method, call.url, params=call.params, json=call.body)
+    async def call(self, call: Call[T], *, until: float | None = None) -> T:
+        response = await self.request(
+            call.method, call.url, until=until, params=call.params, json=call.body
+        )
         return cast(T, read_answer(response, call.keys) if call.answered else None)
 
     @asynccontextmanager

@@ -1,10 +1,11 @@
 """What every client command shares: its options, the client it talks through, how it prints
 results and how an error becomes one line on stderr and an exit code.
 
-Exit codes: 0 done; 1 the job or the request failed; 2 usage (bad option, unreadable local
-file, an endpoint that is not a URL); 3 not found; 4 authentication (no token, a token
-refused); 130 interrupted; 141 stdout was closed early (``| head``), quietly, as a shell shows a
-command ended by SIGPIPE.
+Exit codes: 0 done; 1 the job or the request failed (an answer that is not the API's too); 2
+usage (bad option, unreadable local file or profile file, an endpoint that is not a URL); 3 not
+found; 4 authentication (no token, a token refused or that cannot be one, an unknown profile, a
+profile's token for another endpoint); 130 interrupted; 141 stdout was closed early
+(``| head``), quietly, as a shell shows a command ended by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import contextlib
 import errno
 import functools
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -27,6 +30,7 @@ from scorecast_client._exceptions import (
     EndpointError,
     Forbidden,
     NotFound,
+    ProfileFileError,
     ScorecastError,
     Unauthorized,
 )
@@ -36,6 +40,10 @@ if TYPE_CHECKING:
 
 #: characters; the width of a table written to a pipe or a file
 _UNWRAPPED = 10_000
+
+#: what a terminal would act on rather than show: C0 and C1 controls (ESC starts the escape
+#: sequences that set a window title or write the clipboard), and the bidirectional overrides
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -58,6 +66,24 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON documen
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="print ids only")]
 
 
+def finite(value: float | None) -> float | None:
+    """The callback of a float option: ``nan`` and ``inf`` parse as floats but are no number
+    of seconds or threshold (a usage error naming the option, exit 2)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
+
+
+def writable_output(output: str) -> None:
+    """Raises UsageError unless the folder of the file ``output`` exists and can be written
+    (checked before a job is submitted, rather than once it has run)."""
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {output}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {output}: the folder {folder} is not writable")
+
+
 class UsageError(ScorecastError):
     """A mistake in the command line or a local file: exit code 2."""
 
@@ -68,7 +94,7 @@ R = TypeVar("R")
 
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception a command let escape."""
-    if isinstance(exc, UsageError | EndpointError | OSError | ValueError):
+    if isinstance(exc, UsageError | EndpointError | ProfileFileError | OSError | ValueError):
         return EXIT_USAGE
     if isinstance(exc, NotFound):
         return EXIT_NOT_FOUND
@@ -77,6 +103,18 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     return EXIT_FAILED
+
+
+def plain(value: object) -> str:
+    """``value`` as text a terminal shows as it is: every control character is written as its
+    Python escape (``\\x1b``, ``\\n``). Text from the server goes through here (or through
+    ``print_table``, which also keeps rich from reading it as markup)."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode(), str(value))
+
+
+def echo(text: object, *, err: bool = False) -> None:
+    """``typer.echo`` of a line that holds text from the server (see ``plain``)."""
+    typer.echo(plain(text), err=err)
 
 
 def one_line(exc: BaseException) -> str:
@@ -89,7 +127,7 @@ def one_line(exc: BaseException) -> str:
         fields = json.dumps(exc.errors, ensure_ascii=False, separators=(", ", ": "))
         if fields not in message:
             message = f"{message} {fields}"
-    return " ".join(message.split()) or type(exc).__name__
+    return plain(" ".join(message.split())) or type(exc).__name__
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -145,20 +183,22 @@ def print_one(item: Any, *, ident: str, text: str, json_output: bool, quiet: boo
     if json_output:
         print_json(item)
     elif quiet:
-        typer.echo(ident)
+        echo(ident)
     else:
-        typer.echo(text)
+        echo(text)
 
 
 def print_ids(ids: Iterable[str]) -> None:
     for ident in ids:
-        typer.echo(ident)
+        echo(ident)
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A table on stdout: boxed and coloured on a terminal, plain columns otherwise."""
+    """A table on stdout: boxed and coloured on a terminal, plain columns otherwise. Cells are
+    shown as they are (``plain``): never read as rich markup."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     console = _stdout_console()
     if not console.is_terminal:  # a pipe or a file: never wrap a row
@@ -167,9 +207,10 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     for index, column in enumerate(columns):
         # the first column is the id: whole, so that it can be copied; on a narrow terminal
         # the others are cut short with an ellipsis rather than wrapped
-        table.add_column(column, no_wrap=True, overflow="fold" if index == 0 else "ellipsis")
+        overflow: Literal["fold", "ellipsis"] = "fold" if index == 0 else "ellipsis"
+        table.add_column(Text(plain(column)), no_wrap=True, overflow=overflow)
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(Text("" if cell is None else plain(cell)) for cell in row))
     console.print(table)
 
 
@@ -197,7 +238,7 @@ def print_fields(pairs: Iterable[tuple[str, Any]]) -> None:
     """``name: value`` lines of one object."""
     for name, value in pairs:
         shown = json.dumps(value) if isinstance(value, dict | list) else value
-        typer.echo(f"{name + ':':<24}{'' if shown is None else shown}")
+        echo(f"{name + ':':<24}{'' if shown is None else shown}")
 
 
 def stderr_is_terminal() -> bool:

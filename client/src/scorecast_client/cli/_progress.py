@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from scorecast_client._models import JobData
+from scorecast_client.cli._common import plain
 
 
 def describe(job: JobData) -> str:
@@ -52,10 +53,10 @@ class ProgressDisplay:
             from rich.progress import BarColumn, Progress, TextColumn
 
             console = Console(stderr=True, no_color=True if os.environ.get("NO_COLOR") else None)
-            self._bar = Progress(
-                TextColumn("{task.description}"),
+            self._bar = Progress(  # the server's text is shown, never read as markup
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
-                TextColumn("{task.fields[figures]}"),
+                TextColumn("{task.fields[figures]}", markup=False),
                 console=console,
                 transient=False,
             )
@@ -68,13 +69,13 @@ class ProgressDisplay:
         if self._bar is not None:
             task = self._tasks.get(job["id"])
             if task is None:
-                task = self._bar.add_task(job["id"], total=100.0, figures="")
+                task = self._bar.add_task(plain(job["id"]), total=100.0, figures="")
                 self._tasks[job["id"]] = task
             self._bar.update(
-                task, completed=float(job.get("percentageCompleted") or 0), figures=line
+                task, completed=float(job.get("percentageCompleted") or 0), figures=plain(line)
             )
         elif self._last.get(job["id"]) != line:
-            print(f"{job['id']}: {line}", file=sys.stderr, flush=True)
+            print(plain(f"{job['id']}: {line}"), file=sys.stderr, flush=True)
         self._last[job["id"]] = line
 
     def close(self) -> None:

@@ -46,14 +46,7 @@ NO_SECRET_SOURCE = "give the secret fields with -f FILE (or -f - for stdin)"
 
 def _secret_fields(credential_type: str, source: str | None) -> dict[str, Any]:
     if source is not None:
-        text = read_secret_file(source)
-        try:
-            import yaml
-
-            document = yaml.safe_load(text)
-        except Exception as exc:
-            problem = " ".join(str(exc).split())
-            raise UsageError(f"{source_name(source)} is not JSON or YAML: {problem}") from None
+        document = parse_secret_document(read_secret_file(source), source_name(source))
         if not isinstance(document, dict):
             raise UsageError("the secret file must hold one object of the credential's fields")
         return document
@@ -62,6 +55,29 @@ def _secret_fields(credential_type: str, source: str | None) -> dict[str, Any]:
         value = prompt_secret(field, hidden=secret, otherwise=NO_SECRET_SOURCE)
         fields[field] = json.loads(value) if field == "gcpKey" else value
     return fields
+
+
+def parse_secret_document(text: str, name: str) -> Any:
+    """The JSON (tried first: JSON with a tab is no YAML) or YAML document of a secret file.
+
+    A parse error names the line and column only: the parsers' messages quote the offending
+    line, which holds a secret.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        json_error = exc
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if text.lstrip().startswith(("{", "[")) or mark is None:
+            line, column = json_error.lineno, json_error.colno
+        else:
+            line, column = mark.line + 1, mark.column + 1
+    raise UsageError(f"{name} is not JSON or YAML (line {line}, column {column})")
 
 
 @app.command("create", epilog="Example: scorecast credentials create db --type basic")

@@ -17,6 +17,7 @@ from scorecast_client.cli._common import (
     QuietOption,
     UsageError,
     connect,
+    echo,
     handle_errors,
     print_fields,
     print_ids,
@@ -88,7 +89,7 @@ def _print_one(definition: DefinitionData, json_output: bool, quiet: bool) -> No
     if json_output:
         print_json(definition)
     elif quiet:
-        typer.echo(definition["id"])
+        echo(definition["id"])
     else:
         spec = definition["batchPredictionJob"]
         print_fields(
@@ -201,7 +202,7 @@ def _switch(definition_id: str, enabled: bool, profile: str | None, json_output:
         print_json(definition)
     else:
         state = "enabled" if definition["enabled"] else "disabled"
-        typer.echo(f"definition {definition['id']} ({definition['name']}) is {state}")
+        echo(f"definition {definition['id']} ({definition['name']}) is {state}")
 
 
 @app.command("enable", epilog="Example: scorecast definitions enable 65f0c0ffee00")
@@ -289,9 +290,9 @@ def preview(
     if json_output:
         print_json(shown)
         return
-    typer.echo(shown["description"])
+    echo(shown["description"])
     for warning in shown["warnings"]:
-        typer.echo(f"warning: {warning}")
+        echo(f"warning: {warning}")
     rows = [(f["utc"][:19].replace("T", " "), f["local"], f["dst"] or "") for f in shown["fires"]]
     print_table(("UTC", f"LOCAL ({shown['timezone'] or 'UTC'})", "DST"), rows)
 
@@ -345,7 +346,7 @@ def backfill(
 
             def report(current: BackfillData) -> None:
                 if show:
-                    typer.echo(_progress_text(current), err=True)
+                    echo(_progress_text(current), err=True)
 
             made = client.backfills.wait(definition_id, made["id"], on_progress=report)
     print_one(

@@ -13,20 +13,23 @@ import typer
 from scorecast_client._exceptions import JobFailed, WaitTimeout
 from scorecast_client._jobs import Job
 from scorecast_client._models import JobData
-from scorecast_client._polling import POLL_INTERVAL
+from scorecast_client._polling import POLL_INTERVAL, Deadline
 from scorecast_client.cli._common import (
     EXIT_FAILED,
     JsonOption,
     ProfileOption,
     QuietOption,
     connect,
+    echo,
     exit_with,
+    finite,
     handle_errors,
     print_fields,
     print_ids,
     print_json,
     print_table,
     short_time,
+    writable_output,
 )
 from scorecast_client.cli._progress import ProgressDisplay, describe
 
@@ -144,7 +147,11 @@ def watch(
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", metavar="TIMEOUT", min=0.0, help="give up after this many seconds"
+            "--timeout",
+            metavar="TIMEOUT",
+            min=0.0,
+            callback=finite,
+            help="give up after this many seconds",
         ),
     ] = None,
     profile: ProfileOption = None,
@@ -152,26 +159,26 @@ def watch(
     quiet: QuietOption = False,
 ) -> None:
     """Live progress until every job ends; exit 1 if one did not complete."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = Deadline(timeout)
     with connect(profile) as client, ProgressDisplay(enabled=not quiet) as progress:
-        jobs = [client.jobs.get(job_id) for job_id in dict.fromkeys(job_ids)]
+        jobs = [client.jobs._poll(job_id, deadline) for job_id in dict.fromkeys(job_ids)]
         while True:
             for job in jobs:
                 progress.update(job.data)
             running = [job for job in jobs if not job.done]
             if not running:
                 break
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline.passed():
                 raise WaitTimeout(f"{len(running)} job(s) still running after {timeout:g} s")
             time.sleep(POLL_INTERVAL)  # one request per job and second at most
             for job in running:
-                job.refresh()
+                job.data = client.jobs._poll(job.id, deadline).data  # ends by the deadline too
     failed = [job for job in jobs if job.status != "COMPLETED"]
     if json_output:
         print_json([job.data for job in jobs])
     elif not quiet:
         for job in jobs:
-            typer.echo(f"{job.id}: {job.status}: {job.data['statusDetails']}", err=True)
+            echo(f"{job.id}: {job.status}: {job.data['statusDetails']}", err=True)
     if failed:
         if len(jobs) == 1:
             exit_with(_fail(failed[0]))
@@ -180,7 +187,7 @@ def watch(
 
 
 def _fail(job: Job) -> int:
-    typer.echo(f"error: {JobFailed(job.data).message}", err=True)
+    echo(f"error: {JobFailed(job.data).message}", err=True)
     return EXIT_FAILED
 
 
@@ -204,7 +211,7 @@ def logs(
         while True:
             lines = job.logs
             for line in lines[shown:]:
-                typer.echo(line)
+                echo(line)
             sys.stdout.flush()
             shown = len(lines)
             if not follow or job.done:
@@ -227,9 +234,9 @@ def abort(
     if json_output:
         print_json(job.data)
     elif quiet:
-        typer.echo(job.id)
+        echo(job.id)
     else:
-        typer.echo(f"job {job.id}: {job.status}: {job.data['statusDetails']}")
+        echo(f"job {job.id}: {job.status}: {job.data['statusDetails']}")
 
 
 @app.command("download", epilog="Example: scorecast jobs download 65f0c0ffee00 -o scored.csv")
@@ -244,6 +251,8 @@ def download(
     quiet: QuietOption = False,
 ) -> None:
     """Download a job's result (a localFile output), also while it runs."""
+    if output != "-":
+        writable_output(output)
     with connect(profile) as client:
         if output == "-":
             size = client.jobs.download(job_id, sys.stdout.buffer)

@@ -15,8 +15,10 @@ from scorecast_client.cli._common import (
     QuietOption,
     UsageError,
     connect,
+    finite,
     handle_errors,
     print_json,
+    writable_output,
 )
 from scorecast_client.cli._progress import ProgressDisplay
 
@@ -64,12 +66,19 @@ def score(
             metavar="THRESHOLD",
             min=0.0,
             max=1.0,
+            callback=finite,
             help="binary: the positive-class threshold",
         ),
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", metavar="TIMEOUT", min=0.0, help="seconds to wait for the job"),
+        typer.Option(
+            "--timeout",
+            metavar="TIMEOUT",
+            min=0.0,
+            callback=finite,
+            help="seconds to wait for the job",
+        ),
     ] = None,
     profile: ProfileOption = None,
     json_output: JsonOption = False,
@@ -83,8 +92,10 @@ def score(
     if json_output and output == "-":
         raise UsageError("--json prints the job on stdout: give the scores a file with -o")
     source: Path | IO[bytes] = sys.stdin.buffer if input_path == "-" else Path(input_path)
-    if isinstance(source, Path) and not source.is_file():
+    if isinstance(source, Path) and not (source.is_file() or source.is_fifo()):
         raise UsageError(f"INPUT {input_path} is not a file")
+    if output != "-":
+        writable_output(output)
     destination: Path | IO[bytes] = sys.stdout.buffer if output == "-" else Path(output)
     options: dict[str, Any] = {}
     if passthrough_all:
