@@ -94,3 +94,49 @@ def test_the_same_field_error_at_submit_definitions_and_the_worker(
         job_id = job.id
     ledger = StoreLedger(settings, engine, Claim(job_id, 1, "worker", retried=False))
     assert _errors(ledger.plan) == expected
+
+
+@pytest.mark.parametrize(
+    "credential", [None, {}, {"awsAccessKeyId": "AKIAUSER", "awsSecretAccessKey": "s"}]
+)
+def test_the_servers_identity_and_a_custom_endpoint_are_refused_at_submit(
+    engine: Engine, settings: Settings, credential: dict[str, str] | None
+) -> None:
+    """An organization allowed the server's own cloud identity cannot aim it at a custom
+    ``endpointUrl`` (its signature would carry the server's access key id there): without a
+    credential with keys it is a 422 naming endpointUrl; with one it is accepted."""
+    from dataclasses import replace
+
+    from scorecast.service import credentials
+    from scorecast.service.secrets import SecretBox
+
+    org_id, user_id = org_and_user(engine, name=f"org-{utcnow().timestamp()}")
+    deployment_id = add_deployment(engine, org_id, user_id)
+    caller = Caller(org_id, user_id, "admin")
+    app = replace(settings, ambient_cloud_identity_orgs=("*",), allow_private_endpoints=True)
+    s3: dict[str, Any] = {
+        "type": "s3",
+        "url": "s3://bucket/in.csv",
+        "endpointUrl": "http://127.0.0.1:9000",
+    }
+    if credential is not None:
+        with session_scope(engine) as session:
+            box = SecretBox.from_settings(app)
+            body = {"name": "c", "credentialType": "s3", **credential}
+            stored = credentials.create_credential(session, caller, box, body)
+            s3["credentialId"] = stored.id
+    spec = {
+        "deploymentId": deployment_id,
+        "intakeSettings": s3,
+        "outputSettings": {"type": "localFile"},
+    }
+    with session_scope(engine) as session:
+        if credential:
+            jobs.validate_job_spec(session, caller, spec, app_settings=app)
+            return
+        errors = _errors(lambda: jobs.validate_job_spec(session, caller, spec, app_settings=app))
+        assert list(errors) == ["intakeSettings"]
+        assert "endpointUrl" in errors["intakeSettings"]
+    with session_scope(engine) as session:  # without the server's identity: anonymous, fine
+        anonymous = replace(app, ambient_cloud_identity_orgs=())
+        jobs.validate_job_spec(session, caller, spec, app_settings=anonymous)

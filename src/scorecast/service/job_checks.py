@@ -4,7 +4,11 @@
 - the intake and output settings pass their connector's validator (unsupported types → 422);
 - every id the settings reference (credentials, data stores, datasets) exists in the
   organization (422 naming e.g. ``intakeSettings.credentialId``);
-- the scoring options suit the deployment's model (``scorecast.domain.scoring_options``).
+- the scoring options suit the deployment's model (``scorecast.domain.scoring_options``);
+- an ``s3`` side with an ``endpointUrl`` and no credential, in an organization that may use
+  the server's own cloud identity, is refused naming ``endpointUrl``: that identity's
+  signature would carry the server's access key id and session token to the endpoint (the
+  connector refuses it again when the job starts, ``connectors/s3.py``).
 
 Each outside check goes through one function here, so the rest of the service never imports
 the connectors or the scoring options directly.
@@ -28,8 +32,15 @@ from scorecast.domain.adapter_settings import DatasetIntake
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
 from scorecast.domain.scoring_options import ScoringOptions, check_against_model
-from scorecast.errors import InvalidInput
-from scorecast.store.models import Credential, Dataset, DatasetVersion, DataStore, Deployment
+from scorecast.errors import InvalidInput, ScorecastError
+from scorecast.store.models import (
+    Credential,
+    Dataset,
+    DatasetVersion,
+    DataStore,
+    Deployment,
+    Organization,
+)
 from scorecast.store.org_scope import exists_in_org, in_org
 
 #: Keys of adapter settings that name a stored credential.
@@ -81,6 +92,43 @@ def check_references(session: Session, org_id: str, spec: JobSpec | Mapping[str,
             errors[side] = problems
     if errors:
         raise InvalidInput(_summary(errors), errors)
+
+
+def check_ambient_endpoints(
+    session: Session, org_id: str, spec: JobSpec, app: Settings | None = None
+) -> None:
+    """Refuse an ``s3`` side that would send the server's own cloud identity to a custom
+    ``endpointUrl`` (see the module docstring)."""
+    app = app or Settings.from_env()
+    organization = session.get(Organization, org_id)
+    if not app.may_use_ambient_identity(organization.name if organization else None):
+        return
+    errors: dict[str, Any] = {}
+    for side, settings in (
+        ("intakeSettings", spec.intake.to_wire()),
+        ("outputSettings", spec.output.to_wire()),
+    ):
+        if settings.get("type") != "s3" or not settings.get("endpointUrl"):
+            continue
+        credential_id = settings.get("credentialId")
+        if credential_id is None or not _has_keys(session, org_id, str(credential_id), app):
+            errors[side] = {
+                "endpointUrl": "needs a credential with keys: the server's own AWS identity is "
+                "used only with AWS's own endpoints"
+            }
+    if errors:
+        raise InvalidInput(_summary(errors), errors)
+
+
+def _has_keys(session: Session, org_id: str, credential_id: str, app: Settings) -> bool:
+    """Whether the organization's credential holds an access key (one without keys stands for
+    the server's own identity); a missing one is ``check_references``' to report."""
+    from scorecast.service.credentials import reveal
+
+    try:
+        return bool(reveal(session, org_id, credential_id, app).get("awsAccessKeyId"))
+    except ScorecastError:
+        return True
 
 
 def _credential_problem(

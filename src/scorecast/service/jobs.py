@@ -88,6 +88,7 @@ def validate_job_spec(
     deployment = job_checks.deployment_of(session, caller.org_id, spec.deployment_id)
     job_checks.check_references(session, caller.org_id, spec)
     job_checks.validate_adapters(spec, app_settings)
+    job_checks.check_ambient_endpoints(session, caller.org_id, spec, app_settings)
     header = job_checks.known_header(session, caller.org_id, spec)
     job_checks.check_scoring_options(spec, deployment, header)
     return spec
