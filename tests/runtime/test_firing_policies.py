@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rows import EVERY_MINUTE, add_definition, add_deployment, org_and_user
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 
 from scorecast.domain.definition_policies import OverlapPolicy
 from scorecast.domain.run_policies import REPLACED, TIMED_OUT
@@ -28,6 +28,7 @@ from scorecast.store.models import (
     NotificationPolicy,
     ScheduleFire,
 )
+from scorecast.store.types import new_id
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 EVERY_TEN = {**EVERY_MINUTE, "minute": [0, 10, 20, 30, 40, 50]}
@@ -140,6 +141,29 @@ def test_overlap_queue_keeps_one_run_waiting_behind_the_slow_one(engine: Engine)
     queued = jobs(engine, definition_id)[1]
     assert queued.after_previous and queued.status == "INITIALIZING"
     assert claim(engine, T0 + timedelta(minutes=3, seconds=2)) is None  # it waits its turn
+    finish(engine, slow)
+    assert claim(engine, T0 + timedelta(minutes=3, seconds=3)) == queued.id
+
+
+def test_a_queued_run_does_not_wait_for_a_backfills_jobs(engine: Engine) -> None:
+    """A backfill's jobs are bounded by its own maxConcurrent: they never hold back a live run
+    queued behind the definition's previous live run."""
+    definition_id, slow = slow_run(engine, OverlapPolicy.QUEUE)
+    queued = jobs(engine, definition_id)[1]
+    with session_scope(engine) as session:
+        row = session.get(Job, slow)
+        assert row is not None
+        generated = {"intake_type", "output_type"}
+        columns = {
+            attr.key: getattr(row, attr.key)
+            for attr in inspect(Job).column_attrs
+            if attr.key not in generated
+        }
+        for status in ("RUNNING", "INITIALIZING"):
+            # the waiting one is not claimable itself yet
+            later = T0 + timedelta(days=1)
+            fields = {"id": new_id(), "source": "backfill", "status": status, "not_before": later}
+            session.add(Job(**{**columns, **fields}))
     finish(engine, slow)
     assert claim(engine, T0 + timedelta(minutes=3, seconds=3)) == queued.id
 

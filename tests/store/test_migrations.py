@@ -6,13 +6,13 @@ import re
 import subprocess
 import sys
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, inspect, text
+from sqlalchemy import Column, Engine, inspect, select, text
 
 from scorecast.service import accounts
 from scorecast.store.db import (
@@ -22,7 +22,7 @@ from scorecast.store.db import (
     migrate,
     session_scope,
 )
-from scorecast.store.models import Base, Dataset
+from scorecast.store.models import Backfill, BackfillFire, Base, Dataset, Job, JobDefinition
 from tallies import downgrade
 
 
@@ -180,6 +180,89 @@ def test_the_dataset_categories_migration_keeps_what_existing_datasets_reported(
         downgrade(empty_url, "0022_job_released_attempts")
         columns = {column["name"] for column in inspect(engine).get_columns("datasets")}
         assert "categories" not in columns
+    finally:
+        engine.dispose()
+    migrate(empty_url)
+    assert _differences(empty_url) == []
+
+
+def test_the_backfill_job_status_migration_records_the_outcomes_of_ended_jobs(
+    empty_url: str,
+) -> None:
+    """``0024_backfill_job_status``: a released backfill time stored before it gets its ended
+    job's status; one whose job was pruned already gets ``COMPLETED`` (it was reported done);
+    one whose job runs, and an unreleased one, none. The downgrade drops the column and its
+    index; upgrading again gives the models' schema."""
+    migrate(empty_url, "0023_dataset_categories")
+    engine = create_engine_for(empty_url)
+    now = datetime.now(UTC)
+    try:
+        with session_scope(engine) as session:
+            organization = accounts.ensure_organization(session, "older")
+            user = accounts.ensure_user(session, organization, "older-user")
+            definition = JobDefinition(
+                org_id=organization.id,
+                name="nightly",
+                deployment_id="0" * 24,
+                job_spec={"deploymentId": "0" * 24},
+                created_by=user.id,
+                updated_by=user.id,
+            )
+            session.add(definition)
+            session.flush()
+            backfill = Backfill(
+                org_id=organization.id,
+                definition_id=definition.id,
+                start_time=now,
+                end_time=now,
+                max_concurrent=1,
+                created_by=user.id,
+            )
+            session.add(backfill)
+            for job_id, status in (("a" * 24, "FAILED"), ("b" * 24, "RUNNING")):
+                session.add(
+                    Job(
+                        id=job_id,
+                        org_id=organization.id,
+                        deployment_id="0" * 24,
+                        spec={"deploymentId": "0" * 24},
+                        source="backfill",
+                        status=status,
+                        created_by=user.id,
+                    )
+                )
+            session.flush()
+            for hour, state, job_id in (
+                (1, "released", "a" * 24),
+                (2, "released", "b" * 24),
+                (3, "released", "c" * 24),  # pruned
+                (4, "planned", None),
+            ):
+                session.execute(
+                    text(
+                        "INSERT INTO backfill_fires (backfill_id, scheduled_time, state, job_id) "
+                        "VALUES (:backfill, :moment, :state, :job)"
+                    ),
+                    {
+                        "backfill": backfill.id,
+                        "moment": now + timedelta(hours=hour),
+                        "state": state,
+                        "job": job_id,
+                    },
+                )
+            backfill_id = backfill.id
+        migrate(empty_url)
+        with session_scope(engine) as session:
+            recorded = session.scalars(
+                select(BackfillFire.job_status)
+                .where(BackfillFire.backfill_id == backfill_id)
+                .order_by(BackfillFire.scheduled_time)
+            ).all()
+        assert recorded == ["FAILED", None, "COMPLETED", None]
+        downgrade(empty_url, "0023_dataset_categories")
+        columns = {column["name"] for column in inspect(engine).get_columns("backfill_fires")}
+        assert "job_status" not in columns
+        assert "ix_backfill_fires_unrecorded" not in _index_definitions(engine)
     finally:
         engine.dispose()
     migrate(empty_url)

@@ -14,8 +14,14 @@ Contracts:
   savepoint; the fire rows' unique key (definition, scheduled time) makes a time that a
   scheduler or another backfill fired first a skipped one, never a second job.
 - ``backfill_times``: a page of a backfill's fire times with their state and job.
+- ``progress_of``: a released time counts by its job's status, its final one as recorded on
+  the time's own row once the job ended (``backfill_release.record_outcomes``), so a job that
+  retention pruned keeps its outcome; a pruned job whose outcome was never recorded counts as
+  ``failed`` (nothing vouches for it).
 - ``cancel_backfill``: the planned times become ``cancelled`` and the jobs still waiting are
-  aborted; jobs already running finish (their output is complete or absent, never half).
+  aborted, their fire rows deleted (those times never ran: a later backfill of the range runs
+  them); jobs already running finish (their output is complete or absent, never half). See
+  ``backfill_release.cancel``.
 - Everything is in the caller's organization: another organization's definition or backfill is
   answered as unknown (404). Functions flush, never commit.
 """
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from scorecast.config import Settings
@@ -228,11 +234,12 @@ def progress_of(session: Session, backfills: list[Backfill]) -> dict[str, Progre
     result = {backfill.id: Progress() for backfill in backfills}
     if not result:
         return result
+    job_status = _job_status()
     rows = session.execute(
-        select(BackfillFire.backfill_id, BackfillFire.state, Job.status, func.count())
+        select(BackfillFire.backfill_id, BackfillFire.state, job_status, func.count())
         .outerjoin(Job, Job.id == BackfillFire.job_id)
         .where(BackfillFire.backfill_id.in_(list(result)))
-        .group_by(BackfillFire.backfill_id, BackfillFire.state, Job.status)
+        .group_by(BackfillFire.backfill_id, BackfillFire.state, job_status)
     ).all()
     for backfill_id, state, status, count in rows:
         progress = result[backfill_id]
@@ -254,7 +261,7 @@ def backfill_times(
     """One page of the caller's backfill's fire times, oldest first, and how many there are."""
     backfill = get_backfill(session, caller, definition_id, backfill_id)
     rows = session.execute(
-        select(BackfillFire, Job.status)
+        select(BackfillFire, _job_status())
         .outerjoin(Job, Job.id == BackfillFire.job_id)
         .where(BackfillFire.backfill_id == backfill.id)
         .order_by(BackfillFire.scheduled_time)
@@ -281,21 +288,8 @@ def cancel_backfill(
         )
     if backfill.status == "cancelled":
         return backfill
-    backfill.status, backfill.finished = "cancelled", now
-    session.execute(
-        update(BackfillFire)
-        .where(BackfillFire.backfill_id == backfill.id, BackfillFire.state == "planned")
-        .values(state="cancelled", reason=f"the backfill was cancelled by {caller.username}")
-        .execution_options(synchronize_session=False)
-    )
-    waiting = session.scalars(
-        select(Job.id)
-        .join(BackfillFire, BackfillFire.job_id == Job.id)
-        .where(BackfillFire.backfill_id == backfill.id, Job.status == "INITIALIZING")
-    ).all()
-    for job_id in waiting:
-        jobs.abort_job(session, caller, job_id)
-    session.flush()
+    reason = f"the backfill was cancelled by {caller.username}"
+    backfill_release.cancel(session, caller, backfill, now, reason)
     return backfill
 
 
@@ -310,12 +304,17 @@ def _check_request(request: BackfillRequest, now: datetime) -> None:
         raise InvalidInput.at("maxConcurrent", f"must be an integer from 1 to {MAX_CONCURRENT}")
 
 
+def _job_status() -> ColumnElement[str | None]:
+    """A released time's job status: the final one recorded on its row, else the job's own."""
+    return func.coalesce(BackfillFire.job_status, Job.status)
+
+
 def _progress_key(state: str, status: str | None) -> str:
     if state != "released":
         return {"failed": "failed"}.get(state, state)
     return {
         "INITIALIZING": "waiting",
         "RUNNING": "running",
-        "FAILED": "failed",
+        "COMPLETED": "done",
         "ABORTED": "aborted",
-    }.get(status or "", "done")  # COMPLETED, or a job pruned since
+    }.get(status or "", "failed")  # FAILED, or a job pruned before its outcome was recorded

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session, aliased
 from scorecast.domain.job_claim import Claim, ProgressUpdate
 from scorecast.service import run_outcomes
 from scorecast.service.job_events import emit_job_end
+from scorecast.service.jobs import BACKFILL_SOURCE
 from scorecast.store.models import Job, JobDefinition, JobLog
 
 #: A job whose worker died this many times is failed rather than retried again.
@@ -69,6 +70,7 @@ def _not_behind_an_active_run() -> ColumnElement[bool]:
     ahead = exists().where(
         other.definition_id == Job.definition_id,
         other.id != Job.id,
+        other.source != BACKFILL_SOURCE,  # bounded by the backfill's own maxConcurrent
         or_(
             other.status == "RUNNING",
             and_(

@@ -37,6 +37,7 @@ from scorecast.domain.job_spec import merge_job_spec
 from scorecast.domain.schedule import next_fire_after, parse_schedule
 from scorecast.domain.schedule.firing_plan import jittered
 from scorecast.errors import Conflict, InvalidInput
+from scorecast.service.backfill_release import cancel_definition_backfills
 from scorecast.service.caller import Caller
 from scorecast.service.job_views import UserRef, user_refs
 from scorecast.service.jobs import validate_job_spec
@@ -211,11 +212,13 @@ def update_definition(
 
 def delete_definition(session: Session, caller: Caller, definition_id: str) -> None:
     """Delete the caller's definition; its future runs stop (a retry waiting for its time or a
-    worker ends ``ABORTED``), a running job finishes."""
+    worker ends ``ABORTED``; its running backfills are cancelled, their waiting jobs
+    ``ABORTED``), a running job finishes."""
     definition = get_definition(session, caller, definition_id)
-    cancel_waiting_retries(
-        session, definition, utcnow(), f"the definition was deleted by {caller.username}"
-    )
+    now = utcnow()
+    reason = f"the definition was deleted by {caller.username}"
+    cancel_waiting_retries(session, definition, now, reason)
+    cancel_definition_backfills(session, caller, definition.id, now, reason)
     session.delete(definition)
     session.flush()
 

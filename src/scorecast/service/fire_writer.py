@@ -40,6 +40,7 @@ from scorecast.service.due_batch import DueGroup
 from scorecast.service.events import emit
 from scorecast.service.fire_reasons import Outage
 from scorecast.service.job_events import emit_job_end
+from scorecast.service.jobs import BACKFILL_SOURCE
 from scorecast.service.thread_turns import give_way
 from scorecast.store.id_lists import among, id_array
 from scorecast.store.models import (
@@ -483,10 +484,17 @@ def _values_key(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 def _active_runs(session: Session, definition_ids: list[str]) -> dict[str, list[ActiveRun]]:
+    """Each definition's live runs that wait or run, oldest first: what its overlap policy
+    decides against. A backfill's jobs are not among them (its ``maxConcurrent`` bounds them):
+    they neither skip, queue nor get cancelled by the scheduler's fires."""
     active: dict[str, list[ActiveRun]] = defaultdict(list)
     query: Executable = (
         select(Job.id, Job.definition_id, Job.status)
-        .where(among(session, Job.definition_id, definition_ids), Job.status.in_(ACTIVE_STATUSES))
+        .where(
+            among(session, Job.definition_id, definition_ids),
+            Job.status.in_(ACTIVE_STATUSES),
+            Job.source != BACKFILL_SOURCE,
+        )
         .order_by(Job.created, Job.id)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -508,7 +516,11 @@ def _active_runs_by_definition(definition_ids: list[str]) -> Executable:
     wanted = func.unnest(ids).table_valued("id").render_derived(name="wanted")
     runs = (
         select(Job.id, Job.definition_id, Job.status, Job.created)
-        .where(Job.definition_id == wanted.c.id, Job.status.in_(ACTIVE_STATUSES))
+        .where(
+            Job.definition_id == wanted.c.id,
+            Job.status.in_(ACTIVE_STATUSES),
+            Job.source != BACKFILL_SOURCE,
+        )
         .offset(0)
         .lateral("runs")
     )

@@ -45,6 +45,9 @@ from scorecast.store.types import new_id, utcnow
 #: ``source`` values: submitted through the API, run once from a definition, fired by the
 #: scheduler, run by a backfill of the definition's schedule.
 SOURCES: Final = ("api", "manual", "scheduled", "backfill")
+#: the source of a backfill's jobs: bounded by the backfill's own ``maxConcurrent``, they are
+#: not among the live runs that a definition's overlap policy weighs (``fire_writer``, ``claims``)
+BACKFILL_SOURCE: Final = "backfill"
 ORDERINGS: Final = {"created": True, "-created": False}
 
 

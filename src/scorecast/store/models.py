@@ -589,13 +589,19 @@ class Backfill(Base):
 class BackfillFire(Base):
     """One fire time of a backfill. ``state``: ``planned`` (no job yet), ``released`` (its job is
     ``job_id``), ``skipped`` (left alone, ``reason``), ``failed`` (no job could be created,
-    ``reason``), ``cancelled`` (the backfill was cancelled before its release)."""
+    ``reason``), ``cancelled`` (the backfill was cancelled before its release).
+
+    ``job_status``: the final status of a released time's job, recorded once the job ended
+    (``service.backfill_release.record_outcomes``), so that the outcome outlives the job's row
+    (retention prunes it); null while the job waits or runs."""
 
     __tablename__ = "backfill_fires"
     __table_args__ = (
         UniqueConstraint("backfill_id", "scheduled_time"),
         Index("ix_backfill_fires_release", "backfill_id", "state", "scheduled_time"),
         Index("ix_backfill_fires_job_id", "job_id"),
+        # the released times whose outcome is not recorded yet: the jobs in flight
+        Index("ix_backfill_fires_unrecorded", "state", "job_status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -604,6 +610,7 @@ class BackfillFire(Base):
     state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(_ID)
+    job_status: Mapped[str | None] = mapped_column(String(20))
 
 
 class SchedulerHeartbeat(Base):

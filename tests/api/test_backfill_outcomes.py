@@ -1,0 +1,182 @@
+"""What a backfill's times end as, on both stores: a job's outcome outlives its row (retention
+prunes it), a cancel leaves the times whose job never ran free for a later backfill, and
+deleting the definition aborts the backfill's waiting jobs.
+
+Jobs are ended by writing their status (no worker runs here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures)
+    Api,
+    api_a_fixture,
+    deployment_a_fixture,
+)
+from sqlalchemy import select, update
+
+from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
+from scorecast.config import RetentionSettings
+from scorecast.runtime import retention_sweep
+from scorecast.runtime.backfill_pump import BackfillPump
+from scorecast.store.db import session_scope
+from scorecast.store.models import BackfillFire, Job, ScheduleFire
+from scorecast.store.types import utcnow
+
+DAILY_0300 = {"minute": [0], "hour": [3], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
+FOUR_DAYS = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-05T00:00:00Z"}
+
+
+@pytest.fixture
+def pump(live_server: Any) -> Iterator[BackfillPump]:
+    """A pump whose rounds the test runs (its thread is not started)."""
+    yield BackfillPump(live_server.engine, live_server.settings)
+
+
+def _definition(api: Api, deployment: str, root: Path, **policies: Any) -> str:
+    body: dict[str, Any] = {
+        "deploymentId": deployment,
+        "intakeSettings": {"type": "filesystem", "url": (root / "in.csv").as_uri()},
+        "outputSettings": {
+            "type": "filesystem",
+            "url": root.as_uri() + "/out-{scheduled_time}.csv",
+        },
+        "enabled": False,
+        "schedule": DAILY_0300,
+        **policies,
+    }
+    answer = api.post("batchPredictionJobDefinitions/", json=body)
+    assert answer.status_code == 202, answer.text
+    definition_id: str = answer.json()["id"]
+    return definition_id
+
+
+def _statuses(live_server: Any, definition_id: str) -> list[str]:
+    with session_scope(live_server.engine) as session:
+        return list(
+            session.scalars(
+                select(Job.status)
+                .where(Job.definition_id == definition_id)
+                .order_by(Job.scheduled_time, Job.created)
+            ).all()
+        )
+
+
+def test_a_pruned_job_keeps_its_outcome_in_the_progress(
+    api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
+) -> None:
+    """Failed jobs that retention then prunes stay ``failed`` (they used to count as done)."""
+    root = live_server.settings.file_roots[0]
+    retention = {"maxJobs": 1, "maxAgeDays": None, "keepLastSuccessful": True}
+    definition_id = _definition(api_a, deployment_a, root, retention=retention)
+    path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
+    backfill = api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 4}).json()
+    finished = utcnow() - timedelta(minutes=1)
+    with session_scope(live_server.engine) as session:  # three fail, one completes
+        jobs = session.scalars(
+            select(Job).where(Job.definition_id == definition_id).order_by(Job.scheduled_time)
+        ).all()
+        for number, job in enumerate(jobs):
+            job.status = "COMPLETED" if number == 0 else "FAILED"
+            job.queued, job.finished = False, finished
+    pump.round()  # records the outcomes
+    settings = dataclasses.replace(
+        live_server.settings,
+        retention=RetentionSettings(max_jobs=None, max_age_days=None, prune_after_days=0),
+    )
+    swept = retention_sweep.sweep(settings, live_server.engine)
+    assert len(swept.rows_pruned) == 2  # the two older failed ones; the newest and the
+    assert len(_statuses(live_server, definition_id)) == 2  # last completed stay
+    pump.round()
+    done = api_a.get(f"{path}{backfill['id']}/").json()
+    assert done["status"] == "completed"
+    assert (done["progress"]["done"], done["progress"]["failed"]) == (1, 3)
+    with session_scope(live_server.engine) as session:
+        recorded = session.scalars(
+            select(BackfillFire.job_status)
+            .where(BackfillFire.backfill_id == backfill["id"])
+            .order_by(BackfillFire.scheduled_time)
+        ).all()
+    assert recorded == ["COMPLETED", "FAILED", "FAILED", "FAILED"]
+
+
+def test_times_whose_job_a_cancel_aborted_run_in_a_later_backfill(
+    api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
+) -> None:
+    """The cancel aborts the waiting jobs and drops their fire rows: those times never ran, so
+    the same range again (without rerun) runs all four times (the aborted ones were skipped as
+    "already has a fire")."""
+    root = live_server.settings.file_roots[0]
+    definition_id = _definition(api_a, deployment_a, root)
+    path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
+    first = api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 2}).json()
+    cancelled = api_a.delete(f"{path}{first['id']}/").json()
+    assert (cancelled["progress"]["aborted"], cancelled["progress"]["cancelled"]) == (2, 2)
+    fires = api_a.get(f"batchPredictionJobDefinitions/{definition_id}/fires/").json()
+    assert fires["totalCount"] == 0
+
+    again = api_a.post(path, json=FOUR_DAYS).json()
+    assert again["progress"]["skipped"] == 0 and again["progress"]["total"] == 4
+    for _ in range(5):
+        with session_scope(live_server.engine) as session:
+            session.execute(
+                update(Job)
+                .where(Job.definition_id == definition_id, Job.status == "INITIALIZING")
+                .values(status="COMPLETED", queued=False)
+            )
+        pump.round()
+    done = api_a.get(f"{path}{again['id']}/").json()
+    assert done["status"] == "completed" and done["progress"]["done"] == 4
+    assert _statuses(live_server, definition_id).count("COMPLETED") == 4
+
+
+def test_a_rerun_cancel_keeps_the_fire_row_it_took_over(
+    api_a: Api, deployment_a: str, live_server: Any
+) -> None:
+    """A time that had run before keeps its fire row when a rerun's job for it is aborted by a
+    cancel: it did run once."""
+    root = live_server.settings.file_roots[0]
+    definition_id = _definition(api_a, deployment_a, root)
+    path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
+    one_day = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+    api_a.post(path, json=one_day)
+    with session_scope(live_server.engine) as session:
+        session.execute(
+            update(Job).where(Job.definition_id == definition_id).values(status="COMPLETED")
+        )
+    rerun = api_a.post(path, json={**one_day, "rerun": True}).json()
+    assert rerun["progress"]["waiting"] == 1
+    api_a.delete(f"{path}{rerun['id']}/")
+    with session_scope(live_server.engine) as session:
+        kept = session.scalars(
+            select(ScheduleFire.reason).where(ScheduleFire.definition_id == definition_id)
+        ).all()
+    assert len(kept) == 1 and kept[0] is not None and kept[0].startswith("rerun by backfill")
+
+
+def test_deleting_the_definition_aborts_its_backfills_waiting_jobs(
+    api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
+) -> None:
+    """The backfill goes with its definition; its jobs still waiting end ``ABORTED`` (they
+    used to stay waiting, run later, with nothing left to cancel them); a running one
+    finishes."""
+    root = live_server.settings.file_roots[0]
+    definition_id = _definition(api_a, deployment_a, root)
+    path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
+    api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 3})
+    with session_scope(live_server.engine) as session:  # the first one is running
+        running = session.scalars(
+            select(Job).where(Job.definition_id == definition_id).order_by(Job.scheduled_time)
+        ).first()
+        assert running is not None
+        running.status = "RUNNING"
+    deleted = api_a.delete(f"batchPredictionJobDefinitions/{definition_id}/")
+    assert deleted.status_code == 204, deleted.text
+    pump.round()
+    assert _statuses(live_server, definition_id) == ["RUNNING", "ABORTED", "ABORTED"]
