@@ -205,6 +205,37 @@ def test_an_answer_dripped_slowly_is_cut_at_the_timeout(
     assert (delivery.status, errors) == ("pending", ["no answer within 1 s"])
 
 
+def test_an_smtp_greeting_dripped_slowly_is_cut_at_the_timeout(store_url: str) -> None:
+    """A greeting of ever more ``220-`` lines, each well within the timeout: the attempt is
+    cut at the timeout all the same (the connection is watched before the greeting is read)."""
+    from urllib.parse import urlsplit
+
+    from scorecast.runtime.notification_transport import send_email
+    from scorecast.service.notification_deliveries import DeliveryTask
+
+    cut = threading.Event()
+
+    def drip(connection: socket.socket) -> None:
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < WAIT_SECONDS:
+                connection.sendall(b"220-slow\r\n")
+                time.sleep(0.2)
+        except OSError:
+            cut.set()
+            raise
+
+    task = DeliveryTask(
+        "d1", 1, "me", "Email", {"event": "jobFailed"}, None, (), None, True, ("ops@example.com",)
+    )
+    with raw_receiver(drip) as url:
+        port = urlsplit(url).port
+        assert port is not None
+        outcome = send_email(task, Smtp(host="127.0.0.1", port=port), 1.0)
+        assert cut.wait(WAIT_SECONDS)
+    assert outcome.error is not None and "took more than 1 s" in outcome.error
+
+
 def test_only_the_start_of_a_long_answer_is_read(engine: Engine, notify_settings: Settings) -> None:
     ended = threading.Event()
     sent_all: list[bool] = []

@@ -32,7 +32,7 @@ from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
@@ -311,15 +311,31 @@ def _session(
 ) -> dict[str, Any]:
     """Send ``message``; the recipients the server refused while taking it for the others."""
     assert smtp.host is not None
-    with smtplib.SMTP(timeout=timeout) as client:
+    with _WatchedSMTP(deadline, timeout=timeout) as client:
         client.connect(smtp.host, smtp.port)
-        deadline.watch(client.sock)
         if smtp.starttls:
             client.starttls(context=ssl.create_default_context())
             deadline.watch(client.sock)
         if smtp.username:
             client.login(smtp.username, smtp.password or "")
         return dict(client.send_message(message))
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` whose connection the attempt's ``Deadline`` watches from the moment it
+    is made, before the server's greeting is read (a greeting of many lines, dripped slowly,
+    would otherwise hold the attempt past its deadline)."""
+
+    def __init__(self, deadline: Deadline, *, timeout: float) -> None:
+        self._deadline = deadline
+        super().__init__(timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # ``connect`` opens its socket here (since Python 2; not in typeshed), then reads the
+        # greeting: the one place between the two
+        sock = cast(socket.socket, super()._get_socket(host, port, timeout))  # type: ignore[misc]
+        self._deadline.watch(sock)
+        return sock
 
 
 def _refused(recipients: dict[str, Any]) -> AttemptOutcome:
