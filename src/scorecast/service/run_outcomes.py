@@ -168,11 +168,17 @@ def cancel_waiting_retries(
     """End ``ABORTED`` the retries of ``definition`` not claimed yet (``why``: the definition
     was disabled or deleted), each fire ``failed``; the jobs ended."""
     waiting = session.scalars(
-        select(Job).where(
+        select(Job)
+        .where(
             Job.definition_id == definition.id,
             Job.status == "INITIALIZING",
             Job.retry_of.is_not(None),
         )
+        # PostgreSQL: a retry a worker is claiming right now is locked by its claim, which
+        # then updates this definition, whose row this transaction may hold already (a run
+        # that just ended noted its status there): waiting for it would deadlock, and that
+        # retry is claimed anyway (it runs, as a retry already running does)
+        .with_for_update(skip_locked=True)
     ).all()
     ended: list[Job] = []
     for job in waiting:
