@@ -137,6 +137,20 @@ def test_the_servers_identity_and_a_custom_endpoint_are_refused_at_submit(
         errors = _errors(lambda: jobs.validate_job_spec(session, caller, spec, app_settings=app))
         assert list(errors) == ["intakeSettings"]
         assert "endpointUrl" in errors["intakeSettings"]
+    with session_scope(engine) as session:  # AWS's own endpoints (FIPS, PrivateLink) are fine
+        for aws in (
+            "https://s3-fips.us-east-1.amazonaws.com",
+            "https://bucket.vpce-0a1b2c3d-e4f5g6h7.s3.us-east-1.vpce.amazonaws.com",
+        ):
+            on_aws = {**spec, "intakeSettings": {**s3, "endpointUrl": aws}}
+            jobs.validate_job_spec(session, caller, on_aws, app_settings=app)
+        not_aws = {**s3, "endpointUrl": "http://s3-fips.us-east-1.amazonaws.com.evil.example"}
+        errors = _errors(
+            lambda: jobs.validate_job_spec(
+                session, caller, {**spec, "intakeSettings": not_aws}, app_settings=app
+            )
+        )
+        assert "endpointUrl" in errors["intakeSettings"]
     with session_scope(engine) as session:  # without the server's identity: anonymous, fine
         anonymous = replace(app, ambient_cloud_identity_orgs=())
         jobs.validate_job_spec(session, caller, spec, app_settings=anonymous)

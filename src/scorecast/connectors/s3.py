@@ -7,8 +7,10 @@ The server's own identity (the standard AWS chain: environment, profiles, instan
 a job without a credential, or with a credential without keys, only when its organization is
 named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``; otherwise a job without a credential sends
 unsigned requests (public buckets only) and a keyless credential fails the job. The server's
-identity is never used with an ``endpointUrl``: its signature carries the access key id and
-session token to that host, so such a job fails naming ``endpointUrl`` before any request.
+identity is never used with an ``endpointUrl`` outside AWS (``is_aws_endpoint``: an https
+host under ``amazonaws.com``, such as a FIPS or PrivateLink endpoint): its signature carries
+the access key id and session token to that host, so such a job fails naming ``endpointUrl``
+before any request.
 
 botocore's HTTP layer follows no redirect, but its S3 region redirector re-sends a request
 when an answer names another region (one store made it loop 162 times); it is switched off
@@ -101,6 +103,18 @@ def _no_region_redirects(request_dict: dict[str, Any], **_: Any) -> None:
     context.setdefault("s3_redirect", {})["redirected"] = True
 
 
+def is_aws_endpoint(url: object) -> bool:
+    """Whether ``url`` is one of AWS's own endpoints: https and a host under ``amazonaws.com``
+    (or ``amazonaws.com.cn``), such as a FIPS, dual-stack or PrivateLink (VPC) endpoint; the
+    server's own identity may be sent there."""
+    try:
+        parts = urlsplit(str(url))
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    return parts.scheme == "https" and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
 class _S3:
     """A boto3 client for one location, with errors turned into ``ConnectorError``."""
 
@@ -126,11 +140,12 @@ class _S3:
                 f"{self.url}: the credential has no keys, and this organization may not use the "
                 "server's own AWS identity (SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS)"
             )
-        if endpoint and ctx.ambient_identity and not keyed:
+        if endpoint and ctx.ambient_identity and not keyed and not is_aws_endpoint(endpoint):
             # SigV4 sends the access key id and session token in clear to the endpoint
             raise ConnectorError(
                 f"{self.url}: endpointUrl: the server's own AWS identity is used only with "
-                "AWS's own endpoints; give a credential with keys for this endpoint"
+                "AWS's own endpoints (https, under amazonaws.com); give a credential with keys "
+                "for this endpoint"
             )
         if credential is None and not ctx.ambient_identity:
             from botocore import UNSIGNED

@@ -5,8 +5,8 @@
   the allowed roots, checked with ``os.path.commonpath`` as starlette's ``lookup_path`` does.
 - Schemes: each adapter names the schemes it owns; anything else is refused.
 - Object URLs (``check_object_url``: the ``url`` of s3, gcp, azure): one object and nothing
-  else: no query or fragment (a SAS token or signature belongs in a credential), no empty
-  path segment, no port in an ``s3://``/``gs://`` bucket.
+  else: no query or fragment (a SAS token or signature belongs in a credential), no path
+  starting with ``//``, no port in an ``s3://``/``gs://`` bucket.
 - Hosts (``endpointUrl``, storage URLs, data stores): a host that is, or resolves to, a
   loopback, private, link-local, reserved or unspecified address is refused unless the admin set
   ``SCORECAST_ALLOW_PRIVATE_ENDPOINTS``. IPv4 literals are parsed as the C resolver does, so
@@ -267,9 +267,9 @@ def check_object_url(url: object, schemes: Iterable[str], *, allow_private: bool
 
     Refused, never quoting the URL: a query or a fragment (an Azure SAS or a GCS signed URL
     would authenticate nothing and sit in clear in the job: a credential holds secrets; a ``?``
-    or ``#`` in an ``s3://`` key would be cut off), an empty path segment or a leading ``//``
-    (stores keep ``a//b`` as a different name, and a leading slash would be dropped), and a
-    port in an ``s3://`` or ``gs://`` bucket.
+    or ``#`` in an ``s3://`` key would be cut off), a path starting with ``//`` (the name's
+    leading slash would be dropped; ``a//b`` inside a name is kept as it is, a name of its
+    own), and a port in an ``s3://`` or ``gs://`` bucket.
     """
     parts = check_url(url, schemes, allow_private=allow_private)
     text = str(url)
@@ -279,8 +279,8 @@ def check_object_url(url: object, schemes: Iterable[str], *, allow_private: bool
         )
     if "#" in text:
         raise UnsafeLocationError("must not contain '#' (a fragment)")
-    if "//" in parts.path:
-        raise UnsafeLocationError("must not have an empty path segment ('//')")
+    if parts.path.startswith("//"):
+        raise UnsafeLocationError("must not start its path with '//' (the leading '/' is dropped)")
     if parts.scheme.lower() not in ("http", "https") and (
         parts.port is not None or ":" in parts.netloc
     ):

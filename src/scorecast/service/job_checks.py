@@ -28,6 +28,7 @@ from scorecast.connectors.registry import (
     validate_intake_settings,
     validate_output_settings,
 )
+from scorecast.connectors.s3 import is_aws_endpoint
 from scorecast.domain.adapter_settings import DatasetIntake
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
@@ -108,13 +109,14 @@ def check_ambient_endpoints(
         ("intakeSettings", spec.intake.to_wire()),
         ("outputSettings", spec.output.to_wire()),
     ):
-        if settings.get("type") != "s3" or not settings.get("endpointUrl"):
+        endpoint = settings.get("endpointUrl")
+        if settings.get("type") != "s3" or not endpoint or is_aws_endpoint(endpoint):
             continue
         credential_id = settings.get("credentialId")
         if credential_id is None or not _has_keys(session, org_id, str(credential_id), app):
             errors[side] = {
                 "endpointUrl": "needs a credential with keys: the server's own AWS identity is "
-                "used only with AWS's own endpoints"
+                "used only with AWS's own endpoints (https, under amazonaws.com)"
             }
     if errors:
         raise InvalidInput(_summary(errors), errors)
