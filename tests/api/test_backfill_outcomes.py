@@ -8,6 +8,8 @@ Jobs are ended by writing their status (no worker runs here).
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,14 +21,14 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     api_a_fixture,
     deployment_a_fixture,
 )
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
 from scorecast.config import RetentionSettings
 from scorecast.runtime import retention_sweep
 from scorecast.runtime.backfill_pump import BackfillPump
 from scorecast.store.db import session_scope
-from scorecast.store.models import BackfillFire, Job, ScheduleFire
+from scorecast.store.models import BackfillFire, Job, JobDefinition, ScheduleFire
 from scorecast.store.types import utcnow
 
 DAILY_0300 = {"minute": [0], "hour": [3], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
@@ -180,3 +182,54 @@ def test_deleting_the_definition_aborts_its_backfills_waiting_jobs(
     assert deleted.status_code == 204, deleted.text
     pump.round()
     assert _statuses(live_server, definition_id) == ["RUNNING", "ABORTED", "ABORTED"]
+
+
+def test_a_cancel_never_deadlocks_with_a_claim(
+    api_a: Api, deployment_a: str, live_server: Any
+) -> None:
+    """PostgreSQL: a worker's claim locks its job, then updates the definition. A cancel that
+    noted an abort on the definition before locking the next job deadlocked with it (503);
+    the cancel now locks its waiting jobs first and leaves the one being claimed to run."""
+    if live_server.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite has one writer at a time)")
+    root = live_server.settings.file_roots[0]
+    definition_id = _definition(api_a, deployment_a, root)
+    path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
+    backfill = api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 4}).json()
+    with session_scope(live_server.engine) as session:
+        ids = session.scalars(
+            select(Job.id).where(Job.definition_id == definition_id).order_by(Job.created)
+        ).all()
+    answers: list[Any] = []
+    claim = live_server.engine.connect()
+    try:
+        with claim.begin():
+            # what a claim does first: lock its job
+            claim.execute(select(Job.id).where(Job.id == ids[-1]).with_for_update())
+            cancelling = threading.Thread(
+                target=lambda: answers.append(api_a.delete(f"{path}{backfill['id']}/"))
+            )
+            cancelling.start()
+            with live_server.engine.connect() as watch:  # until it waits or has answered
+                deadline = time.monotonic() + 120
+                while cancelling.is_alive() and time.monotonic() < deadline:
+                    waiting = watch.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                        )
+                    ).scalar()
+                    if waiting:
+                        break
+                    time.sleep(0.05)
+            # then the claim notes the run on the definition
+            claim.execute(
+                update(JobDefinition)
+                .where(JobDefinition.id == definition_id)
+                .values(updated=JobDefinition.updated)
+            )
+    finally:
+        claim.close()
+    cancelling.join(120)
+    assert answers and answers[0].status_code == 202, answers and answers[0].text
+    assert _statuses(live_server, definition_id).count("ABORTED") == len(ids) - 1

@@ -184,11 +184,12 @@ def test_times_left_when_the_intake_becomes_local_file_end_failed(
     api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
 ) -> None:
     """``localFile`` is refused when a backfill is asked for; a definition PATCHed to it
-    meanwhile gets no job that would wait for an upload: its remaining times end failed."""
+    meanwhile gets no job that would wait for an upload: its remaining times end failed, all
+    in the next round (not ``maxConcurrent`` a round)."""
     root = live_server.settings.file_roots[0]
     definition_id = _definition(api_a, deployment_a, root, DAILY_0300)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
-    body = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-05T00:00:00Z"}
+    body = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-31T00:00:00Z", "maxConcurrent": 1}
     backfill = api_a.post(path, json=body).json()
     patched = api_a.patch(
         f"batchPredictionJobDefinitions/{definition_id}/",
@@ -196,16 +197,16 @@ def test_times_left_when_the_intake_becomes_local_file_end_failed(
     )
     assert patched.status_code == 200, patched.text
     _end_waiting_jobs(live_server, definition_id)
-    for _ in range(4):
+    for _ in range(2):
         pump.round()
     done = api_a.get(f"{path}{backfill['id']}/").json()
     assert done["status"] == "completed"
-    assert (done["progress"]["done"], done["progress"]["failed"]) == (1, 3)
+    assert (done["progress"]["done"], done["progress"]["failed"]) == (1, 29)
     with session_scope(live_server.engine) as session:
         jobs = session.scalars(select(Job).where(Job.definition_id == definition_id)).all()
         assert len(jobs) == 1 and jobs[0].intake_ready
         reasons = session.scalars(
             select(BackfillFire.reason).where(BackfillFire.state == "failed")
         ).all()
-    assert len(reasons) == 3
+    assert len(reasons) == 29
     assert all(reason and "localFile" in reason for reason in reasons)

@@ -228,10 +228,11 @@ def release(
             try:
                 run = _prepare(session, backfill, now, app_settings)
             except ScorecastError as exc:
-                tried = planned[: free - created]  # the next round tries the next ones
-                for fire in tried:
+                # the times not released yet end failed, as many as the budget allows a round
+                failing = _next_planned(session, backfill.id, budget.left)
+                for fire in failing:
                     fire.state, fire.reason = "failed", exc.message
-                budget.left -= len(tried)
+                budget.left -= len(failing)
                 session.flush()
                 break
         existing = _fires_at(session, backfill.definition_id, [f.scheduled_time for f in planned])
@@ -264,11 +265,16 @@ def cancel(
         .values(state="cancelled", reason=reason)
         .execution_options(synchronize_session=False)
     )
+    # The waiting jobs are locked first, then aborted (each abort notes it on the definition):
+    # a worker's claim locks its job, then updates the definition, so taking the definition
+    # before a job would deadlock with it (PostgreSQL). A job a claim holds is skipped: it is
+    # starting, and it finishes as a running job does, its fire row kept.
     waiting = list(
         session.scalars(
             select(Job.id)
             .join(BackfillFire, BackfillFire.job_id == Job.id)
             .where(BackfillFire.backfill_id == backfill.id, Job.status == "INITIALIZING")
+            .with_for_update(of=Job, skip_locked=True)
         ).all()
     )
     for job_id in waiting:
