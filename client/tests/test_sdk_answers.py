@@ -19,6 +19,7 @@ from scorecast_client import (
     AsyncJob,
     Client,
     Job,
+    NotFound,
     ScorecastError,
     WaitTimeout,
 )
@@ -111,6 +112,18 @@ def test_an_answer_that_is_not_the_apis_is_not_an_api_error(server: Server) -> N
     ):
         list(client.jobs.list())
     assert not isinstance(missing.value, APIError)
+
+
+def test_a_route_the_server_lacks_at_the_api_root_is_not_found(server: Server) -> None:
+    """An older server without a route this client knows: NotFound (exit 3) saying so."""
+    import httpx
+
+    from scorecast_client._transport import raise_for_answer
+
+    headers = {"Authorization": f"Token {server.token}"}
+    answer = httpx.get(f"{server.endpoint}/noSuchRouteYet/", headers=headers)
+    with pytest.raises(NotFound, match="older scorecast"):
+        raise_for_answer(answer)
 
 
 def test_a_token_is_sent_without_surrounding_whitespace(server: Server) -> None:

@@ -94,6 +94,10 @@ def test_a_profiles_token_goes_to_its_own_endpoint_only(tmp_path: Path) -> None:
     assert resolve(env={**elsewhere, "SCORECAST_TOKEN": "other"}).token == "other"
     same = {**env, "SCORECAST_ENDPOINT": "HTTPS://prod.example/api/v2/"}
     assert resolve(env=same).token == "prod-token"
+    # host names know no case, and 443 is https's own port
+    same = {**env, "SCORECAST_ENDPOINT": "https://PROD.Example:443/api/v2"}
+    assert resolve(env=same).token == "prod-token"
+    assert resolve(env=same).endpoint == "https://prod.example/api/v2"
 
 
 def test_a_token_is_stripped_and_one_with_control_characters_refused(tmp_path: Path) -> None:

@@ -148,7 +148,7 @@ def _given_endpoint(endpoint: str | None, env: Mapping[str, str]) -> tuple[str |
 
 
 def normalize_endpoint(endpoint: str, setting: str = "the endpoint") -> str:
-    """``HTTPS://host/api/v2/`` → ``https://host/api/v2``.
+    """``HTTPS://Host:443/api/v2/`` → ``https://host/api/v2``.
 
     Raises EndpointError, naming ``setting`` (where the endpoint came from, e.g.
     ``SCORECAST_ENDPOINT``), for what is not an http(s) URL with a host and a valid port.
@@ -161,7 +161,13 @@ def normalize_endpoint(endpoint: str, setting: str = "the endpoint") -> str:
     problem = _url_problem(cleaned)
     if problem:
         raise EndpointError(f"{setting} is not a usable URL ({problem}): {cleaned!r}")
-    return f"{scheme.lower()}://{rest}"
+    scheme = scheme.lower()
+    netloc, slash, path = rest.partition("/")
+    netloc = netloc.lower()  # host names know no case
+    default_port = {"http": ":80", "https": ":443"}[scheme]
+    if netloc.endswith(default_port):
+        netloc = netloc.removesuffix(default_port)
+    return f"{scheme}://{netloc}{slash}{path}"
 
 
 def _url_problem(url: str) -> str | None:

@@ -19,6 +19,7 @@ from scorecast_client import __version__
 from scorecast_client._backoff import RetryPolicy, may_retry, parse_retry_after
 from scorecast_client._calls import Call
 from scorecast_client._exceptions import (
+    NotFound,
     ScorecastError,
     ServerError,
     TransportError,
@@ -79,7 +80,16 @@ def raise_for_answer(response: httpx.Response) -> None:
     request_id = response.headers.get("x-request-id")
     if is_api_error(body) and not (status == 404 and body["message"].startswith(NO_ROUTE)):
         raise error_for_status(status, body, request_id)
-    if is_api_error(body):  # the server, but not at the API root: no route is ever missing
+    if is_api_error(body) and "/api/v2/" in response.request.url.path:
+        # the API root, but a route this client knows and the server does not
+        raise NotFound(
+            status,
+            f"{_what(response)}: the server has no such route; it may be an older scorecast "
+            "than this client",
+            {},
+            request_id,
+        )
+    if is_api_error(body):  # the server, but not at the API root
         raise _unexpected(response, f"is HTTP 404 ({body['message']})")
     problem = f"is HTTP {status} without the API's error object"
     if status >= 500:  # e.g. a proxy in front of the server: worth trying again later
