@@ -62,14 +62,47 @@ def test_unset_or_empty_booleans_take_their_defaults() -> None:
     [
         ("SCORECAST_SMTP_PORT", "abc", "whole number (a TCP port, 1 to 65535)"),
         ("SCORECAST_SMTP_PORT", "70000", "TCP port (1 to 65535)"),
-        ("SCORECAST_NOTIFICATION_RETRY_HOURS", "x", "a number of hours (0 or more)"),
-        ("SCORECAST_NOTIFICATION_KEEP_DAYS", "-1", "a number of days (0 or more)"),
-        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "x", "a number of seconds (1 or more)"),
-        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "0", "a number of seconds (1 or more)"),
-        ("SCORECAST_NOTIFICATION_RETRY_SECONDS", "0.5", "a number of seconds (1 or more)"),
-        ("SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", "0", "seconds (1 or more)"),
-        ("SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS", "nan", "seconds (1 or more)"),
+        (
+            "SCORECAST_NOTIFICATION_RETRY_HOURS",
+            "x",
+            "a number of hours (0 or more, at most a century)",
+        ),
+        (
+            "SCORECAST_NOTIFICATION_KEEP_DAYS",
+            "-1",
+            "a number of days (0 or more, at most a century)",
+        ),
+        (
+            "SCORECAST_NOTIFICATION_RETRY_SECONDS",
+            "x",
+            "a number of seconds (1 or more, at most a century)",
+        ),
+        (
+            "SCORECAST_NOTIFICATION_RETRY_SECONDS",
+            "0",
+            "a number of seconds (1 or more, at most a century)",
+        ),
+        (
+            "SCORECAST_NOTIFICATION_RETRY_SECONDS",
+            "0.5",
+            "a number of seconds (1 or more, at most a century)",
+        ),
+        (
+            "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS",
+            "0",
+            "seconds (1 or more, at most a century)",
+        ),
+        (
+            "SCORECAST_NOTIFICATION_RETRY_MAX_DELAY_SECONDS",
+            "nan",
+            "seconds (1 or more, at most a century)",
+        ),
         ("SCORECAST_MAX_BODY_BYTES", "x", "whole number (0 = no limit)"),
+        # a wait beyond the platform's clock crashed the thread that used it
+        ("SCORECAST_DEBRIS_SWEEP_SECONDS", "1e300", "seconds (0 or more, at most a century)"),
+        ("SCORECAST_NOTIFICATION_RETRY_HOURS", "1e9", "hours (0 or more, at most a century)"),
+        ("SCORECAST_RETENTION_MAX_AGE_DAYS", "1e300", "days (0 to 36525)"),
+        ("SCORECAST_RETENTION_MAX_JOBS", "1e300", "jobs (0 to"),
     ],
 )
 def test_a_bad_number_names_its_unit(name: str, value: str, says: str) -> None:

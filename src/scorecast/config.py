@@ -85,7 +85,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import Final, Literal, cast, get_args
 
 from scorecast import home_layout
 from scorecast.errors import InvalidInput
@@ -143,17 +143,25 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return _amount(env, name, default, "seconds")
 
 
+#: The longest time a setting takes, a century in its unit: a wait or a date beyond what the
+#: platform's clock can hold (``1e300`` seconds) would crash the thread that uses it.
+_LONGEST: Final = {"seconds": 100 * 365.25 * 86400, "hours": 100 * 365.25 * 24, "days": 36525.0}
+
+
 def _amount(
     env: Mapping[str, str], name: str, default: float, unit: str, *, minimum: float = 0.0
 ) -> float:
-    """A finite number of ``unit`` (``minimum`` or more) from ``env[name]``, else ``default``."""
+    """A finite number of ``unit`` (``minimum`` or more; a time at most a century) from
+    ``env[name]``, else ``default``."""
     raw = env.get(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError:
         value = float("nan")
-    if not minimum <= value < float("inf"):
-        raise InvalidInput(f"{name} must be a number of {unit} ({minimum:g} or more), not {raw!r}")
+    longest = _LONGEST.get(unit, float("inf"))
+    if not minimum <= value < float("inf") or value > longest:
+        bounds = f"{minimum:g} or more" + (", at most a century" if unit in _LONGEST else "")
+        raise InvalidInput(f"{name} must be a number of {unit} ({bounds}), not {raw!r}")
     return value
 
 
@@ -304,7 +312,10 @@ class Limits:
         )
 
 
-def _optional_number(env: Mapping[str, str], name: str) -> float | None:
+def _optional_number(
+    env: Mapping[str, str], name: str, unit: str = "days", longest: float = _LONGEST["days"]
+) -> float | None:
+    """A number of ``unit`` from 0 to ``longest`` from ``env[name]``, or None when unset."""
     text = env.get(name, "").strip()
     if not text:
         return None
@@ -312,8 +323,10 @@ def _optional_number(env: Mapping[str, str], name: str) -> float | None:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value < float("inf"):
-        raise InvalidInput(f"{name} must be a number (0 or more), or unset, not {text!r}")
+    if not 0 <= value <= longest:
+        raise InvalidInput(
+            f"{name} must be a number of {unit} (0 to {longest:g}), or unset, not {text!r}"
+        )
     return value
 
 
@@ -336,7 +349,7 @@ class RetentionSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RetentionSettings:
-        max_jobs = _optional_number(env, "SCORECAST_RETENTION_MAX_JOBS")
+        max_jobs = _optional_number(env, "SCORECAST_RETENTION_MAX_JOBS", "jobs", 2.0**62)
         if max_jobs is not None and not max_jobs.is_integer():
             raise InvalidInput(
                 f"SCORECAST_RETENTION_MAX_JOBS must be a whole number, not {max_jobs}"
