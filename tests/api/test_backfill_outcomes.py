@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     api_a_fixture,
     deployment_a_fixture,
 )
+from backfill_rows import backfill_definition, pump_fixture  # noqa: F401 (the pump fixture)
 from sqlalchemy import select, text, update
 
 from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
@@ -31,32 +30,7 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import BackfillFire, Job, JobDefinition, ScheduleFire
 from scorecast.store.types import utcnow
 
-DAILY_0300 = {"minute": [0], "hour": [3], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
 FOUR_DAYS = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-05T00:00:00Z"}
-
-
-@pytest.fixture
-def pump(live_server: Any) -> Iterator[BackfillPump]:
-    """A pump whose rounds the test runs (its thread is not started)."""
-    yield BackfillPump(live_server.engine, live_server.settings)
-
-
-def _definition(api: Api, deployment: str, root: Path, **policies: Any) -> str:
-    body: dict[str, Any] = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "filesystem", "url": (root / "in.csv").as_uri()},
-        "outputSettings": {
-            "type": "filesystem",
-            "url": root.as_uri() + "/out-{scheduled_time}.csv",
-        },
-        "enabled": False,
-        "schedule": DAILY_0300,
-        **policies,
-    }
-    answer = api.post("batchPredictionJobDefinitions/", json=body)
-    assert answer.status_code == 202, answer.text
-    definition_id: str = answer.json()["id"]
-    return definition_id
 
 
 def _statuses(live_server: Any, definition_id: str) -> list[str]:
@@ -76,7 +50,7 @@ def test_a_pruned_job_keeps_its_outcome_in_the_progress(
     """Failed jobs that retention then prunes stay ``failed`` (they used to count as done)."""
     root = live_server.settings.file_roots[0]
     retention = {"maxJobs": 1, "maxAgeDays": None, "keepLastSuccessful": True}
-    definition_id = _definition(api_a, deployment_a, root, retention=retention)
+    definition_id = backfill_definition(api_a, deployment_a, root, retention=retention)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     backfill = api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 4}).json()
     finished = utcnow() - timedelta(minutes=1)
@@ -115,7 +89,7 @@ def test_times_whose_job_a_cancel_aborted_run_in_a_later_backfill(
     the same range again (without rerun) runs all four times (the aborted ones were skipped as
     "already has a fire")."""
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     first = api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 2}).json()
     cancelled = api_a.delete(f"{path}{first['id']}/").json()
@@ -144,7 +118,7 @@ def test_a_rerun_cancel_keeps_the_fire_row_it_took_over(
     """A time that had run before keeps its fire row when a rerun's job for it is aborted by a
     cancel: it did run once."""
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     one_day = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
     api_a.post(path, json=one_day)
@@ -169,7 +143,7 @@ def test_deleting_the_definition_aborts_its_backfills_waiting_jobs(
     used to stay waiting, run later, with nothing left to cancel them); a running one
     finishes."""
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 3})
     with session_scope(live_server.engine) as session:  # the first one is running
@@ -193,7 +167,7 @@ def test_a_cancel_never_deadlocks_with_a_claim(
     if live_server.engine.dialect.name != "postgresql":
         pytest.skip("row locks: PostgreSQL (SQLite has one writer at a time)")
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     backfill = api_a.post(path, json={**FOUR_DAYS, "maxConcurrent": 4}).json()
     with session_scope(live_server.engine) as session:

@@ -9,18 +9,21 @@ Jobs are ended by writing their status (no worker runs here).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures)
     Api,
     api_a_fixture,
     deployment_a_fixture,
 )
-from sqlalchemy import event, insert, select, update
+from backfill_rows import (  # noqa: F401 (pump_fixture is the pump fixture)
+    DAILY_0300,
+    backfill_definition,
+    end_waiting_jobs,
+    pump_fixture,
+)
+from sqlalchemy import event, insert, select
 
 from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
 from scorecast.runtime.backfill_pump import BackfillPump
@@ -33,7 +36,6 @@ from scorecast.store.db import session_scope
 from scorecast.store.models import BackfillFire, Job, ScheduleFire
 from scorecast.store.types import utcnow
 
-DAILY_0300 = {"minute": [0], "hour": [3], "dayOfMonth": ["*"], "month": ["*"], "dayOfWeek": ["*"]}
 EVERY_MINUTE = {
     "minute": ["*"],
     "hour": ["*"],
@@ -43,45 +45,13 @@ EVERY_MINUTE = {
 }
 
 
-@pytest.fixture
-def pump(live_server: Any) -> Iterator[BackfillPump]:
-    """A pump whose rounds the test runs (its thread is not started)."""
-    yield BackfillPump(live_server.engine, live_server.settings)
-
-
-def _definition(api: Api, deployment: str, root: Path, schedule: dict[str, Any]) -> str:
-    body: dict[str, Any] = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "filesystem", "url": (root / "in.csv").as_uri()},
-        "outputSettings": {
-            "type": "filesystem",
-            "url": root.as_uri() + "/out-{scheduled_time}.csv",
-        },
-        "enabled": False,
-        "schedule": schedule,
-    }
-    answer = api.post("batchPredictionJobDefinitions/", json=body)
-    assert answer.status_code == 202, answer.text
-    definition_id: str = answer.json()["id"]
-    return definition_id
-
-
-def _end_waiting_jobs(live_server: Any, definition_id: str, status: str = "COMPLETED") -> None:
-    with session_scope(live_server.engine) as session:
-        session.execute(
-            update(Job)
-            .where(Job.definition_id == definition_id, Job.status == "INITIALIZING")
-            .values(status=status, queued=False, finished=utcnow())
-        )
-
-
 def test_every_running_backfill_is_released_each_round(
     api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
 ) -> None:
     """More running backfills than one transaction visits: the newest is released in the same
     round as the oldest (it used to wait behind the 100 oldest)."""
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root, DAILY_0300)
+    definition_id = backfill_definition(api_a, deployment_a, root, DAILY_0300)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     start = datetime(2024, 1, 1, tzinfo=UTC)
     ids: list[str] = []
@@ -94,12 +64,12 @@ def test_every_running_backfill_is_released_each_round(
         answer = api_a.post(path, json=body)
         assert answer.status_code == 202, answer.text
         ids.append(answer.json()["id"])
-    _end_waiting_jobs(live_server, definition_id)
+    end_waiting_jobs(live_server, definition_id)
     pump.round()
     for backfill_id in (ids[0], ids[-1]):
         progress = api_a.get(f"{path}{backfill_id}/").json()["progress"]
         assert (progress["done"], progress["waiting"], progress["planned"]) == (1, 1, 0)
-    _end_waiting_jobs(live_server, definition_id)
+    end_waiting_jobs(live_server, definition_id)
     pump.round()
     newest = api_a.get(f"{path}{ids[-1]}/").json()
     assert newest["status"] == "completed" and newest["progress"]["done"] == 2
@@ -112,7 +82,7 @@ def test_a_round_walks_times_fired_meanwhile_in_bounded_transactions(
     skipped, each release transaction examining at most ``MAX_TIMES_PER_TRANSACTION`` of them
     in a bounded number of statements (one long transaction used to walk them one by one)."""
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root, EVERY_MINUTE)
+    definition_id = backfill_definition(api_a, deployment_a, root, EVERY_MINUTE)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     start = datetime(2025, 1, 1, tzinfo=UTC)
     total = 3 * MAX_TIMES_PER_TRANSACTION + 7
@@ -133,7 +103,7 @@ def test_a_round_walks_times_fired_meanwhile_in_bounded_transactions(
                 for minute in range(1, total - 1)
             ],
         )
-    _end_waiting_jobs(live_server, definition_id)
+    end_waiting_jobs(live_server, definition_id)
 
     statements: list[str] = []
 
@@ -156,7 +126,7 @@ def test_a_round_walks_times_fired_meanwhile_in_bounded_transactions(
         assert examined <= MAX_TIMES_PER_TRANSACTION
         assert len(statements) <= 60, statements[:5]
         statements.clear()
-        _end_waiting_jobs(live_server, definition_id)
+        end_waiting_jobs(live_server, definition_id)
     pump.round()
     done = api_a.get(f"{path}{backfill['id']}/").json()
     assert done["status"] == "completed"
@@ -187,7 +157,7 @@ def test_times_left_when_the_intake_becomes_local_file_end_failed(
     meanwhile gets no job that would wait for an upload: its remaining times end failed, all
     in the next round (not ``maxConcurrent`` a round)."""
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root, DAILY_0300)
+    definition_id = backfill_definition(api_a, deployment_a, root, DAILY_0300)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     body = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-31T00:00:00Z", "maxConcurrent": 1}
     backfill = api_a.post(path, json=body).json()
@@ -196,7 +166,7 @@ def test_times_left_when_the_intake_becomes_local_file_end_failed(
         json={"intakeSettings": {"type": "localFile"}},
     )
     assert patched.status_code == 200, patched.text
-    _end_waiting_jobs(live_server, definition_id)
+    end_waiting_jobs(live_server, definition_id)
     for _ in range(2):
         pump.round()
     done = api_a.get(f"{path}{backfill['id']}/").json()

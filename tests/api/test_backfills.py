@@ -7,12 +7,9 @@ Jobs are ended by writing their status (no worker runs here); the end-to-end tes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures)
     Api,
     api_a_fixture,
@@ -20,49 +17,24 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     assert_json_error,
     deployment_a_fixture,
 )
-from sqlalchemy import select, update
+from backfill_rows import (  # noqa: F401 (pump_fixture is the pump fixture)
+    DAILY_0300,
+    backfill_definition,
+    end_waiting_jobs,
+    pump_fixture,
+)
+from sqlalchemy import select
 
 from live_api import file_root_settings_fixture  # noqa: F401 (the settings fixture)
 from scorecast.runtime.backfill_pump import BackfillPump
 from scorecast.store.db import session_scope
 from scorecast.store.models import Job, ScheduleFire
 
-DAILY_0300 = {
-    "minute": [0],
-    "hour": [3],
-    "dayOfMonth": ["*"],
-    "month": ["*"],
-    "dayOfWeek": ["*"],
-}
+#: one output file a day (the range's fire times are a day apart)
+DAY_FILES = "out-{scheduled_time:%Y-%m-%d}.csv"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 TEN_DAYS = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-11T00:00:00Z"}
 EXPECTED = [START + timedelta(days=d, hours=3) for d in range(10)]
-
-
-@pytest.fixture
-def pump(live_server: Any) -> Iterator[BackfillPump]:
-    """A pump whose rounds the test runs (its thread is not started)."""
-    yield BackfillPump(live_server.engine, live_server.settings)
-
-
-def _definition(
-    api: Api, deployment: str, root: Path, schedule: dict[str, Any] | None = DAILY_0300
-) -> str:
-    body: dict[str, Any] = {
-        "deploymentId": deployment,
-        "intakeSettings": {"type": "filesystem", "url": (root / "in.csv").as_uri()},
-        "outputSettings": {
-            "type": "filesystem",
-            "url": root.as_uri() + "/out-{scheduled_time:%Y-%m-%d}.csv",
-        },
-        "enabled": False,
-    }
-    if schedule is not None:
-        body["schedule"] = schedule
-    answer = api.post("batchPredictionJobDefinitions/", json=body)
-    assert answer.status_code == 202, answer.text
-    definition_id: str = answer.json()["id"]
-    return definition_id
 
 
 def _jobs(live_server: Any, definition_id: str) -> list[Job]:
@@ -74,21 +46,11 @@ def _jobs(live_server: Any, definition_id: str) -> list[Job]:
         )
 
 
-def _end_waiting_jobs(live_server: Any, definition_id: str, status: str = "COMPLETED") -> int:
-    with session_scope(live_server.engine) as session:
-        ended = session.execute(
-            update(Job)
-            .where(Job.definition_id == definition_id, Job.status == "INITIALIZING")
-            .values(status=status, queued=False)
-        )
-        return int(ended.rowcount)  # type: ignore[attr-defined]
-
-
 def test_a_backfill_runs_each_fire_time_once_at_most_max_concurrent_at_once(
     api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
 ) -> None:
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root, output=DAY_FILES)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     answer = api_a.post(path, json={**TEN_DAYS, "maxConcurrent": 3})
     assert answer.status_code == 202, answer.text
@@ -107,7 +69,7 @@ def test_a_backfill_runs_each_fire_time_once_at_most_max_concurrent_at_once(
         seen = [job.scheduled_time for job in jobs if job.scheduled_time is not None]
         if not waiting:
             break
-        _end_waiting_jobs(live_server, definition_id)
+        end_waiting_jobs(live_server, definition_id)
         pump.round()
     assert seen == EXPECTED  # one job per fire time, in time order, none twice
     assert {job.source for job in _jobs(live_server, definition_id)} == {"backfill"}
@@ -131,11 +93,11 @@ def test_times_with_a_fire_are_left_alone_unless_rerun(
     api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
 ) -> None:
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root, output=DAY_FILES)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     first = api_a.post(path, json={**TEN_DAYS, "maxConcurrent": 10}).json()
     assert first["progress"]["waiting"] == 10
-    _end_waiting_jobs(live_server, definition_id, status="FAILED")
+    end_waiting_jobs(live_server, definition_id, status="FAILED")
     pump.round()
     assert api_a.get(f"{path}{first['id']}/").json()["progress"]["failed"] == 10
 
@@ -165,7 +127,7 @@ def test_cancel_aborts_waiting_jobs_and_the_planned_times(
     api_a: Api, deployment_a: str, live_server: Any, pump: BackfillPump
 ) -> None:
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root, output=DAY_FILES)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     backfill = api_a.post(path, json={**TEN_DAYS, "maxConcurrent": 2}).json()
     with session_scope(live_server.engine) as session:  # one of the two is running
@@ -186,7 +148,7 @@ def test_cancel_aborts_waiting_jobs_and_the_planned_times(
     done = api_a.post(
         path, json={"start": "2026-02-01T00:00:00Z", "end": "2026-02-02T00:00:00Z"}
     ).json()
-    _end_waiting_jobs(live_server, definition_id)
+    end_waiting_jobs(live_server, definition_id)
     pump.round()
     assert api_a.get(f"{path}{done['id']}/").json()["status"] == "completed"
     assert_json_error(api_a.delete(f"{path}{done['id']}/"), 409)
@@ -194,10 +156,10 @@ def test_cancel_aborts_waiting_jobs_and_the_planned_times(
 
 def test_bad_requests_name_the_field(api_a: Api, deployment_a: str, live_server: Any) -> None:
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root, output=DAY_FILES)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     every_minute = {**DAILY_0300, "minute": ["*"], "hour": ["*"]}
-    minutely = _definition(api_a, deployment_a, root, every_minute)
+    minutely = backfill_definition(api_a, deployment_a, root, every_minute, output=DAY_FILES)
     future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     for body, field in [
         ({"end": TEN_DAYS["end"]}, "start"),
@@ -220,7 +182,7 @@ def test_bad_requests_name_the_field(api_a: Api, deployment_a: str, live_server:
         api_a.post(f"batchPredictionJobDefinitions/{minutely}/backfills/", json=too_many), 422
     )
     assert "100000" in answer["errors"]["end"]
-    unscheduled = _definition(api_a, deployment_a, root, None)
+    unscheduled = backfill_definition(api_a, deployment_a, root, None, output=DAY_FILES)
     answer = assert_json_error(
         api_a.post(f"batchPredictionJobDefinitions/{unscheduled}/backfills/", json=TEN_DAYS),
         422,
@@ -233,7 +195,7 @@ def test_other_organizations_see_no_backfills(
     api_a: Api, api_b: Api, deployment_a: str, live_server: Any
 ) -> None:
     root = live_server.settings.file_roots[0]
-    definition_id = _definition(api_a, deployment_a, root)
+    definition_id = backfill_definition(api_a, deployment_a, root, output=DAY_FILES)
     path = f"batchPredictionJobDefinitions/{definition_id}/backfills/"
     backfill = api_a.post(path, json=TEN_DAYS).json()
     assert_json_error(api_b.post(path, json=TEN_DAYS), 404)
