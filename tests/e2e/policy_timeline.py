@@ -184,7 +184,7 @@ def run_timeline(home: Path, url: str, files: Path) -> Timeline:
     env = {
         "SCORECAST_FILE_ROOTS": str(files),
         "SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "1",
-        "SCORECAST_NOTIFICATION_RETRY_SECONDS": "0.5",
+        "SCORECAST_NOTIFICATION_RETRY_SECONDS": "1",
     }
     found = Timeline(files=files)
     source = patients_csv(files / "patients.csv")

@@ -26,7 +26,7 @@ def _env(root: Path) -> dict[str, str]:
     return {
         "SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "1",
         "SCORECAST_FILE_ROOTS": str(root),
-        "SCORECAST_NOTIFICATION_RETRY_SECONDS": "0.5",
+        "SCORECAST_NOTIFICATION_RETRY_SECONDS": "1",
     }
 
 
