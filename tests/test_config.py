@@ -131,3 +131,12 @@ def test_a_file_storage_url_must_name_an_absolute_local_folder(url: str) -> None
 @pytest.mark.parametrize("url", ["file:///srv/scorecast", "file://localhost/srv/scorecast"])
 def test_an_absolute_file_storage_url_is_taken(url: str) -> None:
     assert _settings(SCORECAST_STORAGE_URL=url).storage_url == url
+
+
+def test_ambient_cloud_endpoints_are_origins() -> None:
+    settings = _settings(
+        SCORECAST_AMBIENT_CLOUD_ENDPOINTS="https://MinIO.example:443/, http://10.0.0.5:9000/x"
+    )
+    assert settings.ambient_cloud_endpoints == ("https://minio.example", "http://10.0.0.5:9000")
+    with pytest.raises(InvalidInput, match="SCORECAST_AMBIENT_CLOUD_ENDPOINTS"):
+        _settings(SCORECAST_AMBIENT_CLOUD_ENDPOINTS="minio.example")

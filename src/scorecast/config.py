@@ -86,6 +86,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
+from urllib.parse import urlsplit
 
 from scorecast import home_layout
 from scorecast.errors import InvalidInput
@@ -163,6 +164,36 @@ def _amount(
         bounds = f"{minimum:g} or more" + (", at most a century" if unit in _LONGEST else "")
         raise InvalidInput(f"{name} must be a number of {unit} ({bounds}), not {raw!r}")
     return value
+
+
+def origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower case, without the scheme's own port;
+    None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower().rstrip(".")
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of http(s) URLs, each as its ``origin``."""
+    found: list[str] = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        known = origin(item)
+        if known is None:
+            raise InvalidInput(f"{name}: {item.strip()!r} is not an http(s) URL")
+        found.append(known)
+    return tuple(found)
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:
@@ -439,6 +470,10 @@ class Settings:
     metrics_public: bool = False
     log_format: LogFormat = "text"
     ambient_cloud_identity_orgs: tuple[str, ...] = ()
+    #: ``SCORECAST_AMBIENT_CLOUD_ENDPOINTS``: the origins (``scheme://host[:port]``) besides
+    #: AWS's own where the server's own cloud identity may be sent (an S3 store the operator
+    #: trusts)
+    ambient_cloud_endpoints: tuple[str, ...] = ()
     debris_sweep_seconds: float = 600.0
     #: a job process runs at most this many jobs before it is replaced (1: a process per job)
     job_process_max_jobs: int = 500
@@ -497,6 +532,7 @@ class Settings:
                 for name in env.get("SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS", "").split(",")
                 if name.strip()
             ),
+            ambient_cloud_endpoints=_origins(env, "SCORECAST_AMBIENT_CLOUD_ENDPOINTS"),
             debris_sweep_seconds=_seconds(env, "SCORECAST_DEBRIS_SWEEP_SECONDS", 600.0),
             job_process_max_jobs=_count(env, "SCORECAST_JOB_PROCESS_MAX_JOBS", 500),
             job_process_max_rss_mb=_amount(

@@ -308,13 +308,15 @@ def operator_bucket(moto_server: Any) -> str:
 @pytest.fixture(scope="module")
 def ambient(tmp_path_factory: pytest.TempPathFactory, moto_server: Any) -> Iterator[StrictServer]:
     """A server with the operator's AWS keys in its environment, private endpoints allowed
-    (moto is on 127.0.0.1), whose own identity only organization ``alpha`` may use."""
+    (moto is on 127.0.0.1), whose own identity only organization ``alpha`` may use, and only
+    with moto (the operator names it in ``SCORECAST_AMBIENT_CLOUD_ENDPOINTS``)."""
     home = tmp_path_factory.mktemp("home-ambient")
     url = f"sqlite:///{home / 'scorecast.db'}"
     tokens = {org: _token(home, url, org) for org in ORGS}
     env = {
         "SCORECAST_ALLOW_PRIVATE_ENDPOINTS": "1",
         "SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS": "alpha",
+        "SCORECAST_AMBIENT_CLOUD_ENDPOINTS": moto_server.endpoint,
         "AWS_ACCESS_KEY_ID": OPERATOR_KEY,
         "AWS_SECRET_ACCESS_KEY": "operator-secret",
         "AWS_DEFAULT_REGION": "us-east-1",

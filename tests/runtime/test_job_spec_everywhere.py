@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from hypothesis_profiles import examples
 from job_spec_cases import INVALID_CHANGES, valid_specs
-from scorecast.config import Settings
+from scorecast.config import Settings, origin
 from scorecast.domain.job_claim import Claim
 from scorecast.errors import InvalidInput, UnsupportedFeature
 from scorecast.runtime.store_ledger import StoreLedger
@@ -151,6 +151,11 @@ def test_the_servers_identity_and_a_custom_endpoint_are_refused_at_submit(
             )
         )
         assert "endpointUrl" in errors["intakeSettings"]
+    with session_scope(engine) as session:  # an endpoint the operator named is fine
+        minio = origin("HTTP://127.0.0.1:9000/")
+        assert minio is not None
+        listed = replace(app, ambient_cloud_endpoints=(minio,))
+        jobs.validate_job_spec(session, caller, spec, app_settings=listed)
     with session_scope(engine) as session:  # without the server's identity: anonymous, fine
         anonymous = replace(app, ambient_cloud_identity_orgs=())
         jobs.validate_job_spec(session, caller, spec, app_settings=anonymous)

@@ -7,8 +7,9 @@ The server's own identity (the standard AWS chain: environment, profiles, instan
 a job without a credential, or with a credential without keys, only when its organization is
 named in ``SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS``; otherwise a job without a credential sends
 unsigned requests (public buckets only) and a keyless credential fails the job. The server's
-identity is never used with an ``endpointUrl`` outside AWS (``is_aws_endpoint``: an https
-host under ``amazonaws.com``, such as a FIPS or PrivateLink endpoint): its signature carries
+identity is never used with an ``endpointUrl`` outside AWS (``ambient_endpoint``: an https
+host under ``amazonaws.com``, such as a FIPS or PrivateLink endpoint, or one the operator
+names in ``SCORECAST_AMBIENT_CLOUD_ENDPOINTS``): its signature carries
 the access key id and session token to that host, so such a job fails naming ``endpointUrl``
 before any request.
 
@@ -32,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
-from scorecast.config import Settings
+from scorecast.config import Settings, origin
 from scorecast.connectors.base import ConnectorContext, Intake, Output, OutputToken
 from scorecast.connectors.checks import Checks, Side
 from scorecast.connectors.cloud import credential_of, field, shown_url, split_bucket_key
@@ -103,16 +104,19 @@ def _no_region_redirects(request_dict: dict[str, Any], **_: Any) -> None:
     context.setdefault("s3_redirect", {})["redirected"] = True
 
 
-def is_aws_endpoint(url: object) -> bool:
-    """Whether ``url`` is one of AWS's own endpoints: https and a host under ``amazonaws.com``
-    (or ``amazonaws.com.cn``), such as a FIPS, dual-stack or PrivateLink (VPC) endpoint; the
-    server's own identity may be sent there."""
+def ambient_endpoint(url: object, app_settings: Settings) -> bool:
+    """Whether the server's own identity may be sent to the endpoint ``url``: one of AWS's own
+    (https and a host under ``amazonaws.com`` or ``amazonaws.com.cn``, such as a FIPS,
+    dual-stack or PrivateLink endpoint) or one the operator names in
+    ``SCORECAST_AMBIENT_CLOUD_ENDPOINTS``."""
     try:
         parts = urlsplit(str(url))
         host = (parts.hostname or "").lower().rstrip(".")
     except ValueError:
         return False
-    return parts.scheme == "https" and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+    if parts.scheme == "https" and host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        return True
+    return origin(str(url)) in app_settings.ambient_cloud_endpoints
 
 
 class _S3:
@@ -140,12 +144,17 @@ class _S3:
                 f"{self.url}: the credential has no keys, and this organization may not use the "
                 "server's own AWS identity (SCORECAST_AMBIENT_CLOUD_IDENTITY_ORGS)"
             )
-        if endpoint and ctx.ambient_identity and not keyed and not is_aws_endpoint(endpoint):
+        if (
+            endpoint
+            and ctx.ambient_identity
+            and not keyed
+            and not ambient_endpoint(endpoint, ctx.app_settings)
+        ):
             # SigV4 sends the access key id and session token in clear to the endpoint
             raise ConnectorError(
                 f"{self.url}: endpointUrl: the server's own AWS identity is used only with "
-                "AWS's own endpoints (https, under amazonaws.com); give a credential with keys "
-                "for this endpoint"
+                "AWS's own endpoints (https, under amazonaws.com) and those in "
+                "SCORECAST_AMBIENT_CLOUD_ENDPOINTS; give a credential with keys for this endpoint"
             )
         if credential is None and not ctx.ambient_identity:
             from botocore import UNSIGNED

@@ -28,7 +28,7 @@ from scorecast.connectors.registry import (
     validate_intake_settings,
     validate_output_settings,
 )
-from scorecast.connectors.s3 import is_aws_endpoint
+from scorecast.connectors.s3 import ambient_endpoint
 from scorecast.domain.adapter_settings import DatasetIntake
 from scorecast.domain.job_spec import JobSpec
 from scorecast.domain.model_description import ModelDescription
@@ -110,13 +110,14 @@ def check_ambient_endpoints(
         ("outputSettings", spec.output.to_wire()),
     ):
         endpoint = settings.get("endpointUrl")
-        if settings.get("type") != "s3" or not endpoint or is_aws_endpoint(endpoint):
+        if settings.get("type") != "s3" or not endpoint or ambient_endpoint(endpoint, app):
             continue
         credential_id = settings.get("credentialId")
         if credential_id is None or not _has_keys(session, org_id, str(credential_id), app):
             errors[side] = {
                 "endpointUrl": "needs a credential with keys: the server's own AWS identity is "
-                "used only with AWS's own endpoints (https, under amazonaws.com)"
+                "used only with AWS's own endpoints (https, under amazonaws.com) and those in "
+                "SCORECAST_AMBIENT_CLOUD_ENDPOINTS"
             }
     if errors:
         raise InvalidInput(_summary(errors), errors)
