@@ -38,29 +38,6 @@ from services import (
     require,
 )
 
-#: Modules run first, in this order (each whole on one pytest worker, ``--dist loadfile``): the
-#: longest ones, mostly waiting on real processes and minute boundaries. Started last, one of
-#: them kept a worker busy minutes after the others had run out of work.
-LONGEST_FIRST = (
-    "tests/e2e/",
-    "tests/store/test_job_tallies.py",
-    "tests/api/test_openapi_fuzz.py",
-    "tests/connectors/test_memory.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules of ``LONGEST_FIRST`` first; every module keeps its own tests' order."""
-
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::", 1)[0]
-        for place, prefix in enumerate(LONGEST_FIRST):
-            if path.startswith(prefix):
-                return place
-        return len(LONGEST_FIRST)
-
-    items.sort(key=rank)
-
 
 def _generous_http_waits() -> None:
     """httpx waits 5 s for an answer unless a call says otherwise; a CI machine of 2 cores
