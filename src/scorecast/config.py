@@ -23,6 +23,9 @@ Variables:
   and instance role; Google Application Default Credentials) when they give no credential or
   a credential without keys. Default none: such jobs reach only public data (unsigned S3
   requests, an anonymous GCS client).
+- ``SCORECAST_AMBIENT_CLOUD_ENDPOINTS``: ``s3`` endpoint URLs (comma-separated) besides AWS's
+  own to which that identity may be sent; any other ``endpointUrl`` needs a credential with
+  keys (the identity's signature would carry the server's access key id there).
 - ``SCORECAST_ENDPOINT`` / ``SCORECAST_TOKEN``: where CLI commands that use the API connect.
 - ``SCORECAST_SCORING_PARALLELISM``: where a job's concurrent chunks score: ``auto`` (the
   default: per model, see ``scorecast.engine.pools``), ``threads`` (every model in threads of
