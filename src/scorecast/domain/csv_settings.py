@@ -17,6 +17,15 @@ class CsvSettings:
     delimiter: str = ","
     quotechar: str = '"'
     encoding: str = "utf-8"
+    #: the file's own encoding when its bytes are re-encoded to UTF-8 as they are read (a
+    #: codec that is not ASCII-compatible, such as UTF-16: ``encoding`` is then ``utf-8``);
+    #: empty otherwise. Messages about the file name this one.
+    read_from: str = ""
+
+    @property
+    def file_encoding(self) -> str:
+        """The encoding the file is written in."""
+        return self.read_from or self.encoding
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any] | None) -> CsvSettings:

@@ -255,7 +255,9 @@ class _FirstRecord:
 def _prepare(stream: BinaryIO, settings: CsvSettings) -> tuple[BinaryIO, CsvSettings]:
     if is_ascii_compatible(settings.encoding):
         return stream, settings
-    return _utf8_reader(stream, settings.encoding), replace(settings, encoding="utf-8")
+    return _utf8_reader(stream, settings.encoding), replace(
+        settings, encoding="utf-8", read_from=settings.encoding
+    )
 
 
 def first_record(

@@ -259,7 +259,7 @@ def _careful_decode(names: list[str], data: bytes | bytearray, block: CsvBlock) 
             continue  # blank line
         problem = None
         if any(INVALID_MARK.search(field) for field in fields):
-            problem = f"row {number + 1} of the chunk is not valid {block.settings.encoding}"
+            problem = f"row {number + 1} of the chunk is not valid {block.settings.file_encoding}"
             fields = [replaced(field) for field in fields]  # noqa: PLW2901
         if len(fields) != width:
             problem = f"row has {len(fields)} fields, the header has {width}"
