@@ -81,6 +81,7 @@ def test_a_malformed_store_url_is_refused_without_echoing_it(
 REFUSED_STORE_URLS = [
     "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/x?connect_timeout=x",
     "postgresql://postgres:s3cret-pw@127.0.0.1:1/x?no_such_option=s3cret-pw",
+    "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/x?sslmode=s3cret-pw",
     "sqlite:///{home}/scorecast.db?timeout=x",
 ]
 

@@ -1,14 +1,18 @@
 """The store's URL checked at start, by connecting once before anything is migrated or served.
 
 An option or value of ``SCORECAST_DATABASE_URL`` that the driver refuses when it connects
-(``?connect_timeout=x``, an option psycopg does not know, ``?timeout=x`` of a SQLite file) is
-the caller's mistake: ``InvalidInput`` naming the variable (exit 2), never the URL and never its
-password. A store that cannot be reached or read raises as before (exit 1, ``cli.main``).
+(``?connect_timeout=x``, an option psycopg does not know, ``?sslmode=bogus``, ``?timeout=x`` of
+a SQLite file) is the caller's mistake: ``InvalidInput`` naming the variable (exit 2), never
+the URL and never its password. A store that cannot be reached or read raises as before
+(exit 1, ``cli.main``).
 """
 
 from __future__ import annotations
 
 from scorecast.errors import InvalidInput
+
+#: how psycopg words libpq's refusal of an option's value, made before it connects
+_LIBPQ_REFUSED = "connection is bad: invalid "
 
 
 def check_store_url(url: str) -> None:
@@ -29,6 +33,12 @@ def check_store_url(url: str) -> None:
     except sa_exc.ProgrammingError as exc:
         # psycopg's word for connection options it refuses; a statement's error is not that
         if exc.statement is not None:
+            raise
+        raise _refused(url, exc.orig or exc) from None
+    except sa_exc.OperationalError as exc:
+        # libpq checks option values (sslmode, port, ...) before it connects; psycopg says
+        # "connection is bad: invalid sslmode value: ..." for those alone
+        if exc.statement is not None or not str(exc.orig).startswith(_LIBPQ_REFUSED):
             raise
         raise _refused(url, exc.orig or exc) from None
     except (ValueError, TypeError) as exc:  # a driver option's value it cannot convert
