@@ -24,7 +24,7 @@ from scorecast.service.caller import Caller
 from scorecast.service.definitions import delete_definition, update_definition
 from scorecast.service.jobs import abort_job
 from scorecast.store.db import session_scope
-from scorecast.store.models import Job, User
+from scorecast.store.models import Job, JobDefinition, User
 
 T = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -152,6 +152,37 @@ def test_a_waiting_retry_ends_when_its_definition_is_disabled_or_deleted(
         row = fire_row(engine, definition_id, T)
         assert (row.outcome, row.job_id) == ("failed", waiting.id)
         assert "cancelled" in (row.reason or "")
+
+
+@pytest.mark.parametrize("how", ["disabled", "deleted"])
+def test_a_retry_the_cancel_missed_ends_when_a_worker_finds_it(
+    engine: Engine, root: Path, how: str
+) -> None:
+    """The cancel skips a retry a claim holds (``SKIP LOCKED``); when that claim rolls back,
+    the retry is still waiting on a disabled or deleted definition: it must not run."""
+    definition_id = policy_definition(
+        engine, root, retry={"maxAttempts": 3, "delaySeconds": 60, "backoffFactor": 1}
+    )
+    fire(engine, definition_id, T)
+    got = claim(engine, T)
+    assert got is not None
+    fail(engine, got, T)
+    [_, waiting] = jobs_of(engine, definition_id)
+    with session_scope(engine) as session:  # what the cancel leaves when it skipped the retry
+        definition = session.get(JobDefinition, definition_id)
+        assert definition is not None
+        if how == "disabled":
+            definition.enabled = False
+        else:
+            session.delete(definition)
+    assert claim(engine, T + timedelta(hours=1)) is None
+    with session_scope(engine) as session:
+        retry = session.get(Job, waiting.id)
+        assert retry is not None and retry.status == "ABORTED"
+        assert f"the definition was {how}" in (retry.status_details or "")
+    if how == "disabled":
+        row = fire_row(engine, definition_id, T)
+        assert (row.outcome, row.job_id) == ("failed", waiting.id)
 
 
 def test_abort_on_error_is_a_failure_and_is_retried(engine: Engine, root: Path) -> None:

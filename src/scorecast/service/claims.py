@@ -33,7 +33,9 @@ Contracts:
   raised and the definition's run policies applied (``run_outcomes.job_ended``: retry,
   the fire's outcome, auto-disable) in the same transaction. A job a policy aborted
   (``abort_reason``, e.g. "timed out") ends ``ABORTED`` with that reason in its details.
-- A retry waiting for its time (``not_before`` in the future) is not claimable yet.
+- A retry waiting for its time (``not_before`` in the future) is not claimable yet. A retry of
+  a definition disabled or deleted since is ended ``ABORTED`` instead of claimed
+  (``run_outcomes.stale_retry``).
 
 All functions work inside the caller's transaction (they flush, never commit).
 """
@@ -141,9 +143,14 @@ def claim_next_job(
     """
     _settle_dead_jobs(session, now)
     query = _next_claimable(session.get_bind().dialect.name == "postgresql")
-    job = session.scalars(query, {"now": now}).one_or_none()
-    if job is None:
-        return None
+    while True:
+        job = session.scalars(query, {"now": now}).one_or_none()
+        if job is None:
+            return None
+        why = run_outcomes.stale_retry(session, job)
+        if why is None:
+            break
+        run_outcomes.cancel_retry(session, job, now, why)
     retried = job.status == "RUNNING"
     previous_owner = job.lease_owner
     job.status = "RUNNING"

@@ -177,32 +177,49 @@ def cancel_waiting_retries(
         # PostgreSQL: a retry a worker is claiming right now is locked by its claim, which
         # then updates this definition, whose row this transaction may hold already (a run
         # that just ended noted its status there): waiting for it would deadlock, and that
-        # retry is claimed anyway (it runs, as a retry already running does)
+        # retry is claimed anyway (it runs, as a retry already running does; if the claim
+        # rolls back, the next claim ends it: ``stale_retry``)
         .with_for_update(skip_locked=True)
     ).all()
-    ended: list[Job] = []
-    for job in waiting:
-        details = f"Retry cancelled at {_stamp(now)}: {why}"
-        cancelled = session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.status == "INITIALIZING")  # not claimed meanwhile
-            .values(status="ABORTED", status_details=details, queued=False, finished=now)
-            .execution_options(synchronize_session=False)
-        )
-        if cancelled.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        add_log(session, job.id, details)
-        session.refresh(job)
-        fire = _fire_of(session, job)
-        if fire is not None and fire.job_id == job.id:
-            fire.outcome = "failed"
-            fire.reason = (
-                f"{fire.reason}; attempt {job.fire_attempt} (job {job.id}) cancelled: {why}"
-            )
-        emit_job_end(session, job)
-        ended.append(job)
+    ended = [job for job in waiting if cancel_retry(session, job, now, why)]
     session.flush()
     return ended
+
+
+def cancel_retry(session: Session, job: Job, now: datetime, why: str) -> bool:
+    """End the waiting retry ``job`` ``ABORTED`` (``why``) and its fire ``failed``; False when
+    a worker claimed it meanwhile."""
+    details = f"Retry cancelled at {_stamp(now)}: {why}"
+    cancelled = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == "INITIALIZING")  # not claimed meanwhile
+        .values(status="ABORTED", status_details=details, queued=False, finished=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cancelled.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    add_log(session, job.id, details)
+    session.refresh(job)
+    fire = _fire_of(session, job)
+    if fire is not None and fire.job_id == job.id:
+        fire.outcome = "failed"
+        fire.reason = f"{fire.reason}; attempt {job.fire_attempt} (job {job.id}) cancelled: {why}"
+    emit_job_end(session, job)
+    return True
+
+
+def stale_retry(session: Session, job: Job) -> str | None:
+    """Why the unclaimed ``job`` must not run, when it is a retry of a definition disabled or
+    deleted since (``cancel_waiting_retries`` skips a retry a claim holds: if that claim rolls
+    back, the next claim finds it here); None otherwise."""
+    if job.retry_of is None or job.status != "INITIALIZING" or job.definition_id is None:
+        return None
+    definition = session.get(JobDefinition, job.definition_id)
+    if definition is None:
+        return "the definition was deleted"
+    if not definition.enabled:
+        return "the definition was disabled"
+    return None
 
 
 def _fire_result(
