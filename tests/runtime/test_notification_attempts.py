@@ -16,7 +16,8 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from rows import add_definition, add_job, org_and_user
+from notification_rows import admin_caller, notify_settings_fixture  # noqa: F401
+from rows import add_definition, add_job
 from sqlalchemy import Engine, select
 
 from notification_receivers import (
@@ -40,20 +41,6 @@ from scorecast.store.models import NotificationAttempt, NotificationChannel, Not
 from scorecast.store.types import utcnow
 
 pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def notify_settings(settings: Settings) -> Settings:
-    return replace(
-        settings,
-        allow_private_endpoints=True,
-        notifications=NotificationSettings(timeout_seconds=30.0, retry_seconds=60.0),
-    )
-
-
-def _caller(engine: Engine) -> Caller:
-    org, user = org_and_user(engine)
-    return Caller(org_id=org, user_id=user, username="admin")
 
 
 def _channel(engine: Engine, settings: Settings, caller: Caller, **body: Any) -> str:
@@ -95,7 +82,7 @@ def _store(engine: Engine, channel_id: str, **values: Any) -> None:
 def test_values_stored_before_they_were_checked_fail_only_their_own_delivery(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     box = SecretBox.from_settings(notify_settings)
     with webhook_receiver(None) as receiver, smtp_receiver() as smtp:
         settings = replace(notify_settings, smtp=Smtp(host=smtp.host, port=smtp.port))
@@ -128,7 +115,7 @@ def test_values_stored_before_they_were_checked_fail_only_their_own_delivery(
 def test_a_definition_name_with_line_breaks_makes_a_one_line_subject(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     name = "nightly\r\nBcc: attacker@example.com\u2028x\x85y\x0bz"
     definition = add_definition(engine, caller.org_id, caller.user_id, name=name)
     add_job(engine, caller.org_id, caller.user_id, definition_id=definition)
@@ -153,7 +140,7 @@ def test_a_definition_name_with_line_breaks_makes_a_one_line_subject(
 def test_a_partly_refused_email_fails_naming_the_refused_addresses(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     with smtp_receiver(refuse=frozenset({"gone@example.com"})) as smtp:
         settings = replace(notify_settings, smtp=Smtp(host=smtp.host, port=smtp.port))
         mail = _channel(
@@ -192,7 +179,7 @@ def test_an_answer_dripped_slowly_is_cut_at_the_timeout(
             cut.set()
             raise
 
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     settings = replace(notify_settings, notifications=NotificationSettings(timeout_seconds=1.0))
     with raw_receiver(drip) as url:
         channel = _channel(
@@ -252,7 +239,7 @@ def test_only_the_start_of_a_long_answer_is_read(engine: Engine, notify_settings
         finally:
             ended.set()
 
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     with raw_receiver(flood) as url:
         channel = _channel(
             engine, notify_settings, caller, name="h", channelType="Webhook", payloadUrl=url
@@ -270,7 +257,7 @@ def test_a_408_or_429_is_retried_after_its_retry_after(
 ) -> None:
     """Seconds or an HTTP-date, waited when longer than the backoff, at most the longest
     delay (3600 s); another 4xx still fails at once (``test_notification_delivery``)."""
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     later = format_datetime(utcnow() + timedelta(days=2), usegmt=True)
     answers: list[int | Answer] = [
         Answer(429, {"Retry-After": "3000"}),
@@ -306,7 +293,7 @@ def test_a_408_or_429_is_retried_after_its_retry_after(
 def test_a_receivers_answer_cannot_forge_log_lines(
     engine: Engine, notify_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     forged = b"bad\n2026-12-07 22:00:00,000 CRITICAL scorecast.auth: forged\x1b[31m\xe2\x80\xa8!"
     with webhook_receiver(None, answers=[Answer(400, body=forged)]) as receiver:
         channel = _channel(

@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from notification_rows import admin_caller, notify_settings_fixture  # noqa: F401
 from rows import add_definition, add_job, org_and_user
 from sqlalchemy import Engine, select
 
 from notification_receivers import smtp_receiver, webhook_receiver
-from scorecast.config import NotificationSettings, Settings, Smtp
+from scorecast.config import Settings, Smtp
 from scorecast.domain.events import Event, EventType
 from scorecast.runtime.notification_sender import NotificationSender
 from scorecast.service import notification_channels, notification_policies
@@ -26,20 +27,6 @@ from scorecast.store.models import NotificationAttempt, NotificationDelivery
 from scorecast.store.types import utcnow
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-@pytest.fixture
-def notify_settings(settings: Settings) -> Settings:
-    return replace(
-        settings,
-        allow_private_endpoints=True,
-        notifications=NotificationSettings(timeout_seconds=30.0, retry_seconds=60.0),
-    )
-
-
-def _caller(engine: Engine) -> Caller:
-    org, user = org_and_user(engine)
-    return Caller(org_id=org, user_id=user, username="admin")
 
 
 def _channel(engine: Engine, settings: Settings, caller: Caller, **body: Any) -> str:
@@ -73,7 +60,7 @@ def _attempts(engine: Engine, delivery_id: str) -> list[NotificationAttempt]:
 def test_a_finished_job_is_delivered_signed_and_retried_after_a_500(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     definition = add_definition(engine, caller.org_id, caller.user_id, name="nightly")
     add_job(engine, caller.org_id, caller.user_id, definition_id=definition)
     with webhook_receiver(SECRET, answers=[500]) as receiver:
@@ -131,7 +118,7 @@ def test_a_finished_job_is_delivered_signed_and_retried_after_a_500(
 
 
 def test_a_4xx_answer_is_not_retried(engine: Engine, notify_settings: Settings) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     definition = add_definition(engine, caller.org_id, caller.user_id)
     add_job(engine, caller.org_id, caller.user_id, definition_id=definition)
     with webhook_receiver(None, answers=[410]) as receiver:
@@ -160,7 +147,7 @@ def test_a_4xx_answer_is_not_retried(engine: Engine, notify_settings: Settings) 
 def test_only_matching_active_policies_of_the_organization_plan(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     org_b, user_b = org_and_user(engine, "org-b")
     other = Caller(org_id=org_b, user_id=user_b, username="bob")
     watched = add_definition(engine, caller.org_id, caller.user_id, name="watched")
@@ -204,7 +191,7 @@ def test_only_matching_active_policies_of_the_organization_plan(
 
 
 def test_a_rolled_back_event_plans_nothing(engine: Engine, notify_settings: Settings) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     channel = _channel(
         engine,
         notify_settings,
@@ -223,7 +210,7 @@ def test_a_rolled_back_event_plans_nothing(engine: Engine, notify_settings: Sett
 def test_maximal_frequency_folds_events_into_one_waiting_delivery(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     channel = _channel(
         engine,
         notify_settings,
@@ -258,7 +245,7 @@ def test_maximal_frequency_folds_events_into_one_waiting_delivery(
 def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_ends(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     channel = _channel(
         engine,
         notify_settings,
@@ -285,7 +272,7 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_ends(
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_an_email_channel_delivers_through_smtp(engine: Engine, notify_settings: Settings) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     definition = add_definition(engine, caller.org_id, caller.user_id, name="nightly")
     add_job(engine, caller.org_id, caller.user_id, definition_id=definition)
     with smtp_receiver() as smtp:
@@ -318,7 +305,7 @@ def test_an_email_channel_delivers_through_smtp(engine: Engine, notify_settings:
 def test_email_without_an_smtp_server_fails_saying_so(
     engine: Engine, notify_settings: Settings
 ) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     channel = _channel(
         engine,
         notify_settings,
@@ -337,7 +324,7 @@ def test_email_without_an_smtp_server_fails_saying_so(
 
 
 def test_old_finished_deliveries_are_pruned(engine: Engine, notify_settings: Settings) -> None:
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     channel = _channel(
         engine,
         notify_settings,
@@ -368,7 +355,7 @@ def test_a_secret_that_cannot_be_decrypted_fails_its_delivery_only(
 ) -> None:
     from cryptography.fernet import Fernet
 
-    caller = _caller(engine)
+    caller = admin_caller(engine)
     keyed = replace(notify_settings, secret_key=Fernet.generate_key().decode())
     locked = _channel(
         engine,
