@@ -2,6 +2,8 @@
 
 The fixtures ``api_a`` (org-a's token), ``api_b`` (org-b's) and ``deployment_a`` (a deployment
 row in org-a) are defined as ``*_fixture`` and imported by the test modules that use them.
+``shared_api_a`` and ``shared_deployment_a`` are the same on the module's
+``shared_live_server``, for tests of requests the server refuses.
 """
 
 from __future__ import annotations
@@ -87,3 +89,15 @@ def api_b_fixture(live_server: Any) -> Iterator[Api]:
 @pytest.fixture(name="deployment_a")
 def deployment_a_fixture(live_server: Any) -> str:
     return seed_deployment(live_server, "org-a")
+
+
+@pytest.fixture(scope="module", name="shared_api_a")
+def shared_api_a_fixture(shared_live_server: Any) -> Iterator[Api]:
+    api = Api(shared_live_server, shared_live_server.token)
+    yield api
+    api.http.close()
+
+
+@pytest.fixture(scope="module", name="shared_deployment_a")
+def shared_deployment_a_fixture(shared_live_server: Any) -> str:
+    return seed_deployment(shared_live_server, "org-a")

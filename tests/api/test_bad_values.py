@@ -14,6 +14,7 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     api_a_fixture,
     assert_json_error,
     deployment_a_fixture,
+    shared_api_a_fixture,
 )
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -29,6 +30,7 @@ from scorecast.config import Settings
 from scorecast.errors import InvalidInput
 
 SQLITE = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+SHARED_SQLITE = pytest.mark.parametrize("shared_live_server", ["sqlite"], indirect=True)
 HUGE = "99999999999999999999999"
 LISTS = [
     "datasets/",
@@ -40,15 +42,15 @@ LISTS = [
 ]
 
 
-@SQLITE
+@SHARED_SQLITE
 @pytest.mark.parametrize("route", LISTS)
 @pytest.mark.parametrize("value", [HUGE, "9223372036854775808", "2147483648"])
-def test_a_huge_offset_is_422_naming_it(api_a: Api, route: str, value: str) -> None:
-    body = assert_json_error(api_a.get(route, params={"offset": value}), 422)
+def test_a_huge_offset_is_422_naming_it(shared_api_a: Api, route: str, value: str) -> None:
+    body = assert_json_error(shared_api_a.get(route, params={"offset": value}), 422)
     assert set(body["errors"]) == {"offset"}
 
 
-@SQLITE
+@SHARED_SQLITE
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -60,9 +62,9 @@ def test_a_huge_offset_is_422_naming_it(api_a: Api, route: str, value: str) -> N
     ],
 )
 def test_huge_job_list_filters_are_422_naming_them(
-    api_a: Api, params: dict[str, str], field: str
+    shared_api_a: Api, params: dict[str, str], field: str
 ) -> None:
-    body = assert_json_error(api_a.get("batchPredictions/", params=params), 422)
+    body = assert_json_error(shared_api_a.get("batchPredictions/", params=params), 422)
     assert set(body["errors"]) == {field}
 
 
@@ -75,13 +77,13 @@ def test_huge_job_list_filters_are_422_naming_them(
     ],
 )
 def test_a_nul_in_a_path_or_query_is_422_naming_it_on_both_stores(
-    api_a: Api, route: str, field: str
+    shared_api_a: Api, route: str, field: str
 ) -> None:
     """PostgreSQL refused it (a 422 naming only ``body``); SQLite's search stopped at it and
     found ``t1``."""
-    errors = assert_json_error(api_a.get(route), 422)["errors"]
+    errors = assert_json_error(shared_api_a.get(route), 422)["errors"]
     assert errors == {field: "must not contain a NUL character (%00)"}
-    assert api_a.get("batchPredictionJobDefinitions/?searchName=%2500").status_code == 200
+    assert shared_api_a.get("batchPredictionJobDefinitions/?searchName=%2500").status_code == 200
 
 
 @pytest.mark.parametrize("slash", ["%2F", "%2f"])

@@ -19,6 +19,8 @@ from api_helpers import (  # noqa: F401 (the *_fixture names are pytest fixtures
     assert_json_error,
     deployment_a_fixture,
     seed_deployment,
+    shared_api_a_fixture,
+    shared_deployment_a_fixture,
 )
 
 from scorecast.store.db import session_scope
@@ -97,16 +99,16 @@ def test_submit_answers_202_with_location_and_a_client_valid_job(
     ],
 )
 def test_validation_errors_are_422_json_naming_the_field(
-    api_a: Api, deployment_a: str, change: dict[str, Any], field: str
+    shared_api_a: Api, shared_deployment_a: str, change: dict[str, Any], field: str
 ) -> None:
     body = {
         key: value
-        for key, value in {**local_spec(deployment_a), **change}.items()
+        for key, value in {**local_spec(shared_deployment_a), **change}.items()
         if value is not None
     }
-    errors = assert_json_error(api_a.post(JOBS, json=body), 422)["errors"]
+    errors = assert_json_error(shared_api_a.post(JOBS, json=body), 422)["errors"]
     assert field in errors
-    assert api_a.get(JOBS).json()["totalCount"] == 0
+    assert shared_api_a.get(JOBS).json()["totalCount"] == 0
 
 
 def test_malformed_bodies_are_422(api_a: Api) -> None:

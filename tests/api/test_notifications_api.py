@@ -291,9 +291,9 @@ def test_other_organizations_see_nothing(live_server: LiveServer) -> None:
     ],
 )
 def test_bad_channels_are_422_naming_the_field(
-    live_server: LiveServer, body: dict[str, Any], field: str
+    shared_live_server: LiveServer, body: dict[str, Any], field: str
 ) -> None:
-    response = _post(live_server, "notificationChannels/", body)
+    response = _post(shared_live_server, "notificationChannels/", body)
     assert response.status_code == 422, response.text
     assert field in response.json()["errors"]
 
@@ -351,11 +351,13 @@ def test_bad_channels_are_422_naming_the_field(
     ],
 )
 def test_bad_policies_are_422_naming_the_field(
-    live_server: LiveServer, body: dict[str, Any], field: str
+    shared_live_server: LiveServer, body: dict[str, Any], field: str
 ) -> None:
-    channel = _webhook(live_server)
+    channel = _webhook(shared_live_server)
     response = _post(
-        live_server, "notificationPolicies/", {"name": "p", "channelId": channel["id"], **body}
+        shared_live_server,
+        "notificationPolicies/",
+        {"name": "p", "channelId": channel["id"], **body},
     )
     assert response.status_code == 422, response.text
     assert field in response.json()["errors"]
@@ -373,34 +375,38 @@ def test_bad_policies_are_422_naming_the_field(
     ],
 )
 def test_bad_policy_patches_are_422_naming_the_field(
-    live_server: LiveServer, body: dict[str, Any], field: str, problem: str
+    shared_live_server: LiveServer, body: dict[str, Any], field: str, problem: str
 ) -> None:
-    channel = _webhook(live_server)
+    channel = _webhook(shared_live_server)
     created = _post(
-        live_server,
+        shared_live_server,
         "notificationPolicies/",
         {"name": "p", "channelId": channel["id"], "eventType": "batch_predictions.failed"},
     )
     assert created.status_code == 201, created.text
-    one = f"{live_server.url}/notificationPolicies/{created.json()['id']}/"
-    response = http.patch(one, json=body, headers=live_server.headers())
+    one = f"{shared_live_server.url}/notificationPolicies/{created.json()['id']}/"
+    response = http.patch(one, json=body, headers=shared_live_server.headers())
     assert response.status_code == 422, response.text
     assert problem in response.json()["errors"][field]
     assert "set_int_max_str_digits" not in response.text
 
 
 @pytest.mark.parametrize("value", [[], {}, 3])
-def test_a_non_string_channel_type_patch_is_422(live_server: LiveServer, value: object) -> None:
-    channel = _webhook(live_server)
-    one = f"{live_server.url}/notificationChannels/{channel['id']}/"
-    response = http.patch(one, json={"channelType": value}, headers=live_server.headers())
+def test_a_non_string_channel_type_patch_is_422(
+    shared_live_server: LiveServer, value: object
+) -> None:
+    channel = _webhook(shared_live_server)
+    one = f"{shared_live_server.url}/notificationChannels/{channel['id']}/"
+    response = http.patch(one, json={"channelType": value}, headers=shared_live_server.headers())
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == {"channelType": "must be a string"}
 
 
-def test_non_string_channel_types_are_422_saying_so(live_server: LiveServer) -> None:
+def test_non_string_channel_types_are_422_saying_so(shared_live_server: LiveServer) -> None:
     for value in ([], {}, ["Slack"]):
-        response = _post(live_server, "notificationChannels/", {"name": "c", "channelType": value})
+        response = _post(
+            shared_live_server, "notificationChannels/", {"name": "c", "channelType": value}
+        )
         assert response.status_code == 422, response.text
         assert response.json()["errors"] == {"channelType": "must be a string"}
 
