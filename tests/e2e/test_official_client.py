@@ -281,6 +281,7 @@ def test_credentials_never_show_their_secrets(dr: Any, server: ServeProcess) -> 
     s3.delete()
 
 
+@pytest.mark.parametrize("store_for_server", ["sqlite"], indirect=True)  # a million rows: once
 def test_the_download_streams_while_the_job_runs(
     dr: Any, deployment: str, server: ServeProcess, tmp_path: Path
 ) -> None:

@@ -18,7 +18,15 @@ pytestmark = pytest.mark.e2e
 ROWS = 600_000
 
 
-@pytest.mark.parametrize("stop", ["kill", "term"])
+#: each way of stopping on one store: a kill on SQLite is also restarted in
+#: ``test_restart_after_kill`` (on both stores), and what a stop leaves is the same on either
+STOPS = [
+    pytest.param("postgresql", "kill", marks=pytest.mark.postgres, id="postgresql-kill"),
+    pytest.param("sqlite", "term", id="sqlite-term"),
+]
+
+
+@pytest.mark.parametrize(("fresh_store", "stop"), STOPS, indirect=["fresh_store"])
 def test_a_job_interrupted_by_a_stop_completes_once_after_a_restart(
     fresh_store: tuple[Path, str], tmp_path: Path, stop: str
 ) -> None:
