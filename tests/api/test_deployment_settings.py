@@ -34,6 +34,16 @@ def regression_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def ranged_deployment(shared_live_server: LiveServer, regression_model: Path) -> str:
+    """A regression deployment registered with a prediction range, on the module's shared
+    server (for the tests of requests it refuses)."""
+    response = _register(shared_live_server, regression_model, predictionRange="0,1")
+    assert response.status_code == 201, response.text
+    deployment_id: str = response.json()["id"]
+    return deployment_id
+
+
 def _register(live_server: LiveServer, model: Path, **form: str) -> httpx.Response:
     with model.open("rb") as handle:
         return httpx.post(
@@ -137,13 +147,13 @@ def test_settings_round_trip_through_the_official_client(
     ],
 )  # fmt: skip
 def test_bad_bodies_are_422_naming_the_field_and_change_nothing(
-    live_server: LiveServer, regression_model: Path, body: Any, field: str
+    shared_live_server: LiveServer, ranged_deployment: str, body: Any, field: str
 ) -> None:
-    deployment_id = _register(live_server, regression_model, predictionRange="0,1").json()["id"]
-    response = _patch(live_server, deployment_id, body)
+    live = shared_live_server
+    response = _patch(live, ranged_deployment, body)
     assert response.status_code == 422, response.text
     assert field in response.json()["errors"], response.text
-    got = httpx.get(_settings_url(live_server, deployment_id), headers=live_server.headers())
+    got = httpx.get(_settings_url(live, ranged_deployment), headers=live.headers())
     assert got.json() == {"predictionWarning": {"enabled": True, "customBoundaries": None}}
 
 
@@ -163,12 +173,14 @@ def test_classification_deployments_take_no_warnings(
 
 @pytest.mark.parametrize("text", ["1", "a,b", "5,1", "inf,1"])
 def test_bad_registration_ranges_are_422(
-    live_server: LiveServer, regression_model: Path, text: str
+    shared_live_server: LiveServer, regression_model: Path, text: str
 ) -> None:
-    response = _register(live_server, regression_model, predictionRange=text)
+    artifacts = shared_live_server.settings.artifacts_dir
+    before = sorted(artifacts.iterdir())
+    response = _register(shared_live_server, regression_model, predictionRange=text)
     assert response.status_code == 422, response.text
     assert "predictionRange" in response.json()["errors"]
-    assert not any(live_server.settings.artifacts_dir.iterdir())
+    assert sorted(artifacts.iterdir()) == before
 
 
 def test_another_organizations_deployment_is_not_found(
