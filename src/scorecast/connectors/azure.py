@@ -8,9 +8,9 @@ must allow anonymous reads.
 
 Redirects are never followed (``permit_redirects=False``): only the checked endpoint is asked.
 
-Output stages blocks of ``BLOCK_SIZE`` bytes and commits the block list on ``commit()``;
-uncommitted blocks are invisible and discarded by the service after a week. The commit sets the
-job's mark as blob metadata (``commit_marks``), so a retry of a job whose blob is committed
+Output stages blocks of ``BLOCK_SIZE`` bytes and more (``BLOCKS``) and commits the block list on
+``commit()``; uncommitted blocks are invisible and discarded by the service after a week. The commit
+sets the job's mark as blob metadata (``commit_marks``), so a retry of a job whose blob is committed
 finds it with one properties request.
 """
 
@@ -29,6 +29,7 @@ from scorecast.connectors.cloud import credential_of, field, shown_url
 from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
+    PartLimits,
     PartWriter,
     describe_client_error,
     file_format,
@@ -39,6 +40,9 @@ from scorecast.domain.csv_settings import CsvSettings, FileFormat
 from scorecast.errors import ConnectorError, require_extra
 
 BLOCK_SIZE = 8 << 20
+#: Azure takes at most 50,000 blocks a blob: blocks grow by ``BLOCK_SIZE`` every 5,000, so an
+#: output of up to about 2 TiB fits while one block (held in memory) is at most 80 MiB
+BLOCKS = PartLimits(max_parts=50_000, grow_every=5_000)
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,7 @@ class AzureOutput(EncodedOutput):
         self._blocks.append(block_id)
 
     def _open_sink(self) -> BinaryIO:
-        self._writer = PartWriter(BLOCK_SIZE, self._stage)
+        self._writer = PartWriter(BLOCK_SIZE, self._stage, BLOCKS, where=self._store.url)
         return cast(BinaryIO, self._writer)
 
     def _finish(self) -> None:

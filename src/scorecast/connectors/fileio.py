@@ -17,6 +17,7 @@ import contextlib
 import io
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
@@ -253,11 +254,23 @@ class FileIntake(Intake):
 
 
 class PartWriter(io.RawIOBase):
-    """A sink cutting what is written into parts of exactly ``part_size`` bytes (last: fewer)."""
+    """A sink cutting what is written into parts and handing each to ``upload_part``: parts of
+    exactly ``part_size`` bytes (the last: fewer), or, with ``limits``, parts that grow by
+    ``part_size`` every ``limits.grow_every`` parts, at most ``limits.max_parts`` of them (an
+    object store's cap on the parts of one object; ``ConnectorError`` naming ``where`` past it).
+    """
 
-    def __init__(self, part_size: int, upload_part: Callable[[bytes], None]) -> None:
+    def __init__(
+        self,
+        part_size: int,
+        upload_part: Callable[[bytes], None],
+        limits: PartLimits | None = None,
+        where: str = "",
+    ) -> None:
         self.part_size = part_size
         self._upload = upload_part
+        self._limits = limits
+        self._where = where
         self._buffer = bytearray()
         self.parts = 0
         self.total = 0
@@ -265,22 +278,55 @@ class PartWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
+    def next_part_size(self) -> int:
+        """The size of the next full part."""
+        if self._limits is None:
+            return self.part_size
+        return self.part_size * (1 + self.parts // self._limits.grow_every)
+
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
         self._buffer += view
         self.total += len(view)
-        while len(self._buffer) >= self.part_size:
-            part = bytes(self._buffer[: self.part_size])
-            del self._buffer[: self.part_size]
+        while len(self._buffer) >= (size := self.next_part_size()):
+            self._check_room()
+            part = bytes(self._buffer[:size])
+            del self._buffer[:size]
             self._upload(part)
             self.parts += 1
         return len(view)
 
     def remainder(self) -> bytes:
         """What is buffered and not yet uploaded (the last part); clears the buffer."""
+        if self._buffer:
+            self._check_room()
         rest = bytes(self._buffer)
         self._buffer.clear()
         return rest
+
+    def _check_room(self) -> None:
+        if self._limits is not None and self.parts >= self._limits.max_parts:
+            raise ConnectorError(
+                f"{self._where}: the output is larger than the store takes in one object "
+                f"({self._limits.max_parts:,} parts, about "
+                f"{self._limits.capacity(self.part_size) >> 30:,} GiB here); split the input "
+                "into smaller jobs"
+            )
+
+
+@dataclass(frozen=True)
+class PartLimits:
+    """An object store's cap on the parts of one object, and how often parts grow so that
+    large outputs fit under it while one part stays small in memory."""
+
+    max_parts: int
+    grow_every: int
+
+    def capacity(self, part_size: int) -> int:
+        """The most bytes ``max_parts`` parts hold."""
+        full, rest = divmod(self.max_parts, self.grow_every)
+        steps = full * (full + 1) // 2 * self.grow_every + rest * (full + 1)
+        return steps * part_size
 
 
 class _GuardedSink(io.RawIOBase):

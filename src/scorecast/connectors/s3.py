@@ -18,11 +18,11 @@ when an answer names another region (one store made it loop 162 times); it is sw
 (``_no_region_redirects``), so a wrong region is an error naming it.
 
 Intake reads with ranged GETs (``RangedReader``), never downloading the object as a whole.
-Output is a multipart upload of ``PART_SIZE`` parts completed on ``commit()`` (a single PUT when
-the whole output fits one part) and aborted by ``abort()``: until then nothing is visible. The
-object carries its job's mark as metadata (``commit_marks``), set when the upload is created, so
-a retry of a job whose object is committed finds it with one HEAD request. A retry also aborts
-the multipart uploads of its key that a dead attempt left open.
+Output is a multipart upload of parts of ``PART_SIZE`` and more (``PARTS``) completed on
+``commit()`` (a single PUT when the whole output fits one part) and aborted by ``abort()``: until
+then nothing is visible. The object carries its job's mark as metadata (``commit_marks``), set when
+the upload is created, so a retry of a job whose object is committed finds it with one HEAD request.
+A retry also aborts the multipart uploads of its key that a dead attempt left open.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from scorecast.connectors.cloud import credential_of, field, shown_url, split_bu
 from scorecast.connectors.commit_marks import committed_by, mark_of
 from scorecast.connectors.fileio import (
     EncodedOutput,
+    PartLimits,
     PartWriter,
     describe_client_error,
     file_format,
@@ -56,6 +57,9 @@ from scorecast.errors import ConnectorError, require_extra
 
 #: Bytes per multipart part (S3's minimum is 5 MiB for all parts but the last).
 PART_SIZE = 8 << 20
+#: S3 takes at most 10,000 parts an object: parts grow by ``PART_SIZE`` every 1,000, so an
+#: output of up to about 430 GiB fits while one part (held in memory) is at most 80 MiB
+PARTS = PartLimits(max_parts=10_000, grow_every=1_000)
 
 
 def validate(config: Mapping[str, Any], side: Side, app_settings: Settings) -> dict[str, Any]:
@@ -260,7 +264,7 @@ class S3Output(EncodedOutput):
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
     def _open_sink(self) -> BinaryIO:
-        self._writer = PartWriter(PART_SIZE, self._upload_part)
+        self._writer = PartWriter(PART_SIZE, self._upload_part, PARTS, where=self._store.url)
         return cast(BinaryIO, self._writer)
 
     def _finish(self) -> None:
