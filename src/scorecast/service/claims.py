@@ -150,7 +150,8 @@ def claim_next_job(
         why = run_outcomes.stale_retry(session, job)
         if why is None:
             break
-        run_outcomes.cancel_retry(session, job, now, why)
+        if not run_outcomes.cancel_retry(session, job, now, why):
+            return None  # changed under the claim's lock: never seen; the next claim looks again
     retried = job.status == "RUNNING"
     previous_owner = job.lease_owner
     job.status = "RUNNING"
