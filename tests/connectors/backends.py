@@ -117,6 +117,12 @@ class S3Backend(Backend):
             Bucket=self.bucket, Key=f"data/{name}", Body=encode(table, fmt or "csv")
         )
 
+    def put_encoded(self, name: str, data: bytes, encoding: str) -> None:
+        """``data`` stored as is, with the ``Content-Encoding`` ``encoding``."""
+        self.client.put_object(
+            Bucket=self.bucket, Key=f"data/{name}", Body=data, ContentEncoding=encoding
+        )
+
     def exists(self, name: str) -> bool:
         listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=f"data/{name}")
         return bool(listing.get("Contents"))
@@ -142,6 +148,12 @@ class AzureBackend(Backend):
     def put(self, name: str, table: pa.Table, fmt: str | None) -> None:
         self.container.upload_blob(f"data/{name}", encode(table, fmt or "csv"), overwrite=True)
 
+    def put_encoded(self, name: str, data: bytes, encoding: str) -> None:
+        from azure.storage.blob import ContentSettings
+
+        settings = ContentSettings(content_encoding=encoding)
+        self.container.upload_blob(f"data/{name}", data, overwrite=True, content_settings=settings)
+
     def exists(self, name: str) -> bool:
         return any(True for _ in self.container.list_blobs(name_starts_with=f"data/{name}"))
 
@@ -160,6 +172,11 @@ class GcsBackend(Backend):
 
     def put(self, name: str, table: pa.Table, fmt: str | None) -> None:
         self.bucket.blob(f"data/{name}").upload_from_string(encode(table, fmt or "csv"))
+
+    def put_encoded(self, name: str, data: bytes, encoding: str) -> None:
+        blob = self.bucket.blob(f"data/{name}")
+        blob.content_encoding = encoding
+        blob.upload_from_string(data)
 
     def exists(self, name: str) -> bool:
         return any(True for _ in self.bucket.list_blobs(prefix=f"data/{name}"))

@@ -7,9 +7,11 @@ by ``Backend.readable(name)`` (for ``localFile``: downloaded, then uploaded as a
 
 from __future__ import annotations
 
+import gzip
+
 import pyarrow as pa
 import pytest
-from backends import Backend, LocalFileBackend, SqlBackend
+from backends import Backend, LocalFileBackend, SqlBackend, encode
 
 from scorecast.connectors.base import Intake, Output
 from scorecast.connectors.registry import open_intake, open_output
@@ -227,3 +229,22 @@ def test_size_is_known_before_reading_and_equals_bytes_read(backend: Backend) ->
     except ConnectorError:
         return  # resolved when opening (dataset): the job fails before reading
     assert missing.size is None
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "utf-8"])
+def test_an_object_stored_compressed_is_refused_naming_its_encoding(
+    backend: Backend, encoding: str
+) -> None:
+    """A ranged read of an object stored with ``Content-Encoding: gzip`` returned pieces of the
+    compressed stream, read as CSV; an encoding that compresses nothing is read as before."""
+    if not hasattr(backend, "put_encoded"):
+        pytest.skip("only object stores keep a content encoding")
+    table = pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    data = encode(table, "csv")
+    name = backend.new_name("csv")
+    backend.put_encoded(name, gzip.compress(data) if encoding == "gzip" else data, encoding)
+    if encoding == "gzip":
+        with pytest.raises(ConnectorError, match="Content-Encoding gzip"):
+            read_back(backend, name, "csv")
+    else:
+        assert read_back(backend, name, "csv").column("b").to_pylist() == ["x", "y", "z"]

@@ -34,6 +34,7 @@ from scorecast.connectors.fileio import (
     describe_client_error,
     file_format,
     ranged_intake,
+    refuse_compressed,
 )
 from scorecast.connectors.safety import UnsafeLocationError, check_object_url, resolve_host
 from scorecast.domain.csv_settings import CsvSettings, FileFormat
@@ -170,7 +171,9 @@ def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettin
             raise store.failure("reading", exc) from exc
 
     def size_of() -> int:
-        return int(store.call("reading", "get_blob_properties").size)
+        properties = store.call("reading", "get_blob_properties")
+        refuse_compressed(store.url, properties.content_settings.content_encoding)
+        return int(properties.size)
 
     return ranged_intake(store.url, intake, csv, size_of, fetch=fetch)
 

@@ -135,6 +135,27 @@ def file_format(config: Mapping[str, Any]) -> FileFormat:
     return cast(FileFormat, config.get("format") or "csv")
 
 
+#: content codings that compress: such an object's stored bytes are not its file, and a ranged
+#: read returns pieces of the compressed stream (S3 and Azure never decode; GCS decodes only whole
+#: downloads)
+_COMPRESSING_CODINGS = frozenset(
+    {"gzip", "x-gzip", "deflate", "br", "compress", "x-compress", "zstd"}
+)
+
+
+def refuse_compressed(location: str, content_encoding: str | None) -> None:
+    """``ConnectorError`` when an object is stored with a compressing ``Content-Encoding``
+    (other values, such as a misused ``utf-8``, describe nothing a read must undo)."""
+    codings = {part.strip().lower() for part in (content_encoding or "").split(",")}
+    found = sorted(codings & _COMPRESSING_CODINGS)
+    if found:
+        raise ConnectorError(
+            f"{location}: the object is stored with Content-Encoding {', '.join(found)}: its "
+            "bytes are compressed and cannot be read by ranges; store it without a content "
+            "encoding"
+        )
+
+
 def ranged_intake(
     location: str,
     config: Mapping[str, Any],

@@ -38,6 +38,7 @@ from scorecast.connectors.fileio import (
     describe_client_error,
     file_format,
     ranged_intake,
+    refuse_compressed,
 )
 from scorecast.connectors.safety import (
     UnsafeLocationError,
@@ -188,6 +189,7 @@ def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettin
 
     def size_of() -> int:
         store.call("reading", store.blob.reload)
+        refuse_compressed(store.url, store.blob.content_encoding)
         return int(store.blob.size or 0)
 
     return ranged_intake(store.url, intake, csv, size_of, fetch=fetch)

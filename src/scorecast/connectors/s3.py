@@ -45,6 +45,7 @@ from scorecast.connectors.fileio import (
     describe_client_error,
     file_format,
     ranged_intake,
+    refuse_compressed,
 )
 from scorecast.connectors.safety import (
     UnsafeLocationError,
@@ -216,7 +217,9 @@ def open_intake(intake: Mapping[str, Any], ctx: ConnectorContext, csv: CsvSettin
         return _FailingAs(body, store)
 
     def size_of() -> int:
-        return int(store.call("reading", "head_object")["ContentLength"])
+        head = store.call("reading", "head_object")
+        refuse_compressed(store.url, head.get("ContentEncoding"))
+        return int(head["ContentLength"])
 
     return ranged_intake(store.url, intake, csv, size_of, open_from=open_from)
 
